@@ -1,0 +1,125 @@
+"""Hardware, mapping and energy descriptions: frozen values, validated on construction.
+
+Units are in the names: *_bytes, *_bytes_per_cycle, *_cycles, *_bits, *_pj*. Capacities and
+bandwidths may be `inf` (TOML `inf`) to model ideal memory.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+from attrs import field, frozen, validators as v
+
+
+def _positive(instance, attribute, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            or math.isnan(value):
+        raise ValueError(f"'{attribute.name}' must be a number > 0 (or inf): {value!r}")
+
+
+def _whole_or_inf(instance, attribute, value):
+    _positive(instance, attribute, value)
+    if not math.isinf(value) and value != int(value):
+        raise ValueError(f"'{attribute.name}' must be a whole number of bytes (or inf): {value!r}")
+
+
+def _int_ge(n):
+    def check(instance, attribute, value):
+        if isinstance(value, bool) or not isinstance(value, int) or value < n:
+            raise ValueError(f"'{attribute.name}' must be an integer >= {n}: {value!r}")
+    return check
+
+
+def _is_bool(instance, attribute, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"'{attribute.name}' must be true or false: {value!r}")
+
+
+@frozen
+class Hardware:
+    """The accelerator. Defaults: a small 16-PE edge design at 1 GHz."""
+
+    pe_rows: int = field(default=4, validator=_int_ge(1))
+    pe_cols: int = field(default=4, validator=_int_ge(1))
+    macs_per_cycle: int = field(default=8, validator=_int_ge(1))
+    job_overhead_cycles: int = field(default=0, validator=_int_ge(0))
+    weight_bits: int = field(default=8, validator=_int_ge(1))
+    index_bits: int = field(default=4, validator=_int_ge(0))
+    activation_bits: int = field(default=8, validator=_int_ge(1))
+    psum_bits: int = field(default=24, validator=_int_ge(1))
+    weight_buffer_bytes: float = field(default=128 * 1024, validator=_whole_or_inf)
+    input_buffer_bytes: float = field(default=256 * 1024, validator=_whole_or_inf)
+    output_buffer_bytes: float = field(default=128 * 1024, validator=_whole_or_inf)
+    double_buffered: bool = field(default=True, validator=_is_bool)
+    dram_bytes_per_cycle: float = field(default=16, validator=_positive)
+    dram_latency_cycles: int = field(default=100, validator=_int_ge(0))
+    noc_bytes_per_cycle: float = field(default=64, validator=_positive)
+    multicast: bool = field(default=True, validator=_is_bool)
+    input_queue_depth: int = field(default=1, validator=_int_ge(1))
+    clock_hz: float = field(default=1e9, validator=_positive)
+
+    @property
+    def n_pes(self) -> int:
+        return self.pe_rows * self.pe_cols
+
+    @property
+    def area_proxy_lanes(self) -> int:
+        """PEs x lanes: the compute area proxy of DESIGN.md's sizing."""
+        return self.n_pes * self.macs_per_cycle
+
+    @property
+    def buffer_bytes(self) -> float:
+        return self.weight_buffer_bytes + self.input_buffer_bytes + self.output_buffer_bytes
+
+    def ideal_memory(self) -> Hardware:
+        """Infinite bandwidth, zero latency, unbounded buffers (invariant 4 of DESIGN.md)."""
+        inf = math.inf
+        return attrs.evolve(self, weight_buffer_bytes=inf, input_buffer_bytes=inf,
+                            output_buffer_bytes=inf, dram_bytes_per_cycle=inf,
+                            dram_latency_cycles=0, noc_bytes_per_cycle=inf)
+
+
+@frozen
+class Mapping:
+    """How a layer is cut into jobs. tile_h/tile_w = 0 take the whole output map.
+
+    channel_splits is capped per layer at the input channels a filter sees.
+    """
+
+    tile_h: int = field(default=0, validator=_int_ge(0))
+    tile_w: int = field(default=0, validator=_int_ge(0))
+    filters_per_job: int = field(default=1, validator=_int_ge(1))
+    channel_splits: int = field(default=1, validator=_int_ge(1))
+
+
+@frozen
+class EnergyTable:
+    """Energy per access in pJ. Defaults (45 nm, 0.9 V) from M. Horowitz, "Computing's energy
+    problem (and what we can do about it)", ISSCC 2014:
+    - MAC: 8-bit multiply 0.2 pJ + 8-bit add 0.03 pJ;
+    - SRAM read, 64 bits: 10 pJ (8 KB), 20 pJ (32 KB), 100 pJ (1 MB), i.e. 1.25 / 2.5 / 12.5 pJ
+      per byte; a buffer's cost is interpolated on log(capacity) between these points;
+    - DRAM: 1.3-2.6 nJ per 64-bit access; we take the midpoint, 1.95 nJ = 243.75 pJ/B.
+    The interconnect has no Horowitz figure; we use Eyeriss's normalized cost (Chen et al.,
+    ISCA 2016: inter-PE/NoC access = 2x a MAC), per byte.
+    """
+
+    mac_pj: float = field(default=0.23, validator=v.ge(0))
+    sram_8kb_pj_per_byte: float = field(default=1.25, validator=v.ge(0))
+    sram_32kb_pj_per_byte: float = field(default=2.5, validator=v.ge(0))
+    sram_1mb_pj_per_byte: float = field(default=12.5, validator=v.ge(0))
+    noc_pj_per_byte: float = field(default=0.46, validator=v.ge(0))
+    dram_pj_per_byte: float = field(default=243.75, validator=v.ge(0))
+
+    def sram_pj_per_byte(self, capacity_bytes: float) -> float:
+        """Per-byte access energy of a buffer of this size (log-interpolated, clamped)."""
+        points = [(8 * 1024, self.sram_8kb_pj_per_byte), (32 * 1024, self.sram_32kb_pj_per_byte),
+                  (1024 * 1024, self.sram_1mb_pj_per_byte)]
+        if capacity_bytes <= points[0][0]:
+            return points[0][1]
+        for (c0, e0), (c1, e1) in zip(points, points[1:]):
+            if capacity_bytes <= c1:
+                t = math.log(capacity_bytes / c0) / math.log(c1 / c0)
+                return e0 + t * (e1 - e0)
+        return points[-1][1]

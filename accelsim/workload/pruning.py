@@ -1,0 +1,336 @@
+"""Pruned layers: exact nonzero counts per filter, and per (filter, input-channel chunk).
+
+Two sources of masks:
+- a seeded sparsity profile (per-layer density or exact nnz, plus a per-filter spread drawn
+  from a Beta distribution with a given mean and coefficient of variation), and
+- magnitude pruning of real weight arrays (keep the largest |w| of each layer).
+
+Per-chunk counts are computed on demand: from the mask when there is one, otherwise by
+placing each filter's nonzeros uniformly at random over its weights (multivariate
+hypergeometric), seeded by the scenario so the same seed gives the same counts.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+import zlib
+from importlib import resources
+from pathlib import Path
+
+import attrs
+import numpy as np
+from attrs import field, frozen
+
+from accelsim.errors import ConfigError
+from accelsim.workload.layers import Layer, Network
+
+
+def _readonly(a) -> np.ndarray:
+    a = np.array(a, dtype=np.int64)
+    a.setflags(write=False)
+    return a
+
+
+def _array_field(**kw):
+    return field(converter=_readonly, eq=attrs.cmp_using(eq=np.array_equal), **kw)
+
+
+@frozen
+class PrunedLayer:
+    """A MAC layer with its nonzero counts. `compressed=False` is the dense design's format."""
+
+    layer: Layer
+    filter_nnz: np.ndarray = _array_field()
+    seed: int = 0
+    compressed: bool = True
+    mask: np.ndarray | None = field(default=None, eq=False, repr=False)
+
+    @filter_nnz.validator
+    def _check(self, _attr, nnz):
+        if nnz.shape != (self.layer.out_c,):
+            raise ValueError(f"{self.layer.name}: filter_nnz has shape {nnz.shape}, "
+                             f"expected ({self.layer.out_c},)")
+        if nnz.min(initial=0) < 0 or nnz.max(initial=0) > self.layer.weights_per_filter:
+            raise ValueError(f"{self.layer.name}: filter_nnz must lie in "
+                             f"[0, {self.layer.weights_per_filter}]")
+
+    @property
+    def nnz(self) -> int:
+        return int(self.filter_nnz.sum())
+
+    @property
+    def density(self) -> float:
+        return self.nnz / self.layer.weights
+
+    @property
+    def pruned_macs(self) -> int:
+        return self.nnz * self.layer.out_pixels
+
+    def chunk_bounds(self, k: int) -> np.ndarray:
+        """Channel boundaries of k input-channel chunks: chunk c is [b[c], b[c+1])."""
+        c = self.layer.channels_per_group
+        if not 1 <= k <= c:
+            raise ConfigError(f"layer {self.layer.name}: channel_splits = {k} must lie in "
+                              f"[1, {c}] (its filters see {c} input channels)")
+        return np.array([i * c // k for i in range(k + 1)], dtype=np.int64)
+
+    def chunk_nnz(self, k: int) -> np.ndarray:
+        """(out_c, k) nonzeros of each filter in each of k input-channel chunks; rows sum to
+        filter_nnz exactly."""
+        bounds = self.chunk_bounds(k)
+        if k == 1:
+            return self.filter_nnz.reshape(-1, 1).copy()
+        if self.mask is not None:
+            per_channel = self.mask.reshape(self.mask.shape[0], self.mask.shape[1], -1).sum(axis=2)
+            return np.add.reduceat(per_channel, bounds[:-1], axis=1).astype(np.int64)
+        kernel = self.layer.k_h * self.layer.k_w
+        colors = np.diff(bounds) * kernel
+        if int(self.filter_nnz.min()) == self.layer.weights_per_filter:  # dense: no draw needed
+            return np.tile(colors, (self.layer.out_c, 1))
+        rng = np.random.default_rng([self.seed, k])
+        return np.stack([rng.multivariate_hypergeometric(colors, int(n)) for n in self.filter_nnz])
+
+    def dense(self) -> PrunedLayer:
+        """The same layer with every weight kept and stored without indices."""
+        full = np.full(self.layer.out_c, self.layer.weights_per_filter)
+        return PrunedLayer(self.layer, full, self.seed, compressed=False)
+
+
+@frozen
+class PrunedNetwork:
+    network: Network
+    layers: tuple[PrunedLayer, ...] = field(converter=tuple)
+    description: str = ""
+
+    @property
+    def nnz(self) -> int:
+        return sum(p.nnz for p in self.layers)
+
+    @property
+    def pruned_macs(self) -> int:
+        return sum(p.pruned_macs for p in self.layers)
+
+    @property
+    def dense_macs(self) -> int:
+        return sum(p.layer.dense_macs for p in self.layers)
+
+    def dense(self) -> PrunedNetwork:
+        return PrunedNetwork(self.network, [p.dense() for p in self.layers], "dense")
+
+
+def dense_network(network: Network) -> PrunedNetwork:
+    layers = [PrunedLayer(l, np.full(l.out_c, l.weights_per_filter)) for l in network.mac_layers]
+    return PrunedNetwork(network, layers, "unpruned (dense mask)")
+
+
+# --- seeded profiles -------------------------------------------------------------------------
+
+@frozen
+class SparsityProfile:
+    """Per-layer density (or exact nnz) and per-filter spread. Values are validated on load."""
+
+    name: str
+    density: dict[str, float] = field(factory=dict)
+    nnz: dict[str, int] = field(factory=dict)
+    cv: dict[str, float] = field(factory=dict)
+    default_density: float | None = None
+    default_cv: float = 0.3
+    source: str = ""
+
+    @classmethod
+    def uniform(cls, density: float, cv: float = 0.3) -> SparsityProfile:
+        return cls(name=f"uniform density {density}, cv {cv}", default_density=density,
+                   default_cv=cv)
+
+    @classmethod
+    def from_toml(cls, path: Path | str, text: str | None = None) -> SparsityProfile:
+        """Read a profile file: keys `default_density`, `cv`, and tables [density], [nnz], [cv]."""
+        src = str(path)
+        try:
+            data = tomllib.loads(text if text is not None else Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{src}: cannot read profile: {exc}") from None
+        known = {"name", "source", "network", "default_density", "cv", "density", "nnz"}
+        for key in data:
+            if key not in known:
+                raise ConfigError(f"{src}: unknown key {key!r}; known: {', '.join(sorted(known))}")
+        cv_value = data.get("cv", 0.3)
+        per_layer_cv = cv_value if isinstance(cv_value, dict) else {}
+        default_cv = cv_value.get("default", 0.3) if isinstance(cv_value, dict) else cv_value
+        for table in ("density", "nnz"):
+            if not isinstance(data.get(table, {}), dict):
+                raise ConfigError(f"{src}: [{table}] must be a table of layer = value")
+        profile = cls(name=data.get("name", Path(src).stem), density=data.get("density", {}),
+                      nnz=data.get("nnz", {}), cv={k: v for k, v in per_layer_cv.items()
+                                                   if k != "default"},
+                      default_density=data.get("default_density"), default_cv=default_cv,
+                      source=data.get("source", ""))
+        profile.validate(src)
+        return profile
+
+    def validate(self, src: str) -> None:
+        for key, value in self.density.items():
+            _check_number(src, f"density.{key}", value, 0.0, 1.0)
+        for key, value in self.cv.items():
+            _check_number(src, f"cv.{key}", value, 0.0, math.inf)
+        for key, value in self.nnz.items():
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{src}: nnz.{key} = {value!r}: must be an integer >= 0")
+        if self.default_density is not None:
+            _check_number(src, "default_density", self.default_density, 0.0, 1.0)
+        _check_number(src, "cv", self.default_cv, 0.0, math.inf)
+
+    def target_nnz(self, layer: Layer, src: str) -> int:
+        if layer.name in self.nnz:
+            n = self.nnz[layer.name]
+            if n > layer.weights:
+                raise ConfigError(f"{src}: nnz.{layer.name} = {n} exceeds the layer's "
+                                  f"{layer.weights} weights")
+            return n
+        density = self.density.get(layer.name, self.default_density)
+        if density is None:
+            raise ConfigError(f"{src}: no density for layer {layer.name!r}: add it to [density] "
+                              f"or set default_density")
+        return round(density * layer.weights)
+
+
+def _check_number(src, key, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise ConfigError(f"{src}: {key} = {value!r}: must be a number in [{lo}, {hi}]")
+
+
+def shipped_profiles() -> list[str]:
+    folder = resources.files("accelsim.workload") / "profiles"
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_profile(name_or_path: str, base: Path | None = None) -> SparsityProfile:
+    if name_or_path in shipped_profiles():
+        res = resources.files("accelsim.workload") / "profiles" / f"{name_or_path}.toml"
+        return SparsityProfile.from_toml(f"<shipped profile {name_or_path}>", res.read_text())
+    path = Path(name_or_path)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if not path.is_file():
+        raise ConfigError(f"profile {name_or_path!r} is neither shipped "
+                          f"({', '.join(shipped_profiles())}) nor a file")
+    return SparsityProfile.from_toml(path)
+
+
+def prune_with_profile(network: Network, profile: SparsityProfile, seed: int,
+                       src: str = "profile") -> PrunedNetwork:
+    """Exact per-filter nnz for every MAC layer: the layer total matches the profile exactly."""
+    layers = []
+    for layer in network.mac_layers:
+        target = profile.target_nnz(layer, src)
+        cv = profile.cv.get(layer.name, profile.default_cv)
+        rng = np.random.default_rng([seed, _name_key(layer.name)])
+        nnz = spread_nnz(target, layer.out_c, layer.weights_per_filter, cv, rng)
+        layers.append(PrunedLayer(layer, nnz, seed=_layer_seed(seed, layer.name)))
+    unknown = set(profile.density) | set(profile.nnz) | set(profile.cv)
+    unknown -= {l.name for l in network.mac_layers}
+    if unknown:
+        raise ConfigError(f"{src}: layers {sorted(unknown)} are not MAC layers of "
+                          f"{network.name}")
+    return PrunedNetwork(network, layers, f"profile {profile.name}, seed {seed}")
+
+
+def _name_key(name: str) -> int:
+    """A layer's draw depends on its name, not its position, so subsets keep their masks."""
+    return zlib.crc32(name.encode())
+
+
+def _layer_seed(seed: int, name: str) -> int:
+    return int(np.random.SeedSequence([seed, _name_key(name), 7]).generate_state(1)[0])
+
+
+def spread_nnz(total: int, n_filters: int, per_filter: int, cv: float,
+               rng: np.random.Generator) -> np.ndarray:
+    """Split `total` nonzeros over filters of `per_filter` weights each, with fractions drawn
+    from Beta(mean = total density, cv) and rounded so the sum is exactly `total`.
+
+    The spread is capped below the Beta distribution's limit sqrt((1 - m) / m) at mean m.
+    """
+    capacity = n_filters * per_filter
+    if not 0 <= total <= capacity:
+        raise ValueError(f"total nnz {total} outside [0, {capacity}]")
+    if total in (0, capacity):
+        return np.full(n_filters, total // n_filters, dtype=np.int64)
+    mean = total / capacity
+    cv = min(cv, 0.95 * math.sqrt((1 - mean) / mean))
+    if cv > 0:
+        var = (cv * mean) ** 2
+        nu = mean * (1 - mean) / var - 1
+        shares = rng.beta(mean * nu, (1 - mean) * nu, size=n_filters)
+    else:
+        shares = np.ones(n_filters)
+    return _allocate(shares, total, per_filter)
+
+
+def _allocate(shares: np.ndarray, total: int, cap: int) -> np.ndarray:
+    """Integers x_i <= cap proportional to shares (water-filled at the cap), sum(x) == total."""
+    shares = np.asarray(shares, dtype=float) + 1e-12
+    lo, hi = 0.0, cap / shares.min()
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if np.minimum(cap, mid * shares).sum() < total:
+            lo = mid
+        else:
+            hi = mid
+    x = np.minimum(cap, hi * shares)
+    base = np.floor(x).astype(np.int64)
+    short = total - int(base.sum())
+    if short > 0:
+        room = np.where(base < cap, x - base, -1.0)
+        order = np.argsort(-room, kind="stable")
+        base[order[:short]] += 1
+    elif short < 0:
+        order = np.argsort(x - base, kind="stable")
+        order = order[base[order] > 0]
+        base[order[:-short]] -= 1
+    return base
+
+
+# --- magnitude pruning of real weights ---------------------------------------------------------
+
+def weight_shape(layer: Layer) -> tuple[int, int, int, int]:
+    return (layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w)
+
+
+def prune_magnitude(network: Network, weights: dict[str, np.ndarray],
+                    keep: float | dict[str, float], src: str = "weights") -> PrunedNetwork:
+    """Keep the round(keep * n) largest-magnitude weights of each layer (ties by position)."""
+    layers = []
+    for layer in network.mac_layers:
+        if layer.name not in weights:
+            raise ConfigError(f"{src}: no weights for layer {layer.name!r} "
+                              f"(has: {', '.join(sorted(weights))})")
+        w = np.asarray(weights[layer.name])
+        shape = weight_shape(layer)
+        if w.size != layer.weights:
+            raise ConfigError(f"{src}: {layer.name} has shape {w.shape}; expected {shape}")
+        w = w.reshape(shape)
+        fraction = keep.get(layer.name, 1.0) if isinstance(keep, dict) else keep
+        _check_number(src, f"keep[{layer.name}]", fraction, 0.0, 1.0)
+        mask = magnitude_mask(w, round(fraction * w.size))
+        layers.append(PrunedLayer(layer, mask.reshape(layer.out_c, -1).sum(axis=1),
+                                  seed=_layer_seed(0, layer.name), mask=mask))
+    return PrunedNetwork(network, layers, f"magnitude pruning of {src}")
+
+
+def magnitude_mask(w: np.ndarray, n_keep: int) -> np.ndarray:
+    """Boolean mask of the n_keep largest |w|; deterministic on ties (earlier index wins)."""
+    flat = np.abs(w).ravel()
+    order = np.argsort(-flat, kind="stable")
+    mask = np.zeros(flat.size, dtype=bool)
+    mask[order[:n_keep]] = True
+    return mask.reshape(w.shape)
+
+
+def load_weights(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read weights: {exc}") from None
