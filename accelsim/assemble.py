@@ -1,0 +1,229 @@
+"""Wires the components for each layer and runs the network, layer by layer with a barrier.
+
+`simulate` is the one entry point: it plans every layer with the policy, rejects any job that
+can never fit its buffer before simulating, builds the SimPy components (DRAM port, buffers,
+interconnect, dispatcher, PEs), starts their processes in a fixed order, and turns a stalled
+simulation into a DeadlockError naming what waits on what.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import numpy as np
+import simpy
+from attrs import define, field, frozen
+
+from accelsim.config import Hardware
+from accelsim.errors import ConfigError, DeadlockError
+from accelsim.hw.buffer import BlockBuffer, OutputBuffer
+from accelsim.hw.dispatch import DispatchStatus, Dispatcher, dynamic_groups, static_groups
+from accelsim.hw.dram import DramPort
+from accelsim.hw.noc import Interconnect
+from accelsim.hw.pe import PE
+from accelsim.policies import Plan, Policy, Problem, plan_layer
+from accelsim.trace import LevelTrace, Operand, State, StateIntervals, StateTrace, TransferLog
+from accelsim.workload.jobs import LayerJobs
+
+WEIGHT_BUFFER, INPUT_BUFFER, OUTPUT_BUFFER = 0, 1, 2
+
+
+@frozen
+class LayerRun:
+    """What one layer did: times, work, plan quality and on-chip traffic (bytes)."""
+
+    index: int
+    name: str
+    start: int
+    end: int
+    n_jobs: int
+    executed_macs: int
+    pruned_macs: int
+    dense_macs: int
+    lower_bound: int
+    planned_makespan: int | None
+    plan_seconds: float
+    noc_bytes: int
+    weight_buffer_reads: int
+    input_buffer_reads: int
+    output_buffer_writes: int
+    output_buffer_reads: int
+    weight_buffer_peak: int
+    input_buffer_peak: int
+    output_buffer_peak: int
+
+    @property
+    def cycles(self) -> int:
+        return self.end - self.start
+
+
+@frozen
+class SimResult:
+    hw: Hardware
+    policy: str
+    layers: tuple[LayerRun, ...]
+    states: StateIntervals
+    levels: dict[str, np.ndarray]
+    transfers: dict[str, np.ndarray]
+    events: int
+    wall_seconds: float
+
+    @property
+    def makespan(self) -> int:
+        return self.layers[-1].end if self.layers else 0
+
+    @property
+    def executed_macs(self) -> int:
+        return sum(l.executed_macs for l in self.layers)
+
+
+@define(eq=False)
+class LayerProgress:
+    """Counts finished jobs and pending write-backs; `done` fires when both reach zero."""
+
+    env: simpy.Environment
+    jobs_left: int
+    outputs: OutputBuffer | None = None
+    done: simpy.Event = field(init=False)
+
+    def __attrs_post_init__(self):
+        self.done = self.env.event()
+
+    def job_done(self) -> None:
+        self.jobs_left -= 1
+        self.check()
+
+    def check(self) -> None:
+        if self.jobs_left == 0 and self.outputs.pending_writebacks == 0 \
+                and not self.done.triggered:
+            self.done.succeed()
+
+
+def check_fits(layer: LayerJobs, hw: Hardware, groups) -> None:
+    """Reject, before simulating, any block that can never fit its buffer, and any broadcast
+    group whose weights can never be on chip together."""
+    half = 2 if hw.double_buffered else 1
+    for what, attr, sizes, capacity, knob, fix in (
+            ("weight", "weight_block", layer.weight_bytes, hw.weight_buffer_bytes,
+             "weight_buffer_bytes", "use a smaller filters_per_job or more channel_splits"),
+            ("input", "input_block", layer.input_bytes, hw.input_buffer_bytes,
+             "input_buffer_bytes", "use smaller tiles (tile_h, tile_w) or more channel_splits"),
+            ("output", "output_block", layer.output_bytes, hw.output_buffer_bytes,
+             "output_buffer_bytes", "use smaller tiles or a smaller filters_per_job")):
+        if not len(sizes) or math.isinf(capacity):
+            continue
+        usable = capacity / half
+        worst = int(np.argmax(sizes))
+        if sizes[worst] > usable:
+            job = next(j for j in layer.jobs if getattr(j, attr) == worst)
+            note = " (half of it, double buffered)" if half == 2 else ""
+            raise ConfigError(
+                f"layer {layer.layer.name}: job {job.index} (filters {job.filters[0]}.."
+                f"{job.filters[-1]}, tile {job.tile}) needs {int(sizes[worst])} B of {what}s; "
+                f"the {what} buffer holds {int(usable)} B{note}: raise hardware.{knob} or {fix}")
+    if math.isinf(hw.weight_buffer_bytes):
+        return
+    for group in groups:
+        need = int(sum(layer.weight_bytes[b] for b in {job.weight_block for _, job in group.members}))
+        if need > hw.weight_buffer_bytes:
+            raise ConfigError(
+                f"layer {layer.layer.name}: a broadcast to {len(group.members)} PEs needs {need} B "
+                f"of weights on chip at once; the weight buffer holds {int(hw.weight_buffer_bytes)}"
+                f" B: raise hardware.weight_buffer_bytes or use fewer PEs")
+
+
+def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
+             progress: Callable[[int, int, str], None] | None = None) -> SimResult:
+    """Simulate the layers in order on `hw`, each planned by `policy`."""
+    t0 = time.perf_counter()
+    env = simpy.Environment()
+    trace = StateTrace(hw.n_pes)
+    levels = LevelTrace()
+    transfers = TransferLog()
+    dram = DramPort(env, hw.dram_bytes_per_cycle, hw.dram_latency_cycles, transfers)
+    runs = []
+    events = 0
+    for i, layer in enumerate(layers):
+        if progress is not None:
+            progress(i, len(layers), layer.layer.name)
+        p0 = time.perf_counter()
+        plan = plan_layer(policy, Problem.from_layer(layer, hw.n_pes))
+        plan_seconds = time.perf_counter() - p0
+        run, n_events = _run_layer(env, layer, plan, hw, dram, trace, levels, plan_seconds)
+        runs.append(run)
+        events += n_events
+    return SimResult(hw=hw, policy=policy.name, layers=tuple(runs), states=trace.close(env.now),
+                     levels=levels.to_arrays(), transfers=transfers.to_arrays(), events=events,
+                     wall_seconds=time.perf_counter() - t0)
+
+
+def _run_layer(env, layer: LayerJobs, plan: Plan, hw: Hardware, dram: DramPort,
+               trace: StateTrace, levels: LevelTrace, plan_seconds: float):
+    start = env.now
+    dram.layer = layer.index
+    groups = (dynamic_groups(plan.order, layer) if plan.dynamic
+              else static_groups(plan.queues, layer))
+    check_fits(layer, hw, groups)
+    n = hw.n_pes
+    expected = None if plan.dynamic else [len(q) for q in plan.queues]
+    status = DispatchStatus(env, n, expected, len(layer.jobs), trace, hw.input_queue_depth)
+    progress = LayerProgress(env, len(layer.jobs))
+    outputs = OutputBuffer(env, OUTPUT_BUFFER, hw.output_buffer_bytes, layer.output_bytes,
+                           layer.output_write_bytes, layer.output_uses, dram, levels,
+                           progress.check)
+    progress.outputs = outputs
+    buffers = []
+    for name, buffer_id, operand, capacity, sizes, unique, attr in (
+            ("weight", WEIGHT_BUFFER, Operand.WEIGHTS, hw.weight_buffer_bytes,
+             layer.weight_bytes, layer.weight_bytes, "weight_block"),
+            ("input", INPUT_BUFFER, Operand.INPUTS, hw.input_buffer_bytes, layer.input_bytes,
+             layer.input_unique_bytes, "input_block")):
+        sequence = [[getattr(job, attr) for _, job in g.members] for g in groups]
+        buffers.append(BlockBuffer(env, name, buffer_id, operand, capacity, sizes, unique,
+                                   sequence, hw.double_buffered, lambda: status.position,
+                                   status.wait_position, dram, levels))
+    weights, inputs = buffers
+    noc = Interconnect(hw.noc_bytes_per_cycle, hw.multicast)
+    pes = [PE(env, p, hw.input_queue_depth, status, weights, inputs, outputs, trace, progress)
+           for p in range(n)]
+    status.pes = pes
+    dispatcher = Dispatcher(env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer)
+    for component in (weights.fill(), inputs.fill(), dispatcher.run(), *(pe.run() for pe in pes)):
+        env.process(component)
+    if not layer.jobs:
+        progress.check()
+    steps = _run_until(env, progress.done, layer, [weights, inputs, outputs, dispatcher, *pes])
+    for p in range(n):
+        trace.enter(p, State.IDLE, env.now)
+    executed = sum(pe.executed_macs for pe in pes)
+    run = LayerRun(index=layer.index, name=layer.layer.name, start=start, end=env.now,
+                   n_jobs=len(layer.jobs), executed_macs=executed,
+                   pruned_macs=layer.pruned_macs, dense_macs=layer.dense_macs,
+                   lower_bound=layer.lower_bound(n),
+                   planned_makespan=plan.planned_makespan(layer.cycles),
+                   plan_seconds=plan_seconds, noc_bytes=noc.bytes,
+                   weight_buffer_reads=dispatcher.weight_reads,
+                   input_buffer_reads=dispatcher.input_reads,
+                   output_buffer_writes=outputs.write_bytes,
+                   output_buffer_reads=outputs.psum_bytes + int(layer.output_write_bytes.sum()),
+                   weight_buffer_peak=weights.peak, input_buffer_peak=inputs.peak,
+                   output_buffer_peak=outputs.peak)
+    return run, steps
+
+
+def _run_until(env: simpy.Environment, done: simpy.Event, layer: LayerJobs, components) -> int:
+    """Step the environment until `done`; an empty schedule before that is a deadlock."""
+    steps = 0
+    step = env.step
+    try:
+        while not done.processed:
+            step()
+            steps += 1
+    except simpy.core.EmptySchedule:
+        waiting = [text for c in components if (text := c.describe())]
+        raise DeadlockError(
+            f"deadlock in layer {layer.layer.name} at cycle {env.now}: no component can make "
+            f"progress. " + "; ".join(waiting or ["(no component reports a wait)"])) from None
+    return steps

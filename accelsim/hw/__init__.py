@@ -1,0 +1,1 @@
+"""SimPy components of the accelerator; `accelsim.assemble` wires them."""

@@ -1,0 +1,226 @@
+"""On-chip buffers.
+
+`BlockBuffer` holds weight or input blocks. Its `fill` process walks the dispatch sequence and
+loads each block a delivery needs, reserving space from the moment the load begins. A block
+is pinned while any issued delivery still needs it; unpinned blocks that will be used again
+stay resident but may be evicted (furthest next use first: the fetch order is known in
+advance) when space is needed, and are loaded again later: that is refetch traffic. A buffer
+never holds more than its capacity.
+
+`OutputBuffer` holds output tiles (partial sums when input channels are split) from the first
+job that writes one until its write-back to DRAM completes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+import numpy as np
+import simpy
+
+from accelsim.hw.dram import DramPort
+from accelsim.trace import Cause, LevelTrace, Operand
+
+
+def _kib(n: float) -> str:
+    return f"{n / 1024:.1f} KiB"
+
+
+class BlockBuffer:
+    def __init__(self, env: simpy.Environment, name: str, buffer_id: int, operand: Operand,
+                 capacity_bytes: float, block_bytes: np.ndarray, unique_bytes: np.ndarray,
+                 fetch_sequence: list[list[int]], prefetch: bool,
+                 position: Callable[[], int], wait_position: Callable[[int], simpy.Event],
+                 dram: DramPort, levels: LevelTrace):
+        self.env = env
+        self.name = name
+        self._id = buffer_id
+        self._operand = operand
+        self.capacity = capacity_bytes
+        self._bytes = [int(b) for b in block_bytes]
+        self._unique = [int(b) for b in unique_bytes]
+        self.sequence = fetch_sequence
+        self._prefetch = prefetch
+        self._position = position
+        self._wait_position = wait_position
+        self._dram = dram
+        self._levels = levels
+        n = len(self._bytes)
+        self._future: list[deque[int]] = [deque() for _ in range(n)]
+        for pos, blocks in enumerate(fetch_sequence):
+            for b in blocks:
+                self._future[b].append(pos)
+        self._resident = [False] * n
+        self._loaded_once = [False] * n
+        self._pins = [0] * n
+        self._evictable: dict[int, None] = {}
+        self.ready: list[simpy.Event | None] = [None] * n
+        self.used = 0
+        self.peak = 0
+        self.fill_bytes = 0
+        self.issued = 0  # positions whose loads have all been issued
+        self._issue_waiter: tuple[int, simpy.Event] | None = None
+        self._space: simpy.Event | None = None
+        self._waiting_for = -1
+
+    # -- the fill process ---------------------------------------------------------------------
+    def fill(self):
+        """Issue the loads of each dispatch position in order, as space allows."""
+        env = self.env
+        for pos, blocks in enumerate(self.sequence):
+            if not self._prefetch and self._position() < pos:
+                yield self._wait_position(pos)
+            for b in blocks:
+                self._future[b].popleft()
+                if self._resident[b]:
+                    if self._pins[b] == 0:
+                        del self._evictable[b]
+                    self._pins[b] += 1
+                    continue
+                need = self._bytes[b]
+                while self.capacity - self.used < need:
+                    if self._evictable:
+                        self._evict_one()
+                        continue
+                    self._waiting_for = b
+                    self._space = env.event()
+                    yield self._space
+                    self._space = None
+                    self._waiting_for = -1
+                self._load(b)
+            self.issued = pos + 1
+            waiter = self._issue_waiter
+            if waiter is not None and waiter[0] < self.issued:
+                self._issue_waiter = None
+                waiter[1].succeed()
+
+    def _load(self, b: int) -> None:
+        size = self._bytes[b]
+        self.used += size
+        self.peak = max(self.peak, self.used)
+        self._levels.record(self._id, self.env.now, self.used)
+        self._resident[b] = True
+        self._pins[b] = 1
+        if self._loaded_once[b]:
+            parts = [(size, Cause.REFETCH)]
+        else:
+            unique = self._unique[b]
+            parts = [(unique, Cause.COMPULSORY), (size - unique, Cause.HALO)]
+            self._loaded_once[b] = True
+        self.fill_bytes += size
+        self.ready[b] = self._dram.transfer(parts, self._operand)
+
+    def _evict_one(self) -> None:
+        victim = max(self._evictable, key=lambda b: self._future[b][0])
+        del self._evictable[victim]
+        self._free(victim)
+
+    def _free(self, b: int) -> None:
+        self._resident[b] = False
+        self.ready[b] = None
+        self.used -= self._bytes[b]
+        self._levels.record(self._id, self.env.now, self.used)
+
+    # -- used by the dispatcher and the PEs ----------------------------------------------------
+    def wait_issued(self, pos: int) -> simpy.Event:
+        """An event that fires once every load of dispatch position `pos` has been issued."""
+        ev = self.env.event()
+        self._issue_waiter = (pos, ev)
+        return ev
+
+    def blocks_at(self, pos: int) -> list[int]:
+        return self.sequence[pos]
+
+    def release(self, b: int) -> None:
+        """A job that used block b has finished."""
+        self._pins[b] -= 1
+        if self._pins[b]:
+            return
+        if self._future[b]:
+            self._evictable[b] = None
+        else:
+            self._free(b)
+        if self._space is not None and not self._space.triggered:
+            self._space.succeed()
+
+    def describe(self) -> str | None:
+        if self._waiting_for < 0:
+            return None
+        pinned = sum(1 for p in self._pins if p)
+        return (f"{self.name} buffer loader waits for {_kib(self._bytes[self._waiting_for])} for "
+                f"block {self._waiting_for}; it holds {_kib(self.used)} of {_kib(self.capacity)} "
+                f"in {pinned} blocks pinned by deliveries not yet finished")
+
+
+class OutputBuffer:
+    def __init__(self, env: simpy.Environment, buffer_id: int, capacity_bytes: float,
+                 block_bytes: np.ndarray, write_bytes: np.ndarray, uses: np.ndarray,
+                 dram: DramPort, levels: LevelTrace, on_written: Callable[[], None]):
+        self.env = env
+        self._id = buffer_id
+        self.capacity = capacity_bytes
+        self._bytes = [int(b) for b in block_bytes]
+        self._write = [int(b) for b in write_bytes]
+        self._left = [int(u) for u in uses]
+        self._dram = dram
+        self._levels = levels
+        self._on_written = on_written
+        self._reserved = [False] * len(self._bytes)
+        self._waiters: deque[tuple[int, int, simpy.Event]] = deque()
+        self.used = 0
+        self.peak = 0
+        self.pending_writebacks = 0
+        self.psum_bytes = 0   # partial sums read back for accumulation
+        self.write_bytes = 0  # results written by PEs
+
+    def reserve(self, b: int, pe: int) -> simpy.Event | None:
+        """Space for output block b before a job computes into it; None if already there."""
+        if self._reserved[b]:
+            return None
+        if not self._waiters and self.capacity - self.used >= self._bytes[b]:
+            self._take(b)
+            return None
+        ev = self.env.event()
+        self._waiters.append((b, pe, ev))
+        return ev
+
+    def _take(self, b: int) -> None:
+        self._reserved[b] = True
+        self.used += self._bytes[b]
+        self.peak = max(self.peak, self.used)
+        self._levels.record(self._id, self.env.now, self.used)
+
+    def contribute(self, b: int) -> None:
+        """A job finished writing (or accumulating into) block b; the last one writes it back."""
+        self.write_bytes += self._bytes[b]
+        self._left[b] -= 1
+        if self._left[b]:
+            self.psum_bytes += self._bytes[b]
+            return
+        self.pending_writebacks += 1
+        done = self._dram.transfer([(self._write[b], Cause.COMPULSORY)], Operand.OUTPUTS)
+        done.callbacks.append(lambda _ev, b=b: self._written(b))
+
+    def _written(self, b: int) -> None:
+        self.used -= self._bytes[b]
+        self._levels.record(self._id, self.env.now, self.used)
+        self.pending_writebacks -= 1
+        while self._waiters:
+            wb, _pe, ev = self._waiters[0]
+            if not self._reserved[wb]:
+                if self.capacity - self.used < self._bytes[wb]:
+                    break
+                self._take(wb)
+            self._waiters.popleft()
+            ev.succeed()
+        self._on_written()
+
+    def describe(self) -> str | None:
+        if not self._waiters:
+            return None
+        b, pe, _ = self._waiters[0]
+        open_blocks = sum(1 for r, left in zip(self._reserved, self._left) if r and left)
+        return (f"PE {pe} waits for {_kib(self._bytes[b])} of output buffer for block {b}; it "
+                f"holds {_kib(self.used)} of {_kib(self.capacity)}, {open_blocks} blocks still "
+                f"waiting for partial sums from jobs not yet run")

@@ -1,0 +1,194 @@
+"""The dispatcher: delivers jobs from the buffers over the interconnect into PE queues.
+
+Static plans are delivered in broadcast groups: step s holds the s-th job of every PE, and
+the jobs of a step that read the same input block form one group, sent when every member's
+operands are on chip and every member's queue has room (so depth 1 is lock-step). Dynamic
+plans keep a central queue: the next job goes to the first PE that frees a queue slot.
+
+A PE whose queue is empty is in the state of what its next delivery waits for; the
+`DispatchStatus` board records that for every starving PE whenever the dispatcher's stage
+changes, naming the PE whose full queue holds a broadcast back.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import simpy
+from attrs import frozen
+
+from accelsim.hw.buffer import BlockBuffer
+from accelsim.hw.noc import Interconnect
+from accelsim.trace import State, StateTrace
+from accelsim.workload.jobs import Job, LayerJobs
+
+
+@frozen
+class Group:
+    """One delivery: jobs that share an input block, with their PEs (-1: chosen at run time)."""
+
+    input_block: int
+    members: tuple[tuple[int, Job], ...]
+
+
+def static_groups(queues: tuple[tuple[int, ...], ...], layer: LayerJobs) -> list[Group]:
+    groups = []
+    depth = max((len(q) for q in queues), default=0)
+    for s in range(depth):
+        by_block: dict[int, list[tuple[int, Job]]] = {}
+        for pe, q in enumerate(queues):
+            if s < len(q):
+                job = layer.jobs[q[s]]
+                by_block.setdefault(job.input_block, []).append((pe, job))
+        groups.extend(Group(b, tuple(m)) for b, m in by_block.items())
+    return groups
+
+
+def dynamic_groups(order: tuple[int, ...], layer: LayerJobs) -> list[Group]:
+    return [Group(layer.jobs[j].input_block, ((-1, layer.jobs[j]),)) for j in order]
+
+
+class DispatchStatus:
+    """Shared by the dispatcher and the PEs: what the next delivery waits for, who starves,
+    which PEs have room, and how many jobs each PE still expects."""
+
+    def __init__(self, env: simpy.Environment, n_pes: int, expected: list[int] | None,
+                 n_jobs: int, trace: StateTrace, depth: int):
+        self.env = env
+        self._trace = trace
+        self.stage: tuple[State, int] = (State.WAIT_INPUTS, -1)
+        self._starving: dict[int, None] = {}
+        self._expected = expected  # static: jobs still to deliver per PE; dynamic: None
+        self._undispatched = n_jobs
+        self.position = -1
+        self._position_waiters: list[tuple[int, simpy.Event]] = []
+        dynamic = expected is None
+        self.free_slots: deque[int] | None = (
+            deque(p for _ in range(depth) for p in range(n_pes)) if dynamic else None)
+        self._room_waiter: tuple[int, simpy.Event] | None = None
+        self.pes: list = []
+
+    def has_more(self, pe: int) -> bool:
+        if self._expected is not None:
+            return self._expected[pe] > 0
+        return self._undispatched > 0
+
+    def delivered(self, pe: int) -> None:
+        self._undispatched -= 1
+        if self._expected is not None:
+            self._expected[pe] -= 1
+
+    def starve(self, pe: int) -> None:
+        self._starving[pe] = None
+        state, held = self.stage
+        self._trace.enter(pe, state, self.env.now, held)
+
+    def fed(self, pe: int) -> None:
+        self._starving.pop(pe, None)
+
+    def set_stage(self, state: State, held_by: int = -1) -> None:
+        self.stage = (state, held_by)
+        now = self.env.now
+        for pe in self._starving:
+            if self.has_more(pe):
+                self._trace.enter(pe, state, now, held_by)
+
+    def reach(self, pos: int) -> None:
+        self.position = pos
+        if self._position_waiters:
+            ready = [w for w in self._position_waiters if w[0] <= pos]
+            self._position_waiters = [w for w in self._position_waiters if w[0] > pos]
+            for _, ev in ready:
+                ev.succeed()
+
+    def wait_position(self, pos: int) -> simpy.Event:
+        """Fires when the dispatcher reaches delivery `pos` (single-buffered loads wait here)."""
+        ev = self.env.event()
+        self._position_waiters.append((pos, ev))
+        return ev
+
+    def slot_freed(self, pe: int) -> None:
+        if self.free_slots is not None:
+            self.free_slots.append(pe)
+        waiter = self._room_waiter
+        if waiter is not None and waiter[0] in (pe, -1):
+            self._room_waiter = None
+            waiter[1].succeed()
+
+    def wait_room(self, pe: int) -> simpy.Event:
+        """Fires when `pe` (or any PE, for -1) frees a queue slot."""
+        ev = self.env.event()
+        self._room_waiter = (pe, ev)
+        return ev
+
+    def finish(self) -> None:
+        for pe in list(self._starving):
+            self.pes[pe].wake()
+
+
+class Dispatcher:
+    def __init__(self, env: simpy.Environment, groups: list[Group], dynamic: bool,
+                 status: DispatchStatus, pes: list, weights: BlockBuffer, inputs: BlockBuffer,
+                 noc: Interconnect, layer: LayerJobs):
+        self.env = env
+        self.groups = groups
+        self._dynamic = dynamic
+        self._status = status
+        self._pes = pes
+        self._weights = weights
+        self._inputs = inputs
+        self._noc = noc
+        self._input_bytes = layer.input_bytes
+        self._weight_bytes = layer.weight_bytes
+        self.input_reads = 0
+        self.weight_reads = 0
+
+    def run(self):
+        env, status, pes = self.env, self._status, self._pes
+        for pos, group in enumerate(self.groups):
+            status.reach(pos)
+            yield from self._operands_on_chip(self._weights, pos, State.WAIT_WEIGHTS)
+            yield from self._operands_on_chip(self._inputs, pos, State.WAIT_INPUTS)
+            if self._dynamic:
+                while not status.free_slots:
+                    status.set_stage(State.WAIT_INPUTS)
+                    yield status.wait_room(-1)
+                members = ((status.free_slots.popleft(), group.members[0][1]),)
+            else:
+                members = group.members
+                for pe, _job in members:
+                    while not pes[pe].has_room():
+                        status.set_stage(State.WAIT_INPUTS, pe)
+                        yield status.wait_room(pe)
+            in_bytes = int(self._input_bytes[group.input_block])
+            w_bytes = sum(int(self._weight_bytes[job.weight_block]) for pe, job in members
+                          if pes[pe].last_weight_block != job.weight_block)
+            self.input_reads += in_bytes * (1 if self._noc.multicast else len(members))
+            self.weight_reads += w_bytes
+            cycles = self._noc.delivery_cycles(in_bytes, len(members), w_bytes)
+            if cycles:
+                status.set_stage(State.WAIT_NOC)
+                yield env.timeout(cycles)
+            for pe, job in members:
+                status.delivered(pe)
+                pes[pe].deliver(job)
+        status.reach(len(self.groups))
+        status.finish()
+
+    def _operands_on_chip(self, buffer: BlockBuffer, pos: int, state: State):
+        status = self._status
+        if buffer.issued <= pos:
+            status.set_stage(state)
+            yield buffer.wait_issued(pos)
+        for b in buffer.blocks_at(pos):
+            ready = buffer.ready[b]
+            if not ready.processed:
+                status.set_stage(state)
+                yield ready
+
+    def describe(self) -> str:
+        state, held = self._status.stage
+        where = f"delivery {self._status.position + 1} of {len(self.groups)}"
+        if held >= 0:
+            return f"dispatcher waits at {where} for room in PE {held}'s input queue"
+        return f"dispatcher waits at {where} ({state.label})"

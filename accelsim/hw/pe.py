@@ -1,0 +1,89 @@
+"""Processing elements."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import simpy
+
+from accelsim.hw.buffer import BlockBuffer, OutputBuffer
+from accelsim.trace import State, StateTrace
+from accelsim.workload.jobs import Job
+
+
+class PE:
+    """A zero-skipping PE with an input queue of `depth` delivered jobs.
+
+    A queue slot is held from delivery until the job finishes, so with depth 1 the PEs that
+    share a broadcast advance in lock-step; deeper queues decouple them. The PE computes a job
+    only when its operands were delivered and its output block has space.
+    """
+
+    def __init__(self, env: simpy.Environment, index: int, depth: int, status: "DispatchStatus",
+                 weights: BlockBuffer, inputs: BlockBuffer, outputs: OutputBuffer,
+                 trace: StateTrace, progress: "LayerProgress"):
+        self.env = env
+        self.index = index
+        self.depth = depth
+        self.queue: deque[Job] = deque()
+        self.last_weight_block = -1
+        self.executed_macs = 0
+        self._status = status
+        self._weights = weights
+        self._inputs = inputs
+        self._outputs = outputs
+        self._trace = trace
+        self._progress = progress
+        self._arrival: simpy.Event | None = None
+
+    def has_room(self) -> bool:
+        return len(self.queue) < self.depth
+
+    def deliver(self, job: Job) -> None:
+        self.queue.append(job)
+        self.last_weight_block = job.weight_block
+        self._status.fed(self.index)
+        self.wake()
+
+    def wake(self) -> None:
+        """Resume a starving PE: a job arrived, or no more jobs will come."""
+        if self._arrival is not None and not self._arrival.triggered:
+            self._arrival.succeed()
+
+    def run(self):
+        """Serve delivered jobs until the dispatcher has nothing more for this PE."""
+        env, i, trace, queue = self.env, self.index, self._trace, self.queue
+        while True:
+            if not queue:
+                if not self._status.has_more(i):
+                    trace.enter(i, State.IDLE, env.now)
+                    return
+                self._status.starve(i)
+                self._arrival = env.event()
+                yield self._arrival
+                self._arrival = None
+                continue
+            job = queue[0]
+            space = self._outputs.reserve(job.output_block, i)
+            if space is not None:
+                trace.enter(i, State.WAIT_OUTPUT, env.now)
+                yield space
+            trace.enter(i, State.BUSY, env.now)
+            if job.cycles:
+                yield env.timeout(job.cycles)
+            self.executed_macs += job.macs
+            self._weights.release(job.weight_block)
+            self._inputs.release(job.input_block)
+            self._outputs.contribute(job.output_block)
+            queue.popleft()
+            self._progress.job_done()
+            self._status.slot_freed(i)
+
+    def describe(self) -> str | None:
+        state = self._trace.current(self.index)
+        if state is None or state[0] in (State.BUSY, State.IDLE):
+            return None
+        text = f"PE {self.index} is in {State(state[0]).label}"
+        if state[1] >= 0:
+            text += f" (held by PE {state[1]})"
+        return text + f" with {len(self.queue)} queued jobs"

@@ -1,0 +1,166 @@
+"""Scheduling policies behind one small protocol.
+
+A policy turns a layer's jobs into a `Plan`: either one ordered job list per PE (static, planned
+offline from known nnz) or one central order whose jobs the hardware hands to whichever PE
+frees a queue slot first (dynamic: decided at run time, from nothing the hardware could not
+know). Policies are found by name among the entry points of group `accelsim.policies`
+(the built-in ones are registered there too), or by reference `package.module:Class`.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint, entry_points
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from attrs import field, frozen
+
+from accelsim.errors import PolicyError
+from accelsim.workload.jobs import Job, LayerJobs
+
+GROUP = "accelsim.policies"
+
+
+@frozen
+class Problem:
+    """What a policy may see: every job's compute cycles (known offline from nnz), the jobs
+    themselves (their tile, unit and blocks) and the number of PEs."""
+
+    cycles: np.ndarray = field(converter=lambda a: np.asarray(a, dtype=np.int64))
+    n_pes: int
+    jobs: tuple[Job, ...] | None = None
+
+    @classmethod
+    def from_layer(cls, layer: LayerJobs, n_pes: int) -> Problem:
+        return cls(layer.cycles, n_pes, layer.jobs)
+
+    @property
+    def n_jobs(self) -> int:
+        return len(self.cycles)
+
+    def tile(self, j: int) -> int:
+        return self.jobs[j].tile if self.jobs is not None else 0
+
+    def unit(self, j: int) -> int:
+        return self.jobs[j].unit if self.jobs is not None else j
+
+
+@frozen
+class Plan:
+    """Static: `queues[p]` is PE p's job order. Dynamic: `order` is the central queue."""
+
+    queues: tuple[tuple[int, ...], ...] | None = None
+    order: tuple[int, ...] | None = None
+
+    @property
+    def dynamic(self) -> bool:
+        return self.queues is None
+
+    @classmethod
+    def static(cls, queues) -> Plan:
+        return cls(queues=tuple(tuple(int(j) for j in q) for q in queues))
+
+    @classmethod
+    def central(cls, order) -> Plan:
+        return cls(order=tuple(int(j) for j in order))
+
+    @classmethod
+    def from_assignment(cls, problem: Problem, pe_of_job, rank=None) -> Plan:
+        """Per-PE queues from an assignment, ordered by tile (input locality), then `rank`
+        (the policy's own order; job index when omitted)."""
+        rank = range(problem.n_jobs) if rank is None else rank
+        queues: list[list[tuple[int, int, int]]] = [[] for _ in range(problem.n_pes)]
+        for j, (pe, r) in enumerate(zip(pe_of_job, rank)):
+            queues[int(pe)].append((problem.tile(j), int(r), j))
+        return cls.static([[j for _, _, j in sorted(q)] for q in queues])
+
+    def planned_makespan(self, cycles: np.ndarray) -> int | None:
+        """The largest sum of job cycles over the PEs (static plans only)."""
+        if self.queues is None:
+            return None
+        return max((int(cycles[list(q)].sum()) for q in self.queues), default=0)
+
+    def check(self, n_jobs: int, n_pes: int, policy: str) -> None:
+        """Every job exactly once, on an existing PE; raises PolicyError naming the policy."""
+        if self.queues is not None:
+            if len(self.queues) != n_pes:
+                raise PolicyError(f"policy {policy!r} planned {len(self.queues)} PE queues "
+                                  f"for {n_pes} PEs")
+            flat = [j for q in self.queues for j in q]
+        elif self.order is not None:
+            flat = list(self.order)
+        else:
+            raise PolicyError(f"policy {policy!r} returned a Plan with neither queues nor order")
+        counts = np.bincount(np.asarray(flat, dtype=np.int64), minlength=n_jobs) if flat else \
+            np.zeros(n_jobs, dtype=np.int64)
+        if flat and (min(flat) < 0 or max(flat) >= n_jobs):
+            raise PolicyError(f"policy {policy!r} names job indices outside [0, {n_jobs})")
+        if len(counts) != n_jobs or not (counts == 1).all():
+            missing = np.flatnonzero(counts == 0)[:5].tolist()
+            twice = np.flatnonzero(counts > 1)[:5].tolist()
+            raise PolicyError(f"policy {policy!r} must place every job exactly once: "
+                              f"missing {missing}, repeated {twice} (first five)")
+
+
+@runtime_checkable
+class Policy(Protocol):
+    name: str
+
+    def plan(self, problem: Problem) -> Plan:
+        """One ordered job list per PE, or a central order; every job exactly once."""
+
+
+def _builtin() -> dict[str, str]:
+    from accelsim.policies import classic
+    return {cls.name: f"{cls.__module__}:{cls.__qualname__}" for cls in classic.BUILTIN}
+
+
+def available() -> dict[str, EntryPoint]:
+    """Every policy name: built-ins and entry points of group accelsim.policies, sorted."""
+    found = {name: EntryPoint(name, ref, GROUP) for name, ref in _builtin().items()}
+    for ep in entry_points(group=GROUP):
+        if ep.name in found and found[ep.name].value != ep.value:
+            raise PolicyError(f"policy name {ep.name!r} is registered twice: "
+                              f"{found[ep.name].value} and {ep.value}")
+        found[ep.name] = ep
+    return dict(sorted(found.items()))
+
+
+def load_policy(name: str) -> Policy:
+    """A policy instance by registered name or by 'package.module:Class' reference."""
+    if ":" in name:
+        ep = EntryPoint(name, name, GROUP)
+    else:
+        known = available()
+        if name not in known:
+            raise PolicyError(f"unknown policy {name!r}; known: {', '.join(known)} "
+                              f"(or give 'package.module:Class')")
+        ep = known[name]
+    try:
+        obj = ep.load()
+    except Exception as exc:  # any import failure is the plugin's, named as such
+        raise PolicyError(f"cannot load policy {name!r} ({ep.value}): "
+                          f"{type(exc).__name__}: {exc}") from exc
+    try:
+        policy = obj() if isinstance(obj, type) else obj
+    except Exception as exc:
+        raise PolicyError(f"cannot create policy {name!r} ({ep.value}): {exc}") from exc
+    if not callable(getattr(policy, "plan", None)):
+        raise PolicyError(f"policy {name!r} ({ep.value}) has no plan(problem) method")
+    if not isinstance(getattr(policy, "name", None), str):
+        raise PolicyError(f"policy {name!r} ({ep.value}) has no string attribute 'name'")
+    return policy
+
+
+def plan_layer(policy: Policy, problem: Problem) -> Plan:
+    """Run a policy and check its plan, turning a broken plan into a PolicyError."""
+    try:
+        plan = policy.plan(problem)
+    except PolicyError:
+        raise
+    except Exception as exc:
+        raise PolicyError(f"policy {policy.name!r} failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(plan, Plan):
+        raise PolicyError(f"policy {policy.name!r} returned {type(plan).__name__}, not a Plan")
+    plan.check(problem.n_jobs, problem.n_pes, policy.name)
+    return plan
