@@ -1,0 +1,99 @@
+"""Run a scenario end to end and write its result directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from attrs import frozen
+
+from accelsim.assemble import SimResult, simulate
+from accelsim.policies import load_policy
+from accelsim.policies.classic import RoundRobin
+from accelsim.report import Report, build_report, write_perfetto, write_trace
+from accelsim.scenario import Scenario
+from accelsim.workload.jobs import LayerJobs, build_jobs
+from accelsim.workload.pruning import PrunedNetwork
+
+
+@frozen
+class Outcome:
+    scenario: Scenario
+    pruned: PrunedNetwork
+    jobs: list[LayerJobs]
+    result: SimResult
+    report: Report
+    dense: SimResult | None = None
+    round_robin: SimResult | None = None
+
+
+def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None = None,
+                 baselines: bool | None = None,
+                 progress: Callable[[str, int, int, str], None] | None = None) -> Outcome:
+    """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
+    and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer."""
+    policy_obj = load_policy(policy or scenario.policy)
+    pruned = scenario.pruned(seed)
+    hw = scenario.hardware
+    jobs = build_jobs(pruned, scenario.mapping, hw)
+
+    def step(phase):
+        return None if progress is None else (lambda i, n, name: progress(phase, i, n, name))
+
+    result = simulate(jobs, hw, policy_obj, step(policy_obj.name))
+    want = scenario.baselines if baselines is None else baselines
+    dense = rr = None
+    notes = []
+    if want:
+        dense = simulate(build_jobs(pruned.dense(), scenario.mapping, hw), hw, RoundRobin(),
+                         step("dense design"))
+        rr = result if policy_obj.name == RoundRobin.name else \
+            simulate(jobs, hw, RoundRobin(), step("round-robin"))
+    splits_wanted = _split_notes(jobs, hw.n_pes)
+    notes.extend(splits_wanted)
+    report = build_report(scenario.name, result, scenario.energy, dense, rr, tuple(notes))
+    return Outcome(scenario, pruned, jobs, result, report, dense, rr)
+
+
+def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
+    """Layers where one job alone exceeds total / P: no whole-job schedule reaches the bound."""
+    hit = [l.layer.name for l in jobs
+           if l.jobs and int(l.cycles.max()) * n_pes > l.total_cycles and len(l.jobs) >= n_pes]
+    if not hit:
+        return []
+    return [f"in {len(hit)} layers one job is longer than total / P ({', '.join(hit[:4])}"
+            f"{', ...' if len(hit) > 4 else ''}): only splitting jobs (mapping.channel_splits, "
+            f"smaller tiles) can reach the bound there"]
+
+
+def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[Path]:
+    """summary.json, layers.csv, trace.npz, trace.perfetto.json and PNG plots."""
+    from accelsim import plotting  # plotting stays out of the simulation path
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = outcome.report
+    files = {"summary.json": report.to_json(), "layers.csv": report.to_csv()}
+    for name, text in files.items():
+        (out_dir / name).write_text(text)
+    write_trace(outcome.result, out_dir / "trace.npz")
+    write_perfetto(outcome.result, out_dir / "trace.perfetto.json")
+    written = [out_dir / n for n in (*files, "trace.npz", "trace.perfetto.json")]
+    if plots:
+        trace = plotting.load_trace(out_dir)
+        title = f"{outcome.scenario.name}: {report.policy} on {outcome.scenario.hardware.n_pes} PEs"
+        plotting.save_timeline(trace, out_dir / "timeline.png", title)
+        plotting.save_utilization(trace, out_dir / "utilization.png")
+        plotting.save_stall_breakdown(json.loads(report.to_json())["layers"],
+                                      out_dir / "stalls.png")
+        hw = outcome.scenario.hardware
+        plotting.save_buffer_occupancy(trace, out_dir / "buffers.png",
+                                       {"weight": hw.weight_buffer_bytes,
+                                        "input": hw.input_buffer_bytes,
+                                        "output": hw.output_buffer_bytes})
+        written += [out_dir / n for n in ("timeline.png", "utilization.png", "stalls.png",
+                                          "buffers.png")]
+    return written
+
+
+__all__ = ["Outcome", "run_scenario", "write_outputs"]

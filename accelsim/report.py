@@ -1,0 +1,240 @@
+"""Per-layer and total results, their energy, and the files a run writes.
+
+Summary figures (DESIGN.md, Outputs): cycles, seconds, utilization, stall breakdown by state,
+DRAM bytes by operand and cause, achieved bandwidth, energy by component, makespan over the
+lower bound, speedup over the dense design and over the round-robin baseline.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from attrs import asdict, field, frozen
+
+from accelsim.assemble import SimResult
+from accelsim.config import EnergyTable, Hardware
+from accelsim.trace import Cause, Operand, State
+
+STATES = [s.label for s in State]
+DRAM_KEYS = [f"{o.name.lower()}_{c.name.lower()}" for o in Operand for c in Cause]
+ENERGY_KEYS = ["mac", "weight_buffer", "input_buffer", "output_buffer", "noc", "dram"]
+
+
+@frozen
+class LayerReport:
+    name: str
+    jobs: int
+    cycles: int
+    seconds: float
+    utilization: float
+    states: dict[str, float]          # share of PE-cycles in each state
+    dram_bytes: dict[str, int]        # by operand_cause
+    dram_bytes_per_cycle: float
+    energy_pj: dict[str, float]
+    pruned_macs: int
+    dense_macs: int
+    executed_macs: int
+    lower_bound: int
+    compute_makespan: int | None      # planned: largest sum of job cycles on a PE (static)
+    makespan_over_bound: float
+    speedup_vs_dense: float | None = None
+    speedup_vs_round_robin: float | None = None
+
+    @property
+    def dram_total(self) -> int:
+        return sum(self.dram_bytes.values())
+
+
+@frozen
+class Report:
+    scenario: str
+    policy: str
+    hardware: dict
+    layers: tuple[LayerReport, ...] = field(converter=tuple)
+    total: LayerReport
+    events: int
+    wall_seconds: float
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        data = {"scenario": self.scenario, "policy": self.policy, "hardware": self.hardware,
+                "total": asdict(self.total), "layers": [asdict(l) for l in self.layers],
+                "simulation": {"events": self.events, "wall_seconds": self.wall_seconds},
+                "notes": list(self.notes)}
+        return json.dumps(data, indent=2, default=_json_default)
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        head = ["layer", "jobs", "cycles", "seconds", "utilization",
+                *[f"share_{s}" for s in STATES], *[f"dram_{k}_bytes" for k in DRAM_KEYS],
+                "dram_bytes_per_cycle", *[f"energy_{k}_pj" for k in ENERGY_KEYS],
+                "pruned_macs", "dense_macs", "executed_macs", "lower_bound", "compute_makespan",
+                "makespan_over_bound", "speedup_vs_dense", "speedup_vs_round_robin"]
+        w.writerow(head)
+        for l in (*self.layers, self.total):
+            w.writerow([l.name, l.jobs, l.cycles, f"{l.seconds:.9g}", f"{l.utilization:.6f}",
+                        *[f"{l.states[s]:.6f}" for s in STATES],
+                        *[l.dram_bytes[k] for k in DRAM_KEYS], f"{l.dram_bytes_per_cycle:.4f}",
+                        *[f"{l.energy_pj[k]:.1f}" for k in ENERGY_KEYS], l.pruned_macs,
+                        l.dense_macs, l.executed_macs, l.lower_bound,
+                        "" if l.compute_makespan is None else l.compute_makespan,
+                        f"{l.makespan_over_bound:.6f}", _opt(l.speedup_vs_dense),
+                        _opt(l.speedup_vs_round_robin)])
+        return out.getvalue()
+
+    def table(self) -> str:
+        """A readable summary table: one row per layer and a total."""
+        head = (f"{'layer':<24}{'jobs':>7}{'cycles':>12}{'util':>7}  "
+                + "".join(f"{s[:8]:>9}" for s in STATES[1:])
+                + f"{'DRAM KiB':>11}{'/bound':>8}{'x dense':>9}{'x RR':>7}")
+        lines = [head, "-" * len(head)]
+        for l in (*self.layers, self.total):
+            if l is self.total:
+                lines.append("-" * len(head))
+            lines.append(
+                f"{l.name[:23]:<24}{l.jobs:>7}{l.cycles:>12,}{l.utilization:>7.1%}  "
+                + "".join(f"{l.states[s]:>9.1%}" for s in STATES[1:])
+                + f"{l.dram_total / 1024:>11,.0f}{l.makespan_over_bound:>8.3f}"
+                + f"{_fmt(l.speedup_vs_dense):>9}{_fmt(l.speedup_vs_round_robin):>7}")
+        t = self.total
+        energy_uj = sum(t.energy_pj.values()) / 1e6
+        lines += ["", f"{t.cycles:,} cycles = {t.seconds * 1e3:.3f} ms at "
+                      f"{self.hardware['clock_hz'] / 1e9:g} GHz; utilization {t.utilization:.1%};"
+                      f" energy {energy_uj:,.1f} uJ "
+                      + "(" + ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in t.energy_pj.items()) + ")",
+                  f"pruned MACs {t.pruned_macs:,} of {t.dense_macs:,} dense "
+                  f"(ideal speedup {t.dense_macs / max(t.pruned_macs, 1):.2f}x); "
+                  f"simulated {self.events:,} events in {self.wall_seconds:.2f} s"]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _opt(x):
+    return "" if x is None else f"{x:.6f}"
+
+
+def _fmt(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, float):
+        return str(o)
+    raise TypeError(type(o))
+
+
+def _layer_energy(hw: Hardware, table: EnergyTable, executed_macs: int, dram: np.ndarray,
+                  run) -> dict[str, float]:
+    """Access counts times the per-access table (pJ). Buffer fills from DRAM count as writes."""
+    weight_fill = int(dram[Operand.WEIGHTS].sum())
+    input_fill = int(dram[Operand.INPUTS].sum())
+    return {
+        "mac": executed_macs * table.mac_pj,
+        "weight_buffer": (weight_fill + run.weight_buffer_reads)
+        * table.sram_pj_per_byte(hw.weight_buffer_bytes),
+        "input_buffer": (input_fill + run.input_buffer_reads)
+        * table.sram_pj_per_byte(hw.input_buffer_bytes),
+        "output_buffer": (run.output_buffer_writes + run.output_buffer_reads)
+        * table.sram_pj_per_byte(hw.output_buffer_bytes),
+        "noc": run.noc_bytes * table.noc_pj_per_byte,
+        "dram": int(dram.sum()) * table.dram_pj_per_byte,
+    }
+
+
+def build_report(scenario: str, result: SimResult, energy: EnergyTable,
+                 dense: SimResult | None = None, round_robin: SimResult | None = None,
+                 notes: tuple[str, ...] = ()) -> Report:
+    hw = result.hw
+    n = hw.n_pes
+    tr = result.transfers
+    dram = np.zeros((len(result.layers), len(Operand), len(Cause)), dtype=np.int64)
+    np.add.at(dram, (tr["layer"], tr["operand"], tr["cause"]), tr["bytes"])
+    layers = []
+    for i, run in enumerate(result.layers):
+        window = result.states.window(run.start, run.end)
+        by_state = window.cycles_by_state(n).sum(axis=0)
+        layers.append(_make(run.name, run.n_jobs, run.cycles, by_state, dram[i],
+                            _layer_energy(hw, energy, run.executed_macs, dram[i], run), hw,
+                            run.pruned_macs, run.dense_macs, run.executed_macs, run.lower_bound,
+                            run.planned_makespan,
+                            _speedup(dense, i, run.cycles), _speedup(round_robin, i, run.cycles)))
+    by_state = result.states.cycles_by_state(n).sum(axis=0)
+    bound = sum(l.lower_bound for l in layers)
+    planned = None if any(l.compute_makespan is None for l in layers) else \
+        sum(l.compute_makespan for l in layers)
+    energy_total = {k: sum(l.energy_pj[k] for l in layers) for k in ENERGY_KEYS}
+    total = _make("total", sum(l.jobs for l in layers), result.makespan, by_state,
+                  dram.sum(axis=0), energy_total, hw, sum(l.pruned_macs for l in layers),
+                  sum(l.dense_macs for l in layers), result.executed_macs, bound, planned,
+                  dense.makespan / result.makespan if dense and result.makespan else None,
+                  round_robin.makespan / result.makespan if round_robin and result.makespan
+                  else None)
+    hw_dict = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v)
+               for k, v in asdict(hw).items()}
+    return Report(scenario, result.policy, hw_dict, layers, total, result.events,
+                  result.wall_seconds, notes)
+
+
+def _speedup(baseline: SimResult | None, i: int, cycles: int) -> float | None:
+    if baseline is None or cycles == 0:
+        return None
+    return baseline.layers[i].cycles / cycles
+
+
+def _make(name, jobs, cycles, by_state, dram, energy, hw, pruned, dense, executed, bound,
+          planned, vs_dense, vs_rr) -> LayerReport:
+    pe_cycles = max(int(by_state.sum()), 1)
+    dram_bytes = {f"{o.name.lower()}_{c.name.lower()}": int(dram[o, c])
+                  for o in Operand for c in Cause}
+    return LayerReport(
+        name=name, jobs=jobs, cycles=cycles, seconds=cycles / hw.clock_hz,
+        utilization=by_state[State.BUSY] / pe_cycles,
+        states={s.label: by_state[s] / pe_cycles for s in State},
+        dram_bytes=dram_bytes, dram_bytes_per_cycle=sum(dram_bytes.values()) / max(cycles, 1),
+        energy_pj=energy, pruned_macs=pruned, dense_macs=dense, executed_macs=executed,
+        lower_bound=bound, compute_makespan=planned,
+        makespan_over_bound=cycles / bound if bound else 1.0,
+        speedup_vs_dense=vs_dense, speedup_vs_round_robin=vs_rr)
+
+
+def write_trace(result: SimResult, path: Path) -> None:
+    """The trace as a columnar .npz: PE state intervals, buffer levels, DRAM transfers, and
+    the layer boundaries."""
+    s = result.states
+    np.savez_compressed(
+        path, pe=s.pe, start=s.start, end=s.end, state=s.state, held_by=s.held_by,
+        level_buffer=result.levels["buffer"], level_t=result.levels["t"],
+        level_bytes=result.levels["level"],
+        **{f"dram_{k}": v for k, v in result.transfers.items()},
+        layer_start=np.array([l.start for l in result.layers], dtype=np.int64),
+        layer_end=np.array([l.end for l in result.layers], dtype=np.int64),
+        layer_name=np.array([l.name for l in result.layers]),
+        n_pes=np.array(result.hw.n_pes))
+
+
+def write_perfetto(result: SimResult, path: Path) -> None:
+    """Chrome/Perfetto trace JSON (opens in ui.perfetto.dev): one track per PE; 1 cycle = 1 us."""
+    s = result.states
+    events = [{"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "PE array"}}]
+    events += [{"name": "thread_name", "ph": "M", "pid": 0, "tid": p,
+                "args": {"name": f"PE {p}"}} for p in range(result.hw.n_pes)]
+    for pe, t0, t1, st, held in zip(s.pe.tolist(), s.start.tolist(), s.end.tolist(),
+                                   s.state.tolist(), s.held_by.tolist()):
+        ev = {"name": State(st).label, "ph": "X", "pid": 0, "tid": pe, "ts": t0, "dur": t1 - t0}
+        if held >= 0:
+            ev["args"] = {"held_by_pe": held}
+        events.append(ev)
+    for layer in result.layers:
+        events.append({"name": layer.name, "ph": "X", "pid": 1, "tid": 0, "ts": layer.start,
+                       "dur": layer.cycles})
+    events.append({"name": "process_name", "ph": "M", "pid": 1, "args": {"name": "layers"}})
+    path.write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ns"}))

@@ -1,0 +1,180 @@
+"""Scenario files (TOML): a network, how it is pruned, how it is cut into jobs, the hardware,
+the policy and the seed. Every malformed value is reported with the file, field and value.
+
+    name = "default"          # optional; the file's stem otherwise
+    seed = 1
+    policy = "lpt"
+    baselines = true          # also simulate the dense design and round-robin for speedups
+    [workload]  network = "resnet18"   layers = ["conv1", ...]   (optional subset)
+    [pruning]   profile = "NAME or file" | density = 0.3, cv = 0.3 | weights = "f.npz", keep = 0.3
+                | dense = true
+    [mapping]   tile_h, tile_w, filters_per_job, channel_splits
+    [hardware]  see accelsim.config.Hardware
+    [energy]    see accelsim.config.EnergyTable
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import attrs
+from attrs import frozen
+
+from accelsim.config import EnergyTable, Hardware, Mapping
+from accelsim.errors import ConfigError
+from accelsim.workload.layers import Network
+from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_network,
+                                       load_profile, load_weights, prune_magnitude,
+                                       prune_with_profile)
+from accelsim.workload.topology import load_network
+
+_TOP = {"name", "seed", "policy", "baselines", "workload", "pruning", "mapping", "hardware",
+        "energy"}
+_PRUNING = {"profile", "density", "cv", "weights", "keep", "dense"}
+
+
+@frozen
+class Pruning:
+    """One of: dense, a profile (shipped name or file), a uniform density with spread, or
+    magnitude pruning of a weights file."""
+
+    dense: bool = False
+    profile: SparsityProfile | None = None
+    weights: Path | None = None
+    keep: float | dict[str, float] = 1.0
+
+    def apply(self, network: Network, seed: int, src: str) -> PrunedNetwork:
+        if self.dense:
+            return dense_network(network)
+        if self.weights is not None:
+            return prune_magnitude(network, load_weights(self.weights), self.keep,
+                                   src=str(self.weights))
+        return prune_with_profile(network, self.profile, seed, src)
+
+
+@frozen
+class Scenario:
+    name: str
+    source: str
+    network: Network
+    pruning: Pruning
+    mapping: Mapping
+    hardware: Hardware
+    energy: EnergyTable
+    policy: str = "lpt"
+    seed: int = 1
+    baselines: bool = True
+
+    def pruned(self, seed: int | None = None) -> PrunedNetwork:
+        return self.pruning.apply(self.network, self.seed if seed is None else seed, self.source)
+
+
+def _table(data: dict, key: str, src: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{src}: [{key}] must be a table; got {value!r}")
+    return value
+
+
+def _build(cls, values: dict, section: str, src: str):
+    known = {a.name for a in attrs.fields(cls)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"{src}: [{section}] unknown field {key!r}; known: "
+                              f"{', '.join(sorted(known))}")
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{src}: [{section}] {exc}") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    src = str(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{src}: cannot read scenario: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{src}: not valid TOML: {exc}") from None
+    return scenario_from_dict(data, src, base=path.parent)
+
+
+def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario:
+    for key in data:
+        if key not in _TOP:
+            raise ConfigError(f"{src}: unknown field {key!r}; known: {', '.join(sorted(_TOP))}")
+    seed = data.get("seed", 1)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"{src}: seed = {seed!r}: must be an integer >= 0")
+    policy = data.get("policy", "lpt")
+    if not isinstance(policy, str) or not policy:
+        raise ConfigError(f"{src}: policy = {policy!r}: must be a policy name")
+    baselines = data.get("baselines", True)
+    if not isinstance(baselines, bool):
+        raise ConfigError(f"{src}: baselines = {baselines!r}: must be true or false")
+
+    workload = _table(data, "workload", src)
+    for key in workload:
+        if key not in ("network", "layers"):
+            raise ConfigError(f"{src}: [workload] unknown field {key!r}; known: layers, network")
+    if "network" not in workload:
+        raise ConfigError(f"{src}: [workload] network is missing (a shipped name or a CSV file)")
+    try:
+        network = load_network(workload["network"], base)
+    except ConfigError as exc:
+        raise ConfigError(f"{src}: [workload] network: {exc}") from None
+    if "layers" in workload:
+        names = workload["layers"]
+        macs = [l.name for l in network.mac_layers]
+        if not isinstance(names, list) or not names or \
+                any(not isinstance(n, str) or n not in macs for n in names):
+            raise ConfigError(f"{src}: [workload] layers = {names!r}: must be a non-empty list "
+                              f"of MAC layers of {network.name} ({', '.join(macs[:6])}, ...)")
+        network = network.only(names)
+
+    pruning = _pruning(_table(data, "pruning", src), src, base)
+    mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
+    hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
+    energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
+    name = data.get("name", Path(src).stem)
+    return Scenario(name=str(name), source=src, network=network, pruning=pruning,
+                    mapping=mapping, hardware=hardware, energy=energy, policy=policy, seed=seed,
+                    baselines=baselines)
+
+
+def _pruning(table: dict, src: str, base: Path) -> Pruning:
+    for key in table:
+        if key not in _PRUNING:
+            raise ConfigError(f"{src}: [pruning] unknown field {key!r}; known: "
+                              f"{', '.join(sorted(_PRUNING))}")
+    chosen = [k for k in ("dense", "profile", "density", "weights") if k in table]
+    if len(chosen) != 1:
+        raise ConfigError(f"{src}: [pruning] needs exactly one of dense = true, profile, "
+                          f"density (with cv), or weights (with keep); got {chosen or 'none'}")
+    how = chosen[0]
+    if how == "dense":
+        if table["dense"] is not True:
+            raise ConfigError(f"{src}: [pruning] dense = {table['dense']!r}: only true is meaningful")
+        return Pruning(dense=True)
+    if how == "profile":
+        try:
+            return Pruning(profile=load_profile(table["profile"], base))
+        except ConfigError as exc:
+            raise ConfigError(f"{src}: [pruning] profile: {exc}") from None
+    if how == "density":
+        profile = SparsityProfile.uniform(table["density"], table.get("cv", 0.3))
+        try:
+            profile.validate(f"{src}: [pruning]")
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("default_density", "density")) from None
+        return Pruning(profile=profile)
+    weights = Path(table["weights"])
+    weights = weights if weights.is_absolute() else base / weights
+    if not weights.is_file():
+        raise ConfigError(f"{src}: [pruning] weights = {table['weights']!r}: no such file")
+    keep = table.get("keep", 1.0)
+    if not isinstance(keep, (int, float, dict)) or isinstance(keep, bool):
+        raise ConfigError(f"{src}: [pruning] keep = {keep!r}: a fraction, or a table of them")
+    return Pruning(weights=weights, keep=keep)
