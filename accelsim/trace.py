@@ -111,11 +111,14 @@ class StateTrace:
         nxt[last] = end
         keep = nxt > t
         pe, t, nxt, state, held = pe[keep], t[keep], nxt[keep], state[keep], held[keep]
+        if not len(pe):
+            return StateIntervals(*(_readonly([], d) for d in (np.int32, np.int64, np.int64,
+                                                                np.int8, np.int32)))
         # merge neighbours left equal by dropping zero-length intervals
         same = np.zeros(len(pe), dtype=bool)
         same[1:] = (pe[1:] == pe[:-1]) & (state[1:] == state[:-1]) & (held[1:] == held[:-1])
         run_start = np.flatnonzero(~same)
-        run_end = np.append(run_start[1:], len(pe)) - 1
+        run_end = np.append(run_start[1:], len(pe)).astype(np.int64) - 1
         return StateIntervals(_readonly(pe[run_start], np.int32), _readonly(t[run_start], np.int64),
                               _readonly(nxt[run_end], np.int64),
                               _readonly(state[run_start], np.int8),

@@ -24,7 +24,12 @@ from accelsim.trace import Cause, LevelTrace, Operand
 
 
 def _kib(n: float) -> str:
-    return f"{n / 1024:.1f} KiB"
+    """A byte count for people: 3 B, 12.5 KiB, 1.2 MiB."""
+    if n < 10 * 1024 or n == float("inf"):
+        return f"{n:g} B"
+    if n < 10 * 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / 1024 / 1024:.1f} MiB"
 
 
 class BlockBuffer:

@@ -259,7 +259,7 @@ def spread_nnz(total: int, n_filters: int, per_filter: int, cv: float,
         return np.full(n_filters, total // n_filters, dtype=np.int64)
     mean = total / capacity
     cv = min(cv, 0.95 * math.sqrt((1 - mean) / mean))
-    if cv > 0:
+    if cv > 1e-6:
         var = (cv * mean) ** 2
         nu = mean * (1 - mean) / var - 1
         shares = rng.beta(mean * nu, (1 - mean) * nu, size=n_filters)

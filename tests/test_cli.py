@@ -1,0 +1,72 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from accelsim.cli import main
+
+ROOT = Path(__file__).parent.parent
+
+
+def small_scenario(tmp_path, **extra):
+    text = ("name = 'small'\nseed = 4\npolicy = 'lpt'\n[workload]\nnetwork = 'lenet5'\n"
+            "[pruning]\nprofile = 'han2015-lenet5'\n[hardware]\npe_rows = 2\npe_cols = 2\n")
+    path = tmp_path / "small.toml"
+    path.write_text(text)
+    return path
+
+
+def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(small_scenario(tmp_path)), "--out", str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "total" in printed and "x dense" in printed and "conv1" in printed
+    for name in ("summary.json", "layers.csv", "trace.npz", "trace.perfetto.json",
+                 "timeline.png", "utilization.png", "stalls.png", "buffers.png"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    total = summary["total"]
+    assert total["executed_macs"] == total["pruned_macs"] > 0
+    assert abs(sum(total["states"].values()) - 1) < 1e-9
+    assert total["speedup_vs_dense"] > 1 and total["makespan_over_bound"] >= 1
+    rows = (out / "layers.csv").read_text().splitlines()
+    assert rows[0].startswith("layer,jobs,cycles") and rows[-1].startswith("total,")
+    assert len(rows) == 1 + 4 + 1
+    with np.load(out / "trace.npz") as trace:
+        assert trace["end"].max() == total["cycles"]
+    perfetto = json.loads((out / "trace.perfetto.json").read_text())
+    assert any(e.get("name") == "busy" for e in perfetto["traceEvents"])
+
+
+def test_policy_and_seed_override(tmp_path, capsys):
+    path = small_scenario(tmp_path)
+    outs = []
+    for seed in ("1", "1", "2"):
+        out = tmp_path / f"o{seed}{len(outs)}"
+        assert main(["run", str(path), "--out", str(out), "-q", "--no-plots",
+                     "--policy", "greedy", "--seed", seed]) == 0
+        outs.append(json.loads((out / "summary.json").read_text()))
+    assert outs[0]["policy"] == "greedy"
+    assert outs[0]["total"]["cycles"] == outs[1]["total"]["cycles"]
+    # a profile fixes each layer's nonzeros; the seed moves them between filters
+    assert outs[0]["total"]["pruned_macs"] == outs[2]["total"]["pruned_macs"]
+    assert outs[0]["total"]["cycles"] != outs[2]["total"]["cycles"]
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[workload]\nnetwork = 'lenet5'\n[pruning]\ndense = true\n"
+                   "[hardware]\ndram_bytes_per_cycle = 0\n")
+    assert main(["run", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "bad.toml: [hardware] 'dram_bytes_per_cycle'" in err
+    assert main(["run", str(small_scenario(tmp_path)), "--policy", "nope", "-q"]) == 2
+    assert "unknown policy 'nope'" in capsys.readouterr().err
+
+
+def test_console_script_runs_as_a_module(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "accelsim", "policies"], capture_output=True,
+                          text=True, check=True)
+    assert "lpt" in done.stdout and "round-robin" in done.stdout

@@ -1,0 +1,63 @@
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from accelsim.config import Hardware, Mapping
+from accelsim.units import ceil_div
+from accelsim.workload import load_network
+from accelsim.workload.jobs import build_jobs, build_layer_jobs
+from accelsim.workload.pruning import dense_network, load_profile, prune_with_profile
+from simkit import conv, conv_layers, pruned
+
+
+@settings(max_examples=60)
+@given(layers=conv_layers(), tile=st.integers(0, 4), fpj=st.integers(1, 3), k=st.integers(1, 3),
+       lanes=st.integers(1, 8))
+def test_jobs_conserve_nonzero_macs_and_weights(layers, tile, fpj, k, lanes):
+    hw = Hardware(macs_per_cycle=lanes, weight_bits=8, index_bits=4)
+    for i, p in enumerate(layers):
+        lj = build_layer_jobs(i, p, Mapping(tile, tile, fpj, k), hw)
+        assert sum(j.macs for j in lj.jobs) == p.pruned_macs
+        assert all(j.cycles == ceil_div(j.macs, lanes) for j in lj.jobs)
+        # every (filter, chunk) belongs to exactly one unit, every tile has every unit
+        assert len(lj.jobs) == lj.n_tiles * lj.n_units
+        units = {(f, j.chunk) for j in lj.jobs if j.tile == 0 for f in j.filters}
+        assert len(units) == p.layer.out_c * lj.channel_splits
+        # compressed weights: (8 + 4) bits per nonzero, rounded up per block
+        assert lj.weight_bytes.sum() >= p.nnz * 12 // 8
+        # inputs: the unique parts of the tiles cover the input the layer reads, once
+        assert lj.compulsory_input_bytes <= p.layer.in_c * p.layer.in_h * p.layer.in_w
+        assert lj.input_bytes.sum() >= lj.compulsory_input_bytes
+        assert lj.output_write_bytes.sum() == p.layer.out_c * p.layer.out_pixels
+
+
+def test_untiled_inputs_are_the_whole_map_and_tiles_add_only_halo():
+    layer = pruned(conv(in_c=2, hw=8, out_c=4, k=3, pad=1))
+    whole = build_layer_jobs(0, layer, Mapping(), Hardware())
+    tiled = build_layer_jobs(0, layer, Mapping(4, 4), Hardware())
+    assert whole.input_bytes.tolist() == [2 * 8 * 8]
+    assert tiled.n_tiles == 4
+    assert tiled.compulsory_input_bytes == 2 * 8 * 8
+    # a 4x4 output tile of a 3x3 conv reads 5x5 at the corners (pad 1): 4 x 2 x 25 bytes
+    assert tiled.input_bytes.tolist() == [50, 50, 50, 50]
+
+
+def test_stride_two_1x1_conv_reads_a_quarter_of_its_input():
+    layer = pruned(conv(in_c=1, hw=8, out_c=1, k=1, stride=2, pad=0), 1.0)
+    lj = build_layer_jobs(0, layer, Mapping(), Hardware())
+    # outputs 0..3 read rows and columns 0, 2, 4, 6: the tile streams the 7x7 span
+    assert lj.compulsory_input_bytes == lj.input_bytes.sum() == 7 * 7
+
+
+def test_dense_mask_matches_the_analytic_dense_count():
+    net = load_network("resnet18")
+    jobs = build_jobs(dense_network(net), Mapping(14, 14), Hardware())
+    assert sum(j.macs for l in jobs for j in l.jobs) == net.dense_macs == 1_814_073_344
+
+
+def test_resnet50_pruned_jobs_conserve_the_profile():
+    net = load_network("resnet50")
+    p = prune_with_profile(net, load_profile("distiller-resnet50-agp80"), 1)
+    jobs = build_jobs(p, Mapping(channel_splits=3), Hardware())
+    assert sum(j.macs for l in jobs for j in l.jobs) == p.pruned_macs
+    assert all(np.array_equal(np.bincount([j.unit for j in l.jobs]), np.ones(l.n_units))
+               for l in jobs)

@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+
+from accelsim.errors import ConfigError
+from accelsim.scenario import load_scenario
+
+SCENARIOS = sorted(Path(__file__).parent.parent.glob("scenarios/*.toml"))
+BASE = """
+[workload]
+network = "lenet5"
+[pruning]
+profile = "han2015-lenet5"
+"""
+
+
+def write(tmp_path, text, name="s.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_every_shipped_scenario_loads(path):
+    scenario = load_scenario(path)
+    assert scenario.hardware.n_pes >= 1 and scenario.network.mac_layers
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("[hardware]\npe_rows = 0", r"s.toml: \[hardware\] 'pe_rows' must be an integer >= 1: 0"),
+    ("[hardware]\ndram_bytes_per_cycle = -4",
+     r"s.toml: \[hardware\] 'dram_bytes_per_cycle' must be a number > 0 \(or inf\): -4"),
+    ("[hardware]\nnoc_bytes_per_cycle = 0", r"'noc_bytes_per_cycle' must be a number > 0"),
+    ("[hardware]\nweight_buffer_bytes = 10.5", r"'weight_buffer_bytes' must be a whole number"),
+    ("[hardware]\npe_cols = \"four\"", r"'pe_cols' must be an integer >= 1: 'four'"),
+    ("[hardware]\nmulticast = 1", r"'multicast' must be true or false: 1"),
+    ("[hardware]\nlanes = 4", r"\[hardware\] unknown field 'lanes'; known: activation_bits, clock_hz"),
+    ("[mapping]\ntile_h = -1", r"\[mapping\] 'tile_h' must be an integer >= 0: -1"),
+    ("[energy]\nmac_pj = -1", r"\[energy\] 'mac_pj' must be >= 0: -1"),
+    ("seed = -3", r"s.toml: seed = -3: must be an integer >= 0"),
+    ("colour = 1", r"s.toml: unknown field 'colour'"),
+    ("baselines = \"yes\"", r"baselines = 'yes': must be true or false"),
+])
+def test_malformed_values_name_file_field_and_value(tmp_path, extra, message):
+    text = (extra + BASE) if not extra.startswith("[") else (BASE + extra)
+    with pytest.raises(ConfigError, match=message):
+        load_scenario(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[workload]\nnetwork = 'nope'\n[pruning]\ndense = true",
+     r"s.toml: \[workload\] network: network 'nope' is neither a shipped topology"),
+    ("[pruning]\ndense = true", r"\[workload\] network is missing"),
+    ("[workload]\nnetwork = 'lenet5'\n[pruning]\ndensity = 1.5",
+     r"s.toml: \[pruning\]: density = 1.5: must be a number in \[0.0, 1.0\]"),
+    ("[workload]\nnetwork = 'lenet5'\n[pruning]\ndensity = 0.3\ndense = true",
+     r"\[pruning\] needs exactly one of"),
+    ("[workload]\nnetwork = 'lenet5'\n[pruning]\nweights = 'missing.npz'",
+     r"\[pruning\] weights = 'missing.npz': no such file"),
+    ("[workload]\nnetwork = 'lenet5'\nlayers = ['conv9']\n[pruning]\ndense = true",
+     r"\[workload\] layers = \['conv9'\]: must be a non-empty list of MAC layers"),
+    ("[workload\n", r"s.toml: not valid TOML"),
+])
+def test_malformed_sections(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_scenario(write(tmp_path, text))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="nothere.toml: cannot read scenario"):
+        load_scenario(tmp_path / "nothere.toml")
+
+
+def test_relative_topology_and_layer_subset(tmp_path):
+    from accelsim.workload import load_network, write_topology
+    (tmp_path / "net.csv").write_text(write_topology(load_network("lenet5")))
+    scenario = load_scenario(write(tmp_path, "[workload]\nnetwork = 'net.csv'\n"
+                                             "layers = ['conv2', 'ip1']\n[pruning]\ndense = true"))
+    assert [l.name for l in scenario.network.mac_layers] == ["conv2", "ip1"]

@@ -1,0 +1,151 @@
+"""Tiny models with timelines worked out by hand: the exact intervals and DRAM transfers."""
+
+import math
+
+import attrs
+import pytest
+
+from accelsim.assemble import simulate
+from accelsim.config import Hardware, Mapping
+from accelsim.errors import ConfigError, DeadlockError
+from accelsim.policies import Plan
+from accelsim.trace import Cause, Operand, State
+from accelsim.workload.jobs import build_layer_jobs
+from accelsim.workload.layers import Layer, LayerKind
+from accelsim.workload.pruning import PrunedLayer
+
+B, WW, WI, WN, WO, I = (State.BUSY, State.WAIT_WEIGHTS, State.WAIT_INPUTS, State.WAIT_NOC,
+                        State.WAIT_OUTPUT, State.IDLE)
+IDEAL = Hardware(pe_rows=1, pe_cols=2, macs_per_cycle=1).ideal_memory()
+
+
+class Fixed:
+    """A policy that returns a given plan."""
+
+    name = "fixed"
+
+    def __init__(self, plan: Plan):
+        self._plan = plan
+
+    def plan(self, problem):
+        return self._plan
+
+
+def layer_with_nnz(nnz, tiles=1, in_c=None):
+    """A 1x1 conv whose filter f has nnz[f] nonzeros: on one pixel, job cycles = nnz."""
+    in_c = in_c or max(nnz)
+    size = tiles
+    layer = Layer("L", LayerKind.CONV, ("data",), in_c, size, 1, len(nnz), 1, 1, 1, 0, 1)
+    return PrunedLayer(layer, nnz)
+
+
+def intervals(result, pe):
+    s = result.states
+    m = s.pe == pe
+    return [(int(a), int(b), State(c), int(h)) for a, b, c, h in
+            zip(s.start[m], s.end[m], s.state[m], s.held_by[m])]
+
+
+def test_lock_step_holds_the_fast_pe_and_names_the_slow_one():
+    jobs = [build_layer_jobs(0, layer_with_nnz([10, 2, 3, 3]), Mapping(), IDEAL)]
+    result = simulate(jobs, IDEAL, Fixed(Plan.static([[0, 2], [1, 3]])))
+    assert result.makespan == 13
+    assert intervals(result, 0) == [(0, 13, B, -1)]
+    assert intervals(result, 1) == [(0, 2, B, -1), (2, 10, WI, 0), (10, 13, B, -1)]
+
+
+def test_a_deeper_queue_decouples_and_meets_the_planned_makespan():
+    hw = Hardware(pe_rows=1, pe_cols=2, macs_per_cycle=1, input_queue_depth=2).ideal_memory()
+    jobs = [build_layer_jobs(0, layer_with_nnz([10, 2, 3, 3]), Mapping(), hw)]
+    result = simulate(jobs, hw, Fixed(Plan.static([[0, 2], [1, 3]])))
+    assert result.makespan == 13 == result.layers[0].planned_makespan
+    assert intervals(result, 1) == [(0, 5, B, -1), (5, 13, I, -1)]
+
+
+def test_dram_latency_bandwidth_and_queueing_are_exact():
+    hw = Hardware(pe_rows=1, pe_cols=1, macs_per_cycle=1, dram_bytes_per_cycle=4,
+                  dram_latency_cycles=10, noc_bytes_per_cycle=math.inf,
+                  weight_buffer_bytes=math.inf, input_buffer_bytes=math.inf,
+                  output_buffer_bytes=math.inf)
+    # one filter with 8 nonzeros of 8: weights 8 x 12 bits = 12 B, input 8 B, output 1 B
+    jobs = [build_layer_jobs(0, layer_with_nnz([8]), Mapping(), hw)]
+    result = simulate(jobs, hw, Fixed(Plan.static([[0]])))
+    tr = result.transfers
+    rows = list(zip(tr["start"].tolist(), tr["end"].tolist(), tr["bytes"].tolist(),
+                    tr["operand"].tolist(), tr["cause"].tolist()))
+    assert rows == [(10, 13, 12, Operand.WEIGHTS, Cause.COMPULSORY),   # latency, then 3 cycles
+                    (13, 15, 8, Operand.INPUTS, Cause.COMPULSORY),     # queued behind weights
+                    (33, 34, 1, Operand.OUTPUTS, Cause.COMPULSORY)]    # written back after 23
+    assert intervals(result, 0) == [(0, 13, WW, -1), (13, 15, WI, -1), (15, 23, B, -1),
+                                    (23, 34, I, -1)]
+    assert result.makespan == 34
+
+
+def test_interconnect_time_is_a_stall_of_its_own():
+    hw = attrs.evolve(IDEAL, noc_bytes_per_cycle=2, multicast=True)
+    # two filters of 4 nonzeros: input 4 B multicast once + weights 2 x 6 B = 16 B = 8 cycles
+    jobs = [build_layer_jobs(0, layer_with_nnz([4, 4]), Mapping(), hw)]
+    result = simulate(jobs, hw, Fixed(Plan.static([[0], [1]])))
+    assert intervals(result, 0) == [(0, 8, WN, -1), (8, 12, B, -1)]
+    unicast = attrs.evolve(hw, multicast=False)  # the input crosses twice: 20 B = 10 cycles
+    result = simulate(jobs, unicast, Fixed(Plan.static([[0], [1]])))
+    assert intervals(result, 1) == [(0, 10, WN, -1), (10, 14, B, -1)]
+
+
+def test_a_small_input_buffer_refetches_and_says_so():
+    hw = attrs.evolve(IDEAL, pe_cols=1, input_buffer_bytes=4, double_buffered=False)
+    # two output rows = two tiles of a 1x1 conv on a 2x1 map; 4 input channels = 4 B a tile
+    layer = layer_with_nnz([4, 4], tiles=2, in_c=4)
+    jobs = [build_layer_jobs(0, layer, Mapping(tile_h=1, tile_w=1), hw)]
+    order = [0, 3, 1, 2]  # jobs are tile-major: 0=(t0,f0) 1=(t0,f1) 2=(t1,f0) 3=(t1,f1)
+    result = simulate(jobs, hw, Fixed(Plan.static([order])))
+    tr = result.transfers
+    inputs = tr["operand"] == Operand.INPUTS
+    assert tr["bytes"][inputs].tolist() == [4, 4, 4, 4]
+    assert tr["cause"][inputs].tolist() == [Cause.COMPULSORY, Cause.COMPULSORY,
+                                            Cause.REFETCH, Cause.REFETCH]
+    levels = result.levels
+    assert levels["level"][levels["buffer"] == 1].max() == 4
+    # in tile order nothing is fetched twice
+    result = simulate(jobs, hw, Fixed(Plan.static([[0, 1, 2, 3]])))
+    assert (result.transfers["cause"] != Cause.REFETCH).all()
+
+
+def test_a_full_output_buffer_makes_the_second_pe_wait_for_the_write_back():
+    hw = attrs.evolve(IDEAL, output_buffer_bytes=1, double_buffered=False,
+                      dram_latency_cycles=5)
+    jobs = [build_layer_jobs(0, layer_with_nnz([3, 3]), Mapping(), hw)]
+    result = simulate(jobs, hw, Fixed(Plan.static([[0], [1]])))
+    # PE 0 computes [5, 8) once its operands arrive (latency 5); its 1 B result is written
+    # back at 8 + 5 = 13, and only then does PE 1 get output space
+    assert intervals(result, 0)[1] == (5, 8, B, -1)
+    assert intervals(result, 1)[1:3] == [(5, 13, WO, -1), (13, 16, B, -1)]
+
+
+def test_a_job_that_never_fits_is_rejected_before_simulating():
+    hw = attrs.evolve(IDEAL, weight_buffer_bytes=8)  # half of it usable: double buffered
+    jobs = [build_layer_jobs(0, layer_with_nnz([8, 2]), Mapping(), hw)]
+    with pytest.raises(ConfigError, match=r"layer L: job 0 \(filters 0..0, tile 0\) needs 12 B "
+                                          r"of weights; the weight buffer holds 4 B \(half of it, "
+                                          r"double buffered\): raise hardware.weight_buffer_bytes"):
+        simulate(jobs, hw, Fixed(Plan.static([[0], [1]])))
+
+
+def test_a_broadcast_whose_weights_cannot_be_on_chip_together_is_rejected():
+    hw = attrs.evolve(IDEAL, weight_buffer_bytes=20, double_buffered=False)
+    jobs = [build_layer_jobs(0, layer_with_nnz([8, 8]), Mapping(), hw)]
+    with pytest.raises(ConfigError, match="a broadcast to 2 PEs needs 24 B of weights"):
+        simulate(jobs, hw, Fixed(Plan.static([[0], [1]])))
+
+
+def test_crossed_partial_sums_deadlock_with_an_error_naming_the_waiters():
+    hw = attrs.evolve(IDEAL, output_buffer_bytes=3, double_buffered=False, psum_bits=24)
+    # two filters split in two channel chunks: units 0=(f0,c0) 1=(f0,c1) 2=(f1,c0) 3=(f1,c1)
+    layer = layer_with_nnz([4, 4], in_c=4)
+    jobs = [build_layer_jobs(0, layer, Mapping(channel_splits=2), hw)]
+    # PE 0 opens f0's partial sums, PE 1 waits for room for f1's; f0's second chunk sits
+    # behind that wait on PE 1: neither can ever proceed
+    plan = Plan.static([[0, 3], [2, 1]])
+    with pytest.raises(DeadlockError, match=r"deadlock in layer L at cycle \d+: .*PE 1 waits "
+                                            r"for 3 B of output buffer for block 1; it holds 3 B of 3 B"):
+        simulate(jobs, hw, Fixed(plan))

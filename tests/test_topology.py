@@ -1,0 +1,83 @@
+import pytest
+
+from accelsim.errors import ConfigError
+from accelsim.workload import load_network, read_topology, write_topology
+from accelsim.workload.layers import LayerKind
+from accelsim.workload.topology import COLUMNS, shipped_networks
+from accelsim.workload import zoo
+
+# (weights excluding biases and BN, MACs at batch 1): the published figures.
+PUBLISHED = {
+    "vgg16": (138_344_128, 15_470_264_320),
+    "resnet50": (25_502_912, 4_089_184_256),
+    "resnet18": (11_678_912, 1_814_073_344),
+    "mobilenet_v1": (4_209_088, 568_740_352),
+    "alexnet": (60_954_656, 724_406_816),
+    "lenet5": (430_500, 2_293_000),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_dense_totals_match_published_figures(name):
+    net = load_network(name)
+    assert (net.weights, net.dense_macs) == PUBLISHED[name]
+
+
+def test_every_shipped_topology_is_the_zoo_scripts_output(tmp_path):
+    assert shipped_networks() == sorted(zoo.ZOO)
+    zoo.main([str(tmp_path)])
+    for name in zoo.ZOO:
+        shipped = load_network(name)
+        assert (tmp_path / f"{name}.csv").read_text() == write_topology(shipped)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_write_then_read_is_identity(name):
+    net = load_network(name)
+    assert read_topology(write_topology(net), "<mem>", name) == net
+
+
+def test_alexnet_grouped_convs_and_mobilenet_depthwise():
+    alex = load_network("alexnet")
+    assert [alex.layer(n).groups for n in ("conv1", "conv2", "conv3", "conv4", "conv5")] == \
+        [1, 2, 1, 2, 2]
+    dw = load_network("mobilenet_v1").layer("conv1_dw")
+    assert dw.groups == dw.in_c == dw.out_c == 32 and dw.weights == 32 * 9
+
+
+def test_resnet_shortcut_sources_are_checked():
+    net = load_network("resnet18")
+    add = net.layer("layer2.0.add")
+    assert add.kind is LayerKind.ADD and add.sources == ("layer2.0.conv2", "layer2.0.downsample.0")
+
+
+HEADER = ",".join(COLUMNS)
+GOOD = f"{HEADER}\ndata,input,,3,8,8,3,1,1,1,0,1\nc1,conv,,3,8,8,4,3,3,1,1,1\n"
+
+
+def test_small_good_topology_loads():
+    net = read_topology(GOOD, "t.csv", "t")
+    assert net.layer("c1").out_shape == (4, 8, 8)
+
+
+@pytest.mark.parametrize("row, message", [
+    ("c2,conv,,5,8,8,4,3,3,1,1,1", r"t.csv: layer c2: input shape .* = \(5, 8, 8\), but c1 produces \(4, 8, 8\)"),
+    ("c2,bogus,,4,8,8,4,3,3,1,1,1", r"row 4 \(c2\): kind = 'bogus'"),
+    ("c2,conv,,4,8,8,four,3,3,1,1,1", r"row 4 \(c2\): out_c = 'four': must be an integer"),
+    ("c2,conv,,4,8,8,6,3,3,1,1,4", r"groups = 4 must divide in_c = 4 and out_c = 6"),
+    ("c2,conv,nowhere,4,8,8,4,3,3,1,1,1", r"source 'nowhere' is not an earlier layer"),
+    ("c1,conv,,4,8,8,4,3,3,1,1,1", r"layer c1: duplicate layer name"),
+    ("f,fc,,100,1,1,10,1,1,1,0,1", r"layer f: in_c = 100 .* c1 gives 4x8x8 = 256 features"),
+    ("c2,conv,,4,8,8,4,11,11,1,0,1", r"kernel 11x11 with pad 0 does not fit a 8x8 input"),
+    ("c2,conv,,4,8,8,0,3,3,1,1,1", r"row 4 \(c2\): 'out_c' must be >= 1: 0"),
+])
+def test_malformed_topologies_are_rejected_with_file_row_and_field(row, message):
+    with pytest.raises(ConfigError, match=message):
+        read_topology(GOOD + row + "\n", "t.csv", "t")
+
+
+def test_wrong_header_and_unknown_network():
+    with pytest.raises(ConfigError, match="t.csv: header must be"):
+        read_topology("a,b\n1,2\n", "t.csv", "t")
+    with pytest.raises(ConfigError, match="'resnet19' is neither a shipped topology"):
+        load_network("resnet19")
