@@ -135,14 +135,16 @@ def check_fits(layer: LayerJobs, hw: Hardware, groups) -> None:
 
 
 def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
-             progress: Callable[[int, int, str], None] | None = None) -> SimResult:
-    """Simulate the layers in order on `hw`, each planned by `policy`."""
+             progress: Callable[[int, int, str], None] | None = None,
+             dram_port: type[DramPort] = DramPort) -> SimResult:
+    """Simulate the layers in order on `hw`, each planned by `policy`. `progress(i, n, name)`
+    is called before each layer; `dram_port` swaps the port model (benchmarks compare two)."""
     t0 = time.perf_counter()
     env = simpy.Environment()
     trace = StateTrace(hw.n_pes)
     levels = LevelTrace()
     transfers = TransferLog()
-    dram = DramPort(env, hw.dram_bytes_per_cycle, hw.dram_latency_cycles, transfers)
+    dram = dram_port(env, hw.dram_bytes_per_cycle, hw.dram_latency_cycles, transfers)
     runs = []
     events = 0
     for i, layer in enumerate(layers):

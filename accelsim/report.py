@@ -48,6 +48,10 @@ class LayerReport:
     def dram_total(self) -> int:
         return sum(self.dram_bytes.values())
 
+    @property
+    def dram_refetch(self) -> int:
+        return sum(v for k, v in self.dram_bytes.items() if k.endswith("_refetch"))
+
 
 @frozen
 class Report:
@@ -91,7 +95,7 @@ class Report:
         """A readable summary table: one row per layer and a total."""
         head = (f"{'layer':<24}{'jobs':>7}{'cycles':>12}{'util':>7}  "
                 + "".join(f"{s[:8]:>9}" for s in STATES[1:])
-                + f"{'DRAM KiB':>11}{'/bound':>8}{'x dense':>9}{'x RR':>7}")
+                + f"{'DRAM KiB':>11}{'refetch':>9}{'/bound':>8}{'x dense':>9}{'x RR':>7}")
         lines = [head, "-" * len(head)]
         for l in (*self.layers, self.total):
             if l is self.total:
@@ -99,7 +103,8 @@ class Report:
             lines.append(
                 f"{l.name[:23]:<24}{l.jobs:>7}{l.cycles:>12,}{l.utilization:>7.1%}  "
                 + "".join(f"{l.states[s]:>9.1%}" for s in STATES[1:])
-                + f"{l.dram_total / 1024:>11,.0f}{l.makespan_over_bound:>8.3f}"
+                + f"{l.dram_total / 1024:>11,.0f}{l.dram_refetch / 1024:>9,.0f}"
+                + f"{l.makespan_over_bound:>8.3f}"
                 + f"{_fmt(l.speedup_vs_dense):>9}{_fmt(l.speedup_vs_round_robin):>7}")
         t = self.total
         energy_uj = sum(t.energy_pj.values()) / 1e6

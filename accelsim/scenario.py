@@ -65,9 +65,14 @@ class Scenario:
     policy: str = "lpt"
     seed: int = 1
     baselines: bool = True
+    layers: tuple[str, ...] | None = None
 
     def pruned(self, seed: int | None = None) -> PrunedNetwork:
-        return self.pruning.apply(self.network, self.seed if seed is None else seed, self.source)
+        """The whole network pruned (a profile describes all of it), then the chosen layers:
+        each layer's draw depends on its name, so a subset gets the same masks."""
+        whole = self.pruning.apply(self.network, self.seed if seed is None else seed,
+                                   self.source)
+        return whole if self.layers is None else whole.only(self.layers)
 
 
 def _table(data: dict, key: str, src: str) -> dict:
@@ -125,14 +130,15 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         network = load_network(workload["network"], base)
     except ConfigError as exc:
         raise ConfigError(f"{src}: [workload] network: {exc}") from None
+    layers = None
     if "layers" in workload:
-        names = workload["layers"]
+        layers = workload["layers"]
         macs = [l.name for l in network.mac_layers]
-        if not isinstance(names, list) or not names or \
-                any(not isinstance(n, str) or n not in macs for n in names):
-            raise ConfigError(f"{src}: [workload] layers = {names!r}: must be a non-empty list "
+        if not isinstance(layers, list) or not layers or \
+                any(not isinstance(n, str) or n not in macs for n in layers):
+            raise ConfigError(f"{src}: [workload] layers = {layers!r}: must be a non-empty list "
                               f"of MAC layers of {network.name} ({', '.join(macs[:6])}, ...)")
-        network = network.only(names)
+        layers = tuple(layers)
 
     pruning = _pruning(_table(data, "pruning", src), src, base)
     mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
@@ -141,7 +147,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     name = data.get("name", Path(src).stem)
     return Scenario(name=str(name), source=src, network=network, pruning=pruning,
                     mapping=mapping, hardware=hardware, energy=energy, policy=policy, seed=seed,
-                    baselines=baselines)
+                    baselines=baselines, layers=layers)
 
 
 def _pruning(table: dict, src: str, base: Path) -> Pruning:

@@ -76,4 +76,4 @@ def test_relative_topology_and_layer_subset(tmp_path):
     (tmp_path / "net.csv").write_text(write_topology(load_network("lenet5")))
     scenario = load_scenario(write(tmp_path, "[workload]\nnetwork = 'net.csv'\n"
                                              "layers = ['conv2', 'ip1']\n[pruning]\ndense = true"))
-    assert [l.name for l in scenario.network.mac_layers] == ["conv2", "ip1"]
+    assert [p.layer.name for p in scenario.pruned().layers] == ["conv2", "ip1"]

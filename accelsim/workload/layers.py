@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 
-import attrs
 from attrs import field, frozen, validators as v
 
 
@@ -111,8 +110,3 @@ class Network:
             if layer.name == name:
                 return layer
         raise KeyError(name)
-
-    def only(self, names: list[str]) -> Network:
-        """The same network restricted to the named MAC layers (for focused scenarios)."""
-        keep = set(names)
-        return attrs.evolve(self, layers=[l for l in self.layers if l.name in keep])

@@ -118,6 +118,12 @@ class PrunedNetwork:
     def dense(self) -> PrunedNetwork:
         return PrunedNetwork(self.network, [p.dense() for p in self.layers], "dense")
 
+    def only(self, names) -> PrunedNetwork:
+        """The named layers, in network order."""
+        keep = set(names)
+        return attrs.evolve(self, layers=[p for p in self.layers if p.layer.name in keep],
+                            description=f"{self.description}, {len(keep)} layers")
+
 
 def dense_network(network: Network) -> PrunedNetwork:
     layers = [PrunedLayer(l, np.full(l.out_c, l.weights_per_filter)) for l in network.mac_layers]

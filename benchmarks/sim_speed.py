@@ -1,0 +1,102 @@
+"""Simulation speed: jobs/s and SimPy events/s on ResNet-50, and the default scenario's wall time.
+
+    python benchmarks/sim_speed.py            # figures for this machine
+    python benchmarks/sim_speed.py --compare  # also run a simpy.Resource DRAM port, same run
+
+Granularities: one job per filter over the whole output map, and per filter per 14x14 tile.
+--compare checks that the closed-form FIFO port and a Resource(capacity=1) port held through
+`with` give the same makespan, and prints how much the closed form saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import attrs
+import simpy
+
+import accelsim
+from accelsim.hw.dram import DramPort
+from accelsim.trace import Operand
+from accelsim.units import transfer_cycles
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ResourceDramPort(DramPort):
+    """The textbook port: each transfer is a process that waits its latency, then holds a
+    Resource(capacity=1) for its data cycles. Same FIFO semantics, ~4 events more a transfer."""
+
+    def __init__(self, env, bytes_per_cycle, latency_cycles, log):
+        super().__init__(env, bytes_per_cycle, latency_cycles, log)
+        self._port = simpy.Resource(env, capacity=1)
+
+    def transfer(self, parts, operand: Operand) -> simpy.Event:
+        return self.env.process(self._move(parts, operand, self.layer))
+
+    def _move(self, parts, operand, layer):
+        if self._latency:
+            yield self.env.timeout(self._latency)
+        with self._port.request() as req:
+            yield req
+            for nbytes, cause in parts:
+                t0 = self.env.now
+                cycles = transfer_cycles(nbytes, self._rate)
+                if cycles:
+                    yield self.env.timeout(cycles)
+                if nbytes:
+                    self._log.record(t0, self.env.now, nbytes, operand, cause, layer)
+
+
+def bench(label, jobs, hw, policy, port=DramPort, repeat=2):
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = accelsim.simulate(jobs, hw, policy, dram_port=port)
+        best = min(best, time.perf_counter() - t0)
+    n_jobs = sum(len(l.jobs) for l in jobs)
+    print(f"{label:<44} {n_jobs:>8,} jobs {result.events:>9,} events {best:>7.2f} s "
+          f"{n_jobs / best:>10,.0f} jobs/s {result.events / best:>11,.0f} events/s "
+          f"{result.events / n_jobs:>5.1f} events/job")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", action="store_true",
+                        help="also time a simpy.Resource DRAM port and check equal results")
+    args = parser.parse_args()
+
+    network = accelsim.load_network("resnet50")
+    pruned = accelsim.prune_with_profile(network,
+                                         accelsim.load_profile("distiller-resnet50-agp80"), 1)
+    hw = accelsim.Hardware(pe_rows=4, pe_cols=4, input_buffer_bytes=2 ** 21,
+                           weight_buffer_bytes=2 ** 19, output_buffer_bytes=2 ** 20)
+    policy = accelsim.load_policy("lpt")
+    print(f"ResNet-50, Distiller AGP 80 %, {hw.n_pes} PEs, LPT")
+    for label, mapping in (("job = filter x whole map", accelsim.Mapping()),
+                           ("job = filter x 14x14 tile", accelsim.Mapping(14, 14))):
+        jobs = accelsim.build_jobs(pruned, mapping, hw)
+        fast = bench(label, jobs, hw, policy)
+        if args.compare:
+            slow = bench(label + " (Resource DRAM port)", jobs, hw, policy, ResourceDramPort)
+            same = slow.makespan == fast.makespan
+            print(f"{'':<44} makespan {fast.makespan:,} vs {slow.makespan:,}: "
+                  f"{'identical' if same else 'DIFFERENT'}")
+    big = attrs.evolve(hw, pe_rows=8, pe_cols=21)
+    bench("job = filter x whole map, 168 PEs", accelsim.build_jobs(pruned, accelsim.Mapping(), big),
+          big, policy)
+
+    t0 = time.perf_counter()
+    scenario = accelsim.load_scenario(ROOT / "scenarios" / "default.toml")
+    outcome = accelsim.run_scenario(scenario)
+    t_sim = time.perf_counter() - t0
+    print(f"default scenario (3 simulations: policy, dense, round-robin): {t_sim:.2f} s "
+          f"without plots; {outcome.report.total.cycles:,} cycles")
+
+
+if __name__ == "__main__":
+    main()

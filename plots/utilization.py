@@ -1,0 +1,22 @@
+"""Draw per-PE utilization (stacked state shares) of a result directory:
+python plots/utilization.py results/default
+"""
+
+import argparse
+from pathlib import Path
+
+from accelsim import plotting
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("result_dir", type=Path)
+    parser.add_argument("--out", type=Path, help="PNG to write (default: DIR/utilization.png)")
+    args = parser.parse_args()
+    out = args.out or args.result_dir / "utilization.png"
+    plotting.save_utilization(plotting.load_trace(args.result_dir), out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
