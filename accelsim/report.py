@@ -242,4 +242,5 @@ def write_perfetto(result: SimResult, path: Path) -> None:
         events.append({"name": layer.name, "ph": "X", "pid": 1, "tid": 0, "ts": layer.start,
                        "dur": layer.cycles})
     events.append({"name": "process_name", "ph": "M", "pid": 1, "args": {"name": "layers"}})
-    path.write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ns"}))
+    path.write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ns"},
+                               separators=(",", ":")))

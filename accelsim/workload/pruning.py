@@ -126,8 +126,10 @@ class PrunedNetwork:
 
 
 def dense_network(network: Network) -> PrunedNetwork:
-    layers = [PrunedLayer(l, np.full(l.out_c, l.weights_per_filter)) for l in network.mac_layers]
-    return PrunedNetwork(network, layers, "unpruned (dense mask)")
+    """Every weight kept, stored densely: with nothing to skip there is nothing to index."""
+    layers = [PrunedLayer(l, np.full(l.out_c, l.weights_per_filter), compressed=False)
+              for l in network.mac_layers]
+    return PrunedNetwork(network, layers, "unpruned (dense)")
 
 
 # --- seeded profiles -------------------------------------------------------------------------
