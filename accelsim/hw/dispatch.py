@@ -1,9 +1,10 @@
 """The dispatcher: delivers jobs from the buffers over the interconnect into PE queues.
 
-Static plans are delivered in broadcast groups: step s holds the s-th job of every PE, and
-the jobs of a step that read the same input block form one group, sent when every member's
-operands are on chip and every member's queue has room (so depth 1 is lock-step). Dynamic
-plans keep a central queue: the next job goes to the first PE that frees a queue slot.
+Static plans are delivered as broadcasts: one input block goes to every PE whose next job
+reads it, each of those PEs receiving that one job, once every member's operands are on chip
+and every member's queue has room (so depth 1 is lock-step). Broadcasts follow input-block
+order, as a streaming accelerator walks its input tiles, and never reorder a PE's own jobs.
+Dynamic plans keep a central queue: the next job goes to the first PE that frees a slot.
 
 A PE whose queue is empty is in the state of what its next delivery waits for; the
 `DispatchStatus` board records that for every starving PE whenever the dispatcher's stage
@@ -12,6 +13,7 @@ changes, naming the PE whose full queue holds a broadcast back.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 
 import simpy
@@ -32,15 +34,24 @@ class Group:
 
 
 def static_groups(queues: tuple[tuple[int, ...], ...], layer: LayerJobs) -> list[Group]:
+    """Merge the PEs' queues into broadcasts: repeatedly take the lowest input block any PE
+    needs next and send it to every PE whose next job reads it (one job each)."""
+    jobs = layer.jobs
+    heads = [(jobs[q[0]].input_block, pe) for pe, q in enumerate(queues) if q]
+    heapq.heapify(heads)
+    position = [0] * len(queues)
     groups = []
-    depth = max((len(q) for q in queues), default=0)
-    for s in range(depth):
-        by_block: dict[int, list[tuple[int, Job]]] = {}
-        for pe, q in enumerate(queues):
-            if s < len(q):
-                job = layer.jobs[q[s]]
-                by_block.setdefault(job.input_block, []).append((pe, job))
-        groups.extend(Group(b, tuple(m)) for b, m in by_block.items())
+    while heads:
+        block = heads[0][0]
+        members = []
+        while heads and heads[0][0] == block:
+            _, pe = heapq.heappop(heads)
+            members.append((pe, jobs[queues[pe][position[pe]]]))
+        for pe, _job in members:
+            position[pe] += 1
+            if position[pe] < len(queues[pe]):
+                heapq.heappush(heads, (jobs[queues[pe][position[pe]]].input_block, pe))
+        groups.append(Group(block, tuple(members)))
     return groups
 
 
