@@ -8,6 +8,7 @@ import pytest
 from accelsim.assemble import simulate
 from accelsim.config import Hardware, Mapping
 from accelsim.errors import ConfigError, DeadlockError
+from accelsim.hw.dispatch import static_groups
 from accelsim.policies import Plan
 from accelsim.trace import Cause, Operand, State
 from accelsim.workload.jobs import build_layer_jobs
@@ -149,3 +150,36 @@ def test_crossed_partial_sums_deadlock_with_an_error_naming_the_waiters():
     with pytest.raises(DeadlockError, match=r"deadlock in layer L at cycle \d+: .*PE 1 waits "
                                             r"for 3 B of output buffer for block 1; it holds 3 B of 3 B"):
         simulate(jobs, hw, Fixed(plan))
+
+
+def test_broadcasts_walk_the_tiles_and_keep_each_pes_order():
+    # a 1x1 conv on a 2x1 map in 1-row tiles: jobs are tile-major, (t0,f0..f3), (t1,f0..f3);
+    # filters have 5, 2, 3, 4 nonzeros, so a job takes that many cycles
+    layer = layer_with_nnz([5, 2, 3, 4], tiles=2, in_c=5)
+    jobs = [build_layer_jobs(0, layer, Mapping(tile_h=1), IDEAL)]
+    plan = Plan.static([[0, 2, 3, 4, 6], [1, 7, 5]])
+    groups = static_groups(plan.queues, jobs[0])
+    assert [(g.input_block, [(pe, j.index) for pe, j in g.members]) for g in groups] == [
+        (0, [(0, 0), (1, 1)]), (0, [(0, 2)]), (0, [(0, 3)]), (1, [(0, 4), (1, 7)]),
+        (1, [(0, 6), (1, 5)])]
+    result = simulate(jobs, IDEAL, Fixed(plan))
+    assert result.makespan == 20
+    assert intervals(result, 0) == [(0, 20, B, -1)]
+    # PE 1 waits for tile 1 while PE 0 finishes tile 0, then for PE 0's queue again
+    assert intervals(result, 1) == [(0, 2, B, -1), (2, 12, WI, 0), (12, 16, B, -1),
+                                    (16, 17, WI, 0), (17, 19, B, -1), (19, 20, I, -1)]
+
+
+def test_lpt_keeps_a_filters_tiles_on_one_pe():
+    from accelsim.policies import Problem, load_policy
+    layer = layer_with_nnz([5, 2, 3, 4], tiles=3, in_c=5)
+    lj = build_layer_jobs(0, layer, Mapping(tile_h=1), IDEAL)
+    plan = load_policy("lpt").plan(Problem.from_layer(lj, 2))
+    pe_of = {j: pe for pe, q in enumerate(plan.queues) for j in q}
+    for unit in range(4):
+        assert len({pe_of[j.index] for j in lj.jobs if j.unit == unit}) == 1
+    # units 5+2 on one PE, 4+3 on the other (per tile), each PE walking tiles in order
+    assert plan.planned_makespan(lj.cycles) == 21
+    for q in plan.queues:
+        tiles = [lj.jobs[j].tile for j in q]
+        assert tiles == sorted(tiles)

@@ -44,6 +44,14 @@ class Problem:
     def unit(self, j: int) -> int:
         return self.jobs[j].unit if self.jobs is not None else j
 
+    def unit_loads(self) -> tuple[np.ndarray, np.ndarray]:
+        """(unit of each job, total cycles of each unit). A unit is a filter group (and channel
+        chunk) over every tile; without jobs, each job is its own unit."""
+        units = np.fromiter((self.unit(j) for j in range(self.n_jobs)), dtype=np.int64,
+                            count=self.n_jobs)
+        loads = np.bincount(units, weights=self.cycles, minlength=units.max(initial=-1) + 1)
+        return units, loads.astype(np.int64)
+
 
 @frozen
 class Plan:
@@ -73,6 +81,15 @@ class Plan:
         for j, (pe, r) in enumerate(zip(pe_of_job, rank)):
             queues[int(pe)].append((problem.tile(j), int(r), j))
         return cls.static([[j for _, _, j in sorted(q)] for q in queues])
+
+    @classmethod
+    def from_unit_assignment(cls, problem: Problem, pe_of_unit, rank_of_unit=None) -> Plan:
+        """Every job on its unit's PE, so a filter group's weights stay on one PE while the
+        tiles stream by; each PE runs tile by tile, units in `rank_of_unit` order."""
+        units, _ = problem.unit_loads()
+        pe_of_unit = np.asarray(pe_of_unit)
+        rank = None if rank_of_unit is None else np.asarray(rank_of_unit)[units]
+        return cls.from_assignment(problem, pe_of_unit[units], rank)
 
     def planned_makespan(self, cycles: np.ndarray) -> int | None:
         """The largest sum of job cycles over the PEs (static plans only)."""

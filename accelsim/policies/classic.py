@@ -20,24 +20,36 @@ class RoundRobin:
         return Plan.from_assignment(problem, pe)
 
 
+def lpt_assignment(loads: np.ndarray, n_pes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Graham's LPT: items in decreasing size (ties by index), each to the least-loaded PE
+    (ties by PE index). Returns (PE of each item, rank of each item in that order)."""
+    order = np.argsort(-loads, kind="stable")
+    heap = [(0, p) for p in range(n_pes)]
+    pe_of = np.empty(len(loads), dtype=np.int64)
+    for i in order:
+        load, p = heapq.heappop(heap)
+        pe_of[i] = p
+        heapq.heappush(heap, (load + int(loads[i]), p))
+    rank = np.empty(len(loads), dtype=np.int64)
+    rank[order] = np.arange(len(loads))
+    return pe_of, rank
+
+
 class LPT:
-    """Longest Processing Time first (Graham, 1969): jobs in decreasing length, each to the
-    least-loaded PE. Makespan within 4/3 - 1/(3P) of optimal. Each PE runs its jobs tile by
-    tile, longest first within a tile, which also lines up similar jobs for lock-step."""
+    """Longest Processing Time first (Graham, 1969): in decreasing length, each to the
+    least-loaded PE; makespan within 4/3 - 1/(3P) of optimal.
+
+    It balances units (a filter group over all its tiles), so a unit's weights stay on one PE
+    and every broadcast tile finds the PEs equally loaded; without tiles a unit is one job,
+    and on a bare list of durations this is Graham's LPT exactly. Within a tile each PE runs
+    its longest units first, which lines up similar jobs for lock-step hardware."""
 
     name = "lpt"
 
     def plan(self, problem: Problem) -> Plan:
-        order = np.argsort(-problem.cycles, kind="stable")
-        loads = [(0, p) for p in range(problem.n_pes)]
-        pe_of_job = np.empty(problem.n_jobs, dtype=np.int64)
-        for j in order:
-            load, p = heapq.heappop(loads)
-            pe_of_job[j] = p
-            heapq.heappush(loads, (load + int(problem.cycles[j]), p))
-        rank = np.empty(problem.n_jobs, dtype=np.int64)
-        rank[order] = np.arange(problem.n_jobs)
-        return Plan.from_assignment(problem, pe_of_job, rank)
+        _, loads = problem.unit_loads()
+        pe_of_unit, rank = lpt_assignment(loads, problem.n_pes)
+        return Plan.from_unit_assignment(problem, pe_of_unit, rank)
 
 
 class Greedy:
