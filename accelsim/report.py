@@ -185,6 +185,9 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
                   else None)
     hw_dict = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v)
                for k, v in asdict(hw).items()}
+    hw_dict["area_proxy"] = {"pe_lanes": hw.area_proxy_lanes,
+                             "buffer_bytes": str(hw.buffer_bytes)
+                             if not np.isfinite(hw.buffer_bytes) else int(hw.buffer_bytes)}
     return Report(scenario, result.policy, hw_dict, layers, total, result.events,
                   result.wall_seconds, notes)
 

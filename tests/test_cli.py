@@ -31,6 +31,7 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     assert total["executed_macs"] == total["pruned_macs"] > 0
     assert abs(sum(total["states"].values()) - 1) < 1e-9
     assert total["speedup_vs_dense"] > 1 and total["makespan_over_bound"] >= 1
+    assert summary["hardware"]["area_proxy"] == {"pe_lanes": 4 * 8, "buffer_bytes": 512 * 1024}
     rows = (out / "layers.csv").read_text().splitlines()
     assert rows[0].startswith("layer,jobs,cycles") and rows[-1].startswith("total,")
     assert len(rows) == 1 + 4 + 1

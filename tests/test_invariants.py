@@ -16,7 +16,7 @@ from accelsim.units import ceil_div
 from simkit import conv, conv_layers, fitted, hardware, jobs_for, mappings, pruned
 
 POLICIES = st.sampled_from(["round-robin", "lpt", "greedy"])
-SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def run(layers, mapping, hw, policy):

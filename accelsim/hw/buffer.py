@@ -63,7 +63,6 @@ class BlockBuffer:
         self.ready: list[simpy.Event | None] = [None] * n
         self.used = 0
         self.peak = 0
-        self.fill_bytes = 0
         self.issued = 0  # positions whose loads have all been issued
         self._issue_waiter: tuple[int, simpy.Event] | None = None
         self._space: simpy.Event | None = None
@@ -113,7 +112,6 @@ class BlockBuffer:
             unique = self._unique[b]
             parts = [(unique, Cause.COMPULSORY), (size - unique, Cause.HALO)]
             self._loaded_once[b] = True
-        self.fill_bytes += size
         self.ready[b] = self._dram.transfer(parts, self._operand)
 
     def _evict_one(self) -> None:

@@ -38,6 +38,3 @@ class DramPort:
             t = end
         self._free_at = max(self._free_at, t)
         return self.env.timeout(t - now)
-
-    def describe(self) -> str:
-        return f"DRAM port busy until cycle {self._free_at}"
