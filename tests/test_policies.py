@@ -10,8 +10,8 @@ from accelsim.policies import Plan, Problem, available, load_policy, plan_layer
 
 
 def test_unknown_policy_lists_the_known_names_sorted():
-    with pytest.raises(PolicyError, match=r"unknown policy 'nope'; known: greedy, lpt, "
-                                          r"round-robin"):
+    with pytest.raises(PolicyError, match=r"unknown policy 'nope'; known: density-grouping, "
+                                          r"greedy, kk, lpt, multifit, round-robin"):
         load_policy("nope")
     assert list(available()) == sorted(available())
 

@@ -59,6 +59,7 @@ class Plan:
 
     queues: tuple[tuple[int, ...], ...] | None = None
     order: tuple[int, ...] | None = None
+    info: dict = field(factory=dict, eq=False)  # e.g. the exact solver's proof
 
     @property
     def dynamic(self) -> bool:
@@ -129,7 +130,7 @@ class Policy(Protocol):
 
 def _builtin() -> dict[str, str]:
     from accelsim.policies import classic
-    return {cls.name: f"{cls.__module__}:{cls.__qualname__}" for cls in classic.BUILTIN}
+    return {cls.name: f"{cls.__module__}:{cls.__qualname__}" for cls in classic.builtin()}
 
 
 def available() -> dict[str, EntryPoint]:
@@ -144,7 +145,11 @@ def available() -> dict[str, EntryPoint]:
 
 
 def load_policy(name: str) -> Policy:
-    """A policy instance by registered name or by 'package.module:Class' reference."""
+    """A policy instance by registered name or by 'package.module:Class' reference;
+    'NAME+improve' passes a static policy's plans through the improvement step."""
+    if name.endswith("+improve"):
+        from accelsim.policies.heuristics import Improved
+        return Improved(load_policy(name.removesuffix("+improve")))
     if ":" in name:
         ep = EntryPoint(name, name, GROUP)
     else:

@@ -62,4 +62,6 @@ class Greedy:
         return Plan.central(range(problem.n_jobs))
 
 
-BUILTIN = (RoundRobin, LPT, Greedy)
+def builtin() -> tuple[type, ...]:
+    from accelsim.policies.heuristics import DensityGrouping, KarmarkarKarp, Multifit
+    return (RoundRobin, LPT, Greedy, Multifit, KarmarkarKarp, DensityGrouping)

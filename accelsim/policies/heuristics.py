@@ -1,0 +1,87 @@
+"""Static heuristics beyond LPT, each balancing units (see classic.LPT), and the
+improvement step any static plan can be passed through (`NAME+improve`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from accelsim.errors import PolicyError
+from accelsim.policies import Plan, Policy, Problem
+from accelsim.policies.partition import (improve_assignment, kk_assignment, lockstep_rounds,
+                                         multifit_assignment)
+
+
+def _by_size(loads: np.ndarray) -> np.ndarray:
+    """Rank of each unit in decreasing size: within a tile, longest first."""
+    rank = np.empty(len(loads), dtype=np.int64)
+    rank[np.argsort(-loads, kind="stable")] = np.arange(len(loads))
+    return rank
+
+
+class Multifit:
+    """MULTIFIT (Coffman, Garey, Johnson 1978): bisection on a capacity, First Fit
+    Decreasing; within 13/11 of optimal."""
+
+    name = "multifit"
+
+    def plan(self, problem: Problem) -> Plan:
+        _, loads = problem.unit_loads()
+        return Plan.from_unit_assignment(problem, multifit_assignment(loads, problem.n_pes),
+                                         _by_size(loads))
+
+
+class KarmarkarKarp:
+    """Karmarkar-Karp largest differencing, m-way (1982): merge the two partial partitions
+    with the largest spread until one is left. No constant guarantee, but typically within
+    a fraction of a percent on layers with many filters."""
+
+    name = "kk"
+
+    def plan(self, problem: Problem) -> Plan:
+        _, loads = problem.unit_loads()
+        return Plan.from_unit_assignment(problem, kk_assignment(loads, problem.n_pes),
+                                         _by_size(loads))
+
+
+class DensityGrouping:
+    """For lock-step (depth-1) broadcast hardware, after SparTen's greedy balancing
+    (Gondimalla et al., MICRO 2019): units sorted by nnz and dealt in snaking rounds of P, so
+    each broadcast step holds filters of similar density and is not held back by one dense
+    filter. On decoupled hardware it is a fair but not a tight partition."""
+
+    name = "density-grouping"
+
+    def plan(self, problem: Problem) -> Plan:
+        _, loads = problem.unit_loads()
+        pe_of, rank = lockstep_rounds(loads, problem.n_pes)
+        return Plan.from_unit_assignment(problem, pe_of, rank)
+
+
+class Improved:
+    """A static policy followed by local search (moves and swaps off the most loaded PE).
+    The result is never worse than the base plan; within a tile each PE keeps the base
+    policy's order for the units it kept, moved-in units last."""
+
+    def __init__(self, base: Policy):
+        self.base = base
+        self.name = f"{base.name}+improve"
+
+    def plan(self, problem: Problem) -> Plan:
+        base = self.base.plan(problem)
+        if base.dynamic:
+            raise PolicyError(f"policy {self.name!r}: {self.base.name!r} is dynamic; only a "
+                              f"static plan can be improved")
+        units, loads = problem.unit_loads()
+        pe_of_unit = np.zeros(len(loads), dtype=np.int64)
+        first_seen = np.full(len(loads), -1, dtype=np.int64)
+        position = 0
+        for pe, queue in enumerate(base.queues):
+            for j in queue:
+                pe_of_unit[units[j]] = pe
+                if first_seen[units[j]] < 0:
+                    first_seen[units[j]] = position
+                position += 1
+        improved = improve_assignment(loads, pe_of_unit, problem.n_pes)
+        moved = improved != pe_of_unit
+        rank = np.where(moved, first_seen + position, first_seen)
+        return Plan.from_unit_assignment(problem, improved, rank)

@@ -1,0 +1,62 @@
+"""The standalone scheduling API: every policy on bare job durations."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from accelsim.schedule import bounds, plan
+from test_policies import _optimum
+
+STATIC = ["round-robin", "lpt", "multifit", "kk", "density-grouping", "lpt+improve",
+          "kk+improve", "multifit+improve"]
+durations = st.lists(st.integers(0, 200), min_size=1, max_size=9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(cycles=durations, n=st.integers(1, 4), name=st.sampled_from(STATIC + ["greedy"]))
+def test_every_policy_places_each_job_once_and_respects_every_bound(cycles, n, name):
+    s = plan(cycles, n, name)
+    if s.queues is not None:
+        assert sorted(j for q in s.queues for j in q) == list(range(len(cycles)))
+        assert s.loads.tolist() == [sum(cycles[j] for j in q) for q in s.queues]
+    else:
+        assert sorted(s.order) == list(range(len(cycles)))
+    assert s.loads.sum() == sum(cycles)
+    assert s.makespan >= s.bounds.lb0 and s.makespan >= s.bounds.lb1
+    assert s.makespan >= _optimum(cycles, n)
+    assert plan(cycles, n, name) == s  # deterministic
+
+
+@settings(max_examples=80, deadline=None)
+@given(cycles=durations, n=st.integers(1, 4))
+def test_bounds_are_valid_and_lb1_is_tight_where_it_should_be(cycles, n):
+    b = bounds(cycles, n)
+    opt = _optimum(cycles, n)
+    assert b.lb0 <= opt and b.lb1 <= opt and b.best <= opt
+
+
+@settings(max_examples=60, deadline=None)
+@given(cycles=durations, n=st.integers(1, 4), base=st.sampled_from(["round-robin", "lpt",
+                                                                    "multifit", "kk"]))
+def test_improvement_never_makes_a_plan_worse(cycles, n, base):
+    assert plan(cycles, n, base + "+improve").makespan <= plan(cycles, n, base).makespan
+
+
+def test_lb1_example_and_bound_kind():
+    b = bounds([10, 10, 10, 1], 2)  # three jobs of 10 on 2 PEs: two share a PE
+    assert (b.lb0, b.lb1, b.best, b.which) == (16, 20, 20, "LB1")
+
+
+def test_heuristics_on_a_textbook_instance():
+    # Graham's worst case for LPT on 2 PEs: 3,3,2,2,2 -> LPT 7, optimum 6
+    assert plan([3, 3, 2, 2, 2], 2, "lpt").makespan == 7
+    assert plan([3, 3, 2, 2, 2], 2, "kk").makespan == 7  # differencing pairs 3-3, then 2-2
+    assert plan([3, 3, 2, 2, 2], 2, "multifit").makespan == 6
+    assert plan([3, 3, 2, 2, 2], 2, "lpt+improve").makespan == 6
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="non-negative"):
+        plan([3, -1], 2)
+    with pytest.raises(ValueError, match="n_pes must be >= 1"):
+        plan([3], 0)
