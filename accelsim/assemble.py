@@ -24,6 +24,7 @@ from accelsim.hw.dram import DramPort
 from accelsim.hw.noc import Interconnect
 from accelsim.hw.pe import PE
 from accelsim.policies import Plan, Policy, Problem, plan_layer
+from accelsim.schedule import bounds
 from accelsim.trace import LevelTrace, Operand, State, StateIntervals, StateTrace, TransferLog
 from accelsim.workload.jobs import LayerJobs
 
@@ -43,6 +44,7 @@ class LayerRun:
     pruned_macs: int
     dense_macs: int
     lower_bound: int
+    bound_kind: str
     planned_makespan: int | None
     plan_seconds: float
     noc_bytes: int
@@ -165,6 +167,9 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, hw: Hardware, dram: DramPort,
                trace: StateTrace, levels: LevelTrace, plan_seconds: float):
     start = env.now
     dram.layer = layer.index
+    proven = plan.info.get("proven_optimal")
+    bound = bounds(layer.cycles, hw.n_pes,
+                   plan.planned_makespan(layer.cycles) if proven else None)
     groups = (dynamic_groups(plan.order, layer) if plan.dynamic
               else static_groups(plan.queues, layer))
     check_fits(layer, hw, groups)
@@ -203,7 +208,7 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, hw: Hardware, dram: DramPort,
     run = LayerRun(index=layer.index, name=layer.layer.name, start=start, end=env.now,
                    n_jobs=len(layer.jobs), executed_macs=executed,
                    pruned_macs=layer.pruned_macs, dense_macs=layer.dense_macs,
-                   lower_bound=layer.lower_bound(n),
+                   lower_bound=bound.best, bound_kind=bound.which,
                    planned_makespan=plan.planned_makespan(layer.cycles),
                    plan_seconds=plan_seconds, noc_bytes=noc.bytes,
                    weight_buffer_reads=dispatcher.weight_reads,

@@ -38,7 +38,8 @@ class LayerReport:
     pruned_macs: int
     dense_macs: int
     executed_macs: int
-    lower_bound: int
+    lower_bound: int                  # best proven bound: LB0, LB1 or the proven optimum
+    bound_kind: str
     compute_makespan: int | None      # planned: largest sum of job cycles on a PE (static)
     makespan_over_bound: float
     speedup_vs_dense: float | None = None
@@ -77,7 +78,8 @@ class Report:
         head = ["layer", "jobs", "cycles", "seconds", "utilization",
                 *[f"share_{s}" for s in STATES], *[f"dram_{k}_bytes" for k in DRAM_KEYS],
                 "dram_bytes_per_cycle", *[f"energy_{k}_pj" for k in ENERGY_KEYS],
-                "pruned_macs", "dense_macs", "executed_macs", "lower_bound", "compute_makespan",
+                "pruned_macs", "dense_macs", "executed_macs", "lower_bound", "bound_kind",
+                "compute_makespan",
                 "makespan_over_bound", "speedup_vs_dense", "speedup_vs_round_robin"]
         w.writerow(head)
         for l in (*self.layers, self.total):
@@ -85,7 +87,7 @@ class Report:
                         *[f"{l.states[s]:.6f}" for s in STATES],
                         *[l.dram_bytes[k] for k in DRAM_KEYS], f"{l.dram_bytes_per_cycle:.4f}",
                         *[f"{l.energy_pj[k]:.1f}" for k in ENERGY_KEYS], l.pruned_macs,
-                        l.dense_macs, l.executed_macs, l.lower_bound,
+                        l.dense_macs, l.executed_macs, l.lower_bound, l.bound_kind,
                         "" if l.compute_makespan is None else l.compute_makespan,
                         f"{l.makespan_over_bound:.6f}", _opt(l.speedup_vs_dense),
                         _opt(l.speedup_vs_round_robin)])
@@ -170,7 +172,7 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
         layers.append(_make(run.name, run.n_jobs, run.cycles, by_state, dram[i],
                             _layer_energy(hw, energy, run.executed_macs, dram[i], run), hw,
                             run.pruned_macs, run.dense_macs, run.executed_macs, run.lower_bound,
-                            run.planned_makespan,
+                            run.bound_kind, run.planned_makespan,
                             _speedup(dense, i, run.cycles), _speedup(round_robin, i, run.cycles)))
     by_state = result.states.cycles_by_state(n).sum(axis=0)
     bound = sum(l.lower_bound for l in layers)
@@ -179,7 +181,7 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
     energy_total = {k: sum(l.energy_pj[k] for l in layers) for k in ENERGY_KEYS}
     total = _make("total", sum(l.jobs for l in layers), result.makespan, by_state,
                   dram.sum(axis=0), energy_total, hw, sum(l.pruned_macs for l in layers),
-                  sum(l.dense_macs for l in layers), result.executed_macs, bound, planned,
+                  sum(l.dense_macs for l in layers), result.executed_macs, bound, "sum", planned,
                   dense.makespan / result.makespan if dense and result.makespan else None,
                   round_robin.makespan / result.makespan if round_robin and result.makespan
                   else None)
@@ -199,7 +201,7 @@ def _speedup(baseline: SimResult | None, i: int, cycles: int) -> float | None:
 
 
 def _make(name, jobs, cycles, by_state, dram, energy, hw, pruned, dense, executed, bound,
-          planned, vs_dense, vs_rr) -> LayerReport:
+          bound_kind, planned, vs_dense, vs_rr) -> LayerReport:
     pe_cycles = max(int(by_state.sum()), 1)
     dram_bytes = {f"{o.name.lower()}_{c.name.lower()}": int(dram[o, c])
                   for o in Operand for c in Cause}
@@ -209,7 +211,7 @@ def _make(name, jobs, cycles, by_state, dram, energy, hw, pruned, dense, execute
         states={s.label: by_state[s] / pe_cycles for s in State},
         dram_bytes=dram_bytes, dram_bytes_per_cycle=sum(dram_bytes.values()) / max(cycles, 1),
         energy_pj=energy, pruned_macs=pruned, dense_macs=dense, executed_macs=executed,
-        lower_bound=bound, compute_makespan=planned,
+        lower_bound=bound, bound_kind=bound_kind, compute_makespan=planned,
         makespan_over_bound=cycles / bound if bound else 1.0,
         speedup_vs_dense=vs_dense, speedup_vs_round_robin=vs_rr)
 

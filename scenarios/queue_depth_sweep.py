@@ -10,6 +10,7 @@ import argparse
 import attrs
 
 import accelsim
+from accelsim.schedule import bounds
 
 
 def main() -> None:
@@ -25,7 +26,7 @@ def main() -> None:
     base = accelsim.Hardware(pe_rows=4, pe_cols=8, macs_per_cycle=8).ideal_memory()
     policy = accelsim.load_policy(args.policy)
     jobs = accelsim.build_jobs(pruned, accelsim.Mapping(), base)
-    bound = jobs[0].lower_bound(base.n_pes)
+    bound = bounds(jobs[0].cycles, base.n_pes).best
     print(f"{args.layer} of AlexNet ({pruned.layers[0].density:.0%} dense), {base.n_pes} PEs, "
           f"{args.policy}, ideal memory; lower bound {bound:,} cycles")
     print(f"{'depth':>5} {'cycles':>12} {'utilization':>12} {'/bound':>8}")

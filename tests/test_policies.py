@@ -10,7 +10,7 @@ from accelsim.policies import Plan, Problem, available, load_policy, plan_layer
 
 
 def test_unknown_policy_lists_the_known_names_sorted():
-    with pytest.raises(PolicyError, match=r"unknown policy 'nope'; known: density-grouping, "
+    with pytest.raises(PolicyError, match=r"unknown policy 'nope'; known: density-grouping, exact, "
                                           r"greedy, kk, lpt, multifit, round-robin"):
         load_policy("nope")
     assert list(available()) == sorted(available())

@@ -60,3 +60,37 @@ def test_bad_inputs():
         plan([3, -1], 2)
     with pytest.raises(ValueError, match="n_pes must be >= 1"):
         plan([3], 0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(cycles=st.lists(st.integers(1, 60), min_size=1, max_size=9), n=st.integers(1, 4))
+def test_exact_is_optimal_and_no_worse_than_any_heuristic(cycles, n):
+    from accelsim.policies.exact import Exact
+    s = plan(cycles, n, Exact(time_limit_s=5, workers=1))
+    assert s.proven_optimal and s.makespan == _optimum(cycles, n)
+    assert s.bounds.which == "optimum" and s.ratio == 1.0
+    for name in STATIC:
+        assert s.makespan <= plan(cycles, n, name).makespan
+
+
+def test_exact_says_when_it_has_not_proved_anything():
+    from accelsim.policies.exact import Exact
+    rng = np.random.default_rng(0)
+    cycles = rng.integers(100, 5000, 300)
+    s = plan(cycles, 32, Exact(time_limit_s=0.05, workers=1))
+    assert s.makespan <= plan(cycles, 32, "kk").makespan
+    assert s.proven_optimal == (s.makespan == s.bounds.best)
+
+
+def test_exact_without_ortools_names_the_extra(monkeypatch):
+    import builtins
+    from accelsim.errors import PolicyError
+    from accelsim.policies.exact import Exact
+    real = builtins.__import__
+    def no_ortools(name, *a, **k):
+        if name.startswith("ortools"):
+            raise ImportError(name)
+        return real(name, *a, **k)
+    monkeypatch.setattr(builtins, "__import__", no_ortools)
+    with pytest.raises(PolicyError, match=r"needs OR-Tools: pip install 'accelsim\[exact\]'"):
+        plan([5, 4, 3, 3], 2, Exact())

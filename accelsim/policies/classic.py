@@ -63,5 +63,6 @@ class Greedy:
 
 
 def builtin() -> tuple[type, ...]:
+    from accelsim.policies.exact import Exact
     from accelsim.policies.heuristics import DensityGrouping, KarmarkarKarp, Multifit
-    return (RoundRobin, LPT, Greedy, Multifit, KarmarkarKarp, DensityGrouping)
+    return (RoundRobin, LPT, Greedy, Multifit, KarmarkarKarp, DensityGrouping, Exact)

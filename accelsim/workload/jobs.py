@@ -60,12 +60,6 @@ class LayerJobs:
     def total_cycles(self) -> int:
         return int(self.cycles.sum())
 
-    def lower_bound(self, n_pes: int) -> int:
-        """max(ceil(total / P), longest job): no schedule of these jobs can be shorter."""
-        if not self.jobs:
-            return 0
-        return max(ceil_div(self.total_cycles, n_pes), int(self.cycles.max()))
-
     @property
     def compulsory_input_bytes(self) -> int:
         return int(self.input_unique_bytes.sum())
