@@ -1,4 +1,4 @@
-"""Command line: `accelsim run SCENARIO.toml [--out DIR] [--policy NAME] [--seed N]`.
+"""Command line: accelsim run | schedule | compare | policies (see --help of each).
 
 An AccelsimError is printed as one line and exits 2; any other error keeps its traceback.
 """
@@ -55,6 +55,76 @@ def _run(args) -> int:
     return 0
 
 
+def _schedule(args) -> int:
+    import json
+    from accelsim.errors import ConfigError
+    from accelsim.policies.exact import Exact
+    from accelsim.schedule import plan
+
+    cycles = read_durations(Path(args.jobs))
+    if args.pes < 1:
+        raise ConfigError(f"--pes = {args.pes}: must be >= 1")
+    policy = Exact(time_limit_s=args.time_limit) if args.policy == "exact" else args.policy
+    s = plan(cycles, args.pes, policy)
+    if args.json:
+        print(json.dumps(s.as_dict(), indent=2))
+        return 0
+    b = s.bounds
+    print(f"{len(cycles)} jobs on {args.pes} PEs, policy {s.policy}: makespan {s.makespan:,}; "
+          f"best bound {b.best:,} ({b.which}; LB0 {b.lb0:,}, LB1 {b.lb1:,}); "
+          f"makespan / bound {s.ratio:.4f}"
+          + ("; proven optimal" if s.proven_optimal else "")
+          + f"; planned in {s.plan_seconds * 1e3:.1f} ms")
+    for p, load in enumerate(s.loads.tolist()):
+        jobs = len(s.queues[p]) if s.queues is not None else "-"
+        print(f"  PE {p:>3}: load {load:>12,}  jobs {jobs}")
+    return 0
+
+
+def read_durations(path: Path) -> list[int]:
+    """One job duration (cycles) per row, first column; a non-numeric first row is a header."""
+    from accelsim.errors import ConfigError
+    try:
+        rows = [line.split(",")[0].strip() for line in path.read_text().splitlines()]
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    rows = [(i, r) for i, r in enumerate(rows, 1) if r]
+    if rows and not rows[0][1].lstrip("-").isdigit():
+        rows = rows[1:]
+    cycles = []
+    for line, text in rows:
+        if not text.isdigit():
+            raise ConfigError(f"{path}: row {line}: duration = {text!r}: must be an integer "
+                              f"number of cycles >= 0")
+        cycles.append(int(text))
+    if not cycles:
+        raise ConfigError(f"{path}: no job durations")
+    return cycles
+
+
+def _compare(args) -> int:
+    from accelsim import compare
+    from accelsim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    names = [n.strip() for n in args.policies.split(",")] if args.policies else None
+    policies = compare.policies_for(names, args.exact_time_limit)
+    progress = _Progress(args.quiet)
+    runs = compare.compare(scenario, policies,
+                           lambda name, i, n: progress(name, i, n, "simulating"))
+    progress.done()
+    out = Path(args.out) if args.out else Path("results") / scenario.name / "compare"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.json").write_text(compare.to_json(runs))
+    compare.save_chart(runs, out / "compare.png",
+                       f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs")
+    print(f"accelsim compare: {scenario.name} ({scenario.network.name}) on "
+          f"{scenario.hardware.n_pes} PEs, {len(runs)} policies")
+    print(compare.table(runs))
+    print(f"\nwrote compare.json, compare.png to {out}/")
+    return 0
+
+
 def _policies(args) -> int:
     from accelsim.policies import available
     for name, ep in available().items():
@@ -75,6 +145,23 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-plots", action="store_true", help="write no PNG files")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     run.set_defaults(func=_run)
+    sch = sub.add_parser("schedule", help="plan a CSV of job durations on N PEs")
+    sch.add_argument("jobs", help="CSV file: one job duration (cycles) per row")
+    sch.add_argument("--pes", type=int, required=True, help="number of PEs")
+    sch.add_argument("--policy", default="lpt", help="policy name (default lpt)")
+    sch.add_argument("--time-limit", type=float, default=10.0,
+                     help="seconds for the exact policy (default 10)")
+    sch.add_argument("--json", action="store_true", help="print the schedule as JSON")
+    sch.set_defaults(func=_schedule)
+    cmp_ = sub.add_parser("compare", help="run every policy on a scenario and compare them")
+    cmp_.add_argument("scenario", help="scenario TOML file")
+    cmp_.add_argument("--policies", help="comma-separated names (default: all, and the "
+                                         "+improve variants of lpt and kk)")
+    cmp_.add_argument("--exact-time-limit", type=float, default=2.0,
+                      help="seconds per layer for the exact policy (default 2)")
+    cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
+    cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    cmp_.set_defaults(func=_compare)
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)

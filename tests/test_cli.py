@@ -71,3 +71,35 @@ def test_console_script_runs_as_a_module(tmp_path):
     done = subprocess.run([sys.executable, "-m", "accelsim", "policies"], capture_output=True,
                           text=True, check=True)
     assert "lpt" in done.stdout and "round-robin" in done.stdout
+
+
+def test_schedule_command_text_and_json(tmp_path, capsys):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("cycles\n3\n3\n2\n2\n2\n")
+    assert main(["schedule", str(jobs), "--pes", "2", "--policy", "multifit"]) == 0
+    out = capsys.readouterr().out
+    assert "makespan 6;" in out and "best bound 6 (LB0" in out and "PE   1: load" in out
+    assert main(["schedule", str(jobs), "--pes", "2", "--policy", "exact", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["makespan"] == 6 and data["proven_optimal"] and data["bound_kind"] == "optimum"
+    assert sorted(j for q in data["queues"] for j in q) == [0, 1, 2, 3, 4]
+
+
+def test_schedule_command_bad_rows(tmp_path, capsys):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text("3\n2.5\n")
+    assert main(["schedule", str(jobs), "--pes", "2"]) == 2
+    assert "jobs.csv: row 2: duration = '2.5'" in capsys.readouterr().err
+
+
+def test_compare_command(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", str(small_scenario(tmp_path)), "--out", str(out), "-q",
+                 "--policies", "round-robin,lpt,kk+improve,greedy"]) == 0
+    printed = capsys.readouterr().out
+    assert "round-robin loses" in printed and "kk+improve" in printed
+    data = json.loads((out / "compare.json").read_text())
+    assert [p["policy"] for p in data["policies"]] == ["round-robin", "lpt", "kk+improve",
+                                                       "greedy"]
+    assert all(p["makespan_over_bound"] >= 1 for p in data["policies"])
+    assert (out / "compare.png").stat().st_size > 0

@@ -1,0 +1,127 @@
+"""Every policy on one scenario: cycles, makespan over the best bound, utilization and
+planning time, per layer and in total, and a bar chart of makespan / bound per policy."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from attrs import frozen
+
+from accelsim.assemble import SimResult, simulate
+from accelsim.policies import Policy, available, load_policy
+from accelsim.policies.exact import Exact
+from accelsim.scenario import Scenario
+from accelsim.trace import State
+from accelsim.workload.jobs import build_jobs
+
+DEFAULT_EXTRAS = ("lpt+improve", "kk+improve")
+
+
+@frozen
+class PolicyRun:
+    policy: str
+    result: SimResult
+    wall_seconds: float
+
+    @property
+    def plan_seconds(self) -> float:
+        return sum(l.plan_seconds for l in self.result.layers)
+
+    @property
+    def planned(self) -> int | None:
+        """Sum over layers of the plan's compute makespan (static policies)."""
+        values = [l.planned_makespan for l in self.result.layers]
+        return None if None in values else sum(values)
+
+    def utilization(self) -> float:
+        cycles = self.result.states.cycles_by_state(self.result.hw.n_pes).sum(axis=0)
+        return cycles[State.BUSY] / max(int(cycles.sum()), 1)
+
+
+def policies_for(names: list[str] | None, exact_seconds: float) -> list[Policy]:
+    names = names or [*available(), *DEFAULT_EXTRAS]
+    return [Exact(time_limit_s=exact_seconds) if n == "exact" else load_policy(n) for n in names]
+
+
+def compare(scenario: Scenario, policies: list[Policy], progress=None) -> list[PolicyRun]:
+    pruned = scenario.pruned()
+    jobs = build_jobs(pruned, scenario.mapping, scenario.hardware)
+    runs = []
+    for i, policy in enumerate(policies):
+        if progress:
+            progress(policy.name, i, len(policies))
+        t0 = time.perf_counter()
+        result = simulate(jobs, scenario.hardware, policy)
+        runs.append(PolicyRun(policy.name, result, time.perf_counter() - t0))
+    # the best bound any run established (an exact proof tightens it for everyone)
+    return runs
+
+
+def best_bounds(runs: list[PolicyRun]) -> np.ndarray:
+    return np.max([[l.lower_bound for l in r.result.layers] for r in runs], axis=0)
+
+
+def table(runs: list[PolicyRun]) -> str:
+    bound = best_bounds(runs)
+    total_bound = int(bound.sum())
+    rr = next((r for r in runs if r.policy == "round-robin"), None)
+    lines = ["plan/bound: the plan's compute makespan over the best bound (scheduling alone);",
+             "/bound: the simulated cycles over it (with the hardware's stalls and lock-step)",
+             "", f"{'policy':<20}{'cycles':>14}{'/bound':>9}{'plan/bound':>11}{'util':>8}"
+                 f"{'plan ms':>10}{'x RR':>7}", "-" * 79]
+    for r in sorted(runs, key=lambda r: r.result.makespan):
+        gain = rr.result.makespan / r.result.makespan if rr else float("nan")
+        planned = "-" if r.planned is None else f"{r.planned / max(total_bound, 1):.4f}"
+        lines.append(f"{r.policy:<20}{r.result.makespan:>14,}"
+                     f"{r.result.makespan / max(total_bound, 1):>9.4f}{planned:>11}"
+                     f"{r.utilization():>8.1%}{r.plan_seconds * 1e3:>10.1f}{gain:>7.3f}")
+    if rr:
+        best = min(runs, key=lambda r: r.result.makespan)
+        lines.append(f"\nround-robin loses {1 - best.result.makespan / rr.result.makespan:.1%} "
+                     f"of its cycles against the best policy ({best.policy})")
+    names = [l.name for l in runs[0].result.layers]
+    width = max(8, max(len(r.policy) for r in runs) + 1)
+    lines += ["", "makespan / best bound per layer:",
+              f"{'layer':<24}" + "".join(f"{r.policy[:width - 1]:>{width}}" for r in runs)]
+    for i, name in enumerate(names):
+        lines.append(f"{name[:23]:<24}" + "".join(
+            f"{r.result.layers[i].cycles / max(int(bound[i]), 1):>{width}.3f}" for r in runs))
+    return "\n".join(lines)
+
+
+def to_json(runs: list[PolicyRun]) -> str:
+    bound = best_bounds(runs)
+    return json.dumps({"policies": [{
+        "policy": r.policy, "cycles": r.result.makespan, "bound": int(bound.sum()),
+        "makespan_over_bound": r.result.makespan / max(int(bound.sum()), 1),
+        "planned_makespan": r.planned,
+        "utilization": r.utilization(), "plan_seconds": r.plan_seconds,
+        "layers": [{"name": l.name, "cycles": l.cycles, "bound": int(b),
+                    "bound_kind": l.bound_kind, "planned_makespan": l.planned_makespan,
+                    "plan_seconds": l.plan_seconds}
+                   for l, b in zip(r.result.layers, bound)]} for r in runs]}, indent=2)
+
+
+def save_chart(runs: list[PolicyRun], path: Path, title: str) -> None:
+    from accelsim import plotting  # noqa: F401  (selects the Agg backend)
+    import matplotlib.pyplot as plt
+    total = int(best_bounds(runs).sum())
+    runs = sorted(runs, key=lambda r: r.result.makespan)
+    ratios = [r.result.makespan / max(total, 1) for r in runs]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(runs) + 2), 4))
+    bars = ax.bar(range(len(runs)), ratios, color="#1f77b4")
+    for bar, ratio in zip(bars, ratios):
+        ax.text(bar.get_x() + bar.get_width() / 2, ratio, f"{ratio:.3f}", ha="center",
+                va="bottom", fontsize=8)
+    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", label="best bound")
+    ax.set_xticks(range(len(runs)), [r.policy for r in runs], rotation=30, ha="right")
+    ax.set_ylabel("makespan / best bound")
+    ax.set_ylim(min(0.95, min(ratios)), max(ratios) * 1.05)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
