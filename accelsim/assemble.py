@@ -179,17 +179,18 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, hw: Hardware, dram: DramPort,
     progress = LayerProgress(env, len(layer.jobs))
     outputs = OutputBuffer(env, OUTPUT_BUFFER, hw.output_buffer_bytes, layer.output_bytes,
                            layer.output_write_bytes, layer.output_uses, dram, levels,
-                           progress.check)
+                           progress.check, hw.psum_spill)
     progress.outputs = outputs
     buffers = []
-    for name, buffer_id, operand, capacity, sizes, unique, attr in (
+    for name, buffer_id, operand, capacity, sizes, unique, extra, attr in (
             ("weight", WEIGHT_BUFFER, Operand.WEIGHTS, hw.weight_buffer_bytes,
-             layer.weight_bytes, layer.weight_bytes, "weight_block"),
+             layer.weight_bytes, layer.weight_bytes, np.zeros(len(layer.weight_bytes)),
+             "weight_block"),
             ("input", INPUT_BUFFER, Operand.INPUTS, hw.input_buffer_bytes, layer.input_bytes,
-             layer.input_unique_bytes, "input_block")):
+             layer.input_unique_bytes, layer.input_extra_cause, "input_block")):
         sequence = [[getattr(job, attr) for _, job in g.members] for g in groups]
         buffers.append(BlockBuffer(env, name, buffer_id, operand, capacity, sizes, unique,
-                                   sequence, hw.double_buffered, lambda: status.position,
+                                   extra, sequence, hw.double_buffered, lambda: status.position,
                                    status.wait_position, dram, levels))
     weights, inputs = buffers
     noc = Interconnect(hw.noc_bytes_per_cycle, hw.multicast)

@@ -52,6 +52,7 @@ class Hardware:
     input_buffer_bytes: float = field(default=256 * 1024, validator=_whole_or_inf)
     output_buffer_bytes: float = field(default=128 * 1024, validator=_whole_or_inf)
     double_buffered: bool = field(default=True, validator=_is_bool)
+    psum_spill: bool = field(default=True, validator=_is_bool)
     dram_bytes_per_cycle: float = field(default=16, validator=_positive)
     dram_latency_cycles: int = field(default=100, validator=_int_ge(0))
     noc_bytes_per_cycle: float = field(default=64, validator=_positive)
@@ -80,17 +81,23 @@ class Hardware:
                             dram_latency_cycles=0, noc_bytes_per_cycle=inf)
 
 
+def _splits(instance, attribute, value):
+    if value != "auto":
+        _int_ge(1)(instance, attribute, value)
+
+
 @frozen
 class Mapping:
-    """How a layer is cut into jobs. tile_h/tile_w = 0 take the whole output map.
-
-    channel_splits is capped per layer at the input channels a filter sees.
-    """
+    """How a layer is cut into jobs (the granularity). tile_h/tile_w = 0 take the whole
+    output map; filters_per_job > 1 makes filter groups; channel_splits = k cuts every filter
+    into k input-channel chunks (capped at the channels a filter sees) whose partial sums are
+    accumulated in the output buffer, and "auto" cuts only the filter groups whose work
+    exceeds total / P, each into just enough chunks."""
 
     tile_h: int = field(default=0, validator=_int_ge(0))
     tile_w: int = field(default=0, validator=_int_ge(0))
     filters_per_job: int = field(default=1, validator=_int_ge(1))
-    channel_splits: int = field(default=1, validator=_int_ge(1))
+    channel_splits: int | str = field(default=1, validator=_splits)
 
 
 @frozen

@@ -50,8 +50,9 @@ class LayerReport:
         return sum(self.dram_bytes.values())
 
     @property
-    def dram_refetch(self) -> int:
-        return sum(v for k, v in self.dram_bytes.items() if k.endswith("_refetch"))
+    def dram_extra(self) -> int:
+        """DRAM bytes beyond the compulsory ones (halo, refetch, split, spill)."""
+        return sum(v for k, v in self.dram_bytes.items() if not k.endswith("_compulsory"))
 
 
 @frozen
@@ -97,7 +98,7 @@ class Report:
         """A readable summary table: one row per layer and a total."""
         head = (f"{'layer':<24}{'jobs':>7}{'cycles':>12}{'util':>7}  "
                 + "".join(f"{s[:8]:>9}" for s in STATES[1:])
-                + f"{'DRAM KiB':>11}{'refetch':>9}{'/bound':>8}{'x dense':>9}{'x RR':>7}")
+                + f"{'DRAM KiB':>11}{'extra':>9}{'/bound':>8}{'x dense':>9}{'x RR':>7}")
         lines = [head, "-" * len(head)]
         for l in (*self.layers, self.total):
             if l is self.total:
@@ -105,7 +106,7 @@ class Report:
             lines.append(
                 f"{l.name[:23]:<24}{l.jobs:>7}{l.cycles:>12,}{l.utilization:>7.1%}  "
                 + "".join(f"{l.states[s]:>9.1%}" for s in STATES[1:])
-                + f"{l.dram_total / 1024:>11,.0f}{l.dram_refetch / 1024:>9,.0f}"
+                + f"{l.dram_total / 1024:>11,.0f}{l.dram_extra / 1024:>9,.0f}"
                 + f"{l.makespan_over_bound:>8.3f}"
                 + f"{_fmt(l.speedup_vs_dense):>9}{_fmt(l.speedup_vs_round_robin):>7}")
         t = self.total
@@ -117,6 +118,8 @@ class Report:
                   f"pruned MACs {t.pruned_macs:,} of {t.dense_macs:,} dense "
                   f"(ideal speedup {t.dense_macs / max(t.pruned_macs, 1):.2f}x); "
                   f"simulated {self.events:,} events in {self.wall_seconds:.2f} s"]
+        lines += ["DRAM KiB: all traffic; extra: beyond each weight, input and output once "
+                  "(halo, refetch, split, spill; by cause in summary.json)"]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 

@@ -35,11 +35,15 @@ class Operand(enum.IntEnum):
 
 class Cause(enum.IntEnum):
     """Why DRAM bytes moved. Compulsory: each weight, input and output once. Halo: input rows
-    and columns that overlapping tiles read again. Refetch: a block evicted and loaded again."""
+    and columns that overlapping tiles read again. Refetch: a block evicted and loaded again.
+    Split: input channels read again in another chunk shape (auto split mixes shapes).
+    Spill: partial sums written out to make room in the output buffer, and read back."""
 
     COMPULSORY = 0
     HALO = 1
     REFETCH = 2
+    SPLIT = 3
+    SPILL = 4
 
 
 def _readonly(a, dtype) -> np.ndarray:

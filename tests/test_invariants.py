@@ -115,11 +115,21 @@ def test_invariant_5_the_scenario_seed_decides_the_trace():
 
 
 @SLOW
-@given(layers=conv_layers(max_layers=2), k=st.integers(2, 3), hw=hardware, policy=POLICIES)
-def test_split_partial_sums_conserve_work_with_room_for_every_output(layers, k, hw, policy):
-    hw = attrs.evolve(hw, output_buffer_bytes=math.inf)
-    jobs, hw, result = run(layers, Mapping(channel_splits=k), hw, policy)
+@given(layers=conv_layers(max_layers=2), k=st.sampled_from([2, 3, "auto"]), hw=hardware,
+       policy=POLICIES, tile=st.integers(0, 4))
+def test_split_partial_sums_never_deadlock_and_every_extra_byte_has_a_cause(
+        layers, k, hw, policy, tile):
+    jobs, hw, result = run(layers, Mapping(tile, tile, channel_splits=k), hw, policy)
     assert result.executed_macs == sum(p.pruned_macs for p in layers)
     tr = result.transfers
-    assert tr["bytes"][tr["operand"] == Operand.OUTPUTS].sum() == \
-        sum(int(l.output_write_bytes.sum()) for l in jobs)
+    outputs = tr["operand"] == Operand.OUTPUTS
+    compulsory = outputs & (tr["cause"] == Cause.COMPULSORY)
+    assert tr["bytes"][compulsory].sum() == sum(int(l.output_write_bytes.sum()) for l in jobs)
+    assert set(tr["cause"][outputs].tolist()) <= {Cause.COMPULSORY, Cause.SPILL}
+    if math.isinf(hw.output_buffer_bytes):
+        assert not (tr["cause"] == Cause.SPILL).any()
+    inputs = tr["operand"] == Operand.INPUTS
+    assert tr["bytes"][inputs & (tr["cause"] == Cause.COMPULSORY)].sum() == \
+        sum(l.compulsory_input_bytes for l in jobs)
+    lv = result.levels
+    assert lv["level"][lv["buffer"] == 2].max(initial=0) <= hw.output_buffer_bytes

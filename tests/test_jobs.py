@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
@@ -61,3 +63,36 @@ def test_resnet50_pruned_jobs_conserve_the_profile():
     assert sum(j.macs for l in jobs for j in l.jobs) == p.pruned_macs
     assert all(np.array_equal(np.bincount([j.unit for j in l.jobs]), np.ones(l.n_units))
                for l in jobs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(layers=conv_layers(), n=st.integers(1, 8), tile=st.integers(0, 4))
+def test_auto_split_cuts_only_what_exceeds_total_over_p(layers, n, tile):
+    hw = Hardware(pe_rows=1, pe_cols=n, macs_per_cycle=1)
+    for i, p in enumerate(layers):
+        lj = build_layer_jobs(i, p, Mapping(tile, tile, 1, "auto"), hw)
+        assert sum(j.macs for j in lj.jobs) == p.pruned_macs
+        share = p.nnz / n
+        chunks = {}
+        for j in lj.jobs:
+            chunks.setdefault(j.filters, set()).add(j.chunk)
+        for (f,), cs in chunks.items():
+            k = len(cs)
+            if p.filter_nnz[f] <= share:
+                assert k == 1
+            else:  # just enough chunks, unless the filter has too few channels
+                assert k == min(p.layer.channels_per_group, math.ceil(p.filter_nnz[f] / share))
+        # inputs: compulsory bytes still cover each input byte exactly once
+        whole = build_layer_jobs(i, p, Mapping(tile, tile), hw)
+        assert lj.compulsory_input_bytes == whole.compulsory_input_bytes
+
+
+def test_auto_split_on_a_layer_with_one_dominant_filter():
+    from accelsim.workload.pruning import PrunedLayer
+    layer = conv(in_c=8, hw=4, out_c=4, k=1, pad=0)
+    p = PrunedLayer(layer, [8, 1, 1, 2])  # total 12 on 2 PEs: share 6, filter 0 has 8
+    lj = build_layer_jobs(0, p, Mapping(channel_splits="auto"), Hardware(pe_cols=2, pe_rows=1))
+    assert [(j.filters, j.chunk) for j in lj.jobs] == [((0,), 0), ((0,), 1), ((1,), 0),
+                                                       ((2,), 0), ((3,), 0)]
+    assert lj.output_uses.tolist() == [2, 1, 1, 1]
+    assert max(lj.cycles) <= 6 * 16

@@ -35,7 +35,7 @@ def _kib(n: float) -> str:
 class BlockBuffer:
     def __init__(self, env: simpy.Environment, name: str, buffer_id: int, operand: Operand,
                  capacity_bytes: float, block_bytes: np.ndarray, unique_bytes: np.ndarray,
-                 fetch_sequence: list[list[int]], prefetch: bool,
+                 extra_cause: np.ndarray, fetch_sequence: list[list[int]], prefetch: bool,
                  position: Callable[[], int], wait_position: Callable[[int], simpy.Event],
                  dram: DramPort, levels: LevelTrace):
         self.env = env
@@ -45,6 +45,7 @@ class BlockBuffer:
         self.capacity = capacity_bytes
         self._bytes = [int(b) for b in block_bytes]
         self._unique = [int(b) for b in unique_bytes]
+        self._extra = [Cause(int(c)) for c in extra_cause]
         self.sequence = fetch_sequence
         self._prefetch = prefetch
         self._position = position
@@ -110,7 +111,7 @@ class BlockBuffer:
             parts = [(size, Cause.REFETCH)]
         else:
             unique = self._unique[b]
-            parts = [(unique, Cause.COMPULSORY), (size - unique, Cause.HALO)]
+            parts = [(unique, Cause.COMPULSORY), (size - unique, self._extra[b])]
             self._loaded_once[b] = True
         self.ready[b] = self._dram.transfer(parts, self._operand)
 
@@ -157,9 +158,18 @@ class BlockBuffer:
 
 
 class OutputBuffer:
+    """Output tiles from the first job that writes one until its write-back completes.
+
+    With `spill`, when a job needs space and the buffer is full of tiles still waiting for
+    partial sums from later channel chunks, the oldest such tile that no PE is computing into
+    is written to DRAM and read back when its next chunk starts (cause SPILL); without it,
+    such a configuration can deadlock, and the run ends with a DeadlockError.
+    """
+
     def __init__(self, env: simpy.Environment, buffer_id: int, capacity_bytes: float,
                  block_bytes: np.ndarray, write_bytes: np.ndarray, uses: np.ndarray,
-                 dram: DramPort, levels: LevelTrace, on_written: Callable[[], None]):
+                 dram: DramPort, levels: LevelTrace, on_written: Callable[[], None],
+                 spill: bool = True):
         self.env = env
         self._id = buffer_id
         self.capacity = capacity_bytes
@@ -169,8 +179,14 @@ class OutputBuffer:
         self._dram = dram
         self._levels = levels
         self._on_written = on_written
-        self._reserved = [False] * len(self._bytes)
+        self._spill_allowed = spill
+        n = len(self._bytes)
+        self._resident = [False] * n
+        self._active = [0] * n       # jobs computing into the block now
+        self._spilled = [False] * n
+        self._open: dict[int, None] = {}  # resident blocks still expecting chunks, oldest first
         self._waiters: deque[tuple[int, int, simpy.Event]] = deque()
+        self._spilling = 0           # bytes being written out, freed when the write ends
         self.used = 0
         self.peak = 0
         self.pending_writebacks = 0
@@ -178,52 +194,97 @@ class OutputBuffer:
         self.write_bytes = 0  # results written by PEs
 
     def reserve(self, b: int, pe: int) -> simpy.Event | None:
-        """Space for output block b before a job computes into it; None if already there."""
-        if self._reserved[b]:
+        """Space for output block b before a job computes into it; None if it is there."""
+        if self._resident[b]:
+            self._active[b] += 1
             return None
-        if not self._waiters and self.capacity - self.used >= self._bytes[b]:
+        if not self._waiters and not self._spilled[b] and \
+                self.capacity - self.used >= self._bytes[b]:
             self._take(b)
             return None
         ev = self.env.event()
         self._waiters.append((b, pe, ev))
+        self._serve()
         return ev
 
     def _take(self, b: int) -> None:
-        self._reserved[b] = True
+        self._resident[b] = True
+        self._active[b] = 1
+        if self._left[b]:
+            self._open[b] = None
         self.used += self._bytes[b]
         self.peak = max(self.peak, self.used)
         self._levels.record(self._id, self.env.now, self.used)
 
+    def _serve(self) -> None:
+        """Grant waiting reservations in order, spilling idle open blocks to make room."""
+        while self._waiters:
+            b, _pe, ev = self._waiters[0]
+            if self._resident[b]:
+                self._waiters.popleft()
+                self._active[b] += 1
+                ev.succeed()
+                continue
+            need = self._bytes[b]
+            if self.capacity - self.used >= need:
+                self._waiters.popleft()
+                self._take(b)
+                if self._spilled[b]:
+                    self._spilled[b] = False
+                    back = self._dram.transfer([(need, Cause.SPILL)], Operand.OUTPUTS)
+                    back.callbacks.append(lambda _e, ev=ev: ev.succeed())
+                else:
+                    ev.succeed()
+                continue
+            while self._spill_allowed and self.capacity - self.used + self._spilling < need:
+                victim = next((v for v in self._open if self._active[v] == 0), None)
+                if victim is None:
+                    break
+                self._spill(victim)
+            return
+
+    def _spill(self, b: int) -> None:
+        del self._open[b]
+        self._resident[b] = False
+        self._spilled[b] = True
+        self._spilling += self._bytes[b]
+        done = self._dram.transfer([(self._bytes[b], Cause.SPILL)], Operand.OUTPUTS)
+        done.callbacks.append(lambda _e, b=b: self._spilled_out(b))
+
+    def _spilled_out(self, b: int) -> None:
+        self._spilling -= self._bytes[b]
+        self.used -= self._bytes[b]
+        self._levels.record(self._id, self.env.now, self.used)
+        self._serve()
+
     def contribute(self, b: int) -> None:
         """A job finished writing (or accumulating into) block b; the last one writes it back."""
         self.write_bytes += self._bytes[b]
+        self._active[b] -= 1
         self._left[b] -= 1
         if self._left[b]:
             self.psum_bytes += self._bytes[b]
+            if self._waiters:
+                self._serve()  # an idle open block may now be spilled
             return
+        del self._open[b]
         self.pending_writebacks += 1
         done = self._dram.transfer([(self._write[b], Cause.COMPULSORY)], Operand.OUTPUTS)
         done.callbacks.append(lambda _ev, b=b: self._written(b))
 
     def _written(self, b: int) -> None:
+        self._resident[b] = False
         self.used -= self._bytes[b]
         self._levels.record(self._id, self.env.now, self.used)
         self.pending_writebacks -= 1
-        while self._waiters:
-            wb, _pe, ev = self._waiters[0]
-            if not self._reserved[wb]:
-                if self.capacity - self.used < self._bytes[wb]:
-                    break
-                self._take(wb)
-            self._waiters.popleft()
-            ev.succeed()
+        self._serve()
         self._on_written()
 
     def describe(self) -> str | None:
         if not self._waiters:
             return None
         b, pe, _ = self._waiters[0]
-        open_blocks = sum(1 for r, left in zip(self._reserved, self._left) if r and left)
         return (f"PE {pe} waits for {_kib(self._bytes[b])} of output buffer for block {b}; it "
-                f"holds {_kib(self.used)} of {_kib(self.capacity)}, {open_blocks} blocks still "
-                f"waiting for partial sums from jobs not yet run")
+                f"holds {_kib(self.used)} of {_kib(self.capacity)}, {len(self._open)} blocks "
+                f"still waiting for partial sums from jobs not yet run"
+                + ("" if self._spill_allowed else " (hardware.psum_spill = false)"))

@@ -10,10 +10,13 @@ Jobs are listed in canonical order: tile-major, then unit.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from attrs import field, frozen
 
 from accelsim.config import Hardware, Mapping
+from accelsim.trace import Cause
 from accelsim.units import ceil_div
 from accelsim.workload.layers import Layer
 from accelsim.workload.pruning import PrunedLayer, PrunedNetwork, _array_field
@@ -47,6 +50,7 @@ class LayerJobs:
     weight_bytes: np.ndarray = _array_field()
     input_bytes: np.ndarray = _array_field()
     input_unique_bytes: np.ndarray = _array_field()
+    input_extra_cause: np.ndarray = _array_field()   # cause of bytes beyond the unique ones
     output_bytes: np.ndarray = _array_field()
     output_write_bytes: np.ndarray = _array_field()
     output_uses: np.ndarray = _array_field()
@@ -88,64 +92,80 @@ def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: 
 
 def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hardware) -> LayerJobs:
     layer = pruned.layer
-    k = min(mapping.channel_splits, layer.channels_per_group)
-    chunk_nnz = pruned.chunk_nnz(k)
-    chunk_channels = np.diff(pruned.chunk_bounds(k))
     rows = _spans(layer.out_h, mapping.tile_h, layer.stride, layer.pad, layer.k_h, layer.in_h)
     cols = _spans(layer.out_w, mapping.tile_w, layer.stride, layer.pad, layer.k_w, layer.in_w)
+    tiles = [(r, c) for r in rows for c in cols]
     weight_bits = hw.weight_bits + (hw.index_bits if pruned.compressed else 0)
     act_bits = hw.activation_bits
-    acc_bits = hw.psum_bits if k > 1 else act_bits
 
-    # units: filter groups within each conv group, times channel chunks
-    unit_filters, unit_chunk, unit_group, unit_fgroup = [], [], [], []
-    fgroup = 0
+    # filter groups within each conv group, and how many channel chunks each is cut into
+    fgroups: list[tuple[int, tuple[int, ...]]] = []
     for g in range(layer.groups):
         first = g * layer.filters_per_group
         for f0 in range(first, first + layer.filters_per_group, mapping.filters_per_job):
-            members = tuple(range(f0, min(f0 + mapping.filters_per_job,
-                                          first + layer.filters_per_group)))
-            for c in range(k):
-                unit_filters.append(members)
-                unit_chunk.append(c)
-                unit_group.append(g)
-                unit_fgroup.append(fgroup)
-            fgroup += 1
-    unit_nnz = [int(chunk_nnz[list(f), c].sum()) for f, c in zip(unit_filters, unit_chunk)]
+            fgroups.append((g, tuple(range(f0, min(f0 + mapping.filters_per_job,
+                                                   first + layer.filters_per_group)))))
+    splits = _splits(pruned, fgroups, mapping, hw.n_pes)
+    chunk_nnz = {k: pruned.chunk_nnz(k) for k in sorted(set(splits))}
+    chunk_channels = {k: np.diff(pruned.chunk_bounds(k)) for k in chunk_nnz}
+
+    # units: (filter group, chunk); a unit's weights serve every tile
+    units = [(fg, g, members, k, c) for fg, ((g, members), k) in enumerate(zip(fgroups, splits))
+             for c in range(k)]
+    unit_nnz = [int(chunk_nnz[k][list(members), c].sum()) for _, _, members, k, c in units]
     weight_bytes = [ceil_div(n * weight_bits, 8) for n in unit_nnz]
 
-    tiles = [(r, c) for r in rows for c in cols]
-    input_bytes, input_unique = [], []
-    output_bytes, output_write = [], []
-    for (out_r, in_r, uniq_r), (out_c, in_c, uniq_c) in tiles:
-        for _g in range(layer.groups):
-            for ch in chunk_channels:
-                input_bytes.append(ceil_div(int(ch) * in_r * in_c * act_bits, 8))
-                input_unique.append(ceil_div(int(ch) * uniq_r * uniq_c * act_bits, 8))
-        for f in range(fgroup):
-            n_filters = len(unit_filters[f * k])
-            output_bytes.append(ceil_div(n_filters * out_r * out_c * acc_bits, 8))
-            output_write.append(ceil_div(n_filters * out_r * out_c * act_bits, 8))
+    # input blocks per (tile, conv group, partition k, chunk). The narrowest partition in use
+    # owns the compulsory bytes; a wider one re-reads channels already counted: cause SPLIT.
+    shapes = {g: sorted({k for (gg, _), k in zip(fgroups, splits) if gg == g})
+              for g in range(layer.groups)}
+    block_id: dict[tuple[int, int, int, int], int] = {}
+    input_bytes, input_unique, input_extra = [], [], []
+    output_bytes, output_write, output_uses = [], [], []
+    for t, ((out_r, in_r, uniq_r), (out_c, in_c, uniq_c)) in enumerate(tiles):
+        for g in range(layer.groups):
+            for k in shapes[g]:
+                for c, ch in enumerate(chunk_channels[k]):
+                    block_id[(t, g, k, c)] = len(input_bytes)
+                    input_bytes.append(ceil_div(int(ch) * in_r * in_c * act_bits, 8))
+                    owner = k == shapes[g][0]
+                    input_unique.append(ceil_div(int(ch) * uniq_r * uniq_c * act_bits, 8)
+                                        if owner else 0)
+                    input_extra.append(Cause.HALO if owner else Cause.SPLIT)
+        for (_, members), k in zip(fgroups, splits):
+            acc_bits = hw.psum_bits if k > 1 else act_bits
+            output_bytes.append(ceil_div(len(members) * out_r * out_c * acc_bits, 8))
+            output_write.append(ceil_div(len(members) * out_r * out_c * act_bits, 8))
+            output_uses.append(k)
 
     jobs, cycles = [], []
-    n_units = len(unit_filters)
     for t, ((out_r, _, _), (out_c, _, _)) in enumerate(tiles):
         pixels = out_r * out_c
-        for u in range(n_units):
+        for u, (fg, g, members, k, c) in enumerate(units):
             macs = unit_nnz[u] * pixels
             cyc = job_cycles(macs, hw)
-            in_block = (t * layer.groups + unit_group[u]) * k + unit_chunk[u]
-            jobs.append(Job(len(jobs), index, u, t, unit_chunk[u], unit_filters[u], macs, cyc,
-                            u, in_block, t * fgroup + unit_fgroup[u]))
+            jobs.append(Job(len(jobs), index, u, t, c, members, macs, cyc, u,
+                            block_id[(t, g, k, c)], t * len(fgroups) + fg))
             cycles.append(cyc)
 
     return LayerJobs(index=index, layer=layer, jobs=jobs, cycles=cycles,
                      weight_bytes=weight_bytes, input_bytes=input_bytes,
-                     input_unique_bytes=input_unique, output_bytes=output_bytes,
-                     output_write_bytes=output_write,
-                     output_uses=np.full(len(tiles) * fgroup, k), n_tiles=len(tiles),
-                     n_units=n_units, channel_splits=k, pruned_macs=pruned.pruned_macs,
+                     input_unique_bytes=input_unique, input_extra_cause=input_extra,
+                     output_bytes=output_bytes, output_write_bytes=output_write,
+                     output_uses=output_uses, n_tiles=len(tiles), n_units=len(units),
+                     channel_splits=max(splits, default=1), pruned_macs=pruned.pruned_macs,
                      dense_macs=layer.dense_macs)
+
+
+def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[int]:
+    """Channel chunks per filter group: the mapping's number (capped at the channels a filter
+    sees), or with "auto" just enough chunks that no job exceeds total / P."""
+    channels = pruned.layer.channels_per_group
+    if mapping.channel_splits != "auto":
+        return [min(mapping.channel_splits, channels)] * len(fgroups)
+    loads = [int(pruned.filter_nnz[list(members)].sum()) for _, members in fgroups]
+    share = sum(loads) / n_pes
+    return [1 if load <= share else min(channels, math.ceil(load / share)) for load in loads]
 
 
 def build_jobs(pruned: PrunedNetwork, mapping: Mapping, hw: Hardware) -> list[LayerJobs]:
