@@ -19,7 +19,8 @@ from attrs import define, field, frozen
 from accelsim.config import Hardware
 from accelsim.errors import ConfigError, DeadlockError
 from accelsim.hw.buffer import BlockBuffer, OutputBuffer
-from accelsim.hw.dispatch import DispatchStatus, Dispatcher, dynamic_groups, static_groups
+from accelsim.hw.dispatch import (DispatchStatus, Dispatcher, StealingQueues, dynamic_groups,
+                                  interleaved, static_groups)
 from accelsim.hw.dram import DramPort
 from accelsim.hw.noc import Interconnect
 from accelsim.hw.pe import PE
@@ -170,8 +171,12 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, hw: Hardware, dram: DramPort,
     proven = plan.info.get("proven_optimal")
     bound = bounds(layer.cycles, hw.n_pes,
                    plan.planned_makespan(layer.cycles) if proven else None)
-    groups = (dynamic_groups(plan.order, layer) if plan.dynamic
-              else static_groups(plan.queues, layer))
+    if plan.steal:
+        groups = dynamic_groups(interleaved(plan.queues), layer)   # predicted order
+    elif plan.dynamic:
+        groups = dynamic_groups(plan.order, layer)
+    else:
+        groups = static_groups(plan.queues, layer)
     check_fits(layer, hw, groups)
     n = hw.n_pes
     expected = None if plan.dynamic else [len(q) for q in plan.queues]
@@ -189,15 +194,18 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, hw: Hardware, dram: DramPort,
             ("input", INPUT_BUFFER, Operand.INPUTS, hw.input_buffer_bytes, layer.input_bytes,
              layer.input_unique_bytes, layer.input_extra_cause, "input_block")):
         sequence = [[getattr(job, attr) for _, job in g.members] for g in groups]
+        actual, predicted = ([], sequence) if plan.steal else (sequence, None)
         buffers.append(BlockBuffer(env, name, buffer_id, operand, capacity, sizes, unique,
-                                   extra, sequence, hw.double_buffered, lambda: status.position,
-                                   status.wait_position, dram, levels))
+                                   extra, actual, hw.double_buffered, lambda: status.position,
+                                   status.wait_position, dram, levels, predicted))
     weights, inputs = buffers
     noc = Interconnect(hw.noc_bytes_per_cycle, hw.multicast)
     pes = [PE(env, p, hw.input_queue_depth, status, weights, inputs, outputs, trace, progress)
            for p in range(n)]
     status.pes = pes
-    dispatcher = Dispatcher(env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer)
+    stealing = StealingQueues(plan.queues, layer) if plan.steal else None
+    dispatcher = Dispatcher(env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer,
+                            stealing)
     for component in (weights.fill(), inputs.fill(), dispatcher.run(), *(pe.run() for pe in pes)):
         env.process(component)
     if not layer.jobs:

@@ -12,6 +12,7 @@ exact solver proves it, the optimum itself.
 
 from __future__ import annotations
 
+import heapq
 import time
 
 import numpy as np
@@ -55,7 +56,7 @@ def bounds(cycles, n_pes: int, optimum: int | None = None) -> Bounds:
 class Schedule:
     policy: str
     n_pes: int
-    queues: tuple[tuple[int, ...], ...] | None  # per PE, job indices in order (static)
+    queues: tuple[tuple[int, ...], ...] | None  # per PE, job order (static; stealing: start)
     order: tuple[int, ...] | None                # dynamic policies: the central queue
     loads: np.ndarray = field(eq=False)
     makespan: int
@@ -86,6 +87,29 @@ def list_schedule(cycles: np.ndarray, order, n_pes: int) -> np.ndarray:
     return loads
 
 
+def steal_schedule(cycles: np.ndarray, queues, n_pes: int) -> np.ndarray:
+    """PE loads under work stealing with ideal hardware: a PE that frees up takes its own
+    next job, else the last job of the PE with the most jobs left."""
+    pending = [list(q) for q in queues]
+    loads = np.zeros(n_pes, dtype=np.int64)
+    heads = [0] * n_pes
+    ready = [(0, p) for p in range(n_pes)]
+    heapq.heapify(ready)
+    left = sum(len(q) for q in pending)
+    while left:
+        t, p = heapq.heappop(ready)
+        if heads[p] < len(pending[p]):
+            j = pending[p][heads[p]]
+            heads[p] += 1
+        else:
+            victim = max(range(n_pes), key=lambda q: (len(pending[q]) - heads[q], -q))
+            j = pending[victim].pop()
+        left -= 1
+        loads[p] += cycles[j]
+        heapq.heappush(ready, (t + int(cycles[j]), p))
+    return loads
+
+
 def plan(job_cycles, n_pes: int, policy: str | Policy = "lpt") -> Schedule:
     """Plan any list of job durations (cycles) on n_pes identical PEs with a policy."""
     cycles = np.asarray(job_cycles, dtype=np.int64)
@@ -102,7 +126,9 @@ def plan(job_cycles, n_pes: int, policy: str | Policy = "lpt") -> Schedule:
 
 def schedule_of(result: Plan, cycles: np.ndarray, n_pes: int, name: str,
                 seconds: float) -> Schedule:
-    if result.dynamic:
+    if result.steal:
+        loads = steal_schedule(cycles, result.queues, n_pes)
+    elif result.dynamic:
         loads = list_schedule(cycles, result.order, n_pes)
     else:
         loads = np.array([int(cycles[list(q)].sum()) for q in result.queues], dtype=np.int64)

@@ -15,7 +15,7 @@ from accelsim.trace import Cause, Operand, State
 from accelsim.units import ceil_div
 from simkit import conv, conv_layers, fitted, hardware, jobs_for, mappings, pruned
 
-POLICIES = st.sampled_from(["round-robin", "lpt", "greedy"])
+POLICIES = st.sampled_from(["round-robin", "lpt", "greedy", "work-stealing", "kk"])
 SLOW = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

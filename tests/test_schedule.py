@@ -13,7 +13,7 @@ durations = st.lists(st.integers(0, 200), min_size=1, max_size=9)
 
 
 @settings(max_examples=80, deadline=None)
-@given(cycles=durations, n=st.integers(1, 4), name=st.sampled_from(STATIC + ["greedy"]))
+@given(cycles=durations, n=st.integers(1, 4), name=st.sampled_from(STATIC + ["greedy", "work-stealing"]))
 def test_every_policy_places_each_job_once_and_respects_every_bound(cycles, n, name):
     s = plan(cycles, n, name)
     if s.queues is not None:

@@ -37,7 +37,11 @@ class BlockBuffer:
                  capacity_bytes: float, block_bytes: np.ndarray, unique_bytes: np.ndarray,
                  extra_cause: np.ndarray, fetch_sequence: list[list[int]], prefetch: bool,
                  position: Callable[[], int], wait_position: Callable[[int], simpy.Event],
-                 dram: DramPort, levels: LevelTrace):
+                 dram: DramPort, levels: LevelTrace,
+                 predicted: list[list[int]] | None = None):
+        """`fetch_sequence` lists the blocks of each delivery in order. When deliveries are
+        decided at run time it starts empty and grows by `append`; `predicted` (same
+        length as the final sequence) then stands in for the future, to rank evictions."""
         self.env = env
         self.name = name
         self._id = buffer_id
@@ -54,7 +58,10 @@ class BlockBuffer:
         self._levels = levels
         n = len(self._bytes)
         self._future: list[deque[int]] = [deque() for _ in range(n)]
-        for pos, blocks in enumerate(fetch_sequence):
+        plan = fetch_sequence if predicted is None else predicted
+        self._total = len(plan)
+        self._appended: simpy.Event | None = None
+        for pos, blocks in enumerate(plan):
             for b in blocks:
                 self._future[b].append(pos)
         self._resident = [False] * n
@@ -73,7 +80,11 @@ class BlockBuffer:
     def fill(self):
         """Issue the loads of each dispatch position in order, as space allows."""
         env = self.env
-        for pos, blocks in enumerate(self.sequence):
+        for pos in range(self._total):
+            while pos >= len(self.sequence):
+                self._appended = env.event()
+                yield self._appended
+            blocks = self.sequence[pos]
             if not self._prefetch and self._position() < pos:
                 yield self._wait_position(pos)
             for b in blocks:
@@ -132,6 +143,12 @@ class BlockBuffer:
         ev = self.env.event()
         self._issue_waiter = (pos, ev)
         return ev
+
+    def append(self, blocks: list[int]) -> None:
+        """The blocks of the next delivery, decided at run time."""
+        self.sequence.append(blocks)
+        if self._appended is not None and not self._appended.triggered:
+            self._appended.succeed()
 
     def blocks_at(self, pos: int) -> list[int]:
         return self.sequence[pos]

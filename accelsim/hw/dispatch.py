@@ -55,8 +55,29 @@ def static_groups(queues: tuple[tuple[int, ...], ...], layer: LayerJobs) -> list
     return groups
 
 
-def dynamic_groups(order: tuple[int, ...], layer: LayerJobs) -> list[Group]:
+def dynamic_groups(order, layer: LayerJobs) -> list[Group]:
     return [Group(layer.jobs[j].input_block, ((-1, layer.jobs[j]),)) for j in order]
+
+
+def interleaved(queues: tuple[tuple[int, ...], ...]) -> list[int]:
+    """The jobs of several queues, round by round: the order stealing is expected to follow."""
+    depth = max((len(q) for q in queues), default=0)
+    return [q[i] for i in range(depth) for q in queues if i < len(q)]
+
+
+class StealingQueues:
+    """Work stealing between PE queues: a PE that frees a slot takes its own next job, or else
+    the last job of the PE with the most jobs left (ties: lowest index). It sees job counts,
+    never durations: what the hardware can know."""
+
+    def __init__(self, queues: tuple[tuple[int, ...], ...], layer: LayerJobs):
+        self._pending = [deque(layer.jobs[j] for j in q) for q in queues]
+
+    def next_for(self, pe: int) -> Job:
+        if self._pending[pe]:
+            return self._pending[pe].popleft()
+        victim = max(range(len(self._pending)), key=lambda p: (len(self._pending[p]), -p))
+        return self._pending[victim].pop()
 
 
 class DispatchStatus:
@@ -140,10 +161,13 @@ class DispatchStatus:
 class Dispatcher:
     def __init__(self, env: simpy.Environment, groups: list[Group], dynamic: bool,
                  status: DispatchStatus, pes: list, weights: BlockBuffer, inputs: BlockBuffer,
-                 noc: Interconnect, layer: LayerJobs):
+                 noc: Interconnect, layer: LayerJobs, stealing: StealingQueues | None = None):
+        """`groups` are the deliveries in order; with `stealing` they are only the predicted
+        order, and each delivery's job is chosen when a PE frees a slot."""
         self.env = env
         self.groups = groups
         self._dynamic = dynamic
+        self._stealing = stealing
         self._status = status
         self._pes = pes
         self._weights = weights
@@ -158,9 +182,20 @@ class Dispatcher:
         env, status, pes = self.env, self._status, self._pes
         for pos, group in enumerate(self.groups):
             status.reach(pos)
+            if self._stealing is not None:
+                while not status.free_slots:
+                    status.set_stage(State.WAIT_INPUTS)
+                    yield status.wait_room(-1)
+                pe = status.free_slots.popleft()
+                job = self._stealing.next_for(pe)
+                group = Group(job.input_block, ((pe, job),))
+                self._weights.append([job.weight_block])
+                self._inputs.append([job.input_block])
             yield from self._operands_on_chip(self._weights, pos, State.WAIT_WEIGHTS)
             yield from self._operands_on_chip(self._inputs, pos, State.WAIT_INPUTS)
-            if self._dynamic:
+            if self._stealing is not None:
+                members = group.members
+            elif self._dynamic:
                 while not status.free_slots:
                     status.set_stage(State.WAIT_INPUTS)
                     yield status.wait_room(-1)

@@ -55,15 +55,17 @@ class Problem:
 
 @frozen
 class Plan:
-    """Static: `queues[p]` is PE p's job order. Dynamic: `order` is the central queue."""
+    """Static: `queues[p]` is PE p's job order. Dynamic: `order` is the central queue, or,
+    with `steal`, `queues` are where the PEs start and idle PEs steal at run time."""
 
     queues: tuple[tuple[int, ...], ...] | None = None
     order: tuple[int, ...] | None = None
+    steal: bool = False
     info: dict = field(factory=dict, eq=False)  # e.g. the exact solver's proof
 
     @property
     def dynamic(self) -> bool:
-        return self.queues is None
+        return self.queues is None or self.steal
 
     @classmethod
     def static(cls, queues) -> Plan:
@@ -92,9 +94,13 @@ class Plan:
         rank = None if rank_of_unit is None else np.asarray(rank_of_unit)[units]
         return cls.from_assignment(problem, pe_of_unit[units], rank)
 
+    @classmethod
+    def stealing(cls, queues) -> Plan:
+        return cls(queues=cls.static(queues).queues, steal=True)
+
     def planned_makespan(self, cycles: np.ndarray) -> int | None:
         """The largest sum of job cycles over the PEs (static plans only)."""
-        if self.queues is None:
+        if self.dynamic:
             return None
         return max((int(cycles[list(q)].sum()) for q in self.queues), default=0)
 

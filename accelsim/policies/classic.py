@@ -62,7 +62,20 @@ class Greedy:
         return Plan.central(range(problem.n_jobs))
 
 
+class WorkStealing:
+    """Dynamic work stealing (after Blumofe and Leiserson 1999): PEs start from the
+    sparsity-unaware round-robin queues; at run time a PE with a free slot takes its own next
+    job, or steals the last job of the PE with the most jobs left. It sees job counts, never
+    durations, and balances what round-robin could not."""
+
+    name = "work-stealing"
+
+    def plan(self, problem: Problem) -> Plan:
+        return Plan.stealing(RoundRobin().plan(problem).queues)
+
+
 def builtin() -> tuple[type, ...]:
     from accelsim.policies.exact import Exact
     from accelsim.policies.heuristics import DensityGrouping, KarmarkarKarp, Multifit
-    return (RoundRobin, LPT, Greedy, Multifit, KarmarkarKarp, DensityGrouping, Exact)
+    return (RoundRobin, LPT, Greedy, WorkStealing, Multifit, KarmarkarKarp, DensityGrouping,
+            Exact)

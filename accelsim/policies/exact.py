@@ -82,7 +82,7 @@ class Exact:
         order = np.empty(len(loads), dtype=np.int64)
         order[np.argsort(-loads, kind="stable")] = np.arange(len(loads))
         plan = Plan.from_unit_assignment(problem, incumbent, order)
-        return Plan(plan.queues, plan.order, info)
+        return Plan(queues=plan.queues, info=info)
 
     def _solve(self, cp_model, loads, n, incumbent, bound, best):
         types, inverse, counts = np.unique(loads, return_inverse=True, return_counts=True)
