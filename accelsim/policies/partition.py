@@ -117,45 +117,34 @@ def improve_assignment(loads: np.ndarray, pe_of: np.ndarray, n_pes: int,
                        max_rounds: int = 10_000) -> np.ndarray:
     """Local search: move one item off the most loaded PE, or swap it for a smaller item of
     another PE, whenever that lowers the larger of the two loads; the best such move each
-    round, until none is left. Never makes the makespan worse."""
+    round, until none is left. Never makes the makespan worse; each move strictly lowers
+    the sum of squared loads, so it ends."""
     loads = np.asarray(loads, dtype=np.int64)
     pe_of = np.array(pe_of, dtype=np.int64)
     pe_load = np.bincount(pe_of, weights=loads, minlength=n_pes).astype(np.int64)
+    everyone = np.arange(n_pes)
     for _ in range(max_rounds):
         top = int(np.argmax(pe_load))
         mine = np.flatnonzero(pe_of == top)
-        if len(mine) == 0:
+        if len(mine) == 0 or n_pes == 1:
             break
-        best_gain, best = 0, None
-        sizes = loads[mine]
-        for q in range(n_pes):
-            if q == top:
-                continue
-            gap = int(pe_load[top] - pe_load[q])
-            if gap <= 1:
-                continue
-            theirs = np.flatnonzero(pe_of == q)
-            # candidates: move (v = 0) or swap with v in q; want 0 < u - v < gap, u - v ~ gap/2
-            other = np.concatenate(([0], loads[theirs]))
-            idx = np.concatenate(([-1], theirs))
-            sort = np.argsort(other, kind="stable")
-            other, idx = other[sort], idx[sort]
-            for k, u in enumerate(sizes):
-                target = u - gap / 2
-                j = int(np.searchsorted(other, target))
-                for jj in (j - 1, j):
-                    if 0 <= jj < len(other):
-                        d = int(u - other[jj])
-                        if 0 < d < gap:
-                            gain = min(d, gap - d)  # how much the larger load drops
-                            if gain > best_gain:
-                                best_gain, best = gain, (mine[k], q, int(idx[jj]), d)
-        if best is None:
+        others = np.flatnonzero(pe_of != top)
+        peers = everyone[everyone != top]
+        # candidates on other PEs: their items (a swap) and nothing at all (a move)
+        v = np.concatenate((loads[others], np.zeros(len(peers), dtype=np.int64)))
+        v_pe = np.concatenate((pe_of[others], peers))
+        v_item = np.concatenate((others, np.full(len(peers), -1)))
+        gap = pe_load[top] - pe_load[v_pe]
+        d = loads[mine][:, None] - v[None, :]
+        gain = np.where((d > 0) & (d < gap), np.minimum(d, gap - d), 0)
+        best = int(np.argmax(gain))
+        if gain.flat[best] <= 0:
             break
-        item, q, swap, d = best
+        i, k = divmod(best, len(v))
+        item, q, swap, moved = mine[i], int(v_pe[k]), int(v_item[k]), int(d[i, k])
         pe_of[item] = q
         if swap >= 0:
             pe_of[swap] = top
-        pe_load[top] -= d
-        pe_load[q] += d
+        pe_load[top] -= moved
+        pe_load[q] += moved
     return pe_of
