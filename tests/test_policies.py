@@ -11,7 +11,7 @@ from accelsim.policies import Plan, Problem, available, load_policy, plan_layer
 
 def test_unknown_policy_lists_the_known_names_sorted():
     with pytest.raises(PolicyError, match=r"unknown policy 'nope'; known: density-grouping, exact, "
-                                          r"greedy, kk, lpt, multifit, round-robin, work-stealing"):
+                                          r"greedy, kk, lpt, multifit, portfolio, round-robin, work-stealing"):
         load_policy("nope")
     assert list(available()) == sorted(available())
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from accelsim.schedule import bounds, plan
 from test_policies import _optimum
 
-STATIC = ["round-robin", "lpt", "multifit", "kk", "density-grouping", "lpt+improve",
+STATIC = ["round-robin", "lpt", "multifit", "kk", "density-grouping", "portfolio", "lpt+improve",
           "kk+improve", "multifit+improve"]
 durations = st.lists(st.integers(0, 200), min_size=1, max_size=9)
 
@@ -93,3 +93,11 @@ def test_exact_without_ortools_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ortools)
     with pytest.raises(PolicyError, match=r"needs OR-Tools: pip install 'accelsim\[exact\]'"):
         plan([5, 4, 3, 3], 2, Exact())
+
+
+@settings(max_examples=40, deadline=None)
+@given(cycles=durations, n=st.integers(1, 4))
+def test_portfolio_is_at_least_as_good_as_each_improved_heuristic(cycles, n):
+    best = plan(cycles, n, "portfolio").makespan
+    for name in ("lpt+improve", "kk+improve", "multifit+improve"):
+        assert best <= plan(cycles, n, name).makespan

@@ -76,6 +76,7 @@ class WorkStealing:
 
 def builtin() -> tuple[type, ...]:
     from accelsim.policies.exact import Exact
-    from accelsim.policies.heuristics import DensityGrouping, KarmarkarKarp, Multifit
+    from accelsim.policies.heuristics import (DensityGrouping, KarmarkarKarp, Multifit,
+                                              Portfolio)
     return (RoundRobin, LPT, Greedy, WorkStealing, Multifit, KarmarkarKarp, DensityGrouping,
-            Exact)
+            Portfolio, Exact)
