@@ -26,7 +26,7 @@ from accelsim.errors import ConfigError
 from accelsim.workload.layers import Network
 from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_network,
                                        load_profile, load_weights, prune_magnitude,
-                                       prune_with_profile)
+                                       prune_with_profile, shipped_weights, weights_path)
 from accelsim.workload.topology import load_network
 
 _TOP = {"name", "seed", "policy", "baselines", "workload", "pruning", "mapping", "hardware",
@@ -176,10 +176,14 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
         except ConfigError as exc:
             raise ConfigError(str(exc).replace("default_density", "density")) from None
         return Pruning(profile=profile)
-    weights = Path(table["weights"])
-    weights = weights if weights.is_absolute() else base / weights
+    if table["weights"] in shipped_weights():
+        weights = weights_path(table["weights"])
+    else:
+        weights = Path(table["weights"])
+        weights = weights if weights.is_absolute() else base / weights
     if not weights.is_file():
-        raise ConfigError(f"{src}: [pruning] weights = {table['weights']!r}: no such file")
+        raise ConfigError(f"{src}: [pruning] weights = {table['weights']!r}: no such file "
+                          f"(shipped: {', '.join(shipped_weights()) or 'none'})")
     keep = table.get("keep", 1.0)
     if not isinstance(keep, (int, float, dict)) or isinstance(keep, bool):
         raise ConfigError(f"{src}: [pruning] keep = {keep!r}: a fraction, or a table of them")

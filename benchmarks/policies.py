@@ -19,8 +19,6 @@ import math
 import statistics
 import sys
 import time
-from importlib import resources
-
 import numpy as np
 
 import accelsim
@@ -40,16 +38,11 @@ def instances(quick: bool):
         pruned = accelsim.prune_with_profile(accelsim.load_network(net),
                                              accelsim.load_profile(profile), seed=1)
         sources.append((f"{net} ({profile})", pruned))
-    folder = resources.files("accelsim.workload") / "weights"
-    if folder.is_dir():
-        from accelsim.workload.pruning import PrunedLayer, PrunedNetwork
-        for path in sorted(p for p in folder.iterdir() if p.name.endswith(".npz")):
-            net = accelsim.load_network(path.name.split("_")[0])
-            with np.load(path) as data:
-                layers = [PrunedLayer(l, (data[l.name] != 0).reshape(l.out_c, -1).sum(axis=1))
-                          for l in net.mac_layers]
-            sources.append((f"{net.name} (real weights {path.name})",
-                            PrunedNetwork(net, layers, path.name)))
+    from accelsim.workload.pruning import load_weights, shipped_weights, weights_path
+    for name in shipped_weights():  # real trained weights, pruned: keep their nonzeros
+        net = accelsim.load_network(name.split("_")[0])
+        pruned = accelsim.prune_magnitude(net, load_weights(weights_path(name)), 1.0, name)
+        sources.append((f"{net.name} (real weights {name})", pruned))
     for label, pruned in sources:
         layers = accelsim.build_jobs(pruned, accelsim.Mapping(), hw)
         if quick:

@@ -308,7 +308,9 @@ def weight_shape(layer: Layer) -> tuple[int, int, int, int]:
 
 def prune_magnitude(network: Network, weights: dict[str, np.ndarray],
                     keep: float | dict[str, float], src: str = "weights") -> PrunedNetwork:
-    """Keep the round(keep * n) largest-magnitude weights of each layer (ties by position)."""
+    """Keep the round(keep * n) largest-magnitude weights of each layer (ties by position);
+    a weight that is exactly zero is never counted as kept, so already-pruned weights load
+    as they are with keep = 1."""
     layers = []
     for layer in network.mac_layers:
         if layer.name not in weights:
@@ -321,7 +323,7 @@ def prune_magnitude(network: Network, weights: dict[str, np.ndarray],
         w = w.reshape(shape)
         fraction = keep.get(layer.name, 1.0) if isinstance(keep, dict) else keep
         _check_number(src, f"keep[{layer.name}]", fraction, 0.0, 1.0)
-        mask = magnitude_mask(w, round(fraction * w.size))
+        mask = magnitude_mask(w, min(round(fraction * w.size), int(np.count_nonzero(w))))
         layers.append(PrunedLayer(layer, mask.reshape(layer.out_c, -1).sum(axis=1),
                                   seed=_layer_seed(0, layer.name), mask=mask))
     return PrunedNetwork(network, layers, f"magnitude pruning of {src}")
@@ -334,6 +336,18 @@ def magnitude_mask(w: np.ndarray, n_keep: int) -> np.ndarray:
     mask = np.zeros(flat.size, dtype=bool)
     mask[order[:n_keep]] = True
     return mask.reshape(w.shape)
+
+
+def shipped_weights() -> list[str]:
+    """Names of the weight files shipped in the package (made by scripts in it)."""
+    folder = resources.files("accelsim.workload") / "weights"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name.removesuffix(".npz") for p in folder.iterdir() if p.name.endswith(".npz"))
+
+
+def weights_path(name: str) -> Path:
+    return Path(str(resources.files("accelsim.workload") / "weights" / f"{name}.npz"))
 
 
 def load_weights(path: Path) -> dict[str, np.ndarray]:

@@ -1,0 +1,54 @@
+"""The LeNet-5 reproduction: its hand-written gradients, and the weights it shipped."""
+
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from accelsim.workload.lenet_train import HAN_DENSITY, LeNet5
+
+
+def _loss(net, x, y):
+    logits, _ = net.forward(x)
+    z = logits - logits.max(1, keepdims=True)
+    return float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean())
+
+
+def test_backward_matches_numerical_gradients():
+    rng = np.random.default_rng(0)
+    net = LeNet5(rng)
+    for k in net.w:
+        net.w[k] = net.w[k].astype(np.float64)
+        net.b[k] = net.b[k].astype(np.float64)
+    x = rng.random((3, 1, 28, 28))
+    y = np.array([1, 7, 3])
+    logits, cache = net.forward(x)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(3), y] -= 1
+    grads, _ = net.backward(p / 3, cache)
+    for name in net.w:
+        flat = net.w[name].reshape(-1)
+        for i in rng.choice(flat.size, 4, replace=False):
+            old = flat[i]
+            flat[i] = old + 1e-5
+            up = _loss(net, x, y)
+            flat[i] = old - 1e-5
+            down = _loss(net, x, y)
+            flat[i] = old
+            assert np.isclose(grads[name].reshape(-1)[i], (up - down) / 2e-5, rtol=1e-4,
+                              atol=1e-7), name
+
+
+SHIPPED = resources.files("accelsim.workload") / "weights" / "lenet5_han2015.npz"
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="weights not generated yet")
+def test_shipped_weights_have_hans_densities_and_keep_the_accuracy():
+    with np.load(SHIPPED) as data:
+        for name, density in HAN_DENSITY.items():
+            w = data[name]
+            assert abs(np.count_nonzero(w) - density * w.size) <= 1, name
+        assert data["accuracy_dense"] - data["accuracy_pruned"] <= 0.005
+        assert data["accuracy_dense"] > 0.95
+    assert SHIPPED.stat().st_size < 2 * 1024 * 1024
