@@ -14,12 +14,14 @@ from accelsim.policies import Plan, Policy, Problem, load_policy
 from accelsim.report import Report, build_report
 from accelsim.scenario import Scenario, load_scenario
 from accelsim.workload.jobs import Job, LayerJobs, build_jobs
+from accelsim.workload.methods import prune_magnitude, prune_weights
 from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, load_profile,
-                                       prune_magnitude, prune_with_profile)
+                                       prune_with_profile)
 from accelsim.workload.topology import load_network
 
 __all__ = ["AccelsimError", "ConfigError", "DeadlockError", "EnergyTable", "Hardware", "Job",
            "LayerJobs", "Mapping", "Outcome", "Plan", "Policy", "PolicyError", "Problem",
            "PrunedNetwork", "Report", "Scenario", "SimResult", "SparsityProfile", "build_jobs",
            "build_report", "load_network", "load_policy", "load_profile", "load_scenario",
-           "prune_magnitude", "prune_with_profile", "run_scenario", "simulate", "write_outputs"]
+           "prune_magnitude", "prune_weights", "prune_with_profile", "run_scenario", "simulate",
+           "write_outputs"]

@@ -6,8 +6,9 @@ the policy and the seed. Every malformed value is reported with the file, field 
     policy = "lpt"
     baselines = true          # also simulate the dense design and round-robin for speedups
     [workload]  network = "resnet18"   layers = ["conv1", ...]   (optional subset)
-    [pruning]   profile = "NAME or file" | density = 0.3, cv = 0.3 | weights = "f.npz", keep = 0.3
-                | dense = true
+    [pruning]   profile = "NAME or file" | density = 0.3, cv = 0.3 | dense = true
+                | weights = "f.npz" (or a shipped name), keep = 0.3,
+                  method = "layer" | "global" | "nm" (n = 2, m = 4) | "balanced"
     [mapping]   tile_h, tile_w, filters_per_job, channel_splits
     [hardware]  see accelsim.config.Hardware
     [energy]    see accelsim.config.EnergyTable
@@ -24,14 +25,15 @@ from attrs import frozen
 from accelsim.config import EnergyTable, Hardware, Mapping
 from accelsim.errors import ConfigError
 from accelsim.workload.layers import Network
+from accelsim.workload.methods import METHODS, prune_weights
 from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_network,
-                                       load_profile, load_weights, prune_magnitude,
-                                       prune_with_profile, shipped_weights, weights_path)
+                                       load_profile, load_weights, prune_with_profile,
+                                       shipped_weights, weights_path)
 from accelsim.workload.topology import load_network
 
 _TOP = {"name", "seed", "policy", "baselines", "workload", "pruning", "mapping", "hardware",
         "energy"}
-_PRUNING = {"profile", "density", "cv", "weights", "keep", "dense"}
+_PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m"}
 
 
 @frozen
@@ -43,13 +45,16 @@ class Pruning:
     profile: SparsityProfile | None = None
     weights: Path | None = None
     keep: float | dict[str, float] = 1.0
+    method: str = "layer"
+    n: int = 2
+    m: int = 4
 
     def apply(self, network: Network, seed: int, src: str) -> PrunedNetwork:
         if self.dense:
             return dense_network(network)
         if self.weights is not None:
-            return prune_magnitude(network, load_weights(self.weights), self.keep,
-                                   src=str(self.weights))
+            return prune_weights(network, load_weights(self.weights), self.method, self.keep,
+                                 self.n, self.m, src=str(self.weights))
         return prune_with_profile(network, self.profile, seed, src)
 
 
@@ -187,4 +192,12 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
     keep = table.get("keep", 1.0)
     if not isinstance(keep, (int, float, dict)) or isinstance(keep, bool):
         raise ConfigError(f"{src}: [pruning] keep = {keep!r}: a fraction, or a table of them")
-    return Pruning(weights=weights, keep=keep)
+    method = table.get("method", "layer")
+    if method not in METHODS:
+        raise ConfigError(f"{src}: [pruning] method = {method!r}: must be one of "
+                          f"{', '.join(METHODS)}")
+    n, m = table.get("n", 2), table.get("m", 4)
+    if not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m) \
+            or isinstance(n, bool) or isinstance(m, bool):
+        raise ConfigError(f"{src}: [pruning] n = {n!r}, m = {m!r}: need integers 1 <= n <= m")
+    return Pruning(weights=weights, keep=keep, method=method, n=n, m=m)

@@ -4,8 +4,9 @@ from hypothesis import given, settings, strategies as st
 
 from accelsim.errors import ConfigError
 from accelsim.workload import load_network
+from accelsim.workload.methods import prune_magnitude
 from accelsim.workload.pruning import (PrunedLayer, SparsityProfile, load_profile,
-                                       magnitude_mask, prune_magnitude, prune_with_profile,
+                                       magnitude_mask, prune_with_profile,
                                        shipped_profiles, spread_nnz, weight_shape)
 from simkit import conv, pruned
 

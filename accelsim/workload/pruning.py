@@ -300,33 +300,10 @@ def _allocate(shares: np.ndarray, total: int, cap: int) -> np.ndarray:
     return base
 
 
-# --- magnitude pruning of real weights ---------------------------------------------------------
+# --- real weights: see methods.py for the pruning methods ------------------------------------
 
 def weight_shape(layer: Layer) -> tuple[int, int, int, int]:
     return (layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w)
-
-
-def prune_magnitude(network: Network, weights: dict[str, np.ndarray],
-                    keep: float | dict[str, float], src: str = "weights") -> PrunedNetwork:
-    """Keep the round(keep * n) largest-magnitude weights of each layer (ties by position);
-    a weight that is exactly zero is never counted as kept, so already-pruned weights load
-    as they are with keep = 1."""
-    layers = []
-    for layer in network.mac_layers:
-        if layer.name not in weights:
-            raise ConfigError(f"{src}: no weights for layer {layer.name!r} "
-                              f"(has: {', '.join(sorted(weights))})")
-        w = np.asarray(weights[layer.name])
-        shape = weight_shape(layer)
-        if w.size != layer.weights:
-            raise ConfigError(f"{src}: {layer.name} has shape {w.shape}; expected {shape}")
-        w = w.reshape(shape)
-        fraction = keep.get(layer.name, 1.0) if isinstance(keep, dict) else keep
-        _check_number(src, f"keep[{layer.name}]", fraction, 0.0, 1.0)
-        mask = magnitude_mask(w, min(round(fraction * w.size), int(np.count_nonzero(w))))
-        layers.append(PrunedLayer(layer, mask.reshape(layer.out_c, -1).sum(axis=1),
-                                  seed=_layer_seed(0, layer.name), mask=mask))
-    return PrunedNetwork(network, layers, f"magnitude pruning of {src}")
 
 
 def magnitude_mask(w: np.ndarray, n_keep: int) -> np.ndarray:
