@@ -42,7 +42,11 @@ def load_network(name_or_path: str | Path, base: Path | None = None) -> Network:
         raise ConfigError(
             f"network {text!r} is neither a shipped topology ({', '.join(shipped_networks())}) "
             f"nor a file")
-    return read_topology(path.read_text(), source=str(path), name=path.stem)
+    content = path.read_text()
+    from accelsim.workload.scalesim import is_scalesim, read_scalesim
+    if is_scalesim(content):
+        return read_scalesim(content, source=str(path), name=path.stem)
+    return read_topology(content, source=str(path), name=path.stem)
 
 
 def read_topology(text: str, source: str, name: str) -> Network:
