@@ -1,4 +1,4 @@
-"""Command line: accelsim run | schedule | compare | policies (see --help of each).
+"""Command line: accelsim run | compare | schedule | workload | policies (see --help).
 
 An AccelsimError is printed as one line and exits 2; any other error keeps its traceback.
 """
@@ -125,6 +125,23 @@ def _compare(args) -> int:
     return 0
 
 
+def _workload(args) -> int:
+    from accelsim import plotting
+    from accelsim.scenario import load_scenario
+    from accelsim.workload.stats import layer_stats, table
+
+    scenario = load_scenario(args.scenario)
+    pruned = scenario.pruned(args.seed)
+    print(f"{scenario.network.name}: {pruned.description}")
+    print(table(layer_stats(pruned)))
+    out = Path(args.out) if args.out else Path("results") / scenario.name
+    out.mkdir(parents=True, exist_ok=True)
+    plotting.save_nnz_histograms(pruned, out / "nnz_histograms.png",
+                                 f"{scenario.network.name}: nonzeros per filter")
+    print(f"\nwrote nnz_histograms.png to {out}/")
+    return 0
+
+
 def _policies(args) -> int:
     from accelsim.policies import available
     for name, ep in available().items():
@@ -162,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     cmp_.set_defaults(func=_compare)
+    wl = sub.add_parser("workload", help="per-layer statistics of a scenario's pruned network")
+    wl.add_argument("scenario", help="scenario TOML file")
+    wl.add_argument("--seed", type=int, help="override the scenario's seed")
+    wl.add_argument("--out", help="directory for nnz_histograms.png "
+                                  "(default: results/<scenario name>)")
+    wl.set_defaults(func=_workload)
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)

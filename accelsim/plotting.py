@@ -144,3 +144,22 @@ def save_buffer_occupancy(trace: dict[str, np.ndarray], path: Path,
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
+    """One small histogram of per-filter nonzeros per layer (a PrunedNetwork)."""
+    layers = pruned.layers
+    cols = min(6, len(layers))
+    rows = -(-len(layers) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.0 * rows + 0.6), squeeze=False)
+    for ax, p in zip(axes.flat, layers):
+        ax.hist(p.filter_nnz, bins=min(40, max(5, len(p.filter_nnz) // 4)), color="#1f77b4")
+        ax.set_title(f"{p.layer.name} ({p.density:.0%})", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(layers):]:
+        ax.axis("off")
+    fig.suptitle(title or "nonzero weights per filter, per layer", fontsize=9)
+    fig.supxlabel("nonzeros in a filter", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
