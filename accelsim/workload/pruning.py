@@ -328,6 +328,10 @@ def weights_path(name: str) -> Path:
 
 
 def load_weights(path: Path) -> dict[str, np.ndarray]:
+    """Weights by layer name, from a .npz file or an ONNX model."""
+    if Path(path).suffix.lower() == ".onnx":
+        from accelsim.workload.onnx_io import load_onnx
+        return load_onnx(path)[1]
     try:
         with np.load(path) as data:
             return {k: data[k] for k in data.files}

@@ -42,6 +42,9 @@ def load_network(name_or_path: str | Path, base: Path | None = None) -> Network:
         raise ConfigError(
             f"network {text!r} is neither a shipped topology ({', '.join(shipped_networks())}) "
             f"nor a file")
+    if path.suffix.lower() == ".onnx":
+        from accelsim.workload.onnx_io import load_onnx
+        return load_onnx(path)[0]
     content = path.read_text()
     from accelsim.workload.scalesim import is_scalesim, read_scalesim
     if is_scalesim(content):
