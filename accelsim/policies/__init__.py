@@ -126,6 +126,20 @@ class Plan:
                               f"missing {missing}, repeated {twice} (first five)")
 
 
+def by_size(loads: np.ndarray) -> np.ndarray:
+    """Rank of each item in decreasing size (ties by index): within a tile, longest first."""
+    rank = np.empty(len(loads), dtype=np.int64)
+    rank[np.argsort(-np.asarray(loads), kind="stable")] = np.arange(len(loads))
+    return rank
+
+
+def plan_units(problem: Problem, assign) -> Plan:
+    """The plan of a partitioning heuristic `assign(unit loads, n_pes) -> PE of each unit`:
+    every tile of a unit on its PE, each PE running its units longest first within a tile."""
+    _, loads = problem.unit_loads()
+    return Plan.from_unit_assignment(problem, assign(loads, problem.n_pes), by_size(loads))
+
+
 @runtime_checkable
 class Policy(Protocol):
     name: str

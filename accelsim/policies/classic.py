@@ -6,7 +6,7 @@ import heapq
 
 import numpy as np
 
-from accelsim.policies import Plan, Problem
+from accelsim.policies import Plan, Problem, plan_units
 
 
 class RoundRobin:
@@ -47,9 +47,7 @@ class LPT:
     name = "lpt"
 
     def plan(self, problem: Problem) -> Plan:
-        _, loads = problem.unit_loads()
-        pe_of_unit, rank = lpt_assignment(loads, problem.n_pes)
-        return Plan.from_unit_assignment(problem, pe_of_unit, rank)
+        return plan_units(problem, lambda loads, n: lpt_assignment(loads, n)[0])
 
 
 class Greedy:

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from accelsim.errors import PolicyError
-from accelsim.policies import Plan, Problem
+from accelsim.policies import Plan, Problem, by_size
 from accelsim.policies.partition import (improve_assignment, kk_assignment,
                                          multifit_assignment)
 from accelsim.policies.classic import lpt_assignment
@@ -79,9 +79,7 @@ class Exact:
         info = {"proven_optimal": proven and len(loads) == problem.n_jobs,
                 "optimal_over_units": proven, "bound": bound, "makespan": best,
                 "status": status, "seconds": time.perf_counter() - t0}
-        order = np.empty(len(loads), dtype=np.int64)
-        order[np.argsort(-loads, kind="stable")] = np.arange(len(loads))
-        plan = Plan.from_unit_assignment(problem, incumbent, order)
+        plan = Plan.from_unit_assignment(problem, incumbent, by_size(loads))
         return Plan(queues=plan.queues, info=info)
 
     def _solve(self, cp_model, loads, n, incumbent, bound, best):

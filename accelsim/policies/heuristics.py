@@ -6,16 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from accelsim.errors import PolicyError
-from accelsim.policies import Plan, Policy, Problem
+from accelsim.policies import Plan, Policy, Problem, by_size, plan_units
 from accelsim.policies.partition import (improve_assignment, kk_assignment, lockstep_rounds,
                                          multifit_assignment)
-
-
-def _by_size(loads: np.ndarray) -> np.ndarray:
-    """Rank of each unit in decreasing size: within a tile, longest first."""
-    rank = np.empty(len(loads), dtype=np.int64)
-    rank[np.argsort(-loads, kind="stable")] = np.arange(len(loads))
-    return rank
 
 
 class Multifit:
@@ -25,9 +18,7 @@ class Multifit:
     name = "multifit"
 
     def plan(self, problem: Problem) -> Plan:
-        _, loads = problem.unit_loads()
-        return Plan.from_unit_assignment(problem, multifit_assignment(loads, problem.n_pes),
-                                         _by_size(loads))
+        return plan_units(problem, multifit_assignment)
 
 
 class KarmarkarKarp:
@@ -38,9 +29,7 @@ class KarmarkarKarp:
     name = "kk"
 
     def plan(self, problem: Problem) -> Plan:
-        _, loads = problem.unit_loads()
-        return Plan.from_unit_assignment(problem, kk_assignment(loads, problem.n_pes),
-                                         _by_size(loads))
+        return plan_units(problem, kk_assignment)
 
 
 class DensityGrouping:
@@ -77,7 +66,7 @@ class Improved:
         for pe, queue in enumerate(base.queues):
             pe_of_unit[units[list(queue)]] = pe
         improved = improve_assignment(loads, pe_of_unit, problem.n_pes)
-        return Plan.from_unit_assignment(problem, improved, _by_size(loads))
+        return Plan.from_unit_assignment(problem, improved, by_size(loads))
 
 
 class Portfolio:
@@ -88,6 +77,4 @@ class Portfolio:
 
     def plan(self, problem: Problem) -> Plan:
         from accelsim.policies.exact import best_heuristic  # the same portfolio
-        _, loads = problem.unit_loads()
-        return Plan.from_unit_assignment(problem, best_heuristic(loads, problem.n_pes),
-                                         _by_size(loads))
+        return plan_units(problem, best_heuristic)
