@@ -54,7 +54,7 @@ class Pruning:
             return dense_network(network)
         if self.weights is not None:
             return prune_weights(network, load_weights(self.weights), self.method, self.keep,
-                                 self.n, self.m, src=str(self.weights))
+                                 self.n, self.m, src=self.weights.name)
         return prune_with_profile(network, self.profile, seed, src)
 
 

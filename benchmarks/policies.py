@@ -39,7 +39,8 @@ def instances(quick: bool):
                                              accelsim.load_profile(profile), seed=1)
         sources.append((f"{net} ({profile})", pruned))
     from accelsim.workload.pruning import load_weights, shipped_weights, weights_path
-    for name in shipped_weights():  # real trained weights, pruned: keep their nonzeros
+    for name in (n for n in shipped_weights() if not n.endswith("_trained")):
+        # real trained weights, already pruned: keep their nonzeros
         net = accelsim.load_network(name.split("_")[0])
         pruned = accelsim.prune_magnitude(net, load_weights(weights_path(name)), 1.0, name)
         sources.append((f"{net.name} (real weights {name})", pruned))

@@ -3,7 +3,6 @@
 from importlib import resources
 
 import numpy as np
-import pytest
 
 from accelsim.workload.lenet_train import HAN_DENSITY, LeNet5
 
@@ -43,7 +42,6 @@ def test_backward_matches_numerical_gradients():
 SHIPPED = resources.files("accelsim.workload") / "weights" / "lenet5_han2015.npz"
 
 
-@pytest.mark.skipif(not SHIPPED.is_file(), reason="weights not generated yet")
 def test_shipped_weights_have_hans_densities_and_keep_the_accuracy():
     with np.load(SHIPPED) as data:
         for name, density in HAN_DENSITY.items():
@@ -52,3 +50,15 @@ def test_shipped_weights_have_hans_densities_and_keep_the_accuracy():
         assert data["accuracy_dense"] - data["accuracy_pruned"] <= 0.005
         assert data["accuracy_dense"] > 0.95
     assert SHIPPED.stat().st_size < 2 * 1024 * 1024
+    trained = resources.files("accelsim.workload") / "weights" / "lenet5_trained.npz"
+    assert trained.stat().st_size < 2 * 1024 * 1024
+
+
+def test_quick_training_run_writes_pruned_weights(tmp_path):
+    from accelsim.workload.lenet_train import main
+    assert main(["--quick", "--out", str(tmp_path / "w.npz")]) == 0
+    with np.load(tmp_path / "w.npz") as data:
+        for name, density in HAN_DENSITY.items():
+            assert abs(np.count_nonzero(data[name]) - density * data[name].size) <= 1
+        assert data["accuracy_pruned"] > 0.5  # learned something in two epochs
+    assert (tmp_path / "lenet5_trained.npz").is_file()
