@@ -6,7 +6,14 @@ The public API, in the order a script uses it:
     load_policy, simulate, build_report.
 """
 
-from accelsim.assemble import SimResult, simulate
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("accelsim")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+source"
+
+from accelsim.assemble import SimResult, simulate  # noqa: E402
 from accelsim.config import EnergyTable, Hardware, Mapping
 from accelsim.errors import AccelsimError, ConfigError, DeadlockError, PolicyError
 from accelsim.pipeline import Outcome, run_scenario, write_outputs

@@ -1,4 +1,4 @@
-"""Command line: accelsim run | compare | schedule | workload | policies (see --help).
+"""Command line: accelsim run | compare | schedule | workload | sweep | policies (--help).
 
 An AccelsimError is printed as one line and exits 2; any other error keeps its traceback.
 """
@@ -142,6 +142,44 @@ def _workload(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from accelsim import plotting
+    from accelsim.sweep import ResultStore, load_sweep, run_sweep, write_csv
+
+    sweep = load_sweep(args.sweep)
+    out = Path(args.out) if args.out else Path("results") / sweep.name
+    store = ResultStore(out / "results.sqlite")
+    where = f"Dask ({args.dask})" if args.dask else (
+        f"{args.jobs} processes" if args.jobs > 1 else "serial")
+    print(f"accelsim sweep: {sweep.name}, {len(sweep.points)} points over "
+          f"{', '.join(sweep.axes)}; {where}; results in {store.path}", file=sys.stderr)
+    ran = run_sweep(sweep, store, jobs=args.jobs, dask=args.dask, quiet=args.quiet)
+    rows = store.rows(p.key for p in sweep.points)
+    store.close()
+    write_csv(rows, out / "results.csv")
+    files = ["results.sqlite", "results.csv"]
+    if sweep.plot:
+        x, y = sweep.plot
+        plotting.save_heatmap(rows, x, y, "cycles", out / "heatmap_cycles.png", best=min)
+        plotting.save_heatmap(rows, x, y, "utilization", out / "heatmap_utilization.png",
+                              best=max)
+        files += ["heatmap_cycles.png", "heatmap_utilization.png"]
+    print(f"{len(rows)} of {len(sweep.points)} points done ({ran} run now, "
+          f"{len(rows) - ran} from earlier runs)")
+    failed = [r for r in rows if r.get("error")]
+    if failed:
+        print(f"{len(failed)} points cannot run on their hardware (error column), e.g. "
+              f"point {failed[0]['point']}: {failed[0]['error']}")
+    valid = [r for r in rows if not r.get("error")]
+    if not valid:
+        return 0
+    best = min(valid, key=lambda r: r["cycles"])
+    print("fastest: " + ", ".join(f"{a} = {best[a]}" for a in sweep.axes)
+          + f": {best['cycles']:,} cycles, utilization {best['utilization']:.1%}")
+    print(f"wrote {', '.join(files)} to {out}/")
+    return 0
+
+
 def _policies(args) -> int:
     from accelsim.policies import available
     for name, ep in available().items():
@@ -185,6 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     wl.add_argument("--out", help="directory for nnz_histograms.png "
                                   "(default: results/<scenario name>)")
     wl.set_defaults(func=_workload)
+    sw = sub.add_parser("sweep", help="run a design-space sweep (resumable)")
+    sw.add_argument("sweep", help="sweep TOML file")
+    sw.add_argument("--jobs", "-j", type=int, default=1,
+                    help="worker processes (local pool, or Dask workers with --dask local)")
+    sw.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler address, or 'local' "
+                                                      "for a LocalCluster")
+    sw.add_argument("--out", help="directory (default: results/<sweep name>)")
+    sw.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_sweep)
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)

@@ -163,3 +163,38 @@ def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, title: str = "",
+                 best=min) -> None:
+    """`metric` over two swept axes; where other axes vary, each cell shows the best value
+    (`best`: min for cycles, max for utilization). Points that failed are left blank."""
+    rows = [r for r in rows if r.get(metric) is not None]
+    xs = sorted({r[x] for r in rows}, key=_order)
+    ys = sorted({r[y] for r in rows}, key=_order)
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for r in rows:
+        i, j = ys.index(r[y]), xs.index(r[x])
+        v = r[metric]
+        grid[i, j] = v if np.isnan(grid[i, j]) else best(grid[i, j], v)
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(xs) + 2.5), max(3.5, 0.6 * len(ys) + 2)))
+    im = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            if not np.isnan(grid[i, j]):
+                v = grid[i, j]
+                ax.text(j, i, f"{v:.1%}" if metric == "utilization" else f"{v:,.3g}",
+                        ha="center", va="center", fontsize=7, color="white")
+    ax.set_xticks(range(len(xs)), [str(v) for v in xs], fontsize=8)
+    ax.set_yticks(range(len(ys)), [str(v) for v in ys], fontsize=8)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    fig.colorbar(im, ax=ax, label=metric)
+    ax.set_title(title or f"{metric} ({best.__name__} over other axes)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _order(v):
+    return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
