@@ -1,0 +1,133 @@
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from accelsim.errors import ConfigError
+from accelsim.sweep import ResultStore, load_sweep, run_sweep
+
+BASE = """name = "tiny"
+seed = 1
+policy = "lpt"
+[workload]
+network = "lenet5"
+[pruning]
+profile = "han2015-lenet5"
+[hardware]
+pe_rows = 1
+pe_cols = 2
+"""
+
+
+def make(tmp_path, grid, extra=""):
+    (tmp_path / "base.toml").write_text(BASE)
+    (tmp_path / "s.toml").write_text(f'name = "s"\nbase = "base.toml"\n{extra}\n[grid]\n{grid}')
+    return load_sweep(tmp_path / "s.toml")
+
+
+GRID = '"hardware.pe_cols" = [1, 2, 3]\npolicy = ["lpt", "round-robin"]\n'
+
+
+def results(sweep, store):
+    return {r["key"]: {k: v for k, v in r.items() if k != "wall_seconds"}
+            for r in store.rows(p.key for p in sweep.points)}
+
+
+def test_serial_local_pool_and_dask_give_the_same_rows(tmp_path):
+    sweep = make(tmp_path, GRID)
+    assert len(sweep.points) == 6
+    outs = []
+    for name, kwargs in (("serial", {}), ("pool", {"jobs": 2}),
+                         ("dask", {"jobs": 2, "dask": "local"})):
+        store = ResultStore(tmp_path / name / "r.sqlite")
+        assert run_sweep(sweep, store, quiet=True, **kwargs) == 6
+        outs.append(results(sweep, store))
+        store.close()
+    assert outs[0] == outs[1] == outs[2]
+    assert len(outs[0]) == 6 and all(r["cycles"] > 0 for r in outs[0].values())
+
+
+def test_a_killed_sweep_resumes_with_every_point_exactly_once(tmp_path):
+    grid = '"hardware.pe_cols" = [1, 2, 3, 4, 5, 6, 7, 8]\npolicy = ["lpt", "round-robin", "kk"]\n'
+    sweep = make(tmp_path, grid)
+    db = tmp_path / "out" / "results.sqlite"
+    cmd = [sys.executable, "-m", "accelsim", "sweep", str(tmp_path / "s.toml"), "--out",
+           str(tmp_path / "out"), "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed_at = None
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                n = sqlite3.connect(db).execute("SELECT count(*) FROM results").fetchone()[0]
+            except sqlite3.OperationalError:
+                n = 0
+            if n >= 3:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                killed_at = n
+                break
+        time.sleep(0.02)
+    assert killed_at is not None, "the sweep finished before it could be killed"
+    store = ResultStore(db)
+    survived = len(store.keys())
+    assert killed_at <= survived < len(sweep.points)
+    store.close()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert f"({len(sweep.points) - survived} run now, {survived} from earlier runs)" in \
+        done.stdout
+    rows = sqlite3.connect(db).execute("SELECT key, point FROM results").fetchall()
+    assert len(rows) == len(sweep.points) == len({k for k, _ in rows})
+    assert sorted(p for _, p in rows) == list(range(len(sweep.points)))
+
+
+def test_a_changed_base_gets_new_keys(tmp_path):
+    before = {p.key for p in make(tmp_path, GRID).points}
+    again = {p.key for p in make(tmp_path, GRID).points}
+    (tmp_path / "base.toml").write_text(BASE.replace("seed = 1", "seed = 2"))
+    after = {p.key for p in load_sweep(tmp_path / "s.toml").points}
+    assert before == again and not before & after
+
+
+def test_a_seeded_sample_of_the_grid(tmp_path):
+    a = make(tmp_path, GRID, "sample = 3\nseed = 5")
+    b = make(tmp_path, GRID, "sample = 3\nseed = 5")
+    assert len(a.points) == 3 and [p.params for p in a.points] == [p.params for p in b.points]
+
+
+@pytest.mark.parametrize("grid, extra, message", [
+    ('"hardware.pe_rows" = [1, 0]', "", r"s.toml: point 1 \(hardware.pe_rows=0\): "
+                                        r"\[hardware\] 'pe_rows' must be an integer >= 1: 0"),
+    ('"hardware.pe_rows" = 4', "", r"\[grid\] hardware.pe_rows = 4: must be a non-empty list"),
+    ('"hardware.lanes" = [4]', "", r"\[hardware\] unknown field 'lanes'"),
+    ('policy = ["lpt"]', "colour = 1", r"s.toml: unknown field 'colour'"),
+    ('policy = ["lpt"]', "sample = -1", r"sample = -1: must be an integer >= 0"),
+    ('policy = ["lpt"]', '[plot]\nx = "policy"\ny = "nope"', r"\[plot\] .* two axes of \[grid\]"),
+])
+def test_malformed_sweeps_name_the_field(tmp_path, grid, extra, message):
+    with pytest.raises(ConfigError, match=message):
+        make(tmp_path, grid, extra)
+
+
+def test_missing_base(tmp_path):
+    (tmp_path / "s.toml").write_text('base = "nowhere.toml"\n[grid]\npolicy = ["lpt"]\n')
+    with pytest.raises(ConfigError, match="base = 'nowhere.toml': no such file"):
+        load_sweep(tmp_path / "s.toml")
+
+
+def test_sweep_command_writes_rows_and_heatmaps(tmp_path, capsys):
+    from accelsim.cli import main
+    make(tmp_path, GRID)
+    assert main(["sweep", str(tmp_path / "s.toml"), "--out", str(tmp_path / "o"), "-q"]) == 0
+    assert "6 of 6 points done (6 run now, 0 from earlier runs)" in capsys.readouterr().out
+    header = (tmp_path / "o" / "results.csv").read_text().splitlines()[0]
+    for column in ("hardware.pe_cols", "policy", "cycles", "utilization", "share_idle",
+                   "dram_bytes", "energy_uj", "pe_lanes", "buffer_bytes"):
+        assert column in header
+    assert (tmp_path / "o" / "heatmap_cycles.png").stat().st_size > 0
