@@ -1,4 +1,4 @@
-"""Command line: accelsim run | compare | schedule | workload | sweep | policies (--help).
+"""Command line: accelsim run | compare | schedule | workload | sweep | size | policies.
 
 An AccelsimError is printed as one line and exits 2; any other error keeps its traceback.
 """
@@ -180,6 +180,59 @@ def _sweep(args) -> int:
     return 0
 
 
+def _size(args) -> int:
+    import json
+    from accelsim import plotting
+    from accelsim.errors import ConfigError
+    from accelsim.scenario import load_scenario
+    from accelsim.sizing import size
+
+    scenario = load_scenario(args.scenario)
+    if args.latency_target <= 0:
+        raise ConfigError(f"--latency-target = {args.latency_target}: must be > 0")
+    if args.max_pes < 1 or args.max_pes & (args.max_pes - 1):
+        raise ConfigError(f"--max-pes = {args.max_pes}: must be a power of two")
+    target = int(args.latency_target if args.unit == "cycles"
+                 else args.latency_target * 1e-3 * scenario.hardware.clock_hz)
+    count = [0]
+
+    def progress(c):
+        count[0] += 1
+        if not args.quiet:
+            shown = "cannot run" if not c.feasible else f"{c.cycles:,} cycles"
+            print(f"  sim {count[0]:>3}: {c.pes:>4} PEs, buffers x{c.scale:<5g} {shown}",
+                  file=sys.stderr)
+
+    result = size(scenario, target, args.max_pes, args.lane_bytes, progress=progress)
+    print(f"accelsim size: {scenario.name}, target {target:,} cycles; "
+          f"{len(result.simulated)} simulations instead of the {result.grid_size} of the "
+          f"full grid")
+    b = result.best
+    if b is None:
+        print("no configuration up to --max-pes meets the target")
+    else:
+        print(f"smallest meeting it: {b.pes} PEs ({b.pe_rows} x {b.pe_cols}), buffers x"
+              f"{b.scale:g} ({b.buffer_bytes / 1024:,.0f} KiB): {b.cycles:,} cycles, "
+              f"{b.energy_uj:,.1f} uJ, area proxy {b.area / 1024:,.0f} KiB-equivalent")
+    print("\nPareto front (latency, energy, area):")
+    print(f"{'PEs':>6}{'buffers':>9}{'cycles':>14}{'energy uJ':>12}{'area KiB':>10}")
+    for c in result.front:
+        print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.cycles:>14,}{c.energy_uj:>12,.1f}"
+              f"{c.area / 1024:>10,.0f}")
+    out = Path(args.out) if args.out else Path("results") / scenario.name / "size"
+    out.mkdir(parents=True, exist_ok=True)
+    plotting.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
+                         f"{scenario.name}: sizing for {target:,} cycles")
+    rows = [{**{k: getattr(c, k) for k in ("pes", "pe_rows", "pe_cols", "scale", "cycles",
+                                              "energy_uj", "pe_lanes", "buffer_bytes", "area",
+                                              "error")},
+             "pareto": c in result.front} for c in result.simulated]
+    (out / "sizing.json").write_text(json.dumps({"target_cycles": target, "rows": rows},
+                                                indent=2, default=str))
+    print(f"\nwrote sizing.json, pareto.png to {out}/")
+    return 0
+
+
 def _policies(args) -> int:
     from accelsim.policies import available
     for name, ep in available().items():
@@ -232,6 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--out", help="directory (default: results/<sweep name>)")
     sw.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     sw.set_defaults(func=_sweep)
+    sz = sub.add_parser("size", help="smallest PE array and buffers that meet a latency target")
+    sz.add_argument("scenario", help="scenario TOML file")
+    sz.add_argument("--latency-target", type=float, required=True)
+    sz.add_argument("--unit", choices=("cycles", "ms"), default="cycles")
+    sz.add_argument("--max-pes", type=int, default=256, help="largest array (power of two)")
+    sz.add_argument("--lane-bytes", type=int, default=64,
+                    help="area of one MAC lane in bytes of SRAM, for the area proxy")
+    sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
+    sz.add_argument("--quiet", "-q", action="store_true")
+    sz.set_defaults(func=_size)
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)

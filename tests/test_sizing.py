@@ -1,0 +1,62 @@
+import itertools
+import json
+
+import attrs
+
+from accelsim.cli import main
+from accelsim.scenario import scenario_from_dict
+from accelsim.sizing import SCALES, _shape, pareto_front, size
+
+SCENARIO = scenario_from_dict(
+    {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
+     "baselines": False,
+     "hardware": {"weight_buffer_bytes": 4096, "input_buffer_bytes": 8192,
+                  "output_buffer_bytes": 8192, "input_queue_depth": 4}}, "<t>")
+
+
+def test_the_search_finds_what_the_full_grid_finds_with_fewer_simulations():
+    result = size(SCENARIO, target_cycles=60_000, max_pes=32)
+    assert result.grid_size == 6 * len(SCALES)
+    assert len(result.simulated) < result.grid_size
+    # brute force over the same grid
+    from accelsim.pipeline import run_scenario
+    from accelsim.errors import AccelsimError
+    every = []
+    for pes, scale in itertools.product([1, 2, 4, 8, 16, 32], SCALES):
+        rows, cols = _shape(pes)
+        hw = attrs.evolve(SCENARIO.hardware, pe_rows=rows, pe_cols=cols,
+                          weight_buffer_bytes=float(round(4096 * scale)),
+                          input_buffer_bytes=float(round(8192 * scale)),
+                          output_buffer_bytes=float(round(8192 * scale)))
+        try:
+            cycles = run_scenario(attrs.evolve(SCENARIO, hardware=hw)).report.total.cycles
+        except AccelsimError:
+            continue
+        if cycles <= 60_000:
+            every.append((hw.area_proxy_lanes * 64 + hw.buffer_bytes, pes, scale))
+    assert result.best is not None and result.best.cycles <= 60_000
+    assert (result.best.area, result.best.pes, result.best.scale) == min(every)
+
+
+def test_the_front_is_exactly_the_non_dominated_runs():
+    result = size(SCENARIO, target_cycles=60_000, max_pes=32)
+    ok = [c for c in result.simulated if c.feasible]
+    for c in ok:
+        dominated = any(o.cycles <= c.cycles and o.energy_uj <= c.energy_uj and
+                        o.area <= c.area and (o.cycles, o.energy_uj, o.area) !=
+                        (c.cycles, c.energy_uj, c.area) for o in ok)
+        assert (c in result.front) != dominated
+    assert pareto_front([]) == ()
+
+
+def test_an_unreachable_target_says_so(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    path.write_text("[workload]\nnetwork = 'lenet5'\n[pruning]\nprofile = 'han2015-lenet5'\n")
+    assert main(["size", str(path), "--latency-target", "10", "--max-pes", "4",
+                 "--out", str(tmp_path), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "no configuration up to --max-pes meets the target" in out
+    data = json.loads((tmp_path / "sizing.json").read_text())
+    assert data["target_cycles"] == 10 and data["rows"]
+    assert main(["size", str(path), "--latency-target", "10", "--max-pes", "6"]) == 2
+    assert "--max-pes = 6: must be a power of two" in capsys.readouterr().err
