@@ -56,11 +56,11 @@ def compare(scenario: Scenario, policies: list[Policy], progress=None) -> list[P
         t0 = time.perf_counter()
         result = simulate(jobs, scenario.hardware, policy)
         runs.append(PolicyRun(policy.name, result, time.perf_counter() - t0))
-    # the best bound any run established (an exact proof tightens it for everyone)
     return runs
 
 
 def best_bounds(runs: list[PolicyRun]) -> np.ndarray:
+    """Per layer, the best bound any run established (an exact proof serves every policy)."""
     return np.max([[l.lower_bound for l in r.result.layers] for r in runs], axis=0)
 
 
@@ -106,8 +106,7 @@ def to_json(runs: list[PolicyRun]) -> str:
 
 
 def save_chart(runs: list[PolicyRun], path: Path, title: str) -> None:
-    from accelsim import plotting  # noqa: F401  (selects the Agg backend)
-    import matplotlib.pyplot as plt
+    from accelsim.plotting import plt  # with the Agg backend selected
     total = int(best_bounds(runs).sum())
     runs = sorted(runs, key=lambda r: r.result.makespan)
     ratios = [r.result.makespan / max(total, 1) for r in runs]

@@ -3,8 +3,6 @@
 import io
 import math
 
-import attrs
-import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from accelsim.assemble import simulate

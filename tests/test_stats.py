@@ -2,7 +2,6 @@ import numpy as np
 
 from accelsim.cli import main
 from accelsim.workload import load_network
-from accelsim.workload.methods import prune_weights
 from accelsim.workload.pruning import PrunedLayer, PrunedNetwork, weight_shape
 from accelsim.workload.stats import layer_stats
 from simkit import conv

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 import simpy
 
 from accelsim.hw.buffer import BlockBuffer, OutputBuffer
 from accelsim.trace import State, StateTrace
 from accelsim.workload.jobs import Job
+
+if TYPE_CHECKING:
+    from accelsim.assemble import LayerProgress
+    from accelsim.hw.dispatch import DispatchStatus
 
 
 class PE:

@@ -8,7 +8,6 @@ speedup from pruning (dense / pruned MACs).
 
 from __future__ import annotations
 
-import numpy as np
 from attrs import frozen
 
 from accelsim.workload.pruning import PrunedLayer, PrunedNetwork
