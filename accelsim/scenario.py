@@ -99,16 +99,19 @@ def _build(cls, values: dict, section: str, src: str):
         raise ConfigError(f"{src}: [{section}] {exc}") from None
 
 
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file as a dict; an unreadable or malformed file is a ConfigError naming it."""
+    try:
+        return tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
-    src = str(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{src}: cannot read scenario: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{src}: not valid TOML: {exc}") from None
-    return scenario_from_dict(data, src, base=path.parent)
+    return scenario_from_dict(read_toml(path, "scenario"), str(path), base=path.parent)
 
 
 def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario:

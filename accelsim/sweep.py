@@ -92,16 +92,11 @@ def point_key(scenario: dict, base_dir: Path) -> str:
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    from accelsim.scenario import scenario_from_dict
+    from accelsim.scenario import read_toml, scenario_from_dict
 
     path = Path(path)
     src = str(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{src}: cannot read sweep: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{src}: not valid TOML: {exc}") from None
+    data = read_toml(path, "sweep")
     for key in data:
         if key not in _SWEEP_KEYS:
             raise ConfigError(f"{src}: unknown field {key!r}; known: "

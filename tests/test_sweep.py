@@ -129,3 +129,11 @@ def test_sweep_command_writes_rows_and_heatmaps(tmp_path, capsys):
                    "dram_bytes", "energy_uj", "pe_lanes", "buffer_bytes"):
         assert column in header
     assert (tmp_path / "o" / "heatmap_cycles.png").stat().st_size > 0
+
+
+def test_unreadable_and_malformed_sweep_files(tmp_path):
+    with pytest.raises(ConfigError, match=r"nothere.toml: cannot read sweep"):
+        load_sweep(tmp_path / "nothere.toml")
+    (tmp_path / "bad.toml").write_text("[grid\n")
+    with pytest.raises(ConfigError, match=r"bad.toml: not valid TOML"):
+        load_sweep(tmp_path / "bad.toml")
