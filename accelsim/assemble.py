@@ -1,9 +1,12 @@
 """Wires the components for each layer and runs the network, layer by layer with a barrier.
 
-`simulate` is the one entry point: it plans every layer with the policy, rejects any job that
-can never fit its buffer before simulating, builds the SimPy components (DRAM port, buffers,
+`simulate` is the one entry point: it plans every layer with the policy and rejects any job
+that can never fit its buffer before simulating anything. Then each layer runs on one of two
+engines: the closed form (accelsim.closed_form) where its result cannot depend on how events
+interleave, or the SimPy model, the reference: it builds the components (DRAM port, buffers,
 interconnect, dispatcher, PEs), starts their processes in a fixed order, and turns a stalled
-simulation into a DeadlockError naming what waits on what.
+simulation into a DeadlockError naming what waits on what. `engine = "simpy"` forces the
+reference everywhere; `"fast"` demands the closed form and says which layer it cannot run.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 import simpy
 from attrs import define, field, frozen
 
+from accelsim import closed_form
 from accelsim.config import Hardware
 from accelsim.errors import ConfigError, DeadlockError
 from accelsim.hw.buffer import BlockBuffer, OutputBuffer
@@ -30,6 +34,7 @@ from accelsim.trace import LevelTrace, Operand, State, StateIntervals, StateTrac
 from accelsim.workload.jobs import LayerJobs
 
 WEIGHT_BUFFER, INPUT_BUFFER, OUTPUT_BUFFER = 0, 1, 2
+ENGINES = ("auto", "simpy", "fast")
 
 
 @frozen
@@ -56,6 +61,8 @@ class LayerRun:
     weight_buffer_peak: int
     input_buffer_peak: int
     output_buffer_peak: int
+    engine: str = "simpy"               # "fast": the closed form ran this layer
+    engine_note: str | None = None      # why the closed form could not (auto)
 
     @property
     def cycles(self) -> int:
@@ -137,12 +144,28 @@ def check_fits(layer: LayerJobs, hw: Hardware, groups) -> None:
                 f" B: raise hardware.weight_buffer_bytes or use fewer PEs")
 
 
+@frozen
+class _Prepared:
+    """A planned layer, checked, with the engine it will run on."""
+
+    layer: LayerJobs
+    plan: Plan
+    groups: list
+    plan_seconds: float
+    timeline: closed_form.LayerTimeline | None    # from cycle 0; None: SimPy runs it
+    note: str | None
+
+
 def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
              progress: Callable[[int, int, str], None] | None = None,
-             dram_port: type[DramPort] = DramPort) -> SimResult:
+             dram_port: type[DramPort] = DramPort, engine: str = "auto") -> SimResult:
     """Simulate the layers in order on `hw`, each planned by `policy`. `progress(i, n, name)`
-    is called before each layer; `dram_port` swaps the port model (benchmarks compare two)."""
+    is called before each layer; `dram_port` swaps the port model (benchmarks compare two);
+    `engine` is "auto" (the closed form wherever it is exact), "simpy" or "fast"."""
+    if engine not in ENGINES:
+        raise ConfigError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
+    prepared = [_prepare(layer, hw, policy, engine) for layer in layers]
     env = simpy.Environment()
     trace = StateTrace(hw.n_pes)
     levels = LevelTrace()
@@ -150,27 +173,27 @@ def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
     dram = dram_port(env, hw.dram_bytes_per_cycle, hw.dram_latency_cycles, transfers)
     runs = []
     events = 0
-    for i, layer in enumerate(layers):
+    for i, p in enumerate(prepared):
         if progress is not None:
-            progress(i, len(layers), layer.layer.name)
-        p0 = time.perf_counter()
-        plan = plan_layer(policy, Problem.from_layer(layer, hw.n_pes))
-        plan_seconds = time.perf_counter() - p0
-        run, n_events = _run_layer(env, layer, plan, hw, dram, trace, levels, plan_seconds)
+            progress(i, len(layers), p.layer.layer.name)
+        if p.timeline is not None:
+            run = _run_closed_form(env, p, hw, trace, levels, transfers)
+        else:
+            dram.layer = p.layer.index
+            run, n_events = _run_layer(env, p.layer, p.plan, p.groups, hw, dram, trace, levels,
+                                       p.plan_seconds, p.note)
+            events += n_events
         runs.append(run)
-        events += n_events
     return SimResult(hw=hw, policy=policy.name, layers=tuple(runs), states=trace.close(env.now),
                      levels=levels.to_arrays(), transfers=transfers.to_arrays(), events=events,
                      wall_seconds=time.perf_counter() - t0)
 
 
-def _run_layer(env, layer: LayerJobs, plan: Plan, hw: Hardware, dram: DramPort,
-               trace: StateTrace, levels: LevelTrace, plan_seconds: float):
-    start = env.now
-    dram.layer = layer.index
-    proven = plan.info.get("proven_optimal")
-    bound = bounds(layer.cycles, hw.n_pes,
-                   plan.planned_makespan(layer.cycles) if proven else None)
+def _prepare(layer: LayerJobs, hw: Hardware, policy: Policy, engine: str) -> _Prepared:
+    """Plan a layer, check that it fits, and choose its engine."""
+    p0 = time.perf_counter()
+    plan = plan_layer(policy, Problem.from_layer(layer, hw.n_pes))
+    plan_seconds = time.perf_counter() - p0
     if plan.steal:
         groups = dynamic_groups(interleaved(plan.queues), layer)   # predicted order
     elif plan.dynamic:
@@ -178,6 +201,62 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, hw: Hardware, dram: DramPort,
     else:
         groups = static_groups(plan.queues, layer)
     check_fits(layer, hw, groups)
+    if engine == "simpy":
+        return _Prepared(layer, plan, groups, plan_seconds, None, None)
+    timeline = None
+    note = closed_form.not_exact_because(layer, hw, plan.dynamic)
+    if note is None:
+        timeline = closed_form.run_layer(layer, groups, hw, 0)
+        note = closed_form.overflows(timeline, hw)
+    if engine == "fast" and note is not None:
+        raise ConfigError(f"layer {layer.layer.name}: engine = 'fast', but the closed form is "
+                          f"not exact here: {note}; use engine = 'auto' (SimPy where needed) "
+                          f"or 'simpy'")
+    return _Prepared(layer, plan, groups, plan_seconds, None if note else timeline, note)
+
+
+def _layer_bound(layer: LayerJobs, plan: Plan, hw: Hardware):
+    proven = plan.info.get("proven_optimal")
+    return bounds(layer.cycles, hw.n_pes, plan.planned_makespan(layer.cycles) if proven else None)
+
+
+def _append(timeline, trace: StateTrace, levels: LevelTrace, transfers: TransferLog) -> None:
+    for row in zip(*(a.tolist() for a in timeline.states)):
+        trace.enter(*(row[0], row[2], row[1], row[3]))
+    for row in zip(*(a.tolist() for a in timeline.levels)):
+        levels.record(*row)
+    for row in zip(*(a.tolist() for a in timeline.transfers)):
+        transfers.record(*row)
+
+
+def _run_closed_form(env, p: _Prepared, hw: Hardware, trace: StateTrace, levels: LevelTrace,
+                     transfers: TransferLog) -> LayerRun:
+    layer, start = p.layer, env.now
+    timeline = p.timeline.shifted(start)
+    _append(timeline, trace, levels, transfers)
+    if timeline.end > env.now:
+        env.run(until=timeline.end)    # the next layer starts at the barrier
+    bound = _layer_bound(layer, p.plan, hw)
+    w_peak, i_peak, o_peak = timeline.peaks
+    return LayerRun(index=layer.index, name=layer.layer.name, start=start, end=timeline.end,
+                    n_jobs=len(layer.jobs), executed_macs=timeline.executed_macs,
+                    pruned_macs=layer.pruned_macs, dense_macs=layer.dense_macs,
+                    lower_bound=bound.best, bound_kind=bound.which,
+                    planned_makespan=p.plan.planned_makespan(layer.cycles),
+                    plan_seconds=p.plan_seconds, noc_bytes=timeline.noc_bytes,
+                    weight_buffer_reads=timeline.weight_reads,
+                    input_buffer_reads=timeline.input_reads,
+                    output_buffer_writes=timeline.output_writes,
+                    output_buffer_reads=timeline.psum_bytes
+                    + int(layer.output_write_bytes.sum()),
+                    weight_buffer_peak=w_peak, input_buffer_peak=i_peak,
+                    output_buffer_peak=o_peak, engine="fast")
+
+
+def _run_layer(env, layer: LayerJobs, plan: Plan, groups, hw: Hardware, dram: DramPort,
+               trace: StateTrace, levels: LevelTrace, plan_seconds: float, note: str | None):
+    start = env.now
+    bound = _layer_bound(layer, plan, hw)
     n = hw.n_pes
     expected = None if plan.dynamic else [len(q) for q in plan.queues]
     status = DispatchStatus(env, n, expected, len(layer.jobs), trace, hw.input_queue_depth)
@@ -225,7 +304,7 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, hw: Hardware, dram: DramPort,
                    output_buffer_writes=outputs.write_bytes,
                    output_buffer_reads=outputs.psum_bytes + int(layer.output_write_bytes.sum()),
                    weight_buffer_peak=weights.peak, input_buffer_peak=inputs.peak,
-                   output_buffer_peak=outputs.peak)
+                   output_buffer_peak=outputs.peak, engine_note=note)
     return run, steps
 
 

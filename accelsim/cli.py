@@ -43,7 +43,8 @@ def _run(args) -> int:
     scenario = load_scenario(args.scenario)
     progress = _Progress(args.quiet)
     outcome = run_scenario(scenario, policy=args.policy, seed=args.seed,
-                           baselines=False if args.no_baselines else None, progress=progress)
+                           baselines=False if args.no_baselines else None, progress=progress,
+                           engine=args.engine)
     progress.done()
     out = Path(args.out) if args.out else Path("results") / scenario.name
     files = write_outputs(outcome, out, plots=not args.no_plots)
@@ -111,7 +112,7 @@ def _compare(args) -> int:
     policies = compare.policies_for(names, args.exact_time_limit)
     progress = _Progress(args.quiet)
     runs = compare.compare(scenario, policies,
-                           lambda name, i, n: progress(name, i, n, "simulating"))
+                           lambda name, i, n: progress(name, i, n, "simulating"), args.engine)
     progress.done()
     out = Path(args.out) if args.out else Path("results") / scenario.name / "compare"
     out.mkdir(parents=True, exist_ok=True)
@@ -233,6 +234,13 @@ def _size(args) -> int:
     return 0
 
 
+def _engine_option(parser) -> None:
+    parser.add_argument("--engine", choices=("auto", "simpy", "fast"),
+                        help="override the scenario's engine: auto (default) runs the closed "
+                             "form wherever it is exact and SimPy elsewhere; simpy forces the "
+                             "reference model; fast demands the closed form for every layer")
+
+
 def _policies(args) -> int:
     from accelsim.policies import available
     for name, ep in available().items():
@@ -252,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="skip the dense and round-robin runs (no speedup columns)")
     run.add_argument("--no-plots", action="store_true", help="write no PNG files")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _engine_option(run)
     run.set_defaults(func=_run)
     sch = sub.add_parser("schedule", help="plan a CSV of job durations on N PEs")
     sch.add_argument("jobs", help="CSV file: one job duration (cycles) per row")
@@ -269,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="seconds per layer for the exact policy (default 2)")
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _engine_option(cmp_)
     cmp_.set_defaults(func=_compare)
     wl = sub.add_parser("workload", help="per-layer statistics of a scenario's pruned network")
     wl.add_argument("scenario", help="scenario TOML file")

@@ -46,7 +46,8 @@ def policies_for(names: list[str] | None, exact_seconds: float) -> list[Policy]:
     return [Exact(time_limit_s=exact_seconds) if n == "exact" else load_policy(n) for n in names]
 
 
-def compare(scenario: Scenario, policies: list[Policy], progress=None) -> list[PolicyRun]:
+def compare(scenario: Scenario, policies: list[Policy], progress=None,
+            engine: str | None = None) -> list[PolicyRun]:
     pruned = scenario.pruned()
     jobs = build_jobs(pruned, scenario.mapping, scenario.hardware)
     runs = []
@@ -54,7 +55,7 @@ def compare(scenario: Scenario, policies: list[Policy], progress=None) -> list[P
         if progress:
             progress(policy.name, i, len(policies))
         t0 = time.perf_counter()
-        result = simulate(jobs, scenario.hardware, policy)
+        result = simulate(jobs, scenario.hardware, policy, engine=engine or scenario.engine)
         runs.append(PolicyRun(policy.name, result, time.perf_counter() - t0))
     return runs
 

@@ -30,9 +30,11 @@ class Outcome:
 
 def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None = None,
                  baselines: bool | None = None,
-                 progress: Callable[[str, int, int, str], None] | None = None) -> Outcome:
+                 progress: Callable[[str, int, int, str], None] | None = None,
+                 engine: str | None = None) -> Outcome:
     """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
-    and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer."""
+    and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer; `engine`
+    overrides the scenario's (see accelsim.assemble.simulate)."""
     policy_obj = load_policy(policy or scenario.policy)
     pruned = scenario.pruned(seed)
     hw = scenario.hardware
@@ -41,15 +43,16 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
     def step(phase):
         return None if progress is None else (lambda i, n, name: progress(phase, i, n, name))
 
-    result = simulate(jobs, hw, policy_obj, step(policy_obj.name))
+    engine = engine or scenario.engine
+    result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     want = scenario.baselines if baselines is None else baselines
     dense = rr = None
     notes = []
     if want:
         dense = simulate(build_jobs(pruned.dense(), scenario.mapping, hw), hw, RoundRobin(),
-                         step("dense design"))
+                         step("dense design"), engine=engine)
         rr = result if policy_obj.name == RoundRobin.name else \
-            simulate(jobs, hw, RoundRobin(), step("round-robin"))
+            simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine)
     splits_wanted = _split_notes(jobs, hw.n_pes)
     notes.extend(splits_wanted)
     report = build_report(scenario.name, result, scenario.energy, dense, rr, tuple(notes))

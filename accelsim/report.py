@@ -44,6 +44,7 @@ class LayerReport:
     makespan_over_bound: float
     speedup_vs_dense: float | None = None
     speedup_vs_round_robin: float | None = None
+    engine: str = "simpy"             # fast (closed form), simpy, or for the total: mixed
 
     @property
     def dram_total(self) -> int:
@@ -81,7 +82,7 @@ class Report:
                 "dram_bytes_per_cycle", *[f"energy_{k}_pj" for k in ENERGY_KEYS],
                 "pruned_macs", "dense_macs", "executed_macs", "lower_bound", "bound_kind",
                 "compute_makespan",
-                "makespan_over_bound", "speedup_vs_dense", "speedup_vs_round_robin"]
+                "makespan_over_bound", "speedup_vs_dense", "speedup_vs_round_robin", "engine"]
         w.writerow(head)
         for l in (*self.layers, self.total):
             w.writerow([l.name, l.jobs, l.cycles, f"{l.seconds:.9g}", f"{l.utilization:.6f}",
@@ -91,7 +92,7 @@ class Report:
                         l.dense_macs, l.executed_macs, l.lower_bound, l.bound_kind,
                         "" if l.compute_makespan is None else l.compute_makespan,
                         f"{l.makespan_over_bound:.6f}", _opt(l.speedup_vs_dense),
-                        _opt(l.speedup_vs_round_robin)])
+                        _opt(l.speedup_vs_round_robin), l.engine])
         return out.getvalue()
 
     def table(self) -> str:
@@ -176,7 +177,8 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
                             _layer_energy(hw, energy, run.executed_macs, dram[i], run), hw,
                             run.pruned_macs, run.dense_macs, run.executed_macs, run.lower_bound,
                             run.bound_kind, run.planned_makespan,
-                            _speedup(dense, i, run.cycles), _speedup(round_robin, i, run.cycles)))
+                            _speedup(dense, i, run.cycles), _speedup(round_robin, i, run.cycles),
+                            run.engine))
     by_state = result.states.cycles_by_state(n).sum(axis=0)
     bound = sum(l.lower_bound for l in layers)
     planned = None if any(l.compute_makespan is None for l in layers) else \
@@ -187,14 +189,32 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
                   sum(l.dense_macs for l in layers), result.executed_macs, bound, "sum", planned,
                   dense.makespan / result.makespan if dense and result.makespan else None,
                   round_robin.makespan / result.makespan if round_robin and result.makespan
-                  else None)
+                  else None, _engines(result))
     hw_dict = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v)
                for k, v in asdict(hw).items()}
     hw_dict["area_proxy"] = {"pe_lanes": hw.area_proxy_lanes,
                              "buffer_bytes": str(hw.buffer_bytes)
                              if not np.isfinite(hw.buffer_bytes) else int(hw.buffer_bytes)}
     return Report(scenario, result.policy, hw_dict, layers, total, result.events,
-                  result.wall_seconds, notes)
+                  result.wall_seconds, (*notes, *_engine_notes(result)))
+
+
+def _engines(result: SimResult) -> str:
+    used = {l.engine for l in result.layers}
+    return used.pop() if len(used) == 1 else "mixed"
+
+
+def _engine_notes(result: SimResult) -> list[str]:
+    """Which engine ran which layers, and why SimPy had to where the closed form was wanted."""
+    fast = sum(l.engine == "fast" for l in result.layers)
+    why = [l for l in result.layers if l.engine_note is not None]
+    if not result.layers:
+        return []
+    text = f"engine: closed form for {fast} of {len(result.layers)} layers, SimPy for the rest"
+    if why:
+        text += (f"; the closed form is not exact for {len(why)} "
+                 f"({why[0].name}: {why[0].engine_note}{'; ...' if len(why) > 1 else ''})")
+    return [text]
 
 
 def _speedup(baseline: SimResult | None, i: int, cycles: int) -> float | None:
@@ -204,7 +224,7 @@ def _speedup(baseline: SimResult | None, i: int, cycles: int) -> float | None:
 
 
 def _make(name, jobs, cycles, by_state, dram, energy, hw, pruned, dense, executed, bound,
-          bound_kind, planned, vs_dense, vs_rr) -> LayerReport:
+          bound_kind, planned, vs_dense, vs_rr, engine) -> LayerReport:
     pe_cycles = max(int(by_state.sum()), 1)
     dram_bytes = {f"{o.name.lower()}_{c.name.lower()}": int(dram[o, c])
                   for o in Operand for c in Cause}
@@ -216,7 +236,7 @@ def _make(name, jobs, cycles, by_state, dram, energy, hw, pruned, dense, execute
         energy_pj=energy, pruned_macs=pruned, dense_macs=dense, executed_macs=executed,
         lower_bound=bound, bound_kind=bound_kind, compute_makespan=planned,
         makespan_over_bound=cycles / bound if bound else 1.0,
-        speedup_vs_dense=vs_dense, speedup_vs_round_robin=vs_rr)
+        speedup_vs_dense=vs_dense, speedup_vs_round_robin=vs_rr, engine=engine)
 
 
 def write_trace(result: SimResult, path: Path) -> None:

@@ -5,6 +5,7 @@ the policy and the seed. Every malformed value is reported with the file, field 
     seed = 1
     policy = "lpt"
     baselines = true          # also simulate the dense design and round-robin for speedups
+    engine = "auto"           # "simpy": the reference model everywhere; "fast": closed form only
     [workload]  network = "resnet18"   layers = ["conv1", ...]   (optional subset)
     [pruning]   profile = "NAME or file" | density = 0.3, cv = 0.3 | dense = true
                 | weights = "f.npz" (or a shipped name), keep = 0.3,
@@ -22,6 +23,7 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
+from accelsim.assemble import ENGINES
 from accelsim.config import EnergyTable, Hardware, Mapping
 from accelsim.errors import ConfigError
 from accelsim.workload.layers import Network
@@ -31,7 +33,7 @@ from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_net
                                        shipped_weights, weights_path)
 from accelsim.workload.topology import load_network
 
-_TOP = {"name", "seed", "policy", "baselines", "workload", "pruning", "mapping", "hardware",
+_TOP = {"name", "seed", "policy", "baselines", "engine", "workload", "pruning", "mapping", "hardware",
         "energy"}
 _PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m"}
 
@@ -71,6 +73,7 @@ class Scenario:
     seed: int = 1
     baselines: bool = True
     layers: tuple[str, ...] | None = None
+    engine: str = "auto"
 
     def pruned(self, seed: int | None = None) -> PrunedNetwork:
         """The whole network pruned (a profile describes all of it), then the chosen layers:
@@ -127,6 +130,9 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     baselines = data.get("baselines", True)
     if not isinstance(baselines, bool):
         raise ConfigError(f"{src}: baselines = {baselines!r}: must be true or false")
+    engine = data.get("engine", "auto")
+    if engine not in ENGINES:
+        raise ConfigError(f"{src}: engine = {engine!r}: must be one of {', '.join(ENGINES)}")
 
     workload = _table(data, "workload", src)
     for key in workload:
@@ -155,7 +161,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     name = data.get("name", Path(src).stem)
     return Scenario(name=str(name), source=src, network=network, pruning=pruning,
                     mapping=mapping, hardware=hardware, energy=energy, policy=policy, seed=seed,
-                    baselines=baselines, layers=layers)
+                    baselines=baselines, layers=layers, engine=engine)
 
 
 def _pruning(table: dict, src: str, base: Path) -> Pruning:

@@ -1,0 +1,113 @@
+"""The closed-form engine against the SimPy model, the reference: wherever `auto` picks the
+closed form, the two agree exactly on makespans, state intervals, DRAM bytes and energy."""
+
+import math
+
+import attrs
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from accelsim.assemble import simulate
+from accelsim.config import EnergyTable, Hardware, Mapping
+from accelsim.errors import ConfigError
+from accelsim.policies import load_policy
+from accelsim.report import build_report
+from accelsim.trace import Cause, Operand
+from simkit import conv, conv_layers, fitted, jobs_for, pruned
+
+CAPACITIES = st.sampled_from([64, 512, 4096, 10**7, math.inf])
+hardware = st.builds(
+    Hardware, pe_rows=st.integers(1, 3), pe_cols=st.integers(1, 4),
+    macs_per_cycle=st.integers(1, 8), job_overhead_cycles=st.integers(0, 3),
+    weight_buffer_bytes=CAPACITIES, input_buffer_bytes=CAPACITIES,
+    output_buffer_bytes=CAPACITIES, double_buffered=st.booleans(),
+    dram_bytes_per_cycle=st.sampled_from([1, 2.5, 16, math.inf]),
+    dram_latency_cycles=st.sampled_from([0, 0, 3, 20]),
+    noc_bytes_per_cycle=st.sampled_from([1, 8, math.inf]), multicast=st.booleans(),
+    input_queue_depth=st.sampled_from([1, 1, 2, 3, 10**6]))
+mappings = st.builds(Mapping, tile_h=st.integers(0, 5), tile_w=st.integers(0, 5),
+                     filters_per_job=st.integers(1, 3),
+                     channel_splits=st.sampled_from([1, 1, 2, "auto"]))
+POLICIES = st.sampled_from(["round-robin", "lpt", "kk", "multifit", "density-grouping",
+                            "greedy"])
+
+
+def dram_bytes(result) -> np.ndarray:
+    tr = result.transfers
+    out = np.zeros((len(result.layers), len(Operand), len(Cause)), dtype=np.int64)
+    np.add.at(out, (tr["layer"], tr["operand"], tr["cause"]), tr["bytes"])
+    return out
+
+
+def same_layer_results(a, b):
+    skip = {"plan_seconds", "engine", "engine_note",
+            "weight_buffer_peak", "input_buffer_peak", "output_buffer_peak"}
+    fields = [f.name for f in attrs.fields(type(a)) if f.name not in skip]
+    return {f: (getattr(a, f), getattr(b, f)) for f in fields if getattr(a, f) != getattr(b, f)}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=conv_layers(), mapping=mappings, hw=hardware, policy=POLICIES)
+def test_the_closed_form_equals_simpy_wherever_it_runs(layers, mapping, hw, policy):
+    jobs = jobs_for(layers, mapping, hw)
+    hw = fitted(hw, jobs, slack=1)
+    policy = load_policy(policy)
+    reference = simulate(jobs, hw, policy, engine="simpy")
+    auto = simulate(jobs, hw, policy, engine="auto")
+    assert all(l.engine == "simpy" for l in reference.layers)
+    for ref, got in zip(reference.layers, auto.layers):
+        assert same_layer_results(ref, got) == {}, got.name
+        assert (got.engine == "fast") == (got.engine_note is None)
+    for column in ("pe", "start", "end", "state", "held_by"):
+        assert np.array_equal(getattr(reference.states, column), getattr(auto.states, column))
+    assert np.array_equal(dram_bytes(reference), dram_bytes(auto))
+    energy = EnergyTable()
+    assert build_report("x", reference, energy).total.energy_pj == \
+        build_report("x", auto, energy).total.energy_pj
+    # buffer levels never exceed capacity nor fall below zero, on either engine
+    lv = auto.levels
+    for b, cap in enumerate((hw.weight_buffer_bytes, hw.input_buffer_bytes,
+                             hw.output_buffer_bytes)):
+        assert 0 <= lv["level"][lv["buffer"] == b].min(initial=0)
+        assert lv["level"][lv["buffer"] == b].max(initial=0) <= cap
+
+
+def test_ideal_memory_runs_every_static_layer_in_closed_form():
+    layers = [pruned(conv(f"c{i}", in_c=8, hw=8, out_c=16), 0.3, seed=i) for i in range(3)]
+    hw = Hardware(pe_rows=2, pe_cols=2, input_queue_depth=1).ideal_memory()
+    jobs = jobs_for(layers, Mapping(4, 4), hw)
+    result = simulate(jobs, hw, load_policy("lpt"), engine="fast")
+    assert [l.engine for l in result.layers] == ["fast"] * 3
+    assert result.events == 0
+    assert result.makespan == simulate(jobs, hw, load_policy("lpt"), engine="simpy").makespan
+
+
+def test_lock_step_waits_name_the_pe_that_holds_the_broadcast():
+    # two PEs, depth 1: PE 0's long jobs hold back every broadcast PE 1 needs
+    layer = pruned(conv("c", in_c=4, hw=4, out_c=2, k=1, pad=0), 1.0)
+    layer = attrs.evolve(layer, filter_nnz=np.array([4, 1]))
+    hw = Hardware(pe_rows=1, pe_cols=2, macs_per_cycle=1, input_queue_depth=1).ideal_memory()
+    jobs = jobs_for([layer], Mapping(2, 2), hw)
+    fast = simulate(jobs, hw, load_policy("round-robin"), engine="fast")
+    s = fast.states
+    waiting = (s.pe == 1) & (s.state == 2)
+    assert waiting.any() and (s.held_by[waiting] == 0).all()
+    assert fast.makespan == 4 * 4 * 4   # 4 tiles of 4 pixels x 4 nonzeros, in lock-step
+
+
+def test_forcing_the_closed_form_where_it_is_not_exact_names_the_layer_before_simulating():
+    layers = [pruned(conv("first", out_c=32), 0.5, cv=0), pruned(conv("second", out_c=4), 0.5)]
+    hw = Hardware(pe_rows=1, pe_cols=2, weight_buffer_bytes=64)
+    jobs = jobs_for(layers, Mapping(), hw)
+    hw = fitted(hw, jobs, slack=1)    # every job fits; all 32 filters of "first" do not
+    assert hw.weight_buffer_bytes < jobs[0].weight_bytes.sum()
+    seen = []
+    with pytest.raises(ConfigError, match=r"layer first: engine = 'fast'.*weight buffer"):
+        simulate(jobs, hw, load_policy("lpt"), progress=lambda *a: seen.append(a),
+                 engine="fast")
+    assert seen == []
+    with pytest.raises(ConfigError, match="closed form is not exact here: the plan is dynamic"):
+        simulate(jobs, attrs.evolve(hw).ideal_memory(), load_policy("greedy"), engine="fast")
+    with pytest.raises(ConfigError, match="engine = 'quick': must be one of auto, simpy, fast"):
+        simulate(jobs, hw, load_policy("lpt"), engine="quick")
