@@ -1,7 +1,9 @@
 """Plots of a run: PE timeline, per-PE utilization, stall breakdown, buffer occupancy.
 
 Every function takes plain arrays (as stored in trace.npz), so the scripts in plots/ can
-redraw from a result directory. The simulator core never imports this module.
+redraw from a result directory. The simulator core never imports this module. Beyond
+MAX_PE_ROWS PEs the per-PE plots show bands of PEs, and no figure grows past MAX_FIGSIZE:
+drawing time and file size stay flat from a few dozen PEs to thousands.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from accelsim.trace import State, StateIntervals  # noqa: E402
@@ -21,6 +24,11 @@ from accelsim.trace import State, StateIntervals  # noqa: E402
 COLORS = {State.BUSY: "#2ca02c", State.WAIT_WEIGHTS: "#9467bd", State.WAIT_INPUTS: "#d62728",
           State.WAIT_NOC: "#ff7f0e", State.WAIT_OUTPUT: "#8c564b", State.IDLE: "#d9d9d9"}
 BUFFER_NAMES = ["weight", "input", "output"]
+MAX_PE_ROWS = 64       # up to this many PEs, one row (timeline) or bar (utilization) per PE
+BANDS = 32             # beyond, about this many bands of neighbouring PEs
+TIME_BINS = 1000       # band rows are shares per time bin: about 1.5 px each at 14 in, 130 dpi
+MAX_FIGSIZE = (14.0, 12.0)  # inches
+MAX_NAMES = 120        # layer names on one axis: 7-point labels at the width cap
 
 
 def load_trace(result_dir: Path) -> dict[str, np.ndarray]:
@@ -38,29 +46,76 @@ def intervals_of(trace: dict[str, np.ndarray]) -> StateIntervals:
                           trace["held_by"])
 
 
+def band_size(n_pes: int) -> int:
+    """PEs per row of the per-PE plots: 1 up to MAX_PE_ROWS PEs; beyond, about BANDS bands of
+    neighbouring PEs, since a thousand one-pixel rows can be neither drawn cheaply nor read."""
+    return 1 if n_pes <= MAX_PE_ROWS else -(-n_pes // BANDS)
+
+
+def band_cycles(states: StateIntervals, n_pes: int, band: int, edges: np.ndarray) -> np.ndarray:
+    """(bands, states, bins) PE-cycles that each band of `band` PEs spends in each state within
+    each time bin [edges[k], edges[k + 1]); `edges` are increasing integer cycles.
+
+    Exact, without a loop: per (band, state), F(e) = sum of clip(e, start, end) - start over
+    the intervals = e * (starts - ends before e) - (sum of those starts - ends), read at every
+    edge by a binary search in the sorted starts and ends; the bins are the differences of F.
+    """
+    lo, hi = int(edges[0]), int(edges[-1])
+    n_groups = -(-n_pes // band) * len(State)
+    group = (states.pe // band).astype(np.int64) * len(State) + states.state
+    span = hi - lo + 1
+    # clipping to [lo, hi] shifts F by a constant per interval, which the differences drop
+    t = np.concatenate([states.start, states.end]).clip(lo, hi) - lo
+    key = np.tile(group, 2) * span + t
+    order = np.argsort(key, kind="stable")
+    sign = np.repeat(np.array([1, -1], dtype=np.int64), len(group))[order]
+    key, t = key[order], t[order]
+    count = np.concatenate([[0], np.cumsum(sign)])
+    total = np.concatenate([[0], np.cumsum(sign * t)])
+    e = edges.astype(np.int64) - lo
+    first = np.arange(n_groups)[:, None] * span
+    before = np.searchsorted(key, first + e)
+    skip = np.searchsorted(key, first)
+    f = e * (count[before] - count[skip]) - (total[before] - total[skip])
+    return np.diff(f, axis=1).reshape(n_groups // len(State), len(State), len(e) - 1)
+
+
 def draw_timeline(ax, states: StateIntervals, n_pes: int, layer_start=(), layer_end=(),
-                  layer_name=()) -> None:
-    """One row per PE, coloured by state; thin lines and labels mark the layers."""
-    for state in State:  # one collection per state: artists per interval cost seconds
-        sel = states.state == state
-        if sel.any():
-            ax.add_collection(PolyCollection(
-                _rectangles(states.start[sel], states.end[sel], states.pe[sel] - 0.4,
-                            states.pe[sel] + 0.4),
-                facecolors=COLORS[state], linewidth=0, rasterized=True))
+                  layer_name=(), window: tuple[int, int] | None = None) -> None:
+    """One row per PE (or band of PEs, see band_size), coloured by state; thin lines and labels
+    mark the layers. `window` (t0, t1) limits the cycles shown."""
     end = int(states.end.max()) if len(states.end) else 1
+    lo, hi = window or (0, end)
+    band = band_size(n_pes)
+    if band == 1:
+        rows = n_pes
+        for state in State:  # one collection per state: artists per interval cost seconds
+            sel = states.state == state
+            if sel.any():
+                ax.add_collection(PolyCollection(
+                    _rectangles(states.start[sel], states.end[sel], states.pe[sel] - 0.4,
+                                states.pe[sel] + 0.4),
+                    facecolors=COLORS[state], linewidth=0, rasterized=True))
+        step = max(1, n_pes // 16)
+        ax.set_yticks(np.arange(0, n_pes, step))
+        ax.set_ylabel("PE")
+    else:
+        rows = -(-n_pes // band)
+        bin_cycles = _draw_bands(ax, states, n_pes, band, lo, hi)
+        first = np.arange(rows) * band
+        ax.set_yticks(np.arange(rows), [f"{a}-{min(a + band, n_pes) - 1}" for a in first],
+                      fontsize=7)
+        ax.set_ylabel(f"rows are bands of {band} PEs: share of the band's PEs in each "
+                      f"state, per {bin_cycles:,.0f}-cycle bin", fontsize=9)
     for x in layer_start[1:]:
         ax.axvline(x, color="black", linewidth=0.4, alpha=0.5)
-    ax.set_xlim(0, end)
-    ax.set_ylim(n_pes - 0.5, -0.5)
-    step = max(1, n_pes // 16)
-    ax.set_yticks(np.arange(0, n_pes, step))
-    ax.set_ylabel("PE")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(rows - 0.5, -0.5)
     ax.set_xlabel("cycle")
     if len(layer_name):
         top = ax.secondary_xaxis("top")
         wide = [(t0, t1, n) for t0, t1, n in zip(layer_start, layer_end, layer_name)
-                if (t1 - t0) / end > 0.012]
+                if (t1 - t0) / (hi - lo) > 0.012]
         top.set_xticks([(t0 + t1) / 2 for t0, t1, _ in wide], [str(n) for _, _, n in wide],
                        rotation=90, fontsize=6)
         top.tick_params(length=0)
@@ -69,17 +124,52 @@ def draw_timeline(ax, states: StateIntervals, n_pes: int, layer_start=(), layer_
               frameon=False)
 
 
+def _draw_bands(ax, states, n_pes, band, lo, hi) -> float:
+    """Each band row stacks the share of its PEs in each state (busy at the bottom) per time
+    bin, one step-shaped polygon per band in one collection per state. Returns the mean bin
+    width in cycles."""
+    n_bins = max(1, min(TIME_BINS, hi - lo))
+    edges = lo + np.arange(n_bins + 1) * (hi - lo) // n_bins
+    cycles = band_cycles(states, n_pes, band, edges)
+    rows = np.arange(len(cycles))
+    pes = np.minimum(band, n_pes - rows * band)
+    share = cycles / (pes[:, None, None] * np.maximum(np.diff(edges), 1))
+    top = np.cumsum(share, axis=1)
+    x = np.repeat(edges, 2)[1:-1]  # each bin's left and right edge
+    for state in State:
+        if not cycles[:, state].any():
+            continue
+        upper = rows[:, None] + 0.4 - 0.8 * np.repeat(top[:, state], 2, axis=1)
+        lower = rows[:, None] + 0.4 - 0.8 * np.repeat(top[:, state] - share[:, state], 2, axis=1)
+        xs = np.broadcast_to(np.concatenate([x, x[::-1]]), (len(rows), 2 * len(x)))
+        verts = np.stack([xs, np.concatenate([upper, lower[:, ::-1]], axis=1)], -1)
+        ax.add_collection(PolyCollection(verts, facecolors=COLORS[state], linewidth=0,
+                                         rasterized=True))
+    return (hi - lo) / n_bins
+
+
 def _rectangles(x0, x1, y0, y1) -> np.ndarray:
     """(n, 4, 2) corners of n rectangles, in the order Axes.broken_barh uses."""
     return np.stack([np.stack([x0, y0], -1), np.stack([x0, y1], -1),
                      np.stack([x1, y1], -1), np.stack([x1, y0], -1)], 1).astype(float)
 
 
-def save_timeline(trace: dict[str, np.ndarray], path: Path, title: str = "") -> None:
+def _figsize(width: float, height: float) -> tuple[float, float]:
+    """Figures grow with PEs and layers up to MAX_FIGSIZE: beyond, memory and drawing time grow
+    and nothing more can be read."""
+    return min(width, MAX_FIGSIZE[0]), min(height, MAX_FIGSIZE[1])
+
+
+def save_timeline(trace: dict[str, np.ndarray], path: Path, title: str = "",
+                  window: tuple[int, int] | None = None) -> None:
     n_pes = int(trace["n_pes"])
-    fig, ax = plt.subplots(figsize=(14, max(3.5, 0.22 * n_pes + 3.0)))
-    draw_timeline(ax, intervals_of(trace), n_pes, trace["layer_start"], trace["layer_end"],
-                  trace["layer_name"])
+    states = intervals_of(trace)
+    if window:
+        states = states.window(*window)
+    rows = -(-n_pes // band_size(n_pes))
+    fig, ax = plt.subplots(figsize=_figsize(14, max(3.5, 0.22 * rows + 3.0)))
+    draw_timeline(ax, states, n_pes, trace["layer_start"], trace["layer_end"],
+                  trace["layer_name"], window)
     ax.set_title(title or "PE timeline")
     fig.tight_layout()
     fig.savefig(path, dpi=130)
@@ -87,24 +177,41 @@ def save_timeline(trace: dict[str, np.ndarray], path: Path, title: str = "") -> 
 
 
 def save_utilization(trace: dict[str, np.ndarray], path: Path, title: str = "") -> None:
-    """Stacked bars: the share of each PE's cycles in each state."""
+    """Stacked bars: the share of each PE's cycles in each state. Beyond MAX_PE_ROWS PEs, one
+    bar per band of PEs (band_size), with the range of busy shares over the band's PEs."""
     n_pes = int(trace["n_pes"])
     cycles = intervals_of(trace).cycles_by_state(n_pes)
+    busy = cycles[:, State.BUSY] / np.maximum(cycles.sum(axis=1), 1)
+    band = band_size(n_pes)
+    first = np.arange(0, n_pes, band)
+    cycles = np.add.reduceat(cycles, first, axis=0)
+    rows = len(first)
     share = cycles / np.maximum(cycles.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * n_pes + 2), 4))
-    bottom = np.zeros(n_pes)
+    fig, ax = plt.subplots(figsize=_figsize(max(6.0, 0.35 * rows + 2), 4))
+    bottom = np.zeros(rows)
     for state in State:
-        ax.bar(np.arange(n_pes), share[:, state], bottom=bottom, color=COLORS[state],
+        ax.bar(np.arange(rows), share[:, state], bottom=bottom, color=COLORS[state],
                label=state.label, width=0.85)
         bottom += share[:, state]
-    ax.set_xlabel("PE")
+    if band == 1:
+        ax.set_xlabel("PE")
+        ax.set_xticks(np.arange(n_pes))
+        ax.tick_params(axis="x", labelsize=7)
+        what = "per-PE utilization"
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=len(State), fontsize=8,
+                  frameon=False)
+    else:
+        ax.vlines(np.arange(rows), np.minimum.reduceat(busy, first),
+                  np.maximum.reduceat(busy, first), color="black", linewidth=1.2,
+                  label="busy, range over the band's PEs")
+        ax.set_xlabel(f"PEs: bars are bands of {band} PEs")
+        ax.set_xticks(np.arange(rows), [f"{a}-{min(a + band, n_pes) - 1}" for a in first],
+                      rotation=90, fontsize=7)
+        what = f"utilization per band of {band} PEs"
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     ax.set_ylabel("share of cycles")
     ax.set_ylim(0, 1)
-    ax.set_xticks(np.arange(n_pes))
-    ax.tick_params(axis="x", labelsize=7)
-    ax.set_title(title or f"per-PE utilization (mean busy {share[:, State.BUSY].mean():.1%})")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=len(State), fontsize=8,
-              frameon=False)
+    ax.set_title(title or f"{what} (mean busy {busy.mean():.1%})")
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -113,19 +220,20 @@ def save_utilization(trace: dict[str, np.ndarray], path: Path, title: str = "") 
 def save_stall_breakdown(layers: list[dict], path: Path, title: str = "") -> None:
     """Per layer, the share of PE-cycles in each state (from summary.json's layers)."""
     names = [l["name"] for l in layers]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.3 * len(names) + 2), 4.5))
+    fig, ax = plt.subplots(figsize=_figsize(max(6.0, 0.3 * len(names) + 2), 4.5))
     bottom = np.zeros(len(names))
     for state in State:
         share = np.array([l["states"][state.label] for l in layers])
         ax.bar(np.arange(len(names)), share, bottom=bottom, color=COLORS[state],
                label=state.label, width=0.85)
         bottom += share
-    ax.set_xticks(np.arange(len(names)), names, rotation=90, fontsize=7)
+    step = -(-len(names) // MAX_NAMES)  # at the width cap, more names would overlap
+    ax.set_xticks(np.arange(0, len(names), step), names[::step], rotation=90, fontsize=7)
+    ax.set_xlim(-0.6, len(names) - 0.4)
     ax.set_ylabel("share of PE-cycles")
     ax.set_ylim(0, 1)
     ax.set_title(title or "where PE-cycles go, per layer")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.15), ncol=len(State), fontsize=8,
-              frameon=False)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -141,11 +249,13 @@ def save_buffer_occupancy(trace: dict[str, np.ndarray], path: Path,
             ax.step(t, level / 1024, where="post", color="#1f77b4", linewidth=0.8)
         cap = (capacities or {}).get(BUFFER_NAMES[b])
         if cap is not None and np.isfinite(cap):
-            ax.axhline(cap / 1024, color="red", linestyle="--", linewidth=0.8, label="capacity")
-            ax.legend(loc="upper right", fontsize=7)
+            ax.axhline(cap / 1024, color="red", linestyle="--", linewidth=0.8)
         ax.set_ylabel(f"{BUFFER_NAMES[b]} KiB")
     axes[-1].set_xlabel("cycle")
     axes[0].set_title("buffer occupancy")
+    axes[0].legend(handles=[Line2D([], [], color="red", linestyle="--", linewidth=0.8,
+                                   label="capacity")],
+                   loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -154,9 +264,10 @@ def save_buffer_occupancy(trace: dict[str, np.ndarray], path: Path,
 def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
     """One small histogram of per-filter nonzeros per layer (a PrunedNetwork)."""
     layers = pruned.layers
-    cols = min(6, len(layers))
+    cols = max(min(6, len(layers)), int(np.ceil(np.sqrt(len(layers)))))
     rows = -(-len(layers) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.0 * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=_figsize(2.6 * cols, 2.0 * rows + 0.6),
+                             squeeze=False)
     for ax, p in zip(axes.flat, layers):
         ax.hist(p.filter_nnz, bins=min(40, max(5, len(p.filter_nnz) // 4)), color="#1f77b4")
         ax.set_title(f"{p.layer.name} ({p.density:.0%})", fontsize=7)
@@ -182,7 +293,8 @@ def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, titl
         i, j = ys.index(r[y]), xs.index(r[x])
         v = r[metric]
         grid[i, j] = v if np.isnan(grid[i, j]) else best(grid[i, j], v)
-    fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(xs) + 2.5), max(3.5, 0.6 * len(ys) + 2)))
+    fig, ax = plt.subplots(figsize=_figsize(max(4.5, 0.9 * len(xs) + 2.5),
+                                            max(3.5, 0.6 * len(ys) + 2)))
     im = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
     for i in range(len(ys)):
         for j in range(len(xs)):

@@ -1,13 +1,12 @@
 """Draw the PE timeline of a result directory: python plots/timeline.py results/default
 
-One row per PE, coloured by state (busy, wait_weights, wait_inputs, wait_noc, wait_output,
-idle), with layer boundaries. --window T0 T1 zooms into a cycle range.
+One row per PE (beyond 64 PEs, per band of PEs: the share of its PEs in each state), coloured
+by state (busy, wait_weights, wait_inputs, wait_noc, wait_output, idle), with layer
+boundaries. --window T0 T1 zooms into a cycle range.
 """
 
 import argparse
 from pathlib import Path
-
-import matplotlib.pyplot as plt
 
 from accelsim import plotting
 
@@ -18,20 +17,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="PNG to write (default: DIR/timeline.png)")
     parser.add_argument("--window", type=int, nargs=2, metavar=("T0", "T1"))
     args = parser.parse_args()
-    trace = plotting.load_trace(args.result_dir)
-    states = plotting.intervals_of(trace)
-    if args.window:
-        states = states.window(*args.window)
-    n_pes = int(trace["n_pes"])
-    fig, ax = plt.subplots(figsize=(14, max(3.5, 0.22 * n_pes + 3.0)))
-    plotting.draw_timeline(ax, states, n_pes, trace["layer_start"], trace["layer_end"],
-                           trace["layer_name"])
-    if args.window:
-        ax.set_xlim(*args.window)
-    ax.set_title(f"PE timeline: {args.result_dir}")
-    fig.tight_layout()
     out = args.out or args.result_dir / "timeline.png"
-    fig.savefig(out, dpi=130)
+    plotting.save_timeline(plotting.load_trace(args.result_dir), out,
+                           f"PE timeline: {args.result_dir}", args.window)
     print(f"wrote {out}")
 
 

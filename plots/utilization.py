@@ -1,5 +1,7 @@
-"""Draw per-PE utilization (stacked state shares) of a result directory:
-python plots/utilization.py results/default
+"""Draw the utilization of a result directory: python plots/utilization.py results/default
+
+Stacked state shares per PE; beyond 64 PEs, per band of PEs, with the range of busy shares
+over each band's PEs.
 """
 
 import argparse
