@@ -20,11 +20,12 @@ import simpy
 from attrs import define, field, frozen
 
 from accelsim import closed_form
+from accelsim.broadcasts import Broadcasts, broadcasts
 from accelsim.config import Hardware
 from accelsim.errors import ConfigError, DeadlockError
 from accelsim.hw.buffer import BlockBuffer, OutputBuffer
 from accelsim.hw.dispatch import (DispatchStatus, Dispatcher, StealingQueues, dynamic_groups,
-                                  interleaved, static_groups)
+                                  interleaved)
 from accelsim.hw.dram import DramPort
 from accelsim.hw.noc import Interconnect
 from accelsim.hw.pe import PE
@@ -111,9 +112,9 @@ class LayerProgress:
             self.done.succeed()
 
 
-def check_fits(layer: LayerJobs, hw: Hardware, groups) -> None:
+def check_fits(layer: LayerJobs, hw: Hardware, bc: Broadcasts | None) -> None:
     """Reject, before simulating, any block that can never fit its buffer, and any broadcast
-    group whose weights can never be on chip together."""
+    of a static plan (`bc`) whose weights can never be on chip together."""
     half = 2 if hw.double_buffered else 1
     for what, attr, sizes, capacity, knob, fix in (
             ("weight", "weight_block", layer.weight_bytes, hw.weight_buffer_bytes,
@@ -133,15 +134,16 @@ def check_fits(layer: LayerJobs, hw: Hardware, groups) -> None:
                 f"layer {layer.layer.name}: job {job.index} (filters {job.filters[0]}.."
                 f"{job.filters[-1]}, tile {job.tile}) needs {int(sizes[worst])} B of {what}s; "
                 f"the {what} buffer holds {int(usable)} B{note}: raise hardware.{knob} or {fix}")
-    if math.isinf(hw.weight_buffer_bytes):
+    if bc is None or math.isinf(hw.weight_buffer_bytes) or not bc.n_groups:
         return
-    for group in groups:
-        need = int(sum(layer.weight_bytes[b] for b in {job.weight_block for _, job in group.members}))
-        if need > hw.weight_buffer_bytes:
-            raise ConfigError(
-                f"layer {layer.layer.name}: a broadcast to {len(group.members)} PEs needs {need} B "
-                f"of weights on chip at once; the weight buffer holds {int(hw.weight_buffer_bytes)}"
-                f" B: raise hardware.weight_buffer_bytes or use fewer PEs")
+    need = bc.weight_bytes_at_once(layer)
+    worst = int(np.argmax(need))
+    if need[worst] > hw.weight_buffer_bytes:
+        members = int(np.diff(bc.offsets)[worst])
+        raise ConfigError(
+            f"layer {layer.layer.name}: a broadcast to {members} PEs needs {int(need[worst])} B "
+            f"of weights on chip at once; the weight buffer holds {int(hw.weight_buffer_bytes)}"
+            f" B: raise hardware.weight_buffer_bytes or use fewer PEs")
 
 
 @frozen
@@ -150,7 +152,7 @@ class _Prepared:
 
     layer: LayerJobs
     plan: Plan
-    groups: list
+    broadcasts: Broadcasts | None                 # static plans
     plan_seconds: float
     timeline: closed_form.LayerTimeline | None    # from cycle 0; None: SimPy runs it
     note: str | None
@@ -180,8 +182,8 @@ def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
             run = _run_closed_form(env, p, hw, trace, levels, transfers)
         else:
             dram.layer = p.layer.index
-            run, n_events = _run_layer(env, p.layer, p.plan, p.groups, hw, dram, trace, levels,
-                                       p.plan_seconds, p.note)
+            run, n_events = _run_layer(env, p.layer, p.plan, p.broadcasts, hw, dram, trace,
+                                       levels, p.plan_seconds, p.note)
             events += n_events
         runs.append(run)
     return SimResult(hw=hw, policy=policy.name, layers=tuple(runs), states=trace.close(env.now),
@@ -194,25 +196,20 @@ def _prepare(layer: LayerJobs, hw: Hardware, policy: Policy, engine: str) -> _Pr
     p0 = time.perf_counter()
     plan = plan_layer(policy, Problem.from_layer(layer, hw.n_pes))
     plan_seconds = time.perf_counter() - p0
-    if plan.steal:
-        groups = dynamic_groups(interleaved(plan.queues), layer)   # predicted order
-    elif plan.dynamic:
-        groups = dynamic_groups(plan.order, layer)
-    else:
-        groups = static_groups(plan.queues, layer)
-    check_fits(layer, hw, groups)
+    bc = None if plan.dynamic else broadcasts(plan.queues, layer)
+    check_fits(layer, hw, bc)
     if engine == "simpy":
-        return _Prepared(layer, plan, groups, plan_seconds, None, None)
+        return _Prepared(layer, plan, bc, plan_seconds, None, None)
     timeline = None
     note = closed_form.not_exact_because(layer, hw, plan.dynamic)
     if note is None:
-        timeline = closed_form.run_layer(layer, groups, hw, 0)
+        timeline = closed_form.run_layer(layer, bc, hw, 0)
         note = closed_form.overflows(timeline, hw)
     if engine == "fast" and note is not None:
         raise ConfigError(f"layer {layer.layer.name}: engine = 'fast', but the closed form is "
                           f"not exact here: {note}; use engine = 'auto' (SimPy where needed) "
                           f"or 'simpy'")
-    return _Prepared(layer, plan, groups, plan_seconds, None if note else timeline, note)
+    return _Prepared(layer, plan, bc, plan_seconds, None if note else timeline, note)
 
 
 def _layer_bound(layer: LayerJobs, plan: Plan, hw: Hardware):
@@ -253,10 +250,17 @@ def _run_closed_form(env, p: _Prepared, hw: Hardware, trace: StateTrace, levels:
                     output_buffer_peak=o_peak, engine="fast")
 
 
-def _run_layer(env, layer: LayerJobs, plan: Plan, groups, hw: Hardware, dram: DramPort,
-               trace: StateTrace, levels: LevelTrace, plan_seconds: float, note: str | None):
+def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Hardware,
+               dram: DramPort, trace: StateTrace, levels: LevelTrace, plan_seconds: float,
+               note: str | None):
     start = env.now
     bound = _layer_bound(layer, plan, hw)
+    if plan.steal:
+        groups = dynamic_groups(interleaved(plan.queues), layer)   # predicted order
+    elif plan.dynamic:
+        groups = dynamic_groups(plan.order, layer)
+    else:
+        groups = bc.groups(layer)
     n = hw.n_pes
     expected = None if plan.dynamic else [len(q) for q in plan.queues]
     status = DispatchStatus(env, n, expected, len(layer.jobs), trace, hw.input_queue_depth)

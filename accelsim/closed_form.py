@@ -33,9 +33,10 @@ import attrs
 import numpy as np
 from attrs import frozen
 
+from accelsim.broadcasts import Broadcasts, job_column
 from accelsim.config import Hardware
 from accelsim.trace import Cause, Operand, State
-from accelsim.units import exact_rate, transfer_cycles
+from accelsim.units import exact_rate
 from accelsim.workload.jobs import LayerJobs
 
 WEIGHT_BUFFER, INPUT_BUFFER, OUTPUT_BUFFER = 0, 1, 2
@@ -105,180 +106,238 @@ class LayerTimeline:
                             transfers=(t0 + start, t1 + start, *rest))
 
 
-class _Port:
-    """The FIFO DRAM port, as DramPort computes it, logging rows into lists."""
-
-    def __init__(self, hw: Hardware, free_at: int, layer: int):
-        self.rate = exact_rate(hw.dram_bytes_per_cycle)
-        self.latency = hw.dram_latency_cycles
-        self.free_at = free_at
-        self.layer = layer
-        self.rows: list[tuple[int, int, int, int, int, int]] = []
-
-    def transfer(self, now: int, parts, operand: Operand) -> int:
-        """When the last byte of the parts has crossed the port (DramPort.transfer)."""
-        t = max(now + self.latency, self.free_at)
-        for nbytes, cause in parts:
-            end = t + transfer_cycles(nbytes, self.rate)
-            if nbytes:
-                self.rows.append((t, end, nbytes, operand, cause, self.layer))
-            t = end
-        self.free_at = max(self.free_at, t)
-        return t
+def _cycles(nbytes: np.ndarray, bytes_per_cycle: float) -> np.ndarray:
+    """units.transfer_cycles over an array: ceil(bytes / rate), exactly, 0 at infinite rate."""
+    rate = exact_rate(bytes_per_cycle)
+    nbytes = np.asarray(nbytes, dtype=np.int64)
+    if rate is None:
+        return np.zeros_like(nbytes)
+    return -((-nbytes * rate.denominator) // rate.numerator)
 
 
-def run_layer(layer: LayerJobs, groups, hw: Hardware, start: int) -> LayerTimeline:
-    """The layer's timeline from `start` (a barrier: the DRAM port is free by then), for the
-    static broadcast `groups` of accelsim.hw.dispatch.static_groups."""
+def _fifo(issue: np.ndarray, cycles: np.ndarray, latency: int, free_at: int) -> np.ndarray:
+    """End times of transfers issued in this order on the FIFO port (DramPort.transfer):
+    each starts at max(issue + latency, previous end). A max-plus scan, no loop."""
+    if not len(issue):
+        return issue
+    done = np.cumsum(cycles)
+    before = done - cycles
+    return done + np.maximum.accumulate(np.maximum(issue + latency - before, free_at))
+
+
+def _segment_scan(pe: np.ndarray, ready: np.ndarray, cycles: np.ndarray) -> np.ndarray:
+    """Per PE (members sorted by PE, then run order): F[k] = max(ready[k], F[k-1]) + c[k]."""
+    if not len(pe):
+        return ready
+    c = np.cumsum(cycles)
+    seg_first = np.ones(len(pe), dtype=bool)
+    seg_first[1:] = pe[1:] != pe[:-1]
+    base = np.maximum.accumulate(np.where(seg_first, np.arange(len(pe)), 0))
+    before = c - cycles - (c - cycles)[base]           # cycles of the PE's earlier jobs
+    key = ready - before
+    span = int(np.abs(key).max()) * 2 + 1               # keeps one PE's scan out of the next
+    seg = np.cumsum(seg_first)
+    best = np.maximum.accumulate(key + seg * span) - seg * span
+    return best + before + cycles
+
+
+def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> LayerTimeline:
+    """The layer's timeline from `start` (a barrier: the DRAM port is idle by then)."""
     n_pes, depth = hw.n_pes, hw.input_queue_depth
-    port = _Port(hw, start, layer.index)
+    cycles = np.asarray(layer.cycles, dtype=np.int64)
+    m_pe, m_job = bc.pe, bc.job
+    n_members, n_groups, off = len(m_pe), bc.n_groups, bc.offsets
+    size = np.diff(off)
+    gid = np.repeat(np.arange(n_groups), size)
+    m_w = job_column(layer, "weight_block")[m_job]
+    m_i = job_column(layer, "input_block")[m_job]
+    m_c = cycles[m_job]
+    g_in = m_i[off[:-1]]
+    latency = hw.dram_latency_cycles
 
-    # loads: every block once, in order of first use; with prefetch all of them at the
-    # start, weights then inputs (the two loaders run in that order), else when the
-    # dispatcher reaches the block's first broadcast (then the port is instantaneous)
+    # loads: each block once, in order of first use; with prefetch all at the start, weights
+    # then inputs (the two loaders run in that order), back to back on the port
     loads = []
-    for operand, sizes, unique, extra, attr in (
-            (Operand.WEIGHTS, layer.weight_bytes, layer.weight_bytes, None, "weight_block"),
-            (Operand.INPUTS, layer.input_bytes, layer.input_unique_bytes,
-             layer.input_extra_cause, "input_block")):
-        first = {}
-        for g, group in enumerate(groups):
-            for _, job in group.members:
-                first.setdefault(getattr(job, attr), g)
-        parts = {b: [(int(unique[b]), Cause.COMPULSORY),
-                     (int(sizes[b] - unique[b]),
-                      Cause.COMPULSORY if extra is None else Cause(int(extra[b])))]
-                 for b in first}
-        loads.append((operand, first, parts, np.full(len(sizes), start, dtype=np.int64)))
+    for operand, used, sizes, unique, extra in (
+            (Operand.WEIGHTS, m_w, layer.weight_bytes, layer.weight_bytes, None),
+            (Operand.INPUTS, m_i, layer.input_bytes, layer.input_unique_bytes,
+             layer.input_extra_cause)):
+        blocks, first = np.unique(used, return_index=True)
+        o = np.argsort(first, kind="stable")
+        blocks, first = blocks[o], first[o]
+        uniq = np.asarray(unique, dtype=np.int64)[blocks]
+        rest = np.asarray(sizes, dtype=np.int64)[blocks] - uniq
+        rest_cause = np.full(len(blocks), Cause.COMPULSORY) if extra is None \
+            else np.asarray(extra)[blocks]
+        loads.append((operand, blocks, gid[first], uniq, rest, rest_cause))
     prefetch = hw.double_buffered
+    ready = [np.full(len(layer.weight_bytes), start, dtype=np.int64),
+             np.full(len(layer.input_bytes), start, dtype=np.int64)]
+    part_bytes = np.concatenate([np.column_stack((l[3], l[4])).ravel() for l in loads])
+    part_cycles = _cycles(part_bytes, hw.dram_bytes_per_cycle)
+    free_at = start
     if prefetch:
-        for operand, first, parts, ready in loads:
-            for b in first:
-                ready[b] = port.transfer(start, parts[b], operand)
-    pending = [[[] for _ in groups] for _ in loads]     # blocks first used by each broadcast
-    for (_, first, _, _), per_group in zip(loads, pending):
-        for b, g in first.items():
-            per_group[g].append(b)
-    reach = np.empty(len(groups), dtype=np.int64)
+        part_end = _fifo(np.full(len(part_bytes), start, dtype=np.int64), part_cycles,
+                         latency, start)
+        n_w = len(loads[0][1])
+        ready[0][loads[0][1]] = part_end[1:2 * n_w:2]
+        ready[1][loads[1][1]] = part_end[2 * n_w + 1::2]
+        free_at = int(part_end.max(initial=start))
 
-    # the dispatcher's recurrence over broadcasts
-    rate = exact_rate(hw.noc_bytes_per_cycle)
-    w_bytes, in_bytes = layer.weight_bytes, layer.input_bytes
-    ready_w, ready_i = loads[0][3], loads[1][3]
-    finishes: list[list[int]] = [[] for _ in range(n_pes)]
-    last_weights = [-1] * n_pes
-    stage_t, stage_state, stage_held = [start], [int(State.WAIT_INPUTS)], [-1]
-    job_pe, job_start, job_end, job_index = [], [], [], []
-    noc_bytes = weight_reads = input_reads = 0
-    t = start
-    wait_w, wait_i, wait_noc = int(State.WAIT_WEIGHTS), int(State.WAIT_INPUTS), int(State.WAIT_NOC)
-    for g, group in enumerate(groups):
-        members = group.members
-        reach[g] = t
-        if not prefetch:
-            for (operand, _, parts, ready), per_group in zip(loads, pending):
-                for b in per_group[g]:
-                    ready[b] = port.transfer(t, parts[b], operand)
-        r = max(int(ready_w[job.weight_block]) for _, job in members)
-        if r > t:
-            stage_t.append(t), stage_state.append(wait_w), stage_held.append(-1)
-            t = r
-        r = int(ready_i[group.input_block])
-        if r > t:
-            stage_t.append(t), stage_state.append(wait_i), stage_held.append(-1)
-            t = r
-        for pe, _ in members:
-            done = finishes[pe]
-            if len(done) >= depth:
-                r = done[len(done) - depth]
-                if r > t:
-                    stage_t.append(t), stage_state.append(wait_i), stage_held.append(pe)
-                    t = r
-        nbytes = int(in_bytes[group.input_block])
-        reads = nbytes * (1 if hw.multicast else len(members))
-        new_weights = sum(int(w_bytes[job.weight_block]) for pe, job in members
-                          if last_weights[pe] != job.weight_block)
-        input_reads += reads
-        weight_reads += new_weights
-        noc_bytes += reads + new_weights
-        cycles = transfer_cycles(reads + new_weights, rate)
-        if cycles:
-            stage_t.append(t), stage_state.append(wait_noc), stage_held.append(-1)
-            t += cycles
-        for pe, job in members:
-            last_weights[pe] = job.weight_block
-            done = finishes[pe]
-            s = t if not done or done[-1] <= t else done[-1]
-            done.append(s + job.cycles)
-            job_pe.append(pe), job_start.append(s), job_end.append(s + job.cycles)
-            job_index.append(job.index)
+    # what each broadcast waits for besides queue room: operands, then the NoC
+    if n_groups:
+        ready_w = np.maximum.reduceat(ready[0][m_w], off[:-1])
+        ready_i = ready[1][g_in]
+    else:
+        ready_w = ready_i = np.zeros(0, dtype=np.int64)
+    by_pe = np.lexsort((np.arange(n_members), m_pe))        # members per PE, in run order
+    prev = np.full(n_members, -1, dtype=np.int64)
+    same = m_pe[by_pe][1:] == m_pe[by_pe][:-1]
+    prev[by_pe[1:][same]] = by_pe[:-1][same]
+    new_weights = (prev < 0) | (m_w != m_w[np.maximum(prev, 0)])
+    w_delivered = np.where(new_weights, np.asarray(layer.weight_bytes, dtype=np.int64)[m_w], 0)
+    g_weights = np.add.reduceat(w_delivered, off[:-1]) if n_groups else w_delivered[:0]
+    g_inputs = np.asarray(layer.input_bytes, dtype=np.int64)[g_in] \
+        * (1 if hw.multicast else size)
+    noc = _cycles(g_inputs + g_weights, hw.noc_bytes_per_cycle)
 
-    jobs = layer.jobs
-    job_pe = np.asarray(job_pe, dtype=np.int64)
-    job_start = np.asarray(job_start, dtype=np.int64)
-    job_end = np.asarray(job_end, dtype=np.int64)
-    job_index = np.asarray(job_index, dtype=np.int64)
+    counts = np.bincount(m_pe, minlength=n_pes)
+    if counts.max(initial=0) <= depth:
+        reach, delivered, stages = _decoupled(start, ready_w, ready_i, noc)
+        finish = np.empty(n_members, dtype=np.int64)
+        finish[by_pe] = _segment_scan(m_pe[by_pe], delivered[gid][by_pe], m_c[by_pe])
+    else:
+        back = np.full(n_members, -1, dtype=np.int64)      # the job `depth` earlier on the PE
+        rank = np.arange(n_members) - np.repeat(np.cumsum(counts) - counts, counts)
+        later = rank >= depth                               # rank of by_pe[i] on its PE
+        back[by_pe[later]] = by_pe[np.flatnonzero(later) - depth]
+        reach, finish, stages = _lock_step(start, off, m_pe, m_c, back, prev, ready_w, ready_i,
+                                           noc, depth == 1)
+    begin = finish - m_c
 
-    # write-backs: each output tile when its last contribution ends, FIFO on the port
-    out_block = np.fromiter((jobs[j].output_block for j in job_index), dtype=np.int64,
-                            count=len(job_index))
-    n_out = len(layer.output_bytes)
-    first_start = np.full(n_out, np.iinfo(np.int64).max)
-    np.minimum.at(first_start, out_block, job_start)
-    last_end = np.full(n_out, -1, dtype=np.int64)
-    np.maximum.at(last_end, out_block, job_end)
-    written = np.flatnonzero(last_end >= 0)
-    order = written[np.lexsort((written, last_end[written]))]
-    written_at = np.empty(n_out, dtype=np.int64)
-    for b in order.tolist():
-        written_at[b] = port.transfer(int(last_end[b]),
-                                      [(int(layer.output_write_bytes[b]), Cause.COMPULSORY)],
-                                      Operand.OUTPUTS)
-    end = max(int(written_at[written].max(initial=start)), int(job_end.max(initial=start)))
-
-    # buffer levels: a block is held from its load (weights, inputs: at the start) or first
-    # job (outputs) until its last user ends (weights, inputs) or its write-back is done
+    # write-backs: each output tile when its last contribution ends, FIFO after the loads
     out_sizes = np.asarray(layer.output_bytes, dtype=np.int64)
+    m_o = job_column(layer, "output_block")[m_job]
+    n_out = len(out_sizes)
+    last_end = np.full(n_out, -1, dtype=np.int64)
+    np.maximum.at(last_end, m_o, finish)
+    first_start = np.full(n_out, np.iinfo(np.int64).max)
+    np.minimum.at(first_start, m_o, begin)
+    written = np.flatnonzero(last_end >= 0)
+    written = written[np.argsort(last_end[written], kind="stable")]
+    wb_bytes = np.asarray(layer.output_write_bytes, dtype=np.int64)[written]
+    wb_cycles = _cycles(wb_bytes, hw.dram_bytes_per_cycle)
+    wb_end = _fifo(last_end[written], wb_cycles, latency, free_at)
+    written_at = np.full(n_out, -1, dtype=np.int64)
+    written_at[written] = wb_end
+    end = max(int(wb_end.max(initial=start)), int(finish.max(initial=start)))
+
+    # DRAM rows: load parts (at the start, or when the dispatcher reaches their broadcast)
+    load_operand = np.concatenate([np.full(2 * len(l[1]), l[0]) for l in loads])
+    load_cause = np.concatenate([np.column_stack((np.full(len(l[1]), Cause.COMPULSORY),
+                                                  l[5])).ravel() for l in loads])
+    load_end = part_end if prefetch else \
+        np.concatenate([np.repeat(reach[l[2]], 2) for l in loads])
+    rows = [(load_end - part_cycles, load_end, part_bytes, load_operand, load_cause),
+            (wb_end - wb_cycles, wb_end, wb_bytes, np.full(len(written), Operand.OUTPUTS),
+             np.full(len(written), Cause.COMPULSORY))]
+    cols = [np.concatenate([r[i] for r in rows]) for i in range(5)]
+    keep = cols[2] > 0
+    transfers = (*(c[keep].astype(np.int64) for c in cols[:3]),
+                 cols[3][keep].astype(np.int8), cols[4][keep].astype(np.int8),
+                 np.full(int(keep.sum()), layer.index, dtype=np.int32))
+
+    # buffer levels: a block is held from its load (weights, inputs) or first job (outputs)
+    # until its last user ends (weights, inputs) or its write-back is done
     levels = []
-    for buffer, blocks, sizes, held_from, held_until in (
-            (WEIGHT_BUFFER, _blocks(jobs, job_index, "weight_block"), layer.weight_bytes,
-             None, None),
-            (INPUT_BUFFER, _blocks(jobs, job_index, "input_block"), layer.input_bytes,
-             None, None),
-            (OUTPUT_BUFFER, out_block, out_sizes, first_start, written_at)):
-        used = np.unique(blocks)
-        if held_from is None:
-            first = loads[buffer][1]
-            held_from = np.full(len(sizes), start, dtype=np.int64)
-            if not prefetch and first:
-                b, g = np.array(list(first.items())).T
-                held_from[b] = reach[g]
-            held_until = np.full(len(sizes), -1, dtype=np.int64)
-            np.maximum.at(held_until, blocks, job_end)
-        levels.append(_levels(buffer, used, np.asarray(sizes, dtype=np.int64),
-                              held_from, held_until))
-    peaks = tuple(int(l[2].max(initial=0)) for l in levels)
-    level_cols = tuple(np.concatenate([l[i] for l in levels]) for i in range(3))
+    for buffer, used, sizes, load in ((WEIGHT_BUFFER, m_w, layer.weight_bytes, loads[0]),
+                                      (INPUT_BUFFER, m_i, layer.input_bytes, loads[1])):
+        held_from = np.full(len(sizes), start, dtype=np.int64)
+        if not prefetch:
+            held_from[load[1]] = reach[load[2]]
+        held_until = np.full(len(sizes), -1, dtype=np.int64)
+        np.maximum.at(held_until, used, finish)
+        levels.append(_levels(buffer, load[1], np.asarray(sizes, dtype=np.int64), held_from,
+                              held_until))
+    levels.append(_levels(OUTPUT_BUFFER, written, out_sizes, first_start, written_at))
 
-    states = _pe_states(n_pes, start, end, job_pe, job_start, job_end,
-                        np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state),
-                        np.asarray(stage_held))
-    contributions = np.bincount(out_block, minlength=len(out_sizes))
-    rows = np.asarray(port.rows, dtype=np.int64).reshape(-1, 6)
+    contributions = np.bincount(m_o, minlength=n_out)
     return LayerTimeline(
-        end=end, states=states,
-        levels=level_cols,
-        transfers=tuple(rows[:, i] for i in range(6)),
-        executed_macs=sum(jobs[j].macs for j in job_index.tolist()),
-        noc_bytes=noc_bytes, weight_reads=weight_reads, input_reads=input_reads,
-        output_writes=int(out_sizes[out_block].sum()),
+        end=end,
+        states=_pe_states(n_pes, start, end, m_pe, begin, finish, *stages),
+        levels=tuple(np.concatenate([l[i] for l in levels]) for i in range(3)),
+        transfers=transfers,
+        executed_macs=int(job_column(layer, "macs").sum()),
+        noc_bytes=int(g_inputs.sum() + g_weights.sum()), weight_reads=int(g_weights.sum()),
+        input_reads=int(g_inputs.sum()), output_writes=int(out_sizes[m_o].sum()),
         psum_bytes=int((out_sizes * np.maximum(contributions - 1, 0)).sum()),
-        peaks=peaks)
+        peaks=tuple(int(l[2].max(initial=0)) for l in levels))
 
 
-def _blocks(jobs, job_index: np.ndarray, attr: str) -> np.ndarray:
-    return np.fromiter((getattr(jobs[j], attr) for j in job_index.tolist()), dtype=np.int64,
-                       count=len(job_index))
+_WAIT_W, _WAIT_I, _WAIT_NOC = int(State.WAIT_WEIGHTS), int(State.WAIT_INPUTS), int(State.WAIT_NOC)
+
+
+def _decoupled(start, ready_w, ready_i, noc):
+    """Queues that never fill: each broadcast waits for its operands and the NoC only, so
+    delivery times are a max-plus scan. Returns (when the dispatcher reaches each broadcast,
+    when it delivers it, the stage timeline)."""
+    n = len(noc)
+    x = np.maximum(np.maximum(ready_w, ready_i), start)
+    done = np.cumsum(noc)
+    before = done - noc
+    delivered = done + np.maximum.accumulate(x - before) if n else done
+    reach = np.concatenate(([start], delivered[:-1])).astype(np.int64)
+    after_w = np.maximum(reach, ready_w)
+    arrive = np.maximum(after_w, ready_i)
+    t = np.column_stack((reach, after_w, arrive)).ravel()
+    state = np.tile([_WAIT_W, _WAIT_I, _WAIT_NOC], n)
+    keep = np.column_stack((ready_w > reach, ready_i > after_w, noc > 0)).ravel()
+    stages = (np.concatenate(([start], t[keep])).astype(np.int64),
+              np.concatenate(([_WAIT_I], state[keep])),
+              np.full(int(keep.sum()) + 1, -1))
+    return reach, delivered, stages
+
+
+def _lock_step(start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth_one):
+    """Queues that fill: a broadcast also waits for a slot in each member's queue, freed when
+    the job `depth` deliveries earlier ends. A loop over members, on plain ints."""
+    off, pe, c, back, prev = (a.tolist() for a in (off, m_pe, m_c, back, prev))
+    ready_w, ready_i, noc = ready_w.tolist(), ready_i.tolist(), noc.tolist()
+    n_groups = len(noc)
+    finish = [0] * len(pe)
+    reach = [0] * n_groups
+    stage_t, stage_state, stage_held = [start], [_WAIT_I], [-1]
+    t = start
+    for g in range(n_groups):
+        reach[g] = t
+        r = ready_w[g]
+        if r > t:
+            stage_t.append(t), stage_state.append(_WAIT_W), stage_held.append(-1)
+            t = r
+        r = ready_i[g]
+        if r > t:
+            stage_t.append(t), stage_state.append(_WAIT_I), stage_held.append(-1)
+            t = r
+        lo, hi = off[g], off[g + 1]
+        for m in range(lo, hi):
+            b = back[m]
+            if b >= 0 and finish[b] > t:
+                stage_t.append(t), stage_state.append(_WAIT_I), stage_held.append(pe[m])
+                t = finish[b]
+        r = noc[g]
+        if r:
+            stage_t.append(t), stage_state.append(_WAIT_NOC), stage_held.append(-1)
+            t += r
+        if depth_one:              # the PE's previous job ended before its slot was free
+            for m in range(lo, hi):
+                finish[m] = t + c[m]
+        else:
+            for m in range(lo, hi):
+                b = prev[m]
+                finish[m] = (t if b < 0 or finish[b] <= t else finish[b]) + c[m]
+    return (np.asarray(reach, dtype=np.int64), np.asarray(finish, dtype=np.int64),
+            (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state),
+             np.asarray(stage_held)))
 
 
 def _levels(buffer: int, used: np.ndarray, sizes: np.ndarray, held_from: np.ndarray,

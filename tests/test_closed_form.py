@@ -9,8 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from accelsim.assemble import simulate
+from accelsim.broadcasts import broadcasts
 from accelsim.config import EnergyTable, Hardware, Mapping
 from accelsim.errors import ConfigError
+from accelsim.hw.dispatch import static_groups
 from accelsim.policies import load_policy
 from accelsim.report import build_report
 from accelsim.trace import Cause, Operand
@@ -111,3 +113,19 @@ def test_forcing_the_closed_form_where_it_is_not_exact_names_the_layer_before_si
         simulate(jobs, attrs.evolve(hw).ideal_memory(), load_policy("greedy"), engine="fast")
     with pytest.raises(ConfigError, match="engine = 'quick': must be one of auto, simpy, fast"):
         simulate(jobs, hw, load_policy("lpt"), engine="quick")
+
+
+@settings(max_examples=200, deadline=None)
+@given(layers=conv_layers(max_layers=1), mapping=mappings, n_pes=st.integers(1, 5),
+       seed=st.integers(0, 10**6), shuffle=st.booleans())
+def test_the_flat_broadcast_order_is_the_dispatchers_merge(layers, mapping, n_pes, seed,
+                                                          shuffle):
+    layer = jobs_for(layers, mapping)[0]
+    rng = np.random.default_rng(seed)
+    pe_of = rng.integers(0, n_pes, len(layer.jobs))
+    queues = [np.flatnonzero(pe_of == p) for p in range(n_pes)]
+    if shuffle:                        # queues that go back to earlier input blocks
+        queues = [rng.permutation(q) for q in queues]
+    queues = tuple(tuple(int(j) for j in q) for q in queues)
+    flat = broadcasts(queues, layer).groups(layer)
+    assert flat == static_groups(queues, layer)
