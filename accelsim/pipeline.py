@@ -31,12 +31,14 @@ class Outcome:
 def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None = None,
                  baselines: bool | None = None,
                  progress: Callable[[str, int, int, str], None] | None = None,
-                 engine: str | None = None) -> Outcome:
+                 engine: str | None = None, pruned: PrunedNetwork | None = None) -> Outcome:
     """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
     and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer; `engine`
-    overrides the scenario's (see accelsim.assemble.simulate)."""
+    overrides the scenario's (see accelsim.assemble.simulate); `pruned`, when given, is the
+    scenario's network already pruned with `seed` (sweeps reuse it across hardware)."""
     policy_obj = load_policy(policy or scenario.policy)
-    pruned = scenario.pruned(seed)
+    if pruned is None:
+        pruned = scenario.pruned(seed)
     hw = scenario.hardware
     jobs = build_jobs(pruned, scenario.mapping, hw)
 

@@ -147,10 +147,11 @@ def load_sweep(path: str | Path) -> Sweep:
                  plot)
 
 
-def run_point(scenario: dict, base_dir: str) -> dict:
+def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) -> dict:
     """Simulate one point; every figure a sweep row needs. Runs in a worker process. A point
     the hardware cannot run (a job that never fits, a deadlock) is a result too: its row
-    carries the error, and it is not tried again on resume."""
+    carries the error, and it is not tried again on resume. Points of one batch that prune
+    the same network the same way share the pruned network through `pruned_memo`."""
     from accelsim.errors import AccelsimError
     from accelsim.pipeline import run_scenario
     from accelsim.scenario import scenario_from_dict
@@ -158,7 +159,13 @@ def run_point(scenario: dict, base_dir: str) -> dict:
     t0 = time.perf_counter()
     sc = scenario_from_dict(scenario, "<sweep point>", base=Path(base_dir))
     try:
-        outcome = run_scenario(sc, baselines=False)
+        pruned = None
+        if pruned_memo is not None:
+            key = _pruning_key(scenario)
+            if key not in pruned_memo:
+                pruned_memo[key] = sc.pruned()
+            pruned = pruned_memo[key]
+        outcome = run_scenario(sc, baselines=False, pruned=pruned)
     except AccelsimError as exc:
         return {"error": str(exc), "wall_seconds": time.perf_counter() - t0}
     total = outcome.report.total
@@ -171,7 +178,30 @@ def run_point(scenario: dict, base_dir: str) -> dict:
             "makespan_over_bound": total.makespan_over_bound,
             "pe_lanes": hw.area_proxy_lanes,
             "buffer_bytes": hw.buffer_bytes if math.isfinite(hw.buffer_bytes) else None,
+            "engine": total.engine,
             "wall_seconds": time.perf_counter() - t0}
+
+
+def _pruning_key(scenario: dict) -> str:
+    """What a pruned network depends on: the workload, the pruning and the seed."""
+    return json.dumps({k: scenario.get(k) for k in ("workload", "pruning", "seed")},
+                      sort_keys=True, default=str)
+
+
+def run_batch(scenarios: list[dict], base_dir: str) -> list[dict]:
+    """Several points in one task, so a cluster's per-task overhead is paid once per batch
+    and points that prune alike prune once."""
+    memo: dict = {}
+    return [run_point(s, base_dir, memo) for s in scenarios]
+
+
+def batches(points: list[Point], workers: int) -> list[list[Point]]:
+    """Points grouped by how they prune (so a batch shares its pruned network), cut into
+    about four batches per worker, at most 32 points each: enough to amortise a task, small
+    enough that the workers stay busy to the end and a kill loses little."""
+    ordered = sorted(points, key=lambda p: (_pruning_key(p.scenario), p.index))
+    size = max(1, min(32, math.ceil(len(ordered) / (4 * max(workers, 1)))))
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
 class ResultStore:
@@ -259,20 +289,23 @@ def run_sweep(sweep: Sweep, store: ResultStore, jobs: int = 1, dask: str | None 
     if not todo:
         return 0
     if dask is not None:
-        _run_dask(todo, base, dask, jobs, finished)
+        _run_dask(batches(todo, jobs), base, dask, jobs, finished)
     elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_point, p.scenario, base): p for p in todo}
+            futures = {pool.submit(run_batch, [p.scenario for p in batch], base): batch
+                       for batch in batches(todo, jobs)}
             for future in as_completed(futures):
-                finished(futures[future], future.result())
+                for point, metrics in zip(futures[future], future.result()):
+                    finished(point, metrics)
     else:
+        memo: dict = {}
         for point in todo:
-            finished(point, run_point(point.scenario, base))
+            finished(point, run_point(point.scenario, base, memo))
     return len(todo)
 
 
-def _run_dask(todo, base, address, jobs, finished) -> None:
+def _run_dask(todo_batches, base, address, jobs, finished) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -289,9 +322,11 @@ def _run_dask(todo, base, address, jobs, finished) -> None:
         except OSError as exc:
             raise ConfigError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
     try:
-        futures = {client.submit(run_point, p.scenario, base, pure=False): p for p in todo}
+        futures = {client.submit(run_batch, [p.scenario for p in batch], base, pure=False):
+                   batch for batch in todo_batches}
         for future in as_completed(futures):
-            finished(futures[future], future.result())
+            for point, metrics in zip(futures[future], future.result()):
+                finished(point, metrics)
     finally:
         client.close()
         if cluster is not None:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from accelsim.errors import ConfigError
-from accelsim.sweep import ResultStore, load_sweep, run_sweep
+from accelsim.sweep import ResultStore, batches, load_sweep, run_batch, run_point, run_sweep
 
 BASE = """name = "tiny"
 seed = 1
@@ -137,3 +137,25 @@ def test_unreadable_and_malformed_sweep_files(tmp_path):
     (tmp_path / "bad.toml").write_text("[grid\n")
     with pytest.raises(ConfigError, match=r"bad.toml: not valid TOML"):
         load_sweep(tmp_path / "bad.toml")
+
+
+def test_batches_hold_every_point_once_and_share_pruning(tmp_path):
+    sweep = make(tmp_path, '"hardware.pe_cols" = [1, 2, 3, 4, 5]\nseed = [1, 2]\n'
+                           'policy = ["lpt", "kk"]\n')
+    for workers in (1, 2, 8):
+        cut = batches(list(sweep.points), workers)
+        flat = [p.key for b in cut for p in b]
+        assert sorted(flat) == sorted(p.key for p in sweep.points)
+        assert all(1 <= len(b) <= 32 for b in cut)
+        seeds = [[p.params["seed"] for p in b] for b in cut]
+        assert sum(len(set(s)) > 1 for s in seeds) <= 1     # one batch at most straddles seeds
+
+
+def test_a_batch_gives_what_single_points_give(tmp_path):
+    sweep = make(tmp_path, '"hardware.pe_cols" = [1, 3]\nseed = [1, 2]\n')
+    base = str(sweep.base_dir)
+    alone = [run_point(p.scenario, base) for p in sweep.points]
+    together = run_batch([p.scenario for p in sweep.points], base)
+    strip = [{k: v for k, v in r.items() if k != "wall_seconds"} for r in alone]
+    assert strip == [{k: v for k, v in r.items() if k != "wall_seconds"} for r in together]
+    assert len({r["cycles"] for r in alone}) == 4
