@@ -40,11 +40,14 @@ def _run(args) -> int:
     from accelsim.pipeline import run_scenario, write_outputs
     from accelsim.scenario import load_scenario
 
+    from accelsim.baseline_cache import BaselineCache
+
     scenario = load_scenario(args.scenario)
     progress = _Progress(args.quiet)
+    cache = None if args.no_cache else BaselineCache()
     outcome = run_scenario(scenario, policy=args.policy, seed=args.seed,
                            baselines=False if args.no_baselines else None, progress=progress,
-                           engine=args.engine)
+                           engine=args.engine, cache=cache)
     progress.done()
     out = Path(args.out) if args.out else Path("results") / scenario.name
     files = write_outputs(outcome, out, plots=not args.no_plots)
@@ -259,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-baselines", action="store_true",
                      help="skip the dense and round-robin runs (no speedup columns)")
     run.add_argument("--no-plots", action="store_true", help="write no PNG files")
+    run.add_argument("--no-cache", action="store_true",
+                     help="simulate the baselines even if a run with the same jobs and "
+                          "hardware is in the cache ($ACCELSIM_CACHE_DIR or ~/.cache/accelsim)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     _engine_option(run)
     run.set_defaults(func=_run)

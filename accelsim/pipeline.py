@@ -9,6 +9,7 @@ from typing import Callable
 from attrs import frozen
 
 from accelsim.assemble import SimResult, simulate
+from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
 from accelsim.report import Report, build_report, write_perfetto, write_trace
@@ -24,18 +25,22 @@ class Outcome:
     jobs: list[LayerJobs]
     result: SimResult
     report: Report
-    dense: SimResult | None = None
+    dense: SimResult | None = None          # None when not run, or found in the cache
     round_robin: SimResult | None = None
+    dense_cycles: tuple[int, ...] | None = None      # per layer, simulated or cached
+    round_robin_cycles: tuple[int, ...] | None = None
 
 
 def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None = None,
                  baselines: bool | None = None,
                  progress: Callable[[str, int, int, str], None] | None = None,
-                 engine: str | None = None, pruned: PrunedNetwork | None = None) -> Outcome:
+                 engine: str | None = None, pruned: PrunedNetwork | None = None,
+                 cache: BaselineCache | None = None) -> Outcome:
     """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
     and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer; `engine`
     overrides the scenario's (see accelsim.assemble.simulate); `pruned`, when given, is the
-    scenario's network already pruned with `seed` (sweeps reuse it across hardware)."""
+    scenario's network already pruned with `seed` (sweeps reuse it across hardware); with a
+    `cache`, baselines simulated before for the same jobs and hardware are not run again."""
     policy_obj = load_policy(policy or scenario.policy)
     if pruned is None:
         pruned = scenario.pruned(seed)
@@ -48,17 +53,39 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
     engine = engine or scenario.engine
     result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     want = scenario.baselines if baselines is None else baselines
-    dense = rr = None
+    dense = rr = dense_cycles = rr_cycles = None
     notes = []
     if want:
-        dense = simulate(build_jobs(pruned.dense(), scenario.mapping, hw), hw, RoundRobin(),
-                         step("dense design"), engine=engine)
-        rr = result if policy_obj.name == RoundRobin.name else \
-            simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine)
+        network = [p.layer for p in pruned.layers]
+        dense, dense_cycles = _baseline(
+            cache, lambda: dense_key(network, scenario.mapping, hw),
+            lambda: simulate(build_jobs(pruned.dense(), scenario.mapping, hw), hw,
+                             RoundRobin(), step("dense design"), engine=engine))
+        if policy_obj.name == RoundRobin.name:
+            rr, rr_cycles = result, tuple(l.cycles for l in result.layers)
+        else:
+            rr, rr_cycles = _baseline(
+                cache, lambda: jobs_key("round-robin", jobs, hw),
+                lambda: simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine))
     splits_wanted = _split_notes(jobs, hw.n_pes)
     notes.extend(splits_wanted)
-    report = build_report(scenario.name, result, scenario.energy, dense, rr, tuple(notes))
-    return Outcome(scenario, pruned, jobs, result, report, dense, rr)
+    report = build_report(scenario.name, result, scenario.energy, dense_cycles, rr_cycles,
+                          tuple(notes))
+    return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
+
+
+def _baseline(cache: BaselineCache | None, key: Callable[[], str],
+              run: Callable[[], SimResult]) -> tuple[SimResult | None, tuple[int, ...]]:
+    """A baseline's per-layer cycles, from the cache when it has them."""
+    k = None if cache is None else key()
+    cycles = None if cache is None else cache.get(k)
+    if cycles is not None:
+        return None, cycles
+    result = run()
+    cycles = tuple(l.cycles for l in result.layers)
+    if cache is not None:
+        cache.put(k, cycles)
+    return result, cycles
 
 
 def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:

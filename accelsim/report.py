@@ -162,8 +162,10 @@ def _layer_energy(hw: Hardware, table: EnergyTable, executed_macs: int, dram: np
 
 
 def build_report(scenario: str, result: SimResult, energy: EnergyTable,
-                 dense: SimResult | None = None, round_robin: SimResult | None = None,
+                 dense: tuple[int, ...] | None = None,
+                 round_robin: tuple[int, ...] | None = None,
                  notes: tuple[str, ...] = ()) -> Report:
+    """The report of `result`; `dense` and `round_robin` are the baselines' cycles per layer."""
     hw = result.hw
     n = hw.n_pes
     tr = result.transfers
@@ -187,8 +189,8 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
     total = _make("total", sum(l.jobs for l in layers), result.makespan, by_state,
                   dram.sum(axis=0), energy_total, hw, sum(l.pruned_macs for l in layers),
                   sum(l.dense_macs for l in layers), result.executed_macs, bound, "sum", planned,
-                  dense.makespan / result.makespan if dense and result.makespan else None,
-                  round_robin.makespan / result.makespan if round_robin and result.makespan
+                  sum(dense) / result.makespan if dense and result.makespan else None,
+                  sum(round_robin) / result.makespan if round_robin and result.makespan
                   else None, _engines(result))
     hw_dict = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v)
                for k, v in asdict(hw).items()}
@@ -217,10 +219,10 @@ def _engine_notes(result: SimResult) -> list[str]:
     return [text]
 
 
-def _speedup(baseline: SimResult | None, i: int, cycles: int) -> float | None:
+def _speedup(baseline: tuple[int, ...] | None, i: int, cycles: int) -> float | None:
     if baseline is None or cycles == 0:
         return None
-    return baseline.layers[i].cycles / cycles
+    return baseline[i] / cycles
 
 
 def _make(name, jobs, cycles, by_state, dram, energy, hw, pruned, dense, executed, bound,

@@ -1,0 +1,98 @@
+"""Baseline runs remembered across `accelsim run`s: the dense design and round-robin.
+
+A user trying policy after policy on one scenario simulates the same two baselines every
+time; their per-layer cycles (all a report needs of them) are stored in SQLite, keyed like
+sweep points by a hash of everything the simulation depends on: the jobs it runs (for the
+dense design: the layer shapes and the mapping, which decide them), the hardware, and the
+source code of accelsim itself, so an edited model never serves an old answer. The closed
+form and the SimPy model give the same cycles, so the engine is not part of the key.
+
+Where: $ACCELSIM_CACHE_DIR, else $XDG_CACHE_HOME/accelsim, else ~/.cache/accelsim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from functools import cache
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from accelsim.broadcasts import job_column
+from accelsim.config import Hardware, Mapping
+from accelsim.workload.jobs import LayerJobs
+from accelsim.workload.layers import Layer
+
+_ARRAYS = ("cycles", "weight_bytes", "input_bytes", "input_unique_bytes", "input_extra_cause",
+           "output_bytes", "output_write_bytes", "output_uses")
+_COLUMNS = ("unit", "tile", "chunk", "weight_block", "input_block", "output_block")
+
+
+def default_dir() -> Path:
+    if os.environ.get("ACCELSIM_CACHE_DIR"):
+        return Path(os.environ["ACCELSIM_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "accelsim"
+
+
+@cache
+def code_digest() -> str:
+    """A hash of accelsim's own source files."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _config(kind: str, hw: Hardware, extra) -> hashlib._Hash:
+    h = hashlib.sha256()
+    h.update(json.dumps({"kind": kind, "code": code_digest(), "hardware": attrs.asdict(hw),
+                         "extra": extra}, sort_keys=True, default=str).encode())
+    return h
+
+
+def dense_key(layers: list[Layer], mapping: Mapping, hw: Hardware) -> str:
+    """The dense design's jobs follow from the layer shapes and the mapping alone."""
+    return _config("dense", hw, {"mapping": attrs.asdict(mapping),
+                                 "layers": [attrs.asdict(l) for l in layers]}).hexdigest()
+
+
+def jobs_key(kind: str, jobs: list[LayerJobs], hw: Hardware) -> str:
+    """A key from the jobs themselves: their cycles, blocks and block sizes."""
+    h = _config(kind, hw, [attrs.asdict(l.layer) for l in jobs])
+    for layer in jobs:
+        for name in _ARRAYS:
+            h.update(np.ascontiguousarray(getattr(layer, name), dtype=np.int64).tobytes())
+        for name in _COLUMNS:
+            h.update(job_column(layer, name).tobytes())
+    return h.hexdigest()
+
+
+class BaselineCache:
+    """Per-layer cycles of baseline runs, one row per key; each put commits."""
+
+    def __init__(self, directory: Path | None = None):
+        directory = default_dir() if directory is None else directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(directory / "baselines.sqlite")
+        self._db.execute("CREATE TABLE IF NOT EXISTS baselines (key TEXT PRIMARY KEY, "
+                         "cycles TEXT)")
+        self._db.commit()
+
+    def get(self, key: str) -> tuple[int, ...] | None:
+        row = self._db.execute("SELECT cycles FROM baselines WHERE key = ?", (key,)).fetchone()
+        return None if row is None else tuple(json.loads(row[0]))
+
+    def put(self, key: str, cycles: tuple[int, ...]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?)",
+                         (key, json.dumps(list(cycles))))
+        self._db.commit()
+
+    def close(self) -> None:
+        self._db.close()
