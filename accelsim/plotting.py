@@ -89,13 +89,15 @@ def draw_timeline(ax, states: StateIntervals, n_pes: int, layer_start=(), layer_
     band = band_size(n_pes)
     if band == 1:
         rows = n_pes
-        for state in State:  # one collection per state: artists per interval cost seconds
+        # one collection per state: artists per interval cost seconds. autolim=False: the
+        # limits are set below, and the extents of 60k rectangles would cost 0.1 s
+        for state in State:
             sel = states.state == state
             if sel.any():
                 ax.add_collection(PolyCollection(
                     _rectangles(states.start[sel], states.end[sel], states.pe[sel] - 0.4,
                                 states.pe[sel] + 0.4),
-                    facecolors=COLORS[state], linewidth=0, rasterized=True))
+                    facecolors=COLORS[state], linewidth=0, rasterized=True), autolim=False)
         step = max(1, n_pes // 16)
         ax.set_yticks(np.arange(0, n_pes, step))
         ax.set_ylabel("PE")
@@ -144,7 +146,7 @@ def _draw_bands(ax, states, n_pes, band, lo, hi) -> float:
         xs = np.broadcast_to(np.concatenate([x, x[::-1]]), (len(rows), 2 * len(x)))
         verts = np.stack([xs, np.concatenate([upper, lower[:, ::-1]], axis=1)], -1)
         ax.add_collection(PolyCollection(verts, facecolors=COLORS[state], linewidth=0,
-                                         rasterized=True))
+                                         rasterized=True), autolim=False)
     return (hi - lo) / n_bins
 
 
