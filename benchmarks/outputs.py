@@ -7,8 +7,9 @@
 The default scenario (ResNet-18, LPT) with hardware.pe_rows/pe_cols changed and baselines off;
 the weight buffer grows to 8 KiB per PE so that a broadcast to every PE fits. Each writer
 draws from the same trace.npz as `accelsim run`. "before" is a copy of the earlier writers
-(below, used nowhere else); "after" is what accelsim ships. Also checked: the Perfetto JSON
-has the same bytes both ways, and at 16 PEs the timeline and utilization plots the same pixels.
+(below, used nowhere else); "after" is what accelsim ships. "same output": the Perfetto JSON
+should have the same bytes, and up to 64 PEs the timeline and utilization the same pixels;
+stalls.png and buffers.png differ on purpose (their legends moved off the title and the data).
 """
 
 from __future__ import annotations

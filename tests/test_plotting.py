@@ -80,7 +80,7 @@ def test_small_timeline_draws_one_collection_per_state():
     plt.close(fig)
 
 
-def test_1024_pe_timeline_has_32_rows_of_32_pes(tmp_path):
+def test_1024_pe_timeline_has_32_rows_of_32_pes():
     trace = random_trace(1024, 5)
     fig, ax = plt.subplots()
     plotting.draw_timeline(ax, plotting.intervals_of(trace), 1024)
