@@ -2,7 +2,7 @@
 
 The PE intervals are most of the file. Each is one f-string: a prefix looked up per (state,
 PE), its start and duration, and a suffix looked up per held_by value. That gives the same
-bytes as json.dumps of one dict per event (report.write_perfetto), several times faster
+bytes as json.dumps of one dict per event, several times faster
 (benchmarks/outputs.py).
 """
 

@@ -12,7 +12,8 @@ from accelsim.assemble import SimResult, simulate
 from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
-from accelsim.report import Report, build_report, write_perfetto, write_trace
+from accelsim.perfetto import write_perfetto
+from accelsim.report import Report, build_report, write_trace
 from accelsim.scenario import Scenario
 from accelsim.workload.jobs import LayerJobs, build_jobs
 from accelsim.workload.pruning import PrunedNetwork

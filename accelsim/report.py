@@ -254,23 +254,3 @@ def write_trace(result: SimResult, path: Path) -> None:
         layer_end=np.array([l.end for l in result.layers], dtype=np.int64),
         layer_name=np.array([l.name for l in result.layers]),
         n_pes=np.array(result.hw.n_pes))
-
-
-def write_perfetto(result: SimResult, path: Path) -> None:
-    """Chrome/Perfetto trace JSON (opens in ui.perfetto.dev): one track per PE; 1 cycle = 1 us."""
-    s = result.states
-    events = [{"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "PE array"}}]
-    events += [{"name": "thread_name", "ph": "M", "pid": 0, "tid": p,
-                "args": {"name": f"PE {p}"}} for p in range(result.hw.n_pes)]
-    for pe, t0, t1, st, held in zip(s.pe.tolist(), s.start.tolist(), s.end.tolist(),
-                                   s.state.tolist(), s.held_by.tolist()):
-        ev = {"name": State(st).label, "ph": "X", "pid": 0, "tid": pe, "ts": t0, "dur": t1 - t0}
-        if held >= 0:
-            ev["args"] = {"held_by_pe": held}
-        events.append(ev)
-    for layer in result.layers:
-        events.append({"name": layer.name, "ph": "X", "pid": 1, "tid": 0, "ts": layer.start,
-                       "dur": layer.cycles})
-    events.append({"name": "process_name", "ph": "M", "pid": 1, "args": {"name": "layers"}})
-    path.write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ns"},
-                               separators=(",", ":")))

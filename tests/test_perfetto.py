@@ -1,4 +1,4 @@
-"""The columnar Perfetto writer gives the same bytes as the dict-per-event one in report.py."""
+"""The columnar Perfetto writer gives the same bytes as json.dumps of one dict per event."""
 
 import json
 
@@ -8,11 +8,31 @@ import pytest
 
 from accelsim.perfetto import write_perfetto
 from accelsim.pipeline import run_scenario
-from accelsim.report import write_perfetto as write_perfetto_dicts
+from accelsim.trace import State
 from accelsim.scenario import scenario_from_dict
 
 LENET = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
          "hardware": {"pe_rows": 2, "pe_cols": 2, "dram_bytes_per_cycle": 8}}
+
+
+def write_perfetto_dicts(result, path):
+    """The reference: one dict per event, encoded by json.dumps (the writer this replaced)."""
+    s = result.states
+    events = [{"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "PE array"}}]
+    events += [{"name": "thread_name", "ph": "M", "pid": 0, "tid": p,
+                "args": {"name": f"PE {p}"}} for p in range(result.hw.n_pes)]
+    for pe, t0, t1, st, held in zip(s.pe.tolist(), s.start.tolist(), s.end.tolist(),
+                                   s.state.tolist(), s.held_by.tolist()):
+        ev = {"name": State(st).label, "ph": "X", "pid": 0, "tid": pe, "ts": t0, "dur": t1 - t0}
+        if held >= 0:
+            ev["args"] = {"held_by_pe": held}
+        events.append(ev)
+    for layer in result.layers:
+        events.append({"name": layer.name, "ph": "X", "pid": 1, "tid": 0, "ts": layer.start,
+                       "dur": layer.cycles})
+    events.append({"name": "process_name", "ph": "M", "pid": 1, "args": {"name": "layers"}})
+    path.write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ns"},
+                               separators=(",", ":")))
 
 
 def simulated(**hardware):
