@@ -1,0 +1,119 @@
+"""The documentation cannot drift from the code: every default docs/defaults.md lists is the
+code's, and every link in the README and docs/ stays inside the repository and resolves."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import attrs
+import pytest
+
+from accelsim.config import EnergyTable, Hardware, Mapping
+from accelsim.scenario import load_scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS = ROOT / "docs" / "defaults.md"
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def tables(path: Path) -> dict[str, list[list[str]]]:
+    """The table rows under each '## ' heading whose first cell is `code`, as cells."""
+    out: dict[str, list[list[str]]] = {}
+    heading = None
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            heading = line[3:].strip()
+            out[heading] = []
+        elif heading and line.startswith("| `"):
+            out[heading].append([c.strip() for c in line.strip().strip("|").split("|")])
+    return out
+
+
+def section(path: Path, marker: str) -> list[list[str]]:
+    found = [rows for heading, rows in tables(path).items() if marker in heading]
+    assert len(found) == 1, f"{path.name}: one '## ' heading must contain {marker!r}"
+    return found[0]
+
+
+def literal(cell: str):
+    """A cell written as `TOML value`, as Python."""
+    m = re.fullmatch(r"`([^`]*)`", cell)
+    assert m, f"expected a `value` cell, got {cell!r}"
+    return tomllib.loads(f"v = {m[1]}")["v"]
+
+
+def name(cell: str) -> str:
+    m = re.fullmatch(r"`([^`]*)`", cell)
+    assert m, f"expected a `field` cell, got {cell!r}"
+    return m[1]
+
+
+def same(documented, actual) -> bool:
+    """Equal, and a bool only where the code has a bool (true is not 1)."""
+    return documented == actual and isinstance(documented, bool) == isinstance(actual, bool)
+
+
+@pytest.mark.parametrize("cls", [Hardware, Mapping, EnergyTable], ids=lambda c: c.__name__)
+def test_every_field_default_is_documented_with_the_codes_value(cls):
+    rows = section(DEFAULTS, f"`accelsim.config.{cls.__name__}`")
+    documented = {name(r[0]): literal(r[1]) for r in rows}
+    fields = {f.name: f.default for f in attrs.fields(cls)}
+    assert list(documented) == list(fields), "one row per field, in the class's order"
+    wrong = {k: (v, fields[k]) for k, v in documented.items() if not same(v, fields[k])}
+    assert wrong == {}, "documented vs code default"
+
+
+def test_scenario_defaults_are_what_loading_a_scenario_gives():
+    rows = {name(r[0]): r[1] for r in section(DEFAULTS, "Scenario file")}
+    minimal = {"workload": {"network": "lenet5"}, "pruning": {"dense": True}}
+    scenario = scenario_from_dict(minimal, "<docs>")
+    for key in ("seed", "policy", "baselines", "engine"):
+        assert same(literal(rows[key]), getattr(scenario, key)), key
+    uniform = scenario_from_dict({**minimal, "pruning": {"density": 0.5}}, "<docs>")
+    assert same(literal(rows["pruning.cv"]), uniform.pruning.profile.default_cv)
+    weights = scenario_from_dict({**minimal, "pruning": {"weights": "lenet5_han2015"}}, "<docs>")
+    for key in ("keep", "method", "n", "m"):
+        assert same(literal(rows[f"pruning.{key}"]), getattr(weights.pruning, key)), key
+
+
+def test_the_default_scenarios_changes_are_exactly_the_listed_ones():
+    rows = section(DEFAULTS, "`scenarios/default.toml`")
+    documented = {name(r[0]): (literal(r[1]), literal(r[2])) for r in rows}
+    scenario = load_scenario(ROOT / "scenarios" / "default.toml")
+    changed = {}
+    for value, cls in ((scenario.hardware, Hardware), (scenario.mapping, Mapping),
+                       (scenario.energy, EnergyTable)):
+        for f in attrs.fields(cls):
+            if not same(getattr(value, f.name), f.default):
+                changed[f.name] = (getattr(value, f.name), f.default)
+    assert documented == changed
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    found, fenced = set(), False
+    for line in path.read_text().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("#"):
+            found.add(_slug(line.lstrip("#")))
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_links_stay_in_the_repository_and_resolve(page):
+    text = page.read_text()
+    assert "../shared" not in text
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address
+        path, _, anchor = target.partition("#")
+        dest = (page.parent / path).resolve() if path else page
+        assert dest.is_relative_to(ROOT), f"{target} leaves the repository"
+        assert dest.exists(), f"{target}: no such file"
+        if anchor and dest.suffix == ".md":
+            assert anchor in _anchors(dest), f"{target}: no such heading"
