@@ -1,7 +1,10 @@
 """Integer cycle arithmetic shared by every component."""
 
-from fractions import Fraction
+from __future__ import annotations
+
 import math
+from fractions import Fraction
+from typing import NamedTuple
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -9,15 +12,26 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def exact_rate(value: float) -> Fraction | None:
-    """A bandwidth as an exact fraction (None for infinite), so 12.8 B/cycle rounds exactly."""
-    if math.isinf(value):
+class Rate(NamedTuple):
+    """A bandwidth as an exact ratio of integers in lowest terms: `numerator` bytes every
+    `denominator` cycles (12.8 B/cycle is 64 / 5), so timing never rounds a float."""
+
+    numerator: int
+    denominator: int
+
+
+def exact_rate(bytes_per_cycle: float) -> Rate | None:
+    """A bandwidth as an exact Rate (None for infinite), read from its decimal text."""
+    if math.isinf(bytes_per_cycle):
         return None
-    return Fraction(str(value))
+    exact = Fraction(str(bytes_per_cycle))
+    return Rate(exact.numerator, exact.denominator)
 
 
-def transfer_cycles(nbytes: int, rate: Fraction | None) -> int:
-    """Cycles to move `nbytes` at `rate` bytes/cycle, rounded up; zero at infinite rate."""
-    if rate is None or nbytes == 0:
+def transfer_cycles(nbytes: int, rate: Rate | None) -> int:
+    """Cycles to move `nbytes` at `rate`, rounded up: ceil(nbytes * den / num) in integer
+    arithmetic (this runs per transfer); zero at infinite rate."""
+    if rate is None:
         return 0
-    return math.ceil(nbytes / rate)
+    num, den = rate
+    return -(-nbytes * den // num)
