@@ -1,14 +1,19 @@
-"""Traces recorded cheaply in columns and turned into numpy arrays once.
+"""Traces recorded cheaply in typed columns (array.array) and turned into numpy arrays once.
 
 - PE states: each component calls `enter(pe, state, now)` when a PE changes state; intervals
   follow from consecutive records, so one PE's intervals never overlap and cover [0, end].
 - Buffer occupancy: (buffer, time, bytes held) on every change.
 - DRAM transfers: one row per transfer with its operand and cause.
+
+Each collector also takes whole columns at once (`extend`), for an engine that computes a
+layer's records in bulk. A column costs its item size per record (8 B for a time), where a
+list of ints costs a pointer and often an int object.
 """
 
 from __future__ import annotations
 
 import enum
+from array import array
 
 import numpy as np
 from attrs import frozen
@@ -52,6 +57,17 @@ def _readonly(a, dtype) -> np.ndarray:
     return a
 
 
+def _column(values: array) -> np.ndarray:
+    """A read-only numpy view of a typed column (no copy: the column is done growing)."""
+    a = np.frombuffer(values, dtype=values.typecode)
+    a.setflags(write=False)
+    return a
+
+
+def _append(column: array, values: np.ndarray) -> None:
+    column.frombytes(np.ascontiguousarray(values, dtype=column.typecode).tobytes())
+
+
 @frozen
 class StateIntervals:
     """Per-PE state intervals, sorted by (pe, start). `held_by` names the PE whose full input
@@ -77,86 +93,115 @@ class StateIntervals:
                               self.held_by[keep])
 
 
+def _key(state, held_by):
+    """(state, held_by) packed in one int: the state in the low 3 bits, held_by + 1 above."""
+    return state | (held_by + 1) << 3
+
+
 class StateTrace:
-    """Records PE state changes; `close(end)` turns them into StateIntervals."""
+    """Records PE state changes; `close(end)` turns them into StateIntervals.
+
+    Each PE keeps its own columns (time, packed state): its records are in time order, so
+    closing needs no sort, and no PE column is stored."""
 
     def __init__(self, n_pes: int):
         self.n_pes = n_pes
-        self._pe: list[int] = []
-        self._t: list[int] = []
-        self._state: list[int] = []
-        self._held: list[int] = []
-        self._current: list[tuple[int, int] | None] = [None] * n_pes
+        self._t = [array("q") for _ in range(n_pes)]
+        self._key = [array("i") for _ in range(n_pes)]
+        self._current = [-1] * n_pes   # the key of each PE's last record; -1: none yet
 
     def enter(self, pe: int, state: State, now: int, held_by: int = -1) -> None:
-        key = (state, held_by)
-        if self._current[pe] == key:
+        key = state | (held_by + 1) << 3
+        if self._current[pe] != key:
+            self._current[pe] = key
+            self._t[pe].append(now)
+            self._key[pe].append(key)
+
+    def extend(self, pe: np.ndarray, t: np.ndarray, state: np.ndarray,
+               held_by: np.ndarray) -> None:
+        """Append records in bulk, after those already entered; each PE's records in time
+        order. Each PE's current state becomes its last record's."""
+        pe = np.asarray(pe, dtype=np.int64)
+        if not len(pe):
             return
-        self._current[pe] = key
-        self._pe.append(pe)
-        self._t.append(now)
-        self._state.append(state)
-        self._held.append(held_by)
+        key = _key(np.asarray(state, dtype=np.int32), np.asarray(held_by, dtype=np.int32))
+        t = np.asarray(t, dtype=np.int64)
+        order = np.argsort(pe, kind="stable")
+        bounds = np.searchsorted(pe[order], np.arange(self.n_pes + 1))
+        for p in np.flatnonzero(np.diff(bounds)).tolist():
+            rows = order[bounds[p]:bounds[p + 1]]
+            _append(self._t[p], t[rows])
+            _append(self._key[p], key[rows])
+            self._current[p] = int(key[rows[-1]])
 
     def current(self, pe: int) -> tuple[int, int] | None:
-        return self._current[pe]
+        key = self._current[pe]
+        return None if key < 0 else (key & 7, (key >> 3) - 1)
 
     def close(self, end: int) -> StateIntervals:
-        pe = np.asarray(self._pe, dtype=np.int32)
-        t = np.asarray(self._t, dtype=np.int64)
-        state = np.asarray(self._state, dtype=np.int8)
-        held = np.asarray(self._held, dtype=np.int32)
-        order = np.argsort(pe, kind="stable")  # records are already in time order
-        pe, t, state, held = pe[order], t[order], state[order], held[order]
-        nxt = np.empty_like(t)
-        nxt[:-1] = t[1:]
-        last = np.ones(len(pe), dtype=bool)
-        last[:-1] = pe[1:] != pe[:-1]
-        nxt[last] = end
-        keep = nxt > t
-        pe, t, nxt, state, held = pe[keep], t[keep], nxt[keep], state[keep], held[keep]
-        if not len(pe):
-            return StateIntervals(*(_readonly([], d) for d in (np.int32, np.int64, np.int64,
-                                                                np.int8, np.int32)))
-        # merge neighbours left equal by dropping zero-length intervals
-        same = np.zeros(len(pe), dtype=bool)
-        same[1:] = (pe[1:] == pe[:-1]) & (state[1:] == state[:-1]) & (held[1:] == held[:-1])
-        run_start = np.flatnonzero(~same)
-        run_end = np.append(run_start[1:], len(pe)).astype(np.int64) - 1
-        return StateIntervals(_readonly(pe[run_start], np.int32), _readonly(t[run_start], np.int64),
-                              _readonly(nxt[run_end], np.int64),
-                              _readonly(state[run_start], np.int8),
-                              _readonly(held[run_start], np.int32))
+        """Each record lasts until the next one of its PE (the last until `end`); records
+        overtaken at the same cycle are dropped and equal neighbours merged."""
+        counts = []
+        columns = ([], [], [])   # start, end, key
+        for p in range(self.n_pes):
+            t = np.frombuffer(self._t[p], dtype=np.int64)
+            key = np.frombuffer(self._key[p], dtype=np.int32)
+            nxt = np.empty_like(t)
+            nxt[:-1] = t[1:]
+            nxt[-1:] = end
+            keep = nxt > t
+            t, nxt, key = t[keep], nxt[keep], key[keep]
+            if not len(t):
+                counts.append(0)
+                continue
+            first = np.ones(len(t), dtype=bool)    # the first record of each run of equals
+            first[1:] = key[1:] != key[:-1]
+            run_start = np.flatnonzero(first)
+            run_end = np.append(run_start[1:], len(t)) - 1
+            for column, values in zip(columns, (t[run_start], nxt[run_end], key[run_start])):
+                column.append(values)
+            counts.append(len(run_start))
+        pe = np.repeat(np.arange(self.n_pes, dtype=np.int32), counts)
+        start, stop, key = (np.concatenate(c) if c else np.zeros(0, np.int64) for c in columns)
+        key = key.astype(np.int32, copy=False)
+        return StateIntervals(_readonly(pe, np.int32), _readonly(start, np.int64),
+                              _readonly(stop, np.int64), _readonly(key & 7, np.int8),
+                              _readonly((key >> 3) - 1, np.int32))
 
 
 class LevelTrace:
     """Buffer occupancy in bytes over time, one row per change."""
 
     def __init__(self):
-        self.buffer: list[int] = []
-        self.t: list[int] = []
-        self.level: list[int] = []
+        self.buffer = array("b")
+        self.t = array("q")
+        self.level = array("q")
 
     def record(self, buffer: int, now: int, level: int) -> None:
         self.buffer.append(buffer)
         self.t.append(now)
         self.level.append(level)
 
+    def extend(self, buffer: np.ndarray, t: np.ndarray, level: np.ndarray) -> None:
+        """Append rows in bulk, after those already recorded."""
+        for column, values in zip((self.buffer, self.t, self.level), (buffer, t, level)):
+            _append(column, values)
+
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"buffer": _readonly(self.buffer, np.int8), "t": _readonly(self.t, np.int64),
-                "level": _readonly(self.level, np.int64)}
+        return {"buffer": _column(self.buffer), "t": _column(self.t),
+                "level": _column(self.level)}
 
 
 class TransferLog:
     """DRAM transfers: [start, end) on the port, bytes, operand, cause, layer."""
 
     def __init__(self):
-        self.start: list[int] = []
-        self.end: list[int] = []
-        self.nbytes: list[int] = []
-        self.operand: list[int] = []
-        self.cause: list[int] = []
-        self.layer: list[int] = []
+        self.start = array("q")
+        self.end = array("q")
+        self.nbytes = array("q")
+        self.operand = array("b")
+        self.cause = array("b")
+        self.layer = array("i")
 
     def record(self, start, end, nbytes, operand, cause, layer) -> None:
         self.start.append(start)
@@ -166,8 +211,15 @@ class TransferLog:
         self.cause.append(cause)
         self.layer.append(layer)
 
+    def extend(self, start: np.ndarray, end: np.ndarray, nbytes: np.ndarray, operand: np.ndarray,
+               cause: np.ndarray, layer: np.ndarray) -> None:
+        """Append rows in bulk, after those already recorded."""
+        for column, values in zip(self._columns(), (start, end, nbytes, operand, cause, layer)):
+            _append(column, values)
+
+    def _columns(self) -> tuple[array, ...]:
+        return self.start, self.end, self.nbytes, self.operand, self.cause, self.layer
+
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"start": _readonly(self.start, np.int64), "end": _readonly(self.end, np.int64),
-                "bytes": _readonly(self.nbytes, np.int64),
-                "operand": _readonly(self.operand, np.int8),
-                "cause": _readonly(self.cause, np.int8), "layer": _readonly(self.layer, np.int32)}
+        names = ("start", "end", "bytes", "operand", "cause", "layer")
+        return {name: _column(column) for name, column in zip(names, self._columns())}
