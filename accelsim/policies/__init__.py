@@ -10,15 +10,30 @@ know). Policies are found by name among the entry points of group `accelsim.poli
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
+from itertools import chain
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from attrs import field, frozen
+from attrs import Factory, field, frozen
 
 from accelsim.errors import PolicyError
 from accelsim.workload.jobs import Job, LayerJobs
 
 GROUP = "accelsim.policies"
+
+
+def _of_jobs(attr: str, default):
+    """A read-only column of one job attribute (`default(n)` without jobs), built once so
+    planning never loops over Job objects again."""
+    def build(problem: Problem) -> np.ndarray:
+        if problem.jobs is None:
+            a = default(len(problem.cycles))
+        else:
+            a = np.fromiter((getattr(job, attr) for job in problem.jobs), dtype=np.int64,
+                            count=len(problem.jobs))
+        a.setflags(write=False)
+        return a
+    return field(init=False, eq=False, repr=False, default=Factory(build, takes_self=True))
 
 
 @frozen
@@ -29,6 +44,8 @@ class Problem:
     cycles: np.ndarray = field(converter=lambda a: np.asarray(a, dtype=np.int64))
     n_pes: int
     jobs: tuple[Job, ...] | None = None
+    units: np.ndarray = _of_jobs("unit", lambda n: np.arange(n, dtype=np.int64))
+    tiles: np.ndarray = _of_jobs("tile", lambda n: np.zeros(n, dtype=np.int64))
 
     @classmethod
     def from_layer(cls, layer: LayerJobs, n_pes: int) -> Problem:
@@ -39,18 +56,19 @@ class Problem:
         return len(self.cycles)
 
     def tile(self, j: int) -> int:
-        return self.jobs[j].tile if self.jobs is not None else 0
+        return int(self.tiles[j])
 
     def unit(self, j: int) -> int:
-        return self.jobs[j].unit if self.jobs is not None else j
+        return int(self.units[j])
 
     def unit_loads(self) -> tuple[np.ndarray, np.ndarray]:
         """(unit of each job, total cycles of each unit). A unit is a filter group (and channel
         chunk) over every tile; without jobs, each job is its own unit."""
-        units = np.fromiter((self.unit(j) for j in range(self.n_jobs)), dtype=np.int64,
-                            count=self.n_jobs)
-        loads = np.bincount(units, weights=self.cycles, minlength=units.max(initial=-1) + 1)
-        return units, loads.astype(np.int64)
+        if self.jobs is None:
+            return self.units, self.cycles.copy()
+        loads = np.bincount(self.units, weights=self.cycles,
+                            minlength=self.units.max(initial=-1) + 1)
+        return self.units, loads.astype(np.int64)
 
 
 @frozen
@@ -79,20 +97,19 @@ class Plan:
     def from_assignment(cls, problem: Problem, pe_of_job, rank=None) -> Plan:
         """Per-PE queues from an assignment, ordered by tile (input locality), then `rank`
         (the policy's own order; job index when omitted)."""
-        rank = range(problem.n_jobs) if rank is None else rank
-        queues: list[list[tuple[int, int, int]]] = [[] for _ in range(problem.n_pes)]
-        for j, (pe, r) in enumerate(zip(pe_of_job, rank)):
-            queues[int(pe)].append((problem.tile(j), int(r), j))
-        return cls.static([[j for _, _, j in sorted(q)] for q in queues])
+        pe = np.asarray(pe_of_job, dtype=np.int64)
+        rank = np.arange(problem.n_jobs) if rank is None else np.asarray(rank, dtype=np.int64)
+        jobs = np.lexsort((rank, problem.tiles, pe)).tolist()  # stable: ties by job index
+        ends = np.cumsum(np.bincount(pe, minlength=problem.n_pes)).tolist()
+        return cls(queues=tuple(tuple(jobs[a:b]) for a, b in zip([0, *ends], ends)))
 
     @classmethod
     def from_unit_assignment(cls, problem: Problem, pe_of_unit, rank_of_unit=None) -> Plan:
         """Every job on its unit's PE, so a filter group's weights stay on one PE while the
         tiles stream by; each PE runs tile by tile, units in `rank_of_unit` order."""
-        units, _ = problem.unit_loads()
-        pe_of_unit = np.asarray(pe_of_unit)
+        units = problem.units
         rank = None if rank_of_unit is None else np.asarray(rank_of_unit)[units]
-        return cls.from_assignment(problem, pe_of_unit[units], rank)
+        return cls.from_assignment(problem, np.asarray(pe_of_unit)[units], rank)
 
     @classmethod
     def stealing(cls, queues) -> Plan:
@@ -110,15 +127,14 @@ class Plan:
             if len(self.queues) != n_pes:
                 raise PolicyError(f"policy {policy!r} planned {len(self.queues)} PE queues "
                                   f"for {n_pes} PEs")
-            flat = [j for q in self.queues for j in q]
+            flat = np.fromiter(chain.from_iterable(self.queues), dtype=np.int64)
         elif self.order is not None:
-            flat = list(self.order)
+            flat = np.fromiter(self.order, dtype=np.int64)
         else:
             raise PolicyError(f"policy {policy!r} returned a Plan with neither queues nor order")
-        counts = np.bincount(np.asarray(flat, dtype=np.int64), minlength=n_jobs) if flat else \
-            np.zeros(n_jobs, dtype=np.int64)
-        if flat and (min(flat) < 0 or max(flat) >= n_jobs):
+        if len(flat) and (flat.min() < 0 or flat.max() >= n_jobs):
             raise PolicyError(f"policy {policy!r} names job indices outside [0, {n_jobs})")
+        counts = np.bincount(flat, minlength=n_jobs)
         if len(counts) != n_jobs or not (counts == 1).all():
             missing = np.flatnonzero(counts == 0)[:5].tolist()
             twice = np.flatnonzero(counts > 1)[:5].tolist()

@@ -16,20 +16,22 @@ class RoundRobin:
     name = "round-robin"
 
     def plan(self, problem: Problem) -> Plan:
-        pe = [problem.unit(j) % problem.n_pes for j in range(problem.n_jobs)]
-        return Plan.from_assignment(problem, pe)
+        return Plan.from_assignment(problem, problem.units % problem.n_pes)
 
 
 def lpt_assignment(loads: np.ndarray, n_pes: int) -> tuple[np.ndarray, np.ndarray]:
     """Graham's LPT: items in decreasing size (ties by index), each to the least-loaded PE
     (ties by PE index). Returns (PE of each item, rank of each item in that order)."""
+    loads = np.asarray(loads, dtype=np.int64)
     order = np.argsort(-loads, kind="stable")
     heap = [(0, p) for p in range(n_pes)]
+    placed = []
+    for size in loads[order].tolist():  # plain ints: numpy scalars would triple the loop
+        load, p = heap[0]
+        heapq.heapreplace(heap, (load + size, p))
+        placed.append(p)
     pe_of = np.empty(len(loads), dtype=np.int64)
-    for i in order:
-        load, p = heapq.heappop(heap)
-        pe_of[i] = p
-        heapq.heappush(heap, (load + int(loads[i]), p))
+    pe_of[order] = placed
     rank = np.empty(len(loads), dtype=np.int64)
     rank[order] = np.arange(len(loads))
     return pe_of, rank

@@ -3,6 +3,8 @@ improvement step any static plan can be passed through (`NAME+improve`)."""
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 
 from accelsim.errors import PolicyError
@@ -62,9 +64,10 @@ class Improved:
             raise PolicyError(f"policy {self.name!r}: {self.base.name!r} is dynamic; only a "
                               f"static plan can be improved")
         units, loads = problem.unit_loads()
+        jobs = np.fromiter(chain.from_iterable(base.queues), dtype=np.int64)
         pe_of_unit = np.zeros(len(loads), dtype=np.int64)
-        for pe, queue in enumerate(base.queues):
-            pe_of_unit[units[list(queue)]] = pe
+        pe_of_unit[units[jobs]] = np.repeat(np.arange(problem.n_pes),
+                                            [len(q) for q in base.queues])
         improved = improve_assignment(loads, pe_of_unit, problem.n_pes)
         return Plan.from_unit_assignment(problem, improved, by_size(loads))
 
