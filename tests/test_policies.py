@@ -1,3 +1,4 @@
+import heapq
 import sys
 import textwrap
 
@@ -7,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from accelsim.errors import PolicyError
 from accelsim.policies import Plan, Problem, available, load_policy, plan_layer
+from accelsim.workload.jobs import Job
 
 
 def test_unknown_policy_lists_the_known_names_sorted():
@@ -124,3 +126,193 @@ def test_greedy_is_dynamic_and_keeps_index_order():
 def test_round_robin_deals_units_in_index_order():
     plan = plan_layer(load_policy("round-robin"), Problem(np.ones(5), 2))
     assert plan.queues == ((0, 2, 4), (1, 3))
+
+
+# Straightforward references (the first implementations, O(n P)): the fast ones must give the
+# same plans, ties included.
+
+def _ref_lpt(loads, n):
+    heap, pe_of = [(0, p) for p in range(n)], np.zeros(len(loads), dtype=np.int64)
+    for i in np.argsort(-np.asarray(loads), kind="stable"):
+        load, p = heapq.heappop(heap)
+        pe_of[i] = p
+        heapq.heappush(heap, (load + int(loads[i]), p))
+    return pe_of
+
+
+def _ref_ffd(loads, order, n, capacity):
+    bins, pe_of = np.zeros(n, dtype=np.int64), np.zeros(len(loads), dtype=np.int64)
+    for i in order:
+        fits = np.flatnonzero(bins <= capacity - loads[i])
+        if not len(fits):
+            return None
+        pe_of[i] = fits[0]
+        bins[fits[0]] += loads[i]
+    return pe_of
+
+
+def _ref_multifit(loads, n):
+    order = np.argsort(-loads, kind="stable")
+    total = int(loads.sum())
+    lo = max(-(-total // n), int(loads.max())) - 1
+    hi = max(-(-2 * total // n), int(loads.max()))
+    best = _ref_ffd(loads, order, n, hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        packed = _ref_ffd(loads, order, n, mid)
+        if packed is None:
+            lo = mid
+        else:
+            hi, best = mid, packed
+    return best
+
+
+def _ref_kk(loads, n):
+    """Every partial partition as a dense vector of P sums; each merge remembers how it
+    permuted the subsets."""
+    heap, merges = [], []
+    for i, x in enumerate(loads):
+        sums = np.zeros(n, dtype=np.int64)
+        sums[0] = x
+        heap.append((-int(x), i, i, sums))
+    heapq.heapify(heap)
+    counter = len(loads)
+    while len(heap) > 1:
+        _, _, node_a, a = heapq.heappop(heap)
+        _, _, node_b, b = heapq.heappop(heap)
+        b_rev = np.arange(n)[::-1]
+        merged = a + b[b_rev]
+        order = np.argsort(-merged, kind="stable")
+        merged = merged[order]
+        merges.append((node_a, node_b, order, b_rev[order]))
+        heapq.heappush(heap, (-int(merged[0] - merged[-1]), counter,
+                              len(loads) + len(merges) - 1, merged))
+        counter += 1
+    pe_of = np.zeros(len(loads), dtype=np.int64)
+    stack = [(heap[0][2], np.arange(n))]
+    while stack:
+        node, pe_of_subset = stack.pop()
+        if node < len(loads):
+            pe_of[node] = pe_of_subset[0]
+            continue
+        node_a, node_b, a_of, b_of = merges[node - len(loads)]
+        map_a, map_b = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        map_a[a_of] = pe_of_subset
+        map_b[b_of] = pe_of_subset
+        stack += [(node_a, map_a), (node_b, map_b)]
+    return pe_of
+
+
+def _ref_improve(loads, pe_of, n, max_rounds=10_000):
+    """Every round, the gain of every (item of the top PE, item or empty slot elsewhere)."""
+    pe_of = np.array(pe_of, dtype=np.int64)
+    pe_load = np.bincount(pe_of, weights=loads, minlength=n).astype(np.int64)
+    for _ in range(max_rounds):
+        top = int(np.argmax(pe_load))
+        mine = np.flatnonzero(pe_of == top)
+        if len(mine) == 0 or n == 1:
+            break
+        others = np.flatnonzero(pe_of != top)
+        peers = np.flatnonzero(np.arange(n) != top)
+        v = np.concatenate((loads[others], np.zeros(len(peers), dtype=np.int64)))
+        v_pe = np.concatenate((pe_of[others], peers))
+        v_item = np.concatenate((others, np.full(len(peers), -1)))
+        gap = pe_load[top] - pe_load[v_pe]
+        d = loads[mine][:, None] - v[None, :]
+        gain = np.where((d > 0) & (d < gap), np.minimum(d, gap - d), 0)
+        best = int(np.argmax(gain))
+        if gain.flat[best] <= 0:
+            break
+        i, k = divmod(best, len(v))
+        pe_of[mine[i]] = v_pe[k]
+        if v_item[k] >= 0:
+            pe_of[v_item[k]] = top
+        pe_load[top] -= d[i, k]
+        pe_load[v_pe[k]] += d[i, k]
+    return pe_of
+
+
+def _ref_plan(problem, pe_of_job, rank):
+    queues = [[] for _ in range(problem.n_pes)]
+    for j, (pe, r) in enumerate(zip(pe_of_job, rank)):
+        queues[int(pe)].append((problem.tile(j), int(r), j))
+    return tuple(tuple(j for _, _, j in sorted(q)) for q in queues)
+
+
+# ties and zero loads are where orders could differ: few distinct values, often zero
+loads_st = st.one_of(st.lists(st.integers(0, 4), min_size=1, max_size=60),
+                     st.lists(st.integers(0, 300), min_size=1, max_size=60))
+
+
+@settings(max_examples=300, deadline=None)
+@given(loads=loads_st, n=st.integers(1, 12))
+def test_partitioning_heuristics_equal_the_references(loads, n):
+    from accelsim.policies.classic import lpt_assignment
+    from accelsim.policies.partition import (improve_assignment, kk_assignment, lockstep_rounds,
+                                             multifit_assignment)
+    loads = np.array(loads, dtype=np.int64)
+    assert lpt_assignment(loads, n)[0].tolist() == _ref_lpt(loads, n).tolist()
+    assert multifit_assignment(loads, n).tolist() == _ref_multifit(loads, n).tolist()
+    assert kk_assignment(loads, n).tolist() == _ref_kk(loads, n).tolist()
+    pe, rank = lockstep_rounds(loads, n)
+    k = np.argsort(-loads, kind="stable")
+    assert rank[k].tolist() == list(range(len(loads)))
+    assert pe[k].tolist() == [(r % n if r // n % 2 == 0 else n - 1 - r % n)
+                              for r in range(len(loads))]
+    for start in (_ref_lpt(loads, n), np.arange(len(loads)) % n, np.zeros(len(loads), int)):
+        for rounds in (2, 10_000):
+            assert improve_assignment(loads, start, n, rounds).tolist() == \
+                _ref_improve(loads, start, n, rounds).tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(loads=st.lists(st.integers(0, 5000), min_size=50, max_size=400),
+       n=st.integers(2, 64))
+def test_karmarkar_karp_equals_the_reference_on_many_items(loads, n):
+    from accelsim.policies.partition import kk_assignment
+    loads = np.array(loads, dtype=np.int64)
+    assert kk_assignment(loads, n).tolist() == _ref_kk(loads, n).tolist()
+
+
+def _jobs(units, tiles, cycles):
+    return tuple(Job(j, 0, u, t, 0, (u,), c, c, u, t, t) for j, (u, t, c) in
+                 enumerate(zip(units, tiles, cycles)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), n=st.integers(1, 6))
+def test_plans_of_layers_equal_the_reference(data, n):
+    """Jobs grouped into units over tiles: every static policy's queues are its reference
+    assignment of unit loads, ordered by tile, then rank, then job."""
+    from accelsim.policies import by_size
+    from accelsim.policies.exact import best_heuristic
+    n_units = data.draw(st.integers(1, 12))
+    n_tiles = data.draw(st.integers(1, 4))
+    cycles = data.draw(st.lists(st.integers(0, 9), min_size=n_units * n_tiles,
+                                max_size=n_units * n_tiles))
+    units = [u for _ in range(n_tiles) for u in range(n_units)]
+    tiles = [t for t in range(n_tiles) for _ in range(n_units)]
+    problem = Problem(cycles, n, _jobs(units, tiles, cycles))
+    loads = np.bincount(units, weights=cycles, minlength=n_units).astype(np.int64)
+    assert problem.unit_loads()[1].tolist() == loads.tolist()
+    rank = by_size(loads)[units]
+    expected = {
+        "round-robin": (np.array(units) % n, range(len(cycles))),
+        "lpt": (_ref_lpt(loads, n)[units], rank),
+        "kk": (_ref_kk(loads, n)[units], rank),
+        "multifit": (_ref_multifit(loads, n)[units], rank),
+        "lpt+improve": (_ref_improve(loads, _ref_lpt(loads, n), n)[units], rank),
+        "portfolio": (best_heuristic(loads, n)[units], rank),
+    }
+    for name, (pe, r) in expected.items():
+        assert plan_layer(load_policy(name), problem).queues == _ref_plan(problem, pe, r), name
+
+
+@settings(max_examples=60, deadline=None)
+@given(loads=loads_st, n=st.integers(1, 8))
+def test_portfolio_is_the_best_improved_heuristic(loads, n):
+    from accelsim.policies.exact import best_heuristic
+    loads = np.array(loads, dtype=np.int64)
+    spans = [np.bincount(_ref_improve(loads, a, n), weights=loads, minlength=n).max()
+             for a in (_ref_kk(loads, n), _ref_multifit(loads, n), _ref_lpt(loads, n))]
+    assert np.bincount(best_heuristic(loads, n), weights=loads, minlength=n).max() == min(spans)
