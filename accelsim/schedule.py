@@ -78,36 +78,49 @@ class Schedule:
 
 
 def list_schedule(cycles: np.ndarray, order, n_pes: int) -> np.ndarray:
-    """PE loads when jobs in `order` go to the PE that frees first (a dynamic plan's outcome
-    with ideal hardware)."""
-    loads = np.zeros(n_pes, dtype=np.int64)
+    """PE loads when jobs in `order` go to the PE that frees first, the lowest index on a tie
+    (a dynamic plan's outcome with ideal hardware)."""
+    free = [(0, p) for p in range(n_pes)]
+    cycles = np.asarray(cycles).tolist()
     for j in order:
-        p = int(np.argmin(loads))
-        loads[p] += cycles[j]
+        t, p = free[0]
+        heapq.heapreplace(free, (t + cycles[j], p))
+    loads = np.zeros(n_pes, dtype=np.int64)
+    for t, p in free:
+        loads[p] = t
     return loads
 
 
 def steal_schedule(cycles: np.ndarray, queues, n_pes: int) -> np.ndarray:
     """PE loads under work stealing with ideal hardware: a PE that frees up takes its own
-    next job, else the last job of the PE with the most jobs left."""
+    next job, else the last job of the PE with the most jobs left (the lowest index on a
+    tie)."""
     pending = [list(q) for q in queues]
-    loads = np.zeros(n_pes, dtype=np.int64)
+    cycles = np.asarray(cycles).tolist()
+    loads = [0] * n_pes
     heads = [0] * n_pes
     ready = [(0, p) for p in range(n_pes)]
-    heapq.heapify(ready)
+    # PEs by jobs left, most first; an entry is stale once that PE's count has changed
+    most = [(-len(q), p) for p, q in enumerate(pending) if q]
+    heapq.heapify(most)
     left = sum(len(q) for q in pending)
     while left:
         t, p = heapq.heappop(ready)
         if heads[p] < len(pending[p]):
             j = pending[p][heads[p]]
             heads[p] += 1
+            victim = p
         else:
-            victim = max(range(n_pes), key=lambda q: (len(pending[q]) - heads[q], -q))
+            while -most[0][0] != len(pending[most[0][1]]) - heads[most[0][1]]:
+                heapq.heappop(most)
+            victim = most[0][1]
             j = pending[victim].pop()
+        if len(pending[victim]) > heads[victim]:
+            heapq.heappush(most, (heads[victim] - len(pending[victim]), victim))
         left -= 1
         loads[p] += cycles[j]
-        heapq.heappush(ready, (t + int(cycles[j]), p))
-    return loads
+        heapq.heappush(ready, (t + cycles[j], p))
+    return np.array(loads, dtype=np.int64)
 
 
 def plan(job_cycles, n_pes: int, policy: str | Policy = "lpt") -> Schedule:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from accelsim.policies import Problem, plan_layer
 from accelsim.schedule import bounds, plan
 from test_policies import _optimum
 
@@ -101,3 +102,56 @@ def test_portfolio_is_at_least_as_good_as_each_improved_heuristic(cycles, n):
     best = plan(cycles, n, "portfolio").makespan
     for name in ("lpt+improve", "kk+improve", "multifit+improve"):
         assert best <= plan(cycles, n, name).makespan
+
+
+def _ref_list_schedule(cycles, order, n):
+    loads = np.zeros(n, dtype=np.int64)
+    for j in order:
+        loads[int(np.argmin(loads))] += cycles[j]
+    return loads
+
+
+def _ref_steal_schedule(cycles, queues, n):
+    """Every steal scans all PEs for the one with the most jobs left."""
+    import heapq
+    pending, heads, loads = [list(q) for q in queues], [0] * n, np.zeros(n, dtype=np.int64)
+    ready = [(0, p) for p in range(n)]
+    for _ in range(sum(len(q) for q in pending)):
+        t, p = heapq.heappop(ready)
+        if heads[p] < len(pending[p]):
+            j = pending[p][heads[p]]
+            heads[p] += 1
+        else:
+            victim = max(range(n), key=lambda q: (len(pending[q]) - heads[q], -q))
+            j = pending[victim].pop()
+        loads[p] += cycles[j]
+        heapq.heappush(ready, (t + int(cycles[j]), p))
+    return loads
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), n=st.integers(1, 6))
+def test_dynamic_outcomes_equal_the_references(data, n):
+    from accelsim.schedule import list_schedule, steal_schedule
+    cycles = np.array(data.draw(st.lists(st.integers(0, 9), min_size=1, max_size=30)))
+    order = data.draw(st.permutations(range(len(cycles))))
+    assert list_schedule(cycles, order, n).tolist() == \
+        _ref_list_schedule(cycles, order, n).tolist()
+    pe = data.draw(st.lists(st.integers(0, n - 1), min_size=len(cycles), max_size=len(cycles)))
+    queues = [[j for j in order if pe[j] == p] for p in range(n)]
+    assert steal_schedule(cycles, queues, n).tolist() == \
+        _ref_steal_schedule(cycles, queues, n).tolist()
+
+
+def test_exact_returns_the_portfolio_plan_when_its_model_is_too_large():
+    from accelsim.policies.exact import Exact
+    rng = np.random.default_rng(0)
+    cycles = rng.integers(100, 5000, 300)
+    s = plan(cycles, 32, Exact(time_limit_s=1, workers=1, variables_per_second=100))
+    portfolio = plan(cycles, 32, "portfolio")
+    assert s.queues == portfolio.queues and not s.proven_optimal
+    assert s.makespan > s.bounds.best  # else the bound would have been met without a model
+    policy = Exact(time_limit_s=1, variables_per_second=100)
+    info = plan_layer(policy, Problem(cycles, 32)).info
+    assert info["status"].startswith("not solved: the model would have") and \
+        not info["proven_optimal"]
