@@ -217,20 +217,13 @@ def _layer_bound(layer: LayerJobs, plan: Plan, hw: Hardware):
     return bounds(layer.cycles, hw.n_pes, plan.planned_makespan(layer.cycles) if proven else None)
 
 
-def _append(timeline, trace: StateTrace, levels: LevelTrace, transfers: TransferLog) -> None:
-    for row in zip(*(a.tolist() for a in timeline.states)):
-        trace.enter(*(row[0], row[2], row[1], row[3]))
-    for row in zip(*(a.tolist() for a in timeline.levels)):
-        levels.record(*row)
-    for row in zip(*(a.tolist() for a in timeline.transfers)):
-        transfers.record(*row)
-
-
 def _run_closed_form(env, p: _Prepared, hw: Hardware, trace: StateTrace, levels: LevelTrace,
                      transfers: TransferLog) -> LayerRun:
     layer, start = p.layer, env.now
     timeline = p.timeline.shifted(start)
-    _append(timeline, trace, levels, transfers)
+    trace.extend(*timeline.states)
+    levels.extend(*timeline.levels)
+    transfers.extend(*timeline.transfers)
     if timeline.end > env.now:
         env.run(until=timeline.end)    # the next layer starts at the barrier
     bound = _layer_bound(layer, p.plan, hw)

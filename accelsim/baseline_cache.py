@@ -22,7 +22,6 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from accelsim.broadcasts import job_column
 from accelsim.config import Hardware, Mapping
 from accelsim.workload.jobs import LayerJobs
 from accelsim.workload.layers import Layer
@@ -70,7 +69,7 @@ def jobs_key(kind: str, jobs: list[LayerJobs], hw: Hardware) -> str:
         for name in _ARRAYS:
             h.update(np.ascontiguousarray(getattr(layer, name), dtype=np.int64).tobytes())
         for name in _COLUMNS:
-            h.update(job_column(layer, name).tobytes())
+            h.update(layer.column(name).tobytes())
     return h.hexdigest()
 
 

@@ -40,7 +40,7 @@ class Broadcasts:
     def weight_bytes_at_once(self, layer: LayerJobs) -> np.ndarray:
         """Per broadcast, the bytes of the distinct weight blocks its members need on chip."""
         gid = np.repeat(np.arange(self.n_groups), np.diff(self.offsets))
-        block = job_column(layer, "weight_block")[self.job]
+        block = layer.column("weight_block")[self.job]
         pairs = np.unique(np.column_stack((gid, block)), axis=0)
         return np.bincount(pairs[:, 0], weights=np.asarray(layer.weight_bytes)[pairs[:, 1]],
                            minlength=self.n_groups).astype(np.int64)
@@ -51,7 +51,7 @@ def broadcasts(queues, layer: LayerJobs) -> Broadcasts:
     PE needs next, to every PE whose next job reads it. When every queue reads its input
     blocks in non-decreasing order (tile by tile), the k-th job of PE p on block b goes out
     in the k-th broadcast of b, so a sort by (block, k, PE) gives the order at once."""
-    input_block = job_column(layer, "input_block")
+    input_block = layer.column("input_block")
     lengths = [len(q) for q in queues]
     pe = np.repeat(np.arange(len(queues)), lengths)
     job = np.fromiter((j for q in queues for j in q), dtype=np.int64, count=len(pe))
@@ -76,9 +76,3 @@ def broadcasts(queues, layer: LayerJobs) -> Broadcasts:
     new_group[1:] = (block[order][1:] != block[order][:-1]) | (k[order][1:] != k[order][:-1])
     return Broadcasts(pe[order], job[order],
                       np.append(np.flatnonzero(new_group), len(order)).astype(np.int64))
-
-
-def job_column(layer: LayerJobs, attr: str) -> np.ndarray:
-    """One attribute of every job, as an array (jobs are values; engines want columns)."""
-    return np.fromiter((getattr(j, attr) for j in layer.jobs), dtype=np.int64,
-                       count=len(layer.jobs))

@@ -33,7 +33,7 @@ import attrs
 import numpy as np
 from attrs import frozen
 
-from accelsim.broadcasts import Broadcasts, job_column
+from accelsim.broadcasts import Broadcasts
 from accelsim.config import Hardware
 from accelsim.trace import Cause, Operand, State
 from accelsim.units import exact_rate
@@ -112,7 +112,8 @@ def _cycles(nbytes: np.ndarray, bytes_per_cycle: float) -> np.ndarray:
     nbytes = np.asarray(nbytes, dtype=np.int64)
     if rate is None:
         return np.zeros_like(nbytes)
-    return -((-nbytes * rate.denominator) // rate.numerator)
+    num, den = rate
+    return -((-nbytes * den) // num)
 
 
 def _fifo(issue: np.ndarray, cycles: np.ndarray, latency: int, free_at: int) -> np.ndarray:
@@ -149,8 +150,8 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     n_members, n_groups, off = len(m_pe), bc.n_groups, bc.offsets
     size = np.diff(off)
     gid = np.repeat(np.arange(n_groups), size)
-    m_w = job_column(layer, "weight_block")[m_job]
-    m_i = job_column(layer, "input_block")[m_job]
+    m_w = layer.column("weight_block")[m_job]
+    m_i = layer.column("input_block")[m_job]
     m_c = cycles[m_job]
     g_in = m_i[off[:-1]]
     latency = hw.dram_latency_cycles
@@ -217,7 +218,7 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
 
     # write-backs: each output tile when its last contribution ends, FIFO after the loads
     out_sizes = np.asarray(layer.output_bytes, dtype=np.int64)
-    m_o = job_column(layer, "output_block")[m_job]
+    m_o = layer.column("output_block")[m_job]
     n_out = len(out_sizes)
     last_end = np.full(n_out, -1, dtype=np.int64)
     np.maximum.at(last_end, m_o, finish)
@@ -267,7 +268,7 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         states=_pe_states(n_pes, start, end, m_pe, begin, finish, *stages),
         levels=tuple(np.concatenate([l[i] for l in levels]) for i in range(3)),
         transfers=transfers,
-        executed_macs=int(job_column(layer, "macs").sum()),
+        executed_macs=int(layer.column("macs").sum()),
         noc_bytes=int(g_inputs.sum() + g_weights.sum()), weight_reads=int(g_weights.sum()),
         input_reads=int(g_inputs.sum()), output_writes=int(out_sizes[m_o].sum()),
         psum_bytes=int((out_sizes * np.maximum(contributions - 1, 0)).sum()),

@@ -59,6 +59,18 @@ class LayerJobs:
     channel_splits: int
     pruned_macs: int
     dense_macs: int
+    _columns: dict = field(init=False, factory=dict, eq=False, repr=False)
+
+    def column(self, attr: str) -> np.ndarray:
+        """One integer attribute of every job as a read-only array, built once: the engines
+        and policies read jobs as columns, never object by object."""
+        a = self._columns.get(attr)
+        if a is None:
+            a = np.fromiter((getattr(j, attr) for j in self.jobs), dtype=np.int64,
+                            count=len(self.jobs))
+            a.setflags(write=False)
+            self._columns[attr] = a
+        return a
 
     @property
     def total_cycles(self) -> int:
