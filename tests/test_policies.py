@@ -263,6 +263,9 @@ def test_partitioning_heuristics_equal_the_references(loads, n):
         for rounds in (2, 10_000):
             assert improve_assignment(loads, start, n, rounds).tolist() == \
                 _ref_improve(loads, start, n, rounds).tolist()
+        # the work cap stops after the round that passes it: here, the first
+        assert improve_assignment(loads, start, n, max_work=0).tolist() == \
+            _ref_improve(loads, start, n, 1).tolist()
 
 
 @settings(max_examples=40, deadline=None)
