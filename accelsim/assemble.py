@@ -23,6 +23,7 @@ from accelsim import closed_form
 from accelsim.broadcasts import Broadcasts, broadcasts
 from accelsim.config import Hardware
 from accelsim.errors import ConfigError, DeadlockError
+from accelsim.hardware_bounds import HardwareBounds, hardware_bounds
 from accelsim.hw.buffer import BlockBuffer, OutputBuffer
 from accelsim.hw.dispatch import (DispatchStatus, Dispatcher, StealingQueues, dynamic_groups,
                                   interleaved)
@@ -64,6 +65,7 @@ class LayerRun:
     output_buffer_peak: int
     engine: str = "simpy"               # "fast": the closed form ran this layer
     engine_note: str | None = None      # why the closed form could not (auto)
+    hardware: HardwareBounds | None = None   # the layer's bounds on this hardware
 
     @property
     def cycles(self) -> int:
@@ -240,7 +242,8 @@ def _run_closed_form(env, p: _Prepared, hw: Hardware, trace: StateTrace, levels:
                     output_buffer_reads=timeline.psum_bytes
                     + int(layer.output_write_bytes.sum()),
                     weight_buffer_peak=w_peak, input_buffer_peak=i_peak,
-                    output_buffer_peak=o_peak, engine="fast")
+                    output_buffer_peak=o_peak, engine="fast",
+                    hardware=hardware_bounds(layer, hw, bound.best))
 
 
 def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Hardware,
@@ -301,7 +304,8 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
                    output_buffer_writes=outputs.write_bytes,
                    output_buffer_reads=outputs.psum_bytes + int(layer.output_write_bytes.sum()),
                    weight_buffer_peak=weights.peak, input_buffer_peak=inputs.peak,
-                   output_buffer_peak=outputs.peak, engine_note=note)
+                   output_buffer_peak=outputs.peak, engine_note=note,
+                   hardware=hardware_bounds(layer, hw, bound.best))
     return run, steps
 
 

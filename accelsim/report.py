@@ -13,10 +13,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import attrs
 from attrs import asdict, field, frozen
 
 from accelsim.assemble import SimResult
 from accelsim.config import EnergyTable, Hardware
+from accelsim.gap import PARTS, layer_gap
+from accelsim.hardware_bounds import KINDS
 from accelsim.trace import Cause, Operand, State
 
 STATES = [s.label for s in State]
@@ -45,6 +48,11 @@ class LayerReport:
     speedup_vs_dense: float | None = None
     speedup_vs_round_robin: float | None = None
     engine: str = "simpy"             # fast (closed form), simpy, or for the total: mixed
+    hardware_bounds: dict[str, int] = field(factory=dict)   # compute, memory, interconnect, lock-step
+    hardware_bound: int = 0           # the largest of them: no plan can beat it on this hardware
+    bound_binding: str = "compute"    # which one it is
+    makespan_over_hardware_bound: float = 1.0
+    gap: dict[str, int] = field(factory=dict)   # cycles - compute bound, by cause (accelsim.gap)
 
     @property
     def dram_total(self) -> int:
@@ -82,7 +90,10 @@ class Report:
                 "dram_bytes_per_cycle", *[f"energy_{k}_pj" for k in ENERGY_KEYS],
                 "pruned_macs", "dense_macs", "executed_macs", "lower_bound", "bound_kind",
                 "compute_makespan",
-                "makespan_over_bound", "speedup_vs_dense", "speedup_vs_round_robin", "engine"]
+                "makespan_over_bound", "speedup_vs_dense", "speedup_vs_round_robin", "engine",
+                *[f"{k.replace('-', '_')}_bound" for k in KINDS], "hardware_bound",
+                "bound_binding", *[f"gap_{k.replace(' ', '_').replace('-', '_')}_cycles"
+                                   for k in PARTS]]
         w.writerow(head)
         for l in (*self.layers, self.total):
             w.writerow([l.name, l.jobs, l.cycles, f"{l.seconds:.9g}", f"{l.utilization:.6f}",
@@ -92,14 +103,17 @@ class Report:
                         l.dense_macs, l.executed_macs, l.lower_bound, l.bound_kind,
                         "" if l.compute_makespan is None else l.compute_makespan,
                         f"{l.makespan_over_bound:.6f}", _opt(l.speedup_vs_dense),
-                        _opt(l.speedup_vs_round_robin), l.engine])
+                        _opt(l.speedup_vs_round_robin), l.engine,
+                        *[l.hardware_bounds[k] for k in KINDS], l.hardware_bound,
+                        l.bound_binding, *[l.gap[k] for k in PARTS]])
         return out.getvalue()
 
     def table(self) -> str:
         """A readable summary table: one row per layer and a total."""
         head = (f"{'layer':<24}{'jobs':>7}{'cycles':>12}{'util':>7}  "
                 + "".join(f"{s[:8]:>9}" for s in STATES[1:])
-                + f"{'DRAM KiB':>11}{'extra':>9}{'/bound':>8}{'x dense':>9}{'x RR':>7}")
+                + f"{'DRAM KiB':>11}{'extra':>9}{'/bound':>8}{'/hw':>7}{'binds':>6}"
+                + f"{'x dense':>9}{'x RR':>7}")
         lines = [head, "-" * len(head)]
         for l in (*self.layers, self.total):
             if l is self.total:
@@ -108,7 +122,8 @@ class Report:
                 f"{l.name[:23]:<24}{l.jobs:>7}{l.cycles:>12,}{l.utilization:>7.1%}  "
                 + "".join(f"{l.states[s]:>9.1%}" for s in STATES[1:])
                 + f"{l.dram_total / 1024:>11,.0f}{l.dram_extra / 1024:>9,.0f}"
-                + f"{l.makespan_over_bound:>8.3f}"
+                + f"{l.makespan_over_bound:>8.3f}{l.makespan_over_hardware_bound:>7.3f}"
+                + f"{_SHORT[l.bound_binding]:>6}"
                 + f"{_fmt(l.speedup_vs_dense):>9}{_fmt(l.speedup_vs_round_robin):>7}")
         t = self.total
         energy_uj = sum(t.energy_pj.values()) / 1e6
@@ -120,9 +135,14 @@ class Report:
                   f"(ideal speedup {t.dense_macs / max(t.pruned_macs, 1):.2f}x); "
                   f"simulated {self.events:,} events in {self.wall_seconds:.2f} s"]
         lines += ["DRAM KiB: all traffic; extra: beyond each weight, input and output once "
-                  "(halo, refetch, split, spill; by cause in summary.json)"]
+                  "(halo, refetch, split, spill; by cause in summary.json)",
+                  "/bound: cycles over the compute bound; /hw: over the hardware bound (the "
+                  "largest of compute, memory, interconnect, lock-step: the one that binds)"]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+_SHORT = {"compute": "comp", "memory": "mem", "interconnect": "noc", "lock-step": "lock"}
 
 
 def _opt(x):
@@ -172,15 +192,21 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
     dram = np.zeros((len(result.layers), len(Operand), len(Cause)), dtype=np.int64)
     np.add.at(dram, (tr["layer"], tr["operand"], tr["cause"]), tr["bytes"])
     layers = []
+    gaps = []
     for i, run in enumerate(result.layers):
         window = result.states.window(run.start, run.end)
         by_state = window.cycles_by_state(n).sum(axis=0)
-        layers.append(_make(run.name, run.n_jobs, run.cycles, by_state, dram[i],
-                            _layer_energy(hw, energy, run.executed_macs, dram[i], run), hw,
-                            run.pruned_macs, run.dense_macs, run.executed_macs, run.lower_bound,
-                            run.bound_kind, run.planned_makespan,
-                            _speedup(dense, i, run.cycles), _speedup(round_robin, i, run.cycles),
-                            run.engine))
+        gaps.append(layer_gap(result.states, n, run.start, run.end, run.lower_bound))
+        bounds = run.hardware.values
+        layers.append(attrs.evolve(
+            _make(run.name, run.n_jobs, run.cycles, by_state, dram[i],
+                  _layer_energy(hw, energy, run.executed_macs, dram[i], run), hw,
+                  run.pruned_macs, run.dense_macs, run.executed_macs, run.lower_bound,
+                  run.bound_kind, run.planned_makespan, _speedup(dense, i, run.cycles),
+                  _speedup(round_robin, i, run.cycles), run.engine),
+            hardware_bounds=bounds, hardware_bound=run.hardware.best,
+            makespan_over_hardware_bound=run.cycles / max(run.hardware.best, 1),
+            bound_binding=run.hardware.binding, gap=gaps[-1].parts))
     by_state = result.states.cycles_by_state(n).sum(axis=0)
     bound = sum(l.lower_bound for l in layers)
     planned = None if any(l.compute_makespan is None for l in layers) else \
@@ -192,13 +218,22 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
                   sum(dense) / result.makespan if dense and result.makespan else None,
                   sum(round_robin) / result.makespan if round_robin and result.makespan
                   else None, _engines(result))
+    binds = {k: sum(l.hardware_bound for l in layers if l.bound_binding == k) for k in KINDS}
+    total_gap = sum(gaps[1:], gaps[0]) if gaps else None
+    total = attrs.evolve(
+        total, hardware_bounds={k: sum(l.hardware_bounds[k] for l in layers) for k in KINDS},
+        hardware_bound=sum(l.hardware_bound for l in layers),
+        makespan_over_hardware_bound=result.makespan / max(sum(l.hardware_bound for l in layers), 1),
+        bound_binding=max(KINDS, key=lambda k: (binds[k], -KINDS.index(k))),
+        gap=total_gap.parts if total_gap else dict.fromkeys(PARTS, 0))
     hw_dict = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v)
                for k, v in asdict(hw).items()}
     hw_dict["area_proxy"] = {"pe_lanes": hw.area_proxy_lanes,
                              "buffer_bytes": str(hw.buffer_bytes)
                              if not np.isfinite(hw.buffer_bytes) else int(hw.buffer_bytes)}
+    gap_note = [f"gap: {total_gap.sentence(result.policy)}"] if total_gap else []
     return Report(scenario, result.policy, hw_dict, layers, total, result.events,
-                  result.wall_seconds, (*notes, *_engine_notes(result)))
+                  result.wall_seconds, (*notes, *gap_note, *_engine_notes(result)))
 
 
 def _engines(result: SimResult) -> str:

@@ -1,0 +1,64 @@
+"""The hardware bounds never exceed a simulated layer, and the gap to the compute bound
+splits into non-negative parts that add up exactly, for every policy and hardware."""
+
+import math
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from accelsim.assemble import simulate
+from accelsim.config import Hardware, Mapping
+from accelsim.gap import PARTS, layer_gap
+from accelsim.hardware_bounds import hardware_bounds
+from accelsim.policies import load_policy
+from simkit import conv, conv_layers, fitted, jobs_for, pruned
+
+hardware = st.builds(
+    Hardware, pe_rows=st.integers(1, 3), pe_cols=st.integers(1, 4),
+    macs_per_cycle=st.integers(1, 8), job_overhead_cycles=st.integers(0, 3),
+    weight_buffer_bytes=st.sampled_from([1, 256, 10**7, math.inf]),
+    input_buffer_bytes=st.sampled_from([1, 256, 10**7, math.inf]),
+    output_buffer_bytes=st.sampled_from([1, 256, 10**7, math.inf]),
+    double_buffered=st.booleans(),
+    dram_bytes_per_cycle=st.sampled_from([0.5, 2.5, 16, math.inf]),
+    dram_latency_cycles=st.sampled_from([0, 5, 40]),
+    noc_bytes_per_cycle=st.sampled_from([1, 4.5, 64, math.inf]), multicast=st.booleans(),
+    input_queue_depth=st.sampled_from([1, 1, 2, 8]))
+mappings = st.builds(Mapping, tile_h=st.integers(0, 5), tile_w=st.integers(0, 5),
+                     filters_per_job=st.integers(1, 3),
+                     channel_splits=st.sampled_from([1, 2, "auto"]))
+POLICIES = st.sampled_from(["round-robin", "lpt", "kk", "multifit", "density-grouping",
+                            "greedy", "work-stealing"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=conv_layers(), mapping=mappings, hw=hardware, policy=POLICIES)
+def test_bounds_hold_and_the_gap_adds_up(layers, mapping, hw, policy):
+    jobs = jobs_for(layers, mapping, hw)
+    hw = fitted(hw, jobs, slack=1)
+    result = simulate(jobs, hw, load_policy(policy))
+    for layer, run in zip(jobs, result.layers):
+        b = hardware_bounds(layer, hw, run.lower_bound)
+        assert b.best <= run.cycles, (b, run.cycles)
+        assert b.values[b.binding] == b.best
+        gap = layer_gap(result.states, hw.n_pes, run.start, run.end, run.lower_bound)
+        assert sum(gap.parts.values()) == run.cycles - run.lower_bound
+        assert all(gap.parts[k] >= 0 for k in PARTS), gap.parts
+
+
+def test_a_lock_step_round_of_long_and_short_jobs_is_lock_step_waiting():
+    # two PEs, depth 1, round-robin: PE 0 runs 4-cycle jobs, PE 1 1-cycle jobs
+    import attrs
+    import numpy as np
+    layer = pruned(conv("c", in_c=4, hw=4, out_c=2, k=1, pad=0), 1.0)
+    layer = attrs.evolve(layer, filter_nnz=np.array([4, 1]))
+    hw = Hardware(pe_rows=1, pe_cols=2, macs_per_cycle=1, input_queue_depth=1).ideal_memory()
+    jobs = jobs_for([layer], Mapping(2, 2), hw)
+    result = simulate(jobs, hw, load_policy("round-robin"))
+    run = result.layers[0]
+    gap = layer_gap(result.states, 2, run.start, run.end, run.lower_bound)
+    assert gap.critical_pe == 0 and gap.parts["plan imbalance"] == 64 - 40
+    assert gap.parts["drain and idle"] == 0 and run.cycles == 64
+    assert "plan imbalance" in gap.sentence("round-robin")
+    # the PE with less work waits on PE 0 every round: lock-step waiting on PE 1, not on
+    # the critical PE, so the layer's gap is all plan imbalance here
+    assert sum(v for k, v in gap.parts.items() if k != "plan imbalance") == 0
