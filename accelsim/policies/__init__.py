@@ -46,6 +46,7 @@ class Problem:
     jobs: tuple[Job, ...] | None = None
     units: np.ndarray = _of_jobs("unit", lambda n: np.arange(n, dtype=np.int64))
     tiles: np.ndarray = _of_jobs("tile", lambda n: np.zeros(n, dtype=np.int64))
+    inputs: np.ndarray = _of_jobs("input_block", lambda n: np.zeros(n, dtype=np.int64))
 
     @classmethod
     def from_layer(cls, layer: LayerJobs, n_pes: int) -> Problem:
@@ -95,11 +96,15 @@ class Plan:
 
     @classmethod
     def from_assignment(cls, problem: Problem, pe_of_job, rank=None) -> Plan:
-        """Per-PE queues from an assignment, ordered by tile (input locality), then `rank`
-        (the policy's own order; job index when omitted)."""
+        """Per-PE queues from an assignment, ordered by tile (input locality), then input
+        block (conv group and channel chunk), then `rank` (the policy's own order; job index
+        when omitted). The dispatcher broadcasts input blocks in order and never reorders a
+        PE's jobs, so a queue that went back to an earlier block would leave its PE waiting
+        until every other PE had finished that block: under lock-step, pruned AlexNet's
+        grouped convolutions ran 2.4-3.8x their plans that way."""
         pe = np.asarray(pe_of_job, dtype=np.int64)
         rank = np.arange(problem.n_jobs) if rank is None else np.asarray(rank, dtype=np.int64)
-        jobs = np.lexsort((rank, problem.tiles, pe)).tolist()  # stable: ties by job index
+        jobs = np.lexsort((rank, problem.inputs, problem.tiles, pe)).tolist()  # ties: index
         ends = np.cumsum(np.bincount(pe, minlength=problem.n_pes)).tolist()
         return cls(queues=tuple(tuple(jobs[a:b]) for a, b in zip([0, *ends], ends)))
 
