@@ -11,6 +11,7 @@ import numpy as np
 from attrs import frozen
 
 from accelsim.assemble import SimResult, simulate
+from accelsim.gap import PARTS, Gap, layer_gap
 from accelsim.policies import Policy, available, load_policy
 from accelsim.policies.exact import Exact
 from accelsim.scenario import Scenario
@@ -65,30 +66,69 @@ def best_bounds(runs: list[PolicyRun]) -> np.ndarray:
     return np.max([[l.lower_bound for l in r.result.layers] for r in runs], axis=0)
 
 
+_SHORT = {"plan imbalance": "imbalance", "lock-step waiting": "lock-step",
+          "memory stalls": "memory", "operand delivery": "delivery",
+          "output stalls": "output", "drain and idle": "drain/idle"}
+
+
+def hardware_bound(runs: list[PolicyRun]) -> int:
+    """The sum over layers of the hardware bound, with the best compute bound any run proved."""
+    compute = best_bounds(runs)
+    layers = runs[0].result.layers
+    return int(sum(max(int(c), l.hardware.memory, l.hardware.interconnect, l.hardware.lock_step)
+                   for c, l in zip(compute, layers)))
+
+
+def gap_of(run: PolicyRun) -> Gap:
+    """The run's gap to its compute bound, summed over layers (accelsim.gap)."""
+    r = run.result
+    gaps = [layer_gap(r.states, r.hw.n_pes, l.start, l.end, l.lower_bound) for l in r.layers]
+    return sum(gaps[1:], gaps[0])
+
+
 def table(runs: list[PolicyRun]) -> str:
     bound = best_bounds(runs)
     total_bound = int(bound.sum())
+    hw_bound = hardware_bound(runs)
     rr = next((r for r in runs if r.policy == "round-robin"), None)
-    lines = ["plan/bound: the plan's compute makespan over the best bound (scheduling alone);",
-             "/bound: the simulated cycles over it (with the hardware's stalls and lock-step)",
-             "", f"{'policy':<20}{'cycles':>14}{'/bound':>9}{'plan/bound':>11}{'util':>8}"
-                 f"{'plan ms':>10}{'x RR':>7}", "-" * 79]
+    lines = ["plan/bound: the plan's compute makespan over the best compute bound (scheduling "
+             "alone); /bound: simulated cycles over it; /hw: simulated cycles over the",
+             f"hardware bound ({hw_bound:,} cycles: per layer the largest of the compute, "
+             "memory, interconnect and lock-step bounds)",
+             "", f"{'policy':<20}{'cycles':>14}{'/bound':>9}{'/hw':>8}{'plan/bound':>11}"
+                 f"{'util':>8}{'plan ms':>10}{'x RR':>7}", "-" * 87]
     for r in sorted(runs, key=lambda r: r.result.makespan):
-        gain = rr.result.makespan / r.result.makespan if rr else float("nan")
+        gain = f"{rr.result.makespan / r.result.makespan:.3f}" if rr else "-"
         planned = "-" if r.planned is None else f"{r.planned / max(total_bound, 1):.4f}"
         lines.append(f"{r.policy:<20}{r.result.makespan:>14,}"
-                     f"{r.result.makespan / max(total_bound, 1):>9.4f}{planned:>11}"
-                     f"{r.utilization():>8.1%}{r.plan_seconds * 1e3:>10.1f}{gain:>7.3f}")
+                     f"{r.result.makespan / max(total_bound, 1):>9.4f}"
+                     f"{r.result.makespan / max(hw_bound, 1):>8.4f}{planned:>11}"
+                     f"{r.utilization():>8.1%}{r.plan_seconds * 1e3:>10.1f}{gain:>7}")
     if rr:
         best = min(runs, key=lambda r: r.result.makespan)
         lines.append(f"\nround-robin loses {1 - best.result.makespan / rr.result.makespan:.1%} "
                      f"of its cycles against the best policy ({best.policy})")
+    lines += ["", "where the cycles beyond the compute bound go (share of each run's cycles, "
+                  "on its most loaded PE):",
+              f"{'policy':<20}" + "".join(f"{_SHORT[p]:>11}" for p in PARTS)]
+    for r in sorted(runs, key=lambda r: r.result.makespan):
+        g = gap_of(r)
+        lines.append(f"{r.policy:<20}" + "".join(
+            f"{g.parts[p] / max(g.cycles, 1):>11.1%}" for p in PARTS))
+    lines += [""] + [gap_of(r).sentence(r.policy)
+                     for r in sorted(runs, key=lambda r: r.result.makespan)]
     names = [l.name for l in runs[0].result.layers]
     width = max(8, max(len(r.policy) for r in runs) + 1)
-    lines += ["", "makespan / best bound per layer:",
-              f"{'layer':<24}" + "".join(f"{r.policy[:width - 1]:>{width}}" for r in runs)]
+    lines += ["", "makespan / best compute bound per layer (binds: what bounds the layer on "
+                  "this hardware):",
+              f"{'layer':<24}{'binds':>13}" + "".join(f"{r.policy[:width - 1]:>{width}}"
+                                                      for r in runs)]
     for i, name in enumerate(names):
-        lines.append(f"{name[:23]:<24}" + "".join(
+        h = runs[0].result.layers[i].hardware
+        binds = max(("compute", int(bound[i])), ("memory", h.memory),
+                    ("interconnect", h.interconnect), ("lock-step", h.lock_step),
+                    key=lambda kv: kv[1])[0]
+        lines.append(f"{name[:23]:<24}{binds:>13}" + "".join(
             f"{r.result.layers[i].cycles / max(int(bound[i]), 1):>{width}.3f}" for r in runs))
     return "\n".join(lines)
 
@@ -98,6 +138,9 @@ def to_json(runs: list[PolicyRun]) -> str:
     return json.dumps({"policies": [{
         "policy": r.policy, "cycles": r.result.makespan, "bound": int(bound.sum()),
         "makespan_over_bound": r.result.makespan / max(int(bound.sum()), 1),
+        "hardware_bound": hardware_bound(runs),
+        "makespan_over_hardware_bound": r.result.makespan / max(hardware_bound(runs), 1),
+        "gap": gap_of(r).parts, "explained": gap_of(r).sentence(r.policy),
         "planned_makespan": r.planned,
         "utilization": r.utilization(), "plan_seconds": r.plan_seconds,
         "layers": [{"name": l.name, "cycles": l.cycles, "bound": int(b),
