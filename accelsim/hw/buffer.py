@@ -13,14 +13,19 @@ job that writes one until its write-back to DRAM completes.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
+from functools import partial
 from typing import Callable
 
 import numpy as np
 import simpy
+from simpy.events import Event
 
 from accelsim.hw.dram import DramPort
 from accelsim.trace import Cause, LevelTrace, Operand
+
+COMPULSORY, OUTPUTS = Cause.COMPULSORY, Operand.OUTPUTS
 
 
 def _kib(n: float) -> str:
@@ -47,8 +52,8 @@ class BlockBuffer:
         self._id = buffer_id
         self._operand = operand
         self.capacity = capacity_bytes
-        self._bytes = [int(b) for b in block_bytes]
-        self._unique = [int(b) for b in unique_bytes]
+        self._bytes = np.asarray(block_bytes, dtype=np.int64).tolist()
+        self._unique = np.asarray(unique_bytes, dtype=np.int64).tolist()
         self._extra = [Cause(int(c)) for c in extra_cause]
         self.sequence = fetch_sequence
         self._prefetch = prefetch
@@ -57,15 +62,20 @@ class BlockBuffer:
         self._dram = dram
         self._levels = levels
         n = len(self._bytes)
-        self._future: list[deque[int]] = [deque() for _ in range(n)]
         plan = fetch_sequence if predicted is None else predicted
         self._total = len(plan)
         self._appended: simpy.Event | None = None
-        for pos, blocks in enumerate(plan):
-            for b in blocks:
-                self._future[b].append(pos)
-        self._resident = [False] * n
-        self._loaded_once = [False] * n
+        # the positions that use each block, in order, flat: block b's uses not yet issued
+        # are _uses[_next[b]:_stop[b]] (one deque per block cost 0.6 KB each)
+        block = np.fromiter((b for blocks in plan for b in blocks), dtype=np.int64)
+        pos = np.repeat(np.arange(len(plan), dtype=np.int64), [len(blocks) for blocks in plan])
+        order = np.argsort(block, kind="stable")
+        bounds = np.searchsorted(block[order], np.arange(n + 1)).tolist()
+        self._uses = array("q", pos[order].tobytes())
+        self._next = bounds[:-1]
+        self._stop = bounds[1:]
+        self._resident = bytearray(n)
+        self._loaded_once = bytearray(n)
         self._pins = [0] * n
         self._evictable: dict[int, None] = {}
         self.ready: list[simpy.Event | None] = [None] * n
@@ -79,20 +89,20 @@ class BlockBuffer:
     # -- the fill process ---------------------------------------------------------------------
     def fill(self):
         """Issue the loads of each dispatch position in order, as space allows."""
-        env = self.env
+        env, sequence, resident, pins = self.env, self.sequence, self._resident, self._pins
         for pos in range(self._total):
-            while pos >= len(self.sequence):
-                self._appended = env.event()
+            while pos >= len(sequence):
+                self._appended = Event(env)
                 yield self._appended
-            blocks = self.sequence[pos]
+            blocks = sequence[pos]
             if not self._prefetch and self._position() < pos:
                 yield self._wait_position(pos)
             for b in blocks:
-                self._future[b].popleft()
-                if self._resident[b]:
-                    if self._pins[b] == 0:
+                self._next[b] += 1
+                if resident[b]:
+                    if pins[b] == 0:
                         del self._evictable[b]
-                    self._pins[b] += 1
+                    pins[b] += 1
                     continue
                 need = self._bytes[b]
                 while self.capacity - self.used < need:
@@ -100,7 +110,7 @@ class BlockBuffer:
                         self._evict_one()
                         continue
                     self._waiting_for = b
-                    self._space = env.event()
+                    self._space = Event(env)
                     yield self._space
                     self._space = None
                     self._waiting_for = -1
@@ -114,7 +124,8 @@ class BlockBuffer:
     def _load(self, b: int) -> None:
         size = self._bytes[b]
         self.used += size
-        self.peak = max(self.peak, self.used)
+        if self.used > self.peak:
+            self.peak = self.used
         self._levels.record(self._id, self.env.now, self.used)
         self._resident[b] = True
         self._pins[b] = 1
@@ -127,7 +138,8 @@ class BlockBuffer:
         self.ready[b] = self._dram.transfer(parts, self._operand)
 
     def _evict_one(self) -> None:
-        victim = max(self._evictable, key=lambda b: self._future[b][0])
+        uses, nxt = self._uses, self._next
+        victim = max(self._evictable, key=lambda b: uses[nxt[b]])
         del self._evictable[victim]
         self._free(victim)
 
@@ -140,7 +152,7 @@ class BlockBuffer:
     # -- used by the dispatcher and the PEs ----------------------------------------------------
     def wait_issued(self, pos: int) -> simpy.Event:
         """An event that fires once every load of dispatch position `pos` has been issued."""
-        ev = self.env.event()
+        ev = Event(self.env)
         self._issue_waiter = (pos, ev)
         return ev
 
@@ -155,15 +167,17 @@ class BlockBuffer:
 
     def release(self, b: int) -> None:
         """A job that used block b has finished."""
-        self._pins[b] -= 1
-        if self._pins[b]:
+        pins = self._pins
+        pins[b] -= 1
+        if pins[b]:
             return
-        if self._future[b]:
+        if self._next[b] < self._stop[b]:    # used again later: keep it while space allows
             self._evictable[b] = None
         else:
             self._free(b)
-        if self._space is not None and not self._space.triggered:
-            self._space.succeed()
+        space = self._space
+        if space is not None and not space.triggered:
+            space.succeed()
 
     def describe(self) -> str | None:
         if self._waiting_for < 0:
@@ -190,17 +204,17 @@ class OutputBuffer:
         self.env = env
         self._id = buffer_id
         self.capacity = capacity_bytes
-        self._bytes = [int(b) for b in block_bytes]
-        self._write = [int(b) for b in write_bytes]
-        self._left = [int(u) for u in uses]
+        self._bytes = np.asarray(block_bytes, dtype=np.int64).tolist()
+        self._write = np.asarray(write_bytes, dtype=np.int64).tolist()
+        self._left = np.asarray(uses, dtype=np.int64).tolist()
         self._dram = dram
         self._levels = levels
         self._on_written = on_written
         self._spill_allowed = spill
         n = len(self._bytes)
-        self._resident = [False] * n
+        self._resident = bytearray(n)
         self._active = [0] * n       # jobs computing into the block now
-        self._spilled = [False] * n
+        self._spilled = bytearray(n)
         self._open: dict[int, None] = {}  # resident blocks still expecting chunks, oldest first
         self._waiters: deque[tuple[int, int, simpy.Event]] = deque()
         self._spilling = 0           # bytes being written out, freed when the write ends
@@ -219,7 +233,7 @@ class OutputBuffer:
                 self.capacity - self.used >= self._bytes[b]:
             self._take(b)
             return None
-        ev = self.env.event()
+        ev = Event(self.env)
         self._waiters.append((b, pe, ev))
         self._serve()
         return ev
@@ -230,7 +244,8 @@ class OutputBuffer:
         if self._left[b]:
             self._open[b] = None
         self.used += self._bytes[b]
-        self.peak = max(self.peak, self.used)
+        if self.used > self.peak:
+            self.peak = self.used
         self._levels.record(self._id, self.env.now, self.used)
 
     def _serve(self) -> None:
@@ -276,20 +291,22 @@ class OutputBuffer:
 
     def contribute(self, b: int) -> None:
         """A job finished writing (or accumulating into) block b; the last one writes it back."""
-        self.write_bytes += self._bytes[b]
+        size = self._bytes[b]
+        self.write_bytes += size
         self._active[b] -= 1
-        self._left[b] -= 1
-        if self._left[b]:
-            self.psum_bytes += self._bytes[b]
+        left = self._left[b] - 1
+        self._left[b] = left
+        if left:
+            self.psum_bytes += size
             if self._waiters:
                 self._serve()  # an idle open block may now be spilled
             return
         del self._open[b]
         self.pending_writebacks += 1
-        done = self._dram.transfer([(self._write[b], Cause.COMPULSORY)], Operand.OUTPUTS)
-        done.callbacks.append(lambda _ev, b=b: self._written(b))
+        done = self._dram.transfer([(self._write[b], COMPULSORY)], OUTPUTS)
+        done.callbacks.append(partial(self._written, b))
 
-    def _written(self, b: int) -> None:
+    def _written(self, b: int, _event=None) -> None:
         self._resident[b] = False
         self.used -= self._bytes[b]
         self._levels.record(self._id, self.env.now, self.used)

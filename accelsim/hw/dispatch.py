@@ -18,11 +18,14 @@ from collections import deque
 
 import simpy
 from attrs import frozen
+from simpy.events import Event, Timeout
 
 from accelsim.hw.buffer import BlockBuffer
 from accelsim.hw.noc import Interconnect
 from accelsim.trace import State, StateTrace
 from accelsim.workload.jobs import Job, LayerJobs
+
+WAIT_INPUTS, WAIT_NOC = State.WAIT_INPUTS, State.WAIT_NOC
 
 
 @frozen
@@ -119,11 +122,17 @@ class DispatchStatus:
         self._starving.pop(pe, None)
 
     def set_stage(self, state: State, held_by: int = -1) -> None:
-        self.stage = (state, held_by)
+        """Every starving PE that expects more jobs now waits for this. An unchanged stage
+        records nothing: each such PE entered it when it started starving or since."""
+        stage = (state, held_by)
+        if stage == self.stage:
+            return
+        self.stage = stage
         now = self.env.now
+        enter = self._trace.enter
         for pe in self._starving:
             if self.has_more(pe):
-                self._trace.enter(pe, state, now, held_by)
+                enter(pe, state, now, held_by)
 
     def reach(self, pos: int) -> None:
         self.position = pos
@@ -135,7 +144,7 @@ class DispatchStatus:
 
     def wait_position(self, pos: int) -> simpy.Event:
         """Fires when the dispatcher reaches delivery `pos` (single-buffered loads wait here)."""
-        ev = self.env.event()
+        ev = Event(self.env)
         self._position_waiters.append((pos, ev))
         return ev
 
@@ -143,13 +152,13 @@ class DispatchStatus:
         if self.free_slots is not None:
             self.free_slots.append(pe)
         waiter = self._room_waiter
-        if waiter is not None and waiter[0] in (pe, -1):
+        if waiter is not None and (waiter[0] == pe or waiter[0] == -1):
             self._room_waiter = None
             waiter[1].succeed()
 
     def wait_room(self, pe: int) -> simpy.Event:
         """Fires when `pe` (or any PE, for -1) frees a queue slot."""
-        ev = self.env.event()
+        ev = Event(self.env)
         self._room_waiter = (pe, ev)
         return ev
 
@@ -173,64 +182,65 @@ class Dispatcher:
         self._weights = weights
         self._inputs = inputs
         self._noc = noc
-        self._input_bytes = layer.input_bytes
-        self._weight_bytes = layer.weight_bytes
+        self._input_bytes = layer.input_bytes.tolist()   # Python ints: read per delivery
+        self._weight_bytes = layer.weight_bytes.tolist()
         self.input_reads = 0
         self.weight_reads = 0
 
     def run(self):
-        env, status, pes = self.env, self._status, self._pes
+        env, status, pes, noc = self.env, self._status, self._pes, self._noc
+        stealing, weights, inputs = self._stealing, self._weights, self._inputs
+        operands = ((weights, State.WAIT_WEIGHTS), (inputs, State.WAIT_INPUTS))
+        input_bytes, weight_bytes = self._input_bytes, self._weight_bytes
         for pos, group in enumerate(self.groups):
             status.reach(pos)
-            if self._stealing is not None:
+            if stealing is not None:
                 while not status.free_slots:
-                    status.set_stage(State.WAIT_INPUTS)
+                    status.set_stage(WAIT_INPUTS)
                     yield status.wait_room(-1)
                 pe = status.free_slots.popleft()
-                job = self._stealing.next_for(pe)
+                job = stealing.next_for(pe)
                 group = Group(job.input_block, ((pe, job),))
-                self._weights.append([job.weight_block])
-                self._inputs.append([job.input_block])
-            yield from self._operands_on_chip(self._weights, pos, State.WAIT_WEIGHTS)
-            yield from self._operands_on_chip(self._inputs, pos, State.WAIT_INPUTS)
-            if self._stealing is not None:
+                weights.append([job.weight_block])
+                inputs.append([job.input_block])
+            for buffer, state in operands:      # every operand block loaded, in order
+                if buffer.issued <= pos:
+                    status.set_stage(state)
+                    yield buffer.wait_issued(pos)
+                ready = buffer.ready
+                for b in buffer.blocks_at(pos):
+                    if not ready[b].processed:
+                        status.set_stage(state)
+                        yield ready[b]
+            if stealing is not None:
                 members = group.members
             elif self._dynamic:
                 while not status.free_slots:
-                    status.set_stage(State.WAIT_INPUTS)
+                    status.set_stage(WAIT_INPUTS)
                     yield status.wait_room(-1)
                 members = ((status.free_slots.popleft(), group.members[0][1]),)
             else:
                 members = group.members
                 for pe, _job in members:
                     while not pes[pe].has_room():
-                        status.set_stage(State.WAIT_INPUTS, pe)
+                        status.set_stage(WAIT_INPUTS, pe)
                         yield status.wait_room(pe)
-            in_bytes = int(self._input_bytes[group.input_block])
-            w_bytes = sum(int(self._weight_bytes[job.weight_block]) for pe, job in members
-                          if pes[pe].last_weight_block != job.weight_block)
-            self.input_reads += in_bytes * (1 if self._noc.multicast else len(members))
+            in_bytes = input_bytes[group.input_block]
+            w_bytes = 0
+            for pe, job in members:
+                if pes[pe].last_weight_block != job.weight_block:
+                    w_bytes += weight_bytes[job.weight_block]
+            self.input_reads += in_bytes * (1 if noc.multicast else len(members))
             self.weight_reads += w_bytes
-            cycles = self._noc.delivery_cycles(in_bytes, len(members), w_bytes)
+            cycles = noc.delivery_cycles(in_bytes, len(members), w_bytes)
             if cycles:
-                status.set_stage(State.WAIT_NOC)
-                yield env.timeout(cycles)
+                status.set_stage(WAIT_NOC)
+                yield Timeout(env, cycles)
             for pe, job in members:
                 status.delivered(pe)
                 pes[pe].deliver(job)
         status.reach(len(self.groups))
         status.finish()
-
-    def _operands_on_chip(self, buffer: BlockBuffer, pos: int, state: State):
-        status = self._status
-        if buffer.issued <= pos:
-            status.set_stage(state)
-            yield buffer.wait_issued(pos)
-        for b in buffer.blocks_at(pos):
-            ready = buffer.ready[b]
-            if not ready.processed:
-                status.set_stage(state)
-                yield ready
 
     def describe(self) -> str:
         state, held = self._status.stage

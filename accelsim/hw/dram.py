@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import simpy
+from simpy.events import Timeout
 
 from accelsim.trace import Cause, Operand, TransferLog
 from accelsim.units import exact_rate, transfer_cycles
@@ -32,9 +33,9 @@ class DramPort:
         now = self.env.now
         t = max(now + self._latency, self._free_at)
         for nbytes, cause in parts:
-            end = t + transfer_cycles(nbytes, self._rate)
             if nbytes:
+                end = t + transfer_cycles(nbytes, self._rate)
                 self._log.record(t, end, nbytes, operand, cause, self.layer)
-            t = end
-        self._free_at = max(self._free_at, t)
-        return self.env.timeout(t - now)
+                t = end
+        self._free_at = t
+        return Timeout(self.env, t - now)

@@ -6,6 +6,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import simpy
+from simpy.events import Event, Timeout
 
 from accelsim.hw.buffer import BlockBuffer, OutputBuffer
 from accelsim.trace import State, StateTrace
@@ -14,6 +15,10 @@ from accelsim.workload.jobs import Job
 if TYPE_CHECKING:
     from accelsim.assemble import LayerProgress
     from accelsim.hw.dispatch import DispatchStatus
+
+# enum members looked up once: a class attribute lookup on an Enum costs more than the
+# trace record it names, and these run per job
+BUSY, WAIT_OUTPUT, IDLE = State.BUSY, State.WAIT_OUTPUT, State.IDLE
 
 
 class PE:
@@ -37,6 +42,7 @@ class PE:
         self._weights = weights
         self._inputs = inputs
         self._outputs = outputs
+        self._enter = trace.enter
         self._trace = trace
         self._progress = progress
         self._arrival: simpy.Event | None = None
@@ -52,37 +58,40 @@ class PE:
 
     def wake(self) -> None:
         """Resume a starving PE: a job arrived, or no more jobs will come."""
-        if self._arrival is not None and not self._arrival.triggered:
-            self._arrival.succeed()
+        arrival = self._arrival
+        if arrival is not None:
+            self._arrival = None
+            arrival.succeed()
 
     def run(self):
         """Serve delivered jobs until the dispatcher has nothing more for this PE."""
-        env, i, trace, queue = self.env, self.index, self._trace, self.queue
+        env, i, queue, status, enter = self.env, self.index, self.queue, self._status, self._enter
+        weights, inputs, outputs = self._weights, self._inputs, self._outputs
+        progress = self._progress
         while True:
             if not queue:
-                if not self._status.has_more(i):
-                    trace.enter(i, State.IDLE, env.now)
+                if not status.has_more(i):
+                    enter(i, IDLE, env.now)
                     return
-                self._status.starve(i)
-                self._arrival = env.event()
+                status.starve(i)
+                self._arrival = Event(env)     # deliver() or wake() fires it
                 yield self._arrival
-                self._arrival = None
                 continue
             job = queue[0]
-            space = self._outputs.reserve(job.output_block, i)
+            space = outputs.reserve(job.output_block, i)
             if space is not None:
-                trace.enter(i, State.WAIT_OUTPUT, env.now)
+                enter(i, WAIT_OUTPUT, env.now)
                 yield space
-            trace.enter(i, State.BUSY, env.now)
+            enter(i, BUSY, env.now)
             if job.cycles:
-                yield env.timeout(job.cycles)
+                yield Timeout(env, job.cycles)
             self.executed_macs += job.macs
-            self._weights.release(job.weight_block)
-            self._inputs.release(job.input_block)
-            self._outputs.contribute(job.output_block)
+            weights.release(job.weight_block)
+            inputs.release(job.input_block)
+            outputs.contribute(job.output_block)
             queue.popleft()
-            self._progress.job_done()
-            self._status.slot_freed(i)
+            progress.job_done()
+            status.slot_freed(i)
 
     def describe(self) -> str | None:
         state = self._trace.current(self.index)
