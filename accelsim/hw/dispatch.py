@@ -102,6 +102,7 @@ class DispatchStatus:
             deque(p for _ in range(depth) for p in range(n_pes)) if dynamic else None)
         self._room_waiter: tuple[int, simpy.Event] | None = None
         self.pes: list = []
+        self._arrived: list = []   # PEs fed this step that start when it ends (see arrive)
 
     def has_more(self, pe: int) -> bool:
         if self._expected is not None:
@@ -120,6 +121,26 @@ class DispatchStatus:
 
     def fed(self, pe: int) -> None:
         self._starving.pop(pe, None)
+
+    def arrive(self, pe) -> None:
+        """A starving PE got a job: it resumes where an event scheduled now would be
+        processed. When no other event is due this cycle, that is right after the
+        dispatcher's current step, before anything the step schedules is processed: the PE
+        then starts in `settle`, without an event; otherwise an event keeps its place."""
+        env = self.env
+        if env.peek() > env.now:
+            self._arrived.append(pe)
+        else:
+            ev = Event(env)
+            ev.callbacks.append(pe.serve)
+            ev.succeed()
+
+    def settle(self) -> None:
+        """End of a dispatcher step: start the PEs that `arrive` held, in delivery order."""
+        if self._arrived:
+            arrived, self._arrived = self._arrived, []
+            for pe in arrived:
+                pe.serve()
 
     def set_stage(self, state: State, held_by: int = -1) -> None:
         """Every starving PE that expects more jobs now waits for this. An unchanged stage
@@ -197,7 +218,7 @@ class Dispatcher:
             if stealing is not None:
                 while not status.free_slots:
                     status.set_stage(WAIT_INPUTS)
-                    yield status.wait_room(-1)
+                    yield self._wait(status.wait_room(-1))
                 pe = status.free_slots.popleft()
                 job = stealing.next_for(pe)
                 group = Group(job.input_block, ((pe, job),))
@@ -206,25 +227,25 @@ class Dispatcher:
             for buffer, state in operands:      # every operand block loaded, in order
                 if buffer.issued <= pos:
                     status.set_stage(state)
-                    yield buffer.wait_issued(pos)
+                    yield self._wait(buffer.wait_issued(pos))
                 ready = buffer.ready
                 for b in buffer.blocks_at(pos):
                     if not ready[b].processed:
                         status.set_stage(state)
-                        yield ready[b]
+                        yield self._wait(ready[b])
             if stealing is not None:
                 members = group.members
             elif self._dynamic:
                 while not status.free_slots:
                     status.set_stage(WAIT_INPUTS)
-                    yield status.wait_room(-1)
+                    yield self._wait(status.wait_room(-1))
                 members = ((status.free_slots.popleft(), group.members[0][1]),)
             else:
                 members = group.members
                 for pe, _job in members:
                     while not pes[pe].has_room():
                         status.set_stage(WAIT_INPUTS, pe)
-                        yield status.wait_room(pe)
+                        yield self._wait(status.wait_room(pe))
             in_bytes = input_bytes[group.input_block]
             w_bytes = 0
             for pe, job in members:
@@ -235,12 +256,18 @@ class Dispatcher:
             cycles = noc.delivery_cycles(in_bytes, len(members), w_bytes)
             if cycles:
                 status.set_stage(WAIT_NOC)
-                yield Timeout(env, cycles)
+                yield self._wait(Timeout(env, cycles))
             for pe, job in members:
                 status.delivered(pe)
                 pes[pe].deliver(job)
         status.reach(len(self.groups))
         status.finish()
+        status.settle()
+
+    def _wait(self, event: simpy.Event) -> simpy.Event:
+        """The event to yield, once the PEs fed during this step have started."""
+        self._status.settle()
+        return event
 
     def describe(self) -> str:
         state, held = self._status.stage

@@ -27,6 +27,11 @@ class PE:
     A queue slot is held from delivery until the job finishes, so with depth 1 the PEs that
     share a broadcast advance in lock-step; deeper queues decouple them. The PE computes a job
     only when its operands were delivered and its output block has space.
+
+    Jobs advance in callbacks of the events they wait for (output space, the job's timeout, a
+    delivery to a starving PE) rather than by resuming a process: the same events, processed
+    in the same order, without a process switch per job. A delivery to a starving PE needs no
+    event when nothing else is due that cycle (DispatchStatus.arrive).
     """
 
     def __init__(self, env: simpy.Environment, index: int, depth: int, status: "DispatchStatus",
@@ -45,7 +50,8 @@ class PE:
         self._enter = trace.enter
         self._trace = trace
         self._progress = progress
-        self._arrival: simpy.Event | None = None
+        self._starving = False   # waits for a delivery (or for word that none will come)
+        self._done: simpy.Event | None = None
 
     def has_room(self) -> bool:
         return len(self.queue) < self.depth
@@ -54,44 +60,70 @@ class PE:
         self.queue.append(job)
         self.last_weight_block = job.weight_block
         self._status.fed(self.index)
-        self.wake()
+        if self._starving:
+            self._starving = False
+            self._status.arrive(self)
 
     def wake(self) -> None:
-        """Resume a starving PE: a job arrived, or no more jobs will come."""
-        arrival = self._arrival
-        if arrival is not None:
-            self._arrival = None
-            arrival.succeed()
+        """Resume a starving PE: no more jobs will come."""
+        if self._starving:
+            self._starving = False
+            ev = Event(self.env)
+            ev.callbacks.append(self.serve)
+            ev.succeed()
 
     def run(self):
-        """Serve delivered jobs until the dispatcher has nothing more for this PE."""
-        env, i, queue, status, enter = self.env, self.index, self.queue, self._status, self._enter
-        weights, inputs, outputs = self._weights, self._inputs, self._outputs
-        progress = self._progress
-        while True:
-            if not queue:
-                if not status.has_more(i):
-                    enter(i, IDLE, env.now)
-                    return
-                status.starve(i)
-                self._arrival = Event(env)     # deliver() or wake() fires it
-                yield self._arrival
-                continue
+        """The PE's process: serve delivered jobs until the dispatcher has nothing more for
+        this PE. assemble starts it in PE order, after the loaders and the dispatcher."""
+        self._done = Event(self.env)
+        self.serve()
+        yield self._done
+
+    def serve(self, _event: simpy.Event | None = None) -> None:
+        """Start the next queued job, running through jobs that take no time; or starve, or
+        go idle for good. Called when the PE starts, after a job, and after an arrival."""
+        queue, i = self.queue, self.index
+        while queue:
             job = queue[0]
-            space = outputs.reserve(job.output_block, i)
+            space = self._outputs.reserve(job.output_block, i)
             if space is not None:
-                enter(i, WAIT_OUTPUT, env.now)
-                yield space
-            enter(i, BUSY, env.now)
+                self._enter(i, WAIT_OUTPUT, self.env.now)
+                space.callbacks.append(self._compute)
+                return
+            self._enter(i, BUSY, self.env.now)
             if job.cycles:
-                yield Timeout(env, job.cycles)
-            self.executed_macs += job.macs
-            weights.release(job.weight_block)
-            inputs.release(job.input_block)
-            outputs.contribute(job.output_block)
-            queue.popleft()
-            progress.job_done()
-            status.slot_freed(i)
+                Timeout(self.env, job.cycles).callbacks.append(self._finished)
+                return
+            self._complete(job)
+        if self._status.has_more(i):
+            self._status.starve(i)
+            self._starving = True
+            return
+        self._enter(i, IDLE, self.env.now)
+        self._done.succeed()
+
+    def _compute(self, _event: simpy.Event) -> None:
+        """Output space granted: compute the job at the head of the queue."""
+        job = self.queue[0]
+        self._enter(self.index, BUSY, self.env.now)
+        if job.cycles:
+            Timeout(self.env, job.cycles).callbacks.append(self._finished)
+            return
+        self._complete(job)
+        self.serve()
+
+    def _finished(self, _event: simpy.Event) -> None:
+        self._complete(self.queue[0])
+        self.serve()
+
+    def _complete(self, job: Job) -> None:
+        self.executed_macs += job.macs
+        self._weights.release(job.weight_block)
+        self._inputs.release(job.input_block)
+        self._outputs.contribute(job.output_block)
+        self.queue.popleft()
+        self._progress.job_done()
+        self._status.slot_freed(self.index)
 
     def describe(self) -> str | None:
         state = self._trace.current(self.index)
