@@ -196,7 +196,7 @@ def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
 def _prepare(layer: LayerJobs, hw: Hardware, policy: Policy, engine: str) -> _Prepared:
     """Plan a layer, check that it fits, and choose its engine."""
     p0 = time.perf_counter()
-    plan = plan_layer(policy, Problem.from_layer(layer, hw.n_pes))
+    plan = plan_layer(policy, Problem.from_layer(layer, hw.n_pes, hw))
     plan_seconds = time.perf_counter() - p0
     bc = None if plan.dynamic else broadcasts(plan.queues, layer)
     check_fits(layer, hw, bc)

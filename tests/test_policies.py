@@ -13,7 +13,8 @@ from accelsim.workload.jobs import Job
 
 def test_unknown_policy_lists_the_known_names_sorted():
     with pytest.raises(PolicyError, match=r"unknown policy 'nope'; known: density-grouping, exact, "
-                                          r"greedy, kk, lpt, multifit, portfolio, round-robin, work-stealing"):
+                                          r"greedy, hardware-aware, kk, lpt, multifit, portfolio, "
+                                          r"round-robin, work-stealing"):
         load_policy("nope")
     assert list(available()) == sorted(available())
 

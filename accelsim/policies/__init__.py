@@ -17,6 +17,7 @@ import numpy as np
 from attrs import Factory, field, frozen
 
 from accelsim.errors import PolicyError
+from accelsim.config import Hardware
 from accelsim.workload.jobs import Job, LayerJobs
 
 GROUP = "accelsim.policies"
@@ -47,10 +48,13 @@ class Problem:
     units: np.ndarray = _of_jobs("unit", lambda n: np.arange(n, dtype=np.int64))
     tiles: np.ndarray = _of_jobs("tile", lambda n: np.zeros(n, dtype=np.int64))
     inputs: np.ndarray = _of_jobs("input_block", lambda n: np.zeros(n, dtype=np.int64))
+    layer: LayerJobs | None = field(default=None, kw_only=True, eq=False, repr=False)
+    hw: Hardware | None = field(default=None, kw_only=True, eq=False, repr=False)
 
     @classmethod
-    def from_layer(cls, layer: LayerJobs, n_pes: int) -> Problem:
-        return cls(layer.cycles, n_pes, layer.jobs)
+    def from_layer(cls, layer: LayerJobs, n_pes: int, hw: Hardware | None = None) -> Problem:
+        """The layer's jobs; with `hw`, a policy may also simulate plans on the hardware."""
+        return cls(layer.cycles, n_pes, layer.jobs, layer=layer, hw=hw)
 
     @property
     def n_jobs(self) -> int:

@@ -76,7 +76,8 @@ class WorkStealing:
 
 def builtin() -> tuple[type, ...]:
     from accelsim.policies.exact import Exact
+    from accelsim.policies.hardware_aware import HardwareAware
     from accelsim.policies.heuristics import (DensityGrouping, KarmarkarKarp, Multifit,
                                               Portfolio)
     return (RoundRobin, LPT, Greedy, WorkStealing, Multifit, KarmarkarKarp, DensityGrouping,
-            Portfolio, Exact)
+            Portfolio, Exact, HardwareAware)

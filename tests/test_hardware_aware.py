@@ -1,0 +1,57 @@
+"""The hardware-aware policy scores plans by simulated cycles: never worse than any plan it
+starts from, on any hardware, and the same plan for the same seed."""
+
+import math
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from accelsim.assemble import simulate
+from accelsim.config import Hardware, Mapping
+from accelsim.policies import Problem, load_policy
+from accelsim.policies.hardware_aware import HardwareAware
+from accelsim.schedule import plan
+from simkit import conv_layers, fitted, jobs_for
+
+hardware = st.builds(
+    Hardware, pe_rows=st.integers(1, 2), pe_cols=st.integers(2, 4),
+    macs_per_cycle=st.integers(1, 8), job_overhead_cycles=st.integers(0, 3),
+    weight_buffer_bytes=st.sampled_from([512, 10**7, math.inf]),
+    input_buffer_bytes=st.sampled_from([512, 10**7, math.inf]),
+    output_buffer_bytes=st.sampled_from([512, 10**7, math.inf]),
+    dram_bytes_per_cycle=st.sampled_from([2.5, 16, math.inf]),
+    dram_latency_cycles=st.sampled_from([0, 10]),
+    noc_bytes_per_cycle=st.sampled_from([4, 64, math.inf]),
+    input_queue_depth=st.sampled_from([1, 1, 2, 8]))
+mappings = st.builds(Mapping, tile_h=st.integers(0, 4), tile_w=st.integers(0, 4),
+                     filters_per_job=st.integers(1, 2))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=conv_layers(max_layers=2), mapping=mappings, hw=hardware)
+def test_never_slower_than_the_plans_it_starts_from(layers, mapping, hw):
+    jobs = jobs_for(layers, mapping, hw)
+    hw = fitted(hw, jobs, slack=1)
+    mine = simulate(jobs, hw, HardwareAware(evaluations=30))
+    for name in ("round-robin", "lpt", "kk", "multifit", "density-grouping"):
+        other = simulate(jobs, hw, load_policy(name))
+        for a, b in zip(mine.layers, other.layers):
+            assert a.cycles <= b.cycles, (name, a.name)
+
+
+def test_same_seed_same_plan_and_it_beats_round_robin_under_lock_step():
+    from accelsim.scenario import load_scenario
+    from pathlib import Path
+    scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "lockstep.toml")
+    jobs = __import__("accelsim").build_jobs(scenario.pruned(), scenario.mapping,
+                                             scenario.hardware)[:2]
+    hw = scenario.hardware
+    a = HardwareAware(evaluations=40).plan(Problem.from_layer(jobs[1], hw.n_pes, hw))
+    b = HardwareAware(evaluations=40).plan(Problem.from_layer(jobs[1], hw.n_pes, hw))
+    assert a.queues == b.queues and a.info["evaluations"] == 40
+    ours = simulate(jobs, hw, HardwareAware(evaluations=40)).makespan
+    assert ours < simulate(jobs, hw, load_policy("round-robin")).makespan
+
+
+def test_without_hardware_it_solves_the_textbook_problem():
+    s = plan([9, 7, 6, 5, 4, 3], 3, HardwareAware())
+    assert s.makespan == plan([9, 7, 6, 5, 4, 3], 3, "portfolio").makespan == 12
