@@ -236,8 +236,9 @@ def _ref_improve(loads, pe_of, n, max_rounds=10_000):
 def _ref_plan(problem, pe_of_job, rank):
     queues = [[] for _ in range(problem.n_pes)]
     for j, (pe, r) in enumerate(zip(pe_of_job, rank)):
-        queues[int(pe)].append((problem.tile(j), int(r), j))
-    return tuple(tuple(j for _, _, j in sorted(q)) for q in queues)
+        job = problem.jobs[j]
+        queues[int(pe)].append((job.tile, job.input_block, int(r), j))
+    return tuple(tuple(key[-1] for key in sorted(q)) for q in queues)
 
 
 # ties and zero loads are where orders could differ: few distinct values, often zero
@@ -279,7 +280,8 @@ def test_karmarkar_karp_equals_the_reference_on_many_items(loads, n):
 
 
 def _jobs(units, tiles, cycles):
-    return tuple(Job(j, 0, u, t, 0, (u,), c, c, u, t, t) for j, (u, t, c) in
+    """Units of two conv groups: each tile has one input block per group."""
+    return tuple(Job(j, 0, u, t, 0, (u,), c, c, u, 2 * t + u % 2, t) for j, (u, t, c) in
                  enumerate(zip(units, tiles, cycles)))
 
 
@@ -287,7 +289,7 @@ def _jobs(units, tiles, cycles):
 @given(data=st.data(), n=st.integers(1, 6))
 def test_plans_of_layers_equal_the_reference(data, n):
     """Jobs grouped into units over tiles: every static policy's queues are its reference
-    assignment of unit loads, ordered by tile, then rank, then job."""
+    assignment of unit loads, ordered by tile, input block, rank, then job."""
     from accelsim.policies import by_size
     from accelsim.policies.exact import best_heuristic
     n_units = data.draw(st.integers(1, 12))

@@ -228,7 +228,8 @@ class _Partition:
                     for j in range(kb - both - 1, -1, -1)]
             base, rev, at_end = a, a.rev, not a.rev
         else:
-            # keep b's subsets [0, kb - both): they come last among equal sums, reversed
+            # keep b's subsets [0, kb - both), which come out last among equal sums and in
+            # reverse; new: the overlaps, then a's alone (i descending)
             b_negs, b_reps = b.cut(kb - both)
             a_reps = a.true_reps()
             for i, rep in a.zeros.items():         # a's zero subsets met b's lone subsets
