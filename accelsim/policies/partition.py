@@ -72,7 +72,9 @@ def _ffd(sizes: list[int], n_pes: int, capacity: int) -> tuple[list[int], int] |
             return None                            # some item cannot fit any more
         room, i = capacity, first
         while True:
-            i = next_left(bisect_left(neg, -room, i))
+            i = bisect_left(neg, -room, i)
+            if skip[i] != i:                       # (a call only when it must skip)
+                i = next_left(i)
             if i == n:
                 break
             bin_of[i] = b
@@ -110,8 +112,10 @@ def kk_assignment(loads: np.ndarray, n_pes: int) -> np.ndarray:
         _, i, a = heapq.heappop(heap)
         _, j, b = heapq.heappop(heap)
         a = a or _Partition.single(i, sizes[i])
-        b = b or _Partition.single(j, sizes[j])
-        merged = a.merge(b, n_pes, parent)
+        if b is None and sizes[j] > 0 and not a.zeros:
+            merged = a.add(j, sizes[j], n_pes, parent)   # most merges: one item joins
+        else:
+            merged = a.merge(b or _Partition.single(j, sizes[j]), n_pes, parent)
         heapq.heappush(heap, (-merged.spread(n_pes), counter, merged))
         counter += 1
     _, i, root = heap[0]
@@ -191,6 +195,21 @@ class _Partition:
             reps[lo:hi] = reps[hi - kept:hi]
         del negs[keep:], reps[keep:]
         return gone, gone_reps
+
+    def add(self, item: int, size: int, n_pes: int, parent: list[int]) -> _Partition:
+        """merge() with one item of positive size, when self has no zero subsets: the item
+        takes an empty subset, or joins the smallest one (true position P-1)."""
+        negs, reps = self.negs, self.reps
+        neg, rep = -size, item
+        if len(negs) == n_pes:
+            last = self.stored(n_pes - 1)
+            neg += negs.pop(last)
+            rep = reps.pop(last)
+            parent[item] = rep
+        k = (bisect_left if self.rev else bisect_right)(negs, neg)
+        negs.insert(k, neg)
+        reps.insert(k, rep)
+        return self
 
     def merge(self, other: _Partition, n_pes: int, parent: list[int]) -> _Partition:
         """Subset i of self with subset P-1-i of other, sorted again; self and other are used
