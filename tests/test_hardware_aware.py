@@ -32,7 +32,7 @@ def test_never_slower_than_the_plans_it_starts_from(layers, mapping, hw):
     jobs = jobs_for(layers, mapping, hw)
     hw = fitted(hw, jobs, slack=1)
     mine = simulate(jobs, hw, HardwareAware(evaluations=30))
-    for name in ("round-robin", "lpt", "kk", "multifit", "density-grouping"):
+    for name in ("round-robin", "lpt", "kk", "multifit", "density-grouping", "portfolio"):
         other = simulate(jobs, hw, load_policy(name))
         for a, b in zip(mine.layers, other.layers):
             assert a.cycles <= b.cycles, (name, a.name)

@@ -6,8 +6,8 @@ together and the round lasts as long as the slowest, deliveries that cannot over
 memory, output space. `hardware-aware` therefore scores plans by the layer's simulated
 cycles: the closed form (accelsim.closed_form) where it is exact, the SimPy model otherwise.
 
-It starts from the best of round-robin, LPT, KK, MULTIFIT and density grouping *as
-simulated*, then improves the assignment of units (filter groups over all their tiles) to
+It starts from the best of round-robin, LPT, KK, MULTIFIT, density grouping and portfolio
+*as simulated*, then improves the assignment of units (filter groups over all their tiles) to
 PEs by local search: swaps of units of neighbouring size (they trade places between rounds),
 swaps of any two units, and moves off the most loaded PE, keeping a change only when the
 layer simulates in fewer cycles. What it optimizes is the layer's simulated cycles on the
@@ -44,7 +44,9 @@ class HardwareAware:
         _, loads = problem.unit_loads()
         rank = by_size(loads)
         best, best_name, best_cycles = None, "", None
-        for policy in (RoundRobin(), LPT(), KarmarkarKarp(), Multifit(), DensityGrouping()):
+        starts = (RoundRobin(), LPT(), KarmarkarKarp(), Multifit(), DensityGrouping(),
+                  Portfolio())
+        for policy in starts:
             plan = policy.plan(problem)
             cycles = simulated(plan)
             if best_cycles is None or cycles < best_cycles:
@@ -57,7 +59,7 @@ class HardwareAware:
             best = Plan.from_unit_assignment(problem, pe_of_unit, rank)
         rng = np.random.default_rng(self.seed)
         order = np.argsort(-loads, kind="stable")
-        used = 5
+        used = len(starts)
         n_units, n_pes = len(loads), problem.n_pes
         while used < budget and n_units > 1 and n_pes > 1:
             trial = pe_of_unit.copy()
