@@ -140,33 +140,49 @@ class StateTrace:
 
     def close(self, end: int) -> StateIntervals:
         """Each record lasts until the next one of its PE (the last until `end`); records
-        overtaken at the same cycle are dropped and equal neighbours merged."""
-        counts = []
-        columns = ([], [], [])   # start, end, key
-        for p in range(self.n_pes):
-            t = np.frombuffer(self._t[p], dtype=np.int64)
-            key = np.frombuffer(self._key[p], dtype=np.int32)
-            nxt = np.empty_like(t)
-            nxt[:-1] = t[1:]
-            nxt[-1:] = end
-            keep = nxt > t
-            t, nxt, key = t[keep], nxt[keep], key[keep]
-            if not len(t):
-                counts.append(0)
-                continue
-            first = np.ones(len(t), dtype=bool)    # the first record of each run of equals
-            first[1:] = key[1:] != key[:-1]
-            run_start = np.flatnonzero(first)
-            run_end = np.append(run_start[1:], len(t)) - 1
-            for column, values in zip(columns, (t[run_start], nxt[run_end], key[run_start])):
-                column.append(values)
-            counts.append(len(run_start))
+        overtaken at the same cycle are dropped and equal neighbours merged.
+
+        This is a run's memory peak, so a trace closes once: each PE's records are freed as
+        soon as they are intervals, and the columns are joined one at a time."""
+        if self._t is None:
+            raise RuntimeError("StateTrace.close: the trace is closed already")
+        pieces = [self._intervals(p, end) for p in range(self.n_pes)]
+        self._t = self._key = None
+        counts = [len(piece[0]) for piece in pieces]
+        start, stop, key = (_join(pieces, i, dtype)
+                            for i, dtype in enumerate((np.int64, np.int64, np.int32)))
+        state = (key & 7).astype(np.int8)
+        held = key >> 3
+        held -= 1
+        del key
         pe = np.repeat(np.arange(self.n_pes, dtype=np.int32), counts)
-        start, stop, key = (np.concatenate(c) if c else np.zeros(0, np.int64) for c in columns)
-        key = key.astype(np.int32, copy=False)
         return StateIntervals(_readonly(pe, np.int32), _readonly(start, np.int64),
-                              _readonly(stop, np.int64), _readonly(key & 7, np.int8),
-                              _readonly((key >> 3) - 1, np.int32))
+                              _readonly(stop, np.int64), _readonly(state, np.int8),
+                              _readonly(held, np.int32))
+
+    def _intervals(self, p: int, end: int) -> list[np.ndarray]:
+        """PE p's intervals as [start, end, key]; its records are freed."""
+        t = np.frombuffer(self._t[p], dtype=np.int64)
+        key = np.frombuffer(self._key[p], dtype=np.int32)
+        nxt = np.empty_like(t)
+        nxt[:-1] = t[1:]
+        nxt[-1:] = end
+        keep = nxt > t
+        t, nxt, key = t[keep], nxt[keep], key[keep]   # copies: the records can go
+        self._t[p] = self._key[p] = None
+        first = np.ones(len(t), dtype=bool)           # first and last of each run of equals
+        first[1:] = key[1:] != key[:-1]
+        last = np.ones(len(t), dtype=bool)
+        last[:-1] = first[1:]
+        return [t[first], nxt[last], key[first]]
+
+
+def _join(pieces: list[list[np.ndarray]], i: int, dtype) -> np.ndarray:
+    """Column i of every piece, joined; the parts are dropped from the pieces."""
+    parts = [piece[i] for piece in pieces]
+    for piece in pieces:
+        piece[i] = None
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
 class LevelTrace:

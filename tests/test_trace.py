@@ -1,6 +1,7 @@
 """Trace collectors: bulk `extend` gives the same trace as the same records one by one."""
 
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 from accelsim.trace import LevelTrace, State, StateTrace, TransferLog
@@ -113,3 +114,11 @@ def test_transfer_extend_equals_rows_recorded_one_by_one(rows, cut):
     assert list(a) == ["start", "end", "bytes", "operand", "cause", "layer"] == list(b)
     for k in a:
         assert a[k].dtype == b[k].dtype and a[k].tolist() == b[k].tolist()
+
+
+def test_a_trace_closes_once():
+    trace = StateTrace(1)
+    trace.enter(0, State.BUSY, 0)
+    trace.close(5)
+    with pytest.raises(RuntimeError, match="StateTrace.close: the trace is closed already"):
+        trace.close(5)
