@@ -34,8 +34,9 @@ class ResourceDramPort(DramPort):
         super().__init__(env, bytes_per_cycle, latency_cycles, log)
         self._port = simpy.Resource(env, capacity=1)
 
-    def transfer(self, parts, operand: Operand) -> simpy.Event:
-        return self.env.process(self._move(parts, operand, self.layer))
+    def transfer(self, operand, nbytes, cause, extra_bytes=0, extra_cause=None):
+        return self.env.process(self._move(((nbytes, cause), (extra_bytes, extra_cause)),
+                                           operand, self.layer))
 
     def _move(self, parts, operand, layer):
         if self._latency:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from functools import partial
+from itertools import chain
 from typing import Callable
 
 import numpy as np
@@ -26,6 +27,7 @@ from accelsim.hw.dram import DramPort
 from accelsim.trace import Cause, LevelTrace, Operand
 
 COMPULSORY, OUTPUTS = Cause.COMPULSORY, Operand.OUTPUTS
+CAUSES = list(Cause)   # by value: Cause(c) costs a microsecond a block
 
 
 def _kib(n: float) -> str:
@@ -54,7 +56,7 @@ class BlockBuffer:
         self.capacity = capacity_bytes
         self._bytes = np.asarray(block_bytes, dtype=np.int64).tolist()
         self._unique = np.asarray(unique_bytes, dtype=np.int64).tolist()
-        self._extra = [Cause(int(c)) for c in extra_cause]
+        self._extra = [CAUSES[c] for c in np.asarray(extra_cause, dtype=np.int64).tolist()]
         self.sequence = fetch_sequence
         self._prefetch = prefetch
         self._position = position
@@ -67,8 +69,9 @@ class BlockBuffer:
         self._appended: simpy.Event | None = None
         # the positions that use each block, in order, flat: block b's uses not yet issued
         # are _uses[_next[b]:_stop[b]] (one deque per block cost 0.6 KB each)
-        block = np.fromiter((b for blocks in plan for b in blocks), dtype=np.int64)
-        pos = np.repeat(np.arange(len(plan), dtype=np.int64), [len(blocks) for blocks in plan])
+        count = list(map(len, plan))
+        block = np.fromiter(chain.from_iterable(plan), dtype=np.int64, count=sum(count))
+        pos = np.repeat(np.arange(len(plan), dtype=np.int64), count)
         order = np.argsort(block, kind="stable")
         bounds = np.searchsorted(block[order], np.arange(n + 1)).tolist()
         self._uses = array("q", pos[order].tobytes())
@@ -130,12 +133,12 @@ class BlockBuffer:
         self._resident[b] = True
         self._pins[b] = 1
         if self._loaded_once[b]:
-            parts = [(size, Cause.REFETCH)]
+            self.ready[b] = self._dram.transfer(self._operand, size, Cause.REFETCH)
         else:
-            unique = self._unique[b]
-            parts = [(unique, Cause.COMPULSORY), (size - unique, self._extra[b])]
             self._loaded_once[b] = True
-        self.ready[b] = self._dram.transfer(parts, self._operand)
+            unique = self._unique[b]
+            self.ready[b] = self._dram.transfer(self._operand, unique, Cause.COMPULSORY,
+                                                size - unique, self._extra[b])
 
     def _evict_one(self) -> None:
         uses, nxt = self._uses, self._next
@@ -263,7 +266,7 @@ class OutputBuffer:
                 self._take(b)
                 if self._spilled[b]:
                     self._spilled[b] = False
-                    back = self._dram.transfer([(need, Cause.SPILL)], Operand.OUTPUTS)
+                    back = self._dram.transfer(OUTPUTS, need, Cause.SPILL)
                     back.callbacks.append(lambda _e, ev=ev: ev.succeed())
                 else:
                     ev.succeed()
@@ -280,7 +283,7 @@ class OutputBuffer:
         self._resident[b] = False
         self._spilled[b] = True
         self._spilling += self._bytes[b]
-        done = self._dram.transfer([(self._bytes[b], Cause.SPILL)], Operand.OUTPUTS)
+        done = self._dram.transfer(OUTPUTS, self._bytes[b], Cause.SPILL)
         done.callbacks.append(lambda _e, b=b: self._spilled_out(b))
 
     def _spilled_out(self, b: int) -> None:
@@ -303,7 +306,7 @@ class OutputBuffer:
             return
         del self._open[b]
         self.pending_writebacks += 1
-        done = self._dram.transfer([(self._write[b], COMPULSORY)], OUTPUTS)
+        done = self._dram.transfer(OUTPUTS, self._write[b], COMPULSORY)
         done.callbacks.append(partial(self._written, b))
 
     def _written(self, b: int, _event=None) -> None:
@@ -311,7 +314,8 @@ class OutputBuffer:
         self.used -= self._bytes[b]
         self._levels.record(self._id, self.env.now, self.used)
         self.pending_writebacks -= 1
-        self._serve()
+        if self._waiters:
+            self._serve()
         self._on_written()
 
     def describe(self) -> str | None:

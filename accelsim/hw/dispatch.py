@@ -104,23 +104,23 @@ class DispatchStatus:
         self.pes: list = []
         self._arrived: list = []   # PEs fed this step that start when it ends (see arrive)
 
-    def has_more(self, pe: int) -> bool:
-        if self._expected is not None:
-            return self._expected[pe] > 0
-        return self._undispatched > 0
-
     def delivered(self, pe: int) -> None:
+        """A job reached `pe`'s queue: one fewer to come, and `pe` no longer starves."""
         self._undispatched -= 1
         if self._expected is not None:
             self._expected[pe] -= 1
+        self._starving.pop(pe, None)
 
-    def starve(self, pe: int) -> None:
+    def starve(self, pe: int) -> bool:
+        """`pe` ran out of queued jobs: it starves in the current stage, or it is done for the
+        layer (False) when no more jobs will come for it."""
+        left = self._undispatched if self._expected is None else self._expected[pe]
+        if left <= 0:
+            return False
         self._starving[pe] = None
         state, held = self.stage
         self._trace.enter(pe, state, self.env.now, held)
-
-    def fed(self, pe: int) -> None:
-        self._starving.pop(pe, None)
+        return True
 
     def arrive(self, pe) -> None:
         """A starving PE got a job: it resumes where an event scheduled now would be
@@ -149,10 +149,14 @@ class DispatchStatus:
         if stage == self.stage:
             return
         self.stage = stage
-        now = self.env.now
-        enter = self._trace.enter
+        now, enter, expected = self.env.now, self._trace.enter, self._expected
+        if expected is None:
+            if self._undispatched > 0:
+                for pe in self._starving:
+                    enter(pe, state, now, held_by)
+            return
         for pe in self._starving:
-            if self.has_more(pe):
+            if expected[pe] > 0:
                 enter(pe, state, now, held_by)
 
     def reach(self, pos: int) -> None:
@@ -258,7 +262,6 @@ class Dispatcher:
                 status.set_stage(WAIT_NOC)
                 yield self._wait(Timeout(env, cycles))
             for pe, job in members:
-                status.delivered(pe)
                 pes[pe].deliver(job)
         status.reach(len(self.groups))
         status.finish()

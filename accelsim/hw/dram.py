@@ -27,15 +27,23 @@ class DramPort:
         self._free_at = 0
         self.layer = 0
 
-    def transfer(self, parts: list[tuple[int, Cause]], operand: Operand) -> simpy.Event:
-        """Move the parts back to back in one transfer; the event fires when the last byte has
-        crossed the port. Each part is logged with its own cause and share of port time."""
-        now = self.env.now
-        t = max(now + self._latency, self._free_at)
-        for nbytes, cause in parts:
-            if nbytes:
-                end = t + transfer_cycles(nbytes, self._rate)
-                self._log.record(t, end, nbytes, operand, cause, self.layer)
-                t = end
+    def transfer(self, operand: Operand, nbytes: int, cause: Cause, extra_bytes: int = 0,
+                 extra_cause: Cause = Cause.HALO) -> simpy.Event:
+        """Move `nbytes`, then `extra_bytes`, back to back in one transfer; the event fires
+        when the last byte has crossed the port. Each part is logged with its own cause and
+        share of port time (an empty part is not logged)."""
+        env = self.env
+        now = env.now
+        t = now + self._latency
+        if t < self._free_at:
+            t = self._free_at
+        if nbytes:
+            end = t + transfer_cycles(nbytes, self._rate)
+            self._log.record(t, end, nbytes, operand, cause, self.layer)
+            t = end
+        if extra_bytes:
+            end = t + transfer_cycles(extra_bytes, self._rate)
+            self._log.record(t, end, extra_bytes, operand, extra_cause, self.layer)
+            t = end
         self._free_at = t
-        return Timeout(self.env, t - now)
+        return Timeout(env, t - now)

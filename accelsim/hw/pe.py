@@ -50,6 +50,7 @@ class PE:
         self._enter = trace.enter
         self._trace = trace
         self._progress = progress
+        self._running: Job | None = None   # the job whose timeout is pending
         self._starving = False   # waits for a delivery (or for word that none will come)
         self._done: simpy.Event | None = None
 
@@ -59,7 +60,7 @@ class PE:
     def deliver(self, job: Job) -> None:
         self.queue.append(job)
         self.last_weight_block = job.weight_block
-        self._status.fed(self.index)
+        self._status.delivered(self.index)
         if self._starving:
             self._starving = False
             self._status.arrive(self)
@@ -80,50 +81,48 @@ class PE:
         yield self._done
 
     def serve(self, _event: simpy.Event | None = None) -> None:
-        """Start the next queued job, running through jobs that take no time; or starve, or
-        go idle for good. Called when the PE starts, after a job, and after an arrival."""
-        queue, i = self.queue, self.index
-        while queue:
+        """Finish the running job if its time is up, then start the next queued one (running
+        through jobs that take no time), or starve, or go idle for good. Called when the PE
+        starts, when a job's timeout fires, and after an arrival."""
+        queue, i, env = self.queue, self.index, self.env
+        job = self._running
+        self._running = None
+        while True:
+            if job is not None:
+                self.executed_macs += job.macs
+                self._weights.release(job.weight_block)
+                self._inputs.release(job.input_block)
+                self._outputs.contribute(job.output_block)
+                queue.popleft()
+                self._progress.job_done()
+                self._status.slot_freed(i)
+            if not queue:
+                break
             job = queue[0]
             space = self._outputs.reserve(job.output_block, i)
             if space is not None:
-                self._enter(i, WAIT_OUTPUT, self.env.now)
+                self._enter(i, WAIT_OUTPUT, env.now)
                 space.callbacks.append(self._compute)
                 return
-            self._enter(i, BUSY, self.env.now)
+            self._enter(i, BUSY, env.now)
             if job.cycles:
-                Timeout(self.env, job.cycles).callbacks.append(self._finished)
+                self._running = job
+                Timeout(env, job.cycles).callbacks.append(self.serve)
                 return
-            self._complete(job)
-        if self._status.has_more(i):
-            self._status.starve(i)
+        if self._status.starve(i):
             self._starving = True
             return
-        self._enter(i, IDLE, self.env.now)
+        self._enter(i, IDLE, env.now)
         self._done.succeed()
 
     def _compute(self, _event: simpy.Event) -> None:
         """Output space granted: compute the job at the head of the queue."""
-        job = self.queue[0]
+        job = self._running = self.queue[0]
         self._enter(self.index, BUSY, self.env.now)
         if job.cycles:
-            Timeout(self.env, job.cycles).callbacks.append(self._finished)
-            return
-        self._complete(job)
-        self.serve()
-
-    def _finished(self, _event: simpy.Event) -> None:
-        self._complete(self.queue[0])
-        self.serve()
-
-    def _complete(self, job: Job) -> None:
-        self.executed_macs += job.macs
-        self._weights.release(job.weight_block)
-        self._inputs.release(job.input_block)
-        self._outputs.contribute(job.output_block)
-        self.queue.popleft()
-        self._progress.job_done()
-        self._status.slot_freed(self.index)
+            Timeout(self.env, job.cycles).callbacks.append(self.serve)
+        else:
+            self.serve()
 
     def describe(self) -> str | None:
         state = self._trace.current(self.index)
