@@ -55,3 +55,16 @@ def test_same_seed_same_plan_and_it_beats_round_robin_under_lock_step():
 def test_without_hardware_it_solves_the_textbook_problem():
     s = plan([9, 7, 6, 5, 4, 3], 3, HardwareAware())
     assert s.makespan == plan([9, 7, 6, 5, 4, 3], 3, "portfolio").makespan == 12
+
+
+def test_fewer_units_than_pes_spreads_tiles_over_the_idle_pes():
+    import numpy as np
+    from simkit import conv, pruned
+    layer = pruned(conv("c", in_c=4, hw=8, out_c=2, k=1, pad=0), 1.0)   # 2 filters
+    hw = Hardware(pe_rows=1, pe_cols=4, macs_per_cycle=1, input_queue_depth=8).ideal_memory()
+    jobs = jobs_for([layer], Mapping(4, 4), hw)                          # 4 tiles
+    whole_units = simulate(jobs, hw, load_policy("lpt"))
+    spread = simulate(jobs, hw, HardwareAware(evaluations=10))
+    assert spread.makespan * 2 == whole_units.makespan                   # 4 PEs busy, not 2
+    busy = np.unique(spread.states.pe[spread.states.state == 0])
+    assert busy.tolist() == [0, 1, 2, 3]

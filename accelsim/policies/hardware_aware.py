@@ -10,7 +10,8 @@ It starts from the best of round-robin, LPT, KK, MULTIFIT, density grouping and 
 *as simulated*, then improves the assignment of units (filter groups over all their tiles) to
 PEs by local search: swaps of units of neighbouring size (they trade places between rounds),
 swaps of any two units, and moves off the most loaded PE, keeping a change only when the
-layer simulates in fewer cycles. What it optimizes is the layer's simulated cycles on the
+layer simulates in fewer cycles. When a layer has fewer units than PEs it also tries
+spreading each unit's tiles over several PEs (whole-unit plans would leave PEs idle). What it optimizes is the layer's simulated cycles on the
 given hardware; it is never worse than any of its starting plans, round-robin included.
 
 The budget is a number of simulations per layer (`evaluations`, default 200; a tenth of it
@@ -51,6 +52,13 @@ class HardwareAware:
             cycles = simulated(plan)
             if best_cycles is None or cycles < best_cycles:
                 best, best_name, best_cycles = plan, policy.name, cycles
+        spread = _spread(problem, loads)
+        if spread is not None:
+            cycles = simulated(spread)
+            if cycles < best_cycles:          # the search below moves whole units: skip it
+                return Plan(queues=spread.queues, info={"simulated_cycles": cycles,
+                                                        "started_from": "spread tiles",
+                                                        "evaluations": len(starts) + 1})
         pe_of_unit = np.zeros(len(loads), dtype=np.int64)
         for pe, queue in enumerate(best.queues):
             pe_of_unit[units[list(queue)]] = pe
@@ -85,6 +93,25 @@ class HardwareAware:
         return Plan(queues=best.queues, info={"simulated_cycles": best_cycles,
                                               "started_from": best_name,
                                               "evaluations": used})
+
+
+def _spread(problem: Problem, loads: np.ndarray) -> Plan | None:
+    """With fewer units than PEs, whole-unit plans leave PEs idle. Here each unit gets k
+    PEs (the largest units one more when P is not a multiple) that take its tiles in turn,
+    so PEs holding different units work on different tiles at once; its weights are sent
+    to each of them. None when there are enough units, or a single tile."""
+    n_units, n_pes = len(loads), problem.n_pes
+    tiles = problem.tiles
+    if n_units >= n_pes or n_units == 0 or tiles.max(initial=0) == 0:
+        return None
+    order = np.argsort(-loads, kind="stable")
+    share = np.full(n_units, n_pes // n_units)
+    share[order[:n_pes % n_units]] += 1
+    first = np.zeros(n_units, dtype=np.int64)
+    first[order] = np.concatenate(([0], np.cumsum(share[order])[:-1]))
+    units = problem.units
+    pe = first[units] + tiles % share[units]
+    return Plan.from_assignment(problem, pe, by_size(loads)[units])
 
 
 class _Simulator:
