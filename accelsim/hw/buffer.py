@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from functools import partial
 from itertools import chain
 from typing import Callable
 
@@ -221,6 +220,8 @@ class OutputBuffer:
         self._open: dict[int, None] = {}  # resident blocks still expecting chunks, oldest first
         self._waiters: deque[tuple[int, int, simpy.Event]] = deque()
         self._spilling = 0           # bytes being written out, freed when the write ends
+        # blocks being written back: the port is FIFO, so they complete in this order
+        self._writing: deque[int] = deque()
         self.used = 0
         self.peak = 0
         self.pending_writebacks = 0
@@ -306,10 +307,11 @@ class OutputBuffer:
             return
         del self._open[b]
         self.pending_writebacks += 1
-        done = self._dram.transfer(OUTPUTS, self._write[b], COMPULSORY)
-        done.callbacks.append(partial(self._written, b))
+        self._writing.append(b)
+        self._dram.transfer(OUTPUTS, self._write[b], COMPULSORY).callbacks.append(self._written)
 
-    def _written(self, b: int, _event=None) -> None:
+    def _written(self, _event) -> None:
+        b = self._writing.popleft()
         self._resident[b] = False
         self.used -= self._bytes[b]
         self._levels.record(self._id, self.env.now, self.used)
