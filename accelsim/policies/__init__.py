@@ -27,6 +27,8 @@ def _of_jobs(attr: str, default):
     """A read-only column of one job attribute (`default(n)` without jobs), built once so
     planning never loops over Job objects again."""
     def build(problem: Problem) -> np.ndarray:
+        if problem.layer is not None:
+            return problem.layer.column(attr)     # read-only, cached on the layer
         if problem.jobs is None:
             a = default(len(problem.cycles))
         else:
@@ -45,11 +47,11 @@ class Problem:
     cycles: np.ndarray = field(converter=lambda a: np.asarray(a, dtype=np.int64))
     n_pes: int
     jobs: tuple[Job, ...] | None = None
+    layer: LayerJobs | None = field(default=None, kw_only=True, eq=False, repr=False)
+    hw: Hardware | None = field(default=None, kw_only=True, eq=False, repr=False)
     units: np.ndarray = _of_jobs("unit", lambda n: np.arange(n, dtype=np.int64))
     tiles: np.ndarray = _of_jobs("tile", lambda n: np.zeros(n, dtype=np.int64))
     inputs: np.ndarray = _of_jobs("input_block", lambda n: np.zeros(n, dtype=np.int64))
-    layer: LayerJobs | None = field(default=None, kw_only=True, eq=False, repr=False)
-    hw: Hardware | None = field(default=None, kw_only=True, eq=False, repr=False)
 
     @classmethod
     def from_layer(cls, layer: LayerJobs, n_pes: int, hw: Hardware | None = None) -> Problem:
