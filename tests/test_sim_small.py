@@ -1,19 +1,23 @@
 """Tiny models with timelines worked out by hand: the exact intervals and DRAM transfers."""
 
 import math
+from unittest import mock
 
 import attrs
 import pytest
+import simpy
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from accelsim.assemble import simulate
 from accelsim.config import Hardware, Mapping
 from accelsim.errors import ConfigError, DeadlockError
-from accelsim.hw.dispatch import static_groups
-from accelsim.policies import Plan
+from accelsim.hw.dispatch import DispatchStatus, static_groups
+from accelsim.policies import Plan, load_policy
 from accelsim.trace import Cause, Operand, State
 from accelsim.workload.jobs import build_layer_jobs
 from accelsim.workload.layers import Layer, LayerKind
 from accelsim.workload.pruning import PrunedLayer
+from simkit import conv_layers, fitted, hardware, jobs_for, mappings
 
 B, WW, WI, WN, WO, I = (State.BUSY, State.WAIT_WEIGHTS, State.WAIT_INPUTS, State.WAIT_NOC,
                         State.WAIT_OUTPUT, State.IDLE)
@@ -199,3 +203,49 @@ def test_lpt_keeps_a_filters_tiles_on_one_pe():
     for q in plan.queues:
         tiles = [lj.jobs[j].tile for j in q]
         assert tiles == sorted(tiles)
+
+
+def _always_an_event(status, pe):
+    """DispatchStatus.arrive without its shortcut: every arrival is an event."""
+    ev = simpy.Event(status.env)
+    ev.callbacks.append(pe.serve)
+    ev.succeed()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=conv_layers(max_layers=2), mapping=mappings, splits=st.sampled_from([1, 2, "auto"]),
+       hw=hardware, policy=st.sampled_from(["round-robin", "lpt", "greedy", "work-stealing"]))
+def test_an_arrival_without_an_event_changes_nothing(layers, mapping, splits, hw, policy):
+    # a PE fed when nothing else is due that cycle starts at the end of the dispatcher's
+    # step instead of in an event of its own: exactly where that event would be processed
+    mapping = attrs.evolve(mapping, channel_splits=splits)
+    jobs = jobs_for(layers, mapping, hw)
+    hw = fitted(hw, jobs, slack=1)
+    fast = simulate(jobs, hw, load_policy(policy), engine="simpy")
+    with mock.patch.object(DispatchStatus, "arrive", _always_an_event):
+        slow = simulate(jobs, hw, load_policy(policy), engine="simpy")
+    assert fast.events <= slow.events
+    assert [attrs.evolve(l, plan_seconds=0) for l in fast.layers] == \
+        [attrs.evolve(l, plan_seconds=0) for l in slow.layers]
+    for name in ("pe", "start", "end", "state", "held_by"):
+        assert getattr(fast.states, name).tolist() == getattr(slow.states, name).tolist()
+    for table in ("levels", "transfers"):
+        a, b = getattr(fast, table), getattr(slow, table)
+        assert {k: v.tolist() for k, v in a.items()} == {k: v.tolist() for k, v in b.items()}
+
+
+def test_a_pe_fed_without_an_event_starts_after_the_dispatchers_whole_step():
+    # one PE, queue depth 2, two 2-cycle jobs on the two tiles of one filter; the
+    # interconnect moves 1 B/cycle: tile 0 and the weights take 5 cycles, tile 1 takes 2.
+    # At 5 job 0 is delivered with nothing else due: the PE starts it when the dispatcher's
+    # step ends, after it has timed tile 1's delivery (5 -> 7), so at 7 the delivery comes
+    # first, then job 0 ends and job 1 starts at once (its output tile taken before tile
+    # 0's write-back frees it); the PE never starves
+    hw = attrs.evolve(IDEAL, pe_cols=1, input_queue_depth=2, noc_bytes_per_cycle=1)
+    jobs = [build_layer_jobs(0, layer_with_nnz([2], tiles=2, in_c=2), Mapping(tile_h=1), hw)]
+    result = simulate(jobs, hw, Fixed(Plan.static([[0, 1]])), engine="simpy")
+    assert intervals(result, 0) == [(0, 5, WN, -1), (5, 9, B, -1)]
+    lv = result.levels
+    out = lv["buffer"] == 2
+    assert list(zip(lv["t"][out].tolist(), lv["level"][out].tolist())) == [
+        (5, 1), (7, 2), (7, 1), (9, 0)]

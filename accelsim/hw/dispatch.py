@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from typing import TYPE_CHECKING
 
 import simpy
 from attrs import frozen
@@ -24,6 +25,9 @@ from accelsim.hw.buffer import BlockBuffer
 from accelsim.hw.noc import Interconnect
 from accelsim.trace import State, StateTrace
 from accelsim.workload.jobs import Job, LayerJobs
+
+if TYPE_CHECKING:
+    from accelsim.hw.pe import PE
 
 WAIT_INPUTS, WAIT_NOC = State.WAIT_INPUTS, State.WAIT_NOC
 
@@ -101,8 +105,8 @@ class DispatchStatus:
         self.free_slots: deque[int] | None = (
             deque(p for _ in range(depth) for p in range(n_pes)) if dynamic else None)
         self._room_waiter: tuple[int, simpy.Event] | None = None
-        self.pes: list = []
-        self._arrived: list = []   # PEs fed this step that start when it ends (see arrive)
+        self.pes: list[PE] = []
+        self._arrived: list[PE] = []   # fed during this dispatcher step; start when it ends
 
     def delivered(self, pe: int) -> None:
         """A job reached `pe`'s queue: one fewer to come, and `pe` no longer starves."""
@@ -122,7 +126,7 @@ class DispatchStatus:
         self._trace.enter(pe, state, self.env.now, held)
         return True
 
-    def arrive(self, pe) -> None:
+    def arrive(self, pe: PE) -> None:
         """A starving PE got a job: it resumes where an event scheduled now would be
         processed. When no other event is due this cycle, that is right after the
         dispatcher's current step, before anything the step schedules is processed: the PE
