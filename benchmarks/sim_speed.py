@@ -1,24 +1,31 @@
-"""Simulation speed: jobs/s and SimPy events/s on ResNet-50, and the default scenario's wall time.
+"""Simulation speed of the SimPy model on ResNet-50: CPU time and peak memory per job, events
+per job, and the default scenario's wall time.
 
-    python benchmarks/sim_speed.py            # figures for this machine
-    python benchmarks/sim_speed.py --compare  # also run a simpy.Resource DRAM port, same run
+    python benchmarks/sim_speed.py                 # figures for this machine
+    python benchmarks/sim_speed.py --compare       # also run a simpy.Resource DRAM port
+    python benchmarks/sim_speed.py --engine auto   # the closed form wherever it is exact
 
 Granularities: one job per filter over the whole output map, and per filter per 14x14 tile.
---compare checks that the closed-form FIFO port and a Resource(capacity=1) port held through
-`with` give the same makespan, and prints how much the closed form saves.
+us/job is CPU time (best of --repeat runs of simulate(), planning included); B/job is the
+tracemalloc peak of one more run, which tracemalloc slows down. --compare checks that the
+closed-form FIFO port and a Resource(capacity=1) port held through `with` give the same
+makespan, and prints how much the closed form saves.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import time
+import tracemalloc
 from pathlib import Path
 
 import attrs
 import simpy
 
 import accelsim
+from accelsim.assemble import ENGINES
 from accelsim.hw.dram import DramPort
 from accelsim.trace import Operand
 from accelsim.units import transfer_cycles
@@ -52,16 +59,21 @@ class ResourceDramPort(DramPort):
                     self._log.record(t0, self.env.now, nbytes, operand, cause, layer)
 
 
-def bench(label, jobs, hw, policy, port=DramPort, repeat=2):
+def bench(label, jobs, hw, policy, engine, port=DramPort, repeat=2):
     best = math.inf
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = accelsim.simulate(jobs, hw, policy, dram_port=port)
-        best = min(best, time.perf_counter() - t0)
+        t0 = time.process_time()
+        result = accelsim.simulate(jobs, hw, policy, dram_port=port, engine=engine)
+        best = min(best, time.process_time() - t0)
+    del result
+    gc.collect()
+    tracemalloc.start()
+    result = accelsim.simulate(jobs, hw, policy, dram_port=port, engine=engine)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     n_jobs = sum(len(l.jobs) for l in jobs)
-    print(f"{label:<44} {n_jobs:>8,} jobs {result.events:>9,} events {best:>7.2f} s "
-          f"{n_jobs / best:>10,.0f} jobs/s {result.events / best:>11,.0f} events/s "
-          f"{result.events / n_jobs:>5.1f} events/job")
+    print(f"{label:<48} {n_jobs:>7,} jobs {result.events / n_jobs:>5.2f} events/job "
+          f"{best:>6.2f} s {best / n_jobs * 1e6:>6.2f} us/job {peak / n_jobs:>6,.0f} B/job")
     return result
 
 
@@ -69,6 +81,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare", action="store_true",
                         help="also time a simpy.Resource DRAM port and check equal results")
+    parser.add_argument("--engine", choices=ENGINES, default="simpy",
+                        help="simulate(engine=...) (default: simpy, the model measured here)")
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs; the best counts")
     args = parser.parse_args()
 
     network = accelsim.load_network("resnet50")
@@ -77,19 +92,20 @@ def main() -> None:
     hw = accelsim.Hardware(pe_rows=4, pe_cols=4, input_buffer_bytes=2 ** 21,
                            weight_buffer_bytes=2 ** 19, output_buffer_bytes=2 ** 20)
     policy = accelsim.load_policy("lpt")
-    print(f"ResNet-50, Distiller AGP 80 %, {hw.n_pes} PEs, LPT")
+    print(f"ResNet-50, Distiller AGP 80 %, {hw.n_pes} PEs, LPT, engine {args.engine}")
     for label, mapping in (("job = filter x whole map", accelsim.Mapping()),
                            ("job = filter x 14x14 tile", accelsim.Mapping(14, 14))):
         jobs = accelsim.build_jobs(pruned, mapping, hw)
-        fast = bench(label, jobs, hw, policy)
+        fast = bench(label, jobs, hw, policy, args.engine, repeat=args.repeat)
         if args.compare:
-            slow = bench(label + " (Resource DRAM port)", jobs, hw, policy, ResourceDramPort)
+            slow = bench(label + " (Resource DRAM port)", jobs, hw, policy, "simpy",
+                         ResourceDramPort, args.repeat)
             same = slow.makespan == fast.makespan
-            print(f"{'':<44} makespan {fast.makespan:,} vs {slow.makespan:,}: "
+            print(f"{'':<48} makespan {fast.makespan:,} vs {slow.makespan:,}: "
                   f"{'identical' if same else 'DIFFERENT'}")
     big = attrs.evolve(hw, pe_rows=8, pe_cols=21)
     bench("job = filter x whole map, 168 PEs", accelsim.build_jobs(pruned, accelsim.Mapping(), big),
-          big, policy)
+          big, policy, args.engine, repeat=args.repeat)
 
     t0 = time.perf_counter()
     scenario = accelsim.load_scenario(ROOT / "scenarios" / "default.toml")
