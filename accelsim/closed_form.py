@@ -1,8 +1,9 @@
 """The closed-form engine: a layer computed without SimPy, exact where timing cannot interleave.
 
-When a layer's plan is static and its buffers can never push back (each buffer holds every
-block of the layer at once, or is unbounded), nothing in the SimPy model depends on the order
-in which same-time events are processed: every load is issued when the layer starts (weights
+When a layer's plan is static and its buffers can never push back (the weight and input
+buffers hold every block of the layer at once, and the output tiles never overflow: see
+`not_exact_because` and `overflows`), nothing in the SimPy model depends on the order in
+which same-time events are processed: every load is issued when the layer starts (weights
 first, then inputs, in dispatch order, back to back on the FIFO DRAM port), no PE ever waits
 for output space, and what remains is a recurrence over the broadcasts in dispatch order:
 
@@ -14,7 +15,9 @@ for output space, and what remains is a recurrence over the broadcasts in dispat
     every member p starts its job at max(t, F[p][k - 1]) and finishes `cycles` later.
 
 A PE with an empty queue is in the state of whatever the dispatcher waits on, so its idle
-gaps are read off the dispatcher's stage timeline with `searchsorted`. Output tiles are
+gaps are read off the dispatcher's stage timeline with `searchsorted`. With queues that
+never fill, deliveries and job starts are max-plus scans; otherwise one loop over the
+broadcasts' members (`_lock_step`). Output tiles are
 written back, FIFO on the same port, when their last contribution finishes; the layer ends
 when the last write-back has crossed the port. Same-time write-backs may cross the port in
 another order than under SimPy: per-transfer rows can differ, never the bytes, the layer's
