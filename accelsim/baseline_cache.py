@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import attrs
 import numpy as np
 
 from accelsim.config import Hardware, Mapping
+from accelsim.errors import ConfigError
 from accelsim.workload.jobs import LayerJobs
 from accelsim.workload.layers import Layer
 
@@ -77,21 +79,35 @@ class BaselineCache:
     """Per-layer cycles of baseline runs, one row per key; each put commits."""
 
     def __init__(self, directory: Path | None = None):
-        directory = default_dir() if directory is None else directory
-        directory.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(directory / "baselines.sqlite")
-        self._db.execute("CREATE TABLE IF NOT EXISTS baselines (key TEXT PRIMARY KEY, "
-                         "cycles TEXT)")
-        self._db.commit()
+        self.path = (default_dir() if directory is None else directory) / "baselines.sqlite"
+        with self._failing("open"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path)
+            self._db.execute("CREATE TABLE IF NOT EXISTS baselines (key TEXT PRIMARY KEY, "
+                             "cycles TEXT)")
+            self._db.commit()
 
     def get(self, key: str) -> tuple[int, ...] | None:
-        row = self._db.execute("SELECT cycles FROM baselines WHERE key = ?", (key,)).fetchone()
-        return None if row is None else tuple(json.loads(row[0]))
+        with self._failing("read"):
+            row = self._db.execute("SELECT cycles FROM baselines WHERE key = ?",
+                                   (key,)).fetchone()
+            return None if row is None else tuple(int(c) for c in json.loads(row[0]))
 
     def put(self, key: str, cycles: tuple[int, ...]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?)",
-                         (key, json.dumps(list(cycles))))
-        self._db.commit()
+        with self._failing("write"):
+            self._db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?)",
+                             (key, json.dumps(list(cycles))))
+            self._db.commit()
+
+    @contextmanager
+    def _failing(self, what: str):
+        """Any failure of the cache is one line naming the file and the way around it."""
+        try:
+            yield
+        except (OSError, sqlite3.Error, ValueError, TypeError) as exc:
+            raise ConfigError(f"baseline cache {self.path}: cannot {what}: {exc}; set "
+                              f"ACCELSIM_CACHE_DIR to a writable directory or pass "
+                              f"--no-cache") from None
 
     def close(self) -> None:
         self._db.close()

@@ -54,3 +54,21 @@ def test_the_cli_caches_unless_told_not_to(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "cache" / "baselines.sqlite").is_file()
     speedups = [[l["speedup_vs_dense"] for l in o["layers"]] for o in outs]
     assert speedups[0] == speedups[1] == speedups[2]
+
+
+def test_an_unusable_cache_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    toml = tmp_path / "s.toml"
+    toml.write_text('[workload]\nnetwork = "lenet5"\n[pruning]\nprofile = "han2015-lenet5"\n')
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "baselines.sqlite").write_bytes(b"this is not a database" * 100)
+    for where in (blocker / "cache", corrupt):
+        monkeypatch.setenv("ACCELSIM_CACHE_DIR", str(where))
+        assert main(["run", str(toml), "--out", str(tmp_path / "o"), "--no-plots", "-q"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "baseline cache" in err[0] and "--no-cache" in err[0]
+        assert str(where) in err[0]
+    assert main(["run", str(toml), "--out", str(tmp_path / "o"), "--no-plots", "-q",
+                 "--no-cache"]) == 0
