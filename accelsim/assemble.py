@@ -306,6 +306,10 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
                    weight_buffer_peak=weights.peak, input_buffer_peak=inputs.peak,
                    output_buffer_peak=outputs.peak, engine_note=note,
                    hardware=hardware_bounds(layer, hw, bound.best))
+    # the layer's reference cycles (status <-> PEs, progress <-> output buffer) would keep
+    # all its state alive until the next full garbage collection
+    status.pes = []
+    progress.outputs = None
     return run, steps
 
 

@@ -27,7 +27,6 @@ import simpy
 import accelsim
 from accelsim.assemble import ENGINES
 from accelsim.hw.dram import DramPort
-from accelsim.trace import Operand
 from accelsim.units import transfer_cycles
 
 ROOT = Path(__file__).resolve().parent.parent
