@@ -250,13 +250,15 @@ loads_st = st.one_of(st.lists(st.integers(0, 4), min_size=1, max_size=60),
 @given(loads=loads_st, n=st.integers(1, 12))
 def test_partitioning_heuristics_equal_the_references(loads, n):
     from accelsim.policies.classic import lpt_assignment
-    from accelsim.policies.partition import (improve_assignment, kk_assignment, lockstep_rounds,
+    from accelsim.policies.partition import (improve_assignment, kk_assignment,
                                              multifit_assignment)
+    from accelsim.policies.rounds import deal_rounds, rounds_of
     loads = np.array(loads, dtype=np.int64)
     assert lpt_assignment(loads, n)[0].tolist() == _ref_lpt(loads, n).tolist()
     assert multifit_assignment(loads, n).tolist() == _ref_multifit(loads, n).tolist()
     assert kk_assignment(loads, n).tolist() == _ref_kk(loads, n).tolist()
-    pe, rank = lockstep_rounds(loads, n)
+    rounds = rounds_of(loads, np.zeros(len(loads), dtype=np.int64), n)
+    pe, rank = deal_rounds(rounds, n), rounds.rank
     k = np.argsort(-loads, kind="stable")
     assert rank[k].tolist() == list(range(len(loads)))
     assert pe[k].tolist() == [(r % n if r // n % 2 == 0 else n - 1 - r % n)

@@ -18,6 +18,7 @@ from attrs import Factory, field, frozen
 
 from accelsim.errors import PolicyError
 from accelsim.config import Hardware
+from accelsim.policies.rounds import in_rounds, unit_rounds
 from accelsim.workload.jobs import Job, LayerJobs
 
 GROUP = "accelsim.policies"
@@ -160,9 +161,15 @@ def by_size(loads: np.ndarray) -> np.ndarray:
     return rank
 
 
-def plan_units(problem: Problem, assign) -> Plan:
+def plan_units(problem: Problem, assign, assign_in_rounds=None) -> Plan:
     """The plan of a partitioning heuristic `assign(unit loads, n_pes) -> PE of each unit`:
-    every tile of a unit on its PE, each PE running its units longest first within a tile."""
+    every tile of a unit on its PE, each PE running its units longest first within a tile.
+    On a layer with its hardware, `assign_in_rounds(rounds, n_pes)` places the units inside
+    the broadcast rounds instead (accelsim.policies.rounds), each PE running them in round
+    order."""
+    if assign_in_rounds is not None and in_rounds(problem):
+        r = unit_rounds(problem)
+        return Plan.from_unit_assignment(problem, assign_in_rounds(r, problem.n_pes), r.rank)
     _, loads = problem.unit_loads()
     return Plan.from_unit_assignment(problem, assign(loads, problem.n_pes), by_size(loads))
 
