@@ -324,3 +324,20 @@ def test_portfolio_is_the_best_improved_heuristic(loads, n):
     spans = [np.bincount(_ref_improve(loads, a, n), weights=loads, minlength=n).max()
              for a in (_ref_kk(loads, n), _ref_multifit(loads, n), _ref_lpt(loads, n))]
     assert np.bincount(best_heuristic(loads, n), weights=loads, minlength=n).max() == min(spans)
+
+
+def test_walking_units_runs_each_unit_over_all_its_tiles_before_the_next():
+    # units 0 and 1 on PE 0, unit 2 on PE 1, three tiles; two conv groups
+    units = [u for _ in range(3) for u in range(3)]
+    tiles = [t for t in range(3) for _ in range(3)]
+    cycles = [5, 3, 4] * 3
+    problem = Problem(cycles, 2, _jobs(units, tiles, cycles))
+    pe_of_unit, rank = np.array([0, 0, 1]), np.array([0, 1, 2])
+    by_tiles = Plan.from_unit_assignment(problem, pe_of_unit, rank)
+    by_units = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="units")
+    assert [problem.units[list(q)].tolist() for q in by_tiles.queues] == [[0, 1] * 3, [2] * 3]
+    assert [problem.units[list(q)].tolist() for q in by_units.queues] == \
+        [[0, 0, 0, 1, 1, 1], [2] * 3]
+    assert problem.tiles[list(by_units.queues[0])].tolist() == [0, 1, 2] * 2
+    with pytest.raises(ValueError, match="walk"):
+        Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="diagonal")

@@ -11,8 +11,11 @@ It starts from the best of round-robin, LPT, KK, MULTIFIT, density grouping and 
 PEs by local search: swaps of units of neighbouring size (they trade places between rounds),
 swaps of any two units, and moves off the most loaded PE, keeping a change only when the
 layer simulates in fewer cycles. When a layer has fewer units than PEs it also tries
-spreading each unit's tiles over several PEs (whole-unit plans would leave PEs idle). What it optimizes is the layer's simulated cycles on the
-given hardware; it is never worse than any of its starting plans, round-robin included.
+spreading each unit's tiles over several PEs (whole-unit plans would leave PEs idle), and on
+layers of several tiles it chooses how each PE walks them: tile by tile (inputs broadcast
+once, weights resent when a PE holds several units) or unit by unit (weights kept, inputs
+broadcast again). What it optimizes is the layer's simulated cycles on the given hardware;
+it is never worse than any of its starting plans, round-robin included.
 
 The budget is a number of simulations per layer (`evaluations`, default 200; a tenth of it
 where SimPy must run), so the same seed gives the same plan on any machine.
@@ -65,9 +68,15 @@ class HardwareAware:
         # the starting plans' own within-tile order; the search keeps units longest first
         if best_name != "round-robin":
             best = Plan.from_unit_assignment(problem, pe_of_unit, rank)
+        used, walk = len(starts), "tiles"
+        if problem.tiles.max(initial=0) > 0:     # unit by unit keeps weights, resends inputs
+            plan = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="units")
+            cycles = simulated(plan)
+            used += 1
+            if cycles < best_cycles:
+                best, best_cycles, walk = plan, cycles, "units"
         rng = np.random.default_rng(self.seed)
         order = np.argsort(-loads, kind="stable")
-        used = len(starts)
         n_units, n_pes = len(loads), problem.n_pes
         while used < budget and n_units > 1 and n_pes > 1:
             trial = pe_of_unit.copy()
@@ -86,12 +95,12 @@ class HardwareAware:
             if np.array_equal(trial, pe_of_unit):
                 continue
             used += 1
-            plan = Plan.from_unit_assignment(problem, trial, rank)
+            plan = Plan.from_unit_assignment(problem, trial, rank, walk)
             cycles = simulated(plan)
             if cycles < best_cycles:
                 best, best_cycles, pe_of_unit = plan, cycles, trial
         return Plan(queues=best.queues, info={"simulated_cycles": best_cycles,
-                                              "started_from": best_name,
+                                              "started_from": best_name, "walk": walk,
                                               "evaluations": used})
 
 
