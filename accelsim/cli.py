@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, ConfigError
 
 
 class _Progress:
@@ -110,6 +110,11 @@ def _compare(args) -> int:
     from accelsim import compare
     from accelsim.scenario import load_scenario
 
+    if args.networks is not None:
+        return _compare_networks(args)
+    if args.scenario is None:
+        raise ConfigError("compare: give a scenario TOML file, or --networks for every "
+                          "shipped pruned network")
     scenario = load_scenario(args.scenario)
     names = [n.strip() for n in args.policies.split(",")] if args.policies else None
     policies = compare.policies_for(names, args.exact_time_limit)
@@ -126,6 +131,31 @@ def _compare(args) -> int:
           f"{scenario.hardware.n_pes} PEs, {len(runs)} policies")
     print(compare.table(runs))
     print(f"\nwrote compare.json, compare.png to {out}/")
+    return 0
+
+
+def _compare_networks(args) -> int:
+    """The project's question: gain over round-robin and distance to the hardware bound on
+    every shipped pruned network, lock-step and decoupled."""
+    from accelsim import scheduling_gain
+
+    names = [n.strip() for n in args.networks.split(",")] if args.networks else \
+        list(scheduling_gain.NETWORKS)
+    out = Path(args.out) if args.out else Path("results") / "scheduling_gain"
+    try:                                       # before simulating: fail in a second
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out {out}: cannot create the directory ({e.strerror})") from None
+    progress = _Progress(args.quiet)
+    gains = scheduling_gain.measure(names, args.evaluations,
+                                    lambda label, i, n: progress(label, i, n, "simulating"))
+    progress.done()
+    (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
+    scheduling_gain.save_plot(gains, out / "scheduling_gain.png")
+    print("accelsim compare --networks: every shipped pruned network on 16 PEs, lock-step "
+          "(depth 1) and decoupled (depth 8)")
+    print(scheduling_gain.table(gains))
+    print(f"\nwrote scheduling_gain.json, scheduling_gain.png to {out}/")
     return 0
 
 
@@ -277,7 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     sch.add_argument("--json", action="store_true", help="print the schedule as JSON")
     sch.set_defaults(func=_schedule)
     cmp_ = sub.add_parser("compare", help="run every policy on a scenario and compare them")
-    cmp_.add_argument("scenario", help="scenario TOML file")
+    cmp_.add_argument("scenario", nargs="?", help="scenario TOML file")
+    cmp_.add_argument("--networks", nargs="?", const="",
+                      help="instead of a scenario: every shipped pruned network (or the "
+                           "comma-separated ones named), lock-step and decoupled, with the "
+                           "gain over round-robin and the distance to the hardware bound")
+    cmp_.add_argument("--evaluations", type=int, default=60,
+                      help="with --networks: simulations per layer for hardware-aware "
+                           "(default 60)")
     cmp_.add_argument("--policies", help="comma-separated names (default: all, and the "
                                          "+improve variants of lpt and kk)")
     cmp_.add_argument("--exact-time-limit", type=float, default=2.0,
