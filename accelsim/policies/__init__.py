@@ -144,7 +144,11 @@ class Plan:
         """The largest sum of job cycles over the PEs (static plans only)."""
         if self.dynamic:
             return None
-        return max((int(cycles[list(q)].sum()) for q in self.queues), default=0)
+        flat = np.fromiter(chain.from_iterable(self.queues), dtype=np.int64)
+        pe = np.repeat(np.arange(len(self.queues)), [len(q) for q in self.queues])
+        loads = np.zeros(max(len(self.queues), 1), dtype=np.int64)   # exact: no float sums
+        np.add.at(loads, pe, np.asarray(cycles, dtype=np.int64)[flat])
+        return int(loads.max())
 
     def check(self, n_jobs: int, n_pes: int, policy: str) -> None:
         """Every job exactly once, on an existing PE; raises PolicyError naming the policy."""
