@@ -17,8 +17,12 @@ once, weights resent when a PE holds several units) or unit by unit (weights kep
 broadcast again). What it optimizes is the layer's simulated cycles on the given hardware;
 it is never worse than any of its starting plans, round-robin included.
 
-The budget is a number of simulations per layer (`evaluations`, default 200; a tenth of it
-where SimPy must run), so the same seed gives the same plan on any machine.
+The budget is a number of simulations per layer, so the same seed gives the same plan on any
+machine: `evaluations` (default 200) where the closed form runs; where SimPy must run (the
+closed form cannot compute the layer, or a starting plan would overflow the output buffer), the six
+starting plans and then at most a tenth of `evaluations`, and at most `simpy_jobs` simulated
+jobs (default 200,000: about 2 s of SimPy), so a large layer that the closed form cannot
+compute costs seconds, not minutes (pruned VGG-16 planned in 42 s before this cap).
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ from accelsim.policies import Plan, Problem, by_size
 class HardwareAware:
     name = "hardware-aware"
 
-    def __init__(self, evaluations: int = 200, seed: int = 0):
+    def __init__(self, evaluations: int = 200, seed: int = 0, simpy_jobs: int = 200_000):
         self.evaluations = evaluations
         self.seed = seed
+        self.simpy_jobs = simpy_jobs
 
     def plan(self, problem: Problem) -> Plan:
         from accelsim.policies.classic import LPT, RoundRobin
@@ -43,7 +48,6 @@ class HardwareAware:
         if problem.layer is None or problem.hw is None or problem.n_jobs == 0:
             return Portfolio().plan(problem)          # durations only: the textbook problem
         simulated = _Simulator(problem)
-        budget = self.evaluations if simulated.exact else max(self.evaluations // 10, 5)
         units = problem.units
         _, loads = problem.unit_loads()
         rank = by_size(loads)
@@ -55,6 +59,10 @@ class HardwareAware:
             cycles = simulated(plan)
             if best_cycles is None or cycles < best_cycles:
                 best, best_name, best_cycles = plan, policy.name, cycles
+        # the closed form's output condition depends on the plan: a start that needed SimPy
+        # puts the layer on SimPy's budget
+        budget = self.evaluations if simulated.simpy_runs == 0 else len(starts) + min(
+            self.evaluations // 10, self.simpy_jobs // problem.n_jobs)
         spread = _spread(problem, loads)
         if spread is not None:
             cycles = simulated(spread)
@@ -131,6 +139,7 @@ class _Simulator:
         self._problem = problem
         self._closed_form = closed_form
         self.exact = closed_form.not_exact_because(problem.layer, problem.hw, False) is None
+        self.simpy_runs = 0
 
     def __call__(self, plan: Plan) -> int:
         layer, hw = self._problem.layer, self._problem.hw
@@ -138,6 +147,7 @@ class _Simulator:
             timeline = self._closed_form.run_layer(layer, broadcasts(plan.queues, layer), hw, 0)
             if self._closed_form.overflows(timeline, hw) is None:
                 return timeline.end
+        self.simpy_runs += 1
         from accelsim.assemble import simulate
         return simulate([layer], hw, _Fixed(plan), engine="simpy").makespan
 
