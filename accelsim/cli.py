@@ -43,11 +43,21 @@ def _run(args) -> int:
     from accelsim.baseline_cache import BaselineCache
 
     scenario = load_scenario(args.scenario)
+    policy, options = args.policy, _policy_options(args.policy_option)
+    if options:                                # given on the command line: checked first
+        if not policy:
+            policy, options = scenario.policy, {**scenario.policy_options, **options}
+        from accelsim.errors import PolicyError
+        from accelsim.policies import load_policy
+        try:
+            load_policy(policy, options)
+        except PolicyError as exc:
+            raise ConfigError(f"--policy-option: {exc}") from None
     progress = _Progress(args.quiet)
     cache = None if args.no_cache else BaselineCache()
-    outcome = run_scenario(scenario, policy=args.policy, seed=args.seed,
+    outcome = run_scenario(scenario, policy=policy, seed=args.seed,
                            baselines=False if args.no_baselines else None, progress=progress,
-                           engine=args.engine, cache=cache)
+                           engine=args.engine, cache=cache, policy_options=options)
     progress.done()
     out = Path(args.out) if args.out else Path("results") / scenario.name
     files = write_outputs(outcome, out, plots=not args.no_plots)
@@ -57,6 +67,22 @@ def _run(args) -> int:
     print(outcome.report.table())
     print(f"\nwrote {', '.join(f.name for f in files)} to {out}/")
     return 0
+
+
+def _policy_options(items: list[str] | None) -> dict:
+    """KEY=VALUE pairs; a value is read as in TOML (400, 2.5, true), else as a string."""
+    import tomllib
+    options = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--policy-option {item!r}: must be KEY=VALUE")
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        options[key.strip()] = value
+    return options
 
 
 def _schedule(args) -> int:
@@ -288,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("scenario", help="scenario TOML file")
     run.add_argument("--out", help="result directory (default: results/<scenario name>)")
     run.add_argument("--policy", help="override the scenario's policy")
+    run.add_argument("--policy-option", action="append", metavar="KEY=VALUE",
+                     help="an option of the policy, repeatable (e.g. evaluations=400 for "
+                          "hardware-aware, time_limit_s=30 for exact)")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--no-baselines", action="store_true",
                      help="skip the dense and round-robin runs (no speedup columns)")

@@ -36,13 +36,16 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
                  baselines: bool | None = None,
                  progress: Callable[[str, int, int, str], None] | None = None,
                  engine: str | None = None, pruned: PrunedNetwork | None = None,
-                 cache: BaselineCache | None = None) -> Outcome:
+                 cache: BaselineCache | None = None,
+                 policy_options: dict | None = None) -> Outcome:
     """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
     and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer; `engine`
     overrides the scenario's (see accelsim.assemble.simulate); `pruned`, when given, is the
     scenario's network already pruned with `seed` (sweeps reuse it across hardware); with a
-    `cache`, baselines simulated before for the same jobs and hardware are not run again."""
-    policy_obj = load_policy(policy or scenario.policy)
+    `cache`, baselines simulated before for the same jobs and hardware are not run again.
+    The scenario's `policy_options` go with its own policy; `policy_options` with `policy`."""
+    policy_obj = load_policy(policy, policy_options) if policy else \
+        load_policy(scenario.policy, scenario.policy_options)
     if pruned is None:
         pruned = scenario.pruned(seed)
     hw = scenario.hardware

@@ -4,6 +4,7 @@ the policy and the seed. Every malformed value is reported with the file, field 
     name = "default"          # optional; the file's stem otherwise
     seed = 1
     policy = "lpt"
+    [policy_options]  evaluations = 400   (keyword arguments of the policy, e.g. hardware-aware's)
     baselines = true          # also simulate the dense design and round-robin for speedups
     engine = "auto"           # "simpy": the reference model everywhere; "fast": closed form only
     [workload]  network = "resnet18"   layers = ["conv1", ...]   (optional subset)
@@ -33,8 +34,8 @@ from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_net
                                        shipped_weights, weights_path)
 from accelsim.workload.topology import load_network
 
-_TOP = {"name", "seed", "policy", "baselines", "engine", "workload", "pruning", "mapping", "hardware",
-        "energy"}
+_TOP = {"name", "seed", "policy", "policy_options", "baselines", "engine", "workload", "pruning",
+        "mapping", "hardware", "energy"}
 _PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m"}
 
 
@@ -71,6 +72,7 @@ class Scenario:
     energy: EnergyTable
     policy: str = "lpt"
     seed: int = 1
+    policy_options: dict = attrs.field(factory=dict, eq=False)
     baselines: bool = True
     layers: tuple[str, ...] | None = None
     engine: str = "auto"
@@ -127,6 +129,14 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     policy = data.get("policy", "lpt")
     if not isinstance(policy, str) or not policy:
         raise ConfigError(f"{src}: policy = {policy!r}: must be a policy name")
+    policy_options = _table(data, "policy_options", src)
+    if policy_options:
+        from accelsim.errors import PolicyError
+        from accelsim.policies import load_policy
+        try:
+            load_policy(policy, policy_options)
+        except PolicyError as exc:
+            raise ConfigError(f"{src}: [policy_options]: {exc}") from None
     baselines = data.get("baselines", True)
     if not isinstance(baselines, bool):
         raise ConfigError(f"{src}: baselines = {baselines!r}: must be true or false")
@@ -161,6 +171,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     name = data.get("name", Path(src).stem)
     return Scenario(name=str(name), source=src, network=network, pruning=pruning,
                     mapping=mapping, hardware=hardware, energy=energy, policy=policy, seed=seed,
+                    policy_options=policy_options,
                     baselines=baselines, layers=layers, engine=engine)
 
 

@@ -215,12 +215,14 @@ def available() -> dict[str, EntryPoint]:
     return dict(sorted(found.items()))
 
 
-def load_policy(name: str) -> Policy:
+def load_policy(name: str, options: dict | None = None) -> Policy:
     """A policy instance by registered name or by 'package.module:Class' reference;
-    'NAME+improve' passes a static policy's plans through the improvement step."""
+    'NAME+improve' passes a static policy's plans through the improvement step. `options`
+    are keyword arguments of the policy's constructor (e.g. hardware-aware's `evaluations`,
+    exact's `time_limit_s`), checked by `check_options`."""
     if name.endswith("+improve"):
         from accelsim.policies.heuristics import Improved
-        return Improved(load_policy(name.removesuffix("+improve")))
+        return Improved(load_policy(name.removesuffix("+improve"), options))
     if ":" in name:
         ep = EntryPoint(name, name, GROUP)
     else:
@@ -234,8 +236,10 @@ def load_policy(name: str) -> Policy:
     except Exception as exc:  # any import failure is the plugin's, named as such
         raise PolicyError(f"cannot load policy {name!r} ({ep.value}): "
                           f"{type(exc).__name__}: {exc}") from exc
+    if options:
+        check_options(name, obj, options)
     try:
-        policy = obj() if isinstance(obj, type) else obj
+        policy = obj(**(options or {})) if isinstance(obj, type) else obj
     except Exception as exc:
         raise PolicyError(f"cannot create policy {name!r} ({ep.value}): {exc}") from exc
     if not callable(getattr(policy, "plan", None)):
@@ -243,6 +247,40 @@ def load_policy(name: str) -> Policy:
     if not isinstance(getattr(policy, "name", None), str):
         raise PolicyError(f"policy {name!r} ({ep.value}) has no string attribute 'name'")
     return policy
+
+
+def check_options(name: str, cls, options: dict) -> None:
+    """Each option must be a parameter of the policy's constructor, of its default's type
+    (integers and numbers at least 0, finite); PolicyError names the option and value."""
+    import inspect
+    import math
+    from difflib import get_close_matches
+    try:
+        params = dict(inspect.signature(cls).parameters) if isinstance(cls, type) else {}
+    except (TypeError, ValueError):
+        params = {}
+    params = {k: p for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                             p.KEYWORD_ONLY)}
+    for key, value in options.items():
+        if key not in params:
+            close = get_close_matches(key, params, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(params) or "none"
+            raise PolicyError(f"policy {name!r} has no option {key!r}{hint} (options: {known})")
+        default = params[key].default
+        if isinstance(default, bool):
+            ok, want = isinstance(value, bool), "true or false"
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+            want = "an integer >= 0"
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and math.isfinite(value) and value >= 0
+            want = "a finite number >= 0"
+        else:
+            ok, want = True, ""
+        if not ok:
+            raise PolicyError(f"policy {name!r}: option {key} = {value!r}: must be {want}")
 
 
 def plan_layer(policy: Policy, problem: Problem) -> Plan:
