@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from accelsim import jsonio
 from accelsim.errors import AccelsimError, ConfigError
 
 
@@ -97,7 +98,7 @@ def _schedule(args) -> int:
     policy = Exact(time_limit_s=args.time_limit) if args.policy == "exact" else args.policy
     s = plan(cycles, args.pes, policy)
     if args.json:
-        print(json.dumps(s.as_dict(), indent=2))
+        print(jsonio.dumps(s.as_dict(), indent=2))
         return 0
     b = s.bounds
     print(f"{len(cycles)} jobs on {args.pes} PEs, policy {s.policy}: makespan {s.makespan:,}; "
@@ -287,8 +288,8 @@ def _size(args) -> int:
                                               "energy_uj", "pe_lanes", "buffer_bytes", "area",
                                               "error")},
              "pareto": c in result.front} for c in result.simulated]
-    (out / "sizing.json").write_text(json.dumps({"target_cycles": target, "rows": rows},
-                                                indent=2, default=str))
+    (out / "sizing.json").write_text(jsonio.dumps({"target_cycles": target, "rows": rows},
+                                                indent=2))
     print(f"\nwrote sizing.json, pareto.png to {out}/")
     return 0
 

@@ -8,6 +8,7 @@ from typing import Callable
 
 from attrs import frozen
 
+from accelsim import jsonio
 from accelsim.assemble import SimResult, simulate
 from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
 from accelsim.policies import load_policy
@@ -109,7 +110,10 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
 
     out_dir.mkdir(parents=True, exist_ok=True)
     report = outcome.report
-    files = {"summary.json": report.to_json(), "layers.csv": report.to_csv()}
+    files = {"summary.json": report.to_json(), "layers.csv": report.to_csv(),
+             # wall time apart: summary.json is the same bytes for the same scenario and seed
+             "timings.json": jsonio.dumps({"simulation_wall_seconds": report.wall_seconds,
+                                           "events": report.events}, indent=2)}
     for name, text in files.items():
         (out_dir / name).write_text(text)
     write_trace(outcome.result, out_dir / "trace.npz")

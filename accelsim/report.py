@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import attrs
 from attrs import asdict, field, frozen
 
 from accelsim.assemble import SimResult
+from accelsim import jsonio
 from accelsim.config import EnergyTable, Hardware
 from accelsim.gap import PARTS, layer_gap
 from accelsim.hardware_bounds import KINDS
@@ -78,9 +78,8 @@ class Report:
     def to_json(self) -> str:
         data = {"scenario": self.scenario, "policy": self.policy, "hardware": self.hardware,
                 "total": asdict(self.total), "layers": [asdict(l) for l in self.layers],
-                "simulation": {"events": self.events, "wall_seconds": self.wall_seconds},
-                "notes": list(self.notes)}
-        return json.dumps(data, indent=2, default=_json_default)
+                "simulation": {"events": self.events}, "notes": list(self.notes)}
+        return jsonio.dumps(data, indent=2)       # no wall time: same seed, same bytes
 
     def to_csv(self) -> str:
         out = io.StringIO()
@@ -153,16 +152,6 @@ def _fmt(x):
     return "-" if x is None else f"{x:.2f}"
 
 
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, float):
-        return str(o)
-    raise TypeError(type(o))
-
-
 def _layer_energy(hw: Hardware, table: EnergyTable, executed_macs: int, dram: np.ndarray,
                   run) -> dict[str, float]:
     """Access counts times the per-access table (pJ). Buffer fills from DRAM count as writes."""
@@ -226,11 +215,10 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
         makespan_over_hardware_bound=result.makespan / max(sum(l.hardware_bound for l in layers), 1),
         bound_binding=max(KINDS, key=lambda k: (binds[k], -KINDS.index(k))),
         gap=total_gap.parts if total_gap else dict.fromkeys(PARTS, 0))
-    hw_dict = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v)
-               for k, v in asdict(hw).items()}
+    hw_dict = asdict(hw)                       # an infinite capacity is written as null
     hw_dict["area_proxy"] = {"pe_lanes": hw.area_proxy_lanes,
-                             "buffer_bytes": str(hw.buffer_bytes)
-                             if not np.isfinite(hw.buffer_bytes) else int(hw.buffer_bytes)}
+                             "buffer_bytes": int(hw.buffer_bytes)
+                             if np.isfinite(hw.buffer_bytes) else hw.buffer_bytes}
     gap_note = [f"gap: {total_gap.sentence(result.policy)}"] if total_gap else []
     return Report(scenario, result.policy, hw_dict, layers, total, result.events,
                   result.wall_seconds, (*notes, *gap_note, *_engine_notes(result)))

@@ -11,13 +11,13 @@ best policy loses beyond the compute bound is split by accelsim.gap.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
 import attrs
 from attrs import frozen
 
+from accelsim import jsonio
 from accelsim.gap import layer_gap
 
 NETWORKS = {"lenet5": "han2015-lenet5", "alexnet": "han2015-alexnet",
@@ -112,7 +112,7 @@ def table(gains: list[Gain]) -> str:
 
 
 def to_json(gains: list[Gain]) -> str:
-    return json.dumps([g.as_dict() for g in gains], indent=1, allow_nan=False)
+    return jsonio.dumps([g.as_dict() for g in gains], indent=1)
 
 
 def save_plot(gains: list[Gain], path: Path) -> None:

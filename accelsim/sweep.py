@@ -39,6 +39,7 @@ from typing import Callable, Iterable
 import numpy as np
 from attrs import frozen
 
+from accelsim import jsonio
 from accelsim import __version__
 from accelsim.errors import ConfigError
 
@@ -221,8 +222,8 @@ class ResultStore:
 
     def add(self, sweep: str, point: Point, metrics: dict) -> None:
         self._db.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                         (point.key, sweep, point.index, json.dumps(point.params),
-                          json.dumps(metrics), time.time()))
+                         (point.key, sweep, point.index, jsonio.dumps(point.params),
+                          jsonio.dumps(metrics), time.time()))
         self._db.commit()
 
     def rows(self, keys: Iterable[str] | None = None) -> list[dict]:
