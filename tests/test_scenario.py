@@ -27,16 +27,30 @@ def test_every_shipped_scenario_loads(path):
 
 
 @pytest.mark.parametrize("extra, message", [
-    ("[hardware]\npe_rows = 0", r"s.toml: \[hardware\] 'pe_rows' must be an integer >= 1: 0"),
+    ("[hardware]\npe_rows = 0", r"s.toml: \[hardware\] 'pe_rows' must be an integer from 1 to "
+                               r"65,536: 0"),
     ("[hardware]\ndram_bytes_per_cycle = -4",
-     r"s.toml: \[hardware\] 'dram_bytes_per_cycle' must be a number > 0 \(or inf\): -4"),
-    ("[hardware]\nnoc_bytes_per_cycle = 0", r"'noc_bytes_per_cycle' must be a number > 0"),
+     r"s.toml: \[hardware\] 'dram_bytes_per_cycle' must be a number from 0.000976562 to "
+     r"1,099,511,627,776 bytes per cycle, or inf: -4"),
+    ("[hardware]\nnoc_bytes_per_cycle = 0", r"'noc_bytes_per_cycle' must be a number from"),
+    ("[hardware]\nnoc_bytes_per_cycle = nan", r"'noc_bytes_per_cycle' must be .*: nan"),
     ("[hardware]\nweight_buffer_bytes = 10.5", r"'weight_buffer_bytes' must be a whole number"),
-    ("[hardware]\npe_cols = \"four\"", r"'pe_cols' must be an integer >= 1: 'four'"),
+    ("[hardware]\nweight_buffer_bytes = 1e30", r"'weight_buffer_bytes' must be .*: 1e\+30"),
+    ("[hardware]\npe_cols = \"four\"", r"'pe_cols' must be an integer from 1 to 65,536: 'four'"),
+    ("[hardware]\npe_rows = 1000000000000000000000000000000",
+     r"'pe_rows' must be an integer from 1 to 65,536: 1000000000000000000000000000000"),
+    ("[hardware]\npe_rows = 1024\npe_cols = 1024", r"at most 65,536 PEs: 1024 x 1024"),
+    ("[hardware]\nweight_bits = 4611686018427387904", r"'weight_bits' must be an integer from 1 "
+                                                      r"to 64"),
+    ("[hardware]\njob_overhead_cycles = 576460752303423488",
+     r"'job_overhead_cycles' must be an integer from 0 to 4,294,967,296"),
+    ("[hardware]\nclock_hz = inf", r"'clock_hz' must be a frequency from 1e3 to 1e13 Hz: inf"),
     ("[hardware]\nmulticast = 1", r"'multicast' must be true or false: 1"),
     ("[hardware]\nlanes = 4", r"\[hardware\] unknown field 'lanes'; known: activation_bits, clock_hz"),
-    ("[mapping]\ntile_h = -1", r"\[mapping\] 'tile_h' must be an integer >= 0: -1"),
-    ("[energy]\nmac_pj = -1", r"\[energy\] 'mac_pj' must be >= 0: -1"),
+    ("[mapping]\ntile_h = -1", r"\[mapping\] 'tile_h' must be an integer from 0 to 65,536: -1"),
+    ("[energy]\nmac_pj = -1", r"\[energy\] 'mac_pj' must be a number of pJ from 0 to 1e6: -1"),
+    ("[energy]\nmac_pj = inf", r"'mac_pj' must be a number of pJ from 0 to 1e6: inf"),
+    ("[energy]\nmac_pj = true", r"'mac_pj' must be a number of pJ from 0 to 1e6: True"),
     ("seed = -3", r"s.toml: seed = -3: must be an integer >= 0"),
     ("colour = 1", r"s.toml: unknown field 'colour'"),
     ("baselines = \"yes\"", r"baselines = 'yes': must be true or false"),
