@@ -24,6 +24,7 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
+from accelsim.files import read_text
 from accelsim.assemble import ENGINES
 from accelsim.config import EnergyTable, Hardware, Mapping
 from accelsim.errors import ConfigError
@@ -106,10 +107,9 @@ def _build(cls, values: dict, section: str, src: str):
 
 def read_toml(path: Path, what: str) -> dict:
     """A TOML file as a dict; an unreadable or malformed file is a ConfigError naming it."""
+    text = read_text(path, what)
     try:
-        return tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 

@@ -39,6 +39,7 @@ from typing import Callable, Iterable
 import numpy as np
 from attrs import frozen
 
+from accelsim.files import read_text
 from accelsim import jsonio
 from accelsim import __version__
 from accelsim.errors import ConfigError
@@ -105,10 +106,10 @@ def load_sweep(path: str | Path) -> Sweep:
     if "base" not in data or not isinstance(data["base"], str):
         raise ConfigError(f"{src}: base = {data.get('base')!r}: name the base scenario file")
     base_path = path.parent / data["base"]
+    if not base_path.is_file():
+        raise ConfigError(f"{src}: base = {data['base']!r}: no such file")
     try:
-        base = tomllib.loads(base_path.read_text())
-    except OSError:
-        raise ConfigError(f"{src}: base = {data['base']!r}: no such file") from None
+        base = tomllib.loads(read_text(base_path, "scenario"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{src}: base {data['base']!r} is not valid TOML: {exc}") from None
     grid = data.get("grid", {})

@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 from attrs import field, frozen
 
+from accelsim.files import read_text
 from accelsim.errors import ConfigError
 from accelsim.workload.layers import Layer, Network
 
@@ -155,9 +156,11 @@ class SparsityProfile:
     def from_toml(cls, path: Path | str, text: str | None = None) -> SparsityProfile:
         """Read a profile file: keys `default_density`, `cv`, and tables [density], [nnz], [cv]."""
         src = str(path)
+        if text is None:
+            text = read_text(path, "profile")
         try:
-            data = tomllib.loads(text if text is not None else Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{src}: cannot read profile: {exc}") from None
         known = {"name", "source", "network", "default_density", "cv", "density", "nnz"}
         for key in data:
