@@ -182,20 +182,27 @@ def _schedule(args) -> int:
     return 0
 
 
+MAX_DURATION = 2 ** 48     # cycles of one job; with the total below 2^62 every load fits int64
+
+
 def read_durations(path: Path) -> list[int]:
     """One job duration (cycles) per row, first column; a non-numeric first row is a header."""
+    import csv
     from accelsim.errors import ConfigError
     from accelsim.files import read_text
-    rows = [line.split(",")[0].strip() for line in read_text(path, "jobs").splitlines()]
-    rows = [(i, r) for i, r in enumerate(rows, 1) if r]
+    rows = [(i, row[0].strip()) for i, row in enumerate(
+        csv.reader(read_text(path, "jobs").splitlines()), 1) if row and row[0].strip()]
     if rows and not rows[0][1].lstrip("-").isdigit():
         rows = rows[1:]
     cycles = []
     for line, text in rows:
-        if not text.isdigit():
+        if not text.isdigit() or int(text) > MAX_DURATION:
             raise ConfigError(f"{path}: row {line}: duration = {text!r}: must be an integer "
-                              f"number of cycles >= 0")
+                              f"number of cycles from 0 to 2^48")
         cycles.append(int(text))
+    if sum(cycles) >= 2 ** 62:
+        raise ConfigError(f"{path}: the durations add up to {sum(cycles):,} cycles, more than "
+                          f"2^62: split the file")
     if not cycles:
         raise ConfigError(f"{path}: no job durations")
     return cycles
