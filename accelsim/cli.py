@@ -453,10 +453,15 @@ def main(argv: list[str] | None = None) -> int:
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)
+    inputs = [str(getattr(args, k)) for k in ("scenario", "sweep", "jobs")
+              if isinstance(getattr(args, k, None), str)]
     try:
         return args.func(args)
     except AccelsimError as exc:
-        print(f"accelsim: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        if inputs and not any(Path(i).name in message for i in inputs):
+            message = f"{inputs[0]}: {message}"   # errors found deep down name the input too
+        print(f"accelsim: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("accelsim: interrupted", file=sys.stderr)
@@ -464,8 +469,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:                   # noqa: BLE001: no traceback for a user
         if os.environ.get("ACCELSIM_DEBUG"):
             raise
-        inputs = [str(getattr(args, k)) for k in ("scenario", "sweep", "jobs")
-                  if isinstance(getattr(args, k, None), str)]
         what = " ".join(str(exc).split()) or "no message"
         print(f"accelsim: error: {args.command} {' '.join(inputs)}: unexpected "
               f"{type(exc).__name__}: {what[:300]} (ACCELSIM_DEBUG=1 shows where)",

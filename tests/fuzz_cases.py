@@ -378,10 +378,27 @@ def extreme_accepted_cases():
                ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
 
 
+def late_error_cases():
+    """Errors that only show up deep in a run: named with the scenario, before simulating."""
+    yield Case("millions of jobs", "scenario late", {"s.toml": scenario(
+        workload='network = "vgg16"', pruning='profile = "han2015-vgg16"',
+        mapping="tile_h = 1\ntile_w = 1\nchannel_splits = 64")}, run_args(), "reject",
+        ("s.toml", "channel_splits", "jobs"))
+    yield Case("dense baseline does not fit", "scenario late", {"s.toml": scenario(
+        workload='network = "vgg16"\nlayers = ["fc6"]', pruning='profile = "han2015-vgg16"',
+        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 20000\n"
+                 "input_buffer_bytes = inf\noutput_buffer_bytes = inf")},
+        ("run", "{d}/s.toml", "--out", "{d}/out", "-q", "--no-plots", "--no-cache"), "reject",
+        ("s.toml", "dense baseline", "--no-baselines"))
+    yield Case("a job that never fits", "scenario late", {"s.toml": scenario(
+        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 64")}, run_args(), "reject",
+        ("s.toml", "weight_buffer_bytes"))
+
+
 def all_cases() -> list[Case]:
     return [*field_cases(), *structure_cases(), *topology_cases(), *jobs_cases(),
             *sweep_cases(), *weights_cases(), *onnx_cases(), *flag_cases(),
-            *extreme_accepted_cases()]
+            *late_error_cases(), *extreme_accepted_cases()]
 
 
 # ---- judging ----------------------------------------------------------------------------
