@@ -24,6 +24,12 @@ def _whole_or_inf(instance, attribute, value):
         raise ValueError(f"'{attribute.name}' must be a whole number of bytes (or inf): {value!r}")
 
 
+def _number_ge0(instance, attribute, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 \
+            or math.isinf(value):
+        raise ValueError(f"'{attribute.name}' must be a finite number >= 0: {value!r}")
+
+
 def _int_ge(n):
     def check(instance, attribute, value):
         if isinstance(value, bool) or not isinstance(value, int) or value < n:
@@ -65,8 +71,8 @@ class Hardware:
         return self.pe_rows * self.pe_cols
 
     @property
-    def area_proxy_lanes(self) -> int:
-        """PEs x lanes: the compute area proxy of DESIGN.md's sizing."""
+    def lanes(self) -> int:
+        """Every MAC lane of the array: PEs x lanes per PE."""
         return self.n_pes * self.macs_per_cycle
 
     @property
@@ -110,6 +116,10 @@ class EnergyTable:
     - DRAM: 1.3-2.6 nJ per 64-bit access; we take the midpoint, 1.95 nJ = 243.75 pJ/B.
     The interconnect has no Horowitz figure; we use Eyeriss's normalized cost (Chen et al.,
     ISCA 2016: inter-PE/NoC access = 2x a MAC), per byte.
+
+    Static power (leakage), charged for the whole run time whether a resource works or idles:
+    per MAC lane, per KiB of buffer and for the DRAM interface. These are our assumptions for
+    a 45 nm general-purpose process (docs/defaults.md says how they were reasoned).
     """
 
     mac_pj: float = field(default=0.23, validator=v.ge(0))
@@ -118,6 +128,17 @@ class EnergyTable:
     sram_1mb_pj_per_byte: float = field(default=12.5, validator=v.ge(0))
     noc_pj_per_byte: float = field(default=0.46, validator=v.ge(0))
     dram_pj_per_byte: float = field(default=243.75, validator=v.ge(0))
+    lane_leakage_uw: float = field(default=2.0, validator=_number_ge0)
+    sram_leakage_uw_per_kib: float = field(default=5.0, validator=_number_ge0)
+    dram_interface_mw: float = field(default=20.0, validator=_number_ge0)
+
+    def static_mw(self, hw: Hardware) -> float:
+        """Leakage power of the whole accelerator. An unbounded buffer (ideal memory) is an
+        idealization with no size, so it leaks nothing."""
+        kib = sum(b / 1024 for b in (hw.weight_buffer_bytes, hw.input_buffer_bytes,
+                                     hw.output_buffer_bytes) if math.isfinite(b))
+        return (hw.lanes * self.lane_leakage_uw
+                + kib * self.sram_leakage_uw_per_kib) / 1000 + self.dram_interface_mw
 
     def sram_pj_per_byte(self, capacity_bytes: float) -> float:
         """Per-byte access energy of a buffer of this size (log-interpolated, clamped)."""
@@ -130,3 +151,22 @@ class EnergyTable:
                 t = math.log(capacity_bytes / c0) / math.log(c1 / c0)
                 return e0 + t * (e1 - e0)
         return points[-1][1]
+
+
+@frozen
+class AreaTable:
+    """Silicon area per component in um^2, all at 45 nm like the energy table.
+    - MAC lane: Horowitz (ISSCC 2014) 45 nm areas, 8-bit multiply 282 um^2 and 8-bit add
+      36 um^2; a weight_bits x activation_bits multiplier scales with the product of the
+      widths (array multiplier), the psum_bits accumulator adder with its width;
+    - SRAM: OpenRAM's FreePDK45 single-port SRAMs, 0.826 Mb/mm^2 with their decoders, sense
+      amplifiers and banking (Guthaus et al., ICCAD 2016), i.e. 9,918 um^2 per KiB;
+    - a flip-flop: NanGate 45 nm Open Cell Library DFF_X1, 4.522 um^2; the index decoder of a
+      lane is an index_bits-wide adder plus a register of that width (our assumption), an
+      interconnect port is two registers of its width, in and out (our assumption).
+    """
+
+    multiply_8b_um2: float = field(default=282.0, validator=_number_ge0)
+    add_8b_um2: float = field(default=36.0, validator=_number_ge0)
+    sram_um2_per_kib: float = field(default=9918.0, validator=_number_ge0)
+    flip_flop_um2: float = field(default=4.522, validator=_number_ge0)

@@ -71,7 +71,7 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
     splits_wanted = _split_notes(jobs, hw.n_pes)
     notes.extend(splits_wanted)
     report = build_report(scenario.name, result, scenario.energy, dense_cycles, rr_cycles,
-                          tuple(notes))
+                          tuple(notes), scenario.area)
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
 
 

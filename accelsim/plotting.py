@@ -325,21 +325,21 @@ def save_pareto(sizing, path: Path, clock_hz: float, title: str = "") -> None:
     ok = [c for c in sizing.simulated if c.feasible]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if ok:
-        sc = ax.scatter([c.area / 1024 for c in ok], [c.cycles for c in ok],
+        sc = ax.scatter([c.area_mm2 for c in ok], [c.cycles for c in ok],
                         c=[c.energy_uj for c in ok], cmap="viridis", s=30)
         fig.colorbar(sc, ax=ax, label="energy (uJ)")
     front = sizing.front
-    ax.plot([c.area / 1024 for c in front], [c.cycles for c in front], color="black",
+    ax.plot([c.area_mm2 for c in front], [c.cycles for c in front], color="black",
             linewidth=0.8, marker="o", markersize=3, label="Pareto front")
     ax.axhline(sizing.target_cycles, color="red", linestyle="--", linewidth=0.8,
                label=f"target {sizing.target_cycles:,} cycles")
     if sizing.best is not None:
         b = sizing.best
-        ax.scatter([b.area / 1024], [b.cycles], marker="*", s=200, color="red", zorder=3,
+        ax.scatter([b.area_mm2], [b.cycles], marker="*", s=200, color="red", zorder=3,
                    label=f"smallest meeting it: {b.pes} PEs, buffers x{b.scale:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("area proxy (KiB-equivalent: lanes x lane_bytes + buffer bytes)")
+    ax.set_xlabel("area (mm$^2$, 45 nm: MAC lanes, index logic, buffers, interconnect)")
     ax.set_ylabel("latency (cycles)")
     ax.set_title(title or "sizing")
     ax.legend(fontsize=7)

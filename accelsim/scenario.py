@@ -13,6 +13,7 @@ the policy and the seed. Every malformed value is reported with the file, field 
     [mapping]   tile_h, tile_w, filters_per_job, channel_splits
     [hardware]  see accelsim.config.Hardware
     [energy]    see accelsim.config.EnergyTable
+    [area]      see accelsim.config.AreaTable
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import attrs
 from attrs import frozen
 
 from accelsim.assemble import ENGINES
-from accelsim.config import EnergyTable, Hardware, Mapping
+from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
 from accelsim.errors import ConfigError
 from accelsim.workload.layers import Network
 from accelsim.workload.methods import METHODS, prune_weights
@@ -34,7 +35,7 @@ from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_net
 from accelsim.workload.topology import load_network
 
 _TOP = {"name", "seed", "policy", "baselines", "engine", "workload", "pruning", "mapping", "hardware",
-        "energy"}
+        "energy", "area"}
 _PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m"}
 
 
@@ -69,6 +70,7 @@ class Scenario:
     mapping: Mapping
     hardware: Hardware
     energy: EnergyTable
+    area: AreaTable = AreaTable()
     policy: str = "lpt"
     seed: int = 1
     baselines: bool = True
@@ -158,9 +160,10 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
+    area = _build(AreaTable, _table(data, "area", src), "area", src)
     name = data.get("name", Path(src).stem)
     return Scenario(name=str(name), source=src, network=network, pruning=pruning,
-                    mapping=mapping, hardware=hardware, energy=energy, policy=policy, seed=seed,
+                    mapping=mapping, hardware=hardware, energy=energy, area=area, policy=policy, seed=seed,
                     baselines=baselines, layers=layers, engine=engine)
 
 
