@@ -87,6 +87,24 @@ class Hardware:
                             dram_latency_cycles=0, noc_bytes_per_cycle=inf)
 
 
+WEIGHT_FORMATS = ("auto", "compressed", "bitmap", "dense")
+
+
+def _format_table(value):
+    """A table of formats (TOML) becomes sorted (name, format) pairs, so Mapping stays a
+    hashable value."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
+
+
+def _weight_format(instance, attribute, value):
+    pairs = value if isinstance(value, tuple) else (("default", value),)
+    for name, fmt in pairs:
+        if not isinstance(name, str) or fmt not in WEIGHT_FORMATS:
+            where = attribute.name if name == "default" and not isinstance(value, tuple) \
+                else f"{attribute.name}.{name}"
+            raise ValueError(f"'{where}' must be one of {', '.join(WEIGHT_FORMATS)}: {fmt!r}")
+
+
 def _splits(instance, attribute, value):
     if value != "auto":
         _int_ge(1)(instance, attribute, value)
@@ -98,12 +116,23 @@ class Mapping:
     output map; filters_per_job > 1 makes filter groups; channel_splits = k cuts every filter
     into k input-channel chunks (capped at the channels a filter sees) whose partial sums are
     accumulated in the output buffer, and "auto" cuts only the filter groups whose work
-    exceeds total / P, each into just enough chunks."""
+    exceeds total / P, each into just enough chunks. weight_format is how weights are stored
+    and streamed (accelsim.workload.formats): one format for every layer, or a table of
+    layer names (and "default") to formats."""
 
     tile_h: int = field(default=0, validator=_int_ge(0))
     tile_w: int = field(default=0, validator=_int_ge(0))
     filters_per_job: int = field(default=1, validator=_int_ge(1))
     channel_splits: int | str = field(default=1, validator=_splits)
+    weight_format: str | tuple = field(default="auto", converter=_format_table,
+                                       validator=_weight_format)
+
+    def weight_format_of(self, layer: str) -> str:
+        """The format asked for one layer: its own entry, else the default (auto)."""
+        if isinstance(self.weight_format, str):
+            return self.weight_format
+        table = dict(self.weight_format)
+        return table.get(layer, table.get("default", "auto"))
 
 
 @frozen

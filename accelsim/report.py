@@ -134,7 +134,7 @@ class Report:
                       + "(" + ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in t.energy_pj.items()) + ")",
                   f"pruned MACs {t.pruned_macs:,} of {t.dense_macs:,} dense "
                   f"(ideal speedup {t.dense_macs / max(t.pruned_macs, 1):.2f}x); "
-                  f"area {self.hardware['area_mm2']['total']} mm^2; "
+                  f"area {_mm2(self.hardware['area_mm2']['total'])} mm^2; "
                   f"simulated {self.events:,} events in {self.wall_seconds:.2f} s"]
         lines += ["DRAM KiB: all traffic; extra: beyond each weight, input and output once "
                   "(halo, refetch, split, spill; by cause in summary.json)",
@@ -149,6 +149,10 @@ _SHORT = {"compute": "comp", "memory": "mem", "interconnect": "noc", "lock-step"
 
 def _opt(x):
     return "" if x is None else f"{x:.6f}"
+
+
+def _mm2(x) -> str:
+    return x if isinstance(x, str) else f"{x:.3f}"   # "inf" for unbounded buffers
 
 
 def _fmt(x):

@@ -158,6 +158,13 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
 
     pruning = _pruning(_table(data, "pruning", src), src, base)
     mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
+    if isinstance(mapping.weight_format, tuple):
+        macs = [l.name for l in network.mac_layers]
+        for key, _ in mapping.weight_format:
+            if key != "default" and key not in macs:
+                raise ConfigError(f"{src}: [mapping] weight_format.{key}: no MAC layer of "
+                                  f"{network.name} is named {key!r} ({', '.join(macs[:6])}, "
+                                  f"...; or 'default')")
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
     area = _build(AreaTable, _table(data, "area", src), "area", src)

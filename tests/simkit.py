@@ -59,7 +59,8 @@ def conv_layers(draw, max_layers=3):
 
 
 mappings = st.builds(Mapping, tile_h=st.integers(0, 5), tile_w=st.integers(0, 5),
-                     filters_per_job=st.integers(1, 3), channel_splits=st.just(1))
+                     filters_per_job=st.integers(1, 3), channel_splits=st.just(1),
+                     weight_format=st.sampled_from(["auto", "compressed", "bitmap", "dense"]))
 
 hardware = st.builds(
     Hardware, pe_rows=st.integers(1, 3), pe_cols=st.integers(1, 3),

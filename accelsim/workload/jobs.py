@@ -18,6 +18,7 @@ from attrs import field, frozen
 from accelsim.config import Hardware, Mapping
 from accelsim.trace import Cause
 from accelsim.units import ceil_div
+from accelsim.workload import formats
 from accelsim.workload.layers import Layer
 from accelsim.workload.pruning import PrunedLayer, PrunedNetwork, _array_field
 
@@ -59,6 +60,7 @@ class LayerJobs:
     channel_splits: int
     pruned_macs: int
     dense_macs: int
+    weight_format: str = "compressed"    # as stored and streamed (accelsim.workload.formats)
     _columns: dict = field(init=False, factory=dict, eq=False, repr=False)
 
     def column(self, attr: str) -> np.ndarray:
@@ -107,7 +109,6 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     rows = _spans(layer.out_h, mapping.tile_h, layer.stride, layer.pad, layer.k_h, layer.in_h)
     cols = _spans(layer.out_w, mapping.tile_w, layer.stride, layer.pad, layer.k_w, layer.in_w)
     tiles = [(r, c) for r in rows for c in cols]
-    weight_bits = hw.weight_bits + (hw.index_bits if pruned.compressed else 0)
     act_bits = hw.activation_bits
 
     # filter groups within each conv group, and how many channel chunks each is cut into
@@ -125,7 +126,12 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     units = [(fg, g, members, k, c) for fg, ((g, members), k) in enumerate(zip(fgroups, splits))
              for c in range(k)]
     unit_nnz = [int(chunk_nnz[k][list(members), c].sum()) for _, _, members, k, c in units]
-    weight_bytes = [ceil_div(n * weight_bits, 8) for n in unit_nnz]
+    unit_weights = [len(members) * int(chunk_channels[k][c]) * layer.k_h * layer.k_w
+                    for _, _, members, k, c in units]
+    weight_format = formats.choose(mapping.weight_format_of(layer.name) if pruned.compressed
+                                   else "dense", unit_nnz, unit_weights, hw)
+    weight_bytes = [formats.unit_bytes(weight_format, n, w, hw)
+                    for n, w in zip(unit_nnz, unit_weights)]
 
     # input blocks per (tile, conv group, partition k, chunk). The narrowest partition in use
     # owns the compulsory bytes; a wider one re-reads channels already counted: cause SPLIT.
@@ -166,7 +172,7 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
                      output_bytes=output_bytes, output_write_bytes=output_write,
                      output_uses=output_uses, n_tiles=len(tiles), n_units=len(units),
                      channel_splits=max(splits, default=1), pruned_macs=pruned.pruned_macs,
-                     dense_macs=layer.dense_macs)
+                     dense_macs=layer.dense_macs, weight_format=weight_format)
 
 
 def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[int]:
