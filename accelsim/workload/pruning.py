@@ -5,9 +5,10 @@ Two sources of masks:
   from a Beta distribution with a given mean and coefficient of variation), and
 - magnitude pruning of real weight arrays (keep the largest |w| of each layer).
 
-Per-chunk counts are computed on demand: from the mask when there is one, otherwise by
-placing each filter's nonzeros uniformly at random over its weights (multivariate
-hypergeometric), seeded by the scenario so the same seed gives the same counts.
+Per-kernel counts (a filter on one input channel) are computed on demand, and per-chunk
+counts are their sums: from the mask when there is one, otherwise by placing each filter's
+nonzeros uniformly at random over its weights (multivariate hypergeometric), seeded by the
+scenario so the same seed gives the same counts.
 """
 
 from __future__ import annotations
@@ -81,14 +82,22 @@ class PrunedLayer:
         bounds = self.chunk_bounds(k)
         if k == 1:
             return self.filter_nnz.reshape(-1, 1).copy()
-        if self.mask is not None:
-            per_channel = self.mask.reshape(self.mask.shape[0], self.mask.shape[1], -1).sum(axis=2)
-            return np.add.reduceat(per_channel, bounds[:-1], axis=1).astype(np.int64)
+        return np.add.reduceat(self.kernel_nnz(), bounds[:-1], axis=1).astype(np.int64)
+
+    def kernel_nnz(self) -> np.ndarray:
+        """(out_c, channels) nonzeros of each kernel (a filter's weights on one input channel):
+        from the mask, or else placed uniformly at random over the filter's channels (one
+        seeded draw, so every chunking and PE model sees the same kernels)."""
+        channels = self.layer.channels_per_group
         kernel = self.layer.k_h * self.layer.k_w
-        colors = np.diff(bounds) * kernel
+        if self.mask is not None:
+            return self.mask.reshape(self.layer.out_c, channels, -1).sum(axis=2).astype(np.int64)
+        if channels == 1:
+            return self.filter_nnz.reshape(-1, 1).astype(np.int64)
+        colors = np.full(channels, kernel)
         if int(self.filter_nnz.min()) == self.layer.weights_per_filter:  # dense: no draw needed
             return np.tile(colors, (self.layer.out_c, 1))
-        rng = np.random.default_rng([self.seed, k])
+        rng = np.random.default_rng([self.seed, channels])
         return np.stack([rng.multivariate_hypergeometric(colors, int(n)) for n in self.filter_nnz])
 
     def dense(self) -> PrunedLayer:
