@@ -37,6 +37,13 @@ def _int_ge(n):
     return check
 
 
+def _one_of(*allowed):
+    def check(instance, attribute, value):
+        if value not in allowed:
+            raise ValueError(f"'{attribute.name}' must be one of {', '.join(allowed)}: {value!r}")
+    return check
+
+
 def _is_bool(instance, attribute, value):
     if not isinstance(value, bool):
         raise ValueError(f"'{attribute.name}' must be true or false: {value!r}")
@@ -65,6 +72,9 @@ class Hardware:
     multicast: bool = field(default=True, validator=_is_bool)
     input_queue_depth: int = field(default=1, validator=_int_ge(1))
     clock_hz: float = field(default=1e9, validator=_positive)
+    pe_model: str = field(default="zero-skip", validator=_one_of(
+        "zero-skip", "window", "lane-group", "dense"))
+    pe_window: int = field(default=3, validator=_int_ge(1))
 
     @property
     def n_pes(self) -> int:

@@ -72,4 +72,6 @@ hardware = st.builds(
     dram_bytes_per_cycle=st.sampled_from([1, 2.5, 16, math.inf]),
     dram_latency_cycles=st.integers(0, 20),
     noc_bytes_per_cycle=st.sampled_from([1, 8, math.inf]), multicast=st.booleans(),
-    input_queue_depth=st.integers(1, 4))
+    input_queue_depth=st.integers(1, 4),
+    pe_model=st.sampled_from(["zero-skip", "window", "lane-group", "dense"]),
+    pe_window=st.integers(1, 3))

@@ -18,7 +18,7 @@ from attrs import field, frozen
 from accelsim.config import Hardware, Mapping
 from accelsim.trace import Cause
 from accelsim.units import ceil_div
-from accelsim.workload import formats
+from accelsim.workload import formats, pe_models
 from accelsim.workload.layers import Layer
 from accelsim.workload.pruning import PrunedLayer, PrunedNetwork, _array_field
 
@@ -83,9 +83,10 @@ class LayerJobs:
         return int(self.input_unique_bytes.sum())
 
 
-def job_cycles(macs: int, hw: Hardware) -> int:
-    """ceil(macs / lanes) + overhead: a zero-skipping PE spends no cycle on a zero weight."""
-    return ceil_div(macs, hw.macs_per_cycle) + hw.job_overhead_cycles
+def job_cycles(slots: int, hw: Hardware) -> int:
+    """ceil(lane slots / lanes) + overhead; the PE model (accelsim.workload.pe_models) says how
+    many slots a job's weights take: a zero-skipping PE spends none on a zero weight."""
+    return ceil_div(slots, hw.macs_per_cycle) + hw.job_overhead_cycles
 
 
 def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: int):
@@ -156,12 +157,18 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
             output_write.append(ceil_div(len(members) * out_r * out_c * act_bits, 8))
             output_uses.append(k)
 
+    bounds = {k: pruned.chunk_bounds(k) for k in chunk_nnz}
+    slots = pe_models.unit_slots(
+        pruned, hw.pe_model, hw.macs_per_cycle, hw.pe_window,
+        [(members, int(bounds[k][c]), int(bounds[k][c + 1])) for _, _, members, k, c in units],
+        unit_nnz)
+
     jobs, cycles = [], []
     for t, ((out_r, _, _), (out_c, _, _)) in enumerate(tiles):
         pixels = out_r * out_c
         for u, (fg, g, members, k, c) in enumerate(units):
             macs = unit_nnz[u] * pixels
-            cyc = job_cycles(macs, hw)
+            cyc = job_cycles(slots[u] * pixels, hw)
             jobs.append(Job(len(jobs), index, u, t, c, members, macs, cyc, u,
                             block_id[(t, g, k, c)], t * len(fgroups) + fg))
             cycles.append(cyc)
