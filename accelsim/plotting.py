@@ -346,3 +346,25 @@ def save_pareto(sizing, path: Path, clock_hz: float, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def save_pe_models(cycles: dict[str, list[int]], layers: list[str], path: Path,
+                   title: str = "") -> None:
+    """Each layer's cycles under each PE model, as a fraction of the dense PE's: bars below 1
+    are what the model's skipping saves on that layer."""
+    dense = np.maximum(np.asarray(cycles["dense"], dtype=float), 1)
+    width = 0.8 / len(cycles)
+    x = np.arange(len(layers))
+    fig, ax = plt.subplots(figsize=(min(MAX_FIGSIZE[0], max(6.0, 0.55 * len(layers) + 2)), 4))
+    for i, (model, values) in enumerate(cycles.items()):
+        ax.bar(x + (i - (len(cycles) - 1) / 2) * width, np.asarray(values) / dense, width,
+               label=f"{model} (total {sum(values) / sum(cycles['dense']):.2f})")
+    ax.axhline(1.0, color="black", linewidth=0.6)
+    ax.set_xticks(x, layers, rotation=45 if len(layers) > 6 else 0, ha="right"
+                  if len(layers) > 6 else "center", fontsize=8)
+    ax.set_ylabel("cycles / dense PE's cycles")
+    ax.set_title(title or "PE models")
+    ax.legend(fontsize=8, title="PE model (all layers)", title_fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
