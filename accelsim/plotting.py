@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -339,6 +340,12 @@ def save_pareto(sizing, path: Path, clock_hz: float, title: str = "") -> None:
                    label=f"smallest meeting it: {b.pes} PEs, buffers x{b.scale:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # plain numbers on the log axes (5, 10, 20 mm^2; 2M, 3M cycles), not 6 x 10^0
+    def plain(v, _):
+        return f"{v / 1e6:g}M" if v >= 1e6 else f"{v:,.4g}"
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(plain))
+        axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(plain))
     ax.set_xlabel("area (mm$^2$, 45 nm: MAC lanes, index logic, buffers, interconnect)")
     ax.set_ylabel("latency (cycles)")
     ax.set_title(title or "sizing")
