@@ -12,28 +12,64 @@ import attrs
 from attrs import field, frozen, validators as v
 
 
-def _positive(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or math.isnan(value):
-        raise ValueError(f"'{attribute.name}' must be a number > 0 (or inf): {value!r}")
+# Upper limits keep every derived count (cycles, bytes, PE-cycles) far inside int64 and every
+# allocation bounded: a value beyond them is a typo, not a design (docs/defaults.md).
+MAX_PES = 65_536
+MAX_COUNT = 2 ** 32        # cycles of overhead or latency, queue depth
+MAX_BYTES = 2 ** 50        # a buffer: 1 PiB
+MAX_RATE = 2 ** 40         # bytes per cycle
+MIN_RATE = 2 ** -10        # bytes per cycle: slower would make a layer last ~2^63 cycles
 
 
-def _whole_or_inf(instance, attribute, value):
-    _positive(instance, attribute, value)
-    if not math.isinf(value) and value != int(value):
-        raise ValueError(f"'{attribute.name}' must be a whole number of bytes (or inf): {value!r}")
+def _number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) \
+        and not math.isnan(value)
 
 
-def _number_ge0(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 \
-            or math.isinf(value):
-        raise ValueError(f"'{attribute.name}' must be a finite number >= 0: {value!r}")
+def _int_in(lo: int, hi: int):
+    def check(instance, attribute, value):
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"'{attribute.name}' must be an integer from {lo} to {hi:,}: "
+                             f"{value!r}")
+    return check
 
 
 def _int_ge(n):
+    return _int_in(n, MAX_COUNT)
+
+
+def _rate(instance, attribute, value):
+    """Bytes per cycle: at least MIN_RATE, at most MAX_RATE, or inf (ideal)."""
+    if not _number(value) or not (math.isinf(value) and value > 0
+                                  or MIN_RATE <= value <= MAX_RATE):
+        raise ValueError(f"'{attribute.name}' must be a number from {MIN_RATE:g} to "
+                         f"{MAX_RATE:,} bytes per cycle, or inf: {value!r}")
+
+
+def _capacity(instance, attribute, value):
+    """Whole bytes, 1 to MAX_BYTES, or inf (unbounded)."""
+    if not _number(value) or not (math.isinf(value) and value > 0 or
+                                  1 <= value <= MAX_BYTES and value == int(value)):
+        raise ValueError(f"'{attribute.name}' must be a whole number of bytes from 1 to "
+                         f"{MAX_BYTES:,}, or inf: {value!r}")
+
+
+def _clock(instance, attribute, value):
+    if not _number(value) or not 1e3 <= value <= 1e13:
+        raise ValueError(f"'{attribute.name}' must be a frequency from 1e3 to 1e13 Hz: "
+                         f"{value!r}")
+
+
+def _energy(instance, attribute, value):
+    if not _number(value) or not 0 <= value <= 1e6:
+        raise ValueError(f"'{attribute.name}' must be a number of pJ from 0 to 1e6: {value!r}")
+
+
+def _number_in(lo: float, hi: float, unit: str):
     def check(instance, attribute, value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < n:
-            raise ValueError(f"'{attribute.name}' must be an integer >= {n}: {value!r}")
+        if not _number(value) or not lo <= value <= hi:
+            raise ValueError(f"'{attribute.name}' must be a number of {unit} from {lo:g} to "
+                             f"{hi:g}: {value!r}")
     return check
 
 
@@ -53,28 +89,33 @@ def _is_bool(instance, attribute, value):
 class Hardware:
     """The accelerator. Defaults: a small 16-PE edge design at 1 GHz."""
 
-    pe_rows: int = field(default=4, validator=_int_ge(1))
-    pe_cols: int = field(default=4, validator=_int_ge(1))
-    macs_per_cycle: int = field(default=8, validator=_int_ge(1))
+    pe_rows: int = field(default=4, validator=_int_in(1, MAX_PES))
+    pe_cols: int = field(default=4, validator=_int_in(1, MAX_PES))
+    macs_per_cycle: int = field(default=8, validator=_int_in(1, 2 ** 20))
     job_overhead_cycles: int = field(default=0, validator=_int_ge(0))
-    weight_bits: int = field(default=8, validator=_int_ge(1))
-    index_bits: int = field(default=4, validator=_int_ge(0))
-    activation_bits: int = field(default=8, validator=_int_ge(1))
-    psum_bits: int = field(default=24, validator=_int_ge(1))
-    weight_buffer_bytes: float = field(default=128 * 1024, validator=_whole_or_inf)
-    input_buffer_bytes: float = field(default=256 * 1024, validator=_whole_or_inf)
-    output_buffer_bytes: float = field(default=128 * 1024, validator=_whole_or_inf)
+    weight_bits: int = field(default=8, validator=_int_in(1, 64))
+    index_bits: int = field(default=4, validator=_int_in(0, 64))
+    activation_bits: int = field(default=8, validator=_int_in(1, 64))
+    psum_bits: int = field(default=24, validator=_int_in(1, 64))
+    weight_buffer_bytes: float = field(default=128 * 1024, validator=_capacity)
+    input_buffer_bytes: float = field(default=256 * 1024, validator=_capacity)
+    output_buffer_bytes: float = field(default=128 * 1024, validator=_capacity)
     double_buffered: bool = field(default=True, validator=_is_bool)
     psum_spill: bool = field(default=True, validator=_is_bool)
-    dram_bytes_per_cycle: float = field(default=16, validator=_positive)
+    dram_bytes_per_cycle: float = field(default=16, validator=_rate)
     dram_latency_cycles: int = field(default=100, validator=_int_ge(0))
-    noc_bytes_per_cycle: float = field(default=64, validator=_positive)
+    noc_bytes_per_cycle: float = field(default=64, validator=_rate)
     multicast: bool = field(default=True, validator=_is_bool)
     input_queue_depth: int = field(default=1, validator=_int_ge(1))
-    clock_hz: float = field(default=1e9, validator=_positive)
+    clock_hz: float = field(default=1e9, validator=_clock)
     pe_model: str = field(default="zero-skip", validator=_one_of(
         "zero-skip", "window", "lane-group", "dense"))
-    pe_window: int = field(default=3, validator=_int_ge(1))
+    pe_window: int = field(default=3, validator=_int_in(1, 64))
+
+    def __attrs_post_init__(self):
+        if self.pe_rows * self.pe_cols > MAX_PES:
+            raise ValueError(f"'pe_rows' x 'pe_cols' must be at most {MAX_PES:,} PEs: "
+                             f"{self.pe_rows} x {self.pe_cols}")
 
     @property
     def n_pes(self) -> int:
@@ -117,7 +158,7 @@ def _weight_format(instance, attribute, value):
 
 def _splits(instance, attribute, value):
     if value != "auto":
-        _int_ge(1)(instance, attribute, value)
+        _int_in(1, 2 ** 16)(instance, attribute, value)
 
 
 @frozen
@@ -130,9 +171,9 @@ class Mapping:
     and streamed (accelsim.workload.formats): one format for every layer, or a table of
     layer names (and "default") to formats."""
 
-    tile_h: int = field(default=0, validator=_int_ge(0))
-    tile_w: int = field(default=0, validator=_int_ge(0))
-    filters_per_job: int = field(default=1, validator=_int_ge(1))
+    tile_h: int = field(default=0, validator=_int_in(0, 2 ** 16))
+    tile_w: int = field(default=0, validator=_int_in(0, 2 ** 16))
+    filters_per_job: int = field(default=1, validator=_int_in(1, 2 ** 20))
     channel_splits: int | str = field(default=1, validator=_splits)
     weight_format: str | tuple = field(default="auto", converter=_format_table,
                                        validator=_weight_format)
@@ -161,15 +202,15 @@ class EnergyTable:
     a 45 nm general-purpose process (docs/defaults.md says how they were reasoned).
     """
 
-    mac_pj: float = field(default=0.23, validator=v.ge(0))
-    sram_8kb_pj_per_byte: float = field(default=1.25, validator=v.ge(0))
-    sram_32kb_pj_per_byte: float = field(default=2.5, validator=v.ge(0))
-    sram_1mb_pj_per_byte: float = field(default=12.5, validator=v.ge(0))
-    noc_pj_per_byte: float = field(default=0.46, validator=v.ge(0))
-    dram_pj_per_byte: float = field(default=243.75, validator=v.ge(0))
-    lane_leakage_uw: float = field(default=2.0, validator=_number_ge0)
-    sram_leakage_uw_per_kib: float = field(default=5.0, validator=_number_ge0)
-    dram_interface_mw: float = field(default=20.0, validator=_number_ge0)
+    mac_pj: float = field(default=0.23, validator=_energy)
+    sram_8kb_pj_per_byte: float = field(default=1.25, validator=_energy)
+    sram_32kb_pj_per_byte: float = field(default=2.5, validator=_energy)
+    sram_1mb_pj_per_byte: float = field(default=12.5, validator=_energy)
+    noc_pj_per_byte: float = field(default=0.46, validator=_energy)
+    dram_pj_per_byte: float = field(default=243.75, validator=_energy)
+    lane_leakage_uw: float = field(default=2.0, validator=_number_in(0, 1e6, "uW"))
+    sram_leakage_uw_per_kib: float = field(default=5.0, validator=_number_in(0, 1e6, "uW"))
+    dram_interface_mw: float = field(default=20.0, validator=_number_in(0, 1e6, "mW"))
 
     def static_mw(self, hw: Hardware) -> float:
         """Leakage power of the whole accelerator. An unbounded buffer (ideal memory) is an
@@ -205,7 +246,7 @@ class AreaTable:
       interconnect port is two registers of its width, in and out (our assumption).
     """
 
-    multiply_8b_um2: float = field(default=282.0, validator=_number_ge0)
-    add_8b_um2: float = field(default=36.0, validator=_number_ge0)
-    sram_um2_per_kib: float = field(default=9918.0, validator=_number_ge0)
-    flip_flop_um2: float = field(default=4.522, validator=_number_ge0)
+    multiply_8b_um2: float = field(default=282.0, validator=_number_in(0, 1e9, "um^2"))
+    add_8b_um2: float = field(default=36.0, validator=_number_in(0, 1e9, "um^2"))
+    sram_um2_per_kib: float = field(default=9918.0, validator=_number_in(0, 1e9, "um^2"))
+    flip_flop_um2: float = field(default=4.522, validator=_number_in(0, 1e9, "um^2"))

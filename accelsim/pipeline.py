@@ -8,6 +8,7 @@ from typing import Callable
 
 from attrs import frozen
 
+from accelsim import jsonio
 from accelsim.assemble import SimResult, simulate
 from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
 from accelsim.policies import load_policy
@@ -36,13 +37,16 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
                  baselines: bool | None = None,
                  progress: Callable[[str, int, int, str], None] | None = None,
                  engine: str | None = None, pruned: PrunedNetwork | None = None,
-                 cache: BaselineCache | None = None) -> Outcome:
+                 cache: BaselineCache | None = None,
+                 policy_options: dict | None = None) -> Outcome:
     """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
     and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer; `engine`
     overrides the scenario's (see accelsim.assemble.simulate); `pruned`, when given, is the
     scenario's network already pruned with `seed` (sweeps reuse it across hardware); with a
-    `cache`, baselines simulated before for the same jobs and hardware are not run again."""
-    policy_obj = load_policy(policy or scenario.policy)
+    `cache`, baselines simulated before for the same jobs and hardware are not run again.
+    The scenario's `policy_options` go with its own policy; `policy_options` with `policy`."""
+    policy_obj = load_policy(policy, policy_options) if policy else \
+        load_policy(scenario.policy, scenario.policy_options)
     if pruned is None:
         pruned = scenario.pruned(seed)
     hw = scenario.hardware
@@ -117,7 +121,10 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
 
     out_dir.mkdir(parents=True, exist_ok=True)
     report = outcome.report
-    files = {"summary.json": report.to_json(), "layers.csv": report.to_csv()}
+    files = {"summary.json": report.to_json(), "layers.csv": report.to_csv(),
+             # wall time apart: summary.json is the same bytes for the same scenario and seed
+             "timings.json": jsonio.dumps({"simulation_wall_seconds": report.wall_seconds,
+                                           "events": report.events}, indent=2)}
     for name, text in files.items():
         (out_dir / name).write_text(text)
     write_trace(outcome.result, out_dir / "trace.npz")

@@ -90,15 +90,7 @@ def draw_timeline(ax, states: StateIntervals, n_pes: int, layer_start=(), layer_
     band = band_size(n_pes)
     if band == 1:
         rows = n_pes
-        # one collection per state: artists per interval cost seconds. autolim=False: the
-        # limits are set below, and the extents of 60k rectangles would cost 0.1 s
-        for state in State:
-            sel = states.state == state
-            if sel.any():
-                ax.add_collection(PolyCollection(
-                    _rectangles(states.start[sel], states.end[sel], states.pe[sel] - 0.4,
-                                states.pe[sel] + 0.4),
-                    facecolors=COLORS[state], linewidth=0, rasterized=True), autolim=False)
+        _draw_rows(ax, states, n_pes, lo, hi)
         step = max(1, n_pes // 16)
         ax.set_yticks(np.arange(0, n_pes, step))
         ax.set_ylabel("PE")
@@ -151,10 +143,21 @@ def _draw_bands(ax, states, n_pes, band, lo, hi) -> float:
     return (hi - lo) / n_bins
 
 
-def _rectangles(x0, x1, y0, y1) -> np.ndarray:
-    """(n, 4, 2) corners of n rectangles, in the order Axes.broken_barh uses."""
-    return np.stack([np.stack([x0, y0], -1), np.stack([x0, y1], -1),
-                     np.stack([x1, y1], -1), np.stack([x1, y0], -1)], 1).astype(float)
+def _draw_rows(ax, states, n_pes, lo, hi) -> None:
+    """One row per PE as one image, a pixel column per time bin, each pixel the mix of the
+    states' colours by their cycles in its bin (what anti-aliased rectangles would show).
+    Drawing cost no longer grows with the number of intervals (the default run's
+    timeline.png took 0.44 s of CPU as one collection of rectangles per state, 0.33 s so)."""
+    n_bins = max(1, min(TIME_BINS * 2, hi - lo))
+    edges = lo + np.arange(n_bins + 1) * (hi - lo) // n_bins
+    share = band_cycles(states, n_pes, 1, edges) / np.maximum(np.diff(edges), 1)
+    rgb = np.array([matplotlib.colors.to_rgb(COLORS[s]) for s in State])
+    colour = np.einsum("psb,sc->pbc", share, rgb) + (1 - share.sum(axis=1))[..., None]
+    # each PE: 8 sub-rows of colour between 1 white sub-row above and below (rows of 0.8)
+    image = np.full((n_pes, 10, n_bins, 3), 255, dtype=np.uint8)
+    image[:, 1:9] = np.rint(255 * colour.clip(0, 1))[:, None]
+    ax.imshow(image.reshape(n_pes * 10, n_bins, 3), aspect="auto", interpolation="nearest",
+              extent=(lo, hi, n_pes - 0.5, -0.5))
 
 
 def _figsize(width: float, height: float) -> tuple[float, float]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from attrs import asdict, field, frozen
 
 from accelsim.area import area_um2
 from accelsim.assemble import SimResult
+from accelsim import jsonio
 from accelsim.config import AreaTable, EnergyTable, Hardware
 from accelsim.gap import PARTS, layer_gap
 from accelsim.hardware_bounds import KINDS
@@ -79,9 +79,8 @@ class Report:
     def to_json(self) -> str:
         data = {"scenario": self.scenario, "policy": self.policy, "hardware": self.hardware,
                 "total": asdict(self.total), "layers": [asdict(l) for l in self.layers],
-                "simulation": {"events": self.events, "wall_seconds": self.wall_seconds},
-                "notes": list(self.notes)}
-        return json.dumps(data, indent=2, default=_json_default)
+                "simulation": {"events": self.events}, "notes": list(self.notes)}
+        return jsonio.dumps(data, indent=2)       # no wall time: same seed, same bytes
 
     def to_csv(self) -> str:
         out = io.StringIO()
@@ -134,7 +133,7 @@ class Report:
                       + "(" + ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in t.energy_pj.items()) + ")",
                   f"pruned MACs {t.pruned_macs:,} of {t.dense_macs:,} dense "
                   f"(ideal speedup {t.dense_macs / max(t.pruned_macs, 1):.2f}x); "
-                  f"area {_mm2(self.hardware['area_mm2']['total'])} mm^2; "
+                  f"area {self.hardware['area_mm2']['total']:.3f} mm^2; "
                   f"simulated {self.events:,} events in {self.wall_seconds:.2f} s"]
         lines += ["DRAM KiB: all traffic; extra: beyond each weight, input and output once "
                   "(halo, refetch, split, spill; by cause in summary.json)",
@@ -151,22 +150,8 @@ def _opt(x):
     return "" if x is None else f"{x:.6f}"
 
 
-def _mm2(x) -> str:
-    return x if isinstance(x, str) else f"{x:.3f}"   # "inf" for unbounded buffers
-
-
 def _fmt(x):
     return "-" if x is None else f"{x:.2f}"
-
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, float):
-        return str(o)
-    raise TypeError(type(o))
 
 
 def _layer_energy(hw: Hardware, table: EnergyTable, executed_macs: int, dram: np.ndarray,
@@ -234,11 +219,10 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
         makespan_over_hardware_bound=result.makespan / max(sum(l.hardware_bound for l in layers), 1),
         bound_binding=max(KINDS, key=lambda k: (binds[k], -KINDS.index(k))),
         gap=total_gap.parts if total_gap else dict.fromkeys(PARTS, 0))
-    hw_dict = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v)
-               for k, v in asdict(hw).items()}
-    by_part = area_um2(hw, area)
-    hw_dict["area_mm2"] = {k: round(v / 1e6, 6) if np.isfinite(v) else "inf"
-                           for k, v in {**by_part, "total": sum(by_part.values())}.items()}
+    hw_dict = asdict(hw)                       # an infinite capacity is written as null
+    by_part = area_um2(hw, area)               # so is the area of an unbounded buffer
+    hw_dict["area_mm2"] = {k: v / 1e6 for k, v in {**by_part,
+                                                   "total": sum(by_part.values())}.items()}
     gap_note = [f"gap: {total_gap.sentence(result.policy)}"] if total_gap else []
     return Report(scenario, result.policy, hw_dict, layers, total, result.events,
                   result.wall_seconds, (*notes, *gap_note, *_engine_notes(result)))

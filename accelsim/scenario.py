@@ -4,6 +4,7 @@ the policy and the seed. Every malformed value is reported with the file, field 
     name = "default"          # optional; the file's stem otherwise
     seed = 1
     policy = "lpt"
+    [policy_options]  evaluations = 400   (keyword arguments of the policy, e.g. hardware-aware's)
     baselines = true          # also simulate the dense design and round-robin for speedups
     engine = "auto"           # "simpy": the reference model everywhere; "fast": closed form only
     [workload]  network = "resnet18"   layers = ["conv1", ...]   (optional subset)
@@ -24,9 +25,10 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
+from accelsim.files import read_text
 from accelsim.assemble import ENGINES
 from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
-from accelsim.errors import ConfigError
+from accelsim.errors import ConfigError, unknown
 from accelsim.workload.layers import Network
 from accelsim.workload.methods import METHODS, prune_weights
 from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_network,
@@ -34,8 +36,8 @@ from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_net
                                        shipped_weights, weights_path)
 from accelsim.workload.topology import load_network
 
-_TOP = {"name", "seed", "policy", "baselines", "engine", "workload", "pruning", "mapping", "hardware",
-        "energy", "area"}
+_TOP = {"name", "seed", "policy", "policy_options", "baselines", "engine", "workload", "pruning",
+        "mapping", "hardware", "energy", "area"}
 _PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m"}
 
 
@@ -73,6 +75,7 @@ class Scenario:
     area: AreaTable = AreaTable()
     policy: str = "lpt"
     seed: int = 1
+    policy_options: dict = attrs.field(factory=dict, eq=False)
     baselines: bool = True
     layers: tuple[str, ...] | None = None
     engine: str = "auto"
@@ -96,8 +99,7 @@ def _build(cls, values: dict, section: str, src: str):
     known = {a.name for a in attrs.fields(cls)}
     for key in values:
         if key not in known:
-            raise ConfigError(f"{src}: [{section}] unknown field {key!r}; known: "
-                              f"{', '.join(sorted(known))}")
+            raise unknown(f"{src}: [{section}]", key, known)
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
@@ -106,10 +108,9 @@ def _build(cls, values: dict, section: str, src: str):
 
 def read_toml(path: Path, what: str) -> dict:
     """A TOML file as a dict; an unreadable or malformed file is a ConfigError naming it."""
+    text = read_text(path, what)
     try:
-        return tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
@@ -122,13 +123,21 @@ def load_scenario(path: str | Path) -> Scenario:
 def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario:
     for key in data:
         if key not in _TOP:
-            raise ConfigError(f"{src}: unknown field {key!r}; known: {', '.join(sorted(_TOP))}")
+            raise unknown(f"{src}:", key, _TOP)
     seed = data.get("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"{src}: seed = {seed!r}: must be an integer >= 0")
     policy = data.get("policy", "lpt")
     if not isinstance(policy, str) or not policy:
         raise ConfigError(f"{src}: policy = {policy!r}: must be a policy name")
+    policy_options = _table(data, "policy_options", src)
+    if policy_options:
+        from accelsim.errors import PolicyError
+        from accelsim.policies import load_policy
+        try:
+            load_policy(policy, policy_options)
+        except PolicyError as exc:
+            raise ConfigError(f"{src}: [policy_options]: {exc}") from None
     baselines = data.get("baselines", True)
     if not isinstance(baselines, bool):
         raise ConfigError(f"{src}: baselines = {baselines!r}: must be true or false")
@@ -139,7 +148,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     workload = _table(data, "workload", src)
     for key in workload:
         if key not in ("network", "layers"):
-            raise ConfigError(f"{src}: [workload] unknown field {key!r}; known: layers, network")
+            raise unknown(f"{src}: [workload]", key, ("layers", "network"))
     if "network" not in workload:
         raise ConfigError(f"{src}: [workload] network is missing (a shipped name or a CSV file)")
     try:
@@ -157,6 +166,18 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         layers = tuple(layers)
 
     pruning = _pruning(_table(data, "pruning", src), src, base)
+    if isinstance(pruning.keep, dict):
+        macs = [l.name for l in network.mac_layers]
+        for layer in pruning.keep:
+            if layer not in macs:
+                from difflib import get_close_matches
+                close = get_close_matches(layer, macs, n=1)
+                raise ConfigError(f"{src}: [pruning] keep.{layer}: {network.name} has no MAC "
+                                  f"layer {layer!r}" + (f"; did you mean {close[0]!r}?"
+                                                        if close else ""))
+    if not network.mac_layers:
+        raise ConfigError(f"{src}: [workload] network = {workload['network']!r}: has no conv "
+                          f"or fc layer to simulate")
     mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
     if isinstance(mapping.weight_format, tuple):
         macs = [l.name for l in network.mac_layers]
@@ -170,20 +191,27 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     area = _build(AreaTable, _table(data, "area", src), "area", src)
     name = data.get("name", Path(src).stem)
     return Scenario(name=str(name), source=src, network=network, pruning=pruning,
-                    mapping=mapping, hardware=hardware, energy=energy, area=area, policy=policy, seed=seed,
+                    mapping=mapping, hardware=hardware, energy=energy, area=area, policy=policy,
+                    seed=seed, policy_options=policy_options,
                     baselines=baselines, layers=layers, engine=engine)
 
 
 def _pruning(table: dict, src: str, base: Path) -> Pruning:
     for key in table:
         if key not in _PRUNING:
-            raise ConfigError(f"{src}: [pruning] unknown field {key!r}; known: "
-                              f"{', '.join(sorted(_PRUNING))}")
+            raise unknown(f"{src}: [pruning]", key, _PRUNING)
     chosen = [k for k in ("dense", "profile", "density", "weights") if k in table]
     if len(chosen) != 1:
         raise ConfigError(f"{src}: [pruning] needs exactly one of dense = true, profile, "
                           f"density (with cv), or weights (with keep); got {chosen or 'none'}")
     how = chosen[0]
+    allowed = {"dense": set(), "profile": set(), "density": {"cv"},
+               "weights": {"keep", "method", "n", "m"}}[how]
+    ignored = sorted(set(table) - allowed - {how})
+    if ignored:
+        raise ConfigError(f"{src}: [pruning] {ignored[0]} = {table[ignored[0]]!r} has no "
+                          f"effect with {how}" + (f" (it goes with: {', '.join(sorted(allowed))})"
+                                                  if allowed else ""))
     if how == "dense":
         if table["dense"] is not True:
             raise ConfigError(f"{src}: [pruning] dense = {table['dense']!r}: only true is meaningful")
@@ -215,8 +243,19 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
     if method not in METHODS:
         raise ConfigError(f"{src}: [pruning] method = {method!r}: must be one of "
                           f"{', '.join(METHODS)}")
+    if method != "nm" and ("n" in table or "m" in table):
+        key = "n" if "n" in table else "m"
+        raise ConfigError(f"{src}: [pruning] {key} = {table[key]!r} has no effect with "
+                          f"method = {method!r} (only with method = \"nm\")")
     n, m = table.get("n", 2), table.get("m", 4)
-    if not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m) \
+    if not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m <= 256) \
             or isinstance(n, bool) or isinstance(m, bool):
-        raise ConfigError(f"{src}: [pruning] n = {n!r}, m = {m!r}: need integers 1 <= n <= m")
+        raise ConfigError(f"{src}: [pruning] n = {n!r}, m = {m!r}: need integers "
+                          f"1 <= n <= m <= 256")
+    for layer, value in (keep.items() if isinstance(keep, dict) else [("", keep)]):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not 0 < value <= 1:
+            field = f"keep.{layer}" if layer else "keep"
+            raise ConfigError(f"{src}: [pruning] {field} = {value!r}: must be a fraction in "
+                              f"(0, 1]")
     return Pruning(weights=weights, keep=keep, method=method, n=n, m=m)

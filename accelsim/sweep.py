@@ -39,9 +39,11 @@ from typing import Callable, Iterable
 import numpy as np
 from attrs import frozen
 
+from accelsim.files import read_text
+from accelsim import jsonio
 from accelsim import __version__
 from accelsim.area import area_mm2
-from accelsim.errors import ConfigError
+from accelsim.errors import ConfigError, unknown
 
 _SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
 
@@ -100,15 +102,14 @@ def load_sweep(path: str | Path) -> Sweep:
     data = read_toml(path, "sweep")
     for key in data:
         if key not in _SWEEP_KEYS:
-            raise ConfigError(f"{src}: unknown field {key!r}; known: "
-                              f"{', '.join(sorted(_SWEEP_KEYS))}")
+            raise unknown(f"{src}:", key, _SWEEP_KEYS)
     if "base" not in data or not isinstance(data["base"], str):
         raise ConfigError(f"{src}: base = {data.get('base')!r}: name the base scenario file")
     base_path = path.parent / data["base"]
+    if not base_path.is_file():
+        raise ConfigError(f"{src}: base = {data['base']!r}: no such file")
     try:
-        base = tomllib.loads(base_path.read_text())
-    except OSError:
-        raise ConfigError(f"{src}: base = {data['base']!r}: no such file") from None
+        base = tomllib.loads(read_text(base_path, "scenario"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{src}: base {data['base']!r} is not valid TOML: {exc}") from None
     grid = data.get("grid", {})
@@ -224,8 +225,8 @@ class ResultStore:
 
     def add(self, sweep: str, point: Point, metrics: dict) -> None:
         self._db.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                         (point.key, sweep, point.index, json.dumps(point.params),
-                          json.dumps(metrics), time.time()))
+                         (point.key, sweep, point.index, jsonio.dumps(point.params),
+                          jsonio.dumps(metrics), time.time()))
         self._db.commit()
 
     def rows(self, keys: Iterable[str] | None = None) -> list[dict]:

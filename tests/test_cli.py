@@ -107,3 +107,20 @@ def test_compare_command(tmp_path, capsys):
                                                        "greedy"]
     assert all(p["makespan_over_bound"] >= 1 for p in data["policies"])
     assert (out / "compare.png").stat().st_size > 0
+
+
+def test_summary_is_strict_json_and_the_same_bytes_for_the_same_seed(tmp_path, capsys):
+    path = small_scenario(tmp_path)
+    path.write_text(path.read_text() + "weight_buffer_bytes = inf\ndram_bytes_per_cycle = inf\n")
+    texts = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert main(["run", str(path), "--out", str(out), "-q", "--no-plots"]) == 0
+        texts.append((out / "summary.json").read_bytes())
+        timings = json.loads((out / "timings.json").read_text())
+        assert timings["simulation_wall_seconds"] >= 0
+    assert texts[0] == texts[1]
+    strict = json.loads(texts[0], parse_constant=lambda c: (_ for _ in ()).throw(
+        AssertionError(f"not strict JSON: {c}")))
+    assert strict["hardware"]["weight_buffer_bytes"] is None        # unbounded: null
+    assert "wall_seconds" not in json.dumps(strict)

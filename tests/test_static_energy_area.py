@@ -89,13 +89,13 @@ def test_area_is_the_sum_of_its_components_and_scales_with_them():
     assert math.isinf(area_um2(hw.ideal_memory(), table)["weight_buffer"])
 
 
-@pytest.mark.parametrize("section, field, value", [
-    ("energy", "lane_leakage_uw", -1.0), ("energy", "dram_interface_mw", "x"),
-    ("energy", "sram_leakage_uw_per_kib", math.inf), ("area", "sram_um2_per_kib", -5),
-    ("area", "flip_flop_um2", True)])
-def test_bad_static_or_area_figures_are_one_line_naming_the_field(section, field, value):
-    with pytest.raises(ConfigError, match=rf"<t>: \[{section}\] '{field}' must be a finite "
-                                          rf"number >= 0"):
+@pytest.mark.parametrize("section, field, value, unit", [
+    ("energy", "lane_leakage_uw", -1.0, "uW"), ("energy", "dram_interface_mw", "x", "mW"),
+    ("energy", "sram_leakage_uw_per_kib", math.inf, "uW"),
+    ("area", "sram_um2_per_kib", -5, r"um\^2"), ("area", "flip_flop_um2", True, r"um\^2")])
+def test_bad_static_or_area_figures_are_one_line_naming_the_field(section, field, value, unit):
+    with pytest.raises(ConfigError, match=rf"<t>: \[{section}\] '{field}' must be a number of "
+                                          rf"{unit} from 0 to "):
         scenario_from_dict({**LENET, section: {field: value}}, "<t>")
 
 

@@ -23,7 +23,8 @@ import attrs
 import numpy as np
 from attrs import field, frozen
 
-from accelsim.errors import ConfigError
+from accelsim.files import read_text
+from accelsim.errors import ConfigError, unknown
 from accelsim.workload.layers import Layer, Network
 
 
@@ -164,14 +165,16 @@ class SparsityProfile:
     def from_toml(cls, path: Path | str, text: str | None = None) -> SparsityProfile:
         """Read a profile file: keys `default_density`, `cv`, and tables [density], [nnz], [cv]."""
         src = str(path)
+        if text is None:
+            text = read_text(path, "profile")
         try:
-            data = tomllib.loads(text if text is not None else Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{src}: cannot read profile: {exc}") from None
         known = {"name", "source", "network", "default_density", "cv", "density", "nnz"}
         for key in data:
             if key not in known:
-                raise ConfigError(f"{src}: unknown key {key!r}; known: {', '.join(sorted(known))}")
+                raise unknown(f"{src}:", key, known)
         cv_value = data.get("cv", 0.3)
         per_layer_cv = cv_value if isinstance(cv_value, dict) else {}
         default_cv = cv_value.get("default", 0.3) if isinstance(cv_value, dict) else cv_value

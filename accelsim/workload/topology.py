@@ -14,6 +14,7 @@ from pathlib import Path
 
 import attrs
 
+from accelsim.files import read_text
 from accelsim.errors import ConfigError
 from accelsim.workload.layers import Layer, LayerKind, Network
 
@@ -45,7 +46,7 @@ def load_network(name_or_path: str | Path, base: Path | None = None) -> Network:
     if path.suffix.lower() == ".onnx":
         from accelsim.workload.onnx_io import load_onnx
         return load_onnx(path)[0]
-    content = path.read_text()
+    content = read_text(path, "topology")
     from accelsim.workload.scalesim import is_scalesim, read_scalesim
     if is_scalesim(content):
         return read_scalesim(content, source=str(path), name=path.stem)
