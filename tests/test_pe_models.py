@@ -128,3 +128,19 @@ def test_a_bad_pe_model_is_one_line_naming_it():
                                           r"zero-skip, window, lane-group, dense: 'sparse'"):
         scenario_from_dict({"workload": {"network": "lenet5"}, "pruning": {"dense": True},
                             "hardware": {"pe_model": "sparse"}}, "<t>")
+
+
+def test_the_comparison_scenario_runs_every_model_on_the_same_work(tmp_path, capsys,
+                                                                   monkeypatch):
+    import runpy
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "scenarios" / "pe_models.py"
+    monkeypatch.setattr(sys, "argv", ["pe_models.py", "--out", str(tmp_path)])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "executed MACs in every run: " in out and "differ" not in out
+    speedups = next(l for l in out.splitlines() if l.startswith("speedup over dense"))
+    zero_skip, window, lane_group, dense = map(float, speedups.split()[-4:])
+    assert zero_skip >= max(window, lane_group) and dense == 1.0
+    assert (tmp_path / "pe_models.png").stat().st_size > 0
