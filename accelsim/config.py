@@ -111,6 +111,7 @@ class Hardware:
     pe_model: str = field(default="zero-skip", validator=_one_of(
         "zero-skip", "window", "lane-group", "dense"))
     pe_window: int = field(default=3, validator=_int_in(1, 64))
+    pe_skips_activations: bool = field(default=False, validator=_is_bool)
 
     def __attrs_post_init__(self):
         if self.pe_rows * self.pe_cols > MAX_PES:

@@ -75,6 +75,10 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
     splits_wanted = _split_notes(jobs, hw.n_pes)
     notes.extend(splits_wanted)
     notes.append(_format_note(jobs))
+    if result.executed_macs < pruned.pruned_macs:
+        notes.append(f"activation sparsity: the PEs skip zero inputs and executed "
+                     f"{result.executed_macs:,} of the {pruned.pruned_macs:,} MACs of nonzero "
+                     f"weights ({result.executed_macs / pruned.pruned_macs:.1%})")
     report = build_report(scenario.name, result, scenario.energy, dense_cycles, rr_cycles,
                           tuple(notes), scenario.area)
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)

@@ -69,6 +69,9 @@ def test_scenario_defaults_are_what_loading_a_scenario_gives():
     scenario = scenario_from_dict(minimal, "<docs>")
     for key in ("seed", "policy", "baselines", "engine"):
         assert same(literal(rows[key]), getattr(scenario, key)), key
+    assert same(literal(rows["workload.activation_cv"]), scenario.activation_cv)
+    layer = scenario.pruned().layers[0]
+    assert same(literal(rows["workload.activation_density"]), layer.activation_density)
     uniform = scenario_from_dict({**minimal, "pruning": {"density": 0.5}}, "<docs>")
     assert same(literal(rows["pruning.cv"]), uniform.pruning.profile.default_cv)
     weights = scenario_from_dict({**minimal, "pruning": {"weights": "lenet5_han2015"}}, "<docs>")

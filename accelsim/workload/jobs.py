@@ -89,6 +89,11 @@ def job_cycles(slots: int, hw: Hardware) -> int:
     return ceil_div(slots, hw.macs_per_cycle) + hw.job_overhead_cycles
 
 
+def _scaled(count: int, density: float) -> int:
+    """A count of weight-side work times an input density, rounded up (whole MACs)."""
+    return count if density >= 1 else math.ceil(count * density)
+
+
 def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: int):
     """Output ranges of the tiles along one axis, and the input range each one reads."""
     tile = out_len if tile == 0 else min(tile, out_len)
@@ -163,12 +168,25 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
         [(members, int(bounds[k][c]), int(bounds[k][c + 1])) for _, _, members, k, c in units],
         unit_nnz)
 
+    # a two-sided PE also skips zero inputs: a job keeps the share of its nonzero weights
+    # whose input is nonzero, from its kernels and its tile's per-channel input density
+    kept = np.ones((len(units), len(tiles)))
+    if hw.pe_skips_activations and pruned.activation_density < 1:
+        density = pruned.input_activation_density(len(tiles))
+        kernels = pruned.kernel_nnz()
+        cpg = layer.channels_per_group
+        for u, (_, g, members, k, c) in enumerate(units):
+            lo, hi = int(bounds[k][c]), int(bounds[k][c + 1])
+            weights = kernels[list(members), lo:hi].sum(axis=0)
+            if weights.sum():
+                kept[u] = density[:, g * cpg + lo:g * cpg + hi] @ weights / weights.sum()
+
     jobs, cycles = [], []
     for t, ((out_r, _, _), (out_c, _, _)) in enumerate(tiles):
         pixels = out_r * out_c
         for u, (fg, g, members, k, c) in enumerate(units):
-            macs = unit_nnz[u] * pixels
-            cyc = job_cycles(slots[u] * pixels, hw)
+            macs = _scaled(unit_nnz[u] * pixels, kept[u, t])
+            cyc = job_cycles(_scaled(slots[u] * pixels, kept[u, t]), hw)
             jobs.append(Job(len(jobs), index, u, t, c, members, macs, cyc, u,
                             block_id[(t, g, k, c)], t * len(fgroups) + fg))
             cycles.append(cyc)

@@ -47,6 +47,10 @@ class PrunedLayer:
     seed: int = 0
     compressed: bool = True
     mask: np.ndarray | None = field(default=None, eq=False, repr=False)
+    # the layer's input activations: mean fraction nonzero (ReLU zeros), and its spread
+    # (coefficient of variation) over input tiles
+    activation_density: float = 1.0
+    activation_cv: float = 0.0
 
     @filter_nnz.validator
     def _check(self, _attr, nnz):
@@ -104,7 +108,23 @@ class PrunedLayer:
     def dense(self) -> PrunedLayer:
         """The same layer with every weight kept and stored without indices."""
         full = np.full(self.layer.out_c, self.layer.weights_per_filter)
-        return PrunedLayer(self.layer, full, self.seed, compressed=False)
+        return PrunedLayer(self.layer, full, self.seed, compressed=False,
+                           activation_density=self.activation_density,
+                           activation_cv=self.activation_cv)
+
+    def input_activation_density(self, n_tiles: int) -> np.ndarray:
+        """(n_tiles, in_c) fraction of nonzero inputs of each channel in each input tile:
+        the layer's mean, spread by a Beta distribution with its coefficient of variation
+        (capped as the per-filter spread is), seeded by the layer. Filters weigh channels
+        differently, so each job's work then varies from tile to tile on its own."""
+        m, cv = self.activation_density, self.activation_cv
+        shape = (n_tiles, self.layer.in_c)
+        if m >= 1 or cv == 0:
+            return np.full(shape, m)
+        cv = min(cv, 0.95 * math.sqrt((1 - m) / m))
+        nu = (1 - m) / (m * cv * cv) - 1
+        rng = np.random.default_rng([self.seed, 0, 0])
+        return rng.beta(m * nu, (1 - m) * nu, size=shape)
 
 
 @frozen
