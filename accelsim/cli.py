@@ -337,7 +337,7 @@ def _size(args) -> int:
             print(f"  sim {count[0]:>3}: {c.pes:>4} PEs, buffers x{c.scale:<5g} {shown}",
                   file=sys.stderr)
 
-    result = size(scenario, target, args.max_pes, args.lane_bytes, progress=progress)
+    result = size(scenario, target, args.max_pes, progress=progress)
     print(f"accelsim size: {scenario.name}, target {target:,} cycles; "
           f"{len(result.simulated)} simulations instead of the {result.grid_size} of the "
           f"full grid")
@@ -346,17 +346,21 @@ def _size(args) -> int:
         print("no configuration up to --max-pes meets the target")
     else:
         print(f"smallest meeting it: {b.pes} PEs ({b.pe_rows} x {b.pe_cols}), buffers x"
-              f"{b.scale:g} ({b.buffer_bytes / 1024:,.0f} KiB): {b.cycles:,} cycles, "
-              f"{b.energy_uj:,.1f} uJ, area proxy {b.area / 1024:,.0f} KiB-equivalent")
+              f"{b.scale:g} ({b.buffer_bytes / 1024:,.0f} KiB): {b.cycles:,} cycles; "
+              f"energy {b.energy_uj:,.1f} uJ (dynamic {b.energy_uj - b.static_uj:,.1f}, "
+              f"static {b.static_uj:,.1f}); area {b.area_mm2:.3f} mm^2 (buffers "
+              f"{b.buffer_mm2:.3f}, lanes and interconnect {b.logic_mm2:.3f})")
     print("\nPareto front (latency, energy, area):")
-    print(f"{'PEs':>6}{'buffers':>9}{'cycles':>14}{'energy uJ':>12}{'area KiB':>10}")
+    print(f"{'PEs':>6}{'buffers':>9}{'cycles':>14}{'energy uJ':>12}{'static uJ':>11}"
+          f"{'area mm2':>10}{'logic mm2':>11}")
     for c in result.front:
         print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.cycles:>14,}{c.energy_uj:>12,.1f}"
-              f"{c.area / 1024:>10,.0f}")
+              f"{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}{c.logic_mm2:>11.3f}")
     plotting.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
                          f"{scenario.name}: sizing for {target:,} cycles")
     rows = [{**{k: getattr(c, k) for k in ("pes", "pe_rows", "pe_cols", "scale", "cycles",
-                                              "energy_uj", "pe_lanes", "buffer_bytes", "area",
+                                              "energy_uj", "static_uj", "pe_lanes", "buffer_bytes",
+                                              "area_mm2", "logic_mm2",
                                               "error")},
              "pareto": c in result.front} for c in result.simulated]
     (out / "sizing.json").write_text(jsonio.dumps({"target_cycles": target, "rows": rows},
@@ -445,8 +449,6 @@ def main(argv: list[str] | None = None) -> int:
     sz.add_argument("--unit", choices=("cycles", "ms"), default="cycles")
     sz.add_argument("--max-pes", type=_count(1), default=256,
                     help="largest array (power of two)")
-    sz.add_argument("--lane-bytes", type=_count(1), default=64,
-                    help="area of one MAC lane in bytes of SRAM, for the area proxy")
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
     sz.add_argument("--quiet", "-q", action="store_true")
     sz.set_defaults(func=_size)

@@ -65,6 +65,21 @@ def _energy(instance, attribute, value):
         raise ValueError(f"'{attribute.name}' must be a number of pJ from 0 to 1e6: {value!r}")
 
 
+def _number_in(lo: float, hi: float, unit: str):
+    def check(instance, attribute, value):
+        if not _number(value) or not lo <= value <= hi:
+            raise ValueError(f"'{attribute.name}' must be a number of {unit} from {lo:g} to "
+                             f"{hi:g}: {value!r}")
+    return check
+
+
+def _one_of(*allowed):
+    def check(instance, attribute, value):
+        if value not in allowed:
+            raise ValueError(f"'{attribute.name}' must be one of {', '.join(allowed)}: {value!r}")
+    return check
+
+
 def _is_bool(instance, attribute, value):
     if not isinstance(value, bool):
         raise ValueError(f"'{attribute.name}' must be true or false: {value!r}")
@@ -93,6 +108,10 @@ class Hardware:
     multicast: bool = field(default=True, validator=_is_bool)
     input_queue_depth: int = field(default=1, validator=_int_ge(1))
     clock_hz: float = field(default=1e9, validator=_clock)
+    pe_model: str = field(default="zero-skip", validator=_one_of(
+        "zero-skip", "window", "lane-group", "dense"))
+    pe_window: int = field(default=3, validator=_int_in(1, 64))
+    pe_skips_activations: bool = field(default=False, validator=_is_bool)
 
     def __attrs_post_init__(self):
         if self.pe_rows * self.pe_cols > MAX_PES:
@@ -104,8 +123,8 @@ class Hardware:
         return self.pe_rows * self.pe_cols
 
     @property
-    def area_proxy_lanes(self) -> int:
-        """PEs x lanes: the compute area proxy of DESIGN.md's sizing."""
+    def lanes(self) -> int:
+        """Every MAC lane of the array: PEs x lanes per PE."""
         return self.n_pes * self.macs_per_cycle
 
     @property
@@ -120,6 +139,24 @@ class Hardware:
                             dram_latency_cycles=0, noc_bytes_per_cycle=inf)
 
 
+WEIGHT_FORMATS = ("auto", "compressed", "bitmap", "dense")
+
+
+def _format_table(value):
+    """A table of formats (TOML) becomes sorted (name, format) pairs, so Mapping stays a
+    hashable value."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
+
+
+def _weight_format(instance, attribute, value):
+    pairs = value if isinstance(value, tuple) else (("default", value),)
+    for name, fmt in pairs:
+        if not isinstance(name, str) or fmt not in WEIGHT_FORMATS:
+            where = attribute.name if name == "default" and not isinstance(value, tuple) \
+                else f"{attribute.name}.{name}"
+            raise ValueError(f"'{where}' must be one of {', '.join(WEIGHT_FORMATS)}: {fmt!r}")
+
+
 def _splits(instance, attribute, value):
     if value != "auto":
         _int_in(1, 2 ** 16)(instance, attribute, value)
@@ -131,12 +168,23 @@ class Mapping:
     output map; filters_per_job > 1 makes filter groups; channel_splits = k cuts every filter
     into k input-channel chunks (capped at the channels a filter sees) whose partial sums are
     accumulated in the output buffer, and "auto" cuts only the filter groups whose work
-    exceeds total / P, each into just enough chunks."""
+    exceeds total / P, each into just enough chunks. weight_format is how weights are stored
+    and streamed (accelsim.workload.formats): one format for every layer, or a table of
+    layer names (and "default") to formats."""
 
     tile_h: int = field(default=0, validator=_int_in(0, 2 ** 16))
     tile_w: int = field(default=0, validator=_int_in(0, 2 ** 16))
     filters_per_job: int = field(default=1, validator=_int_in(1, 2 ** 20))
     channel_splits: int | str = field(default=1, validator=_splits)
+    weight_format: str | tuple = field(default="auto", converter=_format_table,
+                                       validator=_weight_format)
+
+    def weight_format_of(self, layer: str) -> str:
+        """The format asked for one layer: its own entry, else the default (auto)."""
+        if isinstance(self.weight_format, str):
+            return self.weight_format
+        table = dict(self.weight_format)
+        return table.get(layer, table.get("default", "auto"))
 
 
 @frozen
@@ -149,6 +197,10 @@ class EnergyTable:
     - DRAM: 1.3-2.6 nJ per 64-bit access; we take the midpoint, 1.95 nJ = 243.75 pJ/B.
     The interconnect has no Horowitz figure; we use Eyeriss's normalized cost (Chen et al.,
     ISCA 2016: inter-PE/NoC access = 2x a MAC), per byte.
+
+    Static power (leakage), charged for the whole run time whether a resource works or idles:
+    per MAC lane, per KiB of buffer and for the DRAM interface. These are our assumptions for
+    a 45 nm general-purpose process (docs/defaults.md says how they were reasoned).
     """
 
     mac_pj: float = field(default=0.23, validator=_energy)
@@ -157,6 +209,17 @@ class EnergyTable:
     sram_1mb_pj_per_byte: float = field(default=12.5, validator=_energy)
     noc_pj_per_byte: float = field(default=0.46, validator=_energy)
     dram_pj_per_byte: float = field(default=243.75, validator=_energy)
+    lane_leakage_uw: float = field(default=2.0, validator=_number_in(0, 1e6, "uW"))
+    sram_leakage_uw_per_kib: float = field(default=5.0, validator=_number_in(0, 1e6, "uW"))
+    dram_interface_mw: float = field(default=20.0, validator=_number_in(0, 1e6, "mW"))
+
+    def static_mw(self, hw: Hardware) -> float:
+        """Leakage power of the whole accelerator. An unbounded buffer (ideal memory) is an
+        idealization with no size, so it leaks nothing."""
+        kib = sum(b / 1024 for b in (hw.weight_buffer_bytes, hw.input_buffer_bytes,
+                                     hw.output_buffer_bytes) if math.isfinite(b))
+        return (hw.lanes * self.lane_leakage_uw
+                + kib * self.sram_leakage_uw_per_kib) / 1000 + self.dram_interface_mw
 
     def sram_pj_per_byte(self, capacity_bytes: float) -> float:
         """Per-byte access energy of a buffer of this size (log-interpolated, clamped)."""
@@ -169,3 +232,22 @@ class EnergyTable:
                 t = math.log(capacity_bytes / c0) / math.log(c1 / c0)
                 return e0 + t * (e1 - e0)
         return points[-1][1]
+
+
+@frozen
+class AreaTable:
+    """Silicon area per component in um^2, all at 45 nm like the energy table.
+    - MAC lane: Horowitz (ISSCC 2014) 45 nm areas, 8-bit multiply 282 um^2 and 8-bit add
+      36 um^2; a weight_bits x activation_bits multiplier scales with the product of the
+      widths (array multiplier), the psum_bits accumulator adder with its width;
+    - SRAM: OpenRAM's FreePDK45 single-port SRAMs, 0.826 Mb/mm^2 with their decoders, sense
+      amplifiers and banking (Guthaus et al., ICCAD 2016), i.e. 9,918 um^2 per KiB;
+    - a flip-flop: NanGate 45 nm Open Cell Library DFF_X1, 4.522 um^2; the index decoder of a
+      lane is an index_bits-wide adder plus a register of that width (our assumption), an
+      interconnect port is two registers of its width, in and out (our assumption).
+    """
+
+    multiply_8b_um2: float = field(default=282.0, validator=_number_in(0, 1e9, "um^2"))
+    add_8b_um2: float = field(default=36.0, validator=_number_in(0, 1e9, "um^2"))
+    sram_um2_per_kib: float = field(default=9918.0, validator=_number_in(0, 1e9, "um^2"))
+    flip_flop_um2: float = field(default=4.522, validator=_number_in(0, 1e9, "um^2"))

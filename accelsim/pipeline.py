@@ -80,8 +80,13 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
                 lambda: simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine))
     splits_wanted = _split_notes(jobs, hw.n_pes)
     notes.extend(splits_wanted)
+    notes.append(_format_note(jobs))
+    if result.executed_macs < pruned.pruned_macs:
+        notes.append(f"activation sparsity: the PEs skip zero inputs and executed "
+                     f"{result.executed_macs:,} of the {pruned.pruned_macs:,} MACs of nonzero "
+                     f"weights ({result.executed_macs / pruned.pruned_macs:.1%})")
     report = build_report(scenario.name, result, scenario.energy, dense_cycles, rr_cycles,
-                          tuple(notes))
+                          tuple(notes), scenario.area)
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
 
 
@@ -114,6 +119,16 @@ def _baseline(cache: BaselineCache | None, key: Callable[[], str],
     if cache is not None:
         cache.put(k, cycles)
     return result, cycles
+
+
+def _format_note(jobs: list[LayerJobs]) -> str:
+    """Which storage format each layer's weights were stored and streamed in."""
+    by_format: dict[str, list[str]] = {}
+    for lj in jobs:
+        by_format.setdefault(lj.weight_format, []).append(lj.layer.name)
+    return "weights stored " + "; ".join(
+        f"{fmt} for {len(names)} layer{'s' * (len(names) != 1)} ({', '.join(names[:4])}"
+        f"{', ...' if len(names) > 4 else ''})" for fmt, names in sorted(by_format.items()))
 
 
 def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:

@@ -8,12 +8,14 @@ the policy and the seed. Every malformed value is reported with the file, field 
     baselines = true          # also simulate the dense design and round-robin for speedups
     engine = "auto"           # "simpy": the reference model everywhere; "fast": closed form only
     [workload]  network = "resnet18"   layers = ["conv1", ...]   (optional subset)
+                activation_density = 0.5 (or a table per layer), activation_cv = 0.3
     [pruning]   profile = "NAME or file" | density = 0.3, cv = 0.3 | dense = true
                 | weights = "f.npz" (or a shipped name), keep = 0.3,
                   method = "layer" | "global" | "nm" (n = 2, m = 4) | "balanced"
     [mapping]   tile_h, tile_w, filters_per_job, channel_splits
     [hardware]  see accelsim.config.Hardware
     [energy]    see accelsim.config.EnergyTable
+    [area]      see accelsim.config.AreaTable
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from attrs import frozen
 
 from accelsim.files import read_text
 from accelsim.assemble import ENGINES
-from accelsim.config import EnergyTable, Hardware, Mapping
+from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
 from accelsim.errors import ConfigError, unknown
 from accelsim.workload.layers import Network
 from accelsim.workload.methods import METHODS, prune_weights
@@ -36,7 +38,8 @@ from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_net
 from accelsim.workload.topology import load_network
 
 _TOP = {"name", "seed", "policy", "policy_options", "baselines", "engine", "workload", "pruning",
-        "mapping", "hardware", "energy"}
+        "mapping", "hardware", "energy", "area"}
+_WORKLOAD = ("activation_cv", "activation_density", "layers", "network")
 _PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m"}
 
 
@@ -71,9 +74,12 @@ class Scenario:
     mapping: Mapping
     hardware: Hardware
     energy: EnergyTable
+    area: AreaTable = AreaTable()
     policy: str = "lpt"
     seed: int = 1
     policy_options: dict = attrs.field(factory=dict, eq=False)
+    activation_density: dict = attrs.field(factory=dict, eq=False)   # layer or "default"
+    activation_cv: float = 0.3
     baselines: bool = True
     layers: tuple[str, ...] | None = None
     engine: str = "auto"
@@ -83,7 +89,35 @@ class Scenario:
         each layer's draw depends on its name, so a subset gets the same masks."""
         whole = self.pruning.apply(self.network, self.seed if seed is None else seed,
                                    self.source)
+        if self.activation_density:
+            default = self.activation_density.get("default", 1.0)
+            whole = attrs.evolve(whole, layers=[attrs.evolve(
+                p, activation_density=self.activation_density.get(p.layer.name, default),
+                activation_cv=self.activation_cv) for p in whole.layers])
         return whole if self.layers is None else whole.only(self.layers)
+
+
+def _activations(workload: dict, network: Network, src: str) -> tuple[dict, float]:
+    """[workload] activation_density (one number or a table of MAC layers and "default")
+    and activation_cv, checked."""
+    value = workload.get("activation_density", {})
+    table = value if isinstance(value, dict) else {"default": value}
+    macs = [l.name for l in network.mac_layers]
+    for key, density in table.items():
+        where = "activation_density" if not isinstance(value, dict) \
+            else f"activation_density.{key}"
+        if key != "default" and key not in macs:
+            raise ConfigError(f"{src}: [workload] {where}: {network.name} has no MAC layer "
+                              f"{key!r}")
+        if isinstance(density, bool) or not isinstance(density, (int, float)) \
+                or not 0 < density <= 1:
+            raise ConfigError(f"{src}: [workload] {where} = {density!r}: must be a fraction "
+                              f"of nonzero inputs, > 0 and <= 1")
+    cv = workload.get("activation_cv", 0.3)
+    if isinstance(cv, bool) or not isinstance(cv, (int, float)) or not 0 <= cv <= 10:
+        raise ConfigError(f"{src}: [workload] activation_cv = {cv!r}: must be a number from "
+                          f"0 to 10")
+    return table, float(cv)
 
 
 def _table(data: dict, key: str, src: str) -> dict:
@@ -150,8 +184,8 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
 
     workload = _table(data, "workload", src)
     for key in workload:
-        if key not in ("network", "layers"):
-            raise unknown(f"{src}: [workload]", key, ("layers", "network"))
+        if key not in _WORKLOAD:
+            raise unknown(f"{src}: [workload]", key, _WORKLOAD)
     if "network" not in workload:
         raise ConfigError(f"{src}: [workload] network is missing (a shipped name or a CSV file)")
     try:
@@ -167,6 +201,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
             raise ConfigError(f"{src}: [workload] layers = {layers!r}: must be a non-empty list "
                               f"of MAC layers of {network.name} ({', '.join(macs[:6])}, ...)")
         layers = tuple(layers)
+    activation_density, activation_cv = _activations(workload, network, src)
 
     pruning = _pruning(_table(data, "pruning", src), src, base)
     if isinstance(pruning.keep, dict):
@@ -182,12 +217,21 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         raise ConfigError(f"{src}: [workload] network = {workload['network']!r}: has no conv "
                           f"or fc layer to simulate")
     mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
+    if isinstance(mapping.weight_format, tuple):
+        macs = [l.name for l in network.mac_layers]
+        for key, _ in mapping.weight_format:
+            if key != "default" and key not in macs:
+                raise ConfigError(f"{src}: [mapping] weight_format.{key}: no MAC layer of "
+                                  f"{network.name} is named {key!r} ({', '.join(macs[:6])}, "
+                                  f"...; or 'default')")
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
+    area = _build(AreaTable, _table(data, "area", src), "area", src)
     name = data.get("name", Path(src).stem)
     return Scenario(name=str(name), source=src, network=network, pruning=pruning,
-                    mapping=mapping, hardware=hardware, energy=energy, policy=policy, seed=seed,
-                    policy_options=policy_options,
+                    mapping=mapping, hardware=hardware, energy=energy, area=area, policy=policy,
+                    seed=seed, policy_options=policy_options,
+                    activation_density=activation_density, activation_cv=activation_cv,
                     baselines=baselines, layers=layers, engine=engine)
 
 

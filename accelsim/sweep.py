@@ -42,6 +42,7 @@ from attrs import frozen
 from accelsim.files import read_text
 from accelsim import jsonio
 from accelsim import __version__
+from accelsim.area import area_mm2
 from accelsim.errors import ConfigError, unknown
 
 _SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
@@ -198,7 +199,9 @@ def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) ->
             "dram_bytes": total.dram_total, "dram_extra_bytes": total.dram_extra,
             "energy_uj": sum(total.energy_pj.values()) / 1e6,
             "makespan_over_bound": total.makespan_over_bound,
-            "pe_lanes": hw.area_proxy_lanes,
+            "static_energy_uj": total.energy_pj["static"] / 1e6,
+            "pe_lanes": hw.lanes,
+            "area_mm2": area if math.isfinite(area := area_mm2(hw, sc.area)) else None,
             "buffer_bytes": hw.buffer_bytes if math.isfinite(hw.buffer_bytes) else None,
             "engine": total.engine,
             "wall_seconds": time.perf_counter() - t0}

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from accelsim.cli import main
 
@@ -31,7 +32,10 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     assert total["executed_macs"] == total["pruned_macs"] > 0
     assert abs(sum(total["states"].values()) - 1) < 1e-9
     assert total["speedup_vs_dense"] > 1 and total["makespan_over_bound"] >= 1
-    assert summary["hardware"]["area_proxy"] == {"pe_lanes": 4 * 8, "buffer_bytes": 512 * 1024}
+    area = summary["hardware"]["area_mm2"]
+    assert area["weight_buffer"] + area["input_buffer"] + area["output_buffer"] == \
+        pytest.approx(512 * 9918 / 1e6)
+    assert area["total"] == pytest.approx(sum(v for k, v in area.items() if k != "total"))
     rows = (out / "layers.csv").read_text().splitlines()
     assert rows[0].startswith("layer,jobs,cycles") and rows[-1].startswith("total,")
     assert len(rows) == 1 + 4 + 1

@@ -133,7 +133,9 @@ def test_per_layer_figures_stop_growing(tmp_path):
     plotting.save_nnz_histograms(pruned, tmp_path / "nnz.png")
     rows = [{"a": a, "b": b, "cycles": a * b} for a in range(30) for b in range(12)]
     plotting.save_heatmap(rows, "a", "b", "cycles", tmp_path / "heatmap.png")
-    for name, dpi in (("stalls", 130), ("nnz", 110), ("heatmap", 120)):
+    plotting.save_pe_models({m: list(range(1, 151)) for m in ("zero-skip", "dense")},
+                            [f"layer{i}" for i in range(150)], tmp_path / "pe_models.png")
+    for name, dpi in (("stalls", 130), ("nnz", 110), ("heatmap", 120), ("pe_models", 120)):
         height, width = png_shape(tmp_path / f"{name}.png")
         assert height <= MAX_FIGSIZE[1] * dpi and width <= MAX_FIGSIZE[0] * dpi, name
 

@@ -5,9 +5,10 @@ Two sources of masks:
   from a Beta distribution with a given mean and coefficient of variation), and
 - magnitude pruning of real weight arrays (keep the largest |w| of each layer).
 
-Per-chunk counts are computed on demand: from the mask when there is one, otherwise by
-placing each filter's nonzeros uniformly at random over its weights (multivariate
-hypergeometric), seeded by the scenario so the same seed gives the same counts.
+Per-kernel counts (a filter on one input channel) are computed on demand, and per-chunk
+counts are their sums: from the mask when there is one, otherwise by placing each filter's
+nonzeros uniformly at random over its weights (multivariate hypergeometric), seeded by the
+scenario so the same seed gives the same counts.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ class PrunedLayer:
     seed: int = 0
     compressed: bool = True
     mask: np.ndarray | None = field(default=None, eq=False, repr=False)
+    # the layer's input activations: mean fraction nonzero (ReLU zeros), and its spread
+    # (coefficient of variation) over input tiles
+    activation_density: float = 1.0
+    activation_cv: float = 0.0
 
     @filter_nnz.validator
     def _check(self, _attr, nnz):
@@ -82,20 +87,44 @@ class PrunedLayer:
         bounds = self.chunk_bounds(k)
         if k == 1:
             return self.filter_nnz.reshape(-1, 1).copy()
-        if self.mask is not None:
-            per_channel = self.mask.reshape(self.mask.shape[0], self.mask.shape[1], -1).sum(axis=2)
-            return np.add.reduceat(per_channel, bounds[:-1], axis=1).astype(np.int64)
+        return np.add.reduceat(self.kernel_nnz(), bounds[:-1], axis=1).astype(np.int64)
+
+    def kernel_nnz(self) -> np.ndarray:
+        """(out_c, channels) nonzeros of each kernel (a filter's weights on one input channel):
+        from the mask, or else placed uniformly at random over the filter's channels (one
+        seeded draw, so every chunking and PE model sees the same kernels)."""
+        channels = self.layer.channels_per_group
         kernel = self.layer.k_h * self.layer.k_w
-        colors = np.diff(bounds) * kernel
+        if self.mask is not None:
+            return self.mask.reshape(self.layer.out_c, channels, -1).sum(axis=2).astype(np.int64)
+        if channels == 1:
+            return self.filter_nnz.reshape(-1, 1).astype(np.int64)
+        colors = np.full(channels, kernel)
         if int(self.filter_nnz.min()) == self.layer.weights_per_filter:  # dense: no draw needed
             return np.tile(colors, (self.layer.out_c, 1))
-        rng = np.random.default_rng([self.seed, k])
+        rng = np.random.default_rng([self.seed, channels])
         return np.stack([rng.multivariate_hypergeometric(colors, int(n)) for n in self.filter_nnz])
 
     def dense(self) -> PrunedLayer:
         """The same layer with every weight kept and stored without indices."""
         full = np.full(self.layer.out_c, self.layer.weights_per_filter)
-        return PrunedLayer(self.layer, full, self.seed, compressed=False)
+        return PrunedLayer(self.layer, full, self.seed, compressed=False,
+                           activation_density=self.activation_density,
+                           activation_cv=self.activation_cv)
+
+    def input_activation_density(self, n_tiles: int) -> np.ndarray:
+        """(n_tiles, in_c) fraction of nonzero inputs of each channel in each input tile:
+        the layer's mean, spread by a Beta distribution with its coefficient of variation
+        (capped as the per-filter spread is), seeded by the layer. Filters weigh channels
+        differently, so each job's work then varies from tile to tile on its own."""
+        m, cv = self.activation_density, self.activation_cv
+        shape = (n_tiles, self.layer.in_c)
+        if m >= 1 or cv == 0:
+            return np.full(shape, m)
+        cv = min(cv, 0.95 * math.sqrt((1 - m) / m))
+        nu = (1 - m) / (m * cv * cv) - 1
+        rng = np.random.default_rng([self.seed, 0, 0])
+        return rng.beta(m * nu, (1 - m) * nu, size=shape)
 
 
 @frozen
