@@ -10,6 +10,7 @@ ACCELSIM_DEBUG=1 shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -18,6 +19,33 @@ from pathlib import Path
 
 from accelsim import jsonio
 from accelsim.errors import AccelsimError, ConfigError
+
+
+class _PipeSafe:
+    """A standard stream that goes quiet when its reader has gone (`accelsim ... | head`):
+    the command still finishes and writes its files, instead of dying on BrokenPipeError."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _quietly(self, action, *args):
+        try:
+            return action(*args)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)   # later flushes, at exit too, land here
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+            return None
+
+    def write(self, text: str) -> int:
+        self._quietly(self._stream.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._quietly(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 class _Progress:
@@ -455,6 +483,22 @@ def main(argv: list[str] | None = None) -> int:
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)
+    with contextlib.redirect_stdout(_pipe_safe(sys.stdout)), \
+            contextlib.redirect_stderr(_pipe_safe(sys.stderr)):
+        return _dispatch(args)
+
+
+def _pipe_safe(stream):
+    """A real stream (one with a file descriptor) wrapped in _PipeSafe; anything else as is."""
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return stream
+    return _PipeSafe(stream)
+
+
+def _dispatch(args) -> int:
+    """args.func, with every error made one line on stderr (see the module docstring)."""
     inputs = [str(getattr(args, k)) for k in ("scenario", "sweep", "jobs")
               if isinstance(getattr(args, k, None), str)]
     try:
