@@ -84,34 +84,78 @@ MAPPING = {
     "filters_per_job": ([("0", False), ("2", True)]),
     "channel_splits": ([("0", False), ('"many"', False), ('"auto"', True), ("2", True),
                         ("65537", False)]),
+    "weight_format": ([('"bitmap"', True), ('{conv1 = "dense", default = "bitmap"}', True),
+                       ('{conv9 = "dense"}', False), ('{conv1 = "nope"}', False)]),
 }
 ENERGY = {"mac_pj": ([("inf", False), ("1e7", False), ("0", True)]),
           "dram_pj_per_byte": ([("nan", False), ("100", True)]),
           "noc_pj_per_byte": ([("-0.5", False)])}
 
 
+SCHEMA = (("hardware", "Hardware"), ("mapping", "Mapping"), ("energy", "EnergyTable"),
+          ("area", "AreaTable"))
+EXPLICIT = {"hardware": HARDWARE, "mapping": MAPPING, "energy": ENERGY}
+
+
+def _inf_allowed() -> set[str]:
+    """Fields whose documented range (docs/defaults.md, column 'allowed') admits `inf`."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "defaults.md"
+    allowed = set()
+    for row in docs.read_text().splitlines():
+        cells = [c.strip() for c in row.split("|")]
+        if len(cells) > 4 and cells[1].startswith("`") and "`inf`" in cells[3]:
+            allowed.add(cells[1].strip("`"))
+    return allowed
+
+
+def _generic_bad(default, inf_ok: bool) -> list[str]:
+    """Values wrong for any field of this kind, whatever its range: so a field added to the
+    schema is fuzzed without a line here. The kind is read from the field's default."""
+    if isinstance(default, bool):
+        return ["1", "0", '"yes"', "nan", "[true]", "{a = true}"]
+    if isinstance(default, str):
+        return ['"no-such-choice"', "3", "true", "nan", "[1]"]
+    return [v for v in GENERIC_BAD if not (v == "1e400" and inf_ok)]   # TOML reads 1e400 as inf
+
+
 def field_cases():
-    for table, fields in (("hardware", HARDWARE), ("mapping", MAPPING), ("energy", ENERGY)):
-        for field, values in fields.items():
-            valid = {v for v, ok in values if ok}
-            generic = [v for v in GENERIC_BAD
-                       if not (v == "true" and "false" in valid)          # a boolean field
-                       and not (v == "1e400" and "inf" in valid)]         # TOML reads inf
-            values = values + [(v, False) for v in generic]
-            for value, ok in values:
+    """Every field of every scenario table (from the classes, so none is missed): its own
+    values from the tables above, and the generic bad values of its kind."""
+    import tomllib
+    from accelsim import config
+    inf_ok = _inf_allowed()
+    for table, cls_name in SCHEMA:
+        explicit = EXPLICIT.get(table, {})
+        for attribute in attrs.fields(getattr(config, cls_name)):
+            field = attribute.name
+            values = dict(explicit.get(field, []))
+            for bad in _generic_bad(attribute.default, field in inf_ok):
+                values.setdefault(bad, False)
+            for value, ok in values.items():
                 body = f"{field} = {value}"
-                if table == "hardware":
-                    body = ("pe_rows = 2\npe_cols = 2\n" + body) if field not in (
-                        "pe_rows", "pe_cols") else body
-                try:                               # a value TOML cannot read at all
-                    import tomllib
-                    tomllib.loads(body)
-                except Exception:
-                    ok = False
+                if table == "hardware" and field not in ("pe_rows", "pe_cols"):
+                    body = "pe_rows = 2\npe_cols = 2\n" + body
+                try:                               # the line names the value as Python reads it
+                    parsed = tomllib.loads(body)[field]
+                    words = ("s.toml", field) + (() if isinstance(parsed, dict) else
+                                                 (repr(parsed),))
+                except tomllib.TOMLDecodeError:    # a value TOML cannot read at all
+                    ok, words = False, ("s.toml",)
                 yield Case(f"{table}.{field}={value}", "scenario field",
                            {"s.toml": scenario(**{table: body})}, run_args(),
-                           "accept" if ok else "reject",
-                           () if ok else ("s.toml", field))
+                           "accept" if ok else "reject", () if ok else words)
+    for body, field in (("activation_density = 0", "activation_density"),
+                        ("activation_density = 1.5", "activation_density"),
+                        ("activation_density = nan", "activation_density"),
+                        ("activation_density = true", "activation_density"),
+                        ('activation_density = "half"', "activation_density"),
+                        ("activation_density = {conv9 = 0.5}", "conv9"),
+                        ("activation_density = {conv1 = inf}", "conv1"),
+                        ("activation_cv = -1", "activation_cv"),
+                        ("activation_cv = inf", "activation_cv"),
+                        ("activation_cv = false", "activation_cv")):
+        yield Case(f"workload.{body}", "scenario field", {"s.toml": scenario(
+            workload=f'network = "lenet5"\n{body}')}, run_args(), "reject", ("s.toml", field))
 
 
 def structure_cases():
