@@ -311,8 +311,9 @@ def _sweep(args) -> int:
     store = ResultStore(out / "results.sqlite")
     where = f"Dask ({args.dask})" if args.dask else (
         f"{args.jobs} processes" if args.jobs > 1 else "serial")
-    print(f"accelsim sweep: {sweep.name}, {len(sweep.points)} points over "
-          f"{', '.join(sweep.axes)}; {where}; results in {store.path}", file=sys.stderr)
+    if not args.quiet:
+        print(f"accelsim sweep: {sweep.name}, {len(sweep.points)} points over "
+              f"{', '.join(sweep.axes)}; {where}; results in {store.path}", file=sys.stderr)
     ran = run_sweep(sweep, store, jobs=args.jobs, dask=args.dask, quiet=args.quiet)
     rows = store.rows(p.key for p in sweep.points)
     store.close()
@@ -469,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler address, or 'local' "
                                                       "for a LocalCluster")
     sw.add_argument("--out", help="directory (default: results/<sweep name>)")
-    sw.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sw.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     sw.set_defaults(func=_sweep)
     sz = sub.add_parser("size", help="smallest PE array and buffers that meet a latency target")
     sz.add_argument("scenario", help="scenario TOML file")

@@ -280,6 +280,8 @@ def sweep_cases():
                {"out/results.sqlite": b"this is not a database" * 50})
     yield case("foreign results", head + '"hardware.pe_cols" = [2, 4]\n', ("results.sqlite",),
                {"out/results.sqlite": _foreign_db()})
+    yield case("every point fails", head + '"hardware.weight_buffer_bytes" = [32, 64]\n',
+               ("w.toml", "every point failed", "weight_buffer_bytes"))
     yield case("huge grid", head + "".join(f'"hardware.macs_per_cycle" = {list(range(1, 40))}\n'
                                            for _ in range(1)) +
                '"hardware.pe_cols" = ' + str(list(range(1, 200))) + "\n"
@@ -417,6 +419,13 @@ def extreme_accepted_cases():
         "s.toml": scenario(), "w.toml": b'name = "w"\nbase = "s.toml"\n[grid]\n'
                                           b'"workload.layers" = [["conv1"], ["conv2"]]\n'},
         ("sweep", "{d}/w.toml", "--out", "{d}/out", "-q"), "accept")
+    yield Case("size with points that cannot run", "accept", {"s.toml": scenario(
+        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 2048")},
+        ("size", "{d}/s.toml", "--latency-target", "20000", "--max-pes", "16", "--out",
+         "{d}/out", "-q"), "accept")
+    yield Case("compare three policies", "accept", {"s.toml": scenario()},
+               ("compare", "{d}/s.toml", "--policies", "lpt,greedy,exact",
+                "--exact-time-limit", "0.5", "--out", "{d}/out", "-q"), "accept")
     yield Case("schedule huge durations", "accept",
                {"jobs.csv": b"140737488355328\n3\n140737488355328\n"},
                ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
@@ -518,6 +527,20 @@ def check_outputs(directory: Path, stdout: str) -> str | None:
             data = _strict(path.read_text())
         except ValueError as exc:
             return f"{path.name}: {exc}"
+        if path.name == "sizing.json":
+            for row in data["rows"]:
+                if (row["error"] is None) != (row["cycles"] is not None):
+                    return f"sizing: {row['pes']} PEs: cycles {row['cycles']}, error {row['error']}"
+                if row["cycles"] is not None and row["cycles"] <= 0:
+                    return f"sizing: {row['pes']} PEs: cycles {row['cycles']}"
+            continue
+        if path.name == "compare.json":
+            for row in data["policies"]:
+                if not 0 <= row["utilization"] <= 1:
+                    return f"compare: {row['policy']}: utilization {row['utilization']}"
+                if row["cycles"] < max(row["bound"], row["hardware_bound"]):
+                    return f"compare: {row['policy']}: cycles {row['cycles']} below a bound"
+            continue
         if path.name != "summary.json":
             continue
         for row in [data["total"], *data["layers"]]:
