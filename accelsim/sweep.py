@@ -94,6 +94,14 @@ def point_key(scenario: dict, base_dir: Path) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
+def _grid_index(positions, sizes) -> int:
+    """The mixed-radix index (last axis fastest) of one position per axis, a Python int."""
+    index = 0
+    for at, size in zip(positions, sizes):
+        index = index * size + int(at)
+    return index
+
+
 def load_sweep(path: str | Path) -> Sweep:
     from accelsim.scenario import read_toml, scenario_from_dict
 
@@ -136,8 +144,9 @@ def load_sweep(path: str | Path) -> Sweep:
                           f"sweep: set sample = N to run N of them at random")
     if wanted < total:                        # draw indices; never list the whole grid
         rng, chosen = np.random.default_rng(seed), set()
-        while len(chosen) < wanted:
-            chosen.update(int(i) for i in rng.integers(0, total, wanted - len(chosen)))
+        while len(chosen) < wanted:           # one draw per axis: the grid may pass int64
+            draws = [rng.integers(0, size, wanted - len(chosen)) for size in sizes]
+            chosen.update(_grid_index(column, sizes) for column in zip(*draws))
         indices = sorted(chosen)
     else:
         indices = range(total)
