@@ -212,6 +212,35 @@ def structure_cases():
                    ("s.toml", field))
 
 
+PROFILE = 'name = "p"\nnetwork = "lenet5"\ncv = 0.3\n[density]\n' \
+          'conv1 = 0.5\nconv2 = 0.5\nip1 = 0.5\nip2 = 0.5\n'
+
+
+def profile_cases():
+    """A profile file named by the scenario: the line names the scenario, the profile file,
+    the field and the value."""
+    def case(name, text, words):
+        files = {"p.toml": text.encode() if isinstance(text, str) else text,
+                 "s.toml": scenario(pruning='profile = "p.toml"')}
+        return Case(name, "profile toml", files, run_args(), "reject", ("p.toml", *words))
+    yield case("non-utf8", PROFILE.encode().replace(b'"p"', b'"\xff"'), ("UTF-8",))
+    yield case("not toml", PROFILE[:30], ())
+    yield case("unknown layer", PROFILE.replace("ip2 =", "ip9 ="), ("ip9", "ip2"))
+    yield case("missing layer", PROFILE.replace("ip2 = 0.5\n", ""), ("ip2", "density"))
+    yield case("other network", PROFILE.replace("lenet5", "alexnet").replace(
+        "conv2 = 0.5\n", ""), ("conv2", "alexnet"))
+    for field, value in (("conv1", "1.5"), ("conv1", "true"), ("conv1", "nan"),
+                         ("conv1", '"half"')):
+        yield case(f"density {value}", PROFILE.replace("conv1 = 0.5", f"{field} = {value}"),
+                   ("density.conv1",))
+    yield case("cv inf", PROFILE.replace("cv = 0.3", "cv = inf"), ("cv", "inf"))
+    yield case("cv bool", PROFILE.replace("cv = 0.3", "cv = false"), ("cv", "False"))
+    yield case("nnz too many", PROFILE + "[nnz]\nip2 = 99999999\n", ("ip2", "99999999"))
+    yield case("nnz negative", PROFILE + "[nnz]\nip2 = -1\n", ("ip2", "-1"))
+    yield case("nnz bool", PROFILE + "[nnz]\nip2 = true\n", ("ip2", "True"))
+    yield case("unknown field", PROFILE.replace("cv =", "colour = 1\ncv ="), ("colour",))
+
+
 TOPOLOGY_HEAD = "name,kind,sources,in_c,in_h,in_w,out_c,k_h,k_w,stride,pad,groups\n"
 TOPOLOGY_ROWS = ("data,input,,1,28,28,1,1,1,1,0,1\n"
                  "conv1,conv,,1,28,28,20,5,5,1,0,1\n"
@@ -449,7 +478,7 @@ def late_error_cases():
 
 
 def all_cases() -> list[Case]:
-    return [*field_cases(), *structure_cases(), *topology_cases(), *jobs_cases(),
+    return [*field_cases(), *structure_cases(), *profile_cases(), *topology_cases(), *jobs_cases(),
             *sweep_cases(), *weights_cases(), *onnx_cases(), *flag_cases(),
             *late_error_cases(), *extreme_accepted_cases()]
 

@@ -19,7 +19,8 @@ def test_each_case_is_a_clean_error_or_a_consistent_result(case, tmp_path):
 
 def test_the_table_covers_every_input_format_and_command():
     kinds = {c.kind for c in CASES}
-    assert {"scenario field", "scenario", "scenario pruning", "topology csv", "jobs csv",
+    assert {"scenario field", "scenario", "scenario pruning", "profile toml", "topology csv",
+            "jobs csv",
             "sweep toml", "weights npz", "onnx", "flags", "accept"} <= kinds
     commands = {c.argv[0] for c in CASES}
     assert {"run", "schedule", "compare", "sweep", "size", "workload"} <= commands
