@@ -374,15 +374,21 @@ def onnx_cases():
     yield case("stride 0", _onnx(strides=[0, 0]), ("stride",))
     yield case("negative pads", _onnx(pads=[-1, -1, -1, -1]), ("pad",))
     yield case("zero channels", _onnx(out_c=0), ())
+    yield case("kernel_shape against weights", _onnx(kernel_shape=[5, 5]), ("kernel_shape",))
+    yield case("symbolic height", _onnx(image=("N", 2, "H", 8)), ("'H'", "fixed"))
+    yield case("dilation", _onnx(dilations=[2, 2]), ("dilations",))
 
 
-def _onnx(kernel=(3, 3), strides=(1, 1), pads=(0, 0, 0, 0), out_c=4, bn_var=None) -> bytes:
+def _onnx(kernel=(3, 3), strides=(1, 1), pads=(0, 0, 0, 0), out_c=4, bn_var=None,
+          kernel_shape=None, image=None, dilations=None) -> bytes:
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     w = np.ones((out_c, 2, *kernel), dtype=np.float32)
-    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=list(kernel),
-                            strides=list(strides)[:len(kernel)], pads=list(pads)[:2 * len(kernel)])
+    extra = {"dilations": dilations} if dilations else {}
+    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=kernel_shape or list(kernel),
+                            strides=list(strides)[:len(kernel)], pads=list(pads)[:2 * len(kernel)],
+                            **extra)
     nodes, init = [node], [numpy_helper.from_array(w, "w")]
     if bn_var is not None:
         node.output[0] = "c"
@@ -391,7 +397,7 @@ def _onnx(kernel=(3, 3), strides=(1, 1), pads=(0, 0, 0, 0), out_c=4, bn_var=None
             init.append(numpy_helper.from_array(np.full(out_c, value, np.float32), name))
     graph = helper.make_graph(
         nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                    [1, 2, *([8] * len(kernel))])],
+                                                    image or [1, 2, *([8] * len(kernel))])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         init)
     return onnx.helper.make_model(graph).SerializeToString()
