@@ -214,13 +214,20 @@ MAX_DURATION = 2 ** 48     # cycles of one job; with the total below 2^62 every 
 
 
 def read_durations(path: Path) -> list[int]:
-    """One job duration (cycles) per row, first column; a non-numeric first row is a header."""
+    """One job duration (cycles) per row; a first row without a digit is a header. A row
+    with a second cell is refused, not cut to its first (which would drop what it says)."""
     import csv
     from accelsim.errors import ConfigError
     from accelsim.files import read_text
-    rows = [(i, row[0].strip()) for i, row in enumerate(
-        csv.reader(read_text(path, "jobs").splitlines()), 1) if row and row[0].strip()]
-    if rows and not rows[0][1].lstrip("-").isdigit():
+    rows = []
+    for line, row in enumerate(csv.reader(read_text(path, "jobs").splitlines()), 1):
+        cells = [c.strip() for c in row if c.strip()]
+        if len(cells) > 1:
+            raise ConfigError(f"{path}: row {line}: {','.join(row)!r} has {len(cells)} cells; "
+                              f"the file holds one job duration (cycles) per row")
+        if cells:
+            rows.append((line, cells[0]))
+    if rows and not any(ch.isdigit() for ch in rows[0][1]):
         rows = rows[1:]
     cycles = []
     for line, text in rows:

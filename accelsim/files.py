@@ -17,7 +17,7 @@ def read_text(path: str | Path, what: str) -> str:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")          # a byte-order mark is not part of the text
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}: line {line}: byte {data[exc.start]:#04x} is not UTF-8 "

@@ -287,6 +287,8 @@ def jobs_cases():
     yield case("float", "5\n2.5\n", ("row 2", "2.5"))
     yield case("empty", "", ("no job durations",))
     yield case("non-utf8", b"5\n\xff6\n", ("UTF-8",))
+    yield case("two cells", "5,3\n6,2\n", ("row 1", "5,3"))
+    yield case("exponent first", "1e3\n6\n", ("row 1", "1e3"))
 
 
 def sweep_cases():
@@ -461,6 +463,12 @@ def extreme_accepted_cases():
     yield Case("compare three policies", "accept", {"s.toml": scenario()},
                ("compare", "{d}/s.toml", "--policies", "lpt,greedy,exact",
                 "--exact-time-limit", "0.5", "--out", "{d}/out", "-q"), "accept")
+    yield Case("schedule with a byte-order mark and a header", "accept",
+               {"jobs.csv": "\ufeffcycles\n5\n\n6\n7\n".encode()},
+               ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
+    yield Case("schedule with a byte-order mark", "accept",
+               {"jobs.csv": "\ufeff5\n6\n7\n".encode()},
+               ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
     yield Case("schedule huge durations", "accept",
                {"jobs.csv": b"140737488355328\n3\n140737488355328\n"},
                ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
@@ -557,6 +565,10 @@ def check_outputs(directory: Path, stdout: str) -> str | None:
             return f"schedule: makespan {data.get('makespan')}, loads {data.get('loads')}"
         if data["makespan"] < max(data["loads"]):
             return "schedule: makespan below a PE's load"
+        rows = (directory / "jobs.csv").read_text(encoding="utf-8-sig").split()
+        total = sum(int(r) for r in rows if r.isdigit())
+        if sum(data["loads"]) != total:
+            return f"schedule: loads add up to {sum(data['loads'])}, the file's jobs to {total}"
     for path in directory.rglob("*.json"):
         try:
             data = _strict(path.read_text())
