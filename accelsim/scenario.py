@@ -197,9 +197,20 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         layers = workload["layers"]
         macs = [l.name for l in network.mac_layers]
         if not isinstance(layers, list) or not layers or \
-                any(not isinstance(n, str) or n not in macs for n in layers):
+                any(not isinstance(n, str) for n in layers):
             raise ConfigError(f"{src}: [workload] layers = {layers!r}: must be a non-empty list "
                               f"of MAC layers of {network.name} ({', '.join(macs[:6])}, ...)")
+        for name in layers:
+            if name not in macs:
+                from difflib import get_close_matches
+                close = get_close_matches(name, macs, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else \
+                    f"its MAC layers are {', '.join(macs[:6])}, ..."
+                raise ConfigError(f"{src}: [workload] layers: {network.name} has no MAC layer "
+                                  f"{name!r}; {hint}")
+            if layers.count(name) > 1:
+                raise ConfigError(f"{src}: [workload] layers: {name!r} is listed twice (it "
+                                  f"would be simulated once)")
         layers = tuple(layers)
     activation_density, activation_cv = _activations(workload, network, src)
 

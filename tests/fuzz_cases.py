@@ -181,6 +181,12 @@ def structure_cases():
     yield Case("layers nested list", "scenario",
                {"s.toml": scenario(workload='network = "lenet5"\nlayers = [["conv1"]]')},
                run_args(), "reject", ("s.toml", "layers"))
+    yield Case("layer listed twice", "scenario",
+               {"s.toml": scenario(workload='network = "lenet5"\nlayers = ["ip1", "ip1"]')},
+               run_args(), "reject", ("s.toml", "layers", "ip1"))
+    yield Case("unknown layer", "scenario",
+               {"s.toml": scenario(workload='network = "lenet5"\nlayers = ["ip3"]')},
+               run_args(), "reject", ("s.toml", "layers", "ip3", "did you mean"))
     yield Case("unknown top field", "scenario", {"s.toml": scenario("colour = 3")}, run_args(),
                "reject", ("s.toml", "colour"))
     for top, field in (("seed = -1", "seed"), ("seed = 1.5", "seed"), ('seed = "1"', "seed"),
