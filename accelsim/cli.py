@@ -78,29 +78,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _count(lo: int):
-    """An integer flag >= lo."""
+def _count(lo: int, hi: int = 2 ** 63 - 1):
+    """An integer flag from lo to hi."""
+    want = f"an integer >= {lo}" if hi == 2 ** 63 - 1 else f"an integer from {lo} to {hi:,}"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r}: must be an integer >= {lo}") from None
-        if not lo <= value < 2 ** 63:
-            raise argparse.ArgumentTypeError(f"{text}: must be an integer >= {lo}")
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {want}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text}: must be {want}")
         return value
     return parse
 
 
-def _amount(positive: bool):
-    """A finite number flag, > 0 or >= 0."""
+def _amount(positive: bool, hi: float = math.inf):
+    """A finite number flag, > 0 or >= 0, at most hi."""
+    want = f"a finite number {'> 0' if positive else '>= 0'}" + \
+        (f" and at most {hi:,g}" if math.isfinite(hi) else "")
+
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = math.nan
-        if not math.isfinite(value) or value < 0 or (positive and value == 0):
-            raise argparse.ArgumentTypeError(
-                f"{text!r}: must be a finite number {'> 0' if positive else '>= 0'}")
+        if not math.isfinite(value) or value < 0 or (positive and value == 0) or value > hi:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {want}")
         return value
     return parse
 
@@ -420,6 +424,9 @@ def _policies(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from accelsim.policies.exact import Exact
+    from accelsim.policies.hardware_aware import HardwareAware
+    budget = {**Exact.option_limits, **HardwareAware.option_limits}   # the flags' limits too
     parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="simulate a scenario and write its result directory")
@@ -443,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     sch.add_argument("jobs", help="CSV file: one job duration (cycles) per row")
     sch.add_argument("--pes", type=_count(1), required=True, help="number of PEs")
     sch.add_argument("--policy", type=_name, default="lpt", help="policy name (default lpt)")
-    sch.add_argument("--time-limit", type=_amount(False), default=10.0,
+    sch.add_argument("--time-limit", type=_amount(False, budget["time_limit_s"]), default=10.0,
                      help="seconds for the exact policy (default 10)")
     sch.add_argument("--json", action="store_true", help="print the schedule as JSON")
     sch.set_defaults(func=_schedule)
@@ -453,12 +460,13 @@ def main(argv: list[str] | None = None) -> int:
                       help="instead of a scenario: every shipped pruned network (or the "
                            "comma-separated ones named), lock-step and decoupled, with the "
                            "gain over round-robin and the distance to the hardware bound")
-    cmp_.add_argument("--evaluations", type=_count(0), default=60,
+    cmp_.add_argument("--evaluations", type=_count(0, budget["evaluations"]), default=60,
                       help="with --networks: simulations per layer for hardware-aware "
                            "(default 60)")
     cmp_.add_argument("--policies", help="comma-separated names (default: all, and the "
                                          "+improve variants of lpt and kk)")
-    cmp_.add_argument("--exact-time-limit", type=_amount(False), default=2.0,
+    cmp_.add_argument("--exact-time-limit", type=_amount(False, budget["time_limit_s"]),
+                      default=2.0,
                       help="seconds per layer for the exact policy (default 2)")
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
