@@ -365,9 +365,14 @@ def _size(args) -> int:
     scenario = load_scenario(args.scenario)
     if args.max_pes & (args.max_pes - 1):
         raise ConfigError(f"--max-pes = {args.max_pes}: must be a power of two")
+    cycles = args.latency_target if args.unit == "cycles" \
+        else args.latency_target * 1e-3 * scenario.hardware.clock_hz
+    if not 1 <= cycles <= 2 ** 62:
+        raise ConfigError(f"--latency-target = {args.latency_target:g} {args.unit}: is "
+                          f"{cycles:g} cycles at {scenario.hardware.clock_hz:g} Hz; must be "
+                          f"from 1 to 2^62 cycles")
+    target = int(cycles)
     out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "size")
-    target = int(args.latency_target if args.unit == "cycles"
-                 else args.latency_target * 1e-3 * scenario.hardware.clock_hz)
     count = [0]
 
     def progress(c):
@@ -427,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     from accelsim.policies.exact import Exact
     from accelsim.policies.hardware_aware import HardwareAware
     budget = {**Exact.option_limits, **HardwareAware.option_limits}   # the flags' limits too
+    from accelsim.config import MAX_PES
     parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="simulate a scenario and write its result directory")
@@ -491,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     sz.add_argument("scenario", help="scenario TOML file")
     sz.add_argument("--latency-target", type=_amount(True), required=True)
     sz.add_argument("--unit", choices=("cycles", "ms"), default="cycles")
-    sz.add_argument("--max-pes", type=_count(1), default=256,
+    sz.add_argument("--max-pes", type=_count(1, MAX_PES), default=256,
                     help="largest array (power of two)")
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
     sz.add_argument("--quiet", "-q", action="store_true")

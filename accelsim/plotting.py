@@ -335,8 +335,14 @@ def save_pareto(sizing, path: Path, clock_hz: float, title: str = "") -> None:
     front = sizing.front
     ax.plot([c.area_mm2 for c in front], [c.cycles for c in front], color="black",
             linewidth=0.8, marker="o", markersize=3, label="Pareto front")
-    ax.axhline(sizing.target_cycles, color="red", linestyle="--", linewidth=0.8,
-               label=f"target {sizing.target_cycles:,} cycles")
+    shown = [c.cycles for c in ok] or [sizing.target_cycles]
+    target = f"target {sizing.target_cycles:,} cycles"
+    if min(shown) / 10 <= sizing.target_cycles <= max(shown) * 10:
+        ax.axhline(sizing.target_cycles, color="red", linestyle="--", linewidth=0.8,
+                   label=target)
+    else:                 # a far target would squash every point into one line
+        ax.plot([], [], color="red", linestyle="--", linewidth=0.8,
+                label=f"{target}: off the chart")
     if sizing.best is not None:
         b = sizing.best
         ax.scatter([b.area_mm2], [b.cycles], marker="*", s=200, color="red", zorder=3,
@@ -345,7 +351,7 @@ def save_pareto(sizing, path: Path, clock_hz: float, title: str = "") -> None:
     ax.set_yscale("log")
     # plain numbers on the log axes (5, 10, 20 mm^2; 2M, 3M cycles), not 6 x 10^0
     def plain(v, _):
-        return f"{v / 1e6:g}M" if v >= 1e6 else f"{v:,.4g}"
+        return f"{v / 1e6:g}M" if v >= 1e6 else f"{v:,.0f}" if v >= 1000 else f"{v:g}"
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(matplotlib.ticker.FuncFormatter(plain))
         axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(plain))
