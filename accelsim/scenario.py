@@ -26,7 +26,7 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
-from accelsim.files import read_text
+from accelsim.files import folder_name, read_text
 from accelsim.assemble import ENGINES
 from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
 from accelsim.errors import ConfigError, unknown
@@ -238,8 +238,8 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
     area = _build(AreaTable, _table(data, "area", src), "area", src)
-    name = data.get("name", Path(src).stem)
-    return Scenario(name=str(name), source=src, network=network, pruning=pruning,
+    name = folder_name(data["name"], f"{src}:") if "name" in data else Path(src).stem
+    return Scenario(name=name, source=src, network=network, pruning=pruning,
                     mapping=mapping, hardware=hardware, energy=energy, area=area, policy=policy,
                     seed=seed, policy_options=policy_options,
                     activation_density=activation_density, activation_cv=activation_cv,

@@ -187,6 +187,9 @@ def structure_cases():
     yield Case("unknown layer", "scenario",
                {"s.toml": scenario(workload='network = "lenet5"\nlayers = ["ip3"]')},
                run_args(), "reject", ("s.toml", "layers", "ip3", "did you mean"))
+    for name in ('"../../escape"', '""', "3", '"a/b"', '".hidden"'):
+        yield Case(f"name = {name}", "scenario", {"s.toml": scenario(f"name = {name}")},
+                   run_args(), "reject", ("s.toml", "name"))
     yield Case("unknown top field", "scenario", {"s.toml": scenario("colour = 3")}, run_args(),
                "reject", ("s.toml", "colour"))
     for top, field in (("seed = -1", "seed"), ("seed = 1.5", "seed"), ('seed = "1"', "seed"),
@@ -305,6 +308,8 @@ def sweep_cases():
                     words)
     head = 'name = "w"\nbase = "s.toml"\n[grid]\n'
     yield case("unknown policy", head + 'policy = ["lpt", "nope"]\n', ("w.toml", "nope"))
+    yield case("name outside results", 'name = "../x"\nbase = "s.toml"\n[grid]\nseed = [1]\n',
+               ("w.toml", "name", "../x"))
     yield case("duplicate values", head + '"hardware.pe_cols" = [2, 2]\n',
                ("w.toml", "hardware.pe_cols"))
     yield case("empty axis", head + '"hardware.pe_cols" = []\n', ("w.toml", "hardware.pe_cols"))
