@@ -19,11 +19,10 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from accelsim.trace import State, StateIntervals  # noqa: E402
+from accelsim.trace import BUFFER_NAMES, State, StateIntervals  # noqa: E402
 
 COLORS = {State.BUSY: "#2ca02c", State.WAIT_WEIGHTS: "#9467bd", State.WAIT_INPUTS: "#d62728",
           State.WAIT_NOC: "#ff7f0e", State.WAIT_OUTPUT: "#8c564b", State.IDLE: "#d9d9d9"}
-BUFFER_NAMES = ["weight", "input", "output"]
 MAX_PE_ROWS = 64       # up to this many PEs, one row (timeline) or bar (utilization) per PE
 BANDS = 32             # beyond, about this many bands of neighbouring PEs
 TIME_BINS = 1000       # band rows are shares per time bin: about 1.5 px each at 14 in, 130 dpi

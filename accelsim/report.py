@@ -20,7 +20,7 @@ from accelsim import jsonio
 from accelsim.config import EnergyTable, Hardware
 from accelsim.gap import PARTS, layer_gap
 from accelsim.hardware_bounds import KINDS
-from accelsim.trace import Cause, Operand, State
+from accelsim.trace import BUFFER_NAMES, Cause, Operand, State
 
 STATES = [s.label for s in State]
 DRAM_KEYS = [f"{o.name.lower()}_{c.name.lower()}" for o in Operand for c in Cause]
@@ -265,8 +265,8 @@ def _make(name, jobs, cycles, by_state, dram, energy, hw, pruned, dense, execute
 
 
 def write_trace(result: SimResult, path: Path) -> None:
-    """The trace as a columnar .npz: PE state intervals, buffer levels, DRAM transfers, and
-    the layer boundaries."""
+    """The trace as a columnar .npz: PE state intervals, buffer levels, DRAM transfers, the
+    layer boundaries, and the names of every integer code."""
     s = result.states
     np.savez_compressed(
         path, pe=s.pe, start=s.start, end=s.end, state=s.state, held_by=s.held_by,
@@ -276,4 +276,9 @@ def write_trace(result: SimResult, path: Path) -> None:
         layer_start=np.array([l.start for l in result.layers], dtype=np.int64),
         layer_end=np.array([l.end for l in result.layers], dtype=np.int64),
         layer_name=np.array([l.name for l in result.layers]),
-        n_pes=np.array(result.hw.n_pes))
+        n_pes=np.array(result.hw.n_pes),
+        # what the int8 codes mean: state_names[state], dram_operand_names[dram_operand], ...
+        state_names=np.array([st.label for st in State]),
+        dram_operand_names=np.array([o.name.lower() for o in Operand]),
+        dram_cause_names=np.array([c.name.lower() for c in Cause]),
+        level_buffer_names=np.array(BUFFER_NAMES))
