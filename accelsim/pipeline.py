@@ -13,6 +13,7 @@ from accelsim.assemble import SimResult, simulate
 from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
+from accelsim.html_report import write_html_report
 from accelsim.perfetto import write_perfetto
 from accelsim.report import Report, build_report, write_trace
 from accelsim.scenario import Scenario
@@ -105,7 +106,7 @@ def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
 
 
 def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[Path]:
-    """summary.json, layers.csv, trace.npz, trace.perfetto.json and PNG plots."""
+    """summary.json, layers.csv, trace.npz, trace.perfetto.json, PNG plots and report.html."""
     from accelsim import plotting  # plotting stays out of the simulation path
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -133,6 +134,9 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
                                         "output": hw.output_buffer_bytes})
         written += [out_dir / n for n in ("timeline.png", "utilization.png", "stalls.png",
                                           "buffers.png")]
+    s = outcome.scenario
+    written.append(write_html_report(report, out_dir, f"{s.name}: {s.network.name}, policy "
+                                     f"{report.policy} on {s.hardware.n_pes} PEs"))
     return written
 
 
