@@ -10,6 +10,7 @@ ACCELSIM_DEBUG=1 shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import math
 import os
 import sys
@@ -21,7 +22,9 @@ from accelsim.errors import AccelsimError, ConfigError
 
 
 class _Progress:
-    """One status line on stderr, rewritten in place on a terminal, per simulated layer."""
+    """One status line on stderr, rewritten in place on a terminal, per planned and per
+    simulated layer; not on a terminal, one line when each phase starts planning or
+    simulating."""
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
@@ -35,8 +38,8 @@ class _Progress:
         if self.tty:
             sys.stderr.write("\r" + text[:100].ljust(100))
             sys.stderr.flush()
-        elif i == 0:
-            sys.stderr.write(f"{phase}: simulating {n} layers\n")
+        elif i == 0:                           # a log: one line per phase and step
+            sys.stderr.write(f"{phase}: {name.split()[0]} {n} layers\n")
 
     def done(self) -> None:
         if self.tty and not self.quiet:
@@ -212,11 +215,10 @@ def _compare(args) -> int:
                           "shipped pruned network")
     scenario = load_scenario(args.scenario)
     names = [n.strip() for n in args.policies.split(",")] if args.policies else None
-    policies = compare.policies_for(names, args.exact_time_limit)
+    policies, left_out = compare.policies_for(names, args.exact_time_limit)
     out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "compare")
     progress = _Progress(args.quiet)
-    runs = compare.compare(scenario, policies,
-                           lambda name, i, n: progress(name, i, n, "simulating"), args.engine)
+    runs = compare.compare(scenario, policies, progress, args.engine)
     progress.done()
     (out / "compare.json").write_text(compare.to_json(runs))
     compare.save_chart(runs, out / "compare.png",
@@ -224,6 +226,8 @@ def _compare(args) -> int:
     print(f"accelsim compare: {scenario.name} ({scenario.network.name}) on "
           f"{scenario.hardware.n_pes} PEs, {len(runs)} policies")
     print(compare.table(runs))
+    for name, extra in left_out.items():
+        print(f"left out: {name} (needs pip install '{extra}')")
     print(f"\nwrote compare.json, compare.png to {out}/")
     return 0
 
@@ -366,14 +370,20 @@ def _engine_option(parser) -> None:
 
 
 def _policies(args) -> int:
-    from accelsim.policies import available
+    from accelsim.policies import available, missing_extra
     for name, ep in available().items():
-        print(f"{name:<16} {ep.value}")
+        extra = missing_extra(name)
+        needs = getattr(ep.load(), "requires", None) if extra is None else None
+        note = (f"  needs {extra}: not installed (pip install '{extra}')" if extra else
+                f"  needs {needs[1]}: installed" if needs else "")
+        print(f"{name:<16} {ep.value}{note}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version",
+                        version=f"accelsim {importlib.metadata.version('accelsim')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="simulate a scenario and write its result directory")
     run.add_argument("scenario", help="scenario TOML file")
@@ -409,8 +419,10 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument("--evaluations", type=_count(0), default=60,
                       help="with --networks: simulations per layer for hardware-aware "
                            "(default 60)")
-    cmp_.add_argument("--policies", help="comma-separated names (default: all, and the "
-                                         "+improve variants of lpt and kk)")
+    cmp_.add_argument("--policies", help="comma-separated names (default: every installed "
+                                         "policy, and the +improve variants of lpt and kk; "
+                                         "those needing an extra not installed are left "
+                                         "out, and the output says so)")
     cmp_.add_argument("--exact-time-limit", type=_amount(False), default=2.0,
                       help="seconds per layer for the exact policy (default 2)")
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")

@@ -12,7 +12,7 @@ from attrs import frozen
 from accelsim.assemble import SimResult, simulate
 from accelsim import jsonio
 from accelsim.gap import PARTS, Gap, layer_gap
-from accelsim.policies import Policy, available, load_policy
+from accelsim.policies import Policy, available, load_policy, missing_extra
 from accelsim.policies.exact import Exact
 from accelsim.scenario import Scenario
 from accelsim.trace import State
@@ -42,21 +42,33 @@ class PolicyRun:
         return cycles[State.BUSY] / max(int(cycles.sum()), 1)
 
 
-def policies_for(names: list[str] | None, exact_seconds: float) -> list[Policy]:
-    names = names or [*available(), *DEFAULT_EXTRAS]
-    return [Exact(time_limit_s=exact_seconds) if n == "exact" else load_policy(n) for n in names]
+def policies_for(names: list[str] | None,
+                 exact_seconds: float) -> tuple[list[Policy], dict[str, str]]:
+    """The policies named, or by default every installed one and DEFAULT_EXTRAS; also the
+    defaults left out, each with the extra it needs (named ones must load, or fail)."""
+    left_out = {}
+    if not names:
+        names = [*available(), *DEFAULT_EXTRAS]
+        left_out = {n: extra for n in names if (extra := missing_extra(n))}
+        names = [n for n in names if n not in left_out]
+    return [Exact(time_limit_s=exact_seconds) if n == "exact" else load_policy(n)
+            for n in names], left_out
 
 
 def compare(scenario: Scenario, policies: list[Policy], progress=None,
             engine: str | None = None) -> list[PolicyRun]:
+    """Every policy on the scenario's jobs; `progress(phase, i, n, what)` before each layer
+    is planned and simulated, the phase naming the policy and its place in the list."""
     pruned = scenario.pruned()
     jobs = build_jobs(pruned, scenario.mapping, scenario.hardware)
     runs = []
     for i, policy in enumerate(policies):
-        if progress:
-            progress(policy.name, i, len(policies))
+        step = None if progress is None else (
+            lambda j, n, what, phase=f"policy {i + 1}/{len(policies)} {policy.name}":
+            progress(phase, j, n, what))
         t0 = time.perf_counter()
-        result = simulate(jobs, scenario.hardware, policy, engine=engine or scenario.engine)
+        result = simulate(jobs, scenario.hardware, policy, step,
+                          engine=engine or scenario.engine)
         runs.append(PolicyRun(policy.name, result, time.perf_counter() - t0))
     return runs
 

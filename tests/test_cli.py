@@ -120,3 +120,60 @@ def test_summary_is_strict_json_and_the_same_bytes_for_the_same_seed(tmp_path, c
         AssertionError(f"not strict JSON: {c}")))
     assert strict["hardware"]["weight_buffer_bytes"] is None        # unbounded: null
     assert "wall_seconds" not in json.dumps(strict)
+
+
+def test_version(capsys):
+    import importlib.metadata
+    import pytest
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"accelsim {importlib.metadata.version('accelsim')}"
+
+
+def without_ortools(monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ortools" else real(name, *a))
+
+
+def test_policies_say_which_need_an_extra(capsys, monkeypatch):
+    assert main(["policies"]) == 0
+    lines = {l.split()[0]: l for l in capsys.readouterr().out.splitlines()}
+    assert "needs accelsim[exact]: installed" in lines["exact"]
+    assert "needs" not in lines["lpt"]
+    without_ortools(monkeypatch)
+    assert main(["policies"]) == 0
+    lines = {l.split()[0]: l for l in capsys.readouterr().out.splitlines()}
+    assert "needs accelsim[exact]: not installed (pip install 'accelsim[exact]')" in \
+        lines["exact"]
+
+
+def test_compare_defaults_to_what_is_installed_and_says_what_it_left_out(monkeypatch):
+    from accelsim import compare
+    from accelsim.policies import available
+    everything, left_out = compare.policies_for(None, 1.0)
+    assert left_out == {} and "exact" in [p.name for p in everything]
+    without_ortools(monkeypatch)
+    chosen, left_out = compare.policies_for(None, 1.0)
+    assert left_out == {"exact": "accelsim[exact]"}
+    assert [p.name for p in chosen] == [p.name for p in everything if p.name != "exact"]
+    assert len(chosen) == len(available()) - 1 + len(compare.DEFAULT_EXTRAS)
+    named, left_out = compare.policies_for(["lpt", "exact"], 1.0)     # named: kept
+    assert [p.name for p in named] == ["lpt", "exact"] and left_out == {}
+
+
+def test_compare_progress_counts_policies_and_layers_and_no_nan(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", str(small_scenario(tmp_path)), "--out", str(out),
+                 "--policies", "lpt,kk,exact"]) == 0
+    captured = capsys.readouterr()
+    # not a terminal: one line per policy as it starts planning and as it starts simulating
+    assert captured.err.splitlines() == [
+        f"policy {i}/3 {name}: {step} 4 layers" for i, name in enumerate(("lpt", "kk", "exact"),
+                                                                         1)
+        for step in ("planning", "simulating")]
+    assert "nan" not in captured.out.lower().replace("planned", "")
+    rows = [l for l in captured.out.splitlines() if l.startswith(("lpt ", "kk ", "exact "))]
+    assert len(rows) >= 3 and all(" - " in l or l.rstrip().endswith("-") for l in rows[:3])

@@ -9,6 +9,7 @@ know). Policies are found by name among the entry points of group `accelsim.poli
 
 from __future__ import annotations
 
+import importlib.util
 from importlib.metadata import EntryPoint, entry_points
 from itertools import chain
 from typing import Protocol, runtime_checkable
@@ -213,6 +214,20 @@ def available() -> dict[str, EntryPoint]:
                               f"{found[ep.name].value} and {ep.value}")
         found[ep.name] = ep
     return dict(sorted(found.items()))
+
+
+def missing_extra(name: str) -> str | None:
+    """The pip requirement a policy needs and is not installed (e.g. "accelsim[exact]"), from
+    its class's `requires = (module, requirement)`; None when nothing is missing."""
+    name = name.removesuffix("+improve")
+    ep = available().get(name) if ":" not in name else EntryPoint(name, name, GROUP)
+    try:
+        requires = getattr(ep.load(), "requires", None) if ep else None
+    except Exception:        # a broken plugin: load_policy names the failure when used
+        return None
+    if requires and importlib.util.find_spec(requires[0]) is None:
+        return requires[1]
+    return None
 
 
 def load_policy(name: str, options: dict | None = None) -> Policy:
