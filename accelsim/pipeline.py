@@ -124,14 +124,15 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
         trace = plotting.load_trace(out_dir)
         title = f"{outcome.scenario.name}: {report.policy} on {outcome.scenario.hardware.n_pes} PEs"
         plotting.save_timeline(trace, out_dir / "timeline.png", title)
-        plotting.save_utilization(trace, out_dir / "utilization.png")
+        plotting.save_utilization(trace, out_dir / "utilization.png", title)
         plotting.save_stall_breakdown(json.loads(report.to_json())["layers"],
-                                      out_dir / "stalls.png")
+                                      out_dir / "stalls.png", f"{title}: where PE-cycles go")
         hw = outcome.scenario.hardware
         plotting.save_buffer_occupancy(trace, out_dir / "buffers.png",
                                        {"weight": hw.weight_buffer_bytes,
                                         "input": hw.input_buffer_bytes,
-                                        "output": hw.output_buffer_bytes})
+                                        "output": hw.output_buffer_bytes},
+                                       f"{title}: buffer occupancy")
         written += [out_dir / n for n in ("timeline.png", "utilization.png", "stalls.png",
                                           "buffers.png")]
     s = outcome.scenario

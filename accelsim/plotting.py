@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from accelsim.trace import BUFFER_NAMES, State, StateIntervals  # noqa: E402
 
@@ -27,6 +28,7 @@ MAX_PE_ROWS = 64       # up to this many PEs, one row (timeline) or bar (utiliza
 BANDS = 32             # beyond, about this many bands of neighbouring PEs
 TIME_BINS = 1000       # band rows are shares per time bin: about 1.5 px each at 14 in, 130 dpi
 MAX_FIGSIZE = (14.0, 12.0)  # inches
+CYCLES = FuncFormatter(lambda v, _: f"{v:,.0f}")   # whole cycles, no "1e6" offset
 MAX_NAMES = 120        # layer names on one axis: 7-point labels at the width cap
 
 
@@ -107,14 +109,53 @@ def draw_timeline(ax, states: StateIntervals, n_pes: int, layer_start=(), layer_
     ax.set_xlabel("cycle")
     if len(layer_name):
         top = ax.secondary_xaxis("top")
-        wide = [(t0, t1, n) for t0, t1, n in zip(layer_start, layer_end, layer_name)
-                if (t1 - t0) / (hi - lo) > 0.012]
-        top.set_xticks([(t0 + t1) / 2 for t0, t1, _ in wide], [str(n) for _, _, n in wide],
-                       rotation=90, fontsize=6)
+        at, names = layer_label_positions(layer_start, layer_end, layer_name, lo, hi)
+        top.set_xticks(at, names, rotation=90, fontsize=6)
         top.tick_params(length=0)
     ax.legend(handles=[Patch(color=COLORS[s], label=s.label) for s in State],
               loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(State), fontsize=8,
               frameon=False)
+
+
+def layer_label_positions(layer_start, layer_end, layer_name, lo: float, hi: float,
+                          min_gap: float = 0.006) -> tuple[list[float], list[str]]:
+    """Where each layer's name goes above a time axis [lo, hi]: the middle of the part of the
+    layer inside the window, pushed right just enough that names of short layers do not
+    overlap (at least `min_gap` of the width apart); names that would leave the axis drop."""
+    at, names, last = [], [], -np.inf
+    for t0, t1, name in zip(layer_start, layer_end, layer_name):
+        a, b = max(float(t0), lo), min(float(t1), hi)
+        if b <= a:
+            continue
+        x = max((a + b) / 2, last + min_gap * (hi - lo))
+        if x > hi:
+            break
+        at.append(x)
+        names.append(str(name))
+        last = x
+    return at, names
+
+
+def draw_state_mix(ax, states: StateIntervals, n_pes: int, lo: int, hi: int,
+                   layer_start=()) -> None:
+    """The share of all PEs in each state over time, stacked (busy at the bottom): at full
+    scale the stalls of single PE rows blur, their sum over the array does not."""
+    n_bins = max(1, min(TIME_BINS, hi - lo))
+    edges = lo + np.arange(n_bins + 1) * (hi - lo) // n_bins
+    share = band_cycles(states, n_pes, n_pes, edges)[0] / (
+        n_pes * np.maximum(np.diff(edges), 1))
+    # drawn as one image (a pixel column per bin, 100 levels of share), cheaper than polygons
+    level = (np.arange(100) + 0.5) / 100
+    state = (np.cumsum(share, axis=0)[None, :, :] < level[:, None, None]).sum(axis=1)
+    rgb = np.array([matplotlib.colors.to_rgb(COLORS[s]) for s in State] + [(1, 1, 1)])
+    ax.imshow(rgb[np.minimum(state, len(State))], aspect="auto", interpolation="nearest",
+              origin="lower", extent=(lo, hi, 0, 1))
+    for x in layer_start[1:]:
+        ax.axvline(x, color="black", linewidth=0.4, alpha=0.5)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("all PEs", fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
 
 
 def _draw_bands(ax, states, n_pes, band, lo, hi) -> float:
@@ -166,16 +207,32 @@ def _figsize(width: float, height: float) -> tuple[float, float]:
 
 def save_timeline(trace: dict[str, np.ndarray], path: Path, title: str = "",
                   window: tuple[int, int] | None = None) -> None:
+    """The PE rows (draw_timeline) above a strip of the whole array's state mix."""
     n_pes = int(trace["n_pes"])
     states = intervals_of(trace)
     if window:
         states = states.window(*window)
     rows = -(-n_pes // band_size(n_pes))
-    fig, ax = plt.subplots(figsize=_figsize(14, max(3.5, 0.22 * rows + 3.0)))
+    end = int(states.end.max()) if len(states.end) else 1
+    lo, hi = window or (0, end)
+    height = max(3.5, 0.22 * rows + 3.0)
+    fig, (ax, mix) = plt.subplots(2, 1, sharex=True, figsize=_figsize(14, height + 1.2),
+                                  gridspec_kw={"height_ratios": [height, 1.0]})
     draw_timeline(ax, states, n_pes, trace["layer_start"], trace["layer_end"],
                   trace["layer_name"], window)
+    ax.set_xlabel("")
+    ax.get_legend().remove()
+    draw_state_mix(mix, states, n_pes, lo, hi, trace["layer_start"])
+    mix.set_xlabel("cycle")
+    mix.xaxis.set_major_formatter(CYCLES)
+    mix.legend(handles=[Patch(color=COLORS[s], label=s.label) for s in State],
+               loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=len(State), fontsize=8,
+               frameon=False)
     ax.set_title(title or "PE timeline")
-    fig.tight_layout()
+    # fixed margins in inches: tight_layout would draw both images one more time
+    h = fig.get_figheight()
+    fig.subplots_adjust(left=0.9 / 14 + (0.35 if band_size(n_pes) > 1 else 0) / 14,
+                        right=0.99, top=1 - 1.45 / h, bottom=0.95 / h, hspace=0.12)
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
@@ -215,52 +272,97 @@ def save_utilization(trace: dict[str, np.ndarray], path: Path, title: str = "") 
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     ax.set_ylabel("share of cycles")
     ax.set_ylim(0, 1)
-    ax.set_title(title or f"{what} (mean busy {busy.mean():.1%})")
+    ax.axhline(busy.mean(), color="black", linewidth=0.8, linestyle=":")
+    ax.text(1.0, busy.mean(), f" mean busy\n {busy.mean():.1%}", transform=ax.get_yaxis_transform(),
+            va="center", fontsize=7)
+    spread = f"busy {busy.min():.1%} to {busy.max():.1%} across PEs"
+    ax.set_title(f"{title + ': ' if title else ''}{what}; {spread}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
 
 def save_stall_breakdown(layers: list[dict], path: Path, title: str = "") -> None:
-    """Per layer, the share of PE-cycles in each state (from summary.json's layers)."""
+    """Per layer (from summary.json's layers): above, its cycles split by state, so a layer's
+    bar is as tall as the time it takes; below, the shares of its PE-cycles in each state."""
     names = [l["name"] for l in layers]
-    fig, ax = plt.subplots(figsize=_figsize(max(6.0, 0.3 * len(names) + 2), 4.5))
-    bottom = np.zeros(len(names))
-    for state in State:
-        share = np.array([l["states"][state.label] for l in layers])
-        ax.bar(np.arange(len(names)), share, bottom=bottom, color=COLORS[state],
-               label=state.label, width=0.85)
-        bottom += share
+    x = np.arange(len(names))
+    cycles = np.array([l["cycles"] for l in layers], dtype=float)
+    scale, unit = _cycle_unit(cycles.max(initial=1))
+    fig, (top, ax) = plt.subplots(2, 1, sharex=True, figsize=_figsize(
+        max(7.0, 0.3 * len(names) + 3), 6.5), gridspec_kw={"height_ratios": [1, 1.3]})
+    share = np.array([[l["states"][st.label] for l in layers] for st in State])
+    stacked_bars(top, x, share * cycles / scale)
+    stacked_bars(ax, x, share)
+    top.set_ylim(0, cycles.max(initial=1) / scale * 1.05)
+    top.set_ylabel(f"cycles ({unit})")
+    top.set_title("each layer's cycles, split by the PEs' states", fontsize=9)
     step = -(-len(names) // MAX_NAMES)  # at the width cap, more names would overlap
-    ax.set_xticks(np.arange(0, len(names), step), names[::step], rotation=90, fontsize=7)
+    ax.set_xticks(x[::step], names[::step], rotation=90, fontsize=7)
     ax.set_xlim(-0.6, len(names) - 0.4)
     ax.set_ylabel("share of PE-cycles")
     ax.set_ylim(0, 1)
-    ax.set_title(title or "where PE-cycles go, per layer")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
-    fig.tight_layout()
+    ax.set_title("share of each layer's PE-cycles in each state", fontsize=9)
+    fig.suptitle(title or "where PE-cycles go, per layer")
+    fig.legend(handles=[Patch(color=COLORS[st], label=st.label) for st in State],
+               loc="center right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1 - 1.3 / fig.get_figwidth(), 1))
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
 
+def stacked_bars(ax, x: np.ndarray, heights: np.ndarray, width: float = 0.85) -> None:
+    """Bars at x stacked from heights (states, bars), one collection per state: a few
+    hundred Rectangle artists from ax.bar cost more to draw than the rest of the figure."""
+    top = np.cumsum(heights, axis=0)
+    left, right = x - width / 2, x + width / 2
+    for state in State:
+        lo, hi = top[state] - heights[state], top[state]
+        verts = np.stack([np.stack([left, left, right, right], 1),
+                          np.stack([lo, hi, hi, lo], 1)], -1)
+        ax.add_collection(PolyCollection(verts, facecolors=COLORS[state], linewidth=0))
+
+
+def _cycle_unit(largest: float) -> tuple[float, str]:
+    """A scale that keeps cycle axis labels short: cycles, thousands or millions."""
+    for scale, unit in ((1e6, "millions"), (1e3, "thousands")):
+        if largest >= 10 * scale:
+            return scale, unit
+    return 1.0, "cycles"
+
+
 def save_buffer_occupancy(trace: dict[str, np.ndarray], path: Path,
-                          capacities: dict[str, float] | None = None) -> None:
-    fig, axes = plt.subplots(3, 1, figsize=(12, 6), sharex=True)
+                          capacities: dict[str, float] | None = None, title: str = "") -> None:
+    """Each buffer's bytes over time against its capacity (dashed, named in the y label, so
+    no legend covers the data), with the layer boundaries and names."""
+    starts, ends = trace["layer_start"], trace["layer_end"]
+    end = int(ends.max()) if len(ends) else 1
+    fig, axes = plt.subplots(3, 1, figsize=(12, 6.5), sharex=True)
     for b, ax in enumerate(axes):
         sel = trace["level_buffer"] == b
         t, level = trace["level_t"][sel], trace["level_bytes"][sel]
         if len(t):
             ax.step(t, level / 1024, where="post", color="#1f77b4", linewidth=0.8)
+        ax.vlines(starts[1:], 0, 1, transform=ax.get_xaxis_transform(), color="grey",
+                  linewidth=0.4, alpha=0.6)
         cap = (capacities or {}).get(BUFFER_NAMES[b])
+        label = f"{BUFFER_NAMES[b]} KiB"
         if cap is not None and np.isfinite(cap):
             ax.axhline(cap / 1024, color="red", linestyle="--", linewidth=0.8)
-        ax.set_ylabel(f"{BUFFER_NAMES[b]} KiB")
+            ax.set_ylim(0, cap / 1024 * 1.08)
+            label += f"\n(capacity {cap / 1024:,.0f}, red)"
+        ax.set_ylabel(label, fontsize=9)
+    axes[-1].set_xlim(0, end)
     axes[-1].set_xlabel("cycle")
-    axes[0].set_title("buffer occupancy")
-    axes[0].legend(handles=[Line2D([], [], color="red", linestyle="--", linewidth=0.8,
-                                   label="capacity")],
-                   loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-    fig.tight_layout()
+    axes[-1].xaxis.set_major_formatter(CYCLES)
+    if len(starts):
+        top = axes[0].secondary_xaxis("top")
+        at, names = layer_label_positions(starts, ends, trace["layer_name"], 0, end, 0.008)
+        top.set_xticks(at, names, rotation=90, fontsize=6)
+        top.tick_params(length=0)
+    fig.suptitle(title or "buffer occupancy")
+    fig.subplots_adjust(left=0.9 / 12, right=0.99, top=1 - 1.5 / 6.5, bottom=0.6 / 6.5,
+                        hspace=0.15)      # fixed margins: tight_layout costs one more draw
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
