@@ -350,8 +350,9 @@ def _size(args) -> int:
     for c in result.front:
         print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.cycles:>14,}{c.energy_uj:>12,.1f}"
               f"{c.area / 1024:>10,.0f}")
+    asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
     plotting.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
-                         f"{scenario.name}: sizing for {target:,} cycles")
+                         f"{scenario.name}: sizing for {asked}", unit=args.unit)
     rows = [{**{k: getattr(c, k) for k in ("pes", "pe_rows", "pe_cols", "scale", "cycles",
                                               "energy_uj", "pe_lanes", "buffer_bytes", "area",
                                               "error")},

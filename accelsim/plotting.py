@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -375,13 +376,24 @@ def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
     fig, axes = plt.subplots(rows, cols, figsize=_figsize(2.6 * cols, 2.0 * rows + 0.6),
                              squeeze=False)
     for ax, p in zip(axes.flat, layers):
-        ax.hist(p.filter_nnz, bins=min(40, max(5, len(p.filter_nnz) // 4)), color="#1f77b4")
-        ax.set_title(f"{p.layer.name} ({p.density:.0%})", fontsize=7)
-        ax.tick_params(labelsize=6)
+        nnz = np.asarray(p.filter_nnz)
+        lo, hi = (int(nnz.min()), int(nnz.max())) if len(nnz) else (0, 0)
+        if lo == hi:        # dense, or evenly pruned: one value, not a degenerate axis
+            ax.bar([lo], [len(nnz)], width=max(1, lo * 0.02), color="#1f77b4")
+            ax.set_xlim(lo - max(1, lo * 0.1), lo + max(1, lo * 0.1))
+            ax.text(0.03, 0.95, f"every filter\n{lo:,}", transform=ax.transAxes, ha="left",
+                    va="top", fontsize=7)
+        else:
+            ax.hist(nnz, bins=min(40, max(5, len(nnz) // 4), hi - lo + 1), color="#1f77b4")
+        ax.set_title(f"{p.layer.name} ({p.density:.0%} dense)", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
     for ax in list(axes.flat)[len(layers):]:
         ax.axis("off")
-    fig.suptitle(title or "nonzero weights per filter, per layer", fontsize=9)
-    fig.supxlabel("nonzeros in a filter", fontsize=8)
+    fig.suptitle(title or "nonzero weights per filter, per layer", fontsize=10)
+    fig.supxlabel("nonzero weights in a filter", fontsize=9)
+    fig.supylabel("filters", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -390,61 +402,112 @@ def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
 def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, title: str = "",
                  best=min) -> None:
     """`metric` over two swept axes; where other axes vary, each cell shows the best value
-    (`best`: min for cycles, max for utilization). Points that failed are left blank."""
-    rows = [r for r in rows if r.get(metric) is not None]
+    (`best`: min for cycles, max for utilization). A cell whose every point failed is grey and
+    says so; a sweep where every point failed says that instead of drawing a colour bar."""
     xs = sorted({r[x] for r in rows}, key=_order)
     ys = sorted({r[y] for r in rows}, key=_order)
     grid = np.full((len(ys), len(xs)), np.nan)
     for r in rows:
+        if r.get(metric) is None:
+            continue
         i, j = ys.index(r[y]), xs.index(r[x])
         v = r[metric]
         grid[i, j] = v if np.isnan(grid[i, j]) else best(grid[i, j], v)
-    fig, ax = plt.subplots(figsize=_figsize(max(4.5, 0.9 * len(xs) + 2.5),
+    fig, ax = plt.subplots(figsize=_figsize(max(5.0, 1.1 * len(xs) + 2.5),
                                             max(3.5, 0.6 * len(ys) + 2)))
-    im = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
-    for i in range(len(ys)):
-        for j in range(len(xs)):
-            if not np.isnan(grid[i, j]):
+    ax.imshow(np.where(np.isnan(grid), 1, 0), cmap="Greys", vmin=0, vmax=4, aspect="auto",
+              origin="lower")                                  # failed cells: light grey
+    if np.isnan(grid).all():
+        error = next((str(r.get("error")) for r in rows if r.get("error")), "no results")
+        ax.text(0.5, 0.5, "every point failed:\n" + _wrap(error, 60), ha="center",
+                va="center", fontsize=8, transform=ax.transAxes)
+    else:
+        im = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
+        fig.colorbar(im, ax=ax, label=_label(metric), format=FuncFormatter(
+            lambda v, _: f"{v:.0%}" if metric == "utilization" else _si(v)))
+        for i in range(len(ys)):
+            for j in range(len(xs)):
                 v = grid[i, j]
-                ax.text(j, i, f"{v:.1%}" if metric == "utilization" else f"{v:,.3g}",
-                        ha="center", va="center", fontsize=7, color="white")
+                if np.isnan(v):
+                    ax.text(j, i, "failed", ha="center", va="center", fontsize=7, color="black")
+                    continue
+                r, g, b, _ = im.cmap(im.norm(v))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # text that reads on the cell
+                ax.text(j, i, f"{v:.1%}" if metric == "utilization" else _si(v),
+                        ha="center", va="center", fontsize=7, color="white" if dark else "black")
     ax.set_xticks(range(len(xs)), [str(v) for v in xs], fontsize=8)
     ax.set_yticks(range(len(ys)), [str(v) for v in ys], fontsize=8)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    fig.colorbar(im, ax=ax, label=metric)
-    ax.set_title(title or f"{metric} ({best.__name__} over other axes)")
+    ax.set_xlabel(_label(x))
+    ax.set_ylabel(_label(y))
+    ax.set_title(title or f"{_label(metric)} ({'lowest' if best is min else 'highest'} over "
+                          f"the other swept fields)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+_NAMES = {"pe_rows": "PE rows", "pe_cols": "PE columns", "macs_per_cycle": "MACs per cycle",
+          "dram_bytes_per_cycle": "DRAM bytes per cycle", "noc_bytes_per_cycle":
+          "interconnect bytes per cycle", "input_queue_depth": "input queue depth",
+          "cycles": "cycles", "utilization": "utilization (busy share of PE-cycles)"}
+
+
+def _label(field: str) -> str:
+    """A swept field for an axis: its readable name, then the scenario field in brackets."""
+    last = field.rsplit(".", 1)[-1]
+    name = _NAMES.get(last, last.replace("_bytes", " (bytes)").replace("_", " "))
+    return name if name == field or field in _NAMES else f"{name} [{field}]"
+
+
+def _si(v: float) -> str:
+    """Four significant figures with a k or M suffix: 6.325M, 951.5k, 812."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"{v / scale:.4g}{suffix}"
+    return f"{v:.4g}"
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+    return "\n".join(textwrap.wrap(text, width)[:6])
 
 
 def _order(v):
     return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
 
 
-def save_pareto(sizing, path: Path, clock_hz: float, title: str = "") -> None:
+def save_pareto(sizing, path: Path, clock_hz: float, title: str = "",
+                unit: str = "cycles") -> None:
     """Latency against area for every simulated configuration, coloured by energy; the
-    Pareto front joined, the target and the chosen configuration marked."""
+    Pareto front joined, the target and the chosen configuration marked. Latency is in the
+    unit the target was asked in: cycles, or ms at `clock_hz`."""
+    per = 1.0 if unit == "cycles" else 1e3 / clock_hz       # cycles -> the unit shown
     ok = [c for c in sizing.simulated if c.feasible]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if ok:
-        sc = ax.scatter([c.area / 1024 for c in ok], [c.cycles for c in ok],
+        sc = ax.scatter([c.area / 1024 for c in ok], [c.cycles * per for c in ok],
                         c=[c.energy_uj for c in ok], cmap="viridis", s=30)
         fig.colorbar(sc, ax=ax, label="energy (uJ)")
     front = sizing.front
-    ax.plot([c.area / 1024 for c in front], [c.cycles for c in front], color="black",
+    ax.plot([c.area / 1024 for c in front], [c.cycles * per for c in front], color="black",
             linewidth=0.8, marker="o", markersize=3, label="Pareto front")
-    ax.axhline(sizing.target_cycles, color="red", linestyle="--", linewidth=0.8,
-               label=f"target {sizing.target_cycles:,} cycles")
+    shown = f"{sizing.target_cycles:,} cycles" if unit == "cycles" else \
+        f"{sizing.target_cycles * per:g} ms ({sizing.target_cycles:,} cycles)"
+    ax.axhline(sizing.target_cycles * per, color="red", linestyle="--", linewidth=0.8,
+               label=f"target {shown}")
     if sizing.best is not None:
         b = sizing.best
-        ax.scatter([b.area / 1024], [b.cycles], marker="*", s=200, color="red", zorder=3,
+        ax.scatter([b.area / 1024], [b.cycles * per], marker="*", s=200, color="red", zorder=3,
                    label=f"smallest meeting it: {b.pes} PEs, buffers x{b.scale:g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:,.4g}")        # 3, 600, 1,024: not 3 x 10^0
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(plain)
+        axis.set_tick_params(which="minor", labelsize=7)
     ax.set_xlabel("area proxy (KiB-equivalent: lanes x lane_bytes + buffer bytes)")
-    ax.set_ylabel("latency (cycles)")
+    ax.set_ylabel(f"latency ({unit})")
     ax.set_title(title or "sizing")
     ax.legend(fontsize=7)
     fig.tight_layout()

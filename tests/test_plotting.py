@@ -165,3 +165,32 @@ def test_stall_bars_are_as_tall_as_each_layers_cycles(tmp_path, monkeypatch):
     cycles, shares = drawn
     np.testing.assert_allclose(cycles.sum(axis=0), [3000, 30])   # in thousands
     np.testing.assert_allclose(shares.sum(axis=0), [1, 1])
+
+
+def test_heatmap_labels_values_and_failed_points(tmp_path, monkeypatch):
+    assert plotting._label("hardware.pe_cols") == "PE columns [hardware.pe_cols]"
+    assert plotting._label("hardware.input_buffer_bytes") == \
+        "input buffer (bytes) [hardware.input_buffer_bytes]"
+    assert plotting._label("policy") == "policy"
+    assert [plotting._si(v) for v in (6_325_034, 951_493, 812, 1.5)] == \
+        ["6.325M", "951.5k", "812", "1.5"]
+    texts, bars = [], []
+    real_text = plotting.plt.Axes.text
+    monkeypatch.setattr(plotting.plt.Axes, "text",
+                        lambda self, *a, **k: texts.append((a[2], k.get("color"))) or
+                        real_text(self, *a, **k))
+    real_colorbar = plotting.plt.Figure.colorbar
+    monkeypatch.setattr(plotting.plt.Figure, "colorbar",
+                        lambda self, *a, **k: bars.append(1) or real_colorbar(self, *a, **k))
+    rows = [{"x": a, "y": b, "cycles": None if a == b == 2 else 1000 * a * b,
+             "error": "too big" if a == b == 2 else None} for a in (1, 2) for b in (1, 2)]
+    plotting.save_heatmap(rows, "x", "y", "cycles", tmp_path / "h.png")
+    assert ("failed", "black") in texts and len(bars) == 1
+    shown = dict(texts)
+    assert {"1k", "2k"} <= shown.keys()
+    assert shown["1k"] != shown["2k"]             # text colour follows the cell's lightness
+    texts.clear()
+    failed = [{**r, "cycles": None, "error": "job needs 2880 B"} for r in rows]
+    plotting.save_heatmap(failed, "x", "y", "cycles", tmp_path / "f.png")
+    assert len(bars) == 1                          # no colour bar for nothing
+    assert any(t.startswith("every point failed:\njob needs 2880 B") for t, _ in texts)
