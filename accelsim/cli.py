@@ -186,11 +186,14 @@ def _schedule(args) -> int:
 
 
 def read_durations(path: Path) -> list[int]:
-    """One job duration (cycles) per row, first column; a non-numeric first row is a header."""
+    """One job duration (cycles) per row, first column; a non-numeric first row is a header.
+    Rows are read by the csv module, so quoted fields ("1200",...) count as they should."""
+    import csv
     from accelsim.errors import ConfigError
     from accelsim.files import read_text
-    rows = [line.split(",")[0].strip() for line in read_text(path, "jobs").splitlines()]
-    rows = [(i, r) for i, r in enumerate(rows, 1) if r]
+    rows = [(i, row[0].strip()) for i, row in
+            enumerate(csv.reader(read_text(path, "jobs").splitlines()), 1)
+            if row and row[0].strip()]
     if rows and not rows[0][1].lstrip("-").isdigit():
         rows = rows[1:]
     cycles = []

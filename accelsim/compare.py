@@ -130,6 +130,7 @@ def table(runs: list[PolicyRun]) -> str:
     lines += [""] + [gap_of(r).sentence(r.policy)
                      for r in sorted(runs, key=lambda r: r.result.makespan)]
     names = [l.name for l in runs[0].result.layers]
+    runs = sorted(runs, key=lambda r: r.result.makespan)   # columns in the summary's order
     width = max(8, max(len(r.policy) for r in runs) + 1)
     lines += ["", "makespan / best compute bound per layer (binds: what bounds the layer on "
                   "this hardware):",

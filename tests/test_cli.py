@@ -177,3 +177,22 @@ def test_compare_progress_counts_policies_and_layers_and_no_nan(tmp_path, capsys
     assert "nan" not in captured.out.lower().replace("planned", "")
     rows = [l for l in captured.out.splitlines() if l.startswith(("lpt ", "kk ", "exact "))]
     assert len(rows) >= 3 and all(" - " in l or l.rstrip().endswith("-") for l in rows[:3])
+
+
+def test_schedule_reads_quoted_csv_and_a_misspelt_policy_gets_a_suggestion(tmp_path, capsys):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text('"cycles","name"\n"3","a, b"\n3,c\n\n2,d\n')
+    assert main(["schedule", str(jobs), "--pes", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["makespan"] == 5
+    assert main(["schedule", str(jobs), "--pes", "2", "--policy", "ltp"]) == 2
+    assert "unknown policy 'ltp'; did you mean 'lpt'?" in capsys.readouterr().err
+
+
+def test_compare_per_layer_columns_follow_the_summary_order(tmp_path, capsys):
+    assert main(["compare", str(small_scenario(tmp_path)), "--out", str(tmp_path / "c"), "-q",
+                 "--policies", "greedy,round-robin,lpt"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    summary = [l.split()[0] for l in out[out.index(next(l for l in out if l.startswith(
+        "policy  "))) + 2:] if l.split() and l.split()[0] in ("greedy", "round-robin", "lpt")][:3]
+    header = next(l for l in out if l.startswith("layer ") and "binds" in l).split()[2:]
+    assert header == summary and sorted(summary) == ["greedy", "lpt", "round-robin"]

@@ -243,7 +243,10 @@ def load_policy(name: str, options: dict | None = None) -> Policy:
     else:
         known = available()
         if name not in known:
-            raise PolicyError(f"unknown policy {name!r}; known: {', '.join(known)} "
+            from difflib import get_close_matches
+            close = get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise PolicyError(f"unknown policy {name!r}; {hint}known: {', '.join(known)} "
                               f"(or give 'package.module:Class')")
         ep = known[name]
     try:
