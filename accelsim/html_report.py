@@ -16,8 +16,8 @@ from accelsim.report import STATES, Report
 
 PLOTS = {"timeline.png": "PE timeline: each PE's state over time, layers marked above",
          "utilization.png": "share of each PE's cycles in each state",
-         "stalls.png": "where PE-cycles go, per layer (bar width proportional to the layer's "
-                       "cycles)",
+         "stalls.png": "per layer, its cycles split by state (a bar as tall as the layer "
+                       "is long) and the shares of its PE-cycles",
          "buffers.png": "buffer occupancy against capacity, layers marked"}
 TRACES = {"trace.perfetto.json": "Perfetto / chrome://tracing trace (1 cycle = 1 us)",
           "trace.npz": "the trace in numpy columns", "summary.json": "every number of this page",
