@@ -14,6 +14,7 @@ import importlib.metadata
 import math
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def _run(args) -> int:
           f"{outcome.pruned.description}) on {scenario.hardware.n_pes} PEs, "
           f"policy {outcome.report.policy}")
     print(outcome.report.table())
-    print(f"\nwrote {', '.join(f.name for f in files)} to {out}/")
+    print("\n" + textwrap.fill(f"wrote {', '.join(f.name for f in files)} to {out}/", 100))
     return 0
 
 

@@ -3,6 +3,7 @@ planning time, per layer and in total, and a bar chart of makespan / bound per p
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 
@@ -132,17 +133,25 @@ def table(runs: list[PolicyRun]) -> str:
     names = [l.name for l in runs[0].result.layers]
     runs = sorted(runs, key=lambda r: r.result.makespan)   # columns in the summary's order
     width = max(8, max(len(r.policy) for r in runs) + 1)
+    per_block = max(1, (100 - 37) // width)      # policy columns per block: under 100 wide
     lines += ["", "makespan / best compute bound per layer (binds: what bounds the layer on "
-                  "this hardware):",
-              f"{'layer':<24}{'binds':>13}" + "".join(f"{r.policy[:width - 1]:>{width}}"
-                                                      for r in runs)]
-    for i, name in enumerate(names):
-        h = runs[0].result.layers[i].hardware
-        binds = max(("compute", int(bound[i])), ("memory", h.memory),
-                    ("interconnect", h.interconnect), ("lock-step", h.lock_step),
-                    key=lambda kv: kv[1])[0]
-        lines.append(f"{name[:23]:<24}{binds:>13}" + "".join(
-            f"{r.result.layers[i].cycles / max(int(bound[i]), 1):>{width}.3f}" for r in runs))
+                  "this hardware):"]
+    for first in range(0, len(runs), per_block):
+        block = runs[first:first + per_block]
+        lines += ["" if first else None,
+                  f"{'layer':<24}{'binds':>13}" + "".join(f"{r.policy[:width - 1]:>{width}}"
+                                                          for r in block)]
+        for i, name in enumerate(names):
+            h = runs[0].result.layers[i].hardware
+            binds = max(("compute", int(bound[i])), ("memory", h.memory),
+                        ("interconnect", h.interconnect), ("lock-step", h.lock_step),
+                        key=lambda kv: kv[1])[0]
+            lines.append(f"{name[:23]:<24}{binds:>13}" + "".join(
+                f"{r.result.layers[i].cycles / max(int(bound[i]), 1):>{width}.3f}"
+                for r in block))
+    lines = [l for l in lines if l is not None]
+    lines = [l if len(l) <= 100 else textwrap.fill(l, 100, subsequent_indent="  ")
+             for l in lines]
     return "\n".join(lines)
 
 

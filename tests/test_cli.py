@@ -196,3 +196,18 @@ def test_compare_per_layer_columns_follow_the_summary_order(tmp_path, capsys):
         "policy  "))) + 2:] if l.split() and l.split()[0] in ("greedy", "round-robin", "lpt")][:3]
     header = next(l for l in out if l.startswith("layer ") and "binds" in l).split()[2:]
     assert header == summary and sorted(summary) == ["greedy", "lpt", "round-robin"]
+
+
+def test_run_and_compare_output_fits_100_columns(tmp_path, capsys):
+    path = small_scenario(tmp_path)
+    assert main(["run", str(path), "--out", str(tmp_path / "r"), "-q", "--no-plots"]) == 0
+    assert main(["compare", str(path), "--out", str(tmp_path / "c"), "-q", "--policies",
+                 "round-robin,lpt,kk,multifit,portfolio,lpt+improve,kk+improve,greedy,"
+                 "work-stealing,density-grouping"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "work-stealing" in out and "layer2" not in out    # lenet5: conv1, conv2, ip1, ip2
+    # every policy still has a column in the per-layer blocks
+    heads = [l.split()[2:] for l in out.splitlines() if l.startswith("layer ") and "binds" in l
+             and "DRAM" not in l]
+    assert sum(len(h) for h in heads) == 10 and len(heads) > 1
