@@ -14,7 +14,8 @@ from pathlib import Path
 from accelsim.gap import PARTS
 from accelsim.report import STATES, Report
 
-PLOTS = {"timeline.png": "PE timeline: each PE's state over time, layers marked above",
+PLOTS = {"timeline.png": "each PE's state over time, layers named above, the whole array's "
+                         "state mix below",
          "utilization.png": "share of each PE's cycles in each state",
          "stalls.png": "per layer, its cycles split by state (a bar as tall as the layer "
                        "is long) and the shares of its PE-cycles",

@@ -226,14 +226,13 @@ def save_timeline(trace: dict[str, np.ndarray], path: Path, title: str = "",
     draw_state_mix(mix, states, n_pes, lo, hi, trace["layer_start"])
     mix.set_xlabel("cycle")
     mix.xaxis.set_major_formatter(CYCLES)
-    mix.legend(handles=[Patch(color=COLORS[s], label=s.label) for s in State],
-               loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=len(State), fontsize=8,
-               frameon=False)
+    fig.legend(handles=[Patch(color=COLORS[s], label=s.label) for s in State],
+               loc="lower center", ncol=len(State), fontsize=8, frameon=False)
     ax.set_title(title or "PE timeline")
     # fixed margins in inches: tight_layout would draw both images one more time
     h = fig.get_figheight()
     fig.subplots_adjust(left=0.9 / 14 + (0.35 if band_size(n_pes) > 1 else 0) / 14,
-                        right=0.99, top=1 - 1.45 / h, bottom=0.95 / h, hspace=0.12)
+                        right=0.99, top=1 - 1.45 / h, bottom=0.85 / h, hspace=0.12)
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
