@@ -27,20 +27,23 @@ class _Progress:
     simulated layer; not on a terminal, one line when each phase starts planning or
     simulating."""
 
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
+    def __init__(self, quiet: bool, unit: str = "layer", every: bool = False):
+        self.quiet, self.unit, self.every = quiet, unit, every
         self.tty = sys.stderr.isatty()
         self.t0 = time.perf_counter()
 
     def __call__(self, phase: str, i: int, n: int, name: str) -> None:
         if self.quiet:
             return
-        text = f"[{time.perf_counter() - self.t0:6.1f} s] {phase}: layer {i + 1}/{n} {name}"
+        text = (f"[{time.perf_counter() - self.t0:6.1f} s] {phase}: {self.unit} {i + 1}/{n} "
+                f"{name}")
         if self.tty:
             sys.stderr.write("\r" + text[:100].ljust(100))
             sys.stderr.flush()
+        elif self.every:                       # a log of few, slow steps: each one
+            sys.stderr.write(text + "\n")
         elif i == 0:                           # a log: one line per phase and step
-            sys.stderr.write(f"{phase}: {name.split()[0]} {n} layers\n")
+            sys.stderr.write(f"{phase}: {name.split()[0]} {n} {self.unit}s\n")
 
     def done(self) -> None:
         if self.tty and not self.quiet:
@@ -244,9 +247,10 @@ def _compare_networks(args) -> int:
     names = [n.strip() for n in args.networks.split(",")] if args.networks else \
         list(scheduling_gain.NETWORKS)
     out = _out_dir(Path(args.out) if args.out else Path("results") / "scheduling_gain")
-    progress = _Progress(args.quiet)
-    gains = scheduling_gain.measure(names, args.evaluations,
-                                    lambda label, i, n: progress(label, i, n, "simulating"))
+    progress = _Progress(args.quiet, unit="run", every=True)
+    gains = scheduling_gain.measure(names, args.evaluations,  # called after each run
+                                    lambda label, i, n: progress("compare --networks", i - 1,
+                                                                 n, f"{label} done"))
     progress.done()
     (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
     scheduling_gain.save_plot(gains, out / "scheduling_gain.png")

@@ -75,13 +75,18 @@ def _dram_events(result: SimResult) -> list[str]:
               f'"args":{{"bytes":{b},"layer":{layer}}}}}'
               for t0, t1, b, o, c, layer in zip(start, end, nbytes, d["operand"].tolist(),
                                                 d["cause"].tolist(), d["layer"].tolist())]
-    rate = {}                         # cycle -> bytes per cycle from then on (serial port)
-    for t0, t1, b in zip(start, end, nbytes):
-        if t1 > t0:
-            rate.setdefault(t1, 0.0)
-            rate[t0] = round(b / (t1 - t0), 6)
+    # the port is serial: its rate steps to bytes / duration when a transfer starts and back
+    # to 0 when it ends, unless the next one starts at that cycle (a start wins a tie)
+    busy = d["end"] > d["start"]
+    t0, t1 = d["start"][busy], d["end"][busy]
+    times = np.concatenate([t1, t0])
+    rates = np.concatenate([np.zeros(len(t1)), np.round(d["bytes"][busy] / (t1 - t0), 6)])
+    order = np.lexsort((np.arange(len(times)), times))     # ends first, then starts
+    times, rates = times[order], rates[order]
+    last = np.ones(len(times), dtype=bool)
+    last[:-1] = times[1:] != times[:-1]
     counter = [f'{{"name":"DRAM bytes/cycle","ph":"C","pid":2,"ts":{t},"args":{{"bytes/cycle":'
-               f'{r}}}}}' for t, r in sorted(rate.items())]
+               f'{r}}}}}' for t, r in zip(times[last].tolist(), rates[last].tolist())]
     threads = [_json({"name": "thread_name", "ph": "M", "pid": DRAM_PID, "tid": int(o),
                       "args": {"name": f"{o.name.lower()} transfers"}}) for o in Operand]
     return [_process(DRAM_PID, "DRAM port"), *threads, *slices, *counter]
