@@ -422,7 +422,7 @@ def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, titl
                 va="center", fontsize=8, transform=ax.transAxes)
     else:
         im = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
-        fig.colorbar(im, ax=ax, label=_label(metric), format=FuncFormatter(
+        fig.colorbar(im, ax=ax, label=metric, format=FuncFormatter(
             lambda v, _: f"{v:.0%}" if metric == "utilization" else _si(v)))
         for i in range(len(ys)):
             for j in range(len(xs)):
@@ -438,8 +438,8 @@ def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, titl
     ax.set_yticks(range(len(ys)), [str(v) for v in ys], fontsize=8)
     ax.set_xlabel(_label(x))
     ax.set_ylabel(_label(y))
-    ax.set_title(title or f"{_label(metric)} ({'lowest' if best is min else 'highest'} over "
-                          f"the other swept fields)", fontsize=10)
+    ax.set_title(title or f"{metric}: {'lowest' if best is min else 'highest'} over the other "
+                          f"swept fields", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -448,7 +448,7 @@ def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, titl
 _NAMES = {"pe_rows": "PE rows", "pe_cols": "PE columns", "macs_per_cycle": "MACs per cycle",
           "dram_bytes_per_cycle": "DRAM bytes per cycle", "noc_bytes_per_cycle":
           "interconnect bytes per cycle", "input_queue_depth": "input queue depth",
-          "cycles": "cycles", "utilization": "utilization (busy share of PE-cycles)"}
+          "cycles": "cycles", "utilization": "utilization"}
 
 
 def _label(field: str) -> str:
