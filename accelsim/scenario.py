@@ -27,7 +27,7 @@ from attrs import frozen
 from accelsim.files import read_text
 from accelsim.assemble import ENGINES
 from accelsim.config import EnergyTable, Hardware, Mapping
-from accelsim.errors import ConfigError
+from accelsim.errors import ConfigError, unknown
 from accelsim.workload.layers import Network
 from accelsim.workload.methods import METHODS, prune_weights
 from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_network,
@@ -97,8 +97,7 @@ def _build(cls, values: dict, section: str, src: str):
     known = {a.name for a in attrs.fields(cls)}
     for key in values:
         if key not in known:
-            raise ConfigError(f"{src}: [{section}] unknown field {key!r}; known: "
-                              f"{', '.join(sorted(known))}")
+            raise unknown(f"{src}: [{section}]", key, known)
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
@@ -122,7 +121,7 @@ def load_scenario(path: str | Path) -> Scenario:
 def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario:
     for key in data:
         if key not in _TOP:
-            raise ConfigError(f"{src}: unknown field {key!r}; known: {', '.join(sorted(_TOP))}")
+            raise unknown(f"{src}:", key, _TOP)
     seed = data.get("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"{src}: seed = {seed!r}: must be an integer >= 0")
@@ -147,7 +146,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     workload = _table(data, "workload", src)
     for key in workload:
         if key not in ("network", "layers"):
-            raise ConfigError(f"{src}: [workload] unknown field {key!r}; known: layers, network")
+            raise unknown(f"{src}: [workload]", key, ("layers", "network"))
     if "network" not in workload:
         raise ConfigError(f"{src}: [workload] network is missing (a shipped name or a CSV file)")
     try:
@@ -165,6 +164,18 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         layers = tuple(layers)
 
     pruning = _pruning(_table(data, "pruning", src), src, base)
+    if isinstance(pruning.keep, dict):
+        macs = [l.name for l in network.mac_layers]
+        for layer in pruning.keep:
+            if layer not in macs:
+                from difflib import get_close_matches
+                close = get_close_matches(layer, macs, n=1)
+                raise ConfigError(f"{src}: [pruning] keep.{layer}: {network.name} has no MAC "
+                                  f"layer {layer!r}" + (f"; did you mean {close[0]!r}?"
+                                                        if close else ""))
+    if not network.mac_layers:
+        raise ConfigError(f"{src}: [workload] network = {workload['network']!r}: has no conv "
+                          f"or fc layer to simulate")
     mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
@@ -178,13 +189,19 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
 def _pruning(table: dict, src: str, base: Path) -> Pruning:
     for key in table:
         if key not in _PRUNING:
-            raise ConfigError(f"{src}: [pruning] unknown field {key!r}; known: "
-                              f"{', '.join(sorted(_PRUNING))}")
+            raise unknown(f"{src}: [pruning]", key, _PRUNING)
     chosen = [k for k in ("dense", "profile", "density", "weights") if k in table]
     if len(chosen) != 1:
         raise ConfigError(f"{src}: [pruning] needs exactly one of dense = true, profile, "
                           f"density (with cv), or weights (with keep); got {chosen or 'none'}")
     how = chosen[0]
+    allowed = {"dense": set(), "profile": set(), "density": {"cv"},
+               "weights": {"keep", "method", "n", "m"}}[how]
+    ignored = sorted(set(table) - allowed - {how})
+    if ignored:
+        raise ConfigError(f"{src}: [pruning] {ignored[0]} = {table[ignored[0]]!r} has no "
+                          f"effect with {how}" + (f" (it goes with: {', '.join(sorted(allowed))})"
+                                                  if allowed else ""))
     if how == "dense":
         if table["dense"] is not True:
             raise ConfigError(f"{src}: [pruning] dense = {table['dense']!r}: only true is meaningful")
@@ -216,8 +233,19 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
     if method not in METHODS:
         raise ConfigError(f"{src}: [pruning] method = {method!r}: must be one of "
                           f"{', '.join(METHODS)}")
+    if method != "nm" and ("n" in table or "m" in table):
+        key = "n" if "n" in table else "m"
+        raise ConfigError(f"{src}: [pruning] {key} = {table[key]!r} has no effect with "
+                          f"method = {method!r} (only with method = \"nm\")")
     n, m = table.get("n", 2), table.get("m", 4)
-    if not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m) \
+    if not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m <= 256) \
             or isinstance(n, bool) or isinstance(m, bool):
-        raise ConfigError(f"{src}: [pruning] n = {n!r}, m = {m!r}: need integers 1 <= n <= m")
+        raise ConfigError(f"{src}: [pruning] n = {n!r}, m = {m!r}: need integers "
+                          f"1 <= n <= m <= 256")
+    for layer, value in (keep.items() if isinstance(keep, dict) else [("", keep)]):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not 0 < value <= 1:
+            field = f"keep.{layer}" if layer else "keep"
+            raise ConfigError(f"{src}: [pruning] {field} = {value!r}: must be a fraction in "
+                              f"(0, 1]")
     return Pruning(weights=weights, keep=keep, method=method, n=n, m=m)

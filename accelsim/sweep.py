@@ -42,7 +42,7 @@ from attrs import frozen
 from accelsim.files import read_text
 from accelsim import jsonio
 from accelsim import __version__
-from accelsim.errors import ConfigError
+from accelsim.errors import ConfigError, unknown
 
 _SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
 
@@ -101,8 +101,7 @@ def load_sweep(path: str | Path) -> Sweep:
     data = read_toml(path, "sweep")
     for key in data:
         if key not in _SWEEP_KEYS:
-            raise ConfigError(f"{src}: unknown field {key!r}; known: "
-                              f"{', '.join(sorted(_SWEEP_KEYS))}")
+            raise unknown(f"{src}:", key, _SWEEP_KEYS)
     if "base" not in data or not isinstance(data["base"], str):
         raise ConfigError(f"{src}: base = {data.get('base')!r}: name the base scenario file")
     base_path = path.parent / data["base"]

@@ -46,7 +46,8 @@ def test_every_shipped_scenario_loads(path):
      r"'job_overhead_cycles' must be an integer from 0 to 4,294,967,296"),
     ("[hardware]\nclock_hz = inf", r"'clock_hz' must be a frequency from 1e3 to 1e13 Hz: inf"),
     ("[hardware]\nmulticast = 1", r"'multicast' must be true or false: 1"),
-    ("[hardware]\nlanes = 4", r"\[hardware\] unknown field 'lanes'; known: activation_bits, clock_hz"),
+    ("[hardware]\nlanes = 4", r"\[hardware\] unknown field 'lanes' \(known: activation_bits"),
+    ("[hardware]\npe_row = 4", r"\[hardware\] unknown field 'pe_row'; did you mean 'pe_rows'\?"),
     ("[mapping]\ntile_h = -1", r"\[mapping\] 'tile_h' must be an integer from 0 to 65,536: -1"),
     ("[energy]\nmac_pj = -1", r"\[energy\] 'mac_pj' must be a number of pJ from 0 to 1e6: -1"),
     ("[energy]\nmac_pj = inf", r"'mac_pj' must be a number of pJ from 0 to 1e6: inf"),
@@ -91,3 +92,24 @@ def test_relative_topology_and_layer_subset(tmp_path):
     scenario = load_scenario(write(tmp_path, "[workload]\nnetwork = 'net.csv'\n"
                                              "layers = ['conv2', 'ip1']\n[pruning]\ndense = true"))
     assert [p.layer.name for p in scenario.pruned().layers] == ["conv2", "ip1"]
+
+
+@pytest.mark.parametrize("pruning, message", [
+    ('profile = "han2015-lenet5"\ncv = 0.5', r"\[pruning\] cv = 0.5 has no effect with profile"),
+    ('profile = "han2015-lenet5"\nmethod = "global"', r"method = 'global' has no effect with "
+                                                    r"profile"),
+    ("density = 0.3\nkeep = 0.5", r"keep = 0.5 has no effect with density \(it goes with: cv\)"),
+    ('weights = "lenet5_han2015"\nn = 2', r"n = 2 has no effect with method = 'layer'"),
+    ('weights = "lenet5_han2015"\nmethod = "nm"\nn = 2\nm = 1000000',
+     r"n = 2, m = 1000000: need integers 1 <= n <= m <= 256"),
+    ('weights = "lenet5_han2015"\nkeep = {conv9 = 0.5}',
+     r"keep.conv9: lenet5 has no MAC layer 'conv9'; did you mean 'conv2'\?"),
+    ('weights = "lenet5_han2015"\nkeep = {conv1 = nan}', r"keep.conv1 = nan: must be a fraction"),
+    ("dense = true\ncv = 0.3", r"cv = 0.3 has no effect with dense"),
+])
+def test_pruning_fields_that_would_be_ignored_or_cannot_apply_are_rejected(tmp_path, pruning,
+                                                                          message):
+    path = tmp_path / "s.toml"
+    path.write_text(f'[workload]\nnetwork = "lenet5"\n[pruning]\n{pruning}\n')
+    with pytest.raises(ConfigError, match=message):
+        load_scenario(path)

@@ -23,7 +23,7 @@ import numpy as np
 from attrs import field, frozen
 
 from accelsim.files import read_text
-from accelsim.errors import ConfigError
+from accelsim.errors import ConfigError, unknown
 from accelsim.workload.layers import Layer, Network
 
 
@@ -165,7 +165,7 @@ class SparsityProfile:
         known = {"name", "source", "network", "default_density", "cv", "density", "nnz"}
         for key in data:
             if key not in known:
-                raise ConfigError(f"{src}: unknown key {key!r}; known: {', '.join(sorted(known))}")
+                raise unknown(f"{src}:", key, known)
         cv_value = data.get("cv", 0.3)
         per_layer_cv = cv_value if isinstance(cv_value, dict) else {}
         default_cv = cv_value.get("default", 0.3) if isinstance(cv_value, dict) else cv_value
