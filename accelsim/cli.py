@@ -164,7 +164,6 @@ def _policy_options(items: list[str] | None) -> dict:
 
 
 def _schedule(args) -> int:
-    import json
     from accelsim.errors import ConfigError
     from accelsim.policies.exact import Exact
     from accelsim.schedule import plan
@@ -321,7 +320,6 @@ def _sweep(args) -> int:
 
 
 def _size(args) -> int:
-    import json
     from accelsim import plotting
     from accelsim.errors import ConfigError
     from accelsim.scenario import load_scenario

@@ -11,15 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
-import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from accelsim.trace import BUFFER_NAMES, State, StateIntervals  # noqa: E402
 
@@ -386,8 +384,8 @@ def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
             ax.hist(nnz, bins=min(40, max(5, len(nnz) // 4), hi - lo + 1), color="#1f77b4")
         ax.set_title(f"{p.layer.name} ({p.density:.0%} dense)", fontsize=7)
         ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
-        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
     for ax in list(axes.flat)[len(layers):]:
         ax.axis("off")
     fig.suptitle(title or "nonzero weights per filter, per layer", fontsize=10)
