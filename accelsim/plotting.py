@@ -229,8 +229,10 @@ def save_timeline(trace: dict[str, np.ndarray], path: Path, title: str = "",
     ax.set_title(title or "PE timeline")
     # fixed margins in inches: tight_layout would draw both images one more time
     h = fig.get_figheight()
+    longest = max((len(str(n)) for n in trace["layer_name"]), default=0)
+    above = 0.45 + min(0.052 * longest, 1.2)      # the title and the rotated layer names
     fig.subplots_adjust(left=0.9 / 14 + (0.35 if band_size(n_pes) > 1 else 0) / 14,
-                        right=0.99, top=1 - 1.45 / h, bottom=0.85 / h, hspace=0.12)
+                        right=0.99, top=1 - above / h, bottom=0.85 / h, hspace=0.12)
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
@@ -293,7 +295,7 @@ def save_stall_breakdown(layers: list[dict], path: Path, title: str = "") -> Non
     stacked_bars(top, x, share * cycles / scale)
     stacked_bars(ax, x, share)
     top.set_ylim(0, cycles.max(initial=1) / scale * 1.05)
-    top.set_ylabel(f"cycles ({unit})")
+    top.set_ylabel("cycles" if scale == 1 else f"cycles ({unit})")
     top.set_title("each layer's cycles, split by the PEs' states", fontsize=9)
     step = -(-len(names) // MAX_NAMES)  # at the width cap, more names would overlap
     ax.set_xticks(x[::step], names[::step], rotation=90, fontsize=7)
