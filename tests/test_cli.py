@@ -24,7 +24,7 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "total" in printed and "x dense" in printed and "conv1" in printed
     for name in ("summary.json", "layers.csv", "trace.npz", "trace.perfetto.json",
-                 "timeline.png", "utilization.png", "stalls.png", "buffers.png"):
+                 "timeline.png", "utilization.png", "stalls.png", "buffers.png", "report.html"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     total = summary["total"]
