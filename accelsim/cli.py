@@ -188,23 +188,27 @@ def _schedule(args) -> int:
     return 0
 
 
+MAX_DURATION = 2 ** 48     # cycles of one job; with the total below 2^62 every load fits int64
+
+
 def read_durations(path: Path) -> list[int]:
-    """One job duration (cycles) per row, first column; a non-numeric first row is a header.
-    Rows are read by the csv module, so quoted fields ("1200",...) count as they should."""
+    """One job duration (cycles) per row, first column; a non-numeric first row is a header."""
     import csv
     from accelsim.errors import ConfigError
     from accelsim.files import read_text
-    rows = [(i, row[0].strip()) for i, row in
-            enumerate(csv.reader(read_text(path, "jobs").splitlines()), 1)
-            if row and row[0].strip()]
+    rows = [(i, row[0].strip()) for i, row in enumerate(
+        csv.reader(read_text(path, "jobs").splitlines()), 1) if row and row[0].strip()]
     if rows and not rows[0][1].lstrip("-").isdigit():
         rows = rows[1:]
     cycles = []
     for line, text in rows:
-        if not text.isdigit():
+        if not text.isdigit() or int(text) > MAX_DURATION:
             raise ConfigError(f"{path}: row {line}: duration = {text!r}: must be an integer "
-                              f"number of cycles >= 0")
+                              f"number of cycles from 0 to 2^48")
         cycles.append(int(text))
+    if sum(cycles) >= 2 ** 62:
+        raise ConfigError(f"{path}: the durations add up to {sum(cycles):,} cycles, more than "
+                          f"2^62: split the file")
     if not cycles:
         raise ConfigError(f"{path}: no job durations")
     return cycles
@@ -465,10 +469,15 @@ def main(argv: list[str] | None = None) -> int:
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)
+    inputs = [str(getattr(args, k)) for k in ("scenario", "sweep", "jobs")
+              if isinstance(getattr(args, k, None), str)]
     try:
         return args.func(args)
     except AccelsimError as exc:
-        print(f"accelsim: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        if inputs and not any(Path(i).name in message for i in inputs):
+            message = f"{inputs[0]}: {message}"   # errors found deep down name the input too
+        print(f"accelsim: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("accelsim: interrupted", file=sys.stderr)
@@ -476,8 +485,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:                   # noqa: BLE001: no traceback for a user
         if os.environ.get("ACCELSIM_DEBUG"):
             raise
-        inputs = [str(getattr(args, k)) for k in ("scenario", "sweep", "jobs")
-                  if isinstance(getattr(args, k, None), str)]
         what = " ".join(str(exc).split()) or "no message"
         print(f"accelsim: error: {args.command} {' '.join(inputs)}: unexpected "
               f"{type(exc).__name__}: {what[:300]} (ACCELSIM_DEBUG=1 shows where)",

@@ -9,8 +9,9 @@ from typing import Callable
 from attrs import frozen
 
 from accelsim import jsonio
-from accelsim.assemble import SimResult, simulate
+from accelsim.assemble import SimResult, check_fits, simulate
 from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
+from accelsim.errors import ConfigError
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
 from accelsim.html_report import write_html_report
@@ -57,15 +58,20 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
         return None if progress is None else (lambda i, n, name: progress(phase, i, n, name))
 
     engine = engine or scenario.engine
-    result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     want = scenario.baselines if baselines is None else baselines
+    network = [p.layer for p in pruned.layers]
+    dense_jobs = None
+    for layer in jobs:                        # the policy's own jobs are checked first
+        check_fits(layer, hw, None)
+    if want and (cache is None or cache.get(dense_key(network, scenario.mapping, hw)) is None):
+        dense_jobs = _checked_dense_jobs(pruned, scenario.mapping, hw)   # before simulating
+    result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     dense = rr = dense_cycles = rr_cycles = None
     notes = []
     if want:
-        network = [p.layer for p in pruned.layers]
         dense, dense_cycles = _baseline(
             cache, lambda: dense_key(network, scenario.mapping, hw),
-            lambda: simulate(build_jobs(pruned.dense(), scenario.mapping, hw), hw,
+            lambda: simulate(dense_jobs or build_jobs(pruned.dense(), scenario.mapping, hw), hw,
                              RoundRobin(), step("dense design"), engine=engine))
         if policy_obj.name == RoundRobin.name:
             rr, rr_cycles = result, tuple(l.cycles for l in result.layers)
@@ -78,6 +84,23 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
     report = build_report(scenario.name, result, scenario.energy, dense_cycles, rr_cycles,
                           tuple(notes))
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
+
+
+def _checked_dense_jobs(pruned: PrunedNetwork, mapping, hw) -> list[LayerJobs]:
+    """The dense baseline's jobs, each layer checked to fit this hardware under its plan, so
+    that a baseline that cannot run fails before anything is simulated and says so."""
+    from accelsim.broadcasts import broadcasts
+    from accelsim.policies import Problem
+    try:
+        jobs = build_jobs(pruned.dense(), mapping, hw)
+        for layer in jobs:
+            plan = RoundRobin().plan(Problem.from_layer(layer, hw.n_pes, hw))
+            check_fits(layer, hw, broadcasts(plan.queues, layer))
+    except ConfigError as exc:
+        raise ConfigError(f"the dense baseline (the network unpruned, for the speedup over a "
+                          f"dense design) cannot run on this hardware: {exc}; skip it with "
+                          f"--no-baselines or baselines = false") from None
+    return jobs
 
 
 def _baseline(cache: BaselineCache | None, key: Callable[[], str],

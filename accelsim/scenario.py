@@ -126,8 +126,13 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"{src}: seed = {seed!r}: must be an integer >= 0")
     policy = data.get("policy", "lpt")
-    if not isinstance(policy, str) or not policy:
+    if not isinstance(policy, str) or not policy.strip():
         raise ConfigError(f"{src}: policy = {policy!r}: must be a policy name")
+    from accelsim.policies import check_name
+    try:
+        check_name(policy)
+    except ConfigError as exc:
+        raise ConfigError(f"{src}: policy = {policy!r}: {exc}") from None
     policy_options = _table(data, "policy_options", src)
     if policy_options:
         from accelsim.errors import PolicyError
@@ -212,7 +217,12 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
         except ConfigError as exc:
             raise ConfigError(f"{src}: [pruning] profile: {exc}") from None
     if how == "density":
-        profile = SparsityProfile.uniform(table["density"], table.get("cv", 0.3))
+        density = table["density"]
+        if isinstance(density, (int, float)) and not isinstance(density, bool) \
+                and density == 0:
+            raise ConfigError(f"{src}: [pruning] density = {density!r}: must be in (0, 1]: "
+                              f"with no weights left there is nothing to simulate")
+        profile = SparsityProfile.uniform(density, table.get("cv", 0.3))
         try:
             profile.validate(f"{src}: [pruning]")
         except ConfigError as exc:

@@ -117,15 +117,36 @@ def load_sweep(path: str | Path) -> Sweep:
     for axis, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{src}: [grid] {axis} = {values!r}: must be a non-empty list")
+        seen = [jsonio.dumps(v) for v in values]
+        twice = next((v for v, t in zip(values, seen) if seen.count(t) > 1), None)
+        if twice is not None:
+            raise ConfigError(f"{src}: [grid] {axis}: the value {twice!r} is listed twice "
+                              f"(each point would be run once and counted twice)")
     sample, seed = data.get("sample", 0), data.get("seed", 1)
     for key, value in (("sample", sample), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 ** 63:
             raise ConfigError(f"{src}: {key} = {value!r}: must be an integer >= 0")
     axes = tuple(grid)
-    combos = list(itertools.product(*(grid[a] for a in axes)))
-    if sample and sample < len(combos):
-        chosen = np.random.default_rng(seed).choice(len(combos), sample, replace=False)
-        combos = [combos[i] for i in sorted(chosen)]
+    sizes = [len(grid[a]) for a in axes]
+    total = math.prod(sizes)
+    wanted = min(sample, total) if sample else total
+    if wanted > MAX_POINTS:
+        raise ConfigError(f"{src}: [grid] has {total:,} points, more than {MAX_POINTS:,} in one "
+                          f"sweep: set sample = N to run N of them at random")
+    if wanted < total:                        # draw indices; never list the whole grid
+        rng, chosen = np.random.default_rng(seed), set()
+        while len(chosen) < wanted:
+            chosen.update(int(i) for i in rng.integers(0, total, wanted - len(chosen)))
+        indices = sorted(chosen)
+    else:
+        indices = range(total)
+    combos = []
+    for index in indices:                     # mixed radix: the last axis changes fastest
+        combo = []
+        for axis, size in zip(reversed(axes), reversed(sizes)):
+            index, at = divmod(index, size)
+            combo.append(grid[axis][at])
+        combos.append(tuple(reversed(combo)))
     points = []
     for i, combo in enumerate(combos):
         scenario = copy.deepcopy(base)
@@ -205,17 +226,36 @@ def batches(points: list[Point], workers: int) -> list[list[Point]]:
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
+MAX_POINTS = 100_000      # points one sweep runs; a larger grid needs `sample`
+
+
 class ResultStore:
     """One row per point, keyed by the point's configuration hash; each insert commits."""
+
+    COLUMNS = ("key", "sweep", "point", "params", "metrics", "created")
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
-                         "sweep TEXT, point INTEGER, params TEXT, metrics TEXT, created REAL)")
-        self._db.commit()
+        try:
+            self._db = sqlite3.connect(path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
+                             "sweep TEXT, point INTEGER, params TEXT, metrics TEXT, "
+                             "created REAL)")
+            self._db.commit()
+            columns = tuple(r[1] for r in self._db.execute("PRAGMA table_info(results)"))
+        except sqlite3.Error as exc:
+            raise ConfigError(f"{path}: not a sweep result database ({exc}): remove it or "
+                              f"choose another --out") from None
+        tables = {r[0] for r in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables != {"results"}:
+            raise ConfigError(f"{path}: holds tables {', '.join(sorted(tables - {'results'}))} "
+                              f"of another program: remove it or choose another --out")
+        if columns != self.COLUMNS:
+            raise ConfigError(f"{path}: its results table has columns {', '.join(columns)}, "
+                              f"not a sweep's: remove it or choose another --out")
 
     def keys(self) -> set[str]:
         return {k for (k,) in self._db.execute("SELECT key FROM results")}

@@ -230,6 +230,25 @@ def missing_extra(name: str) -> str | None:
     return None
 
 
+def check_name(name: str) -> None:
+    """ConfigError unless `name` (NAME, NAME+improve or package.module:Class) can be loaded
+    by name: a built-in or registered name, or a reference with a module and a class."""
+    from difflib import get_close_matches
+    from accelsim.errors import ConfigError
+    base = name.removesuffix("+improve")
+    if ":" in base:
+        module, _, attr = base.partition(":")
+        if not module or not attr:
+            raise ConfigError("a reference must be 'package.module:Class'")
+        return
+    known = available()
+    if base not in known:
+        close = get_close_matches(base, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"unknown policy; {hint}known: {', '.join(known)} (or "
+                          f"'package.module:Class', or NAME+improve)")
+
+
 def load_policy(name: str, options: dict | None = None) -> Policy:
     """A policy instance by registered name or by 'package.module:Class' reference;
     'NAME+improve' passes a static policy's plans through the improvement step. `options`

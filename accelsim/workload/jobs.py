@@ -15,6 +15,7 @@ import math
 import numpy as np
 from attrs import field, frozen
 
+from accelsim.errors import ConfigError
 from accelsim.config import Hardware, Mapping
 from accelsim.trace import Cause
 from accelsim.units import ceil_div
@@ -180,5 +181,32 @@ def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[
     return [1 if load <= share else min(channels, math.ceil(load / share)) for load in loads]
 
 
+MAX_JOBS = 2_000_000    # about 2 GB of jobs and traces; a larger cut is refused before building
+
+
+def job_count_bound(layers, mapping: Mapping, n_pes: int) -> int:
+    """At most how many jobs the mapping cuts these layers into, from their shapes alone
+    (tiles x filter groups x channel chunks; "auto" splits a group into at most P chunks)."""
+    total = 0
+    for layer in layers:
+        tiles_h = -(-layer.out_h // mapping.tile_h) if mapping.tile_h else 1
+        tiles_w = -(-layer.out_w // mapping.tile_w) if mapping.tile_w else 1
+        groups = layer.groups * -(-layer.filters_per_group // mapping.filters_per_job)
+        splits = n_pes if mapping.channel_splits == "auto" else mapping.channel_splits
+        total += tiles_h * tiles_w * groups * min(splits, layer.channels_per_group)
+    return total
+
+
 def build_jobs(pruned: PrunedNetwork, mapping: Mapping, hw: Hardware) -> list[LayerJobs]:
+    """Every layer's jobs; a mapping that would cut more than MAX_JOBS is a ConfigError
+    first (channel splits at the channel count made millions of jobs and ran out of memory
+    after a minute)."""
+    bound = job_count_bound([p.layer for p in pruned.layers], mapping, hw.n_pes)
+    if bound > MAX_JOBS:
+        raise ConfigError(
+            f"[mapping] tile_h = {mapping.tile_h}, tile_w = {mapping.tile_w}, filters_per_job "
+            f"= {mapping.filters_per_job}, channel_splits = {mapping.channel_splits!r} cut "
+            f"the network into up to {bound:,} jobs (about {bound // 1_000_000:,} GB to "
+            f"simulate), more than {MAX_JOBS:,}: use larger tiles, more filters per job or "
+            f"fewer channel splits")
     return [build_layer_jobs(i, p, mapping, hw) for i, p in enumerate(pruned.layers)]

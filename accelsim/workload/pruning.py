@@ -335,8 +335,11 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
     if Path(path).suffix.lower() == ".onnx":
         from accelsim.workload.onnx_io import load_onnx
         return load_onnx(path)[1]
+    import zipfile
     try:
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise ValueError("one array, not an .npz archive of arrays by layer name")
             return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: cannot read weights: {exc}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ConfigError(f"{path}: cannot read weights: {exc or type(exc).__name__}") from None

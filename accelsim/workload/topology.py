@@ -69,7 +69,14 @@ def read_topology(text: str, source: str, name: str) -> Network:
 
 
 def _parse_row(row: dict, previous: list[Layer], where: str) -> Layer:
-    values = {k.strip(): (val or "").strip() for k, val in row.items()}
+    if None in row:                             # csv puts cells beyond the header there
+        raise ConfigError(f"{where}: {len(COLUMNS) + len(row[None])} cells for "
+                          f"{len(COLUMNS)} columns ({','.join(COLUMNS)})")
+    if any(val is None for val in row.values()):
+        given = sum(val is not None for val in row.values())
+        raise ConfigError(f"{where}: {given} cells for {len(COLUMNS)} columns "
+                          f"({','.join(COLUMNS)})")
+    values = {k.strip(): val.strip() for k, val in row.items()}
     layer_name = values["name"]
     try:
         kind = LayerKind(values["kind"])
