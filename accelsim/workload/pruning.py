@@ -341,9 +341,15 @@ def weight_shape(layer: Layer) -> tuple[int, int, int, int]:
 def magnitude_mask(w: np.ndarray, n_keep: int) -> np.ndarray:
     """Boolean mask of the n_keep largest |w|; deterministic on ties (earlier index wins)."""
     flat = np.abs(w).ravel()
-    order = np.argsort(-flat, kind="stable")
-    mask = np.zeros(flat.size, dtype=bool)
-    mask[order[:n_keep]] = True
+    n_keep = int(min(max(n_keep, 0), flat.size))
+    if n_keep == 0:
+        return np.zeros(w.shape, dtype=bool)
+    # the n_keep-th largest value by partition (linear: a stable sort of AlexNet's fc6 took
+    # seconds), then the earliest of the values equal to it, as the stable sort would
+    threshold = np.partition(flat, flat.size - n_keep)[flat.size - n_keep]
+    mask = flat > threshold
+    ties = np.flatnonzero(flat == threshold)[:n_keep - int(mask.sum())]
+    mask[ties] = True
     return mask.reshape(w.shape)
 
 
