@@ -26,6 +26,19 @@ from accelsim.errors import ConfigError
 from accelsim.workload.layers import Layer, Network
 
 
+WINDOW = 3  # a 3x3 convolution window, as in Du et al.'s streaming accelerator
+
+
+def window_counts(mask: np.ndarray, window: int) -> np.ndarray:
+    """(out_c, channels, n_windows) nonzeros of each window x window piece of every kernel."""
+    o, c, kh, kw = mask.shape
+    rows, cols = math.ceil(kh / window), math.ceil(kw / window)
+    padded = np.zeros((o, c, rows * window, cols * window), dtype=np.int64)
+    padded[:, :, :kh, :kw] = mask
+    return padded.reshape(o, c, rows, window, cols, window).sum(axis=(3, 5)).reshape(
+        o, c, rows * cols)
+
+
 def _readonly(a) -> np.ndarray:
     a = np.array(a, dtype=np.int64)
     a.setflags(write=False)
@@ -45,6 +58,8 @@ class PrunedLayer:
     seed: int = 0
     compressed: bool = True
     mask: np.ndarray | None = field(default=None, eq=False, repr=False)
+    kernels: np.ndarray | None = field(default=None, eq=False, repr=False)
+    windows: np.ndarray | None = field(default=None, eq=False, repr=False)
 
     @filter_nnz.validator
     def _check(self, _attr, nnz):
@@ -81,8 +96,8 @@ class PrunedLayer:
         bounds = self.chunk_bounds(k)
         if k == 1:
             return self.filter_nnz.reshape(-1, 1).copy()
-        if self.mask is not None:
-            per_channel = self.mask.reshape(self.mask.shape[0], self.mask.shape[1], -1).sum(axis=2)
+        per_channel = self.kernel_nnz()
+        if per_channel is not None:
             return np.add.reduceat(per_channel, bounds[:-1], axis=1).astype(np.int64)
         kernel = self.layer.k_h * self.layer.k_w
         colors = np.diff(bounds) * kernel
@@ -90,6 +105,27 @@ class PrunedLayer:
             return np.tile(colors, (self.layer.out_c, 1))
         rng = np.random.default_rng([self.seed, k])
         return np.stack([rng.multivariate_hypergeometric(colors, int(n)) for n in self.filter_nnz])
+
+    def kernel_nnz(self) -> np.ndarray | None:
+        """(out_c, in_c / groups) nonzeros of each filter's kernel on each input channel, when
+        measured (a mask or shipped counts); None for a seeded profile."""
+        if self.kernels is not None:
+            return self.kernels
+        if self.mask is not None:
+            return self.mask.reshape(self.mask.shape[0], self.mask.shape[1], -1).sum(axis=2)
+        return None
+
+    def window_nnz(self, window: int = WINDOW) -> np.ndarray | None:
+        """(out_c, in_c / groups, n_windows) nonzeros of each window x window piece of every
+        kernel (row-major, edge pieces cut short): what a PE that skips all-zero windows
+        needs. A kernel that fits one window is one window. None when not measured."""
+        if self.mask is not None:
+            return window_counts(self.mask, window)
+        if self.layer.k_h <= window and self.layer.k_w <= window and self.kernels is not None:
+            return self.kernels[:, :, None]
+        if self.windows is not None and window == WINDOW:
+            return self.windows
+        return None
 
     def dense(self) -> PrunedLayer:
         """The same layer with every weight kept and stored without indices."""
