@@ -132,6 +132,7 @@ def _compare(args) -> int:
 def _workload(args) -> int:
     from accelsim import plotting
     from accelsim.scenario import load_scenario
+    from accelsim.workload.sparsity_model import FITTED, compare_network, report_table
     from accelsim.workload.stats import layer_stats, table
 
     scenario = load_scenario(args.scenario)
@@ -142,7 +143,16 @@ def _workload(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     plotting.save_nnz_histograms(pruned, out / "nnz_histograms.png",
                                  f"{scenario.network.name}: nonzeros per filter")
-    print(f"\nwrote nnz_histograms.png to {out}/")
+    written = ["nnz_histograms.png"]
+    rows = compare_network(pruned, network=scenario.network.name)
+    if rows:
+        print(f"\nmeasured masks against the fitted sparsity model ({FITTED}), given each "
+              f"layer's total:")
+        print(report_table(rows))
+        plotting.save_measured_vs_model(rows, out / "measured_vs_model.png",
+                                        f"{scenario.network.name}\n{pruned.description}")
+        written.append("measured_vs_model.png")
+    print(f"\nwrote {', '.join(written)} to {out}/")
     return 0
 
 

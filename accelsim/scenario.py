@@ -31,7 +31,7 @@ from accelsim.workload.layers import Network
 from accelsim.workload.measured import check_measured, load_measured, measured_path, \
     shipped_measured
 from accelsim.workload.methods import METHODS, prune_weights
-from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_network,
+from accelsim.workload.pruning import (FITTED_CV, PrunedNetwork, SparsityProfile, dense_network,
                                        load_profile, load_weights, prune_with_profile,
                                        shipped_weights, weights_path)
 from accelsim.workload.topology import load_network
@@ -194,7 +194,7 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
         except ConfigError as exc:
             raise ConfigError(f"{src}: [pruning] profile: {exc}") from None
     if how == "density":
-        profile = SparsityProfile.uniform(table["density"], table.get("cv", 0.3))
+        profile = SparsityProfile.uniform(table["density"], table.get("cv", FITTED_CV))
         try:
             profile.validate(f"{src}: [pruning]")
         except ConfigError as exc:

@@ -161,3 +161,12 @@ def test_build_reads_a_wheel_prunes_and_writes_counts_that_match_the_masks(tmp_p
         for g, w in zip(got.layers, want.layers):
             assert np.array_equal(g.kernel_nnz(), w.kernel_nnz()), (variant, g.layer.name)
         assert read_meta(tmp_path / "pkg" / "measured" / f"toy.{variant}.npz")["sha256"]
+
+
+def test_workload_command_shows_measured_against_modelled_with_a_plot(tmp_path, capsys):
+    from accelsim.cli import main
+    assert main(["workload", str(ROOT / "scenarios" / "real_fer_mini_xception.toml"),
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "against the fitted sparsity model" in out and "separable_conv2d_1.pw" in out
+    assert (tmp_path / "measured_vs_model.png").stat().st_size > 10_000
