@@ -7,6 +7,8 @@ each, never reordering a PE's own jobs (see accelsim.hw.dispatch).
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 from attrs import frozen
 
@@ -54,7 +56,7 @@ def broadcasts(queues, layer: LayerJobs) -> Broadcasts:
     input_block = layer.column("input_block")
     lengths = [len(q) for q in queues]
     pe = np.repeat(np.arange(len(queues)), lengths)
-    job = np.fromiter((j for q in queues for j in q), dtype=np.int64, count=len(pe))
+    job = np.fromiter(chain.from_iterable(queues), dtype=np.int64, count=len(pe))
     block = input_block[job]
     same_pe = pe[1:] == pe[:-1]
     if (same_pe & (block[1:] < block[:-1])).any():

@@ -1,16 +1,23 @@
 """Command line: accelsim run | compare | schedule | workload | sweep | size | policies.
 
-An AccelsimError is printed as one line and exits 2; any other error keeps its traceback.
+Bad input is one line on stderr naming the file or flag, the field and the value, and exit
+status 2, before anything is simulated: AccelsimError carries that line; a bad flag is caught
+by its type here; where outputs go is checked first. Anything else that escapes (a bug, or
+input no check foresaw) is still one line, naming the command and its input, and exit 2;
+ACCELSIM_DEBUG=1 shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import time
 from pathlib import Path
 
-from accelsim.errors import AccelsimError
+from accelsim import jsonio
+from accelsim.errors import AccelsimError, ConfigError
 
 
 class _Progress:
@@ -36,6 +43,70 @@ class _Progress:
             sys.stderr.write("\r" + " " * 100 + "\r")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Flag errors in one line, like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _count(lo: int):
+    """An integer flag >= lo."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be an integer >= {lo}") from None
+        if not lo <= value < 2 ** 63:
+            raise argparse.ArgumentTypeError(f"{text}: must be an integer >= {lo}")
+        return value
+    return parse
+
+
+def _amount(positive: bool):
+    """A finite number flag, > 0 or >= 0."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: must be a finite number {'> 0' if positive else '>= 0'}")
+        return value
+    return parse
+
+
+def _name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text.strip()
+
+
+def _out_dir(path: Path) -> Path:
+    """Create the output directory and prove it writable, before anything is simulated."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".accelsim-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--out {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+def _dask_address(text: str) -> None:
+    """host:port or scheme://host:port, with a port number."""
+    from urllib.parse import urlsplit
+    try:
+        port = urlsplit(text if "://" in text else f"tcp://{text}").port
+    except ValueError:
+        port = None
+    if port is None:
+        raise ConfigError(f"--dask {text!r}: must be 'local' or a scheduler address "
+                          f"HOST:PORT (e.g. tcp://127.0.0.1:8786)")
+
+
 def _run(args) -> int:
     from accelsim.pipeline import run_scenario, write_outputs
     from accelsim.scenario import load_scenario
@@ -43,13 +114,23 @@ def _run(args) -> int:
     from accelsim.baseline_cache import BaselineCache
 
     scenario = load_scenario(args.scenario)
+    policy, options = args.policy, _policy_options(args.policy_option)
+    if options:                                # given on the command line: checked first
+        if not policy:
+            policy, options = scenario.policy, {**scenario.policy_options, **options}
+        from accelsim.errors import PolicyError
+        from accelsim.policies import load_policy
+        try:
+            load_policy(policy, options)
+        except PolicyError as exc:
+            raise ConfigError(f"--policy-option: {exc}") from None
+    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name)
     progress = _Progress(args.quiet)
     cache = None if args.no_cache else BaselineCache()
-    outcome = run_scenario(scenario, policy=args.policy, seed=args.seed,
+    outcome = run_scenario(scenario, policy=policy, seed=args.seed,
                            baselines=False if args.no_baselines else None, progress=progress,
-                           engine=args.engine, cache=cache)
+                           engine=args.engine, cache=cache, policy_options=options)
     progress.done()
-    out = Path(args.out) if args.out else Path("results") / scenario.name
     files = write_outputs(outcome, out, plots=not args.no_plots)
     print(f"accelsim: {scenario.name} ({scenario.network.name}, "
           f"{outcome.pruned.description}) on {scenario.hardware.n_pes} PEs, "
@@ -57,6 +138,22 @@ def _run(args) -> int:
     print(outcome.report.table())
     print(f"\nwrote {', '.join(f.name for f in files)} to {out}/")
     return 0
+
+
+def _policy_options(items: list[str] | None) -> dict:
+    """KEY=VALUE pairs; a value is read as in TOML (400, 2.5, true), else as a string."""
+    import tomllib
+    options = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--policy-option {item!r}: must be KEY=VALUE")
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        options[key.strip()] = value
+    return options
 
 
 def _schedule(args) -> int:
@@ -71,7 +168,7 @@ def _schedule(args) -> int:
     policy = Exact(time_limit_s=args.time_limit) if args.policy == "exact" else args.policy
     s = plan(cycles, args.pes, policy)
     if args.json:
-        print(json.dumps(s.as_dict(), indent=2))
+        print(jsonio.dumps(s.as_dict(), indent=2))
         return 0
     b = s.bounds
     print(f"{len(cycles)} jobs on {args.pes} PEs, policy {s.policy}: makespan {s.makespan:,}; "
@@ -85,22 +182,27 @@ def _schedule(args) -> int:
     return 0
 
 
+MAX_DURATION = 2 ** 48     # cycles of one job; with the total below 2^62 every load fits int64
+
+
 def read_durations(path: Path) -> list[int]:
     """One job duration (cycles) per row, first column; a non-numeric first row is a header."""
+    import csv
     from accelsim.errors import ConfigError
-    try:
-        rows = [line.split(",")[0].strip() for line in path.read_text().splitlines()]
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    rows = [(i, r) for i, r in enumerate(rows, 1) if r]
+    from accelsim.files import read_text
+    rows = [(i, row[0].strip()) for i, row in enumerate(
+        csv.reader(read_text(path, "jobs").splitlines()), 1) if row and row[0].strip()]
     if rows and not rows[0][1].lstrip("-").isdigit():
         rows = rows[1:]
     cycles = []
     for line, text in rows:
-        if not text.isdigit():
+        if not text.isdigit() or int(text) > MAX_DURATION:
             raise ConfigError(f"{path}: row {line}: duration = {text!r}: must be an integer "
-                              f"number of cycles >= 0")
+                              f"number of cycles from 0 to 2^48")
         cycles.append(int(text))
+    if sum(cycles) >= 2 ** 62:
+        raise ConfigError(f"{path}: the durations add up to {sum(cycles):,} cycles, more than "
+                          f"2^62: split the file")
     if not cycles:
         raise ConfigError(f"{path}: no job durations")
     return cycles
@@ -110,15 +212,19 @@ def _compare(args) -> int:
     from accelsim import compare
     from accelsim.scenario import load_scenario
 
+    if args.networks is not None:
+        return _compare_networks(args)
+    if args.scenario is None:
+        raise ConfigError("compare: give a scenario TOML file, or --networks for every "
+                          "shipped pruned network")
     scenario = load_scenario(args.scenario)
     names = [n.strip() for n in args.policies.split(",")] if args.policies else None
     policies = compare.policies_for(names, args.exact_time_limit)
+    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "compare")
     progress = _Progress(args.quiet)
     runs = compare.compare(scenario, policies,
                            lambda name, i, n: progress(name, i, n, "simulating"), args.engine)
     progress.done()
-    out = Path(args.out) if args.out else Path("results") / scenario.name / "compare"
-    out.mkdir(parents=True, exist_ok=True)
     (out / "compare.json").write_text(compare.to_json(runs))
     compare.save_chart(runs, out / "compare.png",
                        f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs")
@@ -129,6 +235,27 @@ def _compare(args) -> int:
     return 0
 
 
+def _compare_networks(args) -> int:
+    """The project's question: gain over round-robin and distance to the hardware bound on
+    every shipped pruned network, lock-step and decoupled."""
+    from accelsim import scheduling_gain
+
+    names = [n.strip() for n in args.networks.split(",")] if args.networks else \
+        list(scheduling_gain.NETWORKS)
+    out = _out_dir(Path(args.out) if args.out else Path("results") / "scheduling_gain")
+    progress = _Progress(args.quiet)
+    gains = scheduling_gain.measure(names, args.evaluations,
+                                    lambda label, i, n: progress(label, i, n, "simulating"))
+    progress.done()
+    (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
+    scheduling_gain.save_plot(gains, out / "scheduling_gain.png")
+    print("accelsim compare --networks: every shipped pruned network on 16 PEs, lock-step "
+          "(depth 1) and decoupled (depth 8)")
+    print(scheduling_gain.table(gains))
+    print(f"\nwrote scheduling_gain.json, scheduling_gain.png to {out}/")
+    return 0
+
+
 def _workload(args) -> int:
     from accelsim import plotting
     from accelsim.scenario import load_scenario
@@ -136,11 +263,10 @@ def _workload(args) -> int:
     from accelsim.workload.stats import layer_stats, table
 
     scenario = load_scenario(args.scenario)
+    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name)
     pruned = scenario.pruned(args.seed)
     print(f"{scenario.network.name}: {pruned.description}")
     print(table(layer_stats(pruned)))
-    out = Path(args.out) if args.out else Path("results") / scenario.name
-    out.mkdir(parents=True, exist_ok=True)
     plotting.save_nnz_histograms(pruned, out / "nnz_histograms.png",
                                  f"{scenario.network.name}: nonzeros per filter")
     written = ["nnz_histograms.png"]
@@ -161,7 +287,9 @@ def _sweep(args) -> int:
     from accelsim.sweep import ResultStore, load_sweep, run_sweep, write_csv
 
     sweep = load_sweep(args.sweep)
-    out = Path(args.out) if args.out else Path("results") / sweep.name
+    if args.dask and args.dask != "local":
+        _dask_address(args.dask)
+    out = _out_dir(Path(args.out) if args.out else Path("results") / sweep.name)
     store = ResultStore(out / "results.sqlite")
     where = f"Dask ({args.dask})" if args.dask else (
         f"{args.jobs} processes" if args.jobs > 1 else "serial")
@@ -172,6 +300,10 @@ def _sweep(args) -> int:
     store.close()
     write_csv(rows, out / "results.csv")
     files = ["results.sqlite", "results.csv"]
+    valid = [r for r in rows if not r.get("error")]
+    if rows and not valid:
+        raise ConfigError(f"{args.sweep}: every point failed, e.g. point {rows[0]['point']}: "
+                          f"{rows[0]['error']} (results.csv lists each point's error)")
     if sweep.plot:
         x, y = sweep.plot
         plotting.save_heatmap(rows, x, y, "cycles", out / "heatmap_cycles.png", best=min)
@@ -184,7 +316,6 @@ def _sweep(args) -> int:
     if failed:
         print(f"{len(failed)} points cannot run on their hardware (error column), e.g. "
               f"point {failed[0]['point']}: {failed[0]['error']}")
-    valid = [r for r in rows if not r.get("error")]
     if not valid:
         return 0
     best = min(valid, key=lambda r: r["cycles"])
@@ -202,10 +333,9 @@ def _size(args) -> int:
     from accelsim.sizing import size
 
     scenario = load_scenario(args.scenario)
-    if args.latency_target <= 0:
-        raise ConfigError(f"--latency-target = {args.latency_target}: must be > 0")
-    if args.max_pes < 1 or args.max_pes & (args.max_pes - 1):
+    if args.max_pes & (args.max_pes - 1):
         raise ConfigError(f"--max-pes = {args.max_pes}: must be a power of two")
+    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "size")
     target = int(args.latency_target if args.unit == "cycles"
                  else args.latency_target * 1e-3 * scenario.hardware.clock_hz)
     count = [0]
@@ -217,7 +347,7 @@ def _size(args) -> int:
             print(f"  sim {count[0]:>3}: {c.pes:>4} PEs, buffers x{c.scale:<5g} {shown}",
                   file=sys.stderr)
 
-    result = size(scenario, target, args.max_pes, args.lane_bytes, progress=progress)
+    result = size(scenario, target, args.max_pes, progress=progress)
     print(f"accelsim size: {scenario.name}, target {target:,} cycles; "
           f"{len(result.simulated)} simulations instead of the {result.grid_size} of the "
           f"full grid")
@@ -226,23 +356,25 @@ def _size(args) -> int:
         print("no configuration up to --max-pes meets the target")
     else:
         print(f"smallest meeting it: {b.pes} PEs ({b.pe_rows} x {b.pe_cols}), buffers x"
-              f"{b.scale:g} ({b.buffer_bytes / 1024:,.0f} KiB): {b.cycles:,} cycles, "
-              f"{b.energy_uj:,.1f} uJ, area proxy {b.area / 1024:,.0f} KiB-equivalent")
+              f"{b.scale:g} ({b.buffer_bytes / 1024:,.0f} KiB): {b.cycles:,} cycles; "
+              f"energy {b.energy_uj:,.1f} uJ (dynamic {b.energy_uj - b.static_uj:,.1f}, "
+              f"static {b.static_uj:,.1f}); area {b.area_mm2:.3f} mm^2 (buffers "
+              f"{b.buffer_mm2:.3f}, lanes and interconnect {b.logic_mm2:.3f})")
     print("\nPareto front (latency, energy, area):")
-    print(f"{'PEs':>6}{'buffers':>9}{'cycles':>14}{'energy uJ':>12}{'area KiB':>10}")
+    print(f"{'PEs':>6}{'buffers':>9}{'cycles':>14}{'energy uJ':>12}{'static uJ':>11}"
+          f"{'area mm2':>10}{'logic mm2':>11}")
     for c in result.front:
         print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.cycles:>14,}{c.energy_uj:>12,.1f}"
-              f"{c.area / 1024:>10,.0f}")
-    out = Path(args.out) if args.out else Path("results") / scenario.name / "size"
-    out.mkdir(parents=True, exist_ok=True)
+              f"{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}{c.logic_mm2:>11.3f}")
     plotting.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
                          f"{scenario.name}: sizing for {target:,} cycles")
     rows = [{**{k: getattr(c, k) for k in ("pes", "pe_rows", "pe_cols", "scale", "cycles",
-                                              "energy_uj", "pe_lanes", "buffer_bytes", "area",
+                                              "energy_uj", "static_uj", "pe_lanes", "buffer_bytes",
+                                              "area_mm2", "logic_mm2",
                                               "error")},
              "pareto": c in result.front} for c in result.simulated]
-    (out / "sizing.json").write_text(json.dumps({"target_cycles": target, "rows": rows},
-                                                indent=2, default=str))
+    (out / "sizing.json").write_text(jsonio.dumps({"target_cycles": target, "rows": rows},
+                                                indent=2))
     print(f"\nwrote sizing.json, pareto.png to {out}/")
     return 0
 
@@ -262,13 +394,16 @@ def _policies(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="accelsim", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="simulate a scenario and write its result directory")
     run.add_argument("scenario", help="scenario TOML file")
     run.add_argument("--out", help="result directory (default: results/<scenario name>)")
-    run.add_argument("--policy", help="override the scenario's policy")
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--policy", type=_name, help="override the scenario's policy")
+    run.add_argument("--policy-option", action="append", metavar="KEY=VALUE",
+                     help="an option of the policy, repeatable (e.g. evaluations=400 for "
+                          "hardware-aware, time_limit_s=30 for exact)")
+    run.add_argument("--seed", type=_count(0), help="override the scenario's seed")
     run.add_argument("--no-baselines", action="store_true",
                      help="skip the dense and round-robin runs (no speedup columns)")
     run.add_argument("--no-plots", action="store_true", help="write no PNG files")
@@ -280,17 +415,24 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     sch = sub.add_parser("schedule", help="plan a CSV of job durations on N PEs")
     sch.add_argument("jobs", help="CSV file: one job duration (cycles) per row")
-    sch.add_argument("--pes", type=int, required=True, help="number of PEs")
-    sch.add_argument("--policy", default="lpt", help="policy name (default lpt)")
-    sch.add_argument("--time-limit", type=float, default=10.0,
+    sch.add_argument("--pes", type=_count(1), required=True, help="number of PEs")
+    sch.add_argument("--policy", type=_name, default="lpt", help="policy name (default lpt)")
+    sch.add_argument("--time-limit", type=_amount(False), default=10.0,
                      help="seconds for the exact policy (default 10)")
     sch.add_argument("--json", action="store_true", help="print the schedule as JSON")
     sch.set_defaults(func=_schedule)
     cmp_ = sub.add_parser("compare", help="run every policy on a scenario and compare them")
-    cmp_.add_argument("scenario", help="scenario TOML file")
+    cmp_.add_argument("scenario", nargs="?", help="scenario TOML file")
+    cmp_.add_argument("--networks", nargs="?", const="",
+                      help="instead of a scenario: every shipped pruned network (or the "
+                           "comma-separated ones named), lock-step and decoupled, with the "
+                           "gain over round-robin and the distance to the hardware bound")
+    cmp_.add_argument("--evaluations", type=_count(0), default=60,
+                      help="with --networks: simulations per layer for hardware-aware "
+                           "(default 60)")
     cmp_.add_argument("--policies", help="comma-separated names (default: all, and the "
                                          "+improve variants of lpt and kk)")
-    cmp_.add_argument("--exact-time-limit", type=float, default=2.0,
+    cmp_.add_argument("--exact-time-limit", type=_amount(False), default=2.0,
                       help="seconds per layer for the exact policy (default 2)")
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -298,13 +440,13 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.set_defaults(func=_compare)
     wl = sub.add_parser("workload", help="per-layer statistics of a scenario's pruned network")
     wl.add_argument("scenario", help="scenario TOML file")
-    wl.add_argument("--seed", type=int, help="override the scenario's seed")
+    wl.add_argument("--seed", type=_count(0), help="override the scenario's seed")
     wl.add_argument("--out", help="directory for nnz_histograms.png "
                                   "(default: results/<scenario name>)")
     wl.set_defaults(func=_workload)
     sw = sub.add_parser("sweep", help="run a design-space sweep (resumable)")
     sw.add_argument("sweep", help="sweep TOML file")
-    sw.add_argument("--jobs", "-j", type=int, default=1,
+    sw.add_argument("--jobs", "-j", type=_count(1), default=1,
                     help="worker processes (local pool, or Dask workers with --dask local)")
     sw.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler address, or 'local' "
                                                       "for a LocalCluster")
@@ -313,21 +455,36 @@ def main(argv: list[str] | None = None) -> int:
     sw.set_defaults(func=_sweep)
     sz = sub.add_parser("size", help="smallest PE array and buffers that meet a latency target")
     sz.add_argument("scenario", help="scenario TOML file")
-    sz.add_argument("--latency-target", type=float, required=True)
+    sz.add_argument("--latency-target", type=_amount(True), required=True)
     sz.add_argument("--unit", choices=("cycles", "ms"), default="cycles")
-    sz.add_argument("--max-pes", type=int, default=256, help="largest array (power of two)")
-    sz.add_argument("--lane-bytes", type=int, default=64,
-                    help="area of one MAC lane in bytes of SRAM, for the area proxy")
+    sz.add_argument("--max-pes", type=_count(1), default=256,
+                    help="largest array (power of two)")
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
     sz.add_argument("--quiet", "-q", action="store_true")
     sz.set_defaults(func=_size)
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)
+    inputs = [str(getattr(args, k)) for k in ("scenario", "sweep", "jobs")
+              if isinstance(getattr(args, k, None), str)]
     try:
         return args.func(args)
     except AccelsimError as exc:
-        print(f"accelsim: error: {exc}", file=sys.stderr)
+        message = str(exc)
+        if inputs and not any(Path(i).name in message for i in inputs):
+            message = f"{inputs[0]}: {message}"   # errors found deep down name the input too
+        print(f"accelsim: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("accelsim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:                   # noqa: BLE001: no traceback for a user
+        if os.environ.get("ACCELSIM_DEBUG"):
+            raise
+        what = " ".join(str(exc).split()) or "no message"
+        print(f"accelsim: error: {args.command} {' '.join(inputs)}: unexpected "
+              f"{type(exc).__name__}: {what[:300]} (ACCELSIM_DEBUG=1 shows where)",
+              file=sys.stderr)
         return 2
 
 

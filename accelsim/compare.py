@@ -3,7 +3,6 @@ planning time, per layer and in total, and a bar chart of makespan / bound per p
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 from attrs import frozen
 
 from accelsim.assemble import SimResult, simulate
+from accelsim import jsonio
 from accelsim.gap import PARTS, Gap, layer_gap
 from accelsim.policies import Policy, available, load_policy
 from accelsim.policies.exact import Exact
@@ -135,7 +135,7 @@ def table(runs: list[PolicyRun]) -> str:
 
 def to_json(runs: list[PolicyRun]) -> str:
     bound = best_bounds(runs)
-    return json.dumps({"policies": [{
+    return jsonio.dumps({"policies": [{
         "policy": r.policy, "cycles": r.result.makespan, "bound": int(bound.sum()),
         "makespan_over_bound": r.result.makespan / max(int(bound.sum()), 1),
         "hardware_bound": hardware_bound(runs),

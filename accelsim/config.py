@@ -12,22 +12,71 @@ import attrs
 from attrs import field, frozen, validators as v
 
 
-def _positive(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or math.isnan(value):
-        raise ValueError(f"'{attribute.name}' must be a number > 0 (or inf): {value!r}")
+# Upper limits keep every derived count (cycles, bytes, PE-cycles) far inside int64 and every
+# allocation bounded: a value beyond them is a typo, not a design (docs/defaults.md).
+MAX_PES = 65_536
+MAX_COUNT = 2 ** 32        # cycles of overhead or latency, queue depth
+MAX_BYTES = 2 ** 50        # a buffer: 1 PiB
+MAX_RATE = 2 ** 40         # bytes per cycle
+MIN_RATE = 2 ** -10        # bytes per cycle: slower would make a layer last ~2^63 cycles
 
 
-def _whole_or_inf(instance, attribute, value):
-    _positive(instance, attribute, value)
-    if not math.isinf(value) and value != int(value):
-        raise ValueError(f"'{attribute.name}' must be a whole number of bytes (or inf): {value!r}")
+def _number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) \
+        and not math.isnan(value)
+
+
+def _int_in(lo: int, hi: int):
+    def check(instance, attribute, value):
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"'{attribute.name}' must be an integer from {lo} to {hi:,}: "
+                             f"{value!r}")
+    return check
 
 
 def _int_ge(n):
+    return _int_in(n, MAX_COUNT)
+
+
+def _rate(instance, attribute, value):
+    """Bytes per cycle: at least MIN_RATE, at most MAX_RATE, or inf (ideal)."""
+    if not _number(value) or not (math.isinf(value) and value > 0
+                                  or MIN_RATE <= value <= MAX_RATE):
+        raise ValueError(f"'{attribute.name}' must be a number from {MIN_RATE:g} to "
+                         f"{MAX_RATE:,} bytes per cycle, or inf: {value!r}")
+
+
+def _capacity(instance, attribute, value):
+    """Whole bytes, 1 to MAX_BYTES, or inf (unbounded)."""
+    if not _number(value) or not (math.isinf(value) and value > 0 or
+                                  1 <= value <= MAX_BYTES and value == int(value)):
+        raise ValueError(f"'{attribute.name}' must be a whole number of bytes from 1 to "
+                         f"{MAX_BYTES:,}, or inf: {value!r}")
+
+
+def _clock(instance, attribute, value):
+    if not _number(value) or not 1e3 <= value <= 1e13:
+        raise ValueError(f"'{attribute.name}' must be a frequency from 1e3 to 1e13 Hz: "
+                         f"{value!r}")
+
+
+def _energy(instance, attribute, value):
+    if not _number(value) or not 0 <= value <= 1e6:
+        raise ValueError(f"'{attribute.name}' must be a number of pJ from 0 to 1e6: {value!r}")
+
+
+def _number_in(lo: float, hi: float, unit: str):
     def check(instance, attribute, value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < n:
-            raise ValueError(f"'{attribute.name}' must be an integer >= {n}: {value!r}")
+        if not _number(value) or not lo <= value <= hi:
+            raise ValueError(f"'{attribute.name}' must be a number of {unit} from {lo:g} to "
+                             f"{hi:g}: {value!r}")
+    return check
+
+
+def _one_of(*allowed):
+    def check(instance, attribute, value):
+        if value not in allowed:
+            raise ValueError(f"'{attribute.name}' must be one of {', '.join(allowed)}: {value!r}")
     return check
 
 
@@ -40,33 +89,42 @@ def _is_bool(instance, attribute, value):
 class Hardware:
     """The accelerator. Defaults: a small 16-PE edge design at 1 GHz."""
 
-    pe_rows: int = field(default=4, validator=_int_ge(1))
-    pe_cols: int = field(default=4, validator=_int_ge(1))
-    macs_per_cycle: int = field(default=8, validator=_int_ge(1))
+    pe_rows: int = field(default=4, validator=_int_in(1, MAX_PES))
+    pe_cols: int = field(default=4, validator=_int_in(1, MAX_PES))
+    macs_per_cycle: int = field(default=8, validator=_int_in(1, 2 ** 20))
     job_overhead_cycles: int = field(default=0, validator=_int_ge(0))
-    weight_bits: int = field(default=8, validator=_int_ge(1))
-    index_bits: int = field(default=4, validator=_int_ge(0))
-    activation_bits: int = field(default=8, validator=_int_ge(1))
-    psum_bits: int = field(default=24, validator=_int_ge(1))
-    weight_buffer_bytes: float = field(default=128 * 1024, validator=_whole_or_inf)
-    input_buffer_bytes: float = field(default=256 * 1024, validator=_whole_or_inf)
-    output_buffer_bytes: float = field(default=128 * 1024, validator=_whole_or_inf)
+    weight_bits: int = field(default=8, validator=_int_in(1, 64))
+    index_bits: int = field(default=4, validator=_int_in(0, 64))
+    activation_bits: int = field(default=8, validator=_int_in(1, 64))
+    psum_bits: int = field(default=24, validator=_int_in(1, 64))
+    weight_buffer_bytes: float = field(default=128 * 1024, validator=_capacity)
+    input_buffer_bytes: float = field(default=256 * 1024, validator=_capacity)
+    output_buffer_bytes: float = field(default=128 * 1024, validator=_capacity)
     double_buffered: bool = field(default=True, validator=_is_bool)
     psum_spill: bool = field(default=True, validator=_is_bool)
-    dram_bytes_per_cycle: float = field(default=16, validator=_positive)
+    dram_bytes_per_cycle: float = field(default=16, validator=_rate)
     dram_latency_cycles: int = field(default=100, validator=_int_ge(0))
-    noc_bytes_per_cycle: float = field(default=64, validator=_positive)
+    noc_bytes_per_cycle: float = field(default=64, validator=_rate)
     multicast: bool = field(default=True, validator=_is_bool)
     input_queue_depth: int = field(default=1, validator=_int_ge(1))
-    clock_hz: float = field(default=1e9, validator=_positive)
+    clock_hz: float = field(default=1e9, validator=_clock)
+    pe_model: str = field(default="zero-skip", validator=_one_of(
+        "zero-skip", "window", "lane-group", "dense"))
+    pe_window: int = field(default=3, validator=_int_in(1, 64))
+    pe_skips_activations: bool = field(default=False, validator=_is_bool)
+
+    def __attrs_post_init__(self):
+        if self.pe_rows * self.pe_cols > MAX_PES:
+            raise ValueError(f"'pe_rows' x 'pe_cols' must be at most {MAX_PES:,} PEs: "
+                             f"{self.pe_rows} x {self.pe_cols}")
 
     @property
     def n_pes(self) -> int:
         return self.pe_rows * self.pe_cols
 
     @property
-    def area_proxy_lanes(self) -> int:
-        """PEs x lanes: the compute area proxy of DESIGN.md's sizing."""
+    def lanes(self) -> int:
+        """Every MAC lane of the array: PEs x lanes per PE."""
         return self.n_pes * self.macs_per_cycle
 
     @property
@@ -81,9 +139,27 @@ class Hardware:
                             dram_latency_cycles=0, noc_bytes_per_cycle=inf)
 
 
+WEIGHT_FORMATS = ("auto", "compressed", "bitmap", "dense")
+
+
+def _format_table(value):
+    """A table of formats (TOML) becomes sorted (name, format) pairs, so Mapping stays a
+    hashable value."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
+
+
+def _weight_format(instance, attribute, value):
+    pairs = value if isinstance(value, tuple) else (("default", value),)
+    for name, fmt in pairs:
+        if not isinstance(name, str) or fmt not in WEIGHT_FORMATS:
+            where = attribute.name if name == "default" and not isinstance(value, tuple) \
+                else f"{attribute.name}.{name}"
+            raise ValueError(f"'{where}' must be one of {', '.join(WEIGHT_FORMATS)}: {fmt!r}")
+
+
 def _splits(instance, attribute, value):
     if value != "auto":
-        _int_ge(1)(instance, attribute, value)
+        _int_in(1, 2 ** 16)(instance, attribute, value)
 
 
 @frozen
@@ -92,12 +168,23 @@ class Mapping:
     output map; filters_per_job > 1 makes filter groups; channel_splits = k cuts every filter
     into k input-channel chunks (capped at the channels a filter sees) whose partial sums are
     accumulated in the output buffer, and "auto" cuts only the filter groups whose work
-    exceeds total / P, each into just enough chunks."""
+    exceeds total / P, each into just enough chunks. weight_format is how weights are stored
+    and streamed (accelsim.workload.formats): one format for every layer, or a table of
+    layer names (and "default") to formats."""
 
-    tile_h: int = field(default=0, validator=_int_ge(0))
-    tile_w: int = field(default=0, validator=_int_ge(0))
-    filters_per_job: int = field(default=1, validator=_int_ge(1))
+    tile_h: int = field(default=0, validator=_int_in(0, 2 ** 16))
+    tile_w: int = field(default=0, validator=_int_in(0, 2 ** 16))
+    filters_per_job: int = field(default=1, validator=_int_in(1, 2 ** 20))
     channel_splits: int | str = field(default=1, validator=_splits)
+    weight_format: str | tuple = field(default="auto", converter=_format_table,
+                                       validator=_weight_format)
+
+    def weight_format_of(self, layer: str) -> str:
+        """The format asked for one layer: its own entry, else the default (auto)."""
+        if isinstance(self.weight_format, str):
+            return self.weight_format
+        table = dict(self.weight_format)
+        return table.get(layer, table.get("default", "auto"))
 
 
 @frozen
@@ -110,14 +197,29 @@ class EnergyTable:
     - DRAM: 1.3-2.6 nJ per 64-bit access; we take the midpoint, 1.95 nJ = 243.75 pJ/B.
     The interconnect has no Horowitz figure; we use Eyeriss's normalized cost (Chen et al.,
     ISCA 2016: inter-PE/NoC access = 2x a MAC), per byte.
+
+    Static power (leakage), charged for the whole run time whether a resource works or idles:
+    per MAC lane, per KiB of buffer and for the DRAM interface. These are our assumptions for
+    a 45 nm general-purpose process (docs/defaults.md says how they were reasoned).
     """
 
-    mac_pj: float = field(default=0.23, validator=v.ge(0))
-    sram_8kb_pj_per_byte: float = field(default=1.25, validator=v.ge(0))
-    sram_32kb_pj_per_byte: float = field(default=2.5, validator=v.ge(0))
-    sram_1mb_pj_per_byte: float = field(default=12.5, validator=v.ge(0))
-    noc_pj_per_byte: float = field(default=0.46, validator=v.ge(0))
-    dram_pj_per_byte: float = field(default=243.75, validator=v.ge(0))
+    mac_pj: float = field(default=0.23, validator=_energy)
+    sram_8kb_pj_per_byte: float = field(default=1.25, validator=_energy)
+    sram_32kb_pj_per_byte: float = field(default=2.5, validator=_energy)
+    sram_1mb_pj_per_byte: float = field(default=12.5, validator=_energy)
+    noc_pj_per_byte: float = field(default=0.46, validator=_energy)
+    dram_pj_per_byte: float = field(default=243.75, validator=_energy)
+    lane_leakage_uw: float = field(default=2.0, validator=_number_in(0, 1e6, "uW"))
+    sram_leakage_uw_per_kib: float = field(default=5.0, validator=_number_in(0, 1e6, "uW"))
+    dram_interface_mw: float = field(default=20.0, validator=_number_in(0, 1e6, "mW"))
+
+    def static_mw(self, hw: Hardware) -> float:
+        """Leakage power of the whole accelerator. An unbounded buffer (ideal memory) is an
+        idealization with no size, so it leaks nothing."""
+        kib = sum(b / 1024 for b in (hw.weight_buffer_bytes, hw.input_buffer_bytes,
+                                     hw.output_buffer_bytes) if math.isfinite(b))
+        return (hw.lanes * self.lane_leakage_uw
+                + kib * self.sram_leakage_uw_per_kib) / 1000 + self.dram_interface_mw
 
     def sram_pj_per_byte(self, capacity_bytes: float) -> float:
         """Per-byte access energy of a buffer of this size (log-interpolated, clamped)."""
@@ -130,3 +232,22 @@ class EnergyTable:
                 t = math.log(capacity_bytes / c0) / math.log(c1 / c0)
                 return e0 + t * (e1 - e0)
         return points[-1][1]
+
+
+@frozen
+class AreaTable:
+    """Silicon area per component in um^2, all at 45 nm like the energy table.
+    - MAC lane: Horowitz (ISSCC 2014) 45 nm areas, 8-bit multiply 282 um^2 and 8-bit add
+      36 um^2; a weight_bits x activation_bits multiplier scales with the product of the
+      widths (array multiplier), the psum_bits accumulator adder with its width;
+    - SRAM: OpenRAM's FreePDK45 single-port SRAMs, 0.826 Mb/mm^2 with their decoders, sense
+      amplifiers and banking (Guthaus et al., ICCAD 2016), i.e. 9,918 um^2 per KiB;
+    - a flip-flop: NanGate 45 nm Open Cell Library DFF_X1, 4.522 um^2; the index decoder of a
+      lane is an index_bits-wide adder plus a register of that width (our assumption), an
+      interconnect port is two registers of its width, in and out (our assumption).
+    """
+
+    multiply_8b_um2: float = field(default=282.0, validator=_number_in(0, 1e9, "um^2"))
+    add_8b_um2: float = field(default=36.0, validator=_number_in(0, 1e9, "um^2"))
+    sram_um2_per_kib: float = field(default=9918.0, validator=_number_in(0, 1e9, "um^2"))
+    flip_flop_um2: float = field(default=4.522, validator=_number_in(0, 1e9, "um^2"))

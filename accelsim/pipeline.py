@@ -8,8 +8,10 @@ from typing import Callable
 
 from attrs import frozen
 
-from accelsim.assemble import SimResult, simulate
+from accelsim import jsonio
+from accelsim.assemble import SimResult, check_fits, simulate
 from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
+from accelsim.errors import ConfigError
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
 from accelsim.perfetto import write_perfetto
@@ -36,13 +38,16 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
                  baselines: bool | None = None,
                  progress: Callable[[str, int, int, str], None] | None = None,
                  engine: str | None = None, pruned: PrunedNetwork | None = None,
-                 cache: BaselineCache | None = None) -> Outcome:
+                 cache: BaselineCache | None = None,
+                 policy_options: dict | None = None) -> Outcome:
     """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
     and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer; `engine`
     overrides the scenario's (see accelsim.assemble.simulate); `pruned`, when given, is the
     scenario's network already pruned with `seed` (sweeps reuse it across hardware); with a
-    `cache`, baselines simulated before for the same jobs and hardware are not run again."""
-    policy_obj = load_policy(policy or scenario.policy)
+    `cache`, baselines simulated before for the same jobs and hardware are not run again.
+    The scenario's `policy_options` go with its own policy; `policy_options` with `policy`."""
+    policy_obj = load_policy(policy, policy_options) if policy else \
+        load_policy(scenario.policy, scenario.policy_options)
     if pruned is None:
         pruned = scenario.pruned(seed)
     hw = scenario.hardware
@@ -52,15 +57,20 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
         return None if progress is None else (lambda i, n, name: progress(phase, i, n, name))
 
     engine = engine or scenario.engine
-    result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     want = scenario.baselines if baselines is None else baselines
+    network = [p.layer for p in pruned.layers]
+    dense_jobs = None
+    for layer in jobs:                        # the policy's own jobs are checked first
+        check_fits(layer, hw, None)
+    if want and (cache is None or cache.get(dense_key(network, scenario.mapping, hw)) is None):
+        dense_jobs = _checked_dense_jobs(pruned, scenario.mapping, hw)   # before simulating
+    result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     dense = rr = dense_cycles = rr_cycles = None
     notes = []
     if want:
-        network = [p.layer for p in pruned.layers]
         dense, dense_cycles = _baseline(
             cache, lambda: dense_key(network, scenario.mapping, hw),
-            lambda: simulate(build_jobs(pruned.dense(), scenario.mapping, hw), hw,
+            lambda: simulate(dense_jobs or build_jobs(pruned.dense(), scenario.mapping, hw), hw,
                              RoundRobin(), step("dense design"), engine=engine))
         if policy_obj.name == RoundRobin.name:
             rr, rr_cycles = result, tuple(l.cycles for l in result.layers)
@@ -70,9 +80,31 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
                 lambda: simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine))
     splits_wanted = _split_notes(jobs, hw.n_pes)
     notes.extend(splits_wanted)
+    notes.append(_format_note(jobs))
+    if result.executed_macs < pruned.pruned_macs:
+        notes.append(f"activation sparsity: the PEs skip zero inputs and executed "
+                     f"{result.executed_macs:,} of the {pruned.pruned_macs:,} MACs of nonzero "
+                     f"weights ({result.executed_macs / pruned.pruned_macs:.1%})")
     report = build_report(scenario.name, result, scenario.energy, dense_cycles, rr_cycles,
-                          tuple(notes))
+                          tuple(notes), scenario.area)
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
+
+
+def _checked_dense_jobs(pruned: PrunedNetwork, mapping, hw) -> list[LayerJobs]:
+    """The dense baseline's jobs, each layer checked to fit this hardware under its plan, so
+    that a baseline that cannot run fails before anything is simulated and says so."""
+    from accelsim.broadcasts import broadcasts
+    from accelsim.policies import Problem
+    try:
+        jobs = build_jobs(pruned.dense(), mapping, hw)
+        for layer in jobs:
+            plan = RoundRobin().plan(Problem.from_layer(layer, hw.n_pes, hw))
+            check_fits(layer, hw, broadcasts(plan.queues, layer))
+    except ConfigError as exc:
+        raise ConfigError(f"the dense baseline (the network unpruned, for the speedup over a "
+                          f"dense design) cannot run on this hardware: {exc}; skip it with "
+                          f"--no-baselines or baselines = false") from None
+    return jobs
 
 
 def _baseline(cache: BaselineCache | None, key: Callable[[], str],
@@ -87,6 +119,16 @@ def _baseline(cache: BaselineCache | None, key: Callable[[], str],
     if cache is not None:
         cache.put(k, cycles)
     return result, cycles
+
+
+def _format_note(jobs: list[LayerJobs]) -> str:
+    """Which storage format each layer's weights were stored and streamed in."""
+    by_format: dict[str, list[str]] = {}
+    for lj in jobs:
+        by_format.setdefault(lj.weight_format, []).append(lj.layer.name)
+    return "weights stored " + "; ".join(
+        f"{fmt} for {len(names)} layer{'s' * (len(names) != 1)} ({', '.join(names[:4])}"
+        f"{', ...' if len(names) > 4 else ''})" for fmt, names in sorted(by_format.items()))
 
 
 def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
@@ -106,7 +148,10 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
 
     out_dir.mkdir(parents=True, exist_ok=True)
     report = outcome.report
-    files = {"summary.json": report.to_json(), "layers.csv": report.to_csv()}
+    files = {"summary.json": report.to_json(), "layers.csv": report.to_csv(),
+             # wall time apart: summary.json is the same bytes for the same scenario and seed
+             "timings.json": jsonio.dumps({"simulation_wall_seconds": report.wall_seconds,
+                                           "events": report.events}, indent=2)}
     for name, text in files.items():
         (out_dir / name).write_text(text)
     write_trace(outcome.result, out_dir / "trace.npz")

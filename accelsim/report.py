@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import attrs
 from attrs import asdict, field, frozen
 
+from accelsim.area import area_um2
 from accelsim.assemble import SimResult
-from accelsim.config import EnergyTable, Hardware
+from accelsim import jsonio
+from accelsim.config import AreaTable, EnergyTable, Hardware
 from accelsim.gap import PARTS, layer_gap
 from accelsim.hardware_bounds import KINDS
 from accelsim.trace import Cause, Operand, State
 
 STATES = [s.label for s in State]
 DRAM_KEYS = [f"{o.name.lower()}_{c.name.lower()}" for o in Operand for c in Cause]
-ENERGY_KEYS = ["mac", "weight_buffer", "input_buffer", "output_buffer", "noc", "dram"]
+ENERGY_KEYS = ["mac", "weight_buffer", "input_buffer", "output_buffer", "noc", "dram", "static"]
 
 
 @frozen
@@ -78,9 +79,8 @@ class Report:
     def to_json(self) -> str:
         data = {"scenario": self.scenario, "policy": self.policy, "hardware": self.hardware,
                 "total": asdict(self.total), "layers": [asdict(l) for l in self.layers],
-                "simulation": {"events": self.events, "wall_seconds": self.wall_seconds},
-                "notes": list(self.notes)}
-        return json.dumps(data, indent=2, default=_json_default)
+                "simulation": {"events": self.events}, "notes": list(self.notes)}
+        return jsonio.dumps(data, indent=2)       # no wall time: same seed, same bytes
 
     def to_csv(self) -> str:
         out = io.StringIO()
@@ -133,6 +133,7 @@ class Report:
                       + "(" + ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in t.energy_pj.items()) + ")",
                   f"pruned MACs {t.pruned_macs:,} of {t.dense_macs:,} dense "
                   f"(ideal speedup {t.dense_macs / max(t.pruned_macs, 1):.2f}x); "
+                  f"area {self.hardware['area_mm2']['total']:.3f} mm^2; "
                   f"simulated {self.events:,} events in {self.wall_seconds:.2f} s"]
         lines += ["DRAM KiB: all traffic; extra: beyond each weight, input and output once "
                   "(halo, refetch, split, spill; by cause in summary.json)",
@@ -153,19 +154,10 @@ def _fmt(x):
     return "-" if x is None else f"{x:.2f}"
 
 
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, float):
-        return str(o)
-    raise TypeError(type(o))
-
-
 def _layer_energy(hw: Hardware, table: EnergyTable, executed_macs: int, dram: np.ndarray,
                   run) -> dict[str, float]:
-    """Access counts times the per-access table (pJ). Buffer fills from DRAM count as writes."""
+    """Access counts times the per-access table (pJ), plus the whole chip's leakage over the
+    layer's run time. Buffer fills from DRAM count as writes."""
     weight_fill = int(dram[Operand.WEIGHTS].sum())
     input_fill = int(dram[Operand.INPUTS].sum())
     return {
@@ -178,13 +170,14 @@ def _layer_energy(hw: Hardware, table: EnergyTable, executed_macs: int, dram: np
         * table.sram_pj_per_byte(hw.output_buffer_bytes),
         "noc": run.noc_bytes * table.noc_pj_per_byte,
         "dram": int(dram.sum()) * table.dram_pj_per_byte,
+        "static": table.static_mw(hw) * 1e9 * run.cycles / hw.clock_hz,   # mW x s = 1e9 pJ
     }
 
 
 def build_report(scenario: str, result: SimResult, energy: EnergyTable,
                  dense: tuple[int, ...] | None = None,
                  round_robin: tuple[int, ...] | None = None,
-                 notes: tuple[str, ...] = ()) -> Report:
+                 notes: tuple[str, ...] = (), area: AreaTable = AreaTable()) -> Report:
     """The report of `result`; `dense` and `round_robin` are the baselines' cycles per layer."""
     hw = result.hw
     n = hw.n_pes
@@ -226,11 +219,10 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
         makespan_over_hardware_bound=result.makespan / max(sum(l.hardware_bound for l in layers), 1),
         bound_binding=max(KINDS, key=lambda k: (binds[k], -KINDS.index(k))),
         gap=total_gap.parts if total_gap else dict.fromkeys(PARTS, 0))
-    hw_dict = {k: (str(v) if isinstance(v, float) and not np.isfinite(v) else v)
-               for k, v in asdict(hw).items()}
-    hw_dict["area_proxy"] = {"pe_lanes": hw.area_proxy_lanes,
-                             "buffer_bytes": str(hw.buffer_bytes)
-                             if not np.isfinite(hw.buffer_bytes) else int(hw.buffer_bytes)}
+    hw_dict = asdict(hw)                       # an infinite capacity is written as null
+    by_part = area_um2(hw, area)               # so is the area of an unbounded buffer
+    hw_dict["area_mm2"] = {k: v / 1e6 for k, v in {**by_part,
+                                                   "total": sum(by_part.values())}.items()}
     gap_note = [f"gap: {total_gap.sentence(result.policy)}"] if total_gap else []
     return Report(scenario, result.policy, hw_dict, layers, total, result.events,
                   result.wall_seconds, (*notes, *gap_note, *_engine_notes(result)))

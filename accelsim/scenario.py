@@ -4,16 +4,19 @@ the policy and the seed. Every malformed value is reported with the file, field 
     name = "default"          # optional; the file's stem otherwise
     seed = 1
     policy = "lpt"
+    [policy_options]  evaluations = 400   (keyword arguments of the policy, e.g. hardware-aware's)
     baselines = true          # also simulate the dense design and round-robin for speedups
     engine = "auto"           # "simpy": the reference model everywhere; "fast": closed form only
     [workload]  network = "resnet18"   layers = ["conv1", ...]   (optional subset)
-    [pruning]   profile = "NAME or file" | density = 0.3, cv = 0.3 | dense = true
+                activation_density = 0.5 (or a table per layer), activation_cv = 0.3
+    [pruning]   profile = "NAME or file" | density = 0.3 (cv = "fitted" or a number) | dense = true
                 | weights = "f.npz" (or a shipped name), keep = 0.3,
                   method = "layer" | "global" | "nm" (n = 2, m = 4) | "balanced"
                 | measured = "ddddocr_ocr.layer80" (a shipped measured-mask file, or a path)
     [mapping]   tile_h, tile_w, filters_per_job, channel_splits
     [hardware]  see accelsim.config.Hardware
     [energy]    see accelsim.config.EnergyTable
+    [area]      see accelsim.config.AreaTable
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
+from accelsim.files import read_text
 from accelsim.assemble import ENGINES
-from accelsim.config import EnergyTable, Hardware, Mapping
-from accelsim.errors import ConfigError
+from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
+from accelsim.errors import ConfigError, unknown
 from accelsim.workload.layers import Network
 from accelsim.workload.measured import check_measured, load_measured, measured_path, \
     shipped_measured
@@ -36,8 +40,9 @@ from accelsim.workload.pruning import (FITTED_CV, PrunedNetwork, SparsityProfile
                                        shipped_weights, weights_path)
 from accelsim.workload.topology import load_network
 
-_TOP = {"name", "seed", "policy", "baselines", "engine", "workload", "pruning", "mapping", "hardware",
-        "energy"}
+_TOP = {"name", "seed", "policy", "policy_options", "baselines", "engine", "workload", "pruning",
+        "mapping", "hardware", "energy", "area"}
+_WORKLOAD = ("activation_cv", "activation_density", "layers", "network")
 _PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m",
             "measured"}
 
@@ -76,8 +81,12 @@ class Scenario:
     mapping: Mapping
     hardware: Hardware
     energy: EnergyTable
+    area: AreaTable = AreaTable()
     policy: str = "lpt"
     seed: int = 1
+    policy_options: dict = attrs.field(factory=dict, eq=False)
+    activation_density: dict = attrs.field(factory=dict, eq=False)   # layer or "default"
+    activation_cv: float = 0.3
     baselines: bool = True
     layers: tuple[str, ...] | None = None
     engine: str = "auto"
@@ -87,7 +96,35 @@ class Scenario:
         each layer's draw depends on its name, so a subset gets the same masks."""
         whole = self.pruning.apply(self.network, self.seed if seed is None else seed,
                                    self.source)
+        if self.activation_density:
+            default = self.activation_density.get("default", 1.0)
+            whole = attrs.evolve(whole, layers=[attrs.evolve(
+                p, activation_density=self.activation_density.get(p.layer.name, default),
+                activation_cv=self.activation_cv) for p in whole.layers])
         return whole if self.layers is None else whole.only(self.layers)
+
+
+def _activations(workload: dict, network: Network, src: str) -> tuple[dict, float]:
+    """[workload] activation_density (one number or a table of MAC layers and "default")
+    and activation_cv, checked."""
+    value = workload.get("activation_density", {})
+    table = value if isinstance(value, dict) else {"default": value}
+    macs = [l.name for l in network.mac_layers]
+    for key, density in table.items():
+        where = "activation_density" if not isinstance(value, dict) \
+            else f"activation_density.{key}"
+        if key != "default" and key not in macs:
+            raise ConfigError(f"{src}: [workload] {where}: {network.name} has no MAC layer "
+                              f"{key!r}")
+        if isinstance(density, bool) or not isinstance(density, (int, float)) \
+                or not 0 < density <= 1:
+            raise ConfigError(f"{src}: [workload] {where} = {density!r}: must be a fraction "
+                              f"of nonzero inputs, > 0 and <= 1")
+    cv = workload.get("activation_cv", 0.3)
+    if isinstance(cv, bool) or not isinstance(cv, (int, float)) or not 0 <= cv <= 10:
+        raise ConfigError(f"{src}: [workload] activation_cv = {cv!r}: must be a number from "
+                          f"0 to 10")
+    return table, float(cv)
 
 
 def _table(data: dict, key: str, src: str) -> dict:
@@ -101,8 +138,7 @@ def _build(cls, values: dict, section: str, src: str):
     known = {a.name for a in attrs.fields(cls)}
     for key in values:
         if key not in known:
-            raise ConfigError(f"{src}: [{section}] unknown field {key!r}; known: "
-                              f"{', '.join(sorted(known))}")
+            raise unknown(f"{src}: [{section}]", key, known)
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
@@ -111,10 +147,9 @@ def _build(cls, values: dict, section: str, src: str):
 
 def read_toml(path: Path, what: str) -> dict:
     """A TOML file as a dict; an unreadable or malformed file is a ConfigError naming it."""
+    text = read_text(path, what)
     try:
-        return tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
@@ -127,13 +162,26 @@ def load_scenario(path: str | Path) -> Scenario:
 def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario:
     for key in data:
         if key not in _TOP:
-            raise ConfigError(f"{src}: unknown field {key!r}; known: {', '.join(sorted(_TOP))}")
+            raise unknown(f"{src}:", key, _TOP)
     seed = data.get("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"{src}: seed = {seed!r}: must be an integer >= 0")
     policy = data.get("policy", "lpt")
-    if not isinstance(policy, str) or not policy:
+    if not isinstance(policy, str) or not policy.strip():
         raise ConfigError(f"{src}: policy = {policy!r}: must be a policy name")
+    from accelsim.policies import check_name
+    try:
+        check_name(policy)
+    except ConfigError as exc:
+        raise ConfigError(f"{src}: policy = {policy!r}: {exc}") from None
+    policy_options = _table(data, "policy_options", src)
+    if policy_options:
+        from accelsim.errors import PolicyError
+        from accelsim.policies import load_policy
+        try:
+            load_policy(policy, policy_options)
+        except PolicyError as exc:
+            raise ConfigError(f"{src}: [policy_options]: {exc}") from None
     baselines = data.get("baselines", True)
     if not isinstance(baselines, bool):
         raise ConfigError(f"{src}: baselines = {baselines!r}: must be true or false")
@@ -143,8 +191,8 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
 
     workload = _table(data, "workload", src)
     for key in workload:
-        if key not in ("network", "layers"):
-            raise ConfigError(f"{src}: [workload] unknown field {key!r}; known: layers, network")
+        if key not in _WORKLOAD:
+            raise unknown(f"{src}: [workload]", key, _WORKLOAD)
     if "network" not in workload:
         raise ConfigError(f"{src}: [workload] network is missing (a shipped name or a CSV file)")
     try:
@@ -160,30 +208,59 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
             raise ConfigError(f"{src}: [workload] layers = {layers!r}: must be a non-empty list "
                               f"of MAC layers of {network.name} ({', '.join(macs[:6])}, ...)")
         layers = tuple(layers)
+    activation_density, activation_cv = _activations(workload, network, src)
 
     pruning = _pruning(_table(data, "pruning", src), src, base)
+    if isinstance(pruning.keep, dict):
+        macs = [l.name for l in network.mac_layers]
+        for layer in pruning.keep:
+            if layer not in macs:
+                from difflib import get_close_matches
+                close = get_close_matches(layer, macs, n=1)
+                raise ConfigError(f"{src}: [pruning] keep.{layer}: {network.name} has no MAC "
+                                  f"layer {layer!r}" + (f"; did you mean {close[0]!r}?"
+                                                        if close else ""))
+    if not network.mac_layers:
+        raise ConfigError(f"{src}: [workload] network = {workload['network']!r}: has no conv "
+                          f"or fc layer to simulate")
     mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
+    if isinstance(mapping.weight_format, tuple):
+        macs = [l.name for l in network.mac_layers]
+        for key, _ in mapping.weight_format:
+            if key != "default" and key not in macs:
+                raise ConfigError(f"{src}: [mapping] weight_format.{key}: no MAC layer of "
+                                  f"{network.name} is named {key!r} ({', '.join(macs[:6])}, "
+                                  f"...; or 'default')")
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
+    area = _build(AreaTable, _table(data, "area", src), "area", src)
     if pruning.measured is not None:
         check_measured(pruning.measured, network, f"{src}: [pruning] measured")
     name = data.get("name", Path(src).stem)
     return Scenario(name=str(name), source=src, network=network, pruning=pruning,
-                    mapping=mapping, hardware=hardware, energy=energy, policy=policy, seed=seed,
+                    mapping=mapping, hardware=hardware, energy=energy, area=area, policy=policy,
+                    seed=seed, policy_options=policy_options,
+                    activation_density=activation_density, activation_cv=activation_cv,
                     baselines=baselines, layers=layers, engine=engine)
 
 
 def _pruning(table: dict, src: str, base: Path) -> Pruning:
     for key in table:
         if key not in _PRUNING:
-            raise ConfigError(f"{src}: [pruning] unknown field {key!r}; known: "
-                              f"{', '.join(sorted(_PRUNING))}")
+            raise unknown(f"{src}: [pruning]", key, _PRUNING)
     chosen = [k for k in ("dense", "profile", "density", "weights", "measured") if k in table]
     if len(chosen) != 1:
         raise ConfigError(f"{src}: [pruning] needs exactly one of dense = true, profile, "
                           f"density (with cv), weights (with keep) or measured; got "
                           f"{chosen or 'none'}")
     how = chosen[0]
+    allowed = {"dense": set(), "profile": set(), "density": {"cv"},
+               "weights": {"keep", "method", "n", "m"}, "measured": set()}[how]
+    ignored = sorted(set(table) - allowed - {how})
+    if ignored:
+        raise ConfigError(f"{src}: [pruning] {ignored[0]} = {table[ignored[0]]!r} has no "
+                          f"effect with {how}" + (f" (it goes with: {', '.join(sorted(allowed))})"
+                                                  if allowed else ""))
     if how == "dense":
         if table["dense"] is not True:
             raise ConfigError(f"{src}: [pruning] dense = {table['dense']!r}: only true is meaningful")
@@ -194,7 +271,12 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
         except ConfigError as exc:
             raise ConfigError(f"{src}: [pruning] profile: {exc}") from None
     if how == "density":
-        profile = SparsityProfile.uniform(table["density"], table.get("cv", FITTED_CV))
+        density = table["density"]
+        if isinstance(density, (int, float)) and not isinstance(density, bool) \
+                and density == 0:
+            raise ConfigError(f"{src}: [pruning] density = {density!r}: must be in (0, 1]: "
+                              f"with no weights left there is nothing to simulate")
+        profile = SparsityProfile.uniform(density, table.get("cv", FITTED_CV))
         try:
             profile.validate(f"{src}: [pruning]")
         except ConfigError as exc:
@@ -223,8 +305,19 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
     if method not in METHODS:
         raise ConfigError(f"{src}: [pruning] method = {method!r}: must be one of "
                           f"{', '.join(METHODS)}")
+    if method != "nm" and ("n" in table or "m" in table):
+        key = "n" if "n" in table else "m"
+        raise ConfigError(f"{src}: [pruning] {key} = {table[key]!r} has no effect with "
+                          f"method = {method!r} (only with method = \"nm\")")
     n, m = table.get("n", 2), table.get("m", 4)
-    if not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m) \
+    if not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m <= 256) \
             or isinstance(n, bool) or isinstance(m, bool):
-        raise ConfigError(f"{src}: [pruning] n = {n!r}, m = {m!r}: need integers 1 <= n <= m")
+        raise ConfigError(f"{src}: [pruning] n = {n!r}, m = {m!r}: need integers "
+                          f"1 <= n <= m <= 256")
+    for layer, value in (keep.items() if isinstance(keep, dict) else [("", keep)]):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not 0 < value <= 1:
+            field = f"keep.{layer}" if layer else "keep"
+            raise ConfigError(f"{src}: [pruning] {field} = {value!r}: must be a fraction in "
+                              f"(0, 1]")
     return Pruning(weights=weights, keep=keep, method=method, n=n, m=m)

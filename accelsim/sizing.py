@@ -7,9 +7,9 @@ PE counts finds the smallest array that meets the target: log2 of the PE choices
 scale instead of all of them. Arrays too large for a buffer size (a broadcast's weights do
 not fit) are stepped over first, from the top, to the largest one that runs.
 
-The area proxy (DESIGN.md: PEs x lanes and buffer bytes) is made one number with
-`lane_bytes`: one MAC lane counted as that many bytes of SRAM (64 by default, a rough 8-bit
-MAC against 6T SRAM cells; set your own). Energy breaks ties.
+Area is the chip's silicon in mm^2, per component from the scenario's [area] table
+(accelsim.area); energy includes leakage over the run time, so an array or buffer that idles
+costs energy too. The smallest area meeting the target wins; energy breaks ties.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Callable
 import attrs
 from attrs import frozen
 
+from accelsim.area import area_um2
 from accelsim.errors import AccelsimError
 from accelsim.pipeline import run_scenario
 from accelsim.scenario import Scenario
@@ -34,15 +35,21 @@ class Candidate:
     pe_cols: int
     scale: float
     cycles: float            # inf when the hardware cannot run it
-    energy_uj: float
+    energy_uj: float         # dynamic + static
+    static_uj: float         # leakage over the run time
     pe_lanes: int
     buffer_bytes: float
-    area: float
+    area_mm2: float
+    logic_mm2: float         # MAC lanes, index decoders, interconnect ports
     error: str | None = None
 
     @property
     def feasible(self) -> bool:
         return self.error is None
+
+    @property
+    def buffer_mm2(self) -> float:
+        return self.area_mm2 - self.logic_mm2
 
 
 @frozen
@@ -59,8 +66,8 @@ def _shape(pes: int) -> tuple[int, int]:
     return rows, pes // rows
 
 
-def size(scenario: Scenario, target_cycles: int, max_pes: int = 256, lane_bytes: int = 64,
-         scales=SCALES, progress: Callable[[Candidate], None] | None = None) -> Sizing:
+def size(scenario: Scenario, target_cycles: int, max_pes: int = 256, scales=SCALES,
+         progress: Callable[[Candidate], None] | None = None) -> Sizing:
     hw0 = scenario.hardware
     pe_counts = [2 ** k for k in range(int(math.log2(max_pes)) + 1)]
     cache: dict[tuple[int, float], Candidate] = {}
@@ -74,15 +81,19 @@ def size(scenario: Scenario, target_cycles: int, max_pes: int = 256, lane_bytes:
                              "output_buffer_bytes")}
         buffers = {k: v if math.isinf(v) else float(max(1, round(v))) for k, v in buffers.items()}
         hw = attrs.evolve(hw0, pe_rows=rows, pe_cols=cols, **buffers)
-        area = hw.area_proxy_lanes * lane_bytes + hw.buffer_bytes
+        parts = area_um2(hw, scenario.area)
+        area = (sum(parts.values()) / 1e6,
+                (parts["mac"] + parts["index"] + parts["noc"]) / 1e6)
         try:
-            report = run_scenario(attrs.evolve(scenario, hardware=hw), baselines=False).report
-            cand = Candidate(pes, rows, cols, scale, report.total.cycles,
-                             sum(report.total.energy_pj.values()) / 1e6, hw.area_proxy_lanes,
-                             hw.buffer_bytes, area)
+            total = run_scenario(attrs.evolve(scenario, hardware=hw),
+                                 baselines=False).report.total
+            energy = total.energy_pj
+            cand = Candidate(pes, rows, cols, scale, total.cycles,
+                             sum(energy.values()) / 1e6, energy["static"] / 1e6, hw.lanes,
+                             hw.buffer_bytes, *area)
         except AccelsimError as exc:
-            cand = Candidate(pes, rows, cols, scale, math.inf, math.inf, hw.area_proxy_lanes,
-                             hw.buffer_bytes, area, str(exc))
+            cand = Candidate(pes, rows, cols, scale, math.inf, math.inf, math.inf, hw.lanes,
+                             hw.buffer_bytes, *area, str(exc))
         cache[(pes, scale)] = cand
         if progress:
             progress(cand)
@@ -103,7 +114,7 @@ def size(scenario: Scenario, target_cycles: int, max_pes: int = 256, lane_bytes:
                 lo = mid + 1
         meeting.append(probe(pe_counts[hi], scale))
     simulated = tuple(cache.values())
-    best = min(meeting, key=lambda c: (c.area, c.energy_uj), default=None)
+    best = min(meeting, key=lambda c: (c.area_mm2, c.energy_uj), default=None)
     return Sizing(target_cycles, best, pareto_front(simulated), simulated,
                   len(pe_counts) * len(scales))
 
@@ -113,7 +124,7 @@ def pareto_front(candidates) -> tuple[Candidate, ...]:
     ok = [c for c in candidates if c.feasible]
 
     def dominates(a, b):
-        keys = ((a.cycles, b.cycles), (a.energy_uj, b.energy_uj), (a.area, b.area))
+        keys = ((a.cycles, b.cycles), (a.energy_uj, b.energy_uj), (a.area_mm2, b.area_mm2))
         return all(x <= y for x, y in keys) and any(x < y for x, y in keys)
     front = [c for c in ok if not any(dominates(o, c) for o in ok)]
-    return tuple(sorted(front, key=lambda c: (c.cycles, c.area)))
+    return tuple(sorted(front, key=lambda c: (c.cycles, c.area_mm2)))

@@ -39,8 +39,11 @@ from typing import Callable, Iterable
 import numpy as np
 from attrs import frozen
 
+from accelsim.files import read_text
+from accelsim import jsonio
 from accelsim import __version__
-from accelsim.errors import ConfigError
+from accelsim.area import area_mm2
+from accelsim.errors import ConfigError, unknown
 
 _SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
 
@@ -99,15 +102,14 @@ def load_sweep(path: str | Path) -> Sweep:
     data = read_toml(path, "sweep")
     for key in data:
         if key not in _SWEEP_KEYS:
-            raise ConfigError(f"{src}: unknown field {key!r}; known: "
-                              f"{', '.join(sorted(_SWEEP_KEYS))}")
+            raise unknown(f"{src}:", key, _SWEEP_KEYS)
     if "base" not in data or not isinstance(data["base"], str):
         raise ConfigError(f"{src}: base = {data.get('base')!r}: name the base scenario file")
     base_path = path.parent / data["base"]
+    if not base_path.is_file():
+        raise ConfigError(f"{src}: base = {data['base']!r}: no such file")
     try:
-        base = tomllib.loads(base_path.read_text())
-    except OSError:
-        raise ConfigError(f"{src}: base = {data['base']!r}: no such file") from None
+        base = tomllib.loads(read_text(base_path, "scenario"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{src}: base {data['base']!r} is not valid TOML: {exc}") from None
     grid = data.get("grid", {})
@@ -116,15 +118,36 @@ def load_sweep(path: str | Path) -> Sweep:
     for axis, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{src}: [grid] {axis} = {values!r}: must be a non-empty list")
+        seen = [jsonio.dumps(v) for v in values]
+        twice = next((v for v, t in zip(values, seen) if seen.count(t) > 1), None)
+        if twice is not None:
+            raise ConfigError(f"{src}: [grid] {axis}: the value {twice!r} is listed twice "
+                              f"(each point would be run once and counted twice)")
     sample, seed = data.get("sample", 0), data.get("seed", 1)
     for key, value in (("sample", sample), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 ** 63:
             raise ConfigError(f"{src}: {key} = {value!r}: must be an integer >= 0")
     axes = tuple(grid)
-    combos = list(itertools.product(*(grid[a] for a in axes)))
-    if sample and sample < len(combos):
-        chosen = np.random.default_rng(seed).choice(len(combos), sample, replace=False)
-        combos = [combos[i] for i in sorted(chosen)]
+    sizes = [len(grid[a]) for a in axes]
+    total = math.prod(sizes)
+    wanted = min(sample, total) if sample else total
+    if wanted > MAX_POINTS:
+        raise ConfigError(f"{src}: [grid] has {total:,} points, more than {MAX_POINTS:,} in one "
+                          f"sweep: set sample = N to run N of them at random")
+    if wanted < total:                        # draw indices; never list the whole grid
+        rng, chosen = np.random.default_rng(seed), set()
+        while len(chosen) < wanted:
+            chosen.update(int(i) for i in rng.integers(0, total, wanted - len(chosen)))
+        indices = sorted(chosen)
+    else:
+        indices = range(total)
+    combos = []
+    for index in indices:                     # mixed radix: the last axis changes fastest
+        combo = []
+        for axis, size in zip(reversed(axes), reversed(sizes)):
+            index, at = divmod(index, size)
+            combo.append(grid[axis][at])
+        combos.append(tuple(reversed(combo)))
     points = []
     for i, combo in enumerate(combos):
         scenario = copy.deepcopy(base)
@@ -176,7 +199,9 @@ def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) ->
             "dram_bytes": total.dram_total, "dram_extra_bytes": total.dram_extra,
             "energy_uj": sum(total.energy_pj.values()) / 1e6,
             "makespan_over_bound": total.makespan_over_bound,
-            "pe_lanes": hw.area_proxy_lanes,
+            "static_energy_uj": total.energy_pj["static"] / 1e6,
+            "pe_lanes": hw.lanes,
+            "area_mm2": area if math.isfinite(area := area_mm2(hw, sc.area)) else None,
             "buffer_bytes": hw.buffer_bytes if math.isfinite(hw.buffer_bytes) else None,
             "engine": total.engine,
             "wall_seconds": time.perf_counter() - t0}
@@ -204,25 +229,44 @@ def batches(points: list[Point], workers: int) -> list[list[Point]]:
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
+MAX_POINTS = 100_000      # points one sweep runs; a larger grid needs `sample`
+
+
 class ResultStore:
     """One row per point, keyed by the point's configuration hash; each insert commits."""
+
+    COLUMNS = ("key", "sweep", "point", "params", "metrics", "created")
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
-                         "sweep TEXT, point INTEGER, params TEXT, metrics TEXT, created REAL)")
-        self._db.commit()
+        try:
+            self._db = sqlite3.connect(path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
+                             "sweep TEXT, point INTEGER, params TEXT, metrics TEXT, "
+                             "created REAL)")
+            self._db.commit()
+            columns = tuple(r[1] for r in self._db.execute("PRAGMA table_info(results)"))
+        except sqlite3.Error as exc:
+            raise ConfigError(f"{path}: not a sweep result database ({exc}): remove it or "
+                              f"choose another --out") from None
+        tables = {r[0] for r in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables != {"results"}:
+            raise ConfigError(f"{path}: holds tables {', '.join(sorted(tables - {'results'}))} "
+                              f"of another program: remove it or choose another --out")
+        if columns != self.COLUMNS:
+            raise ConfigError(f"{path}: its results table has columns {', '.join(columns)}, "
+                              f"not a sweep's: remove it or choose another --out")
 
     def keys(self) -> set[str]:
         return {k for (k,) in self._db.execute("SELECT key FROM results")}
 
     def add(self, sweep: str, point: Point, metrics: dict) -> None:
         self._db.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                         (point.key, sweep, point.index, json.dumps(point.params),
-                          json.dumps(metrics), time.time()))
+                         (point.key, sweep, point.index, jsonio.dumps(point.params),
+                          jsonio.dumps(metrics), time.time()))
         self._db.commit()
 
     def rows(self, keys: Iterable[str] | None = None) -> list[dict]:

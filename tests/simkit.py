@@ -59,7 +59,8 @@ def conv_layers(draw, max_layers=3):
 
 
 mappings = st.builds(Mapping, tile_h=st.integers(0, 5), tile_w=st.integers(0, 5),
-                     filters_per_job=st.integers(1, 3), channel_splits=st.just(1))
+                     filters_per_job=st.integers(1, 3), channel_splits=st.just(1),
+                     weight_format=st.sampled_from(["auto", "compressed", "bitmap", "dense"]))
 
 hardware = st.builds(
     Hardware, pe_rows=st.integers(1, 3), pe_cols=st.integers(1, 3),
@@ -71,4 +72,6 @@ hardware = st.builds(
     dram_bytes_per_cycle=st.sampled_from([1, 2.5, 16, math.inf]),
     dram_latency_cycles=st.integers(0, 20),
     noc_bytes_per_cycle=st.sampled_from([1, 8, math.inf]), multicast=st.booleans(),
-    input_queue_depth=st.integers(1, 4))
+    input_queue_depth=st.integers(1, 4),
+    pe_model=st.sampled_from(["zero-skip", "window", "lane-group", "dense"]),
+    pe_window=st.integers(1, 3))

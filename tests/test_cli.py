@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from accelsim.cli import main
 
@@ -31,7 +32,10 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     assert total["executed_macs"] == total["pruned_macs"] > 0
     assert abs(sum(total["states"].values()) - 1) < 1e-9
     assert total["speedup_vs_dense"] > 1 and total["makespan_over_bound"] >= 1
-    assert summary["hardware"]["area_proxy"] == {"pe_lanes": 4 * 8, "buffer_bytes": 512 * 1024}
+    area = summary["hardware"]["area_mm2"]
+    assert area["weight_buffer"] + area["input_buffer"] + area["output_buffer"] == \
+        pytest.approx(512 * 9918 / 1e6)
+    assert area["total"] == pytest.approx(sum(v for k, v in area.items() if k != "total"))
     rows = (out / "layers.csv").read_text().splitlines()
     assert rows[0].startswith("layer,jobs,cycles") and rows[-1].startswith("total,")
     assert len(rows) == 1 + 4 + 1
@@ -103,3 +107,20 @@ def test_compare_command(tmp_path, capsys):
                                                        "greedy"]
     assert all(p["makespan_over_bound"] >= 1 for p in data["policies"])
     assert (out / "compare.png").stat().st_size > 0
+
+
+def test_summary_is_strict_json_and_the_same_bytes_for_the_same_seed(tmp_path, capsys):
+    path = small_scenario(tmp_path)
+    path.write_text(path.read_text() + "weight_buffer_bytes = inf\ndram_bytes_per_cycle = inf\n")
+    texts = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert main(["run", str(path), "--out", str(out), "-q", "--no-plots"]) == 0
+        texts.append((out / "summary.json").read_bytes())
+        timings = json.loads((out / "timings.json").read_text())
+        assert timings["simulation_wall_seconds"] >= 0
+    assert texts[0] == texts[1]
+    strict = json.loads(texts[0], parse_constant=lambda c: (_ for _ in ()).throw(
+        AssertionError(f"not strict JSON: {c}")))
+    assert strict["hardware"]["weight_buffer_bytes"] is None        # unbounded: null
+    assert "wall_seconds" not in json.dumps(strict)

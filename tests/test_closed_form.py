@@ -31,8 +31,25 @@ hardware = st.builds(
 mappings = st.builds(Mapping, tile_h=st.integers(0, 5), tile_w=st.integers(0, 5),
                      filters_per_job=st.integers(1, 3),
                      channel_splits=st.sampled_from([1, 1, 2, "auto"]))
+
+
+class LptByUnits:
+    """LPT's assignment, each PE walking one unit over all its tiles before the next: queues
+    that go back to earlier input blocks (the walk hardware-aware may choose)."""
+
+    name = "lpt-by-units"
+
+    def plan(self, problem):
+        from accelsim.policies import Plan, by_size
+        _, loads = problem.unit_loads()
+        pe_of_unit = np.zeros(len(loads), dtype=np.int64)
+        for p, queue in enumerate(load_policy("lpt").plan(problem).queues):
+            pe_of_unit[problem.units[list(queue)]] = p
+        return Plan.from_unit_assignment(problem, pe_of_unit, by_size(loads), walk="units")
+
+
 POLICIES = st.sampled_from(["round-robin", "lpt", "kk", "multifit", "density-grouping",
-                            "greedy"])
+                            "greedy", LptByUnits()])
 
 
 def dram_bytes(result) -> np.ndarray:
@@ -54,7 +71,7 @@ def same_layer_results(a, b):
 def test_the_closed_form_equals_simpy_wherever_it_runs(layers, mapping, hw, policy):
     jobs = jobs_for(layers, mapping, hw)
     hw = fitted(hw, jobs, slack=1)
-    policy = load_policy(policy)
+    policy = load_policy(policy) if isinstance(policy, str) else policy
     reference = simulate(jobs, hw, policy, engine="simpy")
     auto = simulate(jobs, hw, policy, engine="auto")
     assert all(l.engine == "simpy" for l in reference.layers)

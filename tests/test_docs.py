@@ -8,7 +8,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from accelsim.config import EnergyTable, Hardware, Mapping
+from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
 from accelsim.scenario import load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ def same(documented, actual) -> bool:
     return documented == actual and isinstance(documented, bool) == isinstance(actual, bool)
 
 
-@pytest.mark.parametrize("cls", [Hardware, Mapping, EnergyTable], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [Hardware, Mapping, EnergyTable, AreaTable], ids=lambda c: c.__name__)
 def test_every_field_default_is_documented_with_the_codes_value(cls):
     rows = section(DEFAULTS, f"`accelsim.config.{cls.__name__}`")
     documented = {name(r[0]): literal(r[1]) for r in rows}
@@ -69,6 +69,9 @@ def test_scenario_defaults_are_what_loading_a_scenario_gives():
     scenario = scenario_from_dict(minimal, "<docs>")
     for key in ("seed", "policy", "baselines", "engine"):
         assert same(literal(rows[key]), getattr(scenario, key)), key
+    assert same(literal(rows["workload.activation_cv"]), scenario.activation_cv)
+    layer = scenario.pruned().layers[0]
+    assert same(literal(rows["workload.activation_density"]), layer.activation_density)
     uniform = scenario_from_dict({**minimal, "pruning": {"density": 0.5}}, "<docs>")
     assert same(literal(rows["pruning.cv"]), uniform.pruning.profile.default_cv)
     weights = scenario_from_dict({**minimal, "pruning": {"weights": "lenet5_han2015"}}, "<docs>")
@@ -82,7 +85,7 @@ def test_the_default_scenarios_changes_are_exactly_the_listed_ones():
     scenario = load_scenario(ROOT / "scenarios" / "default.toml")
     changed = {}
     for value, cls in ((scenario.hardware, Hardware), (scenario.mapping, Mapping),
-                       (scenario.energy, EnergyTable)):
+                       (scenario.energy, EnergyTable), (scenario.area, AreaTable)):
         for f in attrs.fields(cls):
             if not same(getattr(value, f.name), f.default):
                 changed[f.name] = (getattr(value, f.name), f.default)

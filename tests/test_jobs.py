@@ -24,8 +24,15 @@ def test_jobs_conserve_nonzero_macs_and_weights(layers, tile, fpj, k, lanes):
         assert len(lj.jobs) == lj.n_tiles * lj.n_units
         units = {(f, j.chunk) for j in lj.jobs if j.tile == 0 for f in j.filters}
         assert len(units) == p.layer.out_c * lj.channel_splits
-        # compressed weights: (8 + 4) bits per nonzero, rounded up per block
-        assert lj.weight_bytes.sum() >= p.nnz * 12 // 8
+        # "auto" stores the layer in the format with the fewest bytes; compressed weights take
+        # (8 + 4) bits per nonzero and dense ones 8 bits per weight, rounded up per block
+        stored = {f: build_layer_jobs(i, p, Mapping(tile, tile, fpj, k, f), hw).weight_bytes
+                  for f in ("compressed", "bitmap", "dense")}
+        assert stored["compressed"].sum() >= p.nnz * 12 // 8
+        assert stored["dense"].sum() == p.layer.weights
+        assert stored["bitmap"].sum() >= (p.layer.weights + p.nnz * 8) // 8
+        assert lj.weight_bytes.sum() == min(b.sum() for b in stored.values())
+        assert lj.weight_bytes.tolist() == stored[lj.weight_format].tolist()
         # inputs: the unique parts of the tiles cover the input the layer reads, once
         assert lj.compulsory_input_bytes <= p.layer.in_c * p.layer.in_h * p.layer.in_w
         assert lj.input_bytes.sum() >= lj.compulsory_input_bytes

@@ -70,13 +70,34 @@ def test_bands_keep_every_pe_cycle_of_each_state(n_pes, band, seed, cuts):
     np.testing.assert_array_equal(cycles.sum(axis=1), pes[:, None] * np.diff(edges))
 
 
-def test_small_timeline_draws_one_collection_per_state():
-    trace = random_trace(16)
+def test_small_timeline_is_one_image_whose_pixels_mix_the_states_of_their_bin():
+    import matplotlib.colors
+    from accelsim.trace import StateIntervals
+    # PE 0 busy for 300 cycles; PE 1 waits for inputs, then busy from cycle 100
+    states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, 100]),
+                            np.array([300, 100, 300]),
+                            np.array([State.BUSY, State.WAIT_INPUTS, State.BUSY], dtype=np.int8),
+                            np.array([-1, -1, -1]))
     fig, ax = plt.subplots()
-    plotting.draw_timeline(ax, plotting.intervals_of(trace), 16)
-    drawn = sum(len(c.get_paths()) for c in ax.collections)
-    assert len(ax.collections) == len(np.unique(trace["state"])) and drawn == len(trace["pe"])
+    plotting.draw_timeline(ax, states, 2)
+    (image,) = ax.get_images()
+    pixels = np.asarray(image.get_array())
+    assert pixels.shape == (20, 300, 3) and not ax.collections
+    rgb = lambda s: np.rint(255 * np.array(matplotlib.colors.to_rgb(plotting.COLORS[s])))
+    assert (pixels[[0, 9, 10, 19]] == 255).all()               # the white gaps between rows
+    assert (pixels[1:9] == rgb(State.BUSY)).all()
+    assert (pixels[11:19, :100] == rgb(State.WAIT_INPUTS)).all()
+    assert (pixels[11:19, 100:] == rgb(State.BUSY)).all()
     assert ax.get_ylabel() == "PE"
+    plt.close(fig)
+    # 6,000 cycles in 2,000 pixels: the bin [3000, 3003) is a third waiting, two thirds busy
+    states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, 3001]),
+                            np.array([6000, 3001, 6000]), states.state, states.held_by)
+    fig, ax = plt.subplots()
+    plotting.draw_timeline(ax, states, 2)
+    mixed = np.asarray(ax.get_images()[0].get_array())[15, 1000]
+    want = (rgb(State.WAIT_INPUTS) + 2 * rgb(State.BUSY)) / 3
+    assert np.abs(mixed - want).max() <= 1
     plt.close(fig)
 
 
@@ -112,7 +133,9 @@ def test_per_layer_figures_stop_growing(tmp_path):
     plotting.save_nnz_histograms(pruned, tmp_path / "nnz.png")
     rows = [{"a": a, "b": b, "cycles": a * b} for a in range(30) for b in range(12)]
     plotting.save_heatmap(rows, "a", "b", "cycles", tmp_path / "heatmap.png")
-    for name, dpi in (("stalls", 130), ("nnz", 110), ("heatmap", 120)):
+    plotting.save_pe_models({m: list(range(1, 151)) for m in ("zero-skip", "dense")},
+                            [f"layer{i}" for i in range(150)], tmp_path / "pe_models.png")
+    for name, dpi in (("stalls", 130), ("nnz", 110), ("heatmap", 120), ("pe_models", 120)):
         height, width = png_shape(tmp_path / f"{name}.png")
         assert height <= MAX_FIGSIZE[1] * dpi and width <= MAX_FIGSIZE[0] * dpi, name
 

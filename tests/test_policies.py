@@ -250,13 +250,15 @@ loads_st = st.one_of(st.lists(st.integers(0, 4), min_size=1, max_size=60),
 @given(loads=loads_st, n=st.integers(1, 12))
 def test_partitioning_heuristics_equal_the_references(loads, n):
     from accelsim.policies.classic import lpt_assignment
-    from accelsim.policies.partition import (improve_assignment, kk_assignment, lockstep_rounds,
+    from accelsim.policies.partition import (improve_assignment, kk_assignment,
                                              multifit_assignment)
+    from accelsim.policies.rounds import deal_rounds, rounds_of
     loads = np.array(loads, dtype=np.int64)
     assert lpt_assignment(loads, n)[0].tolist() == _ref_lpt(loads, n).tolist()
     assert multifit_assignment(loads, n).tolist() == _ref_multifit(loads, n).tolist()
     assert kk_assignment(loads, n).tolist() == _ref_kk(loads, n).tolist()
-    pe, rank = lockstep_rounds(loads, n)
+    rounds = rounds_of(loads, np.zeros(len(loads), dtype=np.int64), n)
+    pe, rank = deal_rounds(rounds, n), rounds.rank
     k = np.argsort(-loads, kind="stable")
     assert rank[k].tolist() == list(range(len(loads)))
     assert pe[k].tolist() == [(r % n if r // n % 2 == 0 else n - 1 - r % n)
@@ -322,3 +324,20 @@ def test_portfolio_is_the_best_improved_heuristic(loads, n):
     spans = [np.bincount(_ref_improve(loads, a, n), weights=loads, minlength=n).max()
              for a in (_ref_kk(loads, n), _ref_multifit(loads, n), _ref_lpt(loads, n))]
     assert np.bincount(best_heuristic(loads, n), weights=loads, minlength=n).max() == min(spans)
+
+
+def test_walking_units_runs_each_unit_over_all_its_tiles_before_the_next():
+    # units 0 and 1 on PE 0, unit 2 on PE 1, three tiles; two conv groups
+    units = [u for _ in range(3) for u in range(3)]
+    tiles = [t for t in range(3) for _ in range(3)]
+    cycles = [5, 3, 4] * 3
+    problem = Problem(cycles, 2, _jobs(units, tiles, cycles))
+    pe_of_unit, rank = np.array([0, 0, 1]), np.array([0, 1, 2])
+    by_tiles = Plan.from_unit_assignment(problem, pe_of_unit, rank)
+    by_units = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="units")
+    assert [problem.units[list(q)].tolist() for q in by_tiles.queues] == [[0, 1] * 3, [2] * 3]
+    assert [problem.units[list(q)].tolist() for q in by_units.queues] == \
+        [[0, 0, 0, 1, 1, 1], [2] * 3]
+    assert problem.tiles[list(by_units.queues[0])].tolist() == [0, 1, 2] * 2
+    with pytest.raises(ValueError, match="walk"):
+        Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="diagonal")

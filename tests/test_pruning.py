@@ -108,7 +108,7 @@ def test_dense_layer_has_every_weight_and_no_index():
     ("cv = -1\n[density]\nc=0.5", r"p.toml: cv = -1: must be a number in \[0.0, inf\]"),
     ("[density]\nc = 1.5", r"p.toml: density.c = 1.5: must be a number in \[0.0, 1.0\]"),
     ("[nnz]\nc = 'x'", r"p.toml: nnz.c = 'x': must be an integer >= 0"),
-    ("colour = 3", r"p.toml: unknown key 'colour'"),
+    ("colour = 3", r"p.toml: unknown field 'colour'"),
     ("[density", r"p.toml: cannot read profile"),
 ])
 def test_bad_profile_values_are_rejected(text, message):

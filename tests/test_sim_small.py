@@ -52,7 +52,7 @@ def intervals(result, pe):
 
 
 def test_lock_step_holds_the_fast_pe_and_names_the_slow_one():
-    jobs = [build_layer_jobs(0, layer_with_nnz([10, 2, 3, 3]), Mapping(), IDEAL)]
+    jobs = [build_layer_jobs(0, layer_with_nnz([10, 2, 3, 3]), Mapping(weight_format="compressed"), IDEAL)]
     result = simulate(jobs, IDEAL, Fixed(Plan.static([[0, 2], [1, 3]])))
     assert result.makespan == 13
     assert intervals(result, 0) == [(0, 13, B, -1)]
@@ -61,7 +61,7 @@ def test_lock_step_holds_the_fast_pe_and_names_the_slow_one():
 
 def test_a_deeper_queue_decouples_and_meets_the_planned_makespan():
     hw = Hardware(pe_rows=1, pe_cols=2, macs_per_cycle=1, input_queue_depth=2).ideal_memory()
-    jobs = [build_layer_jobs(0, layer_with_nnz([10, 2, 3, 3]), Mapping(), hw)]
+    jobs = [build_layer_jobs(0, layer_with_nnz([10, 2, 3, 3]), Mapping(weight_format="compressed"), hw)]
     result = simulate(jobs, hw, Fixed(Plan.static([[0, 2], [1, 3]])))
     assert result.makespan == 13 == result.layers[0].planned_makespan
     assert intervals(result, 1) == [(0, 5, B, -1), (5, 13, I, -1)]
@@ -73,7 +73,7 @@ def test_dram_latency_bandwidth_and_queueing_are_exact():
                   weight_buffer_bytes=math.inf, input_buffer_bytes=math.inf,
                   output_buffer_bytes=math.inf)
     # one filter with 8 nonzeros of 8: weights 8 x 12 bits = 12 B, input 8 B, output 1 B
-    jobs = [build_layer_jobs(0, layer_with_nnz([8]), Mapping(), hw)]
+    jobs = [build_layer_jobs(0, layer_with_nnz([8]), Mapping(weight_format="compressed"), hw)]
     result = simulate(jobs, hw, Fixed(Plan.static([[0]])))
     tr = result.transfers
     rows = list(zip(tr["start"].tolist(), tr["end"].tolist(), tr["bytes"].tolist(),
@@ -89,7 +89,7 @@ def test_dram_latency_bandwidth_and_queueing_are_exact():
 def test_interconnect_time_is_a_stall_of_its_own():
     hw = attrs.evolve(IDEAL, noc_bytes_per_cycle=2, multicast=True)
     # two filters of 4 nonzeros: input 4 B multicast once + weights 2 x 6 B = 16 B = 8 cycles
-    jobs = [build_layer_jobs(0, layer_with_nnz([4, 4]), Mapping(), hw)]
+    jobs = [build_layer_jobs(0, layer_with_nnz([4, 4]), Mapping(weight_format="compressed"), hw)]
     result = simulate(jobs, hw, Fixed(Plan.static([[0], [1]])))
     assert intervals(result, 0) == [(0, 8, WN, -1), (8, 12, B, -1)]
     unicast = attrs.evolve(hw, multicast=False)  # the input crosses twice: 20 B = 10 cycles
@@ -101,7 +101,7 @@ def test_a_small_input_buffer_refetches_and_says_so():
     hw = attrs.evolve(IDEAL, pe_cols=1, input_buffer_bytes=4, double_buffered=False)
     # two output rows = two tiles of a 1x1 conv on a 2x1 map; 4 input channels = 4 B a tile
     layer = layer_with_nnz([4, 4], tiles=2, in_c=4)
-    jobs = [build_layer_jobs(0, layer, Mapping(tile_h=1, tile_w=1), hw)]
+    jobs = [build_layer_jobs(0, layer, Mapping(tile_h=1, tile_w=1, weight_format="compressed"), hw)]
     order = [0, 3, 1, 2]  # jobs are tile-major: 0=(t0,f0) 1=(t0,f1) 2=(t1,f0) 3=(t1,f1)
     result = simulate(jobs, hw, Fixed(Plan.static([order])))
     tr = result.transfers
@@ -119,7 +119,7 @@ def test_a_small_input_buffer_refetches_and_says_so():
 def test_a_full_output_buffer_makes_the_second_pe_wait_for_the_write_back():
     hw = attrs.evolve(IDEAL, output_buffer_bytes=1, double_buffered=False,
                       dram_latency_cycles=5)
-    jobs = [build_layer_jobs(0, layer_with_nnz([3, 3]), Mapping(), hw)]
+    jobs = [build_layer_jobs(0, layer_with_nnz([3, 3]), Mapping(weight_format="compressed"), hw)]
     result = simulate(jobs, hw, Fixed(Plan.static([[0], [1]])))
     # PE 0 computes [5, 8) once its operands arrive (latency 5); its 1 B result is written
     # back at 8 + 5 = 13, and only then does PE 1 get output space
@@ -129,7 +129,7 @@ def test_a_full_output_buffer_makes_the_second_pe_wait_for_the_write_back():
 
 def test_a_job_that_never_fits_is_rejected_before_simulating():
     hw = attrs.evolve(IDEAL, weight_buffer_bytes=8)  # half of it usable: double buffered
-    jobs = [build_layer_jobs(0, layer_with_nnz([8, 2]), Mapping(), hw)]
+    jobs = [build_layer_jobs(0, layer_with_nnz([8, 2]), Mapping(weight_format="compressed"), hw)]
     with pytest.raises(ConfigError, match=r"layer L: job 0 \(filters 0..0, tile 0\) needs 12 B "
                                           r"of weights; the weight buffer holds 4 B \(half of it, "
                                           r"double buffered\): raise hardware.weight_buffer_bytes"):
@@ -138,7 +138,7 @@ def test_a_job_that_never_fits_is_rejected_before_simulating():
 
 def test_a_broadcast_whose_weights_cannot_be_on_chip_together_is_rejected():
     hw = attrs.evolve(IDEAL, weight_buffer_bytes=20, double_buffered=False)
-    jobs = [build_layer_jobs(0, layer_with_nnz([8, 8]), Mapping(), hw)]
+    jobs = [build_layer_jobs(0, layer_with_nnz([8, 8]), Mapping(weight_format="compressed"), hw)]
     with pytest.raises(ConfigError, match="a broadcast to 2 PEs needs 24 B of weights"):
         simulate(jobs, hw, Fixed(Plan.static([[0], [1]])))
 
@@ -146,7 +146,7 @@ def test_a_broadcast_whose_weights_cannot_be_on_chip_together_is_rejected():
 def test_crossed_partial_sums_spill_to_dram_and_come_back():
     hw = attrs.evolve(IDEAL, output_buffer_bytes=3, double_buffered=False, psum_bits=24)
     layer = layer_with_nnz([4, 4], in_c=4)
-    jobs = [build_layer_jobs(0, layer, Mapping(channel_splits=2), hw)]
+    jobs = [build_layer_jobs(0, layer, Mapping(channel_splits=2, weight_format="compressed"), hw)]
     result = simulate(jobs, hw, Fixed(Plan.static([[0, 3], [2, 1]])))
     assert result.executed_macs == 8
     tr = result.transfers
@@ -163,7 +163,7 @@ def test_crossed_partial_sums_deadlock_without_spill_naming_the_waiters():
                       psum_spill=False)
     # two filters split in two channel chunks: units 0=(f0,c0) 1=(f0,c1) 2=(f1,c0) 3=(f1,c1)
     layer = layer_with_nnz([4, 4], in_c=4)
-    jobs = [build_layer_jobs(0, layer, Mapping(channel_splits=2), hw)]
+    jobs = [build_layer_jobs(0, layer, Mapping(channel_splits=2, weight_format="compressed"), hw)]
     # PE 0 opens f0's partial sums, PE 1 waits for room for f1's; f0's second chunk sits
     # behind that wait on PE 1: neither can ever proceed
     plan = Plan.static([[0, 3], [2, 1]])
@@ -176,7 +176,7 @@ def test_broadcasts_walk_the_tiles_and_keep_each_pes_order():
     # a 1x1 conv on a 2x1 map in 1-row tiles: jobs are tile-major, (t0,f0..f3), (t1,f0..f3);
     # filters have 5, 2, 3, 4 nonzeros, so a job takes that many cycles
     layer = layer_with_nnz([5, 2, 3, 4], tiles=2, in_c=5)
-    jobs = [build_layer_jobs(0, layer, Mapping(tile_h=1), IDEAL)]
+    jobs = [build_layer_jobs(0, layer, Mapping(tile_h=1, weight_format="compressed"), IDEAL)]
     plan = Plan.static([[0, 2, 3, 4, 6], [1, 7, 5]])
     groups = static_groups(plan.queues, jobs[0])
     assert [(g.input_block, [(pe, j.index) for pe, j in g.members]) for g in groups] == [
@@ -193,7 +193,7 @@ def test_broadcasts_walk_the_tiles_and_keep_each_pes_order():
 def test_lpt_keeps_a_filters_tiles_on_one_pe():
     from accelsim.policies import Problem, load_policy
     layer = layer_with_nnz([5, 2, 3, 4], tiles=3, in_c=5)
-    lj = build_layer_jobs(0, layer, Mapping(tile_h=1), IDEAL)
+    lj = build_layer_jobs(0, layer, Mapping(tile_h=1, weight_format="compressed"), IDEAL)
     plan = load_policy("lpt").plan(Problem.from_layer(lj, 2))
     pe_of = {j: pe for pe, q in enumerate(plan.queues) for j in q}
     for unit in range(4):
@@ -242,7 +242,7 @@ def test_a_pe_fed_without_an_event_starts_after_the_dispatchers_whole_step():
     # first, then job 0 ends and job 1 starts at once (its output tile taken before tile
     # 0's write-back frees it); the PE never starves
     hw = attrs.evolve(IDEAL, pe_cols=1, input_queue_depth=2, noc_bytes_per_cycle=1)
-    jobs = [build_layer_jobs(0, layer_with_nnz([2], tiles=2, in_c=2), Mapping(tile_h=1), hw)]
+    jobs = [build_layer_jobs(0, layer_with_nnz([2], tiles=2, in_c=2), Mapping(tile_h=1, weight_format="compressed"), hw)]
     result = simulate(jobs, hw, Fixed(Plan.static([[0, 1]])), engine="simpy")
     assert intervals(result, 0) == [(0, 5, WN, -1), (5, 9, B, -1)]
     lv = result.levels

@@ -3,6 +3,7 @@ import json
 
 import attrs
 
+from accelsim.area import area_mm2
 from accelsim.cli import main
 from accelsim.scenario import scenario_from_dict
 from accelsim.sizing import SCALES, _shape, pareto_front, size
@@ -33,9 +34,9 @@ def test_the_search_finds_what_the_full_grid_finds_with_fewer_simulations():
         except AccelsimError:
             continue
         if cycles <= 60_000:
-            every.append((hw.area_proxy_lanes * 64 + hw.buffer_bytes, pes, scale))
+            every.append((area_mm2(hw, SCENARIO.area), pes, scale))
     assert result.best is not None and result.best.cycles <= 60_000
-    assert (result.best.area, result.best.pes, result.best.scale) == min(every)
+    assert (result.best.area_mm2, result.best.pes, result.best.scale) == min(every)
 
 
 def test_the_front_is_exactly_the_non_dominated_runs():
@@ -43,8 +44,8 @@ def test_the_front_is_exactly_the_non_dominated_runs():
     ok = [c for c in result.simulated if c.feasible]
     for c in ok:
         dominated = any(o.cycles <= c.cycles and o.energy_uj <= c.energy_uj and
-                        o.area <= c.area and (o.cycles, o.energy_uj, o.area) !=
-                        (c.cycles, c.energy_uj, c.area) for o in ok)
+                        o.area_mm2 <= c.area_mm2 and (o.cycles, o.energy_uj, o.area_mm2) !=
+                        (c.cycles, c.energy_uj, c.area_mm2) for o in ok)
         assert (c in result.front) != dominated
     assert pareto_front([]) == ()
 

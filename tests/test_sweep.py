@@ -101,7 +101,7 @@ def test_a_seeded_sample_of_the_grid(tmp_path):
 
 @pytest.mark.parametrize("grid, extra, message", [
     ('"hardware.pe_rows" = [1, 0]', "", r"s.toml: point 1 \(hardware.pe_rows=0\): "
-                                        r"\[hardware\] 'pe_rows' must be an integer >= 1: 0"),
+                                        r"\[hardware\] 'pe_rows' must be an integer from 1 to 65,536: 0"),
     ('"hardware.pe_rows" = 4', "", r"\[grid\] hardware.pe_rows = 4: must be a non-empty list"),
     ('"hardware.lanes" = [4]', "", r"\[hardware\] unknown field 'lanes'"),
     ('policy = ["lpt"]', "colour = 1", r"s.toml: unknown field 'colour'"),

@@ -70,7 +70,7 @@ def test_small_good_topology_loads():
     ("c1,conv,,4,8,8,4,3,3,1,1,1", r"layer c1: duplicate layer name"),
     ("f,fc,,100,1,1,10,1,1,1,0,1", r"layer f: in_c = 100 .* c1 gives 4x8x8 = 256 features"),
     ("c2,conv,,4,8,8,4,11,11,1,0,1", r"kernel 11x11 with pad 0 does not fit a 8x8 input"),
-    ("c2,conv,,4,8,8,0,3,3,1,1,1", r"row 4 \(c2\): 'out_c' must be >= 1: 0"),
+    ("c2,conv,,4,8,8,0,3,3,1,1,1", r"row 4 \(c2\): out_c = 0: must be an integer from 1 to"),
 ])
 def test_malformed_topologies_are_rejected_with_file_row_and_field(row, message):
     with pytest.raises(ConfigError, match=message):

@@ -103,7 +103,9 @@ class DispatchStatus:
         self._position_waiters: list[tuple[int, simpy.Event]] = []
         dynamic = expected is None
         self.free_slots: deque[int] | None = (
-            deque(p for _ in range(depth) for p in range(n_pes)) if dynamic else None)
+            # no more slots per PE than the layer has jobs: a deeper queue is never used
+            deque(p for _ in range(min(depth, n_jobs)) for p in range(n_pes))
+            if dynamic else None)
         self._room_waiter: tuple[int, simpy.Event] | None = None
         self.pes: list[PE] = []
         self._arrived: list[PE] = []   # fed during this dispatcher step; start when it ends

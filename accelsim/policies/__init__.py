@@ -18,6 +18,7 @@ from attrs import Factory, field, frozen
 
 from accelsim.errors import PolicyError
 from accelsim.config import Hardware
+from accelsim.policies.rounds import in_rounds, unit_rounds
 from accelsim.workload.jobs import Job, LayerJobs
 
 GROUP = "accelsim.policies"
@@ -101,26 +102,39 @@ class Plan:
         return cls(order=tuple(int(j) for j in order))
 
     @classmethod
-    def from_assignment(cls, problem: Problem, pe_of_job, rank=None) -> Plan:
-        """Per-PE queues from an assignment, ordered by tile (input locality), then input
-        block (conv group and channel chunk), then `rank` (the policy's own order; job index
-        when omitted). The dispatcher broadcasts input blocks in order and never reorders a
-        PE's jobs, so a queue that went back to an earlier block would leave its PE waiting
-        until every other PE had finished that block: under lock-step, pruned AlexNet's
-        grouped convolutions ran 2.4-3.8x their plans that way."""
+    def from_assignment(cls, problem: Problem, pe_of_job, rank=None,
+                        walk: str = "tiles") -> Plan:
+        """Per-PE queues from an assignment. Walking `tiles` (the default): by tile (input
+        locality), then input block (conv group and channel chunk), then `rank` (the
+        policy's own order; job index when omitted). The dispatcher broadcasts input blocks
+        in order and never reorders a PE's jobs, so a queue that went back to an earlier
+        block would leave its PE waiting until every other PE had finished that block: under
+        lock-step, pruned AlexNet's grouped convolutions ran 2.4-3.8x their plans that way.
+        Walking `units`: by `rank`, then tile, so a PE runs one unit over all its tiles
+        before the next and keeps its weights, while the input tiles are broadcast again
+        for each round of units (on pruned ResNet-18's multi-tile layers 1 % faster, on a
+        downsample layer 7 % slower: a plan's choice, see hardware-aware)."""
         pe = np.asarray(pe_of_job, dtype=np.int64)
         rank = np.arange(problem.n_jobs) if rank is None else np.asarray(rank, dtype=np.int64)
-        jobs = np.lexsort((rank, problem.inputs, problem.tiles, pe)).tolist()  # ties: index
+        if walk == "tiles":
+            keys = (rank, problem.inputs, problem.tiles, pe)
+        elif walk == "units":
+            keys = (problem.inputs, problem.tiles, rank, pe)
+        else:
+            raise ValueError(f"walk must be 'tiles' or 'units', not {walk!r}")
+        jobs = np.lexsort(keys).tolist()  # ties: job index
         ends = np.cumsum(np.bincount(pe, minlength=problem.n_pes)).tolist()
         return cls(queues=tuple(tuple(jobs[a:b]) for a, b in zip([0, *ends], ends)))
 
     @classmethod
-    def from_unit_assignment(cls, problem: Problem, pe_of_unit, rank_of_unit=None) -> Plan:
+    def from_unit_assignment(cls, problem: Problem, pe_of_unit, rank_of_unit=None,
+                             walk: str = "tiles") -> Plan:
         """Every job on its unit's PE, so a filter group's weights stay on one PE while the
-        tiles stream by; each PE runs tile by tile, units in `rank_of_unit` order."""
+        tiles stream by; each PE runs its units in `rank_of_unit` order, tile by tile or
+        unit by unit (`walk`, see from_assignment)."""
         units = problem.units
         rank = None if rank_of_unit is None else np.asarray(rank_of_unit)[units]
-        return cls.from_assignment(problem, np.asarray(pe_of_unit)[units], rank)
+        return cls.from_assignment(problem, np.asarray(pe_of_unit)[units], rank, walk)
 
     @classmethod
     def stealing(cls, queues) -> Plan:
@@ -130,7 +144,11 @@ class Plan:
         """The largest sum of job cycles over the PEs (static plans only)."""
         if self.dynamic:
             return None
-        return max((int(cycles[list(q)].sum()) for q in self.queues), default=0)
+        flat = np.fromiter(chain.from_iterable(self.queues), dtype=np.int64)
+        pe = np.repeat(np.arange(len(self.queues)), [len(q) for q in self.queues])
+        loads = np.zeros(max(len(self.queues), 1), dtype=np.int64)   # exact: no float sums
+        np.add.at(loads, pe, np.asarray(cycles, dtype=np.int64)[flat])
+        return int(loads.max())
 
     def check(self, n_jobs: int, n_pes: int, policy: str) -> None:
         """Every job exactly once, on an existing PE; raises PolicyError naming the policy."""
@@ -160,9 +178,15 @@ def by_size(loads: np.ndarray) -> np.ndarray:
     return rank
 
 
-def plan_units(problem: Problem, assign) -> Plan:
+def plan_units(problem: Problem, assign, assign_in_rounds=None) -> Plan:
     """The plan of a partitioning heuristic `assign(unit loads, n_pes) -> PE of each unit`:
-    every tile of a unit on its PE, each PE running its units longest first within a tile."""
+    every tile of a unit on its PE, each PE running its units longest first within a tile.
+    On a layer with its hardware, `assign_in_rounds(rounds, n_pes)` places the units inside
+    the broadcast rounds instead (accelsim.policies.rounds), each PE running them in round
+    order."""
+    if assign_in_rounds is not None and in_rounds(problem):
+        r = unit_rounds(problem)
+        return Plan.from_unit_assignment(problem, assign_in_rounds(r, problem.n_pes), r.rank)
     _, loads = problem.unit_loads()
     return Plan.from_unit_assignment(problem, assign(loads, problem.n_pes), by_size(loads))
 
@@ -191,12 +215,33 @@ def available() -> dict[str, EntryPoint]:
     return dict(sorted(found.items()))
 
 
-def load_policy(name: str) -> Policy:
+def check_name(name: str) -> None:
+    """ConfigError unless `name` (NAME, NAME+improve or package.module:Class) can be loaded
+    by name: a built-in or registered name, or a reference with a module and a class."""
+    from difflib import get_close_matches
+    from accelsim.errors import ConfigError
+    base = name.removesuffix("+improve")
+    if ":" in base:
+        module, _, attr = base.partition(":")
+        if not module or not attr:
+            raise ConfigError("a reference must be 'package.module:Class'")
+        return
+    known = available()
+    if base not in known:
+        close = get_close_matches(base, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"unknown policy; {hint}known: {', '.join(known)} (or "
+                          f"'package.module:Class', or NAME+improve)")
+
+
+def load_policy(name: str, options: dict | None = None) -> Policy:
     """A policy instance by registered name or by 'package.module:Class' reference;
-    'NAME+improve' passes a static policy's plans through the improvement step."""
+    'NAME+improve' passes a static policy's plans through the improvement step. `options`
+    are keyword arguments of the policy's constructor (e.g. hardware-aware's `evaluations`,
+    exact's `time_limit_s`), checked by `check_options`."""
     if name.endswith("+improve"):
         from accelsim.policies.heuristics import Improved
-        return Improved(load_policy(name.removesuffix("+improve")))
+        return Improved(load_policy(name.removesuffix("+improve"), options))
     if ":" in name:
         ep = EntryPoint(name, name, GROUP)
     else:
@@ -210,8 +255,10 @@ def load_policy(name: str) -> Policy:
     except Exception as exc:  # any import failure is the plugin's, named as such
         raise PolicyError(f"cannot load policy {name!r} ({ep.value}): "
                           f"{type(exc).__name__}: {exc}") from exc
+    if options:
+        check_options(name, obj, options)
     try:
-        policy = obj() if isinstance(obj, type) else obj
+        policy = obj(**(options or {})) if isinstance(obj, type) else obj
     except Exception as exc:
         raise PolicyError(f"cannot create policy {name!r} ({ep.value}): {exc}") from exc
     if not callable(getattr(policy, "plan", None)):
@@ -219,6 +266,40 @@ def load_policy(name: str) -> Policy:
     if not isinstance(getattr(policy, "name", None), str):
         raise PolicyError(f"policy {name!r} ({ep.value}) has no string attribute 'name'")
     return policy
+
+
+def check_options(name: str, cls, options: dict) -> None:
+    """Each option must be a parameter of the policy's constructor, of its default's type
+    (integers and numbers at least 0, finite); PolicyError names the option and value."""
+    import inspect
+    import math
+    from difflib import get_close_matches
+    try:
+        params = dict(inspect.signature(cls).parameters) if isinstance(cls, type) else {}
+    except (TypeError, ValueError):
+        params = {}
+    params = {k: p for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                             p.KEYWORD_ONLY)}
+    for key, value in options.items():
+        if key not in params:
+            close = get_close_matches(key, params, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(params) or "none"
+            raise PolicyError(f"policy {name!r} has no option {key!r}{hint} (options: {known})")
+        default = params[key].default
+        if isinstance(default, bool):
+            ok, want = isinstance(value, bool), "true or false"
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+            want = "an integer >= 0"
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and math.isfinite(value) and value >= 0
+            want = "a finite number >= 0"
+        else:
+            ok, want = True, ""
+        if not ok:
+            raise PolicyError(f"policy {name!r}: option {key} = {value!r}: must be {want}")
 
 
 def plan_layer(policy: Policy, problem: Problem) -> Plan:

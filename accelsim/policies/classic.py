@@ -7,6 +7,7 @@ import heapq
 import numpy as np
 
 from accelsim.policies import Plan, Problem, plan_units
+from accelsim.policies.rounds import lpt_rounds
 
 
 class RoundRobin:
@@ -44,12 +45,13 @@ class LPT:
     It balances units (a filter group over all its tiles), so a unit's weights stay on one PE
     and every broadcast tile finds the PEs equally loaded; without tiles a unit is one job,
     and on a bare list of durations this is Graham's LPT exactly. Within a tile each PE runs
-    its longest units first, which lines up similar jobs for lock-step hardware."""
+    its longest units first, which lines up similar jobs for lock-step hardware. On a layer
+    it places the units of each broadcast round instead (accelsim.policies.rounds)."""
 
     name = "lpt"
 
     def plan(self, problem: Problem) -> Plan:
-        return plan_units(problem, lambda loads, n: lpt_assignment(loads, n)[0])
+        return plan_units(problem, lambda loads, n: lpt_assignment(loads, n)[0], lpt_rounds)
 
 
 class Greedy:

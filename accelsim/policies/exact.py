@@ -22,6 +22,8 @@ from accelsim.policies import Plan, Problem, by_size
 from accelsim.policies.partition import (improve_assignment, kk_assignment,
                                          multifit_assignment)
 from accelsim.policies.classic import lpt_assignment
+from accelsim.policies.rounds import (Rounds, improve_rounds, kk_rounds, in_rounds,
+                                      lpt_rounds, multifit_rounds, unit_rounds)
 
 
 def _makespan(loads, pe_of, n_pes) -> int:
@@ -34,6 +36,14 @@ def best_heuristic(loads: np.ndarray, n_pes: int) -> np.ndarray:
                   lpt_assignment(loads, n_pes)[0]]
     improved = [improve_assignment(loads, c, n_pes) for c in candidates]
     return min(improved, key=lambda a: _makespan(loads, a, n_pes))
+
+
+def best_in_rounds(r: Rounds, n_pes: int) -> np.ndarray:
+    """best_heuristic on a layer: KK, MULTIFIT and LPT inside the broadcast rounds, each
+    improved without leaving them."""
+    candidates = [kk_rounds(r, n_pes), multifit_rounds(r, n_pes), lpt_rounds(r, n_pes)]
+    improved = [improve_rounds(r, c, n_pes) for c in candidates]
+    return min(improved, key=lambda a: _makespan(r.loads, a, n_pes))
 
 
 def unit_bound(loads: np.ndarray, n_pes: int) -> int:
@@ -49,6 +59,10 @@ def unit_bound(loads: np.ndarray, n_pes: int) -> int:
 class Exact:
     """Minimum makespan by CP-SAT within a time limit (seconds), warm-started by the best
     heuristic. Plan.info tells whether optimality was proven, and the bound.
+
+    On a layer with its hardware it plans inside the broadcast rounds, as every partitioning
+    policy does there (accelsim.policies.rounds): optimality is then among plans that keep
+    them (Plan.info["within_rounds"]).
 
     The model has one variable per (unit length, PE), and building it alone costs about 10 us
     per variable, beyond the time limit. A model of more than `variables_per_second` times
@@ -73,29 +87,39 @@ class Exact:
         t0 = time.perf_counter()
         units, loads = problem.unit_loads()
         n = problem.n_pes
-        incumbent = best_heuristic(loads, n)
+        rounds = unit_rounds(problem) if in_rounds(problem) else None
+        incumbent = best_heuristic(loads, n) if rounds is None else best_in_rounds(rounds, n)
+        group = np.zeros(len(loads), dtype=np.int64) if rounds is None else rounds.round_of
         best = _makespan(loads, incumbent, n)
         bound = unit_bound(loads, n)
         status = "bound met by heuristic"
-        variables = len(np.unique(loads)) * n
+        variables = len(np.unique(group * (int(loads.max(initial=0)) + 1) + loads)) * n
         limit = int(self.variables_per_second * self.time_limit_s)
         if best > bound and variables > limit:
             status = (f"not solved: the model would have {variables} variables, more than "
                       f"{limit} for {self.time_limit_s:g} s; the heuristic's plan")
         elif best > bound:
-            solved = self._solve(cp_model, loads, n, incumbent, bound, best)
+            solved = self._solve(cp_model, loads, n, incumbent, bound, best,
+                                 None if rounds is None else group)
             status, bound, found = solved
             if found is not None and _makespan(loads, found, n) < best:
                 incumbent, best = found, _makespan(loads, found, n)
         proven = best == bound
         info = {"proven_optimal": proven and len(loads) == problem.n_jobs,
                 "optimal_over_units": proven, "bound": bound, "makespan": best,
-                "status": status, "seconds": time.perf_counter() - t0}
-        plan = Plan.from_unit_assignment(problem, incumbent, by_size(loads))
+                "status": status, "within_rounds": rounds is not None,
+                "seconds": time.perf_counter() - t0}
+        plan = Plan.from_unit_assignment(problem, incumbent,
+                                         by_size(loads) if rounds is None else rounds.rank)
         return Plan(queues=plan.queues, info=info)
 
-    def _solve(self, cp_model, loads, n, incumbent, bound, best):
-        types, inverse, counts = np.unique(loads, return_inverse=True, return_counts=True)
+    def _solve(self, cp_model, loads, n, incumbent, bound, best, group=None):
+        """Units of one length (and, inside broadcast rounds, one round: `group`) are a
+        type; a PE then takes at most one unit of each round."""
+        key = loads if group is None else group * (int(loads.max(initial=0)) + 1) + loads
+        _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True,
+                                              return_counts=True)
+        types = loads[first]
         model = cp_model.CpModel()
         y = [[model.new_int_var(0, int(c), f"y{t}_{p}") for p in range(n)]
              for t, c in enumerate(counts)]
@@ -105,6 +129,12 @@ class Exact:
             model.add(pe_load[p] == sum(int(types[t]) * y[t][p] for t in range(len(types))))
         for t, c in enumerate(counts):
             model.add(sum(y[t]) == int(c))
+        if group is not None:
+            type_group = group[first]
+            for k in np.unique(type_group).tolist():
+                ts = np.flatnonzero(type_group == k).tolist()
+                for p in range(n):
+                    model.add(sum(y[t][p] for t in ts) <= 1)
         for p in range(n - 1):
             model.add(pe_load[p] >= pe_load[p + 1])
         makespan = model.new_int_var(bound, best, "makespan")

@@ -11,11 +11,18 @@ It starts from the best of round-robin, LPT, KK, MULTIFIT, density grouping and 
 PEs by local search: swaps of units of neighbouring size (they trade places between rounds),
 swaps of any two units, and moves off the most loaded PE, keeping a change only when the
 layer simulates in fewer cycles. When a layer has fewer units than PEs it also tries
-spreading each unit's tiles over several PEs (whole-unit plans would leave PEs idle). What it optimizes is the layer's simulated cycles on the
-given hardware; it is never worse than any of its starting plans, round-robin included.
+spreading each unit's tiles over several PEs (whole-unit plans would leave PEs idle), and on
+layers of several tiles it chooses how each PE walks them: tile by tile (inputs broadcast
+once, weights resent when a PE holds several units) or unit by unit (weights kept, inputs
+broadcast again). What it optimizes is the layer's simulated cycles on the given hardware;
+it is never worse than any of its starting plans, round-robin included.
 
-The budget is a number of simulations per layer (`evaluations`, default 200; a tenth of it
-where SimPy must run), so the same seed gives the same plan on any machine.
+The budget is a number of simulations per layer, so the same seed gives the same plan on any
+machine: `evaluations` (default 200) where the closed form runs; where SimPy must run (the
+closed form cannot compute the layer, or a starting plan would overflow the output buffer), the six
+starting plans and then at most a tenth of `evaluations`, and at most `simpy_jobs` simulated
+jobs (default 200,000: about 2 s of SimPy), so a large layer that the closed form cannot
+compute costs seconds, not minutes (pruned VGG-16 planned in 42 s before this cap).
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ from accelsim.policies import Plan, Problem, by_size
 class HardwareAware:
     name = "hardware-aware"
 
-    def __init__(self, evaluations: int = 200, seed: int = 0):
+    def __init__(self, evaluations: int = 200, seed: int = 0, simpy_jobs: int = 200_000):
         self.evaluations = evaluations
         self.seed = seed
+        self.simpy_jobs = simpy_jobs
 
     def plan(self, problem: Problem) -> Plan:
         from accelsim.policies.classic import LPT, RoundRobin
@@ -40,7 +48,6 @@ class HardwareAware:
         if problem.layer is None or problem.hw is None or problem.n_jobs == 0:
             return Portfolio().plan(problem)          # durations only: the textbook problem
         simulated = _Simulator(problem)
-        budget = self.evaluations if simulated.exact else max(self.evaluations // 10, 5)
         units = problem.units
         _, loads = problem.unit_loads()
         rank = by_size(loads)
@@ -52,6 +59,10 @@ class HardwareAware:
             cycles = simulated(plan)
             if best_cycles is None or cycles < best_cycles:
                 best, best_name, best_cycles = plan, policy.name, cycles
+        # the closed form's output condition depends on the plan: a start that needed SimPy
+        # puts the layer on SimPy's budget
+        budget = self.evaluations if simulated.simpy_runs == 0 else len(starts) + min(
+            self.evaluations // 10, self.simpy_jobs // problem.n_jobs)
         spread = _spread(problem, loads)
         if spread is not None:
             cycles = simulated(spread)
@@ -65,9 +76,15 @@ class HardwareAware:
         # the starting plans' own within-tile order; the search keeps units longest first
         if best_name != "round-robin":
             best = Plan.from_unit_assignment(problem, pe_of_unit, rank)
+        used, walk = len(starts), "tiles"
+        if problem.tiles.max(initial=0) > 0:     # unit by unit keeps weights, resends inputs
+            plan = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="units")
+            cycles = simulated(plan)
+            used += 1
+            if cycles < best_cycles:
+                best, best_cycles, walk = plan, cycles, "units"
         rng = np.random.default_rng(self.seed)
         order = np.argsort(-loads, kind="stable")
-        used = len(starts)
         n_units, n_pes = len(loads), problem.n_pes
         while used < budget and n_units > 1 and n_pes > 1:
             trial = pe_of_unit.copy()
@@ -86,12 +103,12 @@ class HardwareAware:
             if np.array_equal(trial, pe_of_unit):
                 continue
             used += 1
-            plan = Plan.from_unit_assignment(problem, trial, rank)
+            plan = Plan.from_unit_assignment(problem, trial, rank, walk)
             cycles = simulated(plan)
             if cycles < best_cycles:
                 best, best_cycles, pe_of_unit = plan, cycles, trial
         return Plan(queues=best.queues, info={"simulated_cycles": best_cycles,
-                                              "started_from": best_name,
+                                              "started_from": best_name, "walk": walk,
                                               "evaluations": used})
 
 
@@ -122,6 +139,7 @@ class _Simulator:
         self._problem = problem
         self._closed_form = closed_form
         self.exact = closed_form.not_exact_because(problem.layer, problem.hw, False) is None
+        self.simpy_runs = 0
 
     def __call__(self, plan: Plan) -> int:
         layer, hw = self._problem.layer, self._problem.hw
@@ -129,6 +147,7 @@ class _Simulator:
             timeline = self._closed_form.run_layer(layer, broadcasts(plan.queues, layer), hw, 0)
             if self._closed_form.overflows(timeline, hw) is None:
                 return timeline.end
+        self.simpy_runs += 1
         from accelsim.assemble import simulate
         return simulate([layer], hw, _Fixed(plan), engine="simpy").makespan
 

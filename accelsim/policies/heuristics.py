@@ -9,18 +9,22 @@ import numpy as np
 
 from accelsim.errors import PolicyError
 from accelsim.policies import Plan, Policy, Problem, by_size, plan_units
-from accelsim.policies.partition import (improve_assignment, kk_assignment, lockstep_rounds,
+from accelsim.policies.partition import (improve_assignment, kk_assignment,
                                          multifit_assignment)
+from accelsim.policies.rounds import (aligned, deal_rounds, improve_rounds, kk_rounds,
+                                      in_rounds, multifit_rounds, unit_rounds)
 
 
 class Multifit:
     """MULTIFIT (Coffman, Garey, Johnson 1978): bisection on a capacity, First Fit
-    Decreasing; within 13/11 of optimal."""
+    Decreasing; within 13/11 of optimal. First Fit fills PEs one after another with the
+    longest units, and its textbook plan ran up to 1.33x slower than round-robin on the
+    accelerator; on a layer it packs inside broadcast rounds (accelsim.policies.rounds)."""
 
     name = "multifit"
 
     def plan(self, problem: Problem) -> Plan:
-        return plan_units(problem, multifit_assignment)
+        return plan_units(problem, multifit_assignment, multifit_rounds)
 
 
 class KarmarkarKarp:
@@ -31,28 +35,29 @@ class KarmarkarKarp:
     name = "kk"
 
     def plan(self, problem: Problem) -> Plan:
-        return plan_units(problem, kk_assignment)
+        return plan_units(problem, kk_assignment, kk_rounds)
 
 
 class DensityGrouping:
     """For lock-step (depth-1) broadcast hardware, after SparTen's greedy balancing
-    (Gondimalla et al., MICRO 2019): units sorted by nnz and dealt in snaking rounds of P, so
-    each broadcast step holds filters of similar density and is not held back by one dense
-    filter. On decoupled hardware it is a fair but not a tight partition."""
+    (Gondimalla et al., MICRO 2019): each input block's units sorted by nnz and dealt in
+    snaking rounds of P, so each broadcast step holds filters of similar density and is not
+    held back by one dense filter. On decoupled hardware it is a fair but not a tight
+    partition."""
 
     name = "density-grouping"
 
     def plan(self, problem: Problem) -> Plan:
-        _, loads = problem.unit_loads()
-        pe_of, rank = lockstep_rounds(loads, problem.n_pes)
-        return Plan.from_unit_assignment(problem, pe_of, rank)
+        r = unit_rounds(problem)
+        return Plan.from_unit_assignment(problem, deal_rounds(r, problem.n_pes), r.rank)
 
 
 class Improved:
     """A static policy followed by local search (moves and swaps off the most loaded PE).
     The planned makespan is never worse than the base plan's. Within a tile each PE runs its
     units longest first: for a fixed partition that aligned order keeps lock-step broadcast
-    steps as short as they can be."""
+    steps as short as they can be. On a layer whose base plan keeps the broadcast rounds
+    (accelsim.policies.rounds), the search only trades units within a round."""
 
     def __init__(self, base: Policy):
         self.base = base
@@ -68,6 +73,11 @@ class Improved:
         pe_of_unit = np.zeros(len(loads), dtype=np.int64)
         pe_of_unit[units[jobs]] = np.repeat(np.arange(problem.n_pes),
                                             [len(q) for q in base.queues])
+        if in_rounds(problem):
+            r = unit_rounds(problem)
+            if aligned(r, pe_of_unit):             # keep the rounds the base plan kept
+                return Plan.from_unit_assignment(
+                    problem, improve_rounds(r, pe_of_unit, problem.n_pes), r.rank)
         improved = improve_assignment(loads, pe_of_unit, problem.n_pes)
         return Plan.from_unit_assignment(problem, improved, by_size(loads))
 
@@ -79,5 +89,5 @@ class Portfolio:
     name = "portfolio"
 
     def plan(self, problem: Problem) -> Plan:
-        from accelsim.policies.exact import best_heuristic  # the same portfolio
-        return plan_units(problem, best_heuristic)
+        from accelsim.policies.exact import best_heuristic, best_in_rounds  # the same
+        return plan_units(problem, best_heuristic, best_in_rounds)

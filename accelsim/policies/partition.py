@@ -271,21 +271,6 @@ class _Partition:
         return base
 
 
-def lockstep_rounds(loads: np.ndarray, n_pes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Density grouping for lock-step hardware, after SparTen's greedy balancing (Gondimalla
-    et al., MICRO 2019): sort by load and deal in rounds of P, snaking (PE 0..P-1, then
-    P-1..0), so the items broadcast together are of similar length and no round waits long
-    for its densest member; snaking also evens the PEs' totals. Returns (PE, round)."""
-    loads = np.asarray(loads, dtype=np.int64)
-    order = np.argsort(-loads, kind="stable")
-    r, pos = np.divmod(np.arange(len(loads)), n_pes)
-    pe_of = np.empty(len(loads), dtype=np.int64)
-    rank = np.empty(len(loads), dtype=np.int64)
-    pe_of[order] = np.where(r % 2 == 0, pos, n_pes - 1 - pos)
-    rank[order] = np.arange(len(loads))
-    return pe_of, rank
-
-
 def improve_assignment(loads: np.ndarray, pe_of: np.ndarray, n_pes: int,
                        max_rounds: int = 10_000, max_work: int = 60_000_000) -> np.ndarray:
     """Local search: move one item off the most loaded PE, or swap it for a smaller item of

@@ -15,9 +15,11 @@ import math
 import numpy as np
 from attrs import field, frozen
 
+from accelsim.errors import ConfigError
 from accelsim.config import Hardware, Mapping
 from accelsim.trace import Cause
 from accelsim.units import ceil_div
+from accelsim.workload import formats, pe_models
 from accelsim.workload.layers import Layer
 from accelsim.workload.pruning import PrunedLayer, PrunedNetwork, _array_field
 
@@ -59,6 +61,7 @@ class LayerJobs:
     channel_splits: int
     pruned_macs: int
     dense_macs: int
+    weight_format: str = "compressed"    # as stored and streamed (accelsim.workload.formats)
     _columns: dict = field(init=False, factory=dict, eq=False, repr=False)
 
     def column(self, attr: str) -> np.ndarray:
@@ -81,9 +84,15 @@ class LayerJobs:
         return int(self.input_unique_bytes.sum())
 
 
-def job_cycles(macs: int, hw: Hardware) -> int:
-    """ceil(macs / lanes) + overhead: a zero-skipping PE spends no cycle on a zero weight."""
-    return ceil_div(macs, hw.macs_per_cycle) + hw.job_overhead_cycles
+def job_cycles(slots: int, hw: Hardware) -> int:
+    """ceil(lane slots / lanes) + overhead; the PE model (accelsim.workload.pe_models) says how
+    many slots a job's weights take: a zero-skipping PE spends none on a zero weight."""
+    return ceil_div(slots, hw.macs_per_cycle) + hw.job_overhead_cycles
+
+
+def _scaled(count: int, density: float) -> int:
+    """A count of weight-side work times an input density, rounded up (whole MACs)."""
+    return count if density >= 1 else math.ceil(count * density)
 
 
 def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: int):
@@ -107,7 +116,6 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     rows = _spans(layer.out_h, mapping.tile_h, layer.stride, layer.pad, layer.k_h, layer.in_h)
     cols = _spans(layer.out_w, mapping.tile_w, layer.stride, layer.pad, layer.k_w, layer.in_w)
     tiles = [(r, c) for r in rows for c in cols]
-    weight_bits = hw.weight_bits + (hw.index_bits if pruned.compressed else 0)
     act_bits = hw.activation_bits
 
     # filter groups within each conv group, and how many channel chunks each is cut into
@@ -125,7 +133,12 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     units = [(fg, g, members, k, c) for fg, ((g, members), k) in enumerate(zip(fgroups, splits))
              for c in range(k)]
     unit_nnz = [int(chunk_nnz[k][list(members), c].sum()) for _, _, members, k, c in units]
-    weight_bytes = [ceil_div(n * weight_bits, 8) for n in unit_nnz]
+    unit_weights = [len(members) * int(chunk_channels[k][c]) * layer.k_h * layer.k_w
+                    for _, _, members, k, c in units]
+    weight_format = formats.choose(mapping.weight_format_of(layer.name) if pruned.compressed
+                                   else "dense", unit_nnz, unit_weights, hw)
+    weight_bytes = [formats.unit_bytes(weight_format, n, w, hw)
+                    for n, w in zip(unit_nnz, unit_weights)]
 
     # input blocks per (tile, conv group, partition k, chunk). The narrowest partition in use
     # owns the compulsory bytes; a wider one re-reads channels already counted: cause SPLIT.
@@ -150,12 +163,31 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
             output_write.append(ceil_div(len(members) * out_r * out_c * act_bits, 8))
             output_uses.append(k)
 
+    bounds = {k: pruned.chunk_bounds(k) for k in chunk_nnz}
+    slots = pe_models.unit_slots(
+        pruned, hw.pe_model, hw.macs_per_cycle, hw.pe_window,
+        [(members, int(bounds[k][c]), int(bounds[k][c + 1])) for _, _, members, k, c in units],
+        unit_nnz)
+
+    # a two-sided PE also skips zero inputs: a job keeps the share of its nonzero weights
+    # whose input is nonzero, from its kernels and its tile's per-channel input density
+    kept = np.ones((len(units), len(tiles)))
+    if hw.pe_skips_activations and pruned.activation_density < 1:
+        density = pruned.input_activation_density(len(tiles))
+        kernels = pruned.kernel_nnz()
+        cpg = layer.channels_per_group
+        for u, (_, g, members, k, c) in enumerate(units):
+            lo, hi = int(bounds[k][c]), int(bounds[k][c + 1])
+            weights = kernels[list(members), lo:hi].sum(axis=0)
+            if weights.sum():
+                kept[u] = density[:, g * cpg + lo:g * cpg + hi] @ weights / weights.sum()
+
     jobs, cycles = [], []
     for t, ((out_r, _, _), (out_c, _, _)) in enumerate(tiles):
         pixels = out_r * out_c
         for u, (fg, g, members, k, c) in enumerate(units):
-            macs = unit_nnz[u] * pixels
-            cyc = job_cycles(macs, hw)
+            macs = _scaled(unit_nnz[u] * pixels, kept[u, t])
+            cyc = job_cycles(_scaled(slots[u] * pixels, kept[u, t]), hw)
             jobs.append(Job(len(jobs), index, u, t, c, members, macs, cyc, u,
                             block_id[(t, g, k, c)], t * len(fgroups) + fg))
             cycles.append(cyc)
@@ -166,7 +198,7 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
                      output_bytes=output_bytes, output_write_bytes=output_write,
                      output_uses=output_uses, n_tiles=len(tiles), n_units=len(units),
                      channel_splits=max(splits, default=1), pruned_macs=pruned.pruned_macs,
-                     dense_macs=layer.dense_macs)
+                     dense_macs=layer.dense_macs, weight_format=weight_format)
 
 
 def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[int]:
@@ -180,5 +212,32 @@ def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[
     return [1 if load <= share else min(channels, math.ceil(load / share)) for load in loads]
 
 
+MAX_JOBS = 2_000_000    # about 2 GB of jobs and traces; a larger cut is refused before building
+
+
+def job_count_bound(layers, mapping: Mapping, n_pes: int) -> int:
+    """At most how many jobs the mapping cuts these layers into, from their shapes alone
+    (tiles x filter groups x channel chunks; "auto" splits a group into at most P chunks)."""
+    total = 0
+    for layer in layers:
+        tiles_h = -(-layer.out_h // mapping.tile_h) if mapping.tile_h else 1
+        tiles_w = -(-layer.out_w // mapping.tile_w) if mapping.tile_w else 1
+        groups = layer.groups * -(-layer.filters_per_group // mapping.filters_per_job)
+        splits = n_pes if mapping.channel_splits == "auto" else mapping.channel_splits
+        total += tiles_h * tiles_w * groups * min(splits, layer.channels_per_group)
+    return total
+
+
 def build_jobs(pruned: PrunedNetwork, mapping: Mapping, hw: Hardware) -> list[LayerJobs]:
+    """Every layer's jobs; a mapping that would cut more than MAX_JOBS is a ConfigError
+    first (channel splits at the channel count made millions of jobs and ran out of memory
+    after a minute)."""
+    bound = job_count_bound([p.layer for p in pruned.layers], mapping, hw.n_pes)
+    if bound > MAX_JOBS:
+        raise ConfigError(
+            f"[mapping] tile_h = {mapping.tile_h}, tile_w = {mapping.tile_w}, filters_per_job "
+            f"= {mapping.filters_per_job}, channel_splits = {mapping.channel_splits!r} cut "
+            f"the network into up to {bound:,} jobs (about {bound // 1_000_000:,} GB to "
+            f"simulate), more than {MAX_JOBS:,}: use larger tiles, more filters per job or "
+            f"fewer channel splits")
     return [build_layer_jobs(i, p, mapping, hw) for i, p in enumerate(pruned.layers)]

@@ -23,6 +23,15 @@ class LayerKind(enum.StrEnum):
 MAC_KINDS = (LayerKind.CONV, LayerKind.FC)
 
 
+def _dim(hi: int, lo: int = 1):
+    """A layer dimension: an integer from lo to hi (limits that keep MAC counts in int64)."""
+    def check(instance, attribute, value):
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{attribute.name} = {value!r}: must be an integer from {lo} to "
+                             f"{hi:,}")
+    return check
+
+
 @frozen
 class Layer:
     """One row of a topology. Shapes are (channels, height, width) at batch 1."""
@@ -30,15 +39,15 @@ class Layer:
     name: str = field(validator=v.min_len(1))
     kind: LayerKind = field(converter=LayerKind)
     sources: tuple[str, ...] = field(converter=tuple, default=())
-    in_c: int = field(default=1, validator=v.ge(1))
-    in_h: int = field(default=1, validator=v.ge(1))
-    in_w: int = field(default=1, validator=v.ge(1))
-    out_c: int = field(default=1, validator=v.ge(1))
-    k_h: int = field(default=1, validator=v.ge(1))
-    k_w: int = field(default=1, validator=v.ge(1))
-    stride: int = field(default=1, validator=v.ge(1))
-    pad: int = field(default=0, validator=v.ge(0))
-    groups: int = field(default=1, validator=v.ge(1))
+    in_c: int = field(default=1, validator=_dim(2 ** 24))
+    in_h: int = field(default=1, validator=_dim(2 ** 16))
+    in_w: int = field(default=1, validator=_dim(2 ** 16))
+    out_c: int = field(default=1, validator=_dim(2 ** 24))
+    k_h: int = field(default=1, validator=_dim(2 ** 10))
+    k_w: int = field(default=1, validator=_dim(2 ** 10))
+    stride: int = field(default=1, validator=_dim(2 ** 10))
+    pad: int = field(default=0, validator=_dim(2 ** 10, 0))
+    groups: int = field(default=1, validator=_dim(2 ** 24))
 
     @property
     def out_h(self) -> int:

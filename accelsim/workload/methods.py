@@ -35,10 +35,18 @@ def prune_weights(network: Network, weights: dict[str, np.ndarray], method: str 
             raise ConfigError(f"{src}: no weights for layer {layer.name!r} "
                               f"(has: {', '.join(sorted(weights))})")
         w = np.asarray(weights[layer.name])
-        if w.size != layer.weights:
-            raise ConfigError(f"{src}: {layer.name} has shape {w.shape}; expected "
-                              f"{weight_shape(layer)}")
-        arrays[layer.name] = w.reshape(weight_shape(layer))
+        want = weight_shape(layer)
+        # a conv kernel must have exactly its shape (a transposed one has the right size);
+        # an fc matrix may keep its input features unflattened
+        if w.size != layer.weights or (w.shape != want if layer.kind.value == "conv"
+                                       else w.ndim < 2 or w.shape[0] != want[0]):
+            raise ConfigError(f"{src}: {layer.name} has shape {w.shape}; expected {want}")
+        if not np.issubdtype(w.dtype, np.number) or not np.isfinite(w).all():
+            bad = int(np.size(w) - np.isfinite(w).sum()) if np.issubdtype(w.dtype, np.number) \
+                else w.size
+            raise ConfigError(f"{src}: {layer.name} has {bad} weights that are not finite "
+                              f"numbers (NaN or inf)")
+        arrays[layer.name] = w.reshape(want)
 
     def fraction(name):
         f = keep.get(name, 1.0) if isinstance(keep, dict) else keep

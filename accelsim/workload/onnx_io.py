@@ -91,12 +91,11 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
                               f"a constant weight tensor")
         return np.asarray(consts[node.input[i]], dtype=np.float32)
 
-    for node in graph.node:
-        op, attrs = node.op_type, {a.name: onnx.helper.get_attribute_value(a)
-                                   for a in node.attribute}
-        where = f"{src}: node {node.name or node.output[0]!r} ({op})"
+    def add(node, op: str, where: str) -> None:
+        """One node: a layer appended, a tensor renamed, or a ConfigError."""
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         if op == "Constant":
-            continue
+            return
         if op == "Conv":
             src_layer = source(node)
             c, h, w = shape[src_layer]
@@ -142,24 +141,39 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
             layer = Layer(layer_name(node), LayerKind.ADD, sources, c, h, w, c)
         elif op in ("Add", "Sum") or op in PASS_THROUGH:
             producer[node.output[0]] = source(node)  # a bias, activation or reshape
-            continue
+            return
         elif op == "BatchNormalization":
             src_layer = source(node)
             if src_layer in weights and layers[-1].name == src_layer \
                     and layers[-1].kind is LayerKind.CONV:
                 gamma, var = weight(node, 1), weight(node, 4)
                 eps = float(attrs.get("epsilon", 1e-5))
+                if not np.all(var + eps > 0) or not np.isfinite(gamma).all():
+                    raise ConfigError(f"{where}: variance + epsilon must be > 0 and scale "
+                                      f"finite to fold it into {src_layer}'s weights")
                 scale = gamma / np.sqrt(var + eps)
                 weights[src_layer] = weights[src_layer] * scale.reshape(-1, 1, 1, 1)
             producer[node.output[0]] = src_layer
-            continue
+            return
         else:
             raise ConfigError(f"{where}: operator {op} is not supported (supported: Conv, "
                               f"Gemm, MatMul, pools, Add, BatchNormalization and "
                               f"shape-preserving ops)")
+        if not node.output:
+            raise ConfigError(f"{where}: has no output")
         layers.append(layer)
         producer[node.output[0]] = layer.name
         shape[layer.name] = layer.out_shape
+
+    for node in graph.node:
+        op = node.op_type
+        where = f"{src}: node {node.name or (node.output[0] if node.output else '?')!r} ({op})"
+        try:
+            add(node, op, where)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError) as exc:   # attributes, shapes
+            raise ConfigError(f"{where}: {exc}") from None
     network = Network(_safe(graph.name) or Path(src).stem, layers)
     check_shapes(network, src)
     return network, weights

@@ -5,9 +5,10 @@ Two sources of masks:
   from a Beta distribution with a given mean and coefficient of variation), and
 - magnitude pruning of real weight arrays (keep the largest |w| of each layer).
 
-Per-chunk counts are computed on demand: from the mask when there is one, otherwise by
-placing each filter's nonzeros uniformly at random over its weights (multivariate
-hypergeometric), seeded by the scenario so the same seed gives the same counts.
+Per-kernel counts (a filter on one input channel) are computed on demand, and per-chunk
+counts are their sums: from the mask when there is one, otherwise by placing each filter's
+nonzeros uniformly at random over its weights (multivariate hypergeometric), seeded by the
+scenario so the same seed gives the same counts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import attrs
 import numpy as np
 from attrs import field, frozen
 
-from accelsim.errors import ConfigError
+from accelsim.files import read_text
+from accelsim.errors import ConfigError, unknown
 from accelsim.workload.layers import Layer, Network
 
 
@@ -61,6 +63,10 @@ class PrunedLayer:
     kernels: np.ndarray | None = field(default=None, eq=False, repr=False)
     windows: np.ndarray | None = field(default=None, eq=False, repr=False)
     placement: object = field(default=None, eq=False, repr=False)
+    # the layer's input activations: mean fraction nonzero (ReLU zeros), and its spread
+    # (coefficient of variation) over input tiles
+    activation_density: float = 1.0
+    activation_cv: float = 0.0
     _placed: dict = field(init=False, factory=dict, eq=False, repr=False)
 
     @filter_nnz.validator
@@ -98,25 +104,27 @@ class PrunedLayer:
         bounds = self.chunk_bounds(k)
         if k == 1:
             return self.filter_nnz.reshape(-1, 1).copy()
-        per_channel = self.kernel_nnz()
-        if per_channel is not None:
-            return np.add.reduceat(per_channel, bounds[:-1], axis=1).astype(np.int64)
-        kernel = self.layer.k_h * self.layer.k_w  # no measured or modelled kernels: uniform
-        colors = np.diff(bounds) * kernel
-        if int(self.filter_nnz.min()) == self.layer.weights_per_filter:  # dense: no draw needed
-            return np.tile(colors, (self.layer.out_c, 1))
-        rng = np.random.default_rng([self.seed, k])
-        return np.stack([rng.multivariate_hypergeometric(colors, int(n)) for n in self.filter_nnz])
+        return np.add.reduceat(self.kernel_nnz(), bounds[:-1], axis=1).astype(np.int64)
 
-    def kernel_nnz(self) -> np.ndarray | None:
-        """(out_c, in_c / groups) nonzeros of each filter's kernel on each input channel, when
-        measured (a mask or shipped counts); None for a seeded profile."""
+    def kernel_nnz(self) -> np.ndarray:
+        """(out_c, channels) nonzeros of each kernel (a filter's weights on one input channel):
+        measured (shipped counts or the mask), placed by the fitted sparsity model, or else
+        placed uniformly at random over the filter's channels (one seeded draw, so every
+        chunking and PE model sees the same kernels)."""
         if self.kernels is not None:
             return self.kernels
+        channels = self.layer.channels_per_group
+        kernel = self.layer.k_h * self.layer.k_w
         mask = self.mask if self.mask is not None else self._modelled_mask()
         if mask is not None:
-            return mask.reshape(mask.shape[0], mask.shape[1], -1).sum(axis=2)
-        return None
+            return mask.reshape(self.layer.out_c, channels, -1).sum(axis=2).astype(np.int64)
+        if channels == 1:
+            return self.filter_nnz.reshape(-1, 1).astype(np.int64)
+        colors = np.full(channels, kernel)
+        if int(self.filter_nnz.min()) == self.layer.weights_per_filter:  # dense: no draw needed
+            return np.tile(colors, (self.layer.out_c, 1))
+        rng = np.random.default_rng([self.seed, channels])
+        return np.stack([rng.multivariate_hypergeometric(colors, int(n)) for n in self.filter_nnz])
 
     def _modelled_mask(self) -> np.ndarray | None:
         """The fitted model's placement of filter_nnz (seeded, drawn once), for layers of at
@@ -134,12 +142,14 @@ class PrunedLayer:
     def window_nnz(self, window: int = WINDOW) -> np.ndarray | None:
         """(out_c, in_c / groups, n_windows) nonzeros of each window x window piece of every
         kernel (row-major, edge pieces cut short): what a PE that skips all-zero windows
-        needs. A kernel that fits one window is one window. None when not measured."""
+        needs. A kernel that fits one window is one window. None when kernels span several
+        windows and neither a mask, shipped window counts nor the fitted model places them."""
+        if self.layer.k_h <= window and self.layer.k_w <= window:
+            return self.kernel_nnz()[:, :, None]
         mask = self.mask if self.mask is not None else self._modelled_mask()
         if mask is not None:
-            return window_counts(mask, window)
-        if self.layer.k_h <= window and self.layer.k_w <= window and self.kernels is not None:
-            return self.kernels[:, :, None]
+            return window_counts(mask.reshape(self.layer.out_c, self.layer.channels_per_group,
+                                              self.layer.k_h, self.layer.k_w), window)
         if self.windows is not None and window == WINDOW:
             return self.windows
         return None
@@ -147,7 +157,23 @@ class PrunedLayer:
     def dense(self) -> PrunedLayer:
         """The same layer with every weight kept and stored without indices."""
         full = np.full(self.layer.out_c, self.layer.weights_per_filter)
-        return PrunedLayer(self.layer, full, self.seed, compressed=False)
+        return PrunedLayer(self.layer, full, self.seed, compressed=False,
+                           activation_density=self.activation_density,
+                           activation_cv=self.activation_cv)
+
+    def input_activation_density(self, n_tiles: int) -> np.ndarray:
+        """(n_tiles, in_c) fraction of nonzero inputs of each channel in each input tile:
+        the layer's mean, spread by a Beta distribution with its coefficient of variation
+        (capped as the per-filter spread is), seeded by the layer. Filters weigh channels
+        differently, so each job's work then varies from tile to tile on its own."""
+        m, cv = self.activation_density, self.activation_cv
+        shape = (n_tiles, self.layer.in_c)
+        if m >= 1 or cv == 0:
+            return np.full(shape, m)
+        cv = min(cv, 0.95 * math.sqrt((1 - m) / m))
+        nu = (1 - m) / (m * cv * cv) - 1
+        rng = np.random.default_rng([self.seed, 0, 0])
+        return rng.beta(m * nu, (1 - m) * nu, size=shape)
 
 
 @frozen
@@ -211,14 +237,16 @@ class SparsityProfile:
     def from_toml(cls, path: Path | str, text: str | None = None) -> SparsityProfile:
         """Read a profile file: keys `default_density`, `cv`, and tables [density], [nnz], [cv]."""
         src = str(path)
+        if text is None:
+            text = read_text(path, "profile")
         try:
-            data = tomllib.loads(text if text is not None else Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{src}: cannot read profile: {exc}") from None
         known = {"name", "source", "network", "default_density", "cv", "density", "nnz"}
         for key in data:
             if key not in known:
-                raise ConfigError(f"{src}: unknown key {key!r}; known: {', '.join(sorted(known))}")
+                raise unknown(f"{src}:", key, known)
         cv_value = data.get("cv", FITTED_CV)
         per_layer_cv = cv_value if isinstance(cv_value, dict) else {}
         default_cv = cv_value.get("default", FITTED_CV) if isinstance(cv_value, dict) \
@@ -397,8 +425,11 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
     if Path(path).suffix.lower() == ".onnx":
         from accelsim.workload.onnx_io import load_onnx
         return load_onnx(path)[1]
+    import zipfile
     try:
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise ValueError("one array, not an .npz archive of arrays by layer name")
             return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: cannot read weights: {exc}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ConfigError(f"{path}: cannot read weights: {exc or type(exc).__name__}") from None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import attrs
 
+from accelsim.files import read_text
 from accelsim.errors import ConfigError
 from accelsim.workload.layers import Layer, LayerKind, Network
 
@@ -47,7 +48,7 @@ def load_network(name_or_path: str | Path, base: Path | None = None) -> Network:
     if path.suffix.lower() == ".onnx":
         from accelsim.workload.onnx_io import load_onnx
         return load_onnx(path)[0]
-    content = path.read_text()
+    content = read_text(path, "topology")
     from accelsim.workload.scalesim import is_scalesim, read_scalesim
     if is_scalesim(content):
         return read_scalesim(content, source=str(path), name=path.stem)
@@ -70,7 +71,14 @@ def read_topology(text: str, source: str, name: str) -> Network:
 
 
 def _parse_row(row: dict, previous: list[Layer], where: str) -> Layer:
-    values = {k.strip(): (val or "").strip() for k, val in row.items()}
+    if None in row:                             # csv puts cells beyond the header there
+        raise ConfigError(f"{where}: {len(COLUMNS) + len(row[None])} cells for "
+                          f"{len(COLUMNS)} columns ({','.join(COLUMNS)})")
+    if any(val is None for val in row.values()):
+        given = sum(val is not None for val in row.values())
+        raise ConfigError(f"{where}: {given} cells for {len(COLUMNS)} columns "
+                          f"({','.join(COLUMNS)})")
+    values = {k.strip(): val.strip() for k, val in row.items()}
     layer_name = values["name"]
     try:
         kind = LayerKind(values["kind"])

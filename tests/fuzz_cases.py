@@ -1,0 +1,488 @@
+"""A generated table of malformed and extreme inputs for every input format and command, and
+the judge of each outcome. tests/test_fuzz.py asserts every case; benchmarks/fuzz.py prints
+the count of each outcome.
+
+A case is files to write into an empty directory, a command line (`{d}` is that directory)
+and what must happen: `reject` (exit 2, one line on stderr naming the file or flag, the field
+and the value; no traceback; no result written) or `accept` (exit 0, and every result it
+wrote is strict JSON whose numbers are consistent: utilization in [0, 1], state shares
+summing to 1, cycles at least the bound, executed MACs equal to pruned MACs).
+
+Values that may be valid or not for a field (0, inf, a large number) are judged by what the
+documented ranges say (docs/defaults.md, limits), written out here, not by running the
+validator under test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import signal
+import sqlite3
+from pathlib import Path
+
+import attrs
+
+BASE = {"workload": 'network = "lenet5"', "pruning": 'profile = "han2015-lenet5"',
+        "hardware": "pe_rows = 2\npe_cols = 2"}
+
+
+@attrs.frozen
+class Case:
+    name: str
+    kind: str                     # the input format or command
+    files: dict                   # name -> bytes
+    argv: tuple                   # with {d} for the directory
+    expect: str                   # "reject" or "accept"
+    words: tuple = ()             # a reject's line must contain each
+
+
+def scenario(top: str = "", **tables: str) -> bytes:
+    parts = [top] if top else []
+    merged = {**BASE, **tables}
+    for table, body in merged.items():
+        if body is not None:
+            parts.append(f"[{table}]\n{body}")
+    return ("\n".join(parts) + "\n").encode()
+
+
+def run_args(extra=()):
+    return ("run", "{d}/s.toml", "--out", "{d}/out", "-q", "--no-plots", "--no-cache", *extra)
+
+
+# per field: (TOML value, valid?) beyond each field's own default; from docs/defaults.md
+GENERIC_BAD = ["-1", '"8"', "true", "nan", "-inf", "[1]", "{a = 1}", "1e400"]
+HARDWARE = {
+    "pe_rows": ([("0", False), ("65536", False), ("1000000000000000000000000000000", False),
+                 ("1.5", False), ("3", True)]),
+    "pe_cols": ([("0", False), ("65537", False), ("1", True)]),
+    "macs_per_cycle": ([("0", False), ("1048577", False), ("1", True)]),
+    "job_overhead_cycles": ([("576460752303423488", False), ("0", True), ("1000", True)]),
+    "weight_bits": ([("0", False), ("4611686018427387904", False), ("16", True)]),
+    "index_bits": ([("65", False), ("0", True)]),
+    "activation_bits": ([("0", False), ("65", False), ("4", True)]),
+    "psum_bits": ([("0", False), ("100", False), ("32", True)]),
+    "weight_buffer_bytes": ([("0", False), ("10.5", False), ("1e30", False), ("inf", True),
+                             ("1125899906842625", False)]),
+    "input_buffer_bytes": ([("0", False), ("inf", True), ("100000", True)]),
+    "output_buffer_bytes": ([("-5", False), ("inf", True), ("4096", True)]),
+    "double_buffered": ([("1", False), ('"yes"', False), ("false", True)]),
+    "psum_spill": ([("0", False), ("false", True)]),
+    "dram_bytes_per_cycle": ([("0", False), ("1e-9", False), ("inf", True), ("0.5", True),
+                              ("1e300", False)]),
+    "dram_latency_cycles": ([("4294967297", False), ("0", True)]),
+    "noc_bytes_per_cycle": ([("0", False), ("inf", True), ("2.5", True)]),
+    "multicast": ([("0", False), ("false", True)]),
+    "input_queue_depth": ([("0", False), ("1000000000", True), ("4", True)]),
+    "clock_hz": ([("0", False), ("inf", False), ("1e20", False), ("2e9", True)]),
+}
+MAPPING = {
+    "tile_h": ([("65537", False), ("4", True)]),
+    "tile_w": ([("3", True)]),
+    "filters_per_job": ([("0", False), ("2", True)]),
+    "channel_splits": ([("0", False), ('"many"', False), ('"auto"', True), ("2", True),
+                        ("65537", False)]),
+}
+ENERGY = {"mac_pj": ([("inf", False), ("1e7", False), ("0", True)]),
+          "dram_pj_per_byte": ([("nan", False), ("100", True)]),
+          "noc_pj_per_byte": ([("-0.5", False)])}
+
+
+def field_cases():
+    for table, fields in (("hardware", HARDWARE), ("mapping", MAPPING), ("energy", ENERGY)):
+        for field, values in fields.items():
+            valid = {v for v, ok in values if ok}
+            generic = [v for v in GENERIC_BAD
+                       if not (v == "true" and "false" in valid)          # a boolean field
+                       and not (v == "1e400" and "inf" in valid)]         # TOML reads inf
+            values = values + [(v, False) for v in generic]
+            for value, ok in values:
+                body = f"{field} = {value}"
+                if table == "hardware":
+                    body = ("pe_rows = 2\npe_cols = 2\n" + body) if field not in (
+                        "pe_rows", "pe_cols") else body
+                try:                               # a value TOML cannot read at all
+                    import tomllib
+                    tomllib.loads(body)
+                except Exception:
+                    ok = False
+                yield Case(f"{table}.{field}={value}", "scenario field",
+                           {"s.toml": scenario(**{table: body})}, run_args(),
+                           "accept" if ok else "reject",
+                           () if ok else ("s.toml", field))
+
+
+def structure_cases():
+    good = scenario()
+    yield Case("empty file", "scenario", {"s.toml": b""}, run_args(), "reject", ("s.toml",))
+    yield Case("truncated", "scenario", {"s.toml": good[:len(good) // 2]}, run_args(), "reject",
+               ("s.toml",))
+    yield Case("non-utf8", "scenario", {"s.toml": good.replace(b"lenet5", b"len\xffet5")},
+               run_args(), "reject", ("s.toml", "UTF-8"))
+    yield Case("binary", "scenario", {"s.toml": bytes(range(256))}, run_args(), "reject",
+               ("s.toml",))
+    yield Case("hardware not a table", "scenario",
+               {"s.toml": b'hardware = 3\n[workload]\nnetwork = "lenet5"\n[pruning]\n'
+                          b'density = 0.5\n'}, run_args(),
+               "reject", ("s.toml", "hardware"))
+    yield Case("no workload", "scenario", {"s.toml": scenario(workload=None)}, run_args(),
+               "reject", ("s.toml", "network"))
+    yield Case("unknown network", "scenario", {"s.toml": scenario(workload='network = "lenet9"')},
+               run_args(), "reject", ("s.toml", "lenet9"))
+    yield Case("layers not a list", "scenario",
+               {"s.toml": scenario(workload='network = "lenet5"\nlayers = "conv1"')},
+               run_args(), "reject", ("s.toml", "layers"))
+    yield Case("layers nested list", "scenario",
+               {"s.toml": scenario(workload='network = "lenet5"\nlayers = [["conv1"]]')},
+               run_args(), "reject", ("s.toml", "layers"))
+    yield Case("unknown top field", "scenario", {"s.toml": scenario("colour = 3")}, run_args(),
+               "reject", ("s.toml", "colour"))
+    for top, field in (("seed = -1", "seed"), ("seed = 1.5", "seed"), ('seed = "1"', "seed"),
+                       ("seed = true", "seed"), ('policy = "nope"', "nope"),
+                       ('policy = ""', "policy"), ("policy = 3", "policy"),
+                       ('engine = "turbo"', "engine"), ("baselines = 1", "baselines"),
+                       ("[policy_options]\nevaluation = 3", "evaluation")):
+        text = scenario(top if not top.startswith("[") else "")
+        if top.startswith("["):
+            text += ("policy = 'lpt'\n" + top + "\n").encode()
+            text = scenario('policy = "hardware-aware"').rstrip(b"\n") + b"\n" + \
+                top.encode() + b"\n"
+        yield Case(f"top {top}", "scenario", {"s.toml": text}, run_args(), "reject",
+                   ("s.toml", field))
+    for pruning, field in (('profile = "han2015-lenet5"\ncv = 0.5', "cv"),
+                           ("density = 0.3\nkeep = 0.5", "keep"),
+                           ("density = 1.5", "density"), ("density = 0", "density"),
+                           ("density = nan", "density"), ("density = 0.3\ncv = -1", "cv"),
+                           ('profile = "nope"', "nope"), ("dense = false", "dense"),
+                           ('weights = "nope.npz"', "nope.npz"),
+                           ('weights = "lenet5_han2015"\nkeep = 0', "keep"),
+                           ('weights = "lenet5_han2015"\nkeep = {conv9 = 0.5}', "conv9"),
+                           ('weights = "lenet5_han2015"\nmethod = "nm"\nn = 2\nm = 1000000',
+                            "m = 1000000"),
+                           ('weights = "lenet5_han2015"\nmethod = "magic"', "method"),
+                           ("", "pruning")):
+        yield Case(f"pruning {pruning!r}", "scenario pruning",
+                   {"s.toml": scenario(pruning=pruning)}, run_args(), "reject",
+                   ("s.toml", field))
+
+
+TOPOLOGY_HEAD = "name,kind,sources,in_c,in_h,in_w,out_c,k_h,k_w,stride,pad,groups\n"
+TOPOLOGY_ROWS = ("data,input,,1,28,28,1,1,1,1,0,1\n"
+                 "conv1,conv,,1,28,28,20,5,5,1,0,1\n"
+                 "ip1,fc,,20,24,24,10,1,1,1,0,1\n")
+
+
+def topology_cases():
+    def case(name, text, words):
+        files = {"net.csv": text.encode() if isinstance(text, str) else text,
+                 "s.toml": scenario(workload='network = "net.csv"',
+                                    pruning="density = 0.5")}
+        return Case(name, "topology csv", files, run_args(), "reject", ("net.csv", *words))
+    rows = TOPOLOGY_ROWS
+    yield case("extra cell", TOPOLOGY_HEAD + rows.replace("conv1,conv,,1,28,28,20,5,5,1,0,1",
+                                                          "conv1,conv,,1,28,28,20,5,5,1,0,1,9"),
+               ("row 3",))
+    yield case("missing cell", TOPOLOGY_HEAD + rows.replace(",5,5,1,0,1\n", ",5,5,1,0\n", 1),
+               ("row 3",))
+    yield case("text cell", TOPOLOGY_HEAD + rows.replace("20,5,5", "twenty,5,5"), ("out_c",))
+    yield case("zero channels", TOPOLOGY_HEAD + rows.replace("20,5,5", "0,5,5"), ("out_c",))
+    yield case("stride 0", TOPOLOGY_HEAD + rows.replace("5,5,1,0,1\n", "5,5,0,0,1\n", 1),
+               ("stride",))
+    yield case("negative pad", TOPOLOGY_HEAD + rows.replace("5,5,1,0,1\n", "5,5,1,-2,1\n", 1),
+               ("pad",))
+    yield case("huge channels", TOPOLOGY_HEAD + rows.replace("20,5,5", "10000000000000,5,5"),
+               ("conv1",))
+    yield case("bad header", "a,b,c\n1,2,3\n", ("header",))
+    yield case("no rows", TOPOLOGY_HEAD, ("no layers",))
+    yield case("non-utf8", (TOPOLOGY_HEAD + rows).encode().replace(b"conv1", b"c\xfev1"),
+               ("UTF-8",))
+    yield case("no mac layers", TOPOLOGY_HEAD + "data,input,,1,28,28,1,1,1,1,0,1\n",
+               ("conv or fc",))
+
+
+def jobs_cases():
+    def case(name, text, words, extra=()):
+        return Case(name, "jobs csv", {"jobs.csv": text if isinstance(text, bytes)
+                                       else text.encode()},
+                    ("schedule", "{d}/jobs.csv", "--pes", "4", *extra), "reject",
+                    ("jobs.csv", *words))
+    yield case("negative", "5\n-3\n", ("row 2", "-3"))
+    yield case("text", "5\nten\n", ("row 2", "ten"))
+    yield case("huge", "5\n4611686018427387904\n", ("row 2",))
+    yield case("float", "5\n2.5\n", ("row 2", "2.5"))
+    yield case("empty", "", ("no job durations",))
+    yield case("non-utf8", b"5\n\xff6\n", ("UTF-8",))
+
+
+def sweep_cases():
+    def case(name, sweep_text, words, files=None, extra=()):
+        files = {"s.toml": scenario(), "w.toml": sweep_text.encode(), **(files or {})}
+        return Case(name, "sweep toml", files,
+                    ("sweep", "{d}/w.toml", "--out", "{d}/out", "-q", *extra), "reject",
+                    words)
+    head = 'name = "w"\nbase = "s.toml"\n[grid]\n'
+    yield case("unknown policy", head + 'policy = ["lpt", "nope"]\n', ("w.toml", "nope"))
+    yield case("duplicate values", head + '"hardware.pe_cols" = [2, 2]\n',
+               ("w.toml", "hardware.pe_cols"))
+    yield case("empty axis", head + '"hardware.pe_cols" = []\n', ("w.toml", "hardware.pe_cols"))
+    yield case("unknown field", head + '"hardware.lanes" = [1, 2]\n', ("w.toml", "lanes"))
+    yield case("bad value", head + '"hardware.pe_cols" = [2, 0]\n', ("w.toml", "pe_cols"))
+    yield case("no base", 'name = "w"\nbase = "none.toml"\n[grid]\n"seed" = [1, 2]\n',
+               ("w.toml", "none.toml"))
+    yield case("non-utf8", "", ("w.toml", "UTF-8"), {"w.toml": b'name = "\xff"\n'})
+    yield case("corrupt results", head + '"hardware.pe_cols" = [2, 4]\n', ("results.sqlite",),
+               {"out/results.sqlite": b"this is not a database" * 50})
+    yield case("foreign results", head + '"hardware.pe_cols" = [2, 4]\n', ("results.sqlite",),
+               {"out/results.sqlite": _foreign_db()})
+    yield case("huge grid", head + "".join(f'"hardware.macs_per_cycle" = {list(range(1, 40))}\n'
+                                           for _ in range(1)) +
+               '"hardware.pe_cols" = ' + str(list(range(1, 200))) + "\n"
+               '"hardware.job_overhead_cycles" = ' + str(list(range(200))) + "\n"
+               '"hardware.dram_latency_cycles" = ' + str(list(range(200))) + "\n"
+               '"hardware.input_queue_depth" = ' + str(list(range(1, 200))) + "\n",
+               ("w.toml", "points"))
+
+
+def _foreign_db() -> bytes:
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "x.sqlite"
+        con = sqlite3.connect(path)
+        con.execute("CREATE TABLE points (a TEXT)")
+        con.commit()
+        con.close()
+        return path.read_bytes()
+
+
+def weights_cases():
+    def case(name, data, words):
+        return Case(name, "weights npz", {"w.npz": data, "s.toml": scenario(
+            pruning='weights = "w.npz"\nkeep = 0.5')}, run_args(), "reject", ("w.npz", *words))
+    yield case("empty", b"", ())
+    yield case("truncated", _npz()[:100], ())
+    yield case("junk", b"PK\x03\x04junk" * 20, ())
+    yield case("transposed", _npz(transpose=True), ("conv2", "shape"))
+    yield case("nan weights", _npz(nan=True), ("conv1", "finite"))
+    yield case("missing layer", _npz(drop="conv2"), ("conv2",))
+
+
+def _npz(transpose=False, nan=False, drop=None) -> bytes:
+    import numpy as np
+    from accelsim.workload.topology import load_network
+    net = load_network("lenet5")
+    arrays = {}
+    for layer in net.mac_layers:
+        shape = (layer.out_c, layer.in_c // layer.groups, layer.k_h, layer.k_w) \
+            if layer.kind.value == "conv" else (layer.out_c, layer.in_c * layer.in_h * layer.in_w)
+        w = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+        if transpose and layer.name == "conv2":
+            w = w.reshape(shape).transpose(1, 0, 2, 3).copy()
+        if nan and layer.name == "conv1":
+            w[0, 0, 0, 0] = np.nan
+        if layer.name != drop:
+            arrays[layer.name] = w
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def onnx_cases():
+    def case(name, model_bytes, words):
+        return Case(name, "onnx", {"m.onnx": model_bytes, "s.toml": scenario(
+            workload='network = "m.onnx"', pruning="density = 0.5")}, run_args(), "reject",
+            ("m.onnx", *words))
+    yield case("junk", b"not a model" * 10, ())
+    yield case("1-d kernel", _onnx(kernel=(3,)), ("shape",))
+    yield case("negative variance", _onnx(bn_var=-1.0), ("variance",))
+    yield case("stride 0", _onnx(strides=[0, 0]), ("stride",))
+    yield case("negative pads", _onnx(pads=[-1, -1, -1, -1]), ("pad",))
+    yield case("zero channels", _onnx(out_c=0), ())
+
+
+def _onnx(kernel=(3, 3), strides=(1, 1), pads=(0, 0, 0, 0), out_c=4, bn_var=None) -> bytes:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = np.ones((out_c, 2, *kernel), dtype=np.float32)
+    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=list(kernel),
+                            strides=list(strides)[:len(kernel)], pads=list(pads)[:2 * len(kernel)])
+    nodes, init = [node], [numpy_helper.from_array(w, "w")]
+    if bn_var is not None:
+        node.output[0] = "c"
+        nodes.append(helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["y"]))
+        for name, value in (("g", 1.0), ("b", 0.0), ("m", 0.0), ("v", bn_var)):
+            init.append(numpy_helper.from_array(np.full(out_c, value, np.float32), name))
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                    [1, 2, *([8] * len(kernel))])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        init)
+    return onnx.helper.make_model(graph).SerializeToString()
+
+
+def flag_cases():
+    sc = {"s.toml": scenario(), "w.toml": b'base = "s.toml"\n[grid]\nseed = [1, 2]\n'}
+    for argv, words in ((run_args(("--seed", "-1")), ("--seed",)),
+                        (run_args(("--policy", "")), ("--policy",)),
+                        (run_args(("--policy", "nope")), ("nope",)),
+                        (run_args(("--policy-option", "x")), ("--policy-option",)),
+                        (run_args(("--engine", "turbo")), ("--engine",)),
+                        (("run", "{d}/s.toml", "--out", "{d}/s.toml", "-q"), ("--out",)),
+                        (("run", "{d}/s.toml", "--out", "{d}/s.toml/x", "-q"), ("--out",)),
+                        (("run", "{d}/missing.toml"), ("missing.toml",)),
+                        (("run", "{d}"), ("directory",)),
+                        (("size", "{d}/s.toml", "--latency-target", "nan", "--out", "{d}/o"),
+                         ("--latency-target",)),
+                        (("size", "{d}/s.toml", "--latency-target", "inf"),
+                         ("--latency-target",)),
+                        (("size", "{d}/s.toml", "--latency-target", "100", "--max-pes", "6",
+                          "--out", "{d}/o"), ("--max-pes",)),
+                        (("size", "{d}/s.toml", "--latency-target", "100", "--lane-bytes",
+                          "-3"), ("--lane-bytes",)),
+                        (("schedule", "{d}/s.toml", "--pes", "0"), ("--pes",)),
+                        (("schedule", "{d}/s.toml", "--pes", "2", "--time-limit", "-1"),
+                         ("--time-limit",)),
+                        (("compare", "{d}/s.toml", "--policies", "lpt,nope", "--out",
+                          "{d}/o", "-q"), ("nope",)),
+                        (("compare", "{d}/s.toml", "--exact-time-limit", "inf"),
+                         ("--exact-time-limit",)),
+                        (("sweep", "{d}/w.toml", "-j", "0"), ("--jobs",)),
+                        (("sweep", "{d}/w.toml", "--dask", "tcp://host"), ("--dask",)),
+                        (("workload", "{d}/s.toml", "--seed", "x"), ("--seed",))):
+        yield Case(" ".join(argv[:1] + argv[2:]), "flags", sc, argv, "reject", words)
+
+
+def extreme_accepted_cases():
+    """Valid but extreme: accepted, and the numbers must still be right."""
+    yield Case("ideal memory", "accept", {"s.toml": scenario(
+        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = inf\ninput_buffer_bytes = inf"
+                 "\noutput_buffer_bytes = inf\ndram_bytes_per_cycle = inf\n"
+                 "noc_bytes_per_cycle = inf\ndram_latency_cycles = 0")}, run_args(), "accept")
+    yield Case("big overhead", "accept", {"s.toml": scenario(
+        hardware="pe_rows = 2\npe_cols = 2\njob_overhead_cycles = 4294967296")}, run_args(),
+        "accept")
+    yield Case("slow dram", "accept", {"s.toml": scenario(
+        hardware="pe_rows = 1\npe_cols = 3\ndram_bytes_per_cycle = 0.001")}, run_args(),
+        "accept")
+    yield Case("deep queue greedy", "accept", {"s.toml": scenario(
+        'policy = "greedy"', hardware="pe_rows = 2\npe_cols = 2\ninput_queue_depth = 1000000000")},
+        run_args(), "accept")
+    yield Case("sweep over layer lists", "accept", {
+        "s.toml": scenario(), "w.toml": b'name = "w"\nbase = "s.toml"\n[grid]\n'
+                                          b'"workload.layers" = [["conv1"], ["conv2"]]\n'},
+        ("sweep", "{d}/w.toml", "--out", "{d}/out", "-q"), "accept")
+    yield Case("schedule huge durations", "accept",
+               {"jobs.csv": b"140737488355328\n3\n140737488355328\n"},
+               ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
+
+
+def late_error_cases():
+    """Errors that only show up deep in a run: named with the scenario, before simulating."""
+    yield Case("millions of jobs", "scenario late", {"s.toml": scenario(
+        workload='network = "vgg16"', pruning='profile = "han2015-vgg16"',
+        mapping="tile_h = 1\ntile_w = 1\nchannel_splits = 64")}, run_args(), "reject",
+        ("s.toml", "channel_splits", "jobs"))
+    yield Case("dense baseline does not fit", "scenario late", {"s.toml": scenario(
+        workload='network = "vgg16"\nlayers = ["fc6"]', pruning='profile = "han2015-vgg16"',
+        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 20000\n"
+                 "input_buffer_bytes = inf\noutput_buffer_bytes = inf")},
+        ("run", "{d}/s.toml", "--out", "{d}/out", "-q", "--no-plots", "--no-cache"), "reject",
+        ("s.toml", "dense baseline", "--no-baselines"))
+    yield Case("a job that never fits", "scenario late", {"s.toml": scenario(
+        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 64")}, run_args(), "reject",
+        ("s.toml", "weight_buffer_bytes"))
+
+
+def all_cases() -> list[Case]:
+    return [*field_cases(), *structure_cases(), *topology_cases(), *jobs_cases(),
+            *sweep_cases(), *weights_cases(), *onnx_cases(), *flag_cases(),
+            *late_error_cases(), *extreme_accepted_cases()]
+
+
+# ---- judging ----------------------------------------------------------------------------
+
+OUTCOMES = ("clean error", "unclear error", "unforeseen error", "traceback", "hang",
+            "bad input accepted", "accepted", "wrong numbers")
+GOOD = {"clean error", "accepted"}
+
+
+class _Hang(Exception):
+    pass
+
+
+def run_case(case: Case, directory: Path, seconds: int = 60) -> tuple[str, str]:
+    """(outcome, detail): the case run in-process through accelsim.cli.main."""
+    from accelsim.cli import main
+    for name, data in case.files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        (directory / name).write_bytes(data)
+    argv = [a.replace("{d}", str(directory)) for a in case.argv]
+    out, err = io.StringIO(), io.StringIO()
+
+    def alarm(*_):
+        raise _Hang()
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code
+    except _Hang:
+        return "hang", f"over {seconds} s"
+    except BaseException as exc:                  # noqa: BLE001: the judge counts them
+        return "traceback", f"{type(exc).__name__}: {exc}"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    text = err.getvalue().strip()
+    if case.expect == "reject":
+        if rc == 0:
+            return "bad input accepted", out.getvalue()[-200:]
+        if "unexpected" in text:
+            return "unforeseen error", text
+        lines = text.splitlines()
+        missing = [w for w in case.words if w not in text]
+        wrote = [p.name for p in directory.rglob("summary.json")]
+        if rc != 2 or len(lines) != 1 or missing or wrote:
+            return "unclear error", f"rc {rc}, {len(lines)} lines, missing {missing}: {text}"
+        return "clean error", text
+    if rc != 0:
+        return ("unforeseen error" if "unexpected" in text else "unclear error"), text
+    problem = check_outputs(directory, out.getvalue())
+    return ("wrong numbers", problem) if problem else ("accepted", "")
+
+
+def _strict(text: str):
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def check_outputs(directory: Path, stdout: str) -> str | None:
+    """The first inconsistency in what an accepted run wrote, or None."""
+    if stdout.lstrip().startswith("{"):
+        data = _strict(stdout)
+        if any(load < 0 for load in data.get("loads", [])) or data.get("makespan", 1) <= 0:
+            return f"schedule: makespan {data.get('makespan')}, loads {data.get('loads')}"
+        if data["makespan"] < max(data["loads"]):
+            return "schedule: makespan below a PE's load"
+    for path in directory.rglob("*.json"):
+        try:
+            data = _strict(path.read_text())
+        except ValueError as exc:
+            return f"{path.name}: {exc}"
+        if path.name != "summary.json":
+            continue
+        for row in [data["total"], *data["layers"]]:
+            if not 0 <= row["utilization"] <= 1:
+                return f"{row['name']}: utilization {row['utilization']}"
+            if not math.isclose(sum(row["states"].values()), 1, abs_tol=1e-9):
+                return f"{row['name']}: state shares sum to {sum(row['states'].values())}"
+            if row["cycles"] < row["lower_bound"]:
+                return f"{row['name']}: cycles {row['cycles']} below the bound"
+            if row["executed_macs"] != row["pruned_macs"]:
+                return f"{row['name']}: executed {row['executed_macs']} of {row['pruned_macs']}"
+    return None

@@ -1,0 +1,104 @@
+"""Static energy is leakage power times run time; area is the sum of its parts. Both follow
+the resources: more lanes or buffer bytes leak and take area, whatever the work."""
+
+import math
+
+import attrs
+import pytest
+
+from accelsim.area import AREA_KEYS, area_um2, lane_um2
+from accelsim.config import AreaTable, EnergyTable, Hardware
+from accelsim.errors import ConfigError
+from accelsim.pipeline import run_scenario
+from accelsim.scenario import scenario_from_dict
+
+LEAK = {"lane_leakage_uw": 3.0, "sram_leakage_uw_per_kib": 7.0, "dram_interface_mw": 11.0}
+LENET = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
+         "baselines": False, "energy": LEAK,
+         "hardware": {"pe_rows": 2, "pe_cols": 2, "weight_buffer_bytes": 16384,
+                      "input_buffer_bytes": 32768, "output_buffer_bytes": 16384}}
+
+
+def _run(**hardware):
+    data = {**LENET, "hardware": {**LENET["hardware"], **hardware}}
+    return run_scenario(scenario_from_dict(data, "<t>")).report
+
+
+def test_static_energy_is_the_chips_leakage_times_each_layers_run_time():
+    report = _run()
+    kib = (16384 + 32768 + 16384) / 1024
+    power_mw = 4 * 8 * 3.0 / 1000 + kib * 7.0 / 1000 + 11.0
+    for layer in report.layers:
+        assert layer.energy_pj["static"] == pytest.approx(power_mw * 1e9 * layer.seconds)
+    assert report.total.energy_pj["static"] == pytest.approx(
+        power_mw * 1e9 * report.total.seconds)
+
+
+def test_static_energy_grows_linearly_with_run_time_at_equal_work():
+    """A slower DRAM port stretches the run; the work and the chip stay the same."""
+    fast, slow = _run(dram_bytes_per_cycle=16), _run(dram_bytes_per_cycle=1)
+    assert slow.total.cycles > fast.total.cycles
+    assert slow.total.executed_macs == fast.total.executed_macs
+    assert slow.total.energy_pj["mac"] == fast.total.energy_pj["mac"]
+    assert slow.total.energy_pj["static"] / fast.total.energy_pj["static"] == \
+        pytest.approx(slow.total.cycles / fast.total.cycles)
+
+
+@pytest.mark.parametrize("pes", [(1, 1), (1, 2), (2, 2), (2, 4)])
+def test_static_power_grows_linearly_with_lanes_and_buffer_bytes(pes):
+    """Per cycle of run time, static energy is affine in lanes and in KiB, at equal work."""
+    rows, cols = pes
+    per_cycle = {}
+    for lanes in (4, 8):
+        for scale in (1, 2):
+            r = _run(pe_rows=rows, pe_cols=cols, macs_per_cycle=lanes,
+                     weight_buffer_bytes=16384 * scale, input_buffer_bytes=32768 * scale,
+                     output_buffer_bytes=16384 * scale)
+            assert r.total.executed_macs == r.total.pruned_macs   # the same work every time
+            per_cycle[lanes, scale] = r.total.energy_pj["static"] / r.total.cycles
+    # 1 GHz: 1 mW for one cycle is 1 pJ
+    per_lane = (per_cycle[8, 1] - per_cycle[4, 1]) / (rows * cols * 4)
+    per_kib = (per_cycle[4, 2] - per_cycle[4, 1]) / 64
+    assert per_lane == pytest.approx(3.0 / 1000)
+    assert per_kib == pytest.approx(7.0 / 1000)
+    assert per_cycle[8, 2] - per_cycle[4, 1] == pytest.approx(
+        rows * cols * 4 * per_lane + 64 * per_kib)
+
+
+def test_ideal_memory_leaks_only_in_lanes_and_the_dram_interface():
+    hw = Hardware().ideal_memory()
+    assert EnergyTable().static_mw(hw) == pytest.approx(hw.lanes * 2.0 / 1000 + 20.0)
+
+
+def test_area_is_the_sum_of_its_components_and_scales_with_them():
+    table = AreaTable()
+    hw = Hardware()
+    parts = area_um2(hw, table)
+    assert list(parts) == AREA_KEYS
+    assert lane_um2(hw, table) == 282.0 + 36.0 * 3          # 8 x 8 multiply, 24-bit add
+    wide = attrs.evolve(hw, weight_bits=16, activation_bits=16)
+    assert lane_um2(wide, table) == 4 * 282.0 + 36.0 * 3    # multiplier grows as w x a
+    double = attrs.evolve(hw, pe_cols=8)
+    grown = area_um2(double, table)
+    for k in ("mac", "index", "noc"):
+        assert grown[k] == pytest.approx(2 * parts[k]), k
+    for k in ("weight_buffer", "input_buffer", "output_buffer"):
+        assert grown[k] == parts[k], k
+    assert parts["input_buffer"] == pytest.approx(256 * 9918.0)
+    assert area_um2(attrs.evolve(hw, index_bits=0), table)["index"] == 0
+    assert math.isinf(area_um2(hw.ideal_memory(), table)["weight_buffer"])
+
+
+@pytest.mark.parametrize("section, field, value, unit", [
+    ("energy", "lane_leakage_uw", -1.0, "uW"), ("energy", "dram_interface_mw", "x", "mW"),
+    ("energy", "sram_leakage_uw_per_kib", math.inf, "uW"),
+    ("area", "sram_um2_per_kib", -5, r"um\^2"), ("area", "flip_flop_um2", True, r"um\^2")])
+def test_bad_static_or_area_figures_are_one_line_naming_the_field(section, field, value, unit):
+    with pytest.raises(ConfigError, match=rf"<t>: \[{section}\] '{field}' must be a number of "
+                                          rf"{unit} from 0 to "):
+        scenario_from_dict({**LENET, section: {field: value}}, "<t>")
+
+
+def test_an_unknown_area_field_is_refused():
+    with pytest.raises(ConfigError, match=r"<t>: \[area\]"):
+        scenario_from_dict({**LENET, "area": {"mac_um2": 1.0}}, "<t>")
