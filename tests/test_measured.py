@@ -68,6 +68,8 @@ def test_counts_without_the_mask_give_the_masks_windows_and_chunks(tmp_path):
                          windows=stored.windows)
     assert np.array_equal(counts.window_nnz(), with_mask.window_nnz())
     assert np.array_equal(counts.chunk_nnz(3), with_mask.chunk_nnz(3))
+    from accelsim.workload.pe_models import window_costs
+    assert np.array_equal(window_costs(counts, 3), window_costs(with_mask, 3))
     write_measured(tmp_path / "x.npz", {"network": "alexnet"}, [stored])
     assert read_meta(tmp_path / "x.npz")["layers"] == ["conv1"]
 

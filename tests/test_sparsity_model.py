@@ -48,3 +48,14 @@ def test_seeded_resnet18_spread_and_zero_kernels_come_from_the_fit():
     assert u.placement is None  # a numeric cv keeps uniform placement
     uniform_zero = (u.kernel_nnz() == 0).mean()
     assert zero > uniform_zero + 0.05  # clustering: more all-zero kernels than uniform
+
+
+def test_retraining_comparison_is_at_equal_density_on_every_lenet_layer():
+    from accelsim.workload.sparsity_model import retraining_effect
+    rows = retraining_effect()
+    assert [name for name, _, _ in rows] == ["conv1", "conv2", "ip1", "ip2"]
+    for _, once, again in rows:
+        assert abs(once.density - again.density) < 1e-3
+    # what the README reports: retraining widens the per-filter spread of conv2
+    conv2 = rows[1]
+    assert conv2[2].filter_cv > conv2[1].filter_cv
