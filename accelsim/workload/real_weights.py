@@ -138,7 +138,9 @@ def _conv_source(tensor, producer, through, conv_of) -> str | None:
 
 def read_keras_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np.ndarray]]:
     """Conv2D and SeparableConv2D (as a depthwise then a pointwise conv) of a Keras HDF5
-    model, walking its functional config for shapes; pools and adds only change shapes."""
+    model, walking its functional config for shapes; a batch norm right after a conv is
+    folded into its filters (gamma / sqrt(var + eps)), as ONNX exporters fold it; pools and
+    adds only change shapes."""
     import h5py
 
     with h5py.File(path, "r") as f:
@@ -163,6 +165,12 @@ def read_keras_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np
         layers.append(layer)
         weights[name] = w
         return layer
+
+    def _direct(layer_name):
+        """The conv a layer's output is, when it is a conv's own output (not after an
+        activation): a batch norm there folds into that conv."""
+        return layer_name if layer_name in weights else f"{layer_name}.pw" \
+            if f"{layer_name}.pw" in weights else None
 
     for entry in config["config"]["layers"]:
         kind, cfg, name = entry["class_name"], entry["config"], entry["config"]["name"]
@@ -193,6 +201,11 @@ def read_keras_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np
             shape[name] = (c, 1, 1)
         else:  # BatchNormalization, Activation, Add: same shape; BN and activations pass
             shape[name] = (c, h, wd)
+            if kind == "BatchNormalization" and conv_of.get(first) == _direct(first):
+                scale = 1 / np.sqrt(kernel(name, "moving_variance") + cfg.get("epsilon", 1e-3))
+                if cfg.get("scale", True):
+                    scale = scale * kernel(name, "gamma")
+                weights[conv_of[first]] *= scale.reshape(-1, 1, 1, 1)  # folded, as exporters do
             if kind != "Add" and first in conv_of:
                 conv_of[name] = conv_of[first]
     return layers, weights
