@@ -10,9 +10,11 @@ ACCELSIM_DEBUG=1 shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import math
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -21,22 +23,27 @@ from accelsim.errors import AccelsimError, ConfigError
 
 
 class _Progress:
-    """One status line on stderr, rewritten in place on a terminal, per simulated layer."""
+    """One status line on stderr, rewritten in place on a terminal, per planned and per
+    simulated layer; not on a terminal, one line when each phase starts planning or
+    simulating."""
 
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
+    def __init__(self, quiet: bool, unit: str = "layer", every: bool = False):
+        self.quiet, self.unit, self.every = quiet, unit, every
         self.tty = sys.stderr.isatty()
         self.t0 = time.perf_counter()
 
     def __call__(self, phase: str, i: int, n: int, name: str) -> None:
         if self.quiet:
             return
-        text = f"[{time.perf_counter() - self.t0:6.1f} s] {phase}: layer {i + 1}/{n} {name}"
+        text = (f"[{time.perf_counter() - self.t0:6.1f} s] {phase}: {self.unit} {i + 1}/{n} "
+                f"{name}")
         if self.tty:
             sys.stderr.write("\r" + text[:100].ljust(100))
             sys.stderr.flush()
-        elif i == 0:
-            sys.stderr.write(f"{phase}: simulating {n} layers\n")
+        elif self.every:                       # a log of few, slow steps: each one
+            sys.stderr.write(text + "\n")
+        elif i == 0:                           # a log: one line per phase and step
+            sys.stderr.write(f"{phase}: {name.split()[0]} {n} {self.unit}s\n")
 
     def done(self) -> None:
         if self.tty and not self.quiet:
@@ -136,7 +143,7 @@ def _run(args) -> int:
           f"{outcome.pruned.description}) on {scenario.hardware.n_pes} PEs, "
           f"policy {outcome.report.policy}")
     print(outcome.report.table())
-    print(f"\nwrote {', '.join(f.name for f in files)} to {out}/")
+    print("\n" + textwrap.fill(f"wrote {', '.join(f.name for f in files)} to {out}/", 100))
     return 0
 
 
@@ -157,7 +164,6 @@ def _policy_options(items: list[str] | None) -> dict:
 
 
 def _schedule(args) -> int:
-    import json
     from accelsim.errors import ConfigError
     from accelsim.policies.exact import Exact
     from accelsim.schedule import plan
@@ -219,11 +225,10 @@ def _compare(args) -> int:
                           "shipped pruned network")
     scenario = load_scenario(args.scenario)
     names = [n.strip() for n in args.policies.split(",")] if args.policies else None
-    policies = compare.policies_for(names, args.exact_time_limit)
+    policies, left_out = compare.policies_for(names, args.exact_time_limit)
     out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "compare")
     progress = _Progress(args.quiet)
-    runs = compare.compare(scenario, policies,
-                           lambda name, i, n: progress(name, i, n, "simulating"), args.engine)
+    runs = compare.compare(scenario, policies, progress, args.engine)
     progress.done()
     (out / "compare.json").write_text(compare.to_json(runs))
     compare.save_chart(runs, out / "compare.png",
@@ -231,6 +236,8 @@ def _compare(args) -> int:
     print(f"accelsim compare: {scenario.name} ({scenario.network.name}) on "
           f"{scenario.hardware.n_pes} PEs, {len(runs)} policies")
     print(compare.table(runs))
+    for name, extra in left_out.items():
+        print(f"left out: {name} (needs pip install '{extra}')")
     print(f"\nwrote compare.json, compare.png to {out}/")
     return 0
 
@@ -243,9 +250,10 @@ def _compare_networks(args) -> int:
     names = [n.strip() for n in args.networks.split(",")] if args.networks else \
         list(scheduling_gain.NETWORKS)
     out = _out_dir(Path(args.out) if args.out else Path("results") / "scheduling_gain")
-    progress = _Progress(args.quiet)
-    gains = scheduling_gain.measure(names, args.evaluations,
-                                    lambda label, i, n: progress(label, i, n, "simulating"))
+    progress = _Progress(args.quiet, unit="run", every=True)
+    gains = scheduling_gain.measure(names, args.evaluations,  # called after each run
+                                    lambda label, i, n: progress("compare --networks", i - 1,
+                                                                 n, f"{label} done"))
     progress.done()
     (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
     scheduling_gain.save_plot(gains, out / "scheduling_gain.png")
@@ -326,7 +334,6 @@ def _sweep(args) -> int:
 
 
 def _size(args) -> int:
-    import json
     from accelsim import plotting
     from accelsim.errors import ConfigError
     from accelsim.scenario import load_scenario
@@ -366,8 +373,9 @@ def _size(args) -> int:
     for c in result.front:
         print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.cycles:>14,}{c.energy_uj:>12,.1f}"
               f"{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}{c.logic_mm2:>11.3f}")
+    asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
     plotting.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
-                         f"{scenario.name}: sizing for {target:,} cycles")
+                         f"{scenario.name}: sizing for {asked}", unit=args.unit)
     rows = [{**{k: getattr(c, k) for k in ("pes", "pe_rows", "pe_cols", "scale", "cycles",
                                               "energy_uj", "static_uj", "pe_lanes", "buffer_bytes",
                                               "area_mm2", "logic_mm2",
@@ -387,14 +395,20 @@ def _engine_option(parser) -> None:
 
 
 def _policies(args) -> int:
-    from accelsim.policies import available
+    from accelsim.policies import available, missing_extra
     for name, ep in available().items():
-        print(f"{name:<16} {ep.value}")
+        extra = missing_extra(name)
+        needs = getattr(ep.load(), "requires", None) if extra is None else None
+        note = (f"  needs {extra}: not installed (pip install '{extra}')" if extra else
+                f"  needs {needs[1]}: installed" if needs else "")
+        print(f"{name:<16} {ep.value}{note}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version",
+                        version=f"accelsim {importlib.metadata.version('accelsim')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="simulate a scenario and write its result directory")
     run.add_argument("scenario", help="scenario TOML file")
@@ -430,8 +444,10 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument("--evaluations", type=_count(0), default=60,
                       help="with --networks: simulations per layer for hardware-aware "
                            "(default 60)")
-    cmp_.add_argument("--policies", help="comma-separated names (default: all, and the "
-                                         "+improve variants of lpt and kk)")
+    cmp_.add_argument("--policies", help="comma-separated names (default: every installed "
+                                         "policy, and the +improve variants of lpt and kk; "
+                                         "those needing an extra not installed are left "
+                                         "out, and the output says so)")
     cmp_.add_argument("--exact-time-limit", type=_amount(False), default=2.0,
                       help="seconds per layer for the exact policy (default 2)")
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")

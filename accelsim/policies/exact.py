@@ -70,6 +70,7 @@ class Exact:
     returned, and Plan.info says so."""
 
     name = "exact"
+    requires = ("ortools", "accelsim[exact]")     # (module, what to pip install)
 
     def __init__(self, time_limit_s: float = 10.0, workers: int = 2, seed: int = 0,
                  variables_per_second: int = 25_000):
