@@ -267,6 +267,7 @@ def _compare_networks(args) -> int:
 def _workload(args) -> int:
     from accelsim import plotting
     from accelsim.scenario import load_scenario
+    from accelsim.workload.sparsity_model import FITTED, compare_network, report_table
     from accelsim.workload.stats import layer_stats, table
 
     scenario = load_scenario(args.scenario)
@@ -276,7 +277,16 @@ def _workload(args) -> int:
     print(table(layer_stats(pruned)))
     plotting.save_nnz_histograms(pruned, out / "nnz_histograms.png",
                                  f"{scenario.network.name}: nonzeros per filter")
-    print(f"\nwrote nnz_histograms.png to {out}/")
+    written = ["nnz_histograms.png"]
+    rows = compare_network(pruned, network=scenario.network.name)
+    if rows:
+        print(f"\nmeasured masks against the fitted sparsity model ({FITTED}), given each "
+              f"layer's total:")
+        print(report_table(rows))
+        plotting.save_measured_vs_model(rows, out / "measured_vs_model.png",
+                                        f"{scenario.network.name}\n{pruned.description}")
+        written.append("measured_vs_model.png")
+    print(f"\nwrote {', '.join(written)} to {out}/")
     return 0
 
 

@@ -398,6 +398,38 @@ def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
     plt.close(fig)
 
 
+def save_measured_vs_model(rows, path: Path, title: str = "") -> None:
+    """Per layer, each statistic measured (dots) against the fitted model (crosses): the
+    per-filter nnz cv, the all-zero-kernel share and the all-zero-window share."""
+    stats = [("filter_cv", "per-filter nnz cv"), ("zero_kernels", "all-zero kernels"),
+             ("zero_windows", "all-zero 3x3 windows")]
+    x = np.arange(len(rows))
+    fig, axes = plt.subplots(len(stats), 1, sharex=True,
+                             figsize=_figsize(max(6.0, 0.16 * len(rows) + 2), 6.2))
+    for ax, (key, label) in zip(axes, stats):
+        measured = [getattr(r.measured, key) for r in rows]
+        modelled = [getattr(r.modelled, key) for r in rows]
+        ax.vlines(x, measured, modelled, color="#bbbbbb", lw=1)
+        point = np.array([r.kernel[0] * r.kernel[1] > 1 for r in rows])
+        ax.plot(x[point], np.array(measured)[point], "o", ms=3.5, color="#1f77b4",
+                label="measured")
+        ax.plot(x[~point], np.array(measured)[~point], "o", ms=3.5, mfc="none",
+                color="#1f77b4", label="measured, 1x1 kernel (all-zero = pruned weight)")
+        ax.plot(x, modelled, "x", ms=4, color="#d62728", label="fitted model")
+        ax.set_ylabel(label, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3,
+                   frameon=False)
+    step = max(1, len(rows) // 40)
+    axes[-1].set_xticks(x[::step], [r.layer for r in rows][::step], rotation=90, fontsize=6)
+    axes[-1].set_xlabel("conv layer, in network order", fontsize=8)
+    fig.suptitle(title or "measured against modelled sparsity, per layer", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, title: str = "",
                  best=min) -> None:
     """`metric` over two swept axes; where other axes vary, each cell shows the best value
