@@ -163,13 +163,18 @@ class _Prepared:
 def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
              progress: Callable[[int, int, str], None] | None = None,
              dram_port: type[DramPort] = DramPort, engine: str = "auto") -> SimResult:
-    """Simulate the layers in order on `hw`, each planned by `policy`. `progress(i, n, name)`
-    is called before each layer; `dram_port` swaps the port model (benchmarks compare two);
+    """Simulate the layers in order on `hw`, each planned by `policy`. `progress(i, n, what)`
+    is called before planning each layer ("planning NAME") and before simulating it
+    ("simulating NAME"); `dram_port` swaps the port model (benchmarks compare two);
     `engine` is "auto" (the closed form wherever it is exact), "simpy" or "fast"."""
     if engine not in ENGINES:
         raise ConfigError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
-    prepared = [_prepare(layer, hw, policy, engine) for layer in layers]
+    prepared = []
+    for i, layer in enumerate(layers):       # planning can take long (exact): say so
+        if progress is not None:
+            progress(i, len(layers), f"planning {layer.layer.name}")
+        prepared.append(_prepare(layer, hw, policy, engine))
     env = simpy.Environment()
     trace = StateTrace(hw.n_pes)
     levels = LevelTrace()
@@ -179,7 +184,7 @@ def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
     events = 0
     for i, p in enumerate(prepared):
         if progress is not None:
-            progress(i, len(layers), p.layer.layer.name)
+            progress(i, len(layers), f"simulating {p.layer.layer.name}")
         if p.timeline is not None:
             run = _run_closed_form(env, p, hw, trace, levels, transfers)
         else:

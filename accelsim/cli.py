@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import math
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -49,22 +51,27 @@ class _PipeSafe:
 
 
 class _Progress:
-    """One status line on stderr, rewritten in place on a terminal, per simulated layer."""
+    """One status line on stderr, rewritten in place on a terminal, per planned and per
+    simulated layer; not on a terminal, one line when each phase starts planning or
+    simulating."""
 
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
+    def __init__(self, quiet: bool, unit: str = "layer", every: bool = False):
+        self.quiet, self.unit, self.every = quiet, unit, every
         self.tty = sys.stderr.isatty()
         self.t0 = time.perf_counter()
 
     def __call__(self, phase: str, i: int, n: int, name: str) -> None:
         if self.quiet:
             return
-        text = f"[{time.perf_counter() - self.t0:6.1f} s] {phase}: layer {i + 1}/{n} {name}"
+        text = (f"[{time.perf_counter() - self.t0:6.1f} s] {phase}: {self.unit} {i + 1}/{n} "
+                f"{name}")
         if self.tty:
             sys.stderr.write("\r" + text[:100].ljust(100))
             sys.stderr.flush()
-        elif i == 0:
-            sys.stderr.write(f"{phase}: simulating {n} layers\n")
+        elif self.every:                       # a log of few, slow steps: each one
+            sys.stderr.write(text + "\n")
+        elif i == 0:                           # a log: one line per phase and step
+            sys.stderr.write(f"{phase}: {name.split()[0]} {n} {self.unit}s\n")
 
     def done(self) -> None:
         if self.tty and not self.quiet:
@@ -168,7 +175,7 @@ def _run(args) -> int:
           f"{outcome.pruned.description}) on {scenario.hardware.n_pes} PEs, "
           f"policy {outcome.report.policy}")
     print(outcome.report.table())
-    print(f"\nwrote {', '.join(f.name for f in files)} to {out}/")
+    print("\n" + textwrap.fill(f"wrote {', '.join(f.name for f in files)} to {out}/", 100))
     return 0
 
 
@@ -189,7 +196,6 @@ def _policy_options(items: list[str] | None) -> dict:
 
 
 def _schedule(args) -> int:
-    import json
     from accelsim.errors import ConfigError
     from accelsim.policies.exact import Exact
     from accelsim.schedule import plan
@@ -218,19 +224,13 @@ MAX_DURATION = 2 ** 48     # cycles of one job; with the total below 2^62 every 
 
 
 def read_durations(path: Path) -> list[int]:
-    """One job duration (cycles) per row; a first row without a digit is a header. A row
-    with a second cell is refused, not cut to its first (which would drop what it says)."""
+    """One job duration (cycles) per row, first column (others, e.g. names, are for the
+    reader); a first row without a digit in its first cell is a header."""
     import csv
     from accelsim.errors import ConfigError
     from accelsim.files import read_text
-    rows = []
-    for line, row in enumerate(csv.reader(read_text(path, "jobs").splitlines()), 1):
-        cells = [c.strip() for c in row if c.strip()]
-        if len(cells) > 1:
-            raise ConfigError(f"{path}: row {line}: {','.join(row)!r} has {len(cells)} cells; "
-                              f"the file holds one job duration (cycles) per row")
-        if cells:
-            rows.append((line, cells[0]))
+    rows = [(i, row[0].strip()) for i, row in enumerate(
+        csv.reader(read_text(path, "jobs").splitlines()), 1) if row and row[0].strip()]
     if rows and not any(ch.isdigit() for ch in rows[0][1]):
         rows = rows[1:]
     cycles = []
@@ -258,11 +258,10 @@ def _compare(args) -> int:
                           "shipped pruned network")
     scenario = load_scenario(args.scenario)
     names = [n.strip() for n in args.policies.split(",")] if args.policies else None
-    policies = compare.policies_for(names, args.exact_time_limit)
+    policies, left_out = compare.policies_for(names, args.exact_time_limit)
     out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "compare")
     progress = _Progress(args.quiet)
-    runs = compare.compare(scenario, policies,
-                           lambda name, i, n: progress(name, i, n, "simulating"), args.engine)
+    runs = compare.compare(scenario, policies, progress, args.engine)
     progress.done()
     (out / "compare.json").write_text(compare.to_json(runs))
     compare.save_chart(runs, out / "compare.png",
@@ -270,6 +269,8 @@ def _compare(args) -> int:
     print(f"accelsim compare: {scenario.name} ({scenario.network.name}) on "
           f"{scenario.hardware.n_pes} PEs, {len(runs)} policies")
     print(compare.table(runs))
+    for name, extra in left_out.items():
+        print(f"left out: {name} (needs pip install '{extra}')")
     print(f"\nwrote compare.json, compare.png to {out}/")
     return 0
 
@@ -282,9 +283,10 @@ def _compare_networks(args) -> int:
     names = [n.strip() for n in args.networks.split(",")] if args.networks else \
         list(scheduling_gain.NETWORKS)
     out = _out_dir(Path(args.out) if args.out else Path("results") / "scheduling_gain")
-    progress = _Progress(args.quiet)
-    gains = scheduling_gain.measure(names, args.evaluations,
-                                    lambda label, i, n: progress(label, i, n, "simulating"))
+    progress = _Progress(args.quiet, unit="run", every=True)
+    gains = scheduling_gain.measure(names, args.evaluations,  # called after each run
+                                    lambda label, i, n: progress("compare --networks", i - 1,
+                                                                 n, f"{label} done"))
     progress.done()
     (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
     scheduling_gain.save_plot(gains, out / "scheduling_gain.png")
@@ -298,6 +300,7 @@ def _compare_networks(args) -> int:
 def _workload(args) -> int:
     from accelsim import plotting
     from accelsim.scenario import load_scenario
+    from accelsim.workload.sparsity_model import FITTED, compare_network, report_table
     from accelsim.workload.stats import layer_stats, table
 
     scenario = load_scenario(args.scenario)
@@ -307,7 +310,16 @@ def _workload(args) -> int:
     print(table(layer_stats(pruned)))
     plotting.save_nnz_histograms(pruned, out / "nnz_histograms.png",
                                  f"{scenario.network.name}: nonzeros per filter")
-    print(f"\nwrote nnz_histograms.png to {out}/")
+    written = ["nnz_histograms.png"]
+    rows = compare_network(pruned, network=scenario.network.name)
+    if rows:
+        print(f"\nmeasured masks against the fitted sparsity model ({FITTED}), given each "
+              f"layer's total:")
+        print(report_table(rows))
+        plotting.save_measured_vs_model(rows, out / "measured_vs_model.png",
+                                        f"{scenario.network.name}\n{pruned.description}")
+        written.append("measured_vs_model.png")
+    print(f"\nwrote {', '.join(written)} to {out}/")
     return 0
 
 
@@ -356,7 +368,6 @@ def _sweep(args) -> int:
 
 
 def _size(args) -> int:
-    import json
     from accelsim import plotting
     from accelsim.errors import ConfigError
     from accelsim.scenario import load_scenario
@@ -401,8 +412,9 @@ def _size(args) -> int:
     for c in result.front:
         print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.cycles:>14,}{c.energy_uj:>12,.1f}"
               f"{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}{c.logic_mm2:>11.3f}")
+    asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
     plotting.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
-                         f"{scenario.name}: sizing for {target:,} cycles")
+                         f"{scenario.name}: sizing for {asked}", unit=args.unit)
     rows = [{**{k: getattr(c, k) for k in ("pes", "pe_rows", "pe_cols", "scale", "cycles",
                                               "energy_uj", "static_uj", "pe_lanes", "buffer_bytes",
                                               "area_mm2", "logic_mm2",
@@ -422,9 +434,13 @@ def _engine_option(parser) -> None:
 
 
 def _policies(args) -> int:
-    from accelsim.policies import available
+    from accelsim.policies import available, missing_extra
     for name, ep in available().items():
-        print(f"{name:<16} {ep.value}")
+        extra = missing_extra(name)
+        needs = getattr(ep.load(), "requires", None) if extra is None else None
+        note = (f"  needs {extra}: not installed (pip install '{extra}')" if extra else
+                f"  needs {needs[1]}: installed" if needs else "")
+        print(f"{name:<16} {ep.value}{note}")
     return 0
 
 
@@ -434,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     budget = {**Exact.option_limits, **HardwareAware.option_limits}   # the flags' limits too
     from accelsim.config import MAX_PES
     parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version",
+                        version=f"accelsim {importlib.metadata.version('accelsim')}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="simulate a scenario and write its result directory")
     run.add_argument("scenario", help="scenario TOML file")
@@ -469,8 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument("--evaluations", type=_count(0, budget["evaluations"]), default=60,
                       help="with --networks: simulations per layer for hardware-aware "
                            "(default 60)")
-    cmp_.add_argument("--policies", help="comma-separated names (default: all, and the "
-                                         "+improve variants of lpt and kk)")
+    cmp_.add_argument("--policies", help="comma-separated names (default: every installed "
+                                         "policy, and the +improve variants of lpt and kk; "
+                                         "those needing an extra not installed are left "
+                                         "out, and the output says so)")
     cmp_.add_argument("--exact-time-limit", type=_amount(False, budget["time_limit_s"]),
                       default=2.0,
                       help="seconds per layer for the exact policy (default 2)")

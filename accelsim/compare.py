@@ -3,6 +3,7 @@ planning time, per layer and in total, and a bar chart of makespan / bound per p
 
 from __future__ import annotations
 
+import textwrap
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from attrs import frozen
 from accelsim.assemble import SimResult, simulate
 from accelsim import jsonio
 from accelsim.gap import PARTS, Gap, layer_gap
-from accelsim.policies import Policy, available, load_policy
+from accelsim.policies import Policy, available, load_policy, missing_extra
 from accelsim.policies.exact import Exact
 from accelsim.scenario import Scenario
 from accelsim.trace import State
@@ -42,21 +43,33 @@ class PolicyRun:
         return cycles[State.BUSY] / max(int(cycles.sum()), 1)
 
 
-def policies_for(names: list[str] | None, exact_seconds: float) -> list[Policy]:
-    names = names or [*available(), *DEFAULT_EXTRAS]
-    return [Exact(time_limit_s=exact_seconds) if n == "exact" else load_policy(n) for n in names]
+def policies_for(names: list[str] | None,
+                 exact_seconds: float) -> tuple[list[Policy], dict[str, str]]:
+    """The policies named, or by default every installed one and DEFAULT_EXTRAS; also the
+    defaults left out, each with the extra it needs (named ones must load, or fail)."""
+    left_out = {}
+    if not names:
+        names = [*available(), *DEFAULT_EXTRAS]
+        left_out = {n: extra for n in names if (extra := missing_extra(n))}
+        names = [n for n in names if n not in left_out]
+    return [Exact(time_limit_s=exact_seconds) if n == "exact" else load_policy(n)
+            for n in names], left_out
 
 
 def compare(scenario: Scenario, policies: list[Policy], progress=None,
             engine: str | None = None) -> list[PolicyRun]:
+    """Every policy on the scenario's jobs; `progress(phase, i, n, what)` before each layer
+    is planned and simulated, the phase naming the policy and its place in the list."""
     pruned = scenario.pruned()
     jobs = build_jobs(pruned, scenario.mapping, scenario.hardware)
     runs = []
     for i, policy in enumerate(policies):
-        if progress:
-            progress(policy.name, i, len(policies))
+        step = None if progress is None else (
+            lambda j, n, what, phase=f"policy {i + 1}/{len(policies)} {policy.name}":
+            progress(phase, j, n, what))
         t0 = time.perf_counter()
-        result = simulate(jobs, scenario.hardware, policy, engine=engine or scenario.engine)
+        result = simulate(jobs, scenario.hardware, policy, step,
+                          engine=engine or scenario.engine)
         runs.append(PolicyRun(policy.name, result, time.perf_counter() - t0))
     return runs
 
@@ -118,18 +131,27 @@ def table(runs: list[PolicyRun]) -> str:
     lines += [""] + [gap_of(r).sentence(r.policy)
                      for r in sorted(runs, key=lambda r: r.result.makespan)]
     names = [l.name for l in runs[0].result.layers]
+    runs = sorted(runs, key=lambda r: r.result.makespan)   # columns in the summary's order
     width = max(8, max(len(r.policy) for r in runs) + 1)
+    per_block = max(1, (100 - 37) // width)      # policy columns per block: under 100 wide
     lines += ["", "makespan / best compute bound per layer (binds: what bounds the layer on "
-                  "this hardware):",
-              f"{'layer':<24}{'binds':>13}" + "".join(f"{r.policy[:width - 1]:>{width}}"
-                                                      for r in runs)]
-    for i, name in enumerate(names):
-        h = runs[0].result.layers[i].hardware
-        binds = max(("compute", int(bound[i])), ("memory", h.memory),
-                    ("interconnect", h.interconnect), ("lock-step", h.lock_step),
-                    key=lambda kv: kv[1])[0]
-        lines.append(f"{name[:23]:<24}{binds:>13}" + "".join(
-            f"{r.result.layers[i].cycles / max(int(bound[i]), 1):>{width}.3f}" for r in runs))
+                  "this hardware):"]
+    for first in range(0, len(runs), per_block):
+        block = runs[first:first + per_block]
+        lines += ["" if first else None,
+                  f"{'layer':<24}{'binds':>13}" + "".join(f"{r.policy[:width - 1]:>{width}}"
+                                                          for r in block)]
+        for i, name in enumerate(names):
+            h = runs[0].result.layers[i].hardware
+            binds = max(("compute", int(bound[i])), ("memory", h.memory),
+                        ("interconnect", h.interconnect), ("lock-step", h.lock_step),
+                        key=lambda kv: kv[1])[0]
+            lines.append(f"{name[:23]:<24}{binds:>13}" + "".join(
+                f"{r.result.layers[i].cycles / max(int(bound[i]), 1):>{width}.3f}"
+                for r in block))
+    lines = [l for l in lines if l is not None]
+    lines = [l if len(l) <= 100 else textwrap.fill(l, 100, subsequent_indent="  ")
+             for l in lines]
     return "\n".join(lines)
 
 
@@ -150,21 +172,31 @@ def to_json(runs: list[PolicyRun]) -> str:
 
 
 def save_chart(runs: list[PolicyRun], path: Path, title: str) -> None:
+    """Per policy, fastest first: simulated cycles over the best compute bound as a bar rising
+    from the bound (1.0), and the plan's own compute makespan over it as a black tick (the
+    scheduling alone; the bar above the tick is the hardware's stalls)."""
     from accelsim.plotting import plt  # with the Agg backend selected
-    total = int(best_bounds(runs).sum())
+    total = max(int(best_bounds(runs).sum()), 1)
     runs = sorted(runs, key=lambda r: r.result.makespan)
-    ratios = [r.result.makespan / max(total, 1) for r in runs]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(runs) + 2), 4))
-    bars = ax.bar(range(len(runs)), ratios, color="#1f77b4")
+    ratios = np.array([r.result.makespan / total for r in runs])
+    x = np.arange(len(runs))
+    fig, ax = plt.subplots(figsize=(max(6.5, 0.8 * len(runs) + 2.5), 4.5))
+    bars = ax.bar(x, ratios - 1, bottom=1, color="#1f77b4", width=0.7,
+                  label="simulated cycles / bound")
     for bar, ratio in zip(bars, ratios):
         ax.text(bar.get_x() + bar.get_width() / 2, ratio, f"{ratio:.3f}", ha="center",
                 va="bottom", fontsize=8)
-    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", label="best bound")
-    ax.set_xticks(range(len(runs)), [r.policy for r in runs], rotation=30, ha="right")
-    ax.set_ylabel("makespan / best bound")
-    ax.set_ylim(min(0.95, min(ratios)), max(ratios) * 1.05)
+    planned = [(i, r.planned / total) for i, r in enumerate(runs) if r.planned is not None]
+    if planned:
+        ax.scatter([i for i, _ in planned], [p for _, p in planned], marker="_", s=400,
+                   color="black", linewidths=2, zorder=3, label="plan's compute makespan / bound")
+    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", label="best compute bound")
+    ax.set_xticks(x, [r.policy for r in runs], rotation=30, ha="right")
+    ax.set_xlabel("policy (fastest first)")
+    ax.set_ylabel("cycles / best compute bound")
+    ax.set_ylim(1.0, 1 + (ratios.max() - 1) * 1.15 + 0.01)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)

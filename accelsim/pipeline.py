@@ -14,6 +14,7 @@ from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
 from accelsim.errors import ConfigError
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
+from accelsim.html_report import write_html_report
 from accelsim.perfetto import write_perfetto
 from accelsim.report import Report, build_report, write_trace
 from accelsim.scenario import Scenario
@@ -143,7 +144,7 @@ def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
 
 
 def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[Path]:
-    """summary.json, layers.csv, trace.npz, trace.perfetto.json and PNG plots."""
+    """summary.json, layers.csv, trace.npz, trace.perfetto.json, PNG plots and report.html."""
     from accelsim import plotting  # plotting stays out of the simulation path
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -161,16 +162,20 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
         trace = plotting.load_trace(out_dir)
         title = f"{outcome.scenario.name}: {report.policy} on {outcome.scenario.hardware.n_pes} PEs"
         plotting.save_timeline(trace, out_dir / "timeline.png", title)
-        plotting.save_utilization(trace, out_dir / "utilization.png")
+        plotting.save_utilization(trace, out_dir / "utilization.png", title)
         plotting.save_stall_breakdown(json.loads(report.to_json())["layers"],
-                                      out_dir / "stalls.png")
+                                      out_dir / "stalls.png", f"{title}: where PE-cycles go")
         hw = outcome.scenario.hardware
         plotting.save_buffer_occupancy(trace, out_dir / "buffers.png",
                                        {"weight": hw.weight_buffer_bytes,
                                         "input": hw.input_buffer_bytes,
-                                        "output": hw.output_buffer_bytes})
+                                        "output": hw.output_buffer_bytes},
+                                       f"{title}: buffer occupancy")
         written += [out_dir / n for n in ("timeline.png", "utilization.png", "stalls.png",
                                           "buffers.png")]
+    s = outcome.scenario
+    written.append(write_html_report(report, out_dir, f"{s.name}: {s.network.name}, policy "
+                                     f"{report.policy} on {s.hardware.n_pes} PEs"))
     return written
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from accelsim import jsonio
 from accelsim.config import AreaTable, EnergyTable, Hardware
 from accelsim.gap import PARTS, layer_gap
 from accelsim.hardware_bounds import KINDS
-from accelsim.trace import Cause, Operand, State
+from accelsim.trace import BUFFER_NAMES, Cause, Operand, State
 
 STATES = [s.label for s in State]
 DRAM_KEYS = [f"{o.name.lower()}_{c.name.lower()}" for o in Operand for c in Cause]
@@ -109,19 +110,25 @@ class Report:
         return out.getvalue()
 
     def table(self) -> str:
-        """A readable summary table: one row per layer and a total."""
-        head = (f"{'layer':<24}{'jobs':>7}{'cycles':>12}{'util':>7}  "
-                + "".join(f"{s[:8]:>9}" for s in STATES[1:])
-                + f"{'DRAM KiB':>11}{'extra':>9}{'/bound':>8}{'/hw':>7}{'binds':>6}"
-                + f"{'x dense':>9}{'x RR':>7}")
-        lines = [head, "-" * len(head)]
-        for l in (*self.layers, self.total):
+        """A readable summary in two tables of one row per layer and a total, each under 100
+        columns: where the PE-cycles go, then traffic, bounds and speedups."""
+        rows = (*self.layers, self.total)
+        time_head = (f"{'layer':<24}{'jobs':>7}{'cycles':>12}{'util':>7}  "
+                     + "".join(f"{s[:8]:>9}" for s in STATES[1:]))
+        lines = [time_head, "-" * len(time_head)]
+        for l in rows:
             if l is self.total:
-                lines.append("-" * len(head))
+                lines.append("-" * len(time_head))
+            lines.append(f"{l.name[:23]:<24}{l.jobs:>7}{l.cycles:>12,}{l.utilization:>7.1%}  "
+                         + "".join(f"{l.states[s]:>9.1%}" for s in STATES[1:]))
+        memory_head = (f"{'layer':<24}{'DRAM KiB':>11}{'extra':>9}{'/bound':>8}{'/hw':>7}"
+                       f"{'binds':>6}{'x dense':>9}{'x RR':>7}")
+        lines += ["", memory_head, "-" * len(memory_head)]
+        for l in rows:
+            if l is self.total:
+                lines.append("-" * len(memory_head))
             lines.append(
-                f"{l.name[:23]:<24}{l.jobs:>7}{l.cycles:>12,}{l.utilization:>7.1%}  "
-                + "".join(f"{l.states[s]:>9.1%}" for s in STATES[1:])
-                + f"{l.dram_total / 1024:>11,.0f}{l.dram_extra / 1024:>9,.0f}"
+                f"{l.name[:23]:<24}{l.dram_total / 1024:>11,.0f}{l.dram_extra / 1024:>9,.0f}"
                 + f"{l.makespan_over_bound:>8.3f}{l.makespan_over_hardware_bound:>7.3f}"
                 + f"{_SHORT[l.bound_binding]:>6}"
                 + f"{_fmt(l.speedup_vs_dense):>9}{_fmt(l.speedup_vs_round_robin):>7}")
@@ -140,7 +147,8 @@ class Report:
                   "/bound: cycles over the compute bound; /hw: over the hardware bound (the "
                   "largest of compute, memory, interconnect, lock-step: the one that binds)"]
         lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
+        return "\n".join(line if len(line) <= 100 else
+                         textwrap.fill(line, 100, subsequent_indent="  ") for line in lines)
 
 
 _SHORT = {"compute": "comp", "memory": "mem", "interconnect": "noc", "lock-step": "lock"}
@@ -269,8 +277,8 @@ def _make(name, jobs, cycles, by_state, dram, energy, hw, pruned, dense, execute
 
 
 def write_trace(result: SimResult, path: Path) -> None:
-    """The trace as a columnar .npz: PE state intervals, buffer levels, DRAM transfers, and
-    the layer boundaries."""
+    """The trace as a columnar .npz: PE state intervals, buffer levels, DRAM transfers, the
+    layer boundaries, and the names of every integer code."""
     s = result.states
     np.savez_compressed(
         path, pe=s.pe, start=s.start, end=s.end, state=s.state, held_by=s.held_by,
@@ -280,4 +288,9 @@ def write_trace(result: SimResult, path: Path) -> None:
         layer_start=np.array([l.start for l in result.layers], dtype=np.int64),
         layer_end=np.array([l.end for l in result.layers], dtype=np.int64),
         layer_name=np.array([l.name for l in result.layers]),
-        n_pes=np.array(result.hw.n_pes))
+        n_pes=np.array(result.hw.n_pes),
+        # what the int8 codes mean: state_names[state], dram_operand_names[dram_operand], ...
+        state_names=np.array([st.label for st in State]),
+        dram_operand_names=np.array([o.name.lower() for o in Operand]),
+        dram_cause_names=np.array([c.name.lower() for c in Cause]),
+        level_buffer_names=np.array(BUFFER_NAMES))

@@ -9,9 +9,10 @@ the policy and the seed. Every malformed value is reported with the file, field 
     engine = "auto"           # "simpy": the reference model everywhere; "fast": closed form only
     [workload]  network = "resnet18"   layers = ["conv1", ...]   (optional subset)
                 activation_density = 0.5 (or a table per layer), activation_cv = 0.3
-    [pruning]   profile = "NAME or file" | density = 0.3, cv = 0.3 | dense = true
+    [pruning]   profile = "NAME or file" | density = 0.3 (cv = "fitted" or a number) | dense = true
                 | weights = "f.npz" (or a shipped name), keep = 0.3,
                   method = "layer" | "global" | "nm" (n = 2, m = 4) | "balanced"
+                | measured = "ddddocr_ocr.layer80" (a shipped measured-mask file, or a path)
     [mapping]   tile_h, tile_w, filters_per_job, channel_splits
     [hardware]  see accelsim.config.Hardware
     [energy]    see accelsim.config.EnergyTable
@@ -31,8 +32,10 @@ from accelsim.assemble import ENGINES
 from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
 from accelsim.errors import ConfigError, unknown
 from accelsim.workload.layers import Network
+from accelsim.workload.measured import check_measured, load_measured, measured_path, \
+    shipped_measured
 from accelsim.workload.methods import METHODS, prune_weights
-from accelsim.workload.pruning import (PrunedNetwork, SparsityProfile, dense_network,
+from accelsim.workload.pruning import (FITTED_CV, PrunedNetwork, SparsityProfile, dense_network,
                                        load_profile, load_weights, prune_with_profile,
                                        shipped_weights, weights_path)
 from accelsim.workload.topology import load_network
@@ -40,13 +43,14 @@ from accelsim.workload.topology import load_network
 _TOP = {"name", "seed", "policy", "policy_options", "baselines", "engine", "workload", "pruning",
         "mapping", "hardware", "energy", "area"}
 _WORKLOAD = ("activation_cv", "activation_density", "layers", "network")
-_PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m"}
+_PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m",
+            "measured"}
 
 
 @frozen
 class Pruning:
-    """One of: dense, a profile (shipped name or file), a uniform density with spread, or
-    magnitude pruning of a weights file."""
+    """One of: dense, a profile (shipped name or file), a uniform density with spread,
+    magnitude pruning of a weights file, or the measured counts of a real pruned network."""
 
     dense: bool = False
     profile: SparsityProfile | None = None
@@ -55,10 +59,13 @@ class Pruning:
     method: str = "layer"
     n: int = 2
     m: int = 4
+    measured: Path | None = None
 
     def apply(self, network: Network, seed: int, src: str) -> PrunedNetwork:
         if self.dense:
             return dense_network(network)
+        if self.measured is not None:
+            return load_measured(self.measured, network)
         if self.weights is not None:
             return prune_weights(network, load_weights(self.weights), self.method, self.keep,
                                  self.n, self.m, src=self.weights.name)
@@ -238,6 +245,8 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
     area = _build(AreaTable, _table(data, "area", src), "area", src)
+    if pruning.measured is not None:
+        check_measured(pruning.measured, network, f"{src}: [pruning] measured")
     name = folder_name(data["name"], f"{src}:") if "name" in data else Path(src).stem
     return Scenario(name=name, source=src, network=network, pruning=pruning,
                     mapping=mapping, hardware=hardware, energy=energy, area=area, policy=policy,
@@ -250,13 +259,14 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
     for key in table:
         if key not in _PRUNING:
             raise unknown(f"{src}: [pruning]", key, _PRUNING)
-    chosen = [k for k in ("dense", "profile", "density", "weights") if k in table]
+    chosen = [k for k in ("dense", "profile", "density", "weights", "measured") if k in table]
     if len(chosen) != 1:
         raise ConfigError(f"{src}: [pruning] needs exactly one of dense = true, profile, "
-                          f"density (with cv), or weights (with keep); got {chosen or 'none'}")
+                          f"density (with cv), weights (with keep) or measured; got "
+                          f"{chosen or 'none'}")
     how = chosen[0]
     allowed = {"dense": set(), "profile": set(), "density": {"cv"},
-               "weights": {"keep", "method", "n", "m"}}[how]
+               "weights": {"keep", "method", "n", "m"}, "measured": set()}[how]
     ignored = sorted(set(table) - allowed - {how})
     if ignored:
         raise ConfigError(f"{src}: [pruning] {ignored[0]} = {table[ignored[0]]!r} has no "
@@ -277,12 +287,20 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
                 and density == 0:
             raise ConfigError(f"{src}: [pruning] density = {density!r}: must be in (0, 1]: "
                               f"with no weights left there is nothing to simulate")
-        profile = SparsityProfile.uniform(density, table.get("cv", 0.3))
+        profile = SparsityProfile.uniform(density, table.get("cv", FITTED_CV))
         try:
             profile.validate(f"{src}: [pruning]")
         except ConfigError as exc:
             raise ConfigError(str(exc).replace("default_density", "density")) from None
         return Pruning(profile=profile)
+    if how == "measured":
+        name = table["measured"]
+        path = measured_path(name) if name in shipped_measured() else \
+            (Path(name) if Path(name).is_absolute() else base / name)
+        if not path.is_file():
+            raise ConfigError(f"{src}: [pruning] measured = {name!r}: no such file (shipped: "
+                              f"{', '.join(shipped_measured())})")
+        return Pruning(measured=path)
     if table["weights"] in shipped_weights():
         weights = weights_path(table["weights"])
     else:

@@ -38,6 +38,9 @@ class Operand(enum.IntEnum):
     OUTPUTS = 2
 
 
+BUFFER_NAMES = ("weight", "input", "output")   # LevelTrace buffer codes 0, 1, 2
+
+
 class Cause(enum.IntEnum):
     """Why DRAM bytes moved. Compulsory: each weight, input and output once. Halo: input rows
     and columns that overlapping tiles read again. Refetch: a block evicted and loaded again.

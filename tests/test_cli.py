@@ -25,7 +25,7 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "total" in printed and "x dense" in printed and "conv1" in printed
     for name in ("summary.json", "layers.csv", "trace.npz", "trace.perfetto.json",
-                 "timeline.png", "utilization.png", "stalls.png", "buffers.png"):
+                 "timeline.png", "utilization.png", "stalls.png", "buffers.png", "report.html"):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     total = summary["total"]
@@ -124,3 +124,94 @@ def test_summary_is_strict_json_and_the_same_bytes_for_the_same_seed(tmp_path, c
         AssertionError(f"not strict JSON: {c}")))
     assert strict["hardware"]["weight_buffer_bytes"] is None        # unbounded: null
     assert "wall_seconds" not in json.dumps(strict)
+
+
+def test_version(capsys):
+    import importlib.metadata
+    import pytest
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"accelsim {importlib.metadata.version('accelsim')}"
+
+
+def without_ortools(monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "ortools" else real(name, *a))
+
+
+def test_policies_say_which_need_an_extra(capsys, monkeypatch):
+    assert main(["policies"]) == 0
+    lines = {l.split()[0]: l for l in capsys.readouterr().out.splitlines()}
+    assert "needs accelsim[exact]: installed" in lines["exact"]
+    assert "needs" not in lines["lpt"]
+    without_ortools(monkeypatch)
+    assert main(["policies"]) == 0
+    lines = {l.split()[0]: l for l in capsys.readouterr().out.splitlines()}
+    assert "needs accelsim[exact]: not installed (pip install 'accelsim[exact]')" in \
+        lines["exact"]
+
+
+def test_compare_defaults_to_what_is_installed_and_says_what_it_left_out(monkeypatch):
+    from accelsim import compare
+    from accelsim.policies import available
+    everything, left_out = compare.policies_for(None, 1.0)
+    assert left_out == {} and "exact" in [p.name for p in everything]
+    without_ortools(monkeypatch)
+    chosen, left_out = compare.policies_for(None, 1.0)
+    assert left_out == {"exact": "accelsim[exact]"}
+    assert [p.name for p in chosen] == [p.name for p in everything if p.name != "exact"]
+    assert len(chosen) == len(available()) - 1 + len(compare.DEFAULT_EXTRAS)
+    named, left_out = compare.policies_for(["lpt", "exact"], 1.0)     # named: kept
+    assert [p.name for p in named] == ["lpt", "exact"] and left_out == {}
+
+
+def test_compare_progress_counts_policies_and_layers_and_no_nan(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", str(small_scenario(tmp_path)), "--out", str(out),
+                 "--policies", "lpt,kk,exact"]) == 0
+    captured = capsys.readouterr()
+    # not a terminal: one line per policy as it starts planning and as it starts simulating
+    assert captured.err.splitlines() == [
+        f"policy {i}/3 {name}: {step} 4 layers" for i, name in enumerate(("lpt", "kk", "exact"),
+                                                                         1)
+        for step in ("planning", "simulating")]
+    assert "nan" not in captured.out.lower().replace("planned", "")
+    rows = [l for l in captured.out.splitlines() if l.startswith(("lpt ", "kk ", "exact "))]
+    assert len(rows) >= 3 and all(" - " in l or l.rstrip().endswith("-") for l in rows[:3])
+
+
+def test_schedule_reads_quoted_csv_and_a_misspelt_policy_gets_a_suggestion(tmp_path, capsys):
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text('"cycles","name"\n"3","a, b"\n3,c\n\n2,d\n')
+    assert main(["schedule", str(jobs), "--pes", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["makespan"] == 5
+    assert main(["schedule", str(jobs), "--pes", "2", "--policy", "ltp"]) == 2
+    assert "unknown policy 'ltp'; did you mean 'lpt'?" in capsys.readouterr().err
+
+
+def test_compare_per_layer_columns_follow_the_summary_order(tmp_path, capsys):
+    assert main(["compare", str(small_scenario(tmp_path)), "--out", str(tmp_path / "c"), "-q",
+                 "--policies", "greedy,round-robin,lpt"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    summary = [l.split()[0] for l in out[out.index(next(l for l in out if l.startswith(
+        "policy  "))) + 2:] if l.split() and l.split()[0] in ("greedy", "round-robin", "lpt")][:3]
+    header = next(l for l in out if l.startswith("layer ") and "binds" in l).split()[2:]
+    assert header == summary and sorted(summary) == ["greedy", "lpt", "round-robin"]
+
+
+def test_run_and_compare_output_fits_100_columns(tmp_path, capsys):
+    path = small_scenario(tmp_path)
+    assert main(["run", str(path), "--out", str(tmp_path / "r"), "-q", "--no-plots"]) == 0
+    assert main(["compare", str(path), "--out", str(tmp_path / "c"), "-q", "--policies",
+                 "round-robin,lpt,kk,multifit,portfolio,lpt+improve,kk+improve,greedy,"
+                 "work-stealing,density-grouping"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "work-stealing" in out and "layer2" not in out    # lenet5: conv1, conv2, ip1, ip2
+    # every policy still has a column in the per-layer blocks
+    heads = [l.split()[2:] for l in out.splitlines() if l.startswith("layer ") and "binds" in l
+             and "DRAM" not in l]
+    assert sum(len(h) for h in heads) == 10 and len(heads) > 1

@@ -62,3 +62,9 @@ def test_quick_training_run_writes_pruned_weights(tmp_path):
             assert abs(np.count_nonzero(data[name]) - density * data[name].size) <= 1
         assert data["accuracy_pruned"] > 0.5  # learned something in two epochs
     assert (tmp_path / "lenet5_trained.npz").is_file()
+
+
+def test_by_default_training_writes_outside_the_package():
+    from accelsim.workload import lenet_train
+    assert lenet_train.OUT == lenet_train.Path("results") / "lenet5_han2015.npz"
+    assert lenet_train.SHIPPED.parent.parent == lenet_train.Path(lenet_train.__file__).parent

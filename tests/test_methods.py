@@ -94,3 +94,14 @@ def test_scenario_chooses_a_method(tmp_path):
                                      "weights = 'w.npz'\nmethod = 'nm'\nn = 3\nm = 2\n")
     with pytest.raises(ConfigError, match=r"\[pruning\] n = 3, m = 2"):
         load_scenario(tmp_path / "s.toml")
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.integers(-3, 3), min_size=1, max_size=80), keep=st.integers(0, 90))
+def test_magnitude_mask_keeps_the_largest_earliest_first_as_a_stable_sort_would(values, keep):
+    from accelsim.workload.pruning import magnitude_mask
+    w = np.array(values, dtype=np.float32)
+    order = np.argsort(-np.abs(w), kind="stable")[:min(keep, len(w))]
+    expected = np.zeros(len(w), dtype=bool)
+    expected[order] = True
+    assert magnitude_mask(w, keep).tolist() == expected.tolist()

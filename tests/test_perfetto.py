@@ -1,4 +1,6 @@
-"""The columnar Perfetto writer gives the same bytes as json.dumps of one dict per event."""
+"""The Perfetto trace: the columnar PE events give the same bytes as json.dumps of one dict per
+event, and every track (PE states, flows to the holding PE, layers, DRAM transfers and
+bandwidth, buffer occupancy) says what the simulation did."""
 
 import json
 
@@ -6,9 +8,9 @@ import attrs
 import numpy as np
 import pytest
 
-from accelsim.perfetto import write_perfetto
+from accelsim.perfetto import _layer_events, _pe_events, write_perfetto
 from accelsim.pipeline import run_scenario
-from accelsim.trace import State
+from accelsim.trace import Cause, Operand, State
 from accelsim.scenario import scenario_from_dict
 
 LENET = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
@@ -16,7 +18,8 @@ LENET = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lene
 
 
 def write_perfetto_dicts(result, path):
-    """The reference: one dict per event, encoded by json.dumps (the writer this replaced)."""
+    """The reference for the PE and layer tracks: one dict per event, encoded by json.dumps
+    (the writer this replaced), without flows."""
     s = result.states
     events = [{"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "PE array"}}]
     events += [{"name": "thread_name", "ph": "M", "pid": 0, "tid": p,
@@ -31,8 +34,12 @@ def write_perfetto_dicts(result, path):
         events.append({"name": layer.name, "ph": "X", "pid": 1, "tid": 0, "ts": layer.start,
                        "dur": layer.cycles})
     events.append({"name": "process_name", "ph": "M", "pid": 1, "args": {"name": "layers"}})
-    path.write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ns"},
-                               separators=(",", ":")))
+    path.write_text(",".join(json.dumps(e, separators=(",", ":")) for e in events))
+
+
+def write_pe_and_layer_events(result, path):
+    events = [e for e in _pe_events(result) if '"ph":"s"' not in e and '"ph":"f"' not in e]
+    path.write_text(",".join(events + _layer_events(result)))
 
 
 def simulated(**hardware):
@@ -46,7 +53,7 @@ def simulated(**hardware):
 def test_same_bytes_as_one_dict_per_event(tmp_path, hardware):
     result = simulated(**hardware)
     assert len(result.layers) > 1
-    write_perfetto(result, tmp_path / "columns.json")
+    write_pe_and_layer_events(result, tmp_path / "columns.json")
     write_perfetto_dicts(result, tmp_path / "dicts.json")
     assert (tmp_path / "columns.json").read_bytes() == (tmp_path / "dicts.json").read_bytes()
 
@@ -57,10 +64,10 @@ def test_held_by_becomes_args_and_layer_names_are_escaped(tmp_path):
     assert (held >= 0).any() and (held < 0).any()
     odd = attrs.evolve(result.layers[0], name='conv "1"\\ä')
     result = attrs.evolve(result, layers=(odd, *result.layers[1:]))
-    write_perfetto(result, tmp_path / "columns.json")
+    write_pe_and_layer_events(result, tmp_path / "columns.json")
     write_perfetto_dicts(result, tmp_path / "dicts.json")
     assert (tmp_path / "columns.json").read_bytes() == (tmp_path / "dicts.json").read_bytes()
-    events = json.loads((tmp_path / "columns.json").read_text())["traceEvents"]
+    events = json.loads("[" + (tmp_path / "columns.json").read_text() + "]")
     intervals = [e for e in events if e["ph"] == "X" and e["pid"] == 0]
     assert [e.get("args", {}).get("held_by_pe", -1) for e in intervals] == held.tolist()
     assert odd.name in [e["name"] for e in events]
@@ -71,6 +78,81 @@ def test_a_run_without_intervals(tmp_path):
     empty = attrs.evolve(result.states, **{f: np.zeros(0, dtype=getattr(result.states, f).dtype)
                                            for f in ("pe", "start", "end", "state", "held_by")})
     result = attrs.evolve(result, states=empty)
-    write_perfetto(result, tmp_path / "columns.json")
+    write_pe_and_layer_events(result, tmp_path / "columns.json")
     write_perfetto_dicts(result, tmp_path / "dicts.json")
     assert (tmp_path / "columns.json").read_bytes() == (tmp_path / "dicts.json").read_bytes()
+
+
+def events_of(result, tmp_path):
+    write_perfetto(result, tmp_path / "t.json")
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert doc["displayTimeUnit"] == "ms" and doc["otherData"]["time_unit"] == "1 us = 1 cycle"
+    return doc["traceEvents"]
+
+
+def test_flows_run_from_the_waiting_pe_to_the_pe_holding_it(tmp_path):
+    result = simulated(pe_rows=3, pe_cols=3, multicast=False)
+    s = result.states
+    events = events_of(result, tmp_path)
+    starts = {e["id"]: e for e in events if e["ph"] == "s"}
+    ends = {e["id"]: e for e in events if e["ph"] == "f"}
+    assert starts.keys() == ends.keys() and len(starts) == int((s.held_by >= 0).sum()) > 0
+    held = {(int(p), int(t)): int(h) for p, t, h in zip(s.pe, s.start, s.held_by) if h >= 0}
+    for k, begin in starts.items():
+        end = ends[k]
+        assert begin["ts"] == end["ts"] and end["bp"] == "e" and begin["cat"] == end["cat"]
+        assert held[begin["tid"], begin["ts"]] == end["tid"]
+        # the holder has a slice enclosing the moment, for the arrow to land on
+        assert ((s.pe == end["tid"]) & (s.start <= end["ts"]) & (s.end > end["ts"])).any()
+
+
+def test_dram_transfers_are_slices_by_operand_and_cause_and_add_up(tmp_path):
+    scenario = scenario_from_dict({**LENET, "mapping": {"tile_h": 4, "tile_w": 4}}, "<t>")
+    result = run_scenario(scenario, baselines=False).result
+    d = result.transfers
+    assert len(set(d["cause"].tolist())) > 1
+    events = events_of(result, tmp_path)
+    slices = [e for e in events if e["pid"] == 2 and e["ph"] == "X"]
+    assert len(slices) == len(d["start"])
+    for o in Operand:
+        for c in Cause:
+            rows = (d["operand"] == o) & (d["cause"] == c)
+            mine = [e for e in slices if e["tid"] == o and e["name"] == c.name.lower()]
+            assert sum(e["args"]["bytes"] for e in mine) == int(d["bytes"][rows].sum())
+    names = {e["tid"]: e["args"]["name"] for e in events
+             if e["pid"] == 2 and e["name"] == "thread_name"}
+    assert names == {0: "weights transfers", 1: "inputs transfers", 2: "outputs transfers"}
+    # bytes/cycle integrated over time is every byte moved (within rounding)
+    counter = sorted((e["ts"], e["args"]["bytes/cycle"]) for e in events if e["ph"] == "C"
+                     and e["pid"] == 2)
+    moved = sum(r * (t1 - t0) for (t0, r), (t1, _) in zip(counter, counter[1:]))
+    assert moved == pytest.approx(int(d["bytes"].sum()), rel=1e-6)
+    assert counter[-1][1] == 0
+
+
+def test_buffer_counters_follow_the_levels(tmp_path):
+    result = simulated()
+    lv = result.levels
+    events = events_of(result, tmp_path)
+    counters = [e for e in events if e["pid"] == 3 and e["ph"] == "C"]
+    for b, name in enumerate(("weight", "input", "output")):
+        mine = [(e["ts"], e["args"]["bytes"]) for e in counters
+                if e["name"] == f"{name} buffer bytes"]
+        sel = lv["buffer"] == b
+        assert mine == list(zip(lv["t"][sel].tolist(), lv["level"][sel].tolist()))
+        assert mine and max(v for _, v in mine) > 0
+
+
+def test_trace_npz_names_its_codes(tmp_path):
+    from accelsim.report import write_trace
+    result = simulated()
+    write_trace(result, tmp_path / "trace.npz")
+    with np.load(tmp_path / "trace.npz") as data:
+        assert [str(x) for x in data["state_names"][data["state"][:3]]] == \
+            [State(int(c)).label for c in result.states.state[:3]]
+        assert data["state_names"].tolist() == [s.label for s in State]
+        assert data["dram_cause_names"].tolist() == ["compulsory", "halo", "refetch", "split",
+                                                     "spill"]
+        assert data["dram_operand_names"].tolist() == ["weights", "inputs", "outputs"]
+        assert data["level_buffer_names"].tolist() == ["weight", "input", "output"]
+        assert data["state_names"].dtype.kind == "U"     # loads without pickle

@@ -123,8 +123,8 @@ def test_per_pe_figures_stop_growing(tmp_path):
 
 
 def test_per_layer_figures_stop_growing(tmp_path):
-    layers = [{"name": f"layer{i}.conv", "states": {s.label: 1 / len(State) for s in State}}
-              for i in range(150)]
+    layers = [{"name": f"layer{i}.conv", "cycles": 1000 + i,
+               "states": {s.label: 1 / len(State) for s in State}} for i in range(150)]
     plotting.save_stall_breakdown(layers, tmp_path / "stalls.png")
     rng = np.random.default_rng(0)
     pruned = SimpleNamespace(layers=[SimpleNamespace(
@@ -143,4 +143,56 @@ def test_per_layer_figures_stop_growing(tmp_path):
 def test_buffer_occupancy_png_is_written(tmp_path):
     plotting.save_buffer_occupancy(random_trace(4), tmp_path / "buffers.png",
                                    {"weight": 1024.0, "input": float("inf")})
-    assert png_shape(tmp_path / "buffers.png") == (6 * DPI, 12 * DPI)
+    assert png_shape(tmp_path / "buffers.png") == (6.5 * DPI, 12 * DPI)
+
+
+def test_layer_names_survive_short_layers_and_zooming():
+    starts = np.array([0, 1000, 1002, 1004, 2000])
+    ends = np.array([1000, 1002, 1004, 2000, 3000])
+    names = np.array(["a", "b", "c", "d", "e"])
+    at, shown = plotting.layer_label_positions(starts, ends, names, 0, 3000)
+    assert shown == ["a", "b", "c", "d", "e"]              # 2-cycle layers keep their names
+    assert all(b - a >= 0.006 * 3000 - 1e-9 for a, b in zip(at, at[1:]))
+    at, shown = plotting.layer_label_positions(starts, ends, names, 1500, 1800)
+    assert shown == ["d"] and 1500 < at[0] < 1800         # a layer wider than the window
+
+
+def test_stall_bars_are_as_tall_as_each_layers_cycles(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(plotting, "stacked_bars", lambda ax, x, h, **k: drawn.append(h))
+    layers = [{"name": n, "cycles": c, "states": {s.label: (1.0 if s == State.BUSY else 0.0)
+                                                  for s in State}}
+              for n, c in (("big", 3_000_000), ("small", 30_000))]
+    plotting.save_stall_breakdown(layers, tmp_path / "stalls.png")
+    cycles, shares = drawn
+    np.testing.assert_allclose(cycles.sum(axis=0), [3000, 30])   # in thousands
+    np.testing.assert_allclose(shares.sum(axis=0), [1, 1])
+
+
+def test_heatmap_labels_values_and_failed_points(tmp_path, monkeypatch):
+    assert plotting._label("hardware.pe_cols") == "PE columns [hardware.pe_cols]"
+    assert plotting._label("hardware.input_buffer_bytes") == \
+        "input buffer (bytes) [hardware.input_buffer_bytes]"
+    assert plotting._label("policy") == "policy"
+    assert [plotting._si(v) for v in (6_325_034, 951_493, 812, 1.5)] == \
+        ["6.325M", "951.5k", "812", "1.5"]
+    texts, bars = [], []
+    real_text = plotting.plt.Axes.text
+    monkeypatch.setattr(plotting.plt.Axes, "text",
+                        lambda self, *a, **k: texts.append((a[2], k.get("color"))) or
+                        real_text(self, *a, **k))
+    real_colorbar = plotting.plt.Figure.colorbar
+    monkeypatch.setattr(plotting.plt.Figure, "colorbar",
+                        lambda self, *a, **k: bars.append(1) or real_colorbar(self, *a, **k))
+    rows = [{"x": a, "y": b, "cycles": None if a == b == 2 else 1000 * a * b,
+             "error": "too big" if a == b == 2 else None} for a in (1, 2) for b in (1, 2)]
+    plotting.save_heatmap(rows, "x", "y", "cycles", tmp_path / "h.png")
+    assert ("failed", "black") in texts and len(bars) == 1
+    shown = dict(texts)
+    assert {"1k", "2k"} <= shown.keys()
+    assert shown["1k"] != shown["2k"]             # text colour follows the cell's lightness
+    texts.clear()
+    failed = [{**r, "cycles": None, "error": "job needs 2880 B"} for r in rows]
+    plotting.save_heatmap(failed, "x", "y", "cycles", tmp_path / "f.png")
+    assert len(bars) == 1                          # no colour bar for nothing
+    assert any(t.startswith("every point failed:\njob needs 2880 B") for t, _ in texts)

@@ -24,7 +24,8 @@ def test_dense_totals_match_published_figures(name):
 
 
 def test_every_shipped_topology_is_the_zoo_scripts_output(tmp_path):
-    assert shipped_networks() == sorted(zoo.ZOO)
+    # the real_* topologies are written by accelsim.workload.real_weights (tests/test_measured.py)
+    assert [n for n in shipped_networks() if not n.startswith("real_")] == sorted(zoo.ZOO)
     zoo.main([str(tmp_path)])
     for name in zoo.ZOO:
         shipped = load_network(name)

@@ -9,6 +9,7 @@ know). Policies are found by name among the entry points of group `accelsim.poli
 
 from __future__ import annotations
 
+import importlib.util
 from importlib.metadata import EntryPoint, entry_points
 from itertools import chain
 from typing import Protocol, runtime_checkable
@@ -215,6 +216,20 @@ def available() -> dict[str, EntryPoint]:
     return dict(sorted(found.items()))
 
 
+def missing_extra(name: str) -> str | None:
+    """The pip requirement a policy needs and is not installed (e.g. "accelsim[exact]"), from
+    its class's `requires = (module, requirement)`; None when nothing is missing."""
+    name = name.removesuffix("+improve")
+    ep = available().get(name) if ":" not in name else EntryPoint(name, name, GROUP)
+    try:
+        requires = getattr(ep.load(), "requires", None) if ep else None
+    except Exception:        # a broken plugin: load_policy names the failure when used
+        return None
+    if requires and importlib.util.find_spec(requires[0]) is None:
+        return requires[1]
+    return None
+
+
 def check_name(name: str) -> None:
     """ConfigError unless `name` (NAME, NAME+improve or package.module:Class) can be loaded
     by name: a built-in or registered name, or a reference with a module and a class."""
@@ -247,7 +262,10 @@ def load_policy(name: str, options: dict | None = None) -> Policy:
     else:
         known = available()
         if name not in known:
-            raise PolicyError(f"unknown policy {name!r}; known: {', '.join(known)} "
+            from difflib import get_close_matches
+            close = get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise PolicyError(f"unknown policy {name!r}; {hint}known: {', '.join(known)} "
                               f"(or give 'package.module:Class')")
         ep = known[name]
     try:

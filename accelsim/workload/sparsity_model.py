@@ -1,0 +1,251 @@
+"""A sparsity model fitted to real magnitude-pruned masks, for layers whose masks we lack.
+
+Three spreads, each relative to the largest a Beta distribution allows at the layer's
+density m (sqrt((1 - m) / m)), so one number fits layers of any density:
+- `filter_spread`: filter densities are Beta with cv = filter_spread * sqrt((1 - m) / m);
+- `channel_spread`: every input channel has a weight g_c (Gamma, mean 1, cv =
+  channel_spread) shared by all filters: weak input channels lose weights in every filter,
+  which correlates kernels across filters;
+- `kernel_spread`: every (filter, channel) kernel has its own weight h (Gamma, mean 1, cv =
+  kernel_spread): nonzeros cluster in some kernels and leave others all zero.
+A filter's nonzeros then take positions without replacement with probability proportional
+to g_c * h of their kernel (Gumbel top-k), so counts per filter stay exact and no kernel
+holds more than k_h * k_w. `python -m accelsim.workload.sparsity_model` fits the spreads
+to the shipped layer-wise masks and prints the fit per layer (FITTED holds the result).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+from attrs import frozen
+
+from accelsim.workload.pruning import WINDOW, window_counts
+
+POSITION_LIMIT = 1 << 22  # larger layers are placed uniformly (see docs/defaults.md)
+
+
+@frozen
+class SparsityModel:
+    filter_spread: float
+    channel_spread: float
+    kernel_spread: float
+
+    def filter_cv(self, density: float) -> float:
+        if density <= 0 or density >= 1:
+            return 0.0
+        return self.filter_spread * math.sqrt((1 - density) / density)
+
+    def place(self, filter_nnz: np.ndarray, channels: int, kernel: tuple[int, int],
+              rng: np.random.Generator) -> np.ndarray:
+        """A mask (out_c, channels, k_h, k_w) holding filter_nnz[f] nonzeros in filter f."""
+        out_c, (kh, kw) = len(filter_nnz), kernel
+        g = _gamma(rng, self.channel_spread, channels)
+        h = _gamma(rng, self.kernel_spread, (out_c, channels))
+        weight = np.repeat((g * h)[:, :, None], kh * kw, axis=2).reshape(out_c, -1)
+        keys = np.log(np.maximum(weight, 1e-300)) + rng.gumbel(size=weight.shape)
+        order = np.argsort(-keys, axis=1, kind="stable")
+        mask = np.zeros_like(weight, dtype=bool)
+        ranks = np.arange(weight.shape[1])
+        np.put_along_axis(mask, order, ranks[None, :] < np.asarray(filter_nnz)[:, None], axis=1)
+        return mask.reshape(out_c, channels, kh, kw)
+
+
+def _gamma(rng: np.random.Generator, cv: float, size) -> np.ndarray:
+    if cv <= 1e-6:
+        return np.ones(size)
+    return rng.gamma(1 / cv ** 2, cv ** 2, size=size)
+
+
+# Fitted by `python -m accelsim.workload.sparsity_model` on the even-numbered conv layers of
+# the shipped layer50 and layer80 variants (see docs/defaults.md for the fit report).
+FITTED = SparsityModel(filter_spread=0.186, channel_spread=0.236, kernel_spread=0.75)
+
+
+# --- statistics and the fit ------------------------------------------------------------------
+
+@frozen
+class MaskStats:
+    density: float
+    filter_cv: float
+    channel_cv: float
+    zero_kernels: float
+    zero_windows: float
+
+
+def mask_stats(kernels: np.ndarray, windows: np.ndarray, per_kernel: int) -> MaskStats:
+    """Statistics of a layer's counts: (out_c, channels) per kernel, (.., n) per window."""
+    out_c, channels = kernels.shape
+    filt = kernels.sum(axis=1).astype(float)
+    chan = kernels.sum(axis=0).astype(float)
+    return MaskStats(density=float(filt.sum() / (out_c * channels * per_kernel)),
+                     filter_cv=_cv(filt), channel_cv=_cv(chan),
+                     zero_kernels=float((kernels == 0).mean()),
+                     zero_windows=float((windows == 0).mean()))
+
+
+def _cv(x: np.ndarray) -> float:
+    return float(x.std() / x.mean()) if x.mean() > 0 else 0.0
+
+
+def relative(cv: float, density: float) -> float:
+    return cv / math.sqrt((1 - density) / density) if 0 < density < 1 else 0.0
+
+
+def modelled_stats(model: SparsityModel, filter_nnz, channels, kernel, seed=0) -> MaskStats:
+    mask = model.place(filter_nnz, channels, kernel, np.random.default_rng(seed))
+    kernels = mask.reshape(mask.shape[0], channels, -1).sum(axis=2)
+    return mask_stats(kernels, window_counts(mask, WINDOW), kernel[0] * kernel[1])
+
+
+FIT_VARIANTS = ("layer50", "layer80")  # layer-wise magnitude pruning at two densities
+FIT_LIMIT = 1 << 18                   # the grid search uses layers up to this many weights
+KERNEL_GRID = tuple(round(0.25 * i, 2) for i in range(13))
+
+
+@frozen
+class LayerFit:
+    network: str
+    variant: str
+    layer: str
+    held_out: bool | None  # None: not part of the fit
+    kernel: tuple[int, int]
+    measured: MaskStats
+    modelled: MaskStats
+
+
+def measured_layers():
+    """(network, variant, index, PrunedLayer) of every conv layer with more than one input
+    channel per filter in the layer-wise variants (depthwise filters see one channel)."""
+    from accelsim.workload.measured import load_measured, measured_path, read_meta
+    from accelsim.workload.real_weights import SOURCES
+    from accelsim.workload.topology import load_network
+
+    for name in SOURCES:
+        for variant in FIT_VARIANTS:
+            path = measured_path(f"{name}.{variant}")
+            pruned = load_measured(path, load_network(read_meta(path)["network"]))
+            for i, p in enumerate(pruned.layers):
+                if p.layer.channels_per_group > 1 and 0 < p.density < 1:
+                    yield name, variant, i, p
+
+
+def _model_layer(model: SparsityModel, p, seed: int) -> MaskStats:
+    from accelsim.workload.pruning import spread_nnz
+    layer = p.layer
+    rng = np.random.default_rng(seed)
+    nnz = spread_nnz(p.nnz, layer.out_c, layer.weights_per_filter, model.filter_cv(p.density),
+                     rng)
+    return modelled_stats(model, nnz, layer.channels_per_group, (layer.k_h, layer.k_w), seed)
+
+
+def _measured(p) -> MaskStats:
+    return mask_stats(p.kernel_nnz(), p.window_nnz(), p.layer.k_h * p.layer.k_w)
+
+
+def fit(layers) -> SparsityModel:
+    """Filter and channel spreads: medians of the measured ones; kernel spread: the grid
+    value whose all-zero-kernel share is closest to the measured one, on average."""
+    stats = [(p, _measured(p)) for _, _, _, p in layers]
+    filter_spread = float(np.median([relative(s.filter_cv, s.density) for _, s in stats]))
+    channel_spread = float(np.median([s.channel_cv for _, s in stats]))
+    small = [(p, s) for p, s in stats if p.layer.weights <= FIT_LIMIT and p.layer.k_h > 1]
+
+    def error(k):
+        model = SparsityModel(filter_spread, channel_spread, k)
+        return np.mean([abs(_model_layer(model, p, 0).zero_kernels - s.zero_kernels)
+                        for p, s in small])
+
+    best = min(KERNEL_GRID, key=error)
+    return SparsityModel(round(filter_spread, 3), round(channel_spread, 3), best)
+
+
+def fit_report(model: SparsityModel | None = None) -> tuple[SparsityModel, list[LayerFit]]:
+    """Fit on even-numbered layers (unless a model is given), and compare every layer."""
+    layers = list(measured_layers())
+    if model is None:
+        model = fit([l for l in layers if l[2] % 2 == 0])
+    rows = [LayerFit(name, variant, p.layer.name, i % 2 == 1, (p.layer.k_h, p.layer.k_w),
+                     _measured(p), _model_layer(model, p, i))
+            for name, variant, i, p in layers if p.layer.weights <= POSITION_LIMIT]
+    return model, rows
+
+
+def compare_network(pruned, model: SparsityModel = FITTED, network: str = "",
+                    variant: str = "") -> list[LayerFit]:
+    """Measured against modelled statistics for every layer whose kernels are measured (a
+    mask or shipped counts) and small enough to model; the model gets each layer's total."""
+    rows = []
+    for i, p in enumerate(pruned.layers):
+        if p.placement is not None or p.kernel_nnz() is None or not 0 < p.density < 1 \
+                or p.layer.weights > POSITION_LIMIT:
+            continue
+        rows.append(LayerFit(network, variant, p.layer.name, None,
+                             (p.layer.k_h, p.layer.k_w), _measured(p), _model_layer(model, p, i)))
+    return rows
+
+
+def report_table(rows: list[LayerFit]) -> str:
+    head = (f"{'network':<18}{'variant':<9}{'layer':<8}{'fit':>4}{'k':>4}{'density':>8}"
+            f"{'filter cv':>16}{'channel cv':>16}{'0-kernels':>16}{'0-windows':>16}")
+    lines = [head, f"{'':<51}{'measured model':>16}{'measured model':>16}"
+                   f"{'measured model':>16}{'measured model':>16}"]
+    for r in rows:
+        m, o = r.measured, r.modelled
+        lines.append(
+            f"{r.network[:17]:<18}{r.variant:<9}{r.layer[:7]:<8}{_role(r.held_out):>4}"
+            f"{r.kernel[0]:>4}{m.density:>8.2f}{m.filter_cv:>8.3f}{o.filter_cv:>8.3f}"
+            f"{m.channel_cv:>8.3f}{o.channel_cv:>8.3f}{m.zero_kernels:>8.3f}"
+            f"{o.zero_kernels:>8.3f}{m.zero_windows:>8.3f}{o.zero_windows:>8.3f}")
+    return "\n".join(lines)
+
+
+def _role(held_out: bool | None) -> str:
+    return "-" if held_out is None else "out" if held_out else "in"
+
+
+def main() -> int:
+    model, rows = fit_report()
+    print(f"fitted: {model}")
+    print(report_table(rows))
+    held = [r for r in rows if r.held_out and r.kernel[0] > 1]
+    for stat in ("zero_kernels", "zero_windows"):
+        err = [abs(getattr(r.measured, stat) - getattr(r.modelled, stat)) for r in held]
+        print(f"held-out {stat}: median abs error {np.median(err):.3f}, max {max(err):.3f}")
+    err = [abs(r.measured.filter_cv - r.modelled.filter_cv) / r.measured.filter_cv
+           for r in rows if r.held_out and r.measured.filter_cv > 0]
+    print(f"held-out filter cv: median relative error {np.median(err):.3f}")
+    print("\nLeNet-5 at Han et al.'s densities: one-shot magnitude pruning against iterative "
+          "pruning with retraining")
+    print(f"{'layer':<8}{'density':>8}{'filter cv':>20}{'0-kernels':>20}")
+    print(f"{'':<16}{'one-shot retrained':>20}{'one-shot retrained':>20}")
+    for name, once, again in retraining_effect():
+        print(f"{name:<8}{again.density:>8.2f}{once.filter_cv:>10.3f}{again.filter_cv:>10.3f}"
+              f"{once.zero_kernels:>10.3f}{again.zero_kernels:>10.3f}")
+    return 0
+
+
+
+def retraining_effect() -> list[tuple[str, MaskStats, MaskStats]]:
+    """LeNet-5 on MNIST at Han et al.'s per-layer densities, pruned two ways from the same
+    trained weights: once by magnitude without retraining (as the shipped real-network masks
+    are) and iteratively with retraining (lenet5_han2015, made by lenet_train). Per layer:
+    (name, one-shot statistics, retrained statistics)."""
+    from accelsim.workload.methods import prune_weights
+    from accelsim.workload.pruning import load_weights, weights_path
+    from accelsim.workload.topology import load_network
+
+    network = load_network("lenet5")
+    retrained = prune_weights(network, load_weights(weights_path("lenet5_han2015")), "layer",
+                              1.0)
+    keep = {p.layer.name: p.density for p in retrained.layers}
+    one_shot = prune_weights(network, load_weights(weights_path("lenet5_trained")), "layer",
+                             keep)
+    return [(a.layer.name, _measured(a), _measured(b))
+            for a, b in zip(one_shot.layers, retrained.layers)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
