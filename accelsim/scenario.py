@@ -295,6 +295,9 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
         return Pruning(profile=profile)
     if how == "measured":
         name = table["measured"]
+        if not isinstance(name, str):
+            raise ConfigError(f"{src}: [pruning] measured = {name!r}: must be the name of a "
+                              f"shipped measured-mask file or a path")
         path = measured_path(name) if name in shipped_measured() else \
             (Path(name) if Path(name).is_absolute() else base / name)
         if not path.is_file():

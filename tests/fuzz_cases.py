@@ -215,6 +215,8 @@ def structure_cases():
                            ('weights = "lenet5_han2015"\nmethod = "nm"\nn = 2\nm = 1000000',
                             "m = 1000000"),
                            ('weights = "lenet5_han2015"\nmethod = "magic"', "method"),
+                           ('measured = "nope"', "nope"), ("measured = 3", "measured"),
+                           ('measured = "ddddocr_ocr.layer80"', "real_ddddocr_ocr"),
                            ("", "pruning")):
         yield Case(f"pruning {pruning!r}", "scenario pruning",
                    {"s.toml": scenario(pruning=pruning)}, run_args(), "reject",
@@ -353,6 +355,13 @@ def weights_cases():
     yield case("transposed", _npz(transpose=True), ("conv2", "shape"))
     yield case("nan weights", _npz(nan=True), ("conv1", "finite"))
     yield case("missing layer", _npz(drop="conv2"), ("conv2",))
+
+    def measured(name, data):
+        return Case(name, "weights npz", {"m.npz": data, "s.toml": scenario(
+            pruning='measured = "m.npz"')}, run_args(), "reject", ("m.npz",))
+    yield measured("measured empty", b"")
+    yield measured("measured junk", b"PK\x03\x04junk" * 20)
+    yield measured("measured without meta", _npz())
 
 
 def _npz(transpose=False, nan=False, drop=None) -> bytes:
