@@ -535,7 +535,8 @@ def save_pareto(sizing, path: Path, clock_hz: float, title: str = "",
         b = sizing.best
         ax.scatter([b.area_mm2], [b.cycles * per], marker="*", s=200, color="red", zorder=3,
                    label=f"smallest meeting it: {b.pes} PEs, buffers x{b.scale:g}")
-    ax.set_xscale("log")
+    if all(c.area_mm2 > 0 for c in ok):    # an [area] table of zeros has no log scale
+        ax.set_xscale("log")
     ax.set_yscale("log")
     # plain numbers on the log axes (5, 10, 20 mm^2; 2M, 3M cycles), not 6 x 10^0
     plain = FuncFormatter(lambda v, _: f"{v / 1e6:g}M" if v >= 1e6 else
