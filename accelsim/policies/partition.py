@@ -124,13 +124,17 @@ def kk_assignment(loads: np.ndarray, n_pes: int) -> np.ndarray:
     pe_of_root[root.true_reps()] = np.arange(len(root.negs))
     for pos, rep in root.zeros.items():
         pe_of_root[rep] = pos
+    return pe_of_root[roots(parent)]
+
+
+def roots(parent) -> np.ndarray:
+    """Every item's union-find root, by pointer jumping (log depth numpy steps)."""
     find = np.array(parent, dtype=np.int64)
-    while True:                                # pointer jumping to every item's root
+    while True:
         up = find[find]
         if np.array_equal(up, find):
-            break
+            return find
         find = up
-    return pe_of_root[find]
 
 
 class _Partition:

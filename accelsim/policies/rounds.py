@@ -31,6 +31,7 @@ from bisect import bisect_left
 import numpy as np
 from attrs import frozen
 
+from accelsim.policies.partition import roots
 from accelsim.units import ceil_div
 
 
@@ -160,12 +161,7 @@ def kk_rounds(r: Rounds, n_pes: int) -> np.ndarray:
     reps = heap[0][3]
     pe_of_root = np.zeros(n, dtype=np.int64)
     pe_of_root[reps[reps >= 0]] = np.flatnonzero(reps >= 0)
-    while True:                                    # pointer jumping to every unit's root
-        up = parent[parent]
-        if np.array_equal(up, parent):
-            break
-        parent = up
-    return pe_of_root[parent]
+    return pe_of_root[roots(parent)]
 
 
 def multifit_rounds(r: Rounds, n_pes: int) -> np.ndarray:
