@@ -10,6 +10,7 @@ ACCELSIM_DEBUG=1 shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import math
 import os
@@ -20,6 +21,33 @@ from pathlib import Path
 
 from accelsim import jsonio
 from accelsim.errors import AccelsimError, ConfigError
+
+
+class _PipeSafe:
+    """A standard stream that goes quiet when its reader has gone (`accelsim ... | head`):
+    the command still finishes and writes its files, instead of dying on BrokenPipeError."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _quietly(self, action, *args):
+        try:
+            return action(*args)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)   # later flushes, at exit too, land here
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+            return None
+
+    def write(self, text: str) -> int:
+        self._quietly(self._stream.write, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._quietly(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 class _Progress:
@@ -57,29 +85,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _count(lo: int):
-    """An integer flag >= lo."""
+def _count(lo: int, hi: int = 2 ** 63 - 1):
+    """An integer flag from lo to hi."""
+    want = f"an integer >= {lo}" if hi == 2 ** 63 - 1 else f"an integer from {lo} to {hi:,}"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r}: must be an integer >= {lo}") from None
-        if not lo <= value < 2 ** 63:
-            raise argparse.ArgumentTypeError(f"{text}: must be an integer >= {lo}")
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {want}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text}: must be {want}")
         return value
     return parse
 
 
-def _amount(positive: bool):
-    """A finite number flag, > 0 or >= 0."""
+def _amount(positive: bool, hi: float = math.inf):
+    """A finite number flag, > 0 or >= 0, at most hi."""
+    want = f"a finite number {'> 0' if positive else '>= 0'}" + \
+        (f" and at most {hi:,g}" if math.isfinite(hi) else "")
+
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = math.nan
-        if not math.isfinite(value) or value < 0 or (positive and value == 0):
-            raise argparse.ArgumentTypeError(
-                f"{text!r}: must be a finite number {'> 0' if positive else '>= 0'}")
+        if not math.isfinite(value) or value < 0 or (positive and value == 0) or value > hi:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {want}")
         return value
     return parse
 
@@ -192,13 +224,14 @@ MAX_DURATION = 2 ** 48     # cycles of one job; with the total below 2^62 every 
 
 
 def read_durations(path: Path) -> list[int]:
-    """One job duration (cycles) per row, first column; a non-numeric first row is a header."""
+    """One job duration (cycles) per row, first column (others, e.g. names, are for the
+    reader); a first row without a digit in its first cell is a header."""
     import csv
     from accelsim.errors import ConfigError
     from accelsim.files import read_text
     rows = [(i, row[0].strip()) for i, row in enumerate(
         csv.reader(read_text(path, "jobs").splitlines()), 1) if row and row[0].strip()]
-    if rows and not rows[0][1].lstrip("-").isdigit():
+    if rows and not any(ch.isdigit() for ch in rows[0][1]):
         rows = rows[1:]
     cycles = []
     for line, text in rows:
@@ -301,8 +334,9 @@ def _sweep(args) -> int:
     store = ResultStore(out / "results.sqlite")
     where = f"Dask ({args.dask})" if args.dask else (
         f"{args.jobs} processes" if args.jobs > 1 else "serial")
-    print(f"accelsim sweep: {sweep.name}, {len(sweep.points)} points over "
-          f"{', '.join(sweep.axes)}; {where}; results in {store.path}", file=sys.stderr)
+    if not args.quiet:
+        print(f"accelsim sweep: {sweep.name}, {len(sweep.points)} points over "
+              f"{', '.join(sweep.axes)}; {where}; results in {store.path}", file=sys.stderr)
     ran = run_sweep(sweep, store, jobs=args.jobs, dask=args.dask, quiet=args.quiet)
     rows = store.rows(p.key for p in sweep.points)
     store.close()
@@ -342,9 +376,14 @@ def _size(args) -> int:
     scenario = load_scenario(args.scenario)
     if args.max_pes & (args.max_pes - 1):
         raise ConfigError(f"--max-pes = {args.max_pes}: must be a power of two")
+    cycles = args.latency_target if args.unit == "cycles" \
+        else args.latency_target * 1e-3 * scenario.hardware.clock_hz
+    if not 1 <= cycles <= 2 ** 62:
+        raise ConfigError(f"--latency-target = {args.latency_target:g} {args.unit}: is "
+                          f"{cycles:g} cycles at {scenario.hardware.clock_hz:g} Hz; must be "
+                          f"from 1 to 2^62 cycles")
+    target = int(cycles)
     out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "size")
-    target = int(args.latency_target if args.unit == "cycles"
-                 else args.latency_target * 1e-3 * scenario.hardware.clock_hz)
     count = [0]
 
     def progress(c):
@@ -406,6 +445,10 @@ def _policies(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from accelsim.policies.exact import Exact
+    from accelsim.policies.hardware_aware import HardwareAware
+    budget = {**Exact.option_limits, **HardwareAware.option_limits}   # the flags' limits too
+    from accelsim.config import MAX_PES
     parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version",
                         version=f"accelsim {importlib.metadata.version('accelsim')}")
@@ -431,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     sch.add_argument("jobs", help="CSV file: one job duration (cycles) per row")
     sch.add_argument("--pes", type=_count(1), required=True, help="number of PEs")
     sch.add_argument("--policy", type=_name, default="lpt", help="policy name (default lpt)")
-    sch.add_argument("--time-limit", type=_amount(False), default=10.0,
+    sch.add_argument("--time-limit", type=_amount(False, budget["time_limit_s"]), default=10.0,
                      help="seconds for the exact policy (default 10)")
     sch.add_argument("--json", action="store_true", help="print the schedule as JSON")
     sch.set_defaults(func=_schedule)
@@ -441,14 +484,15 @@ def main(argv: list[str] | None = None) -> int:
                       help="instead of a scenario: every shipped pruned network (or the "
                            "comma-separated ones named), lock-step and decoupled, with the "
                            "gain over round-robin and the distance to the hardware bound")
-    cmp_.add_argument("--evaluations", type=_count(0), default=60,
+    cmp_.add_argument("--evaluations", type=_count(0, budget["evaluations"]), default=60,
                       help="with --networks: simulations per layer for hardware-aware "
                            "(default 60)")
     cmp_.add_argument("--policies", help="comma-separated names (default: every installed "
                                          "policy, and the +improve variants of lpt and kk; "
                                          "those needing an extra not installed are left "
                                          "out, and the output says so)")
-    cmp_.add_argument("--exact-time-limit", type=_amount(False), default=2.0,
+    cmp_.add_argument("--exact-time-limit", type=_amount(False, budget["time_limit_s"]),
+                      default=2.0,
                       help="seconds per layer for the exact policy (default 2)")
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -467,13 +511,13 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler address, or 'local' "
                                                       "for a LocalCluster")
     sw.add_argument("--out", help="directory (default: results/<sweep name>)")
-    sw.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sw.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     sw.set_defaults(func=_sweep)
     sz = sub.add_parser("size", help="smallest PE array and buffers that meet a latency target")
     sz.add_argument("scenario", help="scenario TOML file")
     sz.add_argument("--latency-target", type=_amount(True), required=True)
     sz.add_argument("--unit", choices=("cycles", "ms"), default="cycles")
-    sz.add_argument("--max-pes", type=_count(1), default=256,
+    sz.add_argument("--max-pes", type=_count(1, MAX_PES), default=256,
                     help="largest array (power of two)")
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
     sz.add_argument("--quiet", "-q", action="store_true")
@@ -481,6 +525,22 @@ def main(argv: list[str] | None = None) -> int:
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)
+    with contextlib.redirect_stdout(_pipe_safe(sys.stdout)), \
+            contextlib.redirect_stderr(_pipe_safe(sys.stderr)):
+        return _dispatch(args)
+
+
+def _pipe_safe(stream):
+    """A real stream (one with a file descriptor) wrapped in _PipeSafe; anything else as is."""
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return stream
+    return _PipeSafe(stream)
+
+
+def _dispatch(args) -> int:
+    """args.func, with every error made one line on stderr (see the module docstring)."""
     inputs = [str(getattr(args, k)) for k in ("scenario", "sweep", "jobs")
               if isinstance(getattr(args, k, None), str)]
     try:

@@ -524,16 +524,23 @@ def save_pareto(sizing, path: Path, clock_hz: float, title: str = "",
             linewidth=0.8, marker="o", markersize=3, label="Pareto front")
     shown = f"{sizing.target_cycles:,} cycles" if unit == "cycles" else \
         f"{sizing.target_cycles * per:g} ms ({sizing.target_cycles:,} cycles)"
-    ax.axhline(sizing.target_cycles * per, color="red", linestyle="--", linewidth=0.8,
-               label=f"target {shown}")
+    drawn = [c.cycles for c in ok] or [sizing.target_cycles]
+    if min(drawn) / 10 <= sizing.target_cycles <= max(drawn) * 10:
+        ax.axhline(sizing.target_cycles * per, color="red", linestyle="--", linewidth=0.8,
+                   label=f"target {shown}")
+    else:                 # a far target would squash every point into one line
+        ax.plot([], [], color="red", linestyle="--", linewidth=0.8,
+                label=f"target {shown}: off the chart")
     if sizing.best is not None:
         b = sizing.best
         ax.scatter([b.area_mm2], [b.cycles * per], marker="*", s=200, color="red", zorder=3,
                    label=f"smallest meeting it: {b.pes} PEs, buffers x{b.scale:g}")
-    ax.set_xscale("log")
+    if all(c.area_mm2 > 0 for c in ok):    # an [area] table of zeros has no log scale
+        ax.set_xscale("log")
     ax.set_yscale("log")
     # plain numbers on the log axes (5, 10, 20 mm^2; 2M, 3M cycles), not 6 x 10^0
-    plain = FuncFormatter(lambda v, _: f"{v / 1e6:g}M" if v >= 1e6 else f"{v:,.4g}")
+    plain = FuncFormatter(lambda v, _: f"{v / 1e6:g}M" if v >= 1e6 else
+                          f"{v:,.0f}" if v >= 1000 else f"{v:g}")
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(plain)
         axis.set_minor_formatter(plain)

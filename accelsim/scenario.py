@@ -27,7 +27,7 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
-from accelsim.files import read_text
+from accelsim.files import folder_name, read_text
 from accelsim.assemble import ENGINES
 from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
 from accelsim.errors import ConfigError, unknown
@@ -204,9 +204,20 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         layers = workload["layers"]
         macs = [l.name for l in network.mac_layers]
         if not isinstance(layers, list) or not layers or \
-                any(not isinstance(n, str) or n not in macs for n in layers):
+                any(not isinstance(n, str) for n in layers):
             raise ConfigError(f"{src}: [workload] layers = {layers!r}: must be a non-empty list "
                               f"of MAC layers of {network.name} ({', '.join(macs[:6])}, ...)")
+        for name in layers:
+            if name not in macs:
+                from difflib import get_close_matches
+                close = get_close_matches(name, macs, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else \
+                    f"its MAC layers are {', '.join(macs[:6])}, ..."
+                raise ConfigError(f"{src}: [workload] layers: {network.name} has no MAC layer "
+                                  f"{name!r}; {hint}")
+            if layers.count(name) > 1:
+                raise ConfigError(f"{src}: [workload] layers: {name!r} is listed twice (it "
+                                  f"would be simulated once)")
         layers = tuple(layers)
     activation_density, activation_cv = _activations(workload, network, src)
 
@@ -236,8 +247,8 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     area = _build(AreaTable, _table(data, "area", src), "area", src)
     if pruning.measured is not None:
         check_measured(pruning.measured, network, f"{src}: [pruning] measured")
-    name = data.get("name", Path(src).stem)
-    return Scenario(name=str(name), source=src, network=network, pruning=pruning,
+    name = folder_name(data["name"], f"{src}:") if "name" in data else Path(src).stem
+    return Scenario(name=name, source=src, network=network, pruning=pruning,
                     mapping=mapping, hardware=hardware, energy=energy, area=area, policy=policy,
                     seed=seed, policy_options=policy_options,
                     activation_density=activation_density, activation_cv=activation_cv,
@@ -284,6 +295,9 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
         return Pruning(profile=profile)
     if how == "measured":
         name = table["measured"]
+        if not isinstance(name, str):
+            raise ConfigError(f"{src}: [pruning] measured = {name!r}: must be the name of a "
+                              f"shipped measured-mask file or a path")
         path = measured_path(name) if name in shipped_measured() else \
             (Path(name) if Path(name).is_absolute() else base / name)
         if not path.is_file():

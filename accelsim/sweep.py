@@ -39,7 +39,7 @@ from typing import Callable, Iterable
 import numpy as np
 from attrs import frozen
 
-from accelsim.files import read_text
+from accelsim.files import folder_name, read_text
 from accelsim import jsonio
 from accelsim import __version__
 from accelsim.area import area_mm2
@@ -94,6 +94,14 @@ def point_key(scenario: dict, base_dir: Path) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
+def _grid_index(positions, sizes) -> int:
+    """The mixed-radix index (last axis fastest) of one position per axis, a Python int."""
+    index = 0
+    for at, size in zip(positions, sizes):
+        index = index * size + int(at)
+    return index
+
+
 def load_sweep(path: str | Path) -> Sweep:
     from accelsim.scenario import read_toml, scenario_from_dict
 
@@ -103,6 +111,7 @@ def load_sweep(path: str | Path) -> Sweep:
     for key in data:
         if key not in _SWEEP_KEYS:
             raise unknown(f"{src}:", key, _SWEEP_KEYS)
+    name = folder_name(data["name"], f"{src}:") if "name" in data else path.stem
     if "base" not in data or not isinstance(data["base"], str):
         raise ConfigError(f"{src}: base = {data.get('base')!r}: name the base scenario file")
     base_path = path.parent / data["base"]
@@ -136,8 +145,9 @@ def load_sweep(path: str | Path) -> Sweep:
                           f"sweep: set sample = N to run N of them at random")
     if wanted < total:                        # draw indices; never list the whole grid
         rng, chosen = np.random.default_rng(seed), set()
-        while len(chosen) < wanted:
-            chosen.update(int(i) for i in rng.integers(0, total, wanted - len(chosen)))
+        while len(chosen) < wanted:           # one draw per axis: the grid may pass int64
+            draws = [rng.integers(0, size, wanted - len(chosen)) for size in sizes]
+            chosen.update(_grid_index(column, sizes) for column in zip(*draws))
         indices = sorted(chosen)
     else:
         indices = range(total)
@@ -154,7 +164,7 @@ def load_sweep(path: str | Path) -> Sweep:
         params = dict(zip(axes, combo))
         for axis, value in params.items():
             _set(scenario, axis, value, src)
-        scenario.setdefault("name", data.get("name", path.stem))
+        scenario.setdefault("name", name)
         where = f"{src}: point {i} ({', '.join(f'{a}={v}' for a, v in params.items())})"
         scenario_from_dict(scenario, where, base=base_path.parent)  # validate now
         points.append(Point(i, params, scenario, point_key(scenario, base_path.parent)))
@@ -166,7 +176,7 @@ def load_sweep(path: str | Path) -> Sweep:
         plot = (plot["x"], plot["y"])
     elif len(axes) >= 2:
         plot = (axes[0], axes[1])
-    return Sweep(str(data.get("name", path.stem)), src, base_path.parent, axes, tuple(points),
+    return Sweep(name, src, base_path.parent, axes, tuple(points),
                  plot)
 
 

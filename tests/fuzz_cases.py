@@ -84,34 +84,78 @@ MAPPING = {
     "filters_per_job": ([("0", False), ("2", True)]),
     "channel_splits": ([("0", False), ('"many"', False), ('"auto"', True), ("2", True),
                         ("65537", False)]),
+    "weight_format": ([('"bitmap"', True), ('{conv1 = "dense", default = "bitmap"}', True),
+                       ('{conv9 = "dense"}', False), ('{conv1 = "nope"}', False)]),
 }
 ENERGY = {"mac_pj": ([("inf", False), ("1e7", False), ("0", True)]),
           "dram_pj_per_byte": ([("nan", False), ("100", True)]),
           "noc_pj_per_byte": ([("-0.5", False)])}
 
 
+SCHEMA = (("hardware", "Hardware"), ("mapping", "Mapping"), ("energy", "EnergyTable"),
+          ("area", "AreaTable"))
+EXPLICIT = {"hardware": HARDWARE, "mapping": MAPPING, "energy": ENERGY}
+
+
+def _inf_allowed() -> set[str]:
+    """Fields whose documented range (docs/defaults.md, column 'allowed') admits `inf`."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "defaults.md"
+    allowed = set()
+    for row in docs.read_text().splitlines():
+        cells = [c.strip() for c in row.split("|")]
+        if len(cells) > 4 and cells[1].startswith("`") and "`inf`" in cells[3]:
+            allowed.add(cells[1].strip("`"))
+    return allowed
+
+
+def _generic_bad(default, inf_ok: bool) -> list[str]:
+    """Values wrong for any field of this kind, whatever its range: so a field added to the
+    schema is fuzzed without a line here. The kind is read from the field's default."""
+    if isinstance(default, bool):
+        return ["1", "0", '"yes"', "nan", "[true]", "{a = true}"]
+    if isinstance(default, str):
+        return ['"no-such-choice"', "3", "true", "nan", "[1]"]
+    return [v for v in GENERIC_BAD if not (v == "1e400" and inf_ok)]   # TOML reads 1e400 as inf
+
+
 def field_cases():
-    for table, fields in (("hardware", HARDWARE), ("mapping", MAPPING), ("energy", ENERGY)):
-        for field, values in fields.items():
-            valid = {v for v, ok in values if ok}
-            generic = [v for v in GENERIC_BAD
-                       if not (v == "true" and "false" in valid)          # a boolean field
-                       and not (v == "1e400" and "inf" in valid)]         # TOML reads inf
-            values = values + [(v, False) for v in generic]
-            for value, ok in values:
+    """Every field of every scenario table (from the classes, so none is missed): its own
+    values from the tables above, and the generic bad values of its kind."""
+    import tomllib
+    from accelsim import config
+    inf_ok = _inf_allowed()
+    for table, cls_name in SCHEMA:
+        explicit = EXPLICIT.get(table, {})
+        for attribute in attrs.fields(getattr(config, cls_name)):
+            field = attribute.name
+            values = dict(explicit.get(field, []))
+            for bad in _generic_bad(attribute.default, field in inf_ok):
+                values.setdefault(bad, False)
+            for value, ok in values.items():
                 body = f"{field} = {value}"
-                if table == "hardware":
-                    body = ("pe_rows = 2\npe_cols = 2\n" + body) if field not in (
-                        "pe_rows", "pe_cols") else body
-                try:                               # a value TOML cannot read at all
-                    import tomllib
-                    tomllib.loads(body)
-                except Exception:
-                    ok = False
+                if table == "hardware" and field not in ("pe_rows", "pe_cols"):
+                    body = "pe_rows = 2\npe_cols = 2\n" + body
+                try:                               # the line names the value as Python reads it
+                    parsed = tomllib.loads(body)[field]
+                    words = ("s.toml", field) + (() if isinstance(parsed, dict) else
+                                                 (repr(parsed),))
+                except tomllib.TOMLDecodeError:    # a value TOML cannot read at all
+                    ok, words = False, ("s.toml",)
                 yield Case(f"{table}.{field}={value}", "scenario field",
                            {"s.toml": scenario(**{table: body})}, run_args(),
-                           "accept" if ok else "reject",
-                           () if ok else ("s.toml", field))
+                           "accept" if ok else "reject", () if ok else words)
+    for body, field in (("activation_density = 0", "activation_density"),
+                        ("activation_density = 1.5", "activation_density"),
+                        ("activation_density = nan", "activation_density"),
+                        ("activation_density = true", "activation_density"),
+                        ('activation_density = "half"', "activation_density"),
+                        ("activation_density = {conv9 = 0.5}", "conv9"),
+                        ("activation_density = {conv1 = inf}", "conv1"),
+                        ("activation_cv = -1", "activation_cv"),
+                        ("activation_cv = inf", "activation_cv"),
+                        ("activation_cv = false", "activation_cv")):
+        yield Case(f"workload.{body}", "scenario field", {"s.toml": scenario(
+            workload=f'network = "lenet5"\n{body}')}, run_args(), "reject", ("s.toml", field))
 
 
 def structure_cases():
@@ -137,6 +181,15 @@ def structure_cases():
     yield Case("layers nested list", "scenario",
                {"s.toml": scenario(workload='network = "lenet5"\nlayers = [["conv1"]]')},
                run_args(), "reject", ("s.toml", "layers"))
+    yield Case("layer listed twice", "scenario",
+               {"s.toml": scenario(workload='network = "lenet5"\nlayers = ["ip1", "ip1"]')},
+               run_args(), "reject", ("s.toml", "layers", "ip1"))
+    yield Case("unknown layer", "scenario",
+               {"s.toml": scenario(workload='network = "lenet5"\nlayers = ["ip3"]')},
+               run_args(), "reject", ("s.toml", "layers", "ip3", "did you mean"))
+    for name in ('"../../escape"', '""', "3", '"a/b"', '".hidden"'):
+        yield Case(f"name = {name}", "scenario", {"s.toml": scenario(f"name = {name}")},
+                   run_args(), "reject", ("s.toml", "name"))
     yield Case("unknown top field", "scenario", {"s.toml": scenario("colour = 3")}, run_args(),
                "reject", ("s.toml", "colour"))
     for top, field in (("seed = -1", "seed"), ("seed = 1.5", "seed"), ('seed = "1"', "seed"),
@@ -162,10 +215,41 @@ def structure_cases():
                            ('weights = "lenet5_han2015"\nmethod = "nm"\nn = 2\nm = 1000000',
                             "m = 1000000"),
                            ('weights = "lenet5_han2015"\nmethod = "magic"', "method"),
+                           ('measured = "nope"', "nope"), ("measured = 3", "measured"),
+                           ('measured = "ddddocr_ocr.layer80"', "real_ddddocr_ocr"),
                            ("", "pruning")):
         yield Case(f"pruning {pruning!r}", "scenario pruning",
                    {"s.toml": scenario(pruning=pruning)}, run_args(), "reject",
                    ("s.toml", field))
+
+
+PROFILE = 'name = "p"\nnetwork = "lenet5"\ncv = 0.3\n[density]\n' \
+          'conv1 = 0.5\nconv2 = 0.5\nip1 = 0.5\nip2 = 0.5\n'
+
+
+def profile_cases():
+    """A profile file named by the scenario: the line names the scenario, the profile file,
+    the field and the value."""
+    def case(name, text, words):
+        files = {"p.toml": text.encode() if isinstance(text, str) else text,
+                 "s.toml": scenario(pruning='profile = "p.toml"')}
+        return Case(name, "profile toml", files, run_args(), "reject", ("p.toml", *words))
+    yield case("non-utf8", PROFILE.encode().replace(b'"p"', b'"\xff"'), ("UTF-8",))
+    yield case("not toml", PROFILE[:30], ())
+    yield case("unknown layer", PROFILE.replace("ip2 =", "ip9 ="), ("ip9", "ip2"))
+    yield case("missing layer", PROFILE.replace("ip2 = 0.5\n", ""), ("ip2", "density"))
+    yield case("other network", PROFILE.replace("lenet5", "alexnet").replace(
+        "conv2 = 0.5\n", ""), ("conv2", "alexnet"))
+    for field, value in (("conv1", "1.5"), ("conv1", "true"), ("conv1", "nan"),
+                         ("conv1", '"half"')):
+        yield case(f"density {value}", PROFILE.replace("conv1 = 0.5", f"{field} = {value}"),
+                   ("density.conv1",))
+    yield case("cv inf", PROFILE.replace("cv = 0.3", "cv = inf"), ("cv", "inf"))
+    yield case("cv bool", PROFILE.replace("cv = 0.3", "cv = false"), ("cv", "False"))
+    yield case("nnz too many", PROFILE + "[nnz]\nip2 = 99999999\n", ("ip2", "99999999"))
+    yield case("nnz negative", PROFILE + "[nnz]\nip2 = -1\n", ("ip2", "-1"))
+    yield case("nnz bool", PROFILE + "[nnz]\nip2 = true\n", ("ip2", "True"))
+    yield case("unknown field", PROFILE.replace("cv =", "colour = 1\ncv ="), ("colour",))
 
 
 TOPOLOGY_HEAD = "name,kind,sources,in_c,in_h,in_w,out_c,k_h,k_w,stride,pad,groups\n"
@@ -214,6 +298,7 @@ def jobs_cases():
     yield case("float", "5\n2.5\n", ("row 2", "2.5"))
     yield case("empty", "", ("no job durations",))
     yield case("non-utf8", b"5\n\xff6\n", ("UTF-8",))
+    yield case("exponent first", "1e3\n6\n", ("row 1", "1e3"))
 
 
 def sweep_cases():
@@ -224,6 +309,8 @@ def sweep_cases():
                     words)
     head = 'name = "w"\nbase = "s.toml"\n[grid]\n'
     yield case("unknown policy", head + 'policy = ["lpt", "nope"]\n', ("w.toml", "nope"))
+    yield case("name outside results", 'name = "../x"\nbase = "s.toml"\n[grid]\nseed = [1]\n',
+               ("w.toml", "name", "../x"))
     yield case("duplicate values", head + '"hardware.pe_cols" = [2, 2]\n',
                ("w.toml", "hardware.pe_cols"))
     yield case("empty axis", head + '"hardware.pe_cols" = []\n', ("w.toml", "hardware.pe_cols"))
@@ -236,6 +323,8 @@ def sweep_cases():
                {"out/results.sqlite": b"this is not a database" * 50})
     yield case("foreign results", head + '"hardware.pe_cols" = [2, 4]\n', ("results.sqlite",),
                {"out/results.sqlite": _foreign_db()})
+    yield case("every point fails", head + '"hardware.weight_buffer_bytes" = [32, 64]\n',
+               ("w.toml", "every point failed", "weight_buffer_bytes"))
     yield case("huge grid", head + "".join(f'"hardware.macs_per_cycle" = {list(range(1, 40))}\n'
                                            for _ in range(1)) +
                '"hardware.pe_cols" = ' + str(list(range(1, 200))) + "\n"
@@ -266,6 +355,13 @@ def weights_cases():
     yield case("transposed", _npz(transpose=True), ("conv2", "shape"))
     yield case("nan weights", _npz(nan=True), ("conv1", "finite"))
     yield case("missing layer", _npz(drop="conv2"), ("conv2",))
+
+    def measured(name, data):
+        return Case(name, "weights npz", {"m.npz": data, "s.toml": scenario(
+            pruning='measured = "m.npz"')}, run_args(), "reject", ("m.npz",))
+    yield measured("measured empty", b"")
+    yield measured("measured junk", b"PK\x03\x04junk" * 20)
+    yield measured("measured without meta", _npz())
 
 
 def _npz(transpose=False, nan=False, drop=None) -> bytes:
@@ -299,15 +395,21 @@ def onnx_cases():
     yield case("stride 0", _onnx(strides=[0, 0]), ("stride",))
     yield case("negative pads", _onnx(pads=[-1, -1, -1, -1]), ("pad",))
     yield case("zero channels", _onnx(out_c=0), ())
+    yield case("kernel_shape against weights", _onnx(kernel_shape=[5, 5]), ("kernel_shape",))
+    yield case("symbolic height", _onnx(image=("N", 2, "H", 8)), ("'H'", "fixed"))
+    yield case("dilation", _onnx(dilations=[2, 2]), ("dilations",))
 
 
-def _onnx(kernel=(3, 3), strides=(1, 1), pads=(0, 0, 0, 0), out_c=4, bn_var=None) -> bytes:
+def _onnx(kernel=(3, 3), strides=(1, 1), pads=(0, 0, 0, 0), out_c=4, bn_var=None,
+          kernel_shape=None, image=None, dilations=None) -> bytes:
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     w = np.ones((out_c, 2, *kernel), dtype=np.float32)
-    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=list(kernel),
-                            strides=list(strides)[:len(kernel)], pads=list(pads)[:2 * len(kernel)])
+    extra = {"dilations": dilations} if dilations else {}
+    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=kernel_shape or list(kernel),
+                            strides=list(strides)[:len(kernel)], pads=list(pads)[:2 * len(kernel)],
+                            **extra)
     nodes, init = [node], [numpy_helper.from_array(w, "w")]
     if bn_var is not None:
         node.output[0] = "c"
@@ -316,7 +418,7 @@ def _onnx(kernel=(3, 3), strides=(1, 1), pads=(0, 0, 0, 0), out_c=4, bn_var=None
             init.append(numpy_helper.from_array(np.full(out_c, value, np.float32), name))
     graph = helper.make_graph(
         nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                    [1, 2, *([8] * len(kernel))])],
+                                                    image or [1, 2, *([8] * len(kernel))])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         init)
     return onnx.helper.make_model(graph).SerializeToString()
@@ -341,6 +443,12 @@ def flag_cases():
                           "--out", "{d}/o"), ("--max-pes",)),
                         (("size", "{d}/s.toml", "--latency-target", "-3"),
                          ("--latency-target",)),
+                        (("size", "{d}/s.toml", "--latency-target", "100", "--max-pes",
+                          "1099511627776", "--out", "{d}/o"), ("--max-pes", "1099511627776")),
+                        (("size", "{d}/s.toml", "--latency-target", "1e-300", "--out",
+                          "{d}/o"), ("--latency-target", "1e-300")),
+                        (("size", "{d}/s.toml", "--latency-target", "1e300", "--unit", "ms",
+                          "--out", "{d}/o"), ("--latency-target", "1e+300")),
                         (("schedule", "{d}/s.toml", "--pes", "0"), ("--pes",)),
                         (("schedule", "{d}/s.toml", "--pes", "2", "--time-limit", "-1"),
                          ("--time-limit",)),
@@ -348,6 +456,15 @@ def flag_cases():
                           "{d}/o", "-q"), ("nope",)),
                         (("compare", "{d}/s.toml", "--exact-time-limit", "inf"),
                          ("--exact-time-limit",)),
+                        (run_args(("--policy", "hardware-aware", "--policy-option",
+                                   "evaluations=1000000000000")), ("evaluations",
+                                                                    "1000000000000")),
+                        (run_args(("--policy", "exact", "--policy-option",
+                                   "time_limit_s=1e9")), ("time_limit_s", "1000000000.0")),
+                        (("compare", "--networks", "lenet5", "--evaluations", "10000000000",
+                          "--out", "{d}/o"), ("--evaluations", "10000000000")),
+                        (("schedule", "{d}/s.toml", "--pes", "2", "--time-limit", "1e7"),
+                         ("--time-limit", "1e7")),
                         (("sweep", "{d}/w.toml", "-j", "0"), ("--jobs",)),
                         (("sweep", "{d}/w.toml", "--dask", "tcp://host"), ("--dask",)),
                         (("workload", "{d}/s.toml", "--seed", "x"), ("--seed",))):
@@ -373,6 +490,19 @@ def extreme_accepted_cases():
         "s.toml": scenario(), "w.toml": b'name = "w"\nbase = "s.toml"\n[grid]\n'
                                           b'"workload.layers" = [["conv1"], ["conv2"]]\n'},
         ("sweep", "{d}/w.toml", "--out", "{d}/out", "-q"), "accept")
+    yield Case("size with points that cannot run", "accept", {"s.toml": scenario(
+        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 2048")},
+        ("size", "{d}/s.toml", "--latency-target", "20000", "--max-pes", "16", "--out",
+         "{d}/out", "-q"), "accept")
+    yield Case("compare three policies", "accept", {"s.toml": scenario()},
+               ("compare", "{d}/s.toml", "--policies", "lpt,greedy,exact",
+                "--exact-time-limit", "0.5", "--out", "{d}/out", "-q"), "accept")
+    yield Case("schedule with a byte-order mark and a header", "accept",
+               {"jobs.csv": "\ufeffcycles\n5\n\n6\n7\n".encode()},
+               ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
+    yield Case("schedule with a byte-order mark", "accept",
+               {"jobs.csv": "\ufeff5\n6\n7\n".encode()},
+               ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
     yield Case("schedule huge durations", "accept",
                {"jobs.csv": b"140737488355328\n3\n140737488355328\n"},
                ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
@@ -396,7 +526,7 @@ def late_error_cases():
 
 
 def all_cases() -> list[Case]:
-    return [*field_cases(), *structure_cases(), *topology_cases(), *jobs_cases(),
+    return [*field_cases(), *structure_cases(), *profile_cases(), *topology_cases(), *jobs_cases(),
             *sweep_cases(), *weights_cases(), *onnx_cases(), *flag_cases(),
             *late_error_cases(), *extreme_accepted_cases()]
 
@@ -469,11 +599,29 @@ def check_outputs(directory: Path, stdout: str) -> str | None:
             return f"schedule: makespan {data.get('makespan')}, loads {data.get('loads')}"
         if data["makespan"] < max(data["loads"]):
             return "schedule: makespan below a PE's load"
+        rows = (directory / "jobs.csv").read_text(encoding="utf-8-sig").split()
+        total = sum(int(r) for r in rows if r.isdigit())
+        if sum(data["loads"]) != total:
+            return f"schedule: loads add up to {sum(data['loads'])}, the file's jobs to {total}"
     for path in directory.rglob("*.json"):
         try:
             data = _strict(path.read_text())
         except ValueError as exc:
             return f"{path.name}: {exc}"
+        if path.name == "sizing.json":
+            for row in data["rows"]:
+                if (row["error"] is None) != (row["cycles"] is not None):
+                    return f"sizing: {row['pes']} PEs: cycles {row['cycles']}, error {row['error']}"
+                if row["cycles"] is not None and row["cycles"] <= 0:
+                    return f"sizing: {row['pes']} PEs: cycles {row['cycles']}"
+            continue
+        if path.name == "compare.json":
+            for row in data["policies"]:
+                if not 0 <= row["utilization"] <= 1:
+                    return f"compare: {row['policy']}: utilization {row['utilization']}"
+                if row["cycles"] < max(row["bound"], row["hardware_bound"]):
+                    return f"compare: {row['policy']}: cycles {row['cycles']} below a bound"
+            continue
         if path.name != "summary.json":
             continue
         for row in [data["total"], *data["layers"]]:

@@ -105,7 +105,8 @@ def test_dense_layer_has_every_weight_and_no_index():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("cv = -1\n[density]\nc=0.5", r"p.toml: cv = -1: must be a number in \[0.0, inf\]"),
+    ("cv = -1\n[density]\nc=0.5", r"p.toml: cv = -1: must be a number in \[0.0, 100.0\]"),
+    ("cv = inf\n[density]\nc=0.5", r"p.toml: cv = inf: must be a number in \[0.0, 100.0\]"),
     ("[density]\nc = 1.5", r"p.toml: density.c = 1.5: must be a number in \[0.0, 1.0\]"),
     ("[nnz]\nc = 'x'", r"p.toml: nnz.c = 'x': must be an integer >= 0"),
     ("colour = 3", r"p.toml: unknown field 'colour'"),
@@ -118,9 +119,10 @@ def test_bad_profile_values_are_rejected(text, message):
 
 def test_profile_missing_a_layer_or_naming_a_stranger():
     net = load_network("lenet5")
-    with pytest.raises(ConfigError, match="no density for layer 'conv1'"):
+    with pytest.raises(ConfigError, match=r"\[density\] has no value for layer 'conv1'"):
         prune_with_profile(net, SparsityProfile("p", density={"conv2": 0.5}), 1, "p.toml")
-    with pytest.raises(ConfigError, match=r"layers \['conv9'\] are not MAC layers of lenet5"):
+    with pytest.raises(ConfigError, match=r"layer 'conv9' is not a MAC layer of "
+                                         r"lenet5; did you mean 'conv[12]'\?"):
         prune_with_profile(net, SparsityProfile("p", density={"conv9": 0.5},
                                                 default_density=0.5), 1, "p.toml")
 

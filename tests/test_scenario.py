@@ -73,7 +73,9 @@ def test_malformed_values_name_file_field_and_value(tmp_path, extra, message):
     ("[workload]\nnetwork = 'lenet5'\n[pruning]\nweights = 'missing.npz'",
      r"\[pruning\] weights = 'missing.npz': no such file"),
     ("[workload]\nnetwork = 'lenet5'\nlayers = ['conv9']\n[pruning]\ndense = true",
-     r"\[workload\] layers = \['conv9'\]: must be a non-empty list of MAC layers"),
+     r"\[workload\] layers: lenet5 has no MAC layer 'conv9'; did you mean 'conv[12]'\?"),
+    ("[workload]\nnetwork = 'lenet5'\nlayers = ['ip1', 'ip1']\n[pruning]\ndense = true",
+     r"\[workload\] layers: 'ip1' is listed twice"),
     ("[workload\n", r"s.toml: not valid TOML"),
 ])
 def test_malformed_sections(tmp_path, text, message):

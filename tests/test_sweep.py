@@ -99,6 +99,20 @@ def test_a_seeded_sample_of_the_grid(tmp_path):
     assert len(a.points) == 3 and [p.params for p in a.points] == [p.params for p in b.points]
 
 
+def test_a_sample_of_a_grid_larger_than_int64_is_drawn_without_listing_it(tmp_path):
+    """11 axes of 59 values: 3e19 points, past int64; two are drawn, the same for one seed,
+    each value from its axis."""
+    axes = ["pe_cols", "pe_rows", "macs_per_cycle", "job_overhead_cycles",
+            "dram_latency_cycles", "input_queue_depth", "weight_bits", "activation_bits",
+            "psum_bits", "pe_window", "index_bits"]
+    grid = "".join(f'"hardware.{a}" = {list(range(1, 60))}\n' for a in axes)
+    a = make(tmp_path, grid, "sample = 2\nseed = 7")
+    b = make(tmp_path, grid, "sample = 2\nseed = 7")
+    assert 59 ** len(axes) > 2 ** 63
+    assert len(a.points) == 2 and [p.params for p in a.points] == [p.params for p in b.points]
+    assert all(1 <= v <= 59 for p in a.points for v in p.params.values())
+
+
 @pytest.mark.parametrize("grid, extra, message", [
     ('"hardware.pe_rows" = [1, 0]', "", r"s.toml: point 1 \(hardware.pe_rows=0\): "
                                         r"\[hardware\] 'pe_rows' must be an integer from 1 to 65,536: 0"),

@@ -288,7 +288,9 @@ def load_policy(name: str, options: dict | None = None) -> Policy:
 
 def check_options(name: str, cls, options: dict) -> None:
     """Each option must be a parameter of the policy's constructor, of its default's type
-    (integers and numbers at least 0, finite); PolicyError names the option and value."""
+    (integers and numbers at least 0, finite), and at most the class's `option_limits` entry
+    for it, if any (a budget that would run for days is a typo); PolicyError names the option
+    and value."""
     import inspect
     import math
     from difflib import get_close_matches
@@ -318,6 +320,10 @@ def check_options(name: str, cls, options: dict) -> None:
             ok, want = True, ""
         if not ok:
             raise PolicyError(f"policy {name!r}: option {key} = {value!r}: must be {want}")
+        limit = getattr(cls, "option_limits", {}).get(key)
+        if limit is not None and value > limit:
+            raise PolicyError(f"policy {name!r}: option {key} = {value!r}: must be at most "
+                              f"{limit:,}")
 
 
 def plan_layer(policy: Policy, problem: Problem) -> Plan:

@@ -71,6 +71,7 @@ class Exact:
 
     name = "exact"
     requires = ("ortools", "accelsim[exact]")     # (module, what to pip install)
+    option_limits = {"time_limit_s": 86_400.0, "workers": 256}   # a day per layer; threads
 
     def __init__(self, time_limit_s: float = 10.0, workers: int = 2, seed: int = 0,
                  variables_per_second: int = 25_000):

@@ -35,6 +35,8 @@ from accelsim.policies import Plan, Problem, by_size
 
 class HardwareAware:
     name = "hardware-aware"
+    # simulations per layer: 10^5 closed-form runs are minutes per layer; more is a typo
+    option_limits = {"evaluations": 100_000, "simpy_jobs": 100_000_000}
 
     def __init__(self, evaluations: int = 200, seed: int = 0, simpy_jobs: int = 200_000):
         self.evaluations = evaluations

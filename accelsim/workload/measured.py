@@ -73,9 +73,13 @@ def measured_path(name: str) -> Path:
 def read_meta(path: Path) -> dict:
     try:
         with np.load(path) as data:
-            return json.loads(str(data["meta"]))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-        raise ConfigError(f"{path}: not a measured-mask file: {exc}") from None
+            meta = json.loads(str(data["meta"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise ConfigError(f"{path}: not a measured-mask file: "
+                          f"{exc or type(exc).__name__}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("layers"), list):
+        raise ConfigError(f"{path}: not a measured-mask file: its meta names no layers")
+    return meta
 
 
 def check_measured(path: Path, network: Network, where: str) -> dict:

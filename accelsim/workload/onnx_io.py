@@ -60,9 +60,14 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
     inputs = [i for i in graph.input if i.name not in consts]
     if len(inputs) != 1:
         raise ConfigError(f"{src}: expected one image input; got {[i.name for i in inputs]}")
-    dims = [d.dim_value or 1 for d in inputs[0].type.tensor_type.shape.dim]
-    if len(dims) != 4:
-        raise ConfigError(f"{src}: input {inputs[0].name!r} has shape {dims}; expected NCHW")
+    given = [d.dim_value or d.dim_param or "?" for d in inputs[0].type.tensor_type.shape.dim]
+    if len(given) != 4:
+        raise ConfigError(f"{src}: input {inputs[0].name!r} has shape {given}; expected NCHW")
+    if not all(isinstance(d, int) and d > 0 for d in given[1:]):   # the batch is taken as 1
+        raise ConfigError(f"{src}: input {inputs[0].name!r} has shape {given}: channels, "
+                          f"height and width must be fixed numbers (export with a fixed "
+                          f"input size)")
+    dims = [1, *given[1:]]
     name = _safe(inputs[0].name)
     layers = [Layer(name, LayerKind.INPUT, (), dims[1], dims[2], dims[3], dims[1])]
     producer = {inputs[0].name: name}          # tensor -> layer that produces it
@@ -101,6 +106,12 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
             c, h, w = shape[src_layer]
             kernel = weight(node, 1)
             groups = int(attrs.get("group", 1))
+            if kernel.ndim != 4:
+                raise ConfigError(f"{where}: weights {kernel.shape} are not a 2-D "
+                                  f"convolution's (filters, channels, height, width)")
+            if list(attrs.get("kernel_shape", kernel.shape[2:])) != list(kernel.shape[2:]):
+                raise ConfigError(f"{where}: kernel_shape {list(attrs['kernel_shape'])} does "
+                                  f"not match weights {kernel.shape}")
             stride, pad = _square(where, attrs, kernel.shape[2:])
             lname = layer_name(node)
             layer = Layer(lname, LayerKind.CONV, (src_layer,), c, h, w, kernel.shape[0],

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import tomllib
 import zlib
+from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
 
@@ -213,6 +214,7 @@ def dense_network(network: Network) -> PrunedNetwork:
 
 # --- seeded profiles -------------------------------------------------------------------------
 
+MAX_CV = 100.0    # finite; above the spread cap at any density down to 1e-4 (docs/defaults.md)
 FITTED_CV = "fitted"  # cv and placement from the model fitted to real masks (sparsity_model)
 
 
@@ -227,6 +229,8 @@ class SparsityProfile:
     default_density: float | None = None
     default_cv: float | str = FITTED_CV
     source: str = ""
+    network: str = ""          # the network it was written for, if the file says
+    file: str = ""             # where it was read from, for errors that point at it
 
     @classmethod
     def uniform(cls, density: float, cv: float | str = FITTED_CV) -> SparsityProfile:
@@ -258,7 +262,8 @@ class SparsityProfile:
                       nnz=data.get("nnz", {}), cv={k: v for k, v in per_layer_cv.items()
                                                    if k != "default"},
                       default_density=data.get("default_density"), default_cv=default_cv,
-                      source=data.get("source", ""))
+                      source=data.get("source", ""), network=str(data.get("network", "")),
+                      file=src)
         profile.validate(src)
         return profile
 
@@ -266,14 +271,14 @@ class SparsityProfile:
         for key, value in self.density.items():
             _check_number(src, f"density.{key}", value, 0.0, 1.0)
         for key, value in self.cv.items():
-            _check_number(src, f"cv.{key}", value, 0.0, math.inf)
+            _check_number(src, f"cv.{key}", value, 0.0, MAX_CV)
         for key, value in self.nnz.items():
-            if not isinstance(value, int) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{src}: nnz.{key} = {value!r}: must be an integer >= 0")
         if self.default_density is not None:
             _check_number(src, "default_density", self.default_density, 0.0, 1.0)
         if self.default_cv != FITTED_CV:
-            _check_number(src, "cv", self.default_cv, 0.0, math.inf)
+            _check_number(src, "cv", self.default_cv, 0.0, MAX_CV)
 
     def target_nnz(self, layer: Layer, src: str) -> int:
         if layer.name in self.nnz:
@@ -284,7 +289,7 @@ class SparsityProfile:
             return n
         density = self.density.get(layer.name, self.default_density)
         if density is None:
-            raise ConfigError(f"{src}: no density for layer {layer.name!r}: add it to [density] "
+            raise ConfigError(f"{src}: [density] has no value for layer {layer.name!r}: add it "
                               f"or set default_density")
         return round(density * layer.weights)
 
@@ -318,9 +323,22 @@ def prune_with_profile(network: Network, profile: SparsityProfile, seed: int,
     With cv "fitted" the spread and the placement inside filters follow the model fitted to
     real masks (accelsim.workload.sparsity_model); with a number, Beta(cv) and uniform."""
     from accelsim.workload.sparsity_model import FITTED
+    if profile.file and profile.file != src:   # errors point at the profile, from the scenario
+        src = f"{src}: profile {profile.file}"
+    written_for = f" (the profile is written for {profile.network})" \
+        if profile.network and profile.network != network.name else ""
+    macs = [l.name for l in network.mac_layers]
+    for name in sorted({*profile.density, *profile.nnz, *profile.cv} - set(macs)):
+        close = get_close_matches(name, macs, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (they are {', '.join(macs)})"
+        raise ConfigError(f"{src}: layer {name!r} is not a MAC layer of {network.name}"
+                          f"{written_for}{hint}")
     layers = []
     for layer in network.mac_layers:
-        target = profile.target_nnz(layer, src)
+        try:
+            target = profile.target_nnz(layer, src)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}{written_for}") from None
         cv = profile.cv.get(layer.name, profile.default_cv)
         placement = FITTED if cv == FITTED_CV else None
         if placement is not None:
@@ -329,11 +347,6 @@ def prune_with_profile(network: Network, profile: SparsityProfile, seed: int,
         nnz = spread_nnz(target, layer.out_c, layer.weights_per_filter, cv, rng)
         layers.append(PrunedLayer(layer, nnz, seed=_layer_seed(seed, layer.name),
                                   placement=placement))
-    unknown = set(profile.density) | set(profile.nnz) | set(profile.cv)
-    unknown -= {l.name for l in network.mac_layers}
-    if unknown:
-        raise ConfigError(f"{src}: layers {sorted(unknown)} are not MAC layers of "
-                          f"{network.name}")
     return PrunedNetwork(network, layers, f"profile {profile.name}, seed {seed}")
 
 

@@ -1,4 +1,5 @@
-"""Builds the shipped topologies; `python -m accelsim.workload.zoo` rewrites topologies/*.csv.
+"""Builds the shipped topologies; `python -m accelsim.workload.zoo FOLDER` writes them as CSV
+(`python -m accelsim.workload.zoo accelsim/workload/topologies` rewrites the shipped files).
 
 The files are the data; this script is how they were made (and a test checks they agree).
 Layer names follow the reference implementations (Caffe for LeNet-5 and AlexNet,
@@ -7,6 +8,7 @@ torchvision for VGG-16, ResNet and the names in Distiller's pruning tables).
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -164,11 +166,20 @@ ZOO = {f.__name__: f for f in (lenet5, alexnet, vgg16, resnet18, resnet50, mobil
 
 
 def main(argv: list[str] | None = None) -> int:
-    folder = Path(argv[0]) if argv else Path(__file__).parent / "topologies"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, build in ZOO.items():
-        (folder / f"{name}.csv").write_text(write_topology(build()))
-        print(f"wrote {folder / name}.csv")
+    """The folder is a required argument, so neither `--help` nor a bare run can overwrite
+    the package's own files by accident."""
+    parser = argparse.ArgumentParser(prog="python -m accelsim.workload.zoo",
+                                     description="write the shipped topologies as CSV files")
+    parser.add_argument("folder", type=Path, help="directory for <network>.csv (created)")
+    folder = parser.parse_args(argv).folder
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, build in ZOO.items():
+            (folder / f"{name}.csv").write_text(write_topology(build()))
+            print(f"wrote {folder / name}.csv")
+    except OSError as exc:
+        print(f"zoo: error: {folder}: cannot write there: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return 0
 
 
