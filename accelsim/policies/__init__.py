@@ -233,7 +233,6 @@ def missing_extra(name: str) -> str | None:
 def check_name(name: str) -> None:
     """ConfigError unless `name` (NAME, NAME+improve or package.module:Class) can be loaded
     by name: a built-in or registered name, or a reference with a module and a class."""
-    from difflib import get_close_matches
     from accelsim.errors import ConfigError
     base = name.removesuffix("+improve")
     if ":" in base:
@@ -241,12 +240,18 @@ def check_name(name: str) -> None:
         if not module or not attr:
             raise ConfigError("a reference must be 'package.module:Class'")
         return
+    if base not in available():
+        raise ConfigError(_unknown(base))
+
+
+def _unknown(name: str) -> str:
+    """'unknown policy NAME; did you mean X? known: ...'"""
+    from difflib import get_close_matches
     known = available()
-    if base not in known:
-        close = get_close_matches(base, known, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(f"unknown policy; {hint}known: {', '.join(known)} (or "
-                          f"'package.module:Class', or NAME+improve)")
+    close = get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return (f"unknown policy {name!r}; {hint}known: {', '.join(known)} (or "
+            f"'package.module:Class', or NAME+improve)")
 
 
 def load_policy(name: str, options: dict | None = None) -> Policy:
@@ -262,11 +267,7 @@ def load_policy(name: str, options: dict | None = None) -> Policy:
     else:
         known = available()
         if name not in known:
-            from difflib import get_close_matches
-            close = get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise PolicyError(f"unknown policy {name!r}; {hint}known: {', '.join(known)} "
-                              f"(or give 'package.module:Class')")
+            raise PolicyError(_unknown(name))
         ep = known[name]
     try:
         obj = ep.load()
