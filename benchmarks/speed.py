@@ -1,5 +1,6 @@
 """Every speed figure in one run: the two engines, simulate() against the commit the speed
-issue was measured on, a default `accelsim run` by phase and as a whole process, a 1,024-PE run, planning at scale, the output writers, and sweeps.
+issue was measured on, a default `accelsim run` by phase and as a whole process, a 1,024-PE
+run, planning at scale, the output writers, and sweeps.
 
     python benchmarks/speed.py            # about 10 minutes on 2 cores
     python benchmarks/speed.py --quick    # smaller planning and sweep runs
