@@ -207,16 +207,12 @@ def _prepare(layer: LayerJobs, hw: Hardware, policy: Policy, engine: str) -> _Pr
     check_fits(layer, hw, bc)
     if engine == "simpy":
         return _Prepared(layer, plan, bc, plan_seconds, None, None)
-    timeline = None
-    note = closed_form.not_exact_because(layer, hw, plan.dynamic)
-    if note is None:
-        timeline = closed_form.run_layer(layer, bc, hw, 0)
-        note = closed_form.overflows(timeline, hw)
+    timeline, note = closed_form.timeline_or_note(layer, bc, hw, plan.dynamic)
     if engine == "fast" and note is not None:
         raise ConfigError(f"layer {layer.layer.name}: engine = 'fast', but the closed form is "
                           f"not exact here: {note}; use engine = 'auto' (SimPy where needed) "
                           f"or 'simpy'")
-    return _Prepared(layer, plan, bc, plan_seconds, None if note else timeline, note)
+    return _Prepared(layer, plan, bc, plan_seconds, timeline, note)
 
 
 def _layer_bound(layer: LayerJobs, plan: Plan, hw: Hardware):
