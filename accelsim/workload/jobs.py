@@ -189,24 +189,29 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     # owns the compulsory bytes; a wider one re-reads channels already counted: cause SPLIT.
     shapes = {g: sorted({k for (gg, _), k in zip(fgroups, splits) if gg == g})
               for g in range(layer.groups)}
-    block_id: dict[tuple[int, int, int, int], int] = {}
-    input_bytes, input_unique, input_extra = [], [], []
-    output_bytes, output_write, output_uses = [], [], []
-    for t, ((out_r, in_r, uniq_r), (out_c, in_c, uniq_c)) in enumerate(tiles):
-        for g in range(layer.groups):
-            for k in shapes[g]:
-                for c, ch in enumerate(chunk_channels[k]):
-                    block_id[(t, g, k, c)] = len(input_bytes)
-                    input_bytes.append(ceil_div(int(ch) * in_r * in_c * act_bits, 8))
-                    owner = k == shapes[g][0]
-                    input_unique.append(ceil_div(int(ch) * uniq_r * uniq_c * act_bits, 8)
-                                        if owner else 0)
-                    input_extra.append(Cause.HALO if owner else Cause.SPLIT)
-        for (_, members), k in zip(fgroups, splits):
-            acc_bits = hw.psum_bits if k > 1 else act_bits
-            output_bytes.append(ceil_div(len(members) * out_r * out_c * acc_bits, 8))
-            output_write.append(ceil_div(len(members) * out_r * out_c * act_bits, 8))
-            output_uses.append(k)
+    # every tile has the same blocks in the same order: (g, k, c) for inputs, filter groups
+    # for outputs; only the pixels differ, so sizes are outer products
+    block_id: dict[tuple[int, int, int], int] = {}     # (g, k, c) -> index within a tile
+    channels, owner = [], []
+    for g in range(layer.groups):
+        for k in shapes[g]:
+            for c, ch in enumerate(chunk_channels[k]):
+                block_id[(g, k, c)] = len(channels)
+                channels.append(int(ch))
+                owner.append(k == shapes[g][0])
+    channels, owner = np.array(channels, dtype=np.int64), np.array(owner, dtype=bool)
+    tile_in = np.array([r[1] * c[1] for r, c in tiles], dtype=np.int64)
+    tile_unique = np.array([r[2] * c[2] for r, c in tiles], dtype=np.int64)
+    input_bytes = ceil_div(np.outer(tile_in, channels) * act_bits, 8).ravel()
+    input_unique = (ceil_div(np.outer(tile_unique, channels) * act_bits, 8) * owner).ravel()
+    input_extra = np.tile(np.where(owner, Cause.HALO, Cause.SPLIT), len(tiles))
+    fg_filters = np.array([len(members) for _, members in fgroups], dtype=np.int64)
+    fg_k = np.array(splits, dtype=np.int64)
+    fg_bits = np.where(fg_k > 1, hw.psum_bits, act_bits)
+    tile_out = np.array([r[0] * c[0] for r, c in tiles], dtype=np.int64)
+    output_bytes = ceil_div(np.outer(tile_out, fg_filters * fg_bits), 8).ravel()
+    output_write = ceil_div(np.outer(tile_out, fg_filters * act_bits), 8).ravel()
+    output_uses = np.tile(fg_k, len(tiles))
 
     bounds = {k: pruned.chunk_bounds(k) for k in chunk_nnz}
     slots = pe_models.unit_slots(
@@ -236,9 +241,9 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     macs = _scaled(np.asarray(unit_nnz, dtype=np.int64)[unit] * pixels[tile], share)
     slot_count = _scaled(np.asarray(slots, dtype=np.int64)[unit] * pixels[tile], share)
     cycles = -(-slot_count // hw.macs_per_cycle) + hw.job_overhead_cycles   # job_cycles
-    # every tile has the same input blocks, numbered alike: tile t's come t x per_tile later
-    per_tile = len(input_bytes) // max(n_tiles, 1)
-    unit_block = np.array([block_id[(0, g, k, c)] for _, g, _, k, c in units], dtype=np.int64)
+    # tile t's input blocks come t x per_tile after tile 0's
+    per_tile = len(channels)
+    unit_block = np.array([block_id[(g, k, c)] for _, g, _, k, c in units], dtype=np.int64)
     unit_fgroup = np.array([fg for fg, *_ in units], dtype=np.int64)
 
     return LayerJobs(index=index, layer=layer, cycles=cycles, job_unit=unit, job_tile=tile,
