@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from accelsim.charts import Canvas, nice_ticks, tick_labels, rgb
+from accelsim.charts import Canvas, nice_ticks, png_bytes, rgb, tick_labels
 
 
 @settings(max_examples=200, deadline=None)
@@ -107,3 +107,15 @@ def test_legend_draws_every_swatch(column):
     canvas.legend([(c, c) for c in colours], 450 if not column else 20, 100, column=column)
     for c in colours:
         assert (canvas.pixels() == rgb(c)).all(axis=2).sum() >= 20
+
+
+@settings(max_examples=30, deadline=None)
+@given(height=st.integers(1, 40), width=st.integers(1, 40), seed=st.integers(0, 100))
+def test_png_files_decode_to_the_pixels_drawn(height, width, seed):
+    import io
+
+    from PIL import Image
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    pixels[height // 2:] = pixels[0]              # rows alike, as in charts
+    decoded = np.asarray(Image.open(io.BytesIO(png_bytes(pixels))))
+    np.testing.assert_array_equal(decoded, pixels)
