@@ -153,7 +153,8 @@ class Canvas:
     def legend(self, items: list[tuple[str, object]], x: float, y: float, points: float = 8,
                column: bool = False) -> None:
         """Colour swatches with their labels: a row centred on x at height y, or a column
-        whose left edge is x, centred on y."""
+        whose left edge is x, centred on y. An item's colour ("line", c) draws a line of
+        colour c instead of a swatch."""
         em = points * PX_PER_PT
         swatch = 2 * em
         widths = [swatch + 0.6 * em + text_width(label, points) for label, _ in items]
@@ -317,4 +318,5 @@ class Axes:
         self.canvas.text((self.left + self.right) / 2, self.top - above, text, points, "md")
 
 
-__all__ = ["Axes", "Canvas", "DPI", "font", "nice_ticks", "rgb", "text_width", "tick_labels"]
+__all__ = ["Axes", "Canvas", "DPI", "PX_PER_PT", "font", "nice_ticks", "png_bytes", "rgb",
+           "text_width", "tick_labels"]

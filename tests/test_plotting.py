@@ -1,8 +1,10 @@
-"""Plots stay readable and bounded at any PE count: per-PE rows become bands of PEs that keep
-every PE-cycle, figures stop growing at MAX_FIGSIZE, and each function writes its PNG."""
+"""Plots show each PE's states where their axes say and stay bounded at any PE count: per-PE
+rows become bands of PEs that keep every PE-cycle, pictures stop growing at MAX_SIZE, layer names
+never collide, and each function writes its PNG, even for an empty run."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
@@ -279,3 +281,11 @@ def test_stall_bars_are_as_tall_as_each_layers_cycles(tmp_path, monkeypatch):
     cycles, shares = drawn
     np.testing.assert_allclose(cycles.sum(axis=0), [3000, 30])   # in thousands
     np.testing.assert_allclose(shares.sum(axis=0), [1, 1])
+
+
+def test_timeline_script_rejects_an_empty_window_in_one_line(tmp_path):
+    script = Path(__file__).resolve().parent.parent / "plots" / "timeline.py"
+    done = subprocess.run([sys.executable, str(script), str(tmp_path), "--window", "5", "5"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].endswith("--window 5 5: T1 must be after T0")
