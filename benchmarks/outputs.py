@@ -1,19 +1,18 @@
-"""Time of each output file of a run, before and after, at 16, 256 and 1,024 PEs, and the CPU
-of the whole default `accelsim run` process with each:
+"""Time of each of the four plots of a run, before and after, at 16, 256 and 1,024 PEs, and the
+CPU of the whole default `accelsim run` process with each:
 
-    python benchmarks/outputs.py              # best of 2 runs of each writer (more if fast)
+    python benchmarks/outputs.py              # best of 2 runs of each plot (more if fast)
     python benchmarks/outputs.py --repeat 1   # quicker
 
 "before" draws the four plots with matplotlib, as accelsim did until it drew them with its own
 Pillow charts (accelsim/charts.py); that code is kept below only to be timed against. The
-Perfetto JSON "before" is a dict per event through json.dumps. The per-writer rows use the
-default scenario (ResNet-18, LPT) with hardware.pe_rows/pe_cols changed and baselines off (the
-weight buffer grows to 8 KiB per PE so that a broadcast to every PE fits), drawn from the same
-trace.npz as `accelsim run`. The process rows run `accelsim run scenarios/default.toml` (with
+per-plot rows use the default scenario (ResNet-18, LPT) with hardware.pe_rows/pe_cols changed
+and baselines off (the weight buffer grows to 8 KiB per PE so that a broadcast to every PE
+fits), drawn from the same trace.npz as `accelsim run`. The process rows run `accelsim run scenarios/default.toml` (with
 plots and baselines) in a child process, with a fresh baseline cache and then with it filled,
 and report its user + system CPU; "before" is the same command with the matplotlib plots
-patched in. The Perfetto JSON should be the same bytes before and after; the PNGs are not (a
-different renderer), which is why the tests check what their pixels show.
+patched in. The PNGs are not the same pixels (another renderer): the tests check what their
+pixels show.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ from PIL import Image  # noqa: E402
 
 import accelsim  # noqa: E402
 from accelsim import plotting  # noqa: E402
-from accelsim.perfetto import write_perfetto  # noqa: E402
 from accelsim.plotting import (COLORS, MAX_NAMES, _cycle_unit, band_cycles,  # noqa: E402
                                band_size, intervals_of, layer_label_positions)
 from accelsim.report import write_trace  # noqa: E402
@@ -318,26 +316,6 @@ def mpl_save_buffer_occupancy(trace: dict[str, np.ndarray], path: Path,
     plt.close(fig)
 
 
-def before_perfetto(result, path):
-    """A dict per event through json.dumps."""
-    s = result.states
-    events = [{"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "PE array"}}]
-    events += [{"name": "thread_name", "ph": "M", "pid": 0, "tid": p,
-                "args": {"name": f"PE {p}"}} for p in range(result.hw.n_pes)]
-    for pe, t0, t1, st, held in zip(s.pe.tolist(), s.start.tolist(), s.end.tolist(),
-                                   s.state.tolist(), s.held_by.tolist()):
-        ev = {"name": State(st).label, "ph": "X", "pid": 0, "tid": pe, "ts": t0, "dur": t1 - t0}
-        if held >= 0:
-            ev["args"] = {"held_by_pe": held}
-        events.append(ev)
-    for layer in result.layers:
-        events.append({"name": layer.name, "ph": "X", "pid": 1, "tid": 0, "ts": layer.start,
-                       "dur": layer.cycles})
-    events.append({"name": "process_name", "ph": "M", "pid": 1, "args": {"name": "layers"}})
-    path.write_text(json.dumps({"traceEvents": events, "displayTimeUnit": "ns"},
-                               separators=(",", ":")))
-
-
 # --- the comparison --------------------------------------------------------------------------
 
 def best_seconds(write, repeat: int) -> float:
@@ -352,9 +330,9 @@ def best_seconds(write, repeat: int) -> float:
     return best
 
 
-def writers(outcome, trace):
-    """(file, before, after): each a function of the path it writes."""
-    result, hw = outcome.result, outcome.scenario.hardware
+def plots(outcome, trace):
+    """(file, before, after) of each plot: functions of the path they write."""
+    hw = outcome.scenario.hardware
     layers = json.loads(outcome.report.to_json())["layers"]
     caps = {"weight": hw.weight_buffer_bytes, "input": hw.input_buffer_bytes,
             "output": hw.output_buffer_bytes}
@@ -368,20 +346,13 @@ def writers(outcome, trace):
          lambda p: plotting.save_stall_breakdown(layers, p, title)),
         ("buffers.png", lambda p: mpl_save_buffer_occupancy(trace, p, caps, title),
          lambda p: plotting.save_buffer_occupancy(trace, p, caps, title)),
-        ("trace.perfetto.json", lambda p: before_perfetto(result, p),
-         lambda p: write_perfetto(result, p)),
     ]
 
 
 def size_of(path: Path) -> str:
-    if path.suffix == ".png":
-        width, height = Image.open(path).size
-        return f"{width}x{height}"
-    return f"{path.stat().st_size / 2 ** 20:.1f} MiB"
-
-
-def same(a: Path, b: Path) -> str:
-    return "-" if a.suffix == ".png" else "yes" if a.read_bytes() == b.read_bytes() else "no"
+    """Pixels and KiB of a PNG file."""
+    width, height = Image.open(path).size
+    return f"{width}x{height} {path.stat().st_size // 1024:>4} KiB"
 
 
 def run_with_matplotlib_plots(argv: list[str]) -> int:
@@ -423,11 +394,11 @@ def default_run_cpu(out: Path, repeat: int) -> None:
     for what, runs in rows.items():
         best = {v: min(t for w, t in runs if w == v) for v in ("before", "after")}
         print(f"  {what:<42}{best['before']:>8.2f}{best['after']:>8.2f}")
-    plots = {v: min(t for w, t in rows["cached baselines"] if w == v) -
+    drawn = {v: min(t for w, t in rows["cached baselines"] if w == v) -
              min(t for w, t in rows["cached baselines, --no-plots"] if w == v)
              for v in ("before", "after")}
-    print(f"  {'plots (cached run minus --no-plots run)':<42}{plots['before']:>8.2f}"
-          f"{plots['after']:>8.2f}\n")
+    print(f"  {'plots (cached run minus --no-plots run)':<42}{drawn['before']:>8.2f}"
+          f"{drawn['after']:>8.2f}\n")
 
 
 def main() -> None:
@@ -440,8 +411,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         default_run_cpu(out, args.repeat)
-        print(f"{'PEs':>5} {'output':<20}{'before s':>9}{'after s':>9}{'ratio':>7}  "
-              f"{'before size':>12}{'after size':>12}  same bytes")
+        print(f"{'PEs':>5} {'plot':<20}{'before s':>9}{'after s':>9}{'ratio':>7}  "
+              f"{'before size':>19}{'after size':>19}")
         for rows, cols in ARRAYS:
             hw = attrs.evolve(base.hardware, pe_rows=rows, pe_cols=cols,
                               weight_buffer_bytes=max(base.hardware.weight_buffer_bytes,
@@ -450,13 +421,13 @@ def main() -> None:
             write_trace(outcome.result, out / "trace.npz")
             trace = plotting.load_trace(out)
             totals = [0.0, 0.0]
-            for name, before, after in writers(outcome, trace):
+            for name, before, after in plots(outcome, trace):
                 paths = out / f"before_{name}", out / f"after_{name}"
                 t = [best_seconds(lambda: w(p), args.repeat)
                      for w, p in zip((before, after), paths)]
                 totals = [a + b for a, b in zip(totals, t)]
                 print(f"{hw.n_pes:>5} {name:<20}{t[0]:>9.3f}{t[1]:>9.3f}{t[0] / t[1]:>6.1f}x  "
-                      f"{size_of(paths[0]):>12}{size_of(paths[1]):>12}  {same(*paths)}")
+                      f"{size_of(paths[0]):>19}{size_of(paths[1]):>19}")
             print(f"{hw.n_pes:>5} {'all of the above':<20}{totals[0]:>9.3f}{totals[1]:>9.3f}"
                   f"{totals[0] / totals[1]:>6.1f}x  ({len(outcome.result.states.pe):,} state "
                   f"intervals, {outcome.report.total.cycles:,} cycles)\n")
