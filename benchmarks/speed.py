@@ -71,7 +71,8 @@ def main() -> None:
         [str(HERE / "vs_filing.py")])
     whole_runs()
     run("planning at scale", [str(HERE / "planning.py"), "--repeats", "1" if args.quick else "3"])
-    run("output writers, before and after", [str(HERE / "outputs.py"), "--repeat", "1"])
+    run("the four plots (matplotlib before, Pillow charts after), and the default run's process "
+        "CPU with each", [str(HERE / "outputs.py"), "--repeat", "1"])
     points = ["--points", "200", "--serial", "40"] if args.quick else []
     run("sweeps", [str(HERE / "sweep.py"), *points])
 
