@@ -91,8 +91,9 @@ def job_cycles(slots: int, hw: Hardware) -> int:
 
 
 def _scaled(count: int, density: float) -> int:
-    """A count of weight-side work times an input density, rounded up (whole MACs)."""
-    return count if density >= 1 else math.ceil(count * density)
+    """A count of weight-side work times an input density, rounded up (whole MACs); rounded
+    to 1e-6 first, so that a share of whole hits (3 of 7) gives back exactly those hits."""
+    return count if density >= 1 else math.ceil(round(count * density, 6))
 
 
 def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: int):
@@ -173,14 +174,8 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     # whose input is nonzero, from its kernels and its tile's per-channel input density
     kept = np.ones((len(units), len(tiles)))
     if hw.pe_skips_activations and pruned.activation_density < 1:
-        density = pruned.input_activation_density(len(tiles))
-        kernels = pruned.kernel_nnz()
-        cpg = layer.channels_per_group
-        for u, (_, g, members, k, c) in enumerate(units):
-            lo, hi = int(bounds[k][c]), int(bounds[k][c + 1])
-            weights = kernels[list(members), lo:hi].sum(axis=0)
-            if weights.sum():
-                kept[u] = density[:, g * cpg + lo:g * cpg + hi] @ weights / weights.sum()
+        read = [in_r * in_c for (_, in_r, _), (_, in_c, _) in tiles]
+        kept = _kept_shares(pruned, fgroups, splits, bounds, pruned.input_activation_density(read))
 
     jobs, cycles = [], []
     for t, ((out_r, _, _), (out_c, _, _)) in enumerate(tiles):
@@ -199,6 +194,22 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
                      output_uses=output_uses, n_tiles=len(tiles), n_units=len(units),
                      channel_splits=max(splits, default=1), pruned_macs=pruned.pruned_macs,
                      dense_macs=layer.dense_macs, weight_format=weight_format)
+
+
+def _kept_shares(pruned: PrunedLayer, fgroups, splits, bounds, density: np.ndarray) -> np.ndarray:
+    """(units, tiles) share of each unit's nonzero-weight MACs whose input is nonzero: per
+    unit, its filters' nonzeros on each channel of its chunk weighted by the tile's density
+    of that channel (units in build order: filter group, then chunk). A unit without
+    nonzeros keeps everything (it has nothing to skip)."""
+    cpg = pruned.layer.channels_per_group
+    per_group = np.add.reduceat(pruned.kernel_nnz(), [m[0] for _, m in fgroups], axis=0)
+    shares = []
+    for (g, _), k, weights in zip(fgroups, splits, per_group):
+        starts = bounds[k][:-1]
+        hit = np.add.reduceat(density[:, g * cpg:(g + 1) * cpg] * weights, starts, axis=1)
+        total = np.add.reduceat(weights, starts).astype(float)
+        shares.append(np.divide(hit, total, out=np.ones_like(hit), where=total > 0).T)
+    return np.concatenate(shares) if shares else np.ones((0, len(density)))
 
 
 def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[int]:
