@@ -43,12 +43,20 @@ class Job:
 
 @frozen
 class LayerJobs:
-    """The jobs of one layer and the sizes of the blocks they share (bytes, per block id)."""
+    """The jobs of one layer as columns (one entry per job, in canonical order) and the sizes
+    of the blocks they share (bytes, per block id). Engines and policies read the columns;
+    `jobs` builds Job objects only for the SimPy model's dispatcher, which hands them out."""
 
     index: int
     layer: Layer
-    jobs: tuple[Job, ...] = field(converter=tuple)
     cycles: np.ndarray = _array_field()
+    job_unit: np.ndarray = _array_field()
+    job_tile: np.ndarray = _array_field()
+    job_macs: np.ndarray = _array_field()
+    job_input_block: np.ndarray = _array_field()
+    job_output_block: np.ndarray = _array_field()
+    unit_chunk: np.ndarray = _array_field()          # channel chunk of each unit
+    unit_filters: tuple[tuple[int, ...], ...] = field(converter=tuple)
     weight_bytes: np.ndarray = _array_field()
     input_bytes: np.ndarray = _array_field()
     input_unique_bytes: np.ndarray = _array_field()
@@ -64,16 +72,41 @@ class LayerJobs:
     weight_format: str = "compressed"    # as stored and streamed (accelsim.workload.formats)
     _columns: dict = field(init=False, factory=dict, eq=False, repr=False)
 
+    @property
+    def n_jobs(self) -> int:
+        return len(self.cycles)
+
     def column(self, attr: str) -> np.ndarray:
-        """One integer attribute of every job as a read-only array, built once: the engines
-        and policies read jobs as columns, never object by object."""
+        """One integer attribute of every job (a Job field name) as a read-only array."""
         a = self._columns.get(attr)
         if a is None:
-            a = np.fromiter((getattr(j, attr) for j in self.jobs), dtype=np.int64,
-                            count=len(self.jobs))
+            if attr in ("unit", "weight_block"):     # a unit's weights are one block
+                a = self.job_unit
+            elif attr == "chunk":
+                a = self.unit_chunk[self.job_unit]
+            elif attr == "index":
+                a = np.arange(self.n_jobs, dtype=np.int64)
+            elif attr == "layer":
+                a = np.full(self.n_jobs, self.index, dtype=np.int64)
+            else:
+                a = getattr(self, f"job_{attr}")
             a.setflags(write=False)
             self._columns[attr] = a
         return a
+
+    @property
+    def jobs(self) -> tuple[Job, ...]:
+        """The jobs as objects, built once on first use."""
+        jobs = self._columns.get("jobs")
+        if jobs is None:
+            filters = self.unit_filters
+            columns = [self.column(a).tolist() for a in ("unit", "tile", "chunk", "macs")]
+            columns += [self.cycles.tolist(), self.job_input_block.tolist(),
+                        self.job_output_block.tolist()]
+            jobs = tuple(Job(j, self.index, u, t, c, filters[u], m, cyc, u, i, o)
+                         for j, (u, t, c, m, cyc, i, o) in enumerate(zip(*columns)))
+            self._columns["jobs"] = jobs
+        return jobs
 
     @property
     def total_cycles(self) -> int:
@@ -90,10 +123,11 @@ def job_cycles(slots: int, hw: Hardware) -> int:
     return ceil_div(slots, hw.macs_per_cycle) + hw.job_overhead_cycles
 
 
-def _scaled(count: int, density: float) -> int:
-    """A count of weight-side work times an input density, rounded up (whole MACs); rounded
-    to 1e-6 first, so that a share of whole hits (3 of 7) gives back exactly those hits."""
-    return count if density >= 1 else math.ceil(round(count * density, 6))
+def _scaled(count: np.ndarray, density: np.ndarray) -> np.ndarray:
+    """Counts of weight-side work times input densities, rounded up (whole MACs); a density
+    of 1 keeps the count exactly, and the product is rounded to 1e-6 first, so that a share
+    of whole hits (3 of 7) gives back exactly those hits."""
+    return np.where(density >= 1, count, np.ceil(np.round(count * density, 6))).astype(np.int64)
 
 
 def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: int):
@@ -177,21 +211,29 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
         read = [in_r * in_c for (_, in_r, _), (_, in_c, _) in tiles]
         kept = _kept_shares(pruned, fgroups, splits, bounds, pruned.input_activation_density(read))
 
-    jobs, cycles = [], []
-    for t, ((out_r, _, _), (out_c, _, _)) in enumerate(tiles):
-        pixels = out_r * out_c
-        for u, (fg, g, members, k, c) in enumerate(units):
-            macs = _scaled(unit_nnz[u] * pixels, kept[u, t])
-            cyc = job_cycles(_scaled(slots[u] * pixels, kept[u, t]), hw)
-            jobs.append(Job(len(jobs), index, u, t, c, members, macs, cyc, u,
-                            block_id[(t, g, k, c)], t * len(fgroups) + fg))
-            cycles.append(cyc)
+    # jobs, tile-major then unit, as columns
+    pixels = np.array([r[0] * c[0] for r, c in tiles], dtype=np.int64)
+    n_units, n_tiles = len(units), len(tiles)
+    tile = np.repeat(np.arange(n_tiles, dtype=np.int64), n_units)
+    unit = np.tile(np.arange(n_units, dtype=np.int64), n_tiles)
+    share = kept.T.ravel()      # per job, (tile, unit) order
+    macs = _scaled(np.asarray(unit_nnz, dtype=np.int64)[unit] * pixels[tile], share)
+    slot_count = _scaled(np.asarray(slots, dtype=np.int64)[unit] * pixels[tile], share)
+    cycles = -(-slot_count // hw.macs_per_cycle) + hw.job_overhead_cycles   # job_cycles
+    # every tile has the same input blocks, numbered alike: tile t's come t x per_tile later
+    per_tile = len(input_bytes) // max(n_tiles, 1)
+    unit_block = np.array([block_id[(0, g, k, c)] for _, g, _, k, c in units], dtype=np.int64)
+    unit_fgroup = np.array([fg for fg, *_ in units], dtype=np.int64)
 
-    return LayerJobs(index=index, layer=layer, jobs=jobs, cycles=cycles,
+    return LayerJobs(index=index, layer=layer, cycles=cycles, job_unit=unit, job_tile=tile,
+                     job_macs=macs, job_input_block=tile * per_tile + unit_block[unit],
+                     job_output_block=tile * len(fgroups) + unit_fgroup[unit],
+                     unit_chunk=[c for *_, c in units],
+                     unit_filters=[members for _, _, members, _, _ in units],
                      weight_bytes=weight_bytes, input_bytes=input_bytes,
                      input_unique_bytes=input_unique, input_extra_cause=input_extra,
                      output_bytes=output_bytes, output_write_bytes=output_write,
-                     output_uses=output_uses, n_tiles=len(tiles), n_units=len(units),
+                     output_uses=output_uses, n_tiles=n_tiles, n_units=n_units,
                      channel_splits=max(splits, default=1), pruned_macs=pruned.pruned_macs,
                      dense_macs=layer.dense_macs, weight_format=weight_format)
 
