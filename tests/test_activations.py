@@ -159,3 +159,44 @@ def test_a_profile_without_activation_densities_is_one_line(value, message):
     with pytest.raises(ConfigError, match=rf"<t>: \[workload\] activation_density = "
                                           rf"'{value}': .*{message}"):
         scenario_from_dict(data, "<t>")
+
+
+def test_a_zero_input_column_is_never_broadcast_nor_its_weights_fetched():
+    """EIE skips zero activations before they reach a queue: a job whose input block is all
+    zeros is not sent, its unit's weights are not fetched, its block not loaded; the rest
+    runs as before, on both engines, with every byte moved once."""
+    from accelsim.assemble import simulate
+    from accelsim.policies import load_policy
+    from accelsim.trace import Operand
+    layer = attrs.evolve(fully_connected(), activation_density=0.4, activation_cv=0.3)
+    hw = Hardware(pe_rows=1, pe_cols=8, macs_per_cycle=1, pe_skips_activations=True,
+                  input_queue_depth=2)
+    mapping = Mapping(filters_per_job=8, channel_splits=128)
+    jobs = build_layer_jobs(0, layer, mapping, hw)
+    every = build_layer_jobs(0, layer, mapping, attrs.evolve(hw, pe_skips_activations=False))
+    active = layer.input_activation_density([1])[0] > 0
+    chunks = jobs.unit_chunk[jobs.column("unit")]
+    assert sorted(set(chunks.tolist())) == np.flatnonzero(active).tolist()
+    assert jobs.n_jobs == 8 * active.sum() < 8 * 128
+    heard = active[jobs.unit_chunk]
+    assert (jobs.weight_bytes[~heard] == 0).all() and every.weight_bytes[~heard].sum() > 0
+    assert np.array_equal(jobs.weight_bytes[heard], every.weight_bytes[heard])
+    assert jobs.output_uses.tolist() == [active.sum()] * 8
+    assert int(jobs.column("macs").sum()) == int((layer.kernel_nnz() @ active).sum())
+    reference = simulate([jobs], hw, load_policy("lpt"), engine="simpy")
+    fast = simulate([jobs], hw, load_policy("lpt"), engine="auto")
+    assert (fast.makespan, fast.executed_macs) == (reference.makespan, reference.executed_macs)
+    moved = reference.transfers
+    weights = moved["bytes"][moved["operand"] == Operand.WEIGHTS].sum()
+    inputs = moved["bytes"][moved["operand"] == Operand.INPUTS].sum()
+    assert weights == jobs.weight_bytes.sum() and inputs == jobs.input_bytes.sum()
+
+
+def test_an_output_whose_inputs_are_all_zero_is_still_produced():
+    layer = attrs.evolve(fully_connected(in_c=8), activation_density=0.01, activation_cv=0.0)
+    dead = attrs.evolve(layer, activation_cv=0.5)     # draws: almost every input is zero
+    hw = Hardware(pe_rows=1, pe_cols=2, macs_per_cycle=1, pe_skips_activations=True)
+    jobs = build_layer_jobs(0, dead, Mapping(filters_per_job=32, channel_splits=8), hw)
+    assert (dead.input_activation_density([1]) == 0).all()
+    assert jobs.n_jobs == 2 and jobs.output_uses.tolist() == [1, 1]
+    assert int(jobs.column("macs").sum()) == 0
