@@ -580,12 +580,14 @@ def save_activation_trends(depths: list[int], efficiency: dict[str, list[float]]
                            layers: list[str], flop: dict[str, list[float]], path: Path,
                            title: str = "") -> None:
     """Two panels: load efficiency (busy PE-cycles over PEs x makespan) against the input
-    queue depth, one line per setting; and each layer's executed MACs as a share of its
+    queue depth, one line per setting (every second one dashed: curves that coincide stay
+    visible); and each layer's executed MACs as a share of its
     dense MACs, one bar per source (a published FLOP% beside the simulated one)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5),
                                       gridspec_kw={"width_ratios": [1, 1.6]})
-    for label, values in efficiency.items():
-        left.plot(depths, 100 * np.asarray(values), marker="o", markersize=3, label=label)
+    for i, (label, values) in enumerate(efficiency.items()):   # pairs: solid, then dashed
+        left.plot(depths, 100 * np.asarray(values), marker="os"[i % 2], markersize=3,
+                  linestyle="-" if i % 2 == 0 else "--", label=label)
     left.set_xscale("log", base=2)
     ticks = [d for d in depths if d in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64)]
     left.set_xticks(ticks, [str(d) for d in ticks], fontsize=8)
