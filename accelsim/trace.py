@@ -105,13 +105,17 @@ class StateTrace:
     """Records PE state changes; `close(end)` turns them into StateIntervals.
 
     Each PE keeps its own columns (time, packed state): its records are in time order, so
-    closing needs no sort, and no PE column is stored."""
+    closing needs no sort, and no PE column is stored. Records appended in bulk (`extend`,
+    a closed-form layer) stay as they came, sorted by PE, with the length of every PE's
+    columns at that point: closing splices them in, so a layer costs no copy per PE."""
 
     def __init__(self, n_pes: int):
         self.n_pes = n_pes
         self._t = [array("q") for _ in range(n_pes)]
         self._key = [array("i") for _ in range(n_pes)]
         self._current = [-1] * n_pes   # the key of each PE's last record; -1: none yet
+        # per bulk: (each PE's column length before it, t and key sorted by PE, PE bounds)
+        self._bulk: list[tuple[list[int], np.ndarray, np.ndarray, list[int]]] = []
 
     def enter(self, pe: int, state: State, now: int, held_by: int = -1) -> None:
         key = state | (held_by + 1) << 3
@@ -129,13 +133,14 @@ class StateTrace:
             return
         key = _key(np.asarray(state, dtype=np.int32), np.asarray(held_by, dtype=np.int32))
         t = np.asarray(t, dtype=np.int64)
-        order = np.argsort(pe, kind="stable")
-        bounds = np.searchsorted(pe[order], np.arange(self.n_pes + 1))
-        for p in np.flatnonzero(np.diff(bounds)).tolist():
-            rows = order[bounds[p]:bounds[p + 1]]
-            _append(self._t[p], t[rows])
-            _append(self._key[p], key[rows])
-            self._current[p] = int(key[rows[-1]])
+        if (pe[1:] < pe[:-1]).any():
+            order = np.argsort(pe, kind="stable")
+            pe, t, key = pe[order], t[order], key[order]
+        bounds = np.searchsorted(pe, np.arange(self.n_pes + 1))
+        self._bulk.append(([len(column) for column in self._t], t, key, bounds.tolist()))
+        present = np.flatnonzero(np.diff(bounds))
+        for p, k in zip(present.tolist(), key[bounds[present + 1] - 1].tolist()):
+            self._current[p] = k
 
     def current(self, pe: int) -> tuple[int, int] | None:
         key = self._current[pe]
@@ -150,7 +155,7 @@ class StateTrace:
         if self._t is None:
             raise RuntimeError("StateTrace.close: the trace is closed already")
         pieces = [self._intervals(p, end) for p in range(self.n_pes)]
-        self._t = self._key = None
+        self._t = self._key = self._bulk = None
         counts = [len(piece[0]) for piece in pieces]
         start, stop, key = (_join(pieces, i, dtype)
                             for i, dtype in enumerate((np.int64, np.int64, np.int32)))
@@ -167,6 +172,13 @@ class StateTrace:
         """PE p's intervals as [start, end, key]; its records are freed."""
         t = np.frombuffer(self._t[p], dtype=np.int64)
         key = np.frombuffer(self._key[p], dtype=np.int32)
+        if self._bulk:              # splice each bulk's records in where they came
+            ts, keys, at = [], [], 0
+            for lengths, bt, bk, bounds in self._bulk:
+                ts += [t[at:lengths[p]], bt[bounds[p]:bounds[p + 1]]]
+                keys += [key[at:lengths[p]], bk[bounds[p]:bounds[p + 1]]]
+                at = lengths[p]
+            t, key = np.concatenate(ts + [t[at:]]), np.concatenate(keys + [key[at:]])
         nxt = np.empty_like(t)
         nxt[:-1] = t[1:]
         nxt[-1:] = end

@@ -167,13 +167,24 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     # units: (filter group, chunk); a unit's weights serve every tile
     units = [(fg, g, members, k, c) for fg, ((g, members), k) in enumerate(zip(fgroups, splits))
              for c in range(k)]
-    unit_nnz = [int(chunk_nnz[k][list(members), c].sum()) for _, _, members, k, c in units]
-    unit_weights = [len(members) * int(chunk_channels[k][c]) * layer.k_h * layer.k_w
-                    for _, _, members, k, c in units]
+    # a unit's nonzeros: its filters (a contiguous range) summed in chunk c, from prefix sums
+    unit_k = np.array([k for *_, k, _ in units], dtype=np.int64)
+    unit_c = np.array([c for *_, c in units], dtype=np.int64)
+    first = np.array([m[0] for _, _, m, _, _ in units], dtype=np.int64)
+    count = np.array([len(m) for _, _, m, _, _ in units], dtype=np.int64)
+    unit_nnz = np.zeros(len(units), dtype=np.int64)
+    unit_channels = np.zeros(len(units), dtype=np.int64)
+    for k, per_chunk in chunk_nnz.items():
+        prefix = np.concatenate([np.zeros((1, k), dtype=np.int64), np.cumsum(per_chunk, axis=0)])
+        sel = unit_k == k
+        unit_nnz[sel] = prefix[first[sel] + count[sel], unit_c[sel]] - \
+            prefix[first[sel], unit_c[sel]]
+        unit_channels[sel] = chunk_channels[k][unit_c[sel]]
+    unit_weights = count * unit_channels * layer.k_h * layer.k_w
     weight_format = formats.choose(mapping.weight_format_of(layer.name) if pruned.compressed
                                    else "dense", unit_nnz, unit_weights, hw)
-    weight_bytes = [formats.unit_bytes(weight_format, n, w, hw)
-                    for n, w in zip(unit_nnz, unit_weights)]
+    weight_bytes = formats.unit_bytes(weight_format, unit_nnz, unit_weights, hw)
+    unit_nnz = unit_nnz.tolist()
 
     # input blocks per (tile, conv group, partition k, chunk). The narrowest partition in use
     # owns the compulsory bytes; a wider one re-reads channels already counted: cause SPLIT.
