@@ -217,7 +217,8 @@ class EnergyTable:
     derivations):
     - a MAC lane: NanGate 45 nm Open Cell Library (typical corner) cells of an 8 x 8-bit array
       multiplier (64 AND2_X1, 48 FA_X1, 8 HA_X1) and a 24-bit accumulator (24 FA_X1 and 24
-      DFF_X1), 9.45 uW;
+      DFF_X1), 9.45 uW; the index decoders and interconnect ports of accelsim.area leak what
+      their FA_X1 (75.76 nW) and DFF_X1 (79.11 nW) cells do;
     - SRAM: a fit of leakage = a x KiB + b x banks to the fakeram45 macros of
       OpenROAD-flow-scripts (bsg_fakeram, from CACTI at 45 nm): 211.7 uW per KiB and 22.4 uW
       per bank;
@@ -235,13 +236,23 @@ class EnergyTable:
     sram_leakage_uw_per_kib: float = field(default=211.7, validator=_number_in(0, 1e6, "uW"))
     sram_leakage_uw_per_bank: float = field(default=22.4, validator=_number_in(0, 1e6, "uW"))
     dram_interface_mw: float = field(default=27.0, validator=_number_in(0, 1e6, "mW"))
+    flip_flop_leakage_nw: float = field(default=79.11, validator=_number_in(0, 1e6, "nW"))
+    full_adder_leakage_nw: float = field(default=75.76, validator=_number_in(0, 1e6, "nW"))
 
     def static_mw(self, hw: Hardware) -> float:
-        """Leakage power of the whole accelerator. An unbounded buffer (ideal memory) is an
-        idealization with no size, so it leaks nothing."""
+        """Leakage power of the whole accelerator, the parts of accelsim.area: lanes, buffers
+        (cells and banks), each lane's index decoder (an index_bits adder and register), each
+        PE's interconnect port (in and out registers of the bus width), and the DRAM. An
+        unbounded buffer or interconnect (ideal memory) is an idealization with no size, so
+        it leaks nothing."""
         kib, banks = hw.buffer_kib_and_banks
+        bus_bits = hw.noc_bytes_per_cycle * 8 if math.isfinite(hw.noc_bytes_per_cycle) else 0
+        logic_nw = (hw.lanes * hw.index_bits
+                    * (self.full_adder_leakage_nw + self.flip_flop_leakage_nw)
+                    + hw.n_pes * 2 * bus_bits * self.flip_flop_leakage_nw)
         return (hw.lanes * self.lane_leakage_uw + kib * self.sram_leakage_uw_per_kib
-                + banks * self.sram_leakage_uw_per_bank) / 1000 + self.dram_interface_mw
+                + banks * self.sram_leakage_uw_per_bank + logic_nw / 1000) / 1000 \
+            + self.dram_interface_mw
 
     def sram_pj_per_byte(self, capacity_bytes: float) -> float:
         """Per-byte access energy of a buffer of this size (log-interpolated, clamped)."""
