@@ -67,10 +67,6 @@ def _column(values: array) -> np.ndarray:
     return a
 
 
-def _append(column: array, values: np.ndarray) -> None:
-    column.frombytes(np.ascontiguousarray(values, dtype=column.typecode).tobytes())
-
-
 @frozen
 class StateIntervals:
     """Per-PE state intervals, sorted by (pe, start). `held_by` names the PE whose full input
@@ -200,39 +196,63 @@ def _join(pieces: list[list[np.ndarray]], i: int, dtype) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
-class LevelTrace:
-    """Buffer occupancy in bytes over time, one row per change."""
+class _Rows:
+    """Typed columns that grow a row at a time (`record`, from the SimPy model) or by many
+    rows (`extend`, a closed-form layer): bulk rows are kept as given and joined once in
+    `to_arrays`, not copied into the typed columns."""
+
+    ATTRS: tuple[str, ...]      # the typed columns, as attributes
+    NAMES: tuple[str, ...]      # their names in to_arrays
+    TYPES: str                  # their array typecodes
 
     def __init__(self):
-        self.buffer = array("b")
-        self.t = array("q")
-        self.level = array("q")
+        self._parts: list[tuple[np.ndarray, ...]] = []   # rows before the open columns
+        self._open()
+
+    def _open(self) -> None:
+        for attr, code in zip(self.ATTRS, self.TYPES):
+            setattr(self, attr, array(code))
+
+    def _open_part(self) -> tuple[np.ndarray, ...]:
+        return tuple(_column(getattr(self, attr)) for attr in self.ATTRS)
+
+    def extend(self, *columns: np.ndarray) -> None:
+        """Append rows in bulk, after those already recorded."""
+        if len(getattr(self, self.ATTRS[0])):
+            self._parts.append(self._open_part())
+            self._open()
+        self._parts.append(tuple(np.asarray(c, dtype=code) for c, code in zip(columns,
+                                                                                self.TYPES)))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        parts = [*self._parts, self._open_part()]
+        out = {}
+        for i, name in enumerate(self.NAMES):
+            column = parts[0][i] if len(parts) == 1 else \
+                np.concatenate([part[i] for part in parts])
+            column.setflags(write=False)
+            out[name] = column
+        return out
+
+
+class LevelTrace(_Rows):
+    """Buffer occupancy in bytes over time, one row per change."""
+
+    ATTRS = NAMES = ("buffer", "t", "level")
+    TYPES = "bqq"
 
     def record(self, buffer: int, now: int, level: int) -> None:
         self.buffer.append(buffer)
         self.t.append(now)
         self.level.append(level)
 
-    def extend(self, buffer: np.ndarray, t: np.ndarray, level: np.ndarray) -> None:
-        """Append rows in bulk, after those already recorded."""
-        for column, values in zip((self.buffer, self.t, self.level), (buffer, t, level)):
-            _append(column, values)
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"buffer": _column(self.buffer), "t": _column(self.t),
-                "level": _column(self.level)}
-
-
-class TransferLog:
+class TransferLog(_Rows):
     """DRAM transfers: [start, end) on the port, bytes, operand, cause, layer."""
 
-    def __init__(self):
-        self.start = array("q")
-        self.end = array("q")
-        self.nbytes = array("q")
-        self.operand = array("b")
-        self.cause = array("b")
-        self.layer = array("i")
+    ATTRS = ("start", "end", "nbytes", "operand", "cause", "layer")
+    NAMES = ("start", "end", "bytes", "operand", "cause", "layer")
+    TYPES = "qqqbbi"
 
     def record(self, start, end, nbytes, operand, cause, layer) -> None:
         self.start.append(start)
@@ -241,16 +261,3 @@ class TransferLog:
         self.operand.append(operand)
         self.cause.append(cause)
         self.layer.append(layer)
-
-    def extend(self, start: np.ndarray, end: np.ndarray, nbytes: np.ndarray, operand: np.ndarray,
-               cause: np.ndarray, layer: np.ndarray) -> None:
-        """Append rows in bulk, after those already recorded."""
-        for column, values in zip(self._columns(), (start, end, nbytes, operand, cause, layer)):
-            _append(column, values)
-
-    def _columns(self) -> tuple[array, ...]:
-        return self.start, self.end, self.nbytes, self.operand, self.cause, self.layer
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        names = ("start", "end", "bytes", "operand", "cause", "layer")
-        return {name: _column(column) for name, column in zip(names, self._columns())}
