@@ -15,18 +15,23 @@ from accelsim.workload.measured import (MeasuredLayer, load_measured, measured_p
 from accelsim.workload.pruning import PrunedLayer, window_counts
 from accelsim.workload.real_weights import SOURCES, VARIANTS, network_of, read_keras_convs
 from accelsim.workload.topology import load_network
+from accelsim.workload.waifu2x_retrain import NETWORK, VARIANT
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_SCENARIOS = sorted((ROOT / "scenarios").glob("real_*.toml"))
 
 
+# every variant of every network, and waifu2x pruned with retraining (waifu2x_retrain)
+SHIPPED = sorted([*(f"{n}.{v}" for n in SOURCES for v in VARIANTS), f"{NETWORK}.{VARIANT}"])
+
+
 def test_every_source_ships_every_variant_under_2_mb():
-    assert shipped_measured() == sorted(f"{n}.{v}" for n in SOURCES for v in VARIANTS)
+    assert shipped_measured() == SHIPPED
     for name in shipped_measured():
         assert measured_path(name).stat().st_size < 2_000_000, name
 
 
-@pytest.mark.parametrize("name", sorted(f"{n}.{v}" for n in SOURCES for v in VARIANTS))
+@pytest.mark.parametrize("name", SHIPPED)
 def test_counts_fit_the_real_layer_shapes_and_the_recorded_sparsity(name):
     meta = read_meta(measured_path(name))
     network = load_network(meta["network"])

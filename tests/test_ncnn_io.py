@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from accelsim.errors import ConfigError
 from accelsim.workload.measured import load_measured, measured_path
-from accelsim.workload.ncnn_io import FP16_FLAG, MAGIC, read_ncnn_convs
+from accelsim.workload.ncnn_io import FP16_FLAG, MAGIC, read_ncnn, read_ncnn_convs
 from accelsim.workload.topology import load_network
 
 
@@ -54,6 +54,15 @@ def test_reads_every_conv_weight_in_float32_and_float16(tmp_path_factory, fp16, 
     cast = (lambda w: w.astype(np.float16).astype(np.float32)) if fp16 else (lambda w: w)
     assert np.array_equal(weights["conv0"], cast(wa))
     assert np.array_equal(weights["conv1"], cast(wb))
+    convs = read_ncnn(param, (2, 8, 8))
+    assert convs.biases["conv1"].tolist() == [1.0] * 5 and convs.slopes["conv0"] == 0.0
+
+
+def test_a_leaky_relu_keeps_its_slope_and_no_bias_reads_as_zeros(tmp_path):
+    w = np.ones((3, 2, 3, 3), dtype=np.float32)
+    line = conv_line("a", "x", "y", 3, 2).replace("5=1", "5=0").replace("9=1", "9=2")
+    convs = read_ncnn(save(tmp_path, ["Input in 0 1 x", line], [blob(w, True)]), (2, 5, 5))
+    assert convs.slopes == {"conv0": 0.1} and convs.biases["conv0"].tolist() == [0.0] * 3
 
 
 def test_a_transposed_conv_is_read_past_not_kept(tmp_path):
@@ -85,7 +94,8 @@ def _bad(tmp_path, lines, blobs=None):
     (["Input in 0 1 x", "InnerProduct fc 1 1 x y 0=3 1=1 2=54"], None,
      "line 4: InnerProduct fc: layer type InnerProduct is not read"),
     (["Input in 0 1 x", "Pooling p 1 1 x xp 0=0 1=2 2=2", conv_line("a", "xp", "y", 3, 2)],
-     None, "reads 'xp', whose shape this reader does not follow"),
+     None, r"reads \['xp'\], whose shape this reader does not follow"),
+    (["Input in 0 1 x", "Convolution a 0 1 y 0=3 1=3 6=54"], None, r"reads \[\], whose shape"),
     (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2)], [b"\0" * 20], "inside the 54 weights"),
     (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2)], "extra",
      "bytes left after the layers"),
@@ -101,6 +111,12 @@ def test_what_the_reader_cannot_read_is_one_line_naming_file_and_layer(tmp_path,
     with pytest.raises(ConfigError, match=match) as info:
         read_ncnn_convs(param, (2, 6, 6))
     assert "\n" not in str(info.value) and "m." in str(info.value)
+
+
+def test_a_param_without_its_bin_says_so(tmp_path):
+    (tmp_path / "m.param").write_text(f"{MAGIC}\n1 1\nInput in 0 1 x\n")
+    with pytest.raises(ConfigError, match="m.param: no m.bin beside it"):
+        read_ncnn_convs(tmp_path / "m.param", (1, 4, 4))
 
 
 def test_not_an_ncnn_param_file_says_so(tmp_path):

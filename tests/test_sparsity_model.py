@@ -82,3 +82,14 @@ def test_retraining_comparison_is_at_equal_density_on_every_lenet_layer():
     # what the README reports: retraining widens the per-filter spread of conv2
     conv2 = rows[1]
     assert conv2[2].filter_cv > conv2[1].filter_cv
+
+
+def test_waifu2x_retrained_at_the_one_shot_density_and_what_the_readme_reports():
+    from accelsim.workload.sparsity_model import waifu2x_retraining_effect
+    rows = waifu2x_retraining_effect()
+    assert [name for name, _, _ in rows] == [f"conv{i}" for i in range(6)]
+    for _, once, again in rows:
+        assert abs(once.density - again.density) < 1e-3
+        # short distillation moves few weights: the spread barely changes (README)
+        assert abs(once.filter_cv - again.filter_cv) < 0.05
+        assert abs(once.zero_kernels - again.zero_kernels) < 0.05

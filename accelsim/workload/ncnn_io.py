@@ -6,16 +6,18 @@ Only what the wheels we read need (SRMD's and waifu2x's plain conv stacks), as n
   of filters, 1 kernel width, 11 kernel height (default: the width), 2 and 12 dilation, 3 and
   13 stride, 4, 14, 15 and 16 padding (left, top, right, bottom; each defaults to the one
   before it as ncnn does), 5 bias term, 6 weight count, 7 groups (ConvolutionDepthWise),
-  8 int8 scales, 19 weights from an input blob. A negative key -233NN holds an array
-  (`-23310=1,0.1`: activation parameters); it carries no shape and is skipped.
+  8 int8 scales, 9 activation (0 none, 1 ReLU, 2 leaky ReLU), 19 weights from an input
+  blob. A negative key -233NN holds the array NN as its length then its values
+  (`-23310=1,0.1`: array 10, the activation's parameters: a leaky slope of 0.1).
 - `.bin`: the weights of the layers that have them, in layer order, each layer's weights then
   its bias. A weight blob starts with a 4-byte flag: 0 for float32, 0x01306B47 for float16
   (its bytes padded to a multiple of 4); any other flag is a quantized blob, which this
   reader refuses. A bias is float32 with no flag. Filters are stored (out, in / groups, k_h,
   k_w), as PyTorch's.
 Weight-free layers whose output has their input's shape (activations, Split) pass a conv's
-output on, so a conv's source is found through them; a PixelShuffle, Deconvolution or any other
-shape-changing layer may only come after the last conv. Any other layer with weights, and
+output on, so a conv's source is found through them; a weight-free layer whose output
+shape the reader does not follow (PixelShuffle, Pooling, Eltwise, ..., NOT_FOLLOWED) or a
+Deconvolution may only come after the last conv. Any other layer with weights, and
 any conv feature accelsim's Layer cannot hold (dilation, uneven stride or padding), is one
 line naming the file, the layer and the key.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from attrs import frozen
 
 from accelsim.errors import ConfigError
 from accelsim.workload.layers import Layer, LayerKind
@@ -34,27 +37,49 @@ FP16_FLAG = 0x01306B47
 CONVS = ("Convolution", "ConvolutionDepthWise")
 SAME_SHAPE = ("ReLU", "Sigmoid", "TanH", "Clip", "Swish", "HardSwish", "Split", "Dropout",
               "Noop")
-WEIGHTLESS_RESHAPE = ("PixelShuffle", "Pooling", "Interp", "Crop", "Concat", "Eltwise",
+NOT_FOLLOWED = ("PixelShuffle", "Pooling", "Interp", "Crop", "Concat", "Eltwise",
                       "BinaryOp", "Flatten", "Reshape", "Softmax")
 
 
-def read_ncnn_convs(param: Path, input_shape: tuple[int, int, int],
-                    bin_path: Path | None = None) -> tuple[list[Layer], dict[str, np.ndarray]]:
+@frozen
+class NcnnConvs:
+    """The conv layers of an ncnn model with what running them needs: float32 weights
+    (out, in / groups, k_h, k_w), biases, and the negative slope of each conv's fused
+    activation (0 for ReLU, 1 for none, the slope for a leaky ReLU, None for any other)."""
+
+    layers: list[Layer]
+    weights: dict[str, np.ndarray]
+    biases: dict[str, np.ndarray]
+    slopes: dict[str, float | None]
+
+
+def read_ncnn_convs(param: Path, input_shape: tuple[int, int, int]
+                    ) -> tuple[list[Layer], dict[str, np.ndarray]]:
     """Every conv in layer order, at the input shape it sees, with its float32 weights."""
-    bin_path = bin_path or param.with_suffix(".bin")
+    convs = read_ncnn(param, input_shape)
+    return convs.layers, convs.weights
+
+
+def read_ncnn(param: Path, input_shape: tuple[int, int, int]) -> NcnnConvs:
+    """The model's convs, with biases and activations, read from `param` and the .bin
+    beside it."""
+    bin_path = param.with_suffix(".bin")
+    if not bin_path.is_file():
+        raise ConfigError(f"{param.name}: no {bin_path.name} beside it (ncnn keeps the "
+                          f"weights there)")
     blob = np.fromfile(bin_path, dtype=np.uint8)
     offset = 0
     shapes: dict[str, tuple[int, int, int] | None] = {}
     conv_of: dict[str, str] = {}
-    layers, weights = [], {}
+    layers, weights, biases, slopes = [], {}, {}, {}
     for line_no, kind, name, inputs, outputs, params in _param_lines(param):
         where = f"{param.name}: line {line_no}: {kind} {name}"
         if kind == "Input":
             shapes.update({o: tuple(input_shape) for o in outputs})
         elif kind in CONVS:
-            shape = shapes.get(inputs[0])
+            shape = shapes.get(inputs[0]) if inputs else None
             if shape is None:
-                raise ConfigError(f"{where}: reads {inputs[0]!r}, whose shape this reader "
+                raise ConfigError(f"{where}: reads {inputs[:1]}, whose shape this reader "
                                   f"does not follow (only convs and same-shape layers lead "
                                   f"to a conv)")
             layer = _conv_layer(where, f"conv{len(layers)}", params, shape, kind,
@@ -62,30 +87,33 @@ def read_ncnn_convs(param: Path, input_shape: tuple[int, int, int],
             w, offset = _weight_blob(bin_path, blob, offset, int(params.get(6, 0)), where)
             weights[layer.name] = w.reshape(layer.out_c, layer.channels_per_group,
                                             layer.k_h, layer.k_w)
-            offset = _skip_bias(bin_path, blob, offset, params, layer.out_c, where)
+            biases[layer.name], offset = _bias(bin_path, blob, offset, params, layer.out_c,
+                                               where)
+            slopes[layer.name] = _slope(params)
             layers.append(layer)
             shapes[outputs[0]] = layer.out_shape
             conv_of[outputs[0]] = layer.name
         elif kind == "Deconvolution":  # not modelled: its weights are read past
             _, offset = _weight_blob(bin_path, blob, offset, int(params.get(6, 0)), where)
-            offset = _skip_bias(bin_path, blob, offset, params, int(params.get(0, 0)), where)
+            _, offset = _bias(bin_path, blob, offset, params, int(params.get(0, 0)), where)
             shapes.update({o: None for o in outputs})
         elif kind in SAME_SHAPE:
             for o in outputs:
                 shapes[o] = shapes.get(inputs[0])
                 if inputs[0] in conv_of:
                     conv_of[o] = conv_of[inputs[0]]
-        elif kind in WEIGHTLESS_RESHAPE:
+        elif kind in NOT_FOLLOWED:
             shapes.update({o: None for o in outputs})
         else:
+            readable = ("Input", *CONVS, "Deconvolution", *SAME_SHAPE, *NOT_FOLLOWED)
             raise ConfigError(f"{where}: layer type {kind} is not read (readable: "
-                              f"{', '.join(('Input', *CONVS, 'Deconvolution', *SAME_SHAPE))})")
+                              f"{', '.join(readable)})")
     if offset != blob.size:
         raise ConfigError(f"{bin_path.name}: {blob.size - offset:,} bytes left after the "
                           f"layers of {param.name}: the two files do not belong together")
     if not layers:
         raise ConfigError(f"{param.name}: no Convolution layer")
-    return layers, weights
+    return NcnnConvs(layers, weights, biases, slopes)
 
 
 def _param_lines(param: Path):
@@ -104,7 +132,9 @@ def _param_lines(param: Path):
             params = {}
             for item in parts[4 + n_in + n_out:]:
                 key, value = item.split("=", 1)
-                if int(key) >= 0:
+                if int(key) <= -23300:  # an array: its length, then its values
+                    params[-23300 - int(key)] = tuple(float(v) for v in value.split(",")[1:])
+                else:
                     params[int(key)] = float(value) if "." in value or "e" in value \
                         else int(value)
         except (IndexError, ValueError):
@@ -166,8 +196,22 @@ def _weight_blob(path, blob, offset, count, where) -> tuple[np.ndarray, int]:
     return values.astype(np.float32), offset + size
 
 
-def _skip_bias(path, blob, offset, params, out_c, where) -> int:
-    end = offset + (4 * out_c if int(params.get(5, 0)) else 0)
+def _bias(path, blob, offset, params, out_c, where) -> tuple[np.ndarray, int]:
+    """The float32 bias (zeros where the layer has none) and the offset after it."""
+    if not int(params.get(5, 0)):
+        return np.zeros(out_c, dtype=np.float32), offset
+    end = offset + 4 * out_c
     if end > blob.size:
         raise ConfigError(f"{path.name}: ends at byte {blob.size:,}, inside the bias of {where}")
-    return end
+    return blob[offset:end].view("<f4").astype(np.float32), end
+
+
+def _slope(params) -> float | None:
+    kind = int(params.get(9, 0))
+    if kind == 0:
+        return 1.0
+    if kind == 1:
+        return 0.0
+    if kind == 2:
+        return float(params.get(10, (0.0,))[0])
+    return None  # clip, sigmoid, mish, ...: the counts do not need it
