@@ -207,16 +207,12 @@ def _prepare(layer: LayerJobs, hw: Hardware, policy: Policy, engine: str) -> _Pr
     check_fits(layer, hw, bc)
     if engine == "simpy":
         return _Prepared(layer, plan, bc, plan_seconds, None, None)
-    timeline = None
-    note = closed_form.not_exact_because(layer, hw, plan.dynamic)
-    if note is None:
-        timeline = closed_form.run_layer(layer, bc, hw, 0)
-        note = closed_form.overflows(timeline, hw)
+    timeline, note = closed_form.timeline_or_note(layer, bc, hw, plan.dynamic)
     if engine == "fast" and note is not None:
         raise ConfigError(f"layer {layer.layer.name}: engine = 'fast', but the closed form is "
                           f"not exact here: {note}; use engine = 'auto' (SimPy where needed) "
                           f"or 'simpy'")
-    return _Prepared(layer, plan, bc, plan_seconds, None if note else timeline, note)
+    return _Prepared(layer, plan, bc, plan_seconds, timeline, note)
 
 
 def _layer_bound(layer: LayerJobs, plan: Plan, hw: Hardware):
@@ -236,7 +232,7 @@ def _run_closed_form(env, p: _Prepared, hw: Hardware, trace: StateTrace, levels:
     bound = _layer_bound(layer, p.plan, hw)
     w_peak, i_peak, o_peak = timeline.peaks
     return LayerRun(index=layer.index, name=layer.layer.name, start=start, end=timeline.end,
-                    n_jobs=len(layer.jobs), executed_macs=timeline.executed_macs,
+                    n_jobs=layer.n_jobs, executed_macs=timeline.executed_macs,
                     pruned_macs=layer.pruned_macs, dense_macs=layer.dense_macs,
                     lower_bound=bound.best, bound_kind=bound.which,
                     planned_makespan=p.plan.planned_makespan(layer.cycles),
@@ -264,8 +260,8 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
         groups = bc.groups(layer)
     n = hw.n_pes
     expected = None if plan.dynamic else [len(q) for q in plan.queues]
-    status = DispatchStatus(env, n, expected, len(layer.jobs), trace, hw.input_queue_depth)
-    progress = LayerProgress(env, len(layer.jobs))
+    status = DispatchStatus(env, n, expected, layer.n_jobs, trace, hw.input_queue_depth)
+    progress = LayerProgress(env, layer.n_jobs)
     outputs = OutputBuffer(env, OUTPUT_BUFFER, hw.output_buffer_bytes, layer.output_bytes,
                            layer.output_write_bytes, layer.output_uses, dram, levels,
                            progress.check, hw.psum_spill)
@@ -292,14 +288,14 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
                             stealing)
     for component in (weights.fill(), inputs.fill(), dispatcher.run(), *(pe.run() for pe in pes)):
         env.process(component)
-    if not layer.jobs:
+    if not layer.n_jobs:
         progress.check()
     steps = _run_until(env, progress.done, layer, [weights, inputs, outputs, dispatcher, *pes])
     for p in range(n):
         trace.enter(p, State.IDLE, env.now)
     executed = sum(pe.executed_macs for pe in pes)
     run = LayerRun(index=layer.index, name=layer.layer.name, start=start, end=env.now,
-                   n_jobs=len(layer.jobs), executed_macs=executed,
+                   n_jobs=layer.n_jobs, executed_macs=executed,
                    pruned_macs=layer.pruned_macs, dense_macs=layer.dense_macs,
                    lower_bound=bound.best, bound_kind=bound.which,
                    planned_makespan=plan.planned_makespan(layer.cycles),

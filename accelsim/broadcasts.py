@@ -43,8 +43,10 @@ class Broadcasts:
         """Per broadcast, the bytes of the distinct weight blocks its members need on chip."""
         gid = np.repeat(np.arange(self.n_groups), np.diff(self.offsets))
         block = layer.column("weight_block")[self.job]
-        pairs = np.unique(np.column_stack((gid, block)), axis=0)
-        return np.bincount(pairs[:, 0], weights=np.asarray(layer.weight_bytes)[pairs[:, 1]],
+        n_blocks = max(len(layer.weight_bytes), 1)
+        pairs = np.unique(gid * n_blocks + block)     # (broadcast, block), each pair once
+        return np.bincount(pairs // n_blocks,
+                           weights=np.asarray(layer.weight_bytes)[pairs % n_blocks],
                            minlength=self.n_groups).astype(np.int64)
 
 

@@ -298,7 +298,7 @@ def _compare_networks(args) -> int:
 
 
 def _workload(args) -> int:
-    from accelsim import plotting
+    from accelsim import figures
     from accelsim.scenario import load_scenario
     from accelsim.workload.sparsity_model import FITTED, compare_network, report_table
     from accelsim.workload.stats import layer_stats, table
@@ -308,7 +308,7 @@ def _workload(args) -> int:
     pruned = scenario.pruned(args.seed)
     print(f"{scenario.network.name}: {pruned.description}")
     print(table(layer_stats(pruned)))
-    plotting.save_nnz_histograms(pruned, out / "nnz_histograms.png",
+    figures.save_nnz_histograms(pruned, out / "nnz_histograms.png",
                                  f"{scenario.network.name}: nonzeros per filter")
     written = ["nnz_histograms.png"]
     rows = compare_network(pruned, network=scenario.network.name)
@@ -316,7 +316,7 @@ def _workload(args) -> int:
         print(f"\nmeasured masks against the fitted sparsity model ({FITTED}), given each "
               f"layer's total:")
         print(report_table(rows))
-        plotting.save_measured_vs_model(rows, out / "measured_vs_model.png",
+        figures.save_measured_vs_model(rows, out / "measured_vs_model.png",
                                         f"{scenario.network.name}\n{pruned.description}")
         written.append("measured_vs_model.png")
     print(f"\nwrote {', '.join(written)} to {out}/")
@@ -324,7 +324,7 @@ def _workload(args) -> int:
 
 
 def _sweep(args) -> int:
-    from accelsim import plotting
+    from accelsim import figures
     from accelsim.sweep import ResultStore, load_sweep, run_sweep, write_csv
 
     sweep = load_sweep(args.sweep)
@@ -348,8 +348,8 @@ def _sweep(args) -> int:
                           f"{rows[0]['error']} (results.csv lists each point's error)")
     if sweep.plot:
         x, y = sweep.plot
-        plotting.save_heatmap(rows, x, y, "cycles", out / "heatmap_cycles.png", best=min)
-        plotting.save_heatmap(rows, x, y, "utilization", out / "heatmap_utilization.png",
+        figures.save_heatmap(rows, x, y, "cycles", out / "heatmap_cycles.png", best=min)
+        figures.save_heatmap(rows, x, y, "utilization", out / "heatmap_utilization.png",
                               best=max)
         files += ["heatmap_cycles.png", "heatmap_utilization.png"]
     print(f"{len(rows)} of {len(sweep.points)} points done ({ran} run now, "
@@ -368,7 +368,7 @@ def _sweep(args) -> int:
 
 
 def _size(args) -> int:
-    from accelsim import plotting
+    from accelsim import figures
     from accelsim.errors import ConfigError
     from accelsim.scenario import load_scenario
     from accelsim.sizing import size
@@ -413,7 +413,7 @@ def _size(args) -> int:
         print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.cycles:>14,}{c.energy_uj:>12,.1f}"
               f"{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}{c.logic_mm2:>11.3f}")
     asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
-    plotting.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
+    figures.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
                          f"{scenario.name}: sizing for {asked}", unit=args.unit)
     rows = [{**{k: getattr(c, k) for k in ("pes", "pe_rows", "pe_cols", "scale", "cycles",
                                               "energy_uj", "static_uj", "pe_lanes", "buffer_bytes",

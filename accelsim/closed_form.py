@@ -39,7 +39,7 @@ from attrs import frozen
 from accelsim.broadcasts import Broadcasts
 from accelsim.config import Hardware
 from accelsim.trace import Cause, Operand, State
-from accelsim.units import exact_rate
+from accelsim.units import exact_rate, transfer_cycles
 from accelsim.workload.jobs import LayerJobs
 
 WEIGHT_BUFFER, INPUT_BUFFER, OUTPUT_BUFFER = 0, 1, 2
@@ -50,12 +50,17 @@ def not_exact_because(layer: LayerJobs, hw: Hardware, dynamic: bool) -> str | No
     the last word on the output buffer); else why it is not."""
     if dynamic:
         return "the plan is dynamic (decided at run time)"
-    for what, sizes, capacity in (("weight", layer.weight_bytes, hw.weight_buffer_bytes),
-                                  ("input", layer.input_bytes, hw.input_buffer_bytes)):
-        need = int(sizes.sum())
-        if not math.isinf(capacity) and need > capacity:
-            return (f"the {what} buffer ({int(capacity)} B) cannot hold all {need} B of the "
-                    f"layer's {what} blocks at once")
+    need = int(layer.input_bytes.sum())
+    if not math.isinf(hw.input_buffer_bytes) and need > hw.input_buffer_bytes:
+        return (f"the input buffer ({int(hw.input_buffer_bytes)} B) cannot hold all {need} B "
+                f"of the layer's input blocks at once")
+    if not weights_fit(layer, hw):
+        need = int(layer.weight_bytes.sum())
+        why = ("loads are not prefetched (double_buffered = false)" if not hw.double_buffered
+               else "the input queues are deeper than 1" if hw.input_queue_depth != 1 else None)
+        if why:
+            return (f"the weight buffer ({int(hw.weight_buffer_bytes)} B) cannot hold all "
+                    f"{need} B of the layer's weight blocks at once, and {why}")
     need = int(layer.output_bytes.sum())
     if not math.isinf(hw.output_buffer_bytes) and need > hw.output_buffer_bytes \
             and (layer.output_uses > 1).any():
@@ -65,6 +70,29 @@ def not_exact_because(layer: LayerJobs, hw: Hardware, dynamic: bool) -> str | No
     if not hw.double_buffered and not instant_dram:
         return "loads without prefetch (double_buffered = false) interleave with write-backs"
     return None
+
+
+def weights_fit(layer: LayerJobs, hw: Hardware) -> bool:
+    return math.isinf(hw.weight_buffer_bytes) or \
+        int(layer.weight_bytes.sum()) <= hw.weight_buffer_bytes
+
+
+class NotExact(Exception):
+    """Raised by run_layer when a condition only the plan shows rules the closed form out."""
+
+
+def timeline_or_note(layer: LayerJobs, bc: Broadcasts | None, hw: Hardware,
+                     dynamic: bool) -> tuple[LayerTimeline | None, str | None]:
+    """The layer's closed-form timeline from cycle 0, or None and why it would not be exact."""
+    note = not_exact_because(layer, hw, dynamic)
+    if note is not None:
+        return None, note
+    try:
+        timeline = run_layer(layer, bc, hw, 0)
+    except NotExact as exc:
+        return None, str(exc)
+    note = overflows(timeline, hw)
+    return (None, note) if note else (timeline, None)
 
 
 def overflows(timeline: LayerTimeline, hw: Hardware) -> str | None:
@@ -156,6 +184,7 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     m_w = layer.column("weight_block")[m_job]
     m_i = layer.column("input_block")[m_job]
     m_c = cycles[m_job]
+    m_o = layer.column("output_block")[m_job]
     g_in = m_i[off[:-1]]
     latency = hw.dram_latency_cycles
 
@@ -206,7 +235,18 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     noc = _cycles(g_inputs + g_weights, hw.noc_bytes_per_cycle)
 
     counts = np.bincount(m_pe, minlength=n_pes)
-    if counts.max(initial=0) <= depth:
+    streamed = None
+    if not weights_fit(layer, hw):      # not_exact_because: prefetched, lock-step
+        if (noc == 0).any():
+            raise NotExact("the weights are streamed through a buffer that cannot hold them "
+                           "all, and a broadcast takes no interconnect cycle (then the order "
+                           "of same-cycle events decides which wait a PE records)")
+        if (m_c == 0).any():
+            raise NotExact("the weights are streamed through a buffer that cannot hold them "
+                           "all, and a job takes no cycle")
+        streamed = _Streamed(layer, hw, start, off, m_w, m_o, loads[1])
+        reach, finish, stages = streamed.run(m_pe, m_c, prev, noc, g_in)
+    elif counts.max(initial=0) <= depth:
         reach, delivered, stages = _decoupled(start, ready_w, ready_i, noc)
         finish = np.empty(n_members, dtype=np.int64)
         finish[by_pe] = _segment_scan(m_pe[by_pe], delivered[gid][by_pe], m_c[by_pe])
@@ -221,41 +261,48 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
 
     # write-backs: each output tile when its last contribution ends, FIFO after the loads
     out_sizes = np.asarray(layer.output_bytes, dtype=np.int64)
-    m_o = layer.column("output_block")[m_job]
     n_out = len(out_sizes)
     last_end = np.full(n_out, -1, dtype=np.int64)
     np.maximum.at(last_end, m_o, finish)
     first_start = np.full(n_out, np.iinfo(np.int64).max)
     np.minimum.at(first_start, m_o, begin)
     written = np.flatnonzero(last_end >= 0)
-    written = written[np.argsort(last_end[written], kind="stable")]
-    wb_bytes = np.asarray(layer.output_write_bytes, dtype=np.int64)[written]
-    wb_cycles = _cycles(wb_bytes, hw.dram_bytes_per_cycle)
-    wb_end = _fifo(last_end[written], wb_cycles, latency, free_at)
-    written_at = np.full(n_out, -1, dtype=np.int64)
-    written_at[written] = wb_end
-    end = max(int(wb_end.max(initial=start)), int(finish.max(initial=start)))
+    if streamed is not None:
+        written_at = np.asarray(streamed.written_at, dtype=np.int64)
+        end = max(int(written_at.max(initial=start)), int(finish.max(initial=start)))
+        cols = [np.asarray(c, dtype=np.int64).reshape(-1) for c in zip(*streamed.rows)] \
+            if streamed.rows else [np.zeros(0, dtype=np.int64)] * 5
+    else:
+        written = written[np.argsort(last_end[written], kind="stable")]
+        wb_bytes = np.asarray(layer.output_write_bytes, dtype=np.int64)[written]
+        wb_cycles = _cycles(wb_bytes, hw.dram_bytes_per_cycle)
+        wb_end = _fifo(last_end[written], wb_cycles, latency, free_at)
+        written_at = np.full(n_out, -1, dtype=np.int64)
+        written_at[written] = wb_end
+        end = max(int(wb_end.max(initial=start)), int(finish.max(initial=start)))
 
-    # DRAM rows: load parts (at the start, or when the dispatcher reaches their broadcast)
-    load_operand = np.concatenate([np.full(2 * len(l[1]), l[0]) for l in loads])
-    load_cause = np.concatenate([np.column_stack((np.full(len(l[1]), Cause.COMPULSORY),
-                                                  l[5])).ravel() for l in loads])
-    load_end = part_end if prefetch else \
-        np.concatenate([np.repeat(reach[l[2]], 2) for l in loads])
-    rows = [(load_end - part_cycles, load_end, part_bytes, load_operand, load_cause),
-            (wb_end - wb_cycles, wb_end, wb_bytes, np.full(len(written), Operand.OUTPUTS),
-             np.full(len(written), Cause.COMPULSORY))]
-    cols = [np.concatenate([r[i] for r in rows]) for i in range(5)]
+        # DRAM rows: load parts (at the start, or when the dispatcher reaches their broadcast)
+        load_operand = np.concatenate([np.full(2 * len(l[1]), l[0]) for l in loads])
+        load_cause = np.concatenate([np.column_stack((np.full(len(l[1]), Cause.COMPULSORY),
+                                                      l[5])).ravel() for l in loads])
+        load_end = part_end if prefetch else \
+            np.concatenate([np.repeat(reach[l[2]], 2) for l in loads])
+        rows = [(load_end - part_cycles, load_end, part_bytes, load_operand, load_cause),
+                (wb_end - wb_cycles, wb_end, wb_bytes, np.full(len(written), Operand.OUTPUTS),
+                 np.full(len(written), Cause.COMPULSORY))]
+        cols = [np.concatenate([r[i] for r in rows]) for i in range(5)]
     keep = cols[2] > 0
     transfers = (*(c[keep].astype(np.int64) for c in cols[:3]),
                  cols[3][keep].astype(np.int8), cols[4][keep].astype(np.int8),
                  np.full(int(keep.sum()), layer.index, dtype=np.int32))
 
     # buffer levels: a block is held from its load (weights, inputs) or first job (outputs)
-    # until its last user ends (weights, inputs) or its write-back is done
-    levels = []
+    # until its last user ends (weights, inputs) or its write-back is done; streamed weights
+    # come and go as the loader and the jobs recorded them
+    levels = [] if streamed is None else [streamed.levels()]
     for buffer, used, sizes, load in ((WEIGHT_BUFFER, m_w, layer.weight_bytes, loads[0]),
-                                      (INPUT_BUFFER, m_i, layer.input_bytes, loads[1])):
+                                      (INPUT_BUFFER, m_i, layer.input_bytes, loads[1]))[
+                                          len(levels):]:
         held_from = np.full(len(sizes), start, dtype=np.int64)
         if not prefetch:
             held_from[load[1]] = reach[load[2]]
@@ -342,6 +389,193 @@ def _lock_step(start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth_o
     return (np.asarray(reach, dtype=np.int64), np.asarray(finish, dtype=np.int64),
             (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state),
              np.asarray(stage_held)))
+
+
+class _Streamed:
+    """Lock-step broadcasts with weights streamed through a buffer that cannot hold them all:
+    the weight loader, the jobs' releases and write-backs and the FIFO DRAM port, replayed in
+    the order the SimPy model processes them, one loop over the broadcasts.
+
+    Why the order is known: the loader (BlockBuffer.fill, prefetching) waits only for space,
+    and wakes when a release makes some; it then runs after every job that ends in that
+    cycle (their timeouts were scheduled before its wake-up), so in a cycle the write-backs
+    of the ending jobs, in the order the jobs started (broadcast, then member), reach the port
+    before the loads the loader then issues. The loader needs space only from jobs already
+    delivered, so when the dispatcher needs broadcast g's weights, every release that can let
+    the loader issue them is known. Eviction (furthest next use, ties to the block freed
+    first) follows the same dict order as BlockBuffer. The dispatcher's waits are those of
+    _lock_step, with its weights ready when the loader has issued the broadcast's loads and
+    they have crossed the port. Same-cycle order cannot change a recorded wait because every
+    broadcast then ends its step with interconnect cycles (run_layer checks), and every job
+    takes a cycle at least."""
+
+    def __init__(self, layer: LayerJobs, hw: Hardware, start: int, off: np.ndarray,
+                 m_w: np.ndarray, m_o: np.ndarray, input_loads):
+        self.start = start
+        self.off = off.tolist()
+        self.w = m_w.tolist()
+        self.o = m_o.tolist()
+        self.input_loads = input_loads
+        self.rate = exact_rate(hw.dram_bytes_per_cycle)
+        self.latency = hw.dram_latency_cycles
+        self.capacity = hw.weight_buffer_bytes
+        self.sizes = layer.weight_bytes.tolist()
+        self.out_write = layer.output_write_bytes.tolist()
+        self.out_left = layer.output_uses.tolist()
+        self.written_at = [-1] * len(self.out_write)
+        n, n_groups = len(self.sizes), len(self.off) - 1
+        # every position that uses each block, in order: block b's uses not yet issued are
+        # uses[nxt[b]:stop[b]] (BlockBuffer's _uses, _next, _stop)
+        gid = np.repeat(np.arange(n_groups), np.diff(off))
+        order = np.argsort(m_w, kind="stable")
+        bounds = np.searchsorted(m_w[order], np.arange(n + 1)).tolist()
+        self.uses = gid[order].tolist()
+        self.nxt, self.stop = bounds[:-1], bounds[1:]
+        self.resident = [False] * n
+        self.loaded_once = [False] * n
+        self.pins = [0] * n
+        self.evictable: dict[int, None] = {}
+        self.ready = [0] * n            # when the resident copy of each block has arrived
+        self.used = 0
+        self.level_t: list[int] = []
+        self.level_bytes: list[int] = []
+        self.rows: list[tuple[int, int, int, int, int]] = []   # start, end, bytes, op, cause
+        self.free_at = start
+        self.issued_at: list[int | None] = [None] * n_groups  # loader done with position g
+        self.pos = 0                    # the position the loader works on
+        self.at = 0                     # its member index within the position
+        self.waiting = False            # the loader counted this block's use and waits
+
+    def transfer(self, now: int, operand: int, nbytes: int, cause: int, extra: int = 0,
+                 extra_cause: int = Cause.COMPULSORY) -> int:
+        """DramPort.transfer: when the last byte has crossed the FIFO port."""
+        t = max(now + self.latency, self.free_at)
+        for size, why in ((nbytes, cause), (extra, extra_cause)):
+            if size:
+                end = t + transfer_cycles(size, self.rate)
+                self.rows.append((t, end, size, operand, why))
+                t = end
+        self.free_at = t
+        return t
+
+    def _level(self, now: int) -> None:
+        self.level_t.append(now)
+        self.level_bytes.append(self.used)
+
+    def fill(self, now: int) -> None:
+        """The loader at cycle `now`: issue positions in order until space runs out."""
+        off, w, sizes, nxt, uses = self.off, self.w, self.sizes, self.nxt, self.uses
+        resident, pins, evictable = self.resident, self.pins, self.evictable
+        while self.pos < len(off) - 1:
+            hi = off[self.pos + 1]
+            while off[self.pos] + self.at < hi:
+                b = w[off[self.pos] + self.at]
+                if not self.waiting:
+                    nxt[b] += 1
+                    if resident[b]:
+                        if pins[b] == 0:
+                            del evictable[b]
+                        pins[b] += 1
+                        self.at += 1
+                        continue
+                    self.waiting = True
+                need = sizes[b]
+                while self.capacity - self.used < need:
+                    if not evictable:
+                        return                    # waits for a release
+                    victim = max(evictable, key=lambda v: uses[nxt[v]])
+                    del evictable[victim]
+                    resident[victim] = False
+                    self.used -= sizes[victim]
+                    self._level(now)
+                self.waiting = False
+                self.used += need
+                self._level(now)
+                resident[b] = True
+                pins[b] = 1
+                cause = Cause.REFETCH if self.loaded_once[b] else Cause.COMPULSORY
+                self.loaded_once[b] = True
+                self.ready[b] = self.transfer(now, Operand.WEIGHTS, need, cause)
+                self.at += 1
+            self.issued_at[self.pos] = now
+            self.pos += 1
+            self.at = 0
+
+    def job_ends(self, now: int, m: int) -> None:
+        """PE.serve when member m's job ends: release its weights, then contribute its
+        output (the last contribution writes the tile back)."""
+        b = self.w[m]
+        self.pins[b] -= 1
+        if self.pins[b] == 0:
+            if self.nxt[b] < self.stop[b]:
+                self.evictable[b] = None
+            else:
+                self.resident[b] = False
+                self.used -= self.sizes[b]
+                self._level(now)
+        o = self.o[m]
+        self.out_left[o] -= 1
+        if self.out_left[o] == 0:
+            self.written_at[o] = self.transfer(now, Operand.OUTPUTS, self.out_write[o],
+                                               Cause.COMPULSORY)
+
+    def run(self, m_pe, m_c, prev, noc, g_in):
+        """The dispatcher's loop (_lock_step at depth 1) with the loader and the port."""
+        import heapq
+        start, off = self.start, self.off
+        self.fill(start)
+        _, blocks, _, unique, rest, rest_cause = self.input_loads   # after the first burst
+        ready_in = np.zeros(int(blocks.max(initial=-1)) + 1, dtype=np.int64)
+        for b, u, r, c in zip(blocks.tolist(), unique.tolist(), rest.tolist(),
+                              rest_cause.tolist()):
+            ready_in[b] = self.transfer(start, Operand.INPUTS, u, Cause.COMPULSORY, r, c)
+        ready_i = ready_in[g_in].tolist()
+        pe, c, back, noc = m_pe.tolist(), m_c.tolist(), prev.tolist(), noc.tolist()
+        w, ready, issued_at = self.w, self.ready, self.issued_at
+        finish = [0] * len(pe)
+        reach = [0] * len(noc)
+        events: list[tuple[int, int]] = []       # (end, member): jobs not yet ended
+        stage_t, stage_state, stage_held = [start], [_WAIT_I], [-1]
+        t = start
+        for g in range(len(noc)):
+            reach[g] = t
+            while issued_at[g] is None:           # the loader waits for space: run the
+                if not events:                    # jobs' ends until it has issued g
+                    raise NotExact("the weight loader would wait for space no job frees")
+                now = events[0][0]
+                while events and events[0][0] == now:
+                    self.job_ends(now, heapq.heappop(events)[1])
+                self.fill(now)
+            lo, hi = off[g], off[g + 1]
+            r = max(issued_at[g], max(ready[w[m]] for m in range(lo, hi)))
+            if r > t:
+                stage_t.append(t), stage_state.append(_WAIT_W), stage_held.append(-1)
+                t = r
+            r = ready_i[g]
+            if r > t:
+                stage_t.append(t), stage_state.append(_WAIT_I), stage_held.append(-1)
+                t = r
+            for m in range(lo, hi):
+                b = back[m]
+                if b >= 0 and finish[b] > t:
+                    stage_t.append(t), stage_state.append(_WAIT_I), stage_held.append(pe[m])
+                    t = finish[b]
+            stage_t.append(t), stage_state.append(_WAIT_NOC), stage_held.append(-1)
+            t += noc[g]
+            for m in range(lo, hi):
+                finish[m] = t + c[m]
+                heapq.heappush(events, (finish[m], m))
+        while events:
+            end, m = heapq.heappop(events)
+            self.job_ends(end, m)
+        return (np.asarray(reach, dtype=np.int64), np.asarray(finish, dtype=np.int64),
+                (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state),
+                 np.asarray(stage_held)))
+
+    def levels(self):
+        n = len(self.level_t)
+        return (np.full(n, WEIGHT_BUFFER, dtype=np.int8), np.asarray(self.level_t, dtype=np.int64),
+                np.asarray(self.level_bytes, dtype=np.int64))
 
 
 def _levels(buffer: int, used: np.ndarray, sizes: np.ndarray, held_from: np.ndarray,

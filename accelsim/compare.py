@@ -175,7 +175,7 @@ def save_chart(runs: list[PolicyRun], path: Path, title: str) -> None:
     """Per policy, fastest first: simulated cycles over the best compute bound as a bar rising
     from the bound (1.0), and the plan's own compute makespan over it as a black tick (the
     scheduling alone; the bar above the tick is the hardware's stalls)."""
-    from accelsim.plotting import plt  # with the Agg backend selected
+    from accelsim.figures import plt  # with the Agg backend selected
     total = max(int(best_bounds(runs).sum()), 1)
     runs = sorted(runs, key=lambda r: r.result.makespan)
     ratios = np.array([r.result.makespan / total for r in runs])

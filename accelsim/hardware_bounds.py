@@ -52,7 +52,7 @@ class HardwareBounds:
 
 def hardware_bounds(layer: LayerJobs, hw: Hardware, compute: int) -> HardwareBounds:
     """The four bounds of `layer` on `hw`; `compute` is the best bound on its jobs alone."""
-    if not layer.jobs:
+    if not layer.n_jobs:
         return HardwareBounds(compute, 0, 0, 0)
     dram = exact_rate(hw.dram_bytes_per_cycle)
     once = int(layer.weight_bytes.sum() + layer.input_bytes.sum()

@@ -33,9 +33,9 @@ def write_perfetto(result: SimResult, path: Path) -> None:
     """Write the trace of `result` to `path` (opens in ui.perfetto.dev); see the module doc."""
     events = [*_pe_events(result), *_layer_events(result), *_dram_events(result),
               *_buffer_events(result)]
-    path.write_text('{"traceEvents":[' + ",".join(events) + '],"displayTimeUnit":"ms",'
-                    '"otherData":' + _json({"time_unit": "1 us = 1 cycle",
-                                            "clock_hz": result.hw.clock_hz}) + '}')
+    text = ('{"traceEvents":[' + ",".join(events) + '],"displayTimeUnit":"ms","otherData":'
+            + _json({"time_unit": "1 us = 1 cycle", "clock_hz": result.hw.clock_hz}) + '}')
+    path.write_bytes(text.encode())   # write_text's text layer took 3x as long on 17 MB
 
 
 def _pe_events(result: SimResult) -> list[str]:

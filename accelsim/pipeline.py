@@ -135,7 +135,7 @@ def _format_note(jobs: list[LayerJobs]) -> str:
 def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
     """Layers where one job alone exceeds total / P: no whole-job schedule reaches the bound."""
     hit = [l.layer.name for l in jobs
-           if l.jobs and int(l.cycles.max()) * n_pes > l.total_cycles and len(l.jobs) >= n_pes]
+           if l.n_jobs and int(l.cycles.max()) * n_pes > l.total_cycles and l.n_jobs >= n_pes]
     if not hit:
         return []
     return [f"in {len(hit)} layers one job is longer than total / P ({', '.join(hit[:4])}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import textwrap
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -280,7 +281,7 @@ def write_trace(result: SimResult, path: Path) -> None:
     """The trace as a columnar .npz: PE state intervals, buffer levels, DRAM transfers, the
     layer boundaries, and the names of every integer code."""
     s = result.states
-    np.savez_compressed(
+    _savez(
         path, pe=s.pe, start=s.start, end=s.end, state=s.state, held_by=s.held_by,
         level_buffer=result.levels["buffer"], level_t=result.levels["t"],
         level_bytes=result.levels["level"],
@@ -294,3 +295,12 @@ def write_trace(result: SimResult, path: Path) -> None:
         dram_operand_names=np.array([o.name.lower() for o in Operand]),
         dram_cause_names=np.array([c.name.lower() for c in Cause]),
         level_buffer_names=np.array(BUFFER_NAMES))
+
+
+def _savez(path: Path, **arrays: np.ndarray) -> None:
+    """np.savez_compressed at zlib level 1: the default run's trace.npz took 0.10 s at numpy's
+    level 6 and takes 0.014 s so, 24 % larger (419 KB against 338 KB); np.load reads both."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, value in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)

@@ -117,7 +117,7 @@ def to_json(gains: list[Gain]) -> str:
 
 def save_plot(gains: list[Gain], path: Path) -> None:
     import numpy as np
-    from accelsim.plotting import plt
+    from accelsim.figures import plt
     labels = [f"{g.network}\n{'lock-step' if g.depth == 1 else f'depth {g.depth}'}"
               for g in gains]
     x = np.arange(len(gains))

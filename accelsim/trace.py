@@ -67,10 +67,6 @@ def _column(values: array) -> np.ndarray:
     return a
 
 
-def _append(column: array, values: np.ndarray) -> None:
-    column.frombytes(np.ascontiguousarray(values, dtype=column.typecode).tobytes())
-
-
 @frozen
 class StateIntervals:
     """Per-PE state intervals, sorted by (pe, start). `held_by` names the PE whose full input
@@ -105,13 +101,17 @@ class StateTrace:
     """Records PE state changes; `close(end)` turns them into StateIntervals.
 
     Each PE keeps its own columns (time, packed state): its records are in time order, so
-    closing needs no sort, and no PE column is stored."""
+    closing needs no sort, and no PE column is stored. Records appended in bulk (`extend`,
+    a closed-form layer) stay as they came, sorted by PE, with the length of every PE's
+    columns at that point: closing splices them in, so a layer costs no copy per PE."""
 
     def __init__(self, n_pes: int):
         self.n_pes = n_pes
         self._t = [array("q") for _ in range(n_pes)]
         self._key = [array("i") for _ in range(n_pes)]
         self._current = [-1] * n_pes   # the key of each PE's last record; -1: none yet
+        # per bulk: (each PE's column length before it, t and key sorted by PE, PE bounds)
+        self._bulk: list[tuple[list[int], np.ndarray, np.ndarray, list[int]]] = []
 
     def enter(self, pe: int, state: State, now: int, held_by: int = -1) -> None:
         key = state | (held_by + 1) << 3
@@ -129,13 +129,14 @@ class StateTrace:
             return
         key = _key(np.asarray(state, dtype=np.int32), np.asarray(held_by, dtype=np.int32))
         t = np.asarray(t, dtype=np.int64)
-        order = np.argsort(pe, kind="stable")
-        bounds = np.searchsorted(pe[order], np.arange(self.n_pes + 1))
-        for p in np.flatnonzero(np.diff(bounds)).tolist():
-            rows = order[bounds[p]:bounds[p + 1]]
-            _append(self._t[p], t[rows])
-            _append(self._key[p], key[rows])
-            self._current[p] = int(key[rows[-1]])
+        if (pe[1:] < pe[:-1]).any():
+            order = np.argsort(pe, kind="stable")
+            pe, t, key = pe[order], t[order], key[order]
+        bounds = np.searchsorted(pe, np.arange(self.n_pes + 1))
+        self._bulk.append(([len(column) for column in self._t], t, key, bounds.tolist()))
+        present = np.flatnonzero(np.diff(bounds))
+        for p, k in zip(present.tolist(), key[bounds[present + 1] - 1].tolist()):
+            self._current[p] = k
 
     def current(self, pe: int) -> tuple[int, int] | None:
         key = self._current[pe]
@@ -150,7 +151,7 @@ class StateTrace:
         if self._t is None:
             raise RuntimeError("StateTrace.close: the trace is closed already")
         pieces = [self._intervals(p, end) for p in range(self.n_pes)]
-        self._t = self._key = None
+        self._t = self._key = self._bulk = None
         counts = [len(piece[0]) for piece in pieces]
         start, stop, key = (_join(pieces, i, dtype)
                             for i, dtype in enumerate((np.int64, np.int64, np.int32)))
@@ -167,6 +168,13 @@ class StateTrace:
         """PE p's intervals as [start, end, key]; its records are freed."""
         t = np.frombuffer(self._t[p], dtype=np.int64)
         key = np.frombuffer(self._key[p], dtype=np.int32)
+        if self._bulk:              # splice each bulk's records in where they came
+            ts, keys, at = [], [], 0
+            for lengths, bt, bk, bounds in self._bulk:
+                ts += [t[at:lengths[p]], bt[bounds[p]:bounds[p + 1]]]
+                keys += [key[at:lengths[p]], bk[bounds[p]:bounds[p + 1]]]
+                at = lengths[p]
+            t, key = np.concatenate(ts + [t[at:]]), np.concatenate(keys + [key[at:]])
         nxt = np.empty_like(t)
         nxt[:-1] = t[1:]
         nxt[-1:] = end
@@ -188,39 +196,63 @@ def _join(pieces: list[list[np.ndarray]], i: int, dtype) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
-class LevelTrace:
-    """Buffer occupancy in bytes over time, one row per change."""
+class _Rows:
+    """Typed columns that grow a row at a time (`record`, from the SimPy model) or by many
+    rows (`extend`, a closed-form layer): bulk rows are kept as given and joined once in
+    `to_arrays`, not copied into the typed columns."""
+
+    ATTRS: tuple[str, ...]      # the typed columns, as attributes
+    NAMES: tuple[str, ...]      # their names in to_arrays
+    TYPES: str                  # their array typecodes
 
     def __init__(self):
-        self.buffer = array("b")
-        self.t = array("q")
-        self.level = array("q")
+        self._parts: list[tuple[np.ndarray, ...]] = []   # rows before the open columns
+        self._open()
+
+    def _open(self) -> None:
+        for attr, code in zip(self.ATTRS, self.TYPES):
+            setattr(self, attr, array(code))
+
+    def _open_part(self) -> tuple[np.ndarray, ...]:
+        return tuple(_column(getattr(self, attr)) for attr in self.ATTRS)
+
+    def extend(self, *columns: np.ndarray) -> None:
+        """Append rows in bulk, after those already recorded."""
+        if len(getattr(self, self.ATTRS[0])):
+            self._parts.append(self._open_part())
+            self._open()
+        self._parts.append(tuple(np.asarray(c, dtype=code) for c, code in zip(columns,
+                                                                                self.TYPES)))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        parts = [*self._parts, self._open_part()]
+        out = {}
+        for i, name in enumerate(self.NAMES):
+            column = parts[0][i] if len(parts) == 1 else \
+                np.concatenate([part[i] for part in parts])
+            column.setflags(write=False)
+            out[name] = column
+        return out
+
+
+class LevelTrace(_Rows):
+    """Buffer occupancy in bytes over time, one row per change."""
+
+    ATTRS = NAMES = ("buffer", "t", "level")
+    TYPES = "bqq"
 
     def record(self, buffer: int, now: int, level: int) -> None:
         self.buffer.append(buffer)
         self.t.append(now)
         self.level.append(level)
 
-    def extend(self, buffer: np.ndarray, t: np.ndarray, level: np.ndarray) -> None:
-        """Append rows in bulk, after those already recorded."""
-        for column, values in zip((self.buffer, self.t, self.level), (buffer, t, level)):
-            _append(column, values)
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"buffer": _column(self.buffer), "t": _column(self.t),
-                "level": _column(self.level)}
-
-
-class TransferLog:
+class TransferLog(_Rows):
     """DRAM transfers: [start, end) on the port, bytes, operand, cause, layer."""
 
-    def __init__(self):
-        self.start = array("q")
-        self.end = array("q")
-        self.nbytes = array("q")
-        self.operand = array("b")
-        self.cause = array("b")
-        self.layer = array("i")
+    ATTRS = ("start", "end", "nbytes", "operand", "cause", "layer")
+    NAMES = ("start", "end", "bytes", "operand", "cause", "layer")
+    TYPES = "qqqbbi"
 
     def record(self, start, end, nbytes, operand, cause, layer) -> None:
         self.start.append(start)
@@ -229,16 +261,3 @@ class TransferLog:
         self.operand.append(operand)
         self.cause.append(cause)
         self.layer.append(layer)
-
-    def extend(self, start: np.ndarray, end: np.ndarray, nbytes: np.ndarray, operand: np.ndarray,
-               cause: np.ndarray, layer: np.ndarray) -> None:
-        """Append rows in bulk, after those already recorded."""
-        for column, values in zip(self._columns(), (start, end, nbytes, operand, cause, layer)):
-            _append(column, values)
-
-    def _columns(self) -> tuple[array, ...]:
-        return self.start, self.end, self.nbytes, self.operand, self.cause, self.layer
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        names = ("start", "end", "bytes", "operand", "cause", "layer")
-        return {name: _column(column) for name, column in zip(names, self._columns())}

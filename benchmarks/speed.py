@@ -1,5 +1,6 @@
-"""Every speed figure in one run: the two engines, a default `accelsim run` by phase and as
-a whole process, a 1,024-PE run, planning at scale, the output writers, and sweeps.
+"""Every speed figure in one run: the two engines, simulate() against the commit the speed
+issue was measured on, a default `accelsim run` by phase and as a whole process, a 1,024-PE
+run, planning at scale, the output writers, and sweeps.
 
     python benchmarks/speed.py            # about 10 minutes on 2 cores
     python benchmarks/speed.py --quick    # smaller planning and sweep runs
@@ -66,9 +67,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     run("engines side by side, and a default run by phase", [str(HERE / "engines.py")])
+    run("simulate() today against the commit the issue was measured on",
+        [str(HERE / "vs_filing.py")])
     whole_runs()
     run("planning at scale", [str(HERE / "planning.py"), "--repeats", "1" if args.quick else "3"])
-    run("output writers, before and after", [str(HERE / "outputs.py"), "--repeat", "1"])
+    run("the four plots (matplotlib before, Pillow charts after), and the default run's process "
+        "CPU with each", [str(HERE / "outputs.py"), "--repeat", "1"])
     points = ["--points", "200", "--serial", "40"] if args.quick else []
     run("sweeps", [str(HERE / "sweep.py"), *points])
 

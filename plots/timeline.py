@@ -17,6 +17,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="PNG to write (default: DIR/timeline.png)")
     parser.add_argument("--window", type=int, nargs=2, metavar=("T0", "T1"))
     args = parser.parse_args()
+    if args.window and args.window[1] <= args.window[0]:
+        parser.error(f"--window {args.window[0]} {args.window[1]}: T1 must be after T0")
     out = args.out or args.result_dir / "timeline.png"
     plotting.save_timeline(plotting.load_trace(args.result_dir), out,
                            f"PE timeline: {args.result_dir}", args.window)

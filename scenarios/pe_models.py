@@ -13,7 +13,7 @@ from pathlib import Path
 import attrs
 
 import accelsim
-from accelsim.plotting import save_pe_models
+from accelsim.figures import save_pe_models
 
 MODELS = ("zero-skip", "window", "lane-group", "dense")
 

@@ -6,7 +6,7 @@ import math
 import attrs
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from accelsim.assemble import simulate
 from accelsim.broadcasts import broadcasts
@@ -117,12 +117,12 @@ def test_lock_step_waits_name_the_pe_that_holds_the_broadcast():
 
 def test_forcing_the_closed_form_where_it_is_not_exact_names_the_layer_before_simulating():
     layers = [pruned(conv("first", out_c=32), 0.5, cv=0), pruned(conv("second", out_c=4), 0.5)]
-    hw = Hardware(pe_rows=1, pe_cols=2, weight_buffer_bytes=64)
+    hw = Hardware(pe_rows=1, pe_cols=2, weight_buffer_bytes=64, input_queue_depth=2)
     jobs = jobs_for(layers, Mapping(), hw)
     hw = fitted(hw, jobs, slack=1)    # every job fits; all 32 filters of "first" do not
     assert hw.weight_buffer_bytes < jobs[0].weight_bytes.sum()
     seen = []
-    with pytest.raises(ConfigError, match=r"layer first: engine = 'fast'.*weight buffer"):
+    with pytest.raises(ConfigError, match=r"layer first: engine = 'fast'.*weight buffer.*deeper than 1"):
         simulate(jobs, hw, load_policy("lpt"), progress=lambda *a: seen.append(a),
                  engine="fast")
     assert [what for _, _, what in seen] == ["planning first"]     # nothing simulated
@@ -146,3 +146,58 @@ def test_the_flat_broadcast_order_is_the_dispatchers_merge(layers, mapping, n_pe
     queues = tuple(tuple(int(j) for j in q) for q in queues)
     flat = broadcasts(queues, layer).groups(layer)
     assert flat == static_groups(queues, layer)
+
+
+STATIC = st.sampled_from(["round-robin", "lpt", "kk", "multifit", "density-grouping",
+                          LptByUnits()])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=conv_layers(), mapping=mappings, hw=hardware, policy=STATIC,
+       room=st.floats(0, 1), overhead=st.integers(1, 3), noc=st.sampled_from([1, 8, 64]),
+       pes=st.integers(1, 3))
+def test_weights_streamed_through_a_small_buffer_run_in_closed_form_exactly(
+        layers, mapping, hw, policy, room, overhead, noc, pes):
+    """Lock-step, prefetching, with a weight buffer too small for a layer's weights: the
+    loader's evictions and refetches, the port's order and every wait are those of SimPy.
+    Few PEs and one filter per job: more weight blocks than a broadcast holds."""
+    mapping = attrs.evolve(mapping, filters_per_job=1)
+    hw = attrs.evolve(hw, pe_rows=1, pe_cols=pes, input_queue_depth=1, double_buffered=True,
+                      job_overhead_cycles=overhead, noc_bytes_per_cycle=noc,
+                      input_buffer_bytes=math.inf)
+    jobs = jobs_for(layers, mapping, hw)
+    hw = fitted(hw, jobs, slack=1)
+    # room for the largest broadcast's weights (at most one block per PE) and double
+    # buffering, up to the smallest layer's total: some layers stream their weights
+    lower = max(max(int(np.sort(l.weight_bytes)[-hw.n_pes:].sum()),
+                    2 * int(l.weight_bytes.max(initial=0))) for l in jobs)
+    upper = min(int(l.weight_bytes.sum()) for l in jobs)
+    hw = attrs.evolve(hw, weight_buffer_bytes=max(1, lower + int(room * max(upper - lower, 0))))
+    policy = load_policy(policy) if isinstance(policy, str) else policy
+    reference = simulate(jobs, hw, policy, engine="simpy")
+    auto = simulate(jobs, hw, policy, engine="auto")
+    streamed = []
+    for layer, ref, got in zip(jobs, reference.layers, auto.layers):
+        assert same_layer_results(ref, got) == {}, got.name
+        if layer.weight_bytes.sum() > hw.weight_buffer_bytes:
+            assert got.engine == "fast" or \
+                got.engine_note.startswith(("the output buffer", "partial sums")), got.engine_note
+            if got.engine == "fast":
+                streamed.append(layer.index)
+                event("a layer streamed its weights in closed form")
+                assert got.weight_buffer_peak == ref.weight_buffer_peak
+    for column in ("pe", "start", "end", "state", "held_by"):
+        assert np.array_equal(getattr(reference.states, column), getattr(auto.states, column))
+    assert np.array_equal(dram_bytes(reference), dram_bytes(auto))
+    # streamed layers put their transfers on the port in SimPy's order (elsewhere same-cycle
+    # write-backs may swap), and record the weight buffer's rows in its order
+    rows = [sorted(r for r in zip(*(x[k].tolist() for k in x)) if r[-1] in streamed)
+            for x in (reference.transfers, auto.transfers)]
+    assert rows[0] == rows[1]
+    for lv in (reference.levels, auto.levels):
+        weights = lv["buffer"] == 0
+        rows.append(list(zip(lv["t"][weights].tolist(), lv["level"][weights].tolist())))
+    assert rows[2] == rows[3]
+    energy = EnergyTable()
+    assert build_report("x", reference, energy).total.energy_pj == \
+        build_report("x", auto, energy).total.energy_pj

@@ -1,19 +1,20 @@
-"""Plots stay readable and bounded at any PE count: per-PE rows become bands of PEs that keep
-every PE-cycle, figures stop growing at MAX_FIGSIZE, and each function writes its PNG."""
+"""Plots show each PE's states where their axes say and stay bounded at any PE count: per-PE
+rows become bands of PEs that keep every PE-cycle, pictures stop growing at MAX_SIZE, layer names
+never collide, and each function writes its PNG, even for an empty run."""
 
-from types import SimpleNamespace
+import subprocess
+import sys
+from pathlib import Path
 
-import matplotlib.image
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from accelsim import plotting
-from accelsim.plotting import MAX_FIGSIZE, band_cycles, band_size, plt
+from accelsim.charts import rgb
+from accelsim.plotting import COLORS, MAX_SIZE, band_cycles, band_size
 from accelsim.trace import State, StateIntervals, StateTrace
-
-DPI = 130
-MAX_PIXELS = (MAX_FIGSIZE[1] * DPI, MAX_FIGSIZE[0] * DPI)  # (height, width)
 
 
 def random_trace(n_pes: int, changes: int = 20, seed: int = 0) -> dict[str, np.ndarray]:
@@ -34,7 +35,25 @@ def random_trace(n_pes: int, changes: int = 20, seed: int = 0) -> dict[str, np.n
 
 
 def png_shape(path) -> tuple[int, int]:
-    return matplotlib.image.imread(path).shape[:2]
+    """(height, width) of a PNG file."""
+    width, height = Image.open(path).size
+    return height, width
+
+
+def trace_of(states: StateIntervals, n_pes: int, layers=((0, 1, "all"),)) -> dict:
+    """A trace.npz-like dict of these intervals and layers (start, end, name)."""
+    return {"pe": states.pe, "start": states.start, "end": states.end, "state": states.state,
+            "held_by": states.held_by, "n_pes": np.array(n_pes),
+            "layer_start": np.array([l[0] for l in layers]),
+            "layer_end": np.array([l[1] for l in layers]),
+            "layer_name": np.array([l[2] for l in layers]),
+            "level_buffer": np.array([], dtype=int), "level_t": np.array([], dtype=int),
+            "level_bytes": np.array([], dtype=int)}
+
+
+def colour_at(canvas, x: float, y: float) -> np.ndarray:
+    """The RGB of the pixel at canvas position (x, y)."""
+    return canvas.pixels()[int(np.floor(y)), int(np.floor(x))].astype(int)
 
 
 def test_one_row_per_pe_up_to_64_then_about_32_bands():
@@ -70,45 +89,102 @@ def test_bands_keep_every_pe_cycle_of_each_state(n_pes, band, seed, cuts):
     np.testing.assert_array_equal(cycles.sum(axis=1), pes[:, None] * np.diff(edges))
 
 
-def test_small_timeline_is_one_image_whose_pixels_mix_the_states_of_their_bin():
-    import matplotlib.colors
-    from accelsim.trace import StateIntervals
+def test_a_small_timeline_shows_each_pes_states_where_they_happen():
     # PE 0 busy for 300 cycles; PE 1 waits for inputs, then busy from cycle 100
     states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, 100]),
                             np.array([300, 100, 300]),
                             np.array([State.BUSY, State.WAIT_INPUTS, State.BUSY], dtype=np.int8),
                             np.array([-1, -1, -1]))
-    fig, ax = plt.subplots()
-    plotting.draw_timeline(ax, states, 2)
-    (image,) = ax.get_images()
-    pixels = np.asarray(image.get_array())
-    assert pixels.shape == (20, 300, 3) and not ax.collections
-    rgb = lambda s: np.rint(255 * np.array(matplotlib.colors.to_rgb(plotting.COLORS[s])))
-    assert (pixels[[0, 9, 10, 19]] == 255).all()               # the white gaps between rows
-    assert (pixels[1:9] == rgb(State.BUSY)).all()
-    assert (pixels[11:19, :100] == rgb(State.WAIT_INPUTS)).all()
-    assert (pixels[11:19, 100:] == rgb(State.BUSY)).all()
-    assert ax.get_ylabel() == "PE"
-    plt.close(fig)
-    # 6,000 cycles in 2,000 pixels: the bin [3000, 3003) is a third waiting, two thirds busy
-    states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, 3001]),
-                            np.array([6000, 3001, 6000]), states.state, states.held_by)
-    fig, ax = plt.subplots()
-    plotting.draw_timeline(ax, states, 2)
-    mixed = np.asarray(ax.get_images()[0].get_array())[15, 1000]
-    want = (rgb(State.WAIT_INPUTS) + 2 * rgb(State.BUSY)) / 3
-    assert np.abs(mixed - want).max() <= 1
-    plt.close(fig)
+    canvas, ax, mix = plotting.draw_timeline(trace_of(states, 2, [(0, 300, "conv")]))
+    busy, waiting = np.array(rgb(COLORS[State.BUSY])), np.array(rgb(COLORS[State.WAIT_INPUTS]))
+    row0, row1, between = float(ax.py(0.5)), float(ax.py(1.5)), float(ax.py(1.0))
+    for t in (1, 99, 150, 299):
+        assert (colour_at(canvas, ax.px(t), row0) == busy).all()
+        assert (colour_at(canvas, ax.px(t), between) == 255).all()   # white gap between rows
+    for t in (1, 50, 99):
+        assert (colour_at(canvas, ax.px(t), row1) == waiting).all()
+    for t in (101, 200, 299):
+        assert (colour_at(canvas, ax.px(t), row1) == busy).all()
+    # the strip below: before cycle 100 half the PEs wait (top half red), then all are busy
+    assert (colour_at(canvas, mix.px(50), mix.py(0.25)) == busy).all()
+    assert (colour_at(canvas, mix.px(50), mix.py(0.75)) == waiting).all()
+    assert (colour_at(canvas, mix.px(200), mix.py(0.75)) == busy).all()
 
 
-def test_1024_pe_timeline_has_32_rows_of_32_pes():
-    trace = random_trace(1024, 5)
-    fig, ax = plt.subplots()
-    plotting.draw_timeline(ax, plotting.intervals_of(trace), 1024)
-    assert len(ax.get_yticks()) == 32 and ax.get_yticklabels()[-1].get_text() == "992-1023"
-    assert "bands of 32 PEs" in ax.get_ylabel()
-    assert len(ax.collections) == len(State)
-    plt.close(fig)
+def test_a_pixel_mixes_the_states_of_its_bin():
+    # 6,000 cycles in fewer pixels: PE 1 changes state one cycle into a pixel's bin
+    def draw(change):
+        states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, change]),
+                                np.array([6000, change, 6000]),
+                                np.array([State.BUSY, State.WAIT_INPUTS, State.BUSY],
+                                         dtype=np.int8), np.full(3, -1))
+        return plotting.draw_timeline(trace_of(states, 2, [(0, 6000, "conv")]))
+
+    _, ax, _ = draw(3000)
+    edges = plotting._edges(0, 6000, ax.width)
+    column = int(np.argmax(np.diff(edges)[len(edges) // 2:] >= 3)) + len(edges) // 2
+    e0, e1 = edges[column], edges[column + 1]
+    canvas, ax, _ = draw(e0 + 1)
+    want = (np.array(rgb(COLORS[State.WAIT_INPUTS])) * 1 +
+            np.array(rgb(COLORS[State.BUSY])) * (e1 - e0 - 1)) / (e1 - e0)
+    shown = canvas.pixels()[int(ax.py(1.5)), ax.left + column].astype(int)
+    assert np.abs(shown - want).max() <= 1
+    assert (canvas.pixels()[int(ax.py(1.5)), ax.left + column + 1] ==
+            rgb(COLORS[State.BUSY])).all()
+
+
+def test_1024_pes_are_32_bands_stacking_the_share_of_their_pes_in_each_state():
+    # even PEs busy and odd PEs idle up to PE 511; PEs 512 on waiting for weights
+    n = 1024
+    pe = np.arange(n)
+    state = np.where(pe >= 512, State.WAIT_WEIGHTS, np.where(pe % 2, State.IDLE, State.BUSY))
+    states = StateIntervals(pe, np.zeros(n, dtype=np.int64), np.full(n, 1000),
+                            state.astype(np.int8), np.full(n, -1))
+    canvas, ax, _ = plotting.draw_timeline(trace_of(states, n, [(0, 1000, "conv")]))
+    assert ax.ylim == (32, 0)
+    for band, low, high in ((0, State.BUSY, State.IDLE), (15, State.BUSY, State.IDLE),
+                            (16, State.WAIT_WEIGHTS, State.WAIT_WEIGHTS),
+                            (31, State.WAIT_WEIGHTS, State.WAIT_WEIGHTS)):
+        # the band's bar fills 0.8 of its row: busy in its lower half, idle in its upper half
+        assert (colour_at(canvas, ax.px(500), ax.py(band + 0.7)) == rgb(COLORS[low])).all()
+        assert (colour_at(canvas, ax.px(500), ax.py(band + 0.3)) == rgb(COLORS[high])).all()
+
+
+def test_a_window_narrower_than_the_pixels_shows_each_cycle_where_the_axis_says():
+    states = StateIntervals(np.array([0, 0, 0]), np.array([0, 120, 130]),
+                            np.array([120, 130, 1000]),
+                            np.array([State.BUSY, State.WAIT_NOC, State.BUSY], dtype=np.int8),
+                            np.full(3, -1))
+    canvas, ax, _ = plotting.draw_timeline(trace_of(states, 1, [(0, 1000, "conv")]),
+                                           window=(100, 150))
+    assert ax.xlim == (100, 150)
+    for t, s in ((101, State.BUSY), (119.5, State.BUSY), (120.5, State.WAIT_NOC),
+                 (129.5, State.WAIT_NOC), (130.5, State.BUSY), (149, State.BUSY)):
+        assert (colour_at(canvas, ax.px(t), ax.py(0.5)) == rgb(COLORS[s])).all(), t
+
+
+def test_layer_boundaries_are_drawn_as_darker_columns():
+    states = StateIntervals(np.array([0]), np.array([0]), np.array([1000]),
+                            np.array([State.BUSY], dtype=np.int8), np.full(1, -1))
+    canvas, ax, _ = plotting.draw_timeline(trace_of(states, 1, [(0, 400, "a"), (400, 1000, "b")]))
+    column = int(np.floor(ax.px(400)))
+    y = int(ax.py(0.5))
+    assert (canvas.pixels()[y, column] == np.array(rgb(COLORS[State.BUSY])) // 2).all()
+    assert (canvas.pixels()[y, column + 3] == rgb(COLORS[State.BUSY])).all()
+
+
+def test_utilization_bars_stack_each_pes_shares():
+    # PE 0 busy throughout; PE 1 busy for the first half, then idle
+    states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, 500]),
+                            np.array([1000, 500, 1000]),
+                            np.array([State.BUSY, State.BUSY, State.IDLE], dtype=np.int8),
+                            np.full(3, -1))
+    canvas, ax = plotting.draw_utilization(trace_of(states, 2))
+    busy, idle = rgb(COLORS[State.BUSY]), rgb(COLORS[State.IDLE])
+    assert (colour_at(canvas, ax.px(0), ax.py(0.9)) == busy).all()
+    assert (colour_at(canvas, ax.px(1), ax.py(0.25)) == busy).all()
+    assert (colour_at(canvas, ax.px(1), ax.py(0.75)) == idle).all()
+    assert (colour_at(canvas, ax.px(0.5), ax.py(0.25)) == 255).all()     # between the bars
 
 
 def test_per_pe_figures_stop_growing(tmp_path):
@@ -118,32 +194,52 @@ def test_per_pe_figures_stop_growing(tmp_path):
         plotting.save_utilization(trace, tmp_path / f"utilization{n_pes}.png")
         for name in ("timeline", "utilization"):
             height, width = png_shape(tmp_path / f"{name}{n_pes}.png")
-            assert height <= MAX_PIXELS[0] and width <= MAX_PIXELS[1], (name, n_pes)
-    assert png_shape(tmp_path / "timeline64.png")[0] == MAX_PIXELS[0]
+            assert height <= MAX_SIZE[1] and width <= MAX_SIZE[0], (name, n_pes)
+    assert png_shape(tmp_path / "timeline64.png")[0] == MAX_SIZE[1]
 
 
 def test_per_layer_figures_stop_growing(tmp_path):
     layers = [{"name": f"layer{i}.conv", "cycles": 1000 + i,
                "states": {s.label: 1 / len(State) for s in State}} for i in range(150)]
     plotting.save_stall_breakdown(layers, tmp_path / "stalls.png")
-    rng = np.random.default_rng(0)
-    pruned = SimpleNamespace(layers=[SimpleNamespace(
-        filter_nnz=rng.integers(0, 50, 16), density=0.5, layer=SimpleNamespace(name=f"l{i}"))
-        for i in range(40)])
-    plotting.save_nnz_histograms(pruned, tmp_path / "nnz.png")
-    rows = [{"a": a, "b": b, "cycles": a * b} for a in range(30) for b in range(12)]
-    plotting.save_heatmap(rows, "a", "b", "cycles", tmp_path / "heatmap.png")
-    plotting.save_pe_models({m: list(range(1, 151)) for m in ("zero-skip", "dense")},
-                            [f"layer{i}" for i in range(150)], tmp_path / "pe_models.png")
-    for name, dpi in (("stalls", 130), ("nnz", 110), ("heatmap", 120), ("pe_models", 120)):
-        height, width = png_shape(tmp_path / f"{name}.png")
-        assert height <= MAX_FIGSIZE[1] * dpi and width <= MAX_FIGSIZE[0] * dpi, name
+    height, width = png_shape(tmp_path / "stalls.png")
+    assert height <= MAX_SIZE[1] and width <= MAX_SIZE[0]
 
 
 def test_buffer_occupancy_png_is_written(tmp_path):
     plotting.save_buffer_occupancy(random_trace(4), tmp_path / "buffers.png",
                                    {"weight": 1024.0, "input": float("inf")})
-    assert png_shape(tmp_path / "buffers.png") == (6.5 * DPI, 12 * DPI)
+    assert png_shape(tmp_path / "buffers.png") == (845, 1560)
+
+
+def test_buffer_levels_are_steps_under_the_capacity_line():
+    trace = random_trace(1)
+    trace.update(level_buffer=np.array([0, 0, 0]), level_t=np.array([0, 400, 700]),
+                 level_bytes=np.array([512, 1024, 0]))
+    canvas, axes = plotting.draw_buffer_occupancy(trace, {"weight": 2048.0})
+    weight = axes[0]
+    blue = np.array(rgb("#1f77b4"))
+    assert (colour_at(canvas, weight.px(200), weight.py(0.5)) == blue).all()   # 512 B
+    assert (colour_at(canvas, weight.px(550), weight.py(1.0)) == blue).all()   # 1024 B
+    assert weight.ylim == (0, 2.0 * 1.08)
+
+
+def test_empty_runs_still_get_their_plots(tmp_path):
+    """No intervals (nothing ran), no layers, no buffer traffic: files, not exceptions."""
+    empty = StateIntervals(*(np.array([], dtype=np.int64) for _ in range(5)))
+    trace = trace_of(empty, 4, [])
+    plotting.save_timeline(trace, tmp_path / "timeline.png")
+    plotting.save_utilization(trace, tmp_path / "utilization.png")
+    plotting.save_buffer_occupancy(trace, tmp_path / "buffers.png")
+    plotting.save_stall_breakdown([], tmp_path / "stalls.png")
+    for name in ("timeline", "utilization", "buffers", "stalls"):
+        assert png_shape(tmp_path / f"{name}.png")[0] > 100
+
+
+def test_run_plots_do_not_import_matplotlib():
+    code = ("import sys, accelsim.cli, accelsim.pipeline, accelsim.plotting; "
+            "sys.exit('matplotlib' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 def test_layer_names_survive_short_layers_and_zooming():
@@ -155,6 +251,24 @@ def test_layer_names_survive_short_layers_and_zooming():
     assert all(b - a >= 0.006 * 3000 - 1e-9 for a, b in zip(at, at[1:]))
     at, shown = plotting.layer_label_positions(starts, ends, names, 1500, 1800)
     assert shown == ["d"] and 1500 < at[0] < 1800         # a layer wider than the window
+
+
+@settings(max_examples=100, deadline=None)
+@given(lengths=st.lists(st.integers(1, 10_000), min_size=1, max_size=300),
+       gap=st.floats(0.001, 0.05), data=st.data())
+def test_layer_names_never_collide_and_stay_on_the_axis(lengths, gap, data):
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    names = np.array([f"l{i}" for i in range(len(lengths))])
+    lo = data.draw(st.integers(0, int(ends[-1]) - 1))
+    hi = data.draw(st.integers(lo + 1, int(ends[-1])))
+    at, shown = plotting.layer_label_positions(starts, ends, names, lo, hi, gap)
+    inside = [str(n) for a, b, n in zip(starts, ends, names) if min(b, hi) > max(a, lo)]
+    assert set(shown) <= set(inside) and shown == sorted(shown, key=inside.index)
+    if len(inside) <= 1 / gap:                 # room for every name: each one is shown
+        assert shown == inside
+    assert all(lo <= a <= hi for a in at)
+    assert all(b - a >= gap * (hi - lo) * (1 - 1e-9) for a, b in zip(at, at[1:]))
 
 
 def test_stall_bars_are_as_tall_as_each_layers_cycles(tmp_path, monkeypatch):
@@ -169,30 +283,9 @@ def test_stall_bars_are_as_tall_as_each_layers_cycles(tmp_path, monkeypatch):
     np.testing.assert_allclose(shares.sum(axis=0), [1, 1])
 
 
-def test_heatmap_labels_values_and_failed_points(tmp_path, monkeypatch):
-    assert plotting._label("hardware.pe_cols") == "PE columns [hardware.pe_cols]"
-    assert plotting._label("hardware.input_buffer_bytes") == \
-        "input buffer (bytes) [hardware.input_buffer_bytes]"
-    assert plotting._label("policy") == "policy"
-    assert [plotting._si(v) for v in (6_325_034, 951_493, 812, 1.5)] == \
-        ["6.325M", "951.5k", "812", "1.5"]
-    texts, bars = [], []
-    real_text = plotting.plt.Axes.text
-    monkeypatch.setattr(plotting.plt.Axes, "text",
-                        lambda self, *a, **k: texts.append((a[2], k.get("color"))) or
-                        real_text(self, *a, **k))
-    real_colorbar = plotting.plt.Figure.colorbar
-    monkeypatch.setattr(plotting.plt.Figure, "colorbar",
-                        lambda self, *a, **k: bars.append(1) or real_colorbar(self, *a, **k))
-    rows = [{"x": a, "y": b, "cycles": None if a == b == 2 else 1000 * a * b,
-             "error": "too big" if a == b == 2 else None} for a in (1, 2) for b in (1, 2)]
-    plotting.save_heatmap(rows, "x", "y", "cycles", tmp_path / "h.png")
-    assert ("failed", "black") in texts and len(bars) == 1
-    shown = dict(texts)
-    assert {"1k", "2k"} <= shown.keys()
-    assert shown["1k"] != shown["2k"]             # text colour follows the cell's lightness
-    texts.clear()
-    failed = [{**r, "cycles": None, "error": "job needs 2880 B"} for r in rows]
-    plotting.save_heatmap(failed, "x", "y", "cycles", tmp_path / "f.png")
-    assert len(bars) == 1                          # no colour bar for nothing
-    assert any(t.startswith("every point failed:\njob needs 2880 B") for t, _ in texts)
+def test_timeline_script_rejects_an_empty_window_in_one_line(tmp_path):
+    script = Path(__file__).resolve().parent.parent / "plots" / "timeline.py"
+    done = subprocess.run([sys.executable, str(script), str(tmp_path), "--window", "5", "5"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].endswith("--window 5 5: T1 must be after T0")

@@ -48,7 +48,7 @@ class Problem:
 
     cycles: np.ndarray = field(converter=lambda a: np.asarray(a, dtype=np.int64))
     n_pes: int
-    jobs: tuple[Job, ...] | None = None
+    _jobs: tuple[Job, ...] | None = field(default=None, alias="jobs")
     layer: LayerJobs | None = field(default=None, kw_only=True, eq=False, repr=False)
     hw: Hardware | None = field(default=None, kw_only=True, eq=False, repr=False)
     units: np.ndarray = _of_jobs("unit", lambda n: np.arange(n, dtype=np.int64))
@@ -58,7 +58,16 @@ class Problem:
     @classmethod
     def from_layer(cls, layer: LayerJobs, n_pes: int, hw: Hardware | None = None) -> Problem:
         """The layer's jobs; with `hw`, a policy may also simulate plans on the hardware."""
-        return cls(layer.cycles, n_pes, layer.jobs, layer=layer, hw=hw)
+        return cls(layer.cycles, n_pes, layer=layer, hw=hw)
+
+    @property
+    def has_jobs(self) -> bool:
+        """Whether jobs (tiles, units, blocks) stand behind the durations."""
+        return self._jobs is not None or self.layer is not None
+
+    @property
+    def jobs(self) -> tuple[Job, ...] | None:
+        return self.layer.jobs if self._jobs is None and self.layer is not None else self._jobs
 
     @property
     def n_jobs(self) -> int:
@@ -73,7 +82,7 @@ class Problem:
     def unit_loads(self) -> tuple[np.ndarray, np.ndarray]:
         """(unit of each job, total cycles of each unit). A unit is a filter group (and channel
         chunk) over every tile; without jobs, each job is its own unit."""
-        if self.jobs is None:
+        if not self.has_jobs:
             return self.units, self.cycles.copy()
         loads = np.bincount(self.units, weights=self.cycles,
                             minlength=self.units.max(initial=-1) + 1)

@@ -146,8 +146,9 @@ class _Simulator:
     def __call__(self, plan: Plan) -> int:
         layer, hw = self._problem.layer, self._problem.hw
         if self.exact:
-            timeline = self._closed_form.run_layer(layer, broadcasts(plan.queues, layer), hw, 0)
-            if self._closed_form.overflows(timeline, hw) is None:
+            timeline, _ = self._closed_form.timeline_or_note(
+                layer, broadcasts(plan.queues, layer), hw, False)
+            if timeline is not None:
                 return timeline.end
         self.simpy_runs += 1
         from accelsim.assemble import simulate

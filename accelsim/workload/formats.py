@@ -12,14 +12,17 @@ or nearly dense layer is stored and streamed dense, as real sparse accelerators 
 
 from __future__ import annotations
 
+import numpy as np
+
 from accelsim.config import Hardware
 from accelsim.units import ceil_div
 
 STORED = ("dense", "bitmap", "compressed")   # ties go to the simplest format
 
 
-def unit_bytes(fmt: str, nnz: int, weights: int, hw: Hardware) -> int:
-    """Bytes of one weight block of `weights` weights, `nnz` of them nonzero."""
+def unit_bytes(fmt: str, nnz, weights, hw: Hardware):
+    """Bytes of one weight block of `weights` weights, `nnz` of them nonzero (ints, or
+    int64 arrays of blocks)."""
     if fmt == "compressed":
         bits = nnz * (hw.weight_bits + hw.index_bits)
     elif fmt == "bitmap":
@@ -35,4 +38,6 @@ def choose(asked: str, nnz: list[int], weights: list[int], hw: Hardware) -> str:
     """The stored format of a layer whose weight blocks have these counts."""
     if asked != "auto":
         return asked
-    return min(STORED, key=lambda f: sum(unit_bytes(f, n, w, hw) for n, w in zip(nnz, weights)))
+    return min(STORED, key=lambda f: int(np.sum(unit_bytes(f, np.asarray(nnz, dtype=np.int64),
+                                                           np.asarray(weights, dtype=np.int64),
+                                                           hw))))

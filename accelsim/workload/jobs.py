@@ -43,12 +43,20 @@ class Job:
 
 @frozen
 class LayerJobs:
-    """The jobs of one layer and the sizes of the blocks they share (bytes, per block id)."""
+    """The jobs of one layer as columns (one entry per job, in canonical order) and the sizes
+    of the blocks they share (bytes, per block id). Engines and policies read the columns;
+    `jobs` builds Job objects only for the SimPy model's dispatcher, which hands them out."""
 
     index: int
     layer: Layer
-    jobs: tuple[Job, ...] = field(converter=tuple)
     cycles: np.ndarray = _array_field()
+    job_unit: np.ndarray = _array_field()
+    job_tile: np.ndarray = _array_field()
+    job_macs: np.ndarray = _array_field()
+    job_input_block: np.ndarray = _array_field()
+    job_output_block: np.ndarray = _array_field()
+    unit_chunk: np.ndarray = _array_field()          # channel chunk of each unit
+    unit_filters: tuple[tuple[int, ...], ...] = field(converter=tuple)
     weight_bytes: np.ndarray = _array_field()
     input_bytes: np.ndarray = _array_field()
     input_unique_bytes: np.ndarray = _array_field()
@@ -64,16 +72,41 @@ class LayerJobs:
     weight_format: str = "compressed"    # as stored and streamed (accelsim.workload.formats)
     _columns: dict = field(init=False, factory=dict, eq=False, repr=False)
 
+    @property
+    def n_jobs(self) -> int:
+        return len(self.cycles)
+
     def column(self, attr: str) -> np.ndarray:
-        """One integer attribute of every job as a read-only array, built once: the engines
-        and policies read jobs as columns, never object by object."""
+        """One integer attribute of every job (a Job field name) as a read-only array."""
         a = self._columns.get(attr)
         if a is None:
-            a = np.fromiter((getattr(j, attr) for j in self.jobs), dtype=np.int64,
-                            count=len(self.jobs))
+            if attr in ("unit", "weight_block"):     # a unit's weights are one block
+                a = self.job_unit
+            elif attr == "chunk":
+                a = self.unit_chunk[self.job_unit]
+            elif attr == "index":
+                a = np.arange(self.n_jobs, dtype=np.int64)
+            elif attr == "layer":
+                a = np.full(self.n_jobs, self.index, dtype=np.int64)
+            else:
+                a = getattr(self, f"job_{attr}")
             a.setflags(write=False)
             self._columns[attr] = a
         return a
+
+    @property
+    def jobs(self) -> tuple[Job, ...]:
+        """The jobs as objects, built once on first use."""
+        jobs = self._columns.get("jobs")
+        if jobs is None:
+            filters = self.unit_filters
+            columns = [self.column(a).tolist() for a in ("unit", "tile", "chunk", "macs")]
+            columns += [self.cycles.tolist(), self.job_input_block.tolist(),
+                        self.job_output_block.tolist()]
+            jobs = tuple(Job(j, self.index, u, t, c, filters[u], m, cyc, u, i, o)
+                         for j, (u, t, c, m, cyc, i, o) in enumerate(zip(*columns)))
+            self._columns["jobs"] = jobs
+        return jobs
 
     @property
     def total_cycles(self) -> int:
@@ -90,9 +123,10 @@ def job_cycles(slots: int, hw: Hardware) -> int:
     return ceil_div(slots, hw.macs_per_cycle) + hw.job_overhead_cycles
 
 
-def _scaled(count: int, density: float) -> int:
-    """A count of weight-side work times an input density, rounded up (whole MACs)."""
-    return count if density >= 1 else math.ceil(count * density)
+def _scaled(count: np.ndarray, density: np.ndarray) -> np.ndarray:
+    """Counts of weight-side work times input densities, rounded up (whole MACs); a density
+    of 1 keeps the count exactly."""
+    return np.where(density >= 1, count, np.ceil(count * density)).astype(np.int64)
 
 
 def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: int):
@@ -132,36 +166,52 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     # units: (filter group, chunk); a unit's weights serve every tile
     units = [(fg, g, members, k, c) for fg, ((g, members), k) in enumerate(zip(fgroups, splits))
              for c in range(k)]
-    unit_nnz = [int(chunk_nnz[k][list(members), c].sum()) for _, _, members, k, c in units]
-    unit_weights = [len(members) * int(chunk_channels[k][c]) * layer.k_h * layer.k_w
-                    for _, _, members, k, c in units]
+    # a unit's nonzeros: its filters (a contiguous range) summed in chunk c, from prefix sums
+    unit_k = np.array([k for *_, k, _ in units], dtype=np.int64)
+    unit_c = np.array([c for *_, c in units], dtype=np.int64)
+    first = np.array([m[0] for _, _, m, _, _ in units], dtype=np.int64)
+    count = np.array([len(m) for _, _, m, _, _ in units], dtype=np.int64)
+    unit_nnz = np.zeros(len(units), dtype=np.int64)
+    unit_channels = np.zeros(len(units), dtype=np.int64)
+    for k, per_chunk in chunk_nnz.items():
+        prefix = np.concatenate([np.zeros((1, k), dtype=np.int64), np.cumsum(per_chunk, axis=0)])
+        sel = unit_k == k
+        unit_nnz[sel] = prefix[first[sel] + count[sel], unit_c[sel]] - \
+            prefix[first[sel], unit_c[sel]]
+        unit_channels[sel] = chunk_channels[k][unit_c[sel]]
+    unit_weights = count * unit_channels * layer.k_h * layer.k_w
     weight_format = formats.choose(mapping.weight_format_of(layer.name) if pruned.compressed
                                    else "dense", unit_nnz, unit_weights, hw)
-    weight_bytes = [formats.unit_bytes(weight_format, n, w, hw)
-                    for n, w in zip(unit_nnz, unit_weights)]
+    weight_bytes = formats.unit_bytes(weight_format, unit_nnz, unit_weights, hw)
+    unit_nnz = unit_nnz.tolist()
 
     # input blocks per (tile, conv group, partition k, chunk). The narrowest partition in use
     # owns the compulsory bytes; a wider one re-reads channels already counted: cause SPLIT.
     shapes = {g: sorted({k for (gg, _), k in zip(fgroups, splits) if gg == g})
               for g in range(layer.groups)}
-    block_id: dict[tuple[int, int, int, int], int] = {}
-    input_bytes, input_unique, input_extra = [], [], []
-    output_bytes, output_write, output_uses = [], [], []
-    for t, ((out_r, in_r, uniq_r), (out_c, in_c, uniq_c)) in enumerate(tiles):
-        for g in range(layer.groups):
-            for k in shapes[g]:
-                for c, ch in enumerate(chunk_channels[k]):
-                    block_id[(t, g, k, c)] = len(input_bytes)
-                    input_bytes.append(ceil_div(int(ch) * in_r * in_c * act_bits, 8))
-                    owner = k == shapes[g][0]
-                    input_unique.append(ceil_div(int(ch) * uniq_r * uniq_c * act_bits, 8)
-                                        if owner else 0)
-                    input_extra.append(Cause.HALO if owner else Cause.SPLIT)
-        for (_, members), k in zip(fgroups, splits):
-            acc_bits = hw.psum_bits if k > 1 else act_bits
-            output_bytes.append(ceil_div(len(members) * out_r * out_c * acc_bits, 8))
-            output_write.append(ceil_div(len(members) * out_r * out_c * act_bits, 8))
-            output_uses.append(k)
+    # every tile has the same blocks in the same order: (g, k, c) for inputs, filter groups
+    # for outputs; only the pixels differ, so sizes are outer products
+    block_id: dict[tuple[int, int, int], int] = {}     # (g, k, c) -> index within a tile
+    channels, owner = [], []
+    for g in range(layer.groups):
+        for k in shapes[g]:
+            for c, ch in enumerate(chunk_channels[k]):
+                block_id[(g, k, c)] = len(channels)
+                channels.append(int(ch))
+                owner.append(k == shapes[g][0])
+    channels, owner = np.array(channels, dtype=np.int64), np.array(owner, dtype=bool)
+    tile_in = np.array([r[1] * c[1] for r, c in tiles], dtype=np.int64)
+    tile_unique = np.array([r[2] * c[2] for r, c in tiles], dtype=np.int64)
+    input_bytes = ceil_div(np.outer(tile_in, channels) * act_bits, 8).ravel()
+    input_unique = (ceil_div(np.outer(tile_unique, channels) * act_bits, 8) * owner).ravel()
+    input_extra = np.tile(np.where(owner, Cause.HALO, Cause.SPLIT), len(tiles))
+    fg_filters = np.array([len(members) for _, members in fgroups], dtype=np.int64)
+    fg_k = np.array(splits, dtype=np.int64)
+    fg_bits = np.where(fg_k > 1, hw.psum_bits, act_bits)
+    tile_out = np.array([r[0] * c[0] for r, c in tiles], dtype=np.int64)
+    output_bytes = ceil_div(np.outer(tile_out, fg_filters * fg_bits), 8).ravel()
+    output_write = ceil_div(np.outer(tile_out, fg_filters * act_bits), 8).ravel()
+    output_uses = np.tile(fg_k, len(tiles))
 
     bounds = {k: pruned.chunk_bounds(k) for k in chunk_nnz}
     slots = pe_models.unit_slots(
@@ -182,21 +232,29 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
             if weights.sum():
                 kept[u] = density[:, g * cpg + lo:g * cpg + hi] @ weights / weights.sum()
 
-    jobs, cycles = [], []
-    for t, ((out_r, _, _), (out_c, _, _)) in enumerate(tiles):
-        pixels = out_r * out_c
-        for u, (fg, g, members, k, c) in enumerate(units):
-            macs = _scaled(unit_nnz[u] * pixels, kept[u, t])
-            cyc = job_cycles(_scaled(slots[u] * pixels, kept[u, t]), hw)
-            jobs.append(Job(len(jobs), index, u, t, c, members, macs, cyc, u,
-                            block_id[(t, g, k, c)], t * len(fgroups) + fg))
-            cycles.append(cyc)
+    # jobs, tile-major then unit, as columns
+    pixels = np.array([r[0] * c[0] for r, c in tiles], dtype=np.int64)
+    n_units, n_tiles = len(units), len(tiles)
+    tile = np.repeat(np.arange(n_tiles, dtype=np.int64), n_units)
+    unit = np.tile(np.arange(n_units, dtype=np.int64), n_tiles)
+    share = kept.T.ravel()      # per job, (tile, unit) order
+    macs = _scaled(np.asarray(unit_nnz, dtype=np.int64)[unit] * pixels[tile], share)
+    slot_count = _scaled(np.asarray(slots, dtype=np.int64)[unit] * pixels[tile], share)
+    cycles = -(-slot_count // hw.macs_per_cycle) + hw.job_overhead_cycles   # job_cycles
+    # tile t's input blocks come t x per_tile after tile 0's
+    per_tile = len(channels)
+    unit_block = np.array([block_id[(g, k, c)] for _, g, _, k, c in units], dtype=np.int64)
+    unit_fgroup = np.array([fg for fg, *_ in units], dtype=np.int64)
 
-    return LayerJobs(index=index, layer=layer, jobs=jobs, cycles=cycles,
+    return LayerJobs(index=index, layer=layer, cycles=cycles, job_unit=unit, job_tile=tile,
+                     job_macs=macs, job_input_block=tile * per_tile + unit_block[unit],
+                     job_output_block=tile * len(fgroups) + unit_fgroup[unit],
+                     unit_chunk=[c for *_, c in units],
+                     unit_filters=[members for _, _, members, _, _ in units],
                      weight_bytes=weight_bytes, input_bytes=input_bytes,
                      input_unique_bytes=input_unique, input_extra_cause=input_extra,
                      output_bytes=output_bytes, output_write_bytes=output_write,
-                     output_uses=output_uses, n_tiles=len(tiles), n_units=len(units),
+                     output_uses=output_uses, n_tiles=n_tiles, n_units=n_units,
                      channel_splits=max(splits, default=1), pruned_macs=pruned.pruned_macs,
                      dense_macs=layer.dense_macs, weight_format=weight_format)
 
