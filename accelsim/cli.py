@@ -405,19 +405,22 @@ def _size(args) -> int:
               f"{b.scale:g} ({b.buffer_bytes / 1024:,.0f} KiB): {b.cycles:,} cycles; "
               f"energy {b.energy_uj:,.1f} uJ (dynamic {b.energy_uj - b.static_uj:,.1f}, "
               f"static {b.static_uj:,.1f}); area {b.area_mm2:.3f} mm^2 (buffers "
-              f"{b.buffer_mm2:.3f}, lanes and interconnect {b.logic_mm2:.3f})")
+              f"{b.buffer_mm2:.3f} in {b.banks:,} banks of "
+              f"{scenario.hardware.sram_bank_bytes / 1024:g} KiB, lanes and interconnect "
+              f"{b.logic_mm2:.3f})")
     print("\nPareto front (latency, energy, area):")
-    print(f"{'PEs':>6}{'buffers':>9}{'cycles':>14}{'energy uJ':>12}{'static uJ':>11}"
-          f"{'area mm2':>10}{'logic mm2':>11}")
+    print(f"{'PEs':>6}{'buffers':>9}{'banks':>7}{'cycles':>14}{'energy uJ':>12}"
+          f"{'static uJ':>11}{'area mm2':>10}{'logic mm2':>11}")
     for c in result.front:
-        print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.cycles:>14,}{c.energy_uj:>12,.1f}"
-              f"{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}{c.logic_mm2:>11.3f}")
+        print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.banks:>7,}{c.cycles:>14,}"
+              f"{c.energy_uj:>12,.1f}{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}"
+              f"{c.logic_mm2:>11.3f}")
     asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
     figures.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
                          f"{scenario.name}: sizing for {asked}", unit=args.unit)
     rows = [{**{k: getattr(c, k) for k in ("pes", "pe_rows", "pe_cols", "scale", "cycles",
                                               "energy_uj", "static_uj", "pe_lanes", "buffer_bytes",
-                                              "area_mm2", "logic_mm2",
+                                              "banks", "area_mm2", "logic_mm2",
                                               "error")},
              "pareto": c in result.front} for c in result.simulated]
     (out / "sizing.json").write_text(jsonio.dumps({"target_cycles": target, "rows": rows},

@@ -100,6 +100,7 @@ class Hardware:
     weight_buffer_bytes: float = field(default=128 * 1024, validator=_capacity)
     input_buffer_bytes: float = field(default=256 * 1024, validator=_capacity)
     output_buffer_bytes: float = field(default=128 * 1024, validator=_capacity)
+    sram_bank_bytes: int = field(default=8 * 1024, validator=_int_in(64, MAX_BYTES))
     double_buffered: bool = field(default=True, validator=_is_bool)
     psum_spill: bool = field(default=True, validator=_is_bool)
     dram_bytes_per_cycle: float = field(default=16, validator=_rate)
@@ -130,6 +131,19 @@ class Hardware:
     @property
     def buffer_bytes(self) -> float:
         return self.weight_buffer_bytes + self.input_buffer_bytes + self.output_buffer_bytes
+
+    def banks(self, capacity_bytes: float) -> int:
+        """SRAM macros (banks) a buffer of this capacity is built from: each bank carries
+        its own decoders and sense amplifiers. An unbounded buffer is an idealization: none."""
+        return -(-int(capacity_bytes) // self.sram_bank_bytes) if math.isfinite(capacity_bytes) \
+            else 0
+
+    @property
+    def buffer_kib_and_banks(self) -> tuple[float, int]:
+        """KiB and banks of the three buffers, unbounded ones left out (they have no size)."""
+        sizes = [b for b in (self.weight_buffer_bytes, self.input_buffer_bytes,
+                             self.output_buffer_bytes) if math.isfinite(b)]
+        return sum(sizes) / 1024, sum(self.banks(b) for b in sizes)
 
     def ideal_memory(self) -> Hardware:
         """Infinite bandwidth, zero latency, unbounded buffers (invariant 4 of DESIGN.md)."""
@@ -198,9 +212,18 @@ class EnergyTable:
     The interconnect has no Horowitz figure; we use Eyeriss's normalized cost (Chen et al.,
     ISCA 2016: inter-PE/NoC access = 2x a MAC), per byte.
 
-    Static power (leakage), charged for the whole run time whether a resource works or idles:
-    per MAC lane, per KiB of buffer and for the DRAM interface. These are our assumptions for
-    a 45 nm general-purpose process (docs/defaults.md says how they were reasoned).
+    Static power (leakage), charged for the whole run time whether a resource works or idles,
+    from characterized 45 nm libraries at 1.1 V and 25 C (docs/defaults.md gives the
+    derivations):
+    - a MAC lane: NanGate 45 nm Open Cell Library (typical corner) cells of an 8 x 8-bit array
+      multiplier (64 AND2_X1, 48 FA_X1, 8 HA_X1) and a 24-bit accumulator (24 FA_X1 and 24
+      DFF_X1), 9.45 uW; the index decoders and interconnect ports of accelsim.area leak what
+      their FA_X1 (75.76 nW) and DFF_X1 (79.11 nW) cells do;
+    - SRAM: a fit of leakage = a x KiB + b x banks to the fakeram45 macros of
+      OpenROAD-flow-scripts (bsg_fakeram, from CACTI at 45 nm): 211.7 uW per KiB and 22.4 uW
+      per bank;
+    - the DRAM interface: one mobile LPDDR device in active standby (Micron MT46H32M32LG,
+      IDD2N 15 mA at 1.8 V), 27 mW; the controller and PHY are not included.
     """
 
     mac_pj: float = field(default=0.23, validator=_energy)
@@ -209,17 +232,27 @@ class EnergyTable:
     sram_1mb_pj_per_byte: float = field(default=12.5, validator=_energy)
     noc_pj_per_byte: float = field(default=0.46, validator=_energy)
     dram_pj_per_byte: float = field(default=243.75, validator=_energy)
-    lane_leakage_uw: float = field(default=2.0, validator=_number_in(0, 1e6, "uW"))
-    sram_leakage_uw_per_kib: float = field(default=5.0, validator=_number_in(0, 1e6, "uW"))
-    dram_interface_mw: float = field(default=20.0, validator=_number_in(0, 1e6, "mW"))
+    lane_leakage_uw: float = field(default=9.45, validator=_number_in(0, 1e6, "uW"))
+    sram_leakage_uw_per_kib: float = field(default=211.7, validator=_number_in(0, 1e6, "uW"))
+    sram_leakage_uw_per_bank: float = field(default=22.4, validator=_number_in(0, 1e6, "uW"))
+    dram_interface_mw: float = field(default=27.0, validator=_number_in(0, 1e6, "mW"))
+    flip_flop_leakage_nw: float = field(default=79.11, validator=_number_in(0, 1e6, "nW"))
+    full_adder_leakage_nw: float = field(default=75.76, validator=_number_in(0, 1e6, "nW"))
 
     def static_mw(self, hw: Hardware) -> float:
-        """Leakage power of the whole accelerator. An unbounded buffer (ideal memory) is an
-        idealization with no size, so it leaks nothing."""
-        kib = sum(b / 1024 for b in (hw.weight_buffer_bytes, hw.input_buffer_bytes,
-                                     hw.output_buffer_bytes) if math.isfinite(b))
-        return (hw.lanes * self.lane_leakage_uw
-                + kib * self.sram_leakage_uw_per_kib) / 1000 + self.dram_interface_mw
+        """Leakage power of the whole accelerator, the parts of accelsim.area: lanes, buffers
+        (cells and banks), each lane's index decoder (an index_bits adder and register), each
+        PE's interconnect port (in and out registers of the bus width), and the DRAM. An
+        unbounded buffer or interconnect (ideal memory) is an idealization with no size, so
+        it leaks nothing."""
+        kib, banks = hw.buffer_kib_and_banks
+        bus_bits = hw.noc_bytes_per_cycle * 8 if math.isfinite(hw.noc_bytes_per_cycle) else 0
+        logic_nw = (hw.lanes * hw.index_bits
+                    * (self.full_adder_leakage_nw + self.flip_flop_leakage_nw)
+                    + hw.n_pes * 2 * bus_bits * self.flip_flop_leakage_nw)
+        return (hw.lanes * self.lane_leakage_uw + kib * self.sram_leakage_uw_per_kib
+                + banks * self.sram_leakage_uw_per_bank + logic_nw / 1000) / 1000 \
+            + self.dram_interface_mw
 
     def sram_pj_per_byte(self, capacity_bytes: float) -> float:
         """Per-byte access energy of a buffer of this size (log-interpolated, clamped)."""
@@ -240,8 +273,9 @@ class AreaTable:
     - MAC lane: Horowitz (ISSCC 2014) 45 nm areas, 8-bit multiply 282 um^2 and 8-bit add
       36 um^2; a weight_bits x activation_bits multiplier scales with the product of the
       widths (array multiplier), the psum_bits accumulator adder with its width;
-    - SRAM: OpenRAM's FreePDK45 single-port SRAMs, 0.826 Mb/mm^2 with their decoders, sense
-      amplifiers and banking (Guthaus et al., ICCAD 2016), i.e. 9,918 um^2 per KiB;
+    - SRAM: a fit of area = a x KiB + b x banks to the fakeram45 single-port macros of
+      OpenROAD-flow-scripts (bsg_fakeram, from CACTI at 45 nm; 1 to 78 Kib): 4,551 um^2 per KiB
+      of cells and 195 um^2 of decoders and sense amplifiers per bank (hw.sram_bank_bytes);
     - a flip-flop: NanGate 45 nm Open Cell Library DFF_X1, 4.522 um^2; the index decoder of a
       lane is an index_bits-wide adder plus a register of that width (our assumption), an
       interconnect port is two registers of its width, in and out (our assumption).
@@ -249,5 +283,6 @@ class AreaTable:
 
     multiply_8b_um2: float = field(default=282.0, validator=_number_in(0, 1e9, "um^2"))
     add_8b_um2: float = field(default=36.0, validator=_number_in(0, 1e9, "um^2"))
-    sram_um2_per_kib: float = field(default=9918.0, validator=_number_in(0, 1e9, "um^2"))
+    sram_um2_per_kib: float = field(default=4551.0, validator=_number_in(0, 1e9, "um^2"))
+    sram_um2_per_bank: float = field(default=195.0, validator=_number_in(0, 1e9, "um^2"))
     flip_flop_um2: float = field(default=4.522, validator=_number_in(0, 1e9, "um^2"))

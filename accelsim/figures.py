@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 MAX_FIGSIZE = (14.0, 12.0)  # inches
 
@@ -231,6 +231,42 @@ def save_pe_models(cycles: dict[str, list[int]], layers: list[str], path: Path,
     ax.set_ylabel("cycles / dense PE's cycles")
     ax.set_title(title or "PE models")
     ax.legend(fontsize=8, title="PE model (all layers)", title_fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def save_activation_trends(depths: list[int], efficiency: dict[str, list[float]],
+                           layers: list[str], flop: dict[str, list[float]], path: Path,
+                           title: str = "") -> None:
+    """Two panels: load efficiency (busy PE-cycles over PEs x makespan) against the input
+    queue depth, one line per setting (every second one dashed: curves that coincide stay
+    visible); and each layer's executed MACs as a share of its
+    dense MACs, one bar per source (a published FLOP% beside the simulated one)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5),
+                                      gridspec_kw={"width_ratios": [1, 1.6]})
+    for i, (label, values) in enumerate(efficiency.items()):   # pairs: solid, then dashed
+        left.plot(depths, 100 * np.asarray(values), marker="os"[i % 2], markersize=3,
+                  linestyle="-" if i % 2 == 0 else "--", label=label)
+    left.set_xscale("log", base=2)
+    ticks = [d for d in depths if d in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64)]
+    left.set_xticks(ticks, [str(d) for d in ticks], fontsize=8)
+    left.xaxis.set_minor_formatter(NullFormatter())
+    left.set_ylim(0, 102)
+    left.set_xlabel("input queue depth (jobs per PE)")
+    left.set_ylabel("load efficiency (%)")
+    left.set_title("load balance against queue depth", fontsize=10)
+    left.grid(alpha=0.3)
+    left.legend(fontsize=7, loc="lower right")
+    width = 0.8 / len(flop)
+    x = np.arange(len(layers))
+    for i, (label, values) in enumerate(flop.items()):
+        right.bar(x + (i - (len(flop) - 1) / 2) * width, values, width, label=label)
+    right.set_xticks(x, layers, rotation=45, ha="right", fontsize=8)
+    right.set_ylabel("executed MACs / dense MACs (%)")
+    right.set_title("work per layer, zero activations skipped", fontsize=10)
+    right.legend(fontsize=8)
+    fig.suptitle(title or "activation sparsity")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

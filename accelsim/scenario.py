@@ -104,10 +104,23 @@ class Scenario:
         return whole if self.layers is None else whole.only(self.layers)
 
 
-def _activations(workload: dict, network: Network, src: str) -> tuple[dict, float]:
-    """[workload] activation_density (one number or a table of MAC layers and "default")
-    and activation_cv, checked."""
+def _activations(workload: dict, network: Network, src: str,
+                 base: Path = Path(".")) -> tuple[dict, float]:
+    """[workload] activation_density (one number, a table of MAC layers and "default", or
+    the name or path of a sparsity profile whose [activation_density] table cites them) and
+    activation_cv, checked."""
     value = workload.get("activation_density", {})
+    if isinstance(value, str):
+        try:
+            profile = load_profile(value, base)
+        except ConfigError as exc:
+            raise ConfigError(f"{src}: [workload] activation_density = {value!r}: {exc}") \
+                from None
+        if not profile.activation_density:
+            raise ConfigError(f"{src}: [workload] activation_density = {value!r}: the profile "
+                              f"has no [activation_density] table (shipped ones with it: "
+                              f"han2015-alexnet, han2015-vgg16)")
+        value = dict(profile.activation_density)
     table = value if isinstance(value, dict) else {"default": value}
     macs = [l.name for l in network.mac_layers]
     for key, density in table.items():
@@ -219,7 +232,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
                 raise ConfigError(f"{src}: [workload] layers: {name!r} is listed twice (it "
                                   f"would be simulated once)")
         layers = tuple(layers)
-    activation_density, activation_cv = _activations(workload, network, src)
+    activation_density, activation_cv = _activations(workload, network, src, base)
 
     pruning = _pruning(_table(data, "pruning", src), src, base)
     if isinstance(pruning.keep, dict):

@@ -41,6 +41,7 @@ class Candidate:
     buffer_bytes: float
     area_mm2: float
     logic_mm2: float         # MAC lanes, index decoders, interconnect ports
+    banks: int = 0           # SRAM banks of the three buffers (hardware.sram_bank_bytes each)
     error: str | None = None
 
     @property
@@ -84,16 +85,17 @@ def size(scenario: Scenario, target_cycles: int, max_pes: int = 256, scales=SCAL
         parts = area_um2(hw, scenario.area)
         area = (sum(parts.values()) / 1e6,
                 (parts["mac"] + parts["index"] + parts["noc"]) / 1e6)
+        banks = hw.buffer_kib_and_banks[1]
         try:
             total = run_scenario(attrs.evolve(scenario, hardware=hw),
                                  baselines=False).report.total
             energy = total.energy_pj
             cand = Candidate(pes, rows, cols, scale, total.cycles,
                              sum(energy.values()) / 1e6, energy["static"] / 1e6, hw.lanes,
-                             hw.buffer_bytes, *area)
+                             hw.buffer_bytes, *area, banks)
         except AccelsimError as exc:
             cand = Candidate(pes, rows, cols, scale, math.inf, math.inf, math.inf, hw.lanes,
-                             hw.buffer_bytes, *area, str(exc))
+                             hw.buffer_bytes, *area, banks, str(exc))
         cache[(pes, scale)] = cand
         if progress:
             progress(cand)

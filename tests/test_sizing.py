@@ -61,3 +61,9 @@ def test_an_unreachable_target_says_so(tmp_path, capsys):
     assert data["target_cycles"] == 10 and data["rows"]
     assert main(["size", str(path), "--latency-target", "10", "--max-pes", "6"]) == 2
     assert "--max-pes = 6: must be a power of two" in capsys.readouterr().err
+
+
+def test_every_candidate_counts_its_buffers_banks():
+    for c in size(SCENARIO, target_cycles=60_000, max_pes=32).simulated:
+        assert c.banks == sum(-(-round(b * c.scale) // 8192) for b in (4096, 8192, 8192)), c
+

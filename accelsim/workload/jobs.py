@@ -125,8 +125,9 @@ def job_cycles(slots: int, hw: Hardware) -> int:
 
 def _scaled(count: np.ndarray, density: np.ndarray) -> np.ndarray:
     """Counts of weight-side work times input densities, rounded up (whole MACs); a density
-    of 1 keeps the count exactly."""
-    return np.where(density >= 1, count, np.ceil(count * density)).astype(np.int64)
+    of 1 keeps the count exactly, and the product is rounded to 1e-6 first, so that a share
+    of whole hits (3 of 7) gives back exactly those hits."""
+    return np.where(density >= 1, count, np.ceil(np.round(count * density, 6))).astype(np.int64)
 
 
 def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: int):
@@ -222,15 +223,11 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     # a two-sided PE also skips zero inputs: a job keeps the share of its nonzero weights
     # whose input is nonzero, from its kernels and its tile's per-channel input density
     kept = np.ones((len(units), len(tiles)))
+    silent = np.zeros((len(units), len(tiles)), dtype=bool)
     if hw.pe_skips_activations and pruned.activation_density < 1:
-        density = pruned.input_activation_density(len(tiles))
-        kernels = pruned.kernel_nnz()
-        cpg = layer.channels_per_group
-        for u, (_, g, members, k, c) in enumerate(units):
-            lo, hi = int(bounds[k][c]), int(bounds[k][c + 1])
-            weights = kernels[list(members), lo:hi].sum(axis=0)
-            if weights.sum():
-                kept[u] = density[:, g * cpg + lo:g * cpg + hi] @ weights / weights.sum()
+        read = [in_r * in_c for (_, in_r, _), (_, in_c, _) in tiles]
+        kept, silent = _kept_shares(pruned, fgroups, splits, bounds,
+                                    pruned.input_activation_density(read))
 
     # jobs, tile-major then unit, as columns
     pixels = np.array([r[0] * c[0] for r, c in tiles], dtype=np.int64)
@@ -238,17 +235,28 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     tile = np.repeat(np.arange(n_tiles, dtype=np.int64), n_units)
     unit = np.tile(np.arange(n_units, dtype=np.int64), n_tiles)
     share = kept.T.ravel()      # per job, (tile, unit) order
-    macs = _scaled(np.asarray(unit_nnz, dtype=np.int64)[unit] * pixels[tile], share)
-    slot_count = _scaled(np.asarray(slots, dtype=np.int64)[unit] * pixels[tile], share)
-    cycles = -(-slot_count // hw.macs_per_cycle) + hw.job_overhead_cycles   # job_cycles
     # tile t's input blocks come t x per_tile after tile 0's
     per_tile = len(channels)
     unit_block = np.array([block_id[(g, k, c)] for _, g, _, k, c in units], dtype=np.int64)
     unit_fgroup = np.array([fg for fg, *_ in units], dtype=np.int64)
+    input_block = tile * per_tile + unit_block[unit]
+    output_block = tile * len(fgroups) + unit_fgroup[unit]
+    if silent.any():
+        keep = _heard(silent.T.ravel(), output_block, len(output_bytes))
+        tile, unit, share = tile[keep], unit[keep], share[keep]
+        input_block, output_block = input_block[keep], output_block[keep]
+        output_uses = np.bincount(output_block, minlength=len(output_bytes))
+        # a block no job reads is never loaded: it has no bytes to move
+        weight_bytes = np.where(np.bincount(unit, minlength=n_units) > 0, weight_bytes, 0)
+        read_blocks = np.bincount(input_block, minlength=len(input_bytes)) > 0
+        input_bytes = np.where(read_blocks, input_bytes, 0)
+        input_unique = np.where(read_blocks, input_unique, 0)
+    macs = _scaled(np.asarray(unit_nnz, dtype=np.int64)[unit] * pixels[tile], share)
+    slot_count = _scaled(np.asarray(slots, dtype=np.int64)[unit] * pixels[tile], share)
+    cycles = -(-slot_count // hw.macs_per_cycle) + hw.job_overhead_cycles   # job_cycles
 
     return LayerJobs(index=index, layer=layer, cycles=cycles, job_unit=unit, job_tile=tile,
-                     job_macs=macs, job_input_block=tile * per_tile + unit_block[unit],
-                     job_output_block=tile * len(fgroups) + unit_fgroup[unit],
+                     job_macs=macs, job_input_block=input_block, job_output_block=output_block,
                      unit_chunk=[c for *_, c in units],
                      unit_filters=[members for _, _, members, _, _ in units],
                      weight_bytes=weight_bytes, input_bytes=input_bytes,
@@ -257,6 +265,40 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
                      output_uses=output_uses, n_tiles=n_tiles, n_units=n_units,
                      channel_splits=max(splits, default=1), pruned_macs=pruned.pruned_macs,
                      dense_macs=layer.dense_macs, weight_format=weight_format)
+
+
+def _kept_shares(pruned: PrunedLayer, fgroups, splits, bounds,
+                 density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(units, tiles) share of each unit's nonzero-weight MACs whose input is nonzero: per
+    unit, its filters' nonzeros on each channel of its chunk weighted by the tile's density
+    of that channel (units in build order: filter group, then chunk). A unit without
+    nonzeros keeps everything (it has nothing to skip). Also whether the unit's input block
+    in that tile is all zeros (silent)."""
+    cpg = pruned.layer.channels_per_group
+    per_group = np.add.reduceat(pruned.kernel_nnz(), [m[0] for _, m in fgroups], axis=0)
+    shares, silent = [], []
+    for (g, _), k, weights in zip(fgroups, splits, per_group):
+        starts = bounds[k][:-1]
+        inputs = density[:, g * cpg:(g + 1) * cpg]
+        hit = np.add.reduceat(inputs * weights, starts, axis=1)
+        total = np.add.reduceat(weights, starts).astype(float)
+        shares.append(np.divide(hit, total, out=np.ones_like(hit), where=total > 0).T)
+        silent.append((np.maximum.reduceat(inputs, starts, axis=1) == 0).T)
+    if not shares:
+        return np.ones((0, len(density))), np.zeros((0, len(density)), dtype=bool)
+    return np.concatenate(shares), np.concatenate(silent)
+
+
+def _heard(silent: np.ndarray, output_block: np.ndarray, n_outputs: int) -> np.ndarray:
+    """Which jobs a two-sided PE receives: a job whose input block is all zeros is never
+    broadcast (a zero detector at the input buffer, as EIE's leading-nonzero detection skips
+    zero activations), except the first job of an output block all of whose inputs are zero,
+    which still produces that output."""
+    keep = ~silent
+    heard = np.bincount(output_block[keep], minlength=n_outputs) > 0
+    first = np.unique(output_block, return_index=True)[1]
+    keep[first[~heard[output_block[first]]]] = True
+    return keep
 
 
 def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[int]:

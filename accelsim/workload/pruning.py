@@ -125,7 +125,10 @@ class PrunedLayer:
         if int(self.filter_nnz.min()) == self.layer.weights_per_filter:  # dense: no draw needed
             return np.tile(colors, (self.layer.out_c, 1))
         rng = np.random.default_rng([self.seed, channels])
-        return np.stack([rng.multivariate_hypergeometric(colors, int(n)) for n in self.filter_nnz])
+        out = np.empty((self.layer.out_c, channels), dtype=np.int64)   # one copy: fc6 is 0.8 GB
+        for f, n in enumerate(self.filter_nnz.tolist()):
+            out[f] = rng.multivariate_hypergeometric(colors, n)
+        return out
 
     def _modelled_mask(self) -> np.ndarray | None:
         """The fitted model's placement of filter_nnz (seeded, drawn once), for layers of at
@@ -162,19 +165,25 @@ class PrunedLayer:
                            activation_density=self.activation_density,
                            activation_cv=self.activation_cv)
 
-    def input_activation_density(self, n_tiles: int) -> np.ndarray:
-        """(n_tiles, in_c) fraction of nonzero inputs of each channel in each input tile:
-        the layer's mean, spread by a Beta distribution with its coefficient of variation
-        (capped as the per-filter spread is), seeded by the layer. Filters weigh channels
-        differently, so each job's work then varies from tile to tile on its own."""
+    def input_activation_density(self, tile_pixels) -> np.ndarray:
+        """(n_tiles, in_c) fraction of nonzero inputs of each channel in each input tile of
+        `tile_pixels[t]` input pixels: each (tile, channel) draws a density from a Beta
+        distribution around the layer's mean with its coefficient of variation (capped as
+        the per-filter spread is), then its count of nonzero pixels from a binomial of that
+        density, so a one-pixel tile (a fully connected layer) has each input either zero or
+        not. Seeded by the layer. Filters weigh channels differently, so each job's work
+        then varies from tile to tile on its own. A cv of 0 draws nothing: every tile has
+        the mean density exactly (the expected-value model)."""
         m, cv = self.activation_density, self.activation_cv
-        shape = (n_tiles, self.layer.in_c)
+        pixels = np.maximum(1, np.asarray(tile_pixels, dtype=np.int64))[:, None]
+        shape = (len(pixels), self.layer.in_c)
         if m >= 1 or cv == 0:
-            return np.full(shape, m)
+            return np.full(shape, float(m))
+        rng = np.random.default_rng([self.seed, 0, 0])
         cv = min(cv, 0.95 * math.sqrt((1 - m) / m))
         nu = (1 - m) / (m * cv * cv) - 1
-        rng = np.random.default_rng([self.seed, 0, 0])
-        return rng.beta(m * nu, (1 - m) * nu, size=shape)
+        density = rng.beta(m * nu, (1 - m) * nu, size=shape)
+        return rng.binomial(np.broadcast_to(pixels, shape), density) / pixels
 
 
 @frozen
@@ -231,6 +240,8 @@ class SparsityProfile:
     source: str = ""
     network: str = ""          # the network it was written for, if the file says
     file: str = ""             # where it was read from, for errors that point at it
+    # fraction of nonzero input activations per layer, where the source publishes it
+    activation_density: dict[str, float] = field(factory=dict)
 
     @classmethod
     def uniform(cls, density: float, cv: float | str = FITTED_CV) -> SparsityProfile:
@@ -239,7 +250,8 @@ class SparsityProfile:
 
     @classmethod
     def from_toml(cls, path: Path | str, text: str | None = None) -> SparsityProfile:
-        """Read a profile file: keys `default_density`, `cv`, and tables [density], [nnz], [cv]."""
+        """Read a profile file: keys `default_density`, `cv`, and tables [density], [nnz], [cv],
+        [activation_density]."""
         src = str(path)
         if text is None:
             text = read_text(path, "profile")
@@ -247,7 +259,8 @@ class SparsityProfile:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{src}: cannot read profile: {exc}") from None
-        known = {"name", "source", "network", "default_density", "cv", "density", "nnz"}
+        known = {"name", "source", "network", "default_density", "cv", "density", "nnz",
+                 "activation_density"}
         for key in data:
             if key not in known:
                 raise unknown(f"{src}:", key, known)
@@ -255,7 +268,7 @@ class SparsityProfile:
         per_layer_cv = cv_value if isinstance(cv_value, dict) else {}
         default_cv = cv_value.get("default", FITTED_CV) if isinstance(cv_value, dict) \
             else cv_value
-        for table in ("density", "nnz"):
+        for table in ("density", "nnz", "activation_density"):
             if not isinstance(data.get(table, {}), dict):
                 raise ConfigError(f"{src}: [{table}] must be a table of layer = value")
         profile = cls(name=data.get("name", Path(src).stem), density=data.get("density", {}),
@@ -263,7 +276,7 @@ class SparsityProfile:
                                                    if k != "default"},
                       default_density=data.get("default_density"), default_cv=default_cv,
                       source=data.get("source", ""), network=str(data.get("network", "")),
-                      file=src)
+                      file=src, activation_density=data.get("activation_density", {}))
         profile.validate(src)
         return profile
 
@@ -272,6 +285,11 @@ class SparsityProfile:
             _check_number(src, f"density.{key}", value, 0.0, 1.0)
         for key, value in self.cv.items():
             _check_number(src, f"cv.{key}", value, 0.0, MAX_CV)
+        for key, value in self.activation_density.items():
+            _check_number(src, f"activation_density.{key}", value, 0.0, 1.0)
+            if value == 0:
+                raise ConfigError(f"{src}: activation_density.{key} = 0: a layer with no "
+                                  f"nonzero input does no work; give a fraction > 0")
         for key, value in self.nnz.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{src}: nnz.{key} = {value!r}: must be an integer >= 0")
