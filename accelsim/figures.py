@@ -61,8 +61,8 @@ def save_measured_vs_model(rows, path: Path, title: str = "") -> None:
     stats = [("filter_cv", "per-filter nnz cv"), ("zero_kernels", "all-zero kernels"),
              ("zero_windows", "all-zero 3x3 windows")]
     x = np.arange(len(rows))
-    fig, axes = plt.subplots(len(stats), 1, sharex=True,
-                             figsize=_figsize(max(6.0, 0.16 * len(rows) + 2), 6.2))
+    size = _figsize(max(6.0, 0.16 * len(rows) + 2), 6.2)
+    fig, axes = plt.subplots(len(stats), 1, sharex=True, figsize=size)
     for ax, (key, label) in zip(axes, stats):
         measured = [getattr(r.measured, key) for r in rows]
         modelled = [getattr(r.modelled, key) for r in rows]
@@ -81,7 +81,10 @@ def save_measured_vs_model(rows, path: Path, title: str = "") -> None:
     step = max(1, len(rows) // 40)
     axes[-1].set_xticks(x[::step], [r.layer for r in rows][::step], rotation=90, fontsize=6)
     axes[-1].set_xlabel("conv layer, in network order", fontsize=8)
-    fig.suptitle(title or "measured against modelled sparsity, per layer", fontsize=9)
+    # a long source path (an ncnn model deep in its wheel) wraps instead of running off
+    title = title or "measured against modelled sparsity, per layer"
+    fig.suptitle("\n".join(_wrap(line, int(size[0] * 13)) for line in title.splitlines()),
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -2,9 +2,11 @@
 not used to fit it, within the tolerances docs/defaults.md states."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
-from accelsim.workload.sparsity_model import FITTED, SparsityModel, fit_report
+from accelsim.workload.sparsity_model import (FIT_NETWORKS, FITTED, SparsityModel, fit,
+                                              fit_errors, fit_report, measured_layers)
 from accelsim.workload.pruning import prune_with_profile, SparsityProfile
 from accelsim.workload.topology import load_network
 
@@ -21,16 +23,37 @@ def test_placement_keeps_every_filters_count_and_fits_the_kernels(out_c, channel
     assert mask.reshape(out_c, -1).sum(axis=1).tolist() == nnz.tolist()
 
 
-def test_fitted_model_reproduces_held_out_layers_within_the_stated_tolerance():
-    _, rows = fit_report(FITTED)
-    held = [r for r in rows if r.held_out and r.kernel[0] > 1]
-    assert len(held) >= 20
-    for stat in ("zero_kernels", "zero_windows"):
-        err = [abs(getattr(r.measured, stat) - getattr(r.modelled, stat)) for r in held]
-        assert np.median(err) <= 0.06, stat
-    cv_err = [abs(r.measured.filter_cv - r.modelled.filter_cv) / r.measured.filter_cv
-              for r in rows if r.held_out and r.measured.filter_cv > 0]
-    assert np.median(cv_err) <= 0.35
+@pytest.fixture(scope="module")
+def rows():
+    return fit_report(FITTED)[1]
+
+
+def test_fitting_again_gives_the_shipped_model_from_the_four_fit_networks_only():
+    layers = [l for l in measured_layers() if l[0] in FIT_NETWORKS and l[2] % 2 == 0]
+    assert fit(layers) == FITTED
+
+
+def test_fitted_model_reproduces_held_out_layers_within_the_stated_tolerance(rows):
+    held = [r for r in rows if r.held_out and r.network in FIT_NETWORKS]
+    assert len([r for r in held if r.kernel[0] > 1]) >= 20
+    errors = fit_errors(held)
+    assert errors["zero_kernels"][1] <= 0.06 and errors["zero_windows"][1] <= 0.06
+    assert errors["filter_cv"][1] <= 0.35
+
+
+def test_held_out_classic_networks_all_zero_shares_and_channel_spread_within_tolerance(rows):
+    """SRMD and waifu2x, never seen by the fit: docs/defaults.md states these tolerances, and
+    that the per-filter spread misses its 35 % there (SRMD's filters spread more than any
+    fit network's)."""
+    held = [r for r in rows if r.network not in FIT_NETWORKS]
+    assert {r.network for r in held} == {"srmd_x2", "waifu2x_upconv7"}
+    assert all(r.held_out for r in held) and len(held) == 2 * (12 + 6)
+    errors = fit_errors(held)
+    assert errors["zero_kernels"][1] <= 0.06 and errors["zero_windows"][1] <= 0.06
+    assert errors["channel_cv"][1] <= 0.35
+    srmd = [r for r in held if r.network == "srmd_x2"]
+    below = sum(r.modelled.filter_cv < r.measured.filter_cv for r in srmd)
+    assert below >= 0.8 * len(srmd)  # the miss the docs report: the model is too even there
 
 
 def test_seeded_resnet18_spread_and_zero_kernels_come_from_the_fit():
@@ -59,3 +82,14 @@ def test_retraining_comparison_is_at_equal_density_on_every_lenet_layer():
     # what the README reports: retraining widens the per-filter spread of conv2
     conv2 = rows[1]
     assert conv2[2].filter_cv > conv2[1].filter_cv
+
+
+def test_waifu2x_retrained_at_the_one_shot_density_and_what_the_readme_reports():
+    from accelsim.workload.sparsity_model import waifu2x_retraining_effect
+    rows = waifu2x_retraining_effect()
+    assert [name for name, _, _ in rows] == [f"conv{i}" for i in range(6)]
+    for _, once, again in rows:
+        assert abs(once.density - again.density) < 1e-3
+        # short distillation moves few weights: the spread barely changes (README)
+        assert abs(once.filter_cv - again.filter_cv) < 0.05
+        assert abs(once.zero_kernels - again.zero_kernels) < 0.05

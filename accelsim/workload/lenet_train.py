@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from accelsim.workload.im2col import fold_patches, patches
 from accelsim.workload.pruning import magnitude_mask
 
 HAN_DENSITY = {"conv1": 0.66, "conv2": 0.12, "ip1": 0.08, "ip2": 0.19}
@@ -46,24 +47,6 @@ def load_mnist(seed: int) -> tuple[np.ndarray, ...]:
     return x[:4000], y[:4000], x[4000:], y[4000:]
 
 
-def _windows(x: np.ndarray, k: int) -> np.ndarray:
-    """(N, C, H, W) -> (N, OH, OW, C * k * k) patches of a valid k x k convolution."""
-    n, c, h, w = x.shape
-    view = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))  # no copy yet
-    return view.transpose(0, 2, 3, 1, 4, 5).reshape(n, h - k + 1, w - k + 1, c * k * k)
-
-
-def _unwindows(dcols: np.ndarray, shape, k: int) -> np.ndarray:
-    n, c, h, w = shape
-    oh, ow = h - k + 1, w - k + 1
-    dcols = dcols.reshape(n, oh, ow, c, k, k)
-    dx = np.zeros(shape, dtype=dcols.dtype)
-    for i in range(k):
-        for j in range(k):
-            dx[:, :, i:i + oh, j:j + ow] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return dx
-
-
 class LeNet5:
     """Caffe LeNet-5 in numpy; parameters in a dict keyed by the topology's layer names."""
 
@@ -76,7 +59,7 @@ class LeNet5:
         self.mask = {k: np.ones_like(v, dtype=bool) for k, v in self.w.items()}
 
     def _conv(self, name, x):
-        cols = _windows(x, 5)
+        cols = patches(x, 5)
         w = self.w[name].reshape(self.w[name].shape[0], -1)
         out = cols @ w.T + self.b[name]
         return out.transpose(0, 3, 1, 2), cols
@@ -116,7 +99,7 @@ class LeNet5:
         g["conv2"] = (dc2.reshape(-1, 50).T @ cols2.reshape(-1, 500)).reshape(50, 20, 5, 5)
         gb["conv2"] = dc2.sum((0, 1, 2))
         dcols2 = dc2 @ self.w["conv2"].reshape(50, -1)
-        dp1 = _unwindows(dcols2, p1.shape, 5)
+        dp1 = fold_patches(dcols2, p1.shape, 5)
         dc1 = self._unpool(dp1, m1).transpose(0, 2, 3, 1)       # (N, 24, 24, 20)
         g["conv1"] = (dc1.reshape(-1, 20).T @ cols1.reshape(-1, 25)).reshape(20, 1, 5, 5)
         gb["conv1"] = dc1.sum((0, 1, 2))

