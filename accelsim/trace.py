@@ -92,9 +92,6 @@ class StateIntervals:
                               self.held_by[keep])
 
 
-_STARVING = 7       # a state code no State has: the PE waits for what the dispatcher waits for
-
-
 def _key(state, held_by):
     """(state, held_by) packed in one int: the state in the low 3 bits, held_by + 1 above."""
     return state | (held_by + 1) << 3
@@ -106,12 +103,7 @@ class StateTrace:
     Each PE keeps its own columns (time, packed state): its records are in time order, so
     closing needs no sort, and no PE column is stored. Records appended in bulk (`extend`,
     a closed-form layer) stay as they came, sorted by PE, with the length of every PE's
-    columns at that point: closing splices them in, so a layer costs no copy per PE.
-
-    A PE that starves (an empty queue, more jobs to come) is in whatever the dispatcher waits
-    for, which changes many times while it starves: `starve` records one marker, `stage`
-    records each change of the dispatcher's wait once for all PEs, and closing replaces each
-    marker by the waits in force over that PE's starving time (as the closed form does)."""
+    columns at that point: closing splices them in, so a layer costs no copy per PE."""
 
     def __init__(self, n_pes: int):
         self.n_pes = n_pes
@@ -120,20 +112,6 @@ class StateTrace:
         self._current = [-1] * n_pes   # the key of each PE's last record; -1: none yet
         # per bulk: (each PE's column length before it, t and key sorted by PE, PE bounds)
         self._bulk: list[tuple[list[int], np.ndarray, np.ndarray, list[int]]] = []
-        self._stage_t = array("q")      # the dispatcher's waits over time
-        self._stage_key = array("i")
-
-    def starve(self, pe: int, now: int) -> None:
-        """`pe` waits, from `now` until its next record, for what the dispatcher waits for."""
-        if self._current[pe] != _STARVING:
-            self._current[pe] = _STARVING
-            self._t[pe].append(now)
-            self._key[pe].append(_STARVING)
-
-    def stage(self, now: int, state: State, held_by: int = -1) -> None:
-        """From `now`, the dispatcher (and every starving PE) waits in `state`."""
-        self._stage_t.append(now)
-        self._stage_key.append(state | (held_by + 1) << 3)
 
     def enter(self, pe: int, state: State, now: int, held_by: int = -1) -> None:
         key = state | (held_by + 1) << 3
@@ -162,8 +140,6 @@ class StateTrace:
 
     def current(self, pe: int) -> tuple[int, int] | None:
         key = self._current[pe]
-        if key == _STARVING:
-            key = self._stage_key[-1]
         return None if key < 0 else (key & 7, (key >> 3) - 1)
 
     def close(self, end: int) -> StateIntervals:
@@ -174,12 +150,8 @@ class StateTrace:
         soon as they are intervals, and the columns are joined one at a time."""
         if self._t is None:
             raise RuntimeError("StateTrace.close: the trace is closed already")
-        stage_t = np.frombuffer(self._stage_t, dtype=np.int64)
-        last = np.ones(len(stage_t), dtype=bool)    # at equal times the last change holds
-        last[:-1] = stage_t[1:] != stage_t[:-1]
-        stages = (stage_t[last], np.frombuffer(self._stage_key, dtype=np.int32)[last])
-        pieces = [self._intervals(p, end, stages) for p in range(self.n_pes)]
-        self._t = self._key = self._bulk = self._stage_t = self._stage_key = None
+        pieces = [self._intervals(p, end) for p in range(self.n_pes)]
+        self._t = self._key = self._bulk = None
         counts = [len(piece[0]) for piece in pieces]
         start, stop, key = (_join(pieces, i, dtype)
                             for i, dtype in enumerate((np.int64, np.int64, np.int32)))
@@ -192,7 +164,7 @@ class StateTrace:
                               _readonly(stop, np.int64), _readonly(state, np.int8),
                               _readonly(held, np.int32))
 
-    def _intervals(self, p: int, end: int, stages) -> list[np.ndarray]:
+    def _intervals(self, p: int, end: int) -> list[np.ndarray]:
         """PE p's intervals as [start, end, key]; its records are freed."""
         t = np.frombuffer(self._t[p], dtype=np.int64)
         key = np.frombuffer(self._key[p], dtype=np.int32)
@@ -203,8 +175,6 @@ class StateTrace:
                 keys += [key[at:lengths[p]], bk[bounds[p]:bounds[p + 1]]]
                 at = lengths[p]
             t, key = np.concatenate(ts + [t[at:]]), np.concatenate(keys + [key[at:]])
-        if (key == _STARVING).any():
-            t, key = _starving_waits(t, key, end, *stages)
         nxt = np.empty_like(t)
         nxt[:-1] = t[1:]
         nxt[-1:] = end
@@ -216,29 +186,6 @@ class StateTrace:
         last = np.ones(len(t), dtype=bool)
         last[:-1] = first[1:]
         return [t[first], nxt[last], key[first]]
-
-
-def _starving_waits(t: np.ndarray, key: np.ndarray, end: int, stage_t: np.ndarray,
-                    stage_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each starving marker [a, b) (b: the PE's next record) becomes the dispatcher's wait in
-    force at a, then every change of it strictly inside (a, b)."""
-    marks = np.flatnonzero(key == _STARVING)
-    a = t[marks]
-    b = np.append(t, end)[marks + 1]
-    lo = np.searchsorted(stage_t, a, side="right")       # the first change after a
-    hi = np.maximum(np.searchsorted(stage_t, b, side="left"), lo)
-    rows = np.ones(len(t), dtype=np.int64)
-    rows[marks] = 1 + hi - lo
-    at = np.concatenate(([0], np.cumsum(rows)[:-1]))
-    new_t = np.repeat(t, rows)
-    new_key = np.repeat(key, rows)
-    k = np.arange(int(rows[marks].sum())) - np.repeat(np.cumsum(rows[marks]) - rows[marks],
-                                                       rows[marks])
-    index = np.repeat(lo - 1, rows[marks]) + k        # k = 0: the wait in force at a
-    where = np.repeat(at[marks], rows[marks]) + k
-    new_key[where] = stage_key[index]
-    new_t[where] = np.where(k == 0, np.repeat(a, rows[marks]), stage_t[index])
-    return new_t, new_key
 
 
 def _join(pieces: list[list[np.ndarray]], i: int, dtype) -> np.ndarray:

@@ -122,26 +122,3 @@ def test_a_trace_closes_once():
     trace.close(5)
     with pytest.raises(RuntimeError, match="StateTrace.close: the trace is closed already"):
         trace.close(5)
-
-
-def test_a_starving_pe_is_in_each_wait_of_the_dispatcher_until_its_next_record():
-    trace = StateTrace(2)
-    trace.stage(0, State.WAIT_INPUTS)
-    trace.enter(0, State.BUSY, 0)
-    trace.enter(1, State.BUSY, 0)
-    trace.starve(0, 5)
-    trace.stage(7, State.WAIT_NOC)
-    trace.stage(7, State.WAIT_WEIGHTS)          # same cycle: the last change holds
-    trace.stage(9, State.WAIT_INPUTS, held_by=1)
-    trace.stage(12, State.WAIT_NOC)             # PE 0 is busy again by then
-    trace.enter(0, State.BUSY, 12)
-    trace.starve(1, 3)                          # starves until the end
-    s = trace.close(20)
-    rows = list(zip(s.pe.tolist(), s.start.tolist(), s.end.tolist(), s.state.tolist(),
-                    s.held_by.tolist()))
-    assert rows == [(0, 0, 5, State.BUSY, -1), (0, 5, 7, State.WAIT_INPUTS, -1),
-                    (0, 7, 9, State.WAIT_WEIGHTS, -1), (0, 9, 12, State.WAIT_INPUTS, 1),
-                    (0, 12, 20, State.BUSY, -1),
-                    (1, 0, 3, State.BUSY, -1), (1, 3, 7, State.WAIT_INPUTS, -1),
-                    (1, 7, 9, State.WAIT_WEIGHTS, -1), (1, 9, 12, State.WAIT_INPUTS, 1),
-                    (1, 12, 20, State.WAIT_NOC, -1)]

@@ -96,7 +96,6 @@ class DispatchStatus:
         self.env = env
         self._trace = trace
         self.stage: tuple[State, int] = (State.WAIT_INPUTS, -1)
-        trace.stage(env.now, State.WAIT_INPUTS)
         self._starving: dict[int, None] = {}
         self._expected = expected  # static: jobs still to deliver per PE; dynamic: None
         self._undispatched = n_jobs
@@ -125,7 +124,8 @@ class DispatchStatus:
         if left <= 0:
             return False
         self._starving[pe] = None
-        self._trace.starve(pe, self.env.now)
+        state, held = self.stage
+        self._trace.enter(pe, state, self.env.now, held)
         return True
 
     def arrive(self, pe: PE) -> None:
@@ -149,11 +149,21 @@ class DispatchStatus:
                 pe.serve()
 
     def set_stage(self, state: State, held_by: int = -1) -> None:
-        """What the dispatcher now waits for, and so every starving PE (StateTrace.starve)."""
+        """Every starving PE that expects more jobs now waits for this. An unchanged stage
+        records nothing: each such PE entered it when it started starving or since."""
         stage = (state, held_by)
-        if stage != self.stage:
-            self.stage = stage
-            self._trace.stage(self.env.now, state, held_by)
+        if stage == self.stage:
+            return
+        self.stage = stage
+        now, enter, expected = self.env.now, self._trace.enter, self._expected
+        if expected is None:
+            if self._undispatched > 0:
+                for pe in self._starving:
+                    enter(pe, state, now, held_by)
+            return
+        for pe in self._starving:
+            if expected[pe] > 0:
+                enter(pe, state, now, held_by)
 
     def reach(self, pos: int) -> None:
         self.position = pos
