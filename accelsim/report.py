@@ -248,7 +248,10 @@ def _engine_notes(result: SimResult) -> list[str]:
     why = [l for l in result.layers if l.engine_note is not None]
     if not result.layers:
         return []
-    text = f"engine: closed form for {fast} of {len(result.layers)} layers, SimPy for the rest"
+    n = len(result.layers)
+    text = (f"engine: the closed form for all {n} layers" if fast == n else
+            f"engine: SimPy for all {n} layers" if fast == 0 else
+            f"engine: the closed form for {fast} of {n} layers, SimPy for the rest")
     if why:
         text += (f"; the closed form is not exact for {len(why)} "
                  f"({why[0].name}: {why[0].engine_note}{'; ...' if len(why) > 1 else ''})")
