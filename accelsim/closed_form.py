@@ -50,17 +50,14 @@ def not_exact_because(layer: LayerJobs, hw: Hardware, dynamic: bool) -> str | No
     the last word on the output buffer); else why it is not."""
     if dynamic:
         return "the plan is dynamic (decided at run time)"
-    need = int(layer.input_bytes.sum())
-    if not math.isinf(hw.input_buffer_bytes) and need > hw.input_buffer_bytes:
-        return (f"the input buffer ({int(hw.input_buffer_bytes)} B) cannot hold all {need} B "
-                f"of the layer's input blocks at once")
-    if not weights_fit(layer, hw):
-        need = int(layer.weight_bytes.sum())
-        why = ("loads are not prefetched (double_buffered = false)" if not hw.double_buffered
-               else "the input queues are deeper than 1" if hw.input_queue_depth != 1 else None)
-        if why:
-            return (f"the weight buffer ({int(hw.weight_buffer_bytes)} B) cannot hold all "
-                    f"{need} B of the layer's weight blocks at once, and {why}")
+    why = ("loads are not prefetched (double_buffered = false)" if not hw.double_buffered
+           else "the input queues are deeper than 1" if hw.input_queue_depth != 1 else None)
+    for what, sizes, capacity in (("weight", layer.weight_bytes, hw.weight_buffer_bytes),
+                                  ("input", layer.input_bytes, hw.input_buffer_bytes)):
+        need = int(sizes.sum())
+        if why and not math.isinf(capacity) and need > capacity:
+            return (f"the {what} buffer ({int(capacity)} B) cannot hold all {need} B of the "
+                    f"layer's {what} blocks at once, and {why}")
     need = int(layer.output_bytes.sum())
     if not math.isinf(hw.output_buffer_bytes) and need > hw.output_buffer_bytes \
             and (layer.output_uses > 1).any():
@@ -72,9 +69,11 @@ def not_exact_because(layer: LayerJobs, hw: Hardware, dynamic: bool) -> str | No
     return None
 
 
-def weights_fit(layer: LayerJobs, hw: Hardware) -> bool:
-    return math.isinf(hw.weight_buffer_bytes) or \
-        int(layer.weight_bytes.sum()) <= hw.weight_buffer_bytes
+def blocks_fit(layer: LayerJobs, hw: Hardware) -> bool:
+    """Whether the weight and the input buffer each hold all of the layer's blocks at once."""
+    return all(math.isinf(capacity) or int(sizes.sum()) <= capacity
+               for sizes, capacity in ((layer.weight_bytes, hw.weight_buffer_bytes),
+                                       (layer.input_bytes, hw.input_buffer_bytes)))
 
 
 class NotExact(Exception):
@@ -236,16 +235,16 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
 
     counts = np.bincount(m_pe, minlength=n_pes)
     streamed = None
-    if not weights_fit(layer, hw):      # not_exact_because: prefetched, lock-step
+    if not blocks_fit(layer, hw):      # not_exact_because: prefetched, lock-step
         if (noc == 0).any():
-            raise NotExact("the weights are streamed through a buffer that cannot hold them "
-                           "all, and a broadcast takes no interconnect cycle (then the order "
-                           "of same-cycle events decides which wait a PE records)")
+            raise NotExact("blocks are streamed through a buffer that cannot hold them all, "
+                           "and a broadcast takes no interconnect cycle (then the order of "
+                           "same-cycle events decides which wait a PE records)")
         if (m_c == 0).any():
-            raise NotExact("the weights are streamed through a buffer that cannot hold them "
-                           "all, and a job takes no cycle")
-        streamed = _Streamed(layer, hw, start, off, m_w, m_o, loads[1])
-        reach, finish, stages = streamed.run(m_pe, m_c, prev, noc, g_in)
+            raise NotExact("blocks are streamed through a buffer that cannot hold them all, "
+                           "and a job takes no cycle")
+        streamed = _Streamed(layer, hw, start, off, m_w, m_i, m_o)
+        reach, finish, stages = streamed.run(m_pe, m_c, prev, noc)
     elif counts.max(initial=0) <= depth:
         reach, delivered, stages = _decoupled(start, ready_w, ready_i, noc)
         finish = np.empty(n_members, dtype=np.int64)
@@ -297,9 +296,9 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
                  np.full(int(keep.sum()), layer.index, dtype=np.int32))
 
     # buffer levels: a block is held from its load (weights, inputs) or first job (outputs)
-    # until its last user ends (weights, inputs) or its write-back is done; streamed weights
-    # come and go as the loader and the jobs recorded them
-    levels = [] if streamed is None else [streamed.levels()]
+    # until its last user ends (weights, inputs) or its write-back is done; streamed blocks
+    # come and go as the loaders and the jobs recorded them
+    levels = [] if streamed is None else [l.levels() for l in streamed.loaders]
     for buffer, used, sizes, load in ((WEIGHT_BUFFER, m_w, layer.weight_bytes, loads[0]),
                                       (INPUT_BUFFER, m_i, layer.input_bytes, loads[1]))[
                                           len(levels):]:
@@ -391,44 +390,46 @@ def _lock_step(start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth_o
              np.asarray(stage_held)))
 
 
-class _Streamed:
-    """Lock-step broadcasts with weights streamed through a buffer that cannot hold them all:
-    the weight loader, the jobs' releases and write-backs and the FIFO DRAM port, replayed in
-    the order the SimPy model processes them, one loop over the broadcasts.
+class _Port:
+    """DramPort.transfer over plain ints, logging each part's row."""
 
-    Why the order is known: the loader (BlockBuffer.fill, prefetching) waits only for space,
-    and wakes when a release makes some; it then runs after every job that ends in that
-    cycle (their timeouts were scheduled before its wake-up), so in a cycle the write-backs
-    of the ending jobs, in the order the jobs started (broadcast, then member), reach the port
-    before the loads the loader then issues. The loader needs space only from jobs already
-    delivered, so when the dispatcher needs broadcast g's weights, every release that can let
-    the loader issue them is known. Eviction (furthest next use, ties to the block freed
-    first) follows the same dict order as BlockBuffer. The dispatcher's waits are those of
-    _lock_step, with its weights ready when the loader has issued the broadcast's loads and
-    they have crossed the port. Same-cycle order cannot change a recorded wait because every
-    broadcast then ends its step with interconnect cycles (run_layer checks), and every job
-    takes a cycle at least."""
-
-    def __init__(self, layer: LayerJobs, hw: Hardware, start: int, off: np.ndarray,
-                 m_w: np.ndarray, m_o: np.ndarray, input_loads):
-        self.start = start
-        self.off = off.tolist()
-        self.w = m_w.tolist()
-        self.o = m_o.tolist()
-        self.input_loads = input_loads
+    def __init__(self, hw: Hardware, start: int):
         self.rate = exact_rate(hw.dram_bytes_per_cycle)
         self.latency = hw.dram_latency_cycles
-        self.capacity = hw.weight_buffer_bytes
-        self.sizes = layer.weight_bytes.tolist()
-        self.out_write = layer.output_write_bytes.tolist()
-        self.out_left = layer.output_uses.tolist()
-        self.written_at = [-1] * len(self.out_write)
+        self.free_at = start
+        self.rows: list[tuple[int, int, int, int, int]] = []   # start, end, bytes, op, cause
+
+    def transfer(self, now: int, operand: int, nbytes: int, cause: int, extra: int = 0,
+                 extra_cause: int = Cause.COMPULSORY) -> int:
+        """When the last byte has crossed the FIFO port."""
+        t = max(now + self.latency, self.free_at)
+        for size, why in ((nbytes, cause), (extra, extra_cause)):
+            if size:
+                end = t + transfer_cycles(size, self.rate)
+                self.rows.append((t, end, size, operand, why))
+                t = end
+        self.free_at = t
+        return t
+
+
+class _Loader:
+    """BlockBuffer's loader (prefetching) and its releases, on plain ints: loads each
+    position's blocks in order as space allows, evicting the unpinned block used furthest
+    ahead (ties: the one released first, as BlockBuffer's dict keeps them)."""
+
+    def __init__(self, port: _Port, buffer: int, operand: int, capacity: float,
+                 sizes: np.ndarray, unique: np.ndarray, extra_cause: np.ndarray,
+                 off: np.ndarray, used: np.ndarray):
+        self.port, self.buffer, self.operand, self.capacity = port, buffer, operand, capacity
+        self.sizes, self.unique = sizes.tolist(), unique.tolist()
+        self.extra_cause = extra_cause.tolist()
+        self.off, self.seq = off.tolist(), used.tolist()
         n, n_groups = len(self.sizes), len(self.off) - 1
         # every position that uses each block, in order: block b's uses not yet issued are
         # uses[nxt[b]:stop[b]] (BlockBuffer's _uses, _next, _stop)
         gid = np.repeat(np.arange(n_groups), np.diff(off))
-        order = np.argsort(m_w, kind="stable")
-        bounds = np.searchsorted(m_w[order], np.arange(n + 1)).tolist()
+        order = np.argsort(used, kind="stable")
+        bounds = np.searchsorted(used[order], np.arange(n + 1)).tolist()
         self.uses = gid[order].tolist()
         self.nxt, self.stop = bounds[:-1], bounds[1:]
         self.resident = [False] * n
@@ -439,24 +440,11 @@ class _Streamed:
         self.used = 0
         self.level_t: list[int] = []
         self.level_bytes: list[int] = []
-        self.rows: list[tuple[int, int, int, int, int]] = []   # start, end, bytes, op, cause
-        self.free_at = start
-        self.issued_at: list[int | None] = [None] * n_groups  # loader done with position g
-        self.pos = 0                    # the position the loader works on
+        self.issued_at: list[int | None] = [None] * n_groups  # done with position g
+        self.pos = 0                    # the position it works on
         self.at = 0                     # its member index within the position
-        self.waiting = False            # the loader counted this block's use and waits
-
-    def transfer(self, now: int, operand: int, nbytes: int, cause: int, extra: int = 0,
-                 extra_cause: int = Cause.COMPULSORY) -> int:
-        """DramPort.transfer: when the last byte has crossed the FIFO port."""
-        t = max(now + self.latency, self.free_at)
-        for size, why in ((nbytes, cause), (extra, extra_cause)):
-            if size:
-                end = t + transfer_cycles(size, self.rate)
-                self.rows.append((t, end, size, operand, why))
-                t = end
-        self.free_at = t
-        return t
+        self.waiting = False            # counted this block's use, waits for space
+        self.blocked = False            # waits for a release
 
     def _level(self, now: int) -> None:
         self.level_t.append(now)
@@ -464,12 +452,13 @@ class _Streamed:
 
     def fill(self, now: int) -> None:
         """The loader at cycle `now`: issue positions in order until space runs out."""
-        off, w, sizes, nxt, uses = self.off, self.w, self.sizes, self.nxt, self.uses
+        off, seq, sizes, nxt, uses = self.off, self.seq, self.sizes, self.nxt, self.uses
         resident, pins, evictable = self.resident, self.pins, self.evictable
+        self.blocked = False
         while self.pos < len(off) - 1:
             hi = off[self.pos + 1]
             while off[self.pos] + self.at < hi:
-                b = w[off[self.pos] + self.at]
+                b = seq[off[self.pos] + self.at]
                 if not self.waiting:
                     nxt[b] += 1
                     if resident[b]:
@@ -482,7 +471,8 @@ class _Streamed:
                 need = sizes[b]
                 while self.capacity - self.used < need:
                     if not evictable:
-                        return                    # waits for a release
+                        self.blocked = True
+                        return
                     victim = max(evictable, key=lambda v: uses[nxt[v]])
                     del evictable[victim]
                     resident[victim] = False
@@ -493,45 +483,97 @@ class _Streamed:
                 self._level(now)
                 resident[b] = True
                 pins[b] = 1
-                cause = Cause.REFETCH if self.loaded_once[b] else Cause.COMPULSORY
-                self.loaded_once[b] = True
-                self.ready[b] = self.transfer(now, Operand.WEIGHTS, need, cause)
+                if self.loaded_once[b]:
+                    self.ready[b] = self.port.transfer(now, self.operand, need, Cause.REFETCH)
+                else:
+                    self.loaded_once[b] = True
+                    unique = self.unique[b]
+                    self.ready[b] = self.port.transfer(now, self.operand, unique,
+                                                       Cause.COMPULSORY, need - unique,
+                                                       self.extra_cause[b])
                 self.at += 1
             self.issued_at[self.pos] = now
             self.pos += 1
             self.at = 0
 
-    def job_ends(self, now: int, m: int) -> None:
-        """PE.serve when member m's job ends: release its weights, then contribute its
-        output (the last contribution writes the tile back)."""
-        b = self.w[m]
+    def release(self, now: int, b: int) -> bool:
+        """A job that used block b ended; True if that wakes a blocked loader."""
         self.pins[b] -= 1
-        if self.pins[b] == 0:
-            if self.nxt[b] < self.stop[b]:
-                self.evictable[b] = None
-            else:
-                self.resident[b] = False
-                self.used -= self.sizes[b]
-                self._level(now)
+        if self.pins[b]:
+            return False
+        if self.nxt[b] < self.stop[b]:
+            self.evictable[b] = None
+        else:
+            self.resident[b] = False
+            self.used -= self.sizes[b]
+            self._level(now)
+        return self.blocked
+
+    def levels(self):
+        n = len(self.level_t)
+        return (np.full(n, self.buffer, dtype=np.int8), np.asarray(self.level_t, dtype=np.int64),
+                np.asarray(self.level_bytes, dtype=np.int64))
+
+
+class _Streamed:
+    """Lock-step broadcasts with weights or inputs streamed through a buffer that cannot hold
+    them all: both loaders, the jobs' releases and write-backs and the FIFO DRAM port,
+    replayed in the order the SimPy model processes them, one loop over the broadcasts.
+
+    Why the order is known: a loader (BlockBuffer.fill, prefetching) waits only for space,
+    and wakes when a release makes some; it then runs after every job that ends in that
+    cycle (their timeouts were scheduled before its wake-up), so in a cycle the ending jobs
+    release their blocks and write back their tiles in the order they started (broadcast,
+    then member), and then the woken loaders issue their loads in the order they were woken.
+    A loader needs space only from jobs already delivered, so when the dispatcher needs
+    broadcast g's blocks, every release that can let the loaders issue them is known. The
+    dispatcher's waits are those of _lock_step, with a broadcast's weights (inputs) ready
+    when their loader has issued them and they have crossed the port. Same-cycle order
+    cannot change a recorded wait because every broadcast then ends its step with
+    interconnect cycles (run_layer checks), and every job takes a cycle at least."""
+
+    def __init__(self, layer: LayerJobs, hw: Hardware, start: int, off: np.ndarray,
+                 m_w: np.ndarray, m_i: np.ndarray, m_o: np.ndarray):
+        self.start = start
+        self.off = off.tolist()
+        self.port = _Port(hw, start)
+        self.loaders = [
+            _Loader(self.port, WEIGHT_BUFFER, Operand.WEIGHTS, hw.weight_buffer_bytes,
+                    layer.weight_bytes, layer.weight_bytes,
+                    np.full(len(layer.weight_bytes), Cause.COMPULSORY), off, m_w),
+            _Loader(self.port, INPUT_BUFFER, Operand.INPUTS, hw.input_buffer_bytes,
+                    layer.input_bytes, layer.input_unique_bytes, layer.input_extra_cause,
+                    off, m_i)]
+        self.w, self.i, self.o = m_w.tolist(), m_i.tolist(), m_o.tolist()
+        self.out_write = layer.output_write_bytes.tolist()
+        self.out_left = layer.output_uses.tolist()
+        self.written_at = [-1] * len(self.out_write)
+
+    @property
+    def rows(self):
+        return self.port.rows
+
+    def job_ends(self, now: int, m: int, woken: list) -> None:
+        """PE.serve when member m's job ends: release its weights and its inputs (noting
+        which blocked loader each wakes first), then contribute its output (the last
+        contribution writes the tile back)."""
+        for loader, b in zip(self.loaders, (self.w[m], self.i[m])):
+            if loader.release(now, b) and loader not in woken:
+                woken.append(loader)
         o = self.o[m]
         self.out_left[o] -= 1
         if self.out_left[o] == 0:
-            self.written_at[o] = self.transfer(now, Operand.OUTPUTS, self.out_write[o],
-                                               Cause.COMPULSORY)
+            self.written_at[o] = self.port.transfer(now, Operand.OUTPUTS, self.out_write[o],
+                                                    Cause.COMPULSORY)
 
-    def run(self, m_pe, m_c, prev, noc, g_in):
-        """The dispatcher's loop (_lock_step at depth 1) with the loader and the port."""
+    def run(self, m_pe, m_c, prev, noc):
+        """The dispatcher's loop (_lock_step at depth 1) with the loaders and the port."""
         import heapq
         start, off = self.start, self.off
-        self.fill(start)
-        _, blocks, _, unique, rest, rest_cause = self.input_loads   # after the first burst
-        ready_in = np.zeros(int(blocks.max(initial=-1)) + 1, dtype=np.int64)
-        for b, u, r, c in zip(blocks.tolist(), unique.tolist(), rest.tolist(),
-                              rest_cause.tolist()):
-            ready_in[b] = self.transfer(start, Operand.INPUTS, u, Cause.COMPULSORY, r, c)
-        ready_i = ready_in[g_in].tolist()
+        weights, inputs = self.loaders
+        for loader in self.loaders:          # the processes start in this order
+            loader.fill(start)
         pe, c, back, noc = m_pe.tolist(), m_c.tolist(), prev.tolist(), noc.tolist()
-        w, ready, issued_at = self.w, self.ready, self.issued_at
         finish = [0] * len(pe)
         reach = [0] * len(noc)
         events: list[tuple[int, int]] = []       # (end, member): jobs not yet ended
@@ -539,22 +581,22 @@ class _Streamed:
         t = start
         for g in range(len(noc)):
             reach[g] = t
-            while issued_at[g] is None:           # the loader waits for space: run the
-                if not events:                    # jobs' ends until it has issued g
-                    raise NotExact("the weight loader would wait for space no job frees")
+            while weights.issued_at[g] is None or inputs.issued_at[g] is None:
+                if not events:                    # a loader waits for space: run the jobs'
+                    raise NotExact("a loader would wait for space no job frees")   # ends
                 now = events[0][0]
+                woken: list[_Loader] = []
                 while events and events[0][0] == now:
-                    self.job_ends(now, heapq.heappop(events)[1])
-                self.fill(now)
+                    self.job_ends(now, heapq.heappop(events)[1], woken)
+                for loader in woken:
+                    loader.fill(now)
             lo, hi = off[g], off[g + 1]
-            r = max(issued_at[g], max(ready[w[m]] for m in range(lo, hi)))
-            if r > t:
-                stage_t.append(t), stage_state.append(_WAIT_W), stage_held.append(-1)
-                t = r
-            r = ready_i[g]
-            if r > t:
-                stage_t.append(t), stage_state.append(_WAIT_I), stage_held.append(-1)
-                t = r
+            for loader, used, state in ((weights, self.w, _WAIT_W), (inputs, self.i, _WAIT_I)):
+                ready = loader.ready
+                r = max(loader.issued_at[g], max(ready[used[m]] for m in range(lo, hi)))
+                if r > t:
+                    stage_t.append(t), stage_state.append(state), stage_held.append(-1)
+                    t = r
             for m in range(lo, hi):
                 b = back[m]
                 if b >= 0 and finish[b] > t:
@@ -566,16 +608,13 @@ class _Streamed:
                 finish[m] = t + c[m]
                 heapq.heappush(events, (finish[m], m))
         while events:
-            end, m = heapq.heappop(events)
-            self.job_ends(end, m)
+            now = events[0][0]
+            woken = []
+            while events and events[0][0] == now:
+                self.job_ends(now, heapq.heappop(events)[1], woken)
         return (np.asarray(reach, dtype=np.int64), np.asarray(finish, dtype=np.int64),
                 (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state),
                  np.asarray(stage_held)))
-
-    def levels(self):
-        n = len(self.level_t)
-        return (np.full(n, WEIGHT_BUFFER, dtype=np.int8), np.asarray(self.level_t, dtype=np.int64),
-                np.asarray(self.level_bytes, dtype=np.int64))
 
 
 def _levels(buffer: int, used: np.ndarray, sizes: np.ndarray, held_from: np.ndarray,

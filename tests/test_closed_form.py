@@ -154,50 +154,60 @@ STATIC = st.sampled_from(["round-robin", "lpt", "kk", "multifit", "density-group
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layers=conv_layers(), mapping=mappings, hw=hardware, policy=STATIC,
-       room=st.floats(0, 1), overhead=st.integers(1, 3), noc=st.sampled_from([1, 8, 64]),
-       pes=st.integers(1, 3))
-def test_weights_streamed_through_a_small_buffer_run_in_closed_form_exactly(
-        layers, mapping, hw, policy, room, overhead, noc, pes):
-    """Lock-step, prefetching, with a weight buffer too small for a layer's weights: the
-    loader's evictions and refetches, the port's order and every wait are those of SimPy.
-    Few PEs and one filter per job: more weight blocks than a broadcast holds."""
+       room=st.floats(0, 1), input_room=st.one_of(st.none(), st.floats(0, 1)),
+       overhead=st.integers(1, 3), noc=st.sampled_from([1, 8, 64]), pes=st.integers(1, 3))
+def test_blocks_streamed_through_small_buffers_run_in_closed_form_exactly(
+        layers, mapping, hw, policy, room, input_room, overhead, noc, pes):
+    """Lock-step, prefetching, with a weight buffer too small for a layer's weights, and an
+    input buffer too small for its inputs or not: the loaders' evictions and refetches, the
+    port's order and every wait are those of SimPy. Few PEs and one filter per job: more
+    weight blocks than a broadcast holds."""
     mapping = attrs.evolve(mapping, filters_per_job=1)
     hw = attrs.evolve(hw, pe_rows=1, pe_cols=pes, input_queue_depth=1, double_buffered=True,
                       job_overhead_cycles=overhead, noc_bytes_per_cycle=noc,
                       input_buffer_bytes=math.inf)
     jobs = jobs_for(layers, mapping, hw)
     hw = fitted(hw, jobs, slack=1)
-    # room for the largest broadcast's weights (at most one block per PE) and double
-    # buffering, up to the smallest layer's total: some layers stream their weights
+    # room for the largest broadcast's blocks (at most one weight block per PE, one input
+    # block) and double buffering, up to the smallest layer's total: some layers stream
     lower = max(max(int(np.sort(l.weight_bytes)[-hw.n_pes:].sum()),
                     2 * int(l.weight_bytes.max(initial=0))) for l in jobs)
     upper = min(int(l.weight_bytes.sum()) for l in jobs)
     hw = attrs.evolve(hw, weight_buffer_bytes=max(1, lower + int(room * max(upper - lower, 0))))
+    if input_room is not None:
+        lower = max(2 * int(l.input_bytes.max(initial=0)) for l in jobs)
+        upper = min(int(l.input_bytes.sum()) for l in jobs)
+        hw = attrs.evolve(hw, input_buffer_bytes=max(
+            1, lower + int(input_room * max(upper - lower, 0))))
     policy = load_policy(policy) if isinstance(policy, str) else policy
     reference = simulate(jobs, hw, policy, engine="simpy")
     auto = simulate(jobs, hw, policy, engine="auto")
     streamed = []
     for layer, ref, got in zip(jobs, reference.layers, auto.layers):
         assert same_layer_results(ref, got) == {}, got.name
-        if layer.weight_bytes.sum() > hw.weight_buffer_bytes:
+        if layer.weight_bytes.sum() > hw.weight_buffer_bytes or \
+                layer.input_bytes.sum() > hw.input_buffer_bytes:
             assert got.engine == "fast" or \
                 got.engine_note.startswith(("the output buffer", "partial sums")), got.engine_note
             if got.engine == "fast":
                 streamed.append(layer.index)
-                event("a layer streamed its weights in closed form")
+                event("a layer streamed its blocks in closed form")
+                if layer.input_bytes.sum() > hw.input_buffer_bytes:
+                    event("a layer streamed its inputs in closed form")
                 assert got.weight_buffer_peak == ref.weight_buffer_peak
     for column in ("pe", "start", "end", "state", "held_by"):
         assert np.array_equal(getattr(reference.states, column), getattr(auto.states, column))
     assert np.array_equal(dram_bytes(reference), dram_bytes(auto))
     # streamed layers put their transfers on the port in SimPy's order (elsewhere same-cycle
-    # write-backs may swap), and record the weight buffer's rows in its order
+    # write-backs may swap), and record the weight and input buffers' rows in its order
     rows = [sorted(r for r in zip(*(x[k].tolist() for k in x)) if r[-1] in streamed)
             for x in (reference.transfers, auto.transfers)]
     assert rows[0] == rows[1]
-    for lv in (reference.levels, auto.levels):
-        weights = lv["buffer"] == 0
-        rows.append(list(zip(lv["t"][weights].tolist(), lv["level"][weights].tolist())))
-    assert rows[2] == rows[3]
+    for lv in (reference.levels, auto.levels):  # weight and input buffers, each in order
+        for b in (0, 1):
+            mine = lv["buffer"] == b
+            rows.append(list(zip(lv["t"][mine].tolist(), lv["level"][mine].tolist())))
+    assert rows[2:4] == rows[4:6]
     energy = EnergyTable()
     assert build_report("x", reference, energy).total.energy_pj == \
         build_report("x", auto, energy).total.energy_pj
