@@ -24,7 +24,7 @@ from accelsim.broadcasts import Broadcasts, broadcasts
 from accelsim.config import Hardware
 from accelsim.errors import ConfigError, DeadlockError
 from accelsim.hardware_bounds import HardwareBounds, hardware_bounds
-from accelsim.hw.buffer import BlockBuffer, OutputBuffer
+from accelsim.hw.buffer import BlockBuffer, OutputBuffer, load_in_order
 from accelsim.hw.dispatch import (DispatchStatus, Dispatcher, StealingQueues, dynamic_groups,
                                   interleaved)
 from accelsim.hw.dram import DramPort
@@ -286,7 +286,8 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
     stealing = StealingQueues(plan.queues, layer) if plan.steal else None
     dispatcher = Dispatcher(env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer,
                             stealing)
-    for component in (weights.fill(), inputs.fill(), dispatcher.run(), *(pe.run() for pe in pes)):
+    for component in (load_in_order(weights, inputs), dispatcher.run(),
+                      *(pe.run() for pe in pes)):
         env.process(component)
     if not layer.n_jobs:
         progress.check()

@@ -187,8 +187,8 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     g_in = m_i[off[:-1]]
     latency = hw.dram_latency_cycles
 
-    # loads: each block once, in order of first use; with prefetch all at the start, weights
-    # then inputs (the two loaders run in that order), back to back on the port
+    # loads: each block once, in order of first use; with prefetch all at the start, back to
+    # back on the port in the loader's order: by broadcast, its weights before its input
     loads = []
     for operand, used, sizes, unique, extra in (
             (Operand.WEIGHTS, m_w, layer.weight_bytes, layer.weight_bytes, None),
@@ -205,15 +205,23 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     prefetch = hw.double_buffered
     ready = [np.full(len(layer.weight_bytes), start, dtype=np.int64),
              np.full(len(layer.input_bytes), start, dtype=np.int64)]
-    part_bytes = np.concatenate([np.column_stack((l[3], l[4])).ravel() for l in loads])
+    n_w = len(loads[0][1])
+    order = np.lexsort((np.arange(n_w + len(loads[1][1])),
+                        np.repeat([0, 1], [n_w, len(loads[1][1])]),
+                        np.concatenate([loads[0][2], loads[1][2]])))
+    load_op, load_gid, load_uniq, load_rest, load_rest_cause = (
+        np.concatenate(columns)[order] for columns in zip(
+            *((np.full(len(l[1]), l[0]), *l[2:]) for l in loads)))
+    part_bytes = np.column_stack((load_uniq, load_rest)).ravel()
     part_cycles = _cycles(part_bytes, hw.dram_bytes_per_cycle)
     free_at = start
     if prefetch:
         part_end = _fifo(np.full(len(part_bytes), start, dtype=np.int64), part_cycles,
                          latency, start)
-        n_w = len(loads[0][1])
-        ready[0][loads[0][1]] = part_end[1:2 * n_w:2]
-        ready[1][loads[1][1]] = part_end[2 * n_w + 1::2]
+        ends = np.empty(len(order), dtype=np.int64)
+        ends[order] = part_end[1::2]
+        ready[0][loads[0][1]] = ends[:n_w]
+        ready[1][loads[1][1]] = ends[n_w:]
         free_at = int(part_end.max(initial=start))
 
     # what each broadcast waits for besides queue room: operands, then the NoC
@@ -281,11 +289,10 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         end = max(int(wb_end.max(initial=start)), int(finish.max(initial=start)))
 
         # DRAM rows: load parts (at the start, or when the dispatcher reaches their broadcast)
-        load_operand = np.concatenate([np.full(2 * len(l[1]), l[0]) for l in loads])
-        load_cause = np.concatenate([np.column_stack((np.full(len(l[1]), Cause.COMPULSORY),
-                                                      l[5])).ravel() for l in loads])
-        load_end = part_end if prefetch else \
-            np.concatenate([np.repeat(reach[l[2]], 2) for l in loads])
+        load_operand = np.repeat(load_op, 2)
+        load_cause = np.column_stack((np.full(len(load_op), Cause.COMPULSORY),
+                                      load_rest_cause)).ravel()
+        load_end = part_end if prefetch else np.repeat(reach[load_gid], 2)
         rows = [(load_end - part_cycles, load_end, part_bytes, load_operand, load_cause),
                 (wb_end - wb_cycles, wb_end, wb_bytes, np.full(len(written), Operand.OUTPUTS),
                  np.full(len(written), Cause.COMPULSORY))]
@@ -413,7 +420,7 @@ class _Port:
 
 
 class _Loader:
-    """BlockBuffer's loader (prefetching) and its releases, on plain ints: loads each
+    """BlockBuffer's part of the loader (prefetching) and its releases, on plain ints: loads a
     position's blocks in order as space allows, evicting the unpinned block used furthest
     ahead (ties: the one released first, as BlockBuffer's dict keeps them)."""
 
@@ -441,8 +448,7 @@ class _Loader:
         self.level_t: list[int] = []
         self.level_bytes: list[int] = []
         self.issued_at: list[int | None] = [None] * n_groups  # done with position g
-        self.pos = 0                    # the position it works on
-        self.at = 0                     # its member index within the position
+        self.at = 0                     # the member it is at within its position
         self.waiting = False            # counted this block's use, waits for space
         self.blocked = False            # waits for a release
 
@@ -450,51 +456,50 @@ class _Loader:
         self.level_t.append(now)
         self.level_bytes.append(self.used)
 
-    def fill(self, now: int) -> None:
-        """The loader at cycle `now`: issue positions in order until space runs out."""
+    def fill_position(self, now: int, pos: int) -> bool:
+        """The loader at cycle `now` on position `pos`'s blocks of this buffer: True when they
+        are all issued, False when it must wait for a release."""
         off, seq, sizes, nxt, uses = self.off, self.seq, self.sizes, self.nxt, self.uses
         resident, pins, evictable = self.resident, self.pins, self.evictable
         self.blocked = False
-        while self.pos < len(off) - 1:
-            hi = off[self.pos + 1]
-            while off[self.pos] + self.at < hi:
-                b = seq[off[self.pos] + self.at]
-                if not self.waiting:
-                    nxt[b] += 1
-                    if resident[b]:
-                        if pins[b] == 0:
-                            del evictable[b]
-                        pins[b] += 1
-                        self.at += 1
-                        continue
-                    self.waiting = True
-                need = sizes[b]
-                while self.capacity - self.used < need:
-                    if not evictable:
-                        self.blocked = True
-                        return
-                    victim = max(evictable, key=lambda v: uses[nxt[v]])
-                    del evictable[victim]
-                    resident[victim] = False
-                    self.used -= sizes[victim]
-                    self._level(now)
-                self.waiting = False
-                self.used += need
+        hi = off[pos + 1]
+        while off[pos] + self.at < hi:
+            b = seq[off[pos] + self.at]
+            if not self.waiting:
+                nxt[b] += 1
+                if resident[b]:
+                    if pins[b] == 0:
+                        del evictable[b]
+                    pins[b] += 1
+                    self.at += 1
+                    continue
+                self.waiting = True
+            need = sizes[b]
+            while self.capacity - self.used < need:
+                if not evictable:
+                    self.blocked = True
+                    return False
+                victim = max(evictable, key=lambda v: uses[nxt[v]])
+                del evictable[victim]
+                resident[victim] = False
+                self.used -= sizes[victim]
                 self._level(now)
-                resident[b] = True
-                pins[b] = 1
-                if self.loaded_once[b]:
-                    self.ready[b] = self.port.transfer(now, self.operand, need, Cause.REFETCH)
-                else:
-                    self.loaded_once[b] = True
-                    unique = self.unique[b]
-                    self.ready[b] = self.port.transfer(now, self.operand, unique,
-                                                       Cause.COMPULSORY, need - unique,
-                                                       self.extra_cause[b])
-                self.at += 1
-            self.issued_at[self.pos] = now
-            self.pos += 1
-            self.at = 0
+            self.waiting = False
+            self.used += need
+            self._level(now)
+            resident[b] = True
+            pins[b] = 1
+            if self.loaded_once[b]:
+                self.ready[b] = self.port.transfer(now, self.operand, need, Cause.REFETCH)
+            else:
+                self.loaded_once[b] = True
+                unique = self.unique[b]
+                self.ready[b] = self.port.transfer(now, self.operand, unique, Cause.COMPULSORY,
+                                                   need - unique, self.extra_cause[b])
+            self.at += 1
+        self.issued_at[pos] = now
+        self.at = 0
+        return True
 
     def release(self, now: int, b: int) -> bool:
         """A job that used block b ended; True if that wakes a blocked loader."""
@@ -517,20 +522,20 @@ class _Loader:
 
 class _Streamed:
     """Lock-step broadcasts with weights or inputs streamed through a buffer that cannot hold
-    them all: both loaders, the jobs' releases and write-backs and the FIFO DRAM port,
-    replayed in the order the SimPy model processes them, one loop over the broadcasts.
+    them all: the loader, the jobs' releases and write-backs and the FIFO DRAM port, replayed
+    in the order the SimPy model processes them, one loop over the broadcasts.
 
-    Why the order is known: a loader (BlockBuffer.fill, prefetching) waits only for space,
-    and wakes when a release makes some; it then runs after every job that ends in that
-    cycle (their timeouts were scheduled before its wake-up), so in a cycle the ending jobs
-    release their blocks and write back their tiles in the order they started (broadcast,
-    then member), and then the woken loaders issue their loads in the order they were woken.
-    A loader needs space only from jobs already delivered, so when the dispatcher needs
-    broadcast g's blocks, every release that can let the loaders issue them is known. The
-    dispatcher's waits are those of _lock_step, with a broadcast's weights (inputs) ready
-    when their loader has issued them and they have crossed the port. Same-cycle order
-    cannot change a recorded wait because every broadcast then ends its step with
-    interconnect cycles (run_layer checks), and every job takes a cycle at least."""
+    Why the order is known: the loader (load_in_order, prefetching) waits only for space in
+    one buffer, and wakes when a release there makes some; it then runs after every job that
+    ends in that cycle (their timeouts were scheduled before its wake-up), so in a cycle the
+    ending jobs release their blocks and write back their tiles in the order they started
+    (broadcast, then member), and then the loader issues its loads. It needs space only from
+    jobs already delivered, so when the dispatcher needs broadcast g's blocks, every release
+    that can let the loader issue them is known. The dispatcher's waits are those of
+    _lock_step, with a broadcast's weights (inputs) ready when the loader has issued them
+    and they have crossed the port. Same-cycle order cannot change a recorded wait because
+    every broadcast then ends its step with interconnect cycles (run_layer checks), and
+    every job takes a cycle at least."""
 
     def __init__(self, layer: LayerJobs, hw: Hardware, start: int, off: np.ndarray,
                  m_w: np.ndarray, m_i: np.ndarray, m_o: np.ndarray):
@@ -548,31 +553,44 @@ class _Streamed:
         self.out_write = layer.output_write_bytes.tolist()
         self.out_left = layer.output_uses.tolist()
         self.written_at = [-1] * len(self.out_write)
+        self.pos = 0                    # the loader's position, and buffer there (0, 1)
+        self.part = 0
 
     @property
     def rows(self):
         return self.port.rows
 
-    def job_ends(self, now: int, m: int, woken: list) -> None:
-        """PE.serve when member m's job ends: release its weights and its inputs (noting
-        which blocked loader each wakes first), then contribute its output (the last
-        contribution writes the tile back)."""
+    def fill(self, now: int) -> None:
+        """load_in_order at cycle `now`: each position's weights, then its input, until a
+        buffer has no space."""
+        while self.pos < len(self.off) - 1:
+            while self.part < 2:
+                if not self.loaders[self.part].fill_position(now, self.pos):
+                    return
+                self.part += 1
+            self.pos += 1
+            self.part = 0
+
+    def job_ends(self, now: int, m: int) -> bool:
+        """PE.serve when member m's job ends: release its weights and its inputs, then
+        contribute its output (the last contribution writes the tile back). True if a
+        release wakes the loader."""
+        woken = False
         for loader, b in zip(self.loaders, (self.w[m], self.i[m])):
-            if loader.release(now, b) and loader not in woken:
-                woken.append(loader)
+            woken |= loader.release(now, b)
         o = self.o[m]
         self.out_left[o] -= 1
         if self.out_left[o] == 0:
             self.written_at[o] = self.port.transfer(now, Operand.OUTPUTS, self.out_write[o],
                                                     Cause.COMPULSORY)
+        return woken
 
     def run(self, m_pe, m_c, prev, noc):
         """The dispatcher's loop (_lock_step at depth 1) with the loaders and the port."""
         import heapq
         start, off = self.start, self.off
         weights, inputs = self.loaders
-        for loader in self.loaders:          # the processes start in this order
-            loader.fill(start)
+        self.fill(start)
         pe, c, back, noc = m_pe.tolist(), m_c.tolist(), prev.tolist(), noc.tolist()
         finish = [0] * len(pe)
         reach = [0] * len(noc)
@@ -585,11 +603,11 @@ class _Streamed:
                 if not events:                    # a loader waits for space: run the jobs'
                     raise NotExact("a loader would wait for space no job frees")   # ends
                 now = events[0][0]
-                woken: list[_Loader] = []
+                woken = False
                 while events and events[0][0] == now:
-                    self.job_ends(now, heapq.heappop(events)[1], woken)
-                for loader in woken:
-                    loader.fill(now)
+                    woken |= self.job_ends(now, heapq.heappop(events)[1])
+                if woken:
+                    self.fill(now)
             lo, hi = off[g], off[g + 1]
             for loader, used, state in ((weights, self.w, _WAIT_W), (inputs, self.i, _WAIT_I)):
                 ready = loader.ready
@@ -608,10 +626,8 @@ class _Streamed:
                 finish[m] = t + c[m]
                 heapq.heappush(events, (finish[m], m))
         while events:
-            now = events[0][0]
-            woken = []
-            while events and events[0][0] == now:
-                self.job_ends(now, heapq.heappop(events)[1], woken)
+            end, m = heapq.heappop(events)
+            self.job_ends(end, m)
         return (np.asarray(reach, dtype=np.int64), np.asarray(finish, dtype=np.int64),
                 (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state),
                  np.asarray(stage_held)))

@@ -1,7 +1,8 @@
 """On-chip buffers.
 
-`BlockBuffer` holds weight or input blocks. Its `fill` process walks the dispatch sequence and
-loads each block a delivery needs, reserving space from the moment the load begins. A block
+`BlockBuffer` holds weight or input blocks. The loader (`load_in_order`, one process for both
+buffers) walks the dispatch sequence and loads each block a delivery needs, weights then
+inputs, reserving space from the moment the load begins. A block
 is pinned while any issued delivery still needs it; unpinned blocks that will be used again
 stay resident but may be evicted (furthest next use first: the fetch order is known in
 advance) when space is needed, and are loaded again later: that is refetch traffic. A buffer
@@ -89,39 +90,44 @@ class BlockBuffer:
         self._waiting_for = -1
 
     # -- the fill process ---------------------------------------------------------------------
-    def fill(self):
-        """Issue the loads of each dispatch position in order, as space allows."""
+    @property
+    def positions(self) -> int:
+        return self._total
+
+    def fill_position(self, pos: int):
+        """Issue the loads of dispatch position `pos` in order, as space allows: a generator
+        that waits for the position to be decided (dynamic plans), for the dispatcher to
+        reach it (without prefetch), and for space."""
         env, sequence, resident, pins = self.env, self.sequence, self._resident, self._pins
-        for pos in range(self._total):
-            while pos >= len(sequence):
-                self._appended = Event(env)
-                yield self._appended
-            blocks = sequence[pos]
-            if not self._prefetch and self._position() < pos:
-                yield self._wait_position(pos)
-            for b in blocks:
-                self._next[b] += 1
-                if resident[b]:
-                    if pins[b] == 0:
-                        del self._evictable[b]
-                    pins[b] += 1
+        while pos >= len(sequence):
+            self._appended = Event(env)
+            yield self._appended
+        blocks = sequence[pos]
+        if not self._prefetch and self._position() < pos:
+            yield self._wait_position(pos)
+        for b in blocks:
+            self._next[b] += 1
+            if resident[b]:
+                if pins[b] == 0:
+                    del self._evictable[b]
+                pins[b] += 1
+                continue
+            need = self._bytes[b]
+            while self.capacity - self.used < need:
+                if self._evictable:
+                    self._evict_one()
                     continue
-                need = self._bytes[b]
-                while self.capacity - self.used < need:
-                    if self._evictable:
-                        self._evict_one()
-                        continue
-                    self._waiting_for = b
-                    self._space = Event(env)
-                    yield self._space
-                    self._space = None
-                    self._waiting_for = -1
-                self._load(b)
-            self.issued = pos + 1
-            waiter = self._issue_waiter
-            if waiter is not None and waiter[0] < self.issued:
-                self._issue_waiter = None
-                waiter[1].succeed()
+                self._waiting_for = b
+                self._space = Event(env)
+                yield self._space
+                self._space = None
+                self._waiting_for = -1
+            self._load(b)
+        self.issued = pos + 1
+        waiter = self._issue_waiter
+        if waiter is not None and waiter[0] < self.issued:
+            self._issue_waiter = None
+            waiter[1].succeed()
 
     def _load(self, b: int) -> None:
         size = self._bytes[b]
@@ -188,6 +194,17 @@ class BlockBuffer:
         return (f"{self.name} buffer loader waits for {_kib(self._bytes[self._waiting_for])} for "
                 f"block {self._waiting_for}; it holds {_kib(self.used)} of {_kib(self.capacity)} "
                 f"in {pinned} blocks pinned by deliveries not yet finished")
+
+
+def load_in_order(weights: BlockBuffer, inputs: BlockBuffer):
+    """The loader process, one for both buffers: it walks the dispatch positions in order and
+    issues each position's weight blocks, then its input block, so blocks cross the FIFO
+    DRAM port in the order they are first needed, whichever buffer they go to (with a loader
+    per buffer, a weight buffer large enough to take a whole layer put all its weights on
+    the port ahead of the first input tile, and a larger buffer made the layer slower)."""
+    for pos in range(weights.positions):
+        yield from weights.fill_position(pos)
+        yield from inputs.fill_position(pos)
 
 
 class OutputBuffer:

@@ -75,7 +75,7 @@ class PE:
 
     def run(self):
         """The PE's process: serve delivered jobs until the dispatcher has nothing more for
-        this PE. assemble starts it in PE order, after the loaders and the dispatcher."""
+        this PE. assemble starts it in PE order, after the loader and the dispatcher."""
         self._done = Event(self.env)
         self.serve()
         yield self._done
