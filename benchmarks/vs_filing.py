@@ -1,4 +1,4 @@
-"""simulate() today against the commit the speed issue was measured on (80990d8), one run.
+"""simulate() today against commit 80990d8, when the engines were first timed, in one run.
 
     python benchmarks/vs_filing.py [--repeat 3] [--commit 80990d8]
 

@@ -4,7 +4,8 @@ Both prune each layer to Han et al.'s densities. Layer-wise magnitude pruning ke
 largest weights wherever they are, so filters end up unequal: a sparsity-unaware
 round-robin mapping suffers, a scheduling policy repairs it. Balanced pruning forces every
 filter to keep the same count, so even round-robin is balanced; the price is paid in which
-weights survive (see accelsim's issue notes), not in cycles. Run:
+weights survive (the accuracy a balanced mask costs is outside this model), not in cycles.
+Run:
 python scenarios/prune_vs_schedule.py [--pes 8]
 """
 
