@@ -142,16 +142,6 @@ def _stacked_pixels(share: np.ndarray, row: np.ndarray, level: np.ndarray) -> np
     return PALETTE[state]
 
 
-def _mixed_pixels(share: np.ndarray, row: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """RGB pixels of per-PE rows: each pixel the mix of the states' colours by their shares
-    of its bin (what anti-aliased rectangles would show), white in the gaps between rows."""
-    colour = np.einsum("psb,sc->pbc", share, PALETTE[:-1].astype(float)) + \
-        255 * (1 - share.sum(axis=1))[..., None]
-    image = np.rint(colour.clip(0, 255)).astype(np.uint8)[row]
-    image[(level < 0) | (level >= 1)] = 255
-    return image
-
-
 def _darken(image: np.ndarray, ax: Axes, xs) -> None:
     """Layer boundaries at cycles xs, in a picture of the axes' size, as one-pixel columns at
     half brightness (black at 50 % alpha)."""
@@ -183,9 +173,10 @@ def draw_timeline(trace: dict[str, np.ndarray], title: str = "",
     """The PE rows above a strip of the whole array's state mix; returns the canvas, the rows'
     axes (x in cycles, y in rows of PEs or bands of PEs, see band_size) and the strip's.
 
-    One row per PE shows, per pixel column, the mix of the PE's states in that bin; a band row
-    stacks the share of its PEs in each state (busy at the bottom), as does the strip for all
-    PEs. `window` (t0, t1) limits the cycles shown."""
+    Each row (a PE, or a band of PEs) stacks, per pixel column, the share of its cycles in
+    each state in that bin (busy at the bottom), in the states' own colours: a blend of two
+    states' colours would read as a third one. So does the strip for all PEs. `window` (t0,
+    t1) limits the cycles shown."""
     n_pes = int(trace["n_pes"])
     states = intervals_of(trace)
     if window:
@@ -213,7 +204,7 @@ def draw_timeline(trace: dict[str, np.ndarray], title: str = "",
     pes = np.minimum(band, n_pes - np.arange(rows) * band)
     share = cycles / (pes[:, None, None] * np.maximum(np.diff(edges), 1))
     row, level = _pixel_rows(ax.height, rows, 0.8)
-    image = ax.fit((_mixed_pixels if band == 1 else _stacked_pixels)(share, row, level))
+    image = ax.fit(_stacked_pixels(share, row, level))
     _darken(image, ax, starts[1:])
     ax.image(image)
     total = cycles.sum(axis=0, keepdims=True) / (n_pes * np.maximum(np.diff(edges), 1))

@@ -111,26 +111,30 @@ def test_a_small_timeline_shows_each_pes_states_where_they_happen():
     assert (colour_at(canvas, mix.px(200), mix.py(0.75)) == busy).all()
 
 
-def test_a_pixel_mixes_the_states_of_its_bin():
-    # 6,000 cycles in fewer pixels: PE 1 changes state one cycle into a pixel's bin
+def test_a_pixel_column_stacks_the_states_of_its_bin_in_their_own_colours():
+    # 6,000 cycles in fewer pixels: PE 1 changes state halfway through a pixel's bin; the
+    # column shows busy below and waiting above, never a blend that reads as a third state
     def draw(change):
         states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, change]),
                                 np.array([6000, change, 6000]),
-                                np.array([State.BUSY, State.WAIT_INPUTS, State.BUSY],
+                                np.array([State.WAIT_INPUTS, State.WAIT_INPUTS, State.BUSY],
                                          dtype=np.int8), np.full(3, -1))
         return plotting.draw_timeline(trace_of(states, 2, [(0, 6000, "conv")]))
 
     _, ax, _ = draw(3000)
     edges = plotting._edges(0, 6000, ax.width)
-    column = int(np.argmax(np.diff(edges)[len(edges) // 2:] >= 3)) + len(edges) // 2
+    column = int(np.argmax(np.diff(edges)[len(edges) // 2:] >= 4)) + len(edges) // 2
     e0, e1 = edges[column], edges[column + 1]
-    canvas, ax, _ = draw(e0 + 1)
-    want = (np.array(rgb(COLORS[State.WAIT_INPUTS])) * 1 +
-            np.array(rgb(COLORS[State.BUSY])) * (e1 - e0 - 1)) / (e1 - e0)
-    shown = canvas.pixels()[int(ax.py(1.5)), ax.left + column].astype(int)
-    assert np.abs(shown - want).max() <= 1
-    assert (canvas.pixels()[int(ax.py(1.5)), ax.left + column + 1] ==
-            rgb(COLORS[State.BUSY])).all()
+    canvas, ax, _ = draw(e0 + (e1 - e0) // 2)
+    busy, waiting = rgb(COLORS[State.BUSY]), rgb(COLORS[State.WAIT_INPUTS])
+    pixels = canvas.pixels()
+    x = ax.left + column
+    # row 1's bar spans y = 1.9 (level 0) up to y = 1.1 (level 1)
+    assert (pixels[int(ax.py(1.9 - 0.8 * 0.2)), x] == busy).all()
+    assert (pixels[int(ax.py(1.9 - 0.8 * 0.8)), x] == waiting).all()
+    colours = {tuple(c) for c in pixels[int(ax.py(1.85)):int(ax.py(1.15)), x]}
+    assert colours <= {tuple(busy), tuple(waiting)}
+    assert (pixels[int(ax.py(1.5)), x + 1] == busy).all()
 
 
 def test_1024_pes_are_32_bands_stacking_the_share_of_their_pes_in_each_state():
