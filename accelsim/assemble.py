@@ -170,6 +170,9 @@ def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
     if engine not in ENGINES:
         raise ConfigError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
+    if engine == "fast":             # what the hardware alone rules out, before any planning
+        for layer in layers:
+            _demand_fast(layer, closed_form.not_exact_because(layer, hw, False))
     prepared = []
     for i, layer in enumerate(layers):       # planning can take long (exact): say so
         if progress is not None:
@@ -208,11 +211,16 @@ def _prepare(layer: LayerJobs, hw: Hardware, policy: Policy, engine: str) -> _Pr
     if engine == "simpy":
         return _Prepared(layer, plan, bc, plan_seconds, None, None)
     timeline, note = closed_form.timeline_or_note(layer, bc, hw, plan.dynamic)
-    if engine == "fast" and note is not None:
+    if engine == "fast":
+        _demand_fast(layer, note)
+    return _Prepared(layer, plan, bc, plan_seconds, timeline, note)
+
+
+def _demand_fast(layer: LayerJobs, note: str | None) -> None:
+    if note is not None:
         raise ConfigError(f"layer {layer.layer.name}: engine = 'fast', but the closed form is "
                           f"not exact here: {note}; use engine = 'auto' (SimPy where needed) "
                           f"or 'simpy'")
-    return _Prepared(layer, plan, bc, plan_seconds, timeline, note)
 
 
 def _layer_bound(layer: LayerJobs, plan: Plan, hw: Hardware):
