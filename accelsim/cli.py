@@ -399,7 +399,7 @@ def _size(args) -> int:
           f"full grid")
     b = result.best
     if b is None:
-        print("no configuration up to --max-pes meets the target")
+        print("no configuration up to --max-pes meets the target (exit status 1)")
     else:
         print(f"smallest meeting it: {b.pes} PEs ({b.pe_rows} x {b.pe_cols}), buffers x"
               f"{b.scale:g} ({b.buffer_bytes / 1024:,.0f} KiB): {b.cycles:,} cycles; "
@@ -426,7 +426,7 @@ def _size(args) -> int:
     (out / "sizing.json").write_text(jsonio.dumps({"target_cycles": target, "rows": rows},
                                                 indent=2))
     print(f"\nwrote sizing.json, pareto.png to {out}/")
-    return 0
+    return 0 if b is not None else 1     # a script can tell "nothing meets it" apart
 
 
 def _engine_option(parser) -> None:

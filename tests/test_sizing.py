@@ -54,7 +54,7 @@ def test_an_unreachable_target_says_so(tmp_path, capsys):
     path = tmp_path / "s.toml"
     path.write_text("[workload]\nnetwork = 'lenet5'\n[pruning]\nprofile = 'han2015-lenet5'\n")
     assert main(["size", str(path), "--latency-target", "10", "--max-pes", "4",
-                 "--out", str(tmp_path), "-q"]) == 0
+                 "--out", str(tmp_path), "-q"]) == 1     # a script can tell
     out = capsys.readouterr().out
     assert "no configuration up to --max-pes meets the target" in out
     data = json.loads((tmp_path / "sizing.json").read_text())
