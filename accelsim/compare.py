@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from attrs import frozen
 
+from accelsim.errors import ConfigError
 from accelsim.assemble import SimResult, simulate
 from accelsim import jsonio
 from accelsim.gap import PARTS, Gap, layer_gap
@@ -48,6 +49,10 @@ def policies_for(names: list[str] | None,
     """The policies named, or by default every installed one and DEFAULT_EXTRAS; also the
     defaults left out, each with the extra it needs (named ones must load, or fail)."""
     left_out = {}
+    twice = sorted({n for n in names or () if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"--policies names {', '.join(twice)} more than once: each policy "
+                          f"runs once")
     if not names:
         names = [*available(), *DEFAULT_EXTRAS]
         left_out = {n: extra for n in names if (extra := missing_extra(n))}

@@ -215,3 +215,12 @@ def test_run_and_compare_output_fits_100_columns(tmp_path, capsys):
     heads = [l.split()[2:] for l in out.splitlines() if l.startswith("layer ") and "binds" in l
              and "DRAM" not in l]
     assert sum(len(h) for h in heads) == 10 and len(heads) > 1
+
+
+def test_compare_refuses_a_policy_named_twice(tmp_path, capsys):
+    scenario = Path(__file__).parent.parent / "scenarios" / "lenet5_real.toml"
+    assert main(["compare", str(scenario), "--policies", "lpt,kk,lpt", "--out",
+                 str(tmp_path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "--policies names lpt more than once" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "compare.json").exists()
