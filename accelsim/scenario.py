@@ -30,7 +30,7 @@ from attrs import frozen
 from accelsim.files import folder_name, read_text
 from accelsim.assemble import ENGINES
 from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
-from accelsim.errors import ConfigError, unknown
+from accelsim.errors import ConfigError, did_you_mean, unknown
 from accelsim.workload.layers import Network
 from accelsim.workload.measured import check_measured, load_measured, measured_path, \
     shipped_measured
@@ -314,8 +314,9 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
         path = measured_path(name) if name in shipped_measured() else \
             (Path(name) if Path(name).is_absolute() else base / name)
         if not path.is_file():
-            raise ConfigError(f"{src}: [pruning] measured = {name!r}: no such file (shipped: "
-                              f"{', '.join(shipped_measured())})")
+            raise ConfigError(f"{src}: [pruning] measured = {name!r}: no such file; "
+                              f"{did_you_mean(name, shipped_measured())}shipped: "
+                              f"{', '.join(shipped_measured())}")
         return Pruning(measured=path)
     if table["weights"] in shipped_weights():
         weights = weights_path(table["weights"])

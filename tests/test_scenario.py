@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -114,4 +115,17 @@ def test_pruning_fields_that_would_be_ignored_or_cannot_apply_are_rejected(tmp_p
     path = tmp_path / "s.toml"
     path.write_text(f'[workload]\nnetwork = "lenet5"\n[pruning]\n{pruning}\n')
     with pytest.raises(ConfigError, match=message):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize("edit, hint", [
+    (('profile = "distiller-resnet18-agp"', 'profile = "distiller-resnet18-agpp"'),
+     "did you mean 'distiller-resnet18-agp'?"),
+    (('policy = "lpt"', 'policy = "kk+improv"'), "did you mean 'kk+improve'?"),
+])
+def test_misspelt_profile_and_policy_names_get_the_closest_name(tmp_path, edit, hint):
+    text = (Path(__file__).parent.parent / "scenarios" / "default.toml").read_text()
+    path = tmp_path / "s.toml"
+    path.write_text(text.replace(*edit))
+    with pytest.raises(ConfigError, match=re.escape(hint)):
         load_scenario(path)

@@ -255,10 +255,9 @@ def check_name(name: str) -> None:
 
 def _unknown(name: str) -> str:
     """'unknown policy NAME; did you mean X? known: ...'"""
-    from difflib import get_close_matches
+    from accelsim.errors import did_you_mean
     known = available()
-    close = get_close_matches(name, known, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    hint = did_you_mean(name, [*known, *(f"{k}+improve" for k in known)])
     return (f"unknown policy {name!r}; {hint}known: {', '.join(known)} (or "
             f"'package.module:Class', or NAME+improve)")
 

@@ -25,7 +25,7 @@ import numpy as np
 from attrs import field, frozen
 
 from accelsim.files import read_text
-from accelsim.errors import ConfigError, unknown
+from accelsim.errors import ConfigError, did_you_mean, unknown
 from accelsim.workload.layers import Layer, Network
 
 
@@ -330,8 +330,9 @@ def load_profile(name_or_path: str, base: Path | None = None) -> SparsityProfile
     if base is not None and not path.is_absolute():
         path = base / path
     if not path.is_file():
-        raise ConfigError(f"profile {name_or_path!r} is neither shipped "
-                          f"({', '.join(shipped_profiles())}) nor a file")
+        raise ConfigError(f"profile {name_or_path!r} is neither shipped nor a file; "
+                          f"{did_you_mean(name_or_path, shipped_profiles())}shipped: "
+                          f"{', '.join(shipped_profiles())}")
     return SparsityProfile.from_toml(path)
 
 
