@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
+import attrs
 from attrs import frozen
 
 from accelsim import jsonio
@@ -87,8 +88,28 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
                      f"{result.executed_macs:,} of the {pruned.pruned_macs:,} MACs of nonzero "
                      f"weights ({result.executed_macs / pruned.pruned_macs:.1%})")
     report = build_report(scenario.name, result, scenario.energy, dense_cycles, rr_cycles,
-                          tuple(notes), scenario.area)
+                          tuple(notes), scenario.area,
+                          run_inputs(scenario, pruned, policy_options if policy
+                                     else scenario.policy_options, seed, engine))
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
+
+
+def run_inputs(scenario: Scenario, pruned: PrunedNetwork, policy_options: dict | None,
+               seed: int | None, engine: str) -> dict:
+    """What a run was given beyond the hardware, for summary.json: with the scenario file
+    it names, enough to run it again and get the same bytes."""
+    return {"source": scenario.source, "seed": scenario.seed if seed is None else seed,
+            "network": scenario.network.name, "pruning": pruned.description,
+            "policy_options": dict(policy_options or {}), "engine": engine,
+            "mapping": attrs.asdict(scenario.mapping),
+            "activation_density": dict(scenario.activation_density),
+            "energy": attrs.asdict(scenario.energy), "area": attrs.asdict(scenario.area),
+            "accelsim": _version()}
+
+
+def _version() -> str:
+    from accelsim import __version__
+    return __version__
 
 
 def _checked_dense_jobs(pruned: PrunedNetwork, mapping, hw) -> list[LayerJobs]:

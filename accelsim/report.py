@@ -77,9 +77,11 @@ class Report:
     events: int
     wall_seconds: float
     notes: tuple[str, ...] = ()
+    inputs: dict = field(factory=dict)   # what else the run was given (pipeline.run_inputs)
 
     def to_json(self) -> str:
         data = {"scenario": self.scenario, "policy": self.policy, "hardware": self.hardware,
+                **({"inputs": self.inputs} if self.inputs else {}),
                 "total": asdict(self.total), "layers": [asdict(l) for l in self.layers],
                 "simulation": {"events": self.events}, "notes": list(self.notes)}
         return jsonio.dumps(data, indent=2)       # no wall time: same seed, same bytes
@@ -186,8 +188,10 @@ def _layer_energy(hw: Hardware, table: EnergyTable, executed_macs: int, dram: np
 def build_report(scenario: str, result: SimResult, energy: EnergyTable,
                  dense: tuple[int, ...] | None = None,
                  round_robin: tuple[int, ...] | None = None,
-                 notes: tuple[str, ...] = (), area: AreaTable = AreaTable()) -> Report:
-    """The report of `result`; `dense` and `round_robin` are the baselines' cycles per layer."""
+                 notes: tuple[str, ...] = (), area: AreaTable = AreaTable(),
+                 inputs: dict | None = None) -> Report:
+    """The report of `result`; `dense` and `round_robin` are the baselines' cycles per layer;
+    `inputs`, what else the run was given, goes into summary.json as it is."""
     hw = result.hw
     n = hw.n_pes
     tr = result.transfers
@@ -234,7 +238,8 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
                                                    "total": sum(by_part.values())}.items()}
     gap_note = [f"gap: {total_gap.sentence(result.policy)}"] if total_gap else []
     return Report(scenario, result.policy, hw_dict, layers, total, result.events,
-                  result.wall_seconds, (*notes, *gap_note, *_engine_notes(result)))
+                  result.wall_seconds, (*notes, *gap_note, *_engine_notes(result)),
+                  inputs or {})
 
 
 def _engines(result: SimResult) -> str:

@@ -78,3 +78,19 @@ def test_an_unreadable_weights_file_is_named(tmp_path):
     from accelsim.errors import ConfigError
     with pytest.raises(ConfigError, match=r"w.npz: cannot read weights"):
         run_scenario(load_scenario(tmp_path / "s.toml"), baselines=False)
+
+
+def test_summary_says_what_the_run_was_given(tmp_path):
+    """Seed, pruning, mapping, energy and area tables: a result names its own inputs."""
+    import json
+    from pathlib import Path
+    from accelsim.cli import main
+    scenario = Path(__file__).parent.parent / "scenarios" / "lenet5_real.toml"
+    for seed in (1, 2):
+        assert main(["run", str(scenario), "--seed", str(seed), "--out",
+                     str(tmp_path / str(seed)), "-q", "--no-plots", "--no-baselines"]) == 0
+    runs = [json.loads((tmp_path / s / "summary.json").read_text())["inputs"] for s in "12"]
+    assert [r["seed"] for r in runs] == [1, 2]
+    assert runs[0]["mapping"]["tile_h"] == runs[0]["mapping"]["tile_w"]
+    assert runs[0]["energy"]["mac_pj"] > 0 and runs[0]["area"]["sram_um2_per_kib"] > 0
+    assert runs[0]["source"].endswith("lenet5_real.toml") and runs[0]["engine"] == "auto"
