@@ -48,7 +48,7 @@ class Gap:
         """The gap in one sentence: the plan's share, then the largest hardware part."""
         bound = max(self.compute_bound, 1)
         text = (f"{policy}: {self.cycles / bound:.3f}x the compute bound; plan imbalance "
-                f"{self.parts['plan imbalance'] / bound:.1%} of it")
+                f"{self.parts['plan imbalance'] / max(self.cycles, 1):.1%} of the cycles")
         hardware = {k: v for k, v in self.parts.items() if k != "plan imbalance" and v}
         if hardware:
             top = max(hardware, key=hardware.get)
