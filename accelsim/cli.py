@@ -124,6 +124,9 @@ def _name(text: str) -> str:
 
 def _out_dir(path: Path) -> Path:
     """Create the output directory and prove it writable, before anything is simulated."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path}: is a file; give a directory (it is created if "
+                          f"missing)")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".accelsim-write-test"

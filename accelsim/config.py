@@ -173,7 +173,11 @@ def _weight_format(instance, attribute, value):
 
 def _splits(instance, attribute, value):
     if value != "auto":
-        _int_in(1, 2 ** 16)(instance, attribute, value)
+        try:
+            _int_in(1, 2 ** 16)(instance, attribute, value)
+        except ValueError:
+            raise ValueError(f"'{attribute.name}' must be \"auto\" or an integer from 1 to "
+                             f"{2 ** 16:,}: {value!r}") from None
 
 
 @frozen

@@ -59,7 +59,8 @@ def read_topology(text: str, source: str, name: str) -> Network:
     rows = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.DictReader(rows)
     if reader.fieldnames is None or tuple(f.strip() for f in reader.fieldnames) != COLUMNS:
-        raise ConfigError(f"{source}: header must be {','.join(COLUMNS)}; got {reader.fieldnames}")
+        got = "an empty file" if reader.fieldnames is None else ",".join(reader.fieldnames)
+        raise ConfigError(f"{source}: header must be {','.join(COLUMNS)}; got {got}")
     layers: list[Layer] = []
     for lineno, row in enumerate(reader, start=2):
         layers.append(_parse_row(row, layers, f"{source}: row {lineno}"))
