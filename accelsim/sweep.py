@@ -29,6 +29,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import sqlite3
 import sys
 import time
@@ -223,11 +224,18 @@ def _pruning_key(scenario: dict) -> str:
                       sort_keys=True, default=str)
 
 
-def run_batch(scenarios: list[dict], base_dir: str) -> list[dict]:
+def run_batch(scenarios: list[dict], base_dir: str, parent: int | None = None) -> list[dict]:
     """Several points in one task, so a cluster's per-task overhead is paid once per batch
-    and points that prune alike prune once."""
+    and points that prune alike prune once. In a local pool (`parent`: the sweep's pid) a
+    worker whose sweep was killed stops after its current point instead of finishing the
+    batch for nobody (the resumed sweep runs those points again)."""
     memo: dict = {}
-    return [run_point(s, base_dir, memo) for s in scenarios]
+    out = []
+    for s in scenarios:
+        if parent is not None and os.getppid() != parent:
+            os._exit(1)
+        out.append(run_point(s, base_dir, memo))
+    return out
 
 
 def batches(points: list[Point], workers: int) -> list[list[Point]]:
@@ -347,8 +355,8 @@ def run_sweep(sweep: Sweep, store: ResultStore, jobs: int = 1, dask: str | None 
     elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_batch, [p.scenario for p in batch], base): batch
-                       for batch in batches(todo, jobs)}
+            futures = {pool.submit(run_batch, [p.scenario for p in batch], base, os.getpid()):
+                       batch for batch in batches(todo, jobs)}
             for future in as_completed(futures):
                 for point, metrics in zip(futures[future], future.result()):
                     finished(point, metrics)
