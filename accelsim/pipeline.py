@@ -83,6 +83,12 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
     splits_wanted = _split_notes(jobs, hw.n_pes)
     notes.extend(splits_wanted)
     notes.append(_format_note(jobs))
+    proven = sum(l.bound_kind == "optimum" for l in result.layers)
+    if policy_obj.name == "exact":
+        rest = len(result.layers) - proven
+        notes.append(f"exact: the plan's compute makespan is proven optimal in {proven} of "
+                     f"{len(result.layers)} layers" + (f"; in {rest}, the best found within "
+                                                     f"the time limit" if rest else ""))
     if result.executed_macs < pruned.pruned_macs:
         notes.append(f"activation sparsity: the PEs skip zero inputs and executed "
                      f"{result.executed_macs:,} of the {pruned.pruned_macs:,} MACs of nonzero "
