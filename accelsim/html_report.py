@@ -57,6 +57,8 @@ def write_html_report(report: Report, out_dir: Path, title: str) -> Path:
              _table(["", "value"], summary, "summary"),
              *(f"<p class=\"note\">{escape(n)}</p>" for n in report.notes),
              "<h2 id=\"gap\">Where the cycles go</h2>", _gap_table(report),
+             "<h2 id=\"energy\">Energy and area</h2>", _energy_area_table(report),
+             "<h2 id=\"hardware\">Hardware</h2>", _hardware_table(report),
              "<h2 id=\"layers\">Per layer</h2>", _layer_table(report),
              "<h2 id=\"plots\">Plots</h2>"]
     for name, caption in PLOTS.items():
@@ -72,6 +74,33 @@ def write_html_report(report: Report, out_dir: Path, title: str) -> Path:
     path = out_dir / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def _energy_area_table(report: Report) -> str:
+    """Energy by component (static apart) beside area by component, each with its share."""
+    energy = report.total.energy_pj
+    e_total = max(sum(energy.values()), 1e-30)
+    area = {k: v for k, v in report.hardware["area_mm2"].items() if k != "total"}
+    a_total = max(report.hardware["area_mm2"]["total"], 1e-30)
+    rows = [(k.replace("_", " "), f"{v / 1e6:,.1f}", f"{v / e_total:.1%}") for k, v in
+            energy.items()]
+    rows.append(("total", f"{e_total / 1e6:,.1f}", "100.0%"))
+    a_rows = [(k.replace("_", " "), f"{v:.3f}", f"{v / a_total:.1%}") for k, v in area.items()]
+    a_rows.append(("total", f"{a_total:.3f}", "100.0%"))
+    return (_table(["energy", "uJ", "share"], rows, "energy", total_last=True) +
+            _table(["area (45 nm)", "mm^2", "share"], a_rows, "area", total_last=True))
+
+
+def _hardware_table(report: Report) -> str:
+    """The hardware the run simulated, as in summary.json."""
+    def shown(v) -> str:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            return str(v).lower() if isinstance(v, bool) else str(v)
+        if isinstance(v, float) and (v != int(v) if v not in (float("inf"),) else True):
+            return f"{v:g}"
+        return f"{int(v):,}"
+    rows = [(k, shown(v)) for k, v in report.hardware.items() if k != "area_mm2"]
+    return _table(["field", "value"], rows, "hardware")
 
 
 def _gap_table(report: Report) -> str:

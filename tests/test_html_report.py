@@ -90,3 +90,15 @@ def test_screenshot_renders(result_dir, tmp_path):
     shutil.copy(out / "report.html", tmp_path / "report.html")
     screenshot(tmp_path / "report.html", tmp_path / "shot.png", height=1200)
     assert (tmp_path / "shot.png").stat().st_size > 20_000
+
+
+def test_the_page_splits_energy_and_area_and_lists_the_hardware(tmp_path):
+    outcome = run_scenario(scenario_from_dict(SCENARIO, "<test>"), baselines=False)
+    write_outputs(outcome, tmp_path, plots=False)
+    html = (tmp_path / "report.html").read_text()
+    t = outcome.report.total
+    assert f"<td>total</td><td>{sum(t.energy_pj.values()) / 1e6:,.1f}</td>" in html
+    assert f"<td>static</td><td>{t.energy_pj['static'] / 1e6:,.1f}</td>" in html
+    area = outcome.report.hardware["area_mm2"]["total"]
+    assert f"<td>total</td><td>{area:.3f}</td>" in html
+    assert "<td>pe_rows</td><td>2</td>" in html and "<td>input_queue_depth</td>" in html
