@@ -165,9 +165,9 @@ def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
            if l.n_jobs and int(l.cycles.max()) * n_pes > l.total_cycles and l.n_jobs >= n_pes]
     if not hit:
         return []
-    return [f"in {len(hit)} layers one job is longer than total / P ({', '.join(hit[:4])}"
-            f"{', ...' if len(hit) > 4 else ''}): only splitting jobs (mapping.channel_splits, "
-            f"smaller tiles) can reach the bound there"]
+    return [f"in {len(hit)} layer{'s' * (len(hit) != 1)} one job is longer than total / P "
+            f"({', '.join(hit[:4])}{', ...' if len(hit) > 4 else ''}): only splitting jobs "
+            f"(mapping.channel_splits, smaller tiles) can reach the bound there"]
 
 
 def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[Path]:
