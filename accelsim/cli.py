@@ -521,8 +521,10 @@ def main(argv: list[str] | None = None) -> int:
     sw.set_defaults(func=_sweep)
     sz = sub.add_parser("size", help="smallest PE array and buffers that meet a latency target")
     sz.add_argument("scenario", help="scenario TOML file")
-    sz.add_argument("--latency-target", type=_amount(True), required=True)
-    sz.add_argument("--unit", choices=("cycles", "ms"), default="cycles")
+    sz.add_argument("--latency-target", type=_amount(True), required=True,
+                    help="the latency the design must meet, in --unit")
+    sz.add_argument("--unit", choices=("cycles", "ms"), default="cycles",
+                    help="unit of --latency-target (ms at the scenario's clock_hz)")
     sz.add_argument("--max-pes", type=_count(1, MAX_PES), default=256,
                     help="largest array (power of two)")
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
