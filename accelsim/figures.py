@@ -229,7 +229,7 @@ def save_pe_models(cycles: dict[str, list[int]], layers: list[str], path: Path,
     ax.set_xticks(x, layers, rotation=45 if len(layers) > 6 else 0, ha="right"
                   if len(layers) > 6 else "center", fontsize=8)
     ax.set_ylabel("cycles / dense PE's cycles")
-    ax.set_title(title or "PE models")
+    ax.set_title(_wrap(title or "PE models", int(fig.get_figwidth() * 11)), fontsize=11)
     ax.legend(fontsize=8, title="PE model (all layers)", title_fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
