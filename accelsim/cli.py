@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.metadata
+import importlib.util
 import math
 import os
 import sys
@@ -333,6 +334,8 @@ def _sweep(args) -> int:
     sweep = load_sweep(args.sweep)
     if args.dask and args.dask != "local":
         _dask_address(args.dask)
+    if args.dask and importlib.util.find_spec("distributed") is None:   # before writing
+        raise ConfigError("--dask needs dask.distributed: pip install 'accelsim[dask]'")
     out = _out_dir(Path(args.out) if args.out else Path("results") / sweep.name)
     store = ResultStore(out / "results.sqlite")
     where = f"Dask ({args.dask})" if args.dask else (
