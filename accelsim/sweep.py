@@ -401,6 +401,8 @@ def write_csv(rows: list[dict], path: Path) -> None:
         path.write_text("")
         return
     columns = list(dict.fromkeys(k for row in rows for k in row))
+    if "error" in columns:      # last, wherever the first failed point falls in the rows
+        columns = [c for c in columns if c != "error"] + ["error"]
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, columns)
         writer.writeheader()

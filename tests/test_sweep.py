@@ -173,3 +173,14 @@ def test_a_batch_gives_what_single_points_give(tmp_path):
     strip = [{k: v for k, v in r.items() if k != "wall_seconds"} for r in alone]
     assert strip == [{k: v for k, v in r.items() if k != "wall_seconds"} for r in together]
     assert len({r["cycles"] for r in alone}) == 4
+
+
+def test_csv_columns_do_not_depend_on_where_a_failed_point_falls(tmp_path):
+    from accelsim.sweep import write_csv
+    ok = {"policy": "lpt", "cycles": 10, "utilization": 0.5}
+    bad = {"policy": "kk", "error": "cannot run"}
+    heads = []
+    for rows in ([ok, bad], [bad, ok]):
+        write_csv(rows, tmp_path / "r.csv")
+        heads.append((tmp_path / "r.csv").read_text().splitlines()[0])
+    assert heads[0] == heads[1] == "policy,cycles,utilization,error"
