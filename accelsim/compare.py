@@ -110,9 +110,9 @@ def table(runs: list[PolicyRun]) -> str:
     hw_bound = hardware_bound(runs)
     rr = next((r for r in runs if r.policy == "round-robin"), None)
     lines = ["plan/bound: the plan's compute makespan over the best compute bound (scheduling "
-             "alone); /bound: simulated cycles over it; /hw: simulated cycles over the",
-             f"hardware bound ({hw_bound:,} cycles: per layer the largest of the compute, "
-             "memory, interconnect and lock-step bounds)",
+             "alone)", "/bound: simulated cycles over that bound",
+             f"/hw: simulated cycles over the hardware bound ({hw_bound:,} cycles: per layer the "
+             "largest", "  of the compute, memory, interconnect and lock-step bounds)",
              "", f"{'policy':<20}{'cycles':>14}{'/bound':>9}{'/hw':>8}{'plan/bound':>11}"
                  f"{'util':>8}{'plan ms':>10}{'x RR':>7}", "-" * 87]
     for r in sorted(runs, key=lambda r: r.result.makespan):
