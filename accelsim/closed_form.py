@@ -215,7 +215,8 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     part_bytes = np.column_stack((load_uniq, load_rest)).ravel()
     part_cycles = _cycles(part_bytes, hw.dram_bytes_per_cycle)
     free_at = start
-    if prefetch:
+    streams = not blocks_fit(layer, hw)    # then _Streamed puts every load on the port
+    if prefetch and not streams:
         part_end = _fifo(np.full(len(part_bytes), start, dtype=np.int64), part_cycles,
                          latency, start)
         ends = np.empty(len(order), dtype=np.int64)
@@ -243,7 +244,7 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
 
     counts = np.bincount(m_pe, minlength=n_pes)
     streamed = None
-    if not blocks_fit(layer, hw):      # not_exact_because: prefetched, lock-step
+    if streams:                        # not_exact_because: prefetched, lock-step
         if (noc == 0).any():
             raise NotExact("blocks are streamed through a buffer that cannot hold them all, "
                            "and a broadcast takes no interconnect cycle (then the order of "
