@@ -25,6 +25,7 @@ from accelsim.config import Hardware
 from accelsim.errors import ConfigError, DeadlockError
 from accelsim.hardware_bounds import HardwareBounds, hardware_bounds
 from accelsim.hw.buffer import BlockBuffer, OutputBuffer, load_in_order
+from accelsim.hw.clock import Clock
 from accelsim.hw.dispatch import (DispatchStatus, Dispatcher, StealingQueues, dynamic_groups,
                                   interleaved)
 from accelsim.hw.dram import DramPort
@@ -94,7 +95,8 @@ class SimResult:
 
 @define(eq=False)
 class LayerProgress:
-    """Counts finished jobs and pending write-backs; `done` fires when both reach zero."""
+    """Counts finished jobs and pending write-backs; `done` fires when both reach zero. The
+    PEs count jobs down themselves and call `check` at zero."""
 
     env: simpy.Environment
     jobs_left: int
@@ -103,10 +105,6 @@ class LayerProgress:
 
     def __attrs_post_init__(self):
         self.done = self.env.event()
-
-    def job_done(self) -> None:
-        self.jobs_left -= 1
-        self.check()
 
     def check(self) -> None:
         if self.jobs_left == 0 and self.outputs.pending_writebacks == 0 \
@@ -178,7 +176,7 @@ def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
         if progress is not None:
             progress(i, len(layers), f"planning {layer.layer.name}")
         prepared.append(_prepare(layer, hw, policy, engine))
-    env = simpy.Environment()
+    env = Clock()
     trace = StateTrace(hw.n_pes)
     levels = LevelTrace()
     transfers = TransferLog()
@@ -261,11 +259,15 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
     start = env.now
     bound = _layer_bound(layer, plan, hw)
     if plan.steal:
-        groups = dynamic_groups(interleaved(plan.queues), layer)   # predicted order
+        order = interleaved(plan.queues)        # the predicted order
     elif plan.dynamic:
-        groups = dynamic_groups(plan.order, layer)
+        order = plan.order
+    if plan.dynamic:
+        groups = dynamic_groups(order, layer)
+        members, offsets = np.asarray(order, dtype=np.int64), np.arange(len(order) + 1)
     else:
         groups = bc.groups(layer)
+        members, offsets = bc.job, bc.offsets
     n = hw.n_pes
     expected = None if plan.dynamic else [len(q) for q in plan.queues]
     status = DispatchStatus(env, n, expected, layer.n_jobs, trace, hw.input_queue_depth)
@@ -281,7 +283,7 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
              "weight_block"),
             ("input", INPUT_BUFFER, Operand.INPUTS, hw.input_buffer_bytes, layer.input_bytes,
              layer.input_unique_bytes, layer.input_extra_cause, "input_block")):
-        sequence = [[getattr(job, attr) for _, job in g.members] for g in groups]
+        sequence = _blocks_by_delivery(layer.column(attr), members, offsets)
         actual, predicted = ([], sequence) if plan.steal else (sequence, None)
         buffers.append(BlockBuffer(env, name, buffer_id, operand, capacity, sizes, unique,
                                    extra, actual, hw.double_buffered, lambda: status.position,
@@ -323,17 +325,19 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
     return run, steps
 
 
-def _run_until(env: simpy.Environment, done: simpy.Event, layer: LayerJobs, components) -> int:
+def _blocks_by_delivery(block: np.ndarray, members: np.ndarray,
+                        offsets: np.ndarray) -> list[list[int]]:
+    """Each delivery's blocks of one operand: `block[job]` of its member jobs."""
+    flat, off = block[members].tolist(), offsets.tolist()
+    return [flat[a:b] for a, b in zip(off, off[1:])]
+
+
+def _run_until(env: Clock, done: simpy.Event, layer: LayerJobs, components) -> int:
     """Step the environment until `done`; an empty schedule before that is a deadlock."""
-    steps = 0
-    step = env.step
     try:
-        while not done.processed:
-            step()
-            steps += 1
+        return env.run_until(done)
     except simpy.core.EmptySchedule:
         waiting = [text for c in components if (text := c.describe())]
         raise DeadlockError(
             f"deadlock in layer {layer.layer.name} at cycle {env.now}: no component can make "
             f"progress. " + "; ".join(waiting or ["(no component reports a wait)"])) from None
-    return steps

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from array import array
+from typing import Callable
 
 import numpy as np
 from attrs import frozen
@@ -92,7 +93,7 @@ class StateIntervals:
                               self.held_by[keep])
 
 
-def _key(state, held_by):
+def state_key(state, held_by):
     """(state, held_by) packed in one int: the state in the low 3 bits, held_by + 1 above."""
     return state | (held_by + 1) << 3
 
@@ -113,6 +114,11 @@ class StateTrace:
         # per bulk: (each PE's column length before it, t and key sorted by PE, PE bounds)
         self._bulk: list[tuple[list[int], np.ndarray, np.ndarray, list[int]]] = []
 
+    def columns(self, pe: int) -> tuple[list[int], Callable[[int], None], Callable[[int], None]]:
+        """For a caller that inlines `enter` (a SimPy PE, per job): the list of current keys,
+        and PE `pe`'s time and key appends. Valid until `close`."""
+        return self._current, self._t[pe].append, self._key[pe].append
+
     def enter(self, pe: int, state: State, now: int, held_by: int = -1) -> None:
         key = state | (held_by + 1) << 3
         if self._current[pe] != key:
@@ -127,7 +133,7 @@ class StateTrace:
         pe = np.asarray(pe, dtype=np.int64)
         if not len(pe):
             return
-        key = _key(np.asarray(state, dtype=np.int32), np.asarray(held_by, dtype=np.int32))
+        key = state_key(np.asarray(state, dtype=np.int32), np.asarray(held_by, dtype=np.int32))
         t = np.asarray(t, dtype=np.int64)
         if (pe[1:] < pe[:-1]).any():
             order = np.argsort(pe, kind="stable")
@@ -212,6 +218,8 @@ class _Rows:
     def _open(self) -> None:
         for attr, code in zip(self.ATTRS, self.TYPES):
             setattr(self, attr, array(code))
+        # the columns' appends, bound once: `record` runs per event
+        self._appends = tuple(getattr(self, attr).append for attr in self.ATTRS)
 
     def _open_part(self) -> tuple[np.ndarray, ...]:
         return tuple(_column(getattr(self, attr)) for attr in self.ATTRS)
@@ -242,9 +250,10 @@ class LevelTrace(_Rows):
     TYPES = "bqq"
 
     def record(self, buffer: int, now: int, level: int) -> None:
-        self.buffer.append(buffer)
-        self.t.append(now)
-        self.level.append(level)
+        a_buffer, a_t, a_level = self._appends
+        a_buffer(buffer)
+        a_t(now)
+        a_level(level)
 
 
 class TransferLog(_Rows):
@@ -255,9 +264,10 @@ class TransferLog(_Rows):
     TYPES = "qqqbbi"
 
     def record(self, start, end, nbytes, operand, cause, layer) -> None:
-        self.start.append(start)
-        self.end.append(end)
-        self.nbytes.append(nbytes)
-        self.operand.append(operand)
-        self.cause.append(cause)
-        self.layer.append(layer)
+        a_start, a_end, a_nbytes, a_operand, a_cause, a_layer = self._appends
+        a_start(start)
+        a_end(end)
+        a_nbytes(nbytes)
+        a_operand(operand)
+        a_cause(cause)
+        a_layer(layer)

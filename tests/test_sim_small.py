@@ -5,7 +5,6 @@ from unittest import mock
 
 import attrs
 import pytest
-import simpy
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from accelsim.assemble import simulate
@@ -205,13 +204,6 @@ def test_lpt_keeps_a_filters_tiles_on_one_pe():
         assert tiles == sorted(tiles)
 
 
-def _always_an_event(status, pe):
-    """DispatchStatus.arrive without its shortcut: every arrival is an event."""
-    ev = simpy.Event(status.env)
-    ev.callbacks.append(pe.serve)
-    ev.succeed()
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layers=conv_layers(max_layers=2), mapping=mappings, splits=st.sampled_from([1, 2, "auto"]),
        hw=hardware, policy=st.sampled_from(["round-robin", "lpt", "greedy", "work-stealing"]))
@@ -222,7 +214,7 @@ def test_an_arrival_without_an_event_changes_nothing(layers, mapping, splits, hw
     jobs = jobs_for(layers, mapping, hw)
     hw = fitted(hw, jobs, slack=1)
     fast = simulate(jobs, hw, load_policy(policy), engine="simpy")
-    with mock.patch.object(DispatchStatus, "arrive", _always_an_event):
+    with mock.patch.object(DispatchStatus, "start_in_settle", False):
         slow = simulate(jobs, hw, load_policy(policy), engine="simpy")
     assert fast.events <= slow.events
     assert [attrs.evolve(l, plan_seconds=0) for l in fast.layers] == \

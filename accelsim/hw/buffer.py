@@ -62,7 +62,7 @@ class BlockBuffer:
         self._position = position
         self._wait_position = wait_position
         self._dram = dram
-        self._levels = levels
+        self._record_level = levels.record
         n = len(self._bytes)
         plan = fetch_sequence if predicted is None else predicted
         self._total = len(plan)
@@ -134,7 +134,7 @@ class BlockBuffer:
         self.used += size
         if self.used > self.peak:
             self.peak = self.used
-        self._levels.record(self._id, self.env.now, self.used)
+        self._record_level(self._id, self.env._now, self.used)
         self._resident[b] = True
         self._pins[b] = 1
         if self._loaded_once[b]:
@@ -155,7 +155,7 @@ class BlockBuffer:
         self._resident[b] = False
         self.ready[b] = None
         self.used -= self._bytes[b]
-        self._levels.record(self._id, self.env.now, self.used)
+        self._record_level(self._id, self.env._now, self.used)
 
     # -- used by the dispatcher and the PEs ----------------------------------------------------
     def wait_issued(self, pos: int) -> simpy.Event:
@@ -227,7 +227,7 @@ class OutputBuffer:
         self._write = np.asarray(write_bytes, dtype=np.int64).tolist()
         self._left = np.asarray(uses, dtype=np.int64).tolist()
         self._dram = dram
-        self._levels = levels
+        self._record_level = levels.record
         self._on_written = on_written
         self._spill_allowed = spill
         n = len(self._bytes)
@@ -267,7 +267,7 @@ class OutputBuffer:
         self.used += self._bytes[b]
         if self.used > self.peak:
             self.peak = self.used
-        self._levels.record(self._id, self.env.now, self.used)
+        self._record_level(self._id, self.env._now, self.used)
 
     def _serve(self) -> None:
         """Grant waiting reservations in order, spilling idle open blocks to make room."""
@@ -307,7 +307,7 @@ class OutputBuffer:
     def _spilled_out(self, b: int) -> None:
         self._spilling -= self._bytes[b]
         self.used -= self._bytes[b]
-        self._levels.record(self._id, self.env.now, self.used)
+        self._record_level(self._id, self.env._now, self.used)
         self._serve()
 
     def contribute(self, b: int) -> None:
@@ -325,13 +325,13 @@ class OutputBuffer:
         del self._open[b]
         self.pending_writebacks += 1
         self._writing.append(b)
-        self._dram.transfer(OUTPUTS, self._write[b], COMPULSORY).callbacks.append(self._written)
+        self._dram.transfer_then(self._written, OUTPUTS, self._write[b], COMPULSORY)
 
-    def _written(self, _event) -> None:
+    def _written(self) -> None:
         b = self._writing.popleft()
         self._resident[b] = False
         self.used -= self._bytes[b]
-        self._levels.record(self._id, self.env.now, self.used)
+        self._record_level(self._id, self.env._now, self.used)
         self.pending_writebacks -= 1
         if self._waiters:
             self._serve()

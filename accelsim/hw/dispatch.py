@@ -23,7 +23,7 @@ from simpy.events import Event, Timeout
 
 from accelsim.hw.buffer import BlockBuffer
 from accelsim.hw.noc import Interconnect
-from accelsim.trace import State, StateTrace
+from accelsim.trace import State, StateTrace, state_key
 from accelsim.workload.jobs import Job, LayerJobs
 
 if TYPE_CHECKING:
@@ -91,11 +91,20 @@ class DispatchStatus:
     """Shared by the dispatcher and the PEs: what the next delivery waits for, who starves,
     which PEs have room, and how many jobs each PE still expects."""
 
+    # a starving PE fed when nothing else is due starts in `settle`, without an event (a
+    # test turns this off to show that it changes nothing but the event count)
+    start_in_settle = True
+
     def __init__(self, env: simpy.Environment, n_pes: int, expected: list[int] | None,
                  n_jobs: int, trace: StateTrace, depth: int):
         self.env = env
         self._trace = trace
         self.stage: tuple[State, int] = (State.WAIT_INPUTS, -1)
+        self._stage_key = state_key(*self.stage)
+        columns = [trace.columns(p) for p in range(n_pes)]
+        self._current = columns[0][0] if columns else []
+        self._t_appends = [c[1] for c in columns]
+        self._key_appends = [c[2] for c in columns]
         self._starving: dict[int, None] = {}
         self._expected = expected  # static: jobs still to deliver per PE; dynamic: None
         self._undispatched = n_jobs
@@ -110,12 +119,24 @@ class DispatchStatus:
         self.pes: list[PE] = []
         self._arrived: list[PE] = []   # fed during this dispatcher step; start when it ends
 
-    def delivered(self, pe: int) -> None:
-        """A job reached `pe`'s queue: one fewer to come, and `pe` no longer starves."""
+    def delivered(self, pe: PE) -> None:
+        """A job reached `pe`'s queue: one fewer to come, and a starving `pe` resumes where
+        an event scheduled now would be processed. When no other event is due this cycle,
+        that is right after the dispatcher's current step, before anything the step
+        schedules is processed: the PE then starts in `settle`, without an event; otherwise
+        an event keeps its place."""
+        i = pe.index
         self._undispatched -= 1
         if self._expected is not None:
-            self._expected[pe] -= 1
-        self._starving.pop(pe, None)
+            self._expected[i] -= 1
+        if i in self._starving:
+            del self._starving[i]
+            env = self.env
+            queue = env._queue          # env.peek(), written out: this runs per job
+            if self.start_in_settle and (not queue or queue[0][0] > env._now):
+                self._arrived.append(pe)
+            else:
+                env.call_in(0, pe.serve)
 
     def starve(self, pe: int) -> bool:
         """`pe` ran out of queued jobs: it starves in the current stage, or it is done for the
@@ -124,25 +145,15 @@ class DispatchStatus:
         if left <= 0:
             return False
         self._starving[pe] = None
-        state, held = self.stage
-        self._trace.enter(pe, state, self.env.now, held)
+        key = self._stage_key      # trace.enter(pe, *self.stage, now), written out: per job
+        if self._current[pe] != key:
+            self._current[pe] = key
+            self._t_appends[pe](self.env._now)
+            self._key_appends[pe](key)
         return True
 
-    def arrive(self, pe: PE) -> None:
-        """A starving PE got a job: it resumes where an event scheduled now would be
-        processed. When no other event is due this cycle, that is right after the
-        dispatcher's current step, before anything the step schedules is processed: the PE
-        then starts in `settle`, without an event; otherwise an event keeps its place."""
-        env = self.env
-        if env.peek() > env.now:
-            self._arrived.append(pe)
-        else:
-            ev = Event(env)
-            ev.callbacks.append(pe.serve)
-            ev.succeed()
-
     def settle(self) -> None:
-        """End of a dispatcher step: start the PEs that `arrive` held, in delivery order."""
+        """End of a dispatcher step: start the PEs that `delivered` held, in delivery order."""
         if self._arrived:
             arrived, self._arrived = self._arrived, []
             for pe in arrived:
@@ -155,7 +166,8 @@ class DispatchStatus:
         if stage == self.stage:
             return
         self.stage = stage
-        now, enter, expected = self.env.now, self._trace.enter, self._expected
+        self._stage_key = state_key(state, held_by)
+        now, enter, expected = self.env._now, self._trace.enter, self._expected
         if expected is None:
             if self._undispatched > 0:
                 for pe in self._starving:
@@ -240,7 +252,7 @@ class Dispatcher:
                     yield self._wait(buffer.wait_issued(pos))
                 ready = buffer.ready
                 for b in buffer.blocks_at(pos):
-                    if not ready[b].processed:
+                    if ready[b].callbacks is not None:     # not yet processed
                         status.set_stage(state)
                         yield self._wait(ready[b])
             if stealing is not None:
@@ -253,7 +265,7 @@ class Dispatcher:
             else:
                 members = group.members
                 for pe, _job in members:
-                    while not pes[pe].has_room():
+                    while len(pes[pe].queue) >= pes[pe].depth:       # no room
                         status.set_stage(WAIT_INPUTS, pe)
                         yield self._wait(status.wait_room(pe))
             in_bytes = input_bytes[group.input_block]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import simpy
 from simpy.events import Timeout
 
+from accelsim.hw.clock import Clock
 from accelsim.trace import Cause, Operand, TransferLog
 from accelsim.units import exact_rate, transfer_cycles
 
@@ -18,7 +21,7 @@ class DramPort:
     same timing as a Resource(capacity=1) held through `with` (measured in benchmarks/).
     """
 
-    def __init__(self, env: simpy.Environment, bytes_per_cycle: float, latency_cycles: int,
+    def __init__(self, env: Clock, bytes_per_cycle: float, latency_cycles: int,
                  log: TransferLog):
         self.env = env
         self._rate = exact_rate(bytes_per_cycle)
@@ -32,13 +35,22 @@ class DramPort:
         """Move `nbytes`, then `extra_bytes`, back to back in one transfer; the event fires
         when the last byte has crossed the port. Each part is logged with its own cause and
         share of port time (an empty part is not logged)."""
-        env = self.env
-        now = env.now
+        return Timeout(self.env, self._book(operand, nbytes, cause, extra_bytes, extra_cause))
+
+    def transfer_then(self, callback: Callable, operand: Operand, nbytes: int,
+                      cause: Cause) -> None:
+        """`transfer`, for a transfer nobody waits on: `callback` runs when it ends."""
+        self.env.call_in(self._book(operand, nbytes, cause, 0, Cause.HALO), callback)
+
+    def _book(self, operand: Operand, nbytes: int, cause: Cause, extra_bytes: int,
+              extra_cause: Cause) -> int:
+        """Queue and log a transfer; the cycles from now until it ends."""
+        now = self.env._now
         t = now + self._latency
         if t < self._free_at:
             t = self._free_at
         if nbytes:
-            end = t + transfer_cycles(nbytes, self._rate)
+            end = t if self._rate is None else t + transfer_cycles(nbytes, self._rate)
             self._log.record(t, end, nbytes, operand, cause, self.layer)
             t = end
         if extra_bytes:
@@ -46,4 +58,4 @@ class DramPort:
             self._log.record(t, end, extra_bytes, operand, extra_cause, self.layer)
             t = end
         self._free_at = t
-        return Timeout(env, t - now)
+        return t - now

@@ -6,10 +6,11 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import simpy
-from simpy.events import Event, Timeout
+from simpy.events import Event
 
 from accelsim.hw.buffer import BlockBuffer, OutputBuffer
-from accelsim.trace import State, StateTrace
+from accelsim.hw.clock import Clock
+from accelsim.trace import State, StateTrace, state_key
 from accelsim.workload.jobs import Job
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 # enum members looked up once: a class attribute lookup on an Enum costs more than the
 # trace record it names, and these run per job
 BUSY, WAIT_OUTPUT, IDLE = State.BUSY, State.WAIT_OUTPUT, State.IDLE
+BUSY_KEY = state_key(BUSY, -1)    # as StateTrace records it
 
 
 class PE:
@@ -31,10 +33,10 @@ class PE:
     Jobs advance in callbacks of the events they wait for (output space, the job's timeout, a
     delivery to a starving PE) rather than by resuming a process: the same events, processed
     in the same order, without a process switch per job. A delivery to a starving PE needs no
-    event when nothing else is due that cycle (DispatchStatus.arrive).
+    event when nothing else is due that cycle (DispatchStatus.delivered).
     """
 
-    def __init__(self, env: simpy.Environment, index: int, depth: int, status: "DispatchStatus",
+    def __init__(self, env: Clock, index: int, depth: int, status: "DispatchStatus",
                  weights: BlockBuffer, inputs: BlockBuffer, outputs: OutputBuffer,
                  trace: StateTrace, progress: "LayerProgress"):
         self.env = env
@@ -48,30 +50,21 @@ class PE:
         self._inputs = inputs
         self._outputs = outputs
         self._enter = trace.enter
+        self._current, self._t_append, self._key_append = trace.columns(index)
         self._trace = trace
         self._progress = progress
         self._running: Job | None = None   # the job whose timeout is pending
-        self._starving = False   # waits for a delivery (or for word that none will come)
+        self._serve = self.serve  # bound once: it is scheduled twice per job
         self._done: simpy.Event | None = None
-
-    def has_room(self) -> bool:
-        return len(self.queue) < self.depth
 
     def deliver(self, job: Job) -> None:
         self.queue.append(job)
         self.last_weight_block = job.weight_block
-        self._status.delivered(self.index)
-        if self._starving:
-            self._starving = False
-            self._status.arrive(self)
+        self._status.delivered(self)
 
     def wake(self) -> None:
-        """Resume a starving PE: no more jobs will come."""
-        if self._starving:
-            self._starving = False
-            ev = Event(self.env)
-            ev.callbacks.append(self.serve)
-            ev.succeed()
+        """Resume this starving PE: no more jobs will come."""
+        self.env.call_in(0, self._serve)
 
     def run(self):
         """The PE's process: serve delivered jobs until the dispatcher has nothing more for
@@ -80,11 +73,12 @@ class PE:
         self.serve()
         yield self._done
 
-    def serve(self, _event: simpy.Event | None = None) -> None:
+    def serve(self) -> None:
         """Finish the running job if its time is up, then start the next queued one (running
         through jobs that take no time), or starve, or go idle for good. Called when the PE
-        starts, when a job's timeout fires, and after an arrival."""
-        queue, i, env = self.queue, self.index, self.env
+        starts, when a job's end comes, and after an arrival. This runs twice per job, so
+        `trace.enter(i, BUSY, now)` and `progress.job_done()` are written out in place."""
+        queue, i, env, progress = self.queue, self.index, self.env, self._progress
         job = self._running
         self._running = None
         while True:
@@ -94,33 +88,37 @@ class PE:
                 self._inputs.release(job.input_block)
                 self._outputs.contribute(job.output_block)
                 queue.popleft()
-                self._progress.job_done()
+                progress.jobs_left -= 1
+                if not progress.jobs_left:
+                    progress.check()
                 self._status.slot_freed(i)
             if not queue:
                 break
             job = queue[0]
             space = self._outputs.reserve(job.output_block, i)
             if space is not None:
-                self._enter(i, WAIT_OUTPUT, env.now)
+                self._enter(i, WAIT_OUTPUT, env._now)
                 space.callbacks.append(self._compute)
                 return
-            self._enter(i, BUSY, env.now)
+            if self._current[i] != BUSY_KEY:
+                self._current[i] = BUSY_KEY
+                self._t_append(env._now)
+                self._key_append(BUSY_KEY)
             if job.cycles:
                 self._running = job
-                Timeout(env, job.cycles).callbacks.append(self.serve)
+                env.call_in(job.cycles, self._serve)
                 return
-        if self._status.starve(i):
-            self._starving = True
+        if self._status.starve(i):      # resumed by a delivery or by `wake`
             return
-        self._enter(i, IDLE, env.now)
+        self._enter(i, IDLE, env._now)
         self._done.succeed()
 
     def _compute(self, _event: simpy.Event) -> None:
         """Output space granted: compute the job at the head of the queue."""
         job = self._running = self.queue[0]
-        self._enter(self.index, BUSY, self.env.now)
+        self._enter(self.index, BUSY, self.env._now)
         if job.cycles:
-            Timeout(self.env, job.cycles).callbacks.append(self.serve)
+            self.env.call_in(job.cycles, self._serve)
         else:
             self.serve()
 
