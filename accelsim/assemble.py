@@ -262,12 +262,10 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
         order = interleaved(plan.queues)        # the predicted order
     elif plan.dynamic:
         order = plan.order
-    if plan.dynamic:
-        groups = dynamic_groups(order, layer)
-        members, offsets = np.asarray(order, dtype=np.int64), np.arange(len(order) + 1)
-    else:
-        groups = bc.groups(layer)
-        members, offsets = bc.job, bc.offsets
+    groups = dynamic_groups(order, layer) if plan.dynamic else bc.groups(layer)
+    # each delivery's blocks, per operand; the ints are the jobs' own (no copy per job)
+    block_sequences = ([[job.weight_block for _, job in g.members] for g in groups],
+                       [[job.input_block for _, job in g.members] for g in groups])
     n = hw.n_pes
     expected = None if plan.dynamic else [len(q) for q in plan.queues]
     status = DispatchStatus(env, n, expected, layer.n_jobs, trace, hw.input_queue_depth)
@@ -277,13 +275,12 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
                            progress.check, hw.psum_spill)
     progress.outputs = outputs
     buffers = []
-    for name, buffer_id, operand, capacity, sizes, unique, extra, attr in (
+    for name, buffer_id, operand, capacity, sizes, unique, extra, sequence in (
             ("weight", WEIGHT_BUFFER, Operand.WEIGHTS, hw.weight_buffer_bytes,
              layer.weight_bytes, layer.weight_bytes, np.zeros(len(layer.weight_bytes)),
-             "weight_block"),
+             block_sequences[0]),
             ("input", INPUT_BUFFER, Operand.INPUTS, hw.input_buffer_bytes, layer.input_bytes,
-             layer.input_unique_bytes, layer.input_extra_cause, "input_block")):
-        sequence = _blocks_by_delivery(layer.column(attr), members, offsets)
+             layer.input_unique_bytes, layer.input_extra_cause, block_sequences[1])):
         actual, predicted = ([], sequence) if plan.steal else (sequence, None)
         buffers.append(BlockBuffer(env, name, buffer_id, operand, capacity, sizes, unique,
                                    extra, actual, hw.double_buffered, lambda: status.position,
@@ -323,13 +320,6 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
     status.pes = []
     progress.outputs = None
     return run, steps
-
-
-def _blocks_by_delivery(block: np.ndarray, members: np.ndarray,
-                        offsets: np.ndarray) -> list[list[int]]:
-    """Each delivery's blocks of one operand: `block[job]` of its member jobs."""
-    flat, off = block[members].tolist(), offsets.tolist()
-    return [flat[a:b] for a, b in zip(off, off[1:])]
 
 
 def _run_until(env: Clock, done: simpy.Event, layer: LayerJobs, components) -> int:

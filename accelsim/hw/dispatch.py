@@ -161,21 +161,23 @@ class DispatchStatus:
 
     def set_stage(self, state: State, held_by: int = -1) -> None:
         """Every starving PE that expects more jobs now waits for this. An unchanged stage
-        records nothing: each such PE entered it when it started starving or since."""
+        records nothing: each such PE entered it when it started starving or since. (A PE
+        starves only while it expects more jobs: under a static plan, until its next
+        delivery; under a dynamic one, while any job is undispatched.)"""
         stage = (state, held_by)
         if stage == self.stage:
             return
         self.stage = stage
-        self._stage_key = state_key(state, held_by)
-        now, enter, expected = self.env._now, self._trace.enter, self._expected
-        if expected is None:
-            if self._undispatched > 0:
-                for pe in self._starving:
-                    enter(pe, state, now, held_by)
+        key = self._stage_key = state_key(state, held_by)
+        if self._expected is None and self._undispatched <= 0:
             return
-        for pe in self._starving:
-            if expected[pe] > 0:
-                enter(pe, state, now, held_by)
+        now, current = self.env._now, self._current
+        t_appends, key_appends = self._t_appends, self._key_appends
+        for pe in self._starving:       # trace.enter, written out: this runs per broadcast
+            if current[pe] != key:
+                current[pe] = key
+                t_appends[pe](now)
+                key_appends[pe](key)
 
     def reach(self, pos: int) -> None:
         self.position = pos

@@ -54,7 +54,6 @@ class PE:
         self._trace = trace
         self._progress = progress
         self._running: Job | None = None   # the job whose timeout is pending
-        self._serve = self.serve  # bound once: it is scheduled twice per job
         self._done: simpy.Event | None = None
 
     def deliver(self, job: Job) -> None:
@@ -64,7 +63,7 @@ class PE:
 
     def wake(self) -> None:
         """Resume this starving PE: no more jobs will come."""
-        self.env.call_in(0, self._serve)
+        self.env.call_in(0, self.serve)
 
     def run(self):
         """The PE's process: serve delivered jobs until the dispatcher has nothing more for
@@ -106,7 +105,7 @@ class PE:
                 self._key_append(BUSY_KEY)
             if job.cycles:
                 self._running = job
-                env.call_in(job.cycles, self._serve)
+                env.call_in(job.cycles, self.serve)
                 return
         if self._status.starve(i):      # resumed by a delivery or by `wake`
             return
@@ -118,7 +117,7 @@ class PE:
         job = self._running = self.queue[0]
         self._enter(self.index, BUSY, self.env._now)
         if job.cycles:
-            self.env.call_in(job.cycles, self._serve)
+            self.env.call_in(job.cycles, self.serve)
         else:
             self.serve()
 
