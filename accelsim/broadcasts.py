@@ -32,10 +32,10 @@ class Broadcasts:
         """The broadcasts as the SimPy dispatcher's Group values."""
         from accelsim.hw.dispatch import Group
         jobs, off = layer.jobs, self.offsets.tolist()
-        pe, job = self.pe.tolist(), self.job.tolist()
+        pe, job = self.pe.tolist(), list(map(jobs.__getitem__, self.job.tolist()))
         out = []
-        for g in range(self.n_groups):
-            members = tuple((pe[m], jobs[job[m]]) for m in range(off[g], off[g + 1]))
+        for lo, hi in zip(off, off[1:]):
+            members = tuple(zip(pe[lo:hi], job[lo:hi]))
             out.append(Group(members[0][1].input_block, members))
         return out
 

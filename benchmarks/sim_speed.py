@@ -44,8 +44,9 @@ class ResourceDramPort(DramPort):
         return self.env.process(self._move(((nbytes, cause), (extra_bytes, extra_cause)),
                                            operand, self.layer))
 
-    def transfer_then(self, callback, operand, nbytes, cause):
-        self.transfer(operand, nbytes, cause).callbacks.append(lambda _event: callback())
+    def transfer_then(self, callback, operand, nbytes, cause, extra_bytes=0, extra_cause=None):
+        self.transfer(operand, nbytes, cause, extra_bytes, extra_cause).callbacks.append(
+            lambda _event: callback())
 
     def _move(self, parts, operand, layer):
         if self._latency:

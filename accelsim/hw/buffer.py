@@ -142,7 +142,7 @@ class BlockBuffer:
         else:
             self._loaded_once[b] = True
             unique = self._unique[b]
-            self.ready[b] = self._dram.transfer(self._operand, unique, Cause.COMPULSORY,
+            self.ready[b] = self._dram.transfer(self._operand, unique, COMPULSORY,
                                                 size - unique, self._extra[b])
 
     def _evict_one(self) -> None:

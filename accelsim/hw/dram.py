@@ -35,16 +35,13 @@ class DramPort:
         """Move `nbytes`, then `extra_bytes`, back to back in one transfer; the event fires
         when the last byte has crossed the port. Each part is logged with its own cause and
         share of port time (an empty part is not logged)."""
-        return Timeout(self.env, self._book(operand, nbytes, cause, extra_bytes, extra_cause))
+        return Timeout(self.env, self.transfer_then(None, operand, nbytes, cause, extra_bytes,
+                                                    extra_cause))
 
-    def transfer_then(self, callback: Callable, operand: Operand, nbytes: int,
-                      cause: Cause) -> None:
-        """`transfer`, for a transfer nobody waits on: `callback` runs when it ends."""
-        self.env.call_in(self._book(operand, nbytes, cause, 0, Cause.HALO), callback)
-
-    def _book(self, operand: Operand, nbytes: int, cause: Cause, extra_bytes: int,
-              extra_cause: Cause) -> int:
-        """Queue and log a transfer; the cycles from now until it ends."""
+    def transfer_then(self, callback: Callable[[], None] | None, operand: Operand, nbytes: int,
+                      cause: Cause, extra_bytes: int = 0, extra_cause: Cause = Cause.HALO) -> int:
+        """`transfer` without an event, for a transfer nobody waits on: `callback()` (if
+        any) runs when it ends. Returns the cycles from now until then."""
         now = self.env._now
         t = now + self._latency
         if t < self._free_at:
@@ -58,4 +55,6 @@ class DramPort:
             self._log.record(t, end, extra_bytes, operand, extra_cause, self.layer)
             t = end
         self._free_at = t
+        if callback is not None:
+            self.env.call_in(t - now, callback)
         return t - now
