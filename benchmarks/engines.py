@@ -104,6 +104,28 @@ def engines(repeat: int = 2) -> None:
               f"{m_simpy / n:>11,.0f}{m_fast / n:>13,.0f}  {plan_s / n * 1e6:>11.2f}")
     print("us/job: CPU time of simulate() less planning (same plans for both engines); "
           "B/job: peak bytes allocated by simulate(); results asserted identical")
+    rate = bare_simpy_rate()
+    print(f"this machine, bare SimPy: {rate / 1e6:.2f} M timeouts/s (10 processes, each "
+          f"yielding timeout(1)); the targets were set where this is about 1 M/s")
+
+
+def bare_simpy_rate(steps: int = 100_000) -> float:
+    """Timeouts per CPU second of plain SimPy: the yardstick for the us/job above."""
+    import simpy
+
+    def ticker(env):
+        while True:
+            yield env.timeout(1)
+
+    best = math.inf
+    for _ in range(3):
+        env = simpy.Environment()
+        for _ in range(10):
+            env.process(ticker(env))
+        t0 = time.process_time()
+        env.run(until=steps // 10)
+        best = min(best, time.process_time() - t0)
+    return steps / best
 
 
 def phases(repeat: int = 3) -> None:
