@@ -19,6 +19,10 @@ from simpy.events import NORMAL, Event
 
 
 class Clock(simpy.Environment):
+    """SimPy's environment plus bare-callback entries. It reads SimPy's queue, clock and
+    event ids (`_queue`, `_now`, `_eid`), so pyproject pins SimPy's major version, and the
+    model's components read `env._now` where they run per job (`now` is a property)."""
+
     def call_in(self, delay: int, callback: Callable[[], None]) -> None:
         """Run `callback()` `delay` cycles from now, in the place a Timeout created now
         would take."""

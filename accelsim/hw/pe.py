@@ -30,8 +30,8 @@ class PE:
     share a broadcast advance in lock-step; deeper queues decouple them. The PE computes a job
     only when its operands were delivered and its output block has space.
 
-    Jobs advance in callbacks of the events they wait for (output space, the job's timeout, a
-    delivery to a starving PE) rather than by resuming a process: the same events, processed
+    Jobs advance in callbacks of what they wait for (output space, the job's end, a delivery
+    to a starving PE) rather than by resuming a process: the same events, processed
     in the same order, without a process switch per job. A delivery to a starving PE needs no
     event when nothing else is due that cycle (DispatchStatus.delivered).
     """
@@ -53,7 +53,7 @@ class PE:
         self._current, self._t_append, self._key_append = trace.columns(index)
         self._trace = trace
         self._progress = progress
-        self._running: Job | None = None   # the job whose timeout is pending
+        self._running: Job | None = None   # the job whose end is due
         self._done: simpy.Event | None = None
 
     def deliver(self, job: Job) -> None:
@@ -76,7 +76,7 @@ class PE:
         """Finish the running job if its time is up, then start the next queued one (running
         through jobs that take no time), or starve, or go idle for good. Called when the PE
         starts, when a job's end comes, and after an arrival. This runs twice per job, so
-        `trace.enter(i, BUSY, now)` and `progress.job_done()` are written out in place."""
+        `trace.enter(i, BUSY, now)` and the layer's job count are written out in place."""
         queue, i, env, progress = self.queue, self.index, self.env, self._progress
         job = self._running
         self._running = None
