@@ -258,14 +258,13 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
                note: str | None):
     start = env.now
     bound = _layer_bound(layer, plan, hw)
-    if plan.steal:
-        order = interleaved(plan.queues)        # the predicted order
-    elif plan.dynamic:
-        order = plan.order
-    groups = dynamic_groups(order, layer) if plan.dynamic else bc.groups(layer)
+    if plan.dynamic:          # with stealing, the order it is expected to follow
+        groups = dynamic_groups(interleaved(plan.queues) if plan.steal else plan.order, layer)
+    else:
+        groups = bc.groups(layer)
     # each delivery's blocks, per operand; the ints are the jobs' own (no copy per job)
-    block_sequences = ([[job.weight_block for _, job in g.members] for g in groups],
-                       [[job.input_block for _, job in g.members] for g in groups])
+    weight_sequence = [[job.weight_block for _, job in g.members] for g in groups]
+    input_sequence = [[job.input_block for _, job in g.members] for g in groups]
     n = hw.n_pes
     expected = None if plan.dynamic else [len(q) for q in plan.queues]
     status = DispatchStatus(env, n, expected, layer.n_jobs, trace, hw.input_queue_depth)
@@ -278,9 +277,9 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
     for name, buffer_id, operand, capacity, sizes, unique, extra, sequence in (
             ("weight", WEIGHT_BUFFER, Operand.WEIGHTS, hw.weight_buffer_bytes,
              layer.weight_bytes, layer.weight_bytes, np.zeros(len(layer.weight_bytes)),
-             block_sequences[0]),
+             weight_sequence),
             ("input", INPUT_BUFFER, Operand.INPUTS, hw.input_buffer_bytes, layer.input_bytes,
-             layer.input_unique_bytes, layer.input_extra_cause, block_sequences[1])):
+             layer.input_unique_bytes, layer.input_extra_cause, input_sequence)):
         actual, predicted = ([], sequence) if plan.steal else (sequence, None)
         buffers.append(BlockBuffer(env, name, buffer_id, operand, capacity, sizes, unique,
                                    extra, actual, hw.double_buffered, lambda: status.position,

@@ -528,7 +528,7 @@ class _Streamed:
 
     Why the order is known: the loader (load_in_order, prefetching) waits only for space in
     one buffer, and wakes when a release there makes some; it then runs after every job that
-    ends in that cycle (their timeouts were scheduled before its wake-up), so in a cycle the
+    ends in that cycle (their ends were scheduled before its wake-up), so in a cycle the
     ending jobs release their blocks and write back their tiles in the order they started
     (broadcast, then member), and then the loader issues its loads. It needs space only from
     jobs already delivered, so when the dispatcher needs broadcast g's blocks, every release

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import attrs
-from attrs import field, frozen, validators as v
+from attrs import field, frozen
 
 
 # Upper limits keep every derived count (cycles, bytes, PE-cycles) far inside int64 and every

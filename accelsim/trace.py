@@ -111,15 +111,19 @@ class StateTrace:
         self._t = [array("q") for _ in range(n_pes)]
         self._key = [array("i") for _ in range(n_pes)]
         self._current = [-1] * n_pes   # the key of each PE's last record; -1: none yet
+        self.current_keys = self._current
         # per bulk: (each PE's column length before it, t and key sorted by PE, PE bounds)
         self._bulk: list[tuple[list[int], np.ndarray, np.ndarray, list[int]]] = []
 
-    def columns(self, pe: int) -> tuple[list[int], Callable[[int], None], Callable[[int], None]]:
-        """For a caller that inlines `enter` (a SimPy PE, per job): the list of current keys,
-        and PE `pe`'s time and key appends. Valid until `close`."""
-        return self._current, self._t[pe].append, self._key[pe].append
+    def appends(self, pe: int) -> tuple[Callable[[int], None], Callable[[int], None]]:
+        """PE `pe`'s time and key appends, for a caller that writes `enter` out in place
+        (with `current_keys`): PE.serve, DispatchStatus.starve and set_stage, which run per
+        job. Holders must not outlive the layer: `close` frees each PE's records."""
+        return self._t[pe].append, self._key[pe].append
 
     def enter(self, pe: int, state: State, now: int, held_by: int = -1) -> None:
+        """Record that `pe` is in `state` from `now`, unless it already is (the same test is
+        written out in the callers `appends` names)."""
         key = state | (held_by + 1) << 3
         if self._current[pe] != key:
             self._current[pe] = key

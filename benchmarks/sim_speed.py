@@ -27,6 +27,7 @@ import simpy
 import accelsim
 from accelsim.assemble import ENGINES
 from accelsim.hw.dram import DramPort
+from accelsim.trace import Cause
 from accelsim.units import transfer_cycles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,9 @@ class ResourceDramPort(DramPort):
         return self.env.process(self._move(((nbytes, cause), (extra_bytes, extra_cause)),
                                            operand, self.layer))
 
-    def transfer_then(self, callback, operand, nbytes, cause, extra_bytes=0, extra_cause=None):
+    def transfer_then(self, callback, operand, nbytes, cause, extra_bytes=0,
+                      extra_cause=Cause.HALO):
+        """Only the write-backs call this (with a callback); the time is not known ahead."""
         self.transfer(operand, nbytes, cause, extra_bytes, extra_cause).callbacks.append(
             lambda _event: callback())
 

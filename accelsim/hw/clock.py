@@ -19,13 +19,15 @@ from simpy.events import NORMAL, Event
 
 
 class Clock(simpy.Environment):
-    """SimPy's environment plus bare-callback entries. It reads SimPy's queue, clock and
-    event ids (`_queue`, `_now`, `_eid`), so pyproject pins SimPy's major version, and the
-    model's components read `env._now` where they run per job (`now` is a property)."""
+    """SimPy's environment plus bare-callback entries. It reads SimPy internals (the
+    environment's `_queue`, `_now`, `_eid`; an event's `callbacks`, `_ok`, `_value`,
+    `_defused`), so pyproject pins SimPy's major version; the model's components read
+    `env._now` where they run per job (`now` is a property)."""
 
     def call_in(self, delay: int, callback: Callable[[], None]) -> None:
         """Run `callback()` `delay` cycles from now, in the place a Timeout created now
-        would take."""
+        would take. `delay` >= 0 is the caller's to ensure (a Timeout checks; this runs per
+        job, on durations validated before the run)."""
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), callback))
 
     def step(self) -> None:

@@ -22,6 +22,7 @@ from attrs import frozen
 from simpy.events import Event, Timeout
 
 from accelsim.hw.buffer import BlockBuffer
+from accelsim.hw.clock import Clock
 from accelsim.hw.noc import Interconnect
 from accelsim.trace import State, StateTrace, state_key
 from accelsim.workload.jobs import Job, LayerJobs
@@ -95,16 +96,14 @@ class DispatchStatus:
     # test turns this off to show that it changes nothing but the event count)
     start_in_settle = True
 
-    def __init__(self, env: simpy.Environment, n_pes: int, expected: list[int] | None,
+    def __init__(self, env: Clock, n_pes: int, expected: list[int] | None,
                  n_jobs: int, trace: StateTrace, depth: int):
         self.env = env
-        self._trace = trace
         self.stage: tuple[State, int] = (State.WAIT_INPUTS, -1)
         self._stage_key = state_key(*self.stage)
-        columns = [trace.columns(p) for p in range(n_pes)]
-        self._current = columns[0][0] if columns else []
-        self._t_appends = [c[1] for c in columns]
-        self._key_appends = [c[2] for c in columns]
+        self._current = trace.current_keys
+        self._t_appends, self._key_appends = (
+            list(columns) for columns in zip(*(trace.appends(p) for p in range(n_pes))))
         self._starving: dict[int, None] = {}
         self._expected = expected  # static: jobs still to deliver per PE; dynamic: None
         self._undispatched = n_jobs
@@ -161,16 +160,14 @@ class DispatchStatus:
 
     def set_stage(self, state: State, held_by: int = -1) -> None:
         """Every starving PE that expects more jobs now waits for this. An unchanged stage
-        records nothing: each such PE entered it when it started starving or since. (A PE
-        starves only while it expects more jobs: under a static plan, until its next
-        delivery; under a dynamic one, while any job is undispatched.)"""
+        records nothing: each such PE entered it when it started starving or since. Every
+        starving PE expects more jobs here: `starve` adds only such a PE, its next delivery
+        removes it, and the dispatcher sets stages only before a delivery."""
         stage = (state, held_by)
         if stage == self.stage:
             return
         self.stage = stage
         key = self._stage_key = state_key(state, held_by)
-        if self._expected is None and self._undispatched <= 0:
-            return
         now, current = self.env._now, self._current
         t_appends, key_appends = self._t_appends, self._key_appends
         for pe in self._starving:       # trace.enter, written out: this runs per broadcast
@@ -208,7 +205,9 @@ class DispatchStatus:
         return ev
 
     def finish(self) -> None:
-        for pe in list(self._starving):
+        """No more deliveries: every starving PE resumes, to go idle."""
+        starving, self._starving = self._starving, {}
+        for pe in starving:
             self.pes[pe].wake()
 
 

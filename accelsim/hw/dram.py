@@ -17,8 +17,8 @@ class DramPort:
     cycles; concurrent transfers queue first come, first served.
 
     Service is FIFO and non-preemptive and every duration is known when a transfer is issued,
-    so the queue is computed in closed form: each transfer costs one SimPy event, with the
-    same timing as a Resource(capacity=1) held through `with` (measured in benchmarks/).
+    so the queue is computed in closed form: each transfer costs one entry on the event
+    queue (a Timeout, or a bare callback for a write-back: Clock.call_in), with the same timing as a Resource(capacity=1) held through `with` (measured in benchmarks/).
     """
 
     def __init__(self, env: Clock, bytes_per_cycle: float, latency_cycles: int,
@@ -47,7 +47,7 @@ class DramPort:
         if t < self._free_at:
             t = self._free_at
         if nbytes:
-            end = t if self._rate is None else t + transfer_cycles(nbytes, self._rate)
+            end = t + transfer_cycles(nbytes, self._rate)
             self._log.record(t, end, nbytes, operand, cause, self.layer)
             t = end
         if extra_bytes:

@@ -31,8 +31,8 @@ class PE:
     only when its operands were delivered and its output block has space.
 
     Jobs advance in callbacks of what they wait for (output space, the job's end, a delivery
-    to a starving PE) rather than by resuming a process: the same events, processed
-    in the same order, without a process switch per job. A delivery to a starving PE needs no
+    to a starving PE) rather than by resuming a process: processed in the same order,
+    without a process switch per job. A delivery to a starving PE needs no
     event when nothing else is due that cycle (DispatchStatus.delivered).
     """
 
@@ -50,7 +50,8 @@ class PE:
         self._inputs = inputs
         self._outputs = outputs
         self._enter = trace.enter
-        self._current, self._t_append, self._key_append = trace.columns(index)
+        self._current = trace.current_keys
+        self._t_append, self._key_append = trace.appends(index)
         self._trace = trace
         self._progress = progress
         self._running: Job | None = None   # the job whose end is due
