@@ -106,7 +106,7 @@ def engines(repeat: int = 2) -> None:
           "B/job: peak bytes allocated by simulate(); results asserted identical")
     rate = bare_simpy_rate()
     print(f"this machine, bare SimPy: {rate / 1e6:.2f} M timeouts/s (10 processes, each "
-          f"yielding timeout(1)); the targets were set where this is about 1 M/s")
+          f"yielding timeout(1)): the yardstick for comparing us/job across machines")
 
 
 def bare_simpy_rate(steps: int = 100_000) -> float:
