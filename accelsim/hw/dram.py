@@ -18,7 +18,8 @@ class DramPort:
 
     Service is FIFO and non-preemptive and every duration is known when a transfer is issued,
     so the queue is computed in closed form: each transfer costs one entry on the event
-    queue (a Timeout, or a bare callback for a write-back: Clock.call_in), with the same timing as a Resource(capacity=1) held through `with` (measured in benchmarks/).
+    queue (a Timeout, or a bare callback for a write-back: Clock.call_in), with the same
+    timing as a Resource(capacity=1) held through `with` (measured in benchmarks/).
     """
 
     def __init__(self, env: Clock, bytes_per_cycle: float, latency_cycles: int,
