@@ -26,7 +26,7 @@ import numpy as np
 from accelsim.config import Hardware, Mapping
 from accelsim.errors import ConfigError
 from accelsim.workload.jobs import LayerJobs
-from accelsim.workload.layers import Layer
+from accelsim.workload.networks.layers import Layer
 
 _ARRAYS = ("cycles", "weight_bytes", "input_bytes", "input_unique_bytes", "input_extra_cause",
            "output_bytes", "output_write_bytes", "output_uses")

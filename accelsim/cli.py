@@ -151,10 +151,9 @@ def _dask_address(text: str) -> None:
 
 
 def _run(args) -> int:
+    from accelsim.baseline_cache import BaselineCache
     from accelsim.pipeline import run_scenario, write_outputs
     from accelsim.scenario import load_scenario
-
-    from accelsim.baseline_cache import BaselineCache
 
     scenario = load_scenario(args.scenario)
     policy, options = args.policy, _policy_options(args.policy_option)
@@ -202,7 +201,7 @@ def _policy_options(items: list[str] | None) -> dict:
 def _schedule(args) -> int:
     from accelsim.errors import ConfigError
     from accelsim.policies.exact import Exact
-    from accelsim.schedule import plan
+    from accelsim.policies.schedule import plan
 
     cycles = read_durations(Path(args.jobs))
     if args.pes < 1:
@@ -231,6 +230,7 @@ def read_durations(path: Path) -> list[int]:
     """One job duration (cycles) per row, first column (others, e.g. names, are for the
     reader); a first row without a digit in its first cell is a header."""
     import csv
+
     from accelsim.errors import ConfigError
     from accelsim.files import read_text
     rows = [(i, row[0].strip()) for i, row in enumerate(
@@ -252,8 +252,8 @@ def read_durations(path: Path) -> list[int]:
 
 
 def _compare(args) -> int:
-    from accelsim import compare
     from accelsim.scenario import load_scenario
+    from accelsim.studies import compare
 
     if args.networks is not None:
         return _compare_networks(args)
@@ -282,7 +282,7 @@ def _compare(args) -> int:
 def _compare_networks(args) -> int:
     """The project's question: gain over round-robin and distance to the hardware bound on
     every shipped pruned network, lock-step and decoupled."""
-    from accelsim import scheduling_gain
+    from accelsim.studies import scheduling_gain
 
     names = [n.strip() for n in args.networks.split(",")] if args.networks else \
         list(scheduling_gain.NETWORKS)
@@ -302,10 +302,11 @@ def _compare_networks(args) -> int:
 
 
 def _workload(args) -> int:
-    from accelsim import figures
+    from accelsim.outputs import figures
     from accelsim.scenario import load_scenario
-    from accelsim.workload.sparsity_model import FITTED, compare_network, report_table
-    from accelsim.workload.stats import layer_stats, table
+    from accelsim.workload.sparsity.fit import compare_network, report_table
+    from accelsim.workload.sparsity.sparsity_model import FITTED
+    from accelsim.workload.sparsity.stats import layer_stats, table
 
     scenario = load_scenario(args.scenario)
     out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name)
@@ -328,8 +329,8 @@ def _workload(args) -> int:
 
 
 def _sweep(args) -> int:
-    from accelsim import figures
-    from accelsim.sweep import ResultStore, load_sweep, run_sweep, write_csv
+    from accelsim.outputs import figures
+    from accelsim.studies.sweep import ResultStore, load_sweep, run_sweep, write_csv
 
     sweep = load_sweep(args.sweep)
     if args.dask and args.dask != "local":
@@ -374,10 +375,10 @@ def _sweep(args) -> int:
 
 
 def _size(args) -> int:
-    from accelsim import figures
     from accelsim.errors import ConfigError
+    from accelsim.outputs import figures
     from accelsim.scenario import load_scenario
-    from accelsim.sizing import size
+    from accelsim.studies.sizing import size
 
     scenario = load_scenario(args.scenario)
     if args.max_pes & (args.max_pes - 1):
@@ -565,7 +566,7 @@ def _dispatch(args) -> int:
     except KeyboardInterrupt:
         print("accelsim: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:                   # noqa: BLE001: no traceback for a user
+    except Exception as exc:                   # no traceback for a user
         if os.environ.get("ACCELSIM_DEBUG"):
             raise
         what = " ".join(str(exc).split()) or "no message"

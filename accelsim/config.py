@@ -11,7 +11,6 @@ import math
 import attrs
 from attrs import field, frozen
 
-
 # Upper limits keep every derived count (cycles, bytes, PE-cycles) far inside int64 and every
 # allocation bounded: a value beyond them is a typo, not a design (docs/defaults.md).
 MAX_PES = 65_536
@@ -221,7 +220,7 @@ class EnergyTable:
     derivations):
     - a MAC lane: NanGate 45 nm Open Cell Library (typical corner) cells of an 8 x 8-bit array
       multiplier (64 AND2_X1, 48 FA_X1, 8 HA_X1) and a 24-bit accumulator (24 FA_X1 and 24
-      DFF_X1), 9.45 uW; the index decoders and interconnect ports of accelsim.area leak what
+      DFF_X1), 9.45 uW; the index decoders and interconnect ports of accelsim.engine.area leak what
       their FA_X1 (75.76 nW) and DFF_X1 (79.11 nW) cells do;
     - SRAM: a fit of leakage = a x KiB + b x banks to the fakeram45 macros of
       OpenROAD-flow-scripts (bsg_fakeram, from CACTI at 45 nm): 211.7 uW per KiB and 22.4 uW
@@ -244,7 +243,7 @@ class EnergyTable:
     full_adder_leakage_nw: float = field(default=75.76, validator=_number_in(0, 1e6, "nW"))
 
     def static_mw(self, hw: Hardware) -> float:
-        """Leakage power of the whole accelerator, the parts of accelsim.area: lanes, buffers
+        """Leakage power of the whole accelerator, the parts of accelsim.engine.area: lanes, buffers
         (cells and banks), each lane's index decoder (an index_bits adder and register), each
         PE's interconnect port (in and out registers of the bus width), and the DRAM. An
         unbounded buffer or interconnect (ideal memory) is an idealization with no size, so

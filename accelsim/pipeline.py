@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import attrs
 from attrs import frozen
 
 from accelsim import jsonio
-from accelsim.assemble import SimResult, check_fits, simulate
 from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
+from accelsim.engine.assemble import SimResult, check_fits, simulate
 from accelsim.errors import ConfigError
+from accelsim.outputs.html_report import write_html_report
+from accelsim.outputs.perfetto import write_perfetto
+from accelsim.outputs.report import Report, build_report, write_trace
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
-from accelsim.html_report import write_html_report
-from accelsim.perfetto import write_perfetto
-from accelsim.report import Report, build_report, write_trace
 from accelsim.scenario import Scenario
 from accelsim.workload.jobs import LayerJobs, build_jobs
-from accelsim.workload.pruning import PrunedNetwork
+from accelsim.workload.sparsity.pruning import PrunedNetwork
 
 
 @frozen
@@ -44,7 +44,7 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
                  policy_options: dict | None = None) -> Outcome:
     """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
     and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer; `engine`
-    overrides the scenario's (see accelsim.assemble.simulate); `pruned`, when given, is the
+    overrides the scenario's (see accelsim.engine.assemble.simulate); `pruned`, when given, is the
     scenario's network already pruned with `seed` (sweeps reuse it across hardware); with a
     `cache`, baselines simulated before for the same jobs and hardware are not run again.
     The scenario's `policy_options` go with its own policy; `policy_options` with `policy`."""
@@ -114,14 +114,14 @@ def run_inputs(scenario: Scenario, pruned: PrunedNetwork, policy_options: dict |
 
 
 def _version() -> str:
-    from accelsim import __version__
+    from accelsim.version import __version__
     return __version__
 
 
 def _checked_dense_jobs(pruned: PrunedNetwork, mapping, hw) -> list[LayerJobs]:
     """The dense baseline's jobs, each layer checked to fit this hardware under its plan, so
     that a baseline that cannot run fails before anything is simulated and says so."""
-    from accelsim.broadcasts import broadcasts
+    from accelsim.engine.broadcasts import broadcasts
     from accelsim.policies import Problem
     try:
         jobs = build_jobs(pruned.dense(), mapping, hw)
@@ -172,7 +172,7 @@ def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
 
 def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[Path]:
     """summary.json, layers.csv, trace.npz, trace.perfetto.json, PNG plots and report.html."""
-    from accelsim import plotting  # plotting stays out of the simulation path
+    from accelsim.outputs import plotting  # plotting stays out of the simulation path
 
     out_dir.mkdir(parents=True, exist_ok=True)
     report = outcome.report

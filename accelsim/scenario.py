@@ -27,18 +27,30 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
-from accelsim.files import folder_name, read_text
-from accelsim.assemble import ENGINES
 from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
+from accelsim.engine.assemble import ENGINES
 from accelsim.errors import ConfigError, did_you_mean, unknown
-from accelsim.workload.layers import Network
-from accelsim.workload.measured import check_measured, load_measured, measured_path, \
-    shipped_measured
-from accelsim.workload.methods import METHODS, prune_weights
-from accelsim.workload.pruning import (FITTED_CV, PrunedNetwork, SparsityProfile, dense_network,
-                                       load_profile, load_weights, prune_with_profile,
-                                       shipped_weights, weights_path)
-from accelsim.workload.topology import load_network
+from accelsim.files import folder_name, read_text
+from accelsim.workload.networks.layers import Network
+from accelsim.workload.networks.topology import load_network
+from accelsim.workload.sparsity.measured import (
+    check_measured,
+    load_measured,
+    measured_path,
+    shipped_measured,
+)
+from accelsim.workload.sparsity.methods import METHODS, prune_weights
+from accelsim.workload.sparsity.pruning import (
+    FITTED_CV,
+    PrunedNetwork,
+    SparsityProfile,
+    dense_network,
+    load_profile,
+    load_weights,
+    prune_with_profile,
+    shipped_weights,
+    weights_path,
+)
 
 _TOP = {"name", "seed", "policy", "policy_options", "baselines", "engine", "workload", "pruning",
         "mapping", "hardware", "energy", "area"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from array import array
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from attrs import frozen

@@ -22,7 +22,7 @@ import attrs
 import numpy as np
 
 import accelsim
-from accelsim.assemble import _prepare
+from accelsim.engine.assemble import _prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,11 +130,12 @@ def bare_simpy_rate(steps: int = 100_000) -> float:
 
 def phases(repeat: int = 3) -> None:
     """A default `accelsim run` (plots, baselines) in one process, by phase, CPU seconds."""
-    from accelsim.pipeline import write_outputs
     import tempfile
 
+    from accelsim.pipeline import write_outputs
+
     t0 = time.process_time()
-    import accelsim.plotting  # noqa: F401  the plots' import (Pillow), paid once per process
+    import accelsim.outputs.plotting  # noqa: F401  the plots' import (Pillow), paid once per process
     imports = time.process_time() - t0
     scenario = accelsim.load_scenario(ROOT / "scenarios" / "default.toml")
     rows = {}

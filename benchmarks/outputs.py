@@ -5,7 +5,7 @@ CPU of the whole default `accelsim run` process with each:
     python benchmarks/outputs.py --repeat 1   # quicker
 
 "before" draws the four plots with matplotlib, as accelsim did until it drew them with its own
-Pillow charts (accelsim/charts.py); that code is kept below only to be timed against. The
+Pillow charts (accelsim/outputs/charts.py); that code is kept below only to be timed against. The
 per-plot rows use the default scenario (ResNet-18, LPT) with hardware.pe_rows/pe_cols changed
 and baselines off (the weight buffer grows to 8 KiB per PE so that a broadcast to every PE
 fits), drawn from the same trace.npz as `accelsim run`. The process rows run `accelsim run scenarios/default.toml` (with
@@ -41,10 +41,17 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import accelsim  # noqa: E402
-from accelsim import plotting  # noqa: E402
-from accelsim.plotting import (COLORS, MAX_NAMES, _cycle_unit, band_cycles,  # noqa: E402
-                               band_size, intervals_of, layer_label_positions)
-from accelsim.report import write_trace  # noqa: E402
+from accelsim.outputs import plotting  # noqa: E402
+from accelsim.outputs.plotting import (  # noqa: E402
+    COLORS,
+    MAX_NAMES,
+    _cycle_unit,
+    band_cycles,
+    band_size,
+    intervals_of,
+    layer_label_positions,
+)
+from accelsim.outputs.report import write_trace  # noqa: E402
 from accelsim.trace import BUFFER_NAMES, State, StateIntervals  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

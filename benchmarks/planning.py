@@ -35,7 +35,7 @@ import numpy as np
 import accelsim
 from accelsim.policies import Problem, available, load_policy, plan_layer
 from accelsim.policies.exact import unit_bound
-from accelsim.schedule import bounds, schedule_of
+from accelsim.policies.schedule import bounds, schedule_of
 from accelsim.workload.jobs import build_jobs, build_layer_jobs
 
 SIZES = [(512, 64), (5_000, 256), (50_000, 1_024)]

@@ -19,11 +19,12 @@ import math
 import statistics
 import sys
 import time
+
 import numpy as np
 
 import accelsim
 from accelsim.policies.exact import Exact
-from accelsim.schedule import bounds, plan
+from accelsim.policies.schedule import bounds, plan
 
 HEURISTICS = ["round-robin", "greedy", "work-stealing", "density-grouping", "lpt", "multifit",
               "kk", "lpt+improve", "multifit+improve", "kk+improve", "portfolio"]
@@ -38,7 +39,7 @@ def instances(quick: bool):
         pruned = accelsim.prune_with_profile(accelsim.load_network(net),
                                              accelsim.load_profile(profile), seed=1)
         sources.append((f"{net} ({profile})", pruned))
-    from accelsim.workload.pruning import load_weights, shipped_weights, weights_path
+    from accelsim.workload.sparsity.pruning import load_weights, shipped_weights, weights_path
     for name in (n for n in shipped_weights() if not n.endswith("_trained")):
         # real trained weights, already pruned: keep their nonzeros
         net = accelsim.load_network(name.split("_")[0])

@@ -25,8 +25,8 @@ import attrs
 import simpy
 
 import accelsim
-from accelsim.assemble import ENGINES
-from accelsim.hw.dram import DramPort
+from accelsim.engine.assemble import ENGINES
+from accelsim.engine.hw.dram import DramPort
 from accelsim.trace import Cause
 from accelsim.units import transfer_cycles
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import accelsim
-from accelsim.compare import compare, hardware_bound, policies_for
+from accelsim.studies.compare import compare, hardware_bound, policies_for
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ["lpt", "kk", "multifit", "density-grouping", "portfolio", "lpt+improve",

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from accelsim.sweep import ResultStore, load_sweep, run_sweep
+from accelsim.studies.sweep import ResultStore, load_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 GRID = {

@@ -30,7 +30,7 @@ CHILD = r"""
 import json, sys, time
 import attrs, numpy as np
 import accelsim
-from accelsim.workload.pruning import PrunedLayer, PrunedNetwork
+from accelsim.workload.sparsity.pruning import PrunedLayer, PrunedNetwork
 from accelsim.trace import State
 
 nnz = np.load(sys.argv[1])

@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from accelsim import plotting
+from accelsim.outputs import plotting
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ over each band's PEs.
 import argparse
 from pathlib import Path
 
-from accelsim import plotting
+from accelsim.outputs import plotting
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import attrs
 
 import accelsim
-from accelsim.figures import save_activation_trends
+from accelsim.outputs.figures import save_activation_trends
 from accelsim.scenario import scenario_from_dict
 
 # Han et al. 2015, Table 4 (VGG-16): FLOP% per layer, zero weights and zero input

@@ -13,7 +13,7 @@ from pathlib import Path
 import attrs
 
 import accelsim
-from accelsim.figures import save_pe_models
+from accelsim.outputs.figures import save_pe_models
 
 MODELS = ("zero-skip", "window", "lane-group", "dense")
 

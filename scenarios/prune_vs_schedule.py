@@ -12,8 +12,8 @@ python scenarios/prune_vs_schedule.py [--pes 8]
 import argparse
 
 import accelsim
-from accelsim.workload.lenet_train import HAN_DENSITY
-from accelsim.workload.pruning import load_weights, weights_path
+from accelsim.training.lenet_train import HAN_DENSITY
+from accelsim.workload.sparsity.pruning import load_weights, weights_path
 
 
 def main() -> None:

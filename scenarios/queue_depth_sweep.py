@@ -10,7 +10,7 @@ import argparse
 import attrs
 
 import accelsim
-from accelsim.schedule import bounds
+from accelsim.policies.schedule import bounds
 
 
 def main() -> None:

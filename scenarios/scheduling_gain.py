@@ -1,7 +1,7 @@
 """How much does sparsity-aware scheduling gain over round-robin, and how far is the best
 policy from what the hardware allows? Every shipped pruned network, lock-step and decoupled.
 
-The same as `accelsim compare --networks` (accelsim/scheduling_gain.py says what it runs):
+The same as `accelsim compare --networks` (accelsim/studies/scheduling_gain.py says what it runs):
 prints the table and writes scheduling_gain.png and scheduling_gain.json.
 
     python scenarios/scheduling_gain.py [--out DIR] [--evaluations N] [--networks a,b]

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from accelsim.config import Hardware, Mapping
 from accelsim.workload.jobs import build_layer_jobs
-from accelsim.workload.layers import Layer, LayerKind
-from accelsim.workload.pruning import PrunedLayer, spread_nnz
+from accelsim.workload.networks.layers import Layer, LayerKind
+from accelsim.workload.sparsity.counts import spread_nnz
+from accelsim.workload.sparsity.pruning import PrunedLayer
 
 
 def conv(name="c", in_c=4, hw=6, out_c=8, k=3, stride=1, pad=1, groups=1) -> Layer:

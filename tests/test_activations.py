@@ -5,14 +5,13 @@ weight-only PE ignores it; bad values are one line."""
 import attrs
 import numpy as np
 import pytest
+from simkit import conv, pruned
 
 from accelsim.config import Hardware, Mapping
 from accelsim.errors import ConfigError
 from accelsim.pipeline import run_scenario
 from accelsim.scenario import scenario_from_dict
 from accelsim.workload.jobs import build_layer_jobs
-
-from simkit import conv, pruned
 
 TWO_SIDED = Hardware(macs_per_cycle=4, pe_skips_activations=True)
 
@@ -35,7 +34,7 @@ def test_uniform_input_density_scales_every_job():
                             TWO_SIDED)
     half = build_layer_jobs(0, layer, Mapping(tile_h=2), TWO_SIDED)
     assert [j.macs for j in half.jobs] == [-(-j.macs // 2) for j in full.jobs]
-    assert [j.cycles for j in half.jobs] == [-(-(-(-j.macs // 2)) // 4) for j in full.jobs]
+    assert [j.cycles for j in half.jobs] == [-(-(-(-j.macs // 2)) // 4) for j in full.jobs]  # noqa: B002
 
 
 def test_spread_inputs_vary_a_units_work_from_tile_to_tile_and_follow_the_seed():
@@ -81,7 +80,7 @@ def test_bad_activation_values_are_one_line(workload, message):
 
 
 def test_both_engines_agree_under_activation_sparsity():
-    from accelsim.assemble import simulate
+    from accelsim.engine.assemble import simulate
     from accelsim.policies import load_policy
     hw = Hardware(pe_rows=1, pe_cols=3, macs_per_cycle=4, input_queue_depth=2,
                   pe_skips_activations=True).ideal_memory()
@@ -123,7 +122,7 @@ def test_per_column_jobs_of_a_fully_connected_layer_need_deeper_queues():
     """EIE's setting: every PE holds a slice of the rows, each input column is one broadcast,
     and a PE's work on a column is its rows' nonzeros there, different on every column; the
     queue lets PEs run ahead of one another, so the same work finishes sooner with depth."""
-    from accelsim.assemble import simulate
+    from accelsim.engine.assemble import simulate
     from accelsim.policies import load_policy
     hw = Hardware(pe_rows=1, pe_cols=8, macs_per_cycle=1).ideal_memory()
     jobs = [build_layer_jobs(0, fully_connected(), Mapping(filters_per_job=8,
@@ -165,7 +164,7 @@ def test_a_zero_input_column_is_never_broadcast_nor_its_weights_fetched():
     """EIE skips zero activations before they reach a queue: a job whose input block is all
     zeros is not sent, its unit's weights are not fetched, its block not loaded; the rest
     runs as before, on both engines, with every byte moved once."""
-    from accelsim.assemble import simulate
+    from accelsim.engine.assemble import simulate
     from accelsim.policies import load_policy
     from accelsim.trace import Operand
     layer = attrs.evolve(fully_connected(), activation_density=0.4, activation_cv=0.3)

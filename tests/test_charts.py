@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from accelsim.charts import Canvas, nice_ticks, png_bytes, rgb, tick_labels
+from accelsim.outputs.charts import Canvas, nice_ticks, png_bytes, rgb, tick_labels
 
 
 @settings(max_examples=200, deadline=None)

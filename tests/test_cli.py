@@ -128,6 +128,7 @@ def test_summary_is_strict_json_and_the_same_bytes_for_the_same_seed(tmp_path, c
 
 def test_version(capsys):
     import importlib.metadata
+
     import pytest
     with pytest.raises(SystemExit) as done:
         main(["--version"])
@@ -155,8 +156,8 @@ def test_policies_say_which_need_an_extra(capsys, monkeypatch):
 
 
 def test_compare_defaults_to_what_is_installed_and_says_what_it_left_out(monkeypatch):
-    from accelsim import compare
     from accelsim.policies import available
+    from accelsim.studies import compare
     everything, left_out = compare.policies_for(None, 1.0)
     assert left_out == {} and "exact" in [p.name for p in everything]
     without_ortools(monkeypatch)
@@ -209,7 +210,8 @@ def test_run_and_compare_output_fits_100_columns(tmp_path, capsys):
                  "round-robin,lpt,kk,multifit,portfolio,lpt+improve,kk+improve,greedy,"
                  "work-stealing,density-grouping"]) == 0
     out = capsys.readouterr().out
-    assert max(len(line) for line in out.splitlines()) <= 100
+    # the lines naming files written hold the test's own folder, whose length is pytest's
+    assert max(len(line) for line in out.splitlines() if str(tmp_path) not in line) <= 100
     assert "work-stealing" in out and "layer2" not in out    # lenet5: conv1, conv2, ip1, ip2
     # every policy still has a column in the per-layer blocks
     heads = [l.split()[2:] for l in out.splitlines() if l.startswith("layer ") and "binds" in l

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from simpy.core import EmptySchedule
 
-from accelsim.hw.clock import Clock
+from accelsim.engine.hw.clock import Clock
 
 # a schedule: at each step, wait `gap` cycles in a process, then schedule a callback `delay`
 # cycles ahead, either as a bare call or as a Timeout
@@ -21,7 +21,8 @@ def _log_order(env, schedule, use_call_in: bool) -> list[tuple[int, int]]:
         for i, (gap, delay, bare) in enumerate(schedule):
             if gap:
                 yield env.timeout(gap)
-            note = (lambda i=i: log.append((env.now, i)))
+            def note(i=i):
+                log.append((env.now, i))
             if bare and use_call_in:
                 env.call_in(delay, note)
             else:

@@ -6,17 +6,18 @@ import math
 import attrs
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings, strategies as st
-
-from accelsim.assemble import simulate
-from accelsim.broadcasts import broadcasts
-from accelsim.config import EnergyTable, Hardware, Mapping
-from accelsim.errors import ConfigError
-from accelsim.hw.dispatch import static_groups
-from accelsim.policies import load_policy
-from accelsim.report import build_report
-from accelsim.trace import Cause, Operand
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from simkit import conv, conv_layers, fitted, jobs_for, pruned
+
+from accelsim.config import EnergyTable, Hardware, Mapping
+from accelsim.engine.assemble import simulate
+from accelsim.engine.broadcasts import broadcasts
+from accelsim.engine.hw.dispatch import static_groups
+from accelsim.errors import ConfigError
+from accelsim.outputs.report import build_report
+from accelsim.policies import load_policy
+from accelsim.trace import Cause, Operand
 
 CAPACITIES = st.sampled_from([64, 512, 4096, 10**7, math.inf])
 hardware = st.builds(

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import matplotlib.image
 import numpy as np
 
-from accelsim import figures
-from accelsim.figures import MAX_FIGSIZE
+from accelsim.outputs import figures
+from accelsim.outputs.figures import MAX_FIGSIZE
 
 
 def test_per_layer_figures_stop_growing(tmp_path):

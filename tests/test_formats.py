@@ -4,19 +4,19 @@ chosen format needs (with every format also drawn in tests/test_invariants.py)."
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from simkit import conv, pruned
 
-from accelsim.assemble import simulate
 from accelsim.config import Hardware, Mapping
+from accelsim.engine.assemble import simulate
 from accelsim.errors import ConfigError
 from accelsim.policies import load_policy
 from accelsim.scenario import scenario_from_dict
 from accelsim.trace import Cause, Operand
 from accelsim.workload.formats import choose, unit_bytes
 from accelsim.workload.jobs import build_layer_jobs
-from accelsim.workload.pruning import PrunedLayer
-
-from simkit import conv, pruned
+from accelsim.workload.sparsity.pruning import PrunedLayer
 
 
 def test_each_formats_bytes():

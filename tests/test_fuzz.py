@@ -3,9 +3,11 @@ bad one is one line naming the file or flag, the field and the value, exit 2, wi
 written that looks like a result; an extreme but valid one runs and its numbers hold
 together. benchmarks/fuzz.py prints the count of each outcome over the same cases."""
 
-import pytest
+import subprocess
+import sys
 
-from fuzz_cases import all_cases, run_case
+import pytest
+from fuzz_cases import all_cases, run_case, scenario
 
 CASES = all_cases()
 
@@ -29,10 +31,6 @@ def test_the_table_covers_every_input_format_and_command():
 # ---- a handful of real processes: what only a process shows (exit status, tracebacks on
 # the real stderr, pipes, `python -m`) ----------------------------------------------------
 
-import subprocess
-import sys
-
-from fuzz_cases import scenario
 
 
 def _accelsim(*argv, cwd, **kwargs):
@@ -65,7 +63,7 @@ def test_a_reader_that_leaves_early_neither_breaks_the_command_nor_loses_its_fil
 
 def test_the_topology_writer_needs_a_folder_and_help_writes_nothing(tmp_path):
     def zoo(*argv):
-        return subprocess.run([sys.executable, "-m", "accelsim.workload.zoo", *argv],
+        return subprocess.run([sys.executable, "-m", "accelsim.workload.networks.zoo", *argv],
                               cwd=tmp_path, capture_output=True, timeout=120)
     assert zoo("--help").returncode == 0
     bare = zoo()

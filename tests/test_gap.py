@@ -3,14 +3,15 @@ splits into non-negative parts that add up exactly, for every policy and hardwar
 
 import math
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from accelsim.assemble import simulate
-from accelsim.config import Hardware, Mapping
-from accelsim.gap import PARTS, layer_gap
-from accelsim.hardware_bounds import hardware_bounds
-from accelsim.policies import load_policy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from simkit import conv, conv_layers, fitted, jobs_for, pruned
+
+from accelsim.config import Hardware, Mapping
+from accelsim.engine.assemble import simulate
+from accelsim.engine.gap import PARTS, layer_gap
+from accelsim.engine.hardware_bounds import hardware_bounds
+from accelsim.policies import load_policy
 
 hardware = st.builds(
     Hardware, pe_rows=st.integers(1, 3), pe_cols=st.integers(1, 4),

@@ -3,14 +3,15 @@ starts from, on any hardware, and the same plan for the same seed."""
 
 import math
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from accelsim.assemble import simulate
-from accelsim.config import Hardware, Mapping
-from accelsim.policies import Problem, load_policy
-from accelsim.policies.hardware_aware import HardwareAware
-from accelsim.schedule import plan
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from simkit import conv_layers, fitted, jobs_for
+
+from accelsim.config import Hardware, Mapping
+from accelsim.engine.assemble import layer_problem, simulate
+from accelsim.policies import load_policy
+from accelsim.policies.hardware_aware import HardwareAware
+from accelsim.policies.schedule import plan
 
 hardware = st.builds(
     Hardware, pe_rows=st.integers(1, 2), pe_cols=st.integers(2, 4),
@@ -39,14 +40,15 @@ def test_never_slower_than_the_plans_it_starts_from(layers, mapping, hw):
 
 
 def test_same_seed_same_plan_and_it_beats_round_robin_under_lock_step():
-    from accelsim.scenario import load_scenario
     from pathlib import Path
+
+    from accelsim.scenario import load_scenario
     scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "lockstep.toml")
     jobs = __import__("accelsim").build_jobs(scenario.pruned(), scenario.mapping,
                                              scenario.hardware)[:2]
     hw = scenario.hardware
-    a = HardwareAware(evaluations=40).plan(Problem.from_layer(jobs[1], hw.n_pes, hw))
-    b = HardwareAware(evaluations=40).plan(Problem.from_layer(jobs[1], hw.n_pes, hw))
+    a = HardwareAware(evaluations=40).plan(layer_problem(jobs[1], hw))
+    b = HardwareAware(evaluations=40).plan(layer_problem(jobs[1], hw))
     assert a.queues == b.queues and a.info["evaluations"] == 40
     ours = simulate(jobs, hw, HardwareAware(evaluations=40)).makespan
     assert ours < simulate(jobs, hw, load_policy("round-robin")).makespan

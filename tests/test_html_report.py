@@ -6,10 +6,10 @@ import re
 import shutil
 
 import pytest
+from browser import dump_dom, screenshot
 
 from accelsim.pipeline import run_scenario, write_outputs
 from accelsim.scenario import scenario_from_dict
-from browser import dump_dom, screenshot
 
 SCENARIO = {"name": "html", "workload": {"network": "lenet5"},
             "pruning": {"profile": "han2015-lenet5"},

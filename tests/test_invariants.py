@@ -3,15 +3,16 @@
 import io
 import math
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from simkit import conv, conv_layers, fitted, hardware, jobs_for, mappings, pruned
 
-from accelsim.assemble import simulate
 from accelsim.config import Hardware, Mapping
+from accelsim.engine.assemble import simulate
+from accelsim.outputs.report import write_trace
 from accelsim.policies import load_policy
-from accelsim.report import write_trace
 from accelsim.trace import Cause, Operand, State
 from accelsim.units import ceil_div
-from simkit import conv, conv_layers, fitted, hardware, jobs_for, mappings, pruned
 
 POLICIES = st.sampled_from(["round-robin", "lpt", "greedy", "work-stealing", "kk"])
 SLOW = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,14 +1,15 @@
 import math
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from simkit import conv, conv_layers, pruned
 
 from accelsim.config import Hardware, Mapping
 from accelsim.units import ceil_div
 from accelsim.workload import load_network
 from accelsim.workload.jobs import build_jobs, build_layer_jobs
-from accelsim.workload.pruning import dense_network, load_profile, prune_with_profile
-from simkit import conv, conv_layers, pruned
+from accelsim.workload.sparsity.pruning import dense_network, load_profile, prune_with_profile
 
 
 @settings(max_examples=60)
@@ -95,7 +96,7 @@ def test_auto_split_cuts_only_what_exceeds_total_over_p(layers, n, tile):
 
 
 def test_auto_split_on_a_layer_with_one_dominant_filter():
-    from accelsim.workload.pruning import PrunedLayer
+    from accelsim.workload.sparsity.pruning import PrunedLayer
     layer = conv(in_c=8, hw=4, out_c=4, k=1, pad=0)
     p = PrunedLayer(layer, [8, 1, 1, 2])  # total 12 on 2 PEs: share 6, filter 0 has 8
     lj = build_layer_jobs(0, p, Mapping(channel_splits="auto"), Hardware(pe_cols=2, pe_rows=1))

@@ -10,12 +10,19 @@ import pytest
 from accelsim.errors import ConfigError
 from accelsim.pipeline import run_scenario
 from accelsim.scenario import load_scenario, scenario_from_dict
-from accelsim.workload.measured import (MeasuredLayer, load_measured, measured_path, read_meta,
-                                        shipped_measured, write_measured)
-from accelsim.workload.pruning import PrunedLayer, window_counts
-from accelsim.workload.real_weights import SOURCES, VARIANTS, network_of, read_keras_convs
-from accelsim.workload.topology import load_network
-from accelsim.workload.waifu2x_retrain import NETWORK, VARIANT
+from accelsim.training.waifu2x_retrain import NETWORK, VARIANT
+from accelsim.workload.networks.topology import load_network
+from accelsim.workload.sparsity.counts import window_counts
+from accelsim.workload.sparsity.measured import (
+    MeasuredLayer,
+    load_measured,
+    measured_path,
+    read_meta,
+    shipped_measured,
+    write_measured,
+)
+from accelsim.workload.sparsity.pruning import PrunedLayer
+from accelsim.workload.sparsity.real_weights import SOURCES, VARIANTS, network_of, read_keras_convs
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_SCENARIOS = sorted((ROOT / "scenarios").glob("real_*.toml"))
@@ -148,9 +155,10 @@ def test_build_reads_a_wheel_prunes_and_writes_counts_that_match_the_masks(tmp_p
                                                                           monkeypatch):
     pytest.importorskip("onnx")
     import zipfile
-    from accelsim.workload import real_weights
-    from accelsim.workload.methods import prune_weights
-    from accelsim.workload.onnx_io import to_onnx
+
+    from accelsim.workload.networks.onnx_io import to_onnx
+    from accelsim.workload.sparsity import real_weights
+    from accelsim.workload.sparsity.methods import prune_weights
 
     network = load_network("lenet5")
     rng = np.random.default_rng(0)

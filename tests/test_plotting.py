@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from accelsim import plotting
-from accelsim.charts import rgb
-from accelsim.plotting import COLORS, MAX_SIZE, band_cycles, band_size
+from accelsim.outputs import plotting
+from accelsim.outputs.charts import rgb
+from accelsim.outputs.plotting import COLORS, MAX_SIZE, band_cycles, band_size
 from accelsim.trace import State, StateIntervals, StateTrace
 
 
@@ -241,7 +241,7 @@ def test_empty_runs_still_get_their_plots(tmp_path):
 
 
 def test_run_plots_do_not_import_matplotlib():
-    code = ("import sys, accelsim.cli, accelsim.pipeline, accelsim.plotting; "
+    code = ("import sys, accelsim.cli, accelsim.pipeline, accelsim.outputs.plotting; "
             "sys.exit('matplotlib' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from accelsim.policies import available, load_policy, plan_layer, Problem
 from accelsim.errors import PolicyError
+from accelsim.policies import Problem, available, load_policy, plan_layer
 
 
 @pytest.fixture(scope="module")

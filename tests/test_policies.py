@@ -4,7 +4,8 @@ import textwrap
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accelsim.errors import PolicyError
 from accelsim.policies import Plan, Problem, available, load_policy, plan_layer
@@ -250,8 +251,7 @@ loads_st = st.one_of(st.lists(st.integers(0, 4), min_size=1, max_size=60),
 @given(loads=loads_st, n=st.integers(1, 12))
 def test_partitioning_heuristics_equal_the_references(loads, n):
     from accelsim.policies.classic import lpt_assignment
-    from accelsim.policies.partition import (improve_assignment, kk_assignment,
-                                             multifit_assignment)
+    from accelsim.policies.partition import improve_assignment, kk_assignment, multifit_assignment
     from accelsim.policies.rounds import deal_rounds, rounds_of
     loads = np.array(loads, dtype=np.int64)
     assert lpt_assignment(loads, n)[0].tolist() == _ref_lpt(loads, n).tolist()

@@ -1,14 +1,22 @@
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from simkit import conv, pruned
 
 from accelsim.errors import ConfigError
 from accelsim.workload import load_network
-from accelsim.workload.methods import prune_magnitude
-from accelsim.workload.pruning import (PrunedLayer, SparsityProfile, load_profile,
-                                       magnitude_mask, prune_with_profile,
-                                       shipped_profiles, spread_nnz, weight_shape)
-from simkit import conv, pruned
+from accelsim.workload.sparsity.methods import prune_magnitude
+from accelsim.workload.sparsity.pruning import (
+    PrunedLayer,
+    SparsityProfile,
+    load_profile,
+    magnitude_mask,
+    prune_with_profile,
+    shipped_profiles,
+    spread_nnz,
+    weight_shape,
+)
 
 
 @given(total_frac=st.floats(0, 1), n=st.integers(1, 64), per=st.integers(1, 300),

@@ -11,7 +11,7 @@ from accelsim.pipeline import run_scenario
 from accelsim.scenario import load_scenario, scenario_from_dict
 from accelsim.trace import Operand
 from accelsim.workload import load_network
-from accelsim.workload.pruning import weight_shape
+from accelsim.workload.sparsity.pruning import weight_shape
 
 LENET = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
          "hardware": {"pe_rows": 2, "pe_cols": 2, "dram_bytes_per_cycle": 8}}
@@ -84,6 +84,7 @@ def test_summary_says_what_the_run_was_given(tmp_path):
     """Seed, pruning, mapping, energy and area tables: a result names its own inputs."""
     import json
     from pathlib import Path
+
     from accelsim.cli import main
     scenario = Path(__file__).parent.parent / "scenarios" / "lenet5_real.toml"
     for seed in (1, 2):

@@ -6,15 +6,24 @@ import math
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from simkit import conv_layers, fitted, jobs_for
 
-from accelsim.assemble import simulate
 from accelsim.config import Hardware, Mapping
+from accelsim.engine.assemble import simulate
 from accelsim.policies import Problem, load_policy
 from accelsim.policies.exact import best_in_rounds
-from accelsim.policies.rounds import (aligned, deal_rounds, improve_rounds, kk_rounds,
-                                      lpt_rounds, multifit_rounds, rounds_of, unit_rounds)
-from simkit import conv_layers, fitted, jobs_for
+from accelsim.policies.rounds import (
+    aligned,
+    deal_rounds,
+    improve_rounds,
+    kk_rounds,
+    lpt_rounds,
+    multifit_rounds,
+    rounds_of,
+    unit_rounds,
+)
 
 instances = st.integers(1, 6).flatmap(lambda blocks: st.tuples(
     st.lists(st.integers(0, 500), min_size=1, max_size=50),
@@ -89,7 +98,8 @@ def test_improving_inside_rounds_keeps_them_and_never_raises_the_makespan(instan
         start = assign(r, n)
         better = improve_rounds(r, start, n)
         assert aligned(r, better)
-        span = lambda a: np.bincount(a, weights=r.loads, minlength=n).max()
+        def span(a):
+            return np.bincount(a, weights=r.loads, minlength=n).max()
         assert span(better) <= span(start)
 
 

@@ -2,7 +2,7 @@ import pytest
 
 from accelsim.errors import ConfigError
 from accelsim.workload import load_network
-from accelsim.workload.scalesim import read_scalesim, write_scalesim
+from accelsim.workload.networks.scalesim import read_scalesim, write_scalesim
 
 # SCALE-Sim v2's own topologies/conv_nets/alexnet.csv, as it ships
 ALEXNET = """Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,

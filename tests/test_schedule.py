@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_policies import _optimum
 
 from accelsim.policies import Problem, plan_layer
-from accelsim.schedule import bounds, plan
-from test_policies import _optimum
+from accelsim.policies.schedule import bounds, plan
 
 STATIC = ["round-robin", "lpt", "multifit", "kk", "density-grouping", "portfolio", "lpt+improve",
           "kk+improve", "multifit+improve"]
@@ -84,6 +85,7 @@ def test_exact_says_when_it_has_not_proved_anything():
 
 def test_exact_without_ortools_names_the_extra(monkeypatch):
     import builtins
+
     from accelsim.errors import PolicyError
     from accelsim.policies.exact import Exact
     real = builtins.__import__
@@ -132,7 +134,7 @@ def _ref_steal_schedule(cycles, queues, n):
 @settings(max_examples=150, deadline=None)
 @given(data=st.data(), n=st.integers(1, 6))
 def test_dynamic_outcomes_equal_the_references(data, n):
-    from accelsim.schedule import list_schedule, steal_schedule
+    from accelsim.policies.schedule import list_schedule, steal_schedule
     cycles = np.array(data.draw(st.lists(st.integers(0, 9), min_size=1, max_size=30)))
     order = data.draw(st.permutations(range(len(cycles))))
     assert list_schedule(cycles, order, n).tolist() == \

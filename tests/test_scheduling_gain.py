@@ -6,7 +6,7 @@ import json
 import pytest
 
 from accelsim.cli import main
-from accelsim.scheduling_gain import measure
+from accelsim.studies.scheduling_gain import measure
 
 
 def test_every_row_is_bounded_explained_and_no_slower_than_round_robin():

@@ -5,18 +5,20 @@ from unittest import mock
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from simkit import conv_layers, fitted, hardware, jobs_for, mappings
 
-from accelsim.assemble import simulate
 from accelsim.config import Hardware, Mapping
+from accelsim.engine.assemble import simulate
+from accelsim.engine.hw.dispatch import static_groups
+from accelsim.engine.hw.status import DispatchStatus
 from accelsim.errors import ConfigError, DeadlockError
-from accelsim.hw.dispatch import DispatchStatus, static_groups
 from accelsim.policies import Plan, load_policy
 from accelsim.trace import Cause, Operand, State
 from accelsim.workload.jobs import build_layer_jobs
-from accelsim.workload.layers import Layer, LayerKind
-from accelsim.workload.pruning import PrunedLayer
-from simkit import conv_layers, fitted, hardware, jobs_for, mappings
+from accelsim.workload.networks.layers import Layer, LayerKind
+from accelsim.workload.sparsity.pruning import PrunedLayer
 
 B, WW, WI, WN, WO, I = (State.BUSY, State.WAIT_WEIGHTS, State.WAIT_INPUTS, State.WAIT_NOC,
                         State.WAIT_OUTPUT, State.IDLE)
@@ -249,6 +251,7 @@ def test_blocks_reach_the_port_in_the_order_they_are_first_needed():
     so more buffer is never slower (with a loader per buffer, ResNet-18 at 16 PEs got 4 %
     slower from 128 KiB to an unbounded weight buffer)."""
     from pathlib import Path
+
     from accelsim.pipeline import run_scenario
     from accelsim.scenario import load_scenario
     base = load_scenario(Path(__file__).parent.parent / "scenarios" / "default.toml")

@@ -3,10 +3,10 @@ import json
 
 import attrs
 
-from accelsim.area import area_mm2
 from accelsim.cli import main
+from accelsim.engine.area import area_mm2
 from accelsim.scenario import scenario_from_dict
-from accelsim.sizing import SCALES, _shape, pareto_front, size
+from accelsim.studies.sizing import SCALES, _shape, pareto_front, size
 
 SCENARIO = scenario_from_dict(
     {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
@@ -20,8 +20,8 @@ def test_the_search_finds_what_the_full_grid_finds_with_fewer_simulations():
     assert result.grid_size == 6 * len(SCALES)
     assert len(result.simulated) < result.grid_size
     # brute force over the same grid
-    from accelsim.pipeline import run_scenario
     from accelsim.errors import AccelsimError
+    from accelsim.pipeline import run_scenario
     every = []
     for pes, scale in itertools.product([1, 2, 4, 8, 16, 32], SCALES):
         rows, cols = _shape(pes)

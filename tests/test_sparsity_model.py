@@ -3,12 +3,19 @@ not used to fit it, within the tolerances docs/defaults.md states."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from accelsim.workload.sparsity_model import (FIT_NETWORKS, FITTED, SparsityModel, fit,
-                                              fit_errors, fit_report, measured_layers)
-from accelsim.workload.pruning import prune_with_profile, SparsityProfile
-from accelsim.workload.topology import load_network
+from accelsim.workload.networks.topology import load_network
+from accelsim.workload.sparsity.fit import (
+    FIT_NETWORKS,
+    fit,
+    fit_errors,
+    fit_report,
+    measured_layers,
+)
+from accelsim.workload.sparsity.pruning import SparsityProfile, prune_with_profile
+from accelsim.workload.sparsity.sparsity_model import FITTED, SparsityModel
 
 
 @settings(max_examples=30, deadline=None)
@@ -74,7 +81,7 @@ def test_seeded_resnet18_spread_and_zero_kernels_come_from_the_fit():
 
 
 def test_retraining_comparison_is_at_equal_density_on_every_lenet_layer():
-    from accelsim.workload.sparsity_model import retraining_effect
+    from accelsim.workload.sparsity.fit import retraining_effect
     rows = retraining_effect()
     assert [name for name, _, _ in rows] == ["conv1", "conv2", "ip1", "ip2"]
     for _, once, again in rows:
@@ -85,7 +92,7 @@ def test_retraining_comparison_is_at_equal_density_on_every_lenet_layer():
 
 
 def test_waifu2x_retrained_at_the_one_shot_density_and_what_the_readme_reports():
-    from accelsim.workload.sparsity_model import waifu2x_retraining_effect
+    from accelsim.workload.sparsity.fit import waifu2x_retraining_effect
     rows = waifu2x_retraining_effect()
     assert [name for name, _, _ in rows] == [f"conv{i}" for i in range(6)]
     for _, once, again in rows:

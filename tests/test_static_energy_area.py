@@ -6,8 +6,8 @@ import math
 import attrs
 import pytest
 
-from accelsim.area import AREA_KEYS, area_um2, lane_um2
 from accelsim.config import AreaTable, EnergyTable, Hardware
+from accelsim.engine.area import AREA_KEYS, area_um2, lane_um2
 from accelsim.errors import ConfigError
 from accelsim.pipeline import run_scenario
 from accelsim.scenario import scenario_from_dict
@@ -135,7 +135,7 @@ def test_an_unknown_area_field_is_refused():
 
 
 def test_static_power_follows_the_logic_the_area_counts():
-    """Index decoders and interconnect ports take area (accelsim.area) and leak likewise:
+    """Index decoders and interconnect ports take area (accelsim.engine.area) and leak likewise:
     no index bits, no decoder leakage; a bus twice as wide, twice the port registers."""
     table, hw = EnergyTable(), Hardware()
     no_index = attrs.evolve(hw, index_bits=0)

@@ -1,10 +1,10 @@
 import numpy as np
+from simkit import conv
 
 from accelsim.cli import main
 from accelsim.workload import load_network
-from accelsim.workload.pruning import PrunedLayer, PrunedNetwork, weight_shape
-from accelsim.workload.stats import layer_stats
-from simkit import conv
+from accelsim.workload.sparsity.pruning import PrunedLayer, PrunedNetwork, weight_shape
+from accelsim.workload.sparsity.stats import layer_stats
 
 
 def test_stats_from_a_known_mask():

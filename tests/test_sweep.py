@@ -8,7 +8,7 @@ import time
 import pytest
 
 from accelsim.errors import ConfigError
-from accelsim.sweep import ResultStore, batches, load_sweep, run_batch, run_point, run_sweep
+from accelsim.studies.sweep import ResultStore, batches, load_sweep, run_batch, run_point, run_sweep
 
 BASE = """name = "tiny"
 seed = 1
@@ -176,7 +176,7 @@ def test_a_batch_gives_what_single_points_give(tmp_path):
 
 
 def test_csv_columns_do_not_depend_on_where_a_failed_point_falls(tmp_path):
-    from accelsim.sweep import write_csv
+    from accelsim.studies.sweep import write_csv
     ok = {"policy": "lpt", "cycles": 10, "utilization": 0.5}
     bad = {"policy": "kk", "error": "cannot run"}
     heads = []

@@ -2,9 +2,9 @@ import pytest
 
 from accelsim.errors import ConfigError
 from accelsim.workload import load_network, read_topology, write_topology
-from accelsim.workload.layers import LayerKind
-from accelsim.workload.topology import COLUMNS, shipped_networks
-from accelsim.workload import zoo
+from accelsim.workload.networks import zoo
+from accelsim.workload.networks.layers import LayerKind
+from accelsim.workload.networks.topology import COLUMNS, shipped_networks
 
 # (weights excluding biases and BN, MACs at batch 1): the published figures.
 PUBLISHED = {
@@ -24,7 +24,7 @@ def test_dense_totals_match_published_figures(name):
 
 
 def test_every_shipped_topology_is_the_zoo_scripts_output(tmp_path):
-    # the real_* topologies are written by accelsim.workload.real_weights (tests/test_measured.py)
+    # the real_* topologies are written by accelsim.workload.sparsity.real_weights (tests/test_measured.py)
     assert [n for n in shipped_networks() if not n.startswith("real_")] == sorted(zoo.ZOO)
     zoo.main([str(tmp_path)])
     for name in zoo.ZOO:

@@ -3,7 +3,8 @@
 import math
 from fractions import Fraction
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from accelsim.units import Rate, ceil_div, exact_rate, transfer_cycles
 

@@ -5,10 +5,15 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from accelsim.workload.layers import Layer, LayerKind
-from accelsim.workload.ncnn_io import NcnnConvs
-from accelsim.workload.waifu2x_retrain import (KEEP, PATCH, PlainConvNet, photo_patches,
-                                               prune_with_retraining)
+from accelsim.training.waifu2x_retrain import (
+    KEEP,
+    PATCH,
+    PlainConvNet,
+    photo_patches,
+    prune_with_retraining,
+)
+from accelsim.workload.networks.layers import Layer, LayerKind
+from accelsim.workload.networks.ncnn_io import NcnnConvs
 
 
 def toy_convs(rng, slope=0.1, channels=(3, 4, 5)):

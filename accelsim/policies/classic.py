@@ -6,7 +6,7 @@ import heapq
 
 import numpy as np
 
-from accelsim.policies import Plan, Problem, plan_units
+from accelsim.policies.problem import Plan, Problem, plan_units
 from accelsim.policies.rounds import lpt_rounds
 
 
@@ -74,12 +74,3 @@ class WorkStealing:
 
     def plan(self, problem: Problem) -> Plan:
         return Plan.stealing(RoundRobin().plan(problem).queues)
-
-
-def builtin() -> tuple[type, ...]:
-    from accelsim.policies.exact import Exact
-    from accelsim.policies.hardware_aware import HardwareAware
-    from accelsim.policies.heuristics import (DensityGrouping, KarmarkarKarp, Multifit,
-                                              Portfolio)
-    return (RoundRobin, LPT, Greedy, WorkStealing, Multifit, KarmarkarKarp, DensityGrouping,
-            Portfolio, Exact, HardwareAware)

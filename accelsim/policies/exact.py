@@ -18,12 +18,18 @@ import time
 import numpy as np
 
 from accelsim.errors import PolicyError
-from accelsim.policies import Plan, Problem, by_size
-from accelsim.policies.partition import (improve_assignment, kk_assignment,
-                                         multifit_assignment)
 from accelsim.policies.classic import lpt_assignment
-from accelsim.policies.rounds import (Rounds, improve_rounds, kk_rounds, in_rounds,
-                                      lpt_rounds, multifit_rounds, unit_rounds)
+from accelsim.policies.partition import improve_assignment, kk_assignment, multifit_assignment
+from accelsim.policies.problem import Plan, Problem, by_size
+from accelsim.policies.rounds import (
+    Rounds,
+    improve_rounds,
+    in_rounds,
+    kk_rounds,
+    lpt_rounds,
+    multifit_rounds,
+    unit_rounds,
+)
 
 
 def _makespan(loads, pe_of, n_pes) -> int:

@@ -4,7 +4,7 @@ Textbook policies balance the sum of job cycles per PE. The accelerator adds its
 under lock-step (input_queue_depth = 1) the k-th jobs of the PEs on one input block go out
 together and the round lasts as long as the slowest, deliveries that cannot overlap compute,
 memory, output space. `hardware-aware` therefore scores plans by the layer's simulated
-cycles: the closed form (accelsim.closed_form) where it is exact, the SimPy model otherwise.
+cycles: the closed form (accelsim.engine.closed_form) where it is exact, the SimPy model otherwise.
 
 It starts from the best of round-robin, LPT, KK, MULTIFIT, density grouping and portfolio
 *as simulated*, then improves the assignment of units (filter groups over all their tiles) to
@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.broadcasts import broadcasts
-from accelsim.policies import Plan, Problem, by_size
+from accelsim.policies.classic import LPT, RoundRobin
+from accelsim.policies.heuristics import DensityGrouping, KarmarkarKarp, Multifit, Portfolio
+from accelsim.policies.problem import Plan, Problem, by_size
 
 
 class HardwareAware:
@@ -44,12 +45,10 @@ class HardwareAware:
         self.simpy_jobs = simpy_jobs
 
     def plan(self, problem: Problem) -> Plan:
-        from accelsim.policies.classic import LPT, RoundRobin
-        from accelsim.policies.heuristics import (DensityGrouping, KarmarkarKarp, Multifit,
-                                                  Portfolio)
-        if problem.layer is None or problem.hw is None or problem.n_jobs == 0:
+        simulated = problem.evaluate
+        if simulated is None or problem.n_jobs == 0:
             return Portfolio().plan(problem)          # durations only: the textbook problem
-        simulated = _Simulator(problem)
+        runs_before = simulated.simpy_runs
         units = problem.units
         _, loads = problem.unit_loads()
         rank = by_size(loads)
@@ -63,7 +62,7 @@ class HardwareAware:
                 best, best_name, best_cycles = plan, policy.name, cycles
         # the closed form's output condition depends on the plan: a start that needed SimPy
         # puts the layer on SimPy's budget
-        budget = self.evaluations if simulated.simpy_runs == 0 else len(starts) + min(
+        budget = self.evaluations if simulated.simpy_runs == runs_before else len(starts) + min(
             self.evaluations // 10, self.simpy_jobs // problem.n_jobs)
         spread = _spread(problem, loads)
         if spread is not None:
@@ -131,37 +130,3 @@ def _spread(problem: Problem, loads: np.ndarray) -> Plan | None:
     units = problem.units
     pe = first[units] + tiles % share[units]
     return Plan.from_assignment(problem, pe, by_size(loads)[units])
-
-
-class _Simulator:
-    """A layer's simulated cycles under a plan: the closed form where exact, else SimPy."""
-
-    def __init__(self, problem: Problem):
-        from accelsim import closed_form
-        self._problem = problem
-        self._closed_form = closed_form
-        self.exact = closed_form.not_exact_because(problem.layer, problem.hw, False) is None
-        self.simpy_runs = 0
-
-    def __call__(self, plan: Plan) -> int:
-        layer, hw = self._problem.layer, self._problem.hw
-        if self.exact:
-            timeline, _ = self._closed_form.timeline_or_note(
-                layer, broadcasts(plan.queues, layer), hw, False)
-            if timeline is not None:
-                return timeline.end
-        self.simpy_runs += 1
-        from accelsim.assemble import simulate
-        return simulate([layer], hw, _Fixed(plan), engine="simpy").makespan
-
-
-class _Fixed:
-    """A plan already made, as a policy (to simulate it)."""
-
-    name = "fixed"
-
-    def __init__(self, plan: Plan):
-        self._plan = plan
-
-    def plan(self, problem: Problem) -> Plan:
-        return self._plan

@@ -8,11 +8,17 @@ from itertools import chain
 import numpy as np
 
 from accelsim.errors import PolicyError
-from accelsim.policies import Plan, Policy, Problem, by_size, plan_units
-from accelsim.policies.partition import (improve_assignment, kk_assignment,
-                                         multifit_assignment)
-from accelsim.policies.rounds import (aligned, deal_rounds, improve_rounds, kk_rounds,
-                                      in_rounds, multifit_rounds, unit_rounds)
+from accelsim.policies.partition import improve_assignment, kk_assignment, multifit_assignment
+from accelsim.policies.problem import Plan, Policy, Problem, by_size, plan_units
+from accelsim.policies.rounds import (
+    aligned,
+    deal_rounds,
+    improve_rounds,
+    in_rounds,
+    kk_rounds,
+    multifit_rounds,
+    unit_rounds,
+)
 
 
 class Multifit:

@@ -15,13 +15,13 @@ import math
 import numpy as np
 from attrs import field, frozen
 
-from accelsim.errors import ConfigError
 from accelsim.config import Hardware, Mapping
+from accelsim.errors import ConfigError
 from accelsim.trace import Cause
 from accelsim.units import ceil_div
 from accelsim.workload import formats, pe_models
-from accelsim.workload.layers import Layer
-from accelsim.workload.pruning import PrunedLayer, PrunedNetwork, _array_field
+from accelsim.workload.networks.layers import Layer
+from accelsim.workload.sparsity.pruning import PrunedLayer, PrunedNetwork, _array_field
 
 
 @frozen

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accelsim.workload.pruning import PrunedLayer
+from accelsim.workload.sparsity.pruning import PrunedLayer
 
 
 def _spans(length: int, window: int) -> list[tuple[int, int]]:

@@ -1,0 +1,80 @@
+"""The simulation clock: a SimPy environment with a cheaper way to run a callback later.
+
+The model's per-job events (a job's end, a write-back's end, a starving PE's resumption) have
+exactly one callback and nobody waits on them. `call_in` puts the callback itself on SimPy's
+event queue, keyed exactly as a Timeout scheduled at the same moment would be (time, NORMAL
+priority, the next event id), so the order of processing is the same, without building an
+Event (an object, a callback list and a value per job). `step` and the inlined loop
+`run_until` process both kinds of entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from heapq import heappop, heappush
+
+import simpy
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, Event
+
+
+class Clock(simpy.Environment):
+    """SimPy's environment plus bare-callback entries. It reads SimPy internals (the
+    environment's `_queue`, `_now`, `_eid`; an event's `callbacks`, `_ok`, `_value`,
+    `_defused`), so pyproject pins SimPy's major version; the model's components read
+    `env._now` where they run per job (`now` is a property)."""
+
+    def call_in(self, delay: int, callback: Callable[[], None]) -> None:
+        """Run `callback()` `delay` cycles from now, in the place a Timeout created now
+        would take. `delay` >= 0 is the caller's to ensure (a Timeout checks; this runs per
+        job, on durations validated before the run)."""
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), callback))
+
+    def step(self) -> None:
+        """SimPy's step, for a queue that also holds `call_in` entries."""
+        try:
+            self._now, _, _, entry = heappop(self._queue)
+        except IndexError:
+            raise EmptySchedule from None
+        if not isinstance(entry, Event):
+            entry()
+            return
+        callbacks, entry.callbacks = entry.callbacks, None
+        try:
+            for callback in callbacks:
+                callback(entry)
+        except StopSimulation:      # `run(until=...)`: the rest of the callbacks stay due
+            entry.callbacks = callbacks[callbacks.index(callback) + 1:]
+            self.schedule(entry, -1)   # ahead of everything due now, as SimPy does
+            raise
+        if not entry._ok and not hasattr(entry, "_defused"):
+            _crash(entry)
+
+    def run_until(self, done: simpy.Event) -> int:
+        """Process the queue until `done` has been processed; returns the number of entries
+        processed. Raises EmptySchedule if the queue runs dry first (a deadlock). A failed
+        event crashes the run, as in `Environment.step`."""
+        queue = self._queue
+        steps = 0
+        while done.callbacks is not None:
+            try:
+                self._now, _, _, entry = heappop(queue)
+            except IndexError:
+                raise EmptySchedule from None
+            steps += 1
+            if not isinstance(entry, Event):
+                entry()
+                continue
+            callbacks, entry.callbacks = entry.callbacks, None
+            for callback in callbacks:
+                callback(entry)
+            if not entry._ok and not hasattr(entry, "_defused"):
+                _crash(entry)
+        return steps
+
+
+def _crash(event: Event):
+    """Re-raise a failed event's exception, as SimPy does (a copy with a new traceback)."""
+    exc = type(event._value)(*event._value.args)
+    exc.__cause__ = event._value
+    raise exc

@@ -1,0 +1,128 @@
+"""Processing elements."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import simpy
+from simpy.events import Event
+
+from accelsim.engine.hw.buffer import BlockBuffer, OutputBuffer
+from accelsim.engine.hw.clock import Clock
+from accelsim.engine.hw.status import DispatchStatus, LayerProgress
+from accelsim.trace import State, StateTrace, state_key
+from accelsim.workload.jobs import Job
+
+# enum members looked up once: a class attribute lookup on an Enum costs more than the
+# trace record it names, and these run per job
+BUSY, WAIT_OUTPUT, IDLE = State.BUSY, State.WAIT_OUTPUT, State.IDLE
+BUSY_KEY = state_key(BUSY, -1)    # as StateTrace records it
+
+
+class PE:
+    """A zero-skipping PE with an input queue of `depth` delivered jobs.
+
+    A queue slot is held from delivery until the job finishes, so with depth 1 the PEs that
+    share a broadcast advance in lock-step; deeper queues decouple them. The PE computes a job
+    only when its operands were delivered and its output block has space.
+
+    Jobs advance in callbacks of what they wait for (output space, the job's end, a delivery
+    to a starving PE) rather than by resuming a process: processed in the same order,
+    without a process switch per job. A delivery to a starving PE needs no
+    event when nothing else is due that cycle (DispatchStatus.delivered).
+    """
+
+    def __init__(self, env: Clock, index: int, depth: int, status: DispatchStatus,
+                 weights: BlockBuffer, inputs: BlockBuffer, outputs: OutputBuffer,
+                 trace: StateTrace, progress: LayerProgress):
+        self.env = env
+        self.index = index
+        self.depth = depth
+        self.queue: deque[Job] = deque()
+        self.last_weight_block = -1
+        self.executed_macs = 0
+        self._status = status
+        self._weights = weights
+        self._inputs = inputs
+        self._outputs = outputs
+        self._enter = trace.enter
+        self._current = trace.current_keys
+        self._t_append, self._key_append = trace.appends(index)
+        self._trace = trace
+        self._progress = progress
+        self._running: Job | None = None   # the job whose end is due
+        self._done: simpy.Event | None = None
+
+    def deliver(self, job: Job) -> None:
+        self.queue.append(job)
+        self.last_weight_block = job.weight_block
+        self._status.delivered(self)
+
+    def wake(self) -> None:
+        """Resume this starving PE: no more jobs will come."""
+        self.env.call_in(0, self.serve)
+
+    def run(self):
+        """The PE's process: serve delivered jobs until the dispatcher has nothing more for
+        this PE. assemble starts it in PE order, after the loader and the dispatcher."""
+        self._done = Event(self.env)
+        self.serve()
+        yield self._done
+
+    def serve(self) -> None:
+        """Finish the running job if its time is up, then start the next queued one (running
+        through jobs that take no time), or starve, or go idle for good. Called when the PE
+        starts, when a job's end comes, and after an arrival. This runs twice per job, so
+        `trace.enter(i, BUSY, now)` and the layer's job count are written out in place."""
+        queue, i, env, progress = self.queue, self.index, self.env, self._progress
+        job = self._running
+        self._running = None
+        while True:
+            if job is not None:
+                self.executed_macs += job.macs
+                self._weights.release(job.weight_block)
+                self._inputs.release(job.input_block)
+                self._outputs.contribute(job.output_block)
+                queue.popleft()
+                progress.jobs_left -= 1
+                if not progress.jobs_left:
+                    progress.check()
+                self._status.slot_freed(i)
+            if not queue:
+                break
+            job = queue[0]
+            space = self._outputs.reserve(job.output_block, i)
+            if space is not None:
+                self._enter(i, WAIT_OUTPUT, env._now)
+                space.callbacks.append(self._compute)
+                return
+            if self._current[i] != BUSY_KEY:
+                self._current[i] = BUSY_KEY
+                self._t_append(env._now)
+                self._key_append(BUSY_KEY)
+            if job.cycles:
+                self._running = job
+                env.call_in(job.cycles, self.serve)
+                return
+        if self._status.starve(i):      # resumed by a delivery or by `wake`
+            return
+        self._enter(i, IDLE, env._now)
+        self._done.succeed()
+
+    def _compute(self, _event: simpy.Event) -> None:
+        """Output space granted: compute the job at the head of the queue."""
+        job = self._running = self.queue[0]
+        self._enter(self.index, BUSY, self.env._now)
+        if job.cycles:
+            self.env.call_in(job.cycles, self.serve)
+        else:
+            self.serve()
+
+    def describe(self) -> str | None:
+        state = self._trace.current(self.index)
+        if state is None or state[0] in (State.BUSY, State.IDLE):
+            return None
+        text = f"PE {self.index} is in {State(state[0]).label}"
+        if state[1] >= 0:
+            text += f" (held by PE {state[1]})"
+        return text + f" with {len(self.queue)} queued jobs"

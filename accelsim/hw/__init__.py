@@ -1,1 +1,0 @@
-"""SimPy components of the accelerator; `accelsim.assemble` wires them."""

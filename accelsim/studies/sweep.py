@@ -1,0 +1,408 @@
+"""Design-space sweeps: many scenarios, run in parallel, stored as they finish, resumable.
+
+A sweep file (TOML) names a base scenario and the values to try:
+
+    name = "pe_and_buffers"
+    base = "default.toml"                 # relative to the sweep file
+    sample = 0                            # > 0: a seeded random sample of the grid
+    seed = 1
+    [grid]
+    "hardware.pe_cols" = [2, 4, 8]
+    "hardware.input_buffer_bytes" = [131072, 262144]
+    policy = ["lpt", "round-robin"]
+    [plot]                                # optional: the two axes of the heatmaps
+    x = "hardware.pe_cols"
+    y = "hardware.input_buffer_bytes"
+
+Every point is the base scenario with its values set, validated like any scenario before
+anything runs. Results go into an SQLite file, one row per point, committed the moment the
+point finishes. SQLite because it is in the standard library, a commit is atomic and
+durable (a sweep killed at any moment, even by kill -9, keeps every finished point), and the
+primary key (a hash of the point's whole configuration, with the contents of any file it
+names) means a point is never stored twice and a changed base scenario gets new keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+from attrs import frozen
+
+from accelsim import jsonio
+from accelsim.engine.area import area_mm2
+from accelsim.errors import ConfigError, unknown
+from accelsim.files import folder_name, read_text
+from accelsim.version import __version__
+
+_SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
+
+
+@frozen
+class Point:
+    index: int
+    params: dict           # swept field -> value
+    scenario: dict         # the whole resolved scenario
+    key: str
+
+
+@frozen
+class Sweep:
+    name: str
+    source: str
+    base_dir: Path
+    axes: tuple[str, ...]
+    points: tuple[Point, ...]
+    plot: tuple[str, str] | None
+
+
+def _set(data: dict, dotted: str, value, src: str) -> None:
+    parts = dotted.split(".")
+    target = data
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{src}: [grid] {dotted!r}: {part!r} is not a table")
+    target[parts[-1]] = value
+
+
+def _file_digest(scenario: dict, base_dir: Path) -> dict:
+    """Digests of the files a scenario names, so editing one gives its points new keys."""
+    out = {}
+    for section, key in (("workload", "network"), ("pruning", "profile"), ("pruning", "weights")):
+        value = scenario.get(section, {}).get(key)
+        if isinstance(value, str):
+            path = Path(value) if Path(value).is_absolute() else base_dir / value
+            if path.is_file():
+                out[f"{section}.{key}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def point_key(scenario: dict, base_dir: Path) -> str:
+    material = json.dumps({"scenario": scenario, "files": _file_digest(scenario, base_dir),
+                           "accelsim": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def _grid_index(positions, sizes) -> int:
+    """The mixed-radix index (last axis fastest) of one position per axis, a Python int."""
+    index = 0
+    for at, size in zip(positions, sizes):
+        index = index * size + int(at)
+    return index
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    from accelsim.scenario import read_toml, scenario_from_dict
+
+    path = Path(path)
+    src = str(path)
+    data = read_toml(path, "sweep")
+    for key in data:
+        if key not in _SWEEP_KEYS:
+            raise unknown(f"{src}:", key, _SWEEP_KEYS)
+    name = folder_name(data["name"], f"{src}:") if "name" in data else path.stem
+    if "base" not in data or not isinstance(data["base"], str):
+        raise ConfigError(f"{src}: base = {data.get('base')!r}: name the base scenario file")
+    base_path = path.parent / data["base"]
+    if not base_path.is_file():
+        raise ConfigError(f"{src}: base = {data['base']!r}: no such file")
+    try:
+        base = tomllib.loads(read_text(base_path, "scenario"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{src}: base {data['base']!r} is not valid TOML: {exc}") from None
+    grid = data.get("grid", {})
+    if not isinstance(grid, dict) or not grid:
+        raise ConfigError(f"{src}: [grid] needs at least one field = [values]")
+    for axis, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{src}: [grid] {axis} = {values!r}: must be a non-empty list")
+        seen = [jsonio.dumps(v) for v in values]
+        twice = next((v for v, t in zip(values, seen) if seen.count(t) > 1), None)
+        if twice is not None:
+            raise ConfigError(f"{src}: [grid] {axis}: the value {twice!r} is listed twice "
+                              f"(each point would be run once and counted twice)")
+    sample, seed = data.get("sample", 0), data.get("seed", 1)
+    for key, value in (("sample", sample), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 ** 63:
+            raise ConfigError(f"{src}: {key} = {value!r}: must be an integer >= 0")
+    axes = tuple(grid)
+    sizes = [len(grid[a]) for a in axes]
+    total = math.prod(sizes)
+    wanted = min(sample, total) if sample else total
+    if wanted > MAX_POINTS:
+        raise ConfigError(f"{src}: [grid] has {total:,} points, more than {MAX_POINTS:,} in one "
+                          f"sweep: set sample = N to run N of them at random")
+    if wanted < total:                        # draw indices; never list the whole grid
+        rng, chosen = np.random.default_rng(seed), set()
+        while len(chosen) < wanted:           # one draw per axis: the grid may pass int64
+            draws = [rng.integers(0, size, wanted - len(chosen)) for size in sizes]
+            chosen.update(_grid_index(column, sizes) for column in zip(*draws))
+        indices = sorted(chosen)
+    else:
+        indices = range(total)
+    combos = []
+    for index in indices:                     # mixed radix: the last axis changes fastest
+        combo = []
+        for axis, size in zip(reversed(axes), reversed(sizes)):
+            index, at = divmod(index, size)
+            combo.append(grid[axis][at])
+        combos.append(tuple(reversed(combo)))
+    points = []
+    for i, combo in enumerate(combos):
+        scenario = copy.deepcopy(base)
+        params = dict(zip(axes, combo))
+        for axis, value in params.items():
+            _set(scenario, axis, value, src)
+        scenario.setdefault("name", name)
+        where = f"{src}: point {i} ({', '.join(f'{a}={v}' for a, v in params.items())})"
+        scenario_from_dict(scenario, where, base=base_path.parent)  # validate now
+        points.append(Point(i, params, scenario, point_key(scenario, base_path.parent)))
+    plot = data.get("plot")
+    if plot is not None:
+        if not isinstance(plot, dict) or set(plot) != {"x", "y"} or \
+                not {plot["x"], plot["y"]} <= set(axes):
+            raise ConfigError(f"{src}: [plot] = {plot!r}: needs x and y, two axes of [grid]")
+        plot = (plot["x"], plot["y"])
+    elif len(axes) >= 2:
+        plot = (axes[0], axes[1])
+    return Sweep(name, src, base_path.parent, axes, tuple(points),
+                 plot)
+
+
+def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) -> dict:
+    """Simulate one point; every figure a sweep row needs. Runs in a worker process. A point
+    the hardware cannot run (a job that never fits, a deadlock) is a result too: its row
+    carries the error, and it is not tried again on resume. Points of one batch that prune
+    the same network the same way share the pruned network through `pruned_memo`."""
+    from accelsim.errors import AccelsimError
+    from accelsim.pipeline import run_scenario
+    from accelsim.scenario import scenario_from_dict
+
+    t0 = time.perf_counter()
+    sc = scenario_from_dict(scenario, "<sweep point>", base=Path(base_dir))
+    try:
+        pruned = None
+        if pruned_memo is not None:
+            key = _pruning_key(scenario)
+            if key not in pruned_memo:
+                pruned_memo[key] = sc.pruned()
+            pruned = pruned_memo[key]
+        outcome = run_scenario(sc, baselines=False, pruned=pruned)
+    except AccelsimError as exc:
+        return {"error": str(exc), "wall_seconds": time.perf_counter() - t0}
+    total = outcome.report.total
+    hw = sc.hardware
+    return {"cycles": total.cycles, "seconds": total.seconds,
+            "utilization": total.utilization,
+            **{f"share_{k}": v for k, v in total.states.items()},
+            "dram_bytes": total.dram_total, "dram_extra_bytes": total.dram_extra,
+            "energy_uj": sum(total.energy_pj.values()) / 1e6,
+            "makespan_over_bound": total.makespan_over_bound,
+            "static_energy_uj": total.energy_pj["static"] / 1e6,
+            "pe_lanes": hw.lanes,
+            "area_mm2": area if math.isfinite(area := area_mm2(hw, sc.area)) else None,
+            "buffer_bytes": hw.buffer_bytes if math.isfinite(hw.buffer_bytes) else None,
+            "engine": total.engine,
+            "wall_seconds": time.perf_counter() - t0}
+
+
+def _pruning_key(scenario: dict) -> str:
+    """What a pruned network depends on: the workload, the pruning and the seed."""
+    return json.dumps({k: scenario.get(k) for k in ("workload", "pruning", "seed")},
+                      sort_keys=True, default=str)
+
+
+def run_batch(scenarios: list[dict], base_dir: str, parent: int | None = None) -> list[dict]:
+    """Several points in one task, so a cluster's per-task overhead is paid once per batch
+    and points that prune alike prune once. In a local pool (`parent`: the sweep's pid) a
+    worker whose sweep was killed stops after its current point instead of finishing the
+    batch for nobody (the resumed sweep runs those points again)."""
+    memo: dict = {}
+    out = []
+    for s in scenarios:
+        if parent is not None and os.getppid() != parent:
+            os._exit(1)
+        out.append(run_point(s, base_dir, memo))
+    return out
+
+
+def batches(points: list[Point], workers: int) -> list[list[Point]]:
+    """Points grouped by how they prune (so a batch shares its pruned network), cut into
+    about four batches per worker, at most 32 points each: enough to amortise a task, small
+    enough that the workers stay busy to the end and a kill loses little."""
+    ordered = sorted(points, key=lambda p: (_pruning_key(p.scenario), p.index))
+    size = max(1, min(32, math.ceil(len(ordered) / (4 * max(workers, 1)))))
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
+MAX_POINTS = 100_000      # points one sweep runs; a larger grid needs `sample`
+
+
+class ResultStore:
+    """One row per point, keyed by the point's configuration hash; each insert commits."""
+
+    COLUMNS = ("key", "sweep", "point", "params", "metrics", "created")
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
+                             "sweep TEXT, point INTEGER, params TEXT, metrics TEXT, "
+                             "created REAL)")
+            self._db.commit()
+            columns = tuple(r[1] for r in self._db.execute("PRAGMA table_info(results)"))
+        except sqlite3.Error as exc:
+            raise ConfigError(f"{path}: not a sweep result database ({exc}): remove it or "
+                              f"choose another --out") from None
+        tables = {r[0] for r in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables != {"results"}:
+            raise ConfigError(f"{path}: holds tables {', '.join(sorted(tables - {'results'}))} "
+                              f"of another program: remove it or choose another --out")
+        if columns != self.COLUMNS:
+            raise ConfigError(f"{path}: its results table has columns {', '.join(columns)}, "
+                              f"not a sweep's: remove it or choose another --out")
+
+    def keys(self) -> set[str]:
+        return {k for (k,) in self._db.execute("SELECT key FROM results")}
+
+    def add(self, sweep: str, point: Point, metrics: dict) -> None:
+        self._db.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)",
+                         (point.key, sweep, point.index, jsonio.dumps(point.params),
+                          jsonio.dumps(metrics), time.time()))
+        self._db.commit()
+
+    def rows(self, keys: Iterable[str] | None = None) -> list[dict]:
+        wanted = None if keys is None else set(keys)
+        out = []
+        for key, point, params, metrics in self._db.execute(
+                "SELECT key, point, params, metrics FROM results ORDER BY point"):
+            if wanted is None or key in wanted:
+                out.append({"key": key, "point": point, **json.loads(params),
+                            **json.loads(metrics)})
+        return out
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class ProgressBar:
+    """Points done, rate and time left on one line of stderr (a line per 10 % off a tty)."""
+
+    def __init__(self, total: int, already: int, quiet: bool = False):
+        self.total, self.done, self.quiet = total, already, quiet
+        self.already = already
+        self.t0 = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+        self._last_tenth = -1
+
+    def step(self) -> None:
+        self.done += 1
+        if self.quiet:
+            return
+        elapsed = time.perf_counter() - self.t0
+        new = self.done - self.already
+        rate = new / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate else float("inf")
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        eta = "?" if math.isinf(left) else time.strftime("%M:%S", time.gmtime(left))
+        text = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} points, "
+                f"{rate:.2f}/s, {eta} left")
+        if self.tty:
+            sys.stderr.write("\r" + text)
+            if self.done == self.total:
+                sys.stderr.write("\n")
+        elif self.done * 10 // max(self.total, 1) != self._last_tenth:
+            self._last_tenth = self.done * 10 // max(self.total, 1)
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def run_sweep(sweep: Sweep, store: ResultStore, jobs: int = 1, dask: str | None = None,
+              quiet: bool = False, on_point: Callable[[Point], None] | None = None) -> int:
+    """Run the points not in the store yet; returns how many were run now."""
+    done = store.keys()
+    todo = [p for p in sweep.points if p.key not in done]
+    bar = ProgressBar(len(sweep.points), len(sweep.points) - len(todo), quiet)
+    base = str(sweep.base_dir)
+
+    def finished(point, metrics):
+        store.add(sweep.name, point, metrics)
+        bar.step()
+        if on_point:
+            on_point(point)
+
+    if not todo:
+        return 0
+    if dask is not None:
+        _run_dask(batches(todo, jobs), base, dask, jobs, finished)
+    elif jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run_batch, [p.scenario for p in batch], base, os.getpid()):
+                       batch for batch in batches(todo, jobs)}
+            for future in as_completed(futures):
+                for point, metrics in zip(futures[future], future.result()):
+                    finished(point, metrics)
+    else:
+        memo: dict = {}
+        for point in todo:
+            finished(point, run_point(point.scenario, base, memo))
+    return len(todo)
+
+
+def _run_dask(todo_batches, base, address, jobs, finished) -> None:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ConfigError("--dask needs dask.distributed: pip install 'accelsim[dask]'") \
+            from None
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1,
+                               dashboard_address=None, processes=True)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout="10s")
+        except OSError as exc:
+            raise ConfigError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
+    try:
+        futures = {client.submit(run_batch, [p.scenario for p in batch], base, pure=False):
+                   batch for batch in todo_batches}
+        for future in as_completed(futures):
+            for point, metrics in zip(futures[future], future.result()):
+                finished(point, metrics)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    import csv
+    if not rows:
+        path.write_text("")
+        return
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    if "error" in columns:      # last, wherever the first failed point falls in the rows
+        columns = [c for c in columns if c != "error"] + ["error"]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,0 +1,165 @@
+"""Layers and networks as frozen values.
+
+A `conv` layer has stride, symmetric padding and groups (depthwise: groups == in_channels).
+An `fc` layer is a 1x1 conv on a 1x1 map whose in_c is the flattened feature count.
+`pool`, `add` and `input` rows carry no MACs; they are kept so shapes can be checked.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from attrs import field, frozen
+from attrs import validators as v
+
+from accelsim.errors import ConfigError
+
+
+class LayerKind(enum.StrEnum):
+    INPUT = "input"
+    CONV = "conv"
+    FC = "fc"
+    POOL = "pool"
+    ADD = "add"
+
+
+MAC_KINDS = (LayerKind.CONV, LayerKind.FC)
+
+
+def _dim(hi: int, lo: int = 1):
+    """A layer dimension: an integer from lo to hi (limits that keep MAC counts in int64)."""
+    def check(instance, attribute, value):
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"{attribute.name} = {value!r}: must be an integer from {lo} to "
+                             f"{hi:,}")
+    return check
+
+
+@frozen
+class Layer:
+    """One row of a topology. Shapes are (channels, height, width) at batch 1."""
+
+    name: str = field(validator=v.min_len(1))
+    kind: LayerKind = field(converter=LayerKind)
+    sources: tuple[str, ...] = field(converter=tuple, default=())
+    in_c: int = field(default=1, validator=_dim(2 ** 24))
+    in_h: int = field(default=1, validator=_dim(2 ** 16))
+    in_w: int = field(default=1, validator=_dim(2 ** 16))
+    out_c: int = field(default=1, validator=_dim(2 ** 24))
+    k_h: int = field(default=1, validator=_dim(2 ** 10))
+    k_w: int = field(default=1, validator=_dim(2 ** 10))
+    stride: int = field(default=1, validator=_dim(2 ** 10))
+    pad: int = field(default=0, validator=_dim(2 ** 10, 0))
+    groups: int = field(default=1, validator=_dim(2 ** 24))
+
+    @property
+    def out_h(self) -> int:
+        return (self.in_h + 2 * self.pad - self.k_h) // self.stride + 1
+
+    @property
+    def out_w(self) -> int:
+        return (self.in_w + 2 * self.pad - self.k_w) // self.stride + 1
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        if self.kind in (LayerKind.INPUT, LayerKind.ADD):
+            return (self.in_c, self.in_h, self.in_w)
+        return (self.out_c, self.out_h, self.out_w)
+
+    @property
+    def has_macs(self) -> bool:
+        return self.kind in MAC_KINDS
+
+    @property
+    def channels_per_group(self) -> int:
+        """Input channels one filter sees."""
+        return self.in_c // self.groups
+
+    @property
+    def filters_per_group(self) -> int:
+        return self.out_c // self.groups
+
+    @property
+    def weights_per_filter(self) -> int:
+        return self.channels_per_group * self.k_h * self.k_w
+
+    @property
+    def weights(self) -> int:
+        """Dense weight count, biases excluded; zero for layers without MACs."""
+        return self.out_c * self.weights_per_filter if self.has_macs else 0
+
+    @property
+    def out_pixels(self) -> int:
+        return self.out_h * self.out_w
+
+    @property
+    def dense_macs(self) -> int:
+        """out_h * out_w * out_c * k_h * k_w * in_c / groups (DESIGN.md)."""
+        return self.weights * self.out_pixels
+
+
+@frozen
+class Network:
+    """An ordered list of layers; `mac_layers` are the ones the accelerator runs."""
+
+    name: str
+    layers: tuple[Layer, ...] = field(converter=tuple)
+
+    @property
+    def mac_layers(self) -> tuple[Layer, ...]:
+        return tuple(layer for layer in self.layers if layer.has_macs)
+
+    @property
+    def weights(self) -> int:
+        return sum(layer.weights for layer in self.layers)
+
+    @property
+    def dense_macs(self) -> int:
+        return sum(layer.dense_macs for layer in self.layers)
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+
+def check_shapes(network: Network, source: str) -> None:
+    """Each layer's input shape must be what its sources produce; names must be unique."""
+    produced: dict[str, tuple[int, int, int]] = {}
+    for layer in network.layers:
+        where = f"{source}: layer {layer.name}"
+        if layer.name in produced:
+            raise ConfigError(f"{where}: duplicate layer name")
+        for src in layer.sources:
+            if src not in produced:
+                raise ConfigError(f"{where}: source {src!r} is not an earlier layer")
+        shapes = [produced[s] for s in layer.sources]
+        expected = (layer.in_c, layer.in_h, layer.in_w)
+        if layer.kind is LayerKind.FC:
+            c, h, w = shapes[0]
+            if (c * h * w, 1, 1) != expected:
+                raise ConfigError(f"{where}: in_c = {layer.in_c} (in_h={layer.in_h}, "
+                                  f"in_w={layer.in_w}), but {layer.sources[0]} gives "
+                                  f"{c}x{h}x{w} = {c * h * w} features on a 1x1 map")
+        elif layer.kind is LayerKind.ADD:
+            if len(shapes) < 2 or any(s != expected for s in shapes):
+                raise ConfigError(f"{where}: add needs two or more sources of shape {expected}; "
+                                  f"got {dict(zip(layer.sources, shapes))}")
+        elif shapes and shapes[0] != expected:
+            raise ConfigError(f"{where}: input shape (in_c, in_h, in_w) = {expected}, but "
+                              f"{layer.sources[0]} produces {shapes[0]}")
+        if layer.kind is LayerKind.CONV:
+            if layer.in_c % layer.groups or layer.out_c % layer.groups:
+                raise ConfigError(f"{where}: groups = {layer.groups} must divide in_c = "
+                                  f"{layer.in_c} and out_c = {layer.out_c}")
+        if layer.kind is LayerKind.POOL and layer.out_c != layer.in_c:
+            raise ConfigError(f"{where}: a pool keeps channels: out_c = {layer.out_c}, in_c = "
+                              f"{layer.in_c}")
+        if layer.kind in (LayerKind.CONV, LayerKind.POOL) and (layer.out_h < 1 or layer.out_w < 1):
+            raise ConfigError(f"{where}: kernel {layer.k_h}x{layer.k_w} with pad {layer.pad} does "
+                              f"not fit a {layer.in_h}x{layer.in_w} input")
+        if layer.kind is LayerKind.FC and (layer.k_h, layer.k_w, layer.stride, layer.pad,
+                                           layer.groups) != (1, 1, 1, 0, 1):
+            raise ConfigError(f"{where}: an fc layer has k_h = k_w = stride = groups = 1, pad = 0")
+        produced[layer.name] = layer.out_shape

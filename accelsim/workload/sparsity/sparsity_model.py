@@ -1,0 +1,99 @@
+"""A sparsity model fitted to real magnitude-pruned masks, for layers whose masks we lack.
+
+Three spreads, each relative to the largest a Beta distribution allows at the layer's
+density m (sqrt((1 - m) / m)), so one number fits layers of any density:
+- `filter_spread`: filter densities are Beta with cv = filter_spread * sqrt((1 - m) / m);
+- `channel_spread`: every input channel has a weight g_c (Gamma, mean 1, cv =
+  channel_spread) shared by all filters: weak input channels lose weights in every filter,
+  which correlates kernels across filters;
+- `kernel_spread`: every (filter, channel) kernel has its own weight h (Gamma, mean 1, cv =
+  kernel_spread): nonzeros cluster in some kernels and leave others all zero.
+A filter's nonzeros then take positions without replacement with probability proportional
+to g_c * h of their kernel (Gumbel top-k), so counts per filter stay exact and no kernel
+holds more than k_h * k_w. `python -m accelsim.workload.sparsity.fit` fits the spreads to
+the shipped layer-wise masks and prints the fit per layer (FITTED holds the result).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from attrs import frozen
+
+from accelsim.workload.sparsity.counts import WINDOW, window_counts
+
+POSITION_LIMIT = 1 << 22  # larger layers are placed uniformly (see docs/defaults.md)
+
+
+@frozen
+class SparsityModel:
+    filter_spread: float
+    channel_spread: float
+    kernel_spread: float
+
+    def filter_cv(self, density: float) -> float:
+        if density <= 0 or density >= 1:
+            return 0.0
+        return self.filter_spread * math.sqrt((1 - density) / density)
+
+    def place(self, filter_nnz: np.ndarray, channels: int, kernel: tuple[int, int],
+              rng: np.random.Generator) -> np.ndarray:
+        """A mask (out_c, channels, k_h, k_w) holding filter_nnz[f] nonzeros in filter f."""
+        out_c, (kh, kw) = len(filter_nnz), kernel
+        g = _gamma(rng, self.channel_spread, channels)
+        h = _gamma(rng, self.kernel_spread, (out_c, channels))
+        weight = np.repeat((g * h)[:, :, None], kh * kw, axis=2).reshape(out_c, -1)
+        keys = np.log(np.maximum(weight, 1e-300)) + rng.gumbel(size=weight.shape)
+        order = np.argsort(-keys, axis=1, kind="stable")
+        mask = np.zeros_like(weight, dtype=bool)
+        ranks = np.arange(weight.shape[1])
+        np.put_along_axis(mask, order, ranks[None, :] < np.asarray(filter_nnz)[:, None], axis=1)
+        return mask.reshape(out_c, channels, kh, kw)
+
+
+def _gamma(rng: np.random.Generator, cv: float, size) -> np.ndarray:
+    if cv <= 1e-6:
+        return np.ones(size)
+    return rng.gamma(1 / cv ** 2, cv ** 2, size=size)
+
+
+# Fitted by `python -m accelsim.workload.sparsity.sparsity_model` on the even-numbered conv layers of
+# the shipped layer50 and layer80 variants (see docs/defaults.md for the fit report).
+FITTED = SparsityModel(filter_spread=0.186, channel_spread=0.236, kernel_spread=0.75)
+
+
+# --- statistics and the fit ------------------------------------------------------------------
+
+@frozen
+class MaskStats:
+    density: float
+    filter_cv: float
+    channel_cv: float
+    zero_kernels: float
+    zero_windows: float
+
+
+def mask_stats(kernels: np.ndarray, windows: np.ndarray, per_kernel: int) -> MaskStats:
+    """Statistics of a layer's counts: (out_c, channels) per kernel, (.., n) per window."""
+    out_c, channels = kernels.shape
+    filt = kernels.sum(axis=1).astype(float)
+    chan = kernels.sum(axis=0).astype(float)
+    return MaskStats(density=float(filt.sum() / (out_c * channels * per_kernel)),
+                     filter_cv=_cv(filt), channel_cv=_cv(chan),
+                     zero_kernels=float((kernels == 0).mean()),
+                     zero_windows=float((windows == 0).mean()))
+
+
+def _cv(x: np.ndarray) -> float:
+    return float(x.std() / x.mean()) if x.mean() > 0 else 0.0
+
+
+def relative(cv: float, density: float) -> float:
+    return cv / math.sqrt((1 - density) / density) if 0 < density < 1 else 0.0
+
+
+def modelled_stats(model: SparsityModel, filter_nnz, channels, kernel, seed=0) -> MaskStats:
+    mask = model.place(filter_nnz, channels, kernel, np.random.default_rng(seed))
+    kernels = mask.reshape(mask.shape[0], channels, -1).sum(axis=2)
+    return mask_stats(kernels, window_counts(mask, WINDOW), kernel[0] * kernel[1])
