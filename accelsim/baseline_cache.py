@@ -28,8 +28,16 @@ from accelsim.errors import ConfigError
 from accelsim.workload.jobs import LayerJobs
 from accelsim.workload.networks.layers import Layer
 
-_ARRAYS = ("cycles", "weight_bytes", "input_bytes", "input_unique_bytes", "input_extra_cause",
-           "output_bytes", "output_write_bytes", "output_uses")
+_ARRAYS = (
+    "cycles",
+    "weight_bytes",
+    "input_bytes",
+    "input_unique_bytes",
+    "input_extra_cause",
+    "output_bytes",
+    "output_write_bytes",
+    "output_uses",
+)
 _COLUMNS = ("unit", "tile", "chunk", "weight_block", "input_block", "output_block")
 
 
@@ -53,15 +61,21 @@ def code_digest() -> str:
 
 def _config(kind: str, hw: Hardware, extra) -> hashlib._Hash:
     h = hashlib.sha256()
-    h.update(json.dumps({"kind": kind, "code": code_digest(), "hardware": attrs.asdict(hw),
-                         "extra": extra}, sort_keys=True, default=str).encode())
+    h.update(
+        json.dumps(
+            {"kind": kind, "code": code_digest(), "hardware": attrs.asdict(hw), "extra": extra},
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
     return h
 
 
 def dense_key(layers: list[Layer], mapping: Mapping, hw: Hardware) -> str:
     """The dense design's jobs follow from the layer shapes and the mapping alone."""
-    return _config("dense", hw, {"mapping": attrs.asdict(mapping),
-                                 "layers": [attrs.asdict(l) for l in layers]}).hexdigest()
+    return _config(
+        "dense", hw, {"mapping": attrs.asdict(mapping), "layers": [attrs.asdict(l) for l in layers]}
+    ).hexdigest()
 
 
 def jobs_key(kind: str, jobs: list[LayerJobs], hw: Hardware) -> str:
@@ -83,20 +97,21 @@ class BaselineCache:
         with self._failing("open"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path)
-            self._db.execute("CREATE TABLE IF NOT EXISTS baselines (key TEXT PRIMARY KEY, "
-                             "cycles TEXT)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS baselines (key TEXT PRIMARY KEY, cycles TEXT)"
+            )
             self._db.commit()
 
     def get(self, key: str) -> tuple[int, ...] | None:
         with self._failing("read"):
-            row = self._db.execute("SELECT cycles FROM baselines WHERE key = ?",
-                                   (key,)).fetchone()
+            row = self._db.execute("SELECT cycles FROM baselines WHERE key = ?", (key,)).fetchone()
             return None if row is None else tuple(int(c) for c in json.loads(row[0]))
 
     def put(self, key: str, cycles: tuple[int, ...]) -> None:
         with self._failing("write"):
-            self._db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?)",
-                             (key, json.dumps(list(cycles))))
+            self._db.execute(
+                "INSERT OR REPLACE INTO baselines VALUES (?, ?)", (key, json.dumps(list(cycles)))
+            )
             self._db.commit()
 
     @contextmanager
@@ -105,9 +120,11 @@ class BaselineCache:
         try:
             yield
         except (OSError, sqlite3.Error, ValueError, TypeError) as exc:
-            raise ConfigError(f"baseline cache {self.path}: cannot {what}: {exc}; set "
-                              f"ACCELSIM_CACHE_DIR to a writable directory or pass "
-                              f"--no-cache") from None
+            raise ConfigError(
+                f"baseline cache {self.path}: cannot {what}: {exc}; set "
+                f"ACCELSIM_CACHE_DIR to a writable directory or pass "
+                f"--no-cache"
+            ) from None
 
     def close(self) -> None:
         self._db.close()

@@ -35,7 +35,7 @@ class _PipeSafe:
         try:
             return action(*args)
         except BrokenPipeError:
-            devnull = os.open(os.devnull, os.O_WRONLY)   # later flushes, at exit too, land here
+            devnull = os.open(os.devnull, os.O_WRONLY)  # later flushes, at exit too, land here
             os.dup2(devnull, self._stream.fileno())
             os.close(devnull)
             return None
@@ -64,14 +64,13 @@ class _Progress:
     def __call__(self, phase: str, i: int, n: int, name: str) -> None:
         if self.quiet:
             return
-        text = (f"[{time.perf_counter() - self.t0:6.1f} s] {phase}: {self.unit} {i + 1}/{n} "
-                f"{name}")
+        text = f"[{time.perf_counter() - self.t0:6.1f} s] {phase}: {self.unit} {i + 1}/{n} {name}"
         if self.tty:
             sys.stderr.write("\r" + text[:100].ljust(100))
             sys.stderr.flush()
-        elif self.every:                       # a log of few, slow steps: each one
+        elif self.every:  # a log of few, slow steps: each one
             sys.stderr.write(text + "\n")
-        elif i == 0:                           # a log: one line per phase and step
+        elif i == 0:  # a log: one line per phase and step
             sys.stderr.write(f"{phase}: {name.split()[0]} {n} {self.unit}s\n")
 
     def done(self) -> None:
@@ -86,9 +85,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _count(lo: int, hi: int = 2 ** 63 - 1):
+def _count(lo: int, hi: int = 2**63 - 1):
     """An integer flag from lo to hi."""
-    want = f"an integer >= {lo}" if hi == 2 ** 63 - 1 else f"an integer from {lo} to {hi:,}"
+    want = f"an integer >= {lo}" if hi == 2**63 - 1 else f"an integer from {lo} to {hi:,}"
 
     def parse(text: str) -> int:
         try:
@@ -98,13 +97,15 @@ def _count(lo: int, hi: int = 2 ** 63 - 1):
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"{text}: must be {want}")
         return value
+
     return parse
 
 
 def _amount(positive: bool, hi: float = math.inf):
     """A finite number flag, > 0 or >= 0, at most hi."""
-    want = f"a finite number {'> 0' if positive else '>= 0'}" + \
-        (f" and at most {hi:,g}" if math.isfinite(hi) else "")
+    want = f"a finite number {'> 0' if positive else '>= 0'}" + (
+        f" and at most {hi:,g}" if math.isfinite(hi) else ""
+    )
 
     def parse(text: str) -> float:
         try:
@@ -114,6 +115,7 @@ def _amount(positive: bool, hi: float = math.inf):
         if not math.isfinite(value) or value < 0 or (positive and value == 0) or value > hi:
             raise argparse.ArgumentTypeError(f"{text!r}: must be {want}")
         return value
+
     return parse
 
 
@@ -126,8 +128,7 @@ def _name(text: str) -> str:
 def _out_dir(path: Path) -> Path:
     """Create the output directory and prove it writable, before anything is simulated."""
     if path.exists() and not path.is_dir():
-        raise ConfigError(f"--out {path}: is a file; give a directory (it is created if "
-                          f"missing)")
+        raise ConfigError(f"--out {path}: is a file; give a directory (it is created if missing)")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".accelsim-write-test"
@@ -141,13 +142,16 @@ def _out_dir(path: Path) -> Path:
 def _dask_address(text: str) -> None:
     """host:port or scheme://host:port, with a port number."""
     from urllib.parse import urlsplit
+
     try:
         port = urlsplit(text if "://" in text else f"tcp://{text}").port
     except ValueError:
         port = None
     if port is None:
-        raise ConfigError(f"--dask {text!r}: must be 'local' or a scheduler address "
-                          f"HOST:PORT (e.g. tcp://127.0.0.1:8786)")
+        raise ConfigError(
+            f"--dask {text!r}: must be 'local' or a scheduler address "
+            f"HOST:PORT (e.g. tcp://127.0.0.1:8786)"
+        )
 
 
 def _run(args) -> int:
@@ -157,11 +161,12 @@ def _run(args) -> int:
 
     scenario = load_scenario(args.scenario)
     policy, options = args.policy, _policy_options(args.policy_option)
-    if options:                                # given on the command line: checked first
+    if options:  # given on the command line: checked first
         if not policy:
             policy, options = scenario.policy, {**scenario.policy_options, **options}
         from accelsim.errors import PolicyError
         from accelsim.policies import load_policy
+
         try:
             load_policy(policy, options)
         except PolicyError as exc:
@@ -169,14 +174,23 @@ def _run(args) -> int:
     out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name)
     progress = _Progress(args.quiet)
     cache = None if args.no_cache else BaselineCache()
-    outcome = run_scenario(scenario, policy=policy, seed=args.seed,
-                           baselines=False if args.no_baselines else None, progress=progress,
-                           engine=args.engine, cache=cache, policy_options=options)
+    outcome = run_scenario(
+        scenario,
+        policy=policy,
+        seed=args.seed,
+        baselines=False if args.no_baselines else None,
+        progress=progress,
+        engine=args.engine,
+        cache=cache,
+        policy_options=options,
+    )
     progress.done()
     files = write_outputs(outcome, out, plots=not args.no_plots)
-    print(f"accelsim: {scenario.name} ({scenario.network.name}, "
-          f"{outcome.pruned.description}) on {scenario.hardware.n_pes} PEs, "
-          f"policy {outcome.report.policy}")
+    print(
+        f"accelsim: {scenario.name} ({scenario.network.name}, "
+        f"{outcome.pruned.description}) on {scenario.hardware.n_pes} PEs, "
+        f"policy {outcome.report.policy}"
+    )
     print(outcome.report.table())
     print("\n" + textwrap.fill(f"wrote {', '.join(f.name for f in files)} to {out}/", 100))
     return 0
@@ -185,6 +199,7 @@ def _run(args) -> int:
 def _policy_options(items: list[str] | None) -> dict:
     """KEY=VALUE pairs; a value is read as in TOML (400, 2.5, true), else as a string."""
     import tomllib
+
     options = {}
     for item in items or ():
         key, sep, text = item.partition("=")
@@ -212,18 +227,20 @@ def _schedule(args) -> int:
         print(jsonio.dumps(s.as_dict(), indent=2))
         return 0
     b = s.bounds
-    print(f"{len(cycles)} jobs on {args.pes} PEs, policy {s.policy}: makespan {s.makespan:,}; "
-          f"best bound {b.best:,} ({b.which}; LB0 {b.lb0:,}, LB1 {b.lb1:,}); "
-          f"makespan / bound {s.ratio:.4f}"
-          + ("; proven optimal" if s.proven_optimal else "")
-          + f"; planned in {s.plan_seconds * 1e3:.1f} ms")
+    print(
+        f"{len(cycles)} jobs on {args.pes} PEs, policy {s.policy}: makespan {s.makespan:,}; "
+        f"best bound {b.best:,} ({b.which}; LB0 {b.lb0:,}, LB1 {b.lb1:,}); "
+        f"makespan / bound {s.ratio:.4f}"
+        + ("; proven optimal" if s.proven_optimal else "")
+        + f"; planned in {s.plan_seconds * 1e3:.1f} ms"
+    )
     for p, load in enumerate(s.loads.tolist()):
         jobs = len(s.queues[p]) if s.queues is not None else "-"
         print(f"  PE {p:>3}: load {load:>12,}  jobs {jobs}")
     return 0
 
 
-MAX_DURATION = 2 ** 48     # cycles of one job; with the total below 2^62 every load fits int64
+MAX_DURATION = 2**48  # cycles of one job; with the total below 2^62 every load fits int64
 
 
 def read_durations(path: Path) -> list[int]:
@@ -233,19 +250,27 @@ def read_durations(path: Path) -> list[int]:
 
     from accelsim.errors import ConfigError
     from accelsim.files import read_text
-    rows = [(i, row[0].strip()) for i, row in enumerate(
-        csv.reader(read_text(path, "jobs").splitlines()), 1) if row and row[0].strip()]
+
+    rows = [
+        (i, row[0].strip())
+        for i, row in enumerate(csv.reader(read_text(path, "jobs").splitlines()), 1)
+        if row and row[0].strip()
+    ]
     if rows and not any(ch.isdigit() for ch in rows[0][1]):
         rows = rows[1:]
     cycles = []
     for line, text in rows:
         if not text.isdigit() or int(text) > MAX_DURATION:
-            raise ConfigError(f"{path}: row {line}: duration = {text!r}: must be an integer "
-                              f"number of cycles from 0 to 2^48")
+            raise ConfigError(
+                f"{path}: row {line}: duration = {text!r}: must be an integer "
+                f"number of cycles from 0 to 2^48"
+            )
         cycles.append(int(text))
-    if sum(cycles) >= 2 ** 62:
-        raise ConfigError(f"{path}: the durations add up to {sum(cycles):,} cycles, more than "
-                          f"2^62: split the file")
+    if sum(cycles) >= 2**62:
+        raise ConfigError(
+            f"{path}: the durations add up to {sum(cycles):,} cycles, more than "
+            f"2^62: split the file"
+        )
     if not cycles:
         raise ConfigError(f"{path}: no job durations")
     return cycles
@@ -258,8 +283,9 @@ def _compare(args) -> int:
     if args.networks is not None:
         return _compare_networks(args)
     if args.scenario is None:
-        raise ConfigError("compare: give a scenario TOML file, or --networks for every "
-                          "shipped pruned network")
+        raise ConfigError(
+            "compare: give a scenario TOML file, or --networks for every shipped pruned network"
+        )
     scenario = load_scenario(args.scenario)
     names = [n.strip() for n in args.policies.split(",")] if args.policies else None
     policies, left_out = compare.policies_for(names, args.exact_time_limit)
@@ -268,10 +294,15 @@ def _compare(args) -> int:
     runs = compare.compare(scenario, policies, progress, args.engine)
     progress.done()
     (out / "compare.json").write_text(compare.to_json(runs))
-    compare.save_chart(runs, out / "compare.png",
-                       f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs")
-    print(f"accelsim compare: {scenario.name} ({scenario.network.name}) on "
-          f"{scenario.hardware.n_pes} PEs, {len(runs)} policies")
+    compare.save_chart(
+        runs,
+        out / "compare.png",
+        f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs",
+    )
+    print(
+        f"accelsim compare: {scenario.name} ({scenario.network.name}) on "
+        f"{scenario.hardware.n_pes} PEs, {len(runs)} policies"
+    )
     print(compare.table(runs))
     for name, extra in left_out.items():
         print(f"left out: {name} (needs pip install '{extra}')")
@@ -284,18 +315,25 @@ def _compare_networks(args) -> int:
     every shipped pruned network, lock-step and decoupled."""
     from accelsim.studies import scheduling_gain
 
-    names = [n.strip() for n in args.networks.split(",")] if args.networks else \
-        list(scheduling_gain.NETWORKS)
+    names = (
+        [n.strip() for n in args.networks.split(",")]
+        if args.networks
+        else list(scheduling_gain.NETWORKS)
+    )
     out = _out_dir(Path(args.out) if args.out else Path("results") / "scheduling_gain")
     progress = _Progress(args.quiet, unit="run", every=True)
-    gains = scheduling_gain.measure(names, args.evaluations,  # called after each run
-                                    lambda label, i, n: progress("compare --networks", i - 1,
-                                                                 n, f"{label} done"))
+    gains = scheduling_gain.measure(
+        names,
+        args.evaluations,  # called after each run
+        lambda label, i, n: progress("compare --networks", i - 1, n, f"{label} done"),
+    )
     progress.done()
     (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
     scheduling_gain.save_plot(gains, out / "scheduling_gain.png")
-    print("accelsim compare --networks: every shipped pruned network on 16 PEs, lock-step "
-          "(depth 1) and decoupled (depth 8)")
+    print(
+        "accelsim compare --networks: every shipped pruned network on 16 PEs, lock-step "
+        "(depth 1) and decoupled (depth 8)"
+    )
     print(scheduling_gain.table(gains))
     print(f"\nwrote scheduling_gain.json, scheduling_gain.png to {out}/")
     return 0
@@ -313,16 +351,20 @@ def _workload(args) -> int:
     pruned = scenario.pruned(args.seed)
     print(f"{scenario.network.name}: {pruned.description}")
     print(table(layer_stats(pruned)))
-    figures.save_nnz_histograms(pruned, out / "nnz_histograms.png",
-                                 f"{scenario.network.name}: nonzeros per filter")
+    figures.save_nnz_histograms(
+        pruned, out / "nnz_histograms.png", f"{scenario.network.name}: nonzeros per filter"
+    )
     written = ["nnz_histograms.png"]
     rows = compare_network(pruned, network=scenario.network.name)
     if rows:
-        print(f"\nmeasured masks against the fitted sparsity model ({FITTED}), given each "
-              f"layer's total:")
+        print(
+            f"\nmeasured masks against the fitted sparsity model ({FITTED}), given each "
+            f"layer's total:"
+        )
         print(report_table(rows))
-        figures.save_measured_vs_model(rows, out / "measured_vs_model.png",
-                                        f"{scenario.network.name}\n{pruned.description}")
+        figures.save_measured_vs_model(
+            rows, out / "measured_vs_model.png", f"{scenario.network.name}\n{pruned.description}"
+        )
         written.append("measured_vs_model.png")
     print(f"\nwrote {', '.join(written)} to {out}/")
     return 0
@@ -335,15 +377,21 @@ def _sweep(args) -> int:
     sweep = load_sweep(args.sweep)
     if args.dask and args.dask != "local":
         _dask_address(args.dask)
-    if args.dask and importlib.util.find_spec("distributed") is None:   # before writing
+    if args.dask and importlib.util.find_spec("distributed") is None:  # before writing
         raise ConfigError("--dask needs dask.distributed: pip install 'accelsim[dask]'")
     out = _out_dir(Path(args.out) if args.out else Path("results") / sweep.name)
     store = ResultStore(out / "results.sqlite")
-    where = f"Dask ({args.dask})" if args.dask else (
-        f"{args.jobs} processes" if args.jobs > 1 else "serial")
+    where = (
+        f"Dask ({args.dask})"
+        if args.dask
+        else (f"{args.jobs} processes" if args.jobs > 1 else "serial")
+    )
     if not args.quiet:
-        print(f"accelsim sweep: {sweep.name}, {len(sweep.points)} points over "
-              f"{', '.join(sweep.axes)}; {where}; results in {store.path}", file=sys.stderr)
+        print(
+            f"accelsim sweep: {sweep.name}, {len(sweep.points)} points over "
+            f"{', '.join(sweep.axes)}; {where}; results in {store.path}",
+            file=sys.stderr,
+        )
     ran = run_sweep(sweep, store, jobs=args.jobs, dask=args.dask, quiet=args.quiet)
     rows = store.rows(p.key for p in sweep.points)
     store.close()
@@ -351,25 +399,33 @@ def _sweep(args) -> int:
     files = ["results.sqlite", "results.csv"]
     valid = [r for r in rows if not r.get("error")]
     if rows and not valid:
-        raise ConfigError(f"{args.sweep}: every point failed, e.g. point {rows[0]['point']}: "
-                          f"{rows[0]['error']} (results.csv lists each point's error)")
+        raise ConfigError(
+            f"{args.sweep}: every point failed, e.g. point {rows[0]['point']}: "
+            f"{rows[0]['error']} (results.csv lists each point's error)"
+        )
     if sweep.plot:
         x, y = sweep.plot
         figures.save_heatmap(rows, x, y, "cycles", out / "heatmap_cycles.png", best=min)
-        figures.save_heatmap(rows, x, y, "utilization", out / "heatmap_utilization.png",
-                              best=max)
+        figures.save_heatmap(rows, x, y, "utilization", out / "heatmap_utilization.png", best=max)
         files += ["heatmap_cycles.png", "heatmap_utilization.png"]
-    print(f"{len(rows)} of {len(sweep.points)} points done ({ran} run now, "
-          f"{len(rows) - ran} from earlier runs)")
+    print(
+        f"{len(rows)} of {len(sweep.points)} points done ({ran} run now, "
+        f"{len(rows) - ran} from earlier runs)"
+    )
     failed = [r for r in rows if r.get("error")]
     if failed:
-        print(f"{len(failed)} points cannot run on their hardware (error column), e.g. "
-              f"point {failed[0]['point']}: {failed[0]['error']}")
+        print(
+            f"{len(failed)} points cannot run on their hardware (error column), e.g. "
+            f"point {failed[0]['point']}: {failed[0]['error']}"
+        )
     if not valid:
         return 0
     best = min(valid, key=lambda r: r["cycles"])
-    print("fastest: " + ", ".join(f"{a} = {best[a]}" for a in sweep.axes)
-          + f": {best['cycles']:,} cycles, utilization {best['utilization']:.1%}")
+    print(
+        "fastest: "
+        + ", ".join(f"{a} = {best[a]}" for a in sweep.axes)
+        + f": {best['cycles']:,} cycles, utilization {best['utilization']:.1%}"
+    )
     print(f"wrote {', '.join(files)} to {out}/")
     return 0
 
@@ -383,12 +439,17 @@ def _size(args) -> int:
     scenario = load_scenario(args.scenario)
     if args.max_pes & (args.max_pes - 1):
         raise ConfigError(f"--max-pes = {args.max_pes}: must be a power of two")
-    cycles = args.latency_target if args.unit == "cycles" \
+    cycles = (
+        args.latency_target
+        if args.unit == "cycles"
         else args.latency_target * 1e-3 * scenario.hardware.clock_hz
-    if not 1 <= cycles <= 2 ** 62:
-        raise ConfigError(f"--latency-target = {args.latency_target:g} {args.unit}: is "
-                          f"{cycles:g} cycles at {scenario.hardware.clock_hz:g} Hz; must be "
-                          f"from 1 to 2^62 cycles")
+    )
+    if not 1 <= cycles <= 2**62:
+        raise ConfigError(
+            f"--latency-target = {args.latency_target:g} {args.unit}: is "
+            f"{cycles:g} cycles at {scenario.hardware.clock_hz:g} Hz; must be "
+            f"from 1 to 2^62 cycles"
+        )
     target = int(cycles)
     out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "size")
     count = [0]
@@ -397,59 +458,103 @@ def _size(args) -> int:
         count[0] += 1
         if not args.quiet:
             shown = "cannot run" if not c.feasible else f"{c.cycles:,} cycles"
-            print(f"  sim {count[0]:>3}: {c.pes:>4} PEs, buffers x{c.scale:<5g} {shown}",
-                  file=sys.stderr)
+            print(
+                f"  sim {count[0]:>3}: {c.pes:>4} PEs, buffers x{c.scale:<5g} {shown}",
+                file=sys.stderr,
+            )
 
     result = size(scenario, target, args.max_pes, progress=progress)
-    print(f"accelsim size: {scenario.name}, target {target:,} cycles; "
-          f"{len(result.simulated)} simulations instead of the {result.grid_size} of the "
-          f"full grid")
+    print(
+        f"accelsim size: {scenario.name}, target {target:,} cycles; "
+        f"{len(result.simulated)} simulations instead of the {result.grid_size} of the "
+        f"full grid"
+    )
     b = result.best
     if b is None:
         print("no configuration up to --max-pes meets the target (exit status 1)")
     else:
-        print(f"smallest meeting it: {b.pes} PEs ({b.pe_rows} x {b.pe_cols}), buffers x"
-              f"{b.scale:g} ({b.buffer_bytes / 1024:,.0f} KiB): {b.cycles:,} cycles; "
-              f"energy {b.energy_uj:,.1f} uJ (dynamic {b.energy_uj - b.static_uj:,.1f}, "
-              f"static {b.static_uj:,.1f}); area {b.area_mm2:.3f} mm^2 (buffers "
-              f"{b.buffer_mm2:.3f} in {b.banks:,} banks of "
-              f"{scenario.hardware.sram_bank_bytes / 1024:g} KiB, lanes and interconnect "
-              f"{b.logic_mm2:.3f})")
+        print(
+            f"smallest meeting it: {b.pes} PEs ({b.pe_rows} x {b.pe_cols}), buffers x"
+            f"{b.scale:g} ({b.buffer_bytes / 1024:,.0f} KiB): {b.cycles:,} cycles; "
+            f"energy {b.energy_uj:,.1f} uJ (dynamic {b.energy_uj - b.static_uj:,.1f}, "
+            f"static {b.static_uj:,.1f}); area {b.area_mm2:.3f} mm^2 (buffers "
+            f"{b.buffer_mm2:.3f} in {b.banks:,} banks of "
+            f"{scenario.hardware.sram_bank_bytes / 1024:g} KiB, lanes and interconnect "
+            f"{b.logic_mm2:.3f})"
+        )
     print("\nPareto front (latency, energy, area):")
-    print(f"{'PEs':>6}{'buffers':>9}{'banks':>7}{'cycles':>14}{'energy uJ':>12}"
-          f"{'static uJ':>11}{'area mm2':>10}{'logic mm2':>11}")
+    print(
+        f"{'PEs':>6}{'buffers':>9}{'banks':>7}{'cycles':>14}{'energy uJ':>12}"
+        f"{'static uJ':>11}{'area mm2':>10}{'logic mm2':>11}"
+    )
     for c in result.front:
-        print(f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.banks:>7,}{c.cycles:>14,}"
-              f"{c.energy_uj:>12,.1f}{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}"
-              f"{c.logic_mm2:>11.3f}")
+        print(
+            f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.banks:>7,}{c.cycles:>14,}"
+            f"{c.energy_uj:>12,.1f}{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}"
+            f"{c.logic_mm2:>11.3f}"
+        )
     asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
-    figures.save_pareto(result, out / "pareto.png", scenario.hardware.clock_hz,
-                         f"{scenario.name}: sizing for {asked}", unit=args.unit)
-    rows = [{**{k: getattr(c, k) for k in ("pes", "pe_rows", "pe_cols", "scale", "cycles",
-                                              "energy_uj", "static_uj", "pe_lanes", "buffer_bytes",
-                                              "banks", "area_mm2", "logic_mm2",
-                                              "error")},
-             "pareto": c in result.front} for c in result.simulated]
-    (out / "sizing.json").write_text(jsonio.dumps({"target_cycles": target, "rows": rows},
-                                                indent=2))
+    figures.save_pareto(
+        result,
+        out / "pareto.png",
+        scenario.hardware.clock_hz,
+        f"{scenario.name}: sizing for {asked}",
+        unit=args.unit,
+    )
+    rows = [
+        {
+            **{
+                k: getattr(c, k)
+                for k in (
+                    "pes",
+                    "pe_rows",
+                    "pe_cols",
+                    "scale",
+                    "cycles",
+                    "energy_uj",
+                    "static_uj",
+                    "pe_lanes",
+                    "buffer_bytes",
+                    "banks",
+                    "area_mm2",
+                    "logic_mm2",
+                    "error",
+                )
+            },
+            "pareto": c in result.front,
+        }
+        for c in result.simulated
+    ]
+    (out / "sizing.json").write_text(
+        jsonio.dumps({"target_cycles": target, "rows": rows}, indent=2)
+    )
     print(f"\nwrote sizing.json, pareto.png to {out}/")
-    return 0 if b is not None else 1     # a script can tell "nothing meets it" apart
+    return 0 if b is not None else 1  # a script can tell "nothing meets it" apart
 
 
 def _engine_option(parser) -> None:
-    parser.add_argument("--engine", choices=("auto", "simpy", "fast"),
-                        help="override the scenario's engine: auto (default) runs the closed "
-                             "form wherever it is exact and SimPy elsewhere; simpy forces the "
-                             "reference model; fast demands the closed form for every layer")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "simpy", "fast"),
+        help="override the scenario's engine: auto (default) runs the closed "
+        "form wherever it is exact and SimPy elsewhere; simpy forces the "
+        "reference model; fast demands the closed form for every layer",
+    )
 
 
 def _policies(args) -> int:
     from accelsim.policies import available, missing_extra
+
     for name, ep in available().items():
         extra = missing_extra(name)
         needs = getattr(ep.load(), "requires", None) if extra is None else None
-        note = (f"  needs {extra}: not installed (pip install '{extra}')" if extra else
-                f"  needs {needs[1]}: installed" if needs else "")
+        note = (
+            f"  needs {extra}: not installed (pip install '{extra}')"
+            if extra
+            else f"  needs {needs[1]}: installed"
+            if needs
+            else ""
+        )
         print(f"{name:<16} {ep.value}{note}")
     return 0
 
@@ -457,26 +562,39 @@ def _policies(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     from accelsim.policies.exact import Exact
     from accelsim.policies.hardware_aware import HardwareAware
-    budget = {**Exact.option_limits, **HardwareAware.option_limits}   # the flags' limits too
+
+    budget = {**Exact.option_limits, **HardwareAware.option_limits}  # the flags' limits too
     from accelsim.config import MAX_PES
+
     parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
-    parser.add_argument("--version", action="version",
-                        version=f"accelsim {importlib.metadata.version('accelsim')}")
+    parser.add_argument(
+        "--version", action="version", version=f"accelsim {importlib.metadata.version('accelsim')}"
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="simulate a scenario and write its result directory")
     run.add_argument("scenario", help="scenario TOML file")
     run.add_argument("--out", help="result directory (default: results/<scenario name>)")
     run.add_argument("--policy", type=_name, help="override the scenario's policy")
-    run.add_argument("--policy-option", action="append", metavar="KEY=VALUE",
-                     help="an option of the policy, repeatable (e.g. evaluations=400 for "
-                          "hardware-aware, time_limit_s=30 for exact)")
+    run.add_argument(
+        "--policy-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an option of the policy, repeatable (e.g. evaluations=400 for "
+        "hardware-aware, time_limit_s=30 for exact)",
+    )
     run.add_argument("--seed", type=_count(0), help="override the scenario's seed")
-    run.add_argument("--no-baselines", action="store_true",
-                     help="skip the dense and round-robin runs (no speedup columns)")
+    run.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="skip the dense and round-robin runs (no speedup columns)",
+    )
     run.add_argument("--no-plots", action="store_true", help="write no PNG files")
-    run.add_argument("--no-cache", action="store_true",
-                     help="simulate the baselines even if a run with the same jobs and "
-                          "hardware is in the cache ($ACCELSIM_CACHE_DIR or ~/.cache/accelsim)")
+    run.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="simulate the baselines even if a run with the same jobs and "
+        "hardware is in the cache ($ACCELSIM_CACHE_DIR or ~/.cache/accelsim)",
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     _engine_option(run)
     run.set_defaults(func=_run)
@@ -484,26 +602,43 @@ def main(argv: list[str] | None = None) -> int:
     sch.add_argument("jobs", help="CSV file: one job duration (cycles) per row")
     sch.add_argument("--pes", type=_count(1), required=True, help="number of PEs")
     sch.add_argument("--policy", type=_name, default="lpt", help="policy name (default lpt)")
-    sch.add_argument("--time-limit", type=_amount(False, budget["time_limit_s"]), default=10.0,
-                     help="seconds for the exact policy (default 10)")
+    sch.add_argument(
+        "--time-limit",
+        type=_amount(False, budget["time_limit_s"]),
+        default=10.0,
+        help="seconds for the exact policy (default 10)",
+    )
     sch.add_argument("--json", action="store_true", help="print the schedule as JSON")
     sch.set_defaults(func=_schedule)
     cmp_ = sub.add_parser("compare", help="run every policy on a scenario and compare them")
     cmp_.add_argument("scenario", nargs="?", help="scenario TOML file")
-    cmp_.add_argument("--networks", nargs="?", const="",
-                      help="instead of a scenario: every shipped pruned network (or the "
-                           "comma-separated ones named), lock-step and decoupled, with the "
-                           "gain over round-robin and the distance to the hardware bound")
-    cmp_.add_argument("--evaluations", type=_count(0, budget["evaluations"]), default=60,
-                      help="with --networks: simulations per layer for hardware-aware "
-                           "(default 60)")
-    cmp_.add_argument("--policies", help="comma-separated names (default: every installed "
-                                         "policy, and the +improve variants of lpt and kk; "
-                                         "those needing an extra not installed are left "
-                                         "out, and the output says so)")
-    cmp_.add_argument("--exact-time-limit", type=_amount(False, budget["time_limit_s"]),
-                      default=2.0,
-                      help="seconds per layer for the exact policy (default 2)")
+    cmp_.add_argument(
+        "--networks",
+        nargs="?",
+        const="",
+        help="instead of a scenario: every shipped pruned network (or the "
+        "comma-separated ones named), lock-step and decoupled, with the "
+        "gain over round-robin and the distance to the hardware bound",
+    )
+    cmp_.add_argument(
+        "--evaluations",
+        type=_count(0, budget["evaluations"]),
+        default=60,
+        help="with --networks: simulations per layer for hardware-aware (default 60)",
+    )
+    cmp_.add_argument(
+        "--policies",
+        help="comma-separated names (default: every installed "
+        "policy, and the +improve variants of lpt and kk; "
+        "those needing an extra not installed are left "
+        "out, and the output says so)",
+    )
+    cmp_.add_argument(
+        "--exact-time-limit",
+        type=_amount(False, budget["time_limit_s"]),
+        default=2.0,
+        help="seconds per layer for the exact policy (default 2)",
+    )
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     _engine_option(cmp_)
@@ -511,34 +646,52 @@ def main(argv: list[str] | None = None) -> int:
     wl = sub.add_parser("workload", help="per-layer statistics of a scenario's pruned network")
     wl.add_argument("scenario", help="scenario TOML file")
     wl.add_argument("--seed", type=_count(0), help="override the scenario's seed")
-    wl.add_argument("--out", help="directory for nnz_histograms.png "
-                                  "(default: results/<scenario name>)")
+    wl.add_argument(
+        "--out", help="directory for nnz_histograms.png (default: results/<scenario name>)"
+    )
     wl.set_defaults(func=_workload)
     sw = sub.add_parser("sweep", help="run a design-space sweep (resumable)")
     sw.add_argument("sweep", help="sweep TOML file")
-    sw.add_argument("--jobs", "-j", type=_count(1), default=1,
-                    help="worker processes (local pool, or Dask workers with --dask local)")
-    sw.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler address, or 'local' "
-                                                      "for a LocalCluster")
+    sw.add_argument(
+        "--jobs",
+        "-j",
+        type=_count(1),
+        default=1,
+        help="worker processes (local pool, or Dask workers with --dask local)",
+    )
+    sw.add_argument(
+        "--dask", metavar="ADDRESS", help="a Dask scheduler address, or 'local' for a LocalCluster"
+    )
     sw.add_argument("--out", help="directory (default: results/<sweep name>)")
     sw.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     sw.set_defaults(func=_sweep)
     sz = sub.add_parser("size", help="smallest PE array and buffers that meet a latency target")
     sz.add_argument("scenario", help="scenario TOML file")
-    sz.add_argument("--latency-target", type=_amount(True), required=True,
-                    help="the latency the design must meet, in --unit")
-    sz.add_argument("--unit", choices=("cycles", "ms"), default="cycles",
-                    help="unit of --latency-target (ms at the scenario's clock_hz)")
-    sz.add_argument("--max-pes", type=_count(1, MAX_PES), default=256,
-                    help="largest array (power of two)")
+    sz.add_argument(
+        "--latency-target",
+        type=_amount(True),
+        required=True,
+        help="the latency the design must meet, in --unit",
+    )
+    sz.add_argument(
+        "--unit",
+        choices=("cycles", "ms"),
+        default="cycles",
+        help="unit of --latency-target (ms at the scenario's clock_hz)",
+    )
+    sz.add_argument(
+        "--max-pes", type=_count(1, MAX_PES), default=256, help="largest array (power of two)"
+    )
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
     sz.add_argument("--quiet", "-q", action="store_true")
     sz.set_defaults(func=_size)
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)
-    with contextlib.redirect_stdout(_pipe_safe(sys.stdout)), \
-            contextlib.redirect_stderr(_pipe_safe(sys.stderr)):
+    with (
+        contextlib.redirect_stdout(_pipe_safe(sys.stdout)),
+        contextlib.redirect_stderr(_pipe_safe(sys.stderr)),
+    ):
         return _dispatch(args)
 
 
@@ -553,26 +706,31 @@ def _pipe_safe(stream):
 
 def _dispatch(args) -> int:
     """args.func, with every error made one line on stderr (see the module docstring)."""
-    inputs = [str(getattr(args, k)) for k in ("scenario", "sweep", "jobs")
-              if isinstance(getattr(args, k, None), str)]
+    inputs = [
+        str(getattr(args, k))
+        for k in ("scenario", "sweep", "jobs")
+        if isinstance(getattr(args, k, None), str)
+    ]
     try:
         return args.func(args)
     except AccelsimError as exc:
         message = str(exc)
         if inputs and not any(Path(i).name in message for i in inputs):
-            message = f"{inputs[0]}: {message}"   # errors found deep down name the input too
+            message = f"{inputs[0]}: {message}"  # errors found deep down name the input too
         print(f"accelsim: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("accelsim: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:                   # no traceback for a user
+    except Exception as exc:  # no traceback for a user
         if os.environ.get("ACCELSIM_DEBUG"):
             raise
         what = " ".join(str(exc).split()) or "no message"
-        print(f"accelsim: error: {args.command} {' '.join(inputs)}: unexpected "
-              f"{type(exc).__name__}: {what[:300]} (ACCELSIM_DEBUG=1 shows where)",
-              file=sys.stderr)
+        print(
+            f"accelsim: error: {args.command} {' '.join(inputs)}: unexpected "
+            f"{type(exc).__name__}: {what[:300]} (ACCELSIM_DEBUG=1 shows where)",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -14,22 +14,23 @@ from attrs import field, frozen
 # Upper limits keep every derived count (cycles, bytes, PE-cycles) far inside int64 and every
 # allocation bounded: a value beyond them is a typo, not a design (docs/defaults.md).
 MAX_PES = 65_536
-MAX_COUNT = 2 ** 32        # cycles of overhead or latency, queue depth
-MAX_BYTES = 2 ** 50        # a buffer: 1 PiB
-MAX_RATE = 2 ** 40         # bytes per cycle
-MIN_RATE = 2 ** -10        # bytes per cycle: slower would make a layer last ~2^63 cycles
+MAX_COUNT = 2**32  # cycles of overhead or latency, queue depth
+MAX_BYTES = 2**50  # a buffer: 1 PiB
+MAX_RATE = 2**40  # bytes per cycle
+MIN_RATE = 2**-10  # bytes per cycle: slower would make a layer last ~2^63 cycles
 
 
 def _number(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) \
-        and not math.isnan(value)
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and not math.isnan(value)
 
 
 def _int_in(lo: int, hi: int):
     def check(instance, attribute, value):
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise ValueError(f"'{attribute.name}' must be an integer from {lo} to {hi:,}: "
-                             f"{value!r}")
+            raise ValueError(
+                f"'{attribute.name}' must be an integer from {lo} to {hi:,}: {value!r}"
+            )
+
     return check
 
 
@@ -39,24 +40,27 @@ def _int_ge(n):
 
 def _rate(instance, attribute, value):
     """Bytes per cycle: at least MIN_RATE, at most MAX_RATE, or inf (ideal)."""
-    if not _number(value) or not (math.isinf(value) and value > 0
-                                  or MIN_RATE <= value <= MAX_RATE):
-        raise ValueError(f"'{attribute.name}' must be a number from {MIN_RATE:g} to "
-                         f"{MAX_RATE:,} bytes per cycle, or inf: {value!r}")
+    if not _number(value) or not (math.isinf(value) and value > 0 or MIN_RATE <= value <= MAX_RATE):
+        raise ValueError(
+            f"'{attribute.name}' must be a number from {MIN_RATE:g} to "
+            f"{MAX_RATE:,} bytes per cycle, or inf: {value!r}"
+        )
 
 
 def _capacity(instance, attribute, value):
     """Whole bytes, 1 to MAX_BYTES, or inf (unbounded)."""
-    if not _number(value) or not (math.isinf(value) and value > 0 or
-                                  1 <= value <= MAX_BYTES and value == int(value)):
-        raise ValueError(f"'{attribute.name}' must be a whole number of bytes from 1 to "
-                         f"{MAX_BYTES:,}, or inf: {value!r}")
+    if not _number(value) or not (
+        math.isinf(value) and value > 0 or 1 <= value <= MAX_BYTES and value == int(value)
+    ):
+        raise ValueError(
+            f"'{attribute.name}' must be a whole number of bytes from 1 to "
+            f"{MAX_BYTES:,}, or inf: {value!r}"
+        )
 
 
 def _clock(instance, attribute, value):
     if not _number(value) or not 1e3 <= value <= 1e13:
-        raise ValueError(f"'{attribute.name}' must be a frequency from 1e3 to 1e13 Hz: "
-                         f"{value!r}")
+        raise ValueError(f"'{attribute.name}' must be a frequency from 1e3 to 1e13 Hz: {value!r}")
 
 
 def _energy(instance, attribute, value):
@@ -67,8 +71,10 @@ def _energy(instance, attribute, value):
 def _number_in(lo: float, hi: float, unit: str):
     def check(instance, attribute, value):
         if not _number(value) or not lo <= value <= hi:
-            raise ValueError(f"'{attribute.name}' must be a number of {unit} from {lo:g} to "
-                             f"{hi:g}: {value!r}")
+            raise ValueError(
+                f"'{attribute.name}' must be a number of {unit} from {lo:g} to {hi:g}: {value!r}"
+            )
+
     return check
 
 
@@ -76,6 +82,7 @@ def _one_of(*allowed):
     def check(instance, attribute, value):
         if value not in allowed:
             raise ValueError(f"'{attribute.name}' must be one of {', '.join(allowed)}: {value!r}")
+
     return check
 
 
@@ -90,7 +97,7 @@ class Hardware:
 
     pe_rows: int = field(default=4, validator=_int_in(1, MAX_PES))
     pe_cols: int = field(default=4, validator=_int_in(1, MAX_PES))
-    macs_per_cycle: int = field(default=8, validator=_int_in(1, 2 ** 20))
+    macs_per_cycle: int = field(default=8, validator=_int_in(1, 2**20))
     job_overhead_cycles: int = field(default=0, validator=_int_ge(0))
     weight_bits: int = field(default=8, validator=_int_in(1, 64))
     index_bits: int = field(default=4, validator=_int_in(0, 64))
@@ -108,15 +115,18 @@ class Hardware:
     multicast: bool = field(default=True, validator=_is_bool)
     input_queue_depth: int = field(default=1, validator=_int_ge(1))
     clock_hz: float = field(default=1e9, validator=_clock)
-    pe_model: str = field(default="zero-skip", validator=_one_of(
-        "zero-skip", "window", "lane-group", "dense"))
+    pe_model: str = field(
+        default="zero-skip", validator=_one_of("zero-skip", "window", "lane-group", "dense")
+    )
     pe_window: int = field(default=3, validator=_int_in(1, 64))
     pe_skips_activations: bool = field(default=False, validator=_is_bool)
 
     def __attrs_post_init__(self):
         if self.pe_rows * self.pe_cols > MAX_PES:
-            raise ValueError(f"'pe_rows' x 'pe_cols' must be at most {MAX_PES:,} PEs: "
-                             f"{self.pe_rows} x {self.pe_cols}")
+            raise ValueError(
+                f"'pe_rows' x 'pe_cols' must be at most {MAX_PES:,} PEs: "
+                f"{self.pe_rows} x {self.pe_cols}"
+            )
 
     @property
     def n_pes(self) -> int:
@@ -134,22 +144,32 @@ class Hardware:
     def banks(self, capacity_bytes: float) -> int:
         """SRAM macros (banks) a buffer of this capacity is built from: each bank carries
         its own decoders and sense amplifiers. An unbounded buffer is an idealization: none."""
-        return -(-int(capacity_bytes) // self.sram_bank_bytes) if math.isfinite(capacity_bytes) \
-            else 0
+        return (
+            -(-int(capacity_bytes) // self.sram_bank_bytes) if math.isfinite(capacity_bytes) else 0
+        )
 
     @property
     def buffer_kib_and_banks(self) -> tuple[float, int]:
         """KiB and banks of the three buffers, unbounded ones left out (they have no size)."""
-        sizes = [b for b in (self.weight_buffer_bytes, self.input_buffer_bytes,
-                             self.output_buffer_bytes) if math.isfinite(b)]
+        sizes = [
+            b
+            for b in (self.weight_buffer_bytes, self.input_buffer_bytes, self.output_buffer_bytes)
+            if math.isfinite(b)
+        ]
         return sum(sizes) / 1024, sum(self.banks(b) for b in sizes)
 
     def ideal_memory(self) -> Hardware:
         """Infinite bandwidth, zero latency, unbounded buffers (invariant 4 of DESIGN.md)."""
         inf = math.inf
-        return attrs.evolve(self, weight_buffer_bytes=inf, input_buffer_bytes=inf,
-                            output_buffer_bytes=inf, dram_bytes_per_cycle=inf,
-                            dram_latency_cycles=0, noc_bytes_per_cycle=inf)
+        return attrs.evolve(
+            self,
+            weight_buffer_bytes=inf,
+            input_buffer_bytes=inf,
+            output_buffer_bytes=inf,
+            dram_bytes_per_cycle=inf,
+            dram_latency_cycles=0,
+            noc_bytes_per_cycle=inf,
+        )
 
 
 WEIGHT_FORMATS = ("auto", "compressed", "bitmap", "dense")
@@ -165,18 +185,22 @@ def _weight_format(instance, attribute, value):
     pairs = value if isinstance(value, tuple) else (("default", value),)
     for name, fmt in pairs:
         if not isinstance(name, str) or fmt not in WEIGHT_FORMATS:
-            where = attribute.name if name == "default" and not isinstance(value, tuple) \
+            where = (
+                attribute.name
+                if name == "default" and not isinstance(value, tuple)
                 else f"{attribute.name}.{name}"
+            )
             raise ValueError(f"'{where}' must be one of {', '.join(WEIGHT_FORMATS)}: {fmt!r}")
 
 
 def _splits(instance, attribute, value):
     if value != "auto":
         try:
-            _int_in(1, 2 ** 16)(instance, attribute, value)
+            _int_in(1, 2**16)(instance, attribute, value)
         except ValueError:
-            raise ValueError(f"'{attribute.name}' must be \"auto\" or an integer from 1 to "
-                             f"{2 ** 16:,}: {value!r}") from None
+            raise ValueError(
+                f"'{attribute.name}' must be \"auto\" or an integer from 1 to {2**16:,}: {value!r}"
+            ) from None
 
 
 @frozen
@@ -189,12 +213,13 @@ class Mapping:
     and streamed (accelsim.workload.formats): one format for every layer, or a table of
     layer names (and "default") to formats."""
 
-    tile_h: int = field(default=0, validator=_int_in(0, 2 ** 16))
-    tile_w: int = field(default=0, validator=_int_in(0, 2 ** 16))
-    filters_per_job: int = field(default=1, validator=_int_in(1, 2 ** 20))
+    tile_h: int = field(default=0, validator=_int_in(0, 2**16))
+    tile_w: int = field(default=0, validator=_int_in(0, 2**16))
+    filters_per_job: int = field(default=1, validator=_int_in(1, 2**20))
     channel_splits: int | str = field(default=1, validator=_splits)
-    weight_format: str | tuple = field(default="auto", converter=_format_table,
-                                       validator=_weight_format)
+    weight_format: str | tuple = field(
+        default="auto", converter=_format_table, validator=_weight_format
+    )
 
     def weight_format_of(self, layer: str) -> str:
         """The format asked for one layer: its own entry, else the default (auto)."""
@@ -250,17 +275,24 @@ class EnergyTable:
         it leaks nothing."""
         kib, banks = hw.buffer_kib_and_banks
         bus_bits = hw.noc_bytes_per_cycle * 8 if math.isfinite(hw.noc_bytes_per_cycle) else 0
-        logic_nw = (hw.lanes * hw.index_bits
-                    * (self.full_adder_leakage_nw + self.flip_flop_leakage_nw)
-                    + hw.n_pes * 2 * bus_bits * self.flip_flop_leakage_nw)
-        return (hw.lanes * self.lane_leakage_uw + kib * self.sram_leakage_uw_per_kib
-                + banks * self.sram_leakage_uw_per_bank + logic_nw / 1000) / 1000 \
-            + self.dram_interface_mw
+        logic_nw = (
+            hw.lanes * hw.index_bits * (self.full_adder_leakage_nw + self.flip_flop_leakage_nw)
+            + hw.n_pes * 2 * bus_bits * self.flip_flop_leakage_nw
+        )
+        return (
+            hw.lanes * self.lane_leakage_uw
+            + kib * self.sram_leakage_uw_per_kib
+            + banks * self.sram_leakage_uw_per_bank
+            + logic_nw / 1000
+        ) / 1000 + self.dram_interface_mw
 
     def sram_pj_per_byte(self, capacity_bytes: float) -> float:
         """Per-byte access energy of a buffer of this size (log-interpolated, clamped)."""
-        points = [(8 * 1024, self.sram_8kb_pj_per_byte), (32 * 1024, self.sram_32kb_pj_per_byte),
-                  (1024 * 1024, self.sram_1mb_pj_per_byte)]
+        points = [
+            (8 * 1024, self.sram_8kb_pj_per_byte),
+            (32 * 1024, self.sram_32kb_pj_per_byte),
+            (1024 * 1024, self.sram_1mb_pj_per_byte),
+        ]
         if capacity_bytes <= points[0][0]:
             return points[0][1]
         for (c0, e0), (c1, e1) in zip(points, points[1:]):

@@ -18,8 +18,9 @@ class DeadlockError(AccelsimError):
 
 
 def did_you_mean(name: str, known) -> str:
-    """"did you mean 'X'? " for the known name closest to a misspelt one, else ""."""
+    """ "did you mean 'X'? " for the known name closest to a misspelt one, else ""."""
     from difflib import get_close_matches
+
     close = get_close_matches(str(name), list(known), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}? " if close else ""
 
@@ -28,5 +29,7 @@ def unknown(where: str, key: str, known) -> ConfigError:
     """'WHERE unknown field KEY; did you mean X? (known: ...)': the error for a misspelt name."""
     known = sorted(known)
     hint = did_you_mean(key, known)
-    return ConfigError(f"{where} unknown field {key!r}{'; ' + hint.rstrip() if hint else ''} "
-                       f"(known: {', '.join(known)})")
+    return ConfigError(
+        f"{where} unknown field {key!r}{'; ' + hint.rstrip() if hint else ''} "
+        f"(known: {', '.join(known)})"
+    )

@@ -30,26 +30,34 @@ class Outcome:
     jobs: list[LayerJobs]
     result: SimResult
     report: Report
-    dense: SimResult | None = None          # None when not run, or found in the cache
+    dense: SimResult | None = None  # None when not run, or found in the cache
     round_robin: SimResult | None = None
-    dense_cycles: tuple[int, ...] | None = None      # per layer, simulated or cached
+    dense_cycles: tuple[int, ...] | None = None  # per layer, simulated or cached
     round_robin_cycles: tuple[int, ...] | None = None
 
 
-def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None = None,
-                 baselines: bool | None = None,
-                 progress: Callable[[str, int, int, str], None] | None = None,
-                 engine: str | None = None, pruned: PrunedNetwork | None = None,
-                 cache: BaselineCache | None = None,
-                 policy_options: dict | None = None) -> Outcome:
+def run_scenario(
+    scenario: Scenario,
+    policy: str | None = None,
+    seed: int | None = None,
+    baselines: bool | None = None,
+    progress: Callable[[str, int, int, str], None] | None = None,
+    engine: str | None = None,
+    pruned: PrunedNetwork | None = None,
+    cache: BaselineCache | None = None,
+    policy_options: dict | None = None,
+) -> Outcome:
     """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
     and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer; `engine`
     overrides the scenario's (see accelsim.engine.assemble.simulate); `pruned`, when given, is the
     scenario's network already pruned with `seed` (sweeps reuse it across hardware); with a
     `cache`, baselines simulated before for the same jobs and hardware are not run again.
     The scenario's `policy_options` go with its own policy; `policy_options` with `policy`."""
-    policy_obj = load_policy(policy, policy_options) if policy else \
-        load_policy(scenario.policy, scenario.policy_options)
+    policy_obj = (
+        load_policy(policy, policy_options)
+        if policy
+        else load_policy(scenario.policy, scenario.policy_options)
+    )
     if pruned is None:
         pruned = scenario.pruned(seed)
     hw = scenario.hardware
@@ -62,59 +70,92 @@ def run_scenario(scenario: Scenario, policy: str | None = None, seed: int | None
     want = scenario.baselines if baselines is None else baselines
     network = [p.layer for p in pruned.layers]
     dense_jobs = None
-    for layer in jobs:                        # the policy's own jobs are checked first
+    for layer in jobs:  # the policy's own jobs are checked first
         check_fits(layer, hw, None)
     if want and (cache is None or cache.get(dense_key(network, scenario.mapping, hw)) is None):
-        dense_jobs = _checked_dense_jobs(pruned, scenario.mapping, hw)   # before simulating
+        dense_jobs = _checked_dense_jobs(pruned, scenario.mapping, hw)  # before simulating
     result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     dense = rr = dense_cycles = rr_cycles = None
     notes = []
     if want:
         dense, dense_cycles = _baseline(
-            cache, lambda: dense_key(network, scenario.mapping, hw),
-            lambda: simulate(dense_jobs or build_jobs(pruned.dense(), scenario.mapping, hw), hw,
-                             RoundRobin(), step("dense design"), engine=engine))
+            cache,
+            lambda: dense_key(network, scenario.mapping, hw),
+            lambda: simulate(
+                dense_jobs or build_jobs(pruned.dense(), scenario.mapping, hw),
+                hw,
+                RoundRobin(),
+                step("dense design"),
+                engine=engine,
+            ),
+        )
         if policy_obj.name == RoundRobin.name:
             rr, rr_cycles = result, tuple(l.cycles for l in result.layers)
         else:
             rr, rr_cycles = _baseline(
-                cache, lambda: jobs_key("round-robin", jobs, hw),
-                lambda: simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine))
+                cache,
+                lambda: jobs_key("round-robin", jobs, hw),
+                lambda: simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine),
+            )
     splits_wanted = _split_notes(jobs, hw.n_pes)
     notes.extend(splits_wanted)
     notes.append(_format_note(jobs))
     proven = sum(l.bound_kind == "optimum" for l in result.layers)
     if policy_obj.name == "exact":
         rest = len(result.layers) - proven
-        notes.append(f"exact: the plan's compute makespan is proven optimal in {proven} of "
-                     f"{len(result.layers)} layers" + (f"; in {rest}, the best found within "
-                                                     f"the time limit" if rest else ""))
+        notes.append(
+            f"exact: the plan's compute makespan is proven optimal in {proven} of "
+            f"{len(result.layers)} layers"
+            + (f"; in {rest}, the best found within the time limit" if rest else "")
+        )
     if result.executed_macs < pruned.pruned_macs:
-        notes.append(f"activation sparsity: the PEs skip zero inputs and executed "
-                     f"{result.executed_macs:,} of the {pruned.pruned_macs:,} MACs of nonzero "
-                     f"weights ({result.executed_macs / pruned.pruned_macs:.1%})")
-    report = build_report(scenario.name, result, scenario.energy, dense_cycles, rr_cycles,
-                          tuple(notes), scenario.area,
-                          run_inputs(scenario, pruned, policy_options if policy
-                                     else scenario.policy_options, seed, engine))
+        notes.append(
+            f"activation sparsity: the PEs skip zero inputs and executed "
+            f"{result.executed_macs:,} of the {pruned.pruned_macs:,} MACs of nonzero "
+            f"weights ({result.executed_macs / pruned.pruned_macs:.1%})"
+        )
+    report = build_report(
+        scenario.name,
+        result,
+        scenario.energy,
+        dense_cycles,
+        rr_cycles,
+        tuple(notes),
+        scenario.area,
+        run_inputs(
+            scenario, pruned, policy_options if policy else scenario.policy_options, seed, engine
+        ),
+    )
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
 
 
-def run_inputs(scenario: Scenario, pruned: PrunedNetwork, policy_options: dict | None,
-               seed: int | None, engine: str) -> dict:
+def run_inputs(
+    scenario: Scenario,
+    pruned: PrunedNetwork,
+    policy_options: dict | None,
+    seed: int | None,
+    engine: str,
+) -> dict:
     """What a run was given beyond the hardware, for summary.json: with the scenario file
     it names, enough to run it again and get the same bytes."""
-    return {"source": scenario.source, "seed": scenario.seed if seed is None else seed,
-            "network": scenario.network.name, "pruning": pruned.description,
-            "policy_options": dict(policy_options or {}), "engine": engine,
-            "mapping": attrs.asdict(scenario.mapping),
-            "activation_density": dict(scenario.activation_density),
-            "energy": attrs.asdict(scenario.energy), "area": attrs.asdict(scenario.area),
-            "accelsim": _version()}
+    return {
+        "source": scenario.source,
+        "seed": scenario.seed if seed is None else seed,
+        "network": scenario.network.name,
+        "pruning": pruned.description,
+        "policy_options": dict(policy_options or {}),
+        "engine": engine,
+        "mapping": attrs.asdict(scenario.mapping),
+        "activation_density": dict(scenario.activation_density),
+        "energy": attrs.asdict(scenario.energy),
+        "area": attrs.asdict(scenario.area),
+        "accelsim": _version(),
+    }
 
 
 def _version() -> str:
     from accelsim.version import __version__
+
     return __version__
 
 
@@ -123,20 +164,24 @@ def _checked_dense_jobs(pruned: PrunedNetwork, mapping, hw) -> list[LayerJobs]:
     that a baseline that cannot run fails before anything is simulated and says so."""
     from accelsim.engine.broadcasts import broadcasts
     from accelsim.policies import Problem
+
     try:
         jobs = build_jobs(pruned.dense(), mapping, hw)
         for layer in jobs:
             plan = RoundRobin().plan(Problem.from_layer(layer, hw.n_pes, hw))
             check_fits(layer, hw, broadcasts(plan.queues, layer))
     except ConfigError as exc:
-        raise ConfigError(f"the dense baseline (the network unpruned, for the speedup over a "
-                          f"dense design) cannot run on this hardware: {exc}; skip it with "
-                          f"--no-baselines or baselines = false") from None
+        raise ConfigError(
+            f"the dense baseline (the network unpruned, for the speedup over a "
+            f"dense design) cannot run on this hardware: {exc}; skip it with "
+            f"--no-baselines or baselines = false"
+        ) from None
     return jobs
 
 
-def _baseline(cache: BaselineCache | None, key: Callable[[], str],
-              run: Callable[[], SimResult]) -> tuple[SimResult | None, tuple[int, ...]]:
+def _baseline(
+    cache: BaselineCache | None, key: Callable[[], str], run: Callable[[], SimResult]
+) -> tuple[SimResult | None, tuple[int, ...]]:
     """A baseline's per-layer cycles, from the cache when it has them."""
     k = None if cache is None else key()
     cycles = None if cache is None else cache.get(k)
@@ -156,18 +201,25 @@ def _format_note(jobs: list[LayerJobs]) -> str:
         by_format.setdefault(lj.weight_format, []).append(lj.layer.name)
     return "weights stored " + "; ".join(
         f"{fmt} for {len(names)} layer{'s' * (len(names) != 1)} ({', '.join(names[:4])}"
-        f"{', ...' if len(names) > 4 else ''})" for fmt, names in sorted(by_format.items()))
+        f"{', ...' if len(names) > 4 else ''})"
+        for fmt, names in sorted(by_format.items())
+    )
 
 
 def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
     """Layers where one job alone exceeds total / P: no whole-job schedule reaches the bound."""
-    hit = [l.layer.name for l in jobs
-           if l.n_jobs and int(l.cycles.max()) * n_pes > l.total_cycles and l.n_jobs >= n_pes]
+    hit = [
+        l.layer.name
+        for l in jobs
+        if l.n_jobs and int(l.cycles.max()) * n_pes > l.total_cycles and l.n_jobs >= n_pes
+    ]
     if not hit:
         return []
-    return [f"in {len(hit)} layer{'s' * (len(hit) != 1)} one job is longer than total / P "
-            f"({', '.join(hit[:4])}{', ...' if len(hit) > 4 else ''}): only splitting jobs "
-            f"(mapping.channel_splits, smaller tiles) can reach the bound there"]
+    return [
+        f"in {len(hit)} layer{'s' * (len(hit) != 1)} one job is longer than total / P "
+        f"({', '.join(hit[:4])}{', ...' if len(hit) > 4 else ''}): only splitting jobs "
+        f"(mapping.channel_splits, smaller tiles) can reach the bound there"
+    ]
 
 
 def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[Path]:
@@ -176,10 +228,14 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
 
     out_dir.mkdir(parents=True, exist_ok=True)
     report = outcome.report
-    files = {"summary.json": report.to_json(), "layers.csv": report.to_csv(),
-             # wall time apart: summary.json is the same bytes for the same scenario and seed
-             "timings.json": jsonio.dumps({"simulation_wall_seconds": report.wall_seconds,
-                                           "events": report.events}, indent=2)}
+    files = {
+        "summary.json": report.to_json(),
+        "layers.csv": report.to_csv(),
+        # wall time apart: summary.json is the same bytes for the same scenario and seed
+        "timings.json": jsonio.dumps(
+            {"simulation_wall_seconds": report.wall_seconds, "events": report.events}, indent=2
+        ),
+    }
     for name, text in files.items():
         (out_dir / name).write_text(text)
     write_trace(outcome.result, out_dir / "trace.npz")
@@ -190,19 +246,33 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
         title = f"{outcome.scenario.name}: {report.policy} on {outcome.scenario.hardware.n_pes} PEs"
         plotting.save_timeline(trace, out_dir / "timeline.png", title)
         plotting.save_utilization(trace, out_dir / "utilization.png", title)
-        plotting.save_stall_breakdown(json.loads(report.to_json())["layers"],
-                                      out_dir / "stalls.png", f"{title}: where PE-cycles go")
+        plotting.save_stall_breakdown(
+            json.loads(report.to_json())["layers"],
+            out_dir / "stalls.png",
+            f"{title}: where PE-cycles go",
+        )
         hw = outcome.scenario.hardware
-        plotting.save_buffer_occupancy(trace, out_dir / "buffers.png",
-                                       {"weight": hw.weight_buffer_bytes,
-                                        "input": hw.input_buffer_bytes,
-                                        "output": hw.output_buffer_bytes},
-                                       f"{title}: buffer occupancy")
-        written += [out_dir / n for n in ("timeline.png", "utilization.png", "stalls.png",
-                                          "buffers.png")]
+        plotting.save_buffer_occupancy(
+            trace,
+            out_dir / "buffers.png",
+            {
+                "weight": hw.weight_buffer_bytes,
+                "input": hw.input_buffer_bytes,
+                "output": hw.output_buffer_bytes,
+            },
+            f"{title}: buffer occupancy",
+        )
+        written += [
+            out_dir / n for n in ("timeline.png", "utilization.png", "stalls.png", "buffers.png")
+        ]
     s = outcome.scenario
-    written.append(write_html_report(report, out_dir, f"{s.name}: {s.network.name}, policy "
-                                     f"{report.policy} on {s.hardware.n_pes} PEs"))
+    written.append(
+        write_html_report(
+            report,
+            out_dir,
+            f"{s.name}: {s.network.name}, policy {report.policy} on {s.hardware.n_pes} PEs",
+        )
+    )
     return written
 
 

@@ -52,11 +52,22 @@ from accelsim.workload.sparsity.pruning import (
     weights_path,
 )
 
-_TOP = {"name", "seed", "policy", "policy_options", "baselines", "engine", "workload", "pruning",
-        "mapping", "hardware", "energy", "area"}
+_TOP = {
+    "name",
+    "seed",
+    "policy",
+    "policy_options",
+    "baselines",
+    "engine",
+    "workload",
+    "pruning",
+    "mapping",
+    "hardware",
+    "energy",
+    "area",
+}
 _WORKLOAD = ("activation_cv", "activation_density", "layers", "network")
-_PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m",
-            "measured"}
+_PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m", "measured"}
 
 
 @frozen
@@ -79,8 +90,15 @@ class Pruning:
         if self.measured is not None:
             return load_measured(self.measured, network)
         if self.weights is not None:
-            return prune_weights(network, load_weights(self.weights), self.method, self.keep,
-                                 self.n, self.m, src=self.weights.name)
+            return prune_weights(
+                network,
+                load_weights(self.weights),
+                self.method,
+                self.keep,
+                self.n,
+                self.m,
+                src=self.weights.name,
+            )
         return prune_with_profile(network, self.profile, seed, src)
 
 
@@ -97,7 +115,7 @@ class Scenario:
     policy: str = "lpt"
     seed: int = 1
     policy_options: dict = attrs.field(factory=dict, eq=False)
-    activation_density: dict = attrs.field(factory=dict, eq=False)   # layer or "default"
+    activation_density: dict = attrs.field(factory=dict, eq=False)  # layer or "default"
     activation_cv: float = 0.3
     baselines: bool = True
     layers: tuple[str, ...] | None = None
@@ -106,18 +124,26 @@ class Scenario:
     def pruned(self, seed: int | None = None) -> PrunedNetwork:
         """The whole network pruned (a profile describes all of it), then the chosen layers:
         each layer's draw depends on its name, so a subset gets the same masks."""
-        whole = self.pruning.apply(self.network, self.seed if seed is None else seed,
-                                   self.source)
+        whole = self.pruning.apply(self.network, self.seed if seed is None else seed, self.source)
         if self.activation_density:
             default = self.activation_density.get("default", 1.0)
-            whole = attrs.evolve(whole, layers=[attrs.evolve(
-                p, activation_density=self.activation_density.get(p.layer.name, default),
-                activation_cv=self.activation_cv) for p in whole.layers])
+            whole = attrs.evolve(
+                whole,
+                layers=[
+                    attrs.evolve(
+                        p,
+                        activation_density=self.activation_density.get(p.layer.name, default),
+                        activation_cv=self.activation_cv,
+                    )
+                    for p in whole.layers
+                ],
+            )
         return whole if self.layers is None else whole.only(self.layers)
 
 
-def _activations(workload: dict, network: Network, src: str,
-                 base: Path = Path(".")) -> tuple[dict, float]:
+def _activations(
+    workload: dict, network: Network, src: str, base: Path = Path(".")
+) -> tuple[dict, float]:
     """[workload] activation_density (one number, a table of MAC layers and "default", or
     the name or path of a sparsity profile whose [activation_density] table cites them) and
     activation_cv, checked."""
@@ -126,29 +152,34 @@ def _activations(workload: dict, network: Network, src: str,
         try:
             profile = load_profile(value, base)
         except ConfigError as exc:
-            raise ConfigError(f"{src}: [workload] activation_density = {value!r}: {exc}") \
-                from None
+            raise ConfigError(f"{src}: [workload] activation_density = {value!r}: {exc}") from None
         if not profile.activation_density:
-            raise ConfigError(f"{src}: [workload] activation_density = {value!r}: the profile "
-                              f"has no [activation_density] table (shipped ones with it: "
-                              f"han2015-alexnet, han2015-vgg16)")
+            raise ConfigError(
+                f"{src}: [workload] activation_density = {value!r}: the profile "
+                f"has no [activation_density] table (shipped ones with it: "
+                f"han2015-alexnet, han2015-vgg16)"
+            )
         value = dict(profile.activation_density)
     table = value if isinstance(value, dict) else {"default": value}
     macs = [l.name for l in network.mac_layers]
     for key, density in table.items():
-        where = "activation_density" if not isinstance(value, dict) \
-            else f"activation_density.{key}"
+        where = "activation_density" if not isinstance(value, dict) else f"activation_density.{key}"
         if key != "default" and key not in macs:
-            raise ConfigError(f"{src}: [workload] {where}: {network.name} has no MAC layer "
-                              f"{key!r}")
-        if isinstance(density, bool) or not isinstance(density, (int, float)) \
-                or not 0 < density <= 1:
-            raise ConfigError(f"{src}: [workload] {where} = {density!r}: must be a fraction "
-                              f"of nonzero inputs, > 0 and <= 1")
+            raise ConfigError(f"{src}: [workload] {where}: {network.name} has no MAC layer {key!r}")
+        if (
+            isinstance(density, bool)
+            or not isinstance(density, (int, float))
+            or not 0 < density <= 1
+        ):
+            raise ConfigError(
+                f"{src}: [workload] {where} = {density!r}: must be a fraction "
+                f"of nonzero inputs, > 0 and <= 1"
+            )
     cv = workload.get("activation_cv", 0.3)
     if isinstance(cv, bool) or not isinstance(cv, (int, float)) or not 0 <= cv <= 10:
-        raise ConfigError(f"{src}: [workload] activation_cv = {cv!r}: must be a number from "
-                          f"0 to 10")
+        raise ConfigError(
+            f"{src}: [workload] activation_cv = {cv!r}: must be a number from 0 to 10"
+        )
     return table, float(cv)
 
 
@@ -195,6 +226,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     if not isinstance(policy, str) or not policy.strip():
         raise ConfigError(f"{src}: policy = {policy!r}: must be a policy name")
     from accelsim.policies import check_name
+
     try:
         check_name(policy)
     except ConfigError as exc:
@@ -203,6 +235,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     if policy_options:
         from accelsim.errors import PolicyError
         from accelsim.policies import load_policy
+
         try:
             load_policy(policy, policy_options)
         except PolicyError as exc:
@@ -228,21 +261,33 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     if "layers" in workload:
         layers = workload["layers"]
         macs = [l.name for l in network.mac_layers]
-        if not isinstance(layers, list) or not layers or \
-                any(not isinstance(n, str) for n in layers):
-            raise ConfigError(f"{src}: [workload] layers = {layers!r}: must be a non-empty list "
-                              f"of MAC layers of {network.name} ({', '.join(macs[:6])}, ...)")
+        if (
+            not isinstance(layers, list)
+            or not layers
+            or any(not isinstance(n, str) for n in layers)
+        ):
+            raise ConfigError(
+                f"{src}: [workload] layers = {layers!r}: must be a non-empty list "
+                f"of MAC layers of {network.name} ({', '.join(macs[:6])}, ...)"
+            )
         for name in layers:
             if name not in macs:
                 from difflib import get_close_matches
+
                 close = get_close_matches(name, macs, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else \
-                    f"its MAC layers are {', '.join(macs[:6])}, ..."
-                raise ConfigError(f"{src}: [workload] layers: {network.name} has no MAC layer "
-                                  f"{name!r}; {hint}")
+                hint = (
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else f"its MAC layers are {', '.join(macs[:6])}, ..."
+                )
+                raise ConfigError(
+                    f"{src}: [workload] layers: {network.name} has no MAC layer {name!r}; {hint}"
+                )
             if layers.count(name) > 1:
-                raise ConfigError(f"{src}: [workload] layers: {name!r} is listed twice (it "
-                                  f"would be simulated once)")
+                raise ConfigError(
+                    f"{src}: [workload] layers: {name!r} is listed twice (it "
+                    f"would be simulated once)"
+                )
         layers = tuple(layers)
     activation_density, activation_cv = _activations(workload, network, src, base)
 
@@ -252,32 +297,51 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         for layer in pruning.keep:
             if layer not in macs:
                 from difflib import get_close_matches
+
                 close = get_close_matches(layer, macs, n=1)
-                raise ConfigError(f"{src}: [pruning] keep.{layer}: {network.name} has no MAC "
-                                  f"layer {layer!r}" + (f"; did you mean {close[0]!r}?"
-                                                        if close else ""))
+                raise ConfigError(
+                    f"{src}: [pruning] keep.{layer}: {network.name} has no MAC "
+                    f"layer {layer!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                )
     if not network.mac_layers:
-        raise ConfigError(f"{src}: [workload] network = {workload['network']!r}: has no conv "
-                          f"or fc layer to simulate")
+        raise ConfigError(
+            f"{src}: [workload] network = {workload['network']!r}: has no conv "
+            f"or fc layer to simulate"
+        )
     mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
     if isinstance(mapping.weight_format, tuple):
         macs = [l.name for l in network.mac_layers]
         for key, _ in mapping.weight_format:
             if key != "default" and key not in macs:
-                raise ConfigError(f"{src}: [mapping] weight_format.{key}: no MAC layer of "
-                                  f"{network.name} is named {key!r} ({', '.join(macs[:6])}, "
-                                  f"...; or 'default')")
+                raise ConfigError(
+                    f"{src}: [mapping] weight_format.{key}: no MAC layer of "
+                    f"{network.name} is named {key!r} ({', '.join(macs[:6])}, "
+                    f"...; or 'default')"
+                )
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
     area = _build(AreaTable, _table(data, "area", src), "area", src)
     if pruning.measured is not None:
         check_measured(pruning.measured, network, f"{src}: [pruning] measured")
     name = folder_name(data["name"], f"{src}:") if "name" in data else Path(src).stem
-    return Scenario(name=name, source=src, network=network, pruning=pruning,
-                    mapping=mapping, hardware=hardware, energy=energy, area=area, policy=policy,
-                    seed=seed, policy_options=policy_options,
-                    activation_density=activation_density, activation_cv=activation_cv,
-                    baselines=baselines, layers=layers, engine=engine)
+    return Scenario(
+        name=name,
+        source=src,
+        network=network,
+        pruning=pruning,
+        mapping=mapping,
+        hardware=hardware,
+        energy=energy,
+        area=area,
+        policy=policy,
+        seed=seed,
+        policy_options=policy_options,
+        activation_density=activation_density,
+        activation_cv=activation_cv,
+        baselines=baselines,
+        layers=layers,
+        engine=engine,
+    )
 
 
 def _pruning(table: dict, src: str, base: Path) -> Pruning:
@@ -286,20 +350,31 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
             raise unknown(f"{src}: [pruning]", key, _PRUNING)
     chosen = [k for k in ("dense", "profile", "density", "weights", "measured") if k in table]
     if len(chosen) != 1:
-        raise ConfigError(f"{src}: [pruning] needs exactly one of dense = true, profile, "
-                          f"density (with cv), weights (with keep) or measured; got "
-                          f"{chosen or 'none'}")
+        raise ConfigError(
+            f"{src}: [pruning] needs exactly one of dense = true, profile, "
+            f"density (with cv), weights (with keep) or measured; got "
+            f"{chosen or 'none'}"
+        )
     how = chosen[0]
-    allowed = {"dense": set(), "profile": set(), "density": {"cv"},
-               "weights": {"keep", "method", "n", "m"}, "measured": set()}[how]
+    allowed = {
+        "dense": set(),
+        "profile": set(),
+        "density": {"cv"},
+        "weights": {"keep", "method", "n", "m"},
+        "measured": set(),
+    }[how]
     ignored = sorted(set(table) - allowed - {how})
     if ignored:
-        raise ConfigError(f"{src}: [pruning] {ignored[0]} = {table[ignored[0]]!r} has no "
-                          f"effect with {how}" + (f" (it goes with: {', '.join(sorted(allowed))})"
-                                                  if allowed else ""))
+        raise ConfigError(
+            f"{src}: [pruning] {ignored[0]} = {table[ignored[0]]!r} has no "
+            f"effect with {how}"
+            + (f" (it goes with: {', '.join(sorted(allowed))})" if allowed else "")
+        )
     if how == "dense":
         if table["dense"] is not True:
-            raise ConfigError(f"{src}: [pruning] dense = {table['dense']!r}: only true is meaningful")
+            raise ConfigError(
+                f"{src}: [pruning] dense = {table['dense']!r}: only true is meaningful"
+            )
         return Pruning(dense=True)
     if how == "profile":
         try:
@@ -308,10 +383,11 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
             raise ConfigError(f"{src}: [pruning] profile: {exc}") from None
     if how == "density":
         density = table["density"]
-        if isinstance(density, (int, float)) and not isinstance(density, bool) \
-                and density == 0:
-            raise ConfigError(f"{src}: [pruning] density = {density!r}: must be in (0, 1]: "
-                              f"with no weights left there is nothing to simulate")
+        if isinstance(density, (int, float)) and not isinstance(density, bool) and density == 0:
+            raise ConfigError(
+                f"{src}: [pruning] density = {density!r}: must be in (0, 1]: "
+                f"with no weights left there is nothing to simulate"
+            )
         profile = SparsityProfile.uniform(density, table.get("cv", FITTED_CV))
         try:
             profile.validate(f"{src}: [pruning]")
@@ -321,14 +397,21 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
     if how == "measured":
         name = table["measured"]
         if not isinstance(name, str):
-            raise ConfigError(f"{src}: [pruning] measured = {name!r}: must be the name of a "
-                              f"shipped measured-mask file or a path")
-        path = measured_path(name) if name in shipped_measured() else \
-            (Path(name) if Path(name).is_absolute() else base / name)
+            raise ConfigError(
+                f"{src}: [pruning] measured = {name!r}: must be the name of a "
+                f"shipped measured-mask file or a path"
+            )
+        path = (
+            measured_path(name)
+            if name in shipped_measured()
+            else (Path(name) if Path(name).is_absolute() else base / name)
+        )
         if not path.is_file():
-            raise ConfigError(f"{src}: [pruning] measured = {name!r}: no such file; "
-                              f"{did_you_mean(name, shipped_measured())}shipped: "
-                              f"{', '.join(shipped_measured())}")
+            raise ConfigError(
+                f"{src}: [pruning] measured = {name!r}: no such file; "
+                f"{did_you_mean(name, shipped_measured())}shipped: "
+                f"{', '.join(shipped_measured())}"
+            )
         return Pruning(measured=path)
     if table["weights"] in shipped_weights():
         weights = weights_path(table["weights"])
@@ -336,28 +419,35 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
         weights = Path(table["weights"])
         weights = weights if weights.is_absolute() else base / weights
     if not weights.is_file():
-        raise ConfigError(f"{src}: [pruning] weights = {table['weights']!r}: no such file "
-                          f"(shipped: {', '.join(shipped_weights()) or 'none'})")
+        raise ConfigError(
+            f"{src}: [pruning] weights = {table['weights']!r}: no such file "
+            f"(shipped: {', '.join(shipped_weights()) or 'none'})"
+        )
     keep = table.get("keep", 1.0)
     if not isinstance(keep, (int, float, dict)) or isinstance(keep, bool):
         raise ConfigError(f"{src}: [pruning] keep = {keep!r}: a fraction, or a table of them")
     method = table.get("method", "layer")
     if method not in METHODS:
-        raise ConfigError(f"{src}: [pruning] method = {method!r}: must be one of "
-                          f"{', '.join(METHODS)}")
+        raise ConfigError(
+            f"{src}: [pruning] method = {method!r}: must be one of {', '.join(METHODS)}"
+        )
     if method != "nm" and ("n" in table or "m" in table):
         key = "n" if "n" in table else "m"
-        raise ConfigError(f"{src}: [pruning] {key} = {table[key]!r} has no effect with "
-                          f"method = {method!r} (only with method = \"nm\")")
+        raise ConfigError(
+            f"{src}: [pruning] {key} = {table[key]!r} has no effect with "
+            f'method = {method!r} (only with method = "nm")'
+        )
     n, m = table.get("n", 2), table.get("m", 4)
-    if not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m <= 256) \
-            or isinstance(n, bool) or isinstance(m, bool):
-        raise ConfigError(f"{src}: [pruning] n = {n!r}, m = {m!r}: need integers "
-                          f"1 <= n <= m <= 256")
-    for layer, value in (keep.items() if isinstance(keep, dict) else [("", keep)]):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not 0 < value <= 1:
+    if (
+        not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m <= 256)
+        or isinstance(n, bool)
+        or isinstance(m, bool)
+    ):
+        raise ConfigError(
+            f"{src}: [pruning] n = {n!r}, m = {m!r}: need integers 1 <= n <= m <= 256"
+        )
+    for layer, value in keep.items() if isinstance(keep, dict) else [("", keep)]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
             field = f"keep.{layer}" if layer else "keep"
-            raise ConfigError(f"{src}: [pruning] {field} = {value!r}: must be a fraction in "
-                              f"(0, 1]")
+            raise ConfigError(f"{src}: [pruning] {field} = {value!r}: must be a fraction in (0, 1]")
     return Pruning(weights=weights, keep=keep, method=method, n=n, m=m)

@@ -39,7 +39,7 @@ class Operand(enum.IntEnum):
     OUTPUTS = 2
 
 
-BUFFER_NAMES = ("weight", "input", "output")   # LevelTrace buffer codes 0, 1, 2
+BUFFER_NAMES = ("weight", "input", "output")  # LevelTrace buffer codes 0, 1, 2
 
 
 class Cause(enum.IntEnum):
@@ -88,9 +88,13 @@ class StateIntervals:
     def window(self, t0: int, t1: int) -> StateIntervals:
         """The intervals clipped to [t0, t1)."""
         keep = (self.end > t0) & (self.start < t1)
-        return StateIntervals(self.pe[keep], np.maximum(self.start[keep], t0),
-                              np.minimum(self.end[keep], t1), self.state[keep],
-                              self.held_by[keep])
+        return StateIntervals(
+            self.pe[keep],
+            np.maximum(self.start[keep], t0),
+            np.minimum(self.end[keep], t1),
+            self.state[keep],
+            self.held_by[keep],
+        )
 
 
 def state_key(state, held_by):
@@ -110,7 +114,7 @@ class StateTrace:
         self.n_pes = n_pes
         self._t = [array("q") for _ in range(n_pes)]
         self._key = [array("i") for _ in range(n_pes)]
-        self._current = [-1] * n_pes   # the key of each PE's last record; -1: none yet
+        self._current = [-1] * n_pes  # the key of each PE's last record; -1: none yet
         self.current_keys = self._current
         # per bulk: (each PE's column length before it, t and key sorted by PE, PE bounds)
         self._bulk: list[tuple[list[int], np.ndarray, np.ndarray, list[int]]] = []
@@ -130,8 +134,7 @@ class StateTrace:
             self._t[pe].append(now)
             self._key[pe].append(key)
 
-    def extend(self, pe: np.ndarray, t: np.ndarray, state: np.ndarray,
-               held_by: np.ndarray) -> None:
+    def extend(self, pe: np.ndarray, t: np.ndarray, state: np.ndarray, held_by: np.ndarray) -> None:
         """Append records in bulk, after those already entered; each PE's records in time
         order. Each PE's current state becomes its last record's."""
         pe = np.asarray(pe, dtype=np.int64)
@@ -163,35 +166,40 @@ class StateTrace:
         pieces = [self._intervals(p, end) for p in range(self.n_pes)]
         self._t = self._key = self._bulk = None
         counts = [len(piece[0]) for piece in pieces]
-        start, stop, key = (_join(pieces, i, dtype)
-                            for i, dtype in enumerate((np.int64, np.int64, np.int32)))
+        start, stop, key = (
+            _join(pieces, i, dtype) for i, dtype in enumerate((np.int64, np.int64, np.int32))
+        )
         state = (key & 7).astype(np.int8)
         held = key >> 3
         held -= 1
         del key
         pe = np.repeat(np.arange(self.n_pes, dtype=np.int32), counts)
-        return StateIntervals(_readonly(pe, np.int32), _readonly(start, np.int64),
-                              _readonly(stop, np.int64), _readonly(state, np.int8),
-                              _readonly(held, np.int32))
+        return StateIntervals(
+            _readonly(pe, np.int32),
+            _readonly(start, np.int64),
+            _readonly(stop, np.int64),
+            _readonly(state, np.int8),
+            _readonly(held, np.int32),
+        )
 
     def _intervals(self, p: int, end: int) -> list[np.ndarray]:
         """PE p's intervals as [start, end, key]; its records are freed."""
         t = np.frombuffer(self._t[p], dtype=np.int64)
         key = np.frombuffer(self._key[p], dtype=np.int32)
-        if self._bulk:              # splice each bulk's records in where they came
+        if self._bulk:  # splice each bulk's records in where they came
             ts, keys, at = [], [], 0
             for lengths, bt, bk, bounds in self._bulk:
-                ts += [t[at:lengths[p]], bt[bounds[p]:bounds[p + 1]]]
-                keys += [key[at:lengths[p]], bk[bounds[p]:bounds[p + 1]]]
+                ts += [t[at : lengths[p]], bt[bounds[p] : bounds[p + 1]]]
+                keys += [key[at : lengths[p]], bk[bounds[p] : bounds[p + 1]]]
                 at = lengths[p]
             t, key = np.concatenate(ts + [t[at:]]), np.concatenate(keys + [key[at:]])
         nxt = np.empty_like(t)
         nxt[:-1] = t[1:]
         nxt[-1:] = end
         keep = nxt > t
-        t, nxt, key = t[keep], nxt[keep], key[keep]   # copies: the records can go
+        t, nxt, key = t[keep], nxt[keep], key[keep]  # copies: the records can go
         self._t[p] = self._key[p] = None
-        first = np.ones(len(t), dtype=bool)           # first and last of each run of equals
+        first = np.ones(len(t), dtype=bool)  # first and last of each run of equals
         first[1:] = key[1:] != key[:-1]
         last = np.ones(len(t), dtype=bool)
         last[:-1] = first[1:]
@@ -211,12 +219,12 @@ class _Rows:
     rows (`extend`, a closed-form layer): bulk rows are kept as given and joined once in
     `to_arrays`, not copied into the typed columns."""
 
-    ATTRS: tuple[str, ...]      # the typed columns, as attributes
-    NAMES: tuple[str, ...]      # their names in to_arrays
-    TYPES: str                  # their array typecodes
+    ATTRS: tuple[str, ...]  # the typed columns, as attributes
+    NAMES: tuple[str, ...]  # their names in to_arrays
+    TYPES: str  # their array typecodes
 
     def __init__(self):
-        self._parts: list[tuple[np.ndarray, ...]] = []   # rows before the open columns
+        self._parts: list[tuple[np.ndarray, ...]] = []  # rows before the open columns
         self._open()
 
     def _open(self) -> None:
@@ -233,15 +241,13 @@ class _Rows:
         if len(getattr(self, self.ATTRS[0])):
             self._parts.append(self._open_part())
             self._open()
-        self._parts.append(tuple(np.asarray(c, dtype=code) for c, code in zip(columns,
-                                                                                self.TYPES)))
+        self._parts.append(tuple(np.asarray(c, dtype=code) for c, code in zip(columns, self.TYPES)))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         parts = [*self._parts, self._open_part()]
         out = {}
         for i, name in enumerate(self.NAMES):
-            column = parts[0][i] if len(parts) == 1 else \
-                np.concatenate([part[i] for part in parts])
+            column = parts[0][i] if len(parts) == 1 else np.concatenate([part[i] for part in parts])
             column.setflags(write=False)
             out[name] = column
         return out

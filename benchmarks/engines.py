@@ -32,18 +32,35 @@ def cases():
     r18_pruned = r18.pruned()
     r50 = accelsim.load_network("resnet50")
     r50_pruned = accelsim.prune_with_profile(
-        r50, accelsim.load_profile("distiller-resnet50-agp80"), 1)
+        r50, accelsim.load_profile("distiller-resnet50-agp80"), 1
+    )
     hw = r18.hardware
     ideal = hw.ideal_memory()
     yield "ResNet-18, default scenario (4x4 PEs, depth 1)", r18_pruned, r18.mapping, hw, "auto"
     yield "ResNet-18, 14x14 tiles, ideal memory, depth 1", r18_pruned, r18.mapping, ideal, "fast"
     for depth in (1, 8):
-        yield (f"ResNet-50, 14x14 tiles, ideal memory, depth {depth}", r50_pruned,
-               accelsim.Mapping(14, 14), attrs.evolve(ideal, input_queue_depth=depth), "fast")
-    big = attrs.evolve(hw, pe_rows=8, pe_cols=8, weight_buffer_bytes=2 ** 21,
-                       input_buffer_bytes=2 ** 21, output_buffer_bytes=2 ** 20)
-    yield "ResNet-50, 14x14 tiles, 64 PEs, 2 MiB buffers", r50_pruned, \
-        accelsim.Mapping(14, 14), big, "auto"
+        yield (
+            f"ResNet-50, 14x14 tiles, ideal memory, depth {depth}",
+            r50_pruned,
+            accelsim.Mapping(14, 14),
+            attrs.evolve(ideal, input_queue_depth=depth),
+            "fast",
+        )
+    big = attrs.evolve(
+        hw,
+        pe_rows=8,
+        pe_cols=8,
+        weight_buffer_bytes=2**21,
+        input_buffer_bytes=2**21,
+        output_buffer_bytes=2**20,
+    )
+    yield (
+        "ResNet-50, 14x14 tiles, 64 PEs, 2 MiB buffers",
+        r50_pruned,
+        accelsim.Mapping(14, 14),
+        big,
+        "auto",
+    )
 
 
 def timed(fn, repeat: int):
@@ -65,8 +82,14 @@ def peak_bytes(fn) -> int:
 
 def same(a, b) -> None:
     """The closed form's result is the SimPy model's (up to engine labels and peaks)."""
-    skip = {"plan_seconds", "engine", "engine_note", "weight_buffer_peak", "input_buffer_peak",
-            "output_buffer_peak"}
+    skip = {
+        "plan_seconds",
+        "engine",
+        "engine_note",
+        "weight_buffer_peak",
+        "input_buffer_peak",
+        "output_buffer_peak",
+    }
     for x, y in zip(a.layers, b.layers):
         for f in attrs.fields(type(x)):
             if f.name not in skip:
@@ -86,8 +109,10 @@ def dram_bytes(result) -> np.ndarray:
 
 def engines(repeat: int = 2) -> None:
     lpt = accelsim.load_policy("lpt")
-    print(f"{'case':<50}{'jobs':>8}{'fast':>6}  {'SimPy us/job':>12}{'closed us/job':>14}"
-          f"{'ratio':>7}  {'SimPy B/job':>11}{'closed B/job':>13}  {'plan us/job':>11}")
+    print(
+        f"{'case':<50}{'jobs':>8}{'fast':>6}  {'SimPy us/job':>12}{'closed us/job':>14}"
+        f"{'ratio':>7}  {'SimPy B/job':>11}{'closed B/job':>13}  {'plan us/job':>11}"
+    )
     for label, pruned, mapping, hw, engine in cases():
         jobs = accelsim.build_jobs(pruned, mapping, hw)
         n = sum(len(l.jobs) for l in jobs)
@@ -99,14 +124,20 @@ def engines(repeat: int = 2) -> None:
         m_simpy = peak_bytes(lambda: accelsim.simulate(jobs, hw, lpt, engine="simpy"))
         m_fast = peak_bytes(lambda: accelsim.simulate(jobs, hw, lpt, engine=engine))
         sim_simpy, sim_fast = t_simpy - plan_s, t_fast - plan_s
-        print(f"{label:<50}{n:>8,}{fast_layers:>3}/{len(jobs):<2} {sim_simpy / n * 1e6:>12.2f}"
-              f"{sim_fast / n * 1e6:>14.2f}{sim_simpy / max(sim_fast, 1e-9):>7.1f}  "
-              f"{m_simpy / n:>11,.0f}{m_fast / n:>13,.0f}  {plan_s / n * 1e6:>11.2f}")
-    print("us/job: CPU time of simulate() less planning (same plans for both engines); "
-          "B/job: peak bytes allocated by simulate(); results asserted identical")
+        print(
+            f"{label:<50}{n:>8,}{fast_layers:>3}/{len(jobs):<2} {sim_simpy / n * 1e6:>12.2f}"
+            f"{sim_fast / n * 1e6:>14.2f}{sim_simpy / max(sim_fast, 1e-9):>7.1f}  "
+            f"{m_simpy / n:>11,.0f}{m_fast / n:>13,.0f}  {plan_s / n * 1e6:>11.2f}"
+        )
+    print(
+        "us/job: CPU time of simulate() less planning (same plans for both engines); "
+        "B/job: peak bytes allocated by simulate(); results asserted identical"
+    )
     rate = bare_simpy_rate()
-    print(f"this machine, bare SimPy: {rate / 1e6:.2f} M timeouts/s (10 processes, each "
-          f"yielding timeout(1)): the yardstick for comparing us/job across machines")
+    print(
+        f"this machine, bare SimPy: {rate / 1e6:.2f} M timeouts/s (10 processes, each "
+        f"yielding timeout(1)): the yardstick for comparing us/job across machines"
+    )
 
 
 def bare_simpy_rate(steps: int = 100_000) -> float:
@@ -136,6 +167,7 @@ def phases(repeat: int = 3) -> None:
 
     t0 = time.process_time()
     import accelsim.outputs.plotting  # noqa: F401  the plots' import (Pillow), paid once per process
+
     imports = time.process_time() - t0
     scenario = accelsim.load_scenario(ROOT / "scenarios" / "default.toml")
     rows = {}
@@ -148,17 +180,21 @@ def phases(repeat: int = 3) -> None:
             t.append(time.process_time())
             accelsim.simulate(jobs, scenario.hardware, accelsim.load_policy("lpt"))
             t.append(time.process_time())
-            outcome = accelsim.run_scenario(scenario, pruned=pruned)    # jobs, policy, baselines
+            outcome = accelsim.run_scenario(scenario, pruned=pruned)  # jobs, policy, baselines
             t.append(time.process_time())
             write_outputs(outcome, Path(out), plots=False)
             t.append(time.process_time())
             write_outputs(outcome, Path(out), plots=True)
             t.append(time.process_time())
         prune, cut, policy, whole, files, files_and_plots = np.diff(t)
-        for name, v in (("prune", prune), ("cut into jobs", cut), ("policy simulation", policy),
-                        ("both baselines (no cache)", whole - cut - policy),
-                        ("summary, CSV, trace.npz, Perfetto", files),
-                        ("four plots", files_and_plots - files)):
+        for name, v in (
+            ("prune", prune),
+            ("cut into jobs", cut),
+            ("policy simulation", policy),
+            ("both baselines (no cache)", whole - cut - policy),
+            ("summary, CSV, trace.npz, Perfetto", files),
+            ("four plots", files_and_plots - files),
+        ):
             rows[name] = min(rows.get(name, math.inf), v)
     rows["baselines from the cache"] = 0.0
     print(f"default scenario, CPU seconds by phase (best of {repeat}):")
@@ -167,8 +203,10 @@ def phases(repeat: int = 3) -> None:
         print(f"  {name:<40}{v:>7.3f}")
     cold = imports + sum(v for k, v in rows.items() if k != "baselines from the cache")
     warm = cold - rows["both baselines (no cache)"]
-    print(f"  {'total, first run':<40}{cold:>7.3f}\n  {'total, baselines cached':<40}"
-          f"{warm:>7.3f}  (plus Python and accelsim imports: see the process total)")
+    print(
+        f"  {'total, first run':<40}{cold:>7.3f}\n  {'total, baselines cached':<40}"
+        f"{warm:>7.3f}  (plus Python and accelsim imports: see the process total)"
+    )
 
 
 def main() -> None:

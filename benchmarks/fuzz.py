@@ -20,9 +20,13 @@ from fuzz_cases import GOOD, OUTCOMES, all_cases, run_case  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--show", action="append", default=[],
-                        help="print every case with this outcome (repeatable; 'bad' for all "
-                             "but clean errors and accepted runs)")
+    parser.add_argument(
+        "--show",
+        action="append",
+        default=[],
+        help="print every case with this outcome (repeatable; 'bad' for all "
+        "but clean errors and accepted runs)",
+    )
     parser.add_argument("--kind", help="only cases of this kind (e.g. 'onnx')")
     args = parser.parse_args()
     counts, by_kind = Counter(), {}

@@ -63,8 +63,16 @@ CYCLES = FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 # --- before: the four plots in matplotlib, kept only to be timed against ---------------------
 
-def mpl_draw_timeline(ax, states: StateIntervals, n_pes: int, layer_start=(), layer_end=(),
-                  layer_name=(), window: tuple[int, int] | None = None) -> None:
+
+def mpl_draw_timeline(
+    ax,
+    states: StateIntervals,
+    n_pes: int,
+    layer_start=(),
+    layer_end=(),
+    layer_name=(),
+    window: tuple[int, int] | None = None,
+) -> None:
     """One row per PE (or band of PEs, see band_size), coloured by state; thin lines and labels
     mark the layers. `window` (t0, t1) limits the cycles shown."""
     end = int(states.end.max()) if len(states.end) else 1
@@ -80,10 +88,14 @@ def mpl_draw_timeline(ax, states: StateIntervals, n_pes: int, layer_start=(), la
         rows = -(-n_pes // band)
         bin_cycles = mpl_draw_bands(ax, states, n_pes, band, lo, hi)
         first = np.arange(rows) * band
-        ax.set_yticks(np.arange(rows), [f"{a}-{min(a + band, n_pes) - 1}" for a in first],
-                      fontsize=7)
-        ax.set_ylabel(f"rows are bands of {band} PEs: share of the band's PEs in each "
-                      f"state, per {bin_cycles:,.0f}-cycle bin", fontsize=9)
+        ax.set_yticks(
+            np.arange(rows), [f"{a}-{min(a + band, n_pes) - 1}" for a in first], fontsize=7
+        )
+        ax.set_ylabel(
+            f"rows are bands of {band} PEs: share of the band's PEs in each "
+            f"state, per {bin_cycles:,.0f}-cycle bin",
+            fontsize=9,
+        )
     for x in layer_start[1:]:
         ax.axvline(x, color="black", linewidth=0.4, alpha=0.5)
     ax.set_xlim(lo, hi)
@@ -94,25 +106,35 @@ def mpl_draw_timeline(ax, states: StateIntervals, n_pes: int, layer_start=(), la
         at, names = layer_label_positions(layer_start, layer_end, layer_name, lo, hi)
         top.set_xticks(at, names, rotation=90, fontsize=6)
         top.tick_params(length=0)
-    ax.legend(handles=[Patch(color=COLORS[s], label=s.label) for s in State],
-              loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(State), fontsize=8,
-              frameon=False)
+    ax.legend(
+        handles=[Patch(color=COLORS[s], label=s.label) for s in State],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=len(State),
+        fontsize=8,
+        frameon=False,
+    )
 
 
-def mpl_draw_state_mix(ax, states: StateIntervals, n_pes: int, lo: int, hi: int,
-                   layer_start=()) -> None:
+def mpl_draw_state_mix(
+    ax, states: StateIntervals, n_pes: int, lo: int, hi: int, layer_start=()
+) -> None:
     """The share of all PEs in each state over time, stacked (busy at the bottom): at full
     scale the stalls of single PE rows blur, their sum over the array does not."""
     n_bins = max(1, min(TIME_BINS, hi - lo))
     edges = lo + np.arange(n_bins + 1) * (hi - lo) // n_bins
-    share = band_cycles(states, n_pes, n_pes, edges)[0] / (
-        n_pes * np.maximum(np.diff(edges), 1))
+    share = band_cycles(states, n_pes, n_pes, edges)[0] / (n_pes * np.maximum(np.diff(edges), 1))
     # drawn as one image (a pixel column per bin, 100 levels of share), cheaper than polygons
     level = (np.arange(100) + 0.5) / 100
     state = (np.cumsum(share, axis=0)[None, :, :] < level[:, None, None]).sum(axis=1)
     rgb = np.array([matplotlib.colors.to_rgb(COLORS[s]) for s in State] + [(1, 1, 1)])
-    ax.imshow(rgb[np.minimum(state, len(State))], aspect="auto", interpolation="nearest",
-              origin="lower", extent=(lo, hi, 0, 1))
+    ax.imshow(
+        rgb[np.minimum(state, len(State))],
+        aspect="auto",
+        interpolation="nearest",
+        origin="lower",
+        extent=(lo, hi, 0, 1),
+    )
     for x in layer_start[1:]:
         ax.axvline(x, color="black", linewidth=0.4, alpha=0.5)
     ax.set_xlim(lo, hi)
@@ -140,8 +162,10 @@ def mpl_draw_bands(ax, states, n_pes, band, lo, hi) -> float:
         lower = rows[:, None] + 0.4 - 0.8 * np.repeat(top[:, state] - share[:, state], 2, axis=1)
         xs = np.broadcast_to(np.concatenate([x, x[::-1]]), (len(rows), 2 * len(x)))
         verts = np.stack([xs, np.concatenate([upper, lower[:, ::-1]], axis=1)], -1)
-        ax.add_collection(PolyCollection(verts, facecolors=COLORS[state], linewidth=0,
-                                         rasterized=True), autolim=False)
+        ax.add_collection(
+            PolyCollection(verts, facecolors=COLORS[state], linewidth=0, rasterized=True),
+            autolim=False,
+        )
     return (hi - lo) / n_bins
 
 
@@ -158,8 +182,12 @@ def mpl_draw_rows(ax, states, n_pes, lo, hi) -> None:
     # each PE: 8 sub-rows of colour between 1 white sub-row above and below (rows of 0.8)
     image = np.full((n_pes, 10, n_bins, 3), 255, dtype=np.uint8)
     image[:, 1:9] = np.rint(255 * colour.clip(0, 1))[:, None]
-    ax.imshow(image.reshape(n_pes * 10, n_bins, 3), aspect="auto", interpolation="nearest",
-              extent=(lo, hi, n_pes - 0.5, -0.5))
+    ax.imshow(
+        image.reshape(n_pes * 10, n_bins, 3),
+        aspect="auto",
+        interpolation="nearest",
+        extent=(lo, hi, n_pes - 0.5, -0.5),
+    )
 
 
 def mpl_figsize(width: float, height: float) -> tuple[float, float]:
@@ -168,8 +196,9 @@ def mpl_figsize(width: float, height: float) -> tuple[float, float]:
     return min(width, MAX_FIGSIZE[0]), min(height, MAX_FIGSIZE[1])
 
 
-def mpl_save_timeline(trace: dict[str, np.ndarray], path: Path, title: str = "",
-                  window: tuple[int, int] | None = None) -> None:
+def mpl_save_timeline(
+    trace: dict[str, np.ndarray], path: Path, title: str = "", window: tuple[int, int] | None = None
+) -> None:
     """The PE rows (mpl_draw_timeline) above a strip of the whole array's state mix."""
     n_pes = int(trace["n_pes"])
     states = intervals_of(trace)
@@ -179,24 +208,40 @@ def mpl_save_timeline(trace: dict[str, np.ndarray], path: Path, title: str = "",
     end = int(states.end.max()) if len(states.end) else 1
     lo, hi = window or (0, end)
     height = max(3.5, 0.22 * rows + 3.0)
-    fig, (ax, mix) = plt.subplots(2, 1, sharex=True, figsize=mpl_figsize(14, height + 1.2),
-                                  gridspec_kw={"height_ratios": [height, 1.0]})
-    mpl_draw_timeline(ax, states, n_pes, trace["layer_start"], trace["layer_end"],
-                  trace["layer_name"], window)
+    fig, (ax, mix) = plt.subplots(
+        2,
+        1,
+        sharex=True,
+        figsize=mpl_figsize(14, height + 1.2),
+        gridspec_kw={"height_ratios": [height, 1.0]},
+    )
+    mpl_draw_timeline(
+        ax, states, n_pes, trace["layer_start"], trace["layer_end"], trace["layer_name"], window
+    )
     ax.set_xlabel("")
     ax.get_legend().remove()
     mpl_draw_state_mix(mix, states, n_pes, lo, hi, trace["layer_start"])
     mix.set_xlabel("cycle")
     mix.xaxis.set_major_formatter(CYCLES)
-    fig.legend(handles=[Patch(color=COLORS[s], label=s.label) for s in State],
-               loc="lower center", ncol=len(State), fontsize=8, frameon=False)
+    fig.legend(
+        handles=[Patch(color=COLORS[s], label=s.label) for s in State],
+        loc="lower center",
+        ncol=len(State),
+        fontsize=8,
+        frameon=False,
+    )
     ax.set_title(title or "PE timeline")
     # fixed margins in inches: tight_layout would draw both images one more time
     h = fig.get_figheight()
     longest = max((len(str(n)) for n in trace["layer_name"]), default=0)
-    above = 0.45 + min(0.052 * longest, 1.2)      # the title and the rotated layer names
-    fig.subplots_adjust(left=0.9 / 14 + (0.35 if band_size(n_pes) > 1 else 0) / 14,
-                        right=0.99, top=1 - above / h, bottom=0.85 / h, hspace=0.12)
+    above = 0.45 + min(0.052 * longest, 1.2)  # the title and the rotated layer names
+    fig.subplots_adjust(
+        left=0.9 / 14 + (0.35 if band_size(n_pes) > 1 else 0) / 14,
+        right=0.99,
+        top=1 - above / h,
+        bottom=0.85 / h,
+        hspace=0.12,
+    )
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
@@ -215,30 +260,56 @@ def mpl_save_utilization(trace: dict[str, np.ndarray], path: Path, title: str = 
     fig, ax = plt.subplots(figsize=mpl_figsize(max(6.0, 0.35 * rows + 2), 4))
     bottom = np.zeros(rows)
     for state in State:
-        ax.bar(np.arange(rows), share[:, state], bottom=bottom, color=COLORS[state],
-               label=state.label, width=0.85)
+        ax.bar(
+            np.arange(rows),
+            share[:, state],
+            bottom=bottom,
+            color=COLORS[state],
+            label=state.label,
+            width=0.85,
+        )
         bottom += share[:, state]
     if band == 1:
         ax.set_xlabel("PE")
         ax.set_xticks(np.arange(n_pes))
         ax.tick_params(axis="x", labelsize=7)
         what = "per-PE utilization"
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=len(State), fontsize=8,
-                  frameon=False)
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.15),
+            ncol=len(State),
+            fontsize=8,
+            frameon=False,
+        )
     else:
-        ax.vlines(np.arange(rows), np.minimum.reduceat(busy, first),
-                  np.maximum.reduceat(busy, first), color="black", linewidth=1.2,
-                  label="busy, range over the band's PEs")
+        ax.vlines(
+            np.arange(rows),
+            np.minimum.reduceat(busy, first),
+            np.maximum.reduceat(busy, first),
+            color="black",
+            linewidth=1.2,
+            label="busy, range over the band's PEs",
+        )
         ax.set_xlabel(f"PEs: bars are bands of {band} PEs")
-        ax.set_xticks(np.arange(rows), [f"{a}-{min(a + band, n_pes) - 1}" for a in first],
-                      rotation=90, fontsize=7)
+        ax.set_xticks(
+            np.arange(rows),
+            [f"{a}-{min(a + band, n_pes) - 1}" for a in first],
+            rotation=90,
+            fontsize=7,
+        )
         what = f"utilization per band of {band} PEs"
         ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     ax.set_ylabel("share of cycles")
     ax.set_ylim(0, 1)
     ax.axhline(busy.mean(), color="black", linewidth=0.8, linestyle=":")
-    ax.text(1.0, busy.mean(), f" mean busy\n {busy.mean():.1%}", transform=ax.get_yaxis_transform(),
-            va="center", fontsize=7)
+    ax.text(
+        1.0,
+        busy.mean(),
+        f" mean busy\n {busy.mean():.1%}",
+        transform=ax.get_yaxis_transform(),
+        va="center",
+        fontsize=7,
+    )
     spread = f"busy {busy.min():.1%} to {busy.max():.1%} across PEs"
     ax.set_title(f"{title + ': ' if title else ''}{what}; {spread}", fontsize=10)
     fig.tight_layout()
@@ -253,8 +324,13 @@ def mpl_save_stall_breakdown(layers: list[dict], path: Path, title: str = "") ->
     x = np.arange(len(names))
     cycles = np.array([l["cycles"] for l in layers], dtype=float)
     scale, unit = _cycle_unit(cycles.max(initial=1))
-    fig, (top, ax) = plt.subplots(2, 1, sharex=True, figsize=mpl_figsize(
-        max(7.0, 0.3 * len(names) + 3), 6.5), gridspec_kw={"height_ratios": [1, 1.3]})
+    fig, (top, ax) = plt.subplots(
+        2,
+        1,
+        sharex=True,
+        figsize=mpl_figsize(max(7.0, 0.3 * len(names) + 3), 6.5),
+        gridspec_kw={"height_ratios": [1, 1.3]},
+    )
     share = np.array([[l["states"][st.label] for l in layers] for st in State])
     mpl_stacked_bars(top, x, share * cycles / scale)
     mpl_stacked_bars(ax, x, share)
@@ -268,8 +344,12 @@ def mpl_save_stall_breakdown(layers: list[dict], path: Path, title: str = "") ->
     ax.set_ylim(0, 1)
     ax.set_title("share of each layer's PE-cycles in each state", fontsize=9)
     fig.suptitle(title or "where PE-cycles go, per layer")
-    fig.legend(handles=[Patch(color=COLORS[st], label=st.label) for st in State],
-               loc="center right", fontsize=8, frameon=False)
+    fig.legend(
+        handles=[Patch(color=COLORS[st], label=st.label) for st in State],
+        loc="center right",
+        fontsize=8,
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0, 1 - 1.3 / fig.get_figwidth(), 1))
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -282,13 +362,18 @@ def mpl_stacked_bars(ax, x: np.ndarray, heights: np.ndarray, width: float = 0.85
     left, right = x - width / 2, x + width / 2
     for state in State:
         lo, hi = top[state] - heights[state], top[state]
-        verts = np.stack([np.stack([left, left, right, right], 1),
-                          np.stack([lo, hi, hi, lo], 1)], -1)
+        verts = np.stack(
+            [np.stack([left, left, right, right], 1), np.stack([lo, hi, hi, lo], 1)], -1
+        )
         ax.add_collection(PolyCollection(verts, facecolors=COLORS[state], linewidth=0))
 
 
-def mpl_save_buffer_occupancy(trace: dict[str, np.ndarray], path: Path,
-                          capacities: dict[str, float] | None = None, title: str = "") -> None:
+def mpl_save_buffer_occupancy(
+    trace: dict[str, np.ndarray],
+    path: Path,
+    capacities: dict[str, float] | None = None,
+    title: str = "",
+) -> None:
     """Each buffer's bytes over time against its capacity (dashed, named in the y label, so
     no legend covers the data), with the layer boundaries and names."""
     starts, ends = trace["layer_start"], trace["layer_end"]
@@ -299,8 +384,15 @@ def mpl_save_buffer_occupancy(trace: dict[str, np.ndarray], path: Path,
         t, level = trace["level_t"][sel], trace["level_bytes"][sel]
         if len(t):
             ax.step(t, level / 1024, where="post", color="#1f77b4", linewidth=0.8)
-        ax.vlines(starts[1:], 0, 1, transform=ax.get_xaxis_transform(), color="grey",
-                  linewidth=0.4, alpha=0.6)
+        ax.vlines(
+            starts[1:],
+            0,
+            1,
+            transform=ax.get_xaxis_transform(),
+            color="grey",
+            linewidth=0.4,
+            alpha=0.6,
+        )
         cap = (capacities or {}).get(BUFFER_NAMES[b])
         label = f"{BUFFER_NAMES[b]} KiB"
         if cap is not None and np.isfinite(cap):
@@ -317,13 +409,15 @@ def mpl_save_buffer_occupancy(trace: dict[str, np.ndarray], path: Path,
         top.set_xticks(at, names, rotation=90, fontsize=6)
         top.tick_params(length=0)
     fig.suptitle(title or "buffer occupancy")
-    fig.subplots_adjust(left=0.9 / 12, right=0.99, top=1 - 1.5 / 6.5, bottom=0.6 / 6.5,
-                        hspace=0.15)      # fixed margins: tight_layout costs one more draw
+    fig.subplots_adjust(
+        left=0.9 / 12, right=0.99, top=1 - 1.5 / 6.5, bottom=0.6 / 6.5, hspace=0.15
+    )  # fixed margins: tight_layout costs one more draw
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
 
 # --- the comparison --------------------------------------------------------------------------
+
 
 def best_seconds(write, repeat: int) -> float:
     """Best of `repeat` runs, and of more while under a second in all: fast writers get enough
@@ -341,18 +435,33 @@ def plots(outcome, trace):
     """(file, before, after) of each plot: functions of the path they write."""
     hw = outcome.scenario.hardware
     layers = json.loads(outcome.report.to_json())["layers"]
-    caps = {"weight": hw.weight_buffer_bytes, "input": hw.input_buffer_bytes,
-            "output": hw.output_buffer_bytes}
+    caps = {
+        "weight": hw.weight_buffer_bytes,
+        "input": hw.input_buffer_bytes,
+        "output": hw.output_buffer_bytes,
+    }
     title = f"default: lpt on {hw.n_pes} PEs"
     return [
-        ("timeline.png", lambda p: mpl_save_timeline(trace, p, title),
-         lambda p: plotting.save_timeline(trace, p, title)),
-        ("utilization.png", lambda p: mpl_save_utilization(trace, p, title),
-         lambda p: plotting.save_utilization(trace, p, title)),
-        ("stalls.png", lambda p: mpl_save_stall_breakdown(layers, p, title),
-         lambda p: plotting.save_stall_breakdown(layers, p, title)),
-        ("buffers.png", lambda p: mpl_save_buffer_occupancy(trace, p, caps, title),
-         lambda p: plotting.save_buffer_occupancy(trace, p, caps, title)),
+        (
+            "timeline.png",
+            lambda p: mpl_save_timeline(trace, p, title),
+            lambda p: plotting.save_timeline(trace, p, title),
+        ),
+        (
+            "utilization.png",
+            lambda p: mpl_save_utilization(trace, p, title),
+            lambda p: plotting.save_utilization(trace, p, title),
+        ),
+        (
+            "stalls.png",
+            lambda p: mpl_save_stall_breakdown(layers, p, title),
+            lambda p: plotting.save_stall_breakdown(layers, p, title),
+        ),
+        (
+            "buffers.png",
+            lambda p: mpl_save_buffer_occupancy(trace, p, caps, title),
+            lambda p: plotting.save_buffer_occupancy(trace, p, caps, title),
+        ),
     ]
 
 
@@ -365,21 +474,39 @@ def size_of(path: Path) -> str:
 def run_with_matplotlib_plots(argv: list[str]) -> int:
     """`accelsim run` with this file's matplotlib plots in place of accelsim's own."""
     from accelsim import cli
-    for name in ("save_timeline", "save_utilization", "save_stall_breakdown",
-                 "save_buffer_occupancy"):
+
+    for name in (
+        "save_timeline",
+        "save_utilization",
+        "save_stall_breakdown",
+        "save_buffer_occupancy",
+    ):
         setattr(plotting, name, globals()["mpl_" + name])
     return cli.main(argv)
 
 
 def process_cpu(variant: str, cache: Path, out: Path, plots: bool = True) -> float:
     """User + system CPU seconds of one `accelsim run scenarios/default.toml` child process."""
-    argv = ["run", str(ROOT / "scenarios" / "default.toml"), "--out", str(out), "-q",
-            *([] if plots else ["--no-plots"])]
-    cmd = [sys.executable, "-m", "accelsim", *argv] if variant == "after" else \
-        [sys.executable, __file__, "--accelsim-run-before", *argv]
+    argv = [
+        "run",
+        str(ROOT / "scenarios" / "default.toml"),
+        "--out",
+        str(out),
+        "-q",
+        *([] if plots else ["--no-plots"]),
+    ]
+    cmd = (
+        [sys.executable, "-m", "accelsim", *argv]
+        if variant == "after"
+        else [sys.executable, __file__, "--accelsim-run-before", *argv]
+    )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "ACCELSIM_CACHE_DIR": str(cache)})
+    subprocess.run(
+        cmd,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "ACCELSIM_CACHE_DIR": str(cache)},
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
@@ -388,24 +515,33 @@ def default_run_cpu(out: Path, repeat: int) -> None:
     """The whole default run's CPU before and after: first with an empty baseline cache (the
     dense and round-robin baselines are simulated), then with it filled, then without plots."""
     print(f"{'default accelsim run, process CPU s':<44}{'before':>8}{'after':>8}")
-    rows = {"first run (empty baseline cache)": [], "cached baselines": [],
-            "cached baselines, --no-plots": []}
+    rows = {
+        "first run (empty baseline cache)": [],
+        "cached baselines": [],
+        "cached baselines, --no-plots": [],
+    }
     for k in range(repeat):
         for variant in ("before", "after"):
             cache = out / f"cache-{variant}-{k}"
             rows["first run (empty baseline cache)"].append(
-                (variant, process_cpu(variant, cache, out / "run")))
+                (variant, process_cpu(variant, cache, out / "run"))
+            )
             rows["cached baselines"].append((variant, process_cpu(variant, cache, out / "run")))
             rows["cached baselines, --no-plots"].append(
-                (variant, process_cpu(variant, cache, out / "run", plots=False)))
+                (variant, process_cpu(variant, cache, out / "run", plots=False))
+            )
     for what, runs in rows.items():
         best = {v: min(t for w, t in runs if w == v) for v in ("before", "after")}
         print(f"  {what:<42}{best['before']:>8.2f}{best['after']:>8.2f}")
-    drawn = {v: min(t for w, t in rows["cached baselines"] if w == v) -
-             min(t for w, t in rows["cached baselines, --no-plots"] if w == v)
-             for v in ("before", "after")}
-    print(f"  {'plots (cached run minus --no-plots run)':<42}{drawn['before']:>8.2f}"
-          f"{drawn['after']:>8.2f}\n")
+    drawn = {
+        v: min(t for w, t in rows["cached baselines"] if w == v)
+        - min(t for w, t in rows["cached baselines, --no-plots"] if w == v)
+        for v in ("before", "after")
+    }
+    print(
+        f"  {'plots (cached run minus --no-plots run)':<42}{drawn['before']:>8.2f}"
+        f"{drawn['after']:>8.2f}\n"
+    )
 
 
 def main() -> None:
@@ -418,26 +554,36 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         default_run_cpu(out, args.repeat)
-        print(f"{'PEs':>5} {'plot':<20}{'before s':>9}{'after s':>9}{'ratio':>7}  "
-              f"{'before size':>19}{'after size':>19}")
+        print(
+            f"{'PEs':>5} {'plot':<20}{'before s':>9}{'after s':>9}{'ratio':>7}  "
+            f"{'before size':>19}{'after size':>19}"
+        )
         for rows, cols in ARRAYS:
-            hw = attrs.evolve(base.hardware, pe_rows=rows, pe_cols=cols,
-                              weight_buffer_bytes=max(base.hardware.weight_buffer_bytes,
-                                                      8192 * rows * cols))
+            hw = attrs.evolve(
+                base.hardware,
+                pe_rows=rows,
+                pe_cols=cols,
+                weight_buffer_bytes=max(base.hardware.weight_buffer_bytes, 8192 * rows * cols),
+            )
             outcome = accelsim.run_scenario(attrs.evolve(base, hardware=hw), baselines=False)
             write_trace(outcome.result, out / "trace.npz")
             trace = plotting.load_trace(out)
             totals = [0.0, 0.0]
             for name, before, after in plots(outcome, trace):
                 paths = out / f"before_{name}", out / f"after_{name}"
-                t = [best_seconds(lambda: w(p), args.repeat)
-                     for w, p in zip((before, after), paths)]
+                t = [
+                    best_seconds(lambda: w(p), args.repeat) for w, p in zip((before, after), paths)
+                ]
                 totals = [a + b for a, b in zip(totals, t)]
-                print(f"{hw.n_pes:>5} {name:<20}{t[0]:>9.3f}{t[1]:>9.3f}{t[0] / t[1]:>6.1f}x  "
-                      f"{size_of(paths[0]):>19}{size_of(paths[1]):>19}")
-            print(f"{hw.n_pes:>5} {'all of the above':<20}{totals[0]:>9.3f}{totals[1]:>9.3f}"
-                  f"{totals[0] / totals[1]:>6.1f}x  ({len(outcome.result.states.pe):,} state "
-                  f"intervals, {outcome.report.total.cycles:,} cycles)\n")
+                print(
+                    f"{hw.n_pes:>5} {name:<20}{t[0]:>9.3f}{t[1]:>9.3f}{t[0] / t[1]:>6.1f}x  "
+                    f"{size_of(paths[0]):>19}{size_of(paths[1]):>19}"
+                )
+            print(
+                f"{hw.n_pes:>5} {'all of the above':<20}{totals[0]:>9.3f}{totals[1]:>9.3f}"
+                f"{totals[0] / totals[1]:>6.1f}x  ({len(outcome.result.states.pe):,} state "
+                f"intervals, {outcome.report.total.cycles:,} cycles)\n"
+            )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,7 @@ from accelsim.policies.schedule import bounds, schedule_of
 from accelsim.workload.jobs import build_jobs, build_layer_jobs
 
 SIZES = [(512, 64), (5_000, 256), (50_000, 1_024)]
-LAYERS = {512: ("layer4.1.conv2", 0), 5_000: ("layer2.1.conv3", 10),
-          50_000: ("layer3.1.conv3", 2)}
+LAYERS = {512: ("layer4.1.conv2", 0), 5_000: ("layer2.1.conv3", 10), 50_000: ("layer3.1.conv3", 2)}
 
 
 def policies() -> list[str]:
@@ -48,8 +47,9 @@ def policies() -> list[str]:
 
 
 def network():
-    return accelsim.prune_with_profile(accelsim.load_network("resnet50"),
-                                       accelsim.load_profile("distiller-resnet50-agp80"), seed=1)
+    return accelsim.prune_with_profile(
+        accelsim.load_network("resnet50"), accelsim.load_profile("distiller-resnet50-agp80"), seed=1
+    )
 
 
 def durations(pruned, hw, sizes) -> dict[int, np.ndarray]:
@@ -101,15 +101,19 @@ def run(kind: str, problem: Problem, names: list[str], repeats: int) -> None:
     cycles, n_pes = problem.cycles, problem.n_pes
     best = bounds(cycles, n_pes).best
     loads = problem.unit_loads()[1]
-    print(f"\n{kind}: {problem.n_jobs:,} jobs ({len(loads):,} units) on {n_pes:,} PEs; "
-          f"bound max(LB0, LB1) = {best:,} cycles ({unit_bound(loads, n_pes):,} for "
-          f"whole units)")
+    print(
+        f"\n{kind}: {problem.n_jobs:,} jobs ({len(loads):,} units) on {n_pes:,} PEs; "
+        f"bound max(LB0, LB1) = {best:,} cycles ({unit_bound(loads, n_pes):,} for "
+        f"whole units)"
+    )
     print(f"  {'policy':<18}{'ms':>10}{'peak MB':>10}{'makespan/bound':>16}")
     ref_s, ref = timed(lambda: heapq_lpt(cycles, n_pes), repeats)
     ref_peak = peak_bytes(lambda: heapq_lpt(cycles, n_pes))
     ref_span = max(int(cycles[q].sum()) if q else 0 for q in ref)
-    print(f"  {'heapq LPT (ref)':<18}{ref_s * 1e3:>10.1f}{ref_peak / 2**20:>10.1f}"
-          f"{ref_span / best:>16.5f}")
+    print(
+        f"  {'heapq LPT (ref)':<18}{ref_s * 1e3:>10.1f}{ref_peak / 2**20:>10.1f}"
+        f"{ref_span / best:>16.5f}"
+    )
     for name in names:
         policy = load_policy(name)
         s, plan = timed(lambda: plan_layer(policy, problem), 1 if name == "exact" else repeats)
@@ -129,15 +133,20 @@ def run(kind: str, problem: Problem, names: list[str], repeats: int) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", help="comma-separated JOBSxPES among "
-                        + ", ".join(f"{n}x{p}" for n, p in SIZES))
+    parser.add_argument(
+        "--sizes", help="comma-separated JOBSxPES among " + ", ".join(f"{n}x{p}" for n, p in SIZES)
+    )
     parser.add_argument("--kinds", default="durations,layer")
-    parser.add_argument("--policies", help="comma-separated names (default: all, and "
-                                           "lpt+improve, kk+improve)")
+    parser.add_argument(
+        "--policies", help="comma-separated names (default: all, and lpt+improve, kk+improve)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    sizes = SIZES if not args.sizes else [
-        next(s for s in SIZES if f"{s[0]}x{s[1]}" == t) for t in args.sizes.split(",")]
+    sizes = (
+        SIZES
+        if not args.sizes
+        else [next(s for s in SIZES if f"{s[0]}x{s[1]}" == t) for t in args.sizes.split(",")]
+    )
     names = args.policies.split(",") if args.policies else policies()
     kinds = args.kinds.split(",")
     hw = accelsim.Hardware(macs_per_cycle=8)
@@ -147,8 +156,12 @@ def main(argv=None) -> int:
         if "durations" in kinds:
             run("durations", Problem(samples[n], n_pes), names, args.repeats)
         if "layer" in kinds:
-            run(f"layer {LAYERS[n][0]} in {LAYERS[n][1] or 'whole-map'} tiles",
-                layer_problem(pruned, hw, n, n_pes), names, args.repeats)
+            run(
+                f"layer {LAYERS[n][0]} in {LAYERS[n][1] or 'whole-map'} tiles",
+                layer_problem(pruned, hw, n, n_pes),
+                names,
+                args.repeats,
+            )
     return 0
 
 

@@ -42,14 +42,17 @@ class ResourceDramPort(DramPort):
         self._port = simpy.Resource(env, capacity=1)
 
     def transfer(self, operand, nbytes, cause, extra_bytes=0, extra_cause=None):
-        return self.env.process(self._move(((nbytes, cause), (extra_bytes, extra_cause)),
-                                           operand, self.layer))
+        return self.env.process(
+            self._move(((nbytes, cause), (extra_bytes, extra_cause)), operand, self.layer)
+        )
 
-    def transfer_then(self, callback, operand, nbytes, cause, extra_bytes=0,
-                      extra_cause=Cause.HALO):
+    def transfer_then(
+        self, callback, operand, nbytes, cause, extra_bytes=0, extra_cause=Cause.HALO
+    ):
         """Only the write-backs call this (with a callback); the time is not known ahead."""
         self.transfer(operand, nbytes, cause, extra_bytes, extra_cause).callbacks.append(
-            lambda _event: callback())
+            lambda _event: callback()
+        )
 
     def _move(self, parts, operand, layer):
         if self._latency:
@@ -78,47 +81,81 @@ def bench(label, jobs, hw, policy, engine, port=DramPort, repeat=2):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     n_jobs = sum(len(l.jobs) for l in jobs)
-    print(f"{label:<48} {n_jobs:>7,} jobs {result.events / n_jobs:>5.2f} events/job "
-          f"{best:>6.2f} s {best / n_jobs * 1e6:>6.2f} us/job {peak / n_jobs:>6,.0f} B/job")
+    print(
+        f"{label:<48} {n_jobs:>7,} jobs {result.events / n_jobs:>5.2f} events/job "
+        f"{best:>6.2f} s {best / n_jobs * 1e6:>6.2f} us/job {peak / n_jobs:>6,.0f} B/job"
+    )
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compare", action="store_true",
-                        help="also time a simpy.Resource DRAM port and check equal results")
-    parser.add_argument("--engine", choices=ENGINES, default="simpy",
-                        help="simulate(engine=...) (default: simpy, the model measured here)")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also time a simpy.Resource DRAM port and check equal results",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="simpy",
+        help="simulate(engine=...) (default: simpy, the model measured here)",
+    )
     parser.add_argument("--repeat", type=int, default=2, help="timed runs; the best counts")
     args = parser.parse_args()
 
     network = accelsim.load_network("resnet50")
-    pruned = accelsim.prune_with_profile(network,
-                                         accelsim.load_profile("distiller-resnet50-agp80"), 1)
-    hw = accelsim.Hardware(pe_rows=4, pe_cols=4, input_buffer_bytes=2 ** 21,
-                           weight_buffer_bytes=2 ** 19, output_buffer_bytes=2 ** 20)
+    pruned = accelsim.prune_with_profile(
+        network, accelsim.load_profile("distiller-resnet50-agp80"), 1
+    )
+    hw = accelsim.Hardware(
+        pe_rows=4,
+        pe_cols=4,
+        input_buffer_bytes=2**21,
+        weight_buffer_bytes=2**19,
+        output_buffer_bytes=2**20,
+    )
     policy = accelsim.load_policy("lpt")
     print(f"ResNet-50, Distiller AGP 80 %, {hw.n_pes} PEs, LPT, engine {args.engine}")
-    for label, mapping in (("job = filter x whole map", accelsim.Mapping()),
-                           ("job = filter x 14x14 tile", accelsim.Mapping(14, 14))):
+    for label, mapping in (
+        ("job = filter x whole map", accelsim.Mapping()),
+        ("job = filter x 14x14 tile", accelsim.Mapping(14, 14)),
+    ):
         jobs = accelsim.build_jobs(pruned, mapping, hw)
         fast = bench(label, jobs, hw, policy, args.engine, repeat=args.repeat)
         if args.compare:
-            slow = bench(label + " (Resource DRAM port)", jobs, hw, policy, "simpy",
-                         ResourceDramPort, args.repeat)
+            slow = bench(
+                label + " (Resource DRAM port)",
+                jobs,
+                hw,
+                policy,
+                "simpy",
+                ResourceDramPort,
+                args.repeat,
+            )
             same = slow.makespan == fast.makespan
-            print(f"{'':<48} makespan {fast.makespan:,} vs {slow.makespan:,}: "
-                  f"{'identical' if same else 'DIFFERENT'}")
+            print(
+                f"{'':<48} makespan {fast.makespan:,} vs {slow.makespan:,}: "
+                f"{'identical' if same else 'DIFFERENT'}"
+            )
     big = attrs.evolve(hw, pe_rows=8, pe_cols=21)
-    bench("job = filter x whole map, 168 PEs", accelsim.build_jobs(pruned, accelsim.Mapping(), big),
-          big, policy, args.engine, repeat=args.repeat)
+    bench(
+        "job = filter x whole map, 168 PEs",
+        accelsim.build_jobs(pruned, accelsim.Mapping(), big),
+        big,
+        policy,
+        args.engine,
+        repeat=args.repeat,
+    )
 
     t0 = time.perf_counter()
     scenario = accelsim.load_scenario(ROOT / "scenarios" / "default.toml")
     outcome = accelsim.run_scenario(scenario)
     t_sim = time.perf_counter() - t0
-    print(f"default scenario (3 simulations: policy, dense, round-robin): {t_sim:.2f} s "
-          f"without plots; {outcome.report.total.cycles:,} cycles")
+    print(
+        f"default scenario (3 simulations: policy, dense, round-robin): {t_sim:.2f} s "
+        f"without plots; {outcome.report.total.cycles:,} cycles"
+    )
 
 
 if __name__ == "__main__":

@@ -52,12 +52,19 @@ def whole_runs() -> None:
         big = big.replace("weight_buffer_bytes = 131072", "weight_buffer_bytes = 8388608")
         (tmp / "big.toml").write_text(big)
         for label, argv in (
-                ("default scenario, first run (simulates both baselines)",
-                 [*cli, "run", "scenarios/default.toml", "-q", *out]),
-                ("default scenario again (baselines from the cache)",
-                 [*cli, "run", "scenarios/default.toml", "-q", *out]),
-                ("default scenario on 1,024 PEs (32 x 32, 8 MiB weights), first run",
-                 [*cli, "run", str(tmp / "big.toml"), "-q", *out])):
+            (
+                "default scenario, first run (simulates both baselines)",
+                [*cli, "run", "scenarios/default.toml", "-q", *out],
+            ),
+            (
+                "default scenario again (baselines from the cache)",
+                [*cli, "run", "scenarios/default.toml", "-q", *out],
+            ),
+            (
+                "default scenario on 1,024 PEs (32 x 32, 8 MiB weights), first run",
+                [*cli, "run", str(tmp / "big.toml"), "-q", *out],
+            ),
+        ):
             wall, cpu = timed_process(argv, env)
             print(f"  {label:<66} wall {wall:6.2f} s   CPU {cpu:6.2f} s", flush=True)
 
@@ -67,12 +74,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     run("engines side by side, and a default run by phase", [str(HERE / "engines.py")])
-    run("simulate() today against the commit the issue was measured on",
-        [str(HERE / "vs_filing.py")])
+    run(
+        "simulate() today against the commit the issue was measured on",
+        [str(HERE / "vs_filing.py")],
+    )
     whole_runs()
     run("planning at scale", [str(HERE / "planning.py"), "--repeats", "1" if args.quick else "3"])
-    run("the four plots (matplotlib before, Pillow charts after), and the default run's process "
-        "CPU with each", [str(HERE / "outputs.py"), "--repeat", "1"])
+    run(
+        "the four plots (matplotlib before, Pillow charts after), and the default run's process "
+        "CPU with each",
+        [str(HERE / "outputs.py"), "--repeat", "1"],
+    )
     points = ["--points", "200", "--serial", "40"] if args.quick else []
     run("sweeps", [str(HERE / "sweep.py"), *points])
 

@@ -61,8 +61,13 @@ for engine in ("auto", "simpy"):     # the old tree has SimPy only
 
 def side(tree: Path, nnz: Path, repeat: int, which: str) -> dict[tuple, dict]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    run = subprocess.run([sys.executable, "-c", CHILD, str(nnz), str(repeat), which], env=env,
-                         cwd=tree, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", CHILD, str(nnz), str(repeat), which],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+    )
     if run.returncode:
         sys.exit(f"{tree}: {run.stderr.strip().splitlines()[-1]}")
     out = run.stdout
@@ -77,13 +82,16 @@ def main() -> None:
     import numpy as np
 
     import accelsim
+
     network = accelsim.load_network("resnet50")
-    pruned = accelsim.prune_with_profile(network, accelsim.load_profile("distiller-resnet50-agp80"),
-                                         1)
+    pruned = accelsim.prune_with_profile(
+        network, accelsim.load_profile("distiller-resnet50-agp80"), 1
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        archive = subprocess.run(["git", "archive", args.commit], cwd=ROOT, check=True,
-                                 capture_output=True).stdout
+        archive = subprocess.run(
+            ["git", "archive", args.commit], cwd=ROOT, check=True, capture_output=True
+        ).stdout
         old = tmp / "old"
         with tarfile.open(fileobj=BytesIO(archive)) as tar:
             tar.extractall(old, filter="data")
@@ -91,19 +99,27 @@ def main() -> None:
         np.savez(nnz, **{p.layer.name: p.filter_nnz for p in pruned.layers})
         before = side(old, nnz, args.repeat, "old")
         after = side(ROOT, nnz, args.repeat, "new")
-    print(f"ResNet-50 (AGP 80 %), 14x14 tiles, 16 PEs, ideal memory, round-robin: simulate() CPU "
-          f"seconds, best of {args.repeat}; at {args.commit} every layer ran on SimPy")
-    print(f"{'case':<34}{'jobs':>8}{'at ' + args.commit:>14}{'today':>10}{'speed-up':>10}"
-          f"{'us/job today':>14}")
+    print(
+        f"ResNet-50 (AGP 80 %), 14x14 tiles, 16 PEs, ideal memory, round-robin: simulate() CPU "
+        f"seconds, best of {args.repeat}; at {args.commit} every layer ran on SimPy"
+    )
+    print(
+        f"{'case':<34}{'jobs':>8}{'at ' + args.commit:>14}{'today':>10}{'speed-up':>10}"
+        f"{'us/job today':>14}"
+    )
     for engine in ("auto", "simpy"):
         for depth in (1, 8):
             b, a = before[("auto", depth)], after[(engine, depth)]
             assert (b["makespan"], b["busy"]) == (a["makespan"], a["busy"]), (depth, b, a)
             label = f"{'lock-step' if depth == 1 else 'decoupled'} (depth {depth}), {engine}"
-            print(f"{label:<34}{a['jobs']:>8,}{b['seconds']:>14.3f}{a['seconds']:>10.3f}"
-                  f"{b['seconds'] / a['seconds']:>9.1f}x{a['seconds'] / a['jobs'] * 1e6:>14.2f}")
-    print("results identical (makespan and every PE's busy cycles); auto: the closed form "
-          "wherever exact (here every layer), simpy: the reference forced")
+            print(
+                f"{label:<34}{a['jobs']:>8,}{b['seconds']:>14.3f}{a['seconds']:>10.3f}"
+                f"{b['seconds'] / a['seconds']:>9.1f}x{a['seconds'] / a['jobs'] * 1e6:>14.2f}"
+            )
+    print(
+        "results identical (makespan and every PE's busy cycles); auto: the closed form "
+        "wherever exact (here every layer), simpy: the reference forced"
+    )
 
 
 if __name__ == "__main__":

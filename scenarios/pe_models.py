@@ -20,8 +20,9 @@ MODELS = ("zero-skip", "window", "lane-group", "dense")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", nargs="?",
-                        default=str(Path(__file__).parent / "lenet5_real.toml"))
+    parser.add_argument(
+        "scenario", nargs="?", default=str(Path(__file__).parent / "lenet5_real.toml")
+    )
     parser.add_argument("--out", help="directory (default: results/<scenario name>)")
     args = parser.parse_args()
 
@@ -32,30 +33,45 @@ def main() -> None:
         scenario = attrs.evolve(base, hardware=attrs.evolve(base.hardware, pe_model=model))
         runs[model] = accelsim.run_scenario(scenario, baselines=False, pruned=pruned).report
     layers = [l.name for l in runs["dense"].layers]
-    print(f"{base.name}: {base.hardware.n_pes} PEs x {base.hardware.macs_per_cycle} lanes, "
-          f"{base.policy}; cycles per layer under each PE model (window = "
-          f"{base.hardware.pe_window} x {base.hardware.pe_window})")
+    print(
+        f"{base.name}: {base.hardware.n_pes} PEs x {base.hardware.macs_per_cycle} lanes, "
+        f"{base.policy}; cycles per layer under each PE model (window = "
+        f"{base.hardware.pe_window} x {base.hardware.pe_window})"
+    )
     print(f"{'layer':<24}{'density':>8}" + "".join(f"{m:>13}" for m in MODELS))
     for i, name in enumerate(layers):
         density = pruned.layers[i].density
-        print(f"{name[:23]:<24}{density:>8.1%}"
-              + "".join(f"{runs[m].layers[i].cycles:>13,}" for m in MODELS))
-    print(f"{'total':<24}{pruned.nnz / sum(p.layer.weights for p in pruned.layers):>8.1%}"
-          + "".join(f"{runs[m].total.cycles:>13,}" for m in MODELS))
-    print(f"{'speedup over dense':<32}"
-          + "".join(f"{runs['dense'].total.cycles / runs[m].total.cycles:>13.2f}"
-                    for m in MODELS))
-    print(f"{'energy uJ':<32}"
-          + "".join(f"{sum(runs[m].total.energy_pj.values()) / 1e6:>13,.1f}" for m in MODELS))
+        print(
+            f"{name[:23]:<24}{density:>8.1%}"
+            + "".join(f"{runs[m].layers[i].cycles:>13,}" for m in MODELS)
+        )
+    print(
+        f"{'total':<24}{pruned.nnz / sum(p.layer.weights for p in pruned.layers):>8.1%}"
+        + "".join(f"{runs[m].total.cycles:>13,}" for m in MODELS)
+    )
+    print(
+        f"{'speedup over dense':<32}"
+        + "".join(f"{runs['dense'].total.cycles / runs[m].total.cycles:>13.2f}" for m in MODELS)
+    )
+    print(
+        f"{'energy uJ':<32}"
+        + "".join(f"{sum(runs[m].total.energy_pj.values()) / 1e6:>13,.1f}" for m in MODELS)
+    )
     macs = {runs[m].total.executed_macs for m in MODELS}
-    print(f"executed MACs in every run: {macs.pop():,}" if len(macs) == 1 else
-          f"executed MACs differ between models: {sorted(macs)}")
+    print(
+        f"executed MACs in every run: {macs.pop():,}"
+        if len(macs) == 1
+        else f"executed MACs differ between models: {sorted(macs)}"
+    )
     out = Path(args.out) if args.out else Path("results") / base.name
     out.mkdir(parents=True, exist_ok=True)
     labels = [f"{name}\n{p.density:.0%}" for name, p in zip(layers, pruned.layers)]
-    save_pe_models({m: [l.cycles for l in runs[m].layers] for m in MODELS}, labels,
-                   out / "pe_models.png", f"{base.name}: cycles per layer by PE model "
-                   f"(layer density below its name)")
+    save_pe_models(
+        {m: [l.cycles for l in runs[m].layers] for m in MODELS},
+        labels,
+        out / "pe_models.png",
+        f"{base.name}: cycles per layer by PE model (layer density below its name)",
+    )
     print(f"wrote {out / 'pe_models.png'}")
 
 

@@ -22,8 +22,9 @@ def main() -> None:
     args = parser.parse_args()
     network = accelsim.load_network("lenet5")
     trained = load_weights(weights_path("lenet5_trained"))
-    hw = accelsim.Hardware(pe_rows=1, pe_cols=args.pes, macs_per_cycle=4,
-                           input_queue_depth=10**6).ideal_memory()
+    hw = accelsim.Hardware(
+        pe_rows=1, pe_cols=args.pes, macs_per_cycle=4, input_queue_depth=10**6
+    ).ideal_memory()
     print(f"LeNet-5 (real trained weights), {args.pes} PEs, ideal memory, decoupled PEs")
     print(f"{'pruning':<12}{'policy':<14}{'cycles':>10}{'utilization':>13}{'nnz CV (ip1)':>14}")
     for method in ("layer", "balanced"):
@@ -33,9 +34,11 @@ def main() -> None:
         for policy in ("round-robin", "portfolio"):
             result = accelsim.simulate(jobs, hw, accelsim.load_policy(policy))
             busy = sum(l.total_cycles for l in jobs)
-            print(f"{method:<12}{policy:<14}{result.makespan:>10,}"
-                  f"{busy / (hw.n_pes * result.makespan):>13.1%}"
-                  f"{ip1.std() / ip1.mean():>14.3f}")
+            print(
+                f"{method:<12}{policy:<14}{result.makespan:>10,}"
+                f"{busy / (hw.n_pes * result.makespan):>13.1%}"
+                f"{ip1.std() / ip1.mean():>14.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -26,15 +26,28 @@ def chromium() -> str:
         subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
         found = next((shutil.which(n) for n in NAMES if shutil.which(n)), None)
     if not found:
-        pytest.fail("this test loads a page in headless Chromium: install it "
-                    "(Debian: apt-get install chromium)")
+        pytest.fail(
+            "this test loads a page in headless Chromium: install it "
+            "(Debian: apt-get install chromium)"
+        )
     return found
 
 
 def _run(*args: str) -> str:
-    done = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-                           "--no-first-run", "--disable-dev-shm-usage", *args],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return done.stdout
 
 
@@ -44,5 +57,9 @@ def dump_dom(page: Path) -> str:
 
 
 def screenshot(page: Path, png: Path, width: int = 1400, height: int = 5000) -> None:
-    _run(f"--screenshot={png}", f"--window-size={width},{height}", "--hide-scrollbars",
-         page.resolve().as_uri())
+    _run(
+        f"--screenshot={png}",
+        f"--window-size={width},{height}",
+        "--hide-scrollbars",
+        page.resolve().as_uri(),
+    )

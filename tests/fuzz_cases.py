@@ -25,18 +25,21 @@ from pathlib import Path
 
 import attrs
 
-BASE = {"workload": 'network = "lenet5"', "pruning": 'profile = "han2015-lenet5"',
-        "hardware": "pe_rows = 2\npe_cols = 2"}
+BASE = {
+    "workload": 'network = "lenet5"',
+    "pruning": 'profile = "han2015-lenet5"',
+    "hardware": "pe_rows = 2\npe_cols = 2",
+}
 
 
 @attrs.frozen
 class Case:
     name: str
-    kind: str                     # the input format or command
-    files: dict                   # name -> bytes
-    argv: tuple                   # with {d} for the directory
-    expect: str                   # "reject" or "accept"
-    words: tuple = ()             # a reject's line must contain each
+    kind: str  # the input format or command
+    files: dict  # name -> bytes
+    argv: tuple  # with {d} for the directory
+    expect: str  # "reject" or "accept"
+    words: tuple = ()  # a reject's line must contain each
 
 
 def scenario(top: str = "", **tables: str) -> bytes:
@@ -55,8 +58,15 @@ def run_args(extra=()):
 # per field: (TOML value, valid?) beyond each field's own default; from docs/defaults.md
 GENERIC_BAD = ["-1", '"8"', "true", "nan", "-inf", "[1]", "{a = 1}", "1e400"]
 HARDWARE = {
-    "pe_rows": ([("0", False), ("65536", False), ("1000000000000000000000000000000", False),
-                 ("1.5", False), ("3", True)]),
+    "pe_rows": (
+        [
+            ("0", False),
+            ("65536", False),
+            ("1000000000000000000000000000000", False),
+            ("1.5", False),
+            ("3", True),
+        ]
+    ),
     "pe_cols": ([("0", False), ("65537", False), ("1", True)]),
     "macs_per_cycle": ([("0", False), ("1048577", False), ("1", True)]),
     "job_overhead_cycles": ([("576460752303423488", False), ("0", True), ("1000", True)]),
@@ -64,14 +74,16 @@ HARDWARE = {
     "index_bits": ([("65", False), ("0", True)]),
     "activation_bits": ([("0", False), ("65", False), ("4", True)]),
     "psum_bits": ([("0", False), ("100", False), ("32", True)]),
-    "weight_buffer_bytes": ([("0", False), ("10.5", False), ("1e30", False), ("inf", True),
-                             ("1125899906842625", False)]),
+    "weight_buffer_bytes": (
+        [("0", False), ("10.5", False), ("1e30", False), ("inf", True), ("1125899906842625", False)]
+    ),
     "input_buffer_bytes": ([("0", False), ("inf", True), ("100000", True)]),
     "output_buffer_bytes": ([("-5", False), ("inf", True), ("4096", True)]),
     "double_buffered": ([("1", False), ('"yes"', False), ("false", True)]),
     "psum_spill": ([("0", False), ("false", True)]),
-    "dram_bytes_per_cycle": ([("0", False), ("1e-9", False), ("inf", True), ("0.5", True),
-                              ("1e300", False)]),
+    "dram_bytes_per_cycle": (
+        [("0", False), ("1e-9", False), ("inf", True), ("0.5", True), ("1e300", False)]
+    ),
     "dram_latency_cycles": ([("4294967297", False), ("0", True)]),
     "noc_bytes_per_cycle": ([("0", False), ("inf", True), ("2.5", True)]),
     "multicast": ([("0", False), ("false", True)]),
@@ -82,18 +94,31 @@ MAPPING = {
     "tile_h": ([("65537", False), ("4", True)]),
     "tile_w": ([("3", True)]),
     "filters_per_job": ([("0", False), ("2", True)]),
-    "channel_splits": ([("0", False), ('"many"', False), ('"auto"', True), ("2", True),
-                        ("65537", False)]),
-    "weight_format": ([('"bitmap"', True), ('{conv1 = "dense", default = "bitmap"}', True),
-                       ('{conv9 = "dense"}', False), ('{conv1 = "nope"}', False)]),
+    "channel_splits": (
+        [("0", False), ('"many"', False), ('"auto"', True), ("2", True), ("65537", False)]
+    ),
+    "weight_format": (
+        [
+            ('"bitmap"', True),
+            ('{conv1 = "dense", default = "bitmap"}', True),
+            ('{conv9 = "dense"}', False),
+            ('{conv1 = "nope"}', False),
+        ]
+    ),
 }
-ENERGY = {"mac_pj": ([("inf", False), ("1e7", False), ("0", True)]),
-          "dram_pj_per_byte": ([("nan", False), ("100", True)]),
-          "noc_pj_per_byte": ([("-0.5", False)])}
+ENERGY = {
+    "mac_pj": ([("inf", False), ("1e7", False), ("0", True)]),
+    "dram_pj_per_byte": ([("nan", False), ("100", True)]),
+    "noc_pj_per_byte": ([("-0.5", False)]),
+}
 
 
-SCHEMA = (("hardware", "Hardware"), ("mapping", "Mapping"), ("energy", "EnergyTable"),
-          ("area", "AreaTable"))
+SCHEMA = (
+    ("hardware", "Hardware"),
+    ("mapping", "Mapping"),
+    ("energy", "EnergyTable"),
+    ("area", "AreaTable"),
+)
 EXPLICIT = {"hardware": HARDWARE, "mapping": MAPPING, "energy": ENERGY}
 
 
@@ -115,7 +140,7 @@ def _generic_bad(default, inf_ok: bool) -> list[str]:
         return ["1", "0", '"yes"', "nan", "[true]", "{a = true}"]
     if isinstance(default, str):
         return ['"no-such-choice"', "3", "true", "nan", "[1]"]
-    return [v for v in GENERIC_BAD if not (v == "1e400" and inf_ok)]   # TOML reads 1e400 as inf
+    return [v for v in GENERIC_BAD if not (v == "1e400" and inf_ok)]  # TOML reads 1e400 as inf
 
 
 def field_cases():
@@ -124,6 +149,7 @@ def field_cases():
     import tomllib
 
     from accelsim import config
+
     inf_ok = _inf_allowed()
     for table, cls_name in SCHEMA:
         explicit = EXPLICIT.get(table, {})
@@ -136,115 +162,225 @@ def field_cases():
                 body = f"{field} = {value}"
                 if table == "hardware" and field not in ("pe_rows", "pe_cols"):
                     body = "pe_rows = 2\npe_cols = 2\n" + body
-                try:                               # the line names the value as Python reads it
+                try:  # the line names the value as Python reads it
                     parsed = tomllib.loads(body)[field]
-                    words = ("s.toml", field) + (() if isinstance(parsed, dict) else
-                                                 (repr(parsed),))
-                except tomllib.TOMLDecodeError:    # a value TOML cannot read at all
+                    words = ("s.toml", field) + (
+                        () if isinstance(parsed, dict) else (repr(parsed),)
+                    )
+                except tomllib.TOMLDecodeError:  # a value TOML cannot read at all
                     ok, words = False, ("s.toml",)
-                yield Case(f"{table}.{field}={value}", "scenario field",
-                           {"s.toml": scenario(**{table: body})}, run_args(),
-                           "accept" if ok else "reject", () if ok else words)
-    for body, field in (("activation_density = 0", "activation_density"),
-                        ("activation_density = 1.5", "activation_density"),
-                        ("activation_density = nan", "activation_density"),
-                        ("activation_density = true", "activation_density"),
-                        ('activation_density = "half"', "activation_density"),
-                        ("activation_density = {conv9 = 0.5}", "conv9"),
-                        ("activation_density = {conv1 = inf}", "conv1"),
-                        ("activation_cv = -1", "activation_cv"),
-                        ("activation_cv = inf", "activation_cv"),
-                        ("activation_cv = false", "activation_cv")):
-        yield Case(f"workload.{body}", "scenario field", {"s.toml": scenario(
-            workload=f'network = "lenet5"\n{body}')}, run_args(), "reject", ("s.toml", field))
+                yield Case(
+                    f"{table}.{field}={value}",
+                    "scenario field",
+                    {"s.toml": scenario(**{table: body})},
+                    run_args(),
+                    "accept" if ok else "reject",
+                    () if ok else words,
+                )
+    for body, field in (
+        ("activation_density = 0", "activation_density"),
+        ("activation_density = 1.5", "activation_density"),
+        ("activation_density = nan", "activation_density"),
+        ("activation_density = true", "activation_density"),
+        ('activation_density = "half"', "activation_density"),
+        ("activation_density = {conv9 = 0.5}", "conv9"),
+        ("activation_density = {conv1 = inf}", "conv1"),
+        ("activation_cv = -1", "activation_cv"),
+        ("activation_cv = inf", "activation_cv"),
+        ("activation_cv = false", "activation_cv"),
+    ):
+        yield Case(
+            f"workload.{body}",
+            "scenario field",
+            {"s.toml": scenario(workload=f'network = "lenet5"\n{body}')},
+            run_args(),
+            "reject",
+            ("s.toml", field),
+        )
 
 
 def structure_cases():
     good = scenario()
     yield Case("empty file", "scenario", {"s.toml": b""}, run_args(), "reject", ("s.toml",))
-    yield Case("truncated", "scenario", {"s.toml": good[:len(good) // 2]}, run_args(), "reject",
-               ("s.toml",))
-    yield Case("non-utf8", "scenario", {"s.toml": good.replace(b"lenet5", b"len\xffet5")},
-               run_args(), "reject", ("s.toml", "UTF-8"))
-    yield Case("binary", "scenario", {"s.toml": bytes(range(256))}, run_args(), "reject",
-               ("s.toml",))
-    yield Case("hardware not a table", "scenario",
-               {"s.toml": b'hardware = 3\n[workload]\nnetwork = "lenet5"\n[pruning]\n'
-                          b'density = 0.5\n'}, run_args(),
-               "reject", ("s.toml", "hardware"))
-    yield Case("no workload", "scenario", {"s.toml": scenario(workload=None)}, run_args(),
-               "reject", ("s.toml", "network"))
-    yield Case("unknown network", "scenario", {"s.toml": scenario(workload='network = "lenet9"')},
-               run_args(), "reject", ("s.toml", "lenet9"))
-    yield Case("layers not a list", "scenario",
-               {"s.toml": scenario(workload='network = "lenet5"\nlayers = "conv1"')},
-               run_args(), "reject", ("s.toml", "layers"))
-    yield Case("layers nested list", "scenario",
-               {"s.toml": scenario(workload='network = "lenet5"\nlayers = [["conv1"]]')},
-               run_args(), "reject", ("s.toml", "layers"))
-    yield Case("layer listed twice", "scenario",
-               {"s.toml": scenario(workload='network = "lenet5"\nlayers = ["ip1", "ip1"]')},
-               run_args(), "reject", ("s.toml", "layers", "ip1"))
-    yield Case("unknown layer", "scenario",
-               {"s.toml": scenario(workload='network = "lenet5"\nlayers = ["ip3"]')},
-               run_args(), "reject", ("s.toml", "layers", "ip3", "did you mean"))
+    yield Case(
+        "truncated",
+        "scenario",
+        {"s.toml": good[: len(good) // 2]},
+        run_args(),
+        "reject",
+        ("s.toml",),
+    )
+    yield Case(
+        "non-utf8",
+        "scenario",
+        {"s.toml": good.replace(b"lenet5", b"len\xffet5")},
+        run_args(),
+        "reject",
+        ("s.toml", "UTF-8"),
+    )
+    yield Case(
+        "binary", "scenario", {"s.toml": bytes(range(256))}, run_args(), "reject", ("s.toml",)
+    )
+    yield Case(
+        "hardware not a table",
+        "scenario",
+        {"s.toml": b'hardware = 3\n[workload]\nnetwork = "lenet5"\n[pruning]\ndensity = 0.5\n'},
+        run_args(),
+        "reject",
+        ("s.toml", "hardware"),
+    )
+    yield Case(
+        "no workload",
+        "scenario",
+        {"s.toml": scenario(workload=None)},
+        run_args(),
+        "reject",
+        ("s.toml", "network"),
+    )
+    yield Case(
+        "unknown network",
+        "scenario",
+        {"s.toml": scenario(workload='network = "lenet9"')},
+        run_args(),
+        "reject",
+        ("s.toml", "lenet9"),
+    )
+    yield Case(
+        "layers not a list",
+        "scenario",
+        {"s.toml": scenario(workload='network = "lenet5"\nlayers = "conv1"')},
+        run_args(),
+        "reject",
+        ("s.toml", "layers"),
+    )
+    yield Case(
+        "layers nested list",
+        "scenario",
+        {"s.toml": scenario(workload='network = "lenet5"\nlayers = [["conv1"]]')},
+        run_args(),
+        "reject",
+        ("s.toml", "layers"),
+    )
+    yield Case(
+        "layer listed twice",
+        "scenario",
+        {"s.toml": scenario(workload='network = "lenet5"\nlayers = ["ip1", "ip1"]')},
+        run_args(),
+        "reject",
+        ("s.toml", "layers", "ip1"),
+    )
+    yield Case(
+        "unknown layer",
+        "scenario",
+        {"s.toml": scenario(workload='network = "lenet5"\nlayers = ["ip3"]')},
+        run_args(),
+        "reject",
+        ("s.toml", "layers", "ip3", "did you mean"),
+    )
     for name in ('"../../escape"', '""', "3", '"a/b"', '".hidden"'):
-        yield Case(f"name = {name}", "scenario", {"s.toml": scenario(f"name = {name}")},
-                   run_args(), "reject", ("s.toml", "name"))
-    yield Case("unknown top field", "scenario", {"s.toml": scenario("colour = 3")}, run_args(),
-               "reject", ("s.toml", "colour"))
-    for top, field in (("seed = -1", "seed"), ("seed = 1.5", "seed"), ('seed = "1"', "seed"),
-                       ("seed = true", "seed"), ('policy = "nope"', "nope"),
-                       ('policy = ""', "policy"), ("policy = 3", "policy"),
-                       ('engine = "turbo"', "engine"), ("baselines = 1", "baselines"),
-                       ("[policy_options]\nevaluation = 3", "evaluation")):
+        yield Case(
+            f"name = {name}",
+            "scenario",
+            {"s.toml": scenario(f"name = {name}")},
+            run_args(),
+            "reject",
+            ("s.toml", "name"),
+        )
+    yield Case(
+        "unknown top field",
+        "scenario",
+        {"s.toml": scenario("colour = 3")},
+        run_args(),
+        "reject",
+        ("s.toml", "colour"),
+    )
+    for top, field in (
+        ("seed = -1", "seed"),
+        ("seed = 1.5", "seed"),
+        ('seed = "1"', "seed"),
+        ("seed = true", "seed"),
+        ('policy = "nope"', "nope"),
+        ('policy = ""', "policy"),
+        ("policy = 3", "policy"),
+        ('engine = "turbo"', "engine"),
+        ("baselines = 1", "baselines"),
+        ("[policy_options]\nevaluation = 3", "evaluation"),
+    ):
         text = scenario(top if not top.startswith("[") else "")
         if top.startswith("["):
             text += ("policy = 'lpt'\n" + top + "\n").encode()
-            text = scenario('policy = "hardware-aware"').rstrip(b"\n") + b"\n" + \
-                top.encode() + b"\n"
-        yield Case(f"top {top}", "scenario", {"s.toml": text}, run_args(), "reject",
-                   ("s.toml", field))
-    for pruning, field in (('profile = "han2015-lenet5"\ncv = 0.5', "cv"),
-                           ("density = 0.3\nkeep = 0.5", "keep"),
-                           ("density = 1.5", "density"), ("density = 0", "density"),
-                           ("density = nan", "density"), ("density = 0.3\ncv = -1", "cv"),
-                           ('profile = "nope"', "nope"), ("dense = false", "dense"),
-                           ('weights = "nope.npz"', "nope.npz"),
-                           ('weights = "lenet5_han2015"\nkeep = 0', "keep"),
-                           ('weights = "lenet5_han2015"\nkeep = {conv9 = 0.5}', "conv9"),
-                           ('weights = "lenet5_han2015"\nmethod = "nm"\nn = 2\nm = 1000000',
-                            "m = 1000000"),
-                           ('weights = "lenet5_han2015"\nmethod = "magic"', "method"),
-                           ('measured = "nope"', "nope"), ("measured = 3", "measured"),
-                           ('measured = "ddddocr_ocr.layer80"', "real_ddddocr_ocr"),
-                           ("", "pruning")):
-        yield Case(f"pruning {pruning!r}", "scenario pruning",
-                   {"s.toml": scenario(pruning=pruning)}, run_args(), "reject",
-                   ("s.toml", field))
+            text = (
+                scenario('policy = "hardware-aware"').rstrip(b"\n") + b"\n" + top.encode() + b"\n"
+            )
+        yield Case(
+            f"top {top}", "scenario", {"s.toml": text}, run_args(), "reject", ("s.toml", field)
+        )
+    for pruning, field in (
+        ('profile = "han2015-lenet5"\ncv = 0.5', "cv"),
+        ("density = 0.3\nkeep = 0.5", "keep"),
+        ("density = 1.5", "density"),
+        ("density = 0", "density"),
+        ("density = nan", "density"),
+        ("density = 0.3\ncv = -1", "cv"),
+        ('profile = "nope"', "nope"),
+        ("dense = false", "dense"),
+        ('weights = "nope.npz"', "nope.npz"),
+        ('weights = "lenet5_han2015"\nkeep = 0', "keep"),
+        ('weights = "lenet5_han2015"\nkeep = {conv9 = 0.5}', "conv9"),
+        ('weights = "lenet5_han2015"\nmethod = "nm"\nn = 2\nm = 1000000', "m = 1000000"),
+        ('weights = "lenet5_han2015"\nmethod = "magic"', "method"),
+        ('measured = "nope"', "nope"),
+        ("measured = 3", "measured"),
+        ('measured = "ddddocr_ocr.layer80"', "real_ddddocr_ocr"),
+        ("", "pruning"),
+    ):
+        yield Case(
+            f"pruning {pruning!r}",
+            "scenario pruning",
+            {"s.toml": scenario(pruning=pruning)},
+            run_args(),
+            "reject",
+            ("s.toml", field),
+        )
 
 
-PROFILE = 'name = "p"\nnetwork = "lenet5"\ncv = 0.3\n[density]\n' \
-          'conv1 = 0.5\nconv2 = 0.5\nip1 = 0.5\nip2 = 0.5\n'
+PROFILE = (
+    'name = "p"\nnetwork = "lenet5"\ncv = 0.3\n[density]\n'
+    "conv1 = 0.5\nconv2 = 0.5\nip1 = 0.5\nip2 = 0.5\n"
+)
 
 
 def profile_cases():
     """A profile file named by the scenario: the line names the scenario, the profile file,
     the field and the value."""
+
     def case(name, text, words):
-        files = {"p.toml": text.encode() if isinstance(text, str) else text,
-                 "s.toml": scenario(pruning='profile = "p.toml"')}
+        files = {
+            "p.toml": text.encode() if isinstance(text, str) else text,
+            "s.toml": scenario(pruning='profile = "p.toml"'),
+        }
         return Case(name, "profile toml", files, run_args(), "reject", ("p.toml", *words))
+
     yield case("non-utf8", PROFILE.encode().replace(b'"p"', b'"\xff"'), ("UTF-8",))
     yield case("not toml", PROFILE[:30], ())
     yield case("unknown layer", PROFILE.replace("ip2 =", "ip9 ="), ("ip9", "ip2"))
     yield case("missing layer", PROFILE.replace("ip2 = 0.5\n", ""), ("ip2", "density"))
-    yield case("other network", PROFILE.replace("lenet5", "alexnet").replace(
-        "conv2 = 0.5\n", ""), ("conv2", "alexnet"))
-    for field, value in (("conv1", "1.5"), ("conv1", "true"), ("conv1", "nan"),
-                         ("conv1", '"half"')):
-        yield case(f"density {value}", PROFILE.replace("conv1 = 0.5", f"{field} = {value}"),
-                   ("density.conv1",))
+    yield case(
+        "other network",
+        PROFILE.replace("lenet5", "alexnet").replace("conv2 = 0.5\n", ""),
+        ("conv2", "alexnet"),
+    )
+    for field, value in (
+        ("conv1", "1.5"),
+        ("conv1", "true"),
+        ("conv1", "nan"),
+        ("conv1", '"half"'),
+    ):
+        yield case(
+            f"density {value}",
+            PROFILE.replace("conv1 = 0.5", f"{field} = {value}"),
+            ("density.conv1",),
+        )
     yield case("cv inf", PROFILE.replace("cv = 0.3", "cv = inf"), ("cv", "inf"))
     yield case("cv bool", PROFILE.replace("cv = 0.3", "cv = false"), ("cv", "False"))
     yield case("nnz too many", PROFILE + "[nnz]\nip2 = 99999999\n", ("ip2", "99999999"))
@@ -254,45 +390,63 @@ def profile_cases():
 
 
 TOPOLOGY_HEAD = "name,kind,sources,in_c,in_h,in_w,out_c,k_h,k_w,stride,pad,groups\n"
-TOPOLOGY_ROWS = ("data,input,,1,28,28,1,1,1,1,0,1\n"
-                 "conv1,conv,,1,28,28,20,5,5,1,0,1\n"
-                 "ip1,fc,,20,24,24,10,1,1,1,0,1\n")
+TOPOLOGY_ROWS = (
+    "data,input,,1,28,28,1,1,1,1,0,1\n"
+    "conv1,conv,,1,28,28,20,5,5,1,0,1\n"
+    "ip1,fc,,20,24,24,10,1,1,1,0,1\n"
+)
 
 
 def topology_cases():
     def case(name, text, words):
-        files = {"net.csv": text.encode() if isinstance(text, str) else text,
-                 "s.toml": scenario(workload='network = "net.csv"',
-                                    pruning="density = 0.5")}
+        files = {
+            "net.csv": text.encode() if isinstance(text, str) else text,
+            "s.toml": scenario(workload='network = "net.csv"', pruning="density = 0.5"),
+        }
         return Case(name, "topology csv", files, run_args(), "reject", ("net.csv", *words))
+
     rows = TOPOLOGY_ROWS
-    yield case("extra cell", TOPOLOGY_HEAD + rows.replace("conv1,conv,,1,28,28,20,5,5,1,0,1",
-                                                          "conv1,conv,,1,28,28,20,5,5,1,0,1,9"),
-               ("row 3",))
-    yield case("missing cell", TOPOLOGY_HEAD + rows.replace(",5,5,1,0,1\n", ",5,5,1,0\n", 1),
-               ("row 3",))
+    yield case(
+        "extra cell",
+        TOPOLOGY_HEAD
+        + rows.replace("conv1,conv,,1,28,28,20,5,5,1,0,1", "conv1,conv,,1,28,28,20,5,5,1,0,1,9"),
+        ("row 3",),
+    )
+    yield case(
+        "missing cell", TOPOLOGY_HEAD + rows.replace(",5,5,1,0,1\n", ",5,5,1,0\n", 1), ("row 3",)
+    )
     yield case("text cell", TOPOLOGY_HEAD + rows.replace("20,5,5", "twenty,5,5"), ("out_c",))
     yield case("zero channels", TOPOLOGY_HEAD + rows.replace("20,5,5", "0,5,5"), ("out_c",))
-    yield case("stride 0", TOPOLOGY_HEAD + rows.replace("5,5,1,0,1\n", "5,5,0,0,1\n", 1),
-               ("stride",))
-    yield case("negative pad", TOPOLOGY_HEAD + rows.replace("5,5,1,0,1\n", "5,5,1,-2,1\n", 1),
-               ("pad",))
-    yield case("huge channels", TOPOLOGY_HEAD + rows.replace("20,5,5", "10000000000000,5,5"),
-               ("conv1",))
+    yield case(
+        "stride 0", TOPOLOGY_HEAD + rows.replace("5,5,1,0,1\n", "5,5,0,0,1\n", 1), ("stride",)
+    )
+    yield case(
+        "negative pad", TOPOLOGY_HEAD + rows.replace("5,5,1,0,1\n", "5,5,1,-2,1\n", 1), ("pad",)
+    )
+    yield case(
+        "huge channels", TOPOLOGY_HEAD + rows.replace("20,5,5", "10000000000000,5,5"), ("conv1",)
+    )
     yield case("bad header", "a,b,c\n1,2,3\n", ("header",))
     yield case("no rows", TOPOLOGY_HEAD, ("no layers",))
-    yield case("non-utf8", (TOPOLOGY_HEAD + rows).encode().replace(b"conv1", b"c\xfev1"),
-               ("UTF-8",))
-    yield case("no mac layers", TOPOLOGY_HEAD + "data,input,,1,28,28,1,1,1,1,0,1\n",
-               ("conv or fc",))
+    yield case(
+        "non-utf8", (TOPOLOGY_HEAD + rows).encode().replace(b"conv1", b"c\xfev1"), ("UTF-8",)
+    )
+    yield case(
+        "no mac layers", TOPOLOGY_HEAD + "data,input,,1,28,28,1,1,1,1,0,1\n", ("conv or fc",)
+    )
 
 
 def jobs_cases():
     def case(name, text, words, extra=()):
-        return Case(name, "jobs csv", {"jobs.csv": text if isinstance(text, bytes)
-                                       else text.encode()},
-                    ("schedule", "{d}/jobs.csv", "--pes", "4", *extra), "reject",
-                    ("jobs.csv", *words))
+        return Case(
+            name,
+            "jobs csv",
+            {"jobs.csv": text if isinstance(text, bytes) else text.encode()},
+            ("schedule", "{d}/jobs.csv", "--pes", "4", *extra),
+            "reject",
+            ("jobs.csv", *words),
+        )
+
     yield case("negative", "5\n-3\n", ("row 2", "-3"))
     yield case("text", "5\nten\n", ("row 2", "ten"))
     yield case("huge", "5\n4611686018427387904\n", ("row 2",))
@@ -305,38 +459,68 @@ def jobs_cases():
 def sweep_cases():
     def case(name, sweep_text, words, files=None, extra=()):
         files = {"s.toml": scenario(), "w.toml": sweep_text.encode(), **(files or {})}
-        return Case(name, "sweep toml", files,
-                    ("sweep", "{d}/w.toml", "--out", "{d}/out", "-q", *extra), "reject",
-                    words)
+        return Case(
+            name,
+            "sweep toml",
+            files,
+            ("sweep", "{d}/w.toml", "--out", "{d}/out", "-q", *extra),
+            "reject",
+            words,
+        )
+
     head = 'name = "w"\nbase = "s.toml"\n[grid]\n'
     yield case("unknown policy", head + 'policy = ["lpt", "nope"]\n', ("w.toml", "nope"))
-    yield case("name outside results", 'name = "../x"\nbase = "s.toml"\n[grid]\nseed = [1]\n',
-               ("w.toml", "name", "../x"))
-    yield case("duplicate values", head + '"hardware.pe_cols" = [2, 2]\n',
-               ("w.toml", "hardware.pe_cols"))
+    yield case(
+        "name outside results",
+        'name = "../x"\nbase = "s.toml"\n[grid]\nseed = [1]\n',
+        ("w.toml", "name", "../x"),
+    )
+    yield case(
+        "duplicate values", head + '"hardware.pe_cols" = [2, 2]\n', ("w.toml", "hardware.pe_cols")
+    )
     yield case("empty axis", head + '"hardware.pe_cols" = []\n', ("w.toml", "hardware.pe_cols"))
     yield case("unknown field", head + '"hardware.lanes" = [1, 2]\n', ("w.toml", "lanes"))
     yield case("bad value", head + '"hardware.pe_cols" = [2, 0]\n', ("w.toml", "pe_cols"))
-    yield case("no base", 'name = "w"\nbase = "none.toml"\n[grid]\n"seed" = [1, 2]\n',
-               ("w.toml", "none.toml"))
+    yield case(
+        "no base",
+        'name = "w"\nbase = "none.toml"\n[grid]\n"seed" = [1, 2]\n',
+        ("w.toml", "none.toml"),
+    )
     yield case("non-utf8", "", ("w.toml", "UTF-8"), {"w.toml": b'name = "\xff"\n'})
-    yield case("corrupt results", head + '"hardware.pe_cols" = [2, 4]\n', ("results.sqlite",),
-               {"out/results.sqlite": b"this is not a database" * 50})
-    yield case("foreign results", head + '"hardware.pe_cols" = [2, 4]\n', ("results.sqlite",),
-               {"out/results.sqlite": _foreign_db()})
-    yield case("every point fails", head + '"hardware.weight_buffer_bytes" = [32, 64]\n',
-               ("w.toml", "every point failed", "weight_buffer_bytes"))
-    yield case("huge grid", head + "".join(f'"hardware.macs_per_cycle" = {list(range(1, 40))}\n'
-                                           for _ in range(1)) +
-               '"hardware.pe_cols" = ' + str(list(range(1, 200))) + "\n"
-               '"hardware.job_overhead_cycles" = ' + str(list(range(200))) + "\n"
-               '"hardware.dram_latency_cycles" = ' + str(list(range(200))) + "\n"
-               '"hardware.input_queue_depth" = ' + str(list(range(1, 200))) + "\n",
-               ("w.toml", "points"))
+    yield case(
+        "corrupt results",
+        head + '"hardware.pe_cols" = [2, 4]\n',
+        ("results.sqlite",),
+        {"out/results.sqlite": b"this is not a database" * 50},
+    )
+    yield case(
+        "foreign results",
+        head + '"hardware.pe_cols" = [2, 4]\n',
+        ("results.sqlite",),
+        {"out/results.sqlite": _foreign_db()},
+    )
+    yield case(
+        "every point fails",
+        head + '"hardware.weight_buffer_bytes" = [32, 64]\n',
+        ("w.toml", "every point failed", "weight_buffer_bytes"),
+    )
+    yield case(
+        "huge grid",
+        head
+        + "".join(f'"hardware.macs_per_cycle" = {list(range(1, 40))}\n' for _ in range(1))
+        + '"hardware.pe_cols" = '
+        + str(list(range(1, 200)))
+        + "\n"
+        '"hardware.job_overhead_cycles" = ' + str(list(range(200))) + "\n"
+        '"hardware.dram_latency_cycles" = ' + str(list(range(200))) + "\n"
+        '"hardware.input_queue_depth" = ' + str(list(range(1, 200))) + "\n",
+        ("w.toml", "points"),
+    )
 
 
 def _foreign_db() -> bytes:
     import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.sqlite"
         con = sqlite3.connect(path)
@@ -348,8 +532,15 @@ def _foreign_db() -> bytes:
 
 def weights_cases():
     def case(name, data, words):
-        return Case(name, "weights npz", {"w.npz": data, "s.toml": scenario(
-            pruning='weights = "w.npz"\nkeep = 0.5')}, run_args(), "reject", ("w.npz", *words))
+        return Case(
+            name,
+            "weights npz",
+            {"w.npz": data, "s.toml": scenario(pruning='weights = "w.npz"\nkeep = 0.5')},
+            run_args(),
+            "reject",
+            ("w.npz", *words),
+        )
+
     yield case("empty", b"", ())
     yield case("truncated", _npz()[:100], ())
     yield case("junk", b"PK\x03\x04junk" * 20, ())
@@ -358,8 +549,15 @@ def weights_cases():
     yield case("missing layer", _npz(drop="conv2"), ("conv2",))
 
     def measured(name, data):
-        return Case(name, "weights npz", {"m.npz": data, "s.toml": scenario(
-            pruning='measured = "m.npz"')}, run_args(), "reject", ("m.npz",))
+        return Case(
+            name,
+            "weights npz",
+            {"m.npz": data, "s.toml": scenario(pruning='measured = "m.npz"')},
+            run_args(),
+            "reject",
+            ("m.npz",),
+        )
+
     yield measured("measured empty", b"")
     yield measured("measured junk", b"PK\x03\x04junk" * 20)
     yield measured("measured without meta", _npz())
@@ -369,11 +567,15 @@ def _npz(transpose=False, nan=False, drop=None) -> bytes:
     import numpy as np
 
     from accelsim.workload.networks.topology import load_network
+
     net = load_network("lenet5")
     arrays = {}
     for layer in net.mac_layers:
-        shape = (layer.out_c, layer.in_c // layer.groups, layer.k_h, layer.k_w) \
-            if layer.kind.value == "conv" else (layer.out_c, layer.in_c * layer.in_h * layer.in_w)
+        shape = (
+            (layer.out_c, layer.in_c // layer.groups, layer.k_h, layer.k_w)
+            if layer.kind.value == "conv"
+            else (layer.out_c, layer.in_c * layer.in_h * layer.in_w)
+        )
         w = np.random.default_rng(0).normal(size=shape).astype(np.float32)
         if transpose and layer.name == "conv2":
             w = w.reshape(shape).transpose(1, 0, 2, 3).copy()
@@ -388,9 +590,18 @@ def _npz(transpose=False, nan=False, drop=None) -> bytes:
 
 def onnx_cases():
     def case(name, model_bytes, words):
-        return Case(name, "onnx", {"m.onnx": model_bytes, "s.toml": scenario(
-            workload='network = "m.onnx"', pruning="density = 0.5")}, run_args(), "reject",
-            ("m.onnx", *words))
+        return Case(
+            name,
+            "onnx",
+            {
+                "m.onnx": model_bytes,
+                "s.toml": scenario(workload='network = "m.onnx"', pruning="density = 0.5"),
+            },
+            run_args(),
+            "reject",
+            ("m.onnx", *words),
+        )
+
     yield case("junk", b"not a model" * 10, ())
     yield case("1-d kernel", _onnx(kernel=(3,)), ("shape",))
     yield case("negative variance", _onnx(bn_var=-1.0), ("variance",))
@@ -402,16 +613,31 @@ def onnx_cases():
     yield case("dilation", _onnx(dilations=[2, 2]), ("dilations",))
 
 
-def _onnx(kernel=(3, 3), strides=(1, 1), pads=(0, 0, 0, 0), out_c=4, bn_var=None,
-          kernel_shape=None, image=None, dilations=None) -> bytes:
+def _onnx(
+    kernel=(3, 3),
+    strides=(1, 1),
+    pads=(0, 0, 0, 0),
+    out_c=4,
+    bn_var=None,
+    kernel_shape=None,
+    image=None,
+    dilations=None,
+) -> bytes:
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
+
     w = np.ones((out_c, 2, *kernel), dtype=np.float32)
     extra = {"dilations": dilations} if dilations else {}
-    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=kernel_shape or list(kernel),
-                            strides=list(strides)[:len(kernel)], pads=list(pads)[:2 * len(kernel)],
-                            **extra)
+    node = helper.make_node(
+        "Conv",
+        ["x", "w"],
+        ["y"],
+        kernel_shape=kernel_shape or list(kernel),
+        strides=list(strides)[: len(kernel)],
+        pads=list(pads)[: 2 * len(kernel)],
+        **extra,
+    )
     nodes, init = [node], [numpy_helper.from_array(w, "w")]
     if bn_var is not None:
         node.output[0] = "c"
@@ -419,124 +645,266 @@ def _onnx(kernel=(3, 3), strides=(1, 1), pads=(0, 0, 0, 0), out_c=4, bn_var=None
         for name, value in (("g", 1.0), ("b", 0.0), ("m", 0.0), ("v", bn_var)):
             init.append(numpy_helper.from_array(np.full(out_c, value, np.float32), name))
     graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                    image or [1, 2, *([8] * len(kernel))])],
+        nodes,
+        "g",
+        [
+            helper.make_tensor_value_info(
+                "x", TensorProto.FLOAT, image or [1, 2, *([8] * len(kernel))]
+            )
+        ],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        init)
+        init,
+    )
     return onnx.helper.make_model(graph).SerializeToString()
 
 
 def flag_cases():
     sc = {"s.toml": scenario(), "w.toml": b'base = "s.toml"\n[grid]\nseed = [1, 2]\n'}
-    for argv, words in ((run_args(("--seed", "-1")), ("--seed",)),
-                        (run_args(("--policy", "")), ("--policy",)),
-                        (run_args(("--policy", "nope")), ("nope",)),
-                        (run_args(("--policy-option", "x")), ("--policy-option",)),
-                        (run_args(("--engine", "turbo")), ("--engine",)),
-                        (("run", "{d}/s.toml", "--out", "{d}/s.toml", "-q"), ("--out",)),
-                        (("run", "{d}/s.toml", "--out", "{d}/s.toml/x", "-q"), ("--out",)),
-                        (("run", "{d}/missing.toml"), ("missing.toml",)),
-                        (("run", "{d}"), ("directory",)),
-                        (("size", "{d}/s.toml", "--latency-target", "nan", "--out", "{d}/o"),
-                         ("--latency-target",)),
-                        (("size", "{d}/s.toml", "--latency-target", "inf"),
-                         ("--latency-target",)),
-                        (("size", "{d}/s.toml", "--latency-target", "100", "--max-pes", "6",
-                          "--out", "{d}/o"), ("--max-pes",)),
-                        (("size", "{d}/s.toml", "--latency-target", "-3"),
-                         ("--latency-target",)),
-                        (("size", "{d}/s.toml", "--latency-target", "100", "--max-pes",
-                          "1099511627776", "--out", "{d}/o"), ("--max-pes", "1099511627776")),
-                        (("size", "{d}/s.toml", "--latency-target", "1e-300", "--out",
-                          "{d}/o"), ("--latency-target", "1e-300")),
-                        (("size", "{d}/s.toml", "--latency-target", "1e300", "--unit", "ms",
-                          "--out", "{d}/o"), ("--latency-target", "1e+300")),
-                        (("schedule", "{d}/s.toml", "--pes", "0"), ("--pes",)),
-                        (("schedule", "{d}/s.toml", "--pes", "2", "--time-limit", "-1"),
-                         ("--time-limit",)),
-                        (("compare", "{d}/s.toml", "--policies", "lpt,nope", "--out",
-                          "{d}/o", "-q"), ("nope",)),
-                        (("compare", "{d}/s.toml", "--exact-time-limit", "inf"),
-                         ("--exact-time-limit",)),
-                        (run_args(("--policy", "hardware-aware", "--policy-option",
-                                   "evaluations=1000000000000")), ("evaluations",
-                                                                    "1000000000000")),
-                        (run_args(("--policy", "exact", "--policy-option",
-                                   "time_limit_s=1e9")), ("time_limit_s", "1000000000.0")),
-                        (("compare", "--networks", "lenet5", "--evaluations", "10000000000",
-                          "--out", "{d}/o"), ("--evaluations", "10000000000")),
-                        (("schedule", "{d}/s.toml", "--pes", "2", "--time-limit", "1e7"),
-                         ("--time-limit", "1e7")),
-                        (("sweep", "{d}/w.toml", "-j", "0"), ("--jobs",)),
-                        (("sweep", "{d}/w.toml", "--dask", "tcp://host"), ("--dask",)),
-                        (("workload", "{d}/s.toml", "--seed", "x"), ("--seed",))):
+    for argv, words in (
+        (run_args(("--seed", "-1")), ("--seed",)),
+        (run_args(("--policy", "")), ("--policy",)),
+        (run_args(("--policy", "nope")), ("nope",)),
+        (run_args(("--policy-option", "x")), ("--policy-option",)),
+        (run_args(("--engine", "turbo")), ("--engine",)),
+        (("run", "{d}/s.toml", "--out", "{d}/s.toml", "-q"), ("--out",)),
+        (("run", "{d}/s.toml", "--out", "{d}/s.toml/x", "-q"), ("--out",)),
+        (("run", "{d}/missing.toml"), ("missing.toml",)),
+        (("run", "{d}"), ("directory",)),
+        (
+            ("size", "{d}/s.toml", "--latency-target", "nan", "--out", "{d}/o"),
+            ("--latency-target",),
+        ),
+        (("size", "{d}/s.toml", "--latency-target", "inf"), ("--latency-target",)),
+        (
+            ("size", "{d}/s.toml", "--latency-target", "100", "--max-pes", "6", "--out", "{d}/o"),
+            ("--max-pes",),
+        ),
+        (("size", "{d}/s.toml", "--latency-target", "-3"), ("--latency-target",)),
+        (
+            (
+                "size",
+                "{d}/s.toml",
+                "--latency-target",
+                "100",
+                "--max-pes",
+                "1099511627776",
+                "--out",
+                "{d}/o",
+            ),
+            ("--max-pes", "1099511627776"),
+        ),
+        (
+            ("size", "{d}/s.toml", "--latency-target", "1e-300", "--out", "{d}/o"),
+            ("--latency-target", "1e-300"),
+        ),
+        (
+            ("size", "{d}/s.toml", "--latency-target", "1e300", "--unit", "ms", "--out", "{d}/o"),
+            ("--latency-target", "1e+300"),
+        ),
+        (("schedule", "{d}/s.toml", "--pes", "0"), ("--pes",)),
+        (("schedule", "{d}/s.toml", "--pes", "2", "--time-limit", "-1"), ("--time-limit",)),
+        (("compare", "{d}/s.toml", "--policies", "lpt,nope", "--out", "{d}/o", "-q"), ("nope",)),
+        (("compare", "{d}/s.toml", "--exact-time-limit", "inf"), ("--exact-time-limit",)),
+        (
+            run_args(
+                ("--policy", "hardware-aware", "--policy-option", "evaluations=1000000000000")
+            ),
+            ("evaluations", "1000000000000"),
+        ),
+        (
+            run_args(("--policy", "exact", "--policy-option", "time_limit_s=1e9")),
+            ("time_limit_s", "1000000000.0"),
+        ),
+        (
+            ("compare", "--networks", "lenet5", "--evaluations", "10000000000", "--out", "{d}/o"),
+            ("--evaluations", "10000000000"),
+        ),
+        (("schedule", "{d}/s.toml", "--pes", "2", "--time-limit", "1e7"), ("--time-limit", "1e7")),
+        (("sweep", "{d}/w.toml", "-j", "0"), ("--jobs",)),
+        (("sweep", "{d}/w.toml", "--dask", "tcp://host"), ("--dask",)),
+        (("workload", "{d}/s.toml", "--seed", "x"), ("--seed",)),
+    ):
         yield Case(" ".join(argv[:1] + argv[2:]), "flags", sc, argv, "reject", words)
 
 
 def extreme_accepted_cases():
     """Valid but extreme: accepted, and the numbers must still be right."""
-    yield Case("ideal memory", "accept", {"s.toml": scenario(
-        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = inf\ninput_buffer_bytes = inf"
-                 "\noutput_buffer_bytes = inf\ndram_bytes_per_cycle = inf\n"
-                 "noc_bytes_per_cycle = inf\ndram_latency_cycles = 0")}, run_args(), "accept")
-    yield Case("big overhead", "accept", {"s.toml": scenario(
-        hardware="pe_rows = 2\npe_cols = 2\njob_overhead_cycles = 4294967296")}, run_args(),
-        "accept")
-    yield Case("slow dram", "accept", {"s.toml": scenario(
-        hardware="pe_rows = 1\npe_cols = 3\ndram_bytes_per_cycle = 0.001")}, run_args(),
-        "accept")
-    yield Case("deep queue greedy", "accept", {"s.toml": scenario(
-        'policy = "greedy"', hardware="pe_rows = 2\npe_cols = 2\ninput_queue_depth = 1000000000")},
-        run_args(), "accept")
-    yield Case("sweep over layer lists", "accept", {
-        "s.toml": scenario(), "w.toml": b'name = "w"\nbase = "s.toml"\n[grid]\n'
-                                          b'"workload.layers" = [["conv1"], ["conv2"]]\n'},
-        ("sweep", "{d}/w.toml", "--out", "{d}/out", "-q"), "accept")
-    yield Case("size with points that cannot run", "accept", {"s.toml": scenario(
-        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 2048")},
-        ("size", "{d}/s.toml", "--latency-target", "20000", "--max-pes", "16", "--out",
-         "{d}/out", "-q"), "accept")
-    yield Case("compare three policies", "accept", {"s.toml": scenario()},
-               ("compare", "{d}/s.toml", "--policies", "lpt,greedy,exact",
-                "--exact-time-limit", "0.5", "--out", "{d}/out", "-q"), "accept")
-    yield Case("schedule with a byte-order mark and a header", "accept",
-               {"jobs.csv": "\ufeffcycles\n5\n\n6\n7\n".encode()},
-               ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
-    yield Case("schedule with a byte-order mark", "accept",
-               {"jobs.csv": "\ufeff5\n6\n7\n".encode()},
-               ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
-    yield Case("schedule huge durations", "accept",
-               {"jobs.csv": b"140737488355328\n3\n140737488355328\n"},
-               ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"), "accept")
+    yield Case(
+        "ideal memory",
+        "accept",
+        {
+            "s.toml": scenario(
+                hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = inf\ninput_buffer_bytes = inf"
+                "\noutput_buffer_bytes = inf\ndram_bytes_per_cycle = inf\n"
+                "noc_bytes_per_cycle = inf\ndram_latency_cycles = 0"
+            )
+        },
+        run_args(),
+        "accept",
+    )
+    yield Case(
+        "big overhead",
+        "accept",
+        {"s.toml": scenario(hardware="pe_rows = 2\npe_cols = 2\njob_overhead_cycles = 4294967296")},
+        run_args(),
+        "accept",
+    )
+    yield Case(
+        "slow dram",
+        "accept",
+        {"s.toml": scenario(hardware="pe_rows = 1\npe_cols = 3\ndram_bytes_per_cycle = 0.001")},
+        run_args(),
+        "accept",
+    )
+    yield Case(
+        "deep queue greedy",
+        "accept",
+        {
+            "s.toml": scenario(
+                'policy = "greedy"',
+                hardware="pe_rows = 2\npe_cols = 2\ninput_queue_depth = 1000000000",
+            )
+        },
+        run_args(),
+        "accept",
+    )
+    yield Case(
+        "sweep over layer lists",
+        "accept",
+        {
+            "s.toml": scenario(),
+            "w.toml": b'name = "w"\nbase = "s.toml"\n[grid]\n'
+            b'"workload.layers" = [["conv1"], ["conv2"]]\n',
+        },
+        ("sweep", "{d}/w.toml", "--out", "{d}/out", "-q"),
+        "accept",
+    )
+    yield Case(
+        "size with points that cannot run",
+        "accept",
+        {"s.toml": scenario(hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 2048")},
+        (
+            "size",
+            "{d}/s.toml",
+            "--latency-target",
+            "20000",
+            "--max-pes",
+            "16",
+            "--out",
+            "{d}/out",
+            "-q",
+        ),
+        "accept",
+    )
+    yield Case(
+        "compare three policies",
+        "accept",
+        {"s.toml": scenario()},
+        (
+            "compare",
+            "{d}/s.toml",
+            "--policies",
+            "lpt,greedy,exact",
+            "--exact-time-limit",
+            "0.5",
+            "--out",
+            "{d}/out",
+            "-q",
+        ),
+        "accept",
+    )
+    yield Case(
+        "schedule with a byte-order mark and a header",
+        "accept",
+        {"jobs.csv": "\ufeffcycles\n5\n\n6\n7\n".encode()},
+        ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"),
+        "accept",
+    )
+    yield Case(
+        "schedule with a byte-order mark",
+        "accept",
+        {"jobs.csv": "\ufeff5\n6\n7\n".encode()},
+        ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"),
+        "accept",
+    )
+    yield Case(
+        "schedule huge durations",
+        "accept",
+        {"jobs.csv": b"140737488355328\n3\n140737488355328\n"},
+        ("schedule", "{d}/jobs.csv", "--pes", "2", "--json"),
+        "accept",
+    )
 
 
 def late_error_cases():
     """Errors that only show up deep in a run: named with the scenario, before simulating."""
-    yield Case("millions of jobs", "scenario late", {"s.toml": scenario(
-        workload='network = "vgg16"', pruning='profile = "han2015-vgg16"',
-        mapping="tile_h = 1\ntile_w = 1\nchannel_splits = 64")}, run_args(), "reject",
-        ("s.toml", "channel_splits", "jobs"))
-    yield Case("dense baseline does not fit", "scenario late", {"s.toml": scenario(
-        workload='network = "vgg16"\nlayers = ["fc6"]', pruning='profile = "han2015-vgg16"',
-        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 20000\n"
-                 "input_buffer_bytes = inf\noutput_buffer_bytes = inf")},
-        ("run", "{d}/s.toml", "--out", "{d}/out", "-q", "--no-plots", "--no-cache"), "reject",
-        ("s.toml", "dense baseline", "--no-baselines"))
-    yield Case("a job that never fits", "scenario late", {"s.toml": scenario(
-        hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 64")}, run_args(), "reject",
-        ("s.toml", "weight_buffer_bytes"))
+    yield Case(
+        "millions of jobs",
+        "scenario late",
+        {
+            "s.toml": scenario(
+                workload='network = "vgg16"',
+                pruning='profile = "han2015-vgg16"',
+                mapping="tile_h = 1\ntile_w = 1\nchannel_splits = 64",
+            )
+        },
+        run_args(),
+        "reject",
+        ("s.toml", "channel_splits", "jobs"),
+    )
+    yield Case(
+        "dense baseline does not fit",
+        "scenario late",
+        {
+            "s.toml": scenario(
+                workload='network = "vgg16"\nlayers = ["fc6"]',
+                pruning='profile = "han2015-vgg16"',
+                hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 20000\n"
+                "input_buffer_bytes = inf\noutput_buffer_bytes = inf",
+            )
+        },
+        ("run", "{d}/s.toml", "--out", "{d}/out", "-q", "--no-plots", "--no-cache"),
+        "reject",
+        ("s.toml", "dense baseline", "--no-baselines"),
+    )
+    yield Case(
+        "a job that never fits",
+        "scenario late",
+        {"s.toml": scenario(hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 64")},
+        run_args(),
+        "reject",
+        ("s.toml", "weight_buffer_bytes"),
+    )
 
 
 def all_cases() -> list[Case]:
-    return [*field_cases(), *structure_cases(), *profile_cases(), *topology_cases(), *jobs_cases(),
-            *sweep_cases(), *weights_cases(), *onnx_cases(), *flag_cases(),
-            *late_error_cases(), *extreme_accepted_cases()]
+    return [
+        *field_cases(),
+        *structure_cases(),
+        *profile_cases(),
+        *topology_cases(),
+        *jobs_cases(),
+        *sweep_cases(),
+        *weights_cases(),
+        *onnx_cases(),
+        *flag_cases(),
+        *late_error_cases(),
+        *extreme_accepted_cases(),
+    ]
 
 
 # ---- judging ----------------------------------------------------------------------------
 
-OUTCOMES = ("clean error", "unclear error", "unforeseen error", "traceback", "hang",
-            "bad input accepted", "accepted", "wrong numbers")
+OUTCOMES = (
+    "clean error",
+    "unclear error",
+    "unforeseen error",
+    "traceback",
+    "hang",
+    "bad input accepted",
+    "accepted",
+    "wrong numbers",
+)
 GOOD = {"clean error", "accepted"}
 
 
@@ -547,6 +915,7 @@ class _Hang(Exception):
 def run_case(case: Case, directory: Path, seconds: int = 60) -> tuple[str, str]:
     """(outcome, detail): the case run in-process through accelsim.cli.main."""
     from accelsim.cli import main
+
     for name, data in case.files.items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_bytes(data)
@@ -555,6 +924,7 @@ def run_case(case: Case, directory: Path, seconds: int = 60) -> tuple[str, str]:
 
     def alarm(*_):
         raise _Hang()
+
     old = signal.signal(signal.SIGALRM, alarm)
     signal.alarm(seconds)
     try:
@@ -564,7 +934,7 @@ def run_case(case: Case, directory: Path, seconds: int = 60) -> tuple[str, str]:
         rc = exc.code
     except _Hang:
         return "hang", f"over {seconds} s"
-    except BaseException as exc:                  # the judge counts them
+    except BaseException as exc:  # the judge counts them
         return "traceback", f"{type(exc).__name__}: {exc}"
     finally:
         signal.alarm(0)
@@ -590,6 +960,7 @@ def run_case(case: Case, directory: Path, seconds: int = 60) -> tuple[str, str]:
 def _strict(text: str):
     def refuse(constant):
         raise ValueError(f"not strict JSON: {constant}")
+
     return json.loads(text, parse_constant=refuse)
 
 

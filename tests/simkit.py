@@ -21,8 +21,7 @@ def conv(name="c", in_c=4, hw=6, out_c=8, k=3, stride=1, pad=1, groups=1) -> Lay
 
 def pruned(layer: Layer, density=0.4, cv=0.5, seed=0) -> PrunedLayer:
     total = round(density * layer.weights)
-    nnz = spread_nnz(total, layer.out_c, layer.weights_per_filter, cv,
-                     np.random.default_rng(seed))
+    nnz = spread_nnz(total, layer.out_c, layer.weights_per_filter, cv, np.random.default_rng(seed))
     return PrunedLayer(layer, nnz, seed=seed)
 
 
@@ -36,11 +35,16 @@ def fitted(hw: Hardware, layer_jobs, slack: int = 2) -> Hardware:
     need_w = max(int(l.weight_bytes.max(initial=1)) for l in layer_jobs) * (hw.n_pes + 1) * 2
     need_i = max(int(l.input_bytes.max(initial=1)) for l in layer_jobs) * 2
     need_o = max(int(l.output_bytes.max(initial=1)) for l in layer_jobs) * 2
+
     def grow(cap, need):
         return cap if math.isinf(cap) else max(cap, need * slack)
-    return attrs.evolve(hw, weight_buffer_bytes=grow(hw.weight_buffer_bytes, need_w),
-                        input_buffer_bytes=grow(hw.input_buffer_bytes, need_i),
-                        output_buffer_bytes=grow(hw.output_buffer_bytes, need_o))
+
+    return attrs.evolve(
+        hw,
+        weight_buffer_bytes=grow(hw.weight_buffer_bytes, need_w),
+        input_buffer_bytes=grow(hw.input_buffer_bytes, need_i),
+        output_buffer_bytes=grow(hw.output_buffer_bytes, need_o),
+    )
 
 
 @st.composite
@@ -52,27 +56,55 @@ def conv_layers(draw, max_layers=3):
         out_c = groups * draw(st.integers(1, 6))
         k = draw(st.integers(1, 3))
         size = draw(st.integers(k, 9))
-        layer = Layer(f"l{i}", LayerKind.CONV, ("data",), in_c, size, size, out_c, k, k,
-                      draw(st.integers(1, 2)), draw(st.integers(0, k // 2)), groups)
-        layers.append(pruned(layer, draw(st.floats(0.05, 1.0)), draw(st.floats(0.0, 1.0)),
-                             draw(st.integers(0, 1000))))
+        layer = Layer(
+            f"l{i}",
+            LayerKind.CONV,
+            ("data",),
+            in_c,
+            size,
+            size,
+            out_c,
+            k,
+            k,
+            draw(st.integers(1, 2)),
+            draw(st.integers(0, k // 2)),
+            groups,
+        )
+        layers.append(
+            pruned(
+                layer,
+                draw(st.floats(0.05, 1.0)),
+                draw(st.floats(0.0, 1.0)),
+                draw(st.integers(0, 1000)),
+            )
+        )
     return layers
 
 
-mappings = st.builds(Mapping, tile_h=st.integers(0, 5), tile_w=st.integers(0, 5),
-                     filters_per_job=st.integers(1, 3), channel_splits=st.just(1),
-                     weight_format=st.sampled_from(["auto", "compressed", "bitmap", "dense"]))
+mappings = st.builds(
+    Mapping,
+    tile_h=st.integers(0, 5),
+    tile_w=st.integers(0, 5),
+    filters_per_job=st.integers(1, 3),
+    channel_splits=st.just(1),
+    weight_format=st.sampled_from(["auto", "compressed", "bitmap", "dense"]),
+)
 
 hardware = st.builds(
-    Hardware, pe_rows=st.integers(1, 3), pe_cols=st.integers(1, 3),
-    macs_per_cycle=st.integers(1, 8), job_overhead_cycles=st.integers(0, 3),
+    Hardware,
+    pe_rows=st.integers(1, 3),
+    pe_cols=st.integers(1, 3),
+    macs_per_cycle=st.integers(1, 8),
+    job_overhead_cycles=st.integers(0, 3),
     weight_buffer_bytes=st.sampled_from([1, 64, math.inf]),
     input_buffer_bytes=st.sampled_from([1, 64, math.inf]),
     output_buffer_bytes=st.sampled_from([1, 64, math.inf]),
     double_buffered=st.booleans(),
     dram_bytes_per_cycle=st.sampled_from([1, 2.5, 16, math.inf]),
     dram_latency_cycles=st.integers(0, 20),
-    noc_bytes_per_cycle=st.sampled_from([1, 8, math.inf]), multicast=st.booleans(),
+    noc_bytes_per_cycle=st.sampled_from([1, 8, math.inf]),
+    multicast=st.booleans(),
     input_queue_depth=st.integers(1, 4),
     pe_model=st.sampled_from(["zero-skip", "window", "lane-group", "dense"]),
-    pe_window=st.integers(1, 3))
+    pe_window=st.integers(1, 3),
+)

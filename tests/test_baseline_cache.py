@@ -10,8 +10,11 @@ from accelsim.pipeline import run_scenario
 from accelsim.scenario import scenario_from_dict
 from accelsim.workload.jobs import build_jobs
 
-LENET = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
-         "hardware": {"pe_rows": 2, "pe_cols": 2}}
+LENET = {
+    "workload": {"network": "lenet5"},
+    "pruning": {"profile": "han2015-lenet5"},
+    "hardware": {"pe_rows": 2, "pe_cols": 2},
+}
 
 
 def test_a_second_run_reuses_both_baselines_and_reports_the_same(tmp_path):
@@ -20,7 +23,7 @@ def test_a_second_run_reuses_both_baselines_and_reports_the_same(tmp_path):
     first = run_scenario(scenario, cache=cache)
     again = run_scenario(scenario, policy="kk", cache=cache)
     assert first.dense is not None and first.round_robin is not None
-    assert again.dense is None and again.round_robin is None          # both from the cache
+    assert again.dense is None and again.round_robin is None  # both from the cache
     assert again.dense_cycles == tuple(l.cycles for l in first.dense.layers)
     assert again.round_robin_cycles == tuple(l.cycles for l in first.round_robin.layers)
     fresh = run_scenario(scenario, policy="kk")
@@ -36,8 +39,9 @@ def test_keys_change_with_the_hardware_the_jobs_and_the_mapping():
     assert jobs_key("rr", jobs, hw) == jobs_key("rr", jobs, attrs.evolve(hw))
     assert jobs_key("rr", jobs, hw) != jobs_key("rr", other_seed, hw)
     assert jobs_key("rr", jobs, hw) != jobs_key("rr", jobs, attrs.evolve(hw, pe_cols=3))
-    assert dense_key(layers, scenario.mapping, hw) != \
-        dense_key(layers, attrs.evolve(scenario.mapping, tile_h=4), hw)
+    assert dense_key(layers, scenario.mapping, hw) != dense_key(
+        layers, attrs.evolve(scenario.mapping, tile_h=4), hw
+    )
     assert dense_key(layers, scenario.mapping, hw) != jobs_key("dense", jobs, hw)
 
 
@@ -47,8 +51,10 @@ def test_the_cli_caches_unless_told_not_to(tmp_path, capsys, monkeypatch):
     toml.write_text('[workload]\nnetwork = "lenet5"\n[pruning]\nprofile = "han2015-lenet5"\n')
     outs = []
     for i, extra in enumerate(([], [], ["--no-cache"])):
-        assert main(["run", str(toml), "--out", str(tmp_path / f"o{i}"), "--no-plots", "-q",
-                     *extra]) == 0
+        assert (
+            main(["run", str(toml), "--out", str(tmp_path / f"o{i}"), "--no-plots", "-q", *extra])
+            == 0
+        )
         outs.append(json.loads((tmp_path / f"o{i}" / "summary.json").read_text()))
     assert (tmp_path / "cache" / "baselines.sqlite").is_file()
     speedups = [[l["speedup_vs_dense"] for l in o["layers"]] for o in outs]
@@ -69,5 +75,7 @@ def test_an_unusable_cache_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "baseline cache" in err[0] and "--no-cache" in err[0]
         assert str(where) in err[0]
-    assert main(["run", str(toml), "--out", str(tmp_path / "o"), "--no-plots", "-q",
-                 "--no-cache"]) == 0
+    assert (
+        main(["run", str(toml), "--out", str(tmp_path / "o"), "--no-plots", "-q", "--no-cache"])
+        == 0
+    )

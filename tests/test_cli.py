@@ -12,8 +12,10 @@ ROOT = Path(__file__).parent.parent
 
 
 def small_scenario(tmp_path, **extra):
-    text = ("name = 'small'\nseed = 4\npolicy = 'lpt'\n[workload]\nnetwork = 'lenet5'\n"
-            "[pruning]\nprofile = 'han2015-lenet5'\n[hardware]\npe_rows = 2\npe_cols = 2\n")
+    text = (
+        "name = 'small'\nseed = 4\npolicy = 'lpt'\n[workload]\nnetwork = 'lenet5'\n"
+        "[pruning]\nprofile = 'han2015-lenet5'\n[hardware]\npe_rows = 2\npe_cols = 2\n"
+    )
     path = tmp_path / "small.toml"
     path.write_text(text)
     return path
@@ -24,8 +26,17 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     assert main(["run", str(small_scenario(tmp_path)), "--out", str(out), "-q"]) == 0
     printed = capsys.readouterr().out
     assert "total" in printed and "x dense" in printed and "conv1" in printed
-    for name in ("summary.json", "layers.csv", "trace.npz", "trace.perfetto.json",
-                 "timeline.png", "utilization.png", "stalls.png", "buffers.png", "report.html"):
+    for name in (
+        "summary.json",
+        "layers.csv",
+        "trace.npz",
+        "trace.perfetto.json",
+        "timeline.png",
+        "utilization.png",
+        "stalls.png",
+        "buffers.png",
+        "report.html",
+    ):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     total = summary["total"]
@@ -33,8 +44,9 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     assert abs(sum(total["states"].values()) - 1) < 1e-9
     assert total["speedup_vs_dense"] > 1 and total["makespan_over_bound"] >= 1
     area = summary["hardware"]["area_mm2"]
-    assert area["weight_buffer"] + area["input_buffer"] + area["output_buffer"] == \
-        pytest.approx((512 * 4551 + 64 * 195) / 1e6)   # 8 KiB banks
+    assert area["weight_buffer"] + area["input_buffer"] + area["output_buffer"] == pytest.approx(
+        (512 * 4551 + 64 * 195) / 1e6
+    )  # 8 KiB banks
     assert area["total"] == pytest.approx(sum(v for k, v in area.items() if k != "total"))
     rows = (out / "layers.csv").read_text().splitlines()
     assert rows[0].startswith("layer,jobs,cycles") and rows[-1].startswith("total,")
@@ -50,8 +62,23 @@ def test_policy_and_seed_override(tmp_path, capsys):
     outs = []
     for seed in ("1", "1", "2"):
         out = tmp_path / f"o{seed}{len(outs)}"
-        assert main(["run", str(path), "--out", str(out), "-q", "--no-plots",
-                     "--policy", "greedy", "--seed", seed]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(path),
+                    "--out",
+                    str(out),
+                    "-q",
+                    "--no-plots",
+                    "--policy",
+                    "greedy",
+                    "--seed",
+                    seed,
+                ]
+            )
+            == 0
+        )
         outs.append(json.loads((out / "summary.json").read_text()))
     assert outs[0]["policy"] == "greedy"
     assert outs[0]["total"]["cycles"] == outs[1]["total"]["cycles"]
@@ -62,8 +89,10 @@ def test_policy_and_seed_override(tmp_path, capsys):
 
 def test_errors_are_one_line_and_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text("[workload]\nnetwork = 'lenet5'\n[pruning]\ndense = true\n"
-                   "[hardware]\ndram_bytes_per_cycle = 0\n")
+    bad.write_text(
+        "[workload]\nnetwork = 'lenet5'\n[pruning]\ndense = true\n"
+        "[hardware]\ndram_bytes_per_cycle = 0\n"
+    )
     assert main(["run", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "bad.toml: [hardware] 'dram_bytes_per_cycle'" in err
@@ -72,8 +101,9 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_console_script_runs_as_a_module(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "accelsim", "policies"], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "accelsim", "policies"], capture_output=True, text=True, check=True
+    )
     assert "lpt" in done.stdout and "round-robin" in done.stdout
 
 
@@ -98,13 +128,24 @@ def test_schedule_command_bad_rows(tmp_path, capsys):
 
 def test_compare_command(tmp_path, capsys):
     out = tmp_path / "cmp"
-    assert main(["compare", str(small_scenario(tmp_path)), "--out", str(out), "-q",
-                 "--policies", "round-robin,lpt,kk+improve,greedy"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(small_scenario(tmp_path)),
+                "--out",
+                str(out),
+                "-q",
+                "--policies",
+                "round-robin,lpt,kk+improve,greedy",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "round-robin loses" in printed and "kk+improve" in printed
     data = json.loads((out / "compare.json").read_text())
-    assert [p["policy"] for p in data["policies"]] == ["round-robin", "lpt", "kk+improve",
-                                                       "greedy"]
+    assert [p["policy"] for p in data["policies"]] == ["round-robin", "lpt", "kk+improve", "greedy"]
     assert all(p["makespan_over_bound"] >= 1 for p in data["policies"])
     assert (out / "compare.png").stat().st_size > 0
 
@@ -120,9 +161,11 @@ def test_summary_is_strict_json_and_the_same_bytes_for_the_same_seed(tmp_path, c
         timings = json.loads((out / "timings.json").read_text())
         assert timings["simulation_wall_seconds"] >= 0
     assert texts[0] == texts[1]
-    strict = json.loads(texts[0], parse_constant=lambda c: (_ for _ in ()).throw(
-        AssertionError(f"not strict JSON: {c}")))
-    assert strict["hardware"]["weight_buffer_bytes"] is None        # unbounded: null
+    strict = json.loads(
+        texts[0],
+        parse_constant=lambda c: (_ for _ in ()).throw(AssertionError(f"not strict JSON: {c}")),
+    )
+    assert strict["hardware"]["weight_buffer_bytes"] is None  # unbounded: null
     assert "wall_seconds" not in json.dumps(strict)
 
 
@@ -130,6 +173,7 @@ def test_version(capsys):
     import importlib.metadata
 
     import pytest
+
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
@@ -138,9 +182,11 @@ def test_version(capsys):
 
 def without_ortools(monkeypatch):
     import importlib.util
+
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "ortools" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ortools" else real(name, *a)
+    )
 
 
 def test_policies_say_which_need_an_extra(capsys, monkeypatch):
@@ -151,13 +197,13 @@ def test_policies_say_which_need_an_extra(capsys, monkeypatch):
     without_ortools(monkeypatch)
     assert main(["policies"]) == 0
     lines = {l.split()[0]: l for l in capsys.readouterr().out.splitlines()}
-    assert "needs accelsim[exact]: not installed (pip install 'accelsim[exact]')" in \
-        lines["exact"]
+    assert "needs accelsim[exact]: not installed (pip install 'accelsim[exact]')" in lines["exact"]
 
 
 def test_compare_defaults_to_what_is_installed_and_says_what_it_left_out(monkeypatch):
     from accelsim.policies import available
     from accelsim.studies import compare
+
     everything, left_out = compare.policies_for(None, 1.0)
     assert left_out == {} and "exact" in [p.name for p in everything]
     without_ortools(monkeypatch)
@@ -165,20 +211,32 @@ def test_compare_defaults_to_what_is_installed_and_says_what_it_left_out(monkeyp
     assert left_out == {"exact": "accelsim[exact]"}
     assert [p.name for p in chosen] == [p.name for p in everything if p.name != "exact"]
     assert len(chosen) == len(available()) - 1 + len(compare.DEFAULT_EXTRAS)
-    named, left_out = compare.policies_for(["lpt", "exact"], 1.0)     # named: kept
+    named, left_out = compare.policies_for(["lpt", "exact"], 1.0)  # named: kept
     assert [p.name for p in named] == ["lpt", "exact"] and left_out == {}
 
 
 def test_compare_progress_counts_policies_and_layers_and_no_nan(tmp_path, capsys):
     out = tmp_path / "cmp"
-    assert main(["compare", str(small_scenario(tmp_path)), "--out", str(out),
-                 "--policies", "lpt,kk,exact"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(small_scenario(tmp_path)),
+                "--out",
+                str(out),
+                "--policies",
+                "lpt,kk,exact",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     # not a terminal: one line per policy as it starts planning and as it starts simulating
     assert captured.err.splitlines() == [
-        f"policy {i}/3 {name}: {step} 4 layers" for i, name in enumerate(("lpt", "kk", "exact"),
-                                                                         1)
-        for step in ("planning", "simulating")]
+        f"policy {i}/3 {name}: {step} 4 layers"
+        for i, name in enumerate(("lpt", "kk", "exact"), 1)
+        for step in ("planning", "simulating")
+    ]
     assert "nan" not in captured.out.lower().replace("planned", "")
     rows = [l for l in captured.out.splitlines() if l.startswith(("lpt ", "kk ", "exact "))]
     assert len(rows) >= 3 and all(" - " in l or l.rstrip().endswith("-") for l in rows[:3])
@@ -194,11 +252,26 @@ def test_schedule_reads_quoted_csv_and_a_misspelt_policy_gets_a_suggestion(tmp_p
 
 
 def test_compare_per_layer_columns_follow_the_summary_order(tmp_path, capsys):
-    assert main(["compare", str(small_scenario(tmp_path)), "--out", str(tmp_path / "c"), "-q",
-                 "--policies", "greedy,round-robin,lpt"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(small_scenario(tmp_path)),
+                "--out",
+                str(tmp_path / "c"),
+                "-q",
+                "--policies",
+                "greedy,round-robin,lpt",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.splitlines()
-    summary = [l.split()[0] for l in out[out.index(next(l for l in out if l.startswith(
-        "policy  "))) + 2:] if l.split() and l.split()[0] in ("greedy", "round-robin", "lpt")][:3]
+    summary = [
+        l.split()[0]
+        for l in out[out.index(next(l for l in out if l.startswith("policy  "))) + 2 :]
+        if l.split() and l.split()[0] in ("greedy", "round-robin", "lpt")
+    ][:3]
     header = next(l for l in out if l.startswith("layer ") and "binds" in l).split()[2:]
     assert header == summary and sorted(summary) == ["greedy", "lpt", "round-robin"]
 
@@ -206,23 +279,40 @@ def test_compare_per_layer_columns_follow_the_summary_order(tmp_path, capsys):
 def test_run_and_compare_output_fits_100_columns(tmp_path, capsys):
     path = small_scenario(tmp_path)
     assert main(["run", str(path), "--out", str(tmp_path / "r"), "-q", "--no-plots"]) == 0
-    assert main(["compare", str(path), "--out", str(tmp_path / "c"), "-q", "--policies",
-                 "round-robin,lpt,kk,multifit,portfolio,lpt+improve,kk+improve,greedy,"
-                 "work-stealing,density-grouping"]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                str(path),
+                "--out",
+                str(tmp_path / "c"),
+                "-q",
+                "--policies",
+                "round-robin,lpt,kk,multifit,portfolio,lpt+improve,kk+improve,greedy,"
+                "work-stealing,density-grouping",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     # the lines naming files written hold the test's own folder, whose length is pytest's
     assert max(len(line) for line in out.splitlines() if str(tmp_path) not in line) <= 100
-    assert "work-stealing" in out and "layer2" not in out    # lenet5: conv1, conv2, ip1, ip2
+    assert "work-stealing" in out and "layer2" not in out  # lenet5: conv1, conv2, ip1, ip2
     # every policy still has a column in the per-layer blocks
-    heads = [l.split()[2:] for l in out.splitlines() if l.startswith("layer ") and "binds" in l
-             and "DRAM" not in l]
+    heads = [
+        l.split()[2:]
+        for l in out.splitlines()
+        if l.startswith("layer ") and "binds" in l and "DRAM" not in l
+    ]
     assert sum(len(h) for h in heads) == 10 and len(heads) > 1
 
 
 def test_compare_refuses_a_policy_named_twice(tmp_path, capsys):
     scenario = Path(__file__).parent.parent / "scenarios" / "lenet5_real.toml"
-    assert main(["compare", str(scenario), "--policies", "lpt,kk,lpt", "--out",
-                 str(tmp_path), "-q"]) == 2
+    assert (
+        main(["compare", str(scenario), "--policies", "lpt,kk,lpt", "--out", str(tmp_path), "-q"])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "--policies names lpt more than once" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "compare.json").exists()

@@ -10,8 +10,9 @@ from accelsim.engine.hw.clock import Clock
 
 # a schedule: at each step, wait `gap` cycles in a process, then schedule a callback `delay`
 # cycles ahead, either as a bare call or as a Timeout
-schedules = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4), st.booleans()),
-                     min_size=1, max_size=40)
+schedules = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(0, 4), st.booleans()), min_size=1, max_size=40
+)
 
 
 def _log_order(env, schedule, use_call_in: bool) -> list[tuple[int, int]]:
@@ -21,8 +22,10 @@ def _log_order(env, schedule, use_call_in: bool) -> list[tuple[int, int]]:
         for i, (gap, delay, bare) in enumerate(schedule):
             if gap:
                 yield env.timeout(gap)
+
             def note(i=i):
                 log.append((env.now, i))
+
             if bare and use_call_in:
                 env.call_in(delay, note)
             else:
@@ -82,4 +85,4 @@ def test_a_failed_event_crashes_the_run_unless_defused(run):
     defused.fail(ValueError("boom"))
     defused.defused = True
     done = clock.timeout(1)
-    clock.step() if run == "step" else clock.run_until(done)   # no exception
+    clock.step() if run == "step" else clock.run_until(done)  # no exception

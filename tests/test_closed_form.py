@@ -21,17 +21,28 @@ from accelsim.trace import Cause, Operand
 
 CAPACITIES = st.sampled_from([64, 512, 4096, 10**7, math.inf])
 hardware = st.builds(
-    Hardware, pe_rows=st.integers(1, 3), pe_cols=st.integers(1, 4),
-    macs_per_cycle=st.integers(1, 8), job_overhead_cycles=st.integers(0, 3),
-    weight_buffer_bytes=CAPACITIES, input_buffer_bytes=CAPACITIES,
-    output_buffer_bytes=CAPACITIES, double_buffered=st.booleans(),
+    Hardware,
+    pe_rows=st.integers(1, 3),
+    pe_cols=st.integers(1, 4),
+    macs_per_cycle=st.integers(1, 8),
+    job_overhead_cycles=st.integers(0, 3),
+    weight_buffer_bytes=CAPACITIES,
+    input_buffer_bytes=CAPACITIES,
+    output_buffer_bytes=CAPACITIES,
+    double_buffered=st.booleans(),
     dram_bytes_per_cycle=st.sampled_from([1, 2.5, 16, math.inf]),
     dram_latency_cycles=st.sampled_from([0, 0, 3, 20]),
-    noc_bytes_per_cycle=st.sampled_from([1, 8, math.inf]), multicast=st.booleans(),
-    input_queue_depth=st.sampled_from([1, 1, 2, 3, 10**6]))
-mappings = st.builds(Mapping, tile_h=st.integers(0, 5), tile_w=st.integers(0, 5),
-                     filters_per_job=st.integers(1, 3),
-                     channel_splits=st.sampled_from([1, 1, 2, "auto"]))
+    noc_bytes_per_cycle=st.sampled_from([1, 8, math.inf]),
+    multicast=st.booleans(),
+    input_queue_depth=st.sampled_from([1, 1, 2, 3, 10**6]),
+)
+mappings = st.builds(
+    Mapping,
+    tile_h=st.integers(0, 5),
+    tile_w=st.integers(0, 5),
+    filters_per_job=st.integers(1, 3),
+    channel_splits=st.sampled_from([1, 1, 2, "auto"]),
+)
 
 
 class LptByUnits:
@@ -42,6 +53,7 @@ class LptByUnits:
 
     def plan(self, problem):
         from accelsim.policies import Plan, by_size
+
         _, loads = problem.unit_loads()
         pe_of_unit = np.zeros(len(loads), dtype=np.int64)
         for p, queue in enumerate(load_policy("lpt").plan(problem).queues):
@@ -49,8 +61,9 @@ class LptByUnits:
         return Plan.from_unit_assignment(problem, pe_of_unit, by_size(loads), walk="units")
 
 
-POLICIES = st.sampled_from(["round-robin", "lpt", "kk", "multifit", "density-grouping",
-                            "greedy", LptByUnits()])
+POLICIES = st.sampled_from(
+    ["round-robin", "lpt", "kk", "multifit", "density-grouping", "greedy", LptByUnits()]
+)
 
 
 def dram_bytes(result) -> np.ndarray:
@@ -61,8 +74,14 @@ def dram_bytes(result) -> np.ndarray:
 
 
 def same_layer_results(a, b):
-    skip = {"plan_seconds", "engine", "engine_note",
-            "weight_buffer_peak", "input_buffer_peak", "output_buffer_peak"}
+    skip = {
+        "plan_seconds",
+        "engine",
+        "engine_note",
+        "weight_buffer_peak",
+        "input_buffer_peak",
+        "output_buffer_peak",
+    }
     fields = [f.name for f in attrs.fields(type(a)) if f.name not in skip]
     return {f: (getattr(a, f), getattr(b, f)) for f in fields if getattr(a, f) != getattr(b, f)}
 
@@ -83,12 +102,15 @@ def test_the_closed_form_equals_simpy_wherever_it_runs(layers, mapping, hw, poli
         assert np.array_equal(getattr(reference.states, column), getattr(auto.states, column))
     assert np.array_equal(dram_bytes(reference), dram_bytes(auto))
     energy = EnergyTable()
-    assert build_report("x", reference, energy).total.energy_pj == \
-        build_report("x", auto, energy).total.energy_pj
+    assert (
+        build_report("x", reference, energy).total.energy_pj
+        == build_report("x", auto, energy).total.energy_pj
+    )
     # buffer levels never exceed capacity nor fall below zero, on either engine
     lv = auto.levels
-    for b, cap in enumerate((hw.weight_buffer_bytes, hw.input_buffer_bytes,
-                             hw.output_buffer_bytes)):
+    for b, cap in enumerate(
+        (hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes)
+    ):
         assert 0 <= lv["level"][lv["buffer"] == b].min(initial=0)
         assert lv["level"][lv["buffer"] == b].max(initial=0) <= cap
 
@@ -113,20 +135,21 @@ def test_lock_step_waits_name_the_pe_that_holds_the_broadcast():
     s = fast.states
     waiting = (s.pe == 1) & (s.state == 2)
     assert waiting.any() and (s.held_by[waiting] == 0).all()
-    assert fast.makespan == 4 * 4 * 4   # 4 tiles of 4 pixels x 4 nonzeros, in lock-step
+    assert fast.makespan == 4 * 4 * 4  # 4 tiles of 4 pixels x 4 nonzeros, in lock-step
 
 
 def test_forcing_the_closed_form_where_it_is_not_exact_names_the_layer_before_planning():
     layers = [pruned(conv("first", out_c=32), 0.5, cv=0), pruned(conv("second", out_c=4), 0.5)]
     hw = Hardware(pe_rows=1, pe_cols=2, weight_buffer_bytes=64, input_queue_depth=2)
     jobs = jobs_for(layers, Mapping(), hw)
-    hw = fitted(hw, jobs, slack=1)    # every job fits; all 32 filters of "first" do not
+    hw = fitted(hw, jobs, slack=1)  # every job fits; all 32 filters of "first" do not
     assert hw.weight_buffer_bytes < jobs[0].weight_bytes.sum()
     seen = []
-    with pytest.raises(ConfigError, match=r"layer first: engine = 'fast'.*weight buffer.*deeper than 1"):
-        simulate(jobs, hw, load_policy("lpt"), progress=lambda *a: seen.append(a),
-                 engine="fast")
-    assert seen == []      # refused before planning anything
+    with pytest.raises(
+        ConfigError, match=r"layer first: engine = 'fast'.*weight buffer.*deeper than 1"
+    ):
+        simulate(jobs, hw, load_policy("lpt"), progress=lambda *a: seen.append(a), engine="fast")
+    assert seen == []  # refused before planning anything
     with pytest.raises(ConfigError, match="closed form is not exact here: the plan is dynamic"):
         simulate(jobs, attrs.evolve(hw).ideal_memory(), load_policy("greedy"), engine="fast")
     with pytest.raises(ConfigError, match="engine = 'quick': must be one of auto, simpy, fast"):
@@ -134,62 +157,87 @@ def test_forcing_the_closed_form_where_it_is_not_exact_names_the_layer_before_pl
 
 
 @settings(max_examples=200, deadline=None)
-@given(layers=conv_layers(max_layers=1), mapping=mappings, n_pes=st.integers(1, 5),
-       seed=st.integers(0, 10**6), shuffle=st.booleans())
-def test_the_flat_broadcast_order_is_the_dispatchers_merge(layers, mapping, n_pes, seed,
-                                                          shuffle):
+@given(
+    layers=conv_layers(max_layers=1),
+    mapping=mappings,
+    n_pes=st.integers(1, 5),
+    seed=st.integers(0, 10**6),
+    shuffle=st.booleans(),
+)
+def test_the_flat_broadcast_order_is_the_dispatchers_merge(layers, mapping, n_pes, seed, shuffle):
     layer = jobs_for(layers, mapping)[0]
     rng = np.random.default_rng(seed)
     pe_of = rng.integers(0, n_pes, len(layer.jobs))
     queues = [np.flatnonzero(pe_of == p) for p in range(n_pes)]
-    if shuffle:                        # queues that go back to earlier input blocks
+    if shuffle:  # queues that go back to earlier input blocks
         queues = [rng.permutation(q) for q in queues]
     queues = tuple(tuple(int(j) for j in q) for q in queues)
     flat = broadcasts(queues, layer).groups(layer)
     assert flat == static_groups(queues, layer)
 
 
-STATIC = st.sampled_from(["round-robin", "lpt", "kk", "multifit", "density-grouping",
-                          LptByUnits()])
+STATIC = st.sampled_from(["round-robin", "lpt", "kk", "multifit", "density-grouping", LptByUnits()])
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layers=conv_layers(), mapping=mappings, hw=hardware, policy=STATIC,
-       room=st.floats(0, 1), input_room=st.one_of(st.none(), st.floats(0, 1)),
-       overhead=st.integers(1, 3), noc=st.sampled_from([1, 8, 64]), pes=st.integers(1, 3))
+@given(
+    layers=conv_layers(),
+    mapping=mappings,
+    hw=hardware,
+    policy=STATIC,
+    room=st.floats(0, 1),
+    input_room=st.one_of(st.none(), st.floats(0, 1)),
+    overhead=st.integers(1, 3),
+    noc=st.sampled_from([1, 8, 64]),
+    pes=st.integers(1, 3),
+)
 def test_blocks_streamed_through_small_buffers_run_in_closed_form_exactly(
-        layers, mapping, hw, policy, room, input_room, overhead, noc, pes):
+    layers, mapping, hw, policy, room, input_room, overhead, noc, pes
+):
     """Lock-step, prefetching, with a weight buffer too small for a layer's weights, and an
     input buffer too small for its inputs or not: the loaders' evictions and refetches, the
     port's order and every wait are those of SimPy. Few PEs and one filter per job: more
     weight blocks than a broadcast holds."""
     mapping = attrs.evolve(mapping, filters_per_job=1)
-    hw = attrs.evolve(hw, pe_rows=1, pe_cols=pes, input_queue_depth=1, double_buffered=True,
-                      job_overhead_cycles=overhead, noc_bytes_per_cycle=noc,
-                      input_buffer_bytes=math.inf)
+    hw = attrs.evolve(
+        hw,
+        pe_rows=1,
+        pe_cols=pes,
+        input_queue_depth=1,
+        double_buffered=True,
+        job_overhead_cycles=overhead,
+        noc_bytes_per_cycle=noc,
+        input_buffer_bytes=math.inf,
+    )
     jobs = jobs_for(layers, mapping, hw)
     hw = fitted(hw, jobs, slack=1)
     # room for the largest broadcast's blocks (at most one weight block per PE, one input
     # block) and double buffering, up to the smallest layer's total: some layers stream
-    lower = max(max(int(np.sort(l.weight_bytes)[-hw.n_pes:].sum()),
-                    2 * int(l.weight_bytes.max(initial=0))) for l in jobs)
+    lower = max(
+        max(int(np.sort(l.weight_bytes)[-hw.n_pes :].sum()), 2 * int(l.weight_bytes.max(initial=0)))
+        for l in jobs
+    )
     upper = min(int(l.weight_bytes.sum()) for l in jobs)
     hw = attrs.evolve(hw, weight_buffer_bytes=max(1, lower + int(room * max(upper - lower, 0))))
     if input_room is not None:
         lower = max(2 * int(l.input_bytes.max(initial=0)) for l in jobs)
         upper = min(int(l.input_bytes.sum()) for l in jobs)
-        hw = attrs.evolve(hw, input_buffer_bytes=max(
-            1, lower + int(input_room * max(upper - lower, 0))))
+        hw = attrs.evolve(
+            hw, input_buffer_bytes=max(1, lower + int(input_room * max(upper - lower, 0)))
+        )
     policy = load_policy(policy) if isinstance(policy, str) else policy
     reference = simulate(jobs, hw, policy, engine="simpy")
     auto = simulate(jobs, hw, policy, engine="auto")
     streamed = []
     for layer, ref, got in zip(jobs, reference.layers, auto.layers):
         assert same_layer_results(ref, got) == {}, got.name
-        if layer.weight_bytes.sum() > hw.weight_buffer_bytes or \
-                layer.input_bytes.sum() > hw.input_buffer_bytes:
-            assert got.engine == "fast" or \
-                got.engine_note.startswith(("the output buffer", "partial sums")), got.engine_note
+        if (
+            layer.weight_bytes.sum() > hw.weight_buffer_bytes
+            or layer.input_bytes.sum() > hw.input_buffer_bytes
+        ):
+            assert got.engine == "fast" or got.engine_note.startswith(
+                ("the output buffer", "partial sums")
+            ), got.engine_note
             if got.engine == "fast":
                 streamed.append(layer.index)
                 event("a layer streamed its blocks in closed form")
@@ -201,8 +249,10 @@ def test_blocks_streamed_through_small_buffers_run_in_closed_form_exactly(
     assert np.array_equal(dram_bytes(reference), dram_bytes(auto))
     # streamed layers put their transfers on the port in SimPy's order (elsewhere same-cycle
     # write-backs may swap), and record the weight and input buffers' rows in its order
-    rows = [sorted(r for r in zip(*(x[k].tolist() for k in x)) if r[-1] in streamed)
-            for x in (reference.transfers, auto.transfers)]
+    rows = [
+        sorted(r for r in zip(*(x[k].tolist() for k in x)) if r[-1] in streamed)
+        for x in (reference.transfers, auto.transfers)
+    ]
     assert rows[0] == rows[1]
     for lv in (reference.levels, auto.levels):  # weight and input buffers, each in order
         for b in (0, 1):
@@ -210,5 +260,7 @@ def test_blocks_streamed_through_small_buffers_run_in_closed_form_exactly(
             rows.append(list(zip(lv["t"][mine].tolist(), lv["level"][mine].tolist())))
     assert rows[2:4] == rows[4:6]
     energy = EnergyTable()
-    assert build_report("x", reference, energy).total.energy_pj == \
-        build_report("x", auto, energy).total.energy_pj
+    assert (
+        build_report("x", reference, energy).total.energy_pj
+        == build_report("x", auto, energy).total.energy_pj
+    )

@@ -53,7 +53,9 @@ def same(documented, actual) -> bool:
     return documented == actual and isinstance(documented, bool) == isinstance(actual, bool)
 
 
-@pytest.mark.parametrize("cls", [Hardware, Mapping, EnergyTable, AreaTable], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [Hardware, Mapping, EnergyTable, AreaTable], ids=lambda c: c.__name__
+)
 def test_every_field_default_is_documented_with_the_codes_value(cls):
     rows = section(DEFAULTS, f"`accelsim.config.{cls.__name__}`")
     documented = {name(r[0]): literal(r[1]) for r in rows}
@@ -84,8 +86,12 @@ def test_the_default_scenarios_changes_are_exactly_the_listed_ones():
     documented = {name(r[0]): (literal(r[1]), literal(r[2])) for r in rows}
     scenario = load_scenario(ROOT / "scenarios" / "default.toml")
     changed = {}
-    for value, cls in ((scenario.hardware, Hardware), (scenario.mapping, Mapping),
-                       (scenario.energy, EnergyTable), (scenario.area, AreaTable)):
+    for value, cls in (
+        (scenario.hardware, Hardware),
+        (scenario.mapping, Mapping),
+        (scenario.energy, EnergyTable),
+        (scenario.area, AreaTable),
+    ):
         for f in attrs.fields(cls):
             if not same(getattr(value, f.name), f.default):
                 changed[f.name] = (getattr(value, f.name), f.default)

@@ -21,9 +21,19 @@ def test_each_case_is_a_clean_error_or_a_consistent_result(case, tmp_path):
 
 def test_the_table_covers_every_input_format_and_command():
     kinds = {c.kind for c in CASES}
-    assert {"scenario field", "scenario", "scenario pruning", "profile toml", "topology csv",
-            "jobs csv",
-            "sweep toml", "weights npz", "onnx", "flags", "accept"} <= kinds
+    assert {
+        "scenario field",
+        "scenario",
+        "scenario pruning",
+        "profile toml",
+        "topology csv",
+        "jobs csv",
+        "sweep toml",
+        "weights npz",
+        "onnx",
+        "flags",
+        "accept",
+    } <= kinds
     commands = {c.argv[0] for c in CASES}
     assert {"run", "schedule", "compare", "sweep", "size", "workload"} <= commands
 
@@ -32,10 +42,14 @@ def test_the_table_covers_every_input_format_and_command():
 # the real stderr, pipes, `python -m`) ----------------------------------------------------
 
 
-
 def _accelsim(*argv, cwd, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "accelsim", *argv], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "accelsim", *argv],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
 
 
 def test_a_bad_scenario_in_a_real_process_is_one_line_and_exit_2(tmp_path):
@@ -63,12 +77,17 @@ def test_a_reader_that_leaves_early_neither_breaks_the_command_nor_loses_its_fil
 
 def test_the_topology_writer_needs_a_folder_and_help_writes_nothing(tmp_path):
     def zoo(*argv):
-        return subprocess.run([sys.executable, "-m", "accelsim.workload.networks.zoo", *argv],
-                              cwd=tmp_path, capture_output=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "accelsim.workload.networks.zoo", *argv],
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=120,
+        )
+
     assert zoo("--help").returncode == 0
     bare = zoo()
     assert bare.returncode == 2 and b"folder" in bare.stderr
-    assert list(tmp_path.iterdir()) == []                 # no '--help' folder, nothing written
+    assert list(tmp_path.iterdir()) == []  # no '--help' folder, nothing written
     (tmp_path / "f").write_text("")
     under_a_file = zoo("f/x")
     assert under_a_file.returncode == 2 and b"f/x" in under_a_file.stderr

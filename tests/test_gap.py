@@ -14,21 +14,41 @@ from accelsim.engine.hardware_bounds import hardware_bounds
 from accelsim.policies import load_policy
 
 hardware = st.builds(
-    Hardware, pe_rows=st.integers(1, 3), pe_cols=st.integers(1, 4),
-    macs_per_cycle=st.integers(1, 8), job_overhead_cycles=st.integers(0, 3),
+    Hardware,
+    pe_rows=st.integers(1, 3),
+    pe_cols=st.integers(1, 4),
+    macs_per_cycle=st.integers(1, 8),
+    job_overhead_cycles=st.integers(0, 3),
     weight_buffer_bytes=st.sampled_from([1, 256, 10**7, math.inf]),
     input_buffer_bytes=st.sampled_from([1, 256, 10**7, math.inf]),
     output_buffer_bytes=st.sampled_from([1, 256, 10**7, math.inf]),
     double_buffered=st.booleans(),
     dram_bytes_per_cycle=st.sampled_from([0.5, 2.5, 16, math.inf]),
     dram_latency_cycles=st.sampled_from([0, 5, 40]),
-    noc_bytes_per_cycle=st.sampled_from([1, 4.5, 64, math.inf]), multicast=st.booleans(),
-    input_queue_depth=st.sampled_from([1, 1, 2, 8]))
-mappings = st.builds(Mapping, tile_h=st.integers(0, 5), tile_w=st.integers(0, 5),
-                     filters_per_job=st.integers(1, 3),
-                     channel_splits=st.sampled_from([1, 2, "auto"]))
-POLICIES = st.sampled_from(["round-robin", "lpt", "kk", "multifit", "density-grouping",
-                            "greedy", "work-stealing", "portfolio", "hardware-aware"])
+    noc_bytes_per_cycle=st.sampled_from([1, 4.5, 64, math.inf]),
+    multicast=st.booleans(),
+    input_queue_depth=st.sampled_from([1, 1, 2, 8]),
+)
+mappings = st.builds(
+    Mapping,
+    tile_h=st.integers(0, 5),
+    tile_w=st.integers(0, 5),
+    filters_per_job=st.integers(1, 3),
+    channel_splits=st.sampled_from([1, 2, "auto"]),
+)
+POLICIES = st.sampled_from(
+    [
+        "round-robin",
+        "lpt",
+        "kk",
+        "multifit",
+        "density-grouping",
+        "greedy",
+        "work-stealing",
+        "portfolio",
+        "hardware-aware",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -52,6 +72,7 @@ def test_a_lock_step_round_of_long_and_short_jobs_is_lock_step_waiting():
     # two PEs, depth 1, round-robin: PE 0 runs 4-cycle jobs, PE 1 1-cycle jobs
     import attrs
     import numpy as np
+
     layer = pruned(conv("c", in_c=4, hw=4, out_c=2, k=1, pad=0), 1.0)
     layer = attrs.evolve(layer, filter_nnz=np.array([4, 1]))
     hw = Hardware(pe_rows=1, pe_cols=2, macs_per_cycle=1, input_queue_depth=1).ideal_memory()

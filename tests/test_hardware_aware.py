@@ -14,17 +14,22 @@ from accelsim.policies.hardware_aware import HardwareAware
 from accelsim.policies.schedule import plan
 
 hardware = st.builds(
-    Hardware, pe_rows=st.integers(1, 2), pe_cols=st.integers(2, 4),
-    macs_per_cycle=st.integers(1, 8), job_overhead_cycles=st.integers(0, 3),
+    Hardware,
+    pe_rows=st.integers(1, 2),
+    pe_cols=st.integers(2, 4),
+    macs_per_cycle=st.integers(1, 8),
+    job_overhead_cycles=st.integers(0, 3),
     weight_buffer_bytes=st.sampled_from([512, 10**7, math.inf]),
     input_buffer_bytes=st.sampled_from([512, 10**7, math.inf]),
     output_buffer_bytes=st.sampled_from([512, 10**7, math.inf]),
     dram_bytes_per_cycle=st.sampled_from([2.5, 16, math.inf]),
     dram_latency_cycles=st.sampled_from([0, 10]),
     noc_bytes_per_cycle=st.sampled_from([4, 64, math.inf]),
-    input_queue_depth=st.sampled_from([1, 1, 2, 8]))
-mappings = st.builds(Mapping, tile_h=st.integers(0, 4), tile_w=st.integers(0, 4),
-                     filters_per_job=st.integers(1, 2))
+    input_queue_depth=st.sampled_from([1, 1, 2, 8]),
+)
+mappings = st.builds(
+    Mapping, tile_h=st.integers(0, 4), tile_w=st.integers(0, 4), filters_per_job=st.integers(1, 2)
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -43,9 +48,11 @@ def test_same_seed_same_plan_and_it_beats_round_robin_under_lock_step():
     from pathlib import Path
 
     from accelsim.scenario import load_scenario
+
     scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "lockstep.toml")
-    jobs = __import__("accelsim").build_jobs(scenario.pruned(), scenario.mapping,
-                                             scenario.hardware)[:2]
+    jobs = __import__("accelsim").build_jobs(
+        scenario.pruned(), scenario.mapping, scenario.hardware
+    )[:2]
     hw = scenario.hardware
     a = HardwareAware(evaluations=40).plan(layer_problem(jobs[1], hw))
     b = HardwareAware(evaluations=40).plan(layer_problem(jobs[1], hw))
@@ -62,11 +69,12 @@ def test_without_hardware_it_solves_the_textbook_problem():
 def test_fewer_units_than_pes_spreads_tiles_over_the_idle_pes():
     import numpy as np
     from simkit import conv, pruned
-    layer = pruned(conv("c", in_c=4, hw=8, out_c=2, k=1, pad=0), 1.0)   # 2 filters
+
+    layer = pruned(conv("c", in_c=4, hw=8, out_c=2, k=1, pad=0), 1.0)  # 2 filters
     hw = Hardware(pe_rows=1, pe_cols=4, macs_per_cycle=1, input_queue_depth=8).ideal_memory()
-    jobs = jobs_for([layer], Mapping(4, 4), hw)                          # 4 tiles
+    jobs = jobs_for([layer], Mapping(4, 4), hw)  # 4 tiles
     whole_units = simulate(jobs, hw, load_policy("lpt"))
     spread = simulate(jobs, hw, HardwareAware(evaluations=10))
-    assert spread.makespan * 2 == whole_units.makespan                   # 4 PEs busy, not 2
+    assert spread.makespan * 2 == whole_units.makespan  # 4 PEs busy, not 2
     busy = np.unique(spread.states.pe[spread.states.state == 0])
     assert busy.tolist() == [0, 1, 2, 3]

@@ -11,9 +11,12 @@ from browser import dump_dom, screenshot
 from accelsim.pipeline import run_scenario, write_outputs
 from accelsim.scenario import scenario_from_dict
 
-SCENARIO = {"name": "html", "workload": {"network": "lenet5"},
-            "pruning": {"profile": "han2015-lenet5"},
-            "hardware": {"pe_rows": 2, "pe_cols": 2, "dram_bytes_per_cycle": 8}}
+SCENARIO = {
+    "name": "html",
+    "workload": {"network": "lenet5"},
+    "pruning": {"profile": "han2015-lenet5"},
+    "hardware": {"pe_rows": 2, "pe_cols": 2, "dram_bytes_per_cycle": 8},
+}
 # appended to a copy of the page: what the browser made of it, written into the DOM
 PROBE = """<script>
 window.addEventListener("load", () => {
@@ -49,6 +52,7 @@ def probe(page, tmp_path):
     return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
 
 
+@pytest.mark.slow
 def test_every_plot_and_table_is_in_the_loaded_page(result_dir, tmp_path):
     out, outcome = result_dir
     seen = probe(out / "report.html", tmp_path)
@@ -57,9 +61,9 @@ def test_every_plot_and_table_is_in_the_loaded_page(result_dir, tmp_path):
     assert sorted(i["alt"] for i in seen["imgs"]) == pngs
     assert all(i["ok"] and i["width"] > 300 for i in seen["imgs"]), seen["imgs"]
     tables = {t["id"]: t for t in seen["tables"]}
-    assert tables["layers"]["rows"] == len(outcome.report.layers) + 1      # and the total
+    assert tables["layers"]["rows"] == len(outcome.report.layers) + 1  # and the total
     assert tables["gap"]["rows"] == 7 and tables["summary"]["rows"] >= 8
-    assert seen["external"] == []                                           # self-contained
+    assert seen["external"] == []  # self-contained
     assert "trace.perfetto.json" in seen["links"] and "summary.json" in seen["links"]
     for link in seen["links"]:
         assert (out / link).is_file()
@@ -85,6 +89,7 @@ def test_a_run_without_plots_still_has_a_page(tmp_path):
     assert "<img" not in html and '<table id="layers">' in html
 
 
+@pytest.mark.slow
 def test_screenshot_renders(result_dir, tmp_path):
     out, _ = result_dir
     shutil.copy(out / "report.html", tmp_path / "report.html")

@@ -47,14 +47,18 @@ def test_invariants_1_to_3(layers, mapping, hw, policy):
         assert lv["level"][lv["buffer"] == b].max(initial=0) <= cap
     assert (lv["level"] >= 0).all()
     tr = result.transfers
+
     def moved(operand, cause):
         return int(tr["bytes"][(tr["operand"] == operand) & (tr["cause"] == cause)].sum())
+
     assert moved(Operand.WEIGHTS, Cause.COMPULSORY) == sum(int(l.weight_bytes.sum()) for l in jobs)
     assert moved(Operand.INPUTS, Cause.COMPULSORY) == sum(l.compulsory_input_bytes for l in jobs)
-    assert moved(Operand.INPUTS, Cause.HALO) == \
-        sum(int(l.input_bytes.sum()) - l.compulsory_input_bytes for l in jobs)
-    assert moved(Operand.OUTPUTS, Cause.COMPULSORY) == \
-        sum(int(l.output_write_bytes.sum()) for l in jobs)
+    assert moved(Operand.INPUTS, Cause.HALO) == sum(
+        int(l.input_bytes.sum()) - l.compulsory_input_bytes for l in jobs
+    )
+    assert moved(Operand.OUTPUTS, Cause.COMPULSORY) == sum(
+        int(l.output_write_bytes.sum()) for l in jobs
+    )
     assert moved(Operand.WEIGHTS, Cause.HALO) == 0
     if math.isinf(hw.weight_buffer_bytes) and math.isinf(hw.input_buffer_bytes):
         assert moved(Operand.WEIGHTS, Cause.REFETCH) == moved(Operand.INPUTS, Cause.REFETCH) == 0
@@ -63,25 +67,43 @@ def test_invariants_1_to_3(layers, mapping, hw, policy):
 
 
 @SLOW
-@given(layers=conv_layers(), mapping=mappings, n=st.integers(1, 6),
-       lanes=st.integers(1, 8), overhead=st.integers(0, 3),
-       policy=st.sampled_from(["round-robin", "lpt"]))
-def test_invariant_4_ideal_memory_and_decoupled_pes_meet_the_plan(layers, mapping, n, lanes,
-                                                                 overhead, policy):
-    hw = Hardware(pe_rows=1, pe_cols=n, macs_per_cycle=lanes, job_overhead_cycles=overhead,
-                  input_queue_depth=10**9).ideal_memory()
+@given(
+    layers=conv_layers(),
+    mapping=mappings,
+    n=st.integers(1, 6),
+    lanes=st.integers(1, 8),
+    overhead=st.integers(0, 3),
+    policy=st.sampled_from(["round-robin", "lpt"]),
+)
+def test_invariant_4_ideal_memory_and_decoupled_pes_meet_the_plan(
+    layers, mapping, n, lanes, overhead, policy
+):
+    hw = Hardware(
+        pe_rows=1,
+        pe_cols=n,
+        macs_per_cycle=lanes,
+        job_overhead_cycles=overhead,
+        input_queue_depth=10**9,
+    ).ideal_memory()
     _, _, result = run(layers, mapping, hw, policy)
     for layer in result.layers:
         assert layer.cycles == layer.planned_makespan >= layer.lower_bound
 
 
 @settings(max_examples=25, deadline=None)
-@given(in_c=st.integers(1, 6), out_c=st.integers(1, 12), size=st.integers(1, 6),
-       k=st.integers(1, 3), n=st.integers(1, 5), lanes=st.integers(1, 16))
+@given(
+    in_c=st.integers(1, 6),
+    out_c=st.integers(1, 12),
+    size=st.integers(1, 6),
+    k=st.integers(1, 3),
+    n=st.integers(1, 5),
+    lanes=st.integers(1, 16),
+)
 def test_invariant_4_dense_mask_matches_the_analytic_dense_count(in_c, out_c, size, k, n, lanes):
     layer = pruned(conv(in_c=in_c, hw=size + k, out_c=out_c, k=k, pad=0), 1.0).dense()
-    hw = Hardware(pe_rows=1, pe_cols=n, macs_per_cycle=lanes,
-                  input_queue_depth=10**9).ideal_memory()
+    hw = Hardware(
+        pe_rows=1, pe_cols=n, macs_per_cycle=lanes, input_queue_depth=10**9
+    ).ideal_memory()
     _, _, result = run([layer], Mapping(), hw, "round-robin")
     macs_per_filter = layer.layer.weights_per_filter * layer.layer.out_pixels
     assert result.executed_macs == layer.layer.dense_macs
@@ -105,8 +127,13 @@ def test_invariant_5_same_input_same_trace_bytes(layers, mapping, hw, policy):
 def test_invariant_5_the_scenario_seed_decides_the_trace():
     from accelsim.pipeline import run_scenario
     from accelsim.scenario import scenario_from_dict
-    data = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
-            "hardware": {"pe_rows": 2, "pe_cols": 2}, "baselines": False}
+
+    data = {
+        "workload": {"network": "lenet5"},
+        "pruning": {"profile": "han2015-lenet5"},
+        "hardware": {"pe_rows": 2, "pe_cols": 2},
+        "baselines": False,
+    }
     scenario = scenario_from_dict(data, "<test>")
     first, again, other = (run_scenario(scenario, seed=s).result for s in (7, 7, 8))
     assert _trace_bytes(first) == _trace_bytes(again)
@@ -114,10 +141,16 @@ def test_invariant_5_the_scenario_seed_decides_the_trace():
 
 
 @SLOW
-@given(layers=conv_layers(max_layers=2), k=st.sampled_from([2, 3, "auto"]), hw=hardware,
-       policy=POLICIES, tile=st.integers(0, 4))
+@given(
+    layers=conv_layers(max_layers=2),
+    k=st.sampled_from([2, 3, "auto"]),
+    hw=hardware,
+    policy=POLICIES,
+    tile=st.integers(0, 4),
+)
 def test_split_partial_sums_never_deadlock_and_every_extra_byte_has_a_cause(
-        layers, k, hw, policy, tile):
+    layers, k, hw, policy, tile
+):
     jobs, hw, result = run(layers, Mapping(tile, tile, channel_splits=k), hw, policy)
     assert result.executed_macs == sum(p.pruned_macs for p in layers)
     tr = result.transfers
@@ -128,7 +161,8 @@ def test_split_partial_sums_never_deadlock_and_every_extra_byte_has_a_cause(
     if math.isinf(hw.output_buffer_bytes):
         assert not (tr["cause"] == Cause.SPILL).any()
     inputs = tr["operand"] == Operand.INPUTS
-    assert tr["bytes"][inputs & (tr["cause"] == Cause.COMPULSORY)].sum() == \
-        sum(l.compulsory_input_bytes for l in jobs)
+    assert tr["bytes"][inputs & (tr["cause"] == Cause.COMPULSORY)].sum() == sum(
+        l.compulsory_input_bytes for l in jobs
+    )
     lv = result.levels
     assert lv["level"][lv["buffer"] == 2].max(initial=0) <= hw.output_buffer_bytes

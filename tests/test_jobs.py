@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from simkit import conv, conv_layers, pruned
@@ -13,8 +14,13 @@ from accelsim.workload.sparsity.pruning import dense_network, load_profile, prun
 
 
 @settings(max_examples=60)
-@given(layers=conv_layers(), tile=st.integers(0, 4), fpj=st.integers(1, 3), k=st.integers(1, 3),
-       lanes=st.integers(1, 8))
+@given(
+    layers=conv_layers(),
+    tile=st.integers(0, 4),
+    fpj=st.integers(1, 3),
+    k=st.integers(1, 3),
+    lanes=st.integers(1, 8),
+)
 def test_jobs_conserve_nonzero_macs_and_weights(layers, tile, fpj, k, lanes):
     hw = Hardware(macs_per_cycle=lanes, weight_bits=8, index_bits=4)
     for i, p in enumerate(layers):
@@ -27,8 +33,10 @@ def test_jobs_conserve_nonzero_macs_and_weights(layers, tile, fpj, k, lanes):
         assert len(units) == p.layer.out_c * lj.channel_splits
         # "auto" stores the layer in the format with the fewest bytes; compressed weights take
         # (8 + 4) bits per nonzero and dense ones 8 bits per weight, rounded up per block
-        stored = {f: build_layer_jobs(i, p, Mapping(tile, tile, fpj, k, f), hw).weight_bytes
-                  for f in ("compressed", "bitmap", "dense")}
+        stored = {
+            f: build_layer_jobs(i, p, Mapping(tile, tile, fpj, k, f), hw).weight_bytes
+            for f in ("compressed", "bitmap", "dense")
+        }
         assert stored["compressed"].sum() >= p.nnz * 12 // 8
         assert stored["dense"].sum() == p.layer.weights
         assert stored["bitmap"].sum() >= (p.layer.weights + p.nnz * 8) // 8
@@ -64,13 +72,15 @@ def test_dense_mask_matches_the_analytic_dense_count():
     assert sum(j.macs for l in jobs for j in l.jobs) == net.dense_macs == 1_814_073_344
 
 
+@pytest.mark.slow
 def test_resnet50_pruned_jobs_conserve_the_profile():
     net = load_network("resnet50")
     p = prune_with_profile(net, load_profile("distiller-resnet50-agp80"), 1)
     jobs = build_jobs(p, Mapping(channel_splits=3), Hardware())
     assert sum(j.macs for l in jobs for j in l.jobs) == p.pruned_macs
-    assert all(np.array_equal(np.bincount([j.unit for j in l.jobs]), np.ones(l.n_units))
-               for l in jobs)
+    assert all(
+        np.array_equal(np.bincount([j.unit for j in l.jobs]), np.ones(l.n_units)) for l in jobs
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -97,10 +107,16 @@ def test_auto_split_cuts_only_what_exceeds_total_over_p(layers, n, tile):
 
 def test_auto_split_on_a_layer_with_one_dominant_filter():
     from accelsim.workload.sparsity.pruning import PrunedLayer
+
     layer = conv(in_c=8, hw=4, out_c=4, k=1, pad=0)
     p = PrunedLayer(layer, [8, 1, 1, 2])  # total 12 on 2 PEs: share 6, filter 0 has 8
     lj = build_layer_jobs(0, p, Mapping(channel_splits="auto"), Hardware(pe_cols=2, pe_rows=1))
-    assert [(j.filters, j.chunk) for j in lj.jobs] == [((0,), 0), ((0,), 1), ((1,), 0),
-                                                       ((2,), 0), ((3,), 0)]
+    assert [(j.filters, j.chunk) for j in lj.jobs] == [
+        ((0,), 0),
+        ((0,), 1),
+        ((1,), 0),
+        ((2,), 0),
+        ((3,), 0),
+    ]
     assert lj.output_uses.tolist() == [2, 1, 1, 1]
     assert max(lj.cycles) <= 6 * 16

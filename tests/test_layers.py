@@ -12,8 +12,18 @@ import pytest
 import accelsim
 
 LAYERS = (
-    ("foundation", ("accelsim.errors", "accelsim.units", "accelsim.config", "accelsim.files",
-                    "accelsim.jsonio", "accelsim.trace", "accelsim.version")),
+    (
+        "foundation",
+        (
+            "accelsim.errors",
+            "accelsim.units",
+            "accelsim.config",
+            "accelsim.files",
+            "accelsim.jsonio",
+            "accelsim.trace",
+            "accelsim.version",
+        ),
+    ),
     ("networks", ("accelsim.workload.networks",)),
     ("sparsity", ("accelsim.workload.sparsity",)),
     ("jobs", ("accelsim.workload",)),
@@ -28,8 +38,10 @@ LAYERS = (
 # programs apart from the library: they may use the layers up to `APART_MAY_USE`, and no
 # library module may import them
 APART, APART_MAY_USE = ("accelsim.training",), "jobs"
-__doc__ += "\n".join(f"    {i}. {name}: {', '.join(mods)}" for i, (name, mods) in
-                     enumerate(LAYERS)) + f"\n    apart: {', '.join(APART)}\n"
+__doc__ += (
+    "\n".join(f"    {i}. {name}: {', '.join(mods)}" for i, (name, mods) in enumerate(LAYERS))
+    + f"\n    apart: {', '.join(APART)}\n"
+)
 
 
 def layer_of(module: str) -> int:
@@ -69,9 +81,10 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             base = node.module or ""
             if node.level:
                 here = name.split(".") if is_package else name.split(".")[:-1]
-                base = ".".join(here[:len(here) - node.level + 1] + ([base] if base else []))
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
-                       for a in node.names]
+                base = ".".join(here[: len(here) - node.level + 1] + ([base] if base else []))
+            targets = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            ]
         else:
             continue
         for target in targets:
@@ -96,8 +109,11 @@ def upward(g: dict[str, set[str]]) -> list[str]:
         for dst in targets:
             a, b = layer_of(src), layer_of(dst)
             apart_src, apart_dst = a == len(LAYERS), b == len(LAYERS)
-            if (apart_dst and not apart_src) or (apart_src and not apart_dst and b > limit) \
-                    or (not apart_src and not apart_dst and b > a):
+            if (
+                (apart_dst and not apart_src)
+                or (apart_src and not apart_dst and b > limit)
+                or (not apart_src and not apart_dst and b > a)
+            ):
                 bad.append(f"{src} ({_name(a)}) imports {dst} ({_name(b)})")
     return sorted(bad)
 
@@ -177,37 +193,70 @@ def _package(tmp_path, files: dict[str, str]) -> Path:
     return root
 
 
-@pytest.mark.parametrize("files, expected", [
-    ({"engine/gap.py": "def f():\n    from accelsim.outputs import report\n",
-      "outputs/report.py": ""},
-     ["accelsim.engine.gap (engine) imports accelsim.outputs.report (outputs)"]),
-    ({"policies/exact.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                           "    from accelsim.engine.assemble import simulate\n",
-      "engine/assemble.py": ""},
-     ["accelsim.policies.exact (policies) imports accelsim.engine.assemble (engine)"]),
-    ({"pipeline.py": "from accelsim import __version__\n"},
-     ["accelsim.pipeline (pipeline) imports accelsim (cli)"]),
-    ({"workload/jobs.py": "from accelsim.training import im2col\n", "training/im2col.py": ""},
-     ["accelsim.workload.jobs (jobs) imports accelsim.training.im2col (apart)"]),
-    ({"training/fit.py": "from accelsim.engine import assemble\n", "engine/assemble.py": ""},
-     ["accelsim.training.fit (apart) imports accelsim.engine.assemble (engine)"]),
-    ({"engine/assemble.py": "from accelsim.policies import classic\n",
-      "policies/classic.py": "from accelsim.workload.jobs import Job\n",
-      "workload/jobs.py": ""}, []),
-])
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        (
+            {
+                "engine/gap.py": "def f():\n    from accelsim.outputs import report\n",
+                "outputs/report.py": "",
+            },
+            ["accelsim.engine.gap (engine) imports accelsim.outputs.report (outputs)"],
+        ),
+        (
+            {
+                "policies/exact.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                "    from accelsim.engine.assemble import simulate\n",
+                "engine/assemble.py": "",
+            },
+            ["accelsim.policies.exact (policies) imports accelsim.engine.assemble (engine)"],
+        ),
+        (
+            {"pipeline.py": "from accelsim import __version__\n"},
+            ["accelsim.pipeline (pipeline) imports accelsim (cli)"],
+        ),
+        (
+            {
+                "workload/jobs.py": "from accelsim.training import im2col\n",
+                "training/im2col.py": "",
+            },
+            ["accelsim.workload.jobs (jobs) imports accelsim.training.im2col (apart)"],
+        ),
+        (
+            {"training/fit.py": "from accelsim.engine import assemble\n", "engine/assemble.py": ""},
+            ["accelsim.training.fit (apart) imports accelsim.engine.assemble (engine)"],
+        ),
+        (
+            {
+                "engine/assemble.py": "from accelsim.policies import classic\n",
+                "policies/classic.py": "from accelsim.workload.jobs import Job\n",
+                "workload/jobs.py": "",
+            },
+            [],
+        ),
+    ],
+)
 def test_the_layer_check_catches_an_upward_import(tmp_path, files, expected):
     assert upward(graph(_package(tmp_path, files))) == expected
 
 
 def test_the_circle_check_catches_a_circle_hidden_in_a_function(tmp_path):
-    root = _package(tmp_path, {
-        "workload/sparsity/pruning.py": "def f():\n    from . import model\n",
-        "workload/sparsity/model.py": "from accelsim.workload.sparsity.counts import x\n",
-        "workload/sparsity/counts.py": "from .pruning import f\n",
-        "workload/sparsity/stats.py": "from accelsim.workload.sparsity import counts\n"})
-    assert circles(graph(root)) == [["accelsim.workload.sparsity.counts",
-                                     "accelsim.workload.sparsity.model",
-                                     "accelsim.workload.sparsity.pruning"]]
+    root = _package(
+        tmp_path,
+        {
+            "workload/sparsity/pruning.py": "def f():\n    from . import model\n",
+            "workload/sparsity/model.py": "from accelsim.workload.sparsity.counts import x\n",
+            "workload/sparsity/counts.py": "from .pruning import f\n",
+            "workload/sparsity/stats.py": "from accelsim.workload.sparsity import counts\n",
+        },
+    )
+    assert circles(graph(root)) == [
+        [
+            "accelsim.workload.sparsity.counts",
+            "accelsim.workload.sparsity.model",
+            "accelsim.workload.sparsity.pruning",
+        ]
+    ]
 
 
 def test_a_module_in_no_layer_is_named(tmp_path):

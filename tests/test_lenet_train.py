@@ -3,6 +3,7 @@
 from importlib import resources
 
 import numpy as np
+import pytest
 
 from accelsim.training.lenet_train import HAN_DENSITY, LeNet5
 
@@ -35,8 +36,9 @@ def test_backward_matches_numerical_gradients():
             flat[i] = old - 1e-5
             down = _loss(net, x, y)
             flat[i] = old
-            assert np.isclose(grads[name].reshape(-1)[i], (up - down) / 2e-5, rtol=1e-4,
-                              atol=1e-7), name
+            assert np.isclose(
+                grads[name].reshape(-1)[i], (up - down) / 2e-5, rtol=1e-4, atol=1e-7
+            ), name
 
 
 SHIPPED = resources.files("accelsim.workload") / "weights" / "lenet5_han2015.npz"
@@ -54,8 +56,10 @@ def test_shipped_weights_have_hans_densities_and_keep_the_accuracy():
     assert trained.stat().st_size < 2 * 1024 * 1024
 
 
+@pytest.mark.slow
 def test_quick_training_run_writes_pruned_weights(tmp_path):
     from accelsim.training.lenet_train import main
+
     assert main(["--quick", "--out", str(tmp_path / "w.npz")]) == 0
     with np.load(tmp_path / "w.npz") as data:
         for name, density in HAN_DENSITY.items():
@@ -66,6 +70,8 @@ def test_quick_training_run_writes_pruned_weights(tmp_path):
 
 def test_by_default_training_writes_outside_the_package():
     from accelsim.training import lenet_train
+
     assert lenet_train.OUT == lenet_train.Path("results") / "lenet5_han2015.npz"
     import accelsim.workload
+
     assert lenet_train.SHIPPED.parent.parent == lenet_train.Path(accelsim.workload.__file__).parent

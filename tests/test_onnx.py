@@ -20,6 +20,7 @@ def random_weights(net, seed=0):
 
 
 @pytest.mark.parametrize("name", ["lenet5", "alexnet", "resnet18", "mobilenet_v1"])
+@pytest.mark.slow
 def test_round_trip_gives_the_identical_workload(name, tmp_path):
     net = load_network(name)
     w = random_weights(net)
@@ -44,8 +45,13 @@ def save(tmp_path, nodes, inits=(), inputs=None, name="tiny"):
 
 
 def const(name, array):
-    return helper.make_node("Constant", [], [name], name=f"{name}.const",
-                            value=numpy_helper.from_array(np.asarray(array, np.float32), name))
+    return helper.make_node(
+        "Constant",
+        [],
+        [name],
+        name=f"{name}.const",
+        value=numpy_helper.from_array(np.asarray(array, np.float32), name),
+    )
 
 
 def test_constants_batchnorm_folding_matmul_and_pass_through(tmp_path):
@@ -53,22 +59,30 @@ def test_constants_batchnorm_folding_matmul_and_pass_through(tmp_path):
     gamma, var = np.array([1, 2, 3, 4], np.float32), np.array([3, 3, 3, 3], np.float32)
     fc = np.ones((4 * 3 * 3, 5), np.float32)  # MatMul weights are (in, out)
     nodes = [
-        const("w", w), const("g", gamma), const("beta", np.zeros(4)), const("mu", np.zeros(4)),
-        const("var", var), const("bias", np.zeros(4)), const("fcw", fc),
-        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1],
-                         strides=[1, 1]),
-        helper.make_node("BatchNormalization", ["c", "g", "beta", "mu", "var"], ["bn"],
-                         name="bn", epsilon=1.0),
+        const("w", w),
+        const("g", gamma),
+        const("beta", np.zeros(4)),
+        const("mu", np.zeros(4)),
+        const("var", var),
+        const("bias", np.zeros(4)),
+        const("fcw", fc),
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1], strides=[1, 1]),
+        helper.make_node(
+            "BatchNormalization", ["c", "g", "beta", "mu", "var"], ["bn"], name="bn", epsilon=1.0
+        ),
         helper.make_node("Relu", ["bn"], ["r"], name="relu"),
-        helper.make_node("MaxPool", ["r"], ["p"], name="pool", kernel_shape=[2, 2],
-                         strides=[2, 2]),
+        helper.make_node("MaxPool", ["r"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
         helper.make_node("Flatten", ["p"], ["f"], name="flat"),
         helper.make_node("MatMul", ["f", "fcw"], ["m"], name="fc"),
         helper.make_node("Add", ["m", "bias"], ["y"], name="fc_bias"),
     ]
     net, weights = load_onnx(save(tmp_path, nodes))
     assert [(l.name, l.kind.value) for l in net.layers] == [
-        ("x", "input"), ("conv", "conv"), ("pool", "pool"), ("fc", "fc")]
+        ("x", "input"),
+        ("conv", "conv"),
+        ("pool", "pool"),
+        ("fc", "fc"),
+    ]
     assert net.layer("fc").in_c == 36 and net.layer("fc").out_c == 5
     scale = gamma / np.sqrt(var + 1.0)
     assert np.allclose(weights["conv"], w * scale.reshape(-1, 1, 1, 1))
@@ -77,26 +91,40 @@ def test_constants_batchnorm_folding_matmul_and_pass_through(tmp_path):
 
 def test_residual_add_and_global_pool(tmp_path):
     w = np.ones((2, 2, 1, 1), np.float32)
-    nodes = [const("w", w),
-             helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
-             helper.make_node("Add", ["c", "x"], ["s"], name="join"),
-             helper.make_node("GlobalAveragePool", ["s"], ["y"], name="gap")]
+    nodes = [
+        const("w", w),
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Add", ["c", "x"], ["s"], name="join"),
+        helper.make_node("GlobalAveragePool", ["s"], ["y"], name="gap"),
+    ]
     net, _ = load_onnx(save(tmp_path, nodes))
     assert net.layer("join").sources == ("conv", "x")
     assert net.layer("gap").out_shape == (2, 1, 1)
 
 
-@pytest.mark.parametrize("node, message", [
-    (helper.make_node("Concat", ["x", "x"], ["y"], name="cat", axis=1),
-     r"node 'cat' \(Concat\): operator Concat is not supported"),
-    (helper.make_node("Conv", ["x", "x"], ["y"], name="conv"),
-     r"node 'conv' \(Conv\): input 1 must be a constant weight tensor"),
-    (helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2],
-                      pads=[0, 0, 1, 1]),
-     r"node 'pool' \(MaxPool\): strides \[1, 1\] and pads \[0, 0, 1, 1\] must be the same"),
-    (helper.make_node("Relu", ["nowhere"], ["y"], name="relu"),
-     r"node 'relu' \(Relu\) reads 'nowhere', which no supported node produces"),
-])
+@pytest.mark.parametrize(
+    "node, message",
+    [
+        (
+            helper.make_node("Concat", ["x", "x"], ["y"], name="cat", axis=1),
+            r"node 'cat' \(Concat\): operator Concat is not supported",
+        ),
+        (
+            helper.make_node("Conv", ["x", "x"], ["y"], name="conv"),
+            r"node 'conv' \(Conv\): input 1 must be a constant weight tensor",
+        ),
+        (
+            helper.make_node(
+                "MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2], pads=[0, 0, 1, 1]
+            ),
+            r"node 'pool' \(MaxPool\): strides \[1, 1\] and pads \[0, 0, 1, 1\] must be the same",
+        ),
+        (
+            helper.make_node("Relu", ["nowhere"], ["y"], name="relu"),
+            r"node 'relu' \(Relu\) reads 'nowhere', which no supported node produces",
+        ),
+    ],
+)
 def test_malformed_models_name_the_node_and_operator(tmp_path, node, message):
     with pytest.raises(ConfigError, match=message):
         load_onnx(save(tmp_path, [node]))
@@ -111,11 +139,13 @@ def test_not_an_onnx_file(tmp_path):
 def test_a_scenario_runs_an_onnx_model_with_its_weights(tmp_path):
     from accelsim.pipeline import run_scenario
     from accelsim.scenario import load_scenario
+
     net = load_network("lenet5")
     onnx.save(to_onnx(net, random_weights(net)), tmp_path / "lenet.onnx")
     (tmp_path / "s.toml").write_text(
         "[workload]\nnetwork = 'lenet.onnx'\n[pruning]\nweights = 'lenet.onnx'\n"
-        "method = 'global'\nkeep = 0.1\n[hardware]\npe_rows = 2\npe_cols = 2\n")
+        "method = 'global'\nkeep = 0.1\n[hardware]\npe_rows = 2\npe_cols = 2\n"
+    )
     outcome = run_scenario(load_scenario(tmp_path / "s.toml"), baselines=False)
     assert outcome.pruned.nnz == round(0.1 * net.weights)
     assert outcome.result.executed_macs == outcome.pruned.pruned_macs

@@ -26,8 +26,9 @@ MODELS = ["zero-skip", "window", "lane-group", "dense"]
 
 
 def masked(layer, mask) -> PrunedLayer:
-    mask = np.asarray(mask, dtype=bool).reshape(layer.out_c, layer.channels_per_group,
-                                                layer.k_h, layer.k_w)
+    mask = np.asarray(mask, dtype=bool).reshape(
+        layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w
+    )
     return PrunedLayer(layer, mask.reshape(layer.out_c, -1).sum(axis=1), mask=mask)
 
 
@@ -40,12 +41,17 @@ def cycles(layer, model, lanes=4, window=3, mapping=Mapping()):
 def test_dense_model_on_a_dense_mask_is_the_analytic_count(k, lanes, tile):
     layer = conv(in_c=3, hw=8, out_c=5, k=k, pad=k // 2)
     full = masked(layer, np.ones(layer.weights))
-    jobs = build_layer_jobs(0, full, Mapping(tile, tile),
-                            Hardware(macs_per_cycle=lanes, pe_model="dense"))
-    pixels = [min(tile or 8, 8 - r) * min(tile or 8, 8 - c)
-              for r in range(0, 8, tile or 8) for c in range(0, 8, tile or 8)]
-    assert jobs.cycles.tolist() == [ceil_div(3 * k * k * p, lanes) for p in pixels
-                                    for _ in range(5)]
+    jobs = build_layer_jobs(
+        0, full, Mapping(tile, tile), Hardware(macs_per_cycle=lanes, pe_model="dense")
+    )
+    pixels = [
+        min(tile or 8, 8 - r) * min(tile or 8, 8 - c)
+        for r in range(0, 8, tile or 8)
+        for c in range(0, 8, tile or 8)
+    ]
+    assert jobs.cycles.tolist() == [
+        ceil_div(3 * k * k * p, lanes) for p in pixels for _ in range(5)
+    ]
     assert jobs.total_cycles >= ceil_div(layer.dense_macs, lanes)
 
 
@@ -69,14 +75,15 @@ def test_window_skipping_with_no_all_zero_window_equals_dense():
 def test_window_skipping_skips_exactly_the_all_zero_windows():
     layer = conv(in_c=2, hw=4, out_c=1, k=5, pad=2)
     mask = np.zeros((1, 2, 5, 5), dtype=bool)
-    mask[0, 0, 1, 1] = True        # channel 0: the 3x3 window only
-    mask[0, 1, 4, 3:5] = True      # channel 1: the 2x2 corner window only
+    mask[0, 0, 1, 1] = True  # channel 0: the 3x3 window only
+    mask[0, 1, 4, 3:5] = True  # channel 1: the 2x2 corner window only
     assert window_costs(masked(layer, mask), 3).tolist() == [[9, 4]]
     # 13 slots per pixel, 16 pixels, 4 lanes
     assert cycles(masked(layer, mask), "window") == [ceil_div(13 * 16, 4)]
     # a 1x1 window is zero-skipping
-    assert cycles(masked(layer, mask), "window", window=1) == cycles(masked(layer, mask),
-                                                                      "zero-skip")
+    assert cycles(masked(layer, mask), "window", window=1) == cycles(
+        masked(layer, mask), "zero-skip"
+    )
 
 
 def test_a_lane_group_step_lasts_as_long_as_its_densest_kernel():
@@ -91,13 +98,20 @@ def test_a_lane_group_step_lasts_as_long_as_its_densest_kernel():
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layers=conv_layers(), lanes=st.integers(1, 8), window=st.integers(1, 3),
-       fpj=st.integers(1, 3), splits=st.integers(1, 2))
+@given(
+    layers=conv_layers(),
+    lanes=st.integers(1, 8),
+    window=st.integers(1, 3),
+    fpj=st.integers(1, 3),
+    splits=st.integers(1, 2),
+)
 def test_every_model_lies_between_zero_skip_and_dense_and_conserves_work(
-        layers, lanes, window, fpj, splits):
+    layers, lanes, window, fpj, splits
+):
     for i, layer in enumerate(layers):
-        mapping = Mapping(filters_per_job=fpj,
-                          channel_splits=min(splits, layer.layer.channels_per_group))
+        mapping = Mapping(
+            filters_per_job=fpj, channel_splits=min(splits, layer.layer.channels_per_group)
+        )
         for m in MODELS:
             hw = Hardware(macs_per_cycle=lanes, pe_model=m, pe_window=window)
             lj = build_layer_jobs(i, layer, mapping, hw)
@@ -124,17 +138,26 @@ def test_the_simulator_executes_the_pruned_work_under_every_model(layers, model)
 
 
 def test_a_bad_pe_model_is_one_line_naming_it():
-    with pytest.raises(ConfigError, match=r"<t>: \[hardware\] 'pe_model' must be one of "
-                                          r"zero-skip, window, lane-group, dense: 'sparse'"):
-        scenario_from_dict({"workload": {"network": "lenet5"}, "pruning": {"dense": True},
-                            "hardware": {"pe_model": "sparse"}}, "<t>")
+    with pytest.raises(
+        ConfigError,
+        match=r"<t>: \[hardware\] 'pe_model' must be one of "
+        r"zero-skip, window, lane-group, dense: 'sparse'",
+    ):
+        scenario_from_dict(
+            {
+                "workload": {"network": "lenet5"},
+                "pruning": {"dense": True},
+                "hardware": {"pe_model": "sparse"},
+            },
+            "<t>",
+        )
 
 
-def test_the_comparison_scenario_runs_every_model_on_the_same_work(tmp_path, capsys,
-                                                                   monkeypatch):
+def test_the_comparison_scenario_runs_every_model_on_the_same_work(tmp_path, capsys, monkeypatch):
     import runpy
     import sys
     from pathlib import Path
+
     script = Path(__file__).resolve().parents[1] / "scenarios" / "pe_models.py"
     monkeypatch.setattr(sys, "argv", ["pe_models.py", "--out", str(tmp_path)])
     runpy.run_path(str(script), run_name="__main__")

@@ -13,8 +13,11 @@ from accelsim.pipeline import run_scenario
 from accelsim.scenario import scenario_from_dict
 from accelsim.trace import Cause, Operand, State
 
-LENET = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
-         "hardware": {"pe_rows": 2, "pe_cols": 2, "dram_bytes_per_cycle": 8}}
+LENET = {
+    "workload": {"network": "lenet5"},
+    "pruning": {"profile": "han2015-lenet5"},
+    "hardware": {"pe_rows": 2, "pe_cols": 2, "dram_bytes_per_cycle": 8},
+}
 
 
 def write_perfetto_dicts(result, path):
@@ -22,17 +25,28 @@ def write_perfetto_dicts(result, path):
     (the writer this replaced), without flows."""
     s = result.states
     events = [{"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "PE array"}}]
-    events += [{"name": "thread_name", "ph": "M", "pid": 0, "tid": p,
-                "args": {"name": f"PE {p}"}} for p in range(result.hw.n_pes)]
-    for pe, t0, t1, st, held in zip(s.pe.tolist(), s.start.tolist(), s.end.tolist(),
-                                   s.state.tolist(), s.held_by.tolist()):
+    events += [
+        {"name": "thread_name", "ph": "M", "pid": 0, "tid": p, "args": {"name": f"PE {p}"}}
+        for p in range(result.hw.n_pes)
+    ]
+    for pe, t0, t1, st, held in zip(
+        s.pe.tolist(), s.start.tolist(), s.end.tolist(), s.state.tolist(), s.held_by.tolist()
+    ):
         ev = {"name": State(st).label, "ph": "X", "pid": 0, "tid": pe, "ts": t0, "dur": t1 - t0}
         if held >= 0:
             ev["args"] = {"held_by_pe": held}
         events.append(ev)
     for layer in result.layers:
-        events.append({"name": layer.name, "ph": "X", "pid": 1, "tid": 0, "ts": layer.start,
-                       "dur": layer.cycles})
+        events.append(
+            {
+                "name": layer.name,
+                "ph": "X",
+                "pid": 1,
+                "tid": 0,
+                "ts": layer.start,
+                "dur": layer.cycles,
+            }
+        )
     events.append({"name": "process_name", "ph": "M", "pid": 1, "args": {"name": "layers"}})
     path.write_text(",".join(json.dumps(e, separators=(",", ":")) for e in events))
 
@@ -43,13 +57,13 @@ def write_pe_and_layer_events(result, path):
 
 
 def simulated(**hardware):
-    scenario = scenario_from_dict({**LENET, "hardware": {**LENET["hardware"], **hardware}},
-                                  "<t>")
+    scenario = scenario_from_dict({**LENET, "hardware": {**LENET["hardware"], **hardware}}, "<t>")
     return run_scenario(scenario, baselines=False).result
 
 
-@pytest.mark.parametrize("hardware", [{}, {"input_queue_depth": 4},
-                                      {"pe_rows": 3, "pe_cols": 3, "multicast": False}])
+@pytest.mark.parametrize(
+    "hardware", [{}, {"input_queue_depth": 4}, {"pe_rows": 3, "pe_cols": 3, "multicast": False}]
+)
 def test_same_bytes_as_one_dict_per_event(tmp_path, hardware):
     result = simulated(**hardware)
     assert len(result.layers) > 1
@@ -75,8 +89,13 @@ def test_held_by_becomes_args_and_layer_names_are_escaped(tmp_path):
 
 def test_a_run_without_intervals(tmp_path):
     result = simulated()
-    empty = attrs.evolve(result.states, **{f: np.zeros(0, dtype=getattr(result.states, f).dtype)
-                                           for f in ("pe", "start", "end", "state", "held_by")})
+    empty = attrs.evolve(
+        result.states,
+        **{
+            f: np.zeros(0, dtype=getattr(result.states, f).dtype)
+            for f in ("pe", "start", "end", "state", "held_by")
+        },
+    )
     result = attrs.evolve(result, states=empty)
     write_pe_and_layer_events(result, tmp_path / "columns.json")
     write_perfetto_dicts(result, tmp_path / "dicts.json")
@@ -119,12 +138,14 @@ def test_dram_transfers_are_slices_by_operand_and_cause_and_add_up(tmp_path):
             rows = (d["operand"] == o) & (d["cause"] == c)
             mine = [e for e in slices if e["tid"] == o and e["name"] == c.name.lower()]
             assert sum(e["args"]["bytes"] for e in mine) == int(d["bytes"][rows].sum())
-    names = {e["tid"]: e["args"]["name"] for e in events
-             if e["pid"] == 2 and e["name"] == "thread_name"}
+    names = {
+        e["tid"]: e["args"]["name"] for e in events if e["pid"] == 2 and e["name"] == "thread_name"
+    }
     assert names == {0: "weights transfers", 1: "inputs transfers", 2: "outputs transfers"}
     # bytes/cycle integrated over time is every byte moved (within rounding)
-    counter = sorted((e["ts"], e["args"]["bytes/cycle"]) for e in events if e["ph"] == "C"
-                     and e["pid"] == 2)
+    counter = sorted(
+        (e["ts"], e["args"]["bytes/cycle"]) for e in events if e["ph"] == "C" and e["pid"] == 2
+    )
     moved = sum(r * (t1 - t0) for (t0, r), (t1, _) in zip(counter, counter[1:]))
     assert moved == pytest.approx(int(d["bytes"].sum()), rel=1e-6)
     assert counter[-1][1] == 0
@@ -136,8 +157,9 @@ def test_buffer_counters_follow_the_levels(tmp_path):
     events = events_of(result, tmp_path)
     counters = [e for e in events if e["pid"] == 3 and e["ph"] == "C"]
     for b, name in enumerate(("weight", "input", "output")):
-        mine = [(e["ts"], e["args"]["bytes"]) for e in counters
-                if e["name"] == f"{name} buffer bytes"]
+        mine = [
+            (e["ts"], e["args"]["bytes"]) for e in counters if e["name"] == f"{name} buffer bytes"
+        ]
         sel = lv["buffer"] == b
         assert mine == list(zip(lv["t"][sel].tolist(), lv["level"][sel].tolist()))
         assert mine and max(v for _, v in mine) > 0
@@ -145,14 +167,21 @@ def test_buffer_counters_follow_the_levels(tmp_path):
 
 def test_trace_npz_names_its_codes(tmp_path):
     from accelsim.outputs.report import write_trace
+
     result = simulated()
     write_trace(result, tmp_path / "trace.npz")
     with np.load(tmp_path / "trace.npz") as data:
-        assert [str(x) for x in data["state_names"][data["state"][:3]]] == \
-            [State(int(c)).label for c in result.states.state[:3]]
+        assert [str(x) for x in data["state_names"][data["state"][:3]]] == [
+            State(int(c)).label for c in result.states.state[:3]
+        ]
         assert data["state_names"].tolist() == [s.label for s in State]
-        assert data["dram_cause_names"].tolist() == ["compulsory", "halo", "refetch", "split",
-                                                     "spill"]
+        assert data["dram_cause_names"].tolist() == [
+            "compulsory",
+            "halo",
+            "refetch",
+            "split",
+            "spill",
+        ]
         assert data["dram_operand_names"].tolist() == ["weights", "inputs", "outputs"]
         assert data["level_buffer_names"].tolist() == ["weight", "input", "output"]
-        assert data["state_names"].dtype.kind == "U"     # loads without pickle
+        assert data["state_names"].dtype.kind == "U"  # loads without pickle

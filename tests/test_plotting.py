@@ -27,11 +27,20 @@ def random_trace(n_pes: int, changes: int = 20, seed: int = 0) -> dict[str, np.n
         for t in np.sort(rng.integers(0, 1000, changes)):
             trace.enter(pe, State(rng.integers(len(State))), int(t), int(rng.integers(-1, 2)))
     s = trace.close(1000)
-    return {"pe": s.pe, "start": s.start, "end": s.end, "state": s.state, "held_by": s.held_by,
-            "n_pes": np.array(n_pes), "layer_start": np.array([0, 400]),
-            "layer_end": np.array([400, 1000]), "layer_name": np.array(["conv1", "fc"]),
-            "level_buffer": np.array([0, 1, 2]), "level_t": np.array([0, 10, 20]),
-            "level_bytes": np.array([100, 200, 300])}
+    return {
+        "pe": s.pe,
+        "start": s.start,
+        "end": s.end,
+        "state": s.state,
+        "held_by": s.held_by,
+        "n_pes": np.array(n_pes),
+        "layer_start": np.array([0, 400]),
+        "layer_end": np.array([400, 1000]),
+        "layer_name": np.array(["conv1", "fc"]),
+        "level_buffer": np.array([0, 1, 2]),
+        "level_t": np.array([0, 10, 20]),
+        "level_bytes": np.array([100, 200, 300]),
+    }
 
 
 def png_shape(path) -> tuple[int, int]:
@@ -42,13 +51,20 @@ def png_shape(path) -> tuple[int, int]:
 
 def trace_of(states: StateIntervals, n_pes: int, layers=((0, 1, "all"),)) -> dict:
     """A trace.npz-like dict of these intervals and layers (start, end, name)."""
-    return {"pe": states.pe, "start": states.start, "end": states.end, "state": states.state,
-            "held_by": states.held_by, "n_pes": np.array(n_pes),
-            "layer_start": np.array([l[0] for l in layers]),
-            "layer_end": np.array([l[1] for l in layers]),
-            "layer_name": np.array([l[2] for l in layers]),
-            "level_buffer": np.array([], dtype=int), "level_t": np.array([], dtype=int),
-            "level_bytes": np.array([], dtype=int)}
+    return {
+        "pe": states.pe,
+        "start": states.start,
+        "end": states.end,
+        "state": states.state,
+        "held_by": states.held_by,
+        "n_pes": np.array(n_pes),
+        "layer_start": np.array([l[0] for l in layers]),
+        "layer_end": np.array([l[1] for l in layers]),
+        "layer_name": np.array([l[2] for l in layers]),
+        "level_buffer": np.array([], dtype=int),
+        "level_t": np.array([], dtype=int),
+        "level_bytes": np.array([], dtype=int),
+    }
 
 
 def colour_at(canvas, x: float, y: float) -> np.ndarray:
@@ -62,10 +78,13 @@ def test_one_row_per_pe_up_to_64_then_about_32_bands():
 
 def test_band_cycles_of_a_small_trace():
     # PE 0: busy [0, 10), idle [10, 20); PE 1: wait_inputs [0, 5), busy [5, 20)
-    states = StateIntervals(np.array([0, 0, 1, 1]), np.array([0, 10, 0, 5]),
-                            np.array([10, 20, 5, 20]),
-                            np.array([State.BUSY, State.IDLE, State.WAIT_INPUTS, State.BUSY]),
-                            np.full(4, -1))
+    states = StateIntervals(
+        np.array([0, 0, 1, 1]),
+        np.array([0, 10, 0, 5]),
+        np.array([10, 20, 5, 20]),
+        np.array([State.BUSY, State.IDLE, State.WAIT_INPUTS, State.BUSY]),
+        np.full(4, -1),
+    )
     cycles = band_cycles(states, 2, 2, np.array([0, 10, 20]))
     expected = np.zeros((1, len(State), 2), dtype=np.int64)
     expected[0, State.BUSY] = [15, 10]
@@ -75,8 +94,12 @@ def test_band_cycles_of_a_small_trace():
 
 
 @settings(max_examples=50, deadline=None)
-@given(n_pes=st.integers(1, 150), band=st.integers(1, 40), seed=st.integers(0, 1000),
-       cuts=st.lists(st.integers(0, 1000), min_size=2, max_size=30, unique=True))
+@given(
+    n_pes=st.integers(1, 150),
+    band=st.integers(1, 40),
+    seed=st.integers(0, 1000),
+    cuts=st.lists(st.integers(0, 1000), min_size=2, max_size=30, unique=True),
+)
 def test_bands_keep_every_pe_cycle_of_each_state(n_pes, band, seed, cuts):
     trace = random_trace(n_pes, 5, seed)
     states = plotting.intervals_of(trace)
@@ -91,16 +114,19 @@ def test_bands_keep_every_pe_cycle_of_each_state(n_pes, band, seed, cuts):
 
 def test_a_small_timeline_shows_each_pes_states_where_they_happen():
     # PE 0 busy for 300 cycles; PE 1 waits for inputs, then busy from cycle 100
-    states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, 100]),
-                            np.array([300, 100, 300]),
-                            np.array([State.BUSY, State.WAIT_INPUTS, State.BUSY], dtype=np.int8),
-                            np.array([-1, -1, -1]))
+    states = StateIntervals(
+        np.array([0, 1, 1]),
+        np.array([0, 0, 100]),
+        np.array([300, 100, 300]),
+        np.array([State.BUSY, State.WAIT_INPUTS, State.BUSY], dtype=np.int8),
+        np.array([-1, -1, -1]),
+    )
     canvas, ax, mix = plotting.draw_timeline(trace_of(states, 2, [(0, 300, "conv")]))
     busy, waiting = np.array(rgb(COLORS[State.BUSY])), np.array(rgb(COLORS[State.WAIT_INPUTS]))
     row0, row1, between = float(ax.py(0.5)), float(ax.py(1.5)), float(ax.py(1.0))
     for t in (1, 99, 150, 299):
         assert (colour_at(canvas, ax.px(t), row0) == busy).all()
-        assert (colour_at(canvas, ax.px(t), between) == 255).all()   # white gap between rows
+        assert (colour_at(canvas, ax.px(t), between) == 255).all()  # white gap between rows
     for t in (1, 50, 99):
         assert (colour_at(canvas, ax.px(t), row1) == waiting).all()
     for t in (101, 200, 299):
@@ -115,15 +141,18 @@ def test_a_pixel_column_stacks_the_states_of_its_bin_in_their_own_colours():
     # 6,000 cycles in fewer pixels: PE 1 changes state halfway through a pixel's bin; the
     # column shows busy below and waiting above, never a blend that reads as a third state
     def draw(change):
-        states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, change]),
-                                np.array([6000, change, 6000]),
-                                np.array([State.WAIT_INPUTS, State.WAIT_INPUTS, State.BUSY],
-                                         dtype=np.int8), np.full(3, -1))
+        states = StateIntervals(
+            np.array([0, 1, 1]),
+            np.array([0, 0, change]),
+            np.array([6000, change, 6000]),
+            np.array([State.WAIT_INPUTS, State.WAIT_INPUTS, State.BUSY], dtype=np.int8),
+            np.full(3, -1),
+        )
         return plotting.draw_timeline(trace_of(states, 2, [(0, 6000, "conv")]))
 
     _, ax, _ = draw(3000)
     edges = plotting._edges(0, 6000, ax.width)
-    column = int(np.argmax(np.diff(edges)[len(edges) // 2:] >= 4)) + len(edges) // 2
+    column = int(np.argmax(np.diff(edges)[len(edges) // 2 :] >= 4)) + len(edges) // 2
     e0, e1 = edges[column], edges[column + 1]
     canvas, ax, _ = draw(e0 + (e1 - e0) // 2)
     busy, waiting = rgb(COLORS[State.BUSY]), rgb(COLORS[State.WAIT_INPUTS])
@@ -132,7 +161,7 @@ def test_a_pixel_column_stacks_the_states_of_its_bin_in_their_own_colours():
     # row 1's bar spans y = 1.9 (level 0) up to y = 1.1 (level 1)
     assert (pixels[int(ax.py(1.9 - 0.8 * 0.2)), x] == busy).all()
     assert (pixels[int(ax.py(1.9 - 0.8 * 0.8)), x] == waiting).all()
-    colours = {tuple(c) for c in pixels[int(ax.py(1.85)):int(ax.py(1.15)), x]}
+    colours = {tuple(c) for c in pixels[int(ax.py(1.85)) : int(ax.py(1.15)), x]}
     assert colours <= {tuple(busy), tuple(waiting)}
     assert (pixels[int(ax.py(1.5)), x + 1] == busy).all()
 
@@ -142,34 +171,53 @@ def test_1024_pes_are_32_bands_stacking_the_share_of_their_pes_in_each_state():
     n = 1024
     pe = np.arange(n)
     state = np.where(pe >= 512, State.WAIT_WEIGHTS, np.where(pe % 2, State.IDLE, State.BUSY))
-    states = StateIntervals(pe, np.zeros(n, dtype=np.int64), np.full(n, 1000),
-                            state.astype(np.int8), np.full(n, -1))
+    states = StateIntervals(
+        pe, np.zeros(n, dtype=np.int64), np.full(n, 1000), state.astype(np.int8), np.full(n, -1)
+    )
     canvas, ax, _ = plotting.draw_timeline(trace_of(states, n, [(0, 1000, "conv")]))
     assert ax.ylim == (32, 0)
-    for band, low, high in ((0, State.BUSY, State.IDLE), (15, State.BUSY, State.IDLE),
-                            (16, State.WAIT_WEIGHTS, State.WAIT_WEIGHTS),
-                            (31, State.WAIT_WEIGHTS, State.WAIT_WEIGHTS)):
+    for band, low, high in (
+        (0, State.BUSY, State.IDLE),
+        (15, State.BUSY, State.IDLE),
+        (16, State.WAIT_WEIGHTS, State.WAIT_WEIGHTS),
+        (31, State.WAIT_WEIGHTS, State.WAIT_WEIGHTS),
+    ):
         # the band's bar fills 0.8 of its row: busy in its lower half, idle in its upper half
         assert (colour_at(canvas, ax.px(500), ax.py(band + 0.7)) == rgb(COLORS[low])).all()
         assert (colour_at(canvas, ax.px(500), ax.py(band + 0.3)) == rgb(COLORS[high])).all()
 
 
 def test_a_window_narrower_than_the_pixels_shows_each_cycle_where_the_axis_says():
-    states = StateIntervals(np.array([0, 0, 0]), np.array([0, 120, 130]),
-                            np.array([120, 130, 1000]),
-                            np.array([State.BUSY, State.WAIT_NOC, State.BUSY], dtype=np.int8),
-                            np.full(3, -1))
-    canvas, ax, _ = plotting.draw_timeline(trace_of(states, 1, [(0, 1000, "conv")]),
-                                           window=(100, 150))
+    states = StateIntervals(
+        np.array([0, 0, 0]),
+        np.array([0, 120, 130]),
+        np.array([120, 130, 1000]),
+        np.array([State.BUSY, State.WAIT_NOC, State.BUSY], dtype=np.int8),
+        np.full(3, -1),
+    )
+    canvas, ax, _ = plotting.draw_timeline(
+        trace_of(states, 1, [(0, 1000, "conv")]), window=(100, 150)
+    )
     assert ax.xlim == (100, 150)
-    for t, s in ((101, State.BUSY), (119.5, State.BUSY), (120.5, State.WAIT_NOC),
-                 (129.5, State.WAIT_NOC), (130.5, State.BUSY), (149, State.BUSY)):
+    for t, s in (
+        (101, State.BUSY),
+        (119.5, State.BUSY),
+        (120.5, State.WAIT_NOC),
+        (129.5, State.WAIT_NOC),
+        (130.5, State.BUSY),
+        (149, State.BUSY),
+    ):
         assert (colour_at(canvas, ax.px(t), ax.py(0.5)) == rgb(COLORS[s])).all(), t
 
 
 def test_layer_boundaries_are_drawn_as_darker_columns():
-    states = StateIntervals(np.array([0]), np.array([0]), np.array([1000]),
-                            np.array([State.BUSY], dtype=np.int8), np.full(1, -1))
+    states = StateIntervals(
+        np.array([0]),
+        np.array([0]),
+        np.array([1000]),
+        np.array([State.BUSY], dtype=np.int8),
+        np.full(1, -1),
+    )
     canvas, ax, _ = plotting.draw_timeline(trace_of(states, 1, [(0, 400, "a"), (400, 1000, "b")]))
     column = int(np.floor(ax.px(400)))
     y = int(ax.py(0.5))
@@ -179,16 +227,19 @@ def test_layer_boundaries_are_drawn_as_darker_columns():
 
 def test_utilization_bars_stack_each_pes_shares():
     # PE 0 busy throughout; PE 1 busy for the first half, then idle
-    states = StateIntervals(np.array([0, 1, 1]), np.array([0, 0, 500]),
-                            np.array([1000, 500, 1000]),
-                            np.array([State.BUSY, State.BUSY, State.IDLE], dtype=np.int8),
-                            np.full(3, -1))
+    states = StateIntervals(
+        np.array([0, 1, 1]),
+        np.array([0, 0, 500]),
+        np.array([1000, 500, 1000]),
+        np.array([State.BUSY, State.BUSY, State.IDLE], dtype=np.int8),
+        np.full(3, -1),
+    )
     canvas, ax = plotting.draw_utilization(trace_of(states, 2))
     busy, idle = rgb(COLORS[State.BUSY]), rgb(COLORS[State.IDLE])
     assert (colour_at(canvas, ax.px(0), ax.py(0.9)) == busy).all()
     assert (colour_at(canvas, ax.px(1), ax.py(0.25)) == busy).all()
     assert (colour_at(canvas, ax.px(1), ax.py(0.75)) == idle).all()
-    assert (colour_at(canvas, ax.px(0.5), ax.py(0.25)) == 255).all()     # between the bars
+    assert (colour_at(canvas, ax.px(0.5), ax.py(0.25)) == 255).all()  # between the bars
 
 
 def test_per_pe_figures_stop_growing(tmp_path):
@@ -203,28 +254,38 @@ def test_per_pe_figures_stop_growing(tmp_path):
 
 
 def test_per_layer_figures_stop_growing(tmp_path):
-    layers = [{"name": f"layer{i}.conv", "cycles": 1000 + i,
-               "states": {s.label: 1 / len(State) for s in State}} for i in range(150)]
+    layers = [
+        {
+            "name": f"layer{i}.conv",
+            "cycles": 1000 + i,
+            "states": {s.label: 1 / len(State) for s in State},
+        }
+        for i in range(150)
+    ]
     plotting.save_stall_breakdown(layers, tmp_path / "stalls.png")
     height, width = png_shape(tmp_path / "stalls.png")
     assert height <= MAX_SIZE[1] and width <= MAX_SIZE[0]
 
 
 def test_buffer_occupancy_png_is_written(tmp_path):
-    plotting.save_buffer_occupancy(random_trace(4), tmp_path / "buffers.png",
-                                   {"weight": 1024.0, "input": float("inf")})
+    plotting.save_buffer_occupancy(
+        random_trace(4), tmp_path / "buffers.png", {"weight": 1024.0, "input": float("inf")}
+    )
     assert png_shape(tmp_path / "buffers.png") == (845, 1560)
 
 
 def test_buffer_levels_are_steps_under_the_capacity_line():
     trace = random_trace(1)
-    trace.update(level_buffer=np.array([0, 0, 0]), level_t=np.array([0, 400, 700]),
-                 level_bytes=np.array([512, 1024, 0]))
+    trace.update(
+        level_buffer=np.array([0, 0, 0]),
+        level_t=np.array([0, 400, 700]),
+        level_bytes=np.array([512, 1024, 0]),
+    )
     canvas, axes = plotting.draw_buffer_occupancy(trace, {"weight": 2048.0})
     weight = axes[0]
     blue = np.array(rgb("#1f77b4"))
-    assert (colour_at(canvas, weight.px(200), weight.py(0.5)) == blue).all()   # 512 B
-    assert (colour_at(canvas, weight.px(550), weight.py(1.0)) == blue).all()   # 1024 B
+    assert (colour_at(canvas, weight.px(200), weight.py(0.5)) == blue).all()  # 512 B
+    assert (colour_at(canvas, weight.px(550), weight.py(1.0)) == blue).all()  # 1024 B
     assert weight.ylim == (0, 2.0 * 1.08)
 
 
@@ -241,8 +302,10 @@ def test_empty_runs_still_get_their_plots(tmp_path):
 
 
 def test_run_plots_do_not_import_matplotlib():
-    code = ("import sys, accelsim.cli, accelsim.pipeline, accelsim.outputs.plotting; "
-            "sys.exit('matplotlib' in sys.modules)")
+    code = (
+        "import sys, accelsim.cli, accelsim.pipeline, accelsim.outputs.plotting; "
+        "sys.exit('matplotlib' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -251,15 +314,18 @@ def test_layer_names_survive_short_layers_and_zooming():
     ends = np.array([1000, 1002, 1004, 2000, 3000])
     names = np.array(["a", "b", "c", "d", "e"])
     at, shown = plotting.layer_label_positions(starts, ends, names, 0, 3000)
-    assert shown == ["a", "b", "c", "d", "e"]              # 2-cycle layers keep their names
+    assert shown == ["a", "b", "c", "d", "e"]  # 2-cycle layers keep their names
     assert all(b - a >= 0.006 * 3000 - 1e-9 for a, b in zip(at, at[1:]))
     at, shown = plotting.layer_label_positions(starts, ends, names, 1500, 1800)
-    assert shown == ["d"] and 1500 < at[0] < 1800         # a layer wider than the window
+    assert shown == ["d"] and 1500 < at[0] < 1800  # a layer wider than the window
 
 
 @settings(max_examples=100, deadline=None)
-@given(lengths=st.lists(st.integers(1, 10_000), min_size=1, max_size=300),
-       gap=st.floats(0.001, 0.05), data=st.data())
+@given(
+    lengths=st.lists(st.integers(1, 10_000), min_size=1, max_size=300),
+    gap=st.floats(0.001, 0.05),
+    data=st.data(),
+)
 def test_layer_names_never_collide_and_stay_on_the_axis(lengths, gap, data):
     ends = np.cumsum(lengths)
     starts = ends - lengths
@@ -269,7 +335,7 @@ def test_layer_names_never_collide_and_stay_on_the_axis(lengths, gap, data):
     at, shown = plotting.layer_label_positions(starts, ends, names, lo, hi, gap)
     inside = [str(n) for a, b, n in zip(starts, ends, names) if min(b, hi) > max(a, lo)]
     assert set(shown) <= set(inside) and shown == sorted(shown, key=inside.index)
-    if len(inside) <= 1 / gap:                 # room for every name: each one is shown
+    if len(inside) <= 1 / gap:  # room for every name: each one is shown
         assert shown == inside
     assert all(lo <= a <= hi for a in at)
     assert all(b - a >= gap * (hi - lo) * (1 - 1e-9) for a, b in zip(at, at[1:]))
@@ -278,18 +344,26 @@ def test_layer_names_never_collide_and_stay_on_the_axis(lengths, gap, data):
 def test_stall_bars_are_as_tall_as_each_layers_cycles(tmp_path, monkeypatch):
     drawn = []
     monkeypatch.setattr(plotting, "stacked_bars", lambda ax, x, h, **k: drawn.append(h))
-    layers = [{"name": n, "cycles": c, "states": {s.label: (1.0 if s == State.BUSY else 0.0)
-                                                  for s in State}}
-              for n, c in (("big", 3_000_000), ("small", 30_000))]
+    layers = [
+        {
+            "name": n,
+            "cycles": c,
+            "states": {s.label: (1.0 if s == State.BUSY else 0.0) for s in State},
+        }
+        for n, c in (("big", 3_000_000), ("small", 30_000))
+    ]
     plotting.save_stall_breakdown(layers, tmp_path / "stalls.png")
     cycles, shares = drawn
-    np.testing.assert_allclose(cycles.sum(axis=0), [3000, 30])   # in thousands
+    np.testing.assert_allclose(cycles.sum(axis=0), [3000, 30])  # in thousands
     np.testing.assert_allclose(shares.sum(axis=0), [1, 1])
 
 
 def test_timeline_script_rejects_an_empty_window_in_one_line(tmp_path):
     script = Path(__file__).resolve().parent.parent / "plots" / "timeline.py"
-    done = subprocess.run([sys.executable, str(script), str(tmp_path), "--window", "5", "5"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "--window", "5", "5"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1].endswith("--window 5 5: T1 must be after T0")

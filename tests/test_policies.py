@@ -13,16 +13,20 @@ from accelsim.workload.jobs import Job
 
 
 def test_unknown_policy_lists_the_known_names_sorted():
-    with pytest.raises(PolicyError, match=r"unknown policy 'nope'; known: density-grouping, exact, "
-                                          r"greedy, hardware-aware, kk, lpt, multifit, portfolio, "
-                                          r"round-robin, work-stealing"):
+    with pytest.raises(
+        PolicyError,
+        match=r"unknown policy 'nope'; known: density-grouping, exact, "
+        r"greedy, hardware-aware, kk, lpt, multifit, portfolio, "
+        r"round-robin, work-stealing",
+    ):
         load_policy("nope")
     assert list(available()) == sorted(available())
 
 
 @pytest.fixture
 def plugin_dir(tmp_path, monkeypatch):
-    (tmp_path / "myplugins.py").write_text(textwrap.dedent("""
+    (tmp_path / "myplugins.py").write_text(
+        textwrap.dedent("""
         from accelsim.policies import Plan
 
         class Reverse:
@@ -48,7 +52,8 @@ def plugin_dir(tmp_path, monkeypatch):
             name = "crashes"
             def plan(self, problem):
                 raise KeyError("boom")
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield
     sys.modules.pop("myplugins", None)
@@ -60,22 +65,34 @@ def test_a_user_policy_by_module_and_class(plugin_dir):
     assert plan.queues == ((2, 1, 0), ())
 
 
-@pytest.mark.parametrize("ref, message", [
-    ("myplugins:NoPlan", r"policy 'myplugins:NoPlan' \(myplugins:NoPlan\) has no plan\(problem\)"),
-    ("myplugins:Missing", r"cannot load policy 'myplugins:Missing'.*AttributeError"),
-    ("nomodule:X", r"cannot load policy 'nomodule:X'.*ModuleNotFoundError"),
-])
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        (
+            "myplugins:NoPlan",
+            r"policy 'myplugins:NoPlan' \(myplugins:NoPlan\) has no plan\(problem\)",
+        ),
+        ("myplugins:Missing", r"cannot load policy 'myplugins:Missing'.*AttributeError"),
+        ("nomodule:X", r"cannot load policy 'nomodule:X'.*ModuleNotFoundError"),
+    ],
+)
 def test_malformed_plugins_are_named(plugin_dir, ref, message):
     with pytest.raises(PolicyError, match=message):
         load_policy(ref)
 
 
-@pytest.mark.parametrize("ref, message", [
-    ("myplugins:Twice", r"policy 'twice' must place every job exactly once: missing \[1, 2\], "
-                        r"repeated \[0\]"),
-    ("myplugins:NotAPlan", r"policy 'notaplan' returned list, not a Plan"),
-    ("myplugins:Crashes", r"policy 'crashes' failed: KeyError"),
-])
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        (
+            "myplugins:Twice",
+            r"policy 'twice' must place every job exactly once: missing \[1, 2\], "
+            r"repeated \[0\]",
+        ),
+        ("myplugins:NotAPlan", r"policy 'notaplan' returned list, not a Plan"),
+        ("myplugins:Crashes", r"policy 'crashes' failed: KeyError"),
+    ],
+)
 def test_broken_plans_are_named(plugin_dir, ref, message):
     with pytest.raises(PolicyError, match=message):
         plan_layer(load_policy(ref), Problem([3, 1, 2], 2))
@@ -91,6 +108,7 @@ def test_plan_with_wrong_pe_count_or_bad_index():
 def _optimum(cycles, n):
     """Brute force optimal makespan for tiny instances."""
     best = [sum(cycles)]
+
     def go(i, loads):
         if max(loads) >= best[0]:
             return
@@ -101,13 +119,17 @@ def _optimum(cycles, n):
             loads[p] += cycles[i]
             go(i + 1, loads)
             loads[p] -= cycles[i]
+
     go(0, [0] * n)
     return best[0]
 
 
 @settings(max_examples=60, deadline=None)
-@given(cycles=st.lists(st.integers(0, 50), min_size=1, max_size=8), n=st.integers(1, 4),
-       name=st.sampled_from(["round-robin", "lpt"]))
+@given(
+    cycles=st.lists(st.integers(0, 50), min_size=1, max_size=8),
+    n=st.integers(1, 4),
+    name=st.sampled_from(["round-robin", "lpt"]),
+)
 def test_static_plans_place_every_job_once_and_respect_bounds(cycles, n, name):
     problem = Problem(cycles, n)
     plan = plan_layer(load_policy(name), problem)
@@ -132,6 +154,7 @@ def test_round_robin_deals_units_in_index_order():
 
 # Straightforward references (the first implementations, O(n P)): the fast ones must give the
 # same plans, ties included.
+
 
 def _ref_lpt(loads, n):
     heap, pe_of = [(0, p) for p in range(n)], np.zeros(len(loads), dtype=np.int64)
@@ -187,8 +210,9 @@ def _ref_kk(loads, n):
         order = np.argsort(-merged, kind="stable")
         merged = merged[order]
         merges.append((node_a, node_b, order, b_rev[order]))
-        heapq.heappush(heap, (-int(merged[0] - merged[-1]), counter,
-                              len(loads) + len(merges) - 1, merged))
+        heapq.heappush(
+            heap, (-int(merged[0] - merged[-1]), counter, len(loads) + len(merges) - 1, merged)
+        )
         counter += 1
     pe_of = np.zeros(len(loads), dtype=np.int64)
     stack = [(heap[0][2], np.arange(n))]
@@ -243,8 +267,10 @@ def _ref_plan(problem, pe_of_job, rank):
 
 
 # ties and zero loads are where orders could differ: few distinct values, often zero
-loads_st = st.one_of(st.lists(st.integers(0, 4), min_size=1, max_size=60),
-                     st.lists(st.integers(0, 300), min_size=1, max_size=60))
+loads_st = st.one_of(
+    st.lists(st.integers(0, 4), min_size=1, max_size=60),
+    st.lists(st.integers(0, 300), min_size=1, max_size=60),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -253,6 +279,7 @@ def test_partitioning_heuristics_equal_the_references(loads, n):
     from accelsim.policies.classic import lpt_assignment
     from accelsim.policies.partition import improve_assignment, kk_assignment, multifit_assignment
     from accelsim.policies.rounds import deal_rounds, rounds_of
+
     loads = np.array(loads, dtype=np.int64)
     assert lpt_assignment(loads, n)[0].tolist() == _ref_lpt(loads, n).tolist()
     assert multifit_assignment(loads, n).tolist() == _ref_multifit(loads, n).tolist()
@@ -261,33 +288,40 @@ def test_partitioning_heuristics_equal_the_references(loads, n):
     pe, rank = deal_rounds(rounds, n), rounds.rank
     k = np.argsort(-loads, kind="stable")
     assert rank[k].tolist() == list(range(len(loads)))
-    full = len(loads) // n * n                  # full rounds snake; the last, partial one
-    assert pe[k[:full]].tolist() == [(r % n if r // n % 2 == 0 else n - 1 - r % n)
-                                     for r in range(full)]
+    full = len(loads) // n * n  # full rounds snake; the last, partial one
+    assert pe[k[:full]].tolist() == [
+        (r % n if r // n % 2 == 0 else n - 1 - r % n) for r in range(full)
+    ]
     totals = np.bincount(pe[k[:full]], weights=loads[k[:full]], minlength=n)
-    assert pe[k[full:]].tolist() == np.argsort(totals, kind="stable")[:len(loads) - full].tolist()
+    assert pe[k[full:]].tolist() == np.argsort(totals, kind="stable")[: len(loads) - full].tolist()
     for start in (_ref_lpt(loads, n), np.arange(len(loads)) % n, np.zeros(len(loads), int)):
         for rounds in (2, 10_000):
-            assert improve_assignment(loads, start, n, rounds).tolist() == \
-                _ref_improve(loads, start, n, rounds).tolist()
+            assert (
+                improve_assignment(loads, start, n, rounds).tolist()
+                == _ref_improve(loads, start, n, rounds).tolist()
+            )
         # the work cap stops after the round that passes it: here, the first
-        assert improve_assignment(loads, start, n, max_work=0).tolist() == \
-            _ref_improve(loads, start, n, 1).tolist()
+        assert (
+            improve_assignment(loads, start, n, max_work=0).tolist()
+            == _ref_improve(loads, start, n, 1).tolist()
+        )
 
 
 @settings(max_examples=40, deadline=None)
-@given(loads=st.lists(st.integers(0, 5000), min_size=50, max_size=400),
-       n=st.integers(2, 64))
+@given(loads=st.lists(st.integers(0, 5000), min_size=50, max_size=400), n=st.integers(2, 64))
 def test_karmarkar_karp_equals_the_reference_on_many_items(loads, n):
     from accelsim.policies.partition import kk_assignment
+
     loads = np.array(loads, dtype=np.int64)
     assert kk_assignment(loads, n).tolist() == _ref_kk(loads, n).tolist()
 
 
 def _jobs(units, tiles, cycles):
     """Units of two conv groups: each tile has one input block per group."""
-    return tuple(Job(j, 0, u, t, 0, (u,), c, c, u, 2 * t + u % 2, t) for j, (u, t, c) in
-                 enumerate(zip(units, tiles, cycles)))
+    return tuple(
+        Job(j, 0, u, t, 0, (u,), c, c, u, 2 * t + u % 2, t)
+        for j, (u, t, c) in enumerate(zip(units, tiles, cycles))
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -297,10 +331,12 @@ def test_plans_of_layers_equal_the_reference(data, n):
     assignment of unit loads, ordered by tile, input block, rank, then job."""
     from accelsim.policies import by_size
     from accelsim.policies.exact import best_heuristic
+
     n_units = data.draw(st.integers(1, 12))
     n_tiles = data.draw(st.integers(1, 4))
-    cycles = data.draw(st.lists(st.integers(0, 9), min_size=n_units * n_tiles,
-                                max_size=n_units * n_tiles))
+    cycles = data.draw(
+        st.lists(st.integers(0, 9), min_size=n_units * n_tiles, max_size=n_units * n_tiles)
+    )
     units = [u for _ in range(n_tiles) for u in range(n_units)]
     tiles = [t for t in range(n_tiles) for _ in range(n_units)]
     problem = Problem(cycles, n, _jobs(units, tiles, cycles))
@@ -323,9 +359,12 @@ def test_plans_of_layers_equal_the_reference(data, n):
 @given(loads=loads_st, n=st.integers(1, 8))
 def test_portfolio_is_the_best_improved_heuristic(loads, n):
     from accelsim.policies.exact import best_heuristic
+
     loads = np.array(loads, dtype=np.int64)
-    spans = [np.bincount(_ref_improve(loads, a, n), weights=loads, minlength=n).max()
-             for a in (_ref_kk(loads, n), _ref_multifit(loads, n), _ref_lpt(loads, n))]
+    spans = [
+        np.bincount(_ref_improve(loads, a, n), weights=loads, minlength=n).max()
+        for a in (_ref_kk(loads, n), _ref_multifit(loads, n), _ref_lpt(loads, n))
+    ]
     assert np.bincount(best_heuristic(loads, n), weights=loads, minlength=n).max() == min(spans)
 
 
@@ -339,8 +378,10 @@ def test_walking_units_runs_each_unit_over_all_its_tiles_before_the_next():
     by_tiles = Plan.from_unit_assignment(problem, pe_of_unit, rank)
     by_units = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="units")
     assert [problem.units[list(q)].tolist() for q in by_tiles.queues] == [[0, 1] * 3, [2] * 3]
-    assert [problem.units[list(q)].tolist() for q in by_units.queues] == \
-        [[0, 0, 0, 1, 1, 1], [2] * 3]
+    assert [problem.units[list(q)].tolist() for q in by_units.queues] == [
+        [0, 0, 0, 1, 1, 1],
+        [2] * 3,
+    ]
     assert problem.tiles[list(by_units.queues[0])].tolist() == [0, 1, 2] * 2
     with pytest.raises(ValueError, match="walk"):
         Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="diagonal")

@@ -19,8 +19,13 @@ from accelsim.workload.sparsity.pruning import (
 )
 
 
-@given(total_frac=st.floats(0, 1), n=st.integers(1, 64), per=st.integers(1, 300),
-       cv=st.floats(0, 3), seed=st.integers(0, 2**32 - 1))
+@given(
+    total_frac=st.floats(0, 1),
+    n=st.integers(1, 64),
+    per=st.integers(1, 300),
+    cv=st.floats(0, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_spread_hits_the_exact_total_within_caps(total_frac, n, per, cv, seed):
     total = round(total_frac * n * per)
     nnz = spread_nnz(total, n, per, cv, np.random.default_rng(seed))
@@ -33,18 +38,26 @@ def test_spread_has_the_requested_coefficient_of_variation():
     assert 0.27 < nnz.std() / nnz.mean() < 0.33
 
 
-@pytest.mark.parametrize("profile, network, nnz", [
-    ("distiller-resnet18-agp", "resnet18", 4_680_578),
-    ("distiller-resnet50-agp80", "resnet50", 5_108_133),
-])
+@pytest.mark.parametrize(
+    "profile, network, nnz",
+    [
+        ("distiller-resnet18-agp", "resnet18", 4_680_578),
+        ("distiller-resnet50-agp80", "resnet50", 5_108_133),
+    ],
+)
 def test_distiller_profiles_reproduce_the_published_nonzero_counts(profile, network, nnz):
     p = prune_with_profile(load_network(network), load_profile(profile), seed=3)
     assert p.nnz == nnz
 
 
-@pytest.mark.parametrize("profile, network, density", [
-    ("han2015-alexnet", "alexnet", 0.11), ("han2015-vgg16", "vgg16", 0.075),
-    ("han2015-lenet5", "lenet5", 0.08)])
+@pytest.mark.parametrize(
+    "profile, network, density",
+    [
+        ("han2015-alexnet", "alexnet", 0.11),
+        ("han2015-vgg16", "vgg16", 0.075),
+        ("han2015-lenet5", "lenet5", 0.08),
+    ],
+)
 def test_han_profiles_reproduce_the_published_total_density(profile, network, density):
     p = prune_with_profile(load_network(network), load_profile(profile), seed=3)
     assert abs(p.nnz / p.network.weights - density) < 0.005
@@ -54,8 +67,12 @@ def test_han_profiles_reproduce_the_published_total_density(profile, network, de
 
 
 def test_every_shipped_profile_loads():
-    assert {"han2015-alexnet", "han2015-vgg16", "distiller-resnet18-agp",
-            "distiller-resnet50-agp80"} <= set(shipped_profiles())
+    assert {
+        "han2015-alexnet",
+        "han2015-vgg16",
+        "distiller-resnet18-agp",
+        "distiller-resnet50-agp80",
+    } <= set(shipped_profiles())
 
 
 def test_same_seed_same_counts_other_seed_other_counts():
@@ -86,9 +103,10 @@ def test_magnitude_pruning_keeps_exactly_the_largest_weights():
     for layer in p.layers:
         w = np.abs(weights[layer.layer.name]).ravel()
         assert layer.nnz == round(0.25 * w.size)
-        kept = np.sort(w)[::-1][:layer.nnz]
-        assert np.isclose(np.abs(weights[layer.layer.name]).ravel()[layer.mask.ravel()].sum(),
-                          kept.sum())
+        kept = np.sort(w)[::-1][: layer.nnz]
+        assert np.isclose(
+            np.abs(weights[layer.layer.name]).ravel()[layer.mask.ravel()].sum(), kept.sum()
+        )
         chunks = layer.chunk_nnz(min(2, layer.layer.channels_per_group))
         assert np.array_equal(chunks.sum(axis=1), layer.filter_nnz)
 
@@ -102,7 +120,9 @@ def test_magnitude_pruning_errors_name_the_file_and_layer():
     net = load_network("lenet5")
     with pytest.raises(ConfigError, match="w.npz: no weights for layer 'conv1'"):
         prune_magnitude(net, {}, 0.5, src="w.npz")
-    with pytest.raises(ConfigError, match=r"w.npz: conv1 has shape \(3,\); expected \(20, 1, 5, 5\)"):
+    with pytest.raises(
+        ConfigError, match=r"w.npz: conv1 has shape \(3,\); expected \(20, 1, 5, 5\)"
+    ):
         prune_magnitude(net, {"conv1": np.ones(3)}, 0.5, src="w.npz")
 
 
@@ -112,14 +132,17 @@ def test_dense_layer_has_every_weight_and_no_index():
     assert np.array_equal(layer.chunk_nnz(2), np.tile([18, 18], (8, 1)))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("cv = -1\n[density]\nc=0.5", r"p.toml: cv = -1: must be a number in \[0.0, 100.0\]"),
-    ("cv = inf\n[density]\nc=0.5", r"p.toml: cv = inf: must be a number in \[0.0, 100.0\]"),
-    ("[density]\nc = 1.5", r"p.toml: density.c = 1.5: must be a number in \[0.0, 1.0\]"),
-    ("[nnz]\nc = 'x'", r"p.toml: nnz.c = 'x': must be an integer >= 0"),
-    ("colour = 3", r"p.toml: unknown field 'colour'"),
-    ("[density", r"p.toml: cannot read profile"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("cv = -1\n[density]\nc=0.5", r"p.toml: cv = -1: must be a number in \[0.0, 100.0\]"),
+        ("cv = inf\n[density]\nc=0.5", r"p.toml: cv = inf: must be a number in \[0.0, 100.0\]"),
+        ("[density]\nc = 1.5", r"p.toml: density.c = 1.5: must be a number in \[0.0, 1.0\]"),
+        ("[nnz]\nc = 'x'", r"p.toml: nnz.c = 'x': must be an integer >= 0"),
+        ("colour = 3", r"p.toml: unknown field 'colour'"),
+        ("[density", r"p.toml: cannot read profile"),
+    ],
+)
 def test_bad_profile_values_are_rejected(text, message):
     with pytest.raises(ConfigError, match=message):
         SparsityProfile.from_toml("p.toml", text)
@@ -129,10 +152,14 @@ def test_profile_missing_a_layer_or_naming_a_stranger():
     net = load_network("lenet5")
     with pytest.raises(ConfigError, match=r"\[density\] has no value for layer 'conv1'"):
         prune_with_profile(net, SparsityProfile("p", density={"conv2": 0.5}), 1, "p.toml")
-    with pytest.raises(ConfigError, match=r"layer 'conv9' is not a MAC layer of "
-                                         r"lenet5; did you mean 'conv[12]'\?"):
-        prune_with_profile(net, SparsityProfile("p", density={"conv9": 0.5},
-                                                default_density=0.5), 1, "p.toml")
+    with pytest.raises(
+        ConfigError,
+        match=r"layer 'conv9' is not a MAC layer of "
+        r"lenet5; did you mean 'conv[12]'\?",
+    ):
+        prune_with_profile(
+            net, SparsityProfile("p", density={"conv9": 0.5}, default_density=0.5), 1, "p.toml"
+        )
 
 
 def test_filter_nnz_shape_and_range_are_validated():

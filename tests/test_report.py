@@ -13,16 +13,23 @@ from accelsim.trace import Operand
 from accelsim.workload import load_network
 from accelsim.workload.sparsity.pruning import weight_shape
 
-LENET = {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
-         "hardware": {"pe_rows": 2, "pe_cols": 2, "dram_bytes_per_cycle": 8}}
+LENET = {
+    "workload": {"network": "lenet5"},
+    "pruning": {"profile": "han2015-lenet5"},
+    "hardware": {"pe_rows": 2, "pe_cols": 2, "dram_bytes_per_cycle": 8},
+}
 
 
 def test_energy_is_access_counts_times_the_table():
-    table = {"mac_pj": 1.0, "noc_pj_per_byte": 2.0, "dram_pj_per_byte": 100.0,
-             "sram_8kb_pj_per_byte": 3.0, "sram_32kb_pj_per_byte": 3.0,
-             "sram_1mb_pj_per_byte": 3.0}
-    outcome = run_scenario(scenario_from_dict({**LENET, "energy": table}, "<t>"),
-                           baselines=False)
+    table = {
+        "mac_pj": 1.0,
+        "noc_pj_per_byte": 2.0,
+        "dram_pj_per_byte": 100.0,
+        "sram_8kb_pj_per_byte": 3.0,
+        "sram_32kb_pj_per_byte": 3.0,
+        "sram_1mb_pj_per_byte": 3.0,
+    }
+    outcome = run_scenario(scenario_from_dict({**LENET, "energy": table}, "<t>"), baselines=False)
     result, total = outcome.result, outcome.report.total
     tr = result.transfers
     assert total.energy_pj["mac"] == result.executed_macs == outcome.pruned.pruned_macs
@@ -38,15 +45,16 @@ def test_energy_is_access_counts_times_the_table():
 def test_sram_energy_grows_with_capacity_between_horowitz_points():
     t = EnergyTable()
     assert t.sram_pj_per_byte(4096) == 1.25 and t.sram_pj_per_byte(32768) == 2.5
-    assert t.sram_pj_per_byte(2 ** 20) == t.sram_pj_per_byte(math.inf) == 12.5
-    assert 2.5 < t.sram_pj_per_byte(2 ** 17) < 12.5
+    assert t.sram_pj_per_byte(2**20) == t.sram_pj_per_byte(math.inf) == 12.5
+    assert 2.5 < t.sram_pj_per_byte(2**17) < 12.5
 
 
 def test_shares_speedups_and_bounds_are_consistent():
     outcome = run_scenario(scenario_from_dict(LENET, "<t>"))
     report = outcome.report
-    for layer, run, dense, rr in zip(report.layers, outcome.result.layers,
-                                     outcome.dense.layers, outcome.round_robin.layers):
+    for layer, run, dense, rr in zip(
+        report.layers, outcome.result.layers, outcome.dense.layers, outcome.round_robin.layers
+    ):
         assert math.isclose(sum(layer.states.values()), 1.0)
         assert layer.utilization == layer.states["busy"]
         assert layer.speedup_vs_dense == dense.cycles / run.cycles
@@ -60,11 +68,13 @@ def test_shares_speedups_and_bounds_are_consistent():
 def test_magnitude_pruned_weights_from_an_npz_file(tmp_path):
     rng = np.random.default_rng(5)
     net = load_network("lenet5")
-    np.savez(tmp_path / "w.npz", **{l.name: rng.normal(size=weight_shape(l))
-                                    for l in net.mac_layers})
+    np.savez(
+        tmp_path / "w.npz", **{l.name: rng.normal(size=weight_shape(l)) for l in net.mac_layers}
+    )
     (tmp_path / "s.toml").write_text(
         "[workload]\nnetwork = 'lenet5'\n[pruning]\nweights = 'w.npz'\n"
-        "keep = {conv1 = 0.66, conv2 = 0.12, ip1 = 0.08, ip2 = 0.19}\n")
+        "keep = {conv1 = 0.66, conv2 = 0.12, ip1 = 0.08, ip2 = 0.19}\n"
+    )
     outcome = run_scenario(load_scenario(tmp_path / "s.toml"), baselines=False)
     kept = {p.layer.name: p.nnz for p in outcome.pruned.layers}
     assert kept == {"conv1": 330, "conv2": 3000, "ip1": 32000, "ip2": 950}
@@ -74,8 +84,10 @@ def test_magnitude_pruned_weights_from_an_npz_file(tmp_path):
 def test_an_unreadable_weights_file_is_named(tmp_path):
     (tmp_path / "w.npz").write_text("not a zip")
     (tmp_path / "s.toml").write_text(
-        "[workload]\nnetwork = 'lenet5'\n[pruning]\nweights = 'w.npz'\nkeep = 0.5\n")
+        "[workload]\nnetwork = 'lenet5'\n[pruning]\nweights = 'w.npz'\nkeep = 0.5\n"
+    )
     from accelsim.errors import ConfigError
+
     with pytest.raises(ConfigError, match=r"w.npz: cannot read weights"):
         run_scenario(load_scenario(tmp_path / "s.toml"), baselines=False)
 
@@ -86,10 +98,25 @@ def test_summary_says_what_the_run_was_given(tmp_path):
     from pathlib import Path
 
     from accelsim.cli import main
+
     scenario = Path(__file__).parent.parent / "scenarios" / "lenet5_real.toml"
     for seed in (1, 2):
-        assert main(["run", str(scenario), "--seed", str(seed), "--out",
-                     str(tmp_path / str(seed)), "-q", "--no-plots", "--no-baselines"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(scenario),
+                    "--seed",
+                    str(seed),
+                    "--out",
+                    str(tmp_path / str(seed)),
+                    "-q",
+                    "--no-plots",
+                    "--no-baselines",
+                ]
+            )
+            == 0
+        )
     runs = [json.loads((tmp_path / s / "summary.json").read_text())["inputs"] for s in "12"]
     assert [r["seed"] for r in runs] == [1, 2]
     assert runs[0]["mapping"]["tile_h"] == runs[0]["mapping"]["tile_w"]

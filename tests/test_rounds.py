@@ -25,17 +25,25 @@ from accelsim.policies.rounds import (
     unit_rounds,
 )
 
-instances = st.integers(1, 6).flatmap(lambda blocks: st.tuples(
-    st.lists(st.integers(0, 500), min_size=1, max_size=50),
-    st.lists(st.integers(0, blocks - 1), min_size=50, max_size=50),
-    st.integers(1, 9)))
-in_rounds = {"lpt": lpt_rounds, "kk": kk_rounds, "multifit": multifit_rounds,
-             "deal": deal_rounds, "best": best_in_rounds}
+instances = st.integers(1, 6).flatmap(
+    lambda blocks: st.tuples(
+        st.lists(st.integers(0, 500), min_size=1, max_size=50),
+        st.lists(st.integers(0, blocks - 1), min_size=50, max_size=50),
+        st.integers(1, 9),
+    )
+)
+in_rounds = {
+    "lpt": lpt_rounds,
+    "kk": kk_rounds,
+    "multifit": multifit_rounds,
+    "deal": deal_rounds,
+    "best": best_in_rounds,
+}
 
 
 def _rounds(instance):
     loads, block, n = instance
-    return rounds_of(np.array(loads), np.array(block[:len(loads)]), n), n
+    return rounds_of(np.array(loads), np.array(block[: len(loads)]), n), n
 
 
 def _round_cost(loads, round_of):
@@ -46,13 +54,13 @@ def _round_cost(loads, round_of):
 @given(instances)
 def test_rounds_cut_each_block_sorted_every_p(instance):
     r, n = _rounds(instance)
-    loads, block = r.loads, np.array(instance[1][:len(r.loads)])
+    loads, block = r.loads, np.array(instance[1][: len(r.loads)])
     assert sorted(r.order.tolist()) == list(range(len(loads)))
     for k in range(r.n_rounds):
         m = r.members(k)
         assert 1 <= len(m) <= n and len(set(block[m].tolist())) == 1
         assert (np.diff(loads[m]) <= 0).all()
-    for b in np.unique(block):                      # k-th round: the k-th P longest
+    for b in np.unique(block):  # k-th round: the k-th P longest
         mine = [k for k in range(r.n_rounds) if block[r.members(k)[0]] == b]
         got = np.concatenate([loads[r.members(k)] for k in mine])
         assert got.tolist() == sorted(loads[block == b].tolist(), reverse=True)
@@ -65,19 +73,18 @@ def test_sorted_rounds_have_the_smallest_sum_of_longest_jobs(instance, rnd):
     """The sum over rounds of each round's longest job, what lock-step broadcasts cost, is
     at its minimum: any other cut of a block into rounds of at most P costs as much or more."""
     r, n = _rounds(instance)
-    loads, block = r.loads, np.array(instance[1][:len(r.loads)])
+    loads, block = r.loads, np.array(instance[1][: len(r.loads)])
     for b in np.unique(block):
         units = np.flatnonzero(block == b).tolist()
         rnd.shuffle(units)
         other = np.empty(len(loads), dtype=np.int64)
         k, at = 0, 0
-        while at < len(units):                       # random rounds of 1..P units
+        while at < len(units):  # random rounds of 1..P units
             size = rnd.randint(1, n)
-            other[units[at:at + size]] = k
+            other[units[at : at + size]] = k
             at, k = at + size, k + 1
         mine = r.round_of[block == b]
-        assert _round_cost(loads[block == b], mine) <= \
-            _round_cost(loads[units], other[units])
+        assert _round_cost(loads[block == b], mine) <= _round_cost(loads[units], other[units])
 
 
 @settings(max_examples=200, deadline=None)
@@ -98,8 +105,10 @@ def test_improving_inside_rounds_keeps_them_and_never_raises_the_makespan(instan
         start = assign(r, n)
         better = improve_rounds(r, start, n)
         assert aligned(r, better)
+
         def span(a):
             return np.bincount(a, weights=r.loads, minlength=n).max()
+
         assert span(better) <= span(start)
 
 
@@ -107,25 +116,37 @@ def test_a_round_has_one_longest_unit_per_pe_and_best_beats_dealing():
     # 2 PEs, one block: rounds (9, 8), (5, 4), (1)
     r = rounds_of(np.array([4, 9, 1, 5, 8]), np.zeros(5, dtype=np.int64), 2)
     assert [r.members(k).tolist() for k in range(r.n_rounds)] == [[1, 4], [3, 0], [2]]
-    assert deal_rounds(r, 2).tolist() == [0, 0, 0, 1, 1]           # snake: 9,4,1 | 8,5
+    assert deal_rounds(r, 2).tolist() == [0, 0, 0, 1, 1]  # snake: 9,4,1 | 8,5
     best = best_in_rounds(r, 2)
     assert sorted(np.bincount(best, weights=r.loads).tolist()) == [13, 14]
 
 
 lockstep_hw = st.builds(
-    Hardware, pe_rows=st.integers(1, 2), pe_cols=st.integers(2, 4),
-    macs_per_cycle=st.integers(1, 8), job_overhead_cycles=st.integers(0, 3),
-    weight_buffer_bytes=st.just(math.inf), input_buffer_bytes=st.just(math.inf),
-    output_buffer_bytes=st.just(math.inf), dram_bytes_per_cycle=st.just(math.inf),
+    Hardware,
+    pe_rows=st.integers(1, 2),
+    pe_cols=st.integers(2, 4),
+    macs_per_cycle=st.integers(1, 8),
+    job_overhead_cycles=st.integers(0, 3),
+    weight_buffer_bytes=st.just(math.inf),
+    input_buffer_bytes=st.just(math.inf),
+    output_buffer_bytes=st.just(math.inf),
+    dram_bytes_per_cycle=st.just(math.inf),
     noc_bytes_per_cycle=st.sampled_from([64, math.inf]),
-    input_queue_depth=st.sampled_from([1, 2, 8]))
+    input_queue_depth=st.sampled_from([1, 2, 8]),
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layers=conv_layers(max_layers=2),
-       mapping=st.builds(Mapping, tile_h=st.integers(0, 4), tile_w=st.integers(0, 4),
-                         filters_per_job=st.integers(1, 2)),
-       hw=lockstep_hw)
+@given(
+    layers=conv_layers(max_layers=2),
+    mapping=st.builds(
+        Mapping,
+        tile_h=st.integers(0, 4),
+        tile_w=st.integers(0, 4),
+        filters_per_job=st.integers(1, 2),
+    ),
+    hw=lockstep_hw,
+)
 def test_layer_plans_keep_the_rounds_of_their_units(layers, mapping, hw):
     """On hardware, every partitioning policy's queues hold at most one unit of a round per
     PE, and run each tile's units in round order."""
@@ -135,8 +156,15 @@ def test_layer_plans_keep_the_rounds_of_their_units(layers, mapping, hw):
         problem = Problem.from_layer(layer, hw.n_pes, hw)
         r = unit_rounds(problem)
         rank = r.rank
-        for name in ("lpt", "kk", "multifit", "density-grouping", "portfolio",
-                     "lpt+improve", "kk+improve"):
+        for name in (
+            "lpt",
+            "kk",
+            "multifit",
+            "density-grouping",
+            "portfolio",
+            "lpt+improve",
+            "kk+improve",
+        ):
             plan = load_policy(name).plan(problem)
             pe_of = np.zeros(len(r.loads), dtype=np.int64)
             for p, queue in enumerate(plan.queues):
@@ -153,14 +181,18 @@ def test_every_static_policy_beats_round_robin_on_grouped_lock_step_convolutions
     1.2-1.6x slower than round-robin there; inside rounds every policy is faster."""
     from accelsim import build_jobs
     from accelsim.scenario import load_scenario
+
     scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "lockstep.toml")
     hw = scenario.hardware
     conv2 = build_jobs(scenario.pruned(), scenario.mapping, hw)[1:2]
     assert conv2[0].layer.groups == 2 and hw.input_queue_depth == 1
     rr = simulate(conv2, hw, load_policy("round-robin")).makespan
     from accelsim.policies.exact import Exact
-    policies = [load_policy(name) for name in ("lpt", "kk", "multifit", "density-grouping",
-                                                "portfolio", "lpt+improve")]
+
+    policies = [
+        load_policy(name)
+        for name in ("lpt", "kk", "multifit", "density-grouping", "portfolio", "lpt+improve")
+    ]
     for policy in policies + [Exact(time_limit_s=0.5)]:
         assert simulate(conv2, hw, policy).makespan < 0.85 * rr, policy.name
 
@@ -174,4 +206,4 @@ def test_depthwise_layers_one_unit_per_block_are_spread_over_every_pe():
     assert r.n_rounds == 64
     for name, assign in in_rounds.items():
         span = np.bincount(assign(r, 8), weights=loads, minlength=8).max()
-        assert span <= loads.sum() / 8 + loads.max(), name       # no PE holds a pile
+        assert span <= loads.sum() / 8 + loads.max(), name  # no PE holds a pile

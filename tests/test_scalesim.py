@@ -26,13 +26,16 @@ def test_round_trip_keeps_every_layers_weights_and_macs(name, tmp_path):
     path = tmp_path / f"{name}.csv"
     path.write_text(write_scalesim(net))
     back = load_network(path)  # detected as SCALE-Sim by its header
-    assert [(l.name, l.weights, l.dense_macs) for l in back.mac_layers] == \
-        [(l.name, l.weights, l.dense_macs) for l in net.mac_layers]
+    assert [(l.name, l.weights, l.dense_macs) for l in back.mac_layers] == [
+        (l.name, l.weights, l.dense_macs) for l in net.mac_layers
+    ]
     assert back.dense_macs == net.dense_macs
 
 
 def test_bad_scalesim_rows_are_named():
     with pytest.raises(ConfigError, match=r"t.csv: row 2 \(Conv1\): Strides = 'x'"):
         read_scalesim(ALEXNET.replace("96        ,4", "96        ,x"), "t.csv", "t")
-    with pytest.raises(ConfigError, match=r"t.csv: layer Conv1: kernel 11x11 with pad 0 does not fit a 8x8"):
+    with pytest.raises(
+        ConfigError, match=r"t.csv: layer Conv1: kernel 11x11 with pad 0 does not fit a 8x8"
+    ):
         read_scalesim(ALEXNET.replace("224         ,224", "8,8"), "t.csv", "t")

@@ -9,13 +9,26 @@ from test_policies import _optimum
 from accelsim.policies import Problem, plan_layer
 from accelsim.policies.schedule import bounds, plan
 
-STATIC = ["round-robin", "lpt", "multifit", "kk", "density-grouping", "portfolio", "lpt+improve",
-          "kk+improve", "multifit+improve"]
+STATIC = [
+    "round-robin",
+    "lpt",
+    "multifit",
+    "kk",
+    "density-grouping",
+    "portfolio",
+    "lpt+improve",
+    "kk+improve",
+    "multifit+improve",
+]
 durations = st.lists(st.integers(0, 200), min_size=1, max_size=9)
 
 
 @settings(max_examples=80, deadline=None)
-@given(cycles=durations, n=st.integers(1, 4), name=st.sampled_from(STATIC + ["greedy", "work-stealing"]))
+@given(
+    cycles=durations,
+    n=st.integers(1, 4),
+    name=st.sampled_from(STATIC + ["greedy", "work-stealing"]),
+)
 def test_every_policy_places_each_job_once_and_respects_every_bound(cycles, n, name):
     s = plan(cycles, n, name)
     placed = s.order if s.queues is None else [j for q in s.queues for j in q]
@@ -37,8 +50,11 @@ def test_bounds_are_valid_and_lb1_is_tight_where_it_should_be(cycles, n):
 
 
 @settings(max_examples=60, deadline=None)
-@given(cycles=durations, n=st.integers(1, 4), base=st.sampled_from(["round-robin", "lpt",
-                                                                    "multifit", "kk"]))
+@given(
+    cycles=durations,
+    n=st.integers(1, 4),
+    base=st.sampled_from(["round-robin", "lpt", "multifit", "kk"]),
+)
 def test_improvement_never_makes_a_plan_worse(cycles, n, base):
     assert plan(cycles, n, base + "+improve").makespan <= plan(cycles, n, base).makespan
 
@@ -67,6 +83,7 @@ def test_bad_inputs():
 @given(cycles=st.lists(st.integers(1, 60), min_size=1, max_size=9), n=st.integers(1, 4))
 def test_exact_is_optimal_and_no_worse_than_any_heuristic(cycles, n):
     from accelsim.policies.exact import Exact
+
     s = plan(cycles, n, Exact(time_limit_s=5, workers=1))
     assert s.proven_optimal and s.makespan == _optimum(cycles, n)
     assert s.bounds.which == "optimum" and s.ratio == 1.0
@@ -76,6 +93,7 @@ def test_exact_is_optimal_and_no_worse_than_any_heuristic(cycles, n):
 
 def test_exact_says_when_it_has_not_proved_anything():
     from accelsim.policies.exact import Exact
+
     rng = np.random.default_rng(0)
     cycles = rng.integers(100, 5000, 300)
     s = plan(cycles, 32, Exact(time_limit_s=0.05, workers=1))
@@ -88,11 +106,14 @@ def test_exact_without_ortools_names_the_extra(monkeypatch):
 
     from accelsim.errors import PolicyError
     from accelsim.policies.exact import Exact
+
     real = builtins.__import__
+
     def no_ortools(name, *a, **k):
         if name.startswith("ortools"):
             raise ImportError(name)
         return real(name, *a, **k)
+
     monkeypatch.setattr(builtins, "__import__", no_ortools)
     with pytest.raises(PolicyError, match=r"needs OR-Tools: pip install 'accelsim\[exact\]'"):
         plan([5, 4, 3, 3], 2, Exact())
@@ -116,6 +137,7 @@ def _ref_list_schedule(cycles, order, n):
 def _ref_steal_schedule(cycles, queues, n):
     """Every steal scans all PEs for the one with the most jobs left."""
     import heapq
+
     pending, heads, loads = [list(q) for q in queues], [0] * n, np.zeros(n, dtype=np.int64)
     ready = [(0, p) for p in range(n)]
     for _ in range(sum(len(q) for q in pending)):
@@ -135,18 +157,21 @@ def _ref_steal_schedule(cycles, queues, n):
 @given(data=st.data(), n=st.integers(1, 6))
 def test_dynamic_outcomes_equal_the_references(data, n):
     from accelsim.policies.schedule import list_schedule, steal_schedule
+
     cycles = np.array(data.draw(st.lists(st.integers(0, 9), min_size=1, max_size=30)))
     order = data.draw(st.permutations(range(len(cycles))))
-    assert list_schedule(cycles, order, n).tolist() == \
-        _ref_list_schedule(cycles, order, n).tolist()
+    assert list_schedule(cycles, order, n).tolist() == _ref_list_schedule(cycles, order, n).tolist()
     pe = data.draw(st.lists(st.integers(0, n - 1), min_size=len(cycles), max_size=len(cycles)))
     queues = [[j for j in order if pe[j] == p] for p in range(n)]
-    assert steal_schedule(cycles, queues, n).tolist() == \
-        _ref_steal_schedule(cycles, queues, n).tolist()
+    assert (
+        steal_schedule(cycles, queues, n).tolist()
+        == _ref_steal_schedule(cycles, queues, n).tolist()
+    )
 
 
 def test_exact_returns_the_portfolio_plan_when_its_model_is_too_large():
     from accelsim.policies.exact import Exact
+
     rng = np.random.default_rng(0)
     cycles = rng.integers(100, 5000, 300)
     s = plan(cycles, 32, Exact(time_limit_s=1, workers=1, variables_per_second=100))
@@ -155,5 +180,6 @@ def test_exact_returns_the_portfolio_plan_when_its_model_is_too_large():
     assert s.makespan > s.bounds.best  # else the bound would have been met without a model
     policy = Exact(time_limit_s=1, variables_per_second=100)
     info = plan_layer(policy, Problem(cycles, 32)).info
-    assert info["status"].startswith("not solved: the model would have") and \
-        not info["proven_optimal"]
+    assert (
+        info["status"].startswith("not solved: the model would have") and not info["proven_optimal"]
+    )

@@ -20,8 +20,14 @@ from accelsim.workload.jobs import build_layer_jobs
 from accelsim.workload.networks.layers import Layer, LayerKind
 from accelsim.workload.sparsity.pruning import PrunedLayer
 
-B, WW, WI, WN, WO, I = (State.BUSY, State.WAIT_WEIGHTS, State.WAIT_INPUTS, State.WAIT_NOC,
-                        State.WAIT_OUTPUT, State.IDLE)
+B, WW, WI, WN, WO, I = (
+    State.BUSY,
+    State.WAIT_WEIGHTS,
+    State.WAIT_INPUTS,
+    State.WAIT_NOC,
+    State.WAIT_OUTPUT,
+    State.IDLE,
+)
 IDEAL = Hardware(pe_rows=1, pe_cols=2, macs_per_cycle=1).ideal_memory()
 
 
@@ -48,12 +54,18 @@ def layer_with_nnz(nnz, tiles=1, in_c=None):
 def intervals(result, pe):
     s = result.states
     m = s.pe == pe
-    return [(int(a), int(b), State(c), int(h)) for a, b, c, h in
-            zip(s.start[m], s.end[m], s.state[m], s.held_by[m])]
+    return [
+        (int(a), int(b), State(c), int(h))
+        for a, b, c, h in zip(s.start[m], s.end[m], s.state[m], s.held_by[m])
+    ]
 
 
 def test_lock_step_holds_the_fast_pe_and_names_the_slow_one():
-    jobs = [build_layer_jobs(0, layer_with_nnz([10, 2, 3, 3]), Mapping(weight_format="compressed"), IDEAL)]
+    jobs = [
+        build_layer_jobs(
+            0, layer_with_nnz([10, 2, 3, 3]), Mapping(weight_format="compressed"), IDEAL
+        )
+    ]
     result = simulate(jobs, IDEAL, Fixed(Plan.static([[0, 2], [1, 3]])))
     assert result.makespan == 13
     assert intervals(result, 0) == [(0, 13, B, -1)]
@@ -62,28 +74,50 @@ def test_lock_step_holds_the_fast_pe_and_names_the_slow_one():
 
 def test_a_deeper_queue_decouples_and_meets_the_planned_makespan():
     hw = Hardware(pe_rows=1, pe_cols=2, macs_per_cycle=1, input_queue_depth=2).ideal_memory()
-    jobs = [build_layer_jobs(0, layer_with_nnz([10, 2, 3, 3]), Mapping(weight_format="compressed"), hw)]
+    jobs = [
+        build_layer_jobs(0, layer_with_nnz([10, 2, 3, 3]), Mapping(weight_format="compressed"), hw)
+    ]
     result = simulate(jobs, hw, Fixed(Plan.static([[0, 2], [1, 3]])))
     assert result.makespan == 13 == result.layers[0].planned_makespan
     assert intervals(result, 1) == [(0, 5, B, -1), (5, 13, I, -1)]
 
 
 def test_dram_latency_bandwidth_and_queueing_are_exact():
-    hw = Hardware(pe_rows=1, pe_cols=1, macs_per_cycle=1, dram_bytes_per_cycle=4,
-                  dram_latency_cycles=10, noc_bytes_per_cycle=math.inf,
-                  weight_buffer_bytes=math.inf, input_buffer_bytes=math.inf,
-                  output_buffer_bytes=math.inf)
+    hw = Hardware(
+        pe_rows=1,
+        pe_cols=1,
+        macs_per_cycle=1,
+        dram_bytes_per_cycle=4,
+        dram_latency_cycles=10,
+        noc_bytes_per_cycle=math.inf,
+        weight_buffer_bytes=math.inf,
+        input_buffer_bytes=math.inf,
+        output_buffer_bytes=math.inf,
+    )
     # one filter with 8 nonzeros of 8: weights 8 x 12 bits = 12 B, input 8 B, output 1 B
     jobs = [build_layer_jobs(0, layer_with_nnz([8]), Mapping(weight_format="compressed"), hw)]
     result = simulate(jobs, hw, Fixed(Plan.static([[0]])))
     tr = result.transfers
-    rows = list(zip(tr["start"].tolist(), tr["end"].tolist(), tr["bytes"].tolist(),
-                    tr["operand"].tolist(), tr["cause"].tolist()))
-    assert rows == [(10, 13, 12, Operand.WEIGHTS, Cause.COMPULSORY),   # latency, then 3 cycles
-                    (13, 15, 8, Operand.INPUTS, Cause.COMPULSORY),     # queued behind weights
-                    (33, 34, 1, Operand.OUTPUTS, Cause.COMPULSORY)]    # written back after 23
-    assert intervals(result, 0) == [(0, 13, WW, -1), (13, 15, WI, -1), (15, 23, B, -1),
-                                    (23, 34, I, -1)]
+    rows = list(
+        zip(
+            tr["start"].tolist(),
+            tr["end"].tolist(),
+            tr["bytes"].tolist(),
+            tr["operand"].tolist(),
+            tr["cause"].tolist(),
+        )
+    )
+    assert rows == [
+        (10, 13, 12, Operand.WEIGHTS, Cause.COMPULSORY),  # latency, then 3 cycles
+        (13, 15, 8, Operand.INPUTS, Cause.COMPULSORY),  # queued behind weights
+        (33, 34, 1, Operand.OUTPUTS, Cause.COMPULSORY),
+    ]  # written back after 23
+    assert intervals(result, 0) == [
+        (0, 13, WW, -1),
+        (13, 15, WI, -1),
+        (15, 23, B, -1),
+        (23, 34, I, -1),
+    ]
     assert result.makespan == 34
 
 
@@ -108,8 +142,12 @@ def test_a_small_input_buffer_refetches_and_says_so():
     tr = result.transfers
     inputs = tr["operand"] == Operand.INPUTS
     assert tr["bytes"][inputs].tolist() == [4, 4, 4, 4]
-    assert tr["cause"][inputs].tolist() == [Cause.COMPULSORY, Cause.COMPULSORY,
-                                            Cause.REFETCH, Cause.REFETCH]
+    assert tr["cause"][inputs].tolist() == [
+        Cause.COMPULSORY,
+        Cause.COMPULSORY,
+        Cause.REFETCH,
+        Cause.REFETCH,
+    ]
     levels = result.levels
     assert levels["level"][levels["buffer"] == 1].max() == 4
     # in tile order nothing is fetched twice
@@ -118,8 +156,7 @@ def test_a_small_input_buffer_refetches_and_says_so():
 
 
 def test_a_full_output_buffer_makes_the_second_pe_wait_for_the_write_back():
-    hw = attrs.evolve(IDEAL, output_buffer_bytes=1, double_buffered=False,
-                      dram_latency_cycles=5)
+    hw = attrs.evolve(IDEAL, output_buffer_bytes=1, double_buffered=False, dram_latency_cycles=5)
     jobs = [build_layer_jobs(0, layer_with_nnz([3, 3]), Mapping(weight_format="compressed"), hw)]
     result = simulate(jobs, hw, Fixed(Plan.static([[0], [1]])))
     # PE 0 computes [5, 8) once its operands arrive (latency 5); its 1 B result is written
@@ -131,9 +168,12 @@ def test_a_full_output_buffer_makes_the_second_pe_wait_for_the_write_back():
 def test_a_job_that_never_fits_is_rejected_before_simulating():
     hw = attrs.evolve(IDEAL, weight_buffer_bytes=8)  # half of it usable: double buffered
     jobs = [build_layer_jobs(0, layer_with_nnz([8, 2]), Mapping(weight_format="compressed"), hw)]
-    with pytest.raises(ConfigError, match=r"layer L: job 0 \(filters 0..0, tile 0\) needs 12 B "
-                                          r"of weights; the weight buffer holds 4 B \(half of it, "
-                                          r"double buffered\): raise hardware.weight_buffer_bytes"):
+    with pytest.raises(
+        ConfigError,
+        match=r"layer L: job 0 \(filters 0..0, tile 0\) needs 12 B "
+        r"of weights; the weight buffer holds 4 B \(half of it, "
+        r"double buffered\): raise hardware.weight_buffer_bytes",
+    ):
         simulate(jobs, hw, Fixed(Plan.static([[0], [1]])))
 
 
@@ -160,16 +200,20 @@ def test_crossed_partial_sums_spill_to_dram_and_come_back():
 
 
 def test_crossed_partial_sums_deadlock_without_spill_naming_the_waiters():
-    hw = attrs.evolve(IDEAL, output_buffer_bytes=3, double_buffered=False, psum_bits=24,
-                      psum_spill=False)
+    hw = attrs.evolve(
+        IDEAL, output_buffer_bytes=3, double_buffered=False, psum_bits=24, psum_spill=False
+    )
     # two filters split in two channel chunks: units 0=(f0,c0) 1=(f0,c1) 2=(f1,c0) 3=(f1,c1)
     layer = layer_with_nnz([4, 4], in_c=4)
     jobs = [build_layer_jobs(0, layer, Mapping(channel_splits=2, weight_format="compressed"), hw)]
     # PE 0 opens f0's partial sums, PE 1 waits for room for f1's; f0's second chunk sits
     # behind that wait on PE 1: neither can ever proceed
     plan = Plan.static([[0, 3], [2, 1]])
-    with pytest.raises(DeadlockError, match=r"deadlock in layer L at cycle \d+: .*PE 1 waits "
-                                            r"for 3 B of output buffer for block 1; it holds 3 B of 3 B.*psum_spill = false"):
+    with pytest.raises(
+        DeadlockError,
+        match=r"deadlock in layer L at cycle \d+: .*PE 1 waits "
+        r"for 3 B of output buffer for block 1; it holds 3 B of 3 B.*psum_spill = false",
+    ):
         simulate(jobs, hw, Fixed(plan))
 
 
@@ -181,18 +225,29 @@ def test_broadcasts_walk_the_tiles_and_keep_each_pes_order():
     plan = Plan.static([[0, 2, 3, 4, 6], [1, 7, 5]])
     groups = static_groups(plan.queues, jobs[0])
     assert [(g.input_block, [(pe, j.index) for pe, j in g.members]) for g in groups] == [
-        (0, [(0, 0), (1, 1)]), (0, [(0, 2)]), (0, [(0, 3)]), (1, [(0, 4), (1, 7)]),
-        (1, [(0, 6), (1, 5)])]
+        (0, [(0, 0), (1, 1)]),
+        (0, [(0, 2)]),
+        (0, [(0, 3)]),
+        (1, [(0, 4), (1, 7)]),
+        (1, [(0, 6), (1, 5)]),
+    ]
     result = simulate(jobs, IDEAL, Fixed(plan))
     assert result.makespan == 20
     assert intervals(result, 0) == [(0, 20, B, -1)]
     # PE 1 waits for tile 1 while PE 0 finishes tile 0, then for PE 0's queue again
-    assert intervals(result, 1) == [(0, 2, B, -1), (2, 12, WI, 0), (12, 16, B, -1),
-                                    (16, 17, WI, 0), (17, 19, B, -1), (19, 20, I, -1)]
+    assert intervals(result, 1) == [
+        (0, 2, B, -1),
+        (2, 12, WI, 0),
+        (12, 16, B, -1),
+        (16, 17, WI, 0),
+        (17, 19, B, -1),
+        (19, 20, I, -1),
+    ]
 
 
 def test_lpt_keeps_a_filters_tiles_on_one_pe():
     from accelsim.policies import Problem, load_policy
+
     layer = layer_with_nnz([5, 2, 3, 4], tiles=3, in_c=5)
     lj = build_layer_jobs(0, layer, Mapping(tile_h=1, weight_format="compressed"), IDEAL)
     plan = load_policy("lpt").plan(Problem.from_layer(lj, 2))
@@ -207,8 +262,13 @@ def test_lpt_keeps_a_filters_tiles_on_one_pe():
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layers=conv_layers(max_layers=2), mapping=mappings, splits=st.sampled_from([1, 2, "auto"]),
-       hw=hardware, policy=st.sampled_from(["round-robin", "lpt", "greedy", "work-stealing"]))
+@given(
+    layers=conv_layers(max_layers=2),
+    mapping=mappings,
+    splits=st.sampled_from([1, 2, "auto"]),
+    hw=hardware,
+    policy=st.sampled_from(["round-robin", "lpt", "greedy", "work-stealing"]),
+)
 def test_an_arrival_without_an_event_changes_nothing(layers, mapping, splits, hw, policy):
     # a PE fed when nothing else is due that cycle starts at the end of the dispatcher's
     # step instead of in an event of its own: exactly where that event would be processed
@@ -219,8 +279,9 @@ def test_an_arrival_without_an_event_changes_nothing(layers, mapping, splits, hw
     with mock.patch.object(DispatchStatus, "start_in_settle", False):
         slow = simulate(jobs, hw, load_policy(policy), engine="simpy")
     assert fast.events <= slow.events
-    assert [attrs.evolve(l, plan_seconds=0) for l in fast.layers] == \
-        [attrs.evolve(l, plan_seconds=0) for l in slow.layers]
+    assert [attrs.evolve(l, plan_seconds=0) for l in fast.layers] == [
+        attrs.evolve(l, plan_seconds=0) for l in slow.layers
+    ]
     for name in ("pe", "start", "end", "state", "held_by"):
         assert getattr(fast.states, name).tolist() == getattr(slow.states, name).tolist()
     for table in ("levels", "transfers"):
@@ -236,13 +297,24 @@ def test_a_pe_fed_without_an_event_starts_after_the_dispatchers_whole_step():
     # first, then job 0 ends and job 1 starts at once (its output tile taken before tile
     # 0's write-back frees it); the PE never starves
     hw = attrs.evolve(IDEAL, pe_cols=1, input_queue_depth=2, noc_bytes_per_cycle=1)
-    jobs = [build_layer_jobs(0, layer_with_nnz([2], tiles=2, in_c=2), Mapping(tile_h=1, weight_format="compressed"), hw)]
+    jobs = [
+        build_layer_jobs(
+            0,
+            layer_with_nnz([2], tiles=2, in_c=2),
+            Mapping(tile_h=1, weight_format="compressed"),
+            hw,
+        )
+    ]
     result = simulate(jobs, hw, Fixed(Plan.static([[0, 1]])), engine="simpy")
     assert intervals(result, 0) == [(0, 5, WN, -1), (5, 9, B, -1)]
     lv = result.levels
     out = lv["buffer"] == 2
     assert list(zip(lv["t"][out].tolist(), lv["level"][out].tolist())) == [
-        (5, 1), (7, 2), (7, 1), (9, 0)]
+        (5, 1),
+        (7, 2),
+        (7, 1),
+        (9, 0),
+    ]
 
 
 def test_blocks_reach_the_port_in_the_order_they_are_first_needed():
@@ -254,10 +326,15 @@ def test_blocks_reach_the_port_in_the_order_they_are_first_needed():
 
     from accelsim.pipeline import run_scenario
     from accelsim.scenario import load_scenario
+
     base = load_scenario(Path(__file__).parent.parent / "scenarios" / "default.toml")
     pruned = base.pruned(None)
-    cycles = [run_scenario(attrs.evolve(base, hardware=attrs.evolve(
-                  base.hardware, weight_buffer_bytes=size)), baselines=False,
-                  pruned=pruned).result.makespan
-              for size in (2 ** 17, 2 ** 19, math.inf)]
+    cycles = [
+        run_scenario(
+            attrs.evolve(base, hardware=attrs.evolve(base.hardware, weight_buffer_bytes=size)),
+            baselines=False,
+            pruned=pruned,
+        ).result.makespan
+        for size in (2**17, 2**19, math.inf)
+    ]
     assert cycles[0] >= cycles[1] >= cycles[2]

@@ -9,10 +9,19 @@ from accelsim.scenario import scenario_from_dict
 from accelsim.studies.sizing import SCALES, _shape, pareto_front, size
 
 SCENARIO = scenario_from_dict(
-    {"workload": {"network": "lenet5"}, "pruning": {"profile": "han2015-lenet5"},
-     "baselines": False,
-     "hardware": {"weight_buffer_bytes": 4096, "input_buffer_bytes": 8192,
-                  "output_buffer_bytes": 8192, "input_queue_depth": 4}}, "<t>")
+    {
+        "workload": {"network": "lenet5"},
+        "pruning": {"profile": "han2015-lenet5"},
+        "baselines": False,
+        "hardware": {
+            "weight_buffer_bytes": 4096,
+            "input_buffer_bytes": 8192,
+            "output_buffer_bytes": 8192,
+            "input_queue_depth": 4,
+        },
+    },
+    "<t>",
+)
 
 
 def test_the_search_finds_what_the_full_grid_finds_with_fewer_simulations():
@@ -22,13 +31,18 @@ def test_the_search_finds_what_the_full_grid_finds_with_fewer_simulations():
     # brute force over the same grid
     from accelsim.errors import AccelsimError
     from accelsim.pipeline import run_scenario
+
     every = []
     for pes, scale in itertools.product([1, 2, 4, 8, 16, 32], SCALES):
         rows, cols = _shape(pes)
-        hw = attrs.evolve(SCENARIO.hardware, pe_rows=rows, pe_cols=cols,
-                          weight_buffer_bytes=float(round(4096 * scale)),
-                          input_buffer_bytes=float(round(8192 * scale)),
-                          output_buffer_bytes=float(round(8192 * scale)))
+        hw = attrs.evolve(
+            SCENARIO.hardware,
+            pe_rows=rows,
+            pe_cols=cols,
+            weight_buffer_bytes=float(round(4096 * scale)),
+            input_buffer_bytes=float(round(8192 * scale)),
+            output_buffer_bytes=float(round(8192 * scale)),
+        )
         try:
             cycles = run_scenario(attrs.evolve(SCENARIO, hardware=hw)).report.total.cycles
         except AccelsimError:
@@ -43,9 +57,13 @@ def test_the_front_is_exactly_the_non_dominated_runs():
     result = size(SCENARIO, target_cycles=60_000, max_pes=32)
     ok = [c for c in result.simulated if c.feasible]
     for c in ok:
-        dominated = any(o.cycles <= c.cycles and o.energy_uj <= c.energy_uj and
-                        o.area_mm2 <= c.area_mm2 and (o.cycles, o.energy_uj, o.area_mm2) !=
-                        (c.cycles, c.energy_uj, c.area_mm2) for o in ok)
+        dominated = any(
+            o.cycles <= c.cycles
+            and o.energy_uj <= c.energy_uj
+            and o.area_mm2 <= c.area_mm2
+            and (o.cycles, o.energy_uj, o.area_mm2) != (c.cycles, c.energy_uj, c.area_mm2)
+            for o in ok
+        )
         assert (c in result.front) != dominated
     assert pareto_front([]) == ()
 
@@ -53,8 +71,22 @@ def test_the_front_is_exactly_the_non_dominated_runs():
 def test_an_unreachable_target_says_so(tmp_path, capsys):
     path = tmp_path / "s.toml"
     path.write_text("[workload]\nnetwork = 'lenet5'\n[pruning]\nprofile = 'han2015-lenet5'\n")
-    assert main(["size", str(path), "--latency-target", "10", "--max-pes", "4",
-                 "--out", str(tmp_path), "-q"]) == 1     # a script can tell
+    assert (
+        main(
+            [
+                "size",
+                str(path),
+                "--latency-target",
+                "10",
+                "--max-pes",
+                "4",
+                "--out",
+                str(tmp_path),
+                "-q",
+            ]
+        )
+        == 1
+    )  # a script can tell
     out = capsys.readouterr().out
     assert "no configuration up to --max-pes meets the target" in out
     data = json.loads((tmp_path / "sizing.json").read_text())
@@ -66,4 +98,3 @@ def test_an_unreachable_target_says_so(tmp_path, capsys):
 def test_every_candidate_counts_its_buffers_banks():
     for c in size(SCENARIO, target_cycles=60_000, max_pes=32).simulated:
         assert c.banks == sum(-(-round(b * c.scale) // 8192) for b in (4096, 8192, 8192)), c
-

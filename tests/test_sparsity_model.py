@@ -19,10 +19,15 @@ from accelsim.workload.sparsity.sparsity_model import FITTED, SparsityModel
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(1, 6), st.integers(1, 5), st.sampled_from([1, 3, 5]), st.integers(0, 99),
-       st.floats(0, 2), st.floats(0, 2))
-def test_placement_keeps_every_filters_count_and_fits_the_kernels(out_c, channels, k, seed,
-                                                                  cs, ks):
+@given(
+    st.integers(1, 6),
+    st.integers(1, 5),
+    st.sampled_from([1, 3, 5]),
+    st.integers(0, 99),
+    st.floats(0, 2),
+    st.floats(0, 2),
+)
+def test_placement_keeps_every_filters_count_and_fits_the_kernels(out_c, channels, k, seed, cs, ks):
     rng = np.random.default_rng(seed)
     nnz = rng.integers(0, channels * k * k + 1, size=out_c)
     mask = SparsityModel(0.2, cs, ks).place(nnz, channels, (k, k), rng)
@@ -35,11 +40,13 @@ def rows():
     return fit_report(FITTED)[1]
 
 
+@pytest.mark.slow
 def test_fitting_again_gives_the_shipped_model_from_the_four_fit_networks_only():
     layers = [l for l in measured_layers() if l[0] in FIT_NETWORKS and l[2] % 2 == 0]
     assert fit(layers) == FITTED
 
 
+@pytest.mark.slow
 def test_fitted_model_reproduces_held_out_layers_within_the_stated_tolerance(rows):
     held = [r for r in rows if r.held_out and r.network in FIT_NETWORKS]
     assert len([r for r in held if r.kernel[0] > 1]) >= 20
@@ -66,10 +73,14 @@ def test_held_out_classic_networks_all_zero_shares_and_channel_spread_within_tol
 def test_seeded_resnet18_spread_and_zero_kernels_come_from_the_fit():
     net = load_network("resnet18")
     layer = net.layer("layer1.0.conv1")
-    fitted = prune_with_profile(net, SparsityProfile(name="p", nnz={layer.name: 8848},
-                                                     default_density=1.0), seed=1)
-    uniform = prune_with_profile(net, SparsityProfile(name="p", nnz={layer.name: 8848},
-                                                      default_density=1.0, default_cv=0.3), 1)
+    fitted = prune_with_profile(
+        net, SparsityProfile(name="p", nnz={layer.name: 8848}, default_density=1.0), seed=1
+    )
+    uniform = prune_with_profile(
+        net,
+        SparsityProfile(name="p", nnz={layer.name: 8848}, default_density=1.0, default_cv=0.3),
+        1,
+    )
     p, u = fitted.layers[1], uniform.layers[1]
     density = 8848 / layer.weights
     cv = p.filter_nnz.std() / p.filter_nnz.mean()
@@ -82,6 +93,7 @@ def test_seeded_resnet18_spread_and_zero_kernels_come_from_the_fit():
 
 def test_retraining_comparison_is_at_equal_density_on_every_lenet_layer():
     from accelsim.workload.sparsity.fit import retraining_effect
+
     rows = retraining_effect()
     assert [name for name, _, _ in rows] == ["conv1", "conv2", "ip1", "ip2"]
     for _, once, again in rows:
@@ -93,6 +105,7 @@ def test_retraining_comparison_is_at_equal_density_on_every_lenet_layer():
 
 def test_waifu2x_retrained_at_the_one_shot_density_and_what_the_readme_reports():
     from accelsim.workload.sparsity.fit import waifu2x_retraining_effect
+
     rows = waifu2x_retraining_effect()
     assert [name for name, _, _ in rows] == [f"conv{i}" for i in range(6)]
     for _, once, again in rows:

@@ -33,16 +33,21 @@ GRID = '"hardware.pe_cols" = [1, 2, 3]\npolicy = ["lpt", "round-robin"]\n'
 
 
 def results(sweep, store):
-    return {r["key"]: {k: v for k, v in r.items() if k != "wall_seconds"}
-            for r in store.rows(p.key for p in sweep.points)}
+    return {
+        r["key"]: {k: v for k, v in r.items() if k != "wall_seconds"}
+        for r in store.rows(p.key for p in sweep.points)
+    }
 
 
 def test_serial_local_pool_and_dask_give_the_same_rows(tmp_path):
     sweep = make(tmp_path, GRID)
     assert len(sweep.points) == 6
     outs = []
-    for name, kwargs in (("serial", {}), ("pool", {"jobs": 2}),
-                         ("dask", {"jobs": 2, "dask": "local"})):
+    for name, kwargs in (
+        ("serial", {}),
+        ("pool", {"jobs": 2}),
+        ("dask", {"jobs": 2, "dask": "local"}),
+    ):
         store = ResultStore(tmp_path / name / "r.sqlite")
         assert run_sweep(sweep, store, quiet=True, **kwargs) == 6
         outs.append(results(sweep, store))
@@ -51,12 +56,21 @@ def test_serial_local_pool_and_dask_give_the_same_rows(tmp_path):
     assert len(outs[0]) == 6 and all(r["cycles"] > 0 for r in outs[0].values())
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_with_every_point_exactly_once(tmp_path):
     grid = '"hardware.pe_cols" = [1, 2, 3, 4, 5, 6, 7, 8]\npolicy = ["lpt", "round-robin", "kk"]\n'
     sweep = make(tmp_path, grid)
     db = tmp_path / "out" / "results.sqlite"
-    cmd = [sys.executable, "-m", "accelsim", "sweep", str(tmp_path / "s.toml"), "--out",
-           str(tmp_path / "out"), "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelsim",
+        "sweep",
+        str(tmp_path / "s.toml"),
+        "--out",
+        str(tmp_path / "out"),
+        "-q",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     killed_at = None
     deadline = time.time() + 60
@@ -78,8 +92,7 @@ def test_a_killed_sweep_resumes_with_every_point_exactly_once(tmp_path):
     assert killed_at <= survived < len(sweep.points)
     store.close()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    assert f"({len(sweep.points) - survived} run now, {survived} from earlier runs)" in \
-        done.stdout
+    assert f"({len(sweep.points) - survived} run now, {survived} from earlier runs)" in done.stdout
     rows = sqlite3.connect(db).execute("SELECT key, point FROM results").fetchall()
     assert len(rows) == len(sweep.points) == len({k for k, _ in rows})
     assert sorted(p for _, p in rows) == list(range(len(sweep.points)))
@@ -102,26 +115,47 @@ def test_a_seeded_sample_of_the_grid(tmp_path):
 def test_a_sample_of_a_grid_larger_than_int64_is_drawn_without_listing_it(tmp_path):
     """11 axes of 59 values: 3e19 points, past int64; two are drawn, the same for one seed,
     each value from its axis."""
-    axes = ["pe_cols", "pe_rows", "macs_per_cycle", "job_overhead_cycles",
-            "dram_latency_cycles", "input_queue_depth", "weight_bits", "activation_bits",
-            "psum_bits", "pe_window", "index_bits"]
+    axes = [
+        "pe_cols",
+        "pe_rows",
+        "macs_per_cycle",
+        "job_overhead_cycles",
+        "dram_latency_cycles",
+        "input_queue_depth",
+        "weight_bits",
+        "activation_bits",
+        "psum_bits",
+        "pe_window",
+        "index_bits",
+    ]
     grid = "".join(f'"hardware.{a}" = {list(range(1, 60))}\n' for a in axes)
     a = make(tmp_path, grid, "sample = 2\nseed = 7")
     b = make(tmp_path, grid, "sample = 2\nseed = 7")
-    assert 59 ** len(axes) > 2 ** 63
+    assert 59 ** len(axes) > 2**63
     assert len(a.points) == 2 and [p.params for p in a.points] == [p.params for p in b.points]
     assert all(1 <= v <= 59 for p in a.points for v in p.params.values())
 
 
-@pytest.mark.parametrize("grid, extra, message", [
-    ('"hardware.pe_rows" = [1, 0]', "", r"s.toml: point 1 \(hardware.pe_rows=0\): "
-                                        r"\[hardware\] 'pe_rows' must be an integer from 1 to 65,536: 0"),
-    ('"hardware.pe_rows" = 4', "", r"\[grid\] hardware.pe_rows = 4: must be a non-empty list"),
-    ('"hardware.lanes" = [4]', "", r"\[hardware\] unknown field 'lanes'"),
-    ('policy = ["lpt"]', "colour = 1", r"s.toml: unknown field 'colour'"),
-    ('policy = ["lpt"]', "sample = -1", r"sample = -1: must be an integer >= 0"),
-    ('policy = ["lpt"]', '[plot]\nx = "policy"\ny = "nope"', r"\[plot\] .* two axes of \[grid\]"),
-])
+@pytest.mark.parametrize(
+    "grid, extra, message",
+    [
+        (
+            '"hardware.pe_rows" = [1, 0]',
+            "",
+            r"s.toml: point 1 \(hardware.pe_rows=0\): "
+            r"\[hardware\] 'pe_rows' must be an integer from 1 to 65,536: 0",
+        ),
+        ('"hardware.pe_rows" = 4', "", r"\[grid\] hardware.pe_rows = 4: must be a non-empty list"),
+        ('"hardware.lanes" = [4]', "", r"\[hardware\] unknown field 'lanes'"),
+        ('policy = ["lpt"]', "colour = 1", r"s.toml: unknown field 'colour'"),
+        ('policy = ["lpt"]', "sample = -1", r"sample = -1: must be an integer >= 0"),
+        (
+            'policy = ["lpt"]',
+            '[plot]\nx = "policy"\ny = "nope"',
+            r"\[plot\] .* two axes of \[grid\]",
+        ),
+    ],
+)
 def test_malformed_sweeps_name_the_field(tmp_path, grid, extra, message):
     with pytest.raises(ConfigError, match=message):
         make(tmp_path, grid, extra)
@@ -135,12 +169,22 @@ def test_missing_base(tmp_path):
 
 def test_sweep_command_writes_rows_and_heatmaps(tmp_path, capsys):
     from accelsim.cli import main
+
     make(tmp_path, GRID)
     assert main(["sweep", str(tmp_path / "s.toml"), "--out", str(tmp_path / "o"), "-q"]) == 0
     assert "6 of 6 points done (6 run now, 0 from earlier runs)" in capsys.readouterr().out
     header = (tmp_path / "o" / "results.csv").read_text().splitlines()[0]
-    for column in ("hardware.pe_cols", "policy", "cycles", "utilization", "share_idle",
-                   "dram_bytes", "energy_uj", "pe_lanes", "buffer_bytes"):
+    for column in (
+        "hardware.pe_cols",
+        "policy",
+        "cycles",
+        "utilization",
+        "share_idle",
+        "dram_bytes",
+        "energy_uj",
+        "pe_lanes",
+        "buffer_bytes",
+    ):
         assert column in header
     assert (tmp_path / "o" / "heatmap_cycles.png").stat().st_size > 0
 
@@ -154,15 +198,16 @@ def test_unreadable_and_malformed_sweep_files(tmp_path):
 
 
 def test_batches_hold_every_point_once_and_share_pruning(tmp_path):
-    sweep = make(tmp_path, '"hardware.pe_cols" = [1, 2, 3, 4, 5]\nseed = [1, 2]\n'
-                           'policy = ["lpt", "kk"]\n')
+    sweep = make(
+        tmp_path, '"hardware.pe_cols" = [1, 2, 3, 4, 5]\nseed = [1, 2]\npolicy = ["lpt", "kk"]\n'
+    )
     for workers in (1, 2, 8):
         cut = batches(list(sweep.points), workers)
         flat = [p.key for b in cut for p in b]
         assert sorted(flat) == sorted(p.key for p in sweep.points)
         assert all(1 <= len(b) <= 32 for b in cut)
         seeds = [[p.params["seed"] for p in b] for b in cut]
-        assert sum(len(set(s)) > 1 for s in seeds) <= 1     # one batch at most straddles seeds
+        assert sum(len(set(s)) > 1 for s in seeds) <= 1  # one batch at most straddles seeds
 
 
 def test_a_batch_gives_what_single_points_give(tmp_path):
@@ -177,6 +222,7 @@ def test_a_batch_gives_what_single_points_give(tmp_path):
 
 def test_csv_columns_do_not_depend_on_where_a_failed_point_falls(tmp_path):
     from accelsim.studies.sweep import write_csv
+
     ok = {"policy": "lpt", "cycles": 10, "utilization": 0.5}
     bad = {"policy": "kk", "error": "cannot run"}
     heads = []

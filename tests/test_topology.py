@@ -40,8 +40,13 @@ def test_write_then_read_is_identity(name):
 
 def test_alexnet_grouped_convs_and_mobilenet_depthwise():
     alex = load_network("alexnet")
-    assert [alex.layer(n).groups for n in ("conv1", "conv2", "conv3", "conv4", "conv5")] == \
-        [1, 2, 1, 2, 2]
+    assert [alex.layer(n).groups for n in ("conv1", "conv2", "conv3", "conv4", "conv5")] == [
+        1,
+        2,
+        1,
+        2,
+        2,
+    ]
     dw = load_network("mobilenet_v1").layer("conv1_dw")
     assert dw.groups == dw.in_c == dw.out_c == 32 and dw.weights == 32 * 9
 
@@ -61,17 +66,23 @@ def test_small_good_topology_loads():
     assert net.layer("c1").out_shape == (4, 8, 8)
 
 
-@pytest.mark.parametrize("row, message", [
-    ("c2,conv,,5,8,8,4,3,3,1,1,1", r"t.csv: layer c2: input shape .* = \(5, 8, 8\), but c1 produces \(4, 8, 8\)"),
-    ("c2,bogus,,4,8,8,4,3,3,1,1,1", r"row 4 \(c2\): kind = 'bogus'"),
-    ("c2,conv,,4,8,8,four,3,3,1,1,1", r"row 4 \(c2\): out_c = 'four': must be an integer"),
-    ("c2,conv,,4,8,8,6,3,3,1,1,4", r"groups = 4 must divide in_c = 4 and out_c = 6"),
-    ("c2,conv,nowhere,4,8,8,4,3,3,1,1,1", r"source 'nowhere' is not an earlier layer"),
-    ("c1,conv,,4,8,8,4,3,3,1,1,1", r"layer c1: duplicate layer name"),
-    ("f,fc,,100,1,1,10,1,1,1,0,1", r"layer f: in_c = 100 .* c1 gives 4x8x8 = 256 features"),
-    ("c2,conv,,4,8,8,4,11,11,1,0,1", r"kernel 11x11 with pad 0 does not fit a 8x8 input"),
-    ("c2,conv,,4,8,8,0,3,3,1,1,1", r"row 4 \(c2\): out_c = 0: must be an integer from 1 to"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            "c2,conv,,5,8,8,4,3,3,1,1,1",
+            r"t.csv: layer c2: input shape .* = \(5, 8, 8\), but c1 produces \(4, 8, 8\)",
+        ),
+        ("c2,bogus,,4,8,8,4,3,3,1,1,1", r"row 4 \(c2\): kind = 'bogus'"),
+        ("c2,conv,,4,8,8,four,3,3,1,1,1", r"row 4 \(c2\): out_c = 'four': must be an integer"),
+        ("c2,conv,,4,8,8,6,3,3,1,1,4", r"groups = 4 must divide in_c = 4 and out_c = 6"),
+        ("c2,conv,nowhere,4,8,8,4,3,3,1,1,1", r"source 'nowhere' is not an earlier layer"),
+        ("c1,conv,,4,8,8,4,3,3,1,1,1", r"layer c1: duplicate layer name"),
+        ("f,fc,,100,1,1,10,1,1,1,0,1", r"layer f: in_c = 100 .* c1 gives 4x8x8 = 256 features"),
+        ("c2,conv,,4,8,8,4,11,11,1,0,1", r"kernel 11x11 with pad 0 does not fit a 8x8 input"),
+        ("c2,conv,,4,8,8,0,3,3,1,1,1", r"row 4 \(c2\): out_c = 0: must be an integer from 1 to"),
+    ],
+)
 def test_malformed_topologies_are_rejected_with_file_row_and_field(row, message):
     with pytest.raises(ConfigError, match=message):
         read_topology(GOOD + row + "\n", "t.csv", "t")

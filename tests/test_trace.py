@@ -16,9 +16,10 @@ def state_records(draw, max_size=40):
     rows, now = [], [0] * N_PES
     for _ in range(draw(st.integers(0, max_size))):
         pe = draw(st.integers(0, N_PES - 1))
-        now[pe] += draw(st.sampled_from([0, 0, 1, 3]))    # same-cycle records too
-        rows.append((pe, now[pe], draw(st.sampled_from(list(State))),
-                     draw(st.sampled_from([-1, -1, 0, 3]))))
+        now[pe] += draw(st.sampled_from([0, 0, 1, 3]))  # same-cycle records too
+        rows.append(
+            (pe, now[pe], draw(st.sampled_from(list(State))), draw(st.sampled_from([-1, -1, 0, 3])))
+        )
     return rows
 
 
@@ -37,6 +38,7 @@ def test_state_extend_equals_the_records_entered_one_by_one(before, bulk, after,
     # extend appends after what is there: shift each part past the previous one's times
     def shifted(rows, by):
         return [(pe, t + by, s, h) for pe, t, s, h in rows]
+
     t1 = max((t for _, t, _, _ in before), default=0) + gap
     bulk = shifted(bulk, t1)
     t2 = max((t for _, t, _, _ in bulk), default=t1) + gap
@@ -59,34 +61,52 @@ def test_state_extend_equals_the_records_entered_one_by_one(before, bulk, after,
 def test_state_extend_sets_each_pes_current_state_to_its_last_record():
     trace = StateTrace(3)
     trace.enter(0, State.BUSY, 0)
-    trace.extend(np.array([1, 0, 1]), np.array([2, 5, 7]),
-                 np.array([State.WAIT_INPUTS, State.IDLE, State.WAIT_INPUTS]), np.array([0, -1, 2]))
+    trace.extend(
+        np.array([1, 0, 1]),
+        np.array([2, 5, 7]),
+        np.array([State.WAIT_INPUTS, State.IDLE, State.WAIT_INPUTS]),
+        np.array([0, -1, 2]),
+    )
     assert trace.current(0) == (State.IDLE, -1)
     assert trace.current(1) == (State.WAIT_INPUTS, 2)
     assert trace.current(2) is None
     s = trace.close(9)
-    assert list(zip(s.pe.tolist(), s.start.tolist(), s.end.tolist(), s.state.tolist(),
-                    s.held_by.tolist())) == [(0, 0, 5, State.BUSY, -1), (0, 5, 9, State.IDLE, -1),
-                                             (1, 2, 7, State.WAIT_INPUTS, 0),
-                                             (1, 7, 9, State.WAIT_INPUTS, 2)]
+    assert list(
+        zip(s.pe.tolist(), s.start.tolist(), s.end.tolist(), s.state.tolist(), s.held_by.tolist())
+    ) == [
+        (0, 0, 5, State.BUSY, -1),
+        (0, 5, 9, State.IDLE, -1),
+        (1, 2, 7, State.WAIT_INPUTS, 0),
+        (1, 7, 9, State.WAIT_INPUTS, 2),
+    ]
 
 
 def test_close_drops_records_overtaken_in_the_same_cycle_and_merges_equal_neighbours():
     trace = StateTrace(2)
-    for pe, state, t, held in [(0, State.BUSY, 0, -1), (0, State.WAIT_NOC, 4, -1),
-                               (0, State.BUSY, 4, -1), (0, State.IDLE, 6, -1),
-                               (0, State.BUSY, 9, -1)]:
+    for pe, state, t, held in [
+        (0, State.BUSY, 0, -1),
+        (0, State.WAIT_NOC, 4, -1),
+        (0, State.BUSY, 4, -1),
+        (0, State.IDLE, 6, -1),
+        (0, State.BUSY, 9, -1),
+    ]:
         trace.enter(pe, state, t, held)
-    s = trace.close(9)    # the last record starts at the end: no interval
+    s = trace.close(9)  # the last record starts at the end: no interval
     assert list(zip(s.pe.tolist(), s.start.tolist(), s.end.tolist(), s.state.tolist())) == [
-        (0, 0, 6, State.BUSY), (0, 6, 9, State.IDLE)]
+        (0, 0, 6, State.BUSY),
+        (0, 6, 9, State.IDLE),
+    ]
     assert s.pe.dtype == np.int32 and s.start.dtype == np.int64 and s.state.dtype == np.int8
     empty = StateTrace(2).close(0)
     assert len(empty.pe) == 0 and empty.held_by.dtype == np.int32
 
 
-@given(rows=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 10**12), st.integers(0, 10**12)),
-                     max_size=30), cut=st.integers(0, 30))
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 10**12), st.integers(0, 10**12)), max_size=30
+    ),
+    cut=st.integers(0, 30),
+)
 def test_level_extend_equals_rows_recorded_one_by_one(rows, cut):
     one, many = LevelTrace(), LevelTrace()
     for row in rows:
@@ -101,9 +121,20 @@ def test_level_extend_equals_rows_recorded_one_by_one(rows, cut):
         assert not b[k].flags.writeable
 
 
-@given(rows=st.lists(st.tuples(st.integers(0, 10**12), st.integers(0, 10**12),
-                               st.integers(0, 10**12), st.integers(0, 2), st.integers(0, 4),
-                               st.integers(0, 500)), max_size=30), cut=st.integers(0, 30))
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 10**12),
+            st.integers(0, 10**12),
+            st.integers(0, 10**12),
+            st.integers(0, 2),
+            st.integers(0, 4),
+            st.integers(0, 500),
+        ),
+        max_size=30,
+    ),
+    cut=st.integers(0, 30),
+)
 def test_transfer_extend_equals_rows_recorded_one_by_one(rows, cut):
     one, many = TransferLog(), TransferLog()
     for row in rows:

@@ -21,8 +21,9 @@ def toy_convs(rng, slope=0.1, channels=(3, 4, 5)):
     size = PATCH
     for i, (c, o) in enumerate(zip(channels, channels[1:])):
         name = f"conv{i}"
-        layers.append(Layer(name, LayerKind.CONV, (f"conv{i - 1}",) if i else (), c, size,
-                            size, o, 3, 3))
+        layers.append(
+            Layer(name, LayerKind.CONV, (f"conv{i - 1}",) if i else (), c, size, size, o, 3, 3)
+        )
         w[name] = rng.normal(size=(o, c, 3, 3)).astype(np.float32)
         b[name] = rng.normal(size=o).astype(np.float32) * 0.1
         size -= 2
@@ -45,8 +46,7 @@ def test_backward_matches_numerical_gradients(slope):
     out, cache = net.forward(x)
     grads, bias_grads = net.backward(2 * (out - target), cache)
     for name in net.w:
-        for params, g in ((net.w[name].reshape(-1), grads[name]),
-                          (net.b[name], bias_grads[name])):
+        for params, g in ((net.w[name].reshape(-1), grads[name]), (net.b[name], bias_grads[name])):
             for i in rng.choice(params.size, 3, replace=False):
                 old = params[i]
                 params[i] = old + 1e-6
@@ -65,8 +65,9 @@ def test_iterative_pruning_reaches_keep_exactly_and_retraining_beats_one_shot():
     assert train.shape == (16, 3, PATCH, PATCH) and 0 <= train.min() and train.max() <= 1
     # small products: BLAS threads only wait for each other on a busy machine
     with threadpool_limits(1):
-        net, error, one_shot = prune_with_retraining(convs, train, test, rounds=2, steps=10,
-                                                     finetune=5, seed=0)
+        net, error, one_shot = prune_with_retraining(
+            convs, train, test, rounds=2, steps=10, finetune=5, seed=0
+        )
     for name, w in net.w.items():
         assert net.mask[name].sum() == round(KEEP * w.size)
         assert not w[~net.mask[name]].any()  # removed weights stayed zero through Adam

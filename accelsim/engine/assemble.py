@@ -64,9 +64,9 @@ class LayerRun:
     weight_buffer_peak: int
     input_buffer_peak: int
     output_buffer_peak: int
-    engine: str = "simpy"               # "fast": the closed form ran this layer
-    engine_note: str | None = None      # why the closed form could not (auto)
-    hardware: HardwareBounds | None = None   # the layer's bounds on this hardware
+    engine: str = "simpy"  # "fast": the closed form ran this layer
+    engine_note: str | None = None  # why the closed form could not (auto)
+    hardware: HardwareBounds | None = None  # the layer's bounds on this hardware
 
     @property
     def cycles(self) -> int:
@@ -98,12 +98,31 @@ def check_fits(layer: LayerJobs, hw: Hardware, bc: Broadcasts | None) -> None:
     of a static plan (`bc`) whose weights can never be on chip together."""
     half = 2 if hw.double_buffered else 1
     for what, attr, sizes, capacity, knob, fix in (
-            ("weight", "weight_block", layer.weight_bytes, hw.weight_buffer_bytes,
-             "weight_buffer_bytes", "use a smaller filters_per_job or more channel_splits"),
-            ("input", "input_block", layer.input_bytes, hw.input_buffer_bytes,
-             "input_buffer_bytes", "use smaller tiles (tile_h, tile_w) or more channel_splits"),
-            ("output", "output_block", layer.output_bytes, hw.output_buffer_bytes,
-             "output_buffer_bytes", "use smaller tiles or a smaller filters_per_job")):
+        (
+            "weight",
+            "weight_block",
+            layer.weight_bytes,
+            hw.weight_buffer_bytes,
+            "weight_buffer_bytes",
+            "use a smaller filters_per_job or more channel_splits",
+        ),
+        (
+            "input",
+            "input_block",
+            layer.input_bytes,
+            hw.input_buffer_bytes,
+            "input_buffer_bytes",
+            "use smaller tiles (tile_h, tile_w) or more channel_splits",
+        ),
+        (
+            "output",
+            "output_block",
+            layer.output_bytes,
+            hw.output_buffer_bytes,
+            "output_buffer_bytes",
+            "use smaller tiles or a smaller filters_per_job",
+        ),
+    ):
         if not len(sizes) or math.isinf(capacity):
             continue
         usable = capacity / half
@@ -114,7 +133,8 @@ def check_fits(layer: LayerJobs, hw: Hardware, bc: Broadcasts | None) -> None:
             raise ConfigError(
                 f"layer {layer.layer.name}: job {job.index} (filters {job.filters[0]}.."
                 f"{job.filters[-1]}, tile {job.tile}) needs {int(sizes[worst])} B of {what}s; "
-                f"the {what} buffer holds {int(usable)} B{note}: raise hardware.{knob} or {fix}")
+                f"the {what} buffer holds {int(usable)} B{note}: raise hardware.{knob} or {fix}"
+            )
     if bc is None or math.isinf(hw.weight_buffer_bytes) or not bc.n_groups:
         return
     need = bc.weight_bytes_at_once(layer)
@@ -124,7 +144,8 @@ def check_fits(layer: LayerJobs, hw: Hardware, bc: Broadcasts | None) -> None:
         raise ConfigError(
             f"layer {layer.layer.name}: a broadcast to {members} PEs needs {int(need[worst])} B "
             f"of weights on chip at once; the weight buffer holds {int(hw.weight_buffer_bytes)}"
-            f" B: raise hardware.weight_buffer_bytes or use fewer PEs")
+            f" B: raise hardware.weight_buffer_bytes or use fewer PEs"
+        )
 
 
 @frozen
@@ -133,15 +154,20 @@ class _Prepared:
 
     layer: LayerJobs
     plan: Plan
-    broadcasts: Broadcasts | None                 # static plans
+    broadcasts: Broadcasts | None  # static plans
     plan_seconds: float
-    timeline: closed_form.LayerTimeline | None    # from cycle 0; None: SimPy runs it
+    timeline: closed_form.LayerTimeline | None  # from cycle 0; None: SimPy runs it
     note: str | None
 
 
-def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
-             progress: Callable[[int, int, str], None] | None = None,
-             dram_port: type[DramPort] = DramPort, engine: str = "auto") -> SimResult:
+def simulate(
+    layers: list[LayerJobs],
+    hw: Hardware,
+    policy: Policy,
+    progress: Callable[[int, int, str], None] | None = None,
+    dram_port: type[DramPort] = DramPort,
+    engine: str = "auto",
+) -> SimResult:
     """Simulate the layers in order on `hw`, each planned by `policy`. `progress(i, n, what)`
     is called before planning each layer ("planning NAME") and before simulating it
     ("simulating NAME"); `dram_port` swaps the port model (benchmarks compare two);
@@ -149,11 +175,11 @@ def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
     if engine not in ENGINES:
         raise ConfigError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
-    if engine == "fast":             # what the hardware alone rules out, before any planning
+    if engine == "fast":  # what the hardware alone rules out, before any planning
         for layer in layers:
             _demand_fast(layer, closed_form.not_exact_because(layer, hw, False))
     prepared = []
-    for i, layer in enumerate(layers):       # planning can take long (exact): say so
+    for i, layer in enumerate(layers):  # planning can take long (exact): say so
         if progress is not None:
             progress(i, len(layers), f"planning {layer.layer.name}")
         prepared.append(_prepare(layer, hw, policy, engine))
@@ -171,13 +197,21 @@ def simulate(layers: list[LayerJobs], hw: Hardware, policy: Policy,
             run = _run_closed_form(env, p, hw, trace, levels, transfers)
         else:
             dram.layer = p.layer.index
-            run, n_events = _run_layer(env, p.layer, p.plan, p.broadcasts, hw, dram, trace,
-                                       levels, p.plan_seconds, p.note)
+            run, n_events = _run_layer(
+                env, p.layer, p.plan, p.broadcasts, hw, dram, trace, levels, p.plan_seconds, p.note
+            )
             events += n_events
         runs.append(run)
-    return SimResult(hw=hw, policy=policy.name, layers=tuple(runs), states=trace.close(env.now),
-                     levels=levels.to_arrays(), transfers=transfers.to_arrays(), events=events,
-                     wall_seconds=time.perf_counter() - t0)
+    return SimResult(
+        hw=hw,
+        policy=policy.name,
+        layers=tuple(runs),
+        states=trace.close(env.now),
+        levels=levels.to_arrays(),
+        transfers=transfers.to_arrays(),
+        events=events,
+        wall_seconds=time.perf_counter() - t0,
+    )
 
 
 def _prepare(layer: LayerJobs, hw: Hardware, policy: Policy, engine: str) -> _Prepared:
@@ -216,8 +250,9 @@ class PlanEvaluator:
         if self._exact is None:
             self._exact = closed_form.not_exact_because(layer, hw, False) is None
         if self._exact:
-            timeline, _ = closed_form.timeline_or_note(layer, broadcasts(plan.queues, layer), hw,
-                                                       False)
+            timeline, _ = closed_form.timeline_or_note(
+                layer, broadcasts(plan.queues, layer), hw, False
+            )
             if timeline is not None:
                 return timeline.end
         self.simpy_runs += 1
@@ -238,9 +273,11 @@ class _Fixed:
 
 def _demand_fast(layer: LayerJobs, note: str | None) -> None:
     if note is not None:
-        raise ConfigError(f"layer {layer.layer.name}: engine = 'fast', but the closed form is "
-                          f"not exact here: {note}; use engine = 'auto' (SimPy where needed) "
-                          f"or 'simpy'")
+        raise ConfigError(
+            f"layer {layer.layer.name}: engine = 'fast', but the closed form is "
+            f"not exact here: {note}; use engine = 'auto' (SimPy where needed) "
+            f"or 'simpy'"
+        )
 
 
 def _layer_bound(layer: LayerJobs, plan: Plan, hw: Hardware):
@@ -248,39 +285,59 @@ def _layer_bound(layer: LayerJobs, plan: Plan, hw: Hardware):
     return bounds(layer.cycles, hw.n_pes, plan.planned_makespan(layer.cycles) if proven else None)
 
 
-def _run_closed_form(env, p: _Prepared, hw: Hardware, trace: StateTrace, levels: LevelTrace,
-                     transfers: TransferLog) -> LayerRun:
+def _run_closed_form(
+    env, p: _Prepared, hw: Hardware, trace: StateTrace, levels: LevelTrace, transfers: TransferLog
+) -> LayerRun:
     layer, start = p.layer, env.now
     timeline = p.timeline.shifted(start)
     trace.extend(*timeline.states)
     levels.extend(*timeline.levels)
     transfers.extend(*timeline.transfers)
     if timeline.end > env.now:
-        env.run(until=timeline.end)    # the next layer starts at the barrier
+        env.run(until=timeline.end)  # the next layer starts at the barrier
     bound = _layer_bound(layer, p.plan, hw)
     w_peak, i_peak, o_peak = timeline.peaks
-    return LayerRun(index=layer.index, name=layer.layer.name, start=start, end=timeline.end,
-                    n_jobs=layer.n_jobs, executed_macs=timeline.executed_macs,
-                    pruned_macs=layer.pruned_macs, dense_macs=layer.dense_macs,
-                    lower_bound=bound.best, bound_kind=bound.which,
-                    planned_makespan=p.plan.planned_makespan(layer.cycles),
-                    plan_seconds=p.plan_seconds, noc_bytes=timeline.noc_bytes,
-                    weight_buffer_reads=timeline.weight_reads,
-                    input_buffer_reads=timeline.input_reads,
-                    output_buffer_writes=timeline.output_writes,
-                    output_buffer_reads=timeline.psum_bytes
-                    + int(layer.output_write_bytes.sum()),
-                    weight_buffer_peak=w_peak, input_buffer_peak=i_peak,
-                    output_buffer_peak=o_peak, engine="fast",
-                    hardware=hardware_bounds(layer, hw, bound.best))
+    return LayerRun(
+        index=layer.index,
+        name=layer.layer.name,
+        start=start,
+        end=timeline.end,
+        n_jobs=layer.n_jobs,
+        executed_macs=timeline.executed_macs,
+        pruned_macs=layer.pruned_macs,
+        dense_macs=layer.dense_macs,
+        lower_bound=bound.best,
+        bound_kind=bound.which,
+        planned_makespan=p.plan.planned_makespan(layer.cycles),
+        plan_seconds=p.plan_seconds,
+        noc_bytes=timeline.noc_bytes,
+        weight_buffer_reads=timeline.weight_reads,
+        input_buffer_reads=timeline.input_reads,
+        output_buffer_writes=timeline.output_writes,
+        output_buffer_reads=timeline.psum_bytes + int(layer.output_write_bytes.sum()),
+        weight_buffer_peak=w_peak,
+        input_buffer_peak=i_peak,
+        output_buffer_peak=o_peak,
+        engine="fast",
+        hardware=hardware_bounds(layer, hw, bound.best),
+    )
 
 
-def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Hardware,
-               dram: DramPort, trace: StateTrace, levels: LevelTrace, plan_seconds: float,
-               note: str | None):
+def _run_layer(
+    env,
+    layer: LayerJobs,
+    plan: Plan,
+    bc: Broadcasts | None,
+    hw: Hardware,
+    dram: DramPort,
+    trace: StateTrace,
+    levels: LevelTrace,
+    plan_seconds: float,
+    note: str | None,
+):
     start = env.now
     bound = _layer_bound(layer, plan, hw)
-    if plan.dynamic:          # with stealing, the order it is expected to follow
+    if plan.dynamic:  # with stealing, the order it is expected to follow
         groups = dynamic_groups(interleaved(plan.queues) if plan.steal else plan.order, layer)
     else:
         groups = bc.groups(layer)
@@ -291,31 +348,74 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
     expected = None if plan.dynamic else [len(q) for q in plan.queues]
     status = DispatchStatus(env, n, expected, layer.n_jobs, trace, hw.input_queue_depth)
     progress = LayerProgress(env, layer.n_jobs)
-    outputs = OutputBuffer(env, OUTPUT_BUFFER, hw.output_buffer_bytes, layer.output_bytes,
-                           layer.output_write_bytes, layer.output_uses, dram, levels,
-                           progress.check, hw.psum_spill)
+    outputs = OutputBuffer(
+        env,
+        OUTPUT_BUFFER,
+        hw.output_buffer_bytes,
+        layer.output_bytes,
+        layer.output_write_bytes,
+        layer.output_uses,
+        dram,
+        levels,
+        progress.check,
+        hw.psum_spill,
+    )
     progress.outputs = outputs
     buffers = []
     for name, buffer_id, operand, capacity, sizes, unique, extra, sequence in (
-            ("weight", WEIGHT_BUFFER, Operand.WEIGHTS, hw.weight_buffer_bytes,
-             layer.weight_bytes, layer.weight_bytes, np.zeros(len(layer.weight_bytes)),
-             weight_sequence),
-            ("input", INPUT_BUFFER, Operand.INPUTS, hw.input_buffer_bytes, layer.input_bytes,
-             layer.input_unique_bytes, layer.input_extra_cause, input_sequence)):
+        (
+            "weight",
+            WEIGHT_BUFFER,
+            Operand.WEIGHTS,
+            hw.weight_buffer_bytes,
+            layer.weight_bytes,
+            layer.weight_bytes,
+            np.zeros(len(layer.weight_bytes)),
+            weight_sequence,
+        ),
+        (
+            "input",
+            INPUT_BUFFER,
+            Operand.INPUTS,
+            hw.input_buffer_bytes,
+            layer.input_bytes,
+            layer.input_unique_bytes,
+            layer.input_extra_cause,
+            input_sequence,
+        ),
+    ):
         actual, predicted = ([], sequence) if plan.steal else (sequence, None)
-        buffers.append(BlockBuffer(env, name, buffer_id, operand, capacity, sizes, unique,
-                                   extra, actual, hw.double_buffered, lambda: status.position,
-                                   status.wait_position, dram, levels, predicted))
+        buffers.append(
+            BlockBuffer(
+                env,
+                name,
+                buffer_id,
+                operand,
+                capacity,
+                sizes,
+                unique,
+                extra,
+                actual,
+                hw.double_buffered,
+                lambda: status.position,
+                status.wait_position,
+                dram,
+                levels,
+                predicted,
+            )
+        )
     weights, inputs = buffers
     noc = Interconnect(hw.noc_bytes_per_cycle, hw.multicast)
-    pes = [PE(env, p, hw.input_queue_depth, status, weights, inputs, outputs, trace, progress)
-           for p in range(n)]
+    pes = [
+        PE(env, p, hw.input_queue_depth, status, weights, inputs, outputs, trace, progress)
+        for p in range(n)
+    ]
     status.pes = pes
     stealing = StealingQueues(plan.queues, layer) if plan.steal else None
-    dispatcher = Dispatcher(env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer,
-                            stealing)
-    for component in (load_in_order(weights, inputs), dispatcher.run(),
-                      *(pe.run() for pe in pes)):
+    dispatcher = Dispatcher(
+        env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer, stealing
+    )
+    for component in (load_in_order(weights, inputs), dispatcher.run(), *(pe.run() for pe in pes)):
         env.process(component)
     if not layer.n_jobs:
         progress.check()
@@ -323,19 +423,30 @@ def _run_layer(env, layer: LayerJobs, plan: Plan, bc: Broadcasts | None, hw: Har
     for p in range(n):
         trace.enter(p, State.IDLE, env.now)
     executed = sum(pe.executed_macs for pe in pes)
-    run = LayerRun(index=layer.index, name=layer.layer.name, start=start, end=env.now,
-                   n_jobs=layer.n_jobs, executed_macs=executed,
-                   pruned_macs=layer.pruned_macs, dense_macs=layer.dense_macs,
-                   lower_bound=bound.best, bound_kind=bound.which,
-                   planned_makespan=plan.planned_makespan(layer.cycles),
-                   plan_seconds=plan_seconds, noc_bytes=noc.bytes,
-                   weight_buffer_reads=dispatcher.weight_reads,
-                   input_buffer_reads=dispatcher.input_reads,
-                   output_buffer_writes=outputs.write_bytes,
-                   output_buffer_reads=outputs.psum_bytes + int(layer.output_write_bytes.sum()),
-                   weight_buffer_peak=weights.peak, input_buffer_peak=inputs.peak,
-                   output_buffer_peak=outputs.peak, engine_note=note,
-                   hardware=hardware_bounds(layer, hw, bound.best))
+    run = LayerRun(
+        index=layer.index,
+        name=layer.layer.name,
+        start=start,
+        end=env.now,
+        n_jobs=layer.n_jobs,
+        executed_macs=executed,
+        pruned_macs=layer.pruned_macs,
+        dense_macs=layer.dense_macs,
+        lower_bound=bound.best,
+        bound_kind=bound.which,
+        planned_makespan=plan.planned_makespan(layer.cycles),
+        plan_seconds=plan_seconds,
+        noc_bytes=noc.bytes,
+        weight_buffer_reads=dispatcher.weight_reads,
+        input_buffer_reads=dispatcher.input_reads,
+        output_buffer_writes=outputs.write_bytes,
+        output_buffer_reads=outputs.psum_bytes + int(layer.output_write_bytes.sum()),
+        weight_buffer_peak=weights.peak,
+        input_buffer_peak=inputs.peak,
+        output_buffer_peak=outputs.peak,
+        engine_note=note,
+        hardware=hardware_bounds(layer, hw, bound.best),
+    )
     # the layer's reference cycles (status <-> PEs, progress <-> output buffer) would keep
     # all its state alive until the next full garbage collection
     status.pes = []
@@ -351,4 +462,5 @@ def _run_until(env: Clock, done: simpy.Event, layer: LayerJobs, components) -> i
         waiting = [text for c in components if (text := c.describe())]
         raise DeadlockError(
             f"deadlock in layer {layer.layer.name} at cycle {env.now}: no component can make "
-            f"progress. " + "; ".join(waiting or ["(no component reports a wait)"])) from None
+            f"progress. " + "; ".join(waiting or ["(no component reports a wait)"])
+        ) from None

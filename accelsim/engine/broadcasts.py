@@ -31,6 +31,7 @@ class Broadcasts:
     def groups(self, layer: LayerJobs) -> list:
         """The broadcasts as the SimPy dispatcher's Group values."""
         from accelsim.engine.hw.dispatch import Group
+
         jobs, off = layer.jobs, self.offsets.tolist()
         pe, job = self.pe.tolist(), list(map(jobs.__getitem__, self.job.tolist()))
         out = []
@@ -44,10 +45,12 @@ class Broadcasts:
         gid = np.repeat(np.arange(self.n_groups), np.diff(self.offsets))
         block = layer.column("weight_block")[self.job]
         n_blocks = max(len(layer.weight_bytes), 1)
-        pairs = np.unique(gid * n_blocks + block)     # (broadcast, block), each pair once
-        return np.bincount(pairs // n_blocks,
-                           weights=np.asarray(layer.weight_bytes)[pairs % n_blocks],
-                           minlength=self.n_groups).astype(np.int64)
+        pairs = np.unique(gid * n_blocks + block)  # (broadcast, block), each pair once
+        return np.bincount(
+            pairs // n_blocks,
+            weights=np.asarray(layer.weight_bytes)[pairs % n_blocks],
+            minlength=self.n_groups,
+        ).astype(np.int64)
 
 
 def broadcasts(queues, layer: LayerJobs) -> Broadcasts:
@@ -63,13 +66,15 @@ def broadcasts(queues, layer: LayerJobs) -> Broadcasts:
     same_pe = pe[1:] == pe[:-1]
     if (same_pe & (block[1:] < block[:-1])).any():
         from accelsim.engine.hw.dispatch import static_groups  # a queue goes back: the merge
+
         groups = static_groups(queues, layer)
         return Broadcasts(
-            np.fromiter((p for g in groups for p, _ in g.members), dtype=np.int64,
-                        count=len(pe)),
-            np.fromiter((j.index for g in groups for _, j in g.members), dtype=np.int64,
-                        count=len(pe)),
-            np.concatenate(([0], np.cumsum([len(g.members) for g in groups]))).astype(np.int64))
+            np.fromiter((p for g in groups for p, _ in g.members), dtype=np.int64, count=len(pe)),
+            np.fromiter(
+                (j.index for g in groups for _, j in g.members), dtype=np.int64, count=len(pe)
+            ),
+            np.concatenate(([0], np.cumsum([len(g.members) for g in groups]))).astype(np.int64),
+        )
     # k: how many earlier jobs of the same PE read the same block
     first_of_run = np.ones(len(pe), dtype=bool)
     first_of_run[1:] = (block[1:] != block[:-1]) | ~same_pe
@@ -78,5 +83,6 @@ def broadcasts(queues, layer: LayerJobs) -> Broadcasts:
     order = np.lexsort((pe, k, block))
     new_group = np.ones(len(order), dtype=bool)
     new_group[1:] = (block[order][1:] != block[order][:-1]) | (k[order][1:] != k[order][:-1])
-    return Broadcasts(pe[order], job[order],
-                      np.append(np.flatnonzero(new_group), len(order)).astype(np.int64))
+    return Broadcasts(
+        pe[order], job[order], np.append(np.flatnonzero(new_group), len(order)).astype(np.int64)
+    )

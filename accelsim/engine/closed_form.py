@@ -50,19 +50,33 @@ def not_exact_because(layer: LayerJobs, hw: Hardware, dynamic: bool) -> str | No
     the last word on the output buffer); else why it is not."""
     if dynamic:
         return "the plan is dynamic (decided at run time)"
-    why = ("loads are not prefetched (double_buffered = false)" if not hw.double_buffered
-           else "the input queues are deeper than 1" if hw.input_queue_depth != 1 else None)
-    for what, sizes, capacity in (("weight", layer.weight_bytes, hw.weight_buffer_bytes),
-                                  ("input", layer.input_bytes, hw.input_buffer_bytes)):
+    why = (
+        "loads are not prefetched (double_buffered = false)"
+        if not hw.double_buffered
+        else "the input queues are deeper than 1"
+        if hw.input_queue_depth != 1
+        else None
+    )
+    for what, sizes, capacity in (
+        ("weight", layer.weight_bytes, hw.weight_buffer_bytes),
+        ("input", layer.input_bytes, hw.input_buffer_bytes),
+    ):
         need = int(sizes.sum())
         if why and not math.isinf(capacity) and need > capacity:
-            return (f"the {what} buffer ({int(capacity)} B) cannot hold all {need} B of the "
-                    f"layer's {what} blocks at once, and {why}")
+            return (
+                f"the {what} buffer ({int(capacity)} B) cannot hold all {need} B of the "
+                f"layer's {what} blocks at once, and {why}"
+            )
     need = int(layer.output_bytes.sum())
-    if not math.isinf(hw.output_buffer_bytes) and need > hw.output_buffer_bytes \
-            and (layer.output_uses > 1).any():
-        return (f"partial sums (channel splits) with an output buffer ({int(hw.output_buffer_bytes)}"
-                f" B) that cannot hold all {need} B of the layer's output tiles at once")
+    if (
+        not math.isinf(hw.output_buffer_bytes)
+        and need > hw.output_buffer_bytes
+        and (layer.output_uses > 1).any()
+    ):
+        return (
+            f"partial sums (channel splits) with an output buffer ({int(hw.output_buffer_bytes)}"
+            f" B) that cannot hold all {need} B of the layer's output tiles at once"
+        )
     instant_dram = math.isinf(hw.dram_bytes_per_cycle) and hw.dram_latency_cycles == 0
     if not hw.double_buffered and not instant_dram:
         return "loads without prefetch (double_buffered = false) interleave with write-backs"
@@ -71,17 +85,22 @@ def not_exact_because(layer: LayerJobs, hw: Hardware, dynamic: bool) -> str | No
 
 def blocks_fit(layer: LayerJobs, hw: Hardware) -> bool:
     """Whether the weight and the input buffer each hold all of the layer's blocks at once."""
-    return all(math.isinf(capacity) or int(sizes.sum()) <= capacity
-               for sizes, capacity in ((layer.weight_bytes, hw.weight_buffer_bytes),
-                                       (layer.input_bytes, hw.input_buffer_bytes)))
+    return all(
+        math.isinf(capacity) or int(sizes.sum()) <= capacity
+        for sizes, capacity in (
+            (layer.weight_bytes, hw.weight_buffer_bytes),
+            (layer.input_bytes, hw.input_buffer_bytes),
+        )
+    )
 
 
 class NotExact(Exception):
     """Raised by run_layer when a condition only the plan shows rules the closed form out."""
 
 
-def timeline_or_note(layer: LayerJobs, bc: Broadcasts | None, hw: Hardware,
-                     dynamic: bool) -> tuple[LayerTimeline | None, str | None]:
+def timeline_or_note(
+    layer: LayerJobs, bc: Broadcasts | None, hw: Hardware, dynamic: bool
+) -> tuple[LayerTimeline | None, str | None]:
     """The layer's closed-form timeline from cycle 0, or None and why it would not be exact."""
     note = not_exact_because(layer, hw, dynamic)
     if note is not None:
@@ -105,8 +124,10 @@ def overflows(timeline: LayerTimeline, hw: Hardware) -> str | None:
         return None
     buffer, t, level = timeline.levels
     at = int(t[(buffer == OUTPUT_BUFFER) & (level > hw.output_buffer_bytes)][0])
-    return (f"the output buffer ({int(hw.output_buffer_bytes)} B) would need "
-            f"{timeline.peaks[OUTPUT_BUFFER]} B at cycle {at} of the layer")
+    return (
+        f"the output buffer ({int(hw.output_buffer_bytes)} B) would need "
+        f"{timeline.peaks[OUTPUT_BUFFER]} B at cycle {at} of the layer"
+    )
 
 
 @frozen
@@ -114,9 +135,9 @@ class LayerTimeline:
     """What the closed form computes for one layer, in the trace's own columns."""
 
     end: int
-    states: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]   # pe, t, state, held_by
-    levels: tuple[np.ndarray, np.ndarray, np.ndarray]               # buffer, t, bytes
-    transfers: tuple[np.ndarray, ...]     # start, end, bytes, operand, cause, layer
+    states: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # pe, t, state, held_by
+    levels: tuple[np.ndarray, np.ndarray, np.ndarray]  # buffer, t, bytes
+    transfers: tuple[np.ndarray, ...]  # start, end, bytes, operand, cause, layer
     executed_macs: int
     noc_bytes: int
     weight_reads: int
@@ -131,9 +152,13 @@ class LayerTimeline:
         pe, t, state, held = self.states
         buffer, lt, level = self.levels
         t0, t1, *rest = self.transfers
-        return attrs.evolve(self, end=self.end + start, states=(pe, t + start, state, held),
-                            levels=(buffer, lt + start, level),
-                            transfers=(t0 + start, t1 + start, *rest))
+        return attrs.evolve(
+            self,
+            end=self.end + start,
+            states=(pe, t + start, state, held),
+            levels=(buffer, lt + start, level),
+            transfers=(t0 + start, t1 + start, *rest),
+        )
 
 
 def _cycles(nbytes: np.ndarray, bytes_per_cycle: float) -> np.ndarray:
@@ -164,9 +189,9 @@ def _segment_scan(pe: np.ndarray, ready: np.ndarray, cycles: np.ndarray) -> np.n
     seg_first = np.ones(len(pe), dtype=bool)
     seg_first[1:] = pe[1:] != pe[:-1]
     base = np.maximum.accumulate(np.where(seg_first, np.arange(len(pe)), 0))
-    before = c - cycles - (c - cycles)[base]           # cycles of the PE's earlier jobs
+    before = c - cycles - (c - cycles)[base]  # cycles of the PE's earlier jobs
     key = ready - before
-    span = int(np.abs(key).max()) * 2 + 1               # keeps one PE's scan out of the next
+    span = int(np.abs(key).max()) * 2 + 1  # keeps one PE's scan out of the next
     seg = np.cumsum(seg_first)
     best = np.maximum.accumulate(key + seg * span) - seg * span
     return best + before + cycles
@@ -191,34 +216,43 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     # back on the port in the loader's order: by broadcast, its weights before its input
     loads = []
     for operand, used, sizes, unique, extra in (
-            (Operand.WEIGHTS, m_w, layer.weight_bytes, layer.weight_bytes, None),
-            (Operand.INPUTS, m_i, layer.input_bytes, layer.input_unique_bytes,
-             layer.input_extra_cause)):
+        (Operand.WEIGHTS, m_w, layer.weight_bytes, layer.weight_bytes, None),
+        (Operand.INPUTS, m_i, layer.input_bytes, layer.input_unique_bytes, layer.input_extra_cause),
+    ):
         blocks, first = np.unique(used, return_index=True)
         o = np.argsort(first, kind="stable")
         blocks, first = blocks[o], first[o]
         uniq = np.asarray(unique, dtype=np.int64)[blocks]
         rest = np.asarray(sizes, dtype=np.int64)[blocks] - uniq
-        rest_cause = np.full(len(blocks), Cause.COMPULSORY) if extra is None \
-            else np.asarray(extra)[blocks]
+        rest_cause = (
+            np.full(len(blocks), Cause.COMPULSORY) if extra is None else np.asarray(extra)[blocks]
+        )
         loads.append((operand, blocks, gid[first], uniq, rest, rest_cause))
     prefetch = hw.double_buffered
-    ready = [np.full(len(layer.weight_bytes), start, dtype=np.int64),
-             np.full(len(layer.input_bytes), start, dtype=np.int64)]
+    ready = [
+        np.full(len(layer.weight_bytes), start, dtype=np.int64),
+        np.full(len(layer.input_bytes), start, dtype=np.int64),
+    ]
     n_w = len(loads[0][1])
-    order = np.lexsort((np.arange(n_w + len(loads[1][1])),
-                        np.repeat([0, 1], [n_w, len(loads[1][1])]),
-                        np.concatenate([loads[0][2], loads[1][2]])))
+    order = np.lexsort(
+        (
+            np.arange(n_w + len(loads[1][1])),
+            np.repeat([0, 1], [n_w, len(loads[1][1])]),
+            np.concatenate([loads[0][2], loads[1][2]]),
+        )
+    )
     load_op, load_gid, load_uniq, load_rest, load_rest_cause = (
-        np.concatenate(columns)[order] for columns in zip(
-            *((np.full(len(l[1]), l[0]), *l[2:]) for l in loads)))
+        np.concatenate(columns)[order]
+        for columns in zip(*((np.full(len(l[1]), l[0]), *l[2:]) for l in loads))
+    )
     part_bytes = np.column_stack((load_uniq, load_rest)).ravel()
     part_cycles = _cycles(part_bytes, hw.dram_bytes_per_cycle)
     free_at = start
-    streams = not blocks_fit(layer, hw)    # then _Streamed puts every load on the port
+    streams = not blocks_fit(layer, hw)  # then _Streamed puts every load on the port
     if prefetch and not streams:
-        part_end = _fifo(np.full(len(part_bytes), start, dtype=np.int64), part_cycles,
-                         latency, start)
+        part_end = _fifo(
+            np.full(len(part_bytes), start, dtype=np.int64), part_cycles, latency, start
+        )
         ends = np.empty(len(order), dtype=np.int64)
         ends[order] = part_end[1::2]
         ready[0][loads[0][1]] = ends[:n_w]
@@ -231,27 +265,30 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         ready_i = ready[1][g_in]
     else:
         ready_w = ready_i = np.zeros(0, dtype=np.int64)
-    by_pe = np.lexsort((np.arange(n_members), m_pe))        # members per PE, in run order
+    by_pe = np.lexsort((np.arange(n_members), m_pe))  # members per PE, in run order
     prev = np.full(n_members, -1, dtype=np.int64)
     same = m_pe[by_pe][1:] == m_pe[by_pe][:-1]
     prev[by_pe[1:][same]] = by_pe[:-1][same]
     new_weights = (prev < 0) | (m_w != m_w[np.maximum(prev, 0)])
     w_delivered = np.where(new_weights, np.asarray(layer.weight_bytes, dtype=np.int64)[m_w], 0)
     g_weights = np.add.reduceat(w_delivered, off[:-1]) if n_groups else w_delivered[:0]
-    g_inputs = np.asarray(layer.input_bytes, dtype=np.int64)[g_in] \
-        * (1 if hw.multicast else size)
+    g_inputs = np.asarray(layer.input_bytes, dtype=np.int64)[g_in] * (1 if hw.multicast else size)
     noc = _cycles(g_inputs + g_weights, hw.noc_bytes_per_cycle)
 
     counts = np.bincount(m_pe, minlength=n_pes)
     streamed = None
-    if streams:                        # not_exact_because: prefetched, lock-step
+    if streams:  # not_exact_because: prefetched, lock-step
         if (noc == 0).any():
-            raise NotExact("blocks are streamed through a buffer that cannot hold them all, "
-                           "and a broadcast takes no interconnect cycle (then the order of "
-                           "same-cycle events decides which wait a PE records)")
+            raise NotExact(
+                "blocks are streamed through a buffer that cannot hold them all, "
+                "and a broadcast takes no interconnect cycle (then the order of "
+                "same-cycle events decides which wait a PE records)"
+            )
         if (m_c == 0).any():
-            raise NotExact("blocks are streamed through a buffer that cannot hold them all, "
-                           "and a job takes no cycle")
+            raise NotExact(
+                "blocks are streamed through a buffer that cannot hold them all, "
+                "and a job takes no cycle"
+            )
         streamed = _Streamed(layer, hw, start, off, m_w, m_i, m_o)
         reach, finish, stages = streamed.run(m_pe, m_c, prev, noc)
     elif counts.max(initial=0) <= depth:
@@ -259,12 +296,13 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         finish = np.empty(n_members, dtype=np.int64)
         finish[by_pe] = _segment_scan(m_pe[by_pe], delivered[gid][by_pe], m_c[by_pe])
     else:
-        back = np.full(n_members, -1, dtype=np.int64)      # the job `depth` earlier on the PE
+        back = np.full(n_members, -1, dtype=np.int64)  # the job `depth` earlier on the PE
         rank = np.arange(n_members) - np.repeat(np.cumsum(counts) - counts, counts)
-        later = rank >= depth                               # rank of by_pe[i] on its PE
+        later = rank >= depth  # rank of by_pe[i] on its PE
         back[by_pe[later]] = by_pe[np.flatnonzero(later) - depth]
-        reach, finish, stages = _lock_step(start, off, m_pe, m_c, back, prev, ready_w, ready_i,
-                                           noc, depth == 1)
+        reach, finish, stages = _lock_step(
+            start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth == 1
+        )
     begin = finish - m_c
 
     # write-backs: each output tile when its last contribution ends, FIFO after the loads
@@ -278,8 +316,11 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     if streamed is not None:
         written_at = np.asarray(streamed.written_at, dtype=np.int64)
         end = max(int(written_at.max(initial=start)), int(finish.max(initial=start)))
-        cols = [np.asarray(c, dtype=np.int64).reshape(-1) for c in zip(*streamed.rows)] \
-            if streamed.rows else [np.zeros(0, dtype=np.int64)] * 5
+        cols = (
+            [np.asarray(c, dtype=np.int64).reshape(-1) for c in zip(*streamed.rows)]
+            if streamed.rows
+            else [np.zeros(0, dtype=np.int64)] * 5
+        )
     else:
         written = written[np.argsort(last_end[written], kind="stable")]
         wb_bytes = np.asarray(layer.output_write_bytes, dtype=np.int64)[written]
@@ -291,32 +332,45 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
 
         # DRAM rows: load parts (at the start, or when the dispatcher reaches their broadcast)
         load_operand = np.repeat(load_op, 2)
-        load_cause = np.column_stack((np.full(len(load_op), Cause.COMPULSORY),
-                                      load_rest_cause)).ravel()
+        load_cause = np.column_stack(
+            (np.full(len(load_op), Cause.COMPULSORY), load_rest_cause)
+        ).ravel()
         load_end = part_end if prefetch else np.repeat(reach[load_gid], 2)
-        rows = [(load_end - part_cycles, load_end, part_bytes, load_operand, load_cause),
-                (wb_end - wb_cycles, wb_end, wb_bytes, np.full(len(written), Operand.OUTPUTS),
-                 np.full(len(written), Cause.COMPULSORY))]
+        rows = [
+            (load_end - part_cycles, load_end, part_bytes, load_operand, load_cause),
+            (
+                wb_end - wb_cycles,
+                wb_end,
+                wb_bytes,
+                np.full(len(written), Operand.OUTPUTS),
+                np.full(len(written), Cause.COMPULSORY),
+            ),
+        ]
         cols = [np.concatenate([r[i] for r in rows]) for i in range(5)]
     keep = cols[2] > 0
-    transfers = (*(c[keep].astype(np.int64) for c in cols[:3]),
-                 cols[3][keep].astype(np.int8), cols[4][keep].astype(np.int8),
-                 np.full(int(keep.sum()), layer.index, dtype=np.int32))
+    transfers = (
+        *(c[keep].astype(np.int64) for c in cols[:3]),
+        cols[3][keep].astype(np.int8),
+        cols[4][keep].astype(np.int8),
+        np.full(int(keep.sum()), layer.index, dtype=np.int32),
+    )
 
     # buffer levels: a block is held from its load (weights, inputs) or first job (outputs)
     # until its last user ends (weights, inputs) or its write-back is done; streamed blocks
     # come and go as the loaders and the jobs recorded them
     levels = [] if streamed is None else [l.levels() for l in streamed.loaders]
-    for buffer, used, sizes, load in ((WEIGHT_BUFFER, m_w, layer.weight_bytes, loads[0]),
-                                      (INPUT_BUFFER, m_i, layer.input_bytes, loads[1]))[
-                                          len(levels):]:
+    for buffer, used, sizes, load in (
+        (WEIGHT_BUFFER, m_w, layer.weight_bytes, loads[0]),
+        (INPUT_BUFFER, m_i, layer.input_bytes, loads[1]),
+    )[len(levels) :]:
         held_from = np.full(len(sizes), start, dtype=np.int64)
         if not prefetch:
             held_from[load[1]] = reach[load[2]]
         held_until = np.full(len(sizes), -1, dtype=np.int64)
         np.maximum.at(held_until, used, finish)
-        levels.append(_levels(buffer, load[1], np.asarray(sizes, dtype=np.int64), held_from,
-                              held_until))
+        levels.append(
+            _levels(buffer, load[1], np.asarray(sizes, dtype=np.int64), held_from, held_until)
+        )
     levels.append(_levels(OUTPUT_BUFFER, written, out_sizes, first_start, written_at))
 
     contributions = np.bincount(m_o, minlength=n_out)
@@ -326,10 +380,13 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         levels=tuple(np.concatenate([l[i] for l in levels]) for i in range(3)),
         transfers=transfers,
         executed_macs=int(layer.column("macs").sum()),
-        noc_bytes=int(g_inputs.sum() + g_weights.sum()), weight_reads=int(g_weights.sum()),
-        input_reads=int(g_inputs.sum()), output_writes=int(out_sizes[m_o].sum()),
+        noc_bytes=int(g_inputs.sum() + g_weights.sum()),
+        weight_reads=int(g_weights.sum()),
+        input_reads=int(g_inputs.sum()),
+        output_writes=int(out_sizes[m_o].sum()),
         psum_bytes=int((out_sizes * np.maximum(contributions - 1, 0)).sum()),
-        peaks=tuple(int(l[2].max(initial=0)) for l in levels))
+        peaks=tuple(int(l[2].max(initial=0)) for l in levels),
+    )
 
 
 _WAIT_W, _WAIT_I, _WAIT_NOC = int(State.WAIT_WEIGHTS), int(State.WAIT_INPUTS), int(State.WAIT_NOC)
@@ -350,9 +407,11 @@ def _decoupled(start, ready_w, ready_i, noc):
     t = np.column_stack((reach, after_w, arrive)).ravel()
     state = np.tile([_WAIT_W, _WAIT_I, _WAIT_NOC], n)
     keep = np.column_stack((ready_w > reach, ready_i > after_w, noc > 0)).ravel()
-    stages = (np.concatenate(([start], t[keep])).astype(np.int64),
-              np.concatenate(([_WAIT_I], state[keep])),
-              np.full(int(keep.sum()) + 1, -1))
+    stages = (
+        np.concatenate(([start], t[keep])).astype(np.int64),
+        np.concatenate(([_WAIT_I], state[keep])),
+        np.full(int(keep.sum()) + 1, -1),
+    )
     return reach, delivered, stages
 
 
@@ -386,16 +445,18 @@ def _lock_step(start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth_o
         if r:
             stage_t.append(t), stage_state.append(_WAIT_NOC), stage_held.append(-1)
             t += r
-        if depth_one:              # the PE's previous job ended before its slot was free
+        if depth_one:  # the PE's previous job ended before its slot was free
             for m in range(lo, hi):
                 finish[m] = t + c[m]
         else:
             for m in range(lo, hi):
                 b = prev[m]
                 finish[m] = (t if b < 0 or finish[b] <= t else finish[b]) + c[m]
-    return (np.asarray(reach, dtype=np.int64), np.asarray(finish, dtype=np.int64),
-            (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state),
-             np.asarray(stage_held)))
+    return (
+        np.asarray(reach, dtype=np.int64),
+        np.asarray(finish, dtype=np.int64),
+        (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state), np.asarray(stage_held)),
+    )
 
 
 class _Port:
@@ -405,10 +466,17 @@ class _Port:
         self.rate = exact_rate(hw.dram_bytes_per_cycle)
         self.latency = hw.dram_latency_cycles
         self.free_at = start
-        self.rows: list[tuple[int, int, int, int, int]] = []   # start, end, bytes, op, cause
+        self.rows: list[tuple[int, int, int, int, int]] = []  # start, end, bytes, op, cause
 
-    def transfer(self, now: int, operand: int, nbytes: int, cause: int, extra: int = 0,
-                 extra_cause: int = Cause.COMPULSORY) -> int:
+    def transfer(
+        self,
+        now: int,
+        operand: int,
+        nbytes: int,
+        cause: int,
+        extra: int = 0,
+        extra_cause: int = Cause.COMPULSORY,
+    ) -> int:
         """When the last byte has crossed the FIFO port."""
         t = max(now + self.latency, self.free_at)
         for size, why in ((nbytes, cause), (extra, extra_cause)):
@@ -425,9 +493,18 @@ class _Loader:
     position's blocks in order as space allows, evicting the unpinned block used furthest
     ahead (ties: the one released first, as BlockBuffer's dict keeps them)."""
 
-    def __init__(self, port: _Port, buffer: int, operand: int, capacity: float,
-                 sizes: np.ndarray, unique: np.ndarray, extra_cause: np.ndarray,
-                 off: np.ndarray, used: np.ndarray):
+    def __init__(
+        self,
+        port: _Port,
+        buffer: int,
+        operand: int,
+        capacity: float,
+        sizes: np.ndarray,
+        unique: np.ndarray,
+        extra_cause: np.ndarray,
+        off: np.ndarray,
+        used: np.ndarray,
+    ):
         self.port, self.buffer, self.operand, self.capacity = port, buffer, operand, capacity
         self.sizes, self.unique = sizes.tolist(), unique.tolist()
         self.extra_cause = extra_cause.tolist()
@@ -444,14 +521,14 @@ class _Loader:
         self.loaded_once = [False] * n
         self.pins = [0] * n
         self.evictable: dict[int, None] = {}
-        self.ready = [0] * n            # when the resident copy of each block has arrived
+        self.ready = [0] * n  # when the resident copy of each block has arrived
         self.used = 0
         self.level_t: list[int] = []
         self.level_bytes: list[int] = []
         self.issued_at: list[int | None] = [None] * n_groups  # done with position g
-        self.at = 0                     # the member it is at within its position
-        self.waiting = False            # counted this block's use, waits for space
-        self.blocked = False            # waits for a release
+        self.at = 0  # the member it is at within its position
+        self.waiting = False  # counted this block's use, waits for space
+        self.blocked = False  # waits for a release
 
     def _level(self, now: int) -> None:
         self.level_t.append(now)
@@ -495,8 +572,9 @@ class _Loader:
             else:
                 self.loaded_once[b] = True
                 unique = self.unique[b]
-                self.ready[b] = self.port.transfer(now, self.operand, unique, Cause.COMPULSORY,
-                                                   need - unique, self.extra_cause[b])
+                self.ready[b] = self.port.transfer(
+                    now, self.operand, unique, Cause.COMPULSORY, need - unique, self.extra_cause[b]
+                )
             self.at += 1
         self.issued_at[pos] = now
         self.at = 0
@@ -517,8 +595,11 @@ class _Loader:
 
     def levels(self):
         n = len(self.level_t)
-        return (np.full(n, self.buffer, dtype=np.int8), np.asarray(self.level_t, dtype=np.int64),
-                np.asarray(self.level_bytes, dtype=np.int64))
+        return (
+            np.full(n, self.buffer, dtype=np.int8),
+            np.asarray(self.level_t, dtype=np.int64),
+            np.asarray(self.level_bytes, dtype=np.int64),
+        )
 
 
 class _Streamed:
@@ -538,23 +619,48 @@ class _Streamed:
     every broadcast then ends its step with interconnect cycles (run_layer checks), and
     every job takes a cycle at least."""
 
-    def __init__(self, layer: LayerJobs, hw: Hardware, start: int, off: np.ndarray,
-                 m_w: np.ndarray, m_i: np.ndarray, m_o: np.ndarray):
+    def __init__(
+        self,
+        layer: LayerJobs,
+        hw: Hardware,
+        start: int,
+        off: np.ndarray,
+        m_w: np.ndarray,
+        m_i: np.ndarray,
+        m_o: np.ndarray,
+    ):
         self.start = start
         self.off = off.tolist()
         self.port = _Port(hw, start)
         self.loaders = [
-            _Loader(self.port, WEIGHT_BUFFER, Operand.WEIGHTS, hw.weight_buffer_bytes,
-                    layer.weight_bytes, layer.weight_bytes,
-                    np.full(len(layer.weight_bytes), Cause.COMPULSORY), off, m_w),
-            _Loader(self.port, INPUT_BUFFER, Operand.INPUTS, hw.input_buffer_bytes,
-                    layer.input_bytes, layer.input_unique_bytes, layer.input_extra_cause,
-                    off, m_i)]
+            _Loader(
+                self.port,
+                WEIGHT_BUFFER,
+                Operand.WEIGHTS,
+                hw.weight_buffer_bytes,
+                layer.weight_bytes,
+                layer.weight_bytes,
+                np.full(len(layer.weight_bytes), Cause.COMPULSORY),
+                off,
+                m_w,
+            ),
+            _Loader(
+                self.port,
+                INPUT_BUFFER,
+                Operand.INPUTS,
+                hw.input_buffer_bytes,
+                layer.input_bytes,
+                layer.input_unique_bytes,
+                layer.input_extra_cause,
+                off,
+                m_i,
+            ),
+        ]
         self.w, self.i, self.o = m_w.tolist(), m_i.tolist(), m_o.tolist()
         self.out_write = layer.output_write_bytes.tolist()
         self.out_left = layer.output_uses.tolist()
         self.written_at = [-1] * len(self.out_write)
-        self.pos = 0                    # the loader's position, and buffer there (0, 1)
+        self.pos = 0  # the loader's position, and buffer there (0, 1)
         self.part = 0
 
     @property
@@ -582,27 +688,29 @@ class _Streamed:
         o = self.o[m]
         self.out_left[o] -= 1
         if self.out_left[o] == 0:
-            self.written_at[o] = self.port.transfer(now, Operand.OUTPUTS, self.out_write[o],
-                                                    Cause.COMPULSORY)
+            self.written_at[o] = self.port.transfer(
+                now, Operand.OUTPUTS, self.out_write[o], Cause.COMPULSORY
+            )
         return woken
 
     def run(self, m_pe, m_c, prev, noc):
         """The dispatcher's loop (_lock_step at depth 1) with the loaders and the port."""
         import heapq
+
         start, off = self.start, self.off
         weights, inputs = self.loaders
         self.fill(start)
         pe, c, back, noc = m_pe.tolist(), m_c.tolist(), prev.tolist(), noc.tolist()
         finish = [0] * len(pe)
         reach = [0] * len(noc)
-        events: list[tuple[int, int]] = []       # (end, member): jobs not yet ended
+        events: list[tuple[int, int]] = []  # (end, member): jobs not yet ended
         stage_t, stage_state, stage_held = [start], [_WAIT_I], [-1]
         t = start
         for g in range(len(noc)):
             reach[g] = t
             while weights.issued_at[g] is None or inputs.issued_at[g] is None:
-                if not events:                    # a loader waits for space: run the jobs'
-                    raise NotExact("a loader would wait for space no job frees")   # ends
+                if not events:  # a loader waits for space: run the jobs'
+                    raise NotExact("a loader would wait for space no job frees")  # ends
                 now = events[0][0]
                 woken = False
                 while events and events[0][0] == now:
@@ -629,13 +737,16 @@ class _Streamed:
         while events:
             end, m = heapq.heappop(events)
             self.job_ends(end, m)
-        return (np.asarray(reach, dtype=np.int64), np.asarray(finish, dtype=np.int64),
-                (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state),
-                 np.asarray(stage_held)))
+        return (
+            np.asarray(reach, dtype=np.int64),
+            np.asarray(finish, dtype=np.int64),
+            (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state), np.asarray(stage_held)),
+        )
 
 
-def _levels(buffer: int, used: np.ndarray, sizes: np.ndarray, held_from: np.ndarray,
-            held_until: np.ndarray):
+def _levels(
+    buffer: int, used: np.ndarray, sizes: np.ndarray, held_from: np.ndarray, held_until: np.ndarray
+):
     """(buffer, t, bytes held) rows for blocks held over [held_from, held_until]. At equal
     times blocks leave before others arrive (a finished job frees its blocks before the
     dispatcher moves on), except a block held for no time, which leaves after it arrived."""
@@ -647,8 +758,7 @@ def _levels(buffer: int, used: np.ndarray, sizes: np.ndarray, held_from: np.ndar
     return np.full(len(o), buffer, dtype=np.int8), t[o], np.cumsum(delta[o])
 
 
-def _pe_states(n_pes, start, end, job_pe, job_start, job_end, stage_t, stage_state,
-               stage_held):
+def _pe_states(n_pes, start, end, job_pe, job_start, job_end, stage_t, stage_state, stage_held):
     """State records per PE in time order: before each job the dispatcher's stages over the
     PE's wait, then busy; idle after its last job and at the layer's end."""
     # the stage timeline: at equal times the last change is the one in force
@@ -656,7 +766,7 @@ def _pe_states(n_pes, start, end, job_pe, job_start, job_end, stage_t, stage_sta
     keep[:-1] = stage_t[1:] != stage_t[:-1]
     stage_t, stage_state, stage_held = stage_t[keep], stage_state[keep], stage_held[keep]
 
-    order = np.lexsort((job_start, job_pe))     # per PE, in run order
+    order = np.lexsort((job_start, job_pe))  # per PE, in run order
     pe, s, f = job_pe[order], job_start[order], job_end[order]
     first = np.ones(len(pe), dtype=bool)
     first[1:] = pe[1:] != pe[:-1]
@@ -666,7 +776,7 @@ def _pe_states(n_pes, start, end, job_pe, job_start, job_end, stage_t, stage_sta
     lo = np.searchsorted(stage_t, gap_from, side="right")
     hi = np.searchsorted(stage_t, s, side="left")
     n_changes = np.where(waits, np.maximum(hi - lo, 0) + 1, 0)
-    per_job = n_changes + 1                                  # the waits, then busy
+    per_job = n_changes + 1  # the waits, then busy
     offsets = np.concatenate(([0], np.cumsum(per_job)))
     n = int(offsets[-1])
     rec_pe = np.repeat(pe, per_job)
@@ -692,10 +802,16 @@ def _pe_states(n_pes, start, end, job_pe, job_start, job_end, stage_t, stage_sta
     last_end = np.full(n_pes, start, dtype=np.int64)
     np.maximum.at(last_end, pe, f)
     pes = np.arange(n_pes)
-    records = [(rec_pe, rec_t, rec_state, rec_held),
-               (pes, last_end, np.full(n_pes, State.IDLE), np.full(n_pes, -1)),
-               (pes, np.full(n_pes, end), np.full(n_pes, State.IDLE), np.full(n_pes, -1))]
+    records = [
+        (rec_pe, rec_t, rec_state, rec_held),
+        (pes, last_end, np.full(n_pes, State.IDLE), np.full(n_pes, -1)),
+        (pes, np.full(n_pes, end), np.full(n_pes, State.IDLE), np.full(n_pes, -1)),
+    ]
     cat = [np.concatenate([r[i] for r in records]) for i in range(4)]
     o = np.argsort(cat[0], kind="stable")
-    return (cat[0][o].astype(np.int32), cat[1][o].astype(np.int64), cat[2][o].astype(np.int8),
-            cat[3][o].astype(np.int32))
+    return (
+        cat[0][o].astype(np.int32),
+        cat[1][o].astype(np.int64),
+        cat[2][o].astype(np.int8),
+        cat[3][o].astype(np.int32),
+    )

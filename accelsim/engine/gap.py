@@ -24,12 +24,18 @@ from attrs import frozen
 
 from accelsim.trace import State, StateIntervals
 
-PARTS = ("plan imbalance", "lock-step waiting", "memory stalls", "operand delivery",
-         "output stalls", "drain and idle")
+PARTS = (
+    "plan imbalance",
+    "lock-step waiting",
+    "memory stalls",
+    "operand delivery",
+    "output stalls",
+    "drain and idle",
+)
 _WHY = {
     "plan imbalance": "the plan gives its most loaded PE more work than the bound",
     "lock-step waiting": "its most loaded PE waits for broadcasts held back by a slower PE "
-                         "(rounds that pair long and short jobs)",
+    "(rounds that pair long and short jobs)",
     "memory stalls": "its most loaded PE waits for weights or inputs from DRAM",
     "operand delivery": "its most loaded PE waits while the interconnect delivers operands",
     "output stalls": "its most loaded PE waits for output-buffer space",
@@ -42,27 +48,34 @@ class Gap:
     cycles: int
     compute_bound: int
     critical_pe: int
-    parts: dict[str, int]          # sums to cycles - compute_bound
+    parts: dict[str, int]  # sums to cycles - compute_bound
 
     def sentence(self, policy: str) -> str:
         """The gap in one sentence: the plan's share, then the largest hardware part."""
         bound = max(self.compute_bound, 1)
-        text = (f"{policy}: {self.cycles / bound:.3f}x the compute bound; plan imbalance "
-                f"{self.parts['plan imbalance'] / max(self.cycles, 1):.1%} of the cycles")
+        text = (
+            f"{policy}: {self.cycles / bound:.3f}x the compute bound; plan imbalance "
+            f"{self.parts['plan imbalance'] / max(self.cycles, 1):.1%} of the cycles"
+        )
         hardware = {k: v for k, v in self.parts.items() if k != "plan imbalance" and v}
         if hardware:
             top = max(hardware, key=hardware.get)
-            text += (f"; {hardware[top] / max(self.cycles, 1):.0%} of the cycles go to {top}: "
-                     f"{_WHY[top]}")
+            text += (
+                f"; {hardware[top] / max(self.cycles, 1):.0%} of the cycles go to {top}: "
+                f"{_WHY[top]}"
+            )
         return text
 
     def __add__(self, other: Gap) -> Gap:
-        return Gap(self.cycles + other.cycles, self.compute_bound + other.compute_bound, -1,
-                   {k: self.parts[k] + other.parts[k] for k in PARTS})
+        return Gap(
+            self.cycles + other.cycles,
+            self.compute_bound + other.compute_bound,
+            -1,
+            {k: self.parts[k] + other.parts[k] for k in PARTS},
+        )
 
 
-def layer_gap(states: StateIntervals, n_pes: int, start: int, end: int,
-              compute_bound: int) -> Gap:
+def layer_gap(states: StateIntervals, n_pes: int, start: int, end: int, compute_bound: int) -> Gap:
     """The decomposition of one layer run over [start, end)."""
     w = states.window(start, end)
     length = w.end - w.start
@@ -73,10 +86,12 @@ def layer_gap(states: StateIntervals, n_pes: int, start: int, end: int,
     np.add.at(held, w.pe[mask], length[mask])
     c = int(np.argmax(by_state[:, State.BUSY]))
     row = by_state[c]
-    parts = {"plan imbalance": int(row[State.BUSY]) - compute_bound,
-             "lock-step waiting": int(held[c]),
-             "memory stalls": int(row[State.WAIT_WEIGHTS] + row[State.WAIT_INPUTS] - held[c]),
-             "operand delivery": int(row[State.WAIT_NOC]),
-             "output stalls": int(row[State.WAIT_OUTPUT]),
-             "drain and idle": int(row[State.IDLE])}
+    parts = {
+        "plan imbalance": int(row[State.BUSY]) - compute_bound,
+        "lock-step waiting": int(held[c]),
+        "memory stalls": int(row[State.WAIT_WEIGHTS] + row[State.WAIT_INPUTS] - held[c]),
+        "operand delivery": int(row[State.WAIT_NOC]),
+        "output stalls": int(row[State.WAIT_OUTPUT]),
+        "drain and idle": int(row[State.IDLE]),
+    }
     return Gap(end - start, compute_bound, c, parts)

@@ -36,8 +36,7 @@ class HardwareBounds:
 
     @property
     def values(self) -> dict[str, int]:
-        return dict(zip(KINDS, (self.compute, self.memory, self.interconnect,
-                                self.lock_step)))
+        return dict(zip(KINDS, (self.compute, self.memory, self.interconnect, self.lock_step)))
 
     @property
     def best(self) -> int:
@@ -55,8 +54,7 @@ def hardware_bounds(layer: LayerJobs, hw: Hardware, compute: int) -> HardwareBou
     if not layer.n_jobs:
         return HardwareBounds(compute, 0, 0, 0)
     dram = exact_rate(hw.dram_bytes_per_cycle)
-    once = int(layer.weight_bytes.sum() + layer.input_bytes.sum()
-               + layer.output_write_bytes.sum())
+    once = int(layer.weight_bytes.sum() + layer.input_bytes.sum() + layer.output_write_bytes.sum())
     memory = hw.dram_latency_cycles + transfer_cycles(once, dram)
     noc = exact_rate(hw.noc_bytes_per_cycle)
     input_per_job = np.asarray(layer.input_bytes, dtype=np.int64)[layer.column("input_block")]

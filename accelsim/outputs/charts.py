@@ -23,15 +23,16 @@ from PIL import Image, ImageColor, ImageDraw, ImageFont
 DPI = 130
 PX_PER_PT = DPI / 72
 TEXT = (0, 0, 0)
-PNG_LEVEL = 3          # zlib level: 6 takes twice as long for files about a quarter smaller
+PNG_LEVEL = 3  # zlib level: 6 takes twice as long for files about a quarter smaller
 
 
 @cache
 def font(points: float) -> ImageFont.FreeTypeFont:
     """DejaVu Sans from matplotlib's bundled fonts, found without importing matplotlib."""
     spec = importlib.util.find_spec("matplotlib")
-    path = Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf" / \
-        "DejaVuSans.ttf"
+    path = (
+        Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+    )
     return ImageFont.truetype(str(path), round(points * PX_PER_PT))
 
 
@@ -74,22 +75,28 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     height, width, _ = pixels.shape
     rows = pixels.reshape(height, 3 * width)
     raw = np.empty((height, 3 * width + 1), dtype=np.uint8)
-    raw[:, 0] = 2                                       # filter type 2: up
+    raw[:, 0] = 2  # filter type 2: up
     raw[:, 1:] = rows
-    raw[1:, 1:] -= rows[:-1]                            # uint8: modulo 256, as PNG wants
+    raw[1:, 1:] -= rows[:-1]  # uint8: modulo 256, as PNG wants
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + \
-            struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)   # 8-bit RGB
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + \
-        chunk(b"IDAT", zlib.compress(raw, PNG_LEVEL)) + chunk(b"IEND", b"")
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, PNG_LEVEL))
+        + chunk(b"IEND", b"")
+    )
 
 
 @define(eq=False)
 class Canvas:
     """A white RGB image to draw charts on, in pixels from the top left."""
+
     width: int
     height: int
     image: Image.Image = field(init=False)
@@ -103,20 +110,29 @@ class Canvas:
         """The picture so far as a (height, width, 3) uint8 array."""
         return np.asarray(self.image)
 
-    def axes(self, left: float, top: float, right: float, bottom: float,
-             xlim: tuple[float, float], ylim: tuple[float, float]) -> Axes:
+    def axes(
+        self,
+        left: float,
+        top: float,
+        right: float,
+        bottom: float,
+        xlim: tuple[float, float],
+        ylim: tuple[float, float],
+    ) -> Axes:
         """An axes box (pixel edges, rounded) showing xlim left to right and ylim bottom to
         top; a ylim that decreases turns the y axis upside down (row 0 at the top)."""
         return Axes(self, round(left), round(top), round(right), round(bottom), xlim, ylim)
 
-    def text(self, x: float, y: float, text: str, points: float = 10, anchor: str = "la",
-             color=TEXT) -> None:
+    def text(
+        self, x: float, y: float, text: str, points: float = 10, anchor: str = "la", color=TEXT
+    ) -> None:
         """Horizontal text; `anchor` is Pillow's two letters (l/m/r, then a/m/b for top,
         middle, bottom of the line)."""
         self.draw.text((x, y), text, font=font(points), fill=rgb(color), anchor=anchor)
 
-    def vertical_text(self, x: float, y: float, text: str, points: float = 10,
-                      align: str = "center", color=TEXT) -> None:
+    def vertical_text(
+        self, x: float, y: float, text: str, points: float = 10, align: str = "center", color=TEXT
+    ) -> None:
         """Text read from bottom to top, centred on x. `align` says where y is: "top" of the
         text's end (labels hanging below an axis), "bottom" of its start (labels standing above
         one) or its "center"."""
@@ -150,8 +166,14 @@ class Canvas:
             b = min(a + dash[0] - 1, length)
             self.draw.line((x0 + ux * a, y0 + uy * a, x0 + ux * b, y0 + uy * b), fill=fill)
 
-    def legend(self, items: list[tuple[str, object]], x: float, y: float, points: float = 8,
-               column: bool = False) -> None:
+    def legend(
+        self,
+        items: list[tuple[str, object]],
+        x: float,
+        y: float,
+        points: float = 8,
+        column: bool = False,
+    ) -> None:
         """Colour swatches with their labels: a row centred on x at height y, or a column
         whose left edge is x, centred on y. An item's colour ("line", c) draws a line of
         colour c instead of a swatch."""
@@ -160,8 +182,9 @@ class Canvas:
         widths = [swatch + 0.6 * em + text_width(label, points) for label, _ in items]
         if column:
             for i, (label, color) in enumerate(items):
-                self._legend_item(x, y + (i - (len(items) - 1) / 2) * 1.4 * em, label, color,
-                                  points)
+                self._legend_item(
+                    x, y + (i - (len(items) - 1) / 2) * 1.4 * em, label, color, points
+                )
             return
         gap = 1.6 * em
         at = x - (sum(widths) + gap * (len(items) - 1)) / 2
@@ -185,6 +208,7 @@ class Canvas:
 class Axes:
     """A box on a canvas with linear data-to-pixel maps; draws data and its own decorations.
     Pixel columns left..right-1 and rows top..bottom-1 are inside."""
+
     canvas: Canvas
     left: int
     top: int
@@ -224,11 +248,11 @@ class Axes:
     def image(self, pixels: np.ndarray) -> None:
         """A picture over the whole box (see fit): one of the box's size lands pixel for
         pixel."""
-        self.canvas.image.paste(Image.fromarray(np.ascontiguousarray(self.fit(pixels)), "RGB"),
-                                (self.left, self.top))
+        self.canvas.image.paste(
+            Image.fromarray(np.ascontiguousarray(self.fit(pixels)), "RGB"), (self.left, self.top)
+        )
 
-    def bars(self, x: np.ndarray, low: np.ndarray, high: np.ndarray, width: float,
-             color) -> None:
+    def bars(self, x: np.ndarray, low: np.ndarray, high: np.ndarray, width: float, color) -> None:
         """Bars centred on x from data y `low` to `high`, `width` wide in data units."""
         x0, x1 = self.px(np.asarray(x) - width / 2), self.px(np.asarray(x) + width / 2)
         y0, y1 = self.py(high), self.py(low)
@@ -265,11 +289,19 @@ class Axes:
             self.canvas.line([(self.left, v), (self.right - 1, v)], color)
 
     def frame(self) -> None:
-        self.canvas.draw.rectangle((self.left - 1, self.top - 1, self.right, self.bottom),
-                                   outline=TEXT)
+        self.canvas.draw.rectangle(
+            (self.left - 1, self.top - 1, self.right, self.bottom), outline=TEXT
+        )
 
-    def xticks(self, ticks, labels: list[str] | None = None, points: float = 9,
-               rotate: bool = False, side: str = "bottom", length: int = 5) -> float:
+    def xticks(
+        self,
+        ticks,
+        labels: list[str] | None = None,
+        points: float = 9,
+        rotate: bool = False,
+        side: str = "bottom",
+        length: int = 5,
+    ) -> float:
         """Tick marks at data xs on the bottom (or top) edge with labels beside them
         (vertical when `rotate`; no labels when `labels` is None). Returns how far the labels
         reach from the edge, in pixels."""
@@ -283,8 +315,9 @@ class Axes:
                 continue
             at = edge + out * (length + 3)
             if rotate:
-                self.canvas.vertical_text(x, at, label, points,
-                                          "top" if side == "bottom" else "bottom")
+                self.canvas.vertical_text(
+                    x, at, label, points, "top" if side == "bottom" else "bottom"
+                )
                 reach = max(reach, length + 3 + text_width(label, points))
             else:
                 self.canvas.text(x, at, label, points, "ma" if side == "bottom" else "md")
@@ -318,5 +351,15 @@ class Axes:
         self.canvas.text((self.left + self.right) / 2, self.top - above, text, points, "md")
 
 
-__all__ = ["Axes", "Canvas", "DPI", "PX_PER_PT", "font", "nice_ticks", "png_bytes", "rgb",
-           "text_width", "tick_labels"]
+__all__ = [
+    "Axes",
+    "Canvas",
+    "DPI",
+    "PX_PER_PT",
+    "font",
+    "nice_ticks",
+    "png_bytes",
+    "rgb",
+    "text_width",
+    "tick_labels",
+]

@@ -29,23 +29,31 @@ def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
     layers = pruned.layers
     cols = max(min(6, len(layers)), int(np.ceil(np.sqrt(len(layers)))))
     rows = -(-len(layers) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=_figsize(2.6 * cols, 2.0 * rows + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=_figsize(2.6 * cols, 2.0 * rows + 0.6), squeeze=False
+    )
     for ax, p in zip(axes.flat, layers):
         nnz = np.asarray(p.filter_nnz)
         lo, hi = (int(nnz.min()), int(nnz.max())) if len(nnz) else (0, 0)
-        if lo == hi:        # dense, or evenly pruned: one value, not a degenerate axis
+        if lo == hi:  # dense, or evenly pruned: one value, not a degenerate axis
             ax.bar([lo], [len(nnz)], width=max(1, lo * 0.02), color="#1f77b4")
             ax.set_xlim(lo - max(1, lo * 0.1), lo + max(1, lo * 0.1))
-            ax.text(0.03, 0.95, f"every filter\n{lo:,}", transform=ax.transAxes, ha="left",
-                    va="top", fontsize=7)
+            ax.text(
+                0.03,
+                0.95,
+                f"every filter\n{lo:,}",
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize=7,
+            )
         else:
             ax.hist(nnz, bins=min(40, max(5, len(nnz) // 4), hi - lo + 1), color="#1f77b4")
         ax.set_title(f"{p.layer.name} ({p.density:.0%} dense)", fontsize=7)
         ax.tick_params(labelsize=7)
         ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(4, integer=True))
-    for ax in list(axes.flat)[len(layers):]:
+    for ax in list(axes.flat)[len(layers) :]:
         ax.axis("off")
     fig.suptitle(title or "nonzero weights per filter, per layer", fontsize=10)
     fig.supxlabel("nonzero weights in a filter", fontsize=9)
@@ -58,8 +66,11 @@ def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
 def save_measured_vs_model(rows, path: Path, title: str = "") -> None:
     """Per layer, each statistic measured (dots) against the fitted model (crosses): the
     per-filter nnz cv, the all-zero-kernel share and the all-zero-window share."""
-    stats = [("filter_cv", "per-filter nnz cv"), ("zero_kernels", "all-zero kernels"),
-             ("zero_windows", "all-zero 3x3 windows")]
+    stats = [
+        ("filter_cv", "per-filter nnz cv"),
+        ("zero_kernels", "all-zero kernels"),
+        ("zero_windows", "all-zero 3x3 windows"),
+    ]
     x = np.arange(len(rows))
     size = _figsize(max(6.0, 0.16 * len(rows) + 2), 6.2)
     fig, axes = plt.subplots(len(stats), 1, sharex=True, figsize=size)
@@ -68,30 +79,37 @@ def save_measured_vs_model(rows, path: Path, title: str = "") -> None:
         modelled = [getattr(r.modelled, key) for r in rows]
         ax.vlines(x, measured, modelled, color="#bbbbbb", lw=1)
         point = np.array([r.kernel[0] * r.kernel[1] > 1 for r in rows])
-        ax.plot(x[point], np.array(measured)[point], "o", ms=3.5, color="#1f77b4",
-                label="measured")
-        ax.plot(x[~point], np.array(measured)[~point], "o", ms=3.5, mfc="none",
-                color="#1f77b4", label="measured, 1x1 kernel (all-zero = pruned weight)")
+        ax.plot(x[point], np.array(measured)[point], "o", ms=3.5, color="#1f77b4", label="measured")
+        ax.plot(
+            x[~point],
+            np.array(measured)[~point],
+            "o",
+            ms=3.5,
+            mfc="none",
+            color="#1f77b4",
+            label="measured, 1x1 kernel (all-zero = pruned weight)",
+        )
         ax.plot(x, modelled, "x", ms=4, color="#d62728", label="fitted model")
         ax.set_ylabel(label, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3,
-                   frameon=False)
+    axes[0].legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False)
     step = max(1, len(rows) // 40)
     axes[-1].set_xticks(x[::step], [r.layer for r in rows][::step], rotation=90, fontsize=6)
     axes[-1].set_xlabel("conv layer, in network order", fontsize=8)
     # a long source path (an ncnn model deep in its wheel) wraps instead of running off
     title = title or "measured against modelled sparsity, per layer"
-    fig.suptitle("\n".join(_wrap(line, int(size[0] * 13)) for line in title.splitlines()),
-                 fontsize=9)
+    fig.suptitle(
+        "\n".join(_wrap(line, int(size[0] * 13)) for line in title.splitlines()), fontsize=9
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, title: str = "",
-                 best=min) -> None:
+def save_heatmap(
+    rows: list[dict], x: str, y: str, metric: str, path: Path, title: str = "", best=min
+) -> None:
     """`metric` over two swept axes; where other axes vary, each cell shows the best value
     (`best`: min for cycles, max for utilization). A cell whose every point failed is grey and
     says so; a sweep where every point failed says that instead of drawing a colour bar."""
@@ -104,18 +122,31 @@ def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, titl
         i, j = ys.index(r[y]), xs.index(r[x])
         v = r[metric]
         grid[i, j] = v if np.isnan(grid[i, j]) else best(grid[i, j], v)
-    fig, ax = plt.subplots(figsize=_figsize(max(5.0, 1.1 * len(xs) + 2.5),
-                                            max(3.5, 0.6 * len(ys) + 2)))
-    ax.imshow(np.where(np.isnan(grid), 1, 0), cmap="Greys", vmin=0, vmax=4, aspect="auto",
-              origin="lower")                                  # failed cells: light grey
+    fig, ax = plt.subplots(
+        figsize=_figsize(max(5.0, 1.1 * len(xs) + 2.5), max(3.5, 0.6 * len(ys) + 2))
+    )
+    ax.imshow(
+        np.where(np.isnan(grid), 1, 0), cmap="Greys", vmin=0, vmax=4, aspect="auto", origin="lower"
+    )  # failed cells: light grey
     if np.isnan(grid).all():
         error = next((str(r.get("error")) for r in rows if r.get("error")), "no results")
-        ax.text(0.5, 0.5, "every point failed:\n" + _wrap(error, 60), ha="center",
-                va="center", fontsize=8, transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "every point failed:\n" + _wrap(error, 60),
+            ha="center",
+            va="center",
+            fontsize=8,
+            transform=ax.transAxes,
+        )
     else:
         im = ax.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
-        fig.colorbar(im, ax=ax, label=metric, format=FuncFormatter(
-            lambda v, _: f"{v:.0%}" if metric == "utilization" else _si(v)))
+        fig.colorbar(
+            im,
+            ax=ax,
+            label=metric,
+            format=FuncFormatter(lambda v, _: f"{v:.0%}" if metric == "utilization" else _si(v)),
+        )
         for i in range(len(ys)):
             for j in range(len(xs)):
                 v = grid[i, j]
@@ -124,23 +155,38 @@ def save_heatmap(rows: list[dict], x: str, y: str, metric: str, path: Path, titl
                     continue
                 r, g, b, _ = im.cmap(im.norm(v))
                 dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # text that reads on the cell
-                ax.text(j, i, f"{v:.1%}" if metric == "utilization" else _si(v),
-                        ha="center", va="center", fontsize=7, color="white" if dark else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.1%}" if metric == "utilization" else _si(v),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if dark else "black",
+                )
     ax.set_xticks(range(len(xs)), [str(v) for v in xs], fontsize=8)
     ax.set_yticks(range(len(ys)), [str(v) for v in ys], fontsize=8)
     ax.set_xlabel(_label(x))
     ax.set_ylabel(_label(y))
-    ax.set_title(title or f"{metric}: {'lowest' if best is min else 'highest'} over the other "
-                          f"swept fields", fontsize=10)
+    ax.set_title(
+        title or f"{metric}: {'lowest' if best is min else 'highest'} over the other swept fields",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-_NAMES = {"pe_rows": "PE rows", "pe_cols": "PE columns", "macs_per_cycle": "MACs per cycle",
-          "dram_bytes_per_cycle": "DRAM bytes per cycle", "noc_bytes_per_cycle":
-          "interconnect bytes per cycle", "input_queue_depth": "input queue depth",
-          "cycles": "cycles", "utilization": "utilization"}
+_NAMES = {
+    "pe_rows": "PE rows",
+    "pe_cols": "PE columns",
+    "macs_per_cycle": "MACs per cycle",
+    "dram_bytes_per_cycle": "DRAM bytes per cycle",
+    "noc_bytes_per_cycle": "interconnect bytes per cycle",
+    "input_queue_depth": "input queue depth",
+    "cycles": "cycles",
+    "utilization": "utilization",
+}
 
 
 def _label(field: str) -> str:
@@ -160,6 +206,7 @@ def _si(v: float) -> str:
 
 def _wrap(text: str, width: int) -> str:
     import textwrap
+
     return "\n".join(textwrap.wrap(text, width)[:6])
 
 
@@ -167,40 +214,73 @@ def _order(v):
     return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
 
 
-def save_pareto(sizing, path: Path, clock_hz: float, title: str = "",
-                unit: str = "cycles") -> None:
+def save_pareto(sizing, path: Path, clock_hz: float, title: str = "", unit: str = "cycles") -> None:
     """Latency against area for every simulated configuration, coloured by energy; the
     Pareto front joined, the target and the chosen configuration marked. Latency is in the
     unit the target was asked in: cycles, or ms at `clock_hz`."""
-    per = 1.0 if unit == "cycles" else 1e3 / clock_hz       # cycles -> the unit shown
+    per = 1.0 if unit == "cycles" else 1e3 / clock_hz  # cycles -> the unit shown
     ok = [c for c in sizing.simulated if c.feasible]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if ok:
-        sc = ax.scatter([c.area_mm2 for c in ok], [c.cycles * per for c in ok],
-                        c=[c.energy_uj for c in ok], cmap="viridis", s=30)
+        sc = ax.scatter(
+            [c.area_mm2 for c in ok],
+            [c.cycles * per for c in ok],
+            c=[c.energy_uj for c in ok],
+            cmap="viridis",
+            s=30,
+        )
         fig.colorbar(sc, ax=ax, label="energy (uJ)")
     front = sizing.front
-    ax.plot([c.area_mm2 for c in front], [c.cycles * per for c in front], color="black",
-            linewidth=0.8, marker="o", markersize=3, label="Pareto front")
-    shown = f"{sizing.target_cycles:,} cycles" if unit == "cycles" else \
-        f"{sizing.target_cycles * per:g} ms ({sizing.target_cycles:,} cycles)"
+    ax.plot(
+        [c.area_mm2 for c in front],
+        [c.cycles * per for c in front],
+        color="black",
+        linewidth=0.8,
+        marker="o",
+        markersize=3,
+        label="Pareto front",
+    )
+    shown = (
+        f"{sizing.target_cycles:,} cycles"
+        if unit == "cycles"
+        else f"{sizing.target_cycles * per:g} ms ({sizing.target_cycles:,} cycles)"
+    )
     drawn = [c.cycles for c in ok] or [sizing.target_cycles]
     if min(drawn) / 10 <= sizing.target_cycles <= max(drawn) * 10:
-        ax.axhline(sizing.target_cycles * per, color="red", linestyle="--", linewidth=0.8,
-                   label=f"target {shown}")
-    else:                 # a far target would squash every point into one line
-        ax.plot([], [], color="red", linestyle="--", linewidth=0.8,
-                label=f"target {shown}: off the chart")
+        ax.axhline(
+            sizing.target_cycles * per,
+            color="red",
+            linestyle="--",
+            linewidth=0.8,
+            label=f"target {shown}",
+        )
+    else:  # a far target would squash every point into one line
+        ax.plot(
+            [],
+            [],
+            color="red",
+            linestyle="--",
+            linewidth=0.8,
+            label=f"target {shown}: off the chart",
+        )
     if sizing.best is not None:
         b = sizing.best
-        ax.scatter([b.area_mm2], [b.cycles * per], marker="*", s=200, color="red", zorder=3,
-                   label=f"smallest meeting it: {b.pes} PEs, buffers x{b.scale:g}")
-    if all(c.area_mm2 > 0 for c in ok):    # an [area] table of zeros has no log scale
+        ax.scatter(
+            [b.area_mm2],
+            [b.cycles * per],
+            marker="*",
+            s=200,
+            color="red",
+            zorder=3,
+            label=f"smallest meeting it: {b.pes} PEs, buffers x{b.scale:g}",
+        )
+    if all(c.area_mm2 > 0 for c in ok):  # an [area] table of zeros has no log scale
         ax.set_xscale("log")
     ax.set_yscale("log")
     # plain numbers on the log axes (5, 10, 20 mm^2; 2M, 3M cycles), not 6 x 10^0
-    plain = FuncFormatter(lambda v, _: f"{v / 1e6:g}M" if v >= 1e6 else
-                          f"{v:,.0f}" if v >= 1000 else f"{v:g}")
+    plain = FuncFormatter(
+        lambda v, _: f"{v / 1e6:g}M" if v >= 1e6 else f"{v:,.0f}" if v >= 1000 else f"{v:g}"
+    )
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(plain)
         axis.set_minor_formatter(plain)
@@ -214,8 +294,9 @@ def save_pareto(sizing, path: Path, clock_hz: float, title: str = "",
     plt.close(fig)
 
 
-def save_pe_models(cycles: dict[str, list[int]], layers: list[str], path: Path,
-                   title: str = "") -> None:
+def save_pe_models(
+    cycles: dict[str, list[int]], layers: list[str], path: Path, title: str = ""
+) -> None:
     """Each layer's cycles under each PE model, as a fraction of the dense PE's: bars below 1
     are what the model's skipping saves on that layer."""
     dense = np.maximum(np.asarray(cycles["dense"], dtype=float), 1)
@@ -223,11 +304,20 @@ def save_pe_models(cycles: dict[str, list[int]], layers: list[str], path: Path,
     x = np.arange(len(layers))
     fig, ax = plt.subplots(figsize=(min(MAX_FIGSIZE[0], max(6.0, 0.55 * len(layers) + 2)), 4))
     for i, (model, values) in enumerate(cycles.items()):
-        ax.bar(x + (i - (len(cycles) - 1) / 2) * width, np.asarray(values) / dense, width,
-               label=f"{model} (total {sum(values) / sum(cycles['dense']):.2f})")
+        ax.bar(
+            x + (i - (len(cycles) - 1) / 2) * width,
+            np.asarray(values) / dense,
+            width,
+            label=f"{model} (total {sum(values) / sum(cycles['dense']):.2f})",
+        )
     ax.axhline(1.0, color="black", linewidth=0.6)
-    ax.set_xticks(x, layers, rotation=45 if len(layers) > 6 else 0, ha="right"
-                  if len(layers) > 6 else "center", fontsize=8)
+    ax.set_xticks(
+        x,
+        layers,
+        rotation=45 if len(layers) > 6 else 0,
+        ha="right" if len(layers) > 6 else "center",
+        fontsize=8,
+    )
     ax.set_ylabel("cycles / dense PE's cycles")
     ax.set_title(_wrap(title or "PE models", int(fig.get_figwidth() * 11)), fontsize=11)
     ax.legend(fontsize=8, title="PE model (all layers)", title_fontsize=8)
@@ -236,18 +326,30 @@ def save_pe_models(cycles: dict[str, list[int]], layers: list[str], path: Path,
     plt.close(fig)
 
 
-def save_activation_trends(depths: list[int], efficiency: dict[str, list[float]],
-                           layers: list[str], flop: dict[str, list[float]], path: Path,
-                           title: str = "") -> None:
+def save_activation_trends(
+    depths: list[int],
+    efficiency: dict[str, list[float]],
+    layers: list[str],
+    flop: dict[str, list[float]],
+    path: Path,
+    title: str = "",
+) -> None:
     """Two panels: load efficiency (busy PE-cycles over PEs x makespan) against the input
     queue depth, one line per setting (every second one dashed: curves that coincide stay
     visible); and each layer's executed MACs as a share of its
     dense MACs, one bar per source (a published FLOP% beside the simulated one)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5),
-                                      gridspec_kw={"width_ratios": [1, 1.6]})
-    for i, (label, values) in enumerate(efficiency.items()):   # pairs: solid, then dashed
-        left.plot(depths, 100 * np.asarray(values), marker="os"[i % 2], markersize=3,
-                  linestyle="-" if i % 2 == 0 else "--", label=label)
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1, 1.6]}
+    )
+    for i, (label, values) in enumerate(efficiency.items()):  # pairs: solid, then dashed
+        left.plot(
+            depths,
+            100 * np.asarray(values),
+            marker="os"[i % 2],
+            markersize=3,
+            linestyle="-" if i % 2 == 0 else "--",
+            label=label,
+        )
     left.set_xscale("log", base=2)
     ticks = [d for d in depths if d in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64)]
     left.set_xticks(ticks, [str(d) for d in ticks], fontsize=8)

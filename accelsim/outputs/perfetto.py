@@ -31,38 +31,78 @@ PE_PID, LAYER_PID, DRAM_PID, BUFFER_PID = 0, 1, 2, 3
 
 def write_perfetto(result: SimResult, path: Path) -> None:
     """Write the trace of `result` to `path` (opens in ui.perfetto.dev); see the module doc."""
-    events = [*_pe_events(result), *_layer_events(result), *_dram_events(result),
-              *_buffer_events(result)]
-    text = ('{"traceEvents":[' + ",".join(events) + '],"displayTimeUnit":"ms","otherData":'
-            + _json({"time_unit": "1 us = 1 cycle", "clock_hz": result.hw.clock_hz}) + '}')
-    path.write_bytes(text.encode())   # write_text's text layer took 3x as long on 17 MB
+    events = [
+        *_pe_events(result),
+        *_layer_events(result),
+        *_dram_events(result),
+        *_buffer_events(result),
+    ]
+    text = (
+        '{"traceEvents":['
+        + ",".join(events)
+        + '],"displayTimeUnit":"ms","otherData":'
+        + _json({"time_unit": "1 us = 1 cycle", "clock_hz": result.hw.clock_hz})
+        + "}"
+    )
+    path.write_bytes(text.encode())  # write_text's text layer took 3x as long on 17 MB
 
 
 def _pe_events(result: SimResult) -> list[str]:
     s, n_pes = result.states, result.hw.n_pes
     names = [json.dumps(st.label) for st in State]
-    prefix = np.array([f'{{"name":{name},"ph":"X","pid":0,"tid":{p},"ts":'
-                       for name in names for p in range(n_pes)], dtype=object)
-    suffix = np.array(["}", *(f',"args":{{"held_by_pe":{h}}}}}' for h in range(n_pes))],
-                      dtype=object)  # by held_by + 1: -1 (nobody held it back) has no args
-    intervals = [f'{a}{t},"dur":{d}{z}' for a, t, d, z in zip(
-        prefix[s.state.astype(np.int64) * n_pes + s.pe].tolist(), s.start.tolist(),
-        (s.end - s.start).tolist(), suffix[s.held_by + 1].tolist())]
-    threads = [f'{{"name":"thread_name","ph":"M","pid":0,"tid":{p},"args":{{"name":"PE {p}"}}}}'
-               for p in range(n_pes)]
+    prefix = np.array(
+        [
+            f'{{"name":{name},"ph":"X","pid":0,"tid":{p},"ts":'
+            for name in names
+            for p in range(n_pes)
+        ],
+        dtype=object,
+    )
+    suffix = np.array(
+        ["}", *(f',"args":{{"held_by_pe":{h}}}}}' for h in range(n_pes))], dtype=object
+    )  # by held_by + 1: -1 (nobody held it back) has no args
+    intervals = [
+        f'{a}{t},"dur":{d}{z}'
+        for a, t, d, z in zip(
+            prefix[s.state.astype(np.int64) * n_pes + s.pe].tolist(),
+            s.start.tolist(),
+            (s.end - s.start).tolist(),
+            suffix[s.held_by + 1].tolist(),
+        )
+    ]
+    threads = [
+        f'{{"name":"thread_name","ph":"M","pid":0,"tid":{p},"args":{{"name":"PE {p}"}}}}'
+        for p in range(n_pes)
+    ]
     held = np.flatnonzero(s.held_by >= 0)
-    flows = [f'{{"name":"held by","cat":"queue","ph":"s","id":{k},"pid":0,"tid":{w},"ts":{t}}},'
-             f'{{"name":"held by","cat":"queue","ph":"f","bp":"e","id":{k},"pid":0,"tid":{h},'
-             f'"ts":{t}}}'
-             for k, (w, h, t) in enumerate(zip(s.pe[held].tolist(), s.held_by[held].tolist(),
-                                               s.start[held].tolist()))]
+    flows = [
+        f'{{"name":"held by","cat":"queue","ph":"s","id":{k},"pid":0,"tid":{w},"ts":{t}}},'
+        f'{{"name":"held by","cat":"queue","ph":"f","bp":"e","id":{k},"pid":0,"tid":{h},'
+        f'"ts":{t}}}'
+        for k, (w, h, t) in enumerate(
+            zip(s.pe[held].tolist(), s.held_by[held].tolist(), s.start[held].tolist())
+        )
+    ]
     return [_process(PE_PID, "PE array"), *threads, *intervals, *flows]
 
 
 def _layer_events(result: SimResult) -> list[str]:
-    return [*(_json({"name": layer.name, "ph": "X", "pid": LAYER_PID, "tid": 0,
-                     "ts": layer.start, "dur": layer.cycles}) for layer in result.layers),
-            _process(LAYER_PID, "layers")]
+    return [
+        *(
+            _json(
+                {
+                    "name": layer.name,
+                    "ph": "X",
+                    "pid": LAYER_PID,
+                    "tid": 0,
+                    "ts": layer.start,
+                    "dur": layer.cycles,
+                }
+            )
+            for layer in result.layers
+        ),
+        _process(LAYER_PID, "layers"),
+    ]
 
 
 def _dram_events(result: SimResult) -> list[str]:
@@ -71,33 +111,49 @@ def _dram_events(result: SimResult) -> list[str]:
     d = result.transfers
     start, end, nbytes = d["start"].tolist(), d["end"].tolist(), d["bytes"].tolist()
     causes = [json.dumps(c.name.lower()) for c in Cause]
-    slices = [f'{{"name":{causes[c]},"ph":"X","pid":2,"tid":{o},"ts":{t0},"dur":{t1 - t0},'
-              f'"args":{{"bytes":{b},"layer":{layer}}}}}'
-              for t0, t1, b, o, c, layer in zip(start, end, nbytes, d["operand"].tolist(),
-                                                d["cause"].tolist(), d["layer"].tolist())]
+    slices = [
+        f'{{"name":{causes[c]},"ph":"X","pid":2,"tid":{o},"ts":{t0},"dur":{t1 - t0},'
+        f'"args":{{"bytes":{b},"layer":{layer}}}}}'
+        for t0, t1, b, o, c, layer in zip(
+            start, end, nbytes, d["operand"].tolist(), d["cause"].tolist(), d["layer"].tolist()
+        )
+    ]
     # the port is serial: its rate steps to bytes / duration when a transfer starts and back
     # to 0 when it ends, unless the next one starts at that cycle (a start wins a tie)
     busy = d["end"] > d["start"]
     t0, t1 = d["start"][busy], d["end"][busy]
     times = np.concatenate([t1, t0])
     rates = np.concatenate([np.zeros(len(t1)), np.round(d["bytes"][busy] / (t1 - t0), 6)])
-    order = np.lexsort((np.arange(len(times)), times))     # ends first, then starts
+    order = np.lexsort((np.arange(len(times)), times))  # ends first, then starts
     times, rates = times[order], rates[order]
     last = np.ones(len(times), dtype=bool)
     last[:-1] = times[1:] != times[:-1]
-    counter = [f'{{"name":"DRAM bytes/cycle","ph":"C","pid":2,"ts":{t},"args":{{"bytes/cycle":'
-               f'{r}}}}}' for t, r in zip(times[last].tolist(), rates[last].tolist())]
-    threads = [_json({"name": "thread_name", "ph": "M", "pid": DRAM_PID, "tid": int(o),
-                      "args": {"name": f"{o.name.lower()} transfers"}}) for o in Operand]
+    counter = [
+        f'{{"name":"DRAM bytes/cycle","ph":"C","pid":2,"ts":{t},"args":{{"bytes/cycle":{r}}}}}'
+        for t, r in zip(times[last].tolist(), rates[last].tolist())
+    ]
+    threads = [
+        _json(
+            {
+                "name": "thread_name",
+                "ph": "M",
+                "pid": DRAM_PID,
+                "tid": int(o),
+                "args": {"name": f"{o.name.lower()} transfers"},
+            }
+        )
+        for o in Operand
+    ]
     return [_process(DRAM_PID, "DRAM port"), *threads, *slices, *counter]
 
 
 def _buffer_events(result: SimResult) -> list[str]:
     lv = result.levels
     names = [json.dumps(f"{n} buffer bytes") for n in BUFFER_NAMES]
-    counters = [f'{{"name":{names[b]},"ph":"C","pid":3,"ts":{t},"args":{{"bytes":{v}}}}}'
-                for b, t, v in zip(lv["buffer"].tolist(), lv["t"].tolist(),
-                                   lv["level"].tolist())]
+    counters = [
+        f'{{"name":{names[b]},"ph":"C","pid":3,"ts":{t},"args":{{"bytes":{v}}}}}'
+        for b, t, v in zip(lv["buffer"].tolist(), lv["t"].tolist(), lv["level"].tolist())
+    ]
     return [_process(BUFFER_PID, "buffers"), *counters]
 
 

@@ -26,29 +26,37 @@ from accelsim.outputs.charts import (
 )
 from accelsim.trace import BUFFER_NAMES, State, StateIntervals
 
-COLORS = {State.BUSY: "#2ca02c", State.WAIT_WEIGHTS: "#9467bd", State.WAIT_INPUTS: "#d62728",
-          State.WAIT_NOC: "#ff7f0e", State.WAIT_OUTPUT: "#8c564b", State.IDLE: "#d9d9d9"}
+COLORS = {
+    State.BUSY: "#2ca02c",
+    State.WAIT_WEIGHTS: "#9467bd",
+    State.WAIT_INPUTS: "#d62728",
+    State.WAIT_NOC: "#ff7f0e",
+    State.WAIT_OUTPUT: "#8c564b",
+    State.IDLE: "#d9d9d9",
+}
 PALETTE = np.array([rgb(COLORS[s]) for s in State] + [(255, 255, 255)], dtype=np.uint8)
 LEGEND = [(s.label, COLORS[s]) for s in State]
-MAX_PE_ROWS = 64       # up to this many PEs, one row (timeline) or bar (utilization) per PE
-BANDS = 32             # beyond, about this many bands of neighbouring PEs
-MAX_SIZE = (14 * DPI, 12 * DPI)   # (width, height) in pixels: 14 x 12 inches at 130 dpi
-MAX_NAMES = 120        # layer names on one axis: 7-point labels at the width cap
+MAX_PE_ROWS = 64  # up to this many PEs, one row (timeline) or bar (utilization) per PE
+BANDS = 32  # beyond, about this many bands of neighbouring PEs
+MAX_SIZE = (14 * DPI, 12 * DPI)  # (width, height) in pixels: 14 x 12 inches at 130 dpi
+MAX_NAMES = 120  # layer names on one axis: 7-point labels at the width cap
 
 
 def load_trace(result_dir: Path) -> dict[str, np.ndarray]:
     """The arrays of a result directory's trace.npz."""
     path = Path(result_dir) / "trace.npz"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no trace here; run `accelsim run SCENARIO --out "
-                                f"{result_dir}` first")
+        raise FileNotFoundError(
+            f"{path}: no trace here; run `accelsim run SCENARIO --out {result_dir}` first"
+        )
     with np.load(path) as data:
         return {k: data[k] for k in data.files}
 
 
 def intervals_of(trace: dict[str, np.ndarray]) -> StateIntervals:
-    return StateIntervals(trace["pe"], trace["start"], trace["end"], trace["state"],
-                          trace["held_by"])
+    return StateIntervals(
+        trace["pe"], trace["start"], trace["end"], trace["state"], trace["held_by"]
+    )
 
 
 def band_size(n_pes: int) -> int:
@@ -85,8 +93,9 @@ def band_cycles(states: StateIntervals, n_pes: int, band: int, edges: np.ndarray
     return np.diff(f, axis=1).reshape(n_groups // len(State), len(State), len(e) - 1)
 
 
-def layer_label_positions(layer_start, layer_end, layer_name, lo: float, hi: float,
-                          min_gap: float = 0.006) -> tuple[list[float], list[str]]:
+def layer_label_positions(
+    layer_start, layer_end, layer_name, lo: float, hi: float, min_gap: float = 0.006
+) -> tuple[list[float], list[str]]:
     """Where each layer's name goes above a time axis [lo, hi]: the middle of the part of the
     layer inside the window, moved just enough that names stay at least `min_gap` of the width
     apart (pushed right past short layers, pulled back left at the end of the axis). When more
@@ -102,10 +111,10 @@ def layer_label_positions(layer_start, layer_end, layer_name, lo: float, hi: flo
     step = -(-len(mids) // fit) if mids else 1
     mids, names = mids[::step], names[::step]
     at = []
-    for m in mids:                                  # right past the names before
+    for m in mids:  # right past the names before
         at.append(max(m, at[-1] + gap) if at else m)
     limit = hi
-    for i in range(len(at) - 1, -1, -1):            # back left of the axis end and the next
+    for i in range(len(at) - 1, -1, -1):  # back left of the axis end and the next
         at[i] = min(at[i], limit)
         limit = at[i] - gap
     return at, names
@@ -144,7 +153,7 @@ def _stacked_pixels(share: np.ndarray, row: np.ndarray, level: np.ndarray) -> np
     top = np.cumsum(share, axis=1)
     state = np.empty((len(row), share.shape[2]), dtype=np.uint8)
     first = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-    for a, b in zip(first, np.r_[first[1:], len(row)]):     # one data row at a time
+    for a, b in zip(first, np.r_[first[1:], len(row)]):  # one data row at a time
         state[a:b] = (top[row[a]][None] <= level[a:b, None, None]).sum(axis=1, dtype=np.uint8)
     state[(level < 0) | (level >= 1)] = len(State)
     return PALETTE[state]
@@ -176,8 +185,9 @@ def _names_height(names, points: float) -> float:
     return max((text_width(str(n), points) for n in names), default=0)
 
 
-def draw_timeline(trace: dict[str, np.ndarray], title: str = "",
-                  window: tuple[int, int] | None = None) -> tuple[Canvas, Axes, Axes]:
+def draw_timeline(
+    trace: dict[str, np.ndarray], title: str = "", window: tuple[int, int] | None = None
+) -> tuple[Canvas, Axes, Axes]:
     """The PE rows above a strip of the whole array's state mix; returns the canvas, the rows'
     axes (x in cycles, y in rows of PEs or bands of PEs, see band_size) and the strip's.
 
@@ -198,8 +208,12 @@ def draw_timeline(trace: dict[str, np.ndarray], title: str = "",
     width, height = MAX_SIZE[0], min(round((rows_in + 1.2) * DPI), MAX_SIZE[1])
     canvas = Canvas(width, height)
     label_pt = 7 if band > 1 else 9
-    left = 12 + 1.3 * 10 * PX_PER_PT * (2 if band > 1 else 1) + 14 + \
-        max(text_width(str(r), label_pt) for r in row_labels)
+    left = (
+        12
+        + 1.3 * 10 * PX_PER_PT * (2 if band > 1 else 1)
+        + 14
+        + max(text_width(str(r), label_pt) for r in row_labels)
+    )
     top = 14 + 12 * PX_PER_PT + 10 + _names_height(names, 6) + (10 if len(names) else 0)
     bottom = height - 112
     plot_h = bottom - top - 18
@@ -231,8 +245,12 @@ def draw_timeline(trace: dict[str, np.ndarray], title: str = "",
         ax.ylabel("PE", reach + 8)
     else:
         reach = ax.yticks(np.arange(rows) + 0.5, row_labels.tolist(), label_pt)
-        ax.ylabel(f"rows are bands of {band} PEs: share of the band's PEs in each state,\n"
-                  f"per {(hi - lo) / (len(edges) - 1):,.0f}-cycle bin", reach + 8, 9)
+        ax.ylabel(
+            f"rows are bands of {band} PEs: share of the band's PEs in each state,\n"
+            f"per {(hi - lo) / (len(edges) - 1):,.0f}-cycle bin",
+            reach + 8,
+            9,
+        )
     below = mix.xticks(ticks, tick_labels(ticks))
     mix.xlabel("cycle", below + 6)
     reach = mix.yticks([0, 0.5, 1], ["0.0", "0.5", "1.0"], 7)
@@ -244,8 +262,9 @@ def draw_timeline(trace: dict[str, np.ndarray], title: str = "",
     return canvas, ax, mix
 
 
-def save_timeline(trace: dict[str, np.ndarray], path: Path, title: str = "",
-                  window: tuple[int, int] | None = None) -> None:
+def save_timeline(
+    trace: dict[str, np.ndarray], path: Path, title: str = "", window: tuple[int, int] | None = None
+) -> None:
     draw_timeline(trace, title, window)[0].save(path)
 
 
@@ -286,8 +305,14 @@ def draw_utilization(trace: dict[str, np.ndarray], title: str = "") -> tuple[Can
     else:
         low, high = np.minimum.reduceat(busy, first), np.maximum.reduceat(busy, first)
         for xi, a, b in zip(x, low, high):
-            canvas.line([(round(float(ax.px(xi))), float(ax.py(a))),
-                         (round(float(ax.px(xi))), float(ax.py(b)))], (0, 0, 0), width=2)
+            canvas.line(
+                [
+                    (round(float(ax.px(xi))), float(ax.py(a))),
+                    (round(float(ax.px(xi))), float(ax.py(b))),
+                ],
+                (0, 0, 0),
+                width=2,
+            )
         below = ax.xticks(x, labels.tolist(), 7, rotate=True)
         ax.xlabel(f"PEs: bars are bands of {band} PEs", below + 4)
         what = f"utilization per band of {band} PEs"
@@ -319,11 +344,14 @@ def draw_stall_breakdown(layers: list[dict], title: str = "") -> tuple[Canvas, A
     height = round(6.5 * DPI)
     canvas = Canvas(width, height)
     share = np.array([[l["states"][st.label] for l in layers] for st in State]).reshape(
-        len(State), len(names))
+        len(State), len(names)
+    )
     xlim = (-0.6, len(names) - 0.4)
     left, right = 100, width - 190
-    step = max(-(-len(names) // MAX_NAMES),       # at the width cap, more names would overlap
-               math.ceil(1.2 * 7 * PX_PER_PT / ((right - left) / max(len(names), 1))))
+    step = max(
+        -(-len(names) // MAX_NAMES),  # at the width cap, more names would overlap
+        math.ceil(1.2 * 7 * PX_PER_PT / ((right - left) / max(len(names), 1))),
+    )
     shown = names[::step]
     bottom = height - 16 - _names_height(shown, 7)
     top = 56 + 10 * PX_PER_PT + 14
@@ -333,9 +361,10 @@ def draw_stall_breakdown(layers: list[dict], title: str = "") -> tuple[Canvas, A
     lower = canvas.axes(left, bottom - 1.3 * panel, right, bottom, xlim, (0, 1))
     stacked_bars(upper, x, share * cycles / scale)
     stacked_bars(lower, x, share)
-    for ax, ticks, label in ((upper, nice_ticks(0, tallest, 6), "cycles" if scale == 1 else
-                              f"cycles ({unit})"),
-                             (lower, nice_ticks(0, 1, 6), "share of PE-cycles")):
+    for ax, ticks, label in (
+        (upper, nice_ticks(0, tallest, 6), "cycles" if scale == 1 else f"cycles ({unit})"),
+        (lower, nice_ticks(0, 1, 6), "share of PE-cycles"),
+    ):
         ax.frame()
         reach = ax.yticks(ticks, tick_labels(ticks), 10)
         ax.ylabel(label, reach + 8)
@@ -360,9 +389,9 @@ def _cycle_unit(largest: float) -> tuple[float, str]:
     return 1.0, "cycles"
 
 
-def draw_buffer_occupancy(trace: dict[str, np.ndarray],
-                          capacities: dict[str, float] | None = None,
-                          title: str = "") -> tuple[Canvas, list[Axes]]:
+def draw_buffer_occupancy(
+    trace: dict[str, np.ndarray], capacities: dict[str, float] | None = None, title: str = ""
+) -> tuple[Canvas, list[Axes]]:
     """Each buffer's bytes over time against its capacity (dashed, named in the y label, so
     no legend covers the data), with the layer boundaries and names."""
     starts, ends, names = trace["layer_start"], trace["layer_end"], trace["layer_name"]
@@ -402,6 +431,10 @@ def draw_buffer_occupancy(trace: dict[str, np.ndarray],
     return canvas, axes
 
 
-def save_buffer_occupancy(trace: dict[str, np.ndarray], path: Path,
-                          capacities: dict[str, float] | None = None, title: str = "") -> None:
+def save_buffer_occupancy(
+    trace: dict[str, np.ndarray],
+    path: Path,
+    capacities: dict[str, float] | None = None,
+    title: str = "",
+) -> None:
     draw_buffer_occupancy(trace, capacities, title)[0].save(path)

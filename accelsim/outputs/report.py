@@ -37,25 +37,29 @@ class LayerReport:
     cycles: int
     seconds: float
     utilization: float
-    states: dict[str, float]          # share of PE-cycles in each state
-    dram_bytes: dict[str, int]        # by operand_cause
+    states: dict[str, float]  # share of PE-cycles in each state
+    dram_bytes: dict[str, int]  # by operand_cause
     dram_bytes_per_cycle: float
     energy_pj: dict[str, float]
     pruned_macs: int
     dense_macs: int
     executed_macs: int
-    lower_bound: int                  # best proven bound: LB0, LB1 or the proven optimum
+    lower_bound: int  # best proven bound: LB0, LB1 or the proven optimum
     bound_kind: str
-    compute_makespan: int | None      # planned: largest sum of job cycles on a PE (static)
+    compute_makespan: int | None  # planned: largest sum of job cycles on a PE (static)
     makespan_over_bound: float
     speedup_vs_dense: float | None = None
     speedup_vs_round_robin: float | None = None
-    engine: str = "simpy"             # fast (closed form), simpy, or for the total: mixed
-    hardware_bounds: dict[str, int] = field(factory=dict)   # compute, memory, interconnect, lock-step
-    hardware_bound: int = 0           # the largest of them: no plan can beat it on this hardware
-    bound_binding: str = "compute"    # which one it is
+    engine: str = "simpy"  # fast (closed form), simpy, or for the total: mixed
+    hardware_bounds: dict[str, int] = field(
+        factory=dict
+    )  # compute, memory, interconnect, lock-step
+    hardware_bound: int = 0  # the largest of them: no plan can beat it on this hardware
+    bound_binding: str = "compute"  # which one it is
     makespan_over_hardware_bound: float = 1.0
-    gap: dict[str, int] = field(factory=dict)   # cycles - compute bound, by cause (accelsim.engine.gap)
+    gap: dict[str, int] = field(
+        factory=dict
+    )  # cycles - compute bound, by cause (accelsim.engine.gap)
 
     @property
     def dram_total(self) -> int:
@@ -77,55 +81,99 @@ class Report:
     events: int
     wall_seconds: float
     notes: tuple[str, ...] = ()
-    inputs: dict = field(factory=dict)   # what else the run was given (pipeline.run_inputs)
+    inputs: dict = field(factory=dict)  # what else the run was given (pipeline.run_inputs)
 
     def to_json(self) -> str:
-        data = {"scenario": self.scenario, "policy": self.policy, "hardware": self.hardware,
-                **({"inputs": self.inputs} if self.inputs else {}),
-                "total": asdict(self.total), "layers": [asdict(l) for l in self.layers],
-                "simulation": {"events": self.events}, "notes": list(self.notes)}
-        return jsonio.dumps(data, indent=2)       # no wall time: same seed, same bytes
+        data = {
+            "scenario": self.scenario,
+            "policy": self.policy,
+            "hardware": self.hardware,
+            **({"inputs": self.inputs} if self.inputs else {}),
+            "total": asdict(self.total),
+            "layers": [asdict(l) for l in self.layers],
+            "simulation": {"events": self.events},
+            "notes": list(self.notes),
+        }
+        return jsonio.dumps(data, indent=2)  # no wall time: same seed, same bytes
 
     def to_csv(self) -> str:
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
-        head = ["layer", "jobs", "cycles", "seconds", "utilization",
-                *[f"share_{s}" for s in STATES], *[f"dram_{k}_bytes" for k in DRAM_KEYS],
-                "dram_bytes_per_cycle", *[f"energy_{k}_pj" for k in ENERGY_KEYS],
-                "pruned_macs", "dense_macs", "executed_macs", "lower_bound", "bound_kind",
-                "compute_makespan",
-                "makespan_over_bound", "speedup_vs_dense", "speedup_vs_round_robin", "engine",
-                *[f"{k.replace('-', '_')}_bound" for k in KINDS], "hardware_bound",
-                "bound_binding", *[f"gap_{k.replace(' ', '_').replace('-', '_')}_cycles"
-                                   for k in PARTS]]
+        head = [
+            "layer",
+            "jobs",
+            "cycles",
+            "seconds",
+            "utilization",
+            *[f"share_{s}" for s in STATES],
+            *[f"dram_{k}_bytes" for k in DRAM_KEYS],
+            "dram_bytes_per_cycle",
+            *[f"energy_{k}_pj" for k in ENERGY_KEYS],
+            "pruned_macs",
+            "dense_macs",
+            "executed_macs",
+            "lower_bound",
+            "bound_kind",
+            "compute_makespan",
+            "makespan_over_bound",
+            "speedup_vs_dense",
+            "speedup_vs_round_robin",
+            "engine",
+            *[f"{k.replace('-', '_')}_bound" for k in KINDS],
+            "hardware_bound",
+            "bound_binding",
+            *[f"gap_{k.replace(' ', '_').replace('-', '_')}_cycles" for k in PARTS],
+        ]
         w.writerow(head)
         for l in (*self.layers, self.total):
-            w.writerow([l.name, l.jobs, l.cycles, f"{l.seconds:.9g}", f"{l.utilization:.6f}",
-                        *[f"{l.states[s]:.6f}" for s in STATES],
-                        *[l.dram_bytes[k] for k in DRAM_KEYS], f"{l.dram_bytes_per_cycle:.4f}",
-                        *[f"{l.energy_pj[k]:.1f}" for k in ENERGY_KEYS], l.pruned_macs,
-                        l.dense_macs, l.executed_macs, l.lower_bound, l.bound_kind,
-                        "" if l.compute_makespan is None else l.compute_makespan,
-                        f"{l.makespan_over_bound:.6f}", _opt(l.speedup_vs_dense),
-                        _opt(l.speedup_vs_round_robin), l.engine,
-                        *[l.hardware_bounds[k] for k in KINDS], l.hardware_bound,
-                        l.bound_binding, *[l.gap[k] for k in PARTS]])
+            w.writerow(
+                [
+                    l.name,
+                    l.jobs,
+                    l.cycles,
+                    f"{l.seconds:.9g}",
+                    f"{l.utilization:.6f}",
+                    *[f"{l.states[s]:.6f}" for s in STATES],
+                    *[l.dram_bytes[k] for k in DRAM_KEYS],
+                    f"{l.dram_bytes_per_cycle:.4f}",
+                    *[f"{l.energy_pj[k]:.1f}" for k in ENERGY_KEYS],
+                    l.pruned_macs,
+                    l.dense_macs,
+                    l.executed_macs,
+                    l.lower_bound,
+                    l.bound_kind,
+                    "" if l.compute_makespan is None else l.compute_makespan,
+                    f"{l.makespan_over_bound:.6f}",
+                    _opt(l.speedup_vs_dense),
+                    _opt(l.speedup_vs_round_robin),
+                    l.engine,
+                    *[l.hardware_bounds[k] for k in KINDS],
+                    l.hardware_bound,
+                    l.bound_binding,
+                    *[l.gap[k] for k in PARTS],
+                ]
+            )
         return out.getvalue()
 
     def table(self) -> str:
         """A readable summary in two tables of one row per layer and a total, each under 100
         columns: where the PE-cycles go, then traffic, bounds and speedups."""
         rows = (*self.layers, self.total)
-        time_head = (f"{'layer':<24}{'jobs':>7}{'cycles':>12}{'util':>7}  "
-                     + "".join(f"{s[:8]:>9}" for s in STATES[1:]))
+        time_head = f"{'layer':<24}{'jobs':>7}{'cycles':>12}{'util':>7}  " + "".join(
+            f"{s[:8]:>9}" for s in STATES[1:]
+        )
         lines = [time_head, "-" * len(time_head)]
         for l in rows:
             if l is self.total:
                 lines.append("-" * len(time_head))
-            lines.append(f"{l.name[:23]:<24}{l.jobs:>7}{l.cycles:>12,}{l.utilization:>7.1%}  "
-                         + "".join(f"{l.states[s]:>9.1%}" for s in STATES[1:]))
-        memory_head = (f"{'layer':<24}{'DRAM KiB':>11}{'extra':>9}{'/bound':>8}{'/hw':>7}"
-                       f"{'binds':>6}{'x dense':>9}{'x RR':>7}")
+            lines.append(
+                f"{l.name[:23]:<24}{l.jobs:>7}{l.cycles:>12,}{l.utilization:>7.1%}  "
+                + "".join(f"{l.states[s]:>9.1%}" for s in STATES[1:])
+            )
+        memory_head = (
+            f"{'layer':<24}{'DRAM KiB':>11}{'extra':>9}{'/bound':>8}{'/hw':>7}"
+            f"{'binds':>6}{'x dense':>9}{'x RR':>7}"
+        )
         lines += ["", memory_head, "-" * len(memory_head)]
         for l in rows:
             if l is self.total:
@@ -134,24 +182,34 @@ class Report:
                 f"{l.name[:23]:<24}{l.dram_total / 1024:>11,.0f}{l.dram_extra / 1024:>9,.0f}"
                 + f"{l.makespan_over_bound:>8.3f}{l.makespan_over_hardware_bound:>7.3f}"
                 + f"{_SHORT[l.bound_binding]:>6}"
-                + f"{_fmt(l.speedup_vs_dense):>9}{_fmt(l.speedup_vs_round_robin):>7}")
+                + f"{_fmt(l.speedup_vs_dense):>9}{_fmt(l.speedup_vs_round_robin):>7}"
+            )
         t = self.total
         energy_uj = sum(t.energy_pj.values()) / 1e6
-        lines += ["", f"{t.cycles:,} cycles = {t.seconds * 1e3:.3f} ms at "
-                      f"{self.hardware['clock_hz'] / 1e9:g} GHz; utilization {t.utilization:.1%};"
-                      f" energy {energy_uj:,.1f} uJ "
-                      + "(" + ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in t.energy_pj.items()) + ")",
-                  f"pruned MACs {t.pruned_macs:,} of {t.dense_macs:,} dense "
-                  f"(ideal speedup {t.dense_macs / max(t.pruned_macs, 1):.2f}x); "
-                  f"area {self.hardware['area_mm2']['total']:.3f} mm^2; "
-                  f"simulated {self.events:,} events in {self.wall_seconds:.2f} s"]
-        lines += ["DRAM KiB: all traffic; extra: beyond each weight, input and output once "
-                  "(halo, refetch, split, spill; by cause in summary.json)",
-                  "/bound: cycles over the compute bound; /hw: over the hardware bound (the "
-                  "largest of compute, memory, interconnect, lock-step: the one that binds)"]
+        lines += [
+            "",
+            f"{t.cycles:,} cycles = {t.seconds * 1e3:.3f} ms at "
+            f"{self.hardware['clock_hz'] / 1e9:g} GHz; utilization {t.utilization:.1%};"
+            f" energy {energy_uj:,.1f} uJ "
+            + "("
+            + ", ".join(f"{k} {v / 1e6:,.1f}" for k, v in t.energy_pj.items())
+            + ")",
+            f"pruned MACs {t.pruned_macs:,} of {t.dense_macs:,} dense "
+            f"(ideal speedup {t.dense_macs / max(t.pruned_macs, 1):.2f}x); "
+            f"area {self.hardware['area_mm2']['total']:.3f} mm^2; "
+            f"simulated {self.events:,} events in {self.wall_seconds:.2f} s",
+        ]
+        lines += [
+            "DRAM KiB: all traffic; extra: beyond each weight, input and output once "
+            "(halo, refetch, split, spill; by cause in summary.json)",
+            "/bound: cycles over the compute bound; /hw: over the hardware bound (the "
+            "largest of compute, memory, interconnect, lock-step: the one that binds)",
+        ]
         lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(line if len(line) <= 100 else
-                         textwrap.fill(line, 100, subsequent_indent="  ") for line in lines)
+        return "\n".join(
+            line if len(line) <= 100 else textwrap.fill(line, 100, subsequent_indent="  ")
+            for line in lines
+        )
 
 
 _SHORT = {"compute": "comp", "memory": "mem", "interconnect": "noc", "lock-step": "lock"}
@@ -165,8 +223,9 @@ def _fmt(x):
     return "-" if x is None else f"{x:.2f}"
 
 
-def _layer_energy(hw: Hardware, table: EnergyTable, executed_macs: int, dram: np.ndarray,
-                  run) -> dict[str, float]:
+def _layer_energy(
+    hw: Hardware, table: EnergyTable, executed_macs: int, dram: np.ndarray, run
+) -> dict[str, float]:
     """Access counts times the per-access table (pJ), plus the whole chip's leakage over the
     layer's run time. Buffer fills from DRAM count as writes."""
     weight_fill = int(dram[Operand.WEIGHTS].sum())
@@ -181,15 +240,20 @@ def _layer_energy(hw: Hardware, table: EnergyTable, executed_macs: int, dram: np
         * table.sram_pj_per_byte(hw.output_buffer_bytes),
         "noc": run.noc_bytes * table.noc_pj_per_byte,
         "dram": int(dram.sum()) * table.dram_pj_per_byte,
-        "static": table.static_mw(hw) * 1e9 * run.cycles / hw.clock_hz,   # mW x s = 1e9 pJ
+        "static": table.static_mw(hw) * 1e9 * run.cycles / hw.clock_hz,  # mW x s = 1e9 pJ
     }
 
 
-def build_report(scenario: str, result: SimResult, energy: EnergyTable,
-                 dense: tuple[int, ...] | None = None,
-                 round_robin: tuple[int, ...] | None = None,
-                 notes: tuple[str, ...] = (), area: AreaTable = AreaTable(),
-                 inputs: dict | None = None) -> Report:
+def build_report(
+    scenario: str,
+    result: SimResult,
+    energy: EnergyTable,
+    dense: tuple[int, ...] | None = None,
+    round_robin: tuple[int, ...] | None = None,
+    notes: tuple[str, ...] = (),
+    area: AreaTable = AreaTable(),
+    inputs: dict | None = None,
+) -> Report:
     """The report of `result`; `dense` and `round_robin` are the baselines' cycles per layer;
     `inputs`, what else the run was given, goes into summary.json as it is."""
     hw = result.hw
@@ -204,42 +268,87 @@ def build_report(scenario: str, result: SimResult, energy: EnergyTable,
         by_state = window.cycles_by_state(n).sum(axis=0)
         gaps.append(layer_gap(result.states, n, run.start, run.end, run.lower_bound))
         bounds = run.hardware.values
-        layers.append(attrs.evolve(
-            _make(run.name, run.n_jobs, run.cycles, by_state, dram[i],
-                  _layer_energy(hw, energy, run.executed_macs, dram[i], run), hw,
-                  run.pruned_macs, run.dense_macs, run.executed_macs, run.lower_bound,
-                  run.bound_kind, run.planned_makespan, _speedup(dense, i, run.cycles),
-                  _speedup(round_robin, i, run.cycles), run.engine),
-            hardware_bounds=bounds, hardware_bound=run.hardware.best,
-            makespan_over_hardware_bound=run.cycles / max(run.hardware.best, 1),
-            bound_binding=run.hardware.binding, gap=gaps[-1].parts))
+        layers.append(
+            attrs.evolve(
+                _make(
+                    run.name,
+                    run.n_jobs,
+                    run.cycles,
+                    by_state,
+                    dram[i],
+                    _layer_energy(hw, energy, run.executed_macs, dram[i], run),
+                    hw,
+                    run.pruned_macs,
+                    run.dense_macs,
+                    run.executed_macs,
+                    run.lower_bound,
+                    run.bound_kind,
+                    run.planned_makespan,
+                    _speedup(dense, i, run.cycles),
+                    _speedup(round_robin, i, run.cycles),
+                    run.engine,
+                ),
+                hardware_bounds=bounds,
+                hardware_bound=run.hardware.best,
+                makespan_over_hardware_bound=run.cycles / max(run.hardware.best, 1),
+                bound_binding=run.hardware.binding,
+                gap=gaps[-1].parts,
+            )
+        )
     by_state = result.states.cycles_by_state(n).sum(axis=0)
     bound = sum(l.lower_bound for l in layers)
-    planned = None if any(l.compute_makespan is None for l in layers) else \
-        sum(l.compute_makespan for l in layers)
+    planned = (
+        None
+        if any(l.compute_makespan is None for l in layers)
+        else sum(l.compute_makespan for l in layers)
+    )
     energy_total = {k: sum(l.energy_pj[k] for l in layers) for k in ENERGY_KEYS}
-    total = _make("total", sum(l.jobs for l in layers), result.makespan, by_state,
-                  dram.sum(axis=0), energy_total, hw, sum(l.pruned_macs for l in layers),
-                  sum(l.dense_macs for l in layers), result.executed_macs, bound, "sum", planned,
-                  sum(dense) / result.makespan if dense and result.makespan else None,
-                  sum(round_robin) / result.makespan if round_robin and result.makespan
-                  else None, _engines(result))
+    total = _make(
+        "total",
+        sum(l.jobs for l in layers),
+        result.makespan,
+        by_state,
+        dram.sum(axis=0),
+        energy_total,
+        hw,
+        sum(l.pruned_macs for l in layers),
+        sum(l.dense_macs for l in layers),
+        result.executed_macs,
+        bound,
+        "sum",
+        planned,
+        sum(dense) / result.makespan if dense and result.makespan else None,
+        sum(round_robin) / result.makespan if round_robin and result.makespan else None,
+        _engines(result),
+    )
     binds = {k: sum(l.hardware_bound for l in layers if l.bound_binding == k) for k in KINDS}
     total_gap = sum(gaps[1:], gaps[0]) if gaps else None
     total = attrs.evolve(
-        total, hardware_bounds={k: sum(l.hardware_bounds[k] for l in layers) for k in KINDS},
+        total,
+        hardware_bounds={k: sum(l.hardware_bounds[k] for l in layers) for k in KINDS},
         hardware_bound=sum(l.hardware_bound for l in layers),
-        makespan_over_hardware_bound=result.makespan / max(sum(l.hardware_bound for l in layers), 1),
+        makespan_over_hardware_bound=result.makespan
+        / max(sum(l.hardware_bound for l in layers), 1),
         bound_binding=max(KINDS, key=lambda k: (binds[k], -KINDS.index(k))),
-        gap=total_gap.parts if total_gap else dict.fromkeys(PARTS, 0))
-    hw_dict = asdict(hw)                       # an infinite capacity is written as null
-    by_part = area_um2(hw, area)               # so is the area of an unbounded buffer
-    hw_dict["area_mm2"] = {k: v / 1e6 for k, v in {**by_part,
-                                                   "total": sum(by_part.values())}.items()}
+        gap=total_gap.parts if total_gap else dict.fromkeys(PARTS, 0),
+    )
+    hw_dict = asdict(hw)  # an infinite capacity is written as null
+    by_part = area_um2(hw, area)  # so is the area of an unbounded buffer
+    hw_dict["area_mm2"] = {
+        k: v / 1e6 for k, v in {**by_part, "total": sum(by_part.values())}.items()
+    }
     gap_note = [f"gap: {total_gap.sentence(result.policy)}"] if total_gap else []
-    return Report(scenario, result.policy, hw_dict, layers, total, result.events,
-                  result.wall_seconds, (*notes, *gap_note, *_engine_notes(result)),
-                  inputs or {})
+    return Report(
+        scenario,
+        result.policy,
+        hw_dict,
+        layers,
+        total,
+        result.events,
+        result.wall_seconds,
+        (*notes, *gap_note, *_engine_notes(result)),
+        inputs or {},
+    )
 
 
 def _engines(result: SimResult) -> str:
@@ -254,12 +363,18 @@ def _engine_notes(result: SimResult) -> list[str]:
     if not result.layers:
         return []
     n = len(result.layers)
-    text = (f"engine: the closed form for all {n} layers" if fast == n else
-            f"engine: SimPy for all {n} layers" if fast == 0 else
-            f"engine: the closed form for {fast} of {n} layers, SimPy for the rest")
+    text = (
+        f"engine: the closed form for all {n} layers"
+        if fast == n
+        else f"engine: SimPy for all {n} layers"
+        if fast == 0
+        else f"engine: the closed form for {fast} of {n} layers, SimPy for the rest"
+    )
     if why:
-        text += (f"; the closed form is not exact for {len(why)} "
-                 f"({why[0].name}: {why[0].engine_note}{'; ...' if len(why) > 1 else ''})")
+        text += (
+            f"; the closed form is not exact for {len(why)} "
+            f"({why[0].name}: {why[0].engine_note}{'; ...' if len(why) > 1 else ''})"
+        )
     return [text]
 
 
@@ -269,20 +384,49 @@ def _speedup(baseline: tuple[int, ...] | None, i: int, cycles: int) -> float | N
     return baseline[i] / cycles
 
 
-def _make(name, jobs, cycles, by_state, dram, energy, hw, pruned, dense, executed, bound,
-          bound_kind, planned, vs_dense, vs_rr, engine) -> LayerReport:
+def _make(
+    name,
+    jobs,
+    cycles,
+    by_state,
+    dram,
+    energy,
+    hw,
+    pruned,
+    dense,
+    executed,
+    bound,
+    bound_kind,
+    planned,
+    vs_dense,
+    vs_rr,
+    engine,
+) -> LayerReport:
     pe_cycles = max(int(by_state.sum()), 1)
-    dram_bytes = {f"{o.name.lower()}_{c.name.lower()}": int(dram[o, c])
-                  for o in Operand for c in Cause}
+    dram_bytes = {
+        f"{o.name.lower()}_{c.name.lower()}": int(dram[o, c]) for o in Operand for c in Cause
+    }
     return LayerReport(
-        name=name, jobs=jobs, cycles=cycles, seconds=cycles / hw.clock_hz,
+        name=name,
+        jobs=jobs,
+        cycles=cycles,
+        seconds=cycles / hw.clock_hz,
         utilization=by_state[State.BUSY] / pe_cycles,
         states={s.label: by_state[s] / pe_cycles for s in State},
-        dram_bytes=dram_bytes, dram_bytes_per_cycle=sum(dram_bytes.values()) / max(cycles, 1),
-        energy_pj=energy, pruned_macs=pruned, dense_macs=dense, executed_macs=executed,
-        lower_bound=bound, bound_kind=bound_kind, compute_makespan=planned,
+        dram_bytes=dram_bytes,
+        dram_bytes_per_cycle=sum(dram_bytes.values()) / max(cycles, 1),
+        energy_pj=energy,
+        pruned_macs=pruned,
+        dense_macs=dense,
+        executed_macs=executed,
+        lower_bound=bound,
+        bound_kind=bound_kind,
+        compute_makespan=planned,
         makespan_over_bound=cycles / bound if bound else 1.0,
-        speedup_vs_dense=vs_dense, speedup_vs_round_robin=vs_rr, engine=engine)
+        speedup_vs_dense=vs_dense,
+        speedup_vs_round_robin=vs_rr,
+        engine=engine,
+    )
 
 
 def write_trace(result: SimResult, path: Path) -> None:
@@ -290,8 +434,14 @@ def write_trace(result: SimResult, path: Path) -> None:
     layer boundaries, and the names of every integer code."""
     s = result.states
     _savez(
-        path, pe=s.pe, start=s.start, end=s.end, state=s.state, held_by=s.held_by,
-        level_buffer=result.levels["buffer"], level_t=result.levels["t"],
+        path,
+        pe=s.pe,
+        start=s.start,
+        end=s.end,
+        state=s.state,
+        held_by=s.held_by,
+        level_buffer=result.levels["buffer"],
+        level_t=result.levels["t"],
         level_bytes=result.levels["level"],
         **{f"dram_{k}": v for k, v in result.transfers.items()},
         layer_start=np.array([l.start for l in result.layers], dtype=np.int64),
@@ -302,7 +452,8 @@ def write_trace(result: SimResult, path: Path) -> None:
         state_names=np.array([st.label for st in State]),
         dram_operand_names=np.array([o.name.lower() for o in Operand]),
         dram_cause_names=np.array([c.name.lower() for c in Cause]),
-        level_buffer_names=np.array(BUFFER_NAMES))
+        level_buffer_names=np.array(BUFFER_NAMES),
+    )
 
 
 def _savez(path: Path, **arrays: np.ndarray) -> None:

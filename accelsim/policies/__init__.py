@@ -14,23 +14,35 @@ engine provides; it never imports the engine.
 """
 
 from accelsim.policies.problem import (
-                                       Evaluator,
-                                       Plan,
-                                       Policy,
-                                       Problem,
-                                       by_size,
-                                       plan_layer,
-                                       plan_units,
+    Evaluator,
+    Plan,
+    Policy,
+    Problem,
+    by_size,
+    plan_layer,
+    plan_units,
 )
 from accelsim.policies.registry import (
-                                       GROUP,
-                                       available,
-                                       check_name,
-                                       check_options,
-                                       load_policy,
-                                       missing_extra,
+    GROUP,
+    available,
+    check_name,
+    check_options,
+    load_policy,
+    missing_extra,
 )
 
-__all__ = ["GROUP", "Evaluator", "Plan", "Policy", "Problem", "available", "by_size",
-           "check_name", "check_options", "load_policy", "missing_extra", "plan_layer",
-           "plan_units"]
+__all__ = [
+    "GROUP",
+    "Evaluator",
+    "Plan",
+    "Policy",
+    "Problem",
+    "available",
+    "by_size",
+    "check_name",
+    "check_options",
+    "load_policy",
+    "missing_extra",
+    "plan_layer",
+    "plan_units",
+]

@@ -38,8 +38,11 @@ def _makespan(loads, pe_of, n_pes) -> int:
 
 def best_heuristic(loads: np.ndarray, n_pes: int) -> np.ndarray:
     """The best of KK, MULTIFIT and LPT, each passed through the improvement step."""
-    candidates = [kk_assignment(loads, n_pes), multifit_assignment(loads, n_pes),
-                  lpt_assignment(loads, n_pes)[0]]
+    candidates = [
+        kk_assignment(loads, n_pes),
+        multifit_assignment(loads, n_pes),
+        lpt_assignment(loads, n_pes)[0],
+    ]
     improved = [improve_assignment(loads, c, n_pes) for c in candidates]
     return min(improved, key=lambda a: _makespan(loads, a, n_pes))
 
@@ -76,11 +79,16 @@ class Exact:
     returned, and Plan.info says so."""
 
     name = "exact"
-    requires = ("ortools", "accelsim[exact]")     # (module, what to pip install)
-    option_limits = {"time_limit_s": 86_400.0, "workers": 256}   # a day per layer; threads
+    requires = ("ortools", "accelsim[exact]")  # (module, what to pip install)
+    option_limits = {"time_limit_s": 86_400.0, "workers": 256}  # a day per layer; threads
 
-    def __init__(self, time_limit_s: float = 10.0, workers: int = 2, seed: int = 0,
-                 variables_per_second: int = 25_000):
+    def __init__(
+        self,
+        time_limit_s: float = 10.0,
+        workers: int = 2,
+        seed: int = 0,
+        variables_per_second: int = 25_000,
+    ):
         self.time_limit_s = time_limit_s
         self.workers = workers
         self.seed = seed
@@ -90,8 +98,9 @@ class Exact:
         try:
             from ortools.sat.python import cp_model
         except ImportError:
-            raise PolicyError("policy 'exact' needs OR-Tools: pip install 'accelsim[exact]'") \
-                from None
+            raise PolicyError(
+                "policy 'exact' needs OR-Tools: pip install 'accelsim[exact]'"
+            ) from None
         t0 = time.perf_counter()
         units, loads = problem.unit_loads()
         n = problem.n_pes
@@ -104,33 +113,45 @@ class Exact:
         variables = len(np.unique(group * (int(loads.max(initial=0)) + 1) + loads)) * n
         limit = int(self.variables_per_second * self.time_limit_s)
         if best > bound and variables > limit:
-            status = (f"not solved: the model would have {variables} variables, more than "
-                      f"{limit} for {self.time_limit_s:g} s; the heuristic's plan")
+            status = (
+                f"not solved: the model would have {variables} variables, more than "
+                f"{limit} for {self.time_limit_s:g} s; the heuristic's plan"
+            )
         elif best > bound:
-            solved = self._solve(cp_model, loads, n, incumbent, bound, best,
-                                 None if rounds is None else group)
+            solved = self._solve(
+                cp_model, loads, n, incumbent, bound, best, None if rounds is None else group
+            )
             status, bound, found = solved
             if found is not None and _makespan(loads, found, n) < best:
                 incumbent, best = found, _makespan(loads, found, n)
         proven = best == bound
-        info = {"proven_optimal": proven and len(loads) == problem.n_jobs,
-                "optimal_over_units": proven, "bound": bound, "makespan": best,
-                "status": status, "within_rounds": rounds is not None,
-                "seconds": time.perf_counter() - t0}
-        plan = Plan.from_unit_assignment(problem, incumbent,
-                                         by_size(loads) if rounds is None else rounds.rank)
+        info = {
+            "proven_optimal": proven and len(loads) == problem.n_jobs,
+            "optimal_over_units": proven,
+            "bound": bound,
+            "makespan": best,
+            "status": status,
+            "within_rounds": rounds is not None,
+            "seconds": time.perf_counter() - t0,
+        }
+        plan = Plan.from_unit_assignment(
+            problem, incumbent, by_size(loads) if rounds is None else rounds.rank
+        )
         return Plan(queues=plan.queues, info=info)
 
     def _solve(self, cp_model, loads, n, incumbent, bound, best, group=None):
         """Units of one length (and, inside broadcast rounds, one round: `group`) are a
         type; a PE then takes at most one unit of each round."""
         key = loads if group is None else group * (int(loads.max(initial=0)) + 1) + loads
-        _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True,
-                                              return_counts=True)
+        _, first, inverse, counts = np.unique(
+            key, return_index=True, return_inverse=True, return_counts=True
+        )
         types = loads[first]
         model = cp_model.CpModel()
-        y = [[model.new_int_var(0, int(c), f"y{t}_{p}") for p in range(n)]
-             for t, c in enumerate(counts)]
+        y = [
+            [model.new_int_var(0, int(c), f"y{t}_{p}") for p in range(n)]
+            for t, c in enumerate(counts)
+        ]
         pe_load = []
         for p in range(n):
             pe_load.append(model.new_int_var(0, best, f"load{p}"))

@@ -47,14 +47,13 @@ class HardwareAware:
     def plan(self, problem: Problem) -> Plan:
         simulated = problem.evaluate
         if simulated is None or problem.n_jobs == 0:
-            return Portfolio().plan(problem)          # durations only: the textbook problem
+            return Portfolio().plan(problem)  # durations only: the textbook problem
         runs_before = simulated.simpy_runs
         units = problem.units
         _, loads = problem.unit_loads()
         rank = by_size(loads)
         best, best_name, best_cycles = None, "", None
-        starts = (RoundRobin(), LPT(), KarmarkarKarp(), Multifit(), DensityGrouping(),
-                  Portfolio())
+        starts = (RoundRobin(), LPT(), KarmarkarKarp(), Multifit(), DensityGrouping(), Portfolio())
         for policy in starts:
             plan = policy.plan(problem)
             cycles = simulated(plan)
@@ -62,15 +61,23 @@ class HardwareAware:
                 best, best_name, best_cycles = plan, policy.name, cycles
         # the closed form's output condition depends on the plan: a start that needed SimPy
         # puts the layer on SimPy's budget
-        budget = self.evaluations if simulated.simpy_runs == runs_before else len(starts) + min(
-            self.evaluations // 10, self.simpy_jobs // problem.n_jobs)
+        budget = (
+            self.evaluations
+            if simulated.simpy_runs == runs_before
+            else len(starts) + min(self.evaluations // 10, self.simpy_jobs // problem.n_jobs)
+        )
         spread = _spread(problem, loads)
         if spread is not None:
             cycles = simulated(spread)
-            if cycles < best_cycles:          # the search below moves whole units: skip it
-                return Plan(queues=spread.queues, info={"simulated_cycles": cycles,
-                                                        "started_from": "spread tiles",
-                                                        "evaluations": len(starts) + 1})
+            if cycles < best_cycles:  # the search below moves whole units: skip it
+                return Plan(
+                    queues=spread.queues,
+                    info={
+                        "simulated_cycles": cycles,
+                        "started_from": "spread tiles",
+                        "evaluations": len(starts) + 1,
+                    },
+                )
         pe_of_unit = np.zeros(len(loads), dtype=np.int64)
         for pe, queue in enumerate(best.queues):
             pe_of_unit[units[list(queue)]] = pe
@@ -78,7 +85,7 @@ class HardwareAware:
         if best_name != "round-robin":
             best = Plan.from_unit_assignment(problem, pe_of_unit, rank)
         used, walk = len(starts), "tiles"
-        if problem.tiles.max(initial=0) > 0:     # unit by unit keeps weights, resends inputs
+        if problem.tiles.max(initial=0) > 0:  # unit by unit keeps weights, resends inputs
             plan = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="units")
             cycles = simulated(plan)
             used += 1
@@ -90,14 +97,14 @@ class HardwareAware:
         while used < budget and n_units > 1 and n_pes > 1:
             trial = pe_of_unit.copy()
             kind = rng.random()
-            if kind < 0.5:                       # neighbours in size trade PEs
+            if kind < 0.5:  # neighbours in size trade PEs
                 k = int(rng.integers(0, n_units - 1))
                 a, b = order[k], order[min(n_units - 1, k + int(rng.integers(1, n_pes + 1)))]
                 trial[a], trial[b] = pe_of_unit[b], pe_of_unit[a]
-            elif kind < 0.8:                     # any two units trade PEs
+            elif kind < 0.8:  # any two units trade PEs
                 a, b = rng.choice(n_units, 2, replace=False)
                 trial[a], trial[b] = pe_of_unit[b], pe_of_unit[a]
-            else:                                # a unit leaves the most loaded PE
+            else:  # a unit leaves the most loaded PE
                 load = np.bincount(pe_of_unit, weights=loads, minlength=n_pes)
                 mine = np.flatnonzero(pe_of_unit == int(np.argmax(load)))
                 trial[rng.choice(mine)] = int(rng.integers(0, n_pes))
@@ -108,9 +115,15 @@ class HardwareAware:
             cycles = simulated(plan)
             if cycles < best_cycles:
                 best, best_cycles, pe_of_unit = plan, cycles, trial
-        return Plan(queues=best.queues, info={"simulated_cycles": best_cycles,
-                                              "started_from": best_name, "walk": walk,
-                                              "evaluations": used})
+        return Plan(
+            queues=best.queues,
+            info={
+                "simulated_cycles": best_cycles,
+                "started_from": best_name,
+                "walk": walk,
+                "evaluations": used,
+            },
+        )
 
 
 def _spread(problem: Problem, loads: np.ndarray) -> Plan | None:
@@ -124,7 +137,7 @@ def _spread(problem: Problem, loads: np.ndarray) -> Plan | None:
         return None
     order = np.argsort(-loads, kind="stable")
     share = np.full(n_units, n_pes // n_units)
-    share[order[:n_pes % n_units]] += 1
+    share[order[: n_pes % n_units]] += 1
     first = np.zeros(n_units, dtype=np.int64)
     first[order] = np.concatenate(([0], np.cumsum(share[order])[:-1]))
     units = problem.units

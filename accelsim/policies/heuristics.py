@@ -72,18 +72,20 @@ class Improved:
     def plan(self, problem: Problem) -> Plan:
         base = self.base.plan(problem)
         if base.dynamic:
-            raise PolicyError(f"policy {self.name!r}: {self.base.name!r} is dynamic; only a "
-                              f"static plan can be improved")
+            raise PolicyError(
+                f"policy {self.name!r}: {self.base.name!r} is dynamic; only a "
+                f"static plan can be improved"
+            )
         units, loads = problem.unit_loads()
         jobs = np.fromiter(chain.from_iterable(base.queues), dtype=np.int64)
         pe_of_unit = np.zeros(len(loads), dtype=np.int64)
-        pe_of_unit[units[jobs]] = np.repeat(np.arange(problem.n_pes),
-                                            [len(q) for q in base.queues])
+        pe_of_unit[units[jobs]] = np.repeat(np.arange(problem.n_pes), [len(q) for q in base.queues])
         if in_rounds(problem):
             r = unit_rounds(problem)
-            if aligned(r, pe_of_unit):             # keep the rounds the base plan kept
+            if aligned(r, pe_of_unit):  # keep the rounds the base plan kept
                 return Plan.from_unit_assignment(
-                    problem, improve_rounds(r, pe_of_unit, problem.n_pes), r.rank)
+                    problem, improve_rounds(r, pe_of_unit, problem.n_pes), r.rank
+                )
         improved = improve_assignment(loads, pe_of_unit, problem.n_pes)
         return Plan.from_unit_assignment(problem, improved, by_size(loads))
 
@@ -96,4 +98,5 @@ class Portfolio:
 
     def plan(self, problem: Problem) -> Plan:
         from accelsim.policies.exact import best_heuristic, best_in_rounds  # the same
+
         return plan_units(problem, best_heuristic, best_in_rounds)

@@ -24,13 +24,13 @@ def multifit_assignment(loads: np.ndarray, n_pes: int) -> np.ndarray:
     order = np.argsort(-loads, kind="stable")
     sizes = loads[order].tolist()
     total = int(loads.sum())
-    lo = max(ceil_div(total, n_pes), int(loads.max())) - 1   # FFD cannot do better than this
-    hi = max(ceil_div(2 * total, n_pes), int(loads.max()))   # FFD always fits here (CGJ)
+    lo = max(ceil_div(total, n_pes), int(loads.max())) - 1  # FFD cannot do better than this
+    hi = max(ceil_div(2 * total, n_pes), int(loads.max()))  # FFD always fits here (CGJ)
     best = _ffd(sizes, n_pes, hi)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if best is not None and mid >= best[1]:
-            hi = mid        # FFD packs exactly as at hi for any capacity >= its fullest bin
+            hi = mid  # FFD packs exactly as at hi for any capacity >= its fullest bin
             continue
         packed = _ffd(sizes, n_pes, mid)
         if packed is None:
@@ -51,8 +51,8 @@ def _ffd(sizes: list[int], n_pes: int, capacity: int) -> tuple[list[int], int] |
     Each step jumps to the first remaining size that fits (a bisection, then `skip`, the next
     remaining position, path-compressed), so a pass costs O(n log n), not O(n P)."""
     n = len(sizes)
-    neg = [-s for s in sizes]                      # ascending, for bisect
-    skip = list(range(n + 1))                      # skip[i] == i: position i not yet packed
+    neg = [-s for s in sizes]  # ascending, for bisect
+    skip = list(range(n + 1))  # skip[i] == i: position i not yet packed
 
     def next_left(i: int) -> int:
         root = i
@@ -69,11 +69,11 @@ def _ffd(sizes: list[int], n_pes: int, capacity: int) -> tuple[list[int], int] |
         if first == n:
             break
         if sizes[first] > capacity or left > (n_pes - b) * capacity:
-            return None                            # some item cannot fit any more
+            return None  # some item cannot fit any more
         room, i = capacity, first
         while True:
             i = bisect_left(neg, -room, i)
-            if skip[i] != i:                       # (a call only when it must skip)
+            if skip[i] != i:  # (a call only when it must skip)
                 i = next_left(i)
             if i == n:
                 break
@@ -104,8 +104,8 @@ def kk_assignment(loads: np.ndarray, n_pes: int) -> np.ndarray:
     if n == 0 or n_pes == 1:
         return np.zeros(n, dtype=np.int64)
     sizes = loads.tolist()
-    parent = list(range(n))   # union-find: a subset is named by one of its items, its root
-    heap: list = [(-s, i, None) for i, s in enumerate(sizes)]   # None: item i on its own
+    parent = list(range(n))  # union-find: a subset is named by one of its items, its root
+    heap: list = [(-s, i, None) for i, s in enumerate(sizes)]  # None: item i on its own
     heapq.heapify(heap)
     counter = n
     while len(heap) > 1:
@@ -113,7 +113,7 @@ def kk_assignment(loads: np.ndarray, n_pes: int) -> np.ndarray:
         _, j, b = heapq.heappop(heap)
         a = a or _Partition.single(i, sizes[i])
         if b is None and sizes[j] > 0 and not a.zeros:
-            merged = a.add(j, sizes[j], n_pes, parent)   # most merges: one item joins
+            merged = a.add(j, sizes[j], n_pes, parent)  # most merges: one item joins
         else:
             merged = a.merge(b or _Partition.single(j, sizes[j]), n_pes, parent)
         heapq.heappush(heap, (-merged.spread(n_pes), counter, merged))
@@ -191,12 +191,12 @@ class _Partition:
             return gone, []
         if not self.rev:
             gone_reps = reps[keep:]
-        else:                                      # the run holding `keep` may be split
+        else:  # the run holding `keep` may be split
             lo = bisect_left(negs, negs[keep])
             hi = bisect_right(negs, negs[keep], keep)
-            kept = keep - lo                       # its true first ones: stored last
-            gone_reps = reps[lo:hi - kept][::-1] + self.true_reps(hi)
-            reps[lo:hi] = reps[hi - kept:hi]
+            kept = keep - lo  # its true first ones: stored last
+            gone_reps = reps[lo : hi - kept][::-1] + self.true_reps(hi)
+            reps[lo:hi] = reps[hi - kept : hi]
         del negs[keep:], reps[keep:]
         return gone, gone_reps
 
@@ -221,7 +221,7 @@ class _Partition:
         (and as many of its own) are inserted, each by bisection."""
         a, b, p = self, other, n_pes
         ka, kb = len(a.negs), len(b.negs)
-        both = max(0, ka + kb - p)                 # positions where both subsets are nonempty
+        both = max(0, ka + kb - p)  # positions where both subsets are nonempty
 
         def join(x: int, y: int) -> int:
             if x < 0:
@@ -230,7 +230,7 @@ class _Partition:
                 parent[y] = x
             return x
 
-        zeros: dict[int, int] = {}                 # zero subsets that stay apart: at i + kb
+        zeros: dict[int, int] = {}  # zero subsets that stay apart: at i + kb
         for i, rep in a.zeros.items():
             if i < p - kb:
                 zeros[i + kb] = rep
@@ -242,26 +242,34 @@ class _Partition:
             # keep a's subsets [0, ka - both); new: the overlaps, then b's alone (i ascending)
             a_negs, a_reps = a.cut(ka - both)
             b_reps = b.true_reps()
-            for j, rep in b.zeros.items():         # b's zero subsets met a's lone subsets
+            for j, rep in b.zeros.items():  # b's zero subsets met a's lone subsets
                 if p - 1 - j < ka:
                     join(a.reps[a.stored(p - 1 - j)], rep)
-            new = [(a_negs[t] + b.negs[kb - 1 - t], join(a_reps[t], b_reps[kb - 1 - t]))
-                   for t in range(both)]
-            new += [(b.negs[j], join(b_reps[j], a.zeros.get(p - 1 - j, -1)))
-                    for j in range(kb - both - 1, -1, -1)]
+            new = [
+                (a_negs[t] + b.negs[kb - 1 - t], join(a_reps[t], b_reps[kb - 1 - t]))
+                for t in range(both)
+            ]
+            new += [
+                (b.negs[j], join(b_reps[j], a.zeros.get(p - 1 - j, -1)))
+                for j in range(kb - both - 1, -1, -1)
+            ]
             base, rev, at_end = a, a.rev, not a.rev
         else:
             # keep b's subsets [0, kb - both), which come out last among equal sums and in
             # reverse; new: the overlaps, then a's alone (i descending)
             b_negs, b_reps = b.cut(kb - both)
             a_reps = a.true_reps()
-            for i, rep in a.zeros.items():         # a's zero subsets met b's lone subsets
+            for i, rep in a.zeros.items():  # a's zero subsets met b's lone subsets
                 if i >= p - kb:
                     join(b.reps[b.stored(p - 1 - i)], rep)
-            new = [(a.negs[i] + b_negs[ka - 1 - i], join(a_reps[i], b_reps[ka - 1 - i]))
-                   for i in range(ka - 1, ka - both - 1, -1)]
-            new += [(a.negs[i], join(a_reps[i], b.zeros.get(p - 1 - i, -1)))
-                    for i in range(ka - both - 1, -1, -1)]
+            new = [
+                (a.negs[i] + b_negs[ka - 1 - i], join(a_reps[i], b_reps[ka - 1 - i]))
+                for i in range(ka - 1, ka - both - 1, -1)
+            ]
+            new += [
+                (a.negs[i], join(a_reps[i], b.zeros.get(p - 1 - i, -1)))
+                for i in range(ka - both - 1, -1, -1)
+            ]
             base, rev, at_end = b, not b.rev, not b.rev
         # `new` is in the order that makes, within a run of equal sums, the stored order
         # right: inserted after the run (bisect_right) or before it (bisect_left)
@@ -275,8 +283,13 @@ class _Partition:
         return base
 
 
-def improve_assignment(loads: np.ndarray, pe_of: np.ndarray, n_pes: int,
-                       max_rounds: int = 10_000, max_work: int = 60_000_000) -> np.ndarray:
+def improve_assignment(
+    loads: np.ndarray,
+    pe_of: np.ndarray,
+    n_pes: int,
+    max_rounds: int = 10_000,
+    max_work: int = 60_000_000,
+) -> np.ndarray:
     """Local search: move one item off the most loaded PE, or swap it for a smaller item of
     another PE, whenever that lowers the larger of the two loads; the best such move each
     round (ties: the top PE's lowest item, then a swap with the lowest item, then a move to
@@ -311,16 +324,15 @@ class _LocalSearch:
     def __init__(self, loads, pe_of, n_pes: int):
         self.loads = np.asarray(loads, dtype=np.int64)
         self.pe_of = np.array(pe_of, dtype=np.int64)
-        self.pe_load = np.bincount(self.pe_of, weights=self.loads,
-                                   minlength=n_pes).astype(np.int64)
+        self.pe_load = np.bincount(self.pe_of, weights=self.loads, minlength=n_pes).astype(np.int64)
         by_pe = np.argsort(self.pe_of, kind="stable")
         ends = np.cumsum(np.bincount(self.pe_of, minlength=n_pes))[:-1]
-        self.items = np.split(by_pe, ends)         # each PE's items, ascending
+        self.items = np.split(by_pe, ends)  # each PE's items, ascending
         # each PE's item loads, sorted, after a 0 that stands for a move there
         self.values = [np.concatenate(([0], np.sort(self.loads[i]))) for i in self.items]
-        self.span = int(self.loads.max(initial=0)) + 2   # keys: block * span + value
-        self.seen = 1                              # PEs the last round looked at
-        self.work = 0                              # values compared, for the cap
+        self.span = int(self.loads.max(initial=0)) + 2  # keys: block * span + value
+        self.seen = 1  # PEs the last round looked at
+        self.work = 0  # values compared, for the cap
 
     def apply(self, item: int, q: int, swap: int, moved: int) -> None:
         top = int(self.pe_of[item])
@@ -334,11 +346,11 @@ class _LocalSearch:
         size = self.loads[item]
         self.pe_of[item] = dst
         self.items[src] = self.items[src][self.items[src] != item]
-        self.items[dst] = np.insert(self.items[dst], np.searchsorted(self.items[dst], item),
-                                    item)
+        self.items[dst] = np.insert(self.items[dst], np.searchsorted(self.items[dst], item), item)
         self.values[src] = np.delete(self.values[src], np.searchsorted(self.values[src], size))
-        self.values[dst] = np.insert(self.values[dst], np.searchsorted(self.values[dst], size),
-                                     size)
+        self.values[dst] = np.insert(
+            self.values[dst], np.searchsorted(self.values[dst], size), size
+        )
 
     def best_move(self) -> tuple[int, int, int, int] | None:
         """(item, to PE, item swapped back or -1, cycles moved), or None if nothing lowers
@@ -355,13 +367,13 @@ class _LocalSearch:
         # pair in the order of a full search: the top PE's lowest item, a swap with the
         # lowest item, a move to the lowest PE.
         loads, pe_of = self.loads, self.pe_of
-        far = np.flatnonzero(gap[pe_of] >= 2 * best)     # items of PEs far enough below
+        far = np.flatnonzero(gap[pe_of] >= 2 * best)  # items of PEs far enough below
         self.work += len(pe_of)
         value, reach = loads[far], loads[far] + gap[pe_of[far]]
         movable = np.flatnonzero(gap >= 2 * best)
         start, rows = 0, 1
-        while start < len(mine):                   # the top PE's items, in doubling chunks
-            sizes = loads[mine[start:start + rows]][:, None]
+        while start < len(mine):  # the top PE's items, in doubling chunks
+            sizes = loads[mine[start : start + rows]][:, None]
             swaps = (value == sizes - best) | (reach == sizes + best)
             moves = (sizes == best) | (gap[movable] == sizes + best)
             self.work += len(sizes) * (len(far) + len(movable))
@@ -384,7 +396,7 @@ class _LocalSearch:
         by_gap = np.argsort(-gap, kind="stable")
         best, seen, block = 0, 0, max(1, self.seen // 2)
         while seen < len(by_gap) and gap[by_gap[seen]] // 2 > best:
-            pes = by_gap[seen:seen + block]
+            pes = by_gap[seen : seen + block]
             best = max(best, self._block_gain(sizes, gap, pes[pes != top]))
             seen += block
             block *= 2
@@ -405,7 +417,7 @@ class _LocalSearch:
         b = np.arange(len(pes))[None, :]
         right = np.searchsorted(keys, b * self.span + ideal, side="right")
         best = 0
-        for c in (right - 1, right):               # the nearest value on either side
+        for c in (right - 1, right):  # the nearest value on either side
             at = np.clip(c, 0, len(keys) - 1)
             d = sizes[:, None] - flat[at]
             ok = (c >= 0) & (c < len(keys)) & (seg[at] == b) & (d > 0) & (d < g)

@@ -22,16 +22,21 @@ from accelsim.workload.jobs import Job, LayerJobs
 def _of_jobs(attr: str, default):
     """A read-only column of one job attribute (`default(n)` without jobs), built once so
     planning never loops over Job objects again."""
+
     def build(problem: Problem) -> np.ndarray:
         if problem.layer is not None:
-            return problem.layer.column(attr)     # read-only, cached on the layer
+            return problem.layer.column(attr)  # read-only, cached on the layer
         if problem.jobs is None:
             a = default(len(problem.cycles))
         else:
-            a = np.fromiter((getattr(job, attr) for job in problem.jobs), dtype=np.int64,
-                            count=len(problem.jobs))
+            a = np.fromiter(
+                (getattr(job, attr) for job in problem.jobs),
+                dtype=np.int64,
+                count=len(problem.jobs),
+            )
         a.setflags(write=False)
         return a
+
     return field(init=False, eq=False, repr=False, default=Factory(build, takes_self=True))
 
 
@@ -52,8 +57,13 @@ class Problem:
     inputs: np.ndarray = _of_jobs("input_block", lambda n: np.zeros(n, dtype=np.int64))
 
     @classmethod
-    def from_layer(cls, layer: LayerJobs, n_pes: int, hw: Hardware | None = None,
-                   evaluate: Evaluator | None = None) -> Problem:
+    def from_layer(
+        cls,
+        layer: LayerJobs,
+        n_pes: int,
+        hw: Hardware | None = None,
+        evaluate: Evaluator | None = None,
+    ) -> Problem:
         """The layer's jobs, on `hw` when given; with `evaluate`, a policy may also simulate
         plans on that hardware."""
         return cls(layer.cycles, n_pes, layer=layer, hw=hw, evaluate=evaluate)
@@ -82,8 +92,9 @@ class Problem:
         chunk) over every tile; without jobs, each job is its own unit."""
         if not self.has_jobs:
             return self.units, self.cycles.copy()
-        loads = np.bincount(self.units, weights=self.cycles,
-                            minlength=self.units.max(initial=-1) + 1)
+        loads = np.bincount(
+            self.units, weights=self.cycles, minlength=self.units.max(initial=-1) + 1
+        )
         return self.units, loads.astype(np.int64)
 
 
@@ -110,8 +121,7 @@ class Plan:
         return cls(order=tuple(int(j) for j in order))
 
     @classmethod
-    def from_assignment(cls, problem: Problem, pe_of_job, rank=None,
-                        walk: str = "tiles") -> Plan:
+    def from_assignment(cls, problem: Problem, pe_of_job, rank=None, walk: str = "tiles") -> Plan:
         """Per-PE queues from an assignment. Walking `tiles` (the default): by tile (input
         locality), then input block (conv group and channel chunk), then `rank` (the
         policy's own order; job index when omitted). The dispatcher broadcasts input blocks
@@ -135,8 +145,9 @@ class Plan:
         return cls(queues=tuple(tuple(jobs[a:b]) for a, b in zip([0, *ends], ends)))
 
     @classmethod
-    def from_unit_assignment(cls, problem: Problem, pe_of_unit, rank_of_unit=None,
-                             walk: str = "tiles") -> Plan:
+    def from_unit_assignment(
+        cls, problem: Problem, pe_of_unit, rank_of_unit=None, walk: str = "tiles"
+    ) -> Plan:
         """Every job on its unit's PE, so a filter group's weights stay on one PE while the
         tiles stream by; each PE runs its units in `rank_of_unit` order, tile by tile or
         unit by unit (`walk`, see from_assignment)."""
@@ -154,7 +165,7 @@ class Plan:
             return None
         flat = np.fromiter(chain.from_iterable(self.queues), dtype=np.int64)
         pe = np.repeat(np.arange(len(self.queues)), [len(q) for q in self.queues])
-        loads = np.zeros(max(len(self.queues), 1), dtype=np.int64)   # exact: no float sums
+        loads = np.zeros(max(len(self.queues), 1), dtype=np.int64)  # exact: no float sums
         np.add.at(loads, pe, np.asarray(cycles, dtype=np.int64)[flat])
         return int(loads.max())
 
@@ -162,8 +173,9 @@ class Plan:
         """Every job exactly once, on an existing PE; raises PolicyError naming the policy."""
         if self.queues is not None:
             if len(self.queues) != n_pes:
-                raise PolicyError(f"policy {policy!r} planned {len(self.queues)} PE queues "
-                                  f"for {n_pes} PEs")
+                raise PolicyError(
+                    f"policy {policy!r} planned {len(self.queues)} PE queues for {n_pes} PEs"
+                )
             flat = np.fromiter(chain.from_iterable(self.queues), dtype=np.int64)
         elif self.order is not None:
             flat = np.fromiter(self.order, dtype=np.int64)
@@ -175,8 +187,10 @@ class Plan:
         if len(counts) != n_jobs or not (counts == 1).all():
             missing = np.flatnonzero(counts == 0)[:5].tolist()
             twice = np.flatnonzero(counts > 1)[:5].tolist()
-            raise PolicyError(f"policy {policy!r} must place every job exactly once: "
-                              f"missing {missing}, repeated {twice} (first five)")
+            raise PolicyError(
+                f"policy {policy!r} must place every job exactly once: "
+                f"missing {missing}, repeated {twice} (first five)"
+            )
 
 
 def by_size(loads: np.ndarray) -> np.ndarray:

@@ -23,8 +23,18 @@ from accelsim.policies.heuristics import (
 from accelsim.policies.problem import Policy
 
 GROUP = "accelsim.policies"
-BUILTIN = (RoundRobin, LPT, Greedy, WorkStealing, Multifit, KarmarkarKarp, DensityGrouping,
-           Portfolio, Exact, HardwareAware)
+BUILTIN = (
+    RoundRobin,
+    LPT,
+    Greedy,
+    WorkStealing,
+    Multifit,
+    KarmarkarKarp,
+    DensityGrouping,
+    Portfolio,
+    Exact,
+    HardwareAware,
+)
 
 
 def _builtin() -> dict[str, str]:
@@ -36,8 +46,10 @@ def available() -> dict[str, EntryPoint]:
     found = {name: EntryPoint(name, ref, GROUP) for name, ref in _builtin().items()}
     for ep in entry_points(group=GROUP):
         if ep.name in found and found[ep.name].value != ep.value:
-            raise PolicyError(f"policy name {ep.name!r} is registered twice: "
-                              f"{found[ep.name].value} and {ep.value}")
+            raise PolicyError(
+                f"policy name {ep.name!r} is registered twice: "
+                f"{found[ep.name].value} and {ep.value}"
+            )
         found[ep.name] = ep
     return dict(sorted(found.items()))
 
@@ -49,7 +61,7 @@ def missing_extra(name: str) -> str | None:
     ep = available().get(name) if ":" not in name else EntryPoint(name, name, GROUP)
     try:
         requires = getattr(ep.load(), "requires", None) if ep else None
-    except Exception:        # a broken plugin: load_policy names the failure when used
+    except Exception:  # a broken plugin: load_policy names the failure when used
         return None
     if requires and importlib.util.find_spec(requires[0]) is None:
         return requires[1]
@@ -73,8 +85,10 @@ def _unknown(name: str) -> str:
     """'unknown policy NAME; did you mean X? known: ...'"""
     known = available()
     hint = did_you_mean(name, [*known, *(f"{k}+improve" for k in known)])
-    return (f"unknown policy {name!r}; {hint}known: {', '.join(known)} (or "
-            f"'package.module:Class', or NAME+improve)")
+    return (
+        f"unknown policy {name!r}; {hint}known: {', '.join(known)} (or "
+        f"'package.module:Class', or NAME+improve)"
+    )
 
 
 def load_policy(name: str, options: dict | None = None) -> Policy:
@@ -94,8 +108,9 @@ def load_policy(name: str, options: dict | None = None) -> Policy:
     try:
         obj = ep.load()
     except Exception as exc:  # any import failure is the plugin's, named as such
-        raise PolicyError(f"cannot load policy {name!r} ({ep.value}): "
-                          f"{type(exc).__name__}: {exc}") from exc
+        raise PolicyError(
+            f"cannot load policy {name!r} ({ep.value}): {type(exc).__name__}: {exc}"
+        ) from exc
     if options:
         check_options(name, obj, options)
     try:
@@ -118,8 +133,9 @@ def check_options(name: str, cls, options: dict) -> None:
         params = dict(inspect.signature(cls).parameters) if isinstance(cls, type) else {}
     except (TypeError, ValueError):
         params = {}
-    params = {k: p for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD,
-                                                             p.KEYWORD_ONLY)}
+    params = {
+        k: p for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
     for key, value in options.items():
         if key not in params:
             close = get_close_matches(key, params, n=1)
@@ -133,8 +149,12 @@ def check_options(name: str, cls, options: dict) -> None:
             ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
             want = "an integer >= 0"
         elif isinstance(default, float):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
-                and math.isfinite(value) and value >= 0
+            ok = (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and value >= 0
+            )
             want = "a finite number >= 0"
         else:
             ok, want = True, ""
@@ -142,5 +162,6 @@ def check_options(name: str, cls, options: dict) -> None:
             raise PolicyError(f"policy {name!r}: option {key} = {value!r}: must be {want}")
         limit = getattr(cls, "option_limits", {}).get(key)
         if limit is not None and value > limit:
-            raise PolicyError(f"policy {name!r}: option {key} = {value!r}: must be at most "
-                              f"{limit:,}")
+            raise PolicyError(
+                f"policy {name!r}: option {key} = {value!r}: must be at most {limit:,}"
+            )

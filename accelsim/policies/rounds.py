@@ -46,7 +46,7 @@ class Rounds:
     round starts in that order; `loads` are the units' cycles over all their tiles."""
 
     order: np.ndarray
-    starts: np.ndarray            # n_rounds + 1 offsets into `order`
+    starts: np.ndarray  # n_rounds + 1 offsets into `order`
     loads: np.ndarray
 
     @property
@@ -54,7 +54,7 @@ class Rounds:
         return len(self.starts) - 1
 
     def members(self, k: int) -> np.ndarray:
-        return self.order[self.starts[k]:self.starts[k + 1]]
+        return self.order[self.starts[k] : self.starts[k + 1]]
 
     @property
     def rank(self) -> np.ndarray:
@@ -111,7 +111,7 @@ def deal_rounds(r: Rounds, n_pes: int) -> np.ndarray:
             pes = np.arange(n_pes) if full % 2 == 0 else np.arange(n_pes)[::-1]
             full += 1
         else:
-            pes = np.argsort(pe_load, kind="stable")[:len(members)]
+            pes = np.argsort(pe_load, kind="stable")[: len(members)]
         pe_of[members] = pes
         pe_load[pes] += r.loads[members]
     return pe_of
@@ -124,7 +124,7 @@ def lpt_rounds(r: Rounds, n_pes: int) -> np.ndarray:
     pe_of = np.empty(len(r.order), dtype=np.int64)
     for k in r.by_longest():
         members = r.members(k)
-        pes = np.argsort(pe_load, kind="stable")[:len(members)]
+        pes = np.argsort(pe_load, kind="stable")[: len(members)]
         pe_of[members] = pes
         pe_load[pes] += r.loads[members]
     return pe_of
@@ -143,7 +143,7 @@ def kk_rounds(r: Rounds, n_pes: int) -> np.ndarray:
         members = r.members(k)
         sums = np.zeros(n_pes, dtype=np.int64)
         reps = np.full(n_pes, -1, dtype=np.int64)
-        sums[:len(members)], reps[:len(members)] = r.loads[members], members
+        sums[: len(members)], reps[: len(members)] = r.loads[members], members
         heap.append((-int(sums[0] - sums[-1]), k, sums, reps))
     heapq.heapify(heap)
     counter = len(heap)
@@ -176,7 +176,7 @@ def multifit_rounds(r: Rounds, n_pes: int) -> np.ndarray:
     lo = max(ceil_div(int(r.loads.sum()), n_pes), int(r.loads.max())) - 1
     hi = int(np.bincount(lpt_rounds(r, n_pes), weights=r.loads, minlength=n_pes).max())
     best = _best_fit_rounds(r, rounds, n_pes, hi)
-    while best is None:                          # C = the total always packs
+    while best is None:  # C = the total always packs
         hi = max(2 * hi, 1)
         best = _best_fit_rounds(r, rounds, n_pes, hi)
     while hi - lo > 1:
@@ -189,8 +189,7 @@ def multifit_rounds(r: Rounds, n_pes: int) -> np.ndarray:
     return best
 
 
-def _best_fit_rounds(r: Rounds, rounds: np.ndarray, n_pes: int,
-                     capacity: int) -> np.ndarray | None:
+def _best_fit_rounds(r: Rounds, rounds: np.ndarray, n_pes: int, capacity: int) -> np.ndarray | None:
     """Every PE takes one unit of each full round: a unit fits a PE only if the room left
     still holds the shortest unit of every full round after its own."""
     loads, order, starts = r.loads.tolist(), r.order.tolist(), r.starts.tolist()
@@ -201,7 +200,7 @@ def _best_fit_rounds(r: Rounds, rounds: np.ndarray, n_pes: int,
     pe_of = np.empty(len(order), dtype=np.int64)
     for k, held in zip(rounds.tolist(), reserve):
         rooms = sorted((capacity - load) * n_pes + p for p, load in enumerate(pe_load))
-        for u in order[starts[k]:starts[k + 1]][::-1]:   # shortest first; rooms: (room, PE)
+        for u in order[starts[k] : starts[k + 1]][::-1]:  # shortest first; rooms: (room, PE)
             at = bisect_left(rooms, (loads[u] + held) * n_pes)
             if at == len(rooms):
                 return None
@@ -217,8 +216,7 @@ def aligned(r: Rounds, pe_of: np.ndarray) -> bool:
     return len(np.unique(key)) == len(key)
 
 
-def improve_rounds(r: Rounds, pe_of: np.ndarray, n_pes: int,
-                   max_steps: int = 10_000) -> np.ndarray:
+def improve_rounds(r: Rounds, pe_of: np.ndarray, n_pes: int, max_steps: int = 10_000) -> np.ndarray:
     """Local search that keeps the rounds: a unit of the most loaded PE trades places with
     the unit another PE holds in the same round, or moves to a PE with none there, whenever
     that lowers the larger of the two loads; the best such change each step. Each change

@@ -58,7 +58,7 @@ class Schedule:
     policy: str
     n_pes: int
     queues: tuple[tuple[int, ...], ...] | None  # per PE, job order (static; stealing: start)
-    order: tuple[int, ...] | None                # dynamic policies: the central queue
+    order: tuple[int, ...] | None  # dynamic policies: the central queue
     loads: np.ndarray = field(eq=False)
     makespan: int
     bounds: Bounds
@@ -70,12 +70,21 @@ class Schedule:
         return self.makespan / self.bounds.best if self.bounds.best else 1.0
 
     def as_dict(self) -> dict:
-        return {"policy": self.policy, "n_pes": self.n_pes, "makespan": self.makespan,
-                "best_bound": self.bounds.best, "bound_kind": self.bounds.which,
-                "lb0": self.bounds.lb0, "lb1": self.bounds.lb1, "optimum": self.bounds.optimum,
-                "ratio": self.ratio, "proven_optimal": self.proven_optimal,
-                "plan_seconds": self.plan_seconds, "loads": self.loads.tolist(),
-                "queues": None if self.queues is None else [list(q) for q in self.queues]}
+        return {
+            "policy": self.policy,
+            "n_pes": self.n_pes,
+            "makespan": self.makespan,
+            "best_bound": self.bounds.best,
+            "bound_kind": self.bounds.which,
+            "lb0": self.bounds.lb0,
+            "lb1": self.bounds.lb1,
+            "optimum": self.bounds.optimum,
+            "ratio": self.ratio,
+            "proven_optimal": self.proven_optimal,
+            "plan_seconds": self.plan_seconds,
+            "loads": self.loads.tolist(),
+            "queues": None if self.queues is None else [list(q) for q in self.queues],
+        }
 
 
 def list_schedule(cycles: np.ndarray, order, n_pes: int) -> np.ndarray:
@@ -138,8 +147,9 @@ def plan(job_cycles, n_pes: int, policy: str | Policy = "lpt") -> Schedule:
     return schedule_of(result, cycles, n_pes, pol.name, seconds)
 
 
-def schedule_of(result: Plan, cycles: np.ndarray, n_pes: int, name: str,
-                seconds: float) -> Schedule:
+def schedule_of(
+    result: Plan, cycles: np.ndarray, n_pes: int, name: str, seconds: float
+) -> Schedule:
     if result.steal:
         loads = steal_schedule(cycles, result.queues, n_pes)
     elif result.dynamic:
@@ -148,7 +158,14 @@ def schedule_of(result: Plan, cycles: np.ndarray, n_pes: int, name: str,
         loads = np.array([int(cycles[list(q)].sum()) for q in result.queues], dtype=np.int64)
     proven = bool(result.info.get("proven_optimal", False))
     opt = int(loads.max(initial=0)) if proven else None
-    return Schedule(policy=name, n_pes=n_pes, queues=result.queues, order=result.order,
-                    loads=loads, makespan=int(loads.max(initial=0)),
-                    bounds=bounds(cycles, n_pes, opt), plan_seconds=seconds,
-                    proven_optimal=proven)
+    return Schedule(
+        policy=name,
+        n_pes=n_pes,
+        queues=result.queues,
+        order=result.order,
+        loads=loads,
+        makespan=int(loads.max(initial=0)),
+        bounds=bounds(cycles, n_pes, opt),
+        plan_seconds=seconds,
+        proven_optimal=proven,
+    )

@@ -28,9 +28,13 @@ from accelsim.workload.jobs import build_jobs
 from accelsim.workload.networks.topology import load_network
 from accelsim.workload.sparsity.pruning import load_profile, prune_with_profile
 
-NETWORKS = {"lenet5": "han2015-lenet5", "alexnet": "han2015-alexnet",
-            "vgg16": "han2015-vgg16", "resnet18": "distiller-resnet18-agp",
-            "resnet50": "distiller-resnet50-agp80"}
+NETWORKS = {
+    "lenet5": "han2015-lenet5",
+    "alexnet": "han2015-alexnet",
+    "vgg16": "han2015-vgg16",
+    "resnet18": "distiller-resnet18-agp",
+    "resnet50": "distiller-resnet50-agp80",
+}
 DEPTHS = (1, 8)
 TEXTBOOK = ("lpt", "kk", "multifit", "density-grouping", "portfolio")
 SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "default.toml"
@@ -40,14 +44,14 @@ SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "default.toml"
 class Gain:
     network: str
     depth: int
-    round_robin: int              # cycles
-    textbook: int                 # the best textbook policy's cycles
+    round_robin: int  # cycles
+    textbook: int  # the best textbook policy's cycles
     textbook_policy: str
     hardware_aware: int
-    bound: int                    # hardware bound
-    binds: str                    # the bound that dominates the sum
-    gap: dict                     # the best's cycles beyond the compute bound, by part
-    explained: str                # the same in one sentence
+    bound: int  # hardware bound
+    binds: str  # the bound that dominates the sum
+    gap: dict  # the best's cycles beyond the compute bound, by part
+    explained: str  # the same in one sentence
 
     @property
     def best(self) -> int:
@@ -55,30 +59,36 @@ class Gain:
 
     def as_dict(self) -> dict:
         d = attrs.asdict(self)
-        d.update(gain=self.round_robin / self.best, round_robin_over_bound=self.round_robin
-                 / self.bound, best_over_bound=self.best / self.bound,
-                 hardware_aware_over_textbook=self.textbook / self.hardware_aware)
+        d.update(
+            gain=self.round_robin / self.best,
+            round_robin_over_bound=self.round_robin / self.bound,
+            best_over_bound=self.best / self.bound,
+            hardware_aware_over_textbook=self.textbook / self.hardware_aware,
+        )
         return d
 
 
-def measure(networks=tuple(NETWORKS), evaluations: int = 60,
-            progress: Callable[[str, int, int], None] | None = None) -> list[Gain]:
+def measure(
+    networks=tuple(NETWORKS),
+    evaluations: int = 60,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Gain]:
     """Simulate round-robin, the textbook policies and hardware-aware on every network and
     depth; `progress(label, i, n)` after each."""
     unknown = sorted(set(networks) - set(NETWORKS))
     if unknown:
-        raise ConfigError(f"--networks: unknown {', '.join(unknown)}; shipped: "
-                          f"{', '.join(NETWORKS)}")
+        raise ConfigError(
+            f"--networks: unknown {', '.join(unknown)}; shipped: {', '.join(NETWORKS)}"
+        )
     base = load_scenario(SCENARIO)
-    big = 2 ** 24
-    hw0 = attrs.evolve(base.hardware, weight_buffer_bytes=big, input_buffer_bytes=big,
-                       output_buffer_bytes=big)
-    policies = [load_policy(p) for p in ("round-robin",) + TEXTBOOK] \
-        + [HardwareAware(evaluations)]
+    big = 2**24
+    hw0 = attrs.evolve(
+        base.hardware, weight_buffer_bytes=big, input_buffer_bytes=big, output_buffer_bytes=big
+    )
+    policies = [load_policy(p) for p in ("round-robin",) + TEXTBOOK] + [HardwareAware(evaluations)]
     gains, step, steps = [], 0, len(networks) * len(DEPTHS)
     for name in networks:
-        pruned = prune_with_profile(load_network(name),
-                                    load_profile(NETWORKS[name]), 1)
+        pruned = prune_with_profile(load_network(name), load_profile(NETWORKS[name]), 1)
         for depth in DEPTHS:
             hw = attrs.evolve(hw0, input_queue_depth=depth)
             jobs = build_jobs(pruned, base.mapping, hw)
@@ -86,15 +96,25 @@ def measure(networks=tuple(NETWORKS), evaluations: int = 60,
             textbook = min(TEXTBOOK, key=lambda n: runs[n].makespan)
             best = min((textbook, "hardware-aware"), key=lambda n: runs[n].makespan)
             run = runs[best]
-            parts = [layer_gap(run.states, hw.n_pes, l.start, l.end, l.lower_bound)
-                     for l in run.layers]
+            parts = [
+                layer_gap(run.states, hw.n_pes, l.start, l.end, l.lower_bound) for l in run.layers
+            ]
             gap = sum(parts[1:], parts[0])
             kinds = ("compute", "memory", "interconnect", "lock-step")
-            gains.append(Gain(
-                name, depth, runs["round-robin"].makespan, runs[textbook].makespan, textbook,
-                runs["hardware-aware"].makespan, sum(l.hardware.best for l in run.layers),
-                max(kinds, key=lambda k: sum(l.hardware.values[k] for l in run.layers)),
-                dict(gap.parts), gap.sentence(best)))
+            gains.append(
+                Gain(
+                    name,
+                    depth,
+                    runs["round-robin"].makespan,
+                    runs[textbook].makespan,
+                    textbook,
+                    runs["hardware-aware"].makespan,
+                    sum(l.hardware.best for l in run.layers),
+                    max(kinds, key=lambda k: sum(l.hardware.values[k] for l in run.layers)),
+                    dict(gap.parts),
+                    gap.sentence(best),
+                )
+            )
             step += 1
             if progress:
                 progress(f"{name} depth {depth}", step, steps)
@@ -102,17 +122,25 @@ def measure(networks=tuple(NETWORKS), evaluations: int = 60,
 
 
 def table(gains: list[Gain]) -> str:
-    lines = [f"{'network':<9}{'depth':>6}{'round-robin':>13}{'best textbook':>15}  "
-             f"{'(policy)':<17}{'hw-aware':>12}{'gain':>8}{'RR/hw':>7}{'best/hw':>8}  binds",
-             "-" * 104]
+    lines = [
+        f"{'network':<9}{'depth':>6}{'round-robin':>13}{'best textbook':>15}  "
+        f"{'(policy)':<17}{'hw-aware':>12}{'gain':>8}{'RR/hw':>7}{'best/hw':>8}  binds",
+        "-" * 104,
+    ]
     for g in gains:
-        lines.append(f"{g.network:<9}{g.depth:>6}{g.round_robin:>13,}{g.textbook:>15,}  "
-                     f"{g.textbook_policy:<17}{g.hardware_aware:>12,}"
-                     f"{g.round_robin / g.best:>7.3f}x{g.round_robin / g.bound:>7.3f}"
-                     f"{g.best / g.bound:>8.3f}  {g.binds}")
-    lines += ["", "gain: round-robin's cycles over the best policy's; RR/hw, best/hw: cycles "
-              "over the hardware bound; binds: the bound that dominates its sum", "",
-              "where the best policy's cycles beyond the compute bound go:"]
+        lines.append(
+            f"{g.network:<9}{g.depth:>6}{g.round_robin:>13,}{g.textbook:>15,}  "
+            f"{g.textbook_policy:<17}{g.hardware_aware:>12,}"
+            f"{g.round_robin / g.best:>7.3f}x{g.round_robin / g.bound:>7.3f}"
+            f"{g.best / g.bound:>8.3f}  {g.binds}"
+        )
+    lines += [
+        "",
+        "gain: round-robin's cycles over the best policy's; RR/hw, best/hw: cycles "
+        "over the hardware bound; binds: the bound that dominates its sum",
+        "",
+        "where the best policy's cycles beyond the compute bound go:",
+    ]
     lines += [f"  {g.network} depth {g.depth}: {g.explained}" for g in gains]
     return "\n".join(lines)
 
@@ -125,25 +153,48 @@ def save_plot(gains: list[Gain], path: Path) -> None:
     import numpy as np
 
     from accelsim.outputs.figures import plt
-    labels = [f"{g.network}\n{'lock-step' if g.depth == 1 else f'depth {g.depth}'}"
-              for g in gains]
+
+    labels = [f"{g.network}\n{'lock-step' if g.depth == 1 else f'depth {g.depth}'}" for g in gains]
     x = np.arange(len(gains))
     fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(gains) + 2.5), 4.4))
-    ax.bar(x - 0.27, [g.round_robin / g.bound for g in gains], 0.27, label="round-robin",
-           color="#bbbbbb")
-    ax.bar(x, [g.textbook / g.bound for g in gains], 0.27, label="best textbook policy",
-           color="#9ecae1")
-    ax.bar(x + 0.27, [g.hardware_aware / g.bound for g in gains], 0.27,
-           label="hardware-aware", color="#1f77b4")
+    ax.bar(
+        x - 0.27,
+        [g.round_robin / g.bound for g in gains],
+        0.27,
+        label="round-robin",
+        color="#bbbbbb",
+    )
+    ax.bar(
+        x,
+        [g.textbook / g.bound for g in gains],
+        0.27,
+        label="best textbook policy",
+        color="#9ecae1",
+    )
+    ax.bar(
+        x + 0.27,
+        [g.hardware_aware / g.bound for g in gains],
+        0.27,
+        label="hardware-aware",
+        color="#1f77b4",
+    )
     for i, g in enumerate(gains):
-        ax.text(x[i] + 0.27, g.best / g.bound, f"{g.round_robin / g.best:.2f}x",
-                ha="center", va="bottom", fontsize=8)
+        ax.text(
+            x[i] + 0.27,
+            g.best / g.bound,
+            f"{g.round_robin / g.best:.2f}x",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", label="hardware bound")
     ax.set_xticks(x, labels, fontsize=8)
     ax.set_ylabel("simulated cycles / hardware bound")
     ax.set_ylim(0, max(g.round_robin / g.bound for g in gains) * 1.15)
-    ax.set_title("Sparsity-aware scheduling against round-robin, 16 PEs "
-                 "(label: best policy's gain)", fontsize=10)
+    ax.set_title(
+        "Sparsity-aware scheduling against round-robin, 16 PEs (label: best policy's gain)",
+        fontsize=10,
+    )
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -34,14 +34,14 @@ class Candidate:
     pe_rows: int
     pe_cols: int
     scale: float
-    cycles: float            # inf when the hardware cannot run it
-    energy_uj: float         # dynamic + static
-    static_uj: float         # leakage over the run time
+    cycles: float  # inf when the hardware cannot run it
+    energy_uj: float  # dynamic + static
+    static_uj: float  # leakage over the run time
     pe_lanes: int
     buffer_bytes: float
     area_mm2: float
-    logic_mm2: float         # MAC lanes, index decoders, interconnect ports
-    banks: int = 0           # SRAM banks of the three buffers (hardware.sram_bank_bytes each)
+    logic_mm2: float  # MAC lanes, index decoders, interconnect ports
+    banks: int = 0  # SRAM banks of the three buffers (hardware.sram_bank_bytes each)
     error: str | None = None
 
     @property
@@ -67,35 +67,61 @@ def _shape(pes: int) -> tuple[int, int]:
     return rows, pes // rows
 
 
-def size(scenario: Scenario, target_cycles: int, max_pes: int = 256, scales=SCALES,
-         progress: Callable[[Candidate], None] | None = None) -> Sizing:
+def size(
+    scenario: Scenario,
+    target_cycles: int,
+    max_pes: int = 256,
+    scales=SCALES,
+    progress: Callable[[Candidate], None] | None = None,
+) -> Sizing:
     hw0 = scenario.hardware
-    pe_counts = [2 ** k for k in range(int(math.log2(max_pes)) + 1)]
+    pe_counts = [2**k for k in range(int(math.log2(max_pes)) + 1)]
     cache: dict[tuple[int, float], Candidate] = {}
 
     def probe(pes: int, scale: float) -> Candidate:
         if (pes, scale) in cache:
             return cache[(pes, scale)]
         rows, cols = _shape(pes)
-        buffers = {k: getattr(hw0, k) * scale if math.isfinite(getattr(hw0, k)) else math.inf
-                   for k in ("weight_buffer_bytes", "input_buffer_bytes",
-                             "output_buffer_bytes")}
+        buffers = {
+            k: getattr(hw0, k) * scale if math.isfinite(getattr(hw0, k)) else math.inf
+            for k in ("weight_buffer_bytes", "input_buffer_bytes", "output_buffer_bytes")
+        }
         buffers = {k: v if math.isinf(v) else float(max(1, round(v))) for k, v in buffers.items()}
         hw = attrs.evolve(hw0, pe_rows=rows, pe_cols=cols, **buffers)
         parts = area_um2(hw, scenario.area)
-        area = (sum(parts.values()) / 1e6,
-                (parts["mac"] + parts["index"] + parts["noc"]) / 1e6)
+        area = (sum(parts.values()) / 1e6, (parts["mac"] + parts["index"] + parts["noc"]) / 1e6)
         banks = hw.buffer_kib_and_banks[1]
         try:
-            total = run_scenario(attrs.evolve(scenario, hardware=hw),
-                                 baselines=False).report.total
+            total = run_scenario(attrs.evolve(scenario, hardware=hw), baselines=False).report.total
             energy = total.energy_pj
-            cand = Candidate(pes, rows, cols, scale, total.cycles,
-                             sum(energy.values()) / 1e6, energy["static"] / 1e6, hw.lanes,
-                             hw.buffer_bytes, *area, banks)
+            cand = Candidate(
+                pes,
+                rows,
+                cols,
+                scale,
+                total.cycles,
+                sum(energy.values()) / 1e6,
+                energy["static"] / 1e6,
+                hw.lanes,
+                hw.buffer_bytes,
+                *area,
+                banks,
+            )
         except AccelsimError as exc:
-            cand = Candidate(pes, rows, cols, scale, math.inf, math.inf, math.inf, hw.lanes,
-                             hw.buffer_bytes, *area, banks, str(exc))
+            cand = Candidate(
+                pes,
+                rows,
+                cols,
+                scale,
+                math.inf,
+                math.inf,
+                math.inf,
+                hw.lanes,
+                hw.buffer_bytes,
+                *area,
+                banks,
+                str(exc),
+            )
         cache[(pes, scale)] = cand
         if progress:
             progress(cand)
@@ -117,8 +143,9 @@ def size(scenario: Scenario, target_cycles: int, max_pes: int = 256, scales=SCAL
         meeting.append(probe(pe_counts[hi], scale))
     simulated = tuple(cache.values())
     best = min(meeting, key=lambda c: (c.area_mm2, c.energy_uj), default=None)
-    return Sizing(target_cycles, best, pareto_front(simulated), simulated,
-                  len(pe_counts) * len(scales))
+    return Sizing(
+        target_cycles, best, pareto_front(simulated), simulated, len(pe_counts) * len(scales)
+    )
 
 
 def pareto_front(candidates) -> tuple[Candidate, ...]:
@@ -128,5 +155,6 @@ def pareto_front(candidates) -> tuple[Candidate, ...]:
     def dominates(a, b):
         keys = ((a.cycles, b.cycles), (a.energy_uj, b.energy_uj), (a.area_mm2, b.area_mm2))
         return all(x <= y for x, y in keys) and any(x < y for x, y in keys)
+
     front = [c for c in ok if not any(dominates(o, c) for o in ok)]
     return tuple(sorted(front, key=lambda c: (c.cycles, c.area_mm2)))

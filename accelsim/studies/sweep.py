@@ -51,8 +51,8 @@ _SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
 @frozen
 class Point:
     index: int
-    params: dict           # swept field -> value
-    scenario: dict         # the whole resolved scenario
+    params: dict  # swept field -> value
+    scenario: dict  # the whole resolved scenario
     key: str
 
 
@@ -89,8 +89,11 @@ def _file_digest(scenario: dict, base_dir: Path) -> dict:
 
 
 def point_key(scenario: dict, base_dir: Path) -> str:
-    material = json.dumps({"scenario": scenario, "files": _file_digest(scenario, base_dir),
-                           "accelsim": __version__}, sort_keys=True, default=str)
+    material = json.dumps(
+        {"scenario": scenario, "files": _file_digest(scenario, base_dir), "accelsim": __version__},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
@@ -130,29 +133,33 @@ def load_sweep(path: str | Path) -> Sweep:
         seen = [jsonio.dumps(v) for v in values]
         twice = next((v for v, t in zip(values, seen) if seen.count(t) > 1), None)
         if twice is not None:
-            raise ConfigError(f"{src}: [grid] {axis}: the value {twice!r} is listed twice "
-                              f"(each point would be run once and counted twice)")
+            raise ConfigError(
+                f"{src}: [grid] {axis}: the value {twice!r} is listed twice "
+                f"(each point would be run once and counted twice)"
+            )
     sample, seed = data.get("sample", 0), data.get("seed", 1)
     for key, value in (("sample", sample), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 ** 63:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
             raise ConfigError(f"{src}: {key} = {value!r}: must be an integer >= 0")
     axes = tuple(grid)
     sizes = [len(grid[a]) for a in axes]
     total = math.prod(sizes)
     wanted = min(sample, total) if sample else total
     if wanted > MAX_POINTS:
-        raise ConfigError(f"{src}: [grid] has {total:,} points, more than {MAX_POINTS:,} in one "
-                          f"sweep: set sample = N to run N of them at random")
-    if wanted < total:                        # draw indices; never list the whole grid
+        raise ConfigError(
+            f"{src}: [grid] has {total:,} points, more than {MAX_POINTS:,} in one "
+            f"sweep: set sample = N to run N of them at random"
+        )
+    if wanted < total:  # draw indices; never list the whole grid
         rng, chosen = np.random.default_rng(seed), set()
-        while len(chosen) < wanted:           # one draw per axis: the grid may pass int64
+        while len(chosen) < wanted:  # one draw per axis: the grid may pass int64
             draws = [rng.integers(0, size, wanted - len(chosen)) for size in sizes]
             chosen.update(_grid_index(column, sizes) for column in zip(*draws))
         indices = sorted(chosen)
     else:
         indices = range(total)
     combos = []
-    for index in indices:                     # mixed radix: the last axis changes fastest
+    for index in indices:  # mixed radix: the last axis changes fastest
         combo = []
         for axis, size in zip(reversed(axes), reversed(sizes)):
             index, at = divmod(index, size)
@@ -170,14 +177,16 @@ def load_sweep(path: str | Path) -> Sweep:
         points.append(Point(i, params, scenario, point_key(scenario, base_path.parent)))
     plot = data.get("plot")
     if plot is not None:
-        if not isinstance(plot, dict) or set(plot) != {"x", "y"} or \
-                not {plot["x"], plot["y"]} <= set(axes):
+        if (
+            not isinstance(plot, dict)
+            or set(plot) != {"x", "y"}
+            or not {plot["x"], plot["y"]} <= set(axes)
+        ):
             raise ConfigError(f"{src}: [plot] = {plot!r}: needs x and y, two axes of [grid]")
         plot = (plot["x"], plot["y"])
     elif len(axes) >= 2:
         plot = (axes[0], axes[1])
-    return Sweep(name, src, base_path.parent, axes, tuple(points),
-                 plot)
+    return Sweep(name, src, base_path.parent, axes, tuple(points), plot)
 
 
 def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) -> dict:
@@ -203,24 +212,29 @@ def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) ->
         return {"error": str(exc), "wall_seconds": time.perf_counter() - t0}
     total = outcome.report.total
     hw = sc.hardware
-    return {"cycles": total.cycles, "seconds": total.seconds,
-            "utilization": total.utilization,
-            **{f"share_{k}": v for k, v in total.states.items()},
-            "dram_bytes": total.dram_total, "dram_extra_bytes": total.dram_extra,
-            "energy_uj": sum(total.energy_pj.values()) / 1e6,
-            "makespan_over_bound": total.makespan_over_bound,
-            "static_energy_uj": total.energy_pj["static"] / 1e6,
-            "pe_lanes": hw.lanes,
-            "area_mm2": area if math.isfinite(area := area_mm2(hw, sc.area)) else None,
-            "buffer_bytes": hw.buffer_bytes if math.isfinite(hw.buffer_bytes) else None,
-            "engine": total.engine,
-            "wall_seconds": time.perf_counter() - t0}
+    return {
+        "cycles": total.cycles,
+        "seconds": total.seconds,
+        "utilization": total.utilization,
+        **{f"share_{k}": v for k, v in total.states.items()},
+        "dram_bytes": total.dram_total,
+        "dram_extra_bytes": total.dram_extra,
+        "energy_uj": sum(total.energy_pj.values()) / 1e6,
+        "makespan_over_bound": total.makespan_over_bound,
+        "static_energy_uj": total.energy_pj["static"] / 1e6,
+        "pe_lanes": hw.lanes,
+        "area_mm2": area if math.isfinite(area := area_mm2(hw, sc.area)) else None,
+        "buffer_bytes": hw.buffer_bytes if math.isfinite(hw.buffer_bytes) else None,
+        "engine": total.engine,
+        "wall_seconds": time.perf_counter() - t0,
+    }
 
 
 def _pruning_key(scenario: dict) -> str:
     """What a pruned network depends on: the workload, the pruning and the seed."""
-    return json.dumps({k: scenario.get(k) for k in ("workload", "pruning", "seed")},
-                      sort_keys=True, default=str)
+    return json.dumps(
+        {k: scenario.get(k) for k in ("workload", "pruning", "seed")}, sort_keys=True, default=str
+    )
 
 
 def run_batch(scenarios: list[dict], base_dir: str, parent: int | None = None) -> list[dict]:
@@ -243,10 +257,10 @@ def batches(points: list[Point], workers: int) -> list[list[Point]]:
     enough that the workers stay busy to the end and a kill loses little."""
     ordered = sorted(points, key=lambda p: (_pruning_key(p.scenario), p.index))
     size = max(1, min(32, math.ceil(len(ordered) / (4 * max(workers, 1)))))
-    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
-MAX_POINTS = 100_000      # points one sweep runs; a larger grid needs `sample`
+MAX_POINTS = 100_000  # points one sweep runs; a larger grid needs `sample`
 
 
 class ResultStore:
@@ -260,40 +274,58 @@ class ResultStore:
         try:
             self._db = sqlite3.connect(path)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
-                             "sweep TEXT, point INTEGER, params TEXT, metrics TEXT, "
-                             "created REAL)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
+                "sweep TEXT, point INTEGER, params TEXT, metrics TEXT, "
+                "created REAL)"
+            )
             self._db.commit()
             columns = tuple(r[1] for r in self._db.execute("PRAGMA table_info(results)"))
         except sqlite3.Error as exc:
-            raise ConfigError(f"{path}: not a sweep result database ({exc}): remove it or "
-                              f"choose another --out") from None
-        tables = {r[0] for r in self._db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            raise ConfigError(
+                f"{path}: not a sweep result database ({exc}): remove it or choose another --out"
+            ) from None
+        tables = {
+            r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
         if tables != {"results"}:
-            raise ConfigError(f"{path}: holds tables {', '.join(sorted(tables - {'results'}))} "
-                              f"of another program: remove it or choose another --out")
+            raise ConfigError(
+                f"{path}: holds tables {', '.join(sorted(tables - {'results'}))} "
+                f"of another program: remove it or choose another --out"
+            )
         if columns != self.COLUMNS:
-            raise ConfigError(f"{path}: its results table has columns {', '.join(columns)}, "
-                              f"not a sweep's: remove it or choose another --out")
+            raise ConfigError(
+                f"{path}: its results table has columns {', '.join(columns)}, "
+                f"not a sweep's: remove it or choose another --out"
+            )
 
     def keys(self) -> set[str]:
         return {k for (k,) in self._db.execute("SELECT key FROM results")}
 
     def add(self, sweep: str, point: Point, metrics: dict) -> None:
-        self._db.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                         (point.key, sweep, point.index, jsonio.dumps(point.params),
-                          jsonio.dumps(metrics), time.time()))
+        self._db.execute(
+            "INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                point.key,
+                sweep,
+                point.index,
+                jsonio.dumps(point.params),
+                jsonio.dumps(metrics),
+                time.time(),
+            ),
+        )
         self._db.commit()
 
     def rows(self, keys: Iterable[str] | None = None) -> list[dict]:
         wanted = None if keys is None else set(keys)
         out = []
         for key, point, params, metrics in self._db.execute(
-                "SELECT key, point, params, metrics FROM results ORDER BY point"):
+            "SELECT key, point, params, metrics FROM results ORDER BY point"
+        ):
             if wanted is None or key in wanted:
-                out.append({"key": key, "point": point, **json.loads(params),
-                            **json.loads(metrics)})
+                out.append(
+                    {"key": key, "point": point, **json.loads(params), **json.loads(metrics)}
+                )
         return out
 
     def close(self) -> None:
@@ -321,8 +353,10 @@ class ProgressBar:
         width = 30
         filled = int(width * self.done / max(self.total, 1))
         eta = "?" if math.isinf(left) else time.strftime("%M:%S", time.gmtime(left))
-        text = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} points, "
-                f"{rate:.2f}/s, {eta} left")
+        text = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} points, "
+            f"{rate:.2f}/s, {eta} left"
+        )
         if self.tty:
             sys.stderr.write("\r" + text)
             if self.done == self.total:
@@ -333,8 +367,14 @@ class ProgressBar:
         sys.stderr.flush()
 
 
-def run_sweep(sweep: Sweep, store: ResultStore, jobs: int = 1, dask: str | None = None,
-              quiet: bool = False, on_point: Callable[[Point], None] | None = None) -> int:
+def run_sweep(
+    sweep: Sweep,
+    store: ResultStore,
+    jobs: int = 1,
+    dask: str | None = None,
+    quiet: bool = False,
+    on_point: Callable[[Point], None] | None = None,
+) -> int:
     """Run the points not in the store yet; returns how many were run now."""
     done = store.keys()
     todo = [p for p in sweep.points if p.key not in done]
@@ -353,9 +393,12 @@ def run_sweep(sweep: Sweep, store: ResultStore, jobs: int = 1, dask: str | None 
         _run_dask(batches(todo, jobs), base, dask, jobs, finished)
     elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_batch, [p.scenario for p in batch], base, os.getpid()):
-                       batch for batch in batches(todo, jobs)}
+            futures = {
+                pool.submit(run_batch, [p.scenario for p in batch], base, os.getpid()): batch
+                for batch in batches(todo, jobs)
+            }
             for future in as_completed(futures):
                 for point, metrics in zip(futures[future], future.result()):
                     finished(point, metrics)
@@ -370,12 +413,12 @@ def _run_dask(todo_batches, base, address, jobs, finished) -> None:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise ConfigError("--dask needs dask.distributed: pip install 'accelsim[dask]'") \
-            from None
+        raise ConfigError("--dask needs dask.distributed: pip install 'accelsim[dask]'") from None
     cluster = None
     if address == "local":
-        cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1,
-                               dashboard_address=None, processes=True)
+        cluster = LocalCluster(
+            n_workers=max(jobs, 1), threads_per_worker=1, dashboard_address=None, processes=True
+        )
         client = Client(cluster)
     else:
         try:
@@ -383,8 +426,10 @@ def _run_dask(todo_batches, base, address, jobs, finished) -> None:
         except OSError as exc:
             raise ConfigError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
     try:
-        futures = {client.submit(run_batch, [p.scenario for p in batch], base, pure=False):
-                   batch for batch in todo_batches}
+        futures = {
+            client.submit(run_batch, [p.scenario for p in batch], base, pure=False): batch
+            for batch in todo_batches
+        }
         for future in as_completed(futures):
             for point, metrics in zip(futures[future], future.result()):
                 finished(point, metrics)
@@ -396,11 +441,12 @@ def _run_dask(todo_batches, base, address, jobs, finished) -> None:
 
 def write_csv(rows: list[dict], path: Path) -> None:
     import csv
+
     if not rows:
         path.write_text("")
         return
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    if "error" in columns:      # last, wherever the first failed point falls in the rows
+    if "error" in columns:  # last, wherever the first failed point falls in the rows
         columns = [c for c in columns if c != "error"] + ["error"]
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, columns)

@@ -21,5 +21,5 @@ def fold_patches(dcols: np.ndarray, shape, k: int) -> np.ndarray:
     dx = np.zeros(shape, dtype=dcols.dtype)
     for i in range(k):
         for j in range(k):
-            dx[:, :, i:i + oh, j:j + ow] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            dx[:, :, i : i + oh, j : j + ow] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
     return dx

@@ -30,8 +30,10 @@ from accelsim.training.im2col import fold_patches, patches
 from accelsim.workload.sparsity.pruning import magnitude_mask
 
 HAN_DENSITY = {"conv1": 0.66, "conv2": 0.12, "ip1": 0.08, "ip2": 0.19}
-SHIPPED = Path(__file__).parent.parent / "workload" / "weights" / "lenet5_han2015.npz"   # what scenarios load
-OUT = Path("results") / "lenet5_han2015.npz"   # by default: never over the tracked file
+SHIPPED = (
+    Path(__file__).parent.parent / "workload" / "weights" / "lenet5_han2015.npz"
+)  # what scenarios load
+OUT = Path("results") / "lenet5_han2015.npz"  # by default: never over the tracked file
 DENSE = "lenet5_trained.npz"  # beside OUT: the trained weights before pruning (float16)
 
 
@@ -53,8 +55,13 @@ class LeNet5:
     def __init__(self, rng: np.random.Generator):
         def he(shape, fan_in):
             return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
-        self.w = {"conv1": he((20, 1, 5, 5), 25), "conv2": he((50, 20, 5, 5), 500),
-                  "ip1": he((500, 800), 800), "ip2": he((10, 500), 500)}
+
+        self.w = {
+            "conv1": he((20, 1, 5, 5), 25),
+            "conv2": he((50, 20, 5, 5), 500),
+            "ip1": he((500, 800), 800),
+            "ip2": he((10, 500), 500),
+        }
         self.b = {k: np.zeros(v.shape[0], dtype=np.float32) for k, v in self.w.items()}
         self.mask = {k: np.ones_like(v, dtype=bool) for k, v in self.w.items()}
 
@@ -75,7 +82,8 @@ class LeNet5:
     @staticmethod
     def _unpool(dout, mask):
         return (mask * dout[:, :, :, None, :, None]).reshape(
-            mask.shape[0], mask.shape[1], mask.shape[2] * 2, mask.shape[4] * 2)
+            mask.shape[0], mask.shape[1], mask.shape[2] * 2, mask.shape[4] * 2
+        )
 
     def forward(self, x):
         c1, cols1 = self._conv("conv1", x)
@@ -95,24 +103,27 @@ class LeNet5:
         dh = (dlogits @ self.w["ip2"]) * (h > 0)
         g["ip1"], gb["ip1"] = dh.T @ f, dh.sum(0)
         dp2 = (dh @ self.w["ip1"]).reshape(len(x), 50, 4, 4)
-        dc2 = self._unpool(dp2, m2).transpose(0, 2, 3, 1)      # (N, 8, 8, 50)
+        dc2 = self._unpool(dp2, m2).transpose(0, 2, 3, 1)  # (N, 8, 8, 50)
         g["conv2"] = (dc2.reshape(-1, 50).T @ cols2.reshape(-1, 500)).reshape(50, 20, 5, 5)
         gb["conv2"] = dc2.sum((0, 1, 2))
         dcols2 = dc2 @ self.w["conv2"].reshape(50, -1)
         dp1 = fold_patches(dcols2, p1.shape, 5)
-        dc1 = self._unpool(dp1, m1).transpose(0, 2, 3, 1)       # (N, 24, 24, 20)
+        dc1 = self._unpool(dp1, m1).transpose(0, 2, 3, 1)  # (N, 24, 24, 20)
         g["conv1"] = (dc1.reshape(-1, 20).T @ cols1.reshape(-1, 25)).reshape(20, 1, 5, 5)
         gb["conv1"] = dc1.sum((0, 1, 2))
         return g, gb
 
     def accuracy(self, x, y) -> float:
-        hits = sum(int((self.forward(x[i:i + 500])[0].argmax(1) == y[i:i + 500]).sum())
-                   for i in range(0, len(x), 500))
+        hits = sum(
+            int((self.forward(x[i : i + 500])[0].argmax(1) == y[i : i + 500]).sum())
+            for i in range(0, len(x), 500)
+        )
         return hits / len(x)
 
 
-def train(net: LeNet5, x, y, epochs: int, lr: float, rng: np.random.Generator,
-          batch: int = 64) -> None:
+def train(
+    net: LeNet5, x, y, epochs: int, lr: float, rng: np.random.Generator, batch: int = 64
+) -> None:
     """SGD with momentum 0.9 and weight decay 5e-4 (Caffe's LeNet solver); pruned weights
     stay zero because their gradients and values are masked."""
     velocity = {k: np.zeros_like(v) for k, v in net.w.items()}
@@ -120,7 +131,7 @@ def train(net: LeNet5, x, y, epochs: int, lr: float, rng: np.random.Generator,
     for _ in range(epochs):
         order = rng.permutation(len(x))
         for s in range(0, len(x), batch):
-            idx = order[s:s + batch]
+            idx = order[s : s + batch]
             logits, cache = net.forward(x[idx])
             p = np.exp(logits - logits.max(1, keepdims=True))
             p /= p.sum(1, keepdims=True)
@@ -138,7 +149,7 @@ def prune_round(net: LeNet5, fraction_done: float) -> None:
     geometric schedule (target ** fraction_done): each round removes the same share of
     what is left, so the last rounds are as gentle as the first."""
     for name, target in HAN_DENSITY.items():
-        density = target ** fraction_done
+        density = target**fraction_done
         w = net.w[name]
         net.mask[name] = magnitude_mask(w, round(density * w.size))
         net.w[name] = w * net.mask[name]
@@ -147,10 +158,14 @@ def prune_round(net: LeNet5, fraction_done: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=OUT,
-                        help=f"where to write (default {OUT}; "
-                             f"accelsim/workload/weights/{SHIPPED.name} replaces the shipped "
-                             f"weights)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=OUT,
+        help=f"where to write (default {OUT}; "
+        f"accelsim/workload/weights/{SHIPPED.name} replaces the shipped "
+        f"weights)",
+    )
     parser.add_argument("--quick", action="store_true", help="few epochs: for tests only")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
@@ -162,28 +177,38 @@ def main(argv: list[str] | None = None) -> int:
     net = LeNet5(rng)
     train(net, xtr, ytr, epochs, 0.01, rng)
     dense = net.accuracy(xte, yte)
-    print(f"dense LeNet-5: test accuracy {dense:.2%} ({time.perf_counter() - t0:.0f} s)",
-          flush=True)
+    print(
+        f"dense LeNet-5: test accuracy {dense:.2%} ({time.perf_counter() - t0:.0f} s)", flush=True
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out.parent / DENSE,
-                        **{k: v.astype(np.float16) for k, v in net.w.items()},
-                        accuracy_dense=np.float64(dense), seed=np.int64(args.seed))
+    np.savez_compressed(
+        args.out.parent / DENSE,
+        **{k: v.astype(np.float16) for k, v in net.w.items()},
+        accuracy_dense=np.float64(dense),
+        seed=np.int64(args.seed),
+    )
     for r in range(1, rounds + 1):
         prune_round(net, r / rounds)
         train(net, xtr, ytr, retrain, 0.005, rng)
-        print(f"pruning round {r}/{rounds}: test accuracy {net.accuracy(xte, yte):.2%}",
-              flush=True)
+        print(f"pruning round {r}/{rounds}: test accuracy {net.accuracy(xte, yte):.2%}", flush=True)
     for e in range(finetune):  # retrain the final sparse network, learning rate decaying
-        train(net, xtr, ytr, 1, 0.005 * 0.9 ** e, rng)
+        train(net, xtr, ytr, 1, 0.005 * 0.9**e, rng)
     pruned = net.accuracy(xte, yte)
     densities = {k: float(np.count_nonzero(net.w[k]) / net.w[k].size) for k in net.w}
-    np.savez_compressed(args.out, **{k: v.astype(np.float32) for k, v in net.w.items()},
-                        accuracy_dense=np.float64(dense), accuracy_pruned=np.float64(pruned),
-                        seed=np.int64(args.seed), train_digits=np.int64(len(ytr)),
-                        test_digits=np.int64(len(yte)))
-    print(f"pruned to {', '.join(f'{k} {v:.1%}' for k, v in densities.items())}: test "
-          f"accuracy {pruned:.2%} (dense {dense:.2%}); wrote {args.out} in "
-          f"{time.perf_counter() - t0:.0f} s")
+    np.savez_compressed(
+        args.out,
+        **{k: v.astype(np.float32) for k, v in net.w.items()},
+        accuracy_dense=np.float64(dense),
+        accuracy_pruned=np.float64(pruned),
+        seed=np.int64(args.seed),
+        train_digits=np.int64(len(ytr)),
+        test_digits=np.int64(len(yte)),
+    )
+    print(
+        f"pruned to {', '.join(f'{k} {v:.1%}' for k, v in densities.items())}: test "
+        f"accuracy {pruned:.2%} (dense {dense:.2%}); wrote {args.out} in "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
     return 0
 
 

@@ -48,10 +48,16 @@ class PlainConvNet:
 
     def __init__(self, convs: NcnnConvs):
         for layer in convs.layers:
-            if convs.slopes[layer.name] is None or layer.stride != 1 or layer.pad \
-                    or layer.groups != 1:
-                raise ValueError(f"{layer.name}: only unpadded stride-1 convs with a (leaky) "
-                                 f"ReLU or no activation are trained here")
+            if (
+                convs.slopes[layer.name] is None
+                or layer.stride != 1
+                or layer.pad
+                or layer.groups != 1
+            ):
+                raise ValueError(
+                    f"{layer.name}: only unpadded stride-1 convs with a (leaky) "
+                    f"ReLU or no activation are trained here"
+                )
         self.names = [l.name for l in convs.layers]
         self.w = {k: v.copy() for k, v in convs.weights.items()}
         self.b = {k: v.copy() for k, v in convs.biases.items()}
@@ -64,8 +70,9 @@ class PlainConvNet:
             w = self.w[name]
             cols = patches(x, w.shape[2])
             # one 2-D product: a 4-D one is a stack of small ones, many times slower
-            pre = (cols.reshape(-1, cols.shape[-1]) @ w.reshape(len(w), -1).T
-                   + self.b[name]).reshape(*cols.shape[:3], len(w))  # (N, OH, OW, out)
+            pre = (
+                cols.reshape(-1, cols.shape[-1]) @ w.reshape(len(w), -1).T + self.b[name]
+            ).reshape(*cols.shape[:3], len(w))  # (N, OH, OW, out)
             cache.append((x.shape, cols, pre))
             x = np.where(pre > 0, pre, self.slope[name] * pre).transpose(0, 3, 1, 2)
         return x, cache
@@ -94,11 +101,18 @@ class PlainConvNet:
 
 def distillation_error(net: PlainConvNet, x: np.ndarray, target: np.ndarray) -> float:
     out, _ = net.forward(x)
-    return float(((out - target) ** 2).sum() / (target ** 2).sum())
+    return float(((out - target) ** 2).sum() / (target**2).sum())
 
 
-def retrain(net: PlainConvNet, x: np.ndarray, target: np.ndarray, steps: int, lr: float,
-            rng: np.random.Generator, batch: int = 16) -> None:
+def retrain(
+    net: PlainConvNet,
+    x: np.ndarray,
+    target: np.ndarray,
+    steps: int,
+    lr: float,
+    rng: np.random.Generator,
+    batch: int = 16,
+) -> None:
     """Adam on the relative squared error; removed weights get no update and stay zero."""
     state = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in net.w.items()}
     bstate = {k: (np.zeros_like(v), np.zeros_like(v)) for k, v in net.b.items()}
@@ -112,7 +126,7 @@ def retrain(net: PlainConvNet, x: np.ndarray, target: np.ndarray, steps: int, lr
                 m, v = moments[k]
                 m[...] = 0.9 * m + 0.1 * grads[k]
                 v[...] = 0.999 * v + 0.001 * grads[k] ** 2
-                step = lr * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+                step = lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
                 params[k] = params[k] - step.astype(params[k].dtype)
         for k in net.w:
             net.w[k] = net.w[k] * net.mask[k]
@@ -129,12 +143,19 @@ def photo_patches(rng: np.random.Generator, count: int, test: bool) -> np.ndarra
     part = image[split:] if test else image[:split]
     ys = rng.integers(0, part.shape[0] - PATCH + 1, size=count)
     xs = rng.integers(0, part.shape[1] - PATCH + 1, size=count)
-    crops = np.stack([part[y:y + PATCH, x:x + PATCH] for y, x in zip(ys, xs)])
+    crops = np.stack([part[y : y + PATCH, x : x + PATCH] for y, x in zip(ys, xs)])
     return np.ascontiguousarray(crops.transpose(0, 3, 1, 2))
 
 
-def prune_with_retraining(convs: NcnnConvs, train: np.ndarray, test: np.ndarray,
-                          rounds: int, steps: int, finetune: int, seed: int):
+def prune_with_retraining(
+    convs: NcnnConvs,
+    train: np.ndarray,
+    test: np.ndarray,
+    rounds: int,
+    steps: int,
+    finetune: int,
+    seed: int,
+):
     """(the retrained net, its test error, the one-shot net's test error) at KEEP."""
     rng = np.random.default_rng(seed)
     teacher = PlainConvNet(convs)
@@ -145,11 +166,16 @@ def prune_with_retraining(convs: NcnnConvs, train: np.ndarray, test: np.ndarray,
     for r in range(1, rounds + 1):
         net.prune(KEEP ** (r / rounds))
         retrain(net, train, target, steps, 1e-4, rng)
-        print(f"round {r}/{rounds}: test error {distillation_error(net, test, test_target):.4f}",
-              flush=True)
+        print(
+            f"round {r}/{rounds}: test error {distillation_error(net, test, test_target):.4f}",
+            flush=True,
+        )
     retrain(net, train, target, finetune, 3e-5, rng)
-    return (net, distillation_error(net, test, test_target),
-            distillation_error(one_shot, test, test_target))
+    return (
+        net,
+        distillation_error(net, test, test_target),
+        distillation_error(one_shot, test, test_target),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,29 +188,50 @@ def main(argv: list[str] | None = None) -> int:
     source = SOURCES[NETWORK]
     with tempfile.TemporaryDirectory() as tmp:
         path = fetch(source, args.wheels, Path(tmp))
-        digests = [hashlib.sha256((Path(tmp) / m).read_bytes()).hexdigest()
-                   for m in source.members]
+        digests = [hashlib.sha256((Path(tmp) / m).read_bytes()).hexdigest() for m in source.members]
         convs = read_ncnn(path, source.input_shape)
     rng = np.random.default_rng(args.seed)
     sizes, schedule = ((32, 16), (2, 5, 5)) if args.quick else ((512, 128), (5, 60, 120))
     train, test = photo_patches(rng, sizes[0], False), photo_patches(rng, sizes[1], True)
     net, error, one_shot_error = prune_with_retraining(convs, train, test, *schedule, args.seed)
-    print(f"test error at {1 - KEEP:.0%} sparsity: one-shot {one_shot_error:.4f}, "
-          f"retrained {error:.4f}")
-    meta = {"network": f"real_{NETWORK}", "package": source.package,
-            "version": source.version, "file": source.member, "sha256": digests[0],
-            "weights_file": source.members[1], "weights_sha256": digests[1], "family": source.family, "method": "layer",
-            "keep": KEEP, "variant": VARIANT, "retrained": True,
-            "sparsity": 1 - sum(int(m.sum()) for m in net.mask.values())
-            / sum(m.size for m in net.mask.values()),
-            "retraining": {"rounds": schedule[0], "steps_per_round": schedule[1],
-                           "finetune_steps": schedule[2], "patch": PATCH,
-                           "train_patches": sizes[0], "test_patches": sizes[1],
-                           "seed": args.seed, "data": "matplotlib sample_data/grace_hopper.jpg",
-                           "test_error_one_shot": one_shot_error, "test_error": error}}
-    layers = [MeasuredLayer.from_mask(name, net.mask[name], WINDOW,
-                                      keep_mask=net.mask[name].size <= MASK_LIMIT)
-              for name in net.names]
+    print(
+        f"test error at {1 - KEEP:.0%} sparsity: one-shot {one_shot_error:.4f}, "
+        f"retrained {error:.4f}"
+    )
+    meta = {
+        "network": f"real_{NETWORK}",
+        "package": source.package,
+        "version": source.version,
+        "file": source.member,
+        "sha256": digests[0],
+        "weights_file": source.members[1],
+        "weights_sha256": digests[1],
+        "family": source.family,
+        "method": "layer",
+        "keep": KEEP,
+        "variant": VARIANT,
+        "retrained": True,
+        "sparsity": 1
+        - sum(int(m.sum()) for m in net.mask.values()) / sum(m.size for m in net.mask.values()),
+        "retraining": {
+            "rounds": schedule[0],
+            "steps_per_round": schedule[1],
+            "finetune_steps": schedule[2],
+            "patch": PATCH,
+            "train_patches": sizes[0],
+            "test_patches": sizes[1],
+            "seed": args.seed,
+            "data": "matplotlib sample_data/grace_hopper.jpg",
+            "test_error_one_shot": one_shot_error,
+            "test_error": error,
+        },
+    }
+    layers = [
+        MeasuredLayer.from_mask(
+            name, net.mask[name], WINDOW, keep_mask=net.mask[name].size <= MASK_LIMIT
+        )
+        for name in net.names
+    ]
     target = args.out / "measured" / f"{NETWORK}.{VARIANT}.npz"
     target.parent.mkdir(parents=True, exist_ok=True)
     write_measured(target, meta, layers)

@@ -8,11 +8,18 @@ May import: the foundation modules (errors, units, config, files, trace) only; i
 
 from accelsim.workload.networks.layers import Layer, LayerKind, Network
 from accelsim.workload.networks.topology import (
-           load_network,
-           read_topology,
-           shipped_networks,
-           write_topology,
+    load_network,
+    read_topology,
+    shipped_networks,
+    write_topology,
 )
 
-__all__ = ["Layer", "LayerKind", "Network", "load_network", "read_topology", "write_topology",
-           "shipped_networks"]
+__all__ = [
+    "Layer",
+    "LayerKind",
+    "Network",
+    "load_network",
+    "read_topology",
+    "write_topology",
+    "shipped_networks",
+]

@@ -17,7 +17,7 @@ import numpy as np
 from accelsim.config import Hardware
 from accelsim.units import ceil_div
 
-STORED = ("dense", "bitmap", "compressed")   # ties go to the simplest format
+STORED = ("dense", "bitmap", "compressed")  # ties go to the simplest format
 
 
 def unit_bytes(fmt: str, nnz, weights, hw: Hardware):
@@ -38,6 +38,13 @@ def choose(asked: str, nnz: list[int], weights: list[int], hw: Hardware) -> str:
     """The stored format of a layer whose weight blocks have these counts."""
     if asked != "auto":
         return asked
-    return min(STORED, key=lambda f: int(np.sum(unit_bytes(f, np.asarray(nnz, dtype=np.int64),
-                                                           np.asarray(weights, dtype=np.int64),
-                                                           hw))))
+    return min(
+        STORED,
+        key=lambda f: int(
+            np.sum(
+                unit_bytes(
+                    f, np.asarray(nnz, dtype=np.int64), np.asarray(weights, dtype=np.int64), hw
+                )
+            )
+        ),
+    )

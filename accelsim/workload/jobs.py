@@ -55,12 +55,12 @@ class LayerJobs:
     job_macs: np.ndarray = _array_field()
     job_input_block: np.ndarray = _array_field()
     job_output_block: np.ndarray = _array_field()
-    unit_chunk: np.ndarray = _array_field()          # channel chunk of each unit
+    unit_chunk: np.ndarray = _array_field()  # channel chunk of each unit
     unit_filters: tuple[tuple[int, ...], ...] = field(converter=tuple)
     weight_bytes: np.ndarray = _array_field()
     input_bytes: np.ndarray = _array_field()
     input_unique_bytes: np.ndarray = _array_field()
-    input_extra_cause: np.ndarray = _array_field()   # cause of bytes beyond the unique ones
+    input_extra_cause: np.ndarray = _array_field()  # cause of bytes beyond the unique ones
     output_bytes: np.ndarray = _array_field()
     output_write_bytes: np.ndarray = _array_field()
     output_uses: np.ndarray = _array_field()
@@ -69,7 +69,7 @@ class LayerJobs:
     channel_splits: int
     pruned_macs: int
     dense_macs: int
-    weight_format: str = "compressed"    # as stored and streamed (accelsim.workload.formats)
+    weight_format: str = "compressed"  # as stored and streamed (accelsim.workload.formats)
     _columns: dict = field(init=False, factory=dict, eq=False, repr=False)
 
     @property
@@ -80,7 +80,7 @@ class LayerJobs:
         """One integer attribute of every job (a Job field name) as a read-only array."""
         a = self._columns.get(attr)
         if a is None:
-            if attr in ("unit", "weight_block"):     # a unit's weights are one block
+            if attr in ("unit", "weight_block"):  # a unit's weights are one block
                 a = self.job_unit
             elif attr == "chunk":
                 a = self.unit_chunk[self.job_unit]
@@ -101,10 +101,15 @@ class LayerJobs:
         if jobs is None:
             filters = self.unit_filters
             columns = [self.column(a).tolist() for a in ("unit", "tile", "chunk", "macs")]
-            columns += [self.cycles.tolist(), self.job_input_block.tolist(),
-                        self.job_output_block.tolist()]
-            jobs = tuple(Job(j, self.index, u, t, c, filters[u], m, cyc, u, i, o)
-                         for j, (u, t, c, m, cyc, i, o) in enumerate(zip(*columns)))
+            columns += [
+                self.cycles.tolist(),
+                self.job_input_block.tolist(),
+                self.job_output_block.tolist(),
+            ]
+            jobs = tuple(
+                Job(j, self.index, u, t, c, filters[u], m, cyc, u, i, o)
+                for j, (u, t, c, m, cyc, i, o) in enumerate(zip(*columns))
+            )
             self._columns["jobs"] = jobs
         return jobs
 
@@ -158,15 +163,26 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     for g in range(layer.groups):
         first = g * layer.filters_per_group
         for f0 in range(first, first + layer.filters_per_group, mapping.filters_per_job):
-            fgroups.append((g, tuple(range(f0, min(f0 + mapping.filters_per_job,
-                                                   first + layer.filters_per_group)))))
+            fgroups.append(
+                (
+                    g,
+                    tuple(
+                        range(
+                            f0, min(f0 + mapping.filters_per_job, first + layer.filters_per_group)
+                        )
+                    ),
+                )
+            )
     splits = _splits(pruned, fgroups, mapping, hw.n_pes)
     chunk_nnz = {k: pruned.chunk_nnz(k) for k in sorted(set(splits))}
     chunk_channels = {k: np.diff(pruned.chunk_bounds(k)) for k in chunk_nnz}
 
     # units: (filter group, chunk); a unit's weights serve every tile
-    units = [(fg, g, members, k, c) for fg, ((g, members), k) in enumerate(zip(fgroups, splits))
-             for c in range(k)]
+    units = [
+        (fg, g, members, k, c)
+        for fg, ((g, members), k) in enumerate(zip(fgroups, splits))
+        for c in range(k)
+    ]
     # a unit's nonzeros: its filters (a contiguous range) summed in chunk c, from prefix sums
     unit_k = np.array([k for *_, k, _ in units], dtype=np.int64)
     unit_c = np.array([c for *_, c in units], dtype=np.int64)
@@ -177,22 +193,29 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     for k, per_chunk in chunk_nnz.items():
         prefix = np.concatenate([np.zeros((1, k), dtype=np.int64), np.cumsum(per_chunk, axis=0)])
         sel = unit_k == k
-        unit_nnz[sel] = prefix[first[sel] + count[sel], unit_c[sel]] - \
-            prefix[first[sel], unit_c[sel]]
+        unit_nnz[sel] = (
+            prefix[first[sel] + count[sel], unit_c[sel]] - prefix[first[sel], unit_c[sel]]
+        )
         unit_channels[sel] = chunk_channels[k][unit_c[sel]]
     unit_weights = count * unit_channels * layer.k_h * layer.k_w
-    weight_format = formats.choose(mapping.weight_format_of(layer.name) if pruned.compressed
-                                   else "dense", unit_nnz, unit_weights, hw)
+    weight_format = formats.choose(
+        mapping.weight_format_of(layer.name) if pruned.compressed else "dense",
+        unit_nnz,
+        unit_weights,
+        hw,
+    )
     weight_bytes = formats.unit_bytes(weight_format, unit_nnz, unit_weights, hw)
     unit_nnz = unit_nnz.tolist()
 
     # input blocks per (tile, conv group, partition k, chunk). The narrowest partition in use
     # owns the compulsory bytes; a wider one re-reads channels already counted: cause SPLIT.
-    shapes = {g: sorted({k for (gg, _), k in zip(fgroups, splits) if gg == g})
-              for g in range(layer.groups)}
+    shapes = {
+        g: sorted({k for (gg, _), k in zip(fgroups, splits) if gg == g})
+        for g in range(layer.groups)
+    }
     # every tile has the same blocks in the same order: (g, k, c) for inputs, filter groups
     # for outputs; only the pixels differ, so sizes are outer products
-    block_id: dict[tuple[int, int, int], int] = {}     # (g, k, c) -> index within a tile
+    block_id: dict[tuple[int, int, int], int] = {}  # (g, k, c) -> index within a tile
     channels, owner = [], []
     for g in range(layer.groups):
         for k in shapes[g]:
@@ -216,9 +239,13 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
 
     bounds = {k: pruned.chunk_bounds(k) for k in chunk_nnz}
     slots = pe_models.unit_slots(
-        pruned, hw.pe_model, hw.macs_per_cycle, hw.pe_window,
+        pruned,
+        hw.pe_model,
+        hw.macs_per_cycle,
+        hw.pe_window,
         [(members, int(bounds[k][c]), int(bounds[k][c + 1])) for _, _, members, k, c in units],
-        unit_nnz)
+        unit_nnz,
+    )
 
     # a two-sided PE also skips zero inputs: a job keeps the share of its nonzero weights
     # whose input is nonzero, from its kernels and its tile's per-channel input density
@@ -226,15 +253,16 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     silent = np.zeros((len(units), len(tiles)), dtype=bool)
     if hw.pe_skips_activations and pruned.activation_density < 1:
         read = [in_r * in_c for (_, in_r, _), (_, in_c, _) in tiles]
-        kept, silent = _kept_shares(pruned, fgroups, splits, bounds,
-                                    pruned.input_activation_density(read))
+        kept, silent = _kept_shares(
+            pruned, fgroups, splits, bounds, pruned.input_activation_density(read)
+        )
 
     # jobs, tile-major then unit, as columns
     pixels = np.array([r[0] * c[0] for r, c in tiles], dtype=np.int64)
     n_units, n_tiles = len(units), len(tiles)
     tile = np.repeat(np.arange(n_tiles, dtype=np.int64), n_units)
     unit = np.tile(np.arange(n_units, dtype=np.int64), n_tiles)
-    share = kept.T.ravel()      # per job, (tile, unit) order
+    share = kept.T.ravel()  # per job, (tile, unit) order
     # tile t's input blocks come t x per_tile after tile 0's
     per_tile = len(channels)
     unit_block = np.array([block_id[(g, k, c)] for _, g, _, k, c in units], dtype=np.int64)
@@ -253,22 +281,38 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
         input_unique = np.where(read_blocks, input_unique, 0)
     macs = _scaled(np.asarray(unit_nnz, dtype=np.int64)[unit] * pixels[tile], share)
     slot_count = _scaled(np.asarray(slots, dtype=np.int64)[unit] * pixels[tile], share)
-    cycles = -(-slot_count // hw.macs_per_cycle) + hw.job_overhead_cycles   # job_cycles
+    cycles = -(-slot_count // hw.macs_per_cycle) + hw.job_overhead_cycles  # job_cycles
 
-    return LayerJobs(index=index, layer=layer, cycles=cycles, job_unit=unit, job_tile=tile,
-                     job_macs=macs, job_input_block=input_block, job_output_block=output_block,
-                     unit_chunk=[c for *_, c in units],
-                     unit_filters=[members for _, _, members, _, _ in units],
-                     weight_bytes=weight_bytes, input_bytes=input_bytes,
-                     input_unique_bytes=input_unique, input_extra_cause=input_extra,
-                     output_bytes=output_bytes, output_write_bytes=output_write,
-                     output_uses=output_uses, n_tiles=n_tiles, n_units=n_units,
-                     channel_splits=max(splits, default=1), pruned_macs=pruned.pruned_macs,
-                     dense_macs=layer.dense_macs, weight_format=weight_format)
+    return LayerJobs(
+        index=index,
+        layer=layer,
+        cycles=cycles,
+        job_unit=unit,
+        job_tile=tile,
+        job_macs=macs,
+        job_input_block=input_block,
+        job_output_block=output_block,
+        unit_chunk=[c for *_, c in units],
+        unit_filters=[members for _, _, members, _, _ in units],
+        weight_bytes=weight_bytes,
+        input_bytes=input_bytes,
+        input_unique_bytes=input_unique,
+        input_extra_cause=input_extra,
+        output_bytes=output_bytes,
+        output_write_bytes=output_write,
+        output_uses=output_uses,
+        n_tiles=n_tiles,
+        n_units=n_units,
+        channel_splits=max(splits, default=1),
+        pruned_macs=pruned.pruned_macs,
+        dense_macs=layer.dense_macs,
+        weight_format=weight_format,
+    )
 
 
-def _kept_shares(pruned: PrunedLayer, fgroups, splits, bounds,
-                 density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _kept_shares(
+    pruned: PrunedLayer, fgroups, splits, bounds, density: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(units, tiles) share of each unit's nonzero-weight MACs whose input is nonzero: per
     unit, its filters' nonzeros on each channel of its chunk weighted by the tile's density
     of that channel (units in build order: filter group, then chunk). A unit without
@@ -279,7 +323,7 @@ def _kept_shares(pruned: PrunedLayer, fgroups, splits, bounds,
     shares, silent = [], []
     for (g, _), k, weights in zip(fgroups, splits, per_group):
         starts = bounds[k][:-1]
-        inputs = density[:, g * cpg:(g + 1) * cpg]
+        inputs = density[:, g * cpg : (g + 1) * cpg]
         hit = np.add.reduceat(inputs * weights, starts, axis=1)
         total = np.add.reduceat(weights, starts).astype(float)
         shares.append(np.divide(hit, total, out=np.ones_like(hit), where=total > 0).T)
@@ -312,7 +356,7 @@ def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[
     return [1 if load <= share else min(channels, math.ceil(load / share)) for load in loads]
 
 
-MAX_JOBS = 2_000_000    # about 2 GB of jobs and traces; a larger cut is refused before building
+MAX_JOBS = 2_000_000  # about 2 GB of jobs and traces; a larger cut is refused before building
 
 
 def job_count_bound(layers, mapping: Mapping, n_pes: int) -> int:
@@ -339,5 +383,6 @@ def build_jobs(pruned: PrunedNetwork, mapping: Mapping, hw: Hardware) -> list[La
             f"= {mapping.filters_per_job}, channel_splits = {mapping.channel_splits!r} cut "
             f"the network into up to {bound:,} jobs (about {bound // 1_000_000:,} GB to "
             f"simulate), more than {MAX_JOBS:,}: use larger tiles, more filters per job or "
-            f"fewer channel splits")
+            f"fewer channel splits"
+        )
     return [build_layer_jobs(i, p, mapping, hw) for i, p in enumerate(pruned.layers)]

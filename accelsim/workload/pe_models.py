@@ -54,8 +54,14 @@ def window_costs(pruned: PrunedLayer, window: int) -> np.ndarray:
     return ((counts > 0) * areas).sum(axis=2)
 
 
-def unit_slots(pruned: PrunedLayer, model: str, lanes: int, window: int,
-               units: list[tuple[tuple[int, ...], int, int]], unit_nnz: list[int]) -> list[int]:
+def unit_slots(
+    pruned: PrunedLayer,
+    model: str,
+    lanes: int,
+    window: int,
+    units: list[tuple[tuple[int, ...], int, int]],
+    unit_nnz: list[int],
+) -> list[int]:
     """Lane slots per output pixel of each unit, given as (filters, first, end channel) with
     its nonzero count."""
     layer = pruned.layer
@@ -63,9 +69,15 @@ def unit_slots(pruned: PrunedLayer, model: str, lanes: int, window: int,
         return list(unit_nnz)
     if model == "lane-group":
         kernels = pruned.kernel_nnz()
-        return [int(np.maximum.reduceat(kernels[list(members), lo:hi],
-                                        np.arange(0, hi - lo, lanes), axis=1).sum()) * lanes
-                for members, lo, hi in units]
+        return [
+            int(
+                np.maximum.reduceat(
+                    kernels[list(members), lo:hi], np.arange(0, hi - lo, lanes), axis=1
+                ).sum()
+            )
+            * lanes
+            for members, lo, hi in units
+        ]
     if model == "window":
         per_kernel = window_costs(pruned, window)
         return [int(per_kernel[list(members), lo:hi].sum()) for members, lo, hi in units]

@@ -27,7 +27,7 @@ from accelsim.engine.hw.dram import DramPort
 from accelsim.trace import Cause, LevelTrace, Operand
 
 COMPULSORY, OUTPUTS = Cause.COMPULSORY, Operand.OUTPUTS
-CAUSES = list(Cause)   # by value: Cause(c) costs a microsecond a block
+CAUSES = list(Cause)  # by value: Cause(c) costs a microsecond a block
 
 
 def _kib(n: float) -> str:
@@ -40,12 +40,24 @@ def _kib(n: float) -> str:
 
 
 class BlockBuffer:
-    def __init__(self, env: simpy.Environment, name: str, buffer_id: int, operand: Operand,
-                 capacity_bytes: float, block_bytes: np.ndarray, unique_bytes: np.ndarray,
-                 extra_cause: np.ndarray, fetch_sequence: list[list[int]], prefetch: bool,
-                 position: Callable[[], int], wait_position: Callable[[int], simpy.Event],
-                 dram: DramPort, levels: LevelTrace,
-                 predicted: list[list[int]] | None = None):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        buffer_id: int,
+        operand: Operand,
+        capacity_bytes: float,
+        block_bytes: np.ndarray,
+        unique_bytes: np.ndarray,
+        extra_cause: np.ndarray,
+        fetch_sequence: list[list[int]],
+        prefetch: bool,
+        position: Callable[[], int],
+        wait_position: Callable[[int], simpy.Event],
+        dram: DramPort,
+        levels: LevelTrace,
+        predicted: list[list[int]] | None = None,
+    ):
         """`fetch_sequence` lists the blocks of each delivery in order. When deliveries are
         decided at run time it starts empty and grows by `append`; `predicted` (same
         length as the final sequence) then stands in for the future, to rank evictions."""
@@ -142,8 +154,9 @@ class BlockBuffer:
         else:
             self._loaded_once[b] = True
             unique = self._unique[b]
-            self.ready[b] = self._dram.transfer(self._operand, unique, COMPULSORY,
-                                                size - unique, self._extra[b])
+            self.ready[b] = self._dram.transfer(
+                self._operand, unique, COMPULSORY, size - unique, self._extra[b]
+            )
 
     def _evict_one(self) -> None:
         uses, nxt = self._uses, self._next
@@ -179,7 +192,7 @@ class BlockBuffer:
         pins[b] -= 1
         if pins[b]:
             return
-        if self._next[b] < self._stop[b]:    # used again later: keep it while space allows
+        if self._next[b] < self._stop[b]:  # used again later: keep it while space allows
             self._evictable[b] = None
         else:
             self._free(b)
@@ -191,9 +204,11 @@ class BlockBuffer:
         if self._waiting_for < 0:
             return None
         pinned = sum(1 for p in self._pins if p)
-        return (f"{self.name} buffer loader waits for {_kib(self._bytes[self._waiting_for])} for "
-                f"block {self._waiting_for}; it holds {_kib(self.used)} of {_kib(self.capacity)} "
-                f"in {pinned} blocks pinned by deliveries not yet finished")
+        return (
+            f"{self.name} buffer loader waits for {_kib(self._bytes[self._waiting_for])} for "
+            f"block {self._waiting_for}; it holds {_kib(self.used)} of {_kib(self.capacity)} "
+            f"in {pinned} blocks pinned by deliveries not yet finished"
+        )
 
 
 def load_in_order(weights: BlockBuffer, inputs: BlockBuffer):
@@ -216,10 +231,19 @@ class OutputBuffer:
     such a configuration can deadlock, and the run ends with a DeadlockError.
     """
 
-    def __init__(self, env: simpy.Environment, buffer_id: int, capacity_bytes: float,
-                 block_bytes: np.ndarray, write_bytes: np.ndarray, uses: np.ndarray,
-                 dram: DramPort, levels: LevelTrace, on_written: Callable[[], None],
-                 spill: bool = True):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        buffer_id: int,
+        capacity_bytes: float,
+        block_bytes: np.ndarray,
+        write_bytes: np.ndarray,
+        uses: np.ndarray,
+        dram: DramPort,
+        levels: LevelTrace,
+        on_written: Callable[[], None],
+        spill: bool = True,
+    ):
         self.env = env
         self._id = buffer_id
         self.capacity = capacity_bytes
@@ -232,17 +256,17 @@ class OutputBuffer:
         self._spill_allowed = spill
         n = len(self._bytes)
         self._resident = bytearray(n)
-        self._active = [0] * n       # jobs computing into the block now
+        self._active = [0] * n  # jobs computing into the block now
         self._spilled = bytearray(n)
         self._open: dict[int, None] = {}  # resident blocks still expecting chunks, oldest first
         self._waiters: deque[tuple[int, int, simpy.Event]] = deque()
-        self._spilling = 0           # bytes being written out, freed when the write ends
+        self._spilling = 0  # bytes being written out, freed when the write ends
         # blocks being written back: the port is FIFO, so they complete in this order
         self._writing: deque[int] = deque()
         self.used = 0
         self.peak = 0
         self.pending_writebacks = 0
-        self.psum_bytes = 0   # partial sums read back for accumulation
+        self.psum_bytes = 0  # partial sums read back for accumulation
         self.write_bytes = 0  # results written by PEs
 
     def reserve(self, b: int, pe: int) -> simpy.Event | None:
@@ -250,8 +274,11 @@ class OutputBuffer:
         if self._resident[b]:
             self._active[b] += 1
             return None
-        if not self._waiters and not self._spilled[b] and \
-                self.capacity - self.used >= self._bytes[b]:
+        if (
+            not self._waiters
+            and not self._spilled[b]
+            and self.capacity - self.used >= self._bytes[b]
+        ):
             self._take(b)
             return None
         ev = Event(self.env)
@@ -341,7 +368,9 @@ class OutputBuffer:
         if not self._waiters:
             return None
         b, pe, _ = self._waiters[0]
-        return (f"PE {pe} waits for {_kib(self._bytes[b])} of output buffer for block {b}; it "
-                f"holds {_kib(self.used)} of {_kib(self.capacity)}, {len(self._open)} blocks "
-                f"still waiting for partial sums from jobs not yet run"
-                + ("" if self._spill_allowed else " (hardware.psum_spill = false)"))
+        return (
+            f"PE {pe} waits for {_kib(self._bytes[b])} of output buffer for block {b}; it "
+            f"holds {_kib(self.used)} of {_kib(self.capacity)}, {len(self._open)} blocks "
+            f"still waiting for partial sums from jobs not yet run"
+            + ("" if self._spill_allowed else " (hardware.psum_spill = false)")
+        )

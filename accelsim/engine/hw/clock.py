@@ -43,9 +43,9 @@ class Clock(simpy.Environment):
         try:
             for callback in callbacks:
                 callback(entry)
-        except StopSimulation:      # `run(until=...)`: the rest of the callbacks stay due
-            entry.callbacks = callbacks[callbacks.index(callback) + 1:]
-            self.schedule(entry, -1)   # ahead of everything due now, as SimPy does
+        except StopSimulation:  # `run(until=...)`: the rest of the callbacks stay due
+            entry.callbacks = callbacks[callbacks.index(callback) + 1 :]
+            self.schedule(entry, -1)  # ahead of everything due now, as SimPy does
             raise
         if not entry._ok and not hasattr(entry, "_defused"):
             _crash(entry)

@@ -85,9 +85,19 @@ class StealingQueues:
 
 
 class Dispatcher:
-    def __init__(self, env: simpy.Environment, groups: list[Group], dynamic: bool,
-                 status: DispatchStatus, pes: list, weights: BlockBuffer, inputs: BlockBuffer,
-                 noc: Interconnect, layer: LayerJobs, stealing: StealingQueues | None = None):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        groups: list[Group],
+        dynamic: bool,
+        status: DispatchStatus,
+        pes: list,
+        weights: BlockBuffer,
+        inputs: BlockBuffer,
+        noc: Interconnect,
+        layer: LayerJobs,
+        stealing: StealingQueues | None = None,
+    ):
         """`groups` are the deliveries in order; with `stealing` they are only the predicted
         order, and each delivery's job is chosen when a PE frees a slot."""
         self.env = env
@@ -99,7 +109,7 @@ class Dispatcher:
         self._weights = weights
         self._inputs = inputs
         self._noc = noc
-        self._input_bytes = layer.input_bytes.tolist()   # Python ints: read per delivery
+        self._input_bytes = layer.input_bytes.tolist()  # Python ints: read per delivery
         self._weight_bytes = layer.weight_bytes.tolist()
         self.input_reads = 0
         self.weight_reads = 0
@@ -120,13 +130,13 @@ class Dispatcher:
                 group = Group(job.input_block, ((pe, job),))
                 weights.append([job.weight_block])
                 inputs.append([job.input_block])
-            for buffer, state in operands:      # every operand block loaded, in order
+            for buffer, state in operands:  # every operand block loaded, in order
                 if buffer.issued <= pos:
                     status.set_stage(state)
                     yield self._wait(buffer.wait_issued(pos))
                 ready = buffer.ready
                 for b in buffer.blocks_at(pos):
-                    if ready[b].callbacks is not None:     # not yet processed
+                    if ready[b].callbacks is not None:  # not yet processed
                         status.set_stage(state)
                         yield self._wait(ready[b])
             if stealing is not None:
@@ -139,7 +149,7 @@ class Dispatcher:
             else:
                 members = group.members
                 for pe, _job in members:
-                    while len(pes[pe].queue) >= pes[pe].depth:       # no room
+                    while len(pes[pe].queue) >= pes[pe].depth:  # no room
                         status.set_stage(WAIT_INPUTS, pe)
                         yield self._wait(status.wait_room(pe))
             in_bytes = input_bytes[group.input_block]

@@ -22,8 +22,7 @@ class DramPort:
     timing as a Resource(capacity=1) held through `with` (measured in benchmarks/).
     """
 
-    def __init__(self, env: Clock, bytes_per_cycle: float, latency_cycles: int,
-                 log: TransferLog):
+    def __init__(self, env: Clock, bytes_per_cycle: float, latency_cycles: int, log: TransferLog):
         self.env = env
         self._rate = exact_rate(bytes_per_cycle)
         self._latency = latency_cycles
@@ -31,16 +30,30 @@ class DramPort:
         self._free_at = 0
         self.layer = 0
 
-    def transfer(self, operand: Operand, nbytes: int, cause: Cause, extra_bytes: int = 0,
-                 extra_cause: Cause = Cause.HALO) -> simpy.Event:
+    def transfer(
+        self,
+        operand: Operand,
+        nbytes: int,
+        cause: Cause,
+        extra_bytes: int = 0,
+        extra_cause: Cause = Cause.HALO,
+    ) -> simpy.Event:
         """Move `nbytes`, then `extra_bytes`, back to back in one transfer; the event fires
         when the last byte has crossed the port. Each part is logged with its own cause and
         share of port time (an empty part is not logged)."""
-        return Timeout(self.env, self.transfer_then(None, operand, nbytes, cause, extra_bytes,
-                                                    extra_cause))
+        return Timeout(
+            self.env, self.transfer_then(None, operand, nbytes, cause, extra_bytes, extra_cause)
+        )
 
-    def transfer_then(self, callback: Callable[[], None] | None, operand: Operand, nbytes: int,
-                      cause: Cause, extra_bytes: int = 0, extra_cause: Cause = Cause.HALO) -> int:
+    def transfer_then(
+        self,
+        callback: Callable[[], None] | None,
+        operand: Operand,
+        nbytes: int,
+        cause: Cause,
+        extra_bytes: int = 0,
+        extra_cause: Cause = Cause.HALO,
+    ) -> int:
         """`transfer` without an event, for a transfer nobody waits on: `callback()` (if
         any) runs when it ends. Returns the cycles from now until then."""
         now = self.env._now

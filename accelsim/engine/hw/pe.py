@@ -16,7 +16,7 @@ from accelsim.workload.jobs import Job
 # enum members looked up once: a class attribute lookup on an Enum costs more than the
 # trace record it names, and these run per job
 BUSY, WAIT_OUTPUT, IDLE = State.BUSY, State.WAIT_OUTPUT, State.IDLE
-BUSY_KEY = state_key(BUSY, -1)    # as StateTrace records it
+BUSY_KEY = state_key(BUSY, -1)  # as StateTrace records it
 
 
 class PE:
@@ -32,9 +32,18 @@ class PE:
     event when nothing else is due that cycle (DispatchStatus.delivered).
     """
 
-    def __init__(self, env: Clock, index: int, depth: int, status: DispatchStatus,
-                 weights: BlockBuffer, inputs: BlockBuffer, outputs: OutputBuffer,
-                 trace: StateTrace, progress: LayerProgress):
+    def __init__(
+        self,
+        env: Clock,
+        index: int,
+        depth: int,
+        status: DispatchStatus,
+        weights: BlockBuffer,
+        inputs: BlockBuffer,
+        outputs: OutputBuffer,
+        trace: StateTrace,
+        progress: LayerProgress,
+    ):
         self.env = env
         self.index = index
         self.depth = depth
@@ -50,7 +59,7 @@ class PE:
         self._t_append, self._key_append = trace.appends(index)
         self._trace = trace
         self._progress = progress
-        self._running: Job | None = None   # the job whose end is due
+        self._running: Job | None = None  # the job whose end is due
         self._done: simpy.Event | None = None
 
     def deliver(self, job: Job) -> None:
@@ -104,7 +113,7 @@ class PE:
                 self._running = job
                 env.call_in(job.cycles, self.serve)
                 return
-        if self._status.starve(i):      # resumed by a delivery or by `wake`
+        if self._status.starve(i):  # resumed by a delivery or by `wake`
             return
         self._enter(i, IDLE, env._now)
         self._done.succeed()

@@ -41,8 +41,7 @@ class LayerProgress:
         self.done = self.env.event()
 
     def check(self) -> None:
-        if self.jobs_left == 0 and self.outputs.pending_writebacks == 0 \
-                and not self.done.triggered:
+        if self.jobs_left == 0 and self.outputs.pending_writebacks == 0 and not self.done.triggered:
             self.done.succeed()
 
 
@@ -54,14 +53,22 @@ class DispatchStatus:
     # test turns this off to show that it changes nothing but the event count)
     start_in_settle = True
 
-    def __init__(self, env: Clock, n_pes: int, expected: list[int] | None,
-                 n_jobs: int, trace: StateTrace, depth: int):
+    def __init__(
+        self,
+        env: Clock,
+        n_pes: int,
+        expected: list[int] | None,
+        n_jobs: int,
+        trace: StateTrace,
+        depth: int,
+    ):
         self.env = env
         self.stage: tuple[State, int] = (State.WAIT_INPUTS, -1)
         self._stage_key = state_key(*self.stage)
         self._current = trace.current_keys
         self._t_appends, self._key_appends = (
-            list(columns) for columns in zip(*(trace.appends(p) for p in range(n_pes))))
+            list(columns) for columns in zip(*(trace.appends(p) for p in range(n_pes)))
+        )
         self._starving: dict[int, None] = {}
         self._expected = expected  # static: jobs still to deliver per PE; dynamic: None
         self._undispatched = n_jobs
@@ -70,11 +77,11 @@ class DispatchStatus:
         dynamic = expected is None
         self.free_slots: deque[int] | None = (
             # no more slots per PE than the layer has jobs: a deeper queue is never used
-            deque(p for _ in range(min(depth, n_jobs)) for p in range(n_pes))
-            if dynamic else None)
+            deque(p for _ in range(min(depth, n_jobs)) for p in range(n_pes)) if dynamic else None
+        )
         self._room_waiter: tuple[int, simpy.Event] | None = None
         self.pes: list[Fed] = []
-        self._arrived: list[Fed] = []   # fed during this dispatcher step; start when it ends
+        self._arrived: list[Fed] = []  # fed during this dispatcher step; start when it ends
 
     def delivered(self, pe: Fed) -> None:
         """A job reached `pe`'s queue: one fewer to come, and a starving `pe` resumes where
@@ -89,7 +96,7 @@ class DispatchStatus:
         if i in self._starving:
             del self._starving[i]
             env = self.env
-            queue = env._queue          # env.peek(), written out: this runs per job
+            queue = env._queue  # env.peek(), written out: this runs per job
             if self.start_in_settle and (not queue or queue[0][0] > env._now):
                 self._arrived.append(pe)
             else:
@@ -102,7 +109,7 @@ class DispatchStatus:
         if left <= 0:
             return False
         self._starving[pe] = None
-        key = self._stage_key      # trace.enter(pe, *self.stage, now), written out: per job
+        key = self._stage_key  # trace.enter(pe, *self.stage, now), written out: per job
         if self._current[pe] != key:
             self._current[pe] = key
             self._t_appends[pe](self.env._now)
@@ -128,7 +135,7 @@ class DispatchStatus:
         key = self._stage_key = state_key(state, held_by)
         now, current = self.env._now, self._current
         t_appends, key_appends = self._t_appends, self._key_appends
-        for pe in self._starving:       # trace.enter, written out: this runs per broadcast
+        for pe in self._starving:  # trace.enter, written out: this runs per broadcast
             if current[pe] != key:
                 current[pe] = key
                 t_appends[pe](now)

@@ -28,10 +28,13 @@ MAC_KINDS = (LayerKind.CONV, LayerKind.FC)
 
 def _dim(hi: int, lo: int = 1):
     """A layer dimension: an integer from lo to hi (limits that keep MAC counts in int64)."""
+
     def check(instance, attribute, value):
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise ValueError(f"{attribute.name} = {value!r}: must be an integer from {lo} to "
-                             f"{hi:,}")
+            raise ValueError(
+                f"{attribute.name} = {value!r}: must be an integer from {lo} to {hi:,}"
+            )
+
     return check
 
 
@@ -42,15 +45,15 @@ class Layer:
     name: str = field(validator=v.min_len(1))
     kind: LayerKind = field(converter=LayerKind)
     sources: tuple[str, ...] = field(converter=tuple, default=())
-    in_c: int = field(default=1, validator=_dim(2 ** 24))
-    in_h: int = field(default=1, validator=_dim(2 ** 16))
-    in_w: int = field(default=1, validator=_dim(2 ** 16))
-    out_c: int = field(default=1, validator=_dim(2 ** 24))
-    k_h: int = field(default=1, validator=_dim(2 ** 10))
-    k_w: int = field(default=1, validator=_dim(2 ** 10))
-    stride: int = field(default=1, validator=_dim(2 ** 10))
-    pad: int = field(default=0, validator=_dim(2 ** 10, 0))
-    groups: int = field(default=1, validator=_dim(2 ** 24))
+    in_c: int = field(default=1, validator=_dim(2**24))
+    in_h: int = field(default=1, validator=_dim(2**16))
+    in_w: int = field(default=1, validator=_dim(2**16))
+    out_c: int = field(default=1, validator=_dim(2**24))
+    k_h: int = field(default=1, validator=_dim(2**10))
+    k_w: int = field(default=1, validator=_dim(2**10))
+    stride: int = field(default=1, validator=_dim(2**10))
+    pad: int = field(default=0, validator=_dim(2**10, 0))
+    groups: int = field(default=1, validator=_dim(2**24))
 
     @property
     def out_h(self) -> int:
@@ -139,27 +142,43 @@ def check_shapes(network: Network, source: str) -> None:
         if layer.kind is LayerKind.FC:
             c, h, w = shapes[0]
             if (c * h * w, 1, 1) != expected:
-                raise ConfigError(f"{where}: in_c = {layer.in_c} (in_h={layer.in_h}, "
-                                  f"in_w={layer.in_w}), but {layer.sources[0]} gives "
-                                  f"{c}x{h}x{w} = {c * h * w} features on a 1x1 map")
+                raise ConfigError(
+                    f"{where}: in_c = {layer.in_c} (in_h={layer.in_h}, "
+                    f"in_w={layer.in_w}), but {layer.sources[0]} gives "
+                    f"{c}x{h}x{w} = {c * h * w} features on a 1x1 map"
+                )
         elif layer.kind is LayerKind.ADD:
             if len(shapes) < 2 or any(s != expected for s in shapes):
-                raise ConfigError(f"{where}: add needs two or more sources of shape {expected}; "
-                                  f"got {dict(zip(layer.sources, shapes))}")
+                raise ConfigError(
+                    f"{where}: add needs two or more sources of shape {expected}; "
+                    f"got {dict(zip(layer.sources, shapes))}"
+                )
         elif shapes and shapes[0] != expected:
-            raise ConfigError(f"{where}: input shape (in_c, in_h, in_w) = {expected}, but "
-                              f"{layer.sources[0]} produces {shapes[0]}")
+            raise ConfigError(
+                f"{where}: input shape (in_c, in_h, in_w) = {expected}, but "
+                f"{layer.sources[0]} produces {shapes[0]}"
+            )
         if layer.kind is LayerKind.CONV:
             if layer.in_c % layer.groups or layer.out_c % layer.groups:
-                raise ConfigError(f"{where}: groups = {layer.groups} must divide in_c = "
-                                  f"{layer.in_c} and out_c = {layer.out_c}")
+                raise ConfigError(
+                    f"{where}: groups = {layer.groups} must divide in_c = "
+                    f"{layer.in_c} and out_c = {layer.out_c}"
+                )
         if layer.kind is LayerKind.POOL and layer.out_c != layer.in_c:
-            raise ConfigError(f"{where}: a pool keeps channels: out_c = {layer.out_c}, in_c = "
-                              f"{layer.in_c}")
+            raise ConfigError(
+                f"{where}: a pool keeps channels: out_c = {layer.out_c}, in_c = {layer.in_c}"
+            )
         if layer.kind in (LayerKind.CONV, LayerKind.POOL) and (layer.out_h < 1 or layer.out_w < 1):
-            raise ConfigError(f"{where}: kernel {layer.k_h}x{layer.k_w} with pad {layer.pad} does "
-                              f"not fit a {layer.in_h}x{layer.in_w} input")
-        if layer.kind is LayerKind.FC and (layer.k_h, layer.k_w, layer.stride, layer.pad,
-                                           layer.groups) != (1, 1, 1, 0, 1):
+            raise ConfigError(
+                f"{where}: kernel {layer.k_h}x{layer.k_w} with pad {layer.pad} does "
+                f"not fit a {layer.in_h}x{layer.in_w} input"
+            )
+        if layer.kind is LayerKind.FC and (
+            layer.k_h,
+            layer.k_w,
+            layer.stride,
+            layer.pad,
+            layer.groups,
+        ) != (1, 1, 1, 0, 1):
             raise ConfigError(f"{where}: an fc layer has k_h = k_w = stride = groups = 1, pad = 0")
         produced[layer.name] = layer.out_shape

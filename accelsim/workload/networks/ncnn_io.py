@@ -35,10 +35,19 @@ from accelsim.workload.networks.layers import Layer, LayerKind
 MAGIC = 7767517
 FP16_FLAG = 0x01306B47
 CONVS = ("Convolution", "ConvolutionDepthWise")
-SAME_SHAPE = ("ReLU", "Sigmoid", "TanH", "Clip", "Swish", "HardSwish", "Split", "Dropout",
-              "Noop")
-NOT_FOLLOWED = ("PixelShuffle", "Pooling", "Interp", "Crop", "Concat", "Eltwise",
-                      "BinaryOp", "Flatten", "Reshape", "Softmax")
+SAME_SHAPE = ("ReLU", "Sigmoid", "TanH", "Clip", "Swish", "HardSwish", "Split", "Dropout", "Noop")
+NOT_FOLLOWED = (
+    "PixelShuffle",
+    "Pooling",
+    "Interp",
+    "Crop",
+    "Concat",
+    "Eltwise",
+    "BinaryOp",
+    "Flatten",
+    "Reshape",
+    "Softmax",
+)
 
 
 @frozen
@@ -53,8 +62,9 @@ class NcnnConvs:
     slopes: dict[str, float | None]
 
 
-def read_ncnn_convs(param: Path, input_shape: tuple[int, int, int]
-                    ) -> tuple[list[Layer], dict[str, np.ndarray]]:
+def read_ncnn_convs(
+    param: Path, input_shape: tuple[int, int, int]
+) -> tuple[list[Layer], dict[str, np.ndarray]]:
     """Every conv in layer order, at the input shape it sees, with its float32 weights."""
     convs = read_ncnn(param, input_shape)
     return convs.layers, convs.weights
@@ -65,8 +75,9 @@ def read_ncnn(param: Path, input_shape: tuple[int, int, int]) -> NcnnConvs:
     beside it."""
     bin_path = param.with_suffix(".bin")
     if not bin_path.is_file():
-        raise ConfigError(f"{param.name}: no {bin_path.name} beside it (ncnn keeps the "
-                          f"weights there)")
+        raise ConfigError(
+            f"{param.name}: no {bin_path.name} beside it (ncnn keeps the weights there)"
+        )
     blob = np.fromfile(bin_path, dtype=np.uint8)
     offset = 0
     shapes: dict[str, tuple[int, int, int] | None] = {}
@@ -79,16 +90,19 @@ def read_ncnn(param: Path, input_shape: tuple[int, int, int]) -> NcnnConvs:
         elif kind in CONVS:
             shape = shapes.get(inputs[0]) if inputs else None
             if shape is None:
-                raise ConfigError(f"{where}: reads {inputs[:1]}, whose shape this reader "
-                                  f"does not follow (only convs and same-shape layers lead "
-                                  f"to a conv)")
-            layer = _conv_layer(where, f"conv{len(layers)}", params, shape, kind,
-                                conv_of.get(inputs[0]))
+                raise ConfigError(
+                    f"{where}: reads {inputs[:1]}, whose shape this reader "
+                    f"does not follow (only convs and same-shape layers lead "
+                    f"to a conv)"
+                )
+            layer = _conv_layer(
+                where, f"conv{len(layers)}", params, shape, kind, conv_of.get(inputs[0])
+            )
             w, offset = _weight_blob(bin_path, blob, offset, int(params.get(6, 0)), where)
-            weights[layer.name] = w.reshape(layer.out_c, layer.channels_per_group,
-                                            layer.k_h, layer.k_w)
-            biases[layer.name], offset = _bias(bin_path, blob, offset, params, layer.out_c,
-                                               where)
+            weights[layer.name] = w.reshape(
+                layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w
+            )
+            biases[layer.name], offset = _bias(bin_path, blob, offset, params, layer.out_c, where)
             slopes[layer.name] = _slope(params)
             layers.append(layer)
             shapes[outputs[0]] = layer.out_shape
@@ -106,11 +120,14 @@ def read_ncnn(param: Path, input_shape: tuple[int, int, int]) -> NcnnConvs:
             shapes.update({o: None for o in outputs})
         else:
             readable = ("Input", *CONVS, "Deconvolution", *SAME_SHAPE, *NOT_FOLLOWED)
-            raise ConfigError(f"{where}: layer type {kind} is not read (readable: "
-                              f"{', '.join(readable)})")
+            raise ConfigError(
+                f"{where}: layer type {kind} is not read (readable: {', '.join(readable)})"
+            )
     if offset != blob.size:
-        raise ConfigError(f"{bin_path.name}: {blob.size - offset:,} bytes left after the "
-                          f"layers of {param.name}: the two files do not belong together")
+        raise ConfigError(
+            f"{bin_path.name}: {blob.size - offset:,} bytes left after the "
+            f"layers of {param.name}: the two files do not belong together"
+        )
     if not layers:
         raise ConfigError(f"{param.name}: no Convolution layer")
     return NcnnConvs(layers, weights, biases, slopes)
@@ -120,29 +137,33 @@ def _param_lines(param: Path):
     """(line number, type, name, input blobs, output blobs, {key: value}) of every layer."""
     lines = param.read_text().split("\n")
     if not lines or lines[0].strip() != str(MAGIC):
-        raise ConfigError(f"{param.name}: line 1 is {lines[0][:20]!r}, not the ncnn magic "
-                          f"{MAGIC}: not an ncnn .param file")
+        raise ConfigError(
+            f"{param.name}: line 1 is {lines[0][:20]!r}, not the ncnn magic "
+            f"{MAGIC}: not an ncnn .param file"
+        )
     for i, line in enumerate(lines[2:], start=3):
         parts = line.split()
         if not parts:
             continue
         try:
             kind, name, n_in, n_out = parts[0], parts[1], int(parts[2]), int(parts[3])
-            blobs = parts[4:4 + n_in + n_out]
+            blobs = parts[4 : 4 + n_in + n_out]
             params = {}
-            for item in parts[4 + n_in + n_out:]:
+            for item in parts[4 + n_in + n_out :]:
                 key, value = item.split("=", 1)
                 if int(key) <= -23300:  # an array: its length, then its values
                     params[-23300 - int(key)] = tuple(float(v) for v in value.split(",")[1:])
                 else:
-                    params[int(key)] = float(value) if "." in value or "e" in value \
-                        else int(value)
+                    params[int(key)] = float(value) if "." in value or "e" in value else int(value)
         except (IndexError, ValueError):
-            raise ConfigError(f"{param.name}: line {i}: {line.strip()[:60]!r} is not "
-                              f"'TYPE NAME N_IN N_OUT BLOBS... KEY=VALUE...'") from None
+            raise ConfigError(
+                f"{param.name}: line {i}: {line.strip()[:60]!r} is not "
+                f"'TYPE NAME N_IN N_OUT BLOBS... KEY=VALUE...'"
+            ) from None
         if len(blobs) != n_in + n_out:
-            raise ConfigError(f"{param.name}: line {i}: {name} names {len(blobs)} blobs, "
-                              f"not {n_in} + {n_out}")
+            raise ConfigError(
+                f"{param.name}: line {i}: {name} names {len(blobs)} blobs, not {n_in} + {n_out}"
+            )
         yield i, kind, name, blobs[:n_in], blobs[n_in:], params
 
 
@@ -155,44 +176,74 @@ def _conv_layer(where, name, params, shape, kind, source) -> Layer:
     for key in (14, 15, 16):  # top, right, bottom: each defaults to the one before
         pads.append(int(params.get(key, pads[-1])))
     groups = int(params.get(7, 1)) if kind == "ConvolutionDepthWise" else 1
-    for key, value, want in ((2, params.get(2, 1), 1), (12, params.get(12, params.get(2, 1)), 1),
-                             (13, params.get(13, stride), stride), (8, params.get(8, 0), 0),
-                             (19, params.get(19, 0), 0)):
+    for key, value, want in (
+        (2, params.get(2, 1), 1),
+        (12, params.get(12, params.get(2, 1)), 1),
+        (13, params.get(13, stride), stride),
+        (8, params.get(8, 0), 0),
+        (19, params.get(19, 0), 0),
+    ):
         if value != want:
-            raise ConfigError(f"{where}: {key}={value}: only {key}={want} is read (dilation 1, "
-                              f"the same stride both ways, float weights stored in the file)")
+            raise ConfigError(
+                f"{where}: {key}={value}: only {key}={want} is read (dilation 1, "
+                f"the same stride both ways, float weights stored in the file)"
+            )
     if len(set(pads)) != 1 or pads[0] < 0:
-        raise ConfigError(f"{where}: padding {pads} (left, top, right, bottom): only one "
-                          f"padding on every side is read")
+        raise ConfigError(
+            f"{where}: padding {pads} (left, top, right, bottom): only one "
+            f"padding on every side is read"
+        )
     out_c, count = int(params.get(0, 0)), int(params.get(6, 0))
-    if out_c < 1 or kw < 1 or groups < 1 or c % groups or out_c % groups \
-            or count != out_c * (c // groups) * kh * kw:
-        raise ConfigError(f"{where}: 6={count} weights do not fit {out_c} filters of "
-                          f"{c // max(groups, 1)} channels of {kh}x{kw} (input {c} channels, "
-                          f"{groups} groups)")
-    return Layer(name, LayerKind.CONV, (source,) if source else (), c, h, w, out_c, kh, kw,
-                 stride, pads[0], groups)
+    if (
+        out_c < 1
+        or kw < 1
+        or groups < 1
+        or c % groups
+        or out_c % groups
+        or count != out_c * (c // groups) * kh * kw
+    ):
+        raise ConfigError(
+            f"{where}: 6={count} weights do not fit {out_c} filters of "
+            f"{c // max(groups, 1)} channels of {kh}x{kw} (input {c} channels, "
+            f"{groups} groups)"
+        )
+    return Layer(
+        name,
+        LayerKind.CONV,
+        (source,) if source else (),
+        c,
+        h,
+        w,
+        out_c,
+        kh,
+        kw,
+        stride,
+        pads[0],
+        groups,
+    )
 
 
 def _weight_blob(path, blob, offset, count, where) -> tuple[np.ndarray, int]:
     """`count` weights after their 4-byte flag, as float32, and the offset after them."""
     if offset + 4 > blob.size:
-        raise ConfigError(f"{path.name}: ends at byte {blob.size:,}, before the weights of "
-                          f"{where}")
-    flag = int(blob[offset:offset + 4].view("<u4")[0])
+        raise ConfigError(f"{path.name}: ends at byte {blob.size:,}, before the weights of {where}")
+    flag = int(blob[offset : offset + 4].view("<u4")[0])
     offset += 4
     if flag == FP16_FLAG:
         dtype, size = "<f2", -(-count * 2 // 4) * 4
     elif flag == 0:
         dtype, size = "<f4", count * 4
     else:
-        raise ConfigError(f"{path.name}: the weights of {where} have flag {flag:#010x}: only "
-                          f"float32 (0) and float16 ({FP16_FLAG:#010x}) are read, not "
-                          f"quantized weights")
+        raise ConfigError(
+            f"{path.name}: the weights of {where} have flag {flag:#010x}: only "
+            f"float32 (0) and float16 ({FP16_FLAG:#010x}) are read, not "
+            f"quantized weights"
+        )
     if offset + size > blob.size:
-        raise ConfigError(f"{path.name}: ends at byte {blob.size:,}, inside the {count:,} "
-                          f"weights of {where}")
-    values = blob[offset:offset + count * np.dtype(dtype).itemsize].view(dtype)
+        raise ConfigError(
+            f"{path.name}: ends at byte {blob.size:,}, inside the {count:,} weights of {where}"
+        )
+    values = blob[offset : offset + count * np.dtype(dtype).itemsize].view(dtype)
     return values.astype(np.float32), offset + size
 
 

@@ -21,9 +21,27 @@ import numpy as np
 from accelsim.errors import ConfigError
 from accelsim.workload.networks.layers import Layer, LayerKind, Network, check_shapes
 
-PASS_THROUGH = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Dropout", "Identity",
-                "Softmax", "LRN", "Flatten", "Reshape", "HardSwish", "HardSigmoid", "Elu",
-                "Selu", "PRelu", "Mul", "Div", "Sub"}
+PASS_THROUGH = {
+    "Relu",
+    "LeakyRelu",
+    "Sigmoid",
+    "Tanh",
+    "Clip",
+    "Dropout",
+    "Identity",
+    "Softmax",
+    "LRN",
+    "Flatten",
+    "Reshape",
+    "HardSwish",
+    "HardSigmoid",
+    "Elu",
+    "Selu",
+    "PRelu",
+    "Mul",
+    "Div",
+    "Sub",
+}
 
 
 def _onnx():
@@ -31,8 +49,9 @@ def _onnx():
         import onnx
         from onnx import numpy_helper
     except ImportError:
-        raise ConfigError("reading ONNX needs the onnx package: pip install 'accelsim[onnx]'") \
-            from None
+        raise ConfigError(
+            "reading ONNX needs the onnx package: pip install 'accelsim[onnx]'"
+        ) from None
     return onnx, numpy_helper
 
 
@@ -53,8 +72,9 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
         if node.op_type == "Constant":
             attr = {a.name: a for a in node.attribute}
             if "value" not in attr:
-                raise ConfigError(f"{src}: Constant node {node.name or node.output[0]!r} "
-                                  f"has no tensor 'value'")
+                raise ConfigError(
+                    f"{src}: Constant node {node.name or node.output[0]!r} has no tensor 'value'"
+                )
             consts[node.output[0]] = numpy_helper.to_array(attr["value"].t)
     inputs = [i for i in graph.input if i.name not in consts]
     if len(inputs) != 1:
@@ -62,15 +82,17 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
     given = [d.dim_value or d.dim_param or "?" for d in inputs[0].type.tensor_type.shape.dim]
     if len(given) != 4:
         raise ConfigError(f"{src}: input {inputs[0].name!r} has shape {given}; expected NCHW")
-    if not all(isinstance(d, int) and d > 0 for d in given[1:]):   # the batch is taken as 1
-        raise ConfigError(f"{src}: input {inputs[0].name!r} has shape {given}: channels, "
-                          f"height and width must be fixed numbers (export with a fixed "
-                          f"input size)")
+    if not all(isinstance(d, int) and d > 0 for d in given[1:]):  # the batch is taken as 1
+        raise ConfigError(
+            f"{src}: input {inputs[0].name!r} has shape {given}: channels, "
+            f"height and width must be fixed numbers (export with a fixed "
+            f"input size)"
+        )
     dims = [1, *given[1:]]
     name = _safe(inputs[0].name)
     layers = [Layer(name, LayerKind.INPUT, (), dims[1], dims[2], dims[3], dims[1])]
-    producer = {inputs[0].name: name}          # tensor -> layer that produces it
-    shape = {name: tuple(dims[1:])}            # layer -> (C, H, W) it produces
+    producer = {inputs[0].name: name}  # tensor -> layer that produces it
+    shape = {name: tuple(dims[1:])}  # layer -> (C, H, W) it produces
     weights: dict[str, np.ndarray] = {}
     used = {name}
 
@@ -85,14 +107,18 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
     def source(node, i=0) -> str:
         tensor = node.input[i]
         if tensor not in producer:
-            raise ConfigError(f"{src}: node {node.name!r} ({node.op_type}) reads {tensor!r}, "
-                              f"which no supported node produces")
+            raise ConfigError(
+                f"{src}: node {node.name!r} ({node.op_type}) reads {tensor!r}, "
+                f"which no supported node produces"
+            )
         return producer[tensor]
 
     def weight(node, i) -> np.ndarray:
         if len(node.input) <= i or node.input[i] not in consts:
-            raise ConfigError(f"{src}: node {node.name!r} ({node.op_type}): input {i} must be "
-                              f"a constant weight tensor")
+            raise ConfigError(
+                f"{src}: node {node.name!r} ({node.op_type}): input {i} must be "
+                f"a constant weight tensor"
+            )
         return np.asarray(consts[node.input[i]], dtype=np.float32)
 
     def add(node, op: str, where: str) -> None:
@@ -106,18 +132,36 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
             kernel = weight(node, 1)
             groups = int(attrs.get("group", 1))
             if kernel.ndim != 4:
-                raise ConfigError(f"{where}: weights {kernel.shape} are not a 2-D "
-                                  f"convolution's (filters, channels, height, width)")
+                raise ConfigError(
+                    f"{where}: weights {kernel.shape} are not a 2-D "
+                    f"convolution's (filters, channels, height, width)"
+                )
             if list(attrs.get("kernel_shape", kernel.shape[2:])) != list(kernel.shape[2:]):
-                raise ConfigError(f"{where}: kernel_shape {list(attrs['kernel_shape'])} does "
-                                  f"not match weights {kernel.shape}")
+                raise ConfigError(
+                    f"{where}: kernel_shape {list(attrs['kernel_shape'])} does "
+                    f"not match weights {kernel.shape}"
+                )
             stride, pad = _square(where, attrs, kernel.shape[2:])
             lname = layer_name(node)
-            layer = Layer(lname, LayerKind.CONV, (src_layer,), c, h, w, kernel.shape[0],
-                          kernel.shape[2], kernel.shape[3], stride, pad, groups)
+            layer = Layer(
+                lname,
+                LayerKind.CONV,
+                (src_layer,),
+                c,
+                h,
+                w,
+                kernel.shape[0],
+                kernel.shape[2],
+                kernel.shape[3],
+                stride,
+                pad,
+                groups,
+            )
             if kernel.shape[1] * groups != c:
-                raise ConfigError(f"{where}: weights {kernel.shape} do not match {c} input "
-                                  f"channels in {groups} groups")
+                raise ConfigError(
+                    f"{where}: weights {kernel.shape} do not match {c} input "
+                    f"channels in {groups} groups"
+                )
             weights[lname] = kernel
         elif op in ("Gemm", "MatMul"):
             src_layer = source(node)
@@ -128,8 +172,9 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
             if op == "MatMul" or not attrs.get("transB", 0):
                 mat = mat.T
             if mat.shape[1] != c * h * w:
-                raise ConfigError(f"{where}: weights {mat.shape} do not match {c * h * w} "
-                                  f"input features")
+                raise ConfigError(
+                    f"{where}: weights {mat.shape} do not match {c * h * w} input features"
+                )
             lname = layer_name(node)
             layer = Layer(lname, LayerKind.FC, (src_layer,), c * h * w, 1, 1, mat.shape[0])
             weights[lname] = mat
@@ -143,8 +188,9 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
                 stride, pad = _square(where, attrs, (k_h, k_w))
             if attrs.get("ceil_mode", 0):
                 raise ConfigError(f"{where}: ceil_mode = 1 is not supported")
-            layer = Layer(layer_name(node), LayerKind.POOL, (src_layer,), c, h, w, c, k_h, k_w,
-                          stride, pad)
+            layer = Layer(
+                layer_name(node), LayerKind.POOL, (src_layer,), c, h, w, c, k_h, k_w, stride, pad
+            )
         elif op in ("Add", "Sum") and all(i in producer for i in node.input):
             sources = tuple(source(node, i) for i in range(len(node.input)))
             c, h, w = shape[sources[0]]
@@ -154,21 +200,28 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
             return
         elif op == "BatchNormalization":
             src_layer = source(node)
-            if src_layer in weights and layers[-1].name == src_layer \
-                    and layers[-1].kind is LayerKind.CONV:
+            if (
+                src_layer in weights
+                and layers[-1].name == src_layer
+                and layers[-1].kind is LayerKind.CONV
+            ):
                 gamma, var = weight(node, 1), weight(node, 4)
                 eps = float(attrs.get("epsilon", 1e-5))
                 if not np.all(var + eps > 0) or not np.isfinite(gamma).all():
-                    raise ConfigError(f"{where}: variance + epsilon must be > 0 and scale "
-                                      f"finite to fold it into {src_layer}'s weights")
+                    raise ConfigError(
+                        f"{where}: variance + epsilon must be > 0 and scale "
+                        f"finite to fold it into {src_layer}'s weights"
+                    )
                 scale = gamma / np.sqrt(var + eps)
                 weights[src_layer] = weights[src_layer] * scale.reshape(-1, 1, 1, 1)
             producer[node.output[0]] = src_layer
             return
         else:
-            raise ConfigError(f"{where}: operator {op} is not supported (supported: Conv, "
-                              f"Gemm, MatMul, pools, Add, BatchNormalization and "
-                              f"shape-preserving ops)")
+            raise ConfigError(
+                f"{where}: operator {op} is not supported (supported: Conv, "
+                f"Gemm, MatMul, pools, Add, BatchNormalization and "
+                f"shape-preserving ops)"
+            )
         if not node.output:
             raise ConfigError(f"{where}: has no output")
         layers.append(layer)
@@ -182,7 +235,7 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
             add(node, op, where)
         except ConfigError:
             raise
-        except (ValueError, TypeError, KeyError, IndexError) as exc:   # attributes, shapes
+        except (ValueError, TypeError, KeyError, IndexError) as exc:  # attributes, shapes
             raise ConfigError(f"{where}: {exc}") from None
     network = Network(_safe(graph.name) or Path(src).stem, layers)
     check_shapes(network, src)
@@ -197,8 +250,9 @@ def _square(where: str, attrs: dict, kernel) -> tuple[int, int]:
     if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
         raise ConfigError(f"{where}: auto_pad is not supported; give pads explicitly")
     if len(set(strides)) != 1 or len(set(pads)) != 1:
-        raise ConfigError(f"{where}: strides {strides} and pads {pads} must be the same in "
-                          f"every direction")
+        raise ConfigError(
+            f"{where}: strides {strides} and pads {pads} must be the same in every direction"
+        )
     return int(strides[0]), int(pads[0])
 
 
@@ -208,30 +262,50 @@ def to_onnx(network: Network, weights: dict[str, np.ndarray]):
     helper = onnx.helper
     nodes, inits = [], []
     first = network.layers[0]
-    graph_input = helper.make_tensor_value_info(first.name, onnx.TensorProto.FLOAT,
-                                                [1, first.in_c, first.in_h, first.in_w])
+    graph_input = helper.make_tensor_value_info(
+        first.name, onnx.TensorProto.FLOAT, [1, first.in_c, first.in_h, first.in_w]
+    )
     for layer in network.layers[1:]:
         srcs = list(layer.sources)
         if layer.kind is LayerKind.CONV:
             w = np.asarray(weights[layer.name], dtype=np.float32).reshape(
-                layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w)
+                layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w
+            )
             inits.append(numpy_helper.from_array(w, f"{layer.name}.weight"))
-            nodes.append(helper.make_node(
-                "Conv", [srcs[0], f"{layer.name}.weight"], [layer.name], name=layer.name,
-                strides=[layer.stride] * 2, pads=[layer.pad] * 4, group=layer.groups,
-                kernel_shape=[layer.k_h, layer.k_w]))
+            nodes.append(
+                helper.make_node(
+                    "Conv",
+                    [srcs[0], f"{layer.name}.weight"],
+                    [layer.name],
+                    name=layer.name,
+                    strides=[layer.stride] * 2,
+                    pads=[layer.pad] * 4,
+                    group=layer.groups,
+                    kernel_shape=[layer.k_h, layer.k_w],
+                )
+            )
         elif layer.kind is LayerKind.FC:
             w = np.asarray(weights[layer.name], dtype=np.float32).reshape(layer.out_c, -1)
             inits.append(numpy_helper.from_array(w, f"{layer.name}.weight"))
             flat = f"{layer.name}.flat"
             nodes.append(helper.make_node("Flatten", [srcs[0]], [flat], name=flat))
-            nodes.append(helper.make_node("Gemm", [flat, f"{layer.name}.weight"], [layer.name],
-                                          name=layer.name, transB=1))
+            nodes.append(
+                helper.make_node(
+                    "Gemm", [flat, f"{layer.name}.weight"], [layer.name], name=layer.name, transB=1
+                )
+            )
         elif layer.kind is LayerKind.POOL:
-            nodes.append(helper.make_node(
-                "MaxPool", srcs, [layer.name], name=layer.name,
-                kernel_shape=[layer.k_h, layer.k_w], strides=[layer.stride] * 2,
-                pads=[layer.pad] * 4))
+            nodes.append(
+                helper.make_node(
+                    "MaxPool",
+                    srcs,
+                    [layer.name],
+                    name=layer.name,
+                    kernel_shape=[layer.k_h, layer.k_w],
+                    strides=[layer.stride] * 2,
+                    pads=[layer.pad] * 4,
+                )
+            )
         elif layer.kind is LayerKind.ADD:
             nodes.append(helper.make_node("Add", srcs, [layer.name], name=layer.name))
         else:

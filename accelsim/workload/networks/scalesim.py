@@ -16,8 +16,16 @@ import io
 from accelsim.errors import ConfigError
 from accelsim.workload.networks.layers import Layer, LayerKind, Network, check_shapes
 
-HEADER = ["Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
-          "Channels", "Num Filter", "Strides"]
+HEADER = [
+    "Layer name",
+    "IFMAP Height",
+    "IFMAP Width",
+    "Filter Height",
+    "Filter Width",
+    "Channels",
+    "Num Filter",
+    "Strides",
+]
 
 
 def is_scalesim(text: str) -> bool:
@@ -29,8 +37,9 @@ def read_scalesim(text: str, source: str, name: str) -> Network:
     rows = list(csv.reader(io.StringIO(text)))
     header = [c.strip() for c in rows[0] if c.strip()]
     if header != HEADER:
-        raise ConfigError(f"{source}: a SCALE-Sim topology starts with "
-                          f"'{', '.join(HEADER)},'; got {rows[0]}")
+        raise ConfigError(
+            f"{source}: a SCALE-Sim topology starts with '{', '.join(HEADER)},'; got {rows[0]}"
+        )
     layers: list[Layer] = []
     for lineno, row in enumerate(rows[1:], start=2):
         cells = [c.strip() for c in row]
@@ -42,19 +51,34 @@ def read_scalesim(text: str, source: str, name: str) -> Network:
             try:
                 values.append(int(cell))
             except ValueError:
-                raise ConfigError(f"{source}: row {lineno} ({layer_name}): {column} = {cell!r}:"
-                                  f" must be an integer") from None
+                raise ConfigError(
+                    f"{source}: row {lineno} ({layer_name}): {column} = {cell!r}:"
+                    f" must be an integer"
+                ) from None
         if len(values) != 7:
             raise ConfigError(f"{source}: row {lineno} ({layer_name}): expected 8 columns")
         h, w, kh, kw, c, f, stride = values
         try:
             layers.append(Layer(f"{layer_name}.ifmap", LayerKind.INPUT, (), c, h, w, c))
             if (h, w, kh, kw) == (1, 1, 1, 1):
-                layers.append(Layer(layer_name, LayerKind.FC, (f"{layer_name}.ifmap",), c, 1, 1,
-                                    f))
+                layers.append(Layer(layer_name, LayerKind.FC, (f"{layer_name}.ifmap",), c, 1, 1, f))
             else:
-                layers.append(Layer(layer_name, LayerKind.CONV, (f"{layer_name}.ifmap",), c, h,
-                                    w, f, kh, kw, stride, 0, 1))
+                layers.append(
+                    Layer(
+                        layer_name,
+                        LayerKind.CONV,
+                        (f"{layer_name}.ifmap",),
+                        c,
+                        h,
+                        w,
+                        f,
+                        kh,
+                        kw,
+                        stride,
+                        0,
+                        1,
+                    )
+                )
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: row {lineno} ({layer_name}): {exc}") from None
     if not layers:
@@ -68,7 +92,15 @@ def write_scalesim(network: Network) -> str:
     out = io.StringIO()
     out.write(", ".join(HEADER) + ",\n")
     for layer in network.mac_layers:
-        row = [layer.name, layer.in_h + 2 * layer.pad, layer.in_w + 2 * layer.pad, layer.k_h,
-               layer.k_w, layer.channels_per_group, layer.out_c, layer.stride]
+        row = [
+            layer.name,
+            layer.in_h + 2 * layer.pad,
+            layer.in_w + 2 * layer.pad,
+            layer.k_h,
+            layer.k_w,
+            layer.channels_per_group,
+            layer.out_c,
+            layer.stride,
+        ]
         out.write(", ".join(str(v) for v in row) + ",\n")
     return out.getvalue()

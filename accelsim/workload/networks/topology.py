@@ -21,8 +21,20 @@ from accelsim.workload.networks.layers import Layer, LayerKind, Network, check_s
 from accelsim.workload.networks.onnx_io import load_onnx
 from accelsim.workload.networks.scalesim import is_scalesim, read_scalesim
 
-COLUMNS = ("name", "kind", "sources", "in_c", "in_h", "in_w", "out_c", "k_h", "k_w",
-           "stride", "pad", "groups")
+COLUMNS = (
+    "name",
+    "kind",
+    "sources",
+    "in_c",
+    "in_h",
+    "in_w",
+    "out_c",
+    "k_h",
+    "k_w",
+    "stride",
+    "pad",
+    "groups",
+)
 _INT_COLUMNS = COLUMNS[3:]
 UNMODELLED = "-"  # sources of a layer fed by operators outside the model
 
@@ -38,15 +50,17 @@ def load_network(name_or_path: str | Path, base: Path | None = None) -> Network:
     text = str(name_or_path)
     if text in shipped_networks():
         folder = resources.files("accelsim.workload") / "topologies"
-        return read_topology((folder / f"{text}.csv").read_text(), source=f"<shipped {text}>",
-                             name=text)
+        return read_topology(
+            (folder / f"{text}.csv").read_text(), source=f"<shipped {text}>", name=text
+        )
     path = Path(text)
     if base is not None and not path.is_absolute():
         path = base / path
     if not path.is_file():
         raise ConfigError(
             f"network {text!r} is neither a shipped topology ({', '.join(shipped_networks())}) "
-            f"nor a file")
+            f"nor a file"
+        )
     if path.suffix.lower() == ".onnx":
         return load_onnx(path)[0]
     content = read_text(path, "topology")
@@ -56,7 +70,9 @@ def load_network(name_or_path: str | Path, base: Path | None = None) -> Network:
 
 
 def read_topology(text: str, source: str, name: str) -> Network:
-    rows = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    rows = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
     reader = csv.DictReader(rows)
     if reader.fieldnames is None or tuple(f.strip() for f in reader.fieldnames) != COLUMNS:
         got = "an empty file" if reader.fieldnames is None else ",".join(reader.fieldnames)
@@ -72,27 +88,33 @@ def read_topology(text: str, source: str, name: str) -> Network:
 
 
 def _parse_row(row: dict, previous: list[Layer], where: str) -> Layer:
-    if None in row:                             # csv puts cells beyond the header there
-        raise ConfigError(f"{where}: {len(COLUMNS) + len(row[None])} cells for "
-                          f"{len(COLUMNS)} columns ({','.join(COLUMNS)})")
+    if None in row:  # csv puts cells beyond the header there
+        raise ConfigError(
+            f"{where}: {len(COLUMNS) + len(row[None])} cells for "
+            f"{len(COLUMNS)} columns ({','.join(COLUMNS)})"
+        )
     if any(val is None for val in row.values()):
         given = sum(val is not None for val in row.values())
-        raise ConfigError(f"{where}: {given} cells for {len(COLUMNS)} columns "
-                          f"({','.join(COLUMNS)})")
+        raise ConfigError(
+            f"{where}: {given} cells for {len(COLUMNS)} columns ({','.join(COLUMNS)})"
+        )
     values = {k.strip(): val.strip() for k, val in row.items()}
     layer_name = values["name"]
     try:
         kind = LayerKind(values["kind"])
     except ValueError:
-        raise ConfigError(f"{where} ({layer_name}): kind = {values['kind']!r}: must be one of "
-                          f"{', '.join(k.value for k in LayerKind)}") from None
+        raise ConfigError(
+            f"{where} ({layer_name}): kind = {values['kind']!r}: must be one of "
+            f"{', '.join(k.value for k in LayerKind)}"
+        ) from None
     ints = {}
     for column in _INT_COLUMNS:
         try:
             ints[column] = int(values[column])
         except ValueError:
-            raise ConfigError(f"{where} ({layer_name}): {column} = {values[column]!r}: "
-                              f"must be an integer") from None
+            raise ConfigError(
+                f"{where} ({layer_name}): {column} = {values[column]!r}: must be an integer"
+            ) from None
     if values["sources"] == UNMODELLED:
         sources = ()
     elif values["sources"]:

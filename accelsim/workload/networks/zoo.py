@@ -129,8 +129,9 @@ def _resnet(name: str, bottleneck: bool, blocks: list[int]) -> Network:
             main = b.last
             shortcut = block_in
             if stride != 1 or in_c != width * expansion:
-                shortcut = b.conv(f"{p}.downsample.0", width * expansion, 1, stride=stride,
-                                  src=block_in)
+                shortcut = b.conv(
+                    f"{p}.downsample.0", width * expansion, 1, stride=stride, src=block_in
+                )
             b.add(f"{p}.add", main, shortcut)
             in_c = width * expansion
     b.global_pool("avgpool")
@@ -150,8 +151,11 @@ def mobilenet_v1() -> Network:
     """MobileNet-v1, width 1.0, 224x224: depthwise-separable blocks (dw has groups = in_c)."""
     b = _Builder("mobilenet_v1", 3, 224, 224)
     b.conv("conv0", 32, 3, stride=2, pad=1)
-    plan = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + \
-           [(1024, 2), (1024, 1)]
+    plan = (
+        [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)]
+        + [(512, 1)] * 5
+        + [(1024, 2), (1024, 1)]
+    )
     c = 32
     for i, (out_c, stride) in enumerate(plan, 1):
         b.conv(f"conv{i}_dw", c, 3, stride=stride, pad=1, groups=c)
@@ -168,8 +172,10 @@ ZOO = {f.__name__: f for f in (lenet5, alexnet, vgg16, resnet18, resnet50, mobil
 def main(argv: list[str] | None = None) -> int:
     """The folder is a required argument, so neither `--help` nor a bare run can overwrite
     the package's own files by accident."""
-    parser = argparse.ArgumentParser(prog="python -m accelsim.workload.networks.zoo",
-                                     description="write the shipped topologies as CSV files")
+    parser = argparse.ArgumentParser(
+        prog="python -m accelsim.workload.networks.zoo",
+        description="write the shipped topologies as CSV files",
+    )
     parser.add_argument("folder", type=Path, help="directory for <network>.csv (created)")
     folder = parser.parse_args(argv).folder
     try:

@@ -20,12 +20,14 @@ def window_counts(mask: np.ndarray, window: int) -> np.ndarray:
     rows, cols = math.ceil(kh / window), math.ceil(kw / window)
     padded = np.zeros((o, c, rows * window, cols * window), dtype=np.int64)
     padded[:, :, :kh, :kw] = mask
-    return padded.reshape(o, c, rows, window, cols, window).sum(axis=(3, 5)).reshape(
-        o, c, rows * cols)
+    return (
+        padded.reshape(o, c, rows, window, cols, window).sum(axis=(3, 5)).reshape(o, c, rows * cols)
+    )
 
 
-def spread_nnz(total: int, n_filters: int, per_filter: int, cv: float,
-               rng: np.random.Generator) -> np.ndarray:
+def spread_nnz(
+    total: int, n_filters: int, per_filter: int, cv: float, rng: np.random.Generator
+) -> np.ndarray:
     """Split `total` nonzeros over filters of `per_filter` weights each, with fractions drawn
     from Beta(mean = total density, cv) and rounded so the sum is exactly `total`.
 

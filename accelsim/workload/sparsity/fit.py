@@ -33,7 +33,7 @@ FIT_VARIANTS = ("layer50", "layer80")  # layer-wise magnitude pruning at two den
 # the networks whose even-numbered layers fit the model; every layer of the others (the
 # classic plain CNNs, added after the fit) is held out whole
 FIT_NETWORKS = ("ddddocr_ocr", "ddddocr_det", "nudenet_yolov8n", "fer_mini_xception")
-FIT_LIMIT = 1 << 18                   # the grid search uses layers up to this many weights
+FIT_LIMIT = 1 << 18  # the grid search uses layers up to this many weights
 KERNEL_GRID = tuple(round(0.25 * i, 2) for i in range(13))
 
 
@@ -64,8 +64,7 @@ def measured_layers():
 def _model_layer(model: SparsityModel, p, seed: int) -> MaskStats:
     layer = p.layer
     rng = np.random.default_rng(seed)
-    nnz = spread_nnz(p.nnz, layer.out_c, layer.weights_per_filter, model.filter_cv(p.density),
-                     rng)
+    nnz = spread_nnz(p.nnz, layer.out_c, layer.weights_per_filter, model.filter_cv(p.density), rng)
     return modelled_stats(model, nnz, layer.channels_per_group, (layer.k_h, layer.k_w), seed)
 
 
@@ -83,8 +82,9 @@ def fit(layers) -> SparsityModel:
 
     def error(k):
         model = SparsityModel(filter_spread, channel_spread, k)
-        return np.mean([abs(_model_layer(model, p, 0).zero_kernels - s.zero_kernels)
-                        for p, s in small])
+        return np.mean(
+            [abs(_model_layer(model, p, 0).zero_kernels - s.zero_kernels) for p, s in small]
+        )
 
     best = min(KERNEL_GRID, key=error)
     return SparsityModel(round(filter_spread, 3), round(channel_spread, 3), best)
@@ -97,9 +97,19 @@ def fit_report(model: SparsityModel | None = None) -> tuple[SparsityModel, list[
     fitted = [l for l in layers if _fits(l[0], l[2])]
     if model is None:
         model = fit(fitted)
-    rows = [LayerFit(name, variant, p.layer.name, not _fits(name, i),
-                     (p.layer.k_h, p.layer.k_w), _measured(p), _model_layer(model, p, i))
-            for name, variant, i, p in layers if p.layer.weights <= POSITION_LIMIT]
+    rows = [
+        LayerFit(
+            name,
+            variant,
+            p.layer.name,
+            not _fits(name, i),
+            (p.layer.k_h, p.layer.k_w),
+            _measured(p),
+            _model_layer(model, p, i),
+        )
+        for name, variant, i, p in layers
+        if p.layer.weights <= POSITION_LIMIT
+    ]
     return model, rows
 
 
@@ -107,17 +117,31 @@ def _fits(network: str, index: int) -> bool:
     return network in FIT_NETWORKS and index % 2 == 0
 
 
-def compare_network(pruned, model: SparsityModel = FITTED, network: str = "",
-                    variant: str = "") -> list[LayerFit]:
+def compare_network(
+    pruned, model: SparsityModel = FITTED, network: str = "", variant: str = ""
+) -> list[LayerFit]:
     """Measured against modelled statistics for every layer whose kernels are measured (a
     mask or shipped counts) and small enough to model; the model gets each layer's total."""
     rows = []
     for i, p in enumerate(pruned.layers):
-        if p.placement is not None or p.kernel_nnz() is None or not 0 < p.density < 1 \
-                or p.layer.weights > POSITION_LIMIT:
+        if (
+            p.placement is not None
+            or p.kernel_nnz() is None
+            or not 0 < p.density < 1
+            or p.layer.weights > POSITION_LIMIT
+        ):
             continue
-        rows.append(LayerFit(network, variant, p.layer.name, None,
-                             (p.layer.k_h, p.layer.k_w), _measured(p), _model_layer(model, p, i)))
+        rows.append(
+            LayerFit(
+                network,
+                variant,
+                p.layer.name,
+                None,
+                (p.layer.k_h, p.layer.k_w),
+                _measured(p),
+                _model_layer(model, p, i),
+            )
+        )
     return rows
 
 
@@ -131,24 +155,33 @@ def fit_errors(rows: list[LayerFit]) -> dict[str, tuple[str, float, float]]:
         err = [abs(getattr(r.measured, stat) - getattr(r.modelled, stat)) for r in spatial]
         errors[stat] = ("abs", float(np.median(err)), float(max(err)))
     for stat in ("filter_cv", "channel_cv"):
-        err = [abs(getattr(r.measured, stat) - getattr(r.modelled, stat))
-               / getattr(r.measured, stat) for r in rows if getattr(r.measured, stat) > 0]
+        err = [
+            abs(getattr(r.measured, stat) - getattr(r.modelled, stat)) / getattr(r.measured, stat)
+            for r in rows
+            if getattr(r.measured, stat) > 0
+        ]
         errors[stat] = ("rel", float(np.median(err)), float(max(err)))
     return errors
 
 
 def report_table(rows: list[LayerFit]) -> str:
-    head = (f"{'network':<18}{'variant':<9}{'layer':<8}{'fit':>4}{'k':>4}{'density':>8}"
-            f"{'filter cv':>16}{'channel cv':>16}{'0-kernels':>16}{'0-windows':>16}")
-    lines = [head, f"{'':<51}{'measured model':>16}{'measured model':>16}"
-                   f"{'measured model':>16}{'measured model':>16}"]
+    head = (
+        f"{'network':<18}{'variant':<9}{'layer':<8}{'fit':>4}{'k':>4}{'density':>8}"
+        f"{'filter cv':>16}{'channel cv':>16}{'0-kernels':>16}{'0-windows':>16}"
+    )
+    lines = [
+        head,
+        f"{'':<51}{'measured model':>16}{'measured model':>16}"
+        f"{'measured model':>16}{'measured model':>16}",
+    ]
     for r in rows:
         m, o = r.measured, r.modelled
         lines.append(
             f"{r.network[:17]:<18}{r.variant:<9}{r.layer[:7]:<8}{_role(r.held_out):>4}"
             f"{r.kernel[0]:>4}{m.density:>8.2f}{m.filter_cv:>8.3f}{o.filter_cv:>8.3f}"
             f"{m.channel_cv:>8.3f}{o.channel_cv:>8.3f}{m.zero_kernels:>8.3f}"
-            f"{o.zero_kernels:>8.3f}{m.zero_windows:>8.3f}{o.zero_windows:>8.3f}")
+            f"{o.zero_kernels:>8.3f}{m.zero_windows:>8.3f}{o.zero_windows:>8.3f}"
+        )
     return "\n".join(lines)
 
 
@@ -160,18 +193,30 @@ def main() -> int:
     model, rows = fit_report()
     print(f"fitted: {model}")
     print(report_table(rows))
-    for title, held in (("held-out layers of the fit networks",
-                          [r for r in rows if r.held_out and r.network in FIT_NETWORKS]),
-                         ("held-out networks", [r for r in rows if r.network not in FIT_NETWORKS])):
+    for title, held in (
+        (
+            "held-out layers of the fit networks",
+            [r for r in rows if r.held_out and r.network in FIT_NETWORKS],
+        ),
+        ("held-out networks", [r for r in rows if r.network not in FIT_NETWORKS]),
+    ):
         errors = fit_errors(held)
-        print(f"{title} ({len(held)} layers): " + ", ".join(
-            f"{stat} {kind} {median:.3f} (max {worst:.3f})"
-            for stat, (kind, median, worst) in errors.items()))
-    print("\nLeNet-5 at Han et al.'s densities: one-shot magnitude pruning against iterative "
-          "pruning with retraining")
+        print(
+            f"{title} ({len(held)} layers): "
+            + ", ".join(
+                f"{stat} {kind} {median:.3f} (max {worst:.3f})"
+                for stat, (kind, median, worst) in errors.items()
+            )
+        )
+    print(
+        "\nLeNet-5 at Han et al.'s densities: one-shot magnitude pruning against iterative "
+        "pruning with retraining"
+    )
     _print_effect(retraining_effect())
-    print("\nwaifu2x upconv_7, every layer 80 % sparse: one-shot magnitude pruning against "
-          "iterative pruning with retraining (distilled on a real photograph)")
+    print(
+        "\nwaifu2x upconv_7, every layer 80 % sparse: one-shot magnitude pruning against "
+        "iterative pruning with retraining (distilled on a real photograph)"
+    )
     _print_effect(waifu2x_retraining_effect())
     return 0
 
@@ -180,9 +225,10 @@ def _print_effect(rows) -> None:
     print(f"{'layer':<8}{'density':>8}{'filter cv':>20}{'0-kernels':>20}")
     print(f"{'':<16}{'one-shot retrained':>20}{'one-shot retrained':>20}")
     for name, once, again in rows:
-        print(f"{name:<8}{again.density:>8.2f}{once.filter_cv:>10.3f}{again.filter_cv:>10.3f}"
-              f"{once.zero_kernels:>10.3f}{again.zero_kernels:>10.3f}")
-
+        print(
+            f"{name:<8}{again.density:>8.2f}{once.filter_cv:>10.3f}{again.filter_cv:>10.3f}"
+            f"{once.zero_kernels:>10.3f}{again.zero_kernels:>10.3f}"
+        )
 
 
 def retraining_effect() -> list[tuple[str, MaskStats, MaskStats]]:
@@ -192,13 +238,13 @@ def retraining_effect() -> list[tuple[str, MaskStats, MaskStats]]:
     (name, one-shot statistics, retrained statistics)."""
 
     network = load_network("lenet5")
-    retrained = prune_weights(network, load_weights(weights_path("lenet5_han2015")), "layer",
-                              1.0)
+    retrained = prune_weights(network, load_weights(weights_path("lenet5_han2015")), "layer", 1.0)
     keep = {p.layer.name: p.density for p in retrained.layers}
-    one_shot = prune_weights(network, load_weights(weights_path("lenet5_trained")), "layer",
-                             keep)
-    return [(a.layer.name, _measured(a), _measured(b))
-            for a, b in zip(one_shot.layers, retrained.layers)]
+    one_shot = prune_weights(network, load_weights(weights_path("lenet5_trained")), "layer", keep)
+    return [
+        (a.layer.name, _measured(a), _measured(b))
+        for a, b in zip(one_shot.layers, retrained.layers)
+    ]
 
 
 def waifu2x_retraining_effect() -> list[tuple[str, MaskStats, MaskStats]]:
@@ -208,10 +254,14 @@ def waifu2x_retraining_effect() -> list[tuple[str, MaskStats, MaskStats]]:
     statistics, retrained statistics)."""
 
     network = load_network("real_waifu2x_upconv7")
-    one_shot, retrained = (load_measured(measured_path(f"waifu2x_upconv7.{v}"), network)
-                           for v in ("layer80", "retrained80"))
-    return [(a.layer.name, _measured(a), _measured(b))
-            for a, b in zip(one_shot.layers, retrained.layers)]
+    one_shot, retrained = (
+        load_measured(measured_path(f"waifu2x_upconv7.{v}"), network)
+        for v in ("layer80", "retrained80")
+    )
+    return [
+        (a.layer.name, _measured(a), _measured(b))
+        for a, b in zip(one_shot.layers, retrained.layers)
+    ]
 
 
 if __name__ == "__main__":

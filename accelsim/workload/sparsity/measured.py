@@ -41,8 +41,12 @@ class MeasuredLayer:
     def from_mask(cls, name: str, mask: np.ndarray, window: int, keep_mask: bool):
         kernels = mask.reshape(mask.shape[0], mask.shape[1], -1).sum(axis=2)
         big = mask.shape[2] > window or mask.shape[3] > window
-        return cls(name, kernels, window_counts(mask, window) if big else None,
-                   mask.astype(bool) if keep_mask else None)
+        return cls(
+            name,
+            kernels,
+            window_counts(mask, window) if big else None,
+            mask.astype(bool) if keep_mask else None,
+        )
 
 
 def _small_int(a: np.ndarray) -> np.ndarray:
@@ -50,8 +54,13 @@ def _small_int(a: np.ndarray) -> np.ndarray:
 
 
 def write_measured(path: Path, meta: dict, layers: list[MeasuredLayer]) -> None:
-    arrays = {"meta": np.array(json.dumps({**meta, "layers": [l.name for l in layers],
-                                           "window": WINDOW}, allow_nan=False))}
+    arrays = {
+        "meta": np.array(
+            json.dumps(
+                {**meta, "layers": [l.name for l in layers], "window": WINDOW}, allow_nan=False
+            )
+        )
+    }
     for i, layer in enumerate(layers):
         arrays[f"kernels_{i}"] = _small_int(layer.kernels)
         if layer.windows is not None:
@@ -77,8 +86,9 @@ def read_meta(path: Path) -> dict:
         with np.load(path) as data:
             meta = json.loads(str(data["meta"]))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise ConfigError(f"{path}: not a measured-mask file: "
-                          f"{exc or type(exc).__name__}") from None
+        raise ConfigError(
+            f"{path}: not a measured-mask file: {exc or type(exc).__name__}"
+        ) from None
     if not isinstance(meta, dict) or not isinstance(meta.get("layers"), list):
         raise ConfigError(f"{path}: not a measured-mask file: its meta names no layers")
     return meta
@@ -88,8 +98,10 @@ def check_measured(path: Path, network: Network, where: str) -> dict:
     """The file's metadata, once its layers are known to be the network's MAC layers."""
     meta = read_meta(path)
     if meta["layers"] != [l.name for l in network.mac_layers]:
-        raise ConfigError(f"{where}: {path.name} holds the layers of {meta['network']}, not "
-                          f"of {network.name}: use [workload] network = {meta['network']!r}")
+        raise ConfigError(
+            f"{where}: {path.name} holds the layers of {meta['network']}, not "
+            f"of {network.name}: use [workload] network = {meta['network']!r}"
+        )
     return meta
 
 
@@ -104,20 +116,33 @@ def load_measured(path: Path, network: Network) -> PrunedNetwork:
             kernels = data[f"kernels_{i}"].astype(np.int64)
             shape = (layer.out_c, layer.channels_per_group)
             if kernels.shape != shape or kernels.max(initial=0) > layer.k_h * layer.k_w:
-                raise ConfigError(f"{path}: layer {name}: counts of shape {kernels.shape} "
-                                  f"do not fit its {shape} kernels of {layer.k_h}x{layer.k_w}")
+                raise ConfigError(
+                    f"{path}: layer {name}: counts of shape {kernels.shape} "
+                    f"do not fit its {shape} kernels of {layer.k_h}x{layer.k_w}"
+                )
             mask = None
             if f"mask_{i}" in data.files:
                 bits = np.unpackbits(data[f"mask_{i}"], count=layer.weights).astype(bool)
-                mask = bits.reshape(layer.out_c, layer.channels_per_group, layer.k_h,
-                                    layer.k_w)
-            windows = data[f"windows_{i}"].astype(np.int64) if f"windows_{i}" in data.files \
-                else None
-            pruned.append(PrunedLayer(layer, kernels.sum(axis=1), seed=_layer_seed(0, name),
-                                      mask=mask, kernels=kernels, windows=windows))
+                mask = bits.reshape(layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w)
+            windows = (
+                data[f"windows_{i}"].astype(np.int64) if f"windows_{i}" in data.files else None
+            )
+            pruned.append(
+                PrunedLayer(
+                    layer,
+                    kernels.sum(axis=1),
+                    seed=_layer_seed(0, name),
+                    mask=mask,
+                    kernels=kernels,
+                    windows=windows,
+                )
+            )
     sparsity = meta["sparsity"]
     how = " with retraining" if meta.get("retrained") else ""
-    return PrunedNetwork(network, pruned,
-                         f"{meta['variant']} ({meta['method']} magnitude{how}, "
-                         f"{sparsity:.1%} sparse) "
-                         f"of {meta['package']} {meta['version']} {meta['file']}")
+    return PrunedNetwork(
+        network,
+        pruned,
+        f"{meta['variant']} ({meta['method']} magnitude{how}, "
+        f"{sparsity:.1%} sparse) "
+        f"of {meta['package']} {meta['version']} {meta['file']}",
+    )

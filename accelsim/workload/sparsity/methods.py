@@ -29,29 +29,41 @@ from accelsim.workload.sparsity.pruning import (
 METHODS = ("layer", "global", "nm", "balanced")
 
 
-def prune_weights(network: Network, weights: dict[str, np.ndarray], method: str = "layer",
-                  keep: float | dict[str, float] = 1.0, n: int = 2, m: int = 4,
-                  src: str = "weights") -> PrunedNetwork:
+def prune_weights(
+    network: Network,
+    weights: dict[str, np.ndarray],
+    method: str = "layer",
+    keep: float | dict[str, float] = 1.0,
+    n: int = 2,
+    m: int = 4,
+    src: str = "weights",
+) -> PrunedNetwork:
     """Prune real weights with one of METHODS; `keep` is a fraction (or one per layer)."""
     if method not in METHODS:
         raise ConfigError(f"{src}: method = {method!r}: must be one of {', '.join(METHODS)}")
     arrays = {}
     for layer in network.mac_layers:
         if layer.name not in weights:
-            raise ConfigError(f"{src}: no weights for layer {layer.name!r} "
-                              f"(has: {', '.join(sorted(weights))})")
+            raise ConfigError(
+                f"{src}: no weights for layer {layer.name!r} (has: {', '.join(sorted(weights))})"
+            )
         w = np.asarray(weights[layer.name])
         want = weight_shape(layer)
         # a conv kernel must have exactly its shape (a transposed one has the right size);
         # an fc matrix may keep its input features unflattened
-        if w.size != layer.weights or (w.shape != want if layer.kind.value == "conv"
-                                       else w.ndim < 2 or w.shape[0] != want[0]):
+        if w.size != layer.weights or (
+            w.shape != want if layer.kind.value == "conv" else w.ndim < 2 or w.shape[0] != want[0]
+        ):
             raise ConfigError(f"{src}: {layer.name} has shape {w.shape}; expected {want}")
         if not np.issubdtype(w.dtype, np.number) or not np.isfinite(w).all():
-            bad = int(np.size(w) - np.isfinite(w).sum()) if np.issubdtype(w.dtype, np.number) \
+            bad = (
+                int(np.size(w) - np.isfinite(w).sum())
+                if np.issubdtype(w.dtype, np.number)
                 else w.size
-            raise ConfigError(f"{src}: {layer.name} has {bad} weights that are not finite "
-                              f"numbers (NaN or inf)")
+            )
+            raise ConfigError(
+                f"{src}: {layer.name} has {bad} weights that are not finite numbers (NaN or inf)"
+            )
         arrays[layer.name] = w.reshape(want)
 
     def fraction(name):
@@ -70,7 +82,7 @@ def prune_weights(network: Network, weights: dict[str, np.ndarray], method: str 
         mask = magnitude_mask(flat, _budget(flat, fraction("all") * flat.size))
         start = 0
         for name, w in arrays.items():
-            masks[name] = mask[start:start + w.size].reshape(w.shape)
+            masks[name] = mask[start : start + w.size].reshape(w.shape)
             start += w.size
     elif method == "nm":
         if not (isinstance(n, int) and isinstance(m, int) and 1 <= n <= m):
@@ -80,18 +92,32 @@ def prune_weights(network: Network, weights: dict[str, np.ndarray], method: str 
         for name, w in arrays.items():
             per_filter = round(fraction(name) * w[0].size)
             rows = w.reshape(w.shape[0], -1)
-            masks[name] = np.stack([magnitude_mask(r, _budget(r, per_filter))
-                                    for r in rows]).reshape(w.shape)
-    layers = [PrunedLayer(l, masks[l.name].reshape(l.out_c, -1).sum(axis=1),
-                          seed=_layer_seed(0, l.name), mask=masks[l.name])
-              for l in network.mac_layers]
-    label = f"{method} magnitude pruning of {src}" if method in ("layer", "global") else \
-        f"{f'{n}:{m} structured' if method == 'nm' else 'balanced'} pruning of {src}"
+            masks[name] = np.stack(
+                [magnitude_mask(r, _budget(r, per_filter)) for r in rows]
+            ).reshape(w.shape)
+    layers = [
+        PrunedLayer(
+            l,
+            masks[l.name].reshape(l.out_c, -1).sum(axis=1),
+            seed=_layer_seed(0, l.name),
+            mask=masks[l.name],
+        )
+        for l in network.mac_layers
+    ]
+    label = (
+        f"{method} magnitude pruning of {src}"
+        if method in ("layer", "global")
+        else f"{f'{n}:{m} structured' if method == 'nm' else 'balanced'} pruning of {src}"
+    )
     return PrunedNetwork(network, layers, label)
 
 
-def prune_magnitude(network: Network, weights: dict[str, np.ndarray],
-                    keep: float | dict[str, float], src: str = "weights") -> PrunedNetwork:
+def prune_magnitude(
+    network: Network,
+    weights: dict[str, np.ndarray],
+    keep: float | dict[str, float],
+    src: str = "weights",
+) -> PrunedNetwork:
     """Layer-wise magnitude pruning: each layer keeps round(keep * n) of its largest |w|."""
     return prune_weights(network, weights, "layer", keep, src=src)
 

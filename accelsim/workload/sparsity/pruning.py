@@ -62,11 +62,14 @@ class PrunedLayer:
     @filter_nnz.validator
     def _check(self, _attr, nnz):
         if nnz.shape != (self.layer.out_c,):
-            raise ValueError(f"{self.layer.name}: filter_nnz has shape {nnz.shape}, "
-                             f"expected ({self.layer.out_c},)")
+            raise ValueError(
+                f"{self.layer.name}: filter_nnz has shape {nnz.shape}, "
+                f"expected ({self.layer.out_c},)"
+            )
         if nnz.min(initial=0) < 0 or nnz.max(initial=0) > self.layer.weights_per_filter:
-            raise ValueError(f"{self.layer.name}: filter_nnz must lie in "
-                             f"[0, {self.layer.weights_per_filter}]")
+            raise ValueError(
+                f"{self.layer.name}: filter_nnz must lie in [0, {self.layer.weights_per_filter}]"
+            )
 
     @property
     def nnz(self) -> int:
@@ -84,8 +87,10 @@ class PrunedLayer:
         """Channel boundaries of k input-channel chunks: chunk c is [b[c], b[c+1])."""
         c = self.layer.channels_per_group
         if not 1 <= k <= c:
-            raise ConfigError(f"layer {self.layer.name}: channel_splits = {k} must lie in "
-                              f"[1, {c}] (its filters see {c} input channels)")
+            raise ConfigError(
+                f"layer {self.layer.name}: channel_splits = {k} must lie in "
+                f"[1, {c}] (its filters see {c} input channels)"
+            )
         return np.array([i * c // k for i in range(k + 1)], dtype=np.int64)
 
     def chunk_nnz(self, k: int) -> np.ndarray:
@@ -114,7 +119,7 @@ class PrunedLayer:
         if int(self.filter_nnz.min()) == self.layer.weights_per_filter:  # dense: no draw needed
             return np.tile(colors, (self.layer.out_c, 1))
         rng = np.random.default_rng([self.seed, channels])
-        out = np.empty((self.layer.out_c, channels), dtype=np.int64)   # one copy: fc6 is 0.8 GB
+        out = np.empty((self.layer.out_c, channels), dtype=np.int64)  # one copy: fc6 is 0.8 GB
         for f, n in enumerate(self.filter_nnz.tolist()):
             out[f] = rng.multivariate_hypergeometric(colors, n)
         return out
@@ -127,8 +132,11 @@ class PrunedLayer:
         if "mask" not in self._placed:
             rng = np.random.default_rng([self.seed, 11])
             self._placed["mask"] = self.placement.place(
-                self.filter_nnz, self.layer.channels_per_group, (self.layer.k_h, self.layer.k_w),
-                rng)
+                self.filter_nnz,
+                self.layer.channels_per_group,
+                (self.layer.k_h, self.layer.k_w),
+                rng,
+            )
         return self._placed["mask"]
 
     def window_nnz(self, window: int = WINDOW) -> np.ndarray | None:
@@ -140,8 +148,12 @@ class PrunedLayer:
             return self.kernel_nnz()[:, :, None]
         mask = self.mask if self.mask is not None else self._modelled_mask()
         if mask is not None:
-            return window_counts(mask.reshape(self.layer.out_c, self.layer.channels_per_group,
-                                              self.layer.k_h, self.layer.k_w), window)
+            return window_counts(
+                mask.reshape(
+                    self.layer.out_c, self.layer.channels_per_group, self.layer.k_h, self.layer.k_w
+                ),
+                window,
+            )
         if self.windows is not None and window == WINDOW:
             return self.windows
         return None
@@ -149,9 +161,14 @@ class PrunedLayer:
     def dense(self) -> PrunedLayer:
         """The same layer with every weight kept and stored without indices."""
         full = np.full(self.layer.out_c, self.layer.weights_per_filter)
-        return PrunedLayer(self.layer, full, self.seed, compressed=False,
-                           activation_density=self.activation_density,
-                           activation_cv=self.activation_cv)
+        return PrunedLayer(
+            self.layer,
+            full,
+            self.seed,
+            compressed=False,
+            activation_density=self.activation_density,
+            activation_cv=self.activation_cv,
+        )
 
     def input_activation_density(self, tile_pixels) -> np.ndarray:
         """(n_tiles, in_c) fraction of nonzero inputs of each channel in each input tile of
@@ -198,20 +215,25 @@ class PrunedNetwork:
     def only(self, names) -> PrunedNetwork:
         """The named layers, in network order."""
         keep = set(names)
-        return attrs.evolve(self, layers=[p for p in self.layers if p.layer.name in keep],
-                            description=f"{self.description}, {len(keep)} layers")
+        return attrs.evolve(
+            self,
+            layers=[p for p in self.layers if p.layer.name in keep],
+            description=f"{self.description}, {len(keep)} layers",
+        )
 
 
 def dense_network(network: Network) -> PrunedNetwork:
     """Every weight kept, stored densely: with nothing to skip there is nothing to index."""
-    layers = [PrunedLayer(l, np.full(l.out_c, l.weights_per_filter), compressed=False)
-              for l in network.mac_layers]
+    layers = [
+        PrunedLayer(l, np.full(l.out_c, l.weights_per_filter), compressed=False)
+        for l in network.mac_layers
+    ]
     return PrunedNetwork(network, layers, "unpruned (dense)")
 
 
 # --- seeded profiles -------------------------------------------------------------------------
 
-MAX_CV = 100.0    # finite; above the spread cap at any density down to 1e-4 (docs/defaults.md)
+MAX_CV = 100.0  # finite; above the spread cap at any density down to 1e-4 (docs/defaults.md)
 FITTED_CV = "fitted"  # cv and placement from the model fitted to real masks (sparsity_model)
 
 
@@ -226,15 +248,16 @@ class SparsityProfile:
     default_density: float | None = None
     default_cv: float | str = FITTED_CV
     source: str = ""
-    network: str = ""          # the network it was written for, if the file says
-    file: str = ""             # where it was read from, for errors that point at it
+    network: str = ""  # the network it was written for, if the file says
+    file: str = ""  # where it was read from, for errors that point at it
     # fraction of nonzero input activations per layer, where the source publishes it
     activation_density: dict[str, float] = field(factory=dict)
 
     @classmethod
     def uniform(cls, density: float, cv: float | str = FITTED_CV) -> SparsityProfile:
-        return cls(name=f"uniform density {density}, cv {cv}", default_density=density,
-                   default_cv=cv)
+        return cls(
+            name=f"uniform density {density}, cv {cv}", default_density=density, default_cv=cv
+        )
 
     @classmethod
     def from_toml(cls, path: Path | str, text: str | None = None) -> SparsityProfile:
@@ -247,24 +270,37 @@ class SparsityProfile:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{src}: cannot read profile: {exc}") from None
-        known = {"name", "source", "network", "default_density", "cv", "density", "nnz",
-                 "activation_density"}
+        known = {
+            "name",
+            "source",
+            "network",
+            "default_density",
+            "cv",
+            "density",
+            "nnz",
+            "activation_density",
+        }
         for key in data:
             if key not in known:
                 raise unknown(f"{src}:", key, known)
         cv_value = data.get("cv", FITTED_CV)
         per_layer_cv = cv_value if isinstance(cv_value, dict) else {}
-        default_cv = cv_value.get("default", FITTED_CV) if isinstance(cv_value, dict) \
-            else cv_value
+        default_cv = cv_value.get("default", FITTED_CV) if isinstance(cv_value, dict) else cv_value
         for table in ("density", "nnz", "activation_density"):
             if not isinstance(data.get(table, {}), dict):
                 raise ConfigError(f"{src}: [{table}] must be a table of layer = value")
-        profile = cls(name=data.get("name", Path(src).stem), density=data.get("density", {}),
-                      nnz=data.get("nnz", {}), cv={k: v for k, v in per_layer_cv.items()
-                                                   if k != "default"},
-                      default_density=data.get("default_density"), default_cv=default_cv,
-                      source=data.get("source", ""), network=str(data.get("network", "")),
-                      file=src, activation_density=data.get("activation_density", {}))
+        profile = cls(
+            name=data.get("name", Path(src).stem),
+            density=data.get("density", {}),
+            nnz=data.get("nnz", {}),
+            cv={k: v for k, v in per_layer_cv.items() if k != "default"},
+            default_density=data.get("default_density"),
+            default_cv=default_cv,
+            source=data.get("source", ""),
+            network=str(data.get("network", "")),
+            file=src,
+            activation_density=data.get("activation_density", {}),
+        )
         profile.validate(src)
         return profile
 
@@ -276,8 +312,10 @@ class SparsityProfile:
         for key, value in self.activation_density.items():
             _check_number(src, f"activation_density.{key}", value, 0.0, 1.0)
             if value == 0:
-                raise ConfigError(f"{src}: activation_density.{key} = 0: a layer with no "
-                                  f"nonzero input does no work; give a fraction > 0")
+                raise ConfigError(
+                    f"{src}: activation_density.{key} = 0: a layer with no "
+                    f"nonzero input does no work; give a fraction > 0"
+                )
         for key, value in self.nnz.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{src}: nnz.{key} = {value!r}: must be an integer >= 0")
@@ -290,13 +328,16 @@ class SparsityProfile:
         if layer.name in self.nnz:
             n = self.nnz[layer.name]
             if n > layer.weights:
-                raise ConfigError(f"{src}: nnz.{layer.name} = {n} exceeds the layer's "
-                                  f"{layer.weights} weights")
+                raise ConfigError(
+                    f"{src}: nnz.{layer.name} = {n} exceeds the layer's {layer.weights} weights"
+                )
             return n
         density = self.density.get(layer.name, self.default_density)
         if density is None:
-            raise ConfigError(f"{src}: [density] has no value for layer {layer.name!r}: add it "
-                              f"or set default_density")
+            raise ConfigError(
+                f"{src}: [density] has no value for layer {layer.name!r}: add it "
+                f"or set default_density"
+            )
         return round(density * layer.weights)
 
 
@@ -307,7 +348,9 @@ def _check_number(src, key, value, lo, hi):
 
 def shipped_profiles() -> list[str]:
     folder = resources.files("accelsim.workload") / "profiles"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load_profile(name_or_path: str, base: Path | None = None) -> SparsityProfile:
@@ -318,27 +361,34 @@ def load_profile(name_or_path: str, base: Path | None = None) -> SparsityProfile
     if base is not None and not path.is_absolute():
         path = base / path
     if not path.is_file():
-        raise ConfigError(f"profile {name_or_path!r} is neither shipped nor a file; "
-                          f"{did_you_mean(name_or_path, shipped_profiles())}shipped: "
-                          f"{', '.join(shipped_profiles())}")
+        raise ConfigError(
+            f"profile {name_or_path!r} is neither shipped nor a file; "
+            f"{did_you_mean(name_or_path, shipped_profiles())}shipped: "
+            f"{', '.join(shipped_profiles())}"
+        )
     return SparsityProfile.from_toml(path)
 
 
-def prune_with_profile(network: Network, profile: SparsityProfile, seed: int,
-                       src: str = "profile") -> PrunedNetwork:
+def prune_with_profile(
+    network: Network, profile: SparsityProfile, seed: int, src: str = "profile"
+) -> PrunedNetwork:
     """Exact per-filter nnz for every MAC layer: the layer total matches the profile exactly.
     With cv "fitted" the spread and the placement inside filters follow the model fitted to
     real masks (accelsim.workload.sparsity.sparsity_model); with a number, Beta(cv) and uniform."""
-    if profile.file and profile.file != src:   # errors point at the profile, from the scenario
+    if profile.file and profile.file != src:  # errors point at the profile, from the scenario
         src = f"{src}: profile {profile.file}"
-    written_for = f" (the profile is written for {profile.network})" \
-        if profile.network and profile.network != network.name else ""
+    written_for = (
+        f" (the profile is written for {profile.network})"
+        if profile.network and profile.network != network.name
+        else ""
+    )
     macs = [l.name for l in network.mac_layers]
     for name in sorted({*profile.density, *profile.nnz, *profile.cv} - set(macs)):
         close = get_close_matches(name, macs, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f" (they are {', '.join(macs)})"
-        raise ConfigError(f"{src}: layer {name!r} is not a MAC layer of {network.name}"
-                          f"{written_for}{hint}")
+        raise ConfigError(
+            f"{src}: layer {name!r} is not a MAC layer of {network.name}{written_for}{hint}"
+        )
     layers = []
     for layer in network.mac_layers:
         try:
@@ -351,8 +401,9 @@ def prune_with_profile(network: Network, profile: SparsityProfile, seed: int,
             cv = FITTED.filter_cv(target / layer.weights)
         rng = np.random.default_rng([seed, _name_key(layer.name)])
         nnz = spread_nnz(target, layer.out_c, layer.weights_per_filter, cv, rng)
-        layers.append(PrunedLayer(layer, nnz, seed=_layer_seed(seed, layer.name),
-                                  placement=placement))
+        layers.append(
+            PrunedLayer(layer, nnz, seed=_layer_seed(seed, layer.name), placement=placement)
+        )
     return PrunedNetwork(network, layers, f"profile {profile.name}, seed {seed}")
 
 
@@ -366,6 +417,7 @@ def _layer_seed(seed: int, name: str) -> int:
 
 
 # --- real weights: see methods.py for the pruning methods ------------------------------------
+
 
 def weight_shape(layer: Layer) -> tuple[int, int, int, int]:
     return (layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w)
@@ -381,7 +433,7 @@ def magnitude_mask(w: np.ndarray, n_keep: int) -> np.ndarray:
     # seconds), then the earliest of the values equal to it, as the stable sort would
     threshold = np.partition(flat, flat.size - n_keep)[flat.size - n_keep]
     mask = flat > threshold
-    ties = np.flatnonzero(flat == threshold)[:n_keep - int(mask.sum())]
+    ties = np.flatnonzero(flat == threshold)[: n_keep - int(mask.sum())]
     mask[ties] = True
     return mask.reshape(w.shape)
 
@@ -402,8 +454,10 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
     """Weights by layer name, from a .npz file or an ONNX model."""
     if Path(path).suffix.lower() == ".onnx":
         from accelsim.workload.networks.onnx_io import load_onnx
+
         return load_onnx(path)[1]
     import zipfile
+
     try:
         with np.load(path, allow_pickle=False) as data:
             if not hasattr(data, "files"):

