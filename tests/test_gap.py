@@ -1,5 +1,7 @@
 """The hardware bounds never exceed a simulated layer, and the gap to the compute bound
-splits into non-negative parts that add up exactly, for every policy and hardware."""
+splits into non-negative parts that add up exactly, for every policy and hardware; where a
+hardware bound binds, its resource's part is at least its excess over the compute bound, so
+on a layer close to its memory bound memory is the largest part."""
 
 import math
 
@@ -9,7 +11,7 @@ from simkit import conv, conv_layers, fitted, jobs_for, pruned
 
 from accelsim.config import Hardware, Mapping
 from accelsim.engine.assemble import simulate
-from accelsim.engine.gap import PARTS, layer_gap
+from accelsim.engine.gap import BINDING_PART, PARTS, layer_gap, result_gap
 from accelsim.engine.hardware_bounds import hardware_bounds
 from accelsim.policies import load_policy
 
@@ -63,9 +65,30 @@ def test_bounds_hold_and_the_gap_adds_up(layers, mapping, hw, policy):
         b = hardware_bounds(layer, hw, run.lower_bound)
         assert b.best <= run.cycles, (b, run.cycles)
         assert b.values[b.binding] == b.best
-        gap = layer_gap(result.states, hw.n_pes, run.start, run.end, run.lower_bound)
-        assert sum(gap.parts.values()) == run.cycles - run.lower_bound
-        assert all(gap.parts[k] >= 0 for k in PARTS), gap.parts
+        for gap in (
+            layer_gap(result.states, hw.n_pes, run.start, run.end, run.lower_bound),
+            result_gap(result, run),
+        ):
+            assert sum(gap.parts.values()) == run.cycles - run.lower_bound
+            assert all(gap.parts[k] >= 0 for k in PARTS), gap.parts
+        assert_the_binding_resource_explains_its_bound(b, gap, run.cycles)
+
+
+def assert_the_binding_resource_explains_its_bound(b, gap, cycles):
+    if b.binding not in BINDING_PART:
+        return
+    part, excess = BINDING_PART[b.binding], b.best - b.compute
+    assert gap.parts[part] >= excess, (b, gap.parts)
+    others = {k: v for k, v in gap.parts.items() if k != part}
+    assert sum(others.values()) <= cycles - b.best, (b, gap.parts, cycles)
+    # within 1 % of the memory bound, and the memory bound clear of the compute bound by
+    # more than that (else the whole gap is within 2 % and no part need stand out)
+    if (
+        b.binding == "memory"
+        and cycles - b.memory <= 0.01 * b.memory
+        and cycles - b.memory < excess
+    ):
+        assert gap.parts[part] > max(others.values()), (b, gap.parts, cycles)
 
 
 def test_a_lock_step_round_of_long_and_short_jobs_is_lock_step_waiting():

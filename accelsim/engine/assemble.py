@@ -22,7 +22,7 @@ from attrs import frozen
 from accelsim.config import Hardware
 from accelsim.engine import closed_form
 from accelsim.engine.broadcasts import Broadcasts, broadcasts
-from accelsim.engine.hardware_bounds import HardwareBounds, hardware_bounds
+from accelsim.engine.hardware_bounds import FetchOrder, HardwareBounds, hardware_bounds
 from accelsim.engine.hw.buffer import BlockBuffer, OutputBuffer, load_in_order
 from accelsim.engine.hw.clock import Clock
 from accelsim.engine.hw.dispatch import Dispatcher, StealingQueues, dynamic_groups, interleaved
@@ -296,6 +296,10 @@ def _run_closed_form(
     if timeline.end > env.now:
         env.run(until=timeline.end)  # the next layer starts at the barrier
     bound = _layer_bound(layer, p.plan, hw)
+    bc = p.broadcasts
+    order = FetchOrder.from_deliveries(
+        np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets)), bc.job, layer, p.plan.queues
+    )
     w_peak, i_peak, o_peak = timeline.peaks
     return LayerRun(
         index=layer.index,
@@ -319,7 +323,7 @@ def _run_closed_form(
         input_buffer_peak=i_peak,
         output_buffer_peak=o_peak,
         engine="fast",
-        hardware=hardware_bounds(layer, hw, bound.best),
+        hardware=hardware_bounds(layer, hw, bound.best, order),
     )
 
 
@@ -423,6 +427,11 @@ def _run_layer(
     for p in range(n):
         trace.enter(p, State.IDLE, env.now)
     executed = sum(pe.executed_macs for pe in pes)
+    # the deliveries as fetched (under stealing, the order chosen at run time); a dynamic
+    # plan's per-PE job order is decided at run time too, so spills get no bound there
+    order = FetchOrder.from_sequences(
+        weights.sequence, inputs.sequence, groups, None if plan.dynamic else plan.queues
+    )
     run = LayerRun(
         index=layer.index,
         name=layer.layer.name,
@@ -445,7 +454,7 @@ def _run_layer(
         input_buffer_peak=inputs.peak,
         output_buffer_peak=outputs.peak,
         engine_note=note,
-        hardware=hardware_bounds(layer, hw, bound.best),
+        hardware=hardware_bounds(layer, hw, bound.best, order),
     )
     # the layer's reference cycles (status <-> PEs, progress <-> output buffer) would keep
     # all its state alive until the next full garbage collection

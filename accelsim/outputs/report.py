@@ -21,7 +21,7 @@ from accelsim import jsonio
 from accelsim.config import AreaTable, EnergyTable, Hardware
 from accelsim.engine.area import area_um2
 from accelsim.engine.assemble import SimResult
-from accelsim.engine.gap import PARTS, layer_gap
+from accelsim.engine.gap import PARTS, result_gap
 from accelsim.engine.hardware_bounds import KINDS
 from accelsim.trace import BUFFER_NAMES, Cause, Operand, State
 
@@ -60,6 +60,10 @@ class LayerReport:
     gap: dict[str, int] = field(
         factory=dict
     )  # cycles - compute bound, by cause (accelsim.engine.gap)
+    # DRAM bytes the memory bound counts beyond each block once: the refetch and the spills
+    # (out and back) that buffers of this size cannot avoid in the run's order
+    memory_bound_refetch_bytes: int = 0
+    memory_bound_spill_bytes: int = 0
 
     @property
     def dram_total(self) -> int:
@@ -123,6 +127,8 @@ class Report:
             "hardware_bound",
             "bound_binding",
             *[f"gap_{k.replace(' ', '_').replace('-', '_')}_cycles" for k in PARTS],
+            "memory_bound_refetch_bytes",
+            "memory_bound_spill_bytes",
         ]
         w.writerow(head)
         for l in (*self.layers, self.total):
@@ -151,6 +157,8 @@ class Report:
                     l.hardware_bound,
                     l.bound_binding,
                     *[l.gap[k] for k in PARTS],
+                    l.memory_bound_refetch_bytes,
+                    l.memory_bound_spill_bytes,
                 ]
             )
         return out.getvalue()
@@ -266,7 +274,7 @@ def build_report(
     for i, run in enumerate(result.layers):
         window = result.states.window(run.start, run.end)
         by_state = window.cycles_by_state(n).sum(axis=0)
-        gaps.append(layer_gap(result.states, n, run.start, run.end, run.lower_bound))
+        gaps.append(result_gap(result, run))
         bounds = run.hardware.values
         layers.append(
             attrs.evolve(
@@ -293,6 +301,8 @@ def build_report(
                 makespan_over_hardware_bound=run.cycles / max(run.hardware.best, 1),
                 bound_binding=run.hardware.binding,
                 gap=gaps[-1].parts,
+                memory_bound_refetch_bytes=run.hardware.refetch_bytes,
+                memory_bound_spill_bytes=run.hardware.spill_bytes,
             )
         )
     by_state = result.states.cycles_by_state(n).sum(axis=0)
@@ -331,6 +341,8 @@ def build_report(
         / max(sum(l.hardware_bound for l in layers), 1),
         bound_binding=max(KINDS, key=lambda k: (binds[k], -KINDS.index(k))),
         gap=total_gap.parts if total_gap else dict.fromkeys(PARTS, 0),
+        memory_bound_refetch_bytes=sum(l.memory_bound_refetch_bytes for l in layers),
+        memory_bound_spill_bytes=sum(l.memory_bound_spill_bytes for l in layers),
     )
     hw_dict = asdict(hw)  # an infinite capacity is written as null
     by_part = area_um2(hw, area)  # so is the area of an unbounded buffer

@@ -12,7 +12,7 @@ from attrs import frozen
 
 from accelsim import jsonio
 from accelsim.engine.assemble import SimResult, simulate
-from accelsim.engine.gap import PARTS, Gap, layer_gap
+from accelsim.engine.gap import PARTS, Gap, result_gap
 from accelsim.errors import ConfigError
 from accelsim.policies import Policy, available, load_policy, missing_extra
 from accelsim.policies.exact import Exact
@@ -103,14 +103,21 @@ _SHORT = {
 }
 
 
+def memory_bounds(runs: list[PolicyRun]) -> np.ndarray:
+    """Per layer, the smallest memory bound of the runs: each counts the refetch and spills
+    unavoidable in its own plan's order, so only the smallest bounds every run."""
+    return np.min([[l.hardware.memory for l in r.result.layers] for r in runs], axis=0)
+
+
 def hardware_bound(runs: list[PolicyRun]) -> int:
-    """The sum over layers of the hardware bound, with the best compute bound any run proved."""
-    compute = best_bounds(runs)
+    """The sum over layers of the hardware bound of every run compared: the best compute
+    bound any run proved, the smallest memory bound, and the plan-free others."""
+    compute, memory = best_bounds(runs), memory_bounds(runs)
     layers = runs[0].result.layers
     return int(
         sum(
-            max(int(c), l.hardware.memory, l.hardware.interconnect, l.hardware.lock_step)
-            for c, l in zip(compute, layers)
+            max(int(c), int(m), l.hardware.interconnect, l.hardware.lock_step)
+            for c, m, l in zip(compute, memory, layers)
         )
     )
 
@@ -118,7 +125,7 @@ def hardware_bound(runs: list[PolicyRun]) -> int:
 def gap_of(run: PolicyRun) -> Gap:
     """The run's gap to its compute bound, summed over layers (accelsim.engine.gap)."""
     r = run.result
-    gaps = [layer_gap(r.states, r.hw.n_pes, l.start, l.end, l.lower_bound) for l in r.layers]
+    gaps = [result_gap(r, l) for l in r.layers]
     return sum(gaps[1:], gaps[0])
 
 
@@ -182,11 +189,12 @@ def table(runs: list[PolicyRun]) -> str:
             f"{'layer':<24}{'binds':>13}"
             + "".join(f"{r.policy[: width - 1]:>{width}}" for r in block),
         ]
+        memory = memory_bounds(runs)
         for i, name in enumerate(names):
             h = runs[0].result.layers[i].hardware
             binds = max(
                 ("compute", int(bound[i])),
-                ("memory", h.memory),
+                ("memory", int(memory[i])),
                 ("interconnect", h.interconnect),
                 ("lock-step", h.lock_step),
                 key=lambda kv: kv[1],

@@ -19,7 +19,7 @@ from attrs import frozen
 
 from accelsim import jsonio
 from accelsim.engine.assemble import simulate
-from accelsim.engine.gap import layer_gap
+from accelsim.engine.gap import result_gap
 from accelsim.errors import ConfigError
 from accelsim.policies import load_policy
 from accelsim.policies.hardware_aware import HardwareAware
@@ -96,9 +96,7 @@ def measure(
             textbook = min(TEXTBOOK, key=lambda n: runs[n].makespan)
             best = min((textbook, "hardware-aware"), key=lambda n: runs[n].makespan)
             run = runs[best]
-            parts = [
-                layer_gap(run.states, hw.n_pes, l.start, l.end, l.lower_bound) for l in run.layers
-            ]
+            parts = [result_gap(run, l) for l in run.layers]
             gap = sum(parts[1:], parts[0])
             kinds = ("compute", "memory", "interconnect", "lock-step")
             gains.append(
