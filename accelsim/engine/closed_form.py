@@ -38,6 +38,7 @@ from attrs import frozen
 
 from accelsim.config import Hardware
 from accelsim.engine.broadcasts import Broadcasts
+from accelsim.engine.hw.eviction import eviction_plan, next_uses
 from accelsim.trace import Cause, Operand, State
 from accelsim.units import exact_rate, transfer_cycles
 from accelsim.workload.jobs import LayerJobs
@@ -490,8 +491,8 @@ class _Port:
 
 class _Loader:
     """BlockBuffer's part of the loader (prefetching) and its releases, on plain ints: loads a
-    position's blocks in order as space allows, evicting the unpinned block used furthest
-    ahead (ties: the one released first, as BlockBuffer's dict keeps them)."""
+    position's blocks in order, each once the victims `eviction_plan` gives it have been
+    released and evicted and there is space."""
 
     def __init__(
         self,
@@ -510,17 +511,13 @@ class _Loader:
         self.extra_cause = extra_cause.tolist()
         self.off, self.seq = off.tolist(), used.tolist()
         n, n_groups = len(self.sizes), len(self.off) - 1
-        # every position that uses each block, in order: block b's uses not yet issued are
-        # uses[nxt[b]:stop[b]] (BlockBuffer's _uses, _next, _stop)
-        gid = np.repeat(np.arange(n_groups), np.diff(off))
-        order = np.argsort(used, kind="stable")
-        bounds = np.searchsorted(used[order], np.arange(n + 1)).tolist()
-        self.uses = gid[order].tolist()
-        self.nxt, self.stop = bounds[:-1], bounds[1:]
+        sequence = [self.seq[a:z] for a, z in zip(self.off[:-1], self.off[1:])]
+        # block b's uses not yet issued are uses[nxt[b]:stop[b]] (as in BlockBuffer)
+        _, self.nxt, self.stop = next_uses(sequence, n)
+        self.victims = eviction_plan(sequence, self.sizes, capacity)
         self.resident = [False] * n
         self.loaded_once = [False] * n
         self.pins = [0] * n
-        self.evictable: dict[int, None] = {}
         self.ready = [0] * n  # when the resident copy of each block has arrived
         self.used = 0
         self.level_t: list[int] = []
@@ -537,8 +534,8 @@ class _Loader:
     def fill_position(self, now: int, pos: int) -> bool:
         """The loader at cycle `now` on position `pos`'s blocks of this buffer: True when they
         are all issued, False when it must wait for a release."""
-        off, seq, sizes, nxt, uses = self.off, self.seq, self.sizes, self.nxt, self.uses
-        resident, pins, evictable = self.resident, self.pins, self.evictable
+        off, seq, sizes, nxt = self.off, self.seq, self.sizes, self.nxt
+        resident, pins = self.resident, self.pins
         self.blocked = False
         hi = off[pos + 1]
         while off[pos] + self.at < hi:
@@ -546,22 +543,23 @@ class _Loader:
             if not self.waiting:
                 nxt[b] += 1
                 if resident[b]:
-                    if pins[b] == 0:
-                        del evictable[b]
                     pins[b] += 1
                     self.at += 1
                     continue
                 self.waiting = True
-            need = sizes[b]
-            while self.capacity - self.used < need:
-                if not evictable:
+            for v in self.victims.get(off[pos] + self.at, ()):
+                if not resident[v]:  # evicted before this wait
+                    continue
+                if pins[v]:
                     self.blocked = True
                     return False
-                victim = max(evictable, key=lambda v: uses[nxt[v]])
-                del evictable[victim]
-                resident[victim] = False
-                self.used -= sizes[victim]
+                resident[v] = False
+                self.used -= sizes[v]
                 self._level(now)
+            need = sizes[b]
+            if self.capacity - self.used < need:
+                self.blocked = True
+                return False
             self.waiting = False
             self.used += need
             self._level(now)
@@ -585,9 +583,7 @@ class _Loader:
         self.pins[b] -= 1
         if self.pins[b]:
             return False
-        if self.nxt[b] < self.stop[b]:
-            self.evictable[b] = None
-        else:
+        if self.nxt[b] >= self.stop[b]:
             self.resident[b] = False
             self.used -= self.sizes[b]
             self._level(now)
@@ -607,11 +603,12 @@ class _Streamed:
     them all: the loader, the jobs' releases and write-backs and the FIFO DRAM port, replayed
     in the order the SimPy model processes them, one loop over the broadcasts.
 
-    Why the order is known: the loader (load_in_order, prefetching) waits only for space in
-    one buffer, and wakes when a release there makes some; it then runs after every job that
+    Why the order is known: the loader (load_in_order, prefetching) waits only for a release
+    in one buffer (of a victim the eviction plan names, or of space), and wakes on every
+    release there; it then runs after every job that
     ends in that cycle (their ends were scheduled before its wake-up), so in a cycle the
     ending jobs release their blocks and write back their tiles in the order they started
-    (broadcast, then member), and then the loader issues its loads. It needs space only from
+    (broadcast, then member), and then the loader issues its loads. It needs releases only from
     jobs already delivered, so when the dispatcher needs broadcast g's blocks, every release
     that can let the loader issue them is known. The dispatcher's waits are those of
     _lock_step, with a broadcast's weights (inputs) ready when the loader has issued them

@@ -4,9 +4,11 @@
 buffers) walks the dispatch sequence and loads each block a delivery needs, weights then
 inputs, reserving space from the moment the load begins. A block
 is pinned while any issued delivery still needs it; unpinned blocks that will be used again
-stay resident but may be evicted (furthest next use first: the fetch order is known in
-advance) when space is needed, and are loaded again later: that is refetch traffic. A buffer
-never holds more than its capacity.
+stay resident until the eviction plan (`accelsim.engine.hw.eviction`: furthest next use first, decided
+before the layer from the fetch order) names them as the victims of a later load, and are
+loaded again later: that is refetch traffic. A load waits for its victims' pins to drop, so
+prefetch issues the same loads as no prefetch, only earlier. A buffer never holds more than
+its capacity.
 
 `OutputBuffer` holds output tiles (partial sums when input channels are split) from the first
 job that writes one until its write-back to DRAM completes.
@@ -17,13 +19,14 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from collections.abc import Callable
-from itertools import chain
+from itertools import accumulate
 
 import numpy as np
 import simpy
 from simpy.events import Event
 
 from accelsim.engine.hw.dram import DramPort
+from accelsim.engine.hw.eviction import eviction_plan, next_uses
 from accelsim.trace import Cause, LevelTrace, Operand
 
 COMPULSORY, OUTPUTS = Cause.COMPULSORY, Operand.OUTPUTS
@@ -58,9 +61,11 @@ class BlockBuffer:
         levels: LevelTrace,
         predicted: list[list[int]] | None = None,
     ):
-        """`fetch_sequence` lists the blocks of each delivery in order. When deliveries are
-        decided at run time it starts empty and grows by `append`; `predicted` (same
-        length as the final sequence) then stands in for the future, to rank evictions."""
+        """`fetch_sequence` lists the blocks of each delivery in order; loads evict the
+        victims `eviction_plan` gives them. When deliveries are decided at run time (work
+        stealing) it starts empty and grows by `append`; `predicted` (same length as the
+        final sequence) then stands in for the future, and a load that needs space evicts,
+        when it is issued, the unpinned block whose predicted next use is furthest ahead."""
         self.env = env
         self.name = name
         self._id = buffer_id
@@ -80,15 +85,16 @@ class BlockBuffer:
         self._total = len(plan)
         self._appended: simpy.Event | None = None
         # the positions that use each block, in order, flat: block b's uses not yet issued
-        # are _uses[_next[b]:_stop[b]] (one deque per block cost 0.6 KB each)
-        count = list(map(len, plan))
-        block = np.fromiter(chain.from_iterable(plan), dtype=np.int64, count=sum(count))
-        pos = np.repeat(np.arange(len(plan), dtype=np.int64), count)
-        order = np.argsort(block, kind="stable")
-        bounds = np.searchsorted(block[order], np.arange(n + 1)).tolist()
-        self._uses = array("q", pos[order].tobytes())
-        self._next = bounds[:-1]
-        self._stop = bounds[1:]
+        # are _uses[_next[b]:_stop[b]]
+        uses, self._next, self._stop = next_uses(plan, n)
+        self._uses = array("q", uses)
+        # the victims of each load, by flat index (static sequences); None: chosen at run time
+        self._victims = (
+            None
+            if predicted is not None
+            else eviction_plan(fetch_sequence, self._bytes, capacity_bytes)
+        )
+        self._first = list(accumulate(map(len, plan), initial=0))  # flat index of each position
         self._resident = bytearray(n)
         self._loaded_once = bytearray(n)
         self._pins = [0] * n
@@ -117,29 +123,39 @@ class BlockBuffer:
         blocks = sequence[pos]
         if not self._prefetch and self._position() < pos:
             yield self._wait_position(pos)
-        for b in blocks:
+        victims, flat = self._victims, self._first[pos]
+        for i, b in enumerate(blocks):
             self._next[b] += 1
             if resident[b]:
-                if pins[b] == 0:
+                if pins[b] == 0 and victims is None:
                     del self._evictable[b]
                 pins[b] += 1
                 continue
+            if victims is not None:
+                for v in victims.get(flat + i, ()):
+                    while pins[v]:  # an earlier delivery still uses it
+                        yield from self._wait_space(b)
+                    self._free(v)
             need = self._bytes[b]
             while self.capacity - self.used < need:
                 if self._evictable:
                     self._evict_one()
                     continue
-                self._waiting_for = b
-                self._space = Event(env)
-                yield self._space
-                self._space = None
-                self._waiting_for = -1
+                yield from self._wait_space(b)
             self._load(b)
         self.issued = pos + 1
         waiter = self._issue_waiter
         if waiter is not None and waiter[0] < self.issued:
             self._issue_waiter = None
             waiter[1].succeed()
+
+    def _wait_space(self, b: int):
+        """Wait, on behalf of block b, until a job releases a block."""
+        self._waiting_for = b
+        self._space = Event(self.env)
+        yield self._space
+        self._space = None
+        self._waiting_for = -1
 
     def _load(self, b: int) -> None:
         size = self._bytes[b]
@@ -192,8 +208,9 @@ class BlockBuffer:
         pins[b] -= 1
         if pins[b]:
             return
-        if self._next[b] < self._stop[b]:  # used again later: keep it while space allows
-            self._evictable[b] = None
+        if self._next[b] < self._stop[b]:  # used again later: keep it until evicted
+            if self._victims is None:
+                self._evictable[b] = None
         else:
             self._free(b)
         space = self._space
