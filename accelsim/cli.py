@@ -412,6 +412,15 @@ def _sweep(args) -> int:
         f"{len(rows)} of {len(sweep.points)} points done ({ran} run now, "
         f"{len(rows) - ran} from earlier runs)"
     )
+    modes = {r.get("mapping") for r in valid}
+    if "auto" in modes:
+        print(
+            "mapping: each point runs its own best mapping per layer (the mapper), so the "
+            "points compare hardware, not one mapping on all of it"
+            + ("; some points fix it" if "fixed" in modes else "")
+        )
+    elif valid:
+        print("mapping: fixed by the scenario, the same on every point")
     failed = [r for r in rows if r.get("error")]
     if failed:
         print(
@@ -467,7 +476,12 @@ def _size(args) -> int:
     print(
         f"accelsim size: {scenario.name}, target {target:,} cycles; "
         f"{len(result.simulated)} simulations instead of the {result.grid_size} of the "
-        f"full grid"
+        f"full grid; "
+        + (
+            "each point at its own best mapping per layer (the mapper)"
+            if scenario.mapping.mode == "auto"
+            else "every point with the scenario's fixed mapping"
+        )
     )
     b = result.best
     if b is None:

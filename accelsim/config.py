@@ -203,6 +203,11 @@ def _splits(instance, attribute, value):
             ) from None
 
 
+MAPPING_MODES = ("fixed", "auto")
+OBJECTIVES = ("cycles", "energy", "edp")
+DEFAULT_BUDGET = 200  # evaluations per layer (docs/defaults.md)
+
+
 @frozen
 class Mapping:
     """How a layer is cut into jobs (the granularity). tile_h/tile_w = 0 take the whole
@@ -211,7 +216,11 @@ class Mapping:
     accumulated in the output buffer, and "auto" cuts only the filter groups whose work
     exceeds total / P, each into just enough chunks. weight_format is how weights are stored
     and streamed (accelsim.workload.formats): one format for every layer, or a table of
-    layer names (and "default") to formats."""
+    layer names (and "default") to formats.
+
+    mode = "auto" leaves the four numbers to accelsim.engine.mapper, which picks them per layer for
+    the hardware, minimising `objective` with at most `budget` evaluations per layer; a
+    scenario whose [mapping] gives none of the four numbers is auto (accelsim.scenario)."""
 
     tile_h: int = field(default=0, validator=_int_in(0, 2**16))
     tile_w: int = field(default=0, validator=_int_in(0, 2**16))
@@ -220,6 +229,18 @@ class Mapping:
     weight_format: str | tuple = field(
         default="auto", converter=_format_table, validator=_weight_format
     )
+    mode: str = field(default="fixed", validator=_one_of(*MAPPING_MODES))
+    objective: str = field(default="cycles", validator=_one_of(*OBJECTIVES))
+    budget: int = field(default=DEFAULT_BUDGET, validator=_int_in(1, 2**20))
+
+    def of(self, layer: str) -> Mapping:
+        """The mapping of one layer: this one, for every layer (see LayerMappings)."""
+        if self.mode != "fixed":
+            raise ValueError(
+                'a mapping with mode = "auto" is chosen per layer by '
+                "accelsim.engine.mapper before jobs are built"
+            )
+        return self
 
     def weight_format_of(self, layer: str) -> str:
         """The format asked for one layer: its own entry, else the default (auto)."""
@@ -227,6 +248,19 @@ class Mapping:
             return self.weight_format
         table = dict(self.weight_format)
         return table.get(layer, table.get("default", "auto"))
+
+
+@frozen
+class LayerMappings:
+    """One fixed Mapping per layer name (what the mapper chose), for build_jobs."""
+
+    table: tuple[tuple[str, Mapping], ...] = field(converter=tuple)
+
+    def of(self, layer: str) -> Mapping:
+        for name, mapping in self.table:
+            if name == layer:
+                return mapping
+        raise KeyError(f"no mapping was chosen for layer {layer!r}")
 
 
 @frozen

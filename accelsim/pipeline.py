@@ -12,6 +12,7 @@ from attrs import frozen
 from accelsim import jsonio
 from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
 from accelsim.engine.assemble import SimResult, check_fits, simulate
+from accelsim.engine.mapper import Evaluations, fixed_entries, map_network
 from accelsim.errors import ConfigError
 from accelsim.outputs.html_report import write_html_report
 from accelsim.outputs.perfetto import write_perfetto
@@ -46,13 +47,17 @@ def run_scenario(
     pruned: PrunedNetwork | None = None,
     cache: BaselineCache | None = None,
     policy_options: dict | None = None,
+    mapper_cache: Evaluations | None = None,
 ) -> Outcome:
     """Prune, cut into jobs, simulate with the policy and, for speedups, with the dense design
     and the round-robin baseline. `progress(phase, i, n, layer)` reports each layer; `engine`
     overrides the scenario's (see accelsim.engine.assemble.simulate); `pruned`, when given, is the
     scenario's network already pruned with `seed` (sweeps reuse it across hardware); with a
     `cache`, baselines simulated before for the same jobs and hardware are not run again.
-    The scenario's `policy_options` go with its own policy; `policy_options` with `policy`."""
+    The scenario's `policy_options` go with its own policy; `policy_options` with `policy`.
+    With [mapping] mode = "auto" the mapper chooses each layer's mapping for this hardware
+    and policy first (the dense baseline gets its own); `mapper_cache` keeps its evaluations
+    for the next run on the same pruned network."""
     policy_obj = (
         load_policy(policy, policy_options)
         if policy
@@ -61,33 +66,39 @@ def run_scenario(
     if pruned is None:
         pruned = scenario.pruned(seed)
     hw = scenario.hardware
-    jobs = build_jobs(pruned, scenario.mapping, hw)
+    engine = engine or scenario.engine
+    plan = None
+    mapping = scenario.mapping
+    if scenario.mapping.mode == "auto":
+        plan = map_network(
+            pruned, scenario.mapping, hw, policy_obj, engine, scenario.energy, mapper_cache
+        )
+        mapping = plan.mappings
+    jobs = build_jobs(pruned, mapping, hw)
 
     def step(phase):
         return None if progress is None else (lambda i, n, name: progress(phase, i, n, name))
 
-    engine = engine or scenario.engine
     want = scenario.baselines if baselines is None else baselines
     network = [p.layer for p in pruned.layers]
     dense_jobs = None
     for layer in jobs:  # the policy's own jobs are checked first
         check_fits(layer, hw, None)
     if want and (cache is None or cache.get(dense_key(network, scenario.mapping, hw)) is None):
-        dense_jobs = _checked_dense_jobs(pruned, scenario.mapping, hw)  # before simulating
+        dense_mapping = scenario.mapping
+        if plan is not None:  # the dense design at its own best mapping
+            dense_mapping = map_network(
+                pruned.dense(), scenario.mapping, hw, RoundRobin(), engine, scenario.energy
+            ).mappings
+        dense_jobs = _checked_dense_jobs(pruned, dense_mapping, hw)  # before simulating
     result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     dense = rr = dense_cycles = rr_cycles = None
-    notes = []
+    notes = [plan.note()] if plan is not None else []
     if want:
         dense, dense_cycles = _baseline(
             cache,
             lambda: dense_key(network, scenario.mapping, hw),
-            lambda: simulate(
-                dense_jobs or build_jobs(pruned.dense(), scenario.mapping, hw),
-                hw,
-                RoundRobin(),
-                step("dense design"),
-                engine=engine,
-            ),
+            lambda: simulate(dense_jobs, hw, RoundRobin(), step("dense design"), engine=engine),
         )
         if policy_obj.name == RoundRobin.name:
             rr, rr_cycles = result, tuple(l.cycles for l in result.layers)
@@ -125,6 +136,9 @@ def run_scenario(
         run_inputs(
             scenario, pruned, policy_options if policy else scenario.policy_options, seed, engine
         ),
+        mappings=tuple(c.as_dict() for c in plan.layers)
+        if plan is not None
+        else fixed_entries(pruned, scenario.mapping),
     )
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
 

@@ -13,7 +13,9 @@ the policy and the seed. Every malformed value is reported with the file, field 
                 | weights = "f.npz" (or a shipped name), keep = 0.3,
                   method = "layer" | "global" | "nm" (n = 2, m = 4) | "balanced"
                 | measured = "ddddocr_ocr.layer80" (a shipped measured-mask file, or a path)
-    [mapping]   tile_h, tile_w, filters_per_job, channel_splits
+    [mapping]   tile_h, tile_w, filters_per_job, channel_splits (mode = "fixed"), or
+                mode = "auto" with objective = "cycles" | "energy" | "edp", budget = 200
+                (the default when none of the four numbers is given: accelsim.engine.mapper)
     [hardware]  see accelsim.config.Hardware
     [energy]    see accelsim.config.EnergyTable
     [area]      see accelsim.config.AreaTable
@@ -308,7 +310,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
             f"{src}: [workload] network = {workload['network']!r}: has no conv "
             f"or fc layer to simulate"
         )
-    mapping = _build(Mapping, _table(data, "mapping", src), "mapping", src)
+    mapping = _build(Mapping, _mapping_table(_table(data, "mapping", src), src), "mapping", src)
     if isinstance(mapping.weight_format, tuple):
         macs = [l.name for l in network.mac_layers]
         for key, _ in mapping.weight_format:
@@ -342,6 +344,32 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         layers=layers,
         engine=engine,
     )
+
+
+_TILING = ("tile_h", "tile_w", "filters_per_job", "channel_splits")
+
+
+def _mapping_table(table: dict, src: str) -> dict:
+    """[mapping] with its mode made explicit: "auto" (the mapper chooses per layer) unless
+    the table fixes one of the four tiling numbers; the numbers go with "fixed" only, the
+    objective and budget with "auto" only."""
+    given = [k for k in _TILING if k in table]
+    mode = table.get("mode", "fixed" if given else "auto")
+    if mode == "auto" and given:
+        raise ConfigError(
+            f"{src}: [mapping] {given[0]} = {table[given[0]]!r} has no effect "
+            f'with mode = "auto" (the mapper chooses it per layer): remove it, '
+            f'or set mode = "fixed"'
+        )
+    if mode == "fixed":
+        for key in ("objective", "budget"):
+            if key in table:
+                raise ConfigError(
+                    f"{src}: [mapping] {key} = {table[key]!r} has no effect with "
+                    f'mode = "fixed" (it steers the mapper): remove it, or set '
+                    f'mode = "auto"'
+                )
+    return {**table, "mode": mode}
 
 
 def _pruning(table: dict, src: str, base: Path) -> Pruning:

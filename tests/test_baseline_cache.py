@@ -14,6 +14,7 @@ LENET = {
     "workload": {"network": "lenet5"},
     "pruning": {"profile": "han2015-lenet5"},
     "hardware": {"pe_rows": 2, "pe_cols": 2},
+    "mapping": {"tile_h": 0, "tile_w": 0},  # fixed: the keys of jobs built from it
 }
 
 

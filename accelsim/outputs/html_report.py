@@ -12,7 +12,7 @@ from html import escape
 from pathlib import Path
 
 from accelsim.engine.gap import PARTS
-from accelsim.outputs.report import STATES, Report
+from accelsim.outputs.report import STATES, Report, mapping_label
 
 PLOTS = {
     "timeline.png": "each PE's state over time, layers named above, the whole array's "
@@ -172,6 +172,8 @@ def _layer_table(report: Report) -> str:
         "x dense",
         "x RR",
         "engine",
+        "mapping",
+        "why",
     ]
     rows = [
         [
@@ -187,6 +189,8 @@ def _layer_table(report: Report) -> str:
             _opt(l.speedup_vs_dense),
             _opt(l.speedup_vs_round_robin),
             l.engine,
+            mapping_label(l.mapping),
+            l.mapping.get("why", ""),
         ]
         for l in (*report.layers, report.total)
     ]

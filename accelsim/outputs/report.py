@@ -18,15 +18,17 @@ import numpy as np
 from attrs import asdict, field, frozen
 
 from accelsim import jsonio
-from accelsim.config import AreaTable, EnergyTable, Hardware
+from accelsim.config import AreaTable, EnergyTable
 from accelsim.engine.area import area_um2
 from accelsim.engine.assemble import SimResult
+from accelsim.engine.energy import layer_energy
 from accelsim.engine.gap import PARTS, result_gap
 from accelsim.engine.hardware_bounds import KINDS
 from accelsim.trace import BUFFER_NAMES, Cause, Operand, State
 
 STATES = [s.label for s in State]
 DRAM_KEYS = [f"{o.name.lower()}_{c.name.lower()}" for o in Operand for c in Cause]
+MAPPING_KEYS = ["tile_h", "tile_w", "filters_per_job", "channel_splits", "chosen_by", "why"]
 ENERGY_KEYS = ["mac", "weight_buffer", "input_buffer", "output_buffer", "noc", "dram", "static"]
 
 
@@ -64,6 +66,7 @@ class LayerReport:
     # (out and back) that buffers of this size cannot avoid in the run's order
     memory_bound_refetch_bytes: int = 0
     memory_bound_spill_bytes: int = 0
+    mapping: dict = field(factory=dict)  # tile, filters/job, splits, chosen_by, why (mapper)
 
     @property
     def dram_total(self) -> int:
@@ -129,6 +132,7 @@ class Report:
             *[f"gap_{k.replace(' ', '_').replace('-', '_')}_cycles" for k in PARTS],
             "memory_bound_refetch_bytes",
             "memory_bound_spill_bytes",
+            *[f"mapping_{k}" for k in MAPPING_KEYS],
         ]
         w.writerow(head)
         for l in (*self.layers, self.total):
@@ -159,6 +163,7 @@ class Report:
                     *[l.gap[k] for k in PARTS],
                     l.memory_bound_refetch_bytes,
                     l.memory_bound_spill_bytes,
+                    *[l.mapping.get(k, "") for k in MAPPING_KEYS],
                 ]
             )
         return out.getvalue()
@@ -213,11 +218,34 @@ class Report:
             "/bound: cycles over the compute bound; /hw: over the hardware bound (the "
             "largest of compute, memory, interconnect, lock-step: the one that binds)",
         ]
+        if any(l.mapping for l in self.layers):
+            lines += [
+                "",
+                "mapping per layer (tile h x w, filters per job f, channel splits s)"
+                " and why the nearest others lost",
+            ]
+            lines += [
+                f"{l.name[:23]:<24}{mapping_label(l.mapping):<16}"
+                + (l.mapping.get("why", "").split("; ")[0])
+                for l in self.layers
+            ]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(
             line if len(line) <= 100 else textwrap.fill(line, 100, subsequent_indent="  ")
             for line in lines
         )
+
+
+def mapping_label(entry: dict) -> str:
+    """'14x14 f1 s1' from a layer's mapping entry (0: the whole map)."""
+    return (
+        (
+            f"{entry['tile_h']}x{entry['tile_w']} f{entry['filters_per_job']} "
+            f"s{entry['channel_splits']}"
+        )
+        if entry
+        else ""
+    )
 
 
 _SHORT = {"compute": "comp", "memory": "mem", "interconnect": "noc", "lock-step": "lock"}
@@ -231,27 +259,6 @@ def _fmt(x):
     return "-" if x is None else f"{x:.2f}"
 
 
-def _layer_energy(
-    hw: Hardware, table: EnergyTable, executed_macs: int, dram: np.ndarray, run
-) -> dict[str, float]:
-    """Access counts times the per-access table (pJ), plus the whole chip's leakage over the
-    layer's run time. Buffer fills from DRAM count as writes."""
-    weight_fill = int(dram[Operand.WEIGHTS].sum())
-    input_fill = int(dram[Operand.INPUTS].sum())
-    return {
-        "mac": executed_macs * table.mac_pj,
-        "weight_buffer": (weight_fill + run.weight_buffer_reads)
-        * table.sram_pj_per_byte(hw.weight_buffer_bytes),
-        "input_buffer": (input_fill + run.input_buffer_reads)
-        * table.sram_pj_per_byte(hw.input_buffer_bytes),
-        "output_buffer": (run.output_buffer_writes + run.output_buffer_reads)
-        * table.sram_pj_per_byte(hw.output_buffer_bytes),
-        "noc": run.noc_bytes * table.noc_pj_per_byte,
-        "dram": int(dram.sum()) * table.dram_pj_per_byte,
-        "static": table.static_mw(hw) * 1e9 * run.cycles / hw.clock_hz,  # mW x s = 1e9 pJ
-    }
-
-
 def build_report(
     scenario: str,
     result: SimResult,
@@ -261,9 +268,11 @@ def build_report(
     notes: tuple[str, ...] = (),
     area: AreaTable = AreaTable(),
     inputs: dict | None = None,
+    mappings: tuple[dict, ...] | None = None,
 ) -> Report:
     """The report of `result`; `dense` and `round_robin` are the baselines' cycles per layer;
-    `inputs`, what else the run was given, goes into summary.json as it is."""
+    `inputs`, what else the run was given, goes into summary.json as it is; `mappings`, one
+    entry per layer, each layer's mapping and why (accelsim.engine.mapper)."""
     hw = result.hw
     n = hw.n_pes
     tr = result.transfers
@@ -284,7 +293,7 @@ def build_report(
                     run.cycles,
                     by_state,
                     dram[i],
-                    _layer_energy(hw, energy, run.executed_macs, dram[i], run),
+                    layer_energy(hw, energy, run.executed_macs, dram[i], run),
                     hw,
                     run.pruned_macs,
                     run.dense_macs,
@@ -303,6 +312,7 @@ def build_report(
                 gap=gaps[-1].parts,
                 memory_bound_refetch_bytes=run.hardware.refetch_bytes,
                 memory_bound_spill_bytes=run.hardware.spill_bytes,
+                mapping=dict(mappings[i]) if mappings else {},
             )
         )
     by_state = result.states.cycles_by_state(n).sum(axis=0)

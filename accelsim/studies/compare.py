@@ -70,7 +70,19 @@ def compare(
     """Every policy on the scenario's jobs; `progress(phase, i, n, what)` before each layer
     is planned and simulated, the phase naming the policy and its place in the list."""
     pruned = scenario.pruned()
-    jobs = build_jobs(pruned, scenario.mapping, scenario.hardware)
+    mapping = scenario.mapping
+    if mapping.mode == "auto":  # one mapping for all policies: the scenario policy's best
+        from accelsim.engine.mapper import map_network
+
+        mapping = map_network(
+            pruned,
+            mapping,
+            scenario.hardware,
+            load_policy(scenario.policy, scenario.policy_options),
+            engine or scenario.engine,
+            scenario.energy,
+        ).mappings
+    jobs = build_jobs(pruned, mapping, scenario.hardware)
     runs = []
     for i, policy in enumerate(policies):
         step = (

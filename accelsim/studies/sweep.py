@@ -89,12 +89,28 @@ def _file_digest(scenario: dict, base_dir: Path) -> dict:
 
 
 def point_key(scenario: dict, base_dir: Path) -> str:
+    """The point's configuration hash, with its mapping mode made explicit: a scenario
+    without tiling numbers ran the whole-map mapping before the mapper, and its stored
+    results must not be taken for the mapper's."""
     material = json.dumps(
-        {"scenario": scenario, "files": _file_digest(scenario, base_dir), "accelsim": __version__},
+        {
+            "scenario": scenario,
+            "files": _file_digest(scenario, base_dir),
+            "mapping_mode": mapping_mode(scenario),
+            "accelsim": __version__,
+        },
         sort_keys=True,
         default=str,
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def mapping_mode(scenario: dict) -> str:
+    """ "auto" (each point runs the mapper) or "fixed", as accelsim.scenario reads it."""
+    from accelsim.scenario import _TILING
+
+    table = scenario.get("mapping", {})
+    return table.get("mode", "fixed" if any(k in table for k in _TILING) else "auto")
 
 
 def _grid_index(positions, sizes) -> int:
@@ -194,6 +210,7 @@ def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) ->
     the hardware cannot run (a job that never fits, a deadlock) is a result too: its row
     carries the error, and it is not tried again on resume. Points of one batch that prune
     the same network the same way share the pruned network through `pruned_memo`."""
+    from accelsim.engine.mapper import Evaluations
     from accelsim.errors import AccelsimError
     from accelsim.pipeline import run_scenario
     from accelsim.scenario import scenario_from_dict
@@ -207,7 +224,10 @@ def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) ->
             if key not in pruned_memo:
                 pruned_memo[key] = sc.pruned()
             pruned = pruned_memo[key]
-        outcome = run_scenario(sc, baselines=False, pruned=pruned)
+        cache = None
+        if pruned_memo is not None:  # the mapper's evaluations, shared like the network
+            cache = pruned_memo.setdefault(("mapper", _pruning_key(scenario)), Evaluations())
+        outcome = run_scenario(sc, baselines=False, pruned=pruned, mapper_cache=cache)
     except AccelsimError as exc:
         return {"error": str(exc), "wall_seconds": time.perf_counter() - t0}
     total = outcome.report.total
@@ -226,6 +246,7 @@ def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) ->
         "area_mm2": area if math.isfinite(area := area_mm2(hw, sc.area)) else None,
         "buffer_bytes": hw.buffer_bytes if math.isfinite(hw.buffer_bytes) else None,
         "engine": total.engine,
+        "mapping": sc.mapping.mode,
         "wall_seconds": time.perf_counter() - t0,
     }
 

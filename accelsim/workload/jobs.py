@@ -15,7 +15,7 @@ import math
 import numpy as np
 from attrs import field, frozen
 
-from accelsim.config import Hardware, Mapping
+from accelsim.config import Hardware, LayerMappings, Mapping
 from accelsim.errors import ConfigError
 from accelsim.trace import Cause
 from accelsim.units import ceil_div
@@ -151,13 +151,28 @@ def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: 
     return [(n_out, n_in, u) for (n_out, n_in, _, _), u in zip(spans, unique)]
 
 
-def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hardware) -> LayerJobs:
-    layer = pruned.layer
-    rows = _spans(layer.out_h, mapping.tile_h, layer.stride, layer.pad, layer.k_h, layer.in_h)
-    cols = _spans(layer.out_w, mapping.tile_w, layer.stride, layer.pad, layer.k_w, layer.in_w)
-    tiles = [(r, c) for r in rows for c in cols]
-    act_bits = hw.activation_bits
+@frozen
+class LayerUnits:
+    """A layer's filter groups (conv group, filters), the chunks each is cut into, its units
+    (filter group index, conv group, filters, chunks, chunk) and their weight blocks."""
 
+    fgroups: list
+    splits: list
+    chunk_nnz: dict
+    chunk_channels: dict
+    units: list
+    unit_nnz: np.ndarray
+    weight_format: str
+    weight_bytes: np.ndarray
+
+
+def layer_units(
+    pruned: PrunedLayer, mapping: Mapping, hw: Hardware, memo: dict | None = None
+) -> LayerUnits:
+    """The units a mapping cuts a layer's filters into, with their weight blocks: what
+    depends on filters_per_job and channel_splits alone, not on the tiles. `memo` keeps
+    each chunking's nonzero counts for the next call on the same layer (the mapper's)."""
+    layer = pruned.layer
     # filter groups within each conv group, and how many channel chunks each is cut into
     fgroups: list[tuple[int, tuple[int, ...]]] = []
     for g in range(layer.groups):
@@ -174,7 +189,10 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
                 )
             )
     splits = _splits(pruned, fgroups, mapping, hw.n_pes)
-    chunk_nnz = {k: pruned.chunk_nnz(k) for k in sorted(set(splits))}
+    memo = {} if memo is None else memo
+    for k in set(splits) - set(memo):
+        memo[k] = pruned.chunk_nnz(k)
+    chunk_nnz = {k: memo[k] for k in sorted(set(splits))}
     chunk_channels = {k: np.diff(pruned.chunk_bounds(k)) for k in chunk_nnz}
 
     # units: (filter group, chunk); a unit's weights serve every tile
@@ -205,6 +223,28 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
         hw,
     )
     weight_bytes = formats.unit_bytes(weight_format, unit_nnz, unit_weights, hw)
+    return LayerUnits(
+        fgroups, splits, chunk_nnz, chunk_channels, units, unit_nnz, weight_format, weight_bytes
+    )
+
+
+def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hardware) -> LayerJobs:
+    layer = pruned.layer
+    rows = _spans(layer.out_h, mapping.tile_h, layer.stride, layer.pad, layer.k_h, layer.in_h)
+    cols = _spans(layer.out_w, mapping.tile_w, layer.stride, layer.pad, layer.k_w, layer.in_w)
+    tiles = [(r, c) for r in rows for c in cols]
+    act_bits = hw.activation_bits
+
+    lu = layer_units(pruned, mapping, hw)
+    fgroups, splits, chunk_nnz, chunk_channels, units, unit_nnz = (
+        lu.fgroups,
+        lu.splits,
+        lu.chunk_nnz,
+        lu.chunk_channels,
+        lu.units,
+        lu.unit_nnz,
+    )
+    weight_format, weight_bytes = lu.weight_format, lu.weight_bytes
     unit_nnz = unit_nnz.tolist()
 
     # input blocks per (tile, conv group, partition k, chunk). The narrowest partition in use
@@ -359,30 +399,42 @@ def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[
 MAX_JOBS = 2_000_000  # about 2 GB of jobs and traces; a larger cut is refused before building
 
 
-def job_count_bound(layers, mapping: Mapping, n_pes: int) -> int:
+def job_count_bound(layers, mapping: Mapping | LayerMappings, n_pes: int) -> int:
     """At most how many jobs the mapping cuts these layers into, from their shapes alone
     (tiles x filter groups x channel chunks; "auto" splits a group into at most P chunks)."""
     total = 0
     for layer in layers:
-        tiles_h = -(-layer.out_h // mapping.tile_h) if mapping.tile_h else 1
-        tiles_w = -(-layer.out_w // mapping.tile_w) if mapping.tile_w else 1
-        groups = layer.groups * -(-layer.filters_per_group // mapping.filters_per_job)
-        splits = n_pes if mapping.channel_splits == "auto" else mapping.channel_splits
+        m = mapping.of(layer.name)
+        tiles_h = -(-layer.out_h // m.tile_h) if m.tile_h else 1
+        tiles_w = -(-layer.out_w // m.tile_w) if m.tile_w else 1
+        groups = layer.groups * -(-layer.filters_per_group // m.filters_per_job)
+        splits = n_pes if m.channel_splits == "auto" else m.channel_splits
         total += tiles_h * tiles_w * groups * min(splits, layer.channels_per_group)
     return total
 
 
-def build_jobs(pruned: PrunedNetwork, mapping: Mapping, hw: Hardware) -> list[LayerJobs]:
-    """Every layer's jobs; a mapping that would cut more than MAX_JOBS is a ConfigError
-    first (channel splits at the channel count made millions of jobs and ran out of memory
-    after a minute)."""
+def build_jobs(
+    pruned: PrunedNetwork, mapping: Mapping | LayerMappings, hw: Hardware
+) -> list[LayerJobs]:
+    """Every layer's jobs, each cut by its own mapping (`mapping.of(layer name)`: one fixed
+    Mapping for all, or the mapper's LayerMappings); a mapping that would cut more than
+    MAX_JOBS is a ConfigError first (channel splits at the channel count made millions of
+    jobs and ran out of memory after a minute)."""
     bound = job_count_bound([p.layer for p in pruned.layers], mapping, hw.n_pes)
     if bound > MAX_JOBS:
+        what = (
+            "the mapper's mappings"
+            if isinstance(mapping, LayerMappings)
+            else (
+                f"[mapping] tile_h = {mapping.tile_h}, tile_w = {mapping.tile_w}, filters_per_job "
+                f"= {mapping.filters_per_job}, channel_splits = {mapping.channel_splits!r}"
+            )
+        )
         raise ConfigError(
-            f"[mapping] tile_h = {mapping.tile_h}, tile_w = {mapping.tile_w}, filters_per_job "
-            f"= {mapping.filters_per_job}, channel_splits = {mapping.channel_splits!r} cut "
-            f"the network into up to {bound:,} jobs (about {bound // 1_000_000:,} GB to "
+            f"{what} cut the network into up to {bound:,} jobs (about {bound // 1_000_000:,} GB to "
             f"simulate), more than {MAX_JOBS:,}: use larger tiles, more filters per job or "
             f"fewer channel splits"
         )
-    return [build_layer_jobs(i, p, mapping, hw) for i, p in enumerate(pruned.layers)]
+    return [
+        build_layer_jobs(i, p, mapping.of(p.layer.name), hw) for i, p in enumerate(pruned.layers)
+    ]

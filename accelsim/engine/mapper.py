@@ -1,0 +1,724 @@
+"""The mapper: for each layer on given hardware, the mapping (tile height and width, filters
+per job, channel splits) that fits every buffer and minimises the layer's cycles, energy or
+energy-delay product.
+
+Why per layer and per hardware: a mapping chosen for one buffer size is refused by a smaller
+one, and a sweep of buffer capacities compares hardware only if each point runs its own best
+mapping (as a real accelerator's compiler tiles for its buffers).
+
+The space, per layer (`candidates`):
+- tiles: n x n tiles of ceil(out_h / n) rows and ceil(out_w / n) columns (the same count
+  along both axes, so the tiles keep the map's shape), for n in {1, 2, 3, 4, 6, 8, 12, 16,
+  ...} (2^i and 3 x 2^i) below the larger side and that side itself, distinct shapes only;
+- filters per job: 1, 2, 4, 8, capped at the filters of a conv group;
+- channel splits: 1, 2, 4, 8, capped at the channels a filter sees;
+- at most MAX_LAYER_JOBS jobs (tiles x filter groups x chunks); a finer cut is left out.
+The order in which a PE walks its jobs is the policy's (accelsim.policies), not the mapper's.
+The space depends on the layer's shape alone, never on the hardware.
+
+The search (`map_layer`): every candidate's largest weight, input and output blocks are
+computed exactly without building its jobs, and a candidate whose block exceeds its buffer
+(half of it, double buffered) is out: the same test as accelsim.engine.assemble.check_fits. Each
+survivor gets a lower bound on the objective from the layer's shape and the hardware (the
+bounds of accelsim.engine.hardware_bounds, from totals that no job list can beat; `_bounds`).
+Survivors are evaluated in order of that bound (ties: fewer jobs, then the fixed order of the
+space) by simulating the layer alone (the closed form where it is exact, SimPy elsewhere:
+accelsim.engine.assemble.simulate with the scenario's policy and engine); the search stops when the
+next bound exceeds the best score found, or when `budget` evaluations have run. Stopped by
+the bound, the choice is the best of the whole space (ties broken the same way), so with a
+policy whose cycles never grow with a buffer, neither do the mapper's: a larger buffer only
+adds candidates. Stopped by the budget, the report says so.
+"""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+import numpy as np
+from attrs import frozen
+
+from accelsim.config import EnergyTable, Hardware, LayerMappings, Mapping
+from accelsim.engine import closed_form
+from accelsim.engine.assemble import check_fits, layer_problem, simulate
+from accelsim.engine.broadcasts import broadcasts
+from accelsim.engine.energy import layer_energy
+from accelsim.errors import AccelsimError, ConfigError
+from accelsim.policies import Policy, plan_layer
+from accelsim.trace import Cause, Operand
+from accelsim.units import exact_rate
+from accelsim.workload.jobs import _spans, build_layer_jobs, layer_units
+from accelsim.workload.sparsity.pruning import PrunedLayer, PrunedNetwork
+
+MAX_LAYER_JOBS = 4096  # a finer cut is left out of the space: it costs time, not insight
+
+
+def _counts(length: int) -> list[int]:
+    """Tile counts along an axis: 2^i and 3 x 2^i below `length`, and `length` itself."""
+    out, i = [], 0
+    while 2**i < length:
+        out += [c for c in (2**i, 3 * 2**i) if c < length]
+        i += 1
+    return sorted(set(out) | {length})
+
+
+def tile_choices(out_h: int, out_w: int) -> list[tuple[int, int]]:
+    """Distinct tile shapes (ceil(out_h / n), ceil(out_w / n)), largest first, over the tile
+    counts n of the larger side."""
+    shapes = {
+        (-(-out_h // min(n, out_h)), -(-out_w // min(n, out_w))) for n in _counts(max(out_h, out_w))
+    }
+    return sorted(shapes, reverse=True)
+
+
+UNIT_CHOICES = (1, 2, 4, 8)
+
+
+def unit_choices(n: int) -> list[int]:
+    """1, 2, 4, 8 capped at n (distinct)."""
+    return sorted({min(c, n) for c in UNIT_CHOICES})
+
+
+def label(m: Mapping) -> str:
+    """A mapping in a few characters: '14x14 f1 s1' (tile, filters per job, splits)."""
+    return f"{m.tile_h}x{m.tile_w} f{m.filters_per_job} s{m.channel_splits}"
+
+
+@frozen
+class LayerChoice:
+    """What the mapper chose for one layer, and how far it looked.
+
+    `alternatives` are short lines saying why the nearest others lost; `exhaustive` is True
+    when the bound proved the choice best of the whole space (False: the budget cut it)."""
+
+    layer: str
+    mapping: Mapping
+    cycles: int
+    energy_pj: float
+    candidates: int
+    evaluated: int
+    do_not_fit: int
+    cannot_win: int
+    exhaustive: bool
+    alternatives: tuple[str, ...]
+    seconds: float
+
+    def as_dict(self) -> dict:
+        """The per-layer entry of summary.json and layers.csv."""
+        m = self.mapping
+        return {
+            "tile_h": m.tile_h,
+            "tile_w": m.tile_w,
+            "filters_per_job": m.filters_per_job,
+            "channel_splits": m.channel_splits,
+            "chosen_by": "mapper",
+            "candidates": self.candidates,
+            "evaluated": self.evaluated,
+            "do_not_fit": self.do_not_fit,
+            "cannot_win": self.cannot_win,
+            "exhaustive": self.exhaustive,
+            "why": "; ".join(self.alternatives),
+        }
+
+
+@frozen
+class MappingPlan:
+    """The mapper's choice for every layer of a network."""
+
+    objective: str
+    budget: int
+    layers: tuple[LayerChoice, ...]
+
+    @property
+    def mappings(self) -> LayerMappings:
+        return LayerMappings(tuple((c.layer, c.mapping) for c in self.layers))
+
+    @property
+    def exhaustive(self) -> bool:
+        return all(c.exhaustive for c in self.layers)
+
+    def note(self) -> str:
+        """One line for the report: what the mapper did."""
+        cut = [c.layer for c in self.layers if not c.exhaustive]
+        evaluated = sum(c.evaluated for c in self.layers)
+        total = sum(c.candidates for c in self.layers)
+        text = (
+            f"mapping: chosen per layer by the mapper (objective {self.objective}): "
+            f"{evaluated} of {total} candidate mappings simulated, the rest ruled out by "
+            f"buffer fit or by a lower bound"
+        )
+        if cut:
+            text += (
+                f"; the budget of {self.budget} evaluations per layer cut the search in "
+                f"{len(cut)} layer{'s' * (len(cut) != 1)} ({', '.join(cut[:4])}"
+                f"{', ...' if len(cut) > 4 else ''}): there the choice is the best "
+                f"evaluated, not proven best; raise [mapping] budget"
+            )
+        else:
+            text += "; every choice is proven best of its layer's space"
+        return text
+
+
+@frozen
+class _Space:
+    """A layer's candidates as columns (one entry each, in the space's fixed order)."""
+
+    tile_h: np.ndarray
+    tile_w: np.ndarray
+    fpj: np.ndarray
+    splits: np.ndarray
+    n_jobs: np.ndarray
+    need: np.ndarray  # (n, 3) largest weight, input, output block, bytes
+    bound_cycles: np.ndarray
+    bound_energy_pj: np.ndarray
+
+
+def _shape_stats(layer, tile_h: int, tile_w: int):
+    """One tile shape: tiles, summed and largest input pixels, largest output pixels."""
+    rows = _spans(layer.out_h, tile_h, layer.stride, layer.pad, layer.k_h, layer.in_h)
+    cols = _spans(layer.out_w, tile_w, layer.stride, layer.pad, layer.k_w, layer.in_w)
+    return (
+        tile_h,
+        tile_w,
+        len(rows) * len(cols),
+        sum(r[1] for r in rows) * sum(c[1] for c in cols),
+        max(r[1] for r in rows) * max(c[1] for c in cols),
+        max(r[0] for r in rows) * max(c[0] for c in cols),
+    )
+
+
+def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyTable) -> _Space:
+    """The layer's mapping space (module docstring) with each candidate's largest blocks and
+    its lower bounds on cycles and energy on `hw`."""
+    layer = pruned.layer
+    act, n_pes = hw.activation_bits, hw.n_pes
+    units, memo = [], {}
+    choices = unit_choices(layer.channels_per_group)
+    if max(choices) > 1:  # the kernels once, not once per chunking
+        kernels = pruned.kernel_nnz()
+        memo = {
+            k: np.add.reduceat(kernels, pruned.chunk_bounds(k)[:-1], axis=1).astype(np.int64)
+            for k in choices
+            if k > 1
+        }
+    for f in unit_choices(layer.filters_per_group):
+        for k in choices:
+            lu = layer_units(
+                pruned,
+                Mapping(filters_per_job=f, channel_splits=k, weight_format=base.weight_format),
+                hw,
+                memo,
+            )
+            units.append(
+                (
+                    f,
+                    k,
+                    len(lu.units),
+                    len(lu.fgroups) // layer.groups,
+                    int(lu.weight_bytes.max(initial=0)),
+                    int(lu.weight_bytes.sum()),
+                    int(max(ch.max() for ch in lu.chunk_channels.values())),
+                    int(lu.unit_nnz.max(initial=0)),
+                )
+            )
+    t = np.array(
+        [_shape_stats(layer, h, w) for h, w in tile_choices(layer.out_h, layer.out_w)],
+        dtype=np.int64,
+    )
+    u = np.array(units, dtype=np.int64)
+    ti, ui = (a.ravel() for a in np.meshgrid(np.arange(len(t)), np.arange(len(u)), indexing="ij"))
+    th, tw, n_tiles, in_pix, in_max, out_max = t[ti].T
+    f, k, n_units, fg_per_group, w_max, w_total, ch_max, nnz_max = u[ui].T
+    n_jobs = n_tiles * n_units
+    keep = n_jobs <= MAX_LAYER_JOBS
+    (
+        th,
+        tw,
+        f,
+        k,
+        n_tiles,
+        in_pix,
+        in_max,
+        out_max,
+        n_units,
+        fg_per_group,
+        w_max,
+        w_total,
+        ch_max,
+        nnz_max,
+        n_jobs,
+    ) = (
+        a[keep]
+        for a in (
+            th,
+            tw,
+            f,
+            k,
+            n_tiles,
+            in_pix,
+            in_max,
+            out_max,
+            n_units,
+            fg_per_group,
+            w_max,
+            w_total,
+            ch_max,
+            nnz_max,
+            n_jobs,
+        )
+    )
+    filters_max = np.minimum(f, layer.filters_per_group)
+    out_bits = np.where(k > 1, hw.psum_bits, act)
+    need = np.column_stack(
+        (w_max, -(-in_max * ch_max * act // 8), -(-out_max * filters_max * out_bits // 8))
+    )
+
+    # totals no job list of the candidate can go below (accelsim.engine.hardware_bounds)
+    skips = hw.pe_skips_activations  # zero inputs may drop jobs and blocks: no job terms
+    inputs = np.zeros_like(in_pix) if skips else in_pix * layer.in_c * act // 8
+    w_total = np.zeros_like(w_total) if skips else w_total  # unread units load nothing
+    outputs = layer.out_pixels * layer.out_c * act // 8
+    slots = 0 if skips else pruned.pruned_macs  # every PE model spends a slot per MAC
+    work = -(-slots // hw.macs_per_cycle) + (0 if skips else n_jobs * hw.job_overhead_cycles)
+    # the longest job: its unit's nonzeros (a slot each) over the largest tile
+    longest = 0 if skips else -(-nnz_max * out_max // hw.macs_per_cycle) + hw.job_overhead_cycles
+    compute = np.maximum(-(-work // n_pes), longest)
+    memory = hw.dram_latency_cycles + _transfer(w_total + inputs + outputs, hw.dram_bytes_per_cycle)
+    delivered = inputs * (1 if hw.multicast else fg_per_group)
+    interconnect = _transfer(delivered + w_total, hw.noc_bytes_per_cycle)
+    lock_step = np.zeros_like(compute)
+    if hw.input_queue_depth == 1 and exact_rate(hw.noc_bytes_per_cycle) is not None:
+        lock_step = -(
+            -(work + _transfer(inputs * fg_per_group, hw.noc_bytes_per_cycle, floor=True)) // n_pes
+        )
+    cycles = np.maximum(np.maximum(compute, memory), np.maximum(interconnect, lock_step))
+    energy_pj = (
+        (0 if skips else pruned.pruned_macs) * energy.mac_pj
+        + (w_total + inputs + outputs) * energy.dram_pj_per_byte
+        + energy.static_mw(hw) * 1e9 * cycles / hw.clock_hz
+    )
+    return _Space(th, tw, f, k, n_jobs, need, cycles, energy_pj)
+
+
+def splits_can_balance(pruned: PrunedLayer, n_pes: int) -> bool:
+    """Whether a filter alone holds more than an even share of the layer's nonzeros
+    (max(nnz) x P > total): only then can cutting filters into channel chunks shorten the
+    longest unit, the one thing splits buy (they add jobs and partial-sum traffic)."""
+    nnz = np.asarray(pruned.filter_nnz, dtype=np.int64)
+    return bool(len(nnz)) and int(nnz.max()) * n_pes > int(nnz.sum())
+
+
+def mapping_space(
+    pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyTable, with_splits=False
+) -> _Space:
+    """The candidates the mapper searches: those of `candidates` without channel splits,
+    unless splits can balance the layer, or no mapping without them fits the buffers, or
+    (`with_splits`) none without them could run."""
+    space = candidates(pruned, base, hw, energy)
+    if with_splits:
+        return space
+    whole = space.splits == 1
+    if whole.all() or splits_can_balance(pruned, hw.n_pes):
+        return space
+    if not (~(space.need > _usable(hw)).any(axis=1) & whole).any():
+        return space
+    return _Space(*(a[whole] for a in attrs.astuple(space, recurse=False)))
+
+
+def _transfer(nbytes, bytes_per_cycle: float, floor: bool = False):
+    """Cycles to move `nbytes` at the rate (0 at infinite rate); `floor` rounds down, for a
+    sum of per-job transfers each rounded up."""
+    rate = exact_rate(bytes_per_cycle)
+    if rate is None:
+        return np.zeros_like(nbytes)
+    num, den = rate
+    return nbytes * den // num if floor else -(-nbytes * den // num)
+
+
+def _usable(hw: Hardware) -> np.ndarray:
+    half = 2 if hw.double_buffered else 1
+    return (
+        np.array(
+            [hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes], dtype=float
+        )
+        / half
+    )
+
+
+_BUFFERS = ("weight", "input", "output")
+_WHAT = ("weights", "inputs", "outputs")
+
+
+def _score(objective: str, cycles, energy_pj):
+    if objective == "cycles":
+        return cycles
+    return energy_pj if objective == "energy" else energy_pj * cycles
+
+
+# policies whose plans read only the jobs and the PE count, never the buffers
+_BUFFER_BLIND = (
+    "accelsim.policies.classic",
+    "accelsim.policies.heuristics",
+    "accelsim.policies.partition",
+    "accelsim.policies.exact",
+)
+
+
+@frozen
+class _Run:
+    """One evaluation, with what it needs of the buffers to stay the same on other ones."""
+
+    run: object  # assemble.LayerRun
+    dram: np.ndarray  # bytes by (operand, cause)
+    needs: tuple[int, int, int] | None  # weight, input, output bytes; None: this hw only
+
+
+class Evaluations:
+    """Evaluations kept across hardware that differs only in buffer capacities (a buffer
+    sweep's points). A closed-form run whose weight and input blocks all fit at once and
+    whose output tiles never overflow is the same run on any buffers that still hold
+    them (accelsim.engine.closed_form: nothing then waits for space), so it is reused there, its
+    energy recomputed for the new buffers; any other run is kept for its own hardware."""
+
+    def __init__(self):
+        self._runs: dict = {}
+
+    def get(self, key, hw: Hardware):
+        for entry in self._runs.get(key, ()):
+            if entry.needs is None:
+                if entry.hw == hw:
+                    return entry.value
+            elif all(
+                n <= c
+                for n, c in zip(
+                    entry.needs,
+                    (hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes),
+                )
+            ):
+                return entry.value
+        return None
+
+    def put(self, key, hw: Hardware, value) -> None:
+        self._runs.setdefault(key, []).append(_Entry(hw, value))
+
+
+@frozen
+class _Entry:
+    hw: Hardware
+    value: object
+
+    @property
+    def needs(self):
+        return self.value.needs if isinstance(self.value, (_Run, _Cycles)) else None
+
+
+def _evaluate(
+    pruned: PrunedLayer,
+    mapping: Mapping,
+    hw: Hardware,
+    policy: Policy,
+    engine: str,
+    energy: EnergyTable,
+    cache: Evaluations | None,
+    cycles_only: bool = False,
+):
+    """The layer alone on `hw` with this mapping: (cycles, energy pJ, None when
+    `cycles_only`) or the reason it cannot run (a broadcast's weights that never fit, a
+    deadlock, engine = fast refused)."""
+    blind = type(policy).__module__ in _BUFFER_BLIND
+    key = (
+        cycles_only,
+        pruned.layer.name,
+        id(pruned),
+        mapping,
+        policy.name,
+        repr(policy),
+        engine,
+        attrs.evolve(hw, weight_buffer_bytes=1, input_buffer_bytes=1, output_buffer_bytes=1),
+    )
+    got = cache.get(key, hw) if cache is not None and blind else None
+    if got is None:
+        if cycles_only:
+            got = _cycles(pruned, mapping, hw, policy, engine)
+        else:
+            got = _simulate(pruned, mapping, hw, policy, engine)
+        if cache is not None and blind:
+            cache.put(key, hw, got)
+    if isinstance(got, str):
+        return None, got
+    if isinstance(got, _Cycles):
+        return (got.cycles, None), None
+    run = got.run
+    return (
+        run.cycles,
+        sum(layer_energy(hw, energy, run.executed_macs, got.dram, run).values()),
+    ), None
+
+
+@frozen
+class _Cycles:
+    """An evaluation that scored cycles alone (the objective needs no energy)."""
+
+    cycles: int
+    needs: tuple[int, int, int] | None  # as _Run.needs
+
+
+def _needs(layer, hw: Hardware, output_peak: int) -> tuple[int, int, int] | None:
+    """What a closed-form run of `layer` needs of the buffers to be the same run on others:
+    every weight and input block at once, and its output peak (every output block when some
+    are used more than once); None when these buffers do not hold that (the blocks stream)."""
+    out = int(layer.output_bytes.sum()) if (layer.output_uses > 1).any() else output_peak
+    needs = (int(layer.weight_bytes.sum()), int(layer.input_bytes.sum()), out)
+    capacity = (hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes)
+    return needs if all(n <= c for n, c in zip(needs, capacity)) else None
+
+
+def _cycles(
+    pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, engine: str
+) -> _Cycles | str:
+    """The layer's cycles alone: the plan and the closed form's timeline where it is exact
+    (no trace, bounds or energy), the whole simulation elsewhere."""
+    layer = build_layer_jobs(0, pruned, mapping, hw)
+    try:
+        plan = plan_layer(policy, layer_problem(layer, hw))
+        bc = None if plan.dynamic else broadcasts(plan.queues, layer)
+        check_fits(layer, hw, bc)
+        if engine != "simpy":
+            timeline, _ = closed_form.timeline_or_note(layer, bc, hw, plan.dynamic)
+            if timeline is not None:
+                return _Cycles(timeline.end, _needs(layer, hw, timeline.peaks[2]))
+        run = simulate([layer], hw, policy, engine=engine).layers[0]
+    except AccelsimError as exc:
+        return str(exc)
+    return _Cycles(run.cycles, None)
+
+
+def _simulate(
+    pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, engine: str
+) -> _Run | str:
+    layer = build_layer_jobs(0, pruned, mapping, hw)
+    try:
+        result = simulate([layer], hw, policy, engine=engine)
+    except AccelsimError as exc:
+        return str(exc)
+    run = result.layers[0]
+    tr = result.transfers
+    dram = np.zeros((len(Operand), len(Cause)), dtype=np.int64)
+    np.add.at(dram, (tr["operand"], tr["cause"]), tr["bytes"])
+    needs = _needs(layer, hw, run.output_buffer_peak) if run.engine == "fast" else None
+    return _Run(run, dram, needs)
+
+
+def map_layer(
+    pruned: PrunedLayer,
+    base: Mapping,
+    hw: Hardware,
+    policy: Policy,
+    engine: str = "auto",
+    energy: EnergyTable = EnergyTable(),
+    cache: Evaluations | None = None,
+) -> LayerChoice:
+    """The best mapping of one layer (module docstring); `base` gives the objective, the
+    budget and the weight format. A layer no candidate fits is a ConfigError naming the
+    buffer sizes that would fit the smallest."""
+    try:
+        return _map_layer(pruned, base, hw, policy, engine, energy, cache, False)
+    except _NoneRan:
+        return _map_layer(pruned, base, hw, policy, engine, energy, cache, True)
+
+
+class _NoneRan(Exception):
+    """No mapping of a space without channel splits could run: try the splits too."""
+
+
+def _map_layer(pruned, base, hw, policy, engine, energy, cache, with_splits) -> LayerChoice:
+    t0 = time.perf_counter()
+    name = pruned.layer.name
+    space = mapping_space(pruned, base, hw, energy, with_splits)
+    n = len(space.n_jobs)
+    over = space.need > _usable(hw)
+    fits = ~over.any(axis=1)
+    if not fits.any():
+        raise _nothing_fits(name, space, hw, n)
+    bound = _score(base.objective, space.bound_cycles, space.bound_energy_pj)
+    order = [int(i) for i in np.lexsort((np.arange(n), space.n_jobs, bound))]
+    feasible = [i for i in order if fits[i]]
+    position = {i: p for p, i in enumerate(order)}
+
+    def mapping(i):
+        return attrs.evolve(
+            base,
+            mode="fixed",
+            tile_h=int(space.tile_h[i]),
+            tile_w=int(space.tile_w[i]),
+            filters_per_job=int(space.fpj[i]),
+            channel_splits=int(space.splits[i]),
+        )
+
+    best = None  # (score, n_jobs, position in order, i, cycles, energy)
+    cycles_only = base.objective == "cycles"  # energy only for the chosen one
+    scored, refused = [], []
+    exhaustive, evaluated = True, 0
+    for i in feasible:
+        if best is not None and bound[i] > best[0]:
+            break
+        if evaluated == base.budget:
+            exhaustive = False
+            break
+        evaluated += 1
+        outcome, why = _evaluate(pruned, mapping(i), hw, policy, engine, energy, cache, cycles_only)
+        if outcome is None:
+            refused.append((i, why))
+            continue
+        cycles, energy_pj = outcome
+        key = (
+            float(_score(base.objective, cycles, energy_pj)),
+            int(space.n_jobs[i]),
+            position[i],
+            i,
+            cycles,
+            energy_pj,
+        )
+        scored.append(key)
+        best = key if best is None or key < best else best
+    if best is None and not with_splits and (space.splits == 1).all():
+        raise _NoneRan
+    if best is None:
+        if not exhaustive:
+            raise ConfigError(
+                f"layer {name}: none of the {evaluated} mappings the budget "
+                f"let the mapper simulate could run ({refused[0][1]}); raise "
+                f"[mapping] budget"
+            )
+        raise ConfigError(
+            f"layer {name}: every mapping whose blocks fit the buffers fails "
+            f"when planned, e.g. {label(mapping(refused[0][0]))}: "
+            f"{refused[0][1]}"
+        )
+    chosen = best[3]
+    if cycles_only:  # the chosen mapping's energy, for the report
+        outcome, _ = _evaluate(pruned, mapping(chosen), hw, policy, engine, energy, cache)
+        assert outcome is not None  # it ran a moment ago, on the same hardware
+        best = (*best[:5], outcome[1])
+    why = _alternatives(base.objective, best, scored, refused, over, order, fits, mapping)
+    why.append(
+        f"{n} candidates: {evaluated} simulated, {int((~fits).sum())} do not fit, "
+        f"{len(feasible) - evaluated} cannot win (bound)"
+        + ("" if exhaustive else "; search cut by the budget")
+    )
+    return LayerChoice(
+        name,
+        mapping(chosen),
+        int(best[4]),
+        float(best[5]),
+        n,
+        evaluated,
+        int((~fits).sum()),
+        len(feasible) - evaluated if exhaustive else 0,
+        exhaustive,
+        tuple(why),
+        time.perf_counter() - t0,
+    )
+
+
+def _alternatives(objective, best, scored, refused, over, order, fits, mapping) -> list[str]:
+    """Why the nearest others lost: the runner-up simulated, the most promising mapping
+    that does not fit, and one refused when planned."""
+    out = []
+    word = {"cycles": "slower", "energy": "more energy", "edp": "higher energy-delay"}[objective]
+    others = sorted(k for k in scored if k[3] != best[3])
+    if others:
+        r = others[0]
+        pct = 100 * (r[0] - best[0]) / best[0] if best[0] else 0.0
+        out.append(
+            f"{label(mapping(r[3]))}: {pct:.1f} % {word}"
+            if r[0] > best[0]
+            else f"{label(mapping(r[3]))}: as good, more jobs or later in the order"
+        )
+    misfit = next((i for i in order if not fits[i]), None)
+    if misfit is not None:
+        parts = [w for w, o in zip(_WHAT, over[misfit]) if o]
+        out.append(f"{label(mapping(misfit))}: {' and '.join(parts)} do not fit")
+    if refused:
+        i, why = refused[0]
+        out.append(f"{label(mapping(i))}: cannot run ({why.split(': ', 1)[-1][:80]})")
+    return out
+
+
+def _nothing_fits(name: str, space: _Space, hw: Hardware, n: int) -> ConfigError:
+    """No candidate's blocks fit: name the buffer sizes that would fit the one needing the
+    fewest extra bytes."""
+    half = 2 if hw.double_buffered else 1
+    need = space.need * half
+    capacity = np.array(
+        [hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes], dtype=float
+    )
+    short = np.maximum(need - capacity, 0).sum(axis=1)
+    i = int(np.argmin(short))
+    raise_ = [
+        f"hardware.{b}_buffer_bytes to {int(need[i, j])}"
+        for j, b in enumerate(_BUFFERS)
+        if need[i, j] > capacity[j]
+    ]
+    m = (
+        f"{space.tile_h[i]}x{space.tile_w[i]} tiles, {space.fpj[i]} filters per job, "
+        f"{space.splits[i]} channel splits"
+    )
+    note = " (twice its largest block: double buffered)" if half == 2 else ""
+    return ConfigError(
+        f"layer {name}: none of its {n} candidate mappings fits the buffers; "
+        f"the nearest ({m}) needs {' and '.join(raise_)} B{note}: raise "
+        f"{'them' if len(raise_) > 1 else 'it'}"
+    )
+
+
+def map_network(
+    pruned: PrunedNetwork,
+    base: Mapping,
+    hw: Hardware,
+    policy: Policy,
+    engine: str = "auto",
+    energy: EnergyTable = EnergyTable(),
+    cache: Evaluations | None = None,
+) -> MappingPlan:
+    """Every layer's best mapping on `hw` (map_layer); `cache` carries evaluations over to
+    the next call on the same pruned network (a sweep's next point)."""
+    return MappingPlan(
+        base.objective,
+        base.budget,
+        tuple(map_layer(p, base, hw, policy, engine, energy, cache) for p in pruned.layers),
+    )
+
+
+def fixed_entries(pruned: PrunedNetwork, mapping: Mapping) -> tuple[dict, ...]:
+    """The per-layer mapping entries of a run whose scenario fixes the mapping."""
+    return tuple(
+        {
+            "tile_h": mapping.tile_h,
+            "tile_w": mapping.tile_w,
+            "filters_per_job": mapping.filters_per_job,
+            "channel_splits": mapping.channel_splits,
+            "chosen_by": "scenario",
+            "candidates": 0,
+            "evaluated": 0,
+            "do_not_fit": 0,
+            "cannot_win": 0,
+            "exhaustive": True,
+            "why": "",
+        }
+        for _ in pruned.layers
+    )
+
+
+__all__ = [
+    "LayerChoice",
+    "MappingPlan",
+    "candidates",
+    "mapping_space",
+    "label",
+    "map_layer",
+    "map_network",
+    "tile_choices",
+    "unit_choices",
+    "MAX_LAYER_JOBS",
+]

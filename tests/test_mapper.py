@@ -1,0 +1,215 @@
+"""The mapper: its choice fits, conserves MACs, beats every candidate it evaluated, is
+deterministic, and never slows down when a buffer grows (static policy)."""
+
+import math
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accelsim.config import EnergyTable, Hardware, Mapping
+from accelsim.engine.assemble import check_fits, simulate
+from accelsim.engine.mapper import (
+    Evaluations,
+    _evaluate,
+    candidates,
+    map_layer,
+    mapping_space,
+    tile_choices,
+    unit_choices,
+)
+from accelsim.errors import ConfigError
+from accelsim.policies.classic import LPT
+from accelsim.scenario import scenario_from_dict
+from accelsim.workload.jobs import build_layer_jobs
+from accelsim.workload.networks.layers import Layer, Network
+from accelsim.workload.sparsity.pruning import SparsityProfile, prune_with_profile
+
+AUTO = Mapping(mode="auto")
+
+
+def _layer(out, k, c, kernel, density, seed):
+    layer = Layer(
+        name="conv",
+        kind="conv",
+        in_c=c,
+        out_c=k,
+        in_h=out + kernel - 1,
+        in_w=out + kernel - 1,
+        k_h=kernel,
+        k_w=kernel,
+        stride=1,
+        pad=0,
+    )
+    net = Network("t", [layer])
+    return prune_with_profile(net, SparsityProfile.uniform(density, 0.3), seed).layers[0]
+
+
+layers = st.builds(
+    _layer,
+    out=st.integers(1, 12),
+    k=st.integers(1, 12),
+    c=st.integers(1, 12),
+    kernel=st.sampled_from([1, 3]),
+    density=st.sampled_from([0.2, 0.5, 1.0]),
+    seed=st.integers(0, 5),
+)
+hardware = st.builds(
+    Hardware,
+    pe_rows=st.integers(1, 2),
+    pe_cols=st.integers(1, 3),
+    macs_per_cycle=st.sampled_from([1, 4]),
+    job_overhead_cycles=st.integers(0, 4),
+    weight_buffer_bytes=st.sampled_from([512, 4096, 65536]),
+    input_buffer_bytes=st.sampled_from([512, 4096, 65536]),
+    output_buffer_bytes=st.sampled_from([512, 4096, 65536]),
+    dram_bytes_per_cycle=st.sampled_from([4, 16]),
+    dram_latency_cycles=st.integers(0, 20),
+)
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@FAST
+@given(pruned=layers, hw=hardware)
+def test_the_choice_fits_conserves_macs_and_beats_every_evaluated_candidate(pruned, hw):
+    try:
+        choice = map_layer(pruned, AUTO, hw, LPT())
+    except ConfigError as exc:
+        assert "raise" in str(exc)
+        return
+    jobs = build_layer_jobs(0, pruned, choice.mapping, hw)
+    check_fits(jobs, hw, None)
+    result = simulate([jobs], hw, LPT())
+    assert result.executed_macs == pruned.pruned_macs
+    assert result.layers[0].cycles == choice.cycles
+    space = mapping_space(pruned, AUTO, hw, EnergyTable())
+    # every candidate that fits and runs is no faster, and its bound is below its cycles
+    usable = [
+        c / (2 if hw.double_buffered else 1)
+        for c in (hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes)
+    ]
+    for i in range(len(space.n_jobs)):
+        if any(space.need[i, j] > usable[j] for j in range(3)):
+            continue
+        m = Mapping(
+            tile_h=int(space.tile_h[i]),
+            tile_w=int(space.tile_w[i]),
+            filters_per_job=int(space.fpj[i]),
+            channel_splits=int(space.splits[i]),
+        )
+        outcome, _ = _evaluate(pruned, m, hw, LPT(), "auto", EnergyTable(), None)
+        if outcome is not None:
+            assert outcome[0] >= choice.cycles
+            assert outcome[0] >= space.bound_cycles[i]
+
+
+@FAST
+@given(pruned=layers, hw=hardware)
+def test_the_choice_is_deterministic(pruned, hw):
+    try:
+        a = map_layer(pruned, AUTO, hw, LPT())
+    except ConfigError:
+        return
+    b = map_layer(pruned, AUTO, hw, LPT(), cache=Evaluations())
+    assert (a.mapping, a.cycles, a.alternatives) == (b.mapping, b.cycles, b.alternatives)
+
+
+@FAST
+@given(pruned=layers, hw=hardware, which=st.sampled_from(["weight", "input", "output"]))
+def test_a_larger_buffer_never_makes_the_mapper_slower(pruned, hw, which):
+    field = f"{which}_buffer_bytes"
+    bigger = attrs.evolve(hw, **{field: getattr(hw, field) * 4})
+    cache = Evaluations()
+    try:
+        small = map_layer(pruned, AUTO, hw, LPT(), cache=cache)
+    except ConfigError:
+        return
+    assert map_layer(pruned, AUTO, bigger, LPT(), cache=cache).cycles <= small.cycles
+
+
+def test_the_space_is_stated_and_hardware_free():
+    assert tile_choices(56, 56)[0] == (56, 56) and (14, 14) in tile_choices(56, 56)
+    assert (1, 1) in tile_choices(7, 7)
+    assert unit_choices(3) == [1, 2, 3] and unit_choices(512) == [1, 2, 4, 8]
+    pruned = _layer(8, 8, 8, 3, 0.5, 1)
+    a = candidates(pruned, AUTO, Hardware(), EnergyTable())
+    b = candidates(pruned, AUTO, Hardware(input_buffer_bytes=1024), EnergyTable())
+    assert (a.tile_h == b.tile_h).all() and (a.splits == b.splits).all()
+
+
+def test_no_fit_names_the_layer_and_the_buffer_that_would_fit():
+    pruned = _layer(4, 4, 64, 3, 1.0, 1)
+    hw = Hardware(input_buffer_bytes=64, weight_buffer_bytes=65536)
+    with pytest.raises(
+        ConfigError,
+        match=r"layer conv: none of its \d+ candidate mappings "
+        r"fits the buffers; the nearest \(.*\) needs "
+        r"hardware.input_buffer_bytes to \d+ B",
+    ):
+        map_layer(pruned, AUTO, hw, LPT())
+
+
+LENET = {
+    "workload": {"network": "lenet5"},
+    "pruning": {"density": 0.3},
+    "hardware": {"pe_rows": 2, "pe_cols": 2},
+}
+
+
+def test_a_scenario_without_tiling_numbers_runs_the_mapper():
+    from accelsim.pipeline import run_scenario
+
+    sc = scenario_from_dict(LENET, "<t>")
+    assert sc.mapping.mode == "auto"
+    out = run_scenario(sc, baselines=False)
+    entries = [l.mapping for l in out.report.layers]
+    assert all(e["chosen_by"] == "mapper" and e["exhaustive"] for e in entries)
+    assert out.result.executed_macs == out.pruned.pruned_macs
+    assert any("chosen per layer by the mapper" in n for n in out.report.notes)
+    fixed = scenario_from_dict({**LENET, "mapping": {"tile_h": 4}}, "<t>")
+    assert fixed.mapping.mode == "fixed"
+    assert run_scenario(fixed, baselines=False).report.layers[0].mapping["chosen_by"] == "scenario"
+
+
+@pytest.mark.parametrize(
+    "mapping, match",
+    [
+        (
+            {"mode": "auto", "tile_h": 4},
+            r"<t>: \[mapping\] tile_h = 4 has no effect with mode = "
+            r"\"auto\"",
+        ),
+        (
+            {"tile_h": 4, "objective": "energy"},
+            r"<t>: \[mapping\] objective = 'energy' has no "
+            r"effect with mode = \"fixed\"",
+        ),
+        (
+            {"objective": "speed"},
+            r"<t>: \[mapping\] 'objective' must be one of cycles, energy, "
+            r"edp: 'speed'",
+        ),
+        ({"budget": 0}, r"<t>: \[mapping\] 'budget' must be an integer from 1"),
+    ],
+)
+def test_bad_mapping_fields_are_one_clear_line(mapping, match):
+    with pytest.raises(ConfigError, match=match):
+        scenario_from_dict({**LENET, "mapping": mapping}, "<t>")
+
+
+def test_a_budget_that_cuts_the_search_says_so():
+    pruned = _layer(8, 8, 8, 3, 0.5, 1)
+    choice = map_layer(pruned, attrs.evolve(AUTO, budget=1), Hardware(), LPT())
+    assert choice.evaluated == 1 and not choice.exhaustive
+    assert "search cut by the budget" in choice.alternatives[-1]
+
+
+def test_energy_objective_is_no_worse_in_energy():
+    pruned = _layer(8, 8, 8, 3, 0.5, 1)
+    hw = Hardware(pe_rows=2, pe_cols=2)
+    by_cycles = map_layer(pruned, AUTO, hw, LPT())
+    by_energy = map_layer(pruned, attrs.evolve(AUTO, objective="energy"), hw, LPT())
+    assert by_energy.energy_pj <= by_cycles.energy_pj
+    assert by_cycles.cycles <= by_energy.cycles
+    assert math.isfinite(by_energy.energy_pj)
