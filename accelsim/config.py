@@ -217,7 +217,7 @@ class Mapping:
     tile_w: int = field(default=0, validator=_int_in(0, 2**16))
     filters_per_job: int = field(default=1, validator=_int_in(1, 2**20))
     channel_splits: int | str = field(default=1, validator=_splits)
-    weight_format: str | tuple = field(
+    weight_format: str | tuple[tuple[str, str], ...] = field(
         default="auto", converter=_format_table, validator=_weight_format
     )
 

@@ -25,6 +25,7 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
+from accelsim.engine.hw.clock import Clock
 from accelsim.engine.hw.dram import DramPort
 from accelsim.engine.hw.eviction import eviction_plan, next_uses
 from accelsim.trace import Cause, LevelTrace, Operand
@@ -45,7 +46,7 @@ def _kib(n: float) -> str:
 class BlockBuffer:
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Clock,
         name: str,
         buffer_id: int,
         operand: Operand,
@@ -250,7 +251,7 @@ class OutputBuffer:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Clock,
         buffer_id: int,
         capacity_bytes: float,
         block_bytes: np.ndarray,
@@ -329,7 +330,11 @@ class OutputBuffer:
                 if self._spilled[b]:
                     self._spilled[b] = False
                     back = self._dram.transfer(OUTPUTS, need, Cause.SPILL)
-                    back.callbacks.append(lambda _e, ev=ev: ev.succeed())
+
+                    def granted(_e: Event, ev: Event = ev) -> None:
+                        ev.succeed()
+
+                    back.callbacks.append(granted)
                 else:
                     ev.succeed()
                 continue
@@ -346,7 +351,11 @@ class OutputBuffer:
         self._spilled[b] = True
         self._spilling += self._bytes[b]
         done = self._dram.transfer(OUTPUTS, self._bytes[b], Cause.SPILL)
-        done.callbacks.append(lambda _e, b=b: self._spilled_out(b))
+
+        def spilled_out(_e: Event, b: int = b) -> None:
+            self._spilled_out(b)
+
+        done.callbacks.append(spilled_out)
 
     def _spilled_out(self, b: int) -> None:
         self._spilling -= self._bytes[b]
