@@ -298,6 +298,7 @@ def _run_closed_form(
         env.run(until=timeline.end)  # the next layer starts at the barrier
     bound = _layer_bound(layer, p.plan, hw)
     bc = p.broadcasts
+    assert bc is not None  # the closed form runs static plans only
     order = FetchOrder.from_deliveries(
         np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets)), bc.job, layer, p.plan.queues
     )
