@@ -420,6 +420,8 @@ def _run_layer(
                 dram,
                 levels,
                 predicted,
+                # a central queue fills any free slot, broadcasts go to every PE's queue
+                hw.input_queue_depth * (n if plan.dynamic else 1),
             )
         )
     weights, inputs = buffers

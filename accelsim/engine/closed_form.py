@@ -510,6 +510,7 @@ class _Loader:
         extra_cause: np.ndarray,
         off: np.ndarray,
         used: np.ndarray,
+        in_flight: int,
     ):
         self.port, self.buffer, self.operand, self.capacity = port, buffer, operand, capacity
         self.sizes, self.unique = sizes.tolist(), unique.tolist()
@@ -519,7 +520,7 @@ class _Loader:
         sequence = [self.seq[a:z] for a, z in zip(self.off[:-1], self.off[1:])]
         # block b's uses not yet issued are uses[nxt[b]:stop[b]] (as in BlockBuffer)
         _, self.nxt, self.stop = next_uses(sequence, n)
-        self.victims = eviction_plan(sequence, self.sizes, capacity)
+        self.victims = eviction_plan(sequence, self.sizes, capacity, in_flight)
         self.resident = [False] * n
         self.loaded_once = [False] * n
         self.pins = [0] * n
@@ -645,6 +646,7 @@ class _Streamed:
                 np.full(len(layer.weight_bytes), Cause.COMPULSORY),
                 off,
                 m_w,
+                hw.input_queue_depth,
             ),
             _Loader(
                 self.port,
@@ -656,6 +658,7 @@ class _Streamed:
                 layer.input_extra_cause,
                 off,
                 m_i,
+                hw.input_queue_depth,
             ),
         ]
         self.w, self.i, self.o = m_w.tolist(), m_i.tolist(), m_o.tolist()

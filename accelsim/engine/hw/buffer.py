@@ -61,12 +61,14 @@ class BlockBuffer:
         dram: DramPort,
         levels: LevelTrace,
         predicted: list[list[int]] | None = None,
+        in_flight: int = 1,
     ):
         """`fetch_sequence` lists the blocks of each delivery in order; loads evict the
         victims `eviction_plan` gives them. When deliveries are decided at run time (work
         stealing) it starts empty and grows by `append`; `predicted` (same length as the
         final sequence) then stands in for the future, and a load that needs space evicts,
-        when it is issued, the unpinned block whose predicted next use is furthest ahead."""
+        when it is issued, the unpinned block whose predicted next use is furthest ahead.
+        `in_flight`: how many deliveries the PEs' queues hold (see `eviction_plan`)."""
         self.env = env
         self.name = name
         self._id = buffer_id
@@ -93,7 +95,7 @@ class BlockBuffer:
         self._victims = (
             None
             if predicted is not None
-            else eviction_plan(fetch_sequence, self._bytes, capacity_bytes)
+            else eviction_plan(fetch_sequence, self._bytes, capacity_bytes, in_flight)
         )
         self._first = list(accumulate(map(len, plan), initial=0))  # flat index of each position
         self._resident = bytearray(n)
