@@ -610,7 +610,7 @@ def onnx_cases():
     yield case("zero channels", _onnx(out_c=0), ())
     yield case("kernel_shape against weights", _onnx(kernel_shape=[5, 5]), ("kernel_shape",))
     yield case("symbolic height", _onnx(image=("N", 2, "H", 8)), ("'H'", "fixed"))
-    yield case("dilation", _onnx(dilations=[2, 2]), ("dilations",))
+    yield case("dilation beyond the input", _onnx(dilations=[4, 4]), ("dilated 4", "8x8"))
 
 
 def _onnx(

@@ -115,9 +115,10 @@ def test_residual_add_and_global_pool(tmp_path):
         ),
         (
             helper.make_node(
-                "MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2], pads=[0, 0, 1, 1]
+                "MaxPool", ["x"], ["y"], name="pool", kernel_shape=[2, 2], pads=[0, 0, 1, 1, 0, 0]
             ),
-            r"node 'pool' \(MaxPool\): strides \[1, 1\] and pads \[0, 0, 1, 1\] must be the same",
+            r"node 'pool' \(MaxPool\): strides \[1, 1\], pads \[0, 0, 1, 1, 0, 0\], dilations"
+            r" \[1, 1\]: a 2-D layer has 2 strides, 4 pads",
         ),
         (
             helper.make_node("Relu", ["nowhere"], ["y"], name="relu"),

@@ -141,7 +141,7 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
                     f"{where}: kernel_shape {list(attrs['kernel_shape'])} does "
                     f"not match weights {kernel.shape}"
                 )
-            stride, pad = _square(where, attrs, kernel.shape[2:])
+            geometry = _geometry(where, attrs)
             lname = layer_name(node)
             layer = Layer(
                 lname,
@@ -153,9 +153,8 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
                 kernel.shape[0],
                 kernel.shape[2],
                 kernel.shape[3],
-                stride,
-                pad,
-                groups,
+                groups=groups,
+                **geometry,
             )
             if kernel.shape[1] * groups != c:
                 raise ConfigError(
@@ -182,14 +181,14 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
             src_layer = source(node)
             c, h, w = shape[src_layer]
             if op.startswith("Global"):
-                k_h, k_w, stride, pad = h, w, 1, 0
+                k_h, k_w, geometry = h, w, {}
             else:
                 k_h, k_w = attrs["kernel_shape"]
-                stride, pad = _square(where, attrs, (k_h, k_w))
+                geometry = _geometry(where, attrs)
             if attrs.get("ceil_mode", 0):
                 raise ConfigError(f"{where}: ceil_mode = 1 is not supported")
             layer = Layer(
-                layer_name(node), LayerKind.POOL, (src_layer,), c, h, w, c, k_h, k_w, stride, pad
+                layer_name(node), LayerKind.POOL, (src_layer,), c, h, w, c, k_h, k_w, **geometry
             )
         elif op in ("Add", "Sum") and all(i in producer for i in node.input):
             sources = tuple(source(node, i) for i in range(len(node.input)))
@@ -242,18 +241,30 @@ def load_onnx(path: str | Path) -> tuple[Network, dict[str, np.ndarray]]:
     return network, weights
 
 
-def _square(where: str, attrs: dict, kernel) -> tuple[int, int]:
-    strides = list(attrs.get("strides", [1, 1]))
-    pads = list(attrs.get("pads", [0, 0, 0, 0]))
-    if any(d != 1 for d in attrs.get("dilations", [1, 1])):
-        raise ConfigError(f"{where}: dilations {attrs['dilations']} are not supported")
+def _geometry(where: str, attrs: dict) -> dict:
+    """Layer keywords stride, pad (top, bottom, left, right) and dilation from a 2-D Conv or
+    pool node's attributes; ONNX orders pads (top, left, bottom, right)."""
+    strides = [int(s) for s in attrs.get("strides", [1, 1])]
+    pads = [int(p) for p in attrs.get("pads", [0, 0, 0, 0])]
+    dilations = [int(d) for d in attrs.get("dilations", [1, 1])]
     if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
         raise ConfigError(f"{where}: auto_pad is not supported; give pads explicitly")
-    if len(set(strides)) != 1 or len(set(pads)) != 1:
+    if (len(strides), len(pads), len(dilations)) != (2, 4, 2):
         raise ConfigError(
-            f"{where}: strides {strides} and pads {pads} must be the same in every direction"
+            f"{where}: strides {strides}, pads {pads}, dilations {dilations}: a 2-D layer "
+            f"has 2 strides, 4 pads and 2 dilations"
         )
-    return int(strides[0]), int(pads[0])
+    top, left, bottom, right = pads
+    return {
+        "stride": tuple(strides),
+        "pad": (top, bottom, left, right),
+        "dilation": tuple(dilations),
+    }
+
+
+def _onnx_pads(layer: Layer) -> list[int]:
+    top, bottom, left, right = layer.pad
+    return [top, left, bottom, right]
 
 
 def to_onnx(network: Network, weights: dict[str, np.ndarray]):
@@ -278,8 +289,9 @@ def to_onnx(network: Network, weights: dict[str, np.ndarray]):
                     [srcs[0], f"{layer.name}.weight"],
                     [layer.name],
                     name=layer.name,
-                    strides=[layer.stride] * 2,
-                    pads=[layer.pad] * 4,
+                    strides=list(layer.stride),
+                    pads=_onnx_pads(layer),
+                    dilations=list(layer.dilation),
                     group=layer.groups,
                     kernel_shape=[layer.k_h, layer.k_w],
                 )
@@ -302,8 +314,8 @@ def to_onnx(network: Network, weights: dict[str, np.ndarray]):
                     [layer.name],
                     name=layer.name,
                     kernel_shape=[layer.k_h, layer.k_w],
-                    strides=[layer.stride] * 2,
-                    pads=[layer.pad] * 4,
+                    strides=list(layer.stride),
+                    pads=_onnx_pads(layer),
                 )
             )
         elif layer.kind is LayerKind.ADD:
