@@ -22,7 +22,7 @@ import attrs
 from accelsim.errors import ConfigError
 from accelsim.files import read_text
 from accelsim.workload.networks.layers import Layer, LayerKind, Network, check_shapes
-from accelsim.workload.networks.onnx_io import load_onnx
+from accelsim.workload.networks.onnx_import import load_onnx
 from accelsim.workload.networks.scalesim import is_scalesim, read_scalesim
 
 COLUMNS = (
@@ -60,8 +60,9 @@ def shipped_networks() -> list[str]:
     return sorted(p.name.removesuffix(".csv") for p in folder.iterdir() if p.name.endswith(".csv"))
 
 
-def load_network(name_or_path: str | Path, base: Path | None = None) -> Network:
-    """A shipped topology by name (e.g. 'resnet18') or a CSV file by path."""
+def load_network(name_or_path: str | Path, base: Path | None = None, input_shape=None) -> Network:
+    """A shipped topology by name (e.g. 'resnet18'), a CSV file or an ONNX model by path;
+    `input_shape` (C, H, W) fixes an ONNX input's open dimensions."""
     text = str(name_or_path)
     if text in shipped_networks():
         folder = resources.files("accelsim.workload") / "topologies"
@@ -77,7 +78,7 @@ def load_network(name_or_path: str | Path, base: Path | None = None) -> Network:
             f"nor a file"
         )
     if path.suffix.lower() == ".onnx":
-        return load_onnx(path)[0]
+        return load_onnx(path, input_shape)[0]
     content = read_text(path, "topology")
     if is_scalesim(content):
         return read_scalesim(content, source=str(path), name=path.stem)
