@@ -339,6 +339,47 @@ def _compare_networks(args) -> int:
     return 0
 
 
+def _fraction(text: str) -> float:
+    """A fraction in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a fraction in (0, 1]")
+    return value
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    """--input-shape C,H,W (or C,L for a sequence input): positive integers."""
+    try:
+        dims = tuple(int(d) for d in text.split(","))
+    except ValueError:
+        dims = ()
+    if len(dims) not in (2, 3) or min(dims) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: must be C,H,W (or C,L): positive integers joined by commas"
+        )
+    return dims
+
+
+def _import(args) -> int:
+    from accelsim.workload.importer import import_model
+
+    model = Path(args.model)
+    if not model.is_file():
+        raise ConfigError(f"{model}: no such file")
+    out = _out_dir(Path(args.out) if args.out else Path("results") / model.stem)
+    imported, sparsity, written = import_model(model, out, args.input_shape, args.method, args.keep)
+    print(f"{model}:")
+    for line in imported.summary():
+        print(f"  {line}")
+    topology, masks = written
+    print(f"wrote {topology} and {masks} ({sparsity:.1%} of the weights are zero)")
+    print(f'use in a scenario: [workload] network = "{topology}"  [pruning] measured = "{masks}"')
+    return 0
+
+
 def _workload(args) -> int:
     from accelsim.outputs import figures
     from accelsim.scenario import load_scenario
@@ -579,6 +620,7 @@ def main(argv: list[str] | None = None) -> int:
 
     budget = {**Exact.option_limits, **HardwareAware.option_limits}  # the flags' limits too
     from accelsim.config import MAX_PES
+    from accelsim.workload.sparsity.methods import METHODS
 
     parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -699,6 +741,31 @@ def main(argv: list[str] | None = None) -> int:
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
     sz.add_argument("--quiet", "-q", action="store_true")
     sz.set_defaults(func=_size)
+    imp = sub.add_parser(
+        "import", help="turn an ONNX model into a topology CSV and its real per-kernel masks"
+    )
+    imp.add_argument("model", help="ONNX file (export a PyTorch model with torch.onnx.export)")
+    imp.add_argument(
+        "--input-shape",
+        type=_shape,
+        metavar="C,H,W",
+        help="the input's channels, height and width where the file leaves them open",
+    )
+    imp.add_argument("--out", help="folder for MODEL.csv and MODEL.npz (default: results/MODEL)")
+    imp.add_argument(
+        "--keep",
+        type=_fraction,
+        default=1.0,
+        help="fraction of weights to keep by magnitude (default 1: the weights as exported, "
+        "exact zeros pruned)",
+    )
+    imp.add_argument(
+        "--method",
+        choices=METHODS,
+        default="layer",
+        help="magnitude pruning method with --keep below 1 (default layer)",
+    )
+    imp.set_defaults(func=_import)
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)
     args = parser.parse_args(argv)

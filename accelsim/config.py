@@ -226,7 +226,7 @@ class Mapping:
     tile_w: int = field(default=0, validator=_int_in(0, 2**16))
     filters_per_job: int = field(default=1, validator=_int_in(1, 2**20))
     channel_splits: int | str = field(default=1, validator=_splits)
-    weight_format: str | tuple = field(
+    weight_format: str | tuple[tuple[str, str], ...] = field(
         default="auto", converter=_format_table, validator=_weight_format
     )
     mode: str = field(default="fixed", validator=_one_of(*MAPPING_MODES))
@@ -250,11 +250,15 @@ class Mapping:
         return table.get(layer, table.get("default", "auto"))
 
 
+def _pairs(items) -> tuple[tuple[str, Mapping], ...]:
+    return tuple(items)
+
+
 @frozen
 class LayerMappings:
     """One fixed Mapping per layer name (what the mapper chose), for build_jobs."""
 
-    table: tuple[tuple[str, Mapping], ...] = field(converter=tuple)
+    table: tuple[tuple[str, Mapping], ...] = field(converter=_pairs)
 
     def of(self, layer: str) -> Mapping:
         for name, mapping in self.table:

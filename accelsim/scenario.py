@@ -8,6 +8,7 @@ the policy and the seed. Every malformed value is reported with the file, field 
     baselines = true          # also simulate the dense design and round-robin for speedups
     engine = "auto"           # "simpy": the reference model everywhere; "fast": closed form only
     [workload]  network = "resnet18"   layers = ["conv1", ...]   (optional subset)
+                network = "model.onnx"  input_shape = [3, 32, 100] (C, H, W the file leaves open)
                 activation_density = 0.5 (or a table per layer), activation_cv = 0.3
     [pruning]   profile = "NAME or file" | density = 0.3 (cv = "fitted" or a number) | dense = true
                 | weights = "f.npz" (or a shipped name), keep = 0.3,
@@ -68,7 +69,7 @@ _TOP = {
     "energy",
     "area",
 }
-_WORKLOAD = ("activation_cv", "activation_density", "layers", "network")
+_WORKLOAD = ("activation_cv", "activation_density", "input_shape", "layers", "network")
 _PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m", "measured"}
 
 
@@ -85,6 +86,7 @@ class Pruning:
     n: int = 2
     m: int = 4
     measured: Path | None = None
+    input_shape: tuple[int, ...] | None = None  # of an ONNX weights file with open dimensions
 
     def apply(self, network: Network, seed: int, src: str) -> PrunedNetwork:
         if self.dense:
@@ -94,7 +96,7 @@ class Pruning:
         if self.weights is not None:
             return prune_weights(
                 network,
-                load_weights(self.weights),
+                load_weights(self.weights, self.input_shape),
                 self.method,
                 self.keep,
                 self.n,
@@ -255,8 +257,9 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
             raise unknown(f"{src}: [workload]", key, _WORKLOAD)
     if "network" not in workload:
         raise ConfigError(f"{src}: [workload] network is missing (a shipped name or a CSV file)")
+    input_shape = _input_shape(workload, src)
     try:
-        network = load_network(workload["network"], base)
+        network = load_network(workload["network"], base, input_shape)
     except ConfigError as exc:
         raise ConfigError(f"{src}: [workload] network: {exc}") from None
     layers = None
@@ -294,6 +297,8 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     activation_density, activation_cv = _activations(workload, network, src, base)
 
     pruning = _pruning(_table(data, "pruning", src), src, base)
+    if input_shape is not None:
+        pruning = attrs.evolve(pruning, input_shape=input_shape)
     if isinstance(pruning.keep, dict):
         macs = [l.name for l in network.mac_layers]
         for layer in pruning.keep:
@@ -370,6 +375,28 @@ def _mapping_table(table: dict, src: str) -> dict:
                     f'mode = "auto"'
                 )
     return {**table, "mode": mode}
+
+
+def _input_shape(workload: dict, src: str) -> tuple[int, ...] | None:
+    """[workload] input_shape: the dimensions an ONNX network's input leaves open."""
+    if "input_shape" not in workload:
+        return None
+    shape = workload["input_shape"]
+    if not str(workload["network"]).lower().endswith(".onnx"):
+        raise ConfigError(
+            f"{src}: [workload] input_shape = {shape!r} has no effect: network = "
+            f"{workload['network']!r} is not an ONNX file"
+        )
+    if (
+        not isinstance(shape, list)
+        or len(shape) not in (2, 3)
+        or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 2**16 for d in shape)
+    ):
+        raise ConfigError(
+            f"{src}: [workload] input_shape = {shape!r}: must be [C, H, W] (or [C, L] for "
+            f"a sequence): integers from 1 to 65,536"
+        )
+    return tuple(shape)
 
 
 def _pruning(table: dict, src: str, base: Path) -> Pruning:

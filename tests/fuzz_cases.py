@@ -603,14 +603,14 @@ def onnx_cases():
         )
 
     yield case("junk", b"not a model" * 10, ())
-    yield case("1-d kernel", _onnx(kernel=(3,)), ("shape",))
+    yield case("3-d kernel", _onnx(kernel=(3, 3, 3)), ("image input",))
     yield case("negative variance", _onnx(bn_var=-1.0), ("variance",))
     yield case("stride 0", _onnx(strides=[0, 0]), ("stride",))
     yield case("negative pads", _onnx(pads=[-1, -1, -1, -1]), ("pad",))
     yield case("zero channels", _onnx(out_c=0), ())
     yield case("kernel_shape against weights", _onnx(kernel_shape=[5, 5]), ("kernel_shape",))
-    yield case("symbolic height", _onnx(image=("N", 2, "H", 8)), ("'H'", "fixed"))
-    yield case("dilation", _onnx(dilations=[2, 2]), ("dilations",))
+    yield case("symbolic height", _onnx(image=("N", 2, "H", 8)), ("'H'", "input_shape"))
+    yield case("dilation beyond the input", _onnx(dilations=[4, 4]), ("dilated 4", "8x8"))
 
 
 def _onnx(

@@ -54,21 +54,25 @@ def conv_layers(draw, max_layers=3):
         groups = draw(st.sampled_from([1, 1, 2]))
         in_c = groups * draw(st.integers(1, 4))
         out_c = groups * draw(st.integers(1, 6))
-        k = draw(st.integers(1, 3))
-        size = draw(st.integers(k, 9))
+        # rectangular kernels, strides per axis, pads per side, dilations
+        k_h, k_w = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        dilation = (draw(st.sampled_from([1, 1, 2])), draw(st.sampled_from([1, 1, 2])))
+        ext_h, ext_w = dilation[0] * (k_h - 1) + 1, dilation[1] * (k_w - 1) + 1
+        pad = tuple(draw(st.integers(0, k // 2)) for k in (k_h, k_h, k_w, k_w))
         layer = Layer(
             f"l{i}",
             LayerKind.CONV,
             ("data",),
             in_c,
-            size,
-            size,
+            draw(st.integers(ext_h, 9)),
+            draw(st.integers(ext_w, 9)),
             out_c,
-            k,
-            k,
-            draw(st.integers(1, 2)),
-            draw(st.integers(0, k // 2)),
+            k_h,
+            k_w,
+            (draw(st.integers(1, 2)), draw(st.integers(1, 3))),
+            pad,
             groups,
+            dilation=dilation,
         )
         layers.append(
             pruned(

@@ -120,3 +120,68 @@ def test_auto_split_on_a_layer_with_one_dominant_filter():
     ]
     assert lj.output_uses.tolist() == [2, 1, 1, 1]
     assert max(lj.cycles) <= 6 * 16
+
+
+def _windows(in_len, pad_begin, pad_end, kernel, stride, dilation):
+    """Brute force: the input rows each output row's window taps (clipped to the input),
+    one list per output row, from sliding the dilated window over the padded axis."""
+    out = []
+    start = -pad_begin
+    while start + dilation * (kernel - 1) <= in_len - 1 + pad_end:
+        out.append(
+            [r for r in range(start, start + dilation * kernel, dilation) if 0 <= r < in_len]
+        )
+        start += stride
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    k=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    pad=st.tuples(*[st.integers(0, 3)] * 4),
+    size=st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    channels=st.tuples(st.integers(1, 3), st.integers(1, 3), st.sampled_from([1, 2])),
+    tile=st.tuples(st.integers(0, 4), st.integers(0, 4)),
+)
+def test_rectangular_geometry_gives_the_analytic_macs_and_reads_every_tapped_input(
+    k, stride, dilation, pad, size, channels, tile
+):
+    from accelsim.workload.networks.layers import Layer
+
+    rows = _windows(size[0], pad[0], pad[1], k[0], stride[0], dilation[0])
+    cols = _windows(size[1], pad[2], pad[3], k[1], stride[1], dilation[1])
+    if not rows or not cols:
+        return  # the window does not fit: check_shapes refuses such a layer
+    cpg, fpg, groups = channels
+    layer = Layer(
+        "c", "conv", ("x",), cpg * groups, *size, fpg * groups, *k, stride, pad, groups,
+        dilation=dilation,
+    )  # fmt: skip
+    assert (layer.out_h, layer.out_w) == (len(rows), len(cols))
+    analytic = len(rows) * len(cols) * fpg * groups * k[0] * k[1] * cpg
+    assert layer.dense_macs == analytic
+    lj = build_layer_jobs(0, pruned(layer, 1.0), Mapping(*tile), Hardware(activation_bits=8))
+    assert int(lj.job_macs.sum()) == analytic
+    # each tile's input block holds every row and column its windows tap, within the input;
+    # exactly those where windows overlap or abut (stride <= kernel, no dilation), and the
+    # rows between taps too where they do not (the block is one contiguous span)
+    tiles_h = [rows[i : i + (tile[0] or len(rows))] for i in range(0, len(rows), tile[0] or 1)]
+    tiles_w = [cols[i : i + (tile[1] or len(cols))] for i in range(0, len(cols), tile[1] or 1)]
+    tiles_h = tiles_h if tile[0] else tiles_h[:1]
+    tiles_w = tiles_w if tile[1] else tiles_w[:1]
+    spans = [
+        (_extent(th) * _extent(tw)) for th in tiles_h for tw in tiles_w
+    ]  # taps' first to last row x column
+    per_tile = lj.input_bytes.reshape(lj.n_tiles, -1).sum(axis=1)
+    assert all(got >= s * layer.in_c for got, s in zip(per_tile.tolist(), spans))
+    if dilation == (1, 1) and stride[0] <= k[0] and stride[1] <= k[1]:
+        assert per_tile.tolist() == [s * layer.in_c for s in spans]
+    tapped = len({r for w in rows for r in w}) * len({c for w in cols for c in w})
+    assert tapped * layer.in_c <= lj.compulsory_input_bytes <= int(per_tile.sum())
+
+
+def _extent(windows) -> int:
+    taps = [r for w in windows for r in w]
+    return max(taps) - min(taps) + 1 if taps else 0

@@ -127,7 +127,7 @@ def test_keras_reader_turns_separable_convs_into_depthwise_and_pointwise(tmp_pat
         f["model_weights/sep/sep_1/pointwise_kernel:0"] = np.ones((1, 1, 4, 6))
     layers, weights = read_keras_convs(path, (4, 8, 8))
     dw, pw = layers
-    assert (dw.groups, dw.out_c, dw.stride, dw.out_h) == (4, 4, 2, 4)
+    assert (dw.groups, dw.out_c, dw.stride, dw.out_h) == (4, 4, (2, 2), 4)
     assert (pw.in_c, pw.out_c, pw.sources) == (4, 6, ("sep.dw",))
     assert weights["sep.dw"].shape == (4, 1, 3, 3) and weights["sep.pw"].shape == (6, 4, 1, 1)
     source = SOURCES["fer_mini_xception"]

@@ -60,7 +60,7 @@ def test_reads_every_conv_weight_in_float32_and_float16(tmp_path_factory, fp16, 
     param, wa, wb = three_convs(tmp_path, fp16, np.random.default_rng(seed), k)
     layers, weights = read_ncnn_convs(param, (2, 8, 8))
     a, b = layers
-    assert (a.in_c, a.out_c, a.k_h, a.pad, a.out_h) == (2, 3, k, k // 2, 8)
+    assert (a.in_c, a.out_c, a.k_h, a.pad, a.out_h) == (2, 3, k, (k // 2,) * 4, 8)
     assert (b.in_c, b.out_c, b.sources) == (3, 5, ("conv0",))
     cast = (lambda w: w.astype(np.float16).astype(np.float32)) if fp16 else (lambda w: w)
     assert np.array_equal(weights["conv0"], cast(wa))
@@ -116,9 +116,8 @@ def _bad(tmp_path, lines, blobs=None):
             [np.uint32(0x000D4B38).tobytes() + b"\0" * 56, b"\0" * 12],
             "flag 0x000d4b38.*quantized",
         ),
-        (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="2=2")], None, "2=2: only 2=1"),
-        (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="13=2")], None, "13=2"),
-        (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="15=0")], None, "padding"),
+        (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="8=1")], None, "8=1: only 8=0"),
+        (["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="4=-233")], None, "padding"),
         (
             ["Input in 0 1 x", conv_line("a", "x", "y", 3, 2).replace("6=54", "6=50")],
             None,
@@ -192,7 +191,7 @@ def test_classic_networks_have_their_published_shapes_and_every_weight_counted(
     net = load_network(network)
     convs = net.mac_layers
     assert convs[0].in_c == in_c and [l.out_c for l in convs] == filters
-    assert all((l.k_h, l.k_w, l.stride, l.groups) == (3, 3, 1, 1) for l in convs)
+    assert all((l.k_h, l.k_w, l.stride, l.groups) == (3, 3, (1, 1), 1) for l in convs)
     assert all(b.in_c == a.out_c and b.in_h == a.out_h for a, b in zip(convs, convs[1:]))
     assert net.weights == weights
     name = network.removeprefix("real_")
@@ -224,3 +223,12 @@ def test_build_takes_param_and_bin_from_a_wheel_and_records_both(tmp_path, monke
     assert meta["sha256"] != meta["weights_sha256"]
     pruned = load_measured(tmp_path / "pkg" / "measured" / "toyn.layer50.npz", net)
     assert pruned.nnz == round(0.5 * wa.size) + round(0.5 * wb.size)
+
+
+def test_per_axis_strides_dilations_and_pads_are_kept(tmp_path):
+    # 3 and 13 stride (w, h), 2 and 12 dilation, 4/14/15/16 pads left, top, right, bottom
+    line = conv_line("a", "x", "y", 3, 2, extra="3=1 13=2 2=1 12=2 14=2 15=0 16=3")
+    param = _bad(tmp_path, ["Input in 0 1 x", line])
+    (a,), _ = read_ncnn_convs(param, (2, 9, 8))
+    assert (a.stride, a.dilation, a.pad) == ((2, 1), (2, 1), (2, 3, 1, 0))
+    assert (a.out_h, a.out_w) == ((9 + 5 - 5) // 2 + 1, (8 + 1 - 3) + 1)

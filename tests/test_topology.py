@@ -4,7 +4,7 @@ from accelsim.errors import ConfigError
 from accelsim.workload import load_network, read_topology, write_topology
 from accelsim.workload.networks import zoo
 from accelsim.workload.networks.layers import LayerKind
-from accelsim.workload.networks.topology import COLUMNS, shipped_networks
+from accelsim.workload.networks.topology import COLUMNS, PER_AXIS_COLUMNS, shipped_networks
 
 # (weights excluding biases and BN, MACs at batch 1): the published figures.
 PUBLISHED = {
@@ -93,3 +93,58 @@ def test_wrong_header_and_unknown_network():
         read_topology("a,b\n1,2\n", "t.csv", "t")
     with pytest.raises(ConfigError, match="'resnet19' is neither a shipped topology"):
         load_network("resnet19")
+
+
+def test_an_fc_row_fed_by_unmodelled_operators_takes_its_input_as_given():
+    # sources '-' on an fc row once ended in "unexpected IndexError"
+    net = read_topology(GOOD + "f,fc,-,256,1,1,10,1,1,1,0,1\n", "t.csv", "t")
+    f = net.layer("f")
+    assert (f.sources, f.weights, f.dense_macs) == ((), 2560, 2560)
+    with pytest.raises(ConfigError, match=r"t.csv: layer f: in_h = 4, in_w = 4: an fc layer"):
+        read_topology(GOOD + "f,fc,-,16,4,4,10,1,1,1,0,1\n", "t.csv", "t")
+    with pytest.raises(ConfigError, match=r"t.csv: layer a: add needs two or more sources"):
+        read_topology(GOOD + "a,add,-,4,8,8,4,1,1,1,0,1\n", "t.csv", "t")
+
+
+PER_AXIS = ",".join(PER_AXIS_COLUMNS)
+
+
+def test_per_axis_geometry_round_trips_and_old_files_still_load():
+    text = (
+        f"{PER_AXIS}\ndata,input,,3,32,100,3,1,1,1,1,0,0,0,0,1,1,1\n"
+        "c1,conv,,3,32,100,8,3,5,2,1,0,1,2,2,1,1,1\n"
+        "c2,conv,,8,16,100,8,3,3,1,1,2,2,2,2,2,2,8\n"
+    )
+    net = read_topology(text, "t.csv", "t")
+    c1, c2 = net.layer("c1"), net.layer("c2")
+    assert (c1.stride, c1.pad, c1.out_shape) == ((2, 1), (0, 1, 2, 2), (8, 16, 100))
+    assert (c2.dilation, c2.out_shape, c2.dense_macs) == ((2, 2), (8, 16, 100), 8 * 9 * 1600)
+    written = write_topology(net)
+    assert written.splitlines()[1] == PER_AXIS
+    assert read_topology(written, "<mem>", "t") == net
+    # a network whose every layer is uniform keeps the short header, as older files have
+    assert write_topology(read_topology(GOOD, "t.csv", "t")).splitlines()[1] == HEADER
+    short_and_long = read_topology(
+        f"{PER_AXIS}\ndata,input,,3,8,8,3,1,1,1,1,0,0,0,0,1,1,1\n"
+        "c1,conv,,3,8,8,4,3,3,1,1,1,1,1,1,1,1,1\n",
+        "t.csv",
+        "t",
+    )
+    assert short_and_long == read_topology(GOOD, "t.csv", "t")
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("c2,conv,,4,8,8,4,3,3,0,1,1,1,1,1,1,1,1", r"row 4 \(c2\): stride = \(0, 1\): must be"),
+        ("c2,conv,,4,8,8,4,3,3,1,1,-1,1,1,1,1,1,1", r"row 4 \(c2\): pad = \(-1, 1, 1, 1\)"),
+        ("c2,conv,,4,8,8,4,3,3,1,1,1,1,1,1,0,1,1", r"row 4 \(c2\): dilation = \(0, 1\)"),
+        ("c2,conv,,4,8,8,4,3,3,1,1,0,0,0,0,4,4,1", r"kernel 3x3 dilated 4 with pad 0 does not"),
+        ("c2,conv,,4,8,8,4,3,3,1,1,1,1", r"row 4: 13 cells for 18 columns"),
+    ],
+)
+def test_malformed_per_axis_rows_name_the_row_and_field(row, message):
+    good = f"{PER_AXIS}\ndata,input,,3,8,8,3,1,1,1,1,0,0,0,0,1,1,1\n"
+    good += "c1,conv,,3,8,8,4,3,3,1,1,1,1,1,1,1,1,1\n"
+    with pytest.raises(ConfigError, match=message):
+        read_topology(good + row + "\n", "t.csv", "t")

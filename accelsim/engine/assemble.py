@@ -289,6 +289,7 @@ def _run_closed_form(
     env, p: _Prepared, hw: Hardware, trace: StateTrace, levels: LevelTrace, transfers: TransferLog
 ) -> LayerRun:
     layer, start = p.layer, env.now
+    assert p.timeline is not None  # simulate runs the closed form only for a layer with one
     timeline = p.timeline.shifted(start)
     trace.extend(*timeline.states)
     levels.extend(*timeline.levels)
@@ -297,6 +298,7 @@ def _run_closed_form(
         env.run(until=timeline.end)  # the next layer starts at the barrier
     bound = _layer_bound(layer, p.plan, hw)
     bc = p.broadcasts
+    assert bc is not None  # the closed form runs static plans only
     order = FetchOrder.from_deliveries(
         np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets)), bc.job, layer, p.plan.queues
     )
@@ -341,15 +343,27 @@ def _run_layer(
 ):
     start = env.now
     bound = _layer_bound(layer, plan, hw)
-    if plan.dynamic:  # with stealing, the order it is expected to follow
-        groups = dynamic_groups(interleaved(plan.queues) if plan.steal else plan.order, layer)
+    stealing_from = None  # with stealing, the queues the PEs start on
+    expected = None
+    if plan.dynamic:
+        if plan.steal:
+            # a stealing plan has queues (Plan.stealing; Plan.check does not enforce it:
+            # without them, `interleaved` failed here before)
+            assert plan.queues is not None
+            stealing_from = plan.queues
+            # the order stealing is expected to follow
+            groups = dynamic_groups(interleaved(plan.queues), layer)
+        else:
+            groups = dynamic_groups(plan.order, layer)
     else:
+        # a static plan has queues, and _prepare made its broadcasts
+        assert bc is not None and plan.queues is not None
         groups = bc.groups(layer)
+        expected = [len(q) for q in plan.queues]
     # each delivery's blocks, per operand; the ints are the jobs' own (no copy per job)
     weight_sequence = [[job.weight_block for _, job in g.members] for g in groups]
     input_sequence = [[job.input_block for _, job in g.members] for g in groups]
     n = hw.n_pes
-    expected = None if plan.dynamic else [len(q) for q in plan.queues]
     status = DispatchStatus(env, n, expected, layer.n_jobs, trace, hw.input_queue_depth)
     progress = LayerProgress(env, layer.n_jobs)
     outputs = OutputBuffer(
@@ -406,6 +420,8 @@ def _run_layer(
                 dram,
                 levels,
                 predicted,
+                # a central queue fills any free slot, broadcasts go to every PE's queue
+                hw.input_queue_depth * (n if plan.dynamic else 1),
             )
         )
     weights, inputs = buffers
@@ -415,7 +431,7 @@ def _run_layer(
         for p in range(n)
     ]
     status.pes = pes
-    stealing = StealingQueues(plan.queues, layer) if plan.steal else None
+    stealing = StealingQueues(stealing_from, layer) if stealing_from is not None else None
     dispatcher = Dispatcher(
         env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer, stealing
     )

@@ -106,6 +106,9 @@ def timeline_or_note(
     note = not_exact_because(layer, hw, dynamic)
     if note is not None:
         return None, note
+    # not dynamic, or not_exact_because would have said so: a static plan, whose broadcasts
+    # the callers pass
+    assert bc is not None
     try:
         timeline = run_layer(layer, bc, hw, 0)
     except NotExact as exc:
@@ -317,7 +320,7 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     if streamed is not None:
         written_at = np.asarray(streamed.written_at, dtype=np.int64)
         end = max(int(written_at.max(initial=start)), int(finish.max(initial=start)))
-        cols = (
+        cols: list[np.ndarray] = (
             [np.asarray(c, dtype=np.int64).reshape(-1) for c in zip(*streamed.rows)]
             if streamed.rows
             else [np.zeros(0, dtype=np.int64)] * 5
@@ -349,7 +352,7 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         ]
         cols = [np.concatenate([r[i] for r in rows]) for i in range(5)]
     keep = cols[2] > 0
-    transfers = (
+    transfers: tuple[np.ndarray, ...] = (
         *(c[keep].astype(np.int64) for c in cols[:3]),
         cols[3][keep].astype(np.int8),
         cols[4][keep].astype(np.int8),
@@ -375,10 +378,12 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
     levels.append(_levels(OUTPUT_BUFFER, written, out_sizes, first_start, written_at))
 
     contributions = np.bincount(m_o, minlength=n_out)
+    level_buffer, level_t, level_bytes = (np.concatenate([l[i] for l in levels]) for i in range(3))
+    w_peak, i_peak, o_peak = (int(l[2].max(initial=0)) for l in levels)  # weights, inputs, outputs
     return LayerTimeline(
         end=end,
         states=_pe_states(n_pes, start, end, m_pe, begin, finish, *stages),
-        levels=tuple(np.concatenate([l[i] for l in levels]) for i in range(3)),
+        levels=(level_buffer, level_t, level_bytes),
         transfers=transfers,
         executed_macs=int(layer.column("macs").sum()),
         noc_bytes=int(g_inputs.sum() + g_weights.sum()),
@@ -386,7 +391,7 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         input_reads=int(g_inputs.sum()),
         output_writes=int(out_sizes[m_o].sum()),
         psum_bytes=int((out_sizes * np.maximum(contributions - 1, 0)).sum()),
-        peaks=tuple(int(l[2].max(initial=0)) for l in levels),
+        peaks=(w_peak, i_peak, o_peak),
     )
 
 
@@ -505,6 +510,7 @@ class _Loader:
         extra_cause: np.ndarray,
         off: np.ndarray,
         used: np.ndarray,
+        in_flight: int,
     ):
         self.port, self.buffer, self.operand, self.capacity = port, buffer, operand, capacity
         self.sizes, self.unique = sizes.tolist(), unique.tolist()
@@ -514,7 +520,7 @@ class _Loader:
         sequence = [self.seq[a:z] for a, z in zip(self.off[:-1], self.off[1:])]
         # block b's uses not yet issued are uses[nxt[b]:stop[b]] (as in BlockBuffer)
         _, self.nxt, self.stop = next_uses(sequence, n)
-        self.victims = eviction_plan(sequence, self.sizes, capacity)
+        self.victims = eviction_plan(sequence, self.sizes, capacity, in_flight)
         self.resident = [False] * n
         self.loaded_once = [False] * n
         self.pins = [0] * n
@@ -640,6 +646,7 @@ class _Streamed:
                 np.full(len(layer.weight_bytes), Cause.COMPULSORY),
                 off,
                 m_w,
+                hw.input_queue_depth,
             ),
             _Loader(
                 self.port,
@@ -651,6 +658,7 @@ class _Streamed:
                 layer.input_extra_cause,
                 off,
                 m_i,
+                hw.input_queue_depth,
             ),
         ]
         self.w, self.i, self.o = m_w.tolist(), m_i.tolist(), m_o.tolist()

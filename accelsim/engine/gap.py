@@ -77,7 +77,7 @@ class Gap:
         )
         hardware = {k: v for k, v in self.parts.items() if k != "plan imbalance" and v}
         if hardware:
-            top = max(hardware, key=hardware.get)
+            top = max(hardware, key=hardware.__getitem__)
             text += (
                 f"; {hardware[top] / max(self.cycles, 1):.0%} of the cycles go to {top}: "
                 f"{_WHY[top]}"

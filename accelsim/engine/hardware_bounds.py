@@ -82,7 +82,9 @@ class FetchOrder:
             for g, group in enumerate(groups):
                 for _, job in group.members:
                     job_delivery[job.index] = g
-        return cls(*flat(weights), *flat(inputs), queues, job_delivery)
+        weight_use, weight_block = flat(weights)
+        input_use, input_block = flat(inputs)
+        return cls(weight_use, weight_block, input_use, input_block, queues, job_delivery)
 
 
 @frozen
@@ -127,7 +129,7 @@ def hardware_bounds(
         ) + reload_bytes_bound(
             order.input_use, order.input_block, layer.input_bytes, hw.input_buffer_bytes
         )
-        if order.queues is not None:
+        if order.queues is not None and order.job_delivery is not None:
             spill = spill_bytes_bound(
                 order.queues,
                 order.job_delivery,

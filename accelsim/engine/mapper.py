@@ -40,7 +40,7 @@ from attrs import frozen
 
 from accelsim.config import EnergyTable, Hardware, LayerMappings, Mapping
 from accelsim.engine import closed_form
-from accelsim.engine.assemble import check_fits, layer_problem, simulate
+from accelsim.engine.assemble import LayerRun, check_fits, layer_problem, simulate
 from accelsim.engine.broadcasts import broadcasts
 from accelsim.engine.energy import layer_energy
 from accelsim.errors import AccelsimError, ConfigError
@@ -175,8 +175,8 @@ class _Space:
 
 def _shape_stats(layer, tile_h: int, tile_w: int):
     """One tile shape: tiles, summed and largest input pixels, largest output pixels."""
-    rows = _spans(layer.out_h, tile_h, layer.stride, layer.pad, layer.k_h, layer.in_h)
-    cols = _spans(layer.out_w, tile_w, layer.stride, layer.pad, layer.k_w, layer.in_w)
+    rows = _spans(layer.out_h, tile_h, layer.stride_h, layer.pad_h[0], layer.extent_h, layer.in_h)
+    cols = _spans(layer.out_w, tile_w, layer.stride_w, layer.pad_w[0], layer.extent_w, layer.in_w)
     return (
         tile_h,
         tile_w,
@@ -368,7 +368,7 @@ _BUFFER_BLIND = (
 class _Run:
     """One evaluation, with what it needs of the buffers to stay the same on other ones."""
 
-    run: object  # assemble.LayerRun
+    run: LayerRun
     dram: np.ndarray  # bytes by (operand, cause)
     needs: tuple[int, int, int] | None  # weight, input, output bytes; None: this hw only
 
@@ -451,7 +451,7 @@ def _evaluate(
     run = got.run
     return (
         run.cycles,
-        sum(layer_energy(hw, energy, run.executed_macs, got.dram, run).values()),
+        float(sum(layer_energy(hw, energy, run.executed_macs, got.dram, run).values())),
     ), None
 
 
@@ -537,7 +537,7 @@ def _map_layer(pruned, base, hw, policy, engine, energy, cache, with_splits) -> 
     space = mapping_space(pruned, base, hw, energy, with_splits)
     n = len(space.n_jobs)
     over = space.need > _usable(hw)
-    fits = ~over.any(axis=1)
+    fits = np.asarray(~over.any(axis=1), dtype=bool)
     if not fits.any():
         raise _nothing_fits(name, space, hw, n)
     bound = _score(base.objective, space.bound_cycles, space.bound_energy_pj)

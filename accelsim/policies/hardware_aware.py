@@ -52,13 +52,17 @@ class HardwareAware:
         units = problem.units
         _, loads = problem.unit_loads()
         rank = by_size(loads)
-        best, best_name, best_cycles = None, "", None
+        best: Plan | None = None
+        best_name = ""
+        best_cycles: int | None = None
         starts = (RoundRobin(), LPT(), KarmarkarKarp(), Multifit(), DensityGrouping(), Portfolio())
         for policy in starts:
             plan = policy.plan(problem)
             cycles = simulated(plan)
             if best_cycles is None or cycles < best_cycles:
                 best, best_name, best_cycles = plan, policy.name, cycles
+        # `starts` is not empty, and every starting policy plans static queues
+        assert best is not None and best_cycles is not None and best.queues is not None
         # the closed form's output condition depends on the plan: a start that needed SimPy
         # puts the layer on SimPy's budget
         budget = (

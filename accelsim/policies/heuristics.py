@@ -76,6 +76,7 @@ class Improved:
                 f"policy {self.name!r}: {self.base.name!r} is dynamic; only a "
                 f"static plan can be improved"
             )
+        assert base.queues is not None  # not dynamic: a static plan, which has queues
         units, loads = problem.unit_loads()
         jobs = np.fromiter(chain.from_iterable(base.queues), dtype=np.int64)
         pe_of_unit = np.zeros(len(loads), dtype=np.int64)

@@ -37,6 +37,7 @@ def multifit_assignment(loads: np.ndarray, n_pes: int) -> np.ndarray:
             lo = mid
         else:
             hi, best = mid, packed
+    assert best is not None  # FFD fits at the first hi (CGJ), and best only takes packings
     pe_of = np.empty(len(loads), dtype=np.int64)
     pe_of[order] = best[0]
     return pe_of

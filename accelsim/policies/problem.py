@@ -163,9 +163,11 @@ class Plan:
         """The largest sum of job cycles over the PEs (static plans only)."""
         if self.dynamic:
             return None
-        flat = np.fromiter(chain.from_iterable(self.queues), dtype=np.int64)
-        pe = np.repeat(np.arange(len(self.queues)), [len(q) for q in self.queues])
-        loads = np.zeros(max(len(self.queues), 1), dtype=np.int64)  # exact: no float sums
+        queues = self.queues
+        assert queues is not None  # not dynamic: a static plan, which has queues
+        flat = np.fromiter(chain.from_iterable(queues), dtype=np.int64)
+        pe = np.repeat(np.arange(len(queues)), [len(q) for q in queues])
+        loads = np.zeros(max(len(queues), 1), dtype=np.int64)  # exact: no float sums
         np.add.at(loads, pe, np.asarray(cycles, dtype=np.int64)[flat])
         return int(loads.max())
 

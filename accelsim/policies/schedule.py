@@ -155,6 +155,7 @@ def schedule_of(
     elif result.dynamic:
         loads = list_schedule(cycles, result.order, n_pes)
     else:
+        assert result.queues is not None  # not dynamic: a static plan, which has queues
         loads = np.array([int(cycles[list(q)].sum()) for q in result.queues], dtype=np.int64)
     proven = bool(result.info.get("proven_optimal", False))
     opt = int(loads.max(initial=0)) if proven else None

@@ -50,8 +50,9 @@ class PlainConvNet:
         for layer in convs.layers:
             if (
                 convs.slopes[layer.name] is None
-                or layer.stride != 1
-                or layer.pad
+                or layer.stride != (1, 1)
+                or any(layer.pad)
+                or layer.dilation != (1, 1)
                 or layer.groups != 1
             ):
                 raise ValueError(

@@ -135,14 +135,16 @@ def _scaled(count: np.ndarray, density: np.ndarray) -> np.ndarray:
     return np.where(density >= 1, count, np.ceil(np.round(count * density, 6))).astype(np.int64)
 
 
-def _spans(out_len: int, tile: int, stride: int, pad: int, kernel: int, in_len: int):
-    """Output ranges of the tiles along one axis, and the input range each one reads."""
+def _spans(out_len: int, tile: int, stride: int, pad_begin: int, extent: int, in_len: int):
+    """Output ranges of the tiles along one axis, and the input range each one reads: from
+    the first window's first row to the last window's last (`extent` rows each, a dilated
+    kernel's span; rows a dilated window skips inside that range are read too)."""
     tile = out_len if tile == 0 else min(tile, out_len)
     spans = []
     for o0 in range(0, out_len, tile):
         o1 = min(o0 + tile, out_len)
-        i0 = max(0, o0 * stride - pad)
-        i1 = min(in_len, (o1 - 1) * stride - pad + kernel)
+        i0 = max(0, o0 * stride - pad_begin)
+        i1 = min(in_len, (o1 - 1) * stride - pad_begin + extent)
         spans.append((o1 - o0, max(0, i1 - i0), i0, i1))
     unique, covered = [], 0
     for _, _, i0, i1 in spans:
@@ -230,8 +232,12 @@ def layer_units(
 
 def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hardware) -> LayerJobs:
     layer = pruned.layer
-    rows = _spans(layer.out_h, mapping.tile_h, layer.stride, layer.pad, layer.k_h, layer.in_h)
-    cols = _spans(layer.out_w, mapping.tile_w, layer.stride, layer.pad, layer.k_w, layer.in_w)
+    rows = _spans(
+        layer.out_h, mapping.tile_h, layer.stride_h, layer.pad_h[0], layer.extent_h, layer.in_h
+    )
+    cols = _spans(
+        layer.out_w, mapping.tile_w, layer.stride_w, layer.pad_w[0], layer.extent_w, layer.in_w
+    )
     tiles = [(r, c) for r in rows for c in cols]
     act_bits = hw.activation_bits
 

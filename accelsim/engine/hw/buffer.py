@@ -25,6 +25,7 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
+from accelsim.engine.hw.clock import Clock
 from accelsim.engine.hw.dram import DramPort
 from accelsim.engine.hw.eviction import eviction_plan, next_uses
 from accelsim.trace import Cause, LevelTrace, Operand
@@ -45,7 +46,7 @@ def _kib(n: float) -> str:
 class BlockBuffer:
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Clock,
         name: str,
         buffer_id: int,
         operand: Operand,
@@ -60,12 +61,14 @@ class BlockBuffer:
         dram: DramPort,
         levels: LevelTrace,
         predicted: list[list[int]] | None = None,
+        in_flight: int = 1,
     ):
         """`fetch_sequence` lists the blocks of each delivery in order; loads evict the
         victims `eviction_plan` gives them. When deliveries are decided at run time (work
         stealing) it starts empty and grows by `append`; `predicted` (same length as the
         final sequence) then stands in for the future, and a load that needs space evicts,
-        when it is issued, the unpinned block whose predicted next use is furthest ahead."""
+        when it is issued, the unpinned block whose predicted next use is furthest ahead.
+        `in_flight`: how many deliveries the PEs' queues hold (see `eviction_plan`)."""
         self.env = env
         self.name = name
         self._id = buffer_id
@@ -92,7 +95,7 @@ class BlockBuffer:
         self._victims = (
             None
             if predicted is not None
-            else eviction_plan(fetch_sequence, self._bytes, capacity_bytes)
+            else eviction_plan(fetch_sequence, self._bytes, capacity_bytes, in_flight)
         )
         self._first = list(accumulate(map(len, plan), initial=0))  # flat index of each position
         self._resident = bytearray(n)
@@ -250,7 +253,7 @@ class OutputBuffer:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Clock,
         buffer_id: int,
         capacity_bytes: float,
         block_bytes: np.ndarray,
@@ -329,7 +332,11 @@ class OutputBuffer:
                 if self._spilled[b]:
                     self._spilled[b] = False
                     back = self._dram.transfer(OUTPUTS, need, Cause.SPILL)
-                    back.callbacks.append(lambda _e, ev=ev: ev.succeed())
+
+                    def granted(_e: Event, ev: Event = ev) -> None:
+                        ev.succeed()
+
+                    back.callbacks.append(granted)
                 else:
                     ev.succeed()
                 continue
@@ -346,7 +353,11 @@ class OutputBuffer:
         self._spilled[b] = True
         self._spilling += self._bytes[b]
         done = self._dram.transfer(OUTPUTS, self._bytes[b], Cause.SPILL)
-        done.callbacks.append(lambda _e, b=b: self._spilled_out(b))
+
+        def spilled_out(_e: Event, b: int = b) -> None:
+            self._spilled_out(b)
+
+        done.callbacks.append(spilled_out)
 
     def _spilled_out(self, b: int) -> None:
         self._spilling -= self._bytes[b]

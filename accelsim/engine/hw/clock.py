@@ -15,7 +15,7 @@ from heapq import heappop, heappush
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
-from simpy.events import NORMAL, Event
+from simpy.events import NORMAL, Event, EventPriority
 
 
 class Clock(simpy.Environment):
@@ -23,6 +23,18 @@ class Clock(simpy.Environment):
     environment's `_queue`, `_now`, `_eid`; an event's `callbacks`, `_ok`, `_value`,
     `_defused`), so pyproject pins SimPy's major version; the model's components read
     `env._now` where they run per job (`now` is a property)."""
+
+    # Narrower than SimPy's declarations: every delay the model schedules is a whole number
+    # of cycles (units.transfer_cycles, validated integer durations), so time stays an int;
+    # and the queue also holds the bare callbacks of `call_in`, which SimPy's annotation of
+    # `_queue` (Events only) does not admit.
+    _now: int
+    _queue: list[tuple[int, EventPriority, int, Event | Callable[[], None]]]  # type: ignore[assignment]
+
+    @property
+    def now(self) -> int:
+        """The current simulation time, in cycles."""
+        return self._now
 
     def call_in(self, delay: int, callback: Callable[[], None]) -> None:
         """Run `callback()` `delay` cycles from now, in the place a Timeout created now
@@ -39,13 +51,15 @@ class Clock(simpy.Environment):
         if not isinstance(entry, Event):
             entry()
             return
-        callbacks, entry.callbacks = entry.callbacks, None
+        # SimPy types `callbacks` as a list but sets it to None once processed (its own step
+        # carries the same ignore)
+        callbacks, entry.callbacks = entry.callbacks, None  # type: ignore[assignment]
         try:
             for callback in callbacks:
                 callback(entry)
         except StopSimulation:  # `run(until=...)`: the rest of the callbacks stay due
             entry.callbacks = callbacks[callbacks.index(callback) + 1 :]
-            self.schedule(entry, -1)  # ahead of everything due now, as SimPy does
+            self.schedule(entry, EventPriority(-1))  # ahead of everything due now, as SimPy does
             raise
         if not entry._ok and not hasattr(entry, "_defused"):
             _crash(entry)
@@ -65,7 +79,7 @@ class Clock(simpy.Environment):
             if not isinstance(entry, Event):
                 entry()
                 continue
-            callbacks, entry.callbacks = entry.callbacks, None
+            callbacks, entry.callbacks = entry.callbacks, None  # type: ignore[assignment]
             for callback in callbacks:
                 callback(entry)
             if not entry._ok and not hasattr(entry, "_defused"):

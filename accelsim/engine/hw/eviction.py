@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from itertools import chain
 
 import numpy as np
+
+DEAD = 1  # in place of minus the next use: the block is not used again
 
 
 def next_uses(sequence: list[list[int]], n_blocks: int) -> tuple[list[int], list[int], list[int]]:
@@ -30,7 +33,7 @@ def next_uses(sequence: list[list[int]], n_blocks: int) -> tuple[list[int], list
 
 
 def eviction_plan(
-    sequence: list[list[int]], sizes: list[int], capacity_bytes: float
+    sequence: list[list[int]], sizes: list[int], capacity_bytes: float, in_flight: int = 1
 ) -> dict[int, tuple[int, ...]]:
     """For each load that needs room, the blocks to evict first, keyed by the load's flat
     index in `sequence` (position by position, member by member).
@@ -38,63 +41,80 @@ def eviction_plan(
     A block is resident from its load until it is evicted or until the end of the position
     of its last use. A load at position q that does not fit evicts resident blocks not used
     at q, the one whose next use is furthest ahead first (ties: the one that entered the
-    ranking first), until it fits; blocks used at position q - 1 come last, furthest first,
-    because without prefetch the loads of q are issued while q - 1 still computes with them
-    (pure Belady evicts exactly those under cyclic reuse, and every load would wait for a
-    job to end). Every victim is used again only after q: the loader never evicts a block
-    it needs before the one it loads. A position's distinct blocks must fit the capacity
-    together (`check_fits`)."""
+    ranking first), until it fits; blocks used at the `in_flight` positions before q come
+    last, furthest first, because without prefetch the loads of q are issued while those
+    deliveries may still compute with them (pure Belady evicts exactly those under cyclic
+    reuse, and every load would wait for a job to end). `in_flight` is how many deliveries
+    the PEs' queues hold: the queue depth for broadcasts to every PE, the number of PEs
+    times the depth for a central queue. Every victim is used again only after q: the
+    loader never evicts a block it needs before the one it loads. The ranking does not
+    depend on the capacity (a stack algorithm). A position's distinct blocks must fit the
+    capacity together (`check_fits`)."""
     if math.isinf(capacity_bytes):
         return {}
     uses, nxt, stop = next_uses(sequence, len(sizes))
-    last = [-1] * len(sizes)  # the last position that used each block so far
     resident = bytearray(len(sizes))
     used = 0
-    ranking: list[tuple[int, int, int]] = []  # (-next use, entry order, block), lazily pruned
+    # (-next use, entry order, block) of the blocks last used before the deliveries that may
+    # still compute, furthest first; lazily pruned (an entry is stale once its block has
+    # left or been used again)
+    ranking: list[tuple[int, int, int]] = []
+    # the same entries of the blocks those deliveries used, by position: the oldest
+    # delivery is the likeliest to have finished, so its blocks go first
+    recent: deque[tuple[int, tuple[int, int, int]]] = deque()
     entries = 0
     plan: dict[int, tuple[int, ...]] = {}
     flat = 0
+
+    def valid(entry: tuple[int, int, int]) -> bool:
+        u = entry[2]
+        return bool(resident[u]) and nxt[u] < stop[u] and uses[nxt[u]] == -entry[0]
+
     for pos, blocks in enumerate(sequence):
+        while recent and recent[0][0] < pos - in_flight:  # that delivery has finished
+            entry = recent.popleft()[1]
+            if entry[0] == DEAD:
+                if resident[entry[2]]:
+                    resident[entry[2]] = False
+                    used -= sizes[entry[2]]
+            else:
+                heapq.heappush(ranking, entry)
         for b in blocks:
             nxt[b] += 1
             if not resident[b]:
                 victims = []
-                held = []  # entries of blocks used at q - 1 or at q, furthest first
                 while capacity_bytes - used < sizes[b]:
                     v = -1
-                    while ranking:
-                        entry = heapq.heappop(ranking)
-                        neg_next, _, u = entry
-                        # stale once its block left or was used since it was ranked
-                        if not resident[u] or nxt[u] >= stop[u] or uses[nxt[u]] != -neg_next:
-                            continue
-                        if last[u] == pos - 1 or -neg_next == pos:
-                            held.append(entry)
-                            continue
-                        v = u
-                        break
+                    while ranking and not valid(ranking[0]):
+                        heapq.heappop(ranking)
+                    if ranking and -ranking[0][0] > pos:
+                        v = heapq.heappop(ranking)[2]
+                    else:  # oldest delivery first, furthest first within one
+                        for _, entry in recent:
+                            if (
+                                entry[0] == DEAD
+                                and resident[entry[2]]
+                                or (valid(entry) and -entry[0] > pos)
+                            ):
+                                v = entry[2]
+                                break
                     if v < 0:
-                        if not held or -held[0][0] == pos:
-                            raise ValueError(
-                                f"position {pos}'s blocks do not fit {capacity_bytes} B together"
-                            )
-                        v = held.pop(0)[2]
+                        raise ValueError(
+                            f"position {pos}'s blocks do not fit {capacity_bytes} B together"
+                        )
                     resident[v] = False
                     used -= sizes[v]
-                    victims.append(v)
-                for entry in held:
-                    heapq.heappush(ranking, entry)
+                    if nxt[v] < stop[v]:  # else it leaves when its last job ends: no victim
+                        victims.append(v)
                 if victims:
                     plan[flat] = tuple(victims)
                 resident[b] = True
                 used += sizes[b]
             flat += 1
+        done = []
         for b in dict.fromkeys(blocks):  # the position is done: rank or drop its blocks
-            last[b] = pos
-            if nxt[b] < stop[b]:
-                heapq.heappush(ranking, (-uses[nxt[b]], entries, b))
-                entries += 1
-            elif resident[b]:
-                resident[b] = False
-                used -= sizes[b]
+            # a block past its last use still takes room while its delivery may compute
+            done.append((-uses[nxt[b]] if nxt[b] < stop[b] else DEAD, entries, b))
+            entries += 1
+        recent.extend((pos, entry) for entry in sorted(done))
     return plan

@@ -116,6 +116,7 @@ class PE:
         if self._status.starve(i):  # resumed by a delivery or by `wake`
             return
         self._enter(i, IDLE, env._now)
+        assert self._done is not None  # run() creates it before the first serve(); once per layer
         self._done.succeed()
 
     def _compute(self, _event: simpy.Event) -> None:

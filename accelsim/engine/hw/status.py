@@ -8,6 +8,7 @@ the other.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Protocol
 
 import simpy
@@ -20,11 +21,14 @@ from accelsim.trace import State, StateTrace, state_key
 
 
 class Fed(Protocol):
-    """What the dispatch board needs of a PE: its index, and to start serving."""
+    """What the dispatch board needs of a PE: its index, to start serving, and to be woken
+    when no more jobs will come."""
 
     index: int
 
     def serve(self) -> None: ...
+
+    def wake(self) -> None: ...
 
 
 @define(eq=False)
@@ -41,8 +45,12 @@ class LayerProgress:
         self.done = self.env.event()
 
     def check(self) -> None:
-        if self.jobs_left == 0 and self.outputs.pending_writebacks == 0 and not self.done.triggered:
-            self.done.succeed()
+        if self.jobs_left == 0 and not self.done.triggered:
+            # run_layer sets `outputs` before any job runs and clears it after `done`; this
+            # is reached only once the jobs are done, not per job
+            assert self.outputs is not None
+            if self.outputs.pending_writebacks == 0:
+                self.done.succeed()
 
 
 class DispatchStatus:
@@ -80,7 +88,7 @@ class DispatchStatus:
             deque(p for _ in range(min(depth, n_jobs)) for p in range(n_pes)) if dynamic else None
         )
         self._room_waiter: tuple[int, simpy.Event] | None = None
-        self.pes: list[Fed] = []
+        self.pes: Sequence[Fed] = []
         self._arrived: list[Fed] = []  # fed during this dispatcher step; start when it ends
 
     def delivered(self, pe: Fed) -> None:

@@ -1,6 +1,9 @@
 """Layers and networks as frozen values.
 
-A `conv` layer has stride, symmetric padding and groups (depthwise: groups == in_channels).
+A `conv` layer has a stride and a dilation per axis (height, width), padding per side (top,
+bottom, left, right) and groups (depthwise: groups == in_channels). A single number for a
+stride, dilation or pad means the same on every axis or side; text-recognition backbones
+stride (2, 1) and exporters pad asymmetrically, so the layer keeps each one.
 An `fc` layer is a 1x1 conv on a 1x1 map whose in_c is the flattened feature count.
 `pool`, `add` and `input` rows carry no MACs; they are kept so shapes can be checked.
 """
@@ -38,6 +41,37 @@ def _dim(hi: int, lo: int = 1):
     return check
 
 
+def _repeat(n: int):
+    """A converter: one number stands for all n (every axis or side); a sequence is kept."""
+
+    def convert(value):
+        if isinstance(value, (tuple, list)):
+            return tuple(value)
+        return (value,) * n
+
+    return convert
+
+
+def _dims(n: int, hi: int, lo: int = 1):
+    """A tuple of n layer dimensions, each an integer from lo to hi."""
+
+    def check(instance, attribute, value):
+        if len(value) != n:
+            raise ValueError(f"{attribute.name} = {value!r}: must be one integer or {n}")
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int) or not lo <= item <= hi:
+                raise ValueError(
+                    f"{attribute.name} = {_short(value)!r}: must be integers from {lo} to {hi:,}"
+                )
+
+    return check
+
+
+def _short(value: tuple):
+    """One number where all are the same, as a file with one column gave it."""
+    return value[0] if len(set(value)) == 1 else value
+
+
 @frozen
 class Layer:
     """One row of a topology. Shapes are (channels, height, width) at batch 1."""
@@ -51,17 +85,56 @@ class Layer:
     out_c: int = field(default=1, validator=_dim(2**24))
     k_h: int = field(default=1, validator=_dim(2**10))
     k_w: int = field(default=1, validator=_dim(2**10))
-    stride: int = field(default=1, validator=_dim(2**10))
-    pad: int = field(default=0, validator=_dim(2**10, 0))
+    stride: tuple[int, int] = field(default=1, converter=_repeat(2), validator=_dims(2, 2**10))
+    pad: tuple[int, int, int, int] = field(
+        default=0, converter=_repeat(4), validator=_dims(4, 2**10, 0)
+    )
     groups: int = field(default=1, validator=_dim(2**24))
+    dilation: tuple[int, int] = field(
+        default=1, converter=_repeat(2), validator=_dims(2, 2**10), kw_only=True
+    )
+
+    @property
+    def stride_h(self) -> int:
+        return self.stride[0]
+
+    @property
+    def stride_w(self) -> int:
+        return self.stride[1]
+
+    @property
+    def pad_h(self) -> tuple[int, int]:
+        """(top, bottom) zero rows."""
+        return self.pad[0], self.pad[1]
+
+    @property
+    def pad_w(self) -> tuple[int, int]:
+        """(left, right) zero columns."""
+        return self.pad[2], self.pad[3]
+
+    @property
+    def extent_h(self) -> int:
+        """Input rows one output pixel's window spans: a dilated kernel skips rows between
+        its taps, so it reaches dilation * (k - 1) + 1 rows with k_h taps."""
+        return self.dilation[0] * (self.k_h - 1) + 1
+
+    @property
+    def extent_w(self) -> int:
+        return self.dilation[1] * (self.k_w - 1) + 1
+
+    @property
+    def uniform(self) -> bool:
+        """One stride, one pad and no dilation: what a file with single stride and pad
+        columns (the older topology CSV, SCALE-Sim) can hold."""
+        return len(set(self.stride)) == 1 and len(set(self.pad)) == 1 and self.dilation == (1, 1)
 
     @property
     def out_h(self) -> int:
-        return (self.in_h + 2 * self.pad - self.k_h) // self.stride + 1
+        return (self.in_h + sum(self.pad_h) - self.extent_h) // self.stride_h + 1
 
     @property
     def out_w(self) -> int:
-        return (self.in_w + 2 * self.pad - self.k_w) // self.stride + 1
+        return (self.in_w + sum(self.pad_w) - self.extent_w) // self.stride_w + 1
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
@@ -139,7 +212,12 @@ def check_shapes(network: Network, source: str) -> None:
                 raise ConfigError(f"{where}: source {src!r} is not an earlier layer")
         shapes = [produced[s] for s in layer.sources]
         expected = (layer.in_c, layer.in_h, layer.in_w)
-        if layer.kind is LayerKind.FC:
+        if layer.kind is LayerKind.FC and (layer.in_h, layer.in_w) != (1, 1):
+            raise ConfigError(
+                f"{where}: in_h = {layer.in_h}, in_w = {layer.in_w}: an fc layer reads its "
+                f"in_c features as a 1x1 map (in_c = channels x height x width)"
+            )
+        if layer.kind is LayerKind.FC and shapes:  # no sources: fed from outside, as given
             c, h, w = shapes[0]
             if (c * h * w, 1, 1) != expected:
                 raise ConfigError(
@@ -169,16 +247,20 @@ def check_shapes(network: Network, source: str) -> None:
                 f"{where}: a pool keeps channels: out_c = {layer.out_c}, in_c = {layer.in_c}"
             )
         if layer.kind in (LayerKind.CONV, LayerKind.POOL) and (layer.out_h < 1 or layer.out_w < 1):
+            dilated = f" dilated {_short(layer.dilation)}" if layer.dilation != (1, 1) else ""
             raise ConfigError(
-                f"{where}: kernel {layer.k_h}x{layer.k_w} with pad {layer.pad} does "
-                f"not fit a {layer.in_h}x{layer.in_w} input"
+                f"{where}: kernel {layer.k_h}x{layer.k_w}{dilated} with pad "
+                f"{_short(layer.pad)} does not fit a {layer.in_h}x{layer.in_w} input"
             )
         if layer.kind is LayerKind.FC and (
             layer.k_h,
             layer.k_w,
             layer.stride,
             layer.pad,
+            layer.dilation,
             layer.groups,
-        ) != (1, 1, 1, 0, 1):
-            raise ConfigError(f"{where}: an fc layer has k_h = k_w = stride = groups = 1, pad = 0")
+        ) != (1, 1, (1, 1), (0, 0, 0, 0), (1, 1), 1):
+            raise ConfigError(
+                f"{where}: an fc layer has k_h = k_w = stride = dilation = groups = 1, pad = 0"
+            )
         produced[layer.name] = layer.out_shape

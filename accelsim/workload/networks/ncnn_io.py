@@ -18,8 +18,8 @@ Weight-free layers whose output has their input's shape (activations, Split) pas
 output on, so a conv's source is found through them; a weight-free layer whose output
 shape the reader does not follow (PixelShuffle, Pooling, Eltwise, ..., NOT_FOLLOWED) or a
 Deconvolution may only come after the last conv. Any other layer with weights, and
-any conv feature accelsim's Layer cannot hold (dilation, uneven stride or padding), is one
-line naming the file, the layer and the key.
+any conv feature accelsim's Layer cannot hold (negative padding: ncnn's "same" codes), is one
+line naming the file, the layer and the key. Strides, dilations and pads are kept per axis.
 """
 
 from __future__ import annotations
@@ -171,27 +171,28 @@ def _conv_layer(where, name, params, shape, kind, source) -> Layer:
     c, h, w = shape
     kw = int(params.get(1, 0))
     kh = int(params.get(11, kw))
-    stride = int(params.get(3, 1))
+    stride_w = int(params.get(3, 1))
+    stride_h = int(params.get(13, stride_w))
+    dilation_w = int(params.get(2, 1))
+    dilation_h = int(params.get(12, dilation_w))
     pads = [int(params.get(4, 0))]
     for key in (14, 15, 16):  # top, right, bottom: each defaults to the one before
         pads.append(int(params.get(key, pads[-1])))
+    left, top, right, bottom = pads
     groups = int(params.get(7, 1)) if kind == "ConvolutionDepthWise" else 1
     for key, value, want in (
-        (2, params.get(2, 1), 1),
-        (12, params.get(12, params.get(2, 1)), 1),
-        (13, params.get(13, stride), stride),
         (8, params.get(8, 0), 0),
         (19, params.get(19, 0), 0),
     ):
         if value != want:
             raise ConfigError(
-                f"{where}: {key}={value}: only {key}={want} is read (dilation 1, "
-                f"the same stride both ways, float weights stored in the file)"
+                f"{where}: {key}={value}: only {key}={want} is read (float weights "
+                f"stored in the file)"
             )
-    if len(set(pads)) != 1 or pads[0] < 0:
+    if min(pads) < 0:
         raise ConfigError(
-            f"{where}: padding {pads} (left, top, right, bottom): only one "
-            f"padding on every side is read"
+            f"{where}: padding {pads} (left, top, right, bottom): only explicit "
+            f"paddings of 0 or more are read (not ncnn's negative 'same' codes)"
         )
     out_c, count = int(params.get(0, 0)), int(params.get(6, 0))
     if (
@@ -217,9 +218,10 @@ def _conv_layer(where, name, params, shape, kind, source) -> Layer:
         out_c,
         kh,
         kw,
-        stride,
-        pads[0],
+        (stride_h, stride_w),
+        (top, bottom, left, right),
         groups,
+        dilation=(dilation_h, dilation_w),
     )
 
 

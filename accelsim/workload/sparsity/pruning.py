@@ -450,12 +450,13 @@ def weights_path(name: str) -> Path:
     return Path(str(resources.files("accelsim.workload") / "weights" / f"{name}.npz"))
 
 
-def load_weights(path: Path) -> dict[str, np.ndarray]:
-    """Weights by layer name, from a .npz file or an ONNX model."""
+def load_weights(path: Path, input_shape=None) -> dict[str, np.ndarray]:
+    """Weights by layer name, from a .npz file or an ONNX model (whose open input
+    dimensions `input_shape` fixes: BatchNorm folding follows the graph)."""
     if Path(path).suffix.lower() == ".onnx":
-        from accelsim.workload.networks.onnx_io import load_onnx
+        from accelsim.workload.networks.onnx_import import load_onnx
 
-        return load_onnx(path)[1]
+        return load_onnx(path, input_shape)[1]
     import zipfile
 
     try:
