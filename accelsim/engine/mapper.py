@@ -11,10 +11,12 @@ The space, per layer (`candidates`):
   along both axes, so the tiles keep the map's shape), for n in {1, 2, 3, 4, 6, 8, 12, 16,
   ...} (2^i and 3 x 2^i) below the larger side and that side itself, distinct shapes only;
 - filters per job: 1, 2, 4, 8, capped at the filters of a conv group;
-- channel splits: 1, 2, 4, 8, capped at the channels a filter sees;
+- channel splits: 1, 2, 4, 8, capped at the channels a filter sees, searched only where
+  they can shorten the longest unit or nothing without them fits or runs (mapping_space);
 - at most MAX_LAYER_JOBS jobs (tiles x filter groups x chunks); a finer cut is left out.
 The order in which a PE walks its jobs is the policy's (accelsim.policies), not the mapper's.
-The space depends on the layer's shape alone, never on the hardware.
+The space depends on the layer alone, but for the splits, which also depend on P and on
+whether anything without them fits.
 
 The search (`map_layer`): every candidate's largest weight, input and output blocks are
 computed exactly without building its jobs, and a candidate whose block exceeds its buffer
