@@ -185,7 +185,7 @@ def _run(args) -> int:
         policy_options=options,
     )
     progress.done()
-    files = write_outputs(outcome, out, plots=not args.no_plots)
+    files = write_outputs(outcome, out, plots=not args.no_plots, fmt=args.format, dpi=args.dpi)
     print(
         f"accelsim: {scenario.name} ({scenario.network.name}, "
         f"{outcome.pruned.description}) on {scenario.hardware.n_pes} PEs, "
@@ -294,10 +294,12 @@ def _compare(args) -> int:
     runs = compare.compare(scenario, policies, progress, args.engine)
     progress.done()
     (out / "compare.json").write_text(compare.to_json(runs))
-    compare.save_chart(
-        runs,
-        out / "compare.png",
-        f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs",
+    chart = _save(
+        compare.chart_figure(
+            runs, f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs"
+        ),
+        out / f"compare.{args.format}",
+        args,
     )
     print(
         f"accelsim compare: {scenario.name} ({scenario.network.name}) on "
@@ -306,7 +308,7 @@ def _compare(args) -> int:
     print(compare.table(runs))
     for name, extra in left_out.items():
         print(f"left out: {name} (needs pip install '{extra}')")
-    print(f"\nwrote compare.json, compare.png to {out}/")
+    print(f"\nwrote compare.json, {chart} to {out}/")
     return 0
 
 
@@ -329,13 +331,13 @@ def _compare_networks(args) -> int:
     )
     progress.done()
     (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
-    scheduling_gain.save_plot(gains, out / "scheduling_gain.png")
+    chart = _save(scheduling_gain.gain_figure(gains), out / f"scheduling_gain.{args.format}", args)
     print(
         "accelsim compare --networks: every shipped pruned network on 16 PEs, lock-step "
         "(depth 1) and decoupled (depth 8)"
     )
     print(scheduling_gain.table(gains))
-    print(f"\nwrote scheduling_gain.json, scheduling_gain.png to {out}/")
+    print(f"\nwrote scheduling_gain.json, {chart} to {out}/")
     return 0
 
 
@@ -351,10 +353,13 @@ def _workload(args) -> int:
     pruned = scenario.pruned(args.seed)
     print(f"{scenario.network.name}: {pruned.description}")
     print(table(layer_stats(pruned)))
-    figures.save_nnz_histograms(
-        pruned, out / "nnz_histograms.png", f"{scenario.network.name}: nonzeros per filter"
-    )
-    written = ["nnz_histograms.png"]
+    written = [
+        _save(
+            figures.nnz_histograms_figure(pruned, f"{scenario.network.name}: nonzeros per filter"),
+            out / f"nnz_histograms.{args.format}",
+            args,
+        )
+    ]
     rows = compare_network(pruned, network=scenario.network.name)
     if rows:
         print(
@@ -362,10 +367,10 @@ def _workload(args) -> int:
             f"layer's total:"
         )
         print(report_table(rows))
-        figures.save_measured_vs_model(
-            rows, out / "measured_vs_model.png", f"{scenario.network.name}\n{pruned.description}"
+        figure = figures.measured_vs_model_figure(
+            rows, f"{scenario.network.name}\n{pruned.description}"
         )
-        written.append("measured_vs_model.png")
+        written.append(_save(figure, out / f"measured_vs_model.{args.format}", args))
     print(f"\nwrote {', '.join(written)} to {out}/")
     return 0
 
@@ -405,9 +410,9 @@ def _sweep(args) -> int:
         )
     if sweep.plot:
         x, y = sweep.plot
-        figures.save_heatmap(rows, x, y, "cycles", out / "heatmap_cycles.png", best=min)
-        figures.save_heatmap(rows, x, y, "utilization", out / "heatmap_utilization.png", best=max)
-        files += ["heatmap_cycles.png", "heatmap_utilization.png"]
+        for metric, best in (("cycles", min), ("utilization", max)):
+            figure = figures.heatmap_figure(rows, x, y, metric, best=best)
+            files.append(_save(figure, out / f"heatmap_{metric}.{args.format}", args))
     print(
         f"{len(rows)} of {len(sweep.points)} points done ({ran} run now, "
         f"{len(rows) - ran} from earlier runs)"
@@ -494,12 +499,12 @@ def _size(args) -> int:
             f"{c.logic_mm2:>11.3f}"
         )
     asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
-    figures.save_pareto(
-        result,
-        out / "pareto.png",
-        scenario.hardware.clock_hz,
-        f"{scenario.name}: sizing for {asked}",
-        unit=args.unit,
+    chart = _save(
+        figures.pareto_figure(
+            result, scenario.hardware.clock_hz, f"{scenario.name}: sizing for {asked}", args.unit
+        ),
+        out / f"pareto.{args.format}",
+        args,
     )
     rows = [
         {
@@ -528,8 +533,31 @@ def _size(args) -> int:
     (out / "sizing.json").write_text(
         jsonio.dumps({"target_cycles": target, "rows": rows}, indent=2)
     )
-    print(f"\nwrote sizing.json, pareto.png to {out}/")
+    print(f"\nwrote sizing.json, {chart} to {out}/")
     return 0 if b is not None else 1  # a script can tell "nothing meets it" apart
+
+
+def _figure_options(parser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("png", "svg", "pdf"),
+        default="png",
+        help="file format of the figures (default png; svg and pdf are vector, with any "
+        "timeline's rows as an image inside)",
+    )
+    parser.add_argument(
+        "--dpi",
+        type=_amount(True, 1200),
+        help="dots per inch of PNG figures and of the timeline's image (default 130, or the "
+        "figure's own)",
+    )
+
+
+def _save(figure, path: Path, args) -> str:
+    """Write a figure (accelsim.outputs.plotting.save_figure) and return its file name."""
+    from accelsim.outputs.plotting import save_figure
+
+    return save_figure(figure, path, args.dpi).name
 
 
 def _engine_option(parser) -> None:
@@ -588,7 +616,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the dense and round-robin runs (no speedup columns)",
     )
-    run.add_argument("--no-plots", action="store_true", help="write no PNG files")
+    run.add_argument("--no-plots", action="store_true", help="write no figures")
+    _figure_options(run)
     run.add_argument(
         "--no-cache",
         action="store_true",
@@ -641,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _figure_options(cmp_)
     _engine_option(cmp_)
     cmp_.set_defaults(func=_compare)
     wl = sub.add_parser("workload", help="per-layer statistics of a scenario's pruned network")
@@ -649,6 +679,7 @@ def main(argv: list[str] | None = None) -> int:
     wl.add_argument(
         "--out", help="directory for nnz_histograms.png (default: results/<scenario name>)"
     )
+    _figure_options(wl)
     wl.set_defaults(func=_workload)
     sw = sub.add_parser("sweep", help="run a design-space sweep (resumable)")
     sw.add_argument("sweep", help="sweep TOML file")
@@ -664,6 +695,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sw.add_argument("--out", help="directory (default: results/<sweep name>)")
     sw.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _figure_options(sw)
     sw.set_defaults(func=_sweep)
     sz = sub.add_parser("size", help="smallest PE array and buffers that meet a latency target")
     sz.add_argument("scenario", help="scenario TOML file")
@@ -684,6 +716,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
     sz.add_argument("--quiet", "-q", action="store_true")
+    _figure_options(sz)
     sz.set_defaults(func=_size)
     pol = sub.add_parser("policies", help="list the policies that can be named")
     pol.set_defaults(func=_policies)

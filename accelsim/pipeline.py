@@ -222,10 +222,15 @@ def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
     ]
 
 
-def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[Path]:
-    """summary.json, layers.csv, trace.npz, trace.perfetto.json, PNG plots and report.html."""
-    from accelsim.outputs import plotting  # plotting stays out of the simulation path
-
+def write_outputs(
+    outcome: Outcome,
+    out_dir: Path,
+    plots: bool = True,
+    fmt: str = "png",
+    dpi: float | None = None,
+) -> list[Path]:
+    """summary.json, layers.csv, trace.npz, trace.perfetto.json, the four figures (in `fmt`:
+    png, svg or pdf, at `dpi`) and report.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report = outcome.report
     files = {
@@ -242,29 +247,7 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
     write_perfetto(outcome.result, out_dir / "trace.perfetto.json")
     written = [out_dir / n for n in (*files, "trace.npz", "trace.perfetto.json")]
     if plots:
-        trace = plotting.load_trace(out_dir)
-        title = f"{outcome.scenario.name}: {report.policy} on {outcome.scenario.hardware.n_pes} PEs"
-        plotting.save_timeline(trace, out_dir / "timeline.png", title)
-        plotting.save_utilization(trace, out_dir / "utilization.png", title)
-        plotting.save_stall_breakdown(
-            json.loads(report.to_json())["layers"],
-            out_dir / "stalls.png",
-            f"{title}: where PE-cycles go",
-        )
-        hw = outcome.scenario.hardware
-        plotting.save_buffer_occupancy(
-            trace,
-            out_dir / "buffers.png",
-            {
-                "weight": hw.weight_buffer_bytes,
-                "input": hw.input_buffer_bytes,
-                "output": hw.output_buffer_bytes,
-            },
-            f"{title}: buffer occupancy",
-        )
-        written += [
-            out_dir / n for n in ("timeline.png", "utilization.png", "stalls.png", "buffers.png")
-        ]
+        written += _write_figures(outcome, out_dir, fmt, dpi)
     s = outcome.scenario
     written.append(
         write_html_report(
@@ -274,6 +257,33 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
         )
     )
     return written
+
+
+def _write_figures(outcome: Outcome, out_dir: Path, fmt: str, dpi: float | None) -> list[Path]:
+    """The run's four figures (accelsim.outputs.plotting), imported here: matplotlib stays
+    out of a run without plots."""
+    from accelsim.outputs import plotting
+
+    report, hw = outcome.report, outcome.scenario.hardware
+    trace = plotting.load_trace(out_dir)
+    title = f"{outcome.scenario.name}: {report.policy} on {hw.n_pes} PEs"
+    capacities = {
+        "weight": hw.weight_buffer_bytes,
+        "input": hw.input_buffer_bytes,
+        "output": hw.output_buffer_bytes,
+    }
+    figures = {
+        "timeline": lambda: plotting.timeline_figure(trace, title, dpi=dpi or plotting.DPI),
+        "utilization": lambda: plotting.utilization_figure(trace, title),
+        "stalls": lambda: plotting.stalls_figure(
+            json.loads(report.to_json())["layers"], f"{title}: where PE-cycles go"
+        ),
+        "buffers": lambda: plotting.buffers_figure(trace, capacities, f"{title}: buffer occupancy"),
+    }
+    return [
+        plotting.save_figure(draw(), out_dir / f"{name}.{fmt}", dpi)
+        for name, draw in figures.items()
+    ]
 
 
 __all__ = ["Outcome", "run_scenario", "write_outputs"]

@@ -1,4 +1,4 @@
-"""The matplotlib figures off the run path stay bounded and label what they show."""
+"""The studies' figures stay bounded and label what they show."""
 
 from types import SimpleNamespace
 
@@ -8,6 +8,7 @@ import pytest
 
 from accelsim.outputs import figures
 from accelsim.outputs.figures import MAX_FIGSIZE
+from accelsim.outputs.plotting import save_figure
 
 
 @pytest.mark.slow
@@ -21,20 +22,22 @@ def test_per_layer_figures_stop_growing(tmp_path):
             for i in range(40)
         ]
     )
-    figures.save_nnz_histograms(pruned, tmp_path / "nnz.png")
     rows = [{"a": a, "b": b, "cycles": a * b} for a in range(30) for b in range(12)]
-    figures.save_heatmap(rows, "a", "b", "cycles", tmp_path / "heatmap.png")
-    figures.save_pe_models(
-        {m: list(range(1, 151)) for m in ("zero-skip", "dense")},
-        [f"layer{i}" for i in range(150)],
-        tmp_path / "pe_models.png",
-    )
-    for name, dpi in (("nnz", 110), ("heatmap", 120), ("pe_models", 120)):
+    drawn = {
+        "nnz": figures.nnz_histograms_figure(pruned),
+        "heatmap": figures.heatmap_figure(rows, "a", "b", "cycles"),
+        "pe_models": figures.pe_models_figure(
+            {m: list(range(1, 151)) for m in ("zero-skip", "dense")},
+            [f"layer{i}" for i in range(150)],
+        ),
+    }
+    for name, fig in drawn.items():
+        save_figure(fig, tmp_path / f"{name}.png", dpi=100)
         height, width = matplotlib.image.imread(tmp_path / f"{name}.png").shape[:2]
-        assert height <= MAX_FIGSIZE[1] * dpi and width <= MAX_FIGSIZE[0] * dpi, name
+        assert height <= MAX_FIGSIZE[1] * 100 and width <= MAX_FIGSIZE[0] * 100, name
 
 
-def test_heatmap_labels_values_and_failed_points(tmp_path, monkeypatch):
+def test_heatmap_labels_values_and_failed_points():
     assert figures._label("hardware.pe_cols") == "PE columns [hardware.pe_cols]"
     assert (
         figures._label("hardware.input_buffer_bytes")
@@ -47,19 +50,6 @@ def test_heatmap_labels_values_and_failed_points(tmp_path, monkeypatch):
         "812",
         "1.5",
     ]
-    texts, bars = [], []
-    real_text = figures.plt.Axes.text
-    monkeypatch.setattr(
-        figures.plt.Axes,
-        "text",
-        lambda self, *a, **k: texts.append((a[2], k.get("color"))) or real_text(self, *a, **k),
-    )
-    real_colorbar = figures.plt.Figure.colorbar
-    monkeypatch.setattr(
-        figures.plt.Figure,
-        "colorbar",
-        lambda self, *a, **k: bars.append(1) or real_colorbar(self, *a, **k),
-    )
     rows = [
         {
             "x": a,
@@ -70,13 +60,14 @@ def test_heatmap_labels_values_and_failed_points(tmp_path, monkeypatch):
         for a in (1, 2)
         for b in (1, 2)
     ]
-    figures.save_heatmap(rows, "x", "y", "cycles", tmp_path / "h.png")
-    assert ("failed", "black") in texts and len(bars) == 1
+    fig = figures.heatmap_figure(rows, "x", "y", "cycles")
+    texts = [(t.get_text(), t.get_color()) for t in fig.axes[0].texts]
+    assert ("failed", "black") in texts and len(fig.axes) == 2  # the axes and a colour bar
     shown = dict(texts)
     assert {"1k", "2k"} <= shown.keys()
     assert shown["1k"] != shown["2k"]  # text colour follows the cell's lightness
-    texts.clear()
     failed = [{**r, "cycles": None, "error": "job needs 2880 B"} for r in rows]
-    figures.save_heatmap(failed, "x", "y", "cycles", tmp_path / "f.png")
-    assert len(bars) == 1  # no colour bar for nothing
-    assert any(t.startswith("every point failed:\njob needs 2880 B") for t, _ in texts)
+    fig = figures.heatmap_figure(failed, "x", "y", "cycles")
+    assert len(fig.axes) == 1  # no colour bar for nothing
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any(t.startswith("every point failed:\njob needs 2880 B") for t in texts)

@@ -15,13 +15,13 @@ from accelsim.engine.gap import PARTS
 from accelsim.outputs.report import STATES, Report
 
 PLOTS = {
-    "timeline.png": "each PE's state over time, layers named above, the whole array's "
-    "state mix below",
-    "utilization.png": "share of each PE's cycles in each state",
-    "stalls.png": "per layer, its cycles split by state (a bar as tall as the layer "
+    "timeline": "each PE's state over time, layers named above, the whole array's state mix below",
+    "utilization": "share of each PE's cycles in each state",
+    "stalls": "per layer, its cycles split by state (a bar as tall as the layer "
     "is long) and the shares of its PE-cycles",
-    "buffers.png": "buffer occupancy against capacity, layers marked",
+    "buffers": "buffer occupancy against capacity, layers marked",
 }
+IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}  # embedded; a PDF is linked
 TRACES = {
     "trace.perfetto.json": "Perfetto / chrome://tracing trace (1 cycle = 1 us)",
     "trace.npz": "the trace in numpy columns",
@@ -82,14 +82,8 @@ def write_html_report(report: Report, out_dir: Path, title: str) -> Path:
         _layer_table(report),
         '<h2 id="plots">Plots</h2>',
     ]
-    for name, caption in PLOTS.items():
-        path = out_dir / name
-        if path.is_file():
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            parts.append(
-                f'<figure><img alt="{name}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{escape(name)}: {escape(caption)}</figcaption></figure>"
-            )
+    for stem, caption in PLOTS.items():
+        parts += _figure(out_dir, stem, caption)
     parts += [
         '<h2 id="files">Files</h2><ul>',
         *(
@@ -102,6 +96,22 @@ def write_html_report(report: Report, out_dir: Path, title: str) -> Path:
     path = out_dir / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def _figure(out_dir: Path, stem: str, caption: str) -> list[str]:
+    """The run's figure `stem` as the page shows it: a PNG or SVG embedded, a PDF linked."""
+    for suffix, mime in IMAGE_TYPES.items():
+        path = out_dir / (stem + suffix)
+        if path.is_file():
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            return [
+                f'<figure><img alt="{path.name}" src="data:{mime};base64,{data}">'
+                f"<figcaption>{escape(path.name)}: {escape(caption)}</figcaption></figure>"
+            ]
+    path = out_dir / (stem + ".pdf")
+    if path.is_file():
+        return [f'<p><a href="{path.name}">{path.name}</a>: {escape(caption)}</p>']
+    return []
 
 
 def _energy_area_table(report: Report) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 from attrs import frozen
+from matplotlib.figure import Figure
 
 from accelsim import jsonio
 from accelsim.engine.assemble import SimResult, simulate
@@ -248,17 +248,16 @@ def to_json(runs: list[PolicyRun]) -> str:
     )
 
 
-def save_chart(runs: list[PolicyRun], path: Path, title: str) -> None:
+def chart_figure(runs: list[PolicyRun], title: str) -> Figure:
     """Per policy, fastest first: simulated cycles over the best compute bound as a bar rising
     from the bound (1.0), and the plan's own compute makespan over it as a black tick (the
     scheduling alone; the bar above the tick is the hardware's stalls)."""
-    from accelsim.outputs.figures import plt  # with the Agg backend selected
-
     total = max(int(best_bounds(runs).sum()), 1)
     runs = sorted(runs, key=lambda r: r.result.makespan)
     ratios = np.array([r.result.makespan / total for r in runs])
     x = np.arange(len(runs))
-    fig, ax = plt.subplots(figsize=(max(6.5, 0.8 * len(runs) + 2.5), 4.5))
+    fig = Figure(figsize=(max(6.5, 0.8 * len(runs) + 2.5), 4.5))
+    ax = fig.subplots()
     bars = ax.bar(
         x, ratios - 1, bottom=1, color="#1f77b4", width=0.7, label="simulated cycles / bound"
     )
@@ -291,5 +290,4 @@ def save_chart(runs: list[PolicyRun], path: Path, title: str) -> None:
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    return fig
