@@ -185,7 +185,9 @@ def _run(args) -> int:
         policy_options=options,
     )
     progress.done()
-    files = write_outputs(outcome, out, plots=not args.no_plots, fmt=args.format, dpi=args.dpi)
+    files = write_outputs(
+        outcome, out, plots=not args.no_plots, fmt=args.format, dpi=args.dpi, trace=args.trace
+    )
     print(
         f"accelsim: {scenario.name} ({scenario.network.name}, "
         f"{outcome.pruned.description}) on {scenario.hardware.n_pes} PEs, "
@@ -617,6 +619,13 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the dense and round-robin runs (no speedup columns)",
     )
     run.add_argument("--no-plots", action="store_true", help="write no figures")
+    run.add_argument(
+        "--trace",
+        choices=("none", "npz", "perfetto", "all"),
+        default="all",
+        help="which trace files to write: trace.npz (columns, for plots/*.py and numpy), "
+        "trace.perfetto.json.gz (for the Perfetto UI), all (default) or none",
+    )
     _figure_options(run)
     run.add_argument(
         "--no-cache",

@@ -15,7 +15,7 @@ from accelsim.engine.assemble import SimResult, check_fits, simulate
 from accelsim.errors import ConfigError
 from accelsim.outputs.html_report import write_html_report
 from accelsim.outputs.perfetto import write_perfetto
-from accelsim.outputs.report import Report, build_report, write_trace
+from accelsim.outputs.report import Report, build_report, trace_arrays, write_trace
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
 from accelsim.scenario import Scenario
@@ -222,15 +222,23 @@ def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
     ]
 
 
+TRACES = ("none", "npz", "perfetto", "all")  # what --trace may ask for
+PERFETTO = "trace.perfetto.json.gz"
+
+
 def write_outputs(
     outcome: Outcome,
     out_dir: Path,
     plots: bool = True,
     fmt: str = "png",
     dpi: float | None = None,
+    trace: str = "all",
 ) -> list[Path]:
-    """summary.json, layers.csv, trace.npz, trace.perfetto.json, the four figures (in `fmt`:
-    png, svg or pdf, at `dpi`) and report.html."""
+    """summary.json, layers.csv, the trace (`trace`, one of TRACES: trace.npz, the gzipped
+    Perfetto trace, both or none), the four figures (in `fmt`: png, svg or pdf, at `dpi`) and
+    report.html."""
+    if trace not in TRACES:
+        raise ConfigError(f"trace = {trace!r}: must be one of {', '.join(TRACES)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     report = outcome.report
     files = {
@@ -243,9 +251,13 @@ def write_outputs(
     }
     for name, text in files.items():
         (out_dir / name).write_text(text)
-    write_trace(outcome.result, out_dir / "trace.npz")
-    write_perfetto(outcome.result, out_dir / "trace.perfetto.json")
-    written = [out_dir / n for n in (*files, "trace.npz", "trace.perfetto.json")]
+    written = [out_dir / n for n in files]
+    if trace in ("npz", "all"):
+        write_trace(outcome.result, out_dir / "trace.npz")
+        written.append(out_dir / "trace.npz")
+    if trace in ("perfetto", "all"):
+        write_perfetto(outcome.result, out_dir / PERFETTO)
+        written.append(out_dir / PERFETTO)
     if plots:
         written += _write_figures(outcome, out_dir, fmt, dpi)
     s = outcome.scenario
@@ -265,7 +277,7 @@ def _write_figures(outcome: Outcome, out_dir: Path, fmt: str, dpi: float | None)
     from accelsim.outputs import plotting
 
     report, hw = outcome.report, outcome.scenario.hardware
-    trace = plotting.load_trace(out_dir)
+    trace = trace_arrays(outcome.result)
     title = f"{outcome.scenario.name}: {report.policy} on {hw.n_pes} PEs"
     capacities = {
         "weight": hw.weight_buffer_bytes,

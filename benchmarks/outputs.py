@@ -1,6 +1,8 @@
 """The cost of a run's outputs: the default `accelsim run`'s process CPU with its figures
 beside the same run with --no-plots (and with --format pdf and svg), then each figure's
-drawing and saving time and file size at 16, 256 and 1,024 PEs, and the trace files.
+drawing and saving time and file size at 16, 256 and 1,024 PEs, then the trace files of
+ResNet-18 on 64 PEs with 7x7 tiles and a 1 MiB weight buffer (the default scenario with
+pe_cols = 16): their size and the CPU to write them, beside the simulation's.
 
     python benchmarks/outputs.py              # best of 2 runs of each (more while fast)
     python benchmarks/outputs.py --repeat 1   # quicker
@@ -29,6 +31,7 @@ import attrs
 
 import accelsim
 from accelsim.outputs import plotting
+from accelsim.outputs.perfetto import write_perfetto
 from accelsim.outputs.report import write_trace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +103,30 @@ def figures_of(outcome, trace) -> dict:
     }
 
 
+def trace_sizes(base, out: Path, repeat: int) -> None:
+    """The trace files of ResNet-18 on 64 PEs with 7x7 tiles: bytes and CPU to write."""
+    scenario = attrs.evolve(
+        base,
+        mapping=attrs.evolve(base.mapping, tile_h=7, tile_w=7),
+        hardware=attrs.evolve(base.hardware, pe_cols=16, weight_buffer_bytes=1 << 20),
+    )
+    t0 = time.process_time()
+    result = accelsim.run_scenario(scenario, baselines=False).result
+    simulated = time.process_time() - t0
+    print(
+        f"ResNet-18, 64 PEs, 7x7 tiles: {len(result.states.pe):,} state intervals, "
+        f"simulated in {simulated:.2f} s of CPU"
+    )
+    for name, write in (
+        ("trace.npz", write_trace),
+        ("trace.perfetto.json", write_perfetto),
+        ("trace.perfetto.json.gz", write_perfetto),
+    ):
+        path = out / name
+        cpu = best_seconds(lambda: write(result, path), repeat)
+        print(f"  {name:<26}{path.stat().st_size / 1e6:>8.1f} MB{cpu:>8.2f} s CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2, help="best of this many runs")
@@ -138,6 +165,7 @@ def main() -> None:
                 f"      ({len(outcome.result.states.pe):,} state intervals, "
                 f"{outcome.report.total.cycles:,} cycles)\n"
             )
+        trace_sizes(base, out, args.repeat)
 
 
 if __name__ == "__main__":

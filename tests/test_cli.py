@@ -1,3 +1,4 @@
+import gzip
 import json
 import subprocess
 import sys
@@ -30,7 +31,7 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
         "summary.json",
         "layers.csv",
         "trace.npz",
-        "trace.perfetto.json",
+        "trace.perfetto.json.gz",
         "timeline.png",
         "utilization.png",
         "stalls.png",
@@ -53,7 +54,7 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     assert len(rows) == 1 + 4 + 1
     with np.load(out / "trace.npz") as trace:
         assert trace["end"].max() == total["cycles"]
-    perfetto = json.loads((out / "trace.perfetto.json").read_text())
+    perfetto = json.loads(gzip.decompress((out / "trace.perfetto.json.gz").read_bytes()))
     assert any(e.get("name") == "busy" for e in perfetto["traceEvents"])
 
 

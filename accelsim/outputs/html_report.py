@@ -23,7 +23,8 @@ PLOTS = {
 }
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}  # embedded; a PDF is linked
 TRACES = {
-    "trace.perfetto.json": "Perfetto / chrome://tracing trace (1 cycle = 1 us)",
+    "trace.perfetto.json.gz": "Perfetto trace, gzip-compressed: the Perfetto UI opens it as "
+    "it is (1 cycle = 1 us)",
     "trace.npz": "the trace in numpy columns",
     "summary.json": "every number of this page",
     "layers.csv": "the per-layer table as CSV",
