@@ -378,7 +378,6 @@ def _workload(args) -> int:
 
 
 def _sweep(args) -> int:
-    from accelsim.outputs import figures
     from accelsim.studies.sweep import ResultStore, load_sweep, run_sweep, write_csv
 
     sweep = load_sweep(args.sweep)
@@ -410,11 +409,7 @@ def _sweep(args) -> int:
             f"{args.sweep}: every point failed, e.g. point {rows[0]['point']}: "
             f"{rows[0]['error']} (results.csv lists each point's error)"
         )
-    if sweep.plot:
-        x, y = sweep.plot
-        for metric, best in (("cycles", min), ("utilization", max)):
-            figure = figures.heatmap_figure(rows, x, y, metric, best=best)
-            files.append(_save(figure, out / f"heatmap_{metric}.{args.format}", args))
+    files += _sweep_figures(sweep, rows, out, args)
     print(
         f"{len(rows)} of {len(sweep.points)} points done ({ran} run now, "
         f"{len(rows) - ran} from earlier runs)"
@@ -435,6 +430,35 @@ def _sweep(args) -> int:
     )
     print(f"wrote {', '.join(files)} to {out}/")
     return 0
+
+
+def _sweep_figures(sweep, rows: list[dict], out: Path, args) -> list[str]:
+    """Per metric of [plot] metrics: with one numeric swept axis, a line plot against it (one
+    line per value of the other axes, line_METRIC); else a heatmap over the [plot] axes, each
+    cell the best over the other axes (heatmap_METRIC). A metric no point has is skipped."""
+    from accelsim.outputs import figures
+    from accelsim.studies.sweep import PLOT_METRICS
+
+    def numeric(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    axes = [a for a in sweep.axes if len({repr(r[a]) for r in rows}) > 1]
+    along = [a for a in axes if all(numeric(r[a]) for r in rows)]
+    written = []
+    for metric in sweep.metrics:
+        if all(r.get(metric) is None for r in rows if not r.get("error")):
+            continue
+        if len(along) == 1:
+            others = tuple(a for a in axes if a != along[0])
+            figure = figures.sweep_line_figure(rows, along[0], metric, others)
+            name = f"line_{metric}"
+        elif sweep.plot:
+            figure = figures.heatmap_figure(rows, *sweep.plot, metric, best=PLOT_METRICS[metric])
+            name = f"heatmap_{metric}"
+        else:
+            continue
+        written.append(_save(figure, out / f"{name}.{args.format}", args))
+    return written
 
 
 def _size(args) -> int:

@@ -137,8 +137,8 @@ def heatmap_figure(
         fig.colorbar(
             im,
             ax=ax,
-            label=metric,
-            format=FuncFormatter(lambda v, _: f"{v:.0%}" if metric == "utilization" else _si(v)),
+            label=_label(metric),
+            format=FuncFormatter(lambda v, _: _value(metric, v, 0)),
         )
         for i in range(len(ys)):
             for j in range(len(xs)):
@@ -151,41 +151,113 @@ def heatmap_figure(
                 ax.text(
                     j,
                     i,
-                    f"{v:.1%}" if metric == "utilization" else _si(v),
+                    _value(metric, v),
                     ha="center",
                     va="center",
                     fontsize=7,
                     color="white" if dark else "black",
                 )
-    ax.set_xticks(range(len(xs)), [str(v) for v in xs], fontsize=8)
-    ax.set_yticks(range(len(ys)), [str(v) for v in ys], fontsize=8)
+    ax.set_xticks(range(len(xs)), [_tick(x, v) for v in xs], fontsize=8)
+    ax.set_yticks(range(len(ys)), [_tick(y, v) for v in ys], fontsize=8)
     ax.set_xlabel(_label(x))
     ax.set_ylabel(_label(y))
     ax.set_title(
-        title or f"{metric}: {'lowest' if best is min else 'highest'} over the other swept fields",
+        title
+        or f"{_label(metric)}: {'lowest' if best is min else 'highest'} over the other "
+        "swept fields",
         fontsize=10,
     )
     fig.tight_layout()
     return fig
 
 
+def sweep_line_figure(
+    rows: list[dict], x: str, metric: str, lines: tuple[str, ...] = (), title: str = ""
+) -> Figure:
+    """`metric` against one numeric swept axis `x`, one line per combination of the
+    categorical axes `lines` (the policy, say); failed points are left out of their line
+    and counted in the legend. A power-of-two axis (PEs, buffer sizes) is drawn on a log2
+    scale, so each doubling is one step."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[a] for a in lines), []).append(r)
+    fig = Figure(figsize=(7.0, 4.3))
+    ax = fig.subplots()
+    markers = "osD^vP*X"
+    for k, (key, members) in enumerate(sorted(groups.items(), key=lambda kv: _order(kv[0]))):
+        done = sorted((r for r in members if r.get(metric) is not None), key=lambda r: r[x])
+        failed = len(members) - len(done)
+        label = ", ".join(f"{_NAMES.get(a, a)} {v}" for a, v in zip(lines, key)) or metric
+        label += f" ({failed} failed)" if failed else ""
+        ax.plot(
+            [r[x] for r in done],
+            [r[metric] for r in done],
+            marker=markers[k % len(markers)],
+            markersize=4,
+            label=label,
+        )
+    values = sorted({r[x] for r in rows if isinstance(r[x], (int, float))})
+    if len(values) > 2 and all(
+        v > 0 and float(v).is_integer() and not int(v) & (int(v) - 1) for v in values
+    ):
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(values, [_tick(x, v) for v in values])
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _value(metric, v, 0)))
+    ax.set_xlabel(_label(x))
+    ax.set_ylabel(_label(metric))
+    ax.grid(alpha=0.3)
+    if lines:
+        ax.legend(fontsize="small")
+    ax.set_title(title or f"{_label(metric)} against {_label(x).split(' [')[0]}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 _NAMES = {
-    "pe_rows": "PE rows",
-    "pe_cols": "PE columns",
-    "macs_per_cycle": "MACs per cycle",
-    "dram_bytes_per_cycle": "DRAM bytes per cycle",
-    "noc_bytes_per_cycle": "interconnect bytes per cycle",
-    "input_queue_depth": "input queue depth",
+    "pe_rows": "PE rows (PEs per column)",
+    "pe_cols": "PE columns (PEs per row)",
+    "macs_per_cycle": "MACs per cycle per PE",
+    "dram_bytes_per_cycle": "DRAM bandwidth (bytes per cycle)",
+    "noc_bytes_per_cycle": "interconnect bandwidth (bytes per cycle)",
+    "input_queue_depth": "input queue depth (jobs per PE)",
     "cycles": "cycles",
+    "seconds": "latency (s)",
     "utilization": "utilization",
+    "share_busy": "share of PE-cycles busy",
+    "energy_uj": "energy (uJ)",
+    "static_energy_uj": "static energy (uJ)",
+    "area_mm2": "area (mm$^2$, 45 nm)",
+    "dram_bytes": "DRAM traffic (KiB)",
+    "dram_extra_bytes": "DRAM traffic beyond compulsory (KiB)",
+    "buffer_bytes": "on-chip buffers (KiB)",
+    "makespan_over_bound": "cycles / compute bound",
+    "pe_lanes": "MAC lanes",
 }
 
 
 def _label(field: str) -> str:
-    """A swept field for an axis: its readable name, then the scenario field in brackets."""
+    """A swept field or result column for an axis: its readable name with its unit (byte
+    sizes in KiB), then the scenario field in brackets."""
     last = field.rsplit(".", 1)[-1]
-    name = _NAMES.get(last, last.replace("_bytes", " (bytes)").replace("_", " "))
+    name = _NAMES.get(last, last.replace("_bytes", " (KiB)").replace("_", " "))
     return name if name == field or field in _NAMES else f"{name} [{field}]"
+
+
+def _tick(field: str, v) -> str:
+    """A swept value as its axis names it: byte sizes in KiB (512, 1,024), others as given."""
+    if field.endswith("_bytes") and isinstance(v, (int, float)) and np.isfinite(v):
+        return f"{v / 1024:,.4g}"
+    return str(v)
+
+
+def _value(metric: str, v: float, digits: int = 1) -> str:
+    """A metric's value: shares as percentages, byte counts in KiB, others short (_si)."""
+    if metric in ("utilization", "share_busy"):
+        return f"{v:.{digits}%}"
+    if metric.endswith("_bytes"):
+        return _si(v / 1024)
+    return _si(v)
 
 
 def _si(v: float) -> str:
