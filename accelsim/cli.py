@@ -185,7 +185,9 @@ def _run(args) -> int:
         policy_options=options,
     )
     progress.done()
-    files = write_outputs(outcome, out, plots=not args.no_plots)
+    files = write_outputs(
+        outcome, out, plots=not args.no_plots, fmt=args.format, dpi=args.dpi, trace=args.trace
+    )
     print(
         f"accelsim: {scenario.name} ({scenario.network.name}, "
         f"{outcome.pruned.description}) on {scenario.hardware.n_pes} PEs, "
@@ -294,10 +296,12 @@ def _compare(args) -> int:
     runs = compare.compare(scenario, policies, progress, args.engine)
     progress.done()
     (out / "compare.json").write_text(compare.to_json(runs))
-    compare.save_chart(
-        runs,
-        out / "compare.png",
-        f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs",
+    chart = _save(
+        compare.chart_figure(
+            runs, f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs"
+        ),
+        out / f"compare.{args.format}",
+        args,
     )
     print(
         f"accelsim compare: {scenario.name} ({scenario.network.name}) on "
@@ -306,7 +310,7 @@ def _compare(args) -> int:
     print(compare.table(runs))
     for name, extra in left_out.items():
         print(f"left out: {name} (needs pip install '{extra}')")
-    print(f"\nwrote compare.json, compare.png to {out}/")
+    print(f"\nwrote compare.json, {chart} to {out}/")
     return 0
 
 
@@ -329,13 +333,13 @@ def _compare_networks(args) -> int:
     )
     progress.done()
     (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
-    scheduling_gain.save_plot(gains, out / "scheduling_gain.png")
+    chart = _save(scheduling_gain.gain_figure(gains), out / f"scheduling_gain.{args.format}", args)
     print(
         "accelsim compare --networks: every shipped pruned network on 16 PEs, lock-step "
         "(depth 1) and decoupled (depth 8)"
     )
     print(scheduling_gain.table(gains))
-    print(f"\nwrote scheduling_gain.json, scheduling_gain.png to {out}/")
+    print(f"\nwrote scheduling_gain.json, {chart} to {out}/")
     return 0
 
 
@@ -392,10 +396,13 @@ def _workload(args) -> int:
     pruned = scenario.pruned(args.seed)
     print(f"{scenario.network.name}: {pruned.description}")
     print(table(layer_stats(pruned)))
-    figures.save_nnz_histograms(
-        pruned, out / "nnz_histograms.png", f"{scenario.network.name}: nonzeros per filter"
-    )
-    written = ["nnz_histograms.png"]
+    written = [
+        _save(
+            figures.nnz_histograms_figure(pruned, f"{scenario.network.name}: nonzeros per filter"),
+            out / f"nnz_histograms.{args.format}",
+            args,
+        )
+    ]
     rows = compare_network(pruned, network=scenario.network.name)
     if rows:
         print(
@@ -403,16 +410,15 @@ def _workload(args) -> int:
             f"layer's total:"
         )
         print(report_table(rows))
-        figures.save_measured_vs_model(
-            rows, out / "measured_vs_model.png", f"{scenario.network.name}\n{pruned.description}"
+        figure = figures.measured_vs_model_figure(
+            rows, f"{scenario.network.name}\n{pruned.description}"
         )
-        written.append("measured_vs_model.png")
+        written.append(_save(figure, out / f"measured_vs_model.{args.format}", args))
     print(f"\nwrote {', '.join(written)} to {out}/")
     return 0
 
 
 def _sweep(args) -> int:
-    from accelsim.outputs import figures
     from accelsim.studies.sweep import ResultStore, load_sweep, run_sweep, write_csv
 
     sweep = load_sweep(args.sweep)
@@ -444,11 +450,7 @@ def _sweep(args) -> int:
             f"{args.sweep}: every point failed, e.g. point {rows[0]['point']}: "
             f"{rows[0]['error']} (results.csv lists each point's error)"
         )
-    if sweep.plot:
-        x, y = sweep.plot
-        figures.save_heatmap(rows, x, y, "cycles", out / "heatmap_cycles.png", best=min)
-        figures.save_heatmap(rows, x, y, "utilization", out / "heatmap_utilization.png", best=max)
-        files += ["heatmap_cycles.png", "heatmap_utilization.png"]
+    files += _sweep_figures(sweep, rows, out, args)
     print(
         f"{len(rows)} of {len(sweep.points)} points done ({ran} run now, "
         f"{len(rows) - ran} from earlier runs)"
@@ -478,6 +480,35 @@ def _sweep(args) -> int:
     )
     print(f"wrote {', '.join(files)} to {out}/")
     return 0
+
+
+def _sweep_figures(sweep, rows: list[dict], out: Path, args) -> list[str]:
+    """Per metric of [plot] metrics: with one numeric swept axis, a line plot against it (one
+    line per value of the other axes, line_METRIC); else a heatmap over the [plot] axes, each
+    cell the best over the other axes (heatmap_METRIC). A metric no point has is skipped."""
+    from accelsim.outputs import figures
+    from accelsim.studies.sweep import PLOT_METRICS
+
+    def numeric(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    axes = [a for a in sweep.axes if len({repr(r[a]) for r in rows}) > 1]
+    along = [a for a in axes if all(numeric(r[a]) for r in rows)]
+    written = []
+    for metric in sweep.metrics:
+        if all(r.get(metric) is None for r in rows if not r.get("error")):
+            continue
+        if len(along) == 1:
+            others = tuple(a for a in axes if a != along[0])
+            figure = figures.sweep_line_figure(rows, along[0], metric, others)
+            name = f"line_{metric}"
+        elif sweep.plot:
+            figure = figures.heatmap_figure(rows, *sweep.plot, metric, best=PLOT_METRICS[metric])
+            name = f"heatmap_{metric}"
+        else:
+            continue
+        written.append(_save(figure, out / f"{name}.{args.format}", args))
+    return written
 
 
 def _size(args) -> int:
@@ -549,12 +580,12 @@ def _size(args) -> int:
             f"{c.logic_mm2:>11.3f}"
         )
     asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
-    figures.save_pareto(
-        result,
-        out / "pareto.png",
-        scenario.hardware.clock_hz,
-        f"{scenario.name}: sizing for {asked}",
-        unit=args.unit,
+    chart = _save(
+        figures.pareto_figure(
+            result, scenario.hardware.clock_hz, f"{scenario.name}: sizing for {asked}", args.unit
+        ),
+        out / f"pareto.{args.format}",
+        args,
     )
     rows = [
         {
@@ -583,8 +614,31 @@ def _size(args) -> int:
     (out / "sizing.json").write_text(
         jsonio.dumps({"target_cycles": target, "rows": rows}, indent=2)
     )
-    print(f"\nwrote sizing.json, pareto.png to {out}/")
+    print(f"\nwrote sizing.json, {chart} to {out}/")
     return 0 if b is not None else 1  # a script can tell "nothing meets it" apart
+
+
+def _figure_options(parser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("png", "svg", "pdf"),
+        default="png",
+        help="file format of the figures (default png; svg and pdf are vector, with any "
+        "timeline's rows as an image inside)",
+    )
+    parser.add_argument(
+        "--dpi",
+        type=_amount(True, 1200),
+        help="dots per inch of PNG figures and of the timeline's image (default 130, or the "
+        "figure's own)",
+    )
+
+
+def _save(figure, path: Path, args) -> str:
+    """Write a figure (accelsim.outputs.plotting.save_figure) and return its file name."""
+    from accelsim.outputs.plotting import save_figure
+
+    return save_figure(figure, path, args.dpi).name
 
 
 def _engine_option(parser) -> None:
@@ -644,7 +698,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the dense and round-robin runs (no speedup columns)",
     )
-    run.add_argument("--no-plots", action="store_true", help="write no PNG files")
+    run.add_argument("--no-plots", action="store_true", help="write no figures")
+    run.add_argument(
+        "--trace",
+        choices=("none", "npz", "perfetto", "all"),
+        default="all",
+        help="which trace files to write: trace.npz (columns, for plots/*.py and numpy), "
+        "trace.perfetto.json.gz (for the Perfetto UI), all (default) or none",
+    )
+    _figure_options(run)
     run.add_argument(
         "--no-cache",
         action="store_true",
@@ -697,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
     cmp_.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _figure_options(cmp_)
     _engine_option(cmp_)
     cmp_.set_defaults(func=_compare)
     wl = sub.add_parser("workload", help="per-layer statistics of a scenario's pruned network")
@@ -705,6 +768,7 @@ def main(argv: list[str] | None = None) -> int:
     wl.add_argument(
         "--out", help="directory for nnz_histograms.png (default: results/<scenario name>)"
     )
+    _figure_options(wl)
     wl.set_defaults(func=_workload)
     sw = sub.add_parser("sweep", help="run a design-space sweep (resumable)")
     sw.add_argument("sweep", help="sweep TOML file")
@@ -720,6 +784,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sw.add_argument("--out", help="directory (default: results/<sweep name>)")
     sw.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _figure_options(sw)
     sw.set_defaults(func=_sweep)
     sz = sub.add_parser("size", help="smallest PE array and buffers that meet a latency target")
     sz.add_argument("scenario", help="scenario TOML file")
@@ -740,6 +805,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
     sz.add_argument("--quiet", "-q", action="store_true")
+    _figure_options(sz)
     sz.set_defaults(func=_size)
     imp = sub.add_parser(
         "import", help="turn an ONNX model into a topology CSV and its real per-kernel masks"

@@ -16,7 +16,7 @@ from accelsim.engine.mapper import Evaluations, fixed_entries, map_network
 from accelsim.errors import ConfigError
 from accelsim.outputs.html_report import write_html_report
 from accelsim.outputs.perfetto import write_perfetto
-from accelsim.outputs.report import Report, build_report, write_trace
+from accelsim.outputs.report import Report, build_report, trace_arrays, write_trace
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
 from accelsim.scenario import Scenario
@@ -236,10 +236,23 @@ def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
     ]
 
 
-def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[Path]:
-    """summary.json, layers.csv, trace.npz, trace.perfetto.json, PNG plots and report.html."""
-    from accelsim.outputs import plotting  # plotting stays out of the simulation path
+TRACES = ("none", "npz", "perfetto", "all")  # what --trace may ask for
+PERFETTO = "trace.perfetto.json.gz"
 
+
+def write_outputs(
+    outcome: Outcome,
+    out_dir: Path,
+    plots: bool = True,
+    fmt: str = "png",
+    dpi: float | None = None,
+    trace: str = "all",
+) -> list[Path]:
+    """summary.json, layers.csv, the trace (`trace`, one of TRACES: trace.npz, the gzipped
+    Perfetto trace, both or none), the four figures (in `fmt`: png, svg or pdf, at `dpi`) and
+    report.html."""
+    if trace not in TRACES:
+        raise ConfigError(f"trace = {trace!r}: must be one of {', '.join(TRACES)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     report = outcome.report
     files = {
@@ -252,33 +265,15 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
     }
     for name, text in files.items():
         (out_dir / name).write_text(text)
-    write_trace(outcome.result, out_dir / "trace.npz")
-    write_perfetto(outcome.result, out_dir / "trace.perfetto.json")
-    written = [out_dir / n for n in (*files, "trace.npz", "trace.perfetto.json")]
+    written = [out_dir / n for n in files]
+    if trace in ("npz", "all"):
+        write_trace(outcome.result, out_dir / "trace.npz")
+        written.append(out_dir / "trace.npz")
+    if trace in ("perfetto", "all"):
+        write_perfetto(outcome.result, out_dir / PERFETTO)
+        written.append(out_dir / PERFETTO)
     if plots:
-        trace = plotting.load_trace(out_dir)
-        title = f"{outcome.scenario.name}: {report.policy} on {outcome.scenario.hardware.n_pes} PEs"
-        plotting.save_timeline(trace, out_dir / "timeline.png", title)
-        plotting.save_utilization(trace, out_dir / "utilization.png", title)
-        plotting.save_stall_breakdown(
-            json.loads(report.to_json())["layers"],
-            out_dir / "stalls.png",
-            f"{title}: where PE-cycles go",
-        )
-        hw = outcome.scenario.hardware
-        plotting.save_buffer_occupancy(
-            trace,
-            out_dir / "buffers.png",
-            {
-                "weight": hw.weight_buffer_bytes,
-                "input": hw.input_buffer_bytes,
-                "output": hw.output_buffer_bytes,
-            },
-            f"{title}: buffer occupancy",
-        )
-        written += [
-            out_dir / n for n in ("timeline.png", "utilization.png", "stalls.png", "buffers.png")
-        ]
+        written += _write_figures(outcome, out_dir, fmt, dpi)
     s = outcome.scenario
     written.append(
         write_html_report(
@@ -288,6 +283,33 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
         )
     )
     return written
+
+
+def _write_figures(outcome: Outcome, out_dir: Path, fmt: str, dpi: float | None) -> list[Path]:
+    """The run's four figures (accelsim.outputs.plotting), imported here: matplotlib stays
+    out of a run without plots."""
+    from accelsim.outputs import plotting
+
+    report, hw = outcome.report, outcome.scenario.hardware
+    trace = trace_arrays(outcome.result)
+    title = f"{outcome.scenario.name}: {report.policy} on {hw.n_pes} PEs"
+    capacities = {
+        "weight": hw.weight_buffer_bytes,
+        "input": hw.input_buffer_bytes,
+        "output": hw.output_buffer_bytes,
+    }
+    figures = {
+        "timeline": lambda: plotting.timeline_figure(trace, title, dpi=dpi or plotting.DPI),
+        "utilization": lambda: plotting.utilization_figure(trace, title),
+        "stalls": lambda: plotting.stalls_figure(
+            json.loads(report.to_json())["layers"], f"{title}: where PE-cycles go"
+        ),
+        "buffers": lambda: plotting.buffers_figure(trace, capacities, f"{title}: buffer occupancy"),
+    }
+    return [
+        plotting.save_figure(draw(), out_dir / f"{name}.{fmt}", dpi)
+        for name, draw in figures.items()
+    ]
 
 
 __all__ = ["Outcome", "run_scenario", "write_outputs"]

@@ -81,8 +81,8 @@ def main() -> None:
     whole_runs()
     run("planning at scale", [str(HERE / "planning.py"), "--repeats", "1" if args.quick else "3"])
     run(
-        "the four plots (matplotlib before, Pillow charts after), and the default run's process "
-        "CPU with each",
+        "the figures of a run (matplotlib) at 16 to 1,024 PEs, and the default run's process "
+        "CPU with and without them",
         [str(HERE / "outputs.py"), "--repeat", "1"],
     )
     points = ["--points", "200", "--serial", "40"] if args.quick else []

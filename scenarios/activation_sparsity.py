@@ -24,7 +24,8 @@ from pathlib import Path
 import attrs
 
 import accelsim
-from accelsim.outputs.figures import save_activation_trends
+from accelsim.outputs.figures import activation_trends_figure
+from accelsim.outputs.plotting import save_figure
 from accelsim.scenario import scenario_from_dict
 
 # Han et al. 2015, Table 4 (VGG-16): FLOP% per layer, zero weights and zero input
@@ -165,7 +166,7 @@ def main() -> None:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    save_activation_trends(
+    figure = activation_trends_figure(
         DEPTHS,
         curves,
         list(HAN_FLOP),
@@ -173,9 +174,9 @@ def main() -> None:
             "Han et al. 2015, Table 4": list(HAN_FLOP.values()),
             "simulated (two-sided PE)": [ours[n] for n in HAN_FLOP],
         },
-        out / "activation_sparsity.png",
         f"pruned VGG-16 ({PROFILE}) with Han et al.'s activation densities",
     )
+    save_figure(figure, out / "activation_sparsity.png")
     print(f"\nwrote {out / 'activation_sparsity.png'} ({time.monotonic() - start:.0f} s)")
 
 

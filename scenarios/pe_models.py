@@ -13,7 +13,8 @@ from pathlib import Path
 import attrs
 
 import accelsim
-from accelsim.outputs.figures import save_pe_models
+from accelsim.outputs.figures import pe_models_figure
+from accelsim.outputs.plotting import save_figure
 
 MODELS = ("zero-skip", "window", "lane-group", "dense")
 
@@ -66,12 +67,12 @@ def main() -> None:
     out = Path(args.out) if args.out else Path("results") / base.name
     out.mkdir(parents=True, exist_ok=True)
     labels = [f"{name}\n{p.density:.0%}" for name, p in zip(layers, pruned.layers)]
-    save_pe_models(
+    figure = pe_models_figure(
         {m: [l.cycles for l in runs[m].layers] for m in MODELS},
         labels,
-        out / "pe_models.png",
         f"{base.name}: cycles per layer by PE model (layer density below its name)",
     )
+    save_figure(figure, out / "pe_models.png")
     print(f"wrote {out / 'pe_models.png'}")
 
 

@@ -1,3 +1,4 @@
+import gzip
 import json
 import subprocess
 import sys
@@ -30,7 +31,7 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
         "summary.json",
         "layers.csv",
         "trace.npz",
-        "trace.perfetto.json",
+        "trace.perfetto.json.gz",
         "timeline.png",
         "utilization.png",
         "stalls.png",
@@ -53,7 +54,7 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     assert len(rows) == 1 + 4 + 1
     with np.load(out / "trace.npz") as trace:
         assert trace["end"].max() == total["cycles"]
-    perfetto = json.loads((out / "trace.perfetto.json").read_text())
+    perfetto = json.loads(gzip.decompress((out / "trace.perfetto.json.gz").read_bytes()))
     assert any(e.get("name") == "busy" for e in perfetto["traceEvents"])
 
 
@@ -298,13 +299,41 @@ def test_run_and_compare_output_fits_100_columns(tmp_path, capsys):
     # the lines naming files written hold the test's own folder, whose length is pytest's
     assert max(len(line) for line in out.splitlines() if str(tmp_path) not in line) <= 100
     assert "work-stealing" in out and "layer2" not in out  # lenet5: conv1, conv2, ip1, ip2
-    # every policy still has a column in the per-layer blocks
+    # every policy still has a column in the per-layer blocks, alone or as "+k" tied with it
     heads = [
-        l.split()[2:]
+        t
         for l in out.splitlines()
         if l.startswith("layer ") and "binds" in l and "DRAM" not in l
+        for t in l.split()[2:]
     ]
-    assert sum(len(h) for h in heads) == 10 and len(heads) > 1
+    tied = sum(int(t[1:]) for t in heads if t.startswith("+"))
+    assert len([t for t in heads if not t.startswith("+")]) + tied == 10
+
+
+def test_compare_names_the_policies_that_tie_and_shows_only_layers_that_differ(tmp_path):
+    from accelsim.scenario import load_scenario
+    from accelsim.studies import compare
+
+    scenario = load_scenario(small_scenario(tmp_path))
+    names = ["lpt", "kk", "multifit", "portfolio", "round-robin", "greedy"]
+    runs = compare.compare(scenario, compare.policies_for(names, 1.0)[0])
+    groups = compare.ties(runs)
+    assert groups  # static policies under lock-step cut the same rounds here
+    for group in groups:
+        assert len({tuple(l.cycles for l in r.result.layers) for r in group}) == 1
+        sentence = compare.tie_sentence(group)
+        assert sentence.startswith(f"{len(group)} ") and sentence.count(".") >= 1
+        assert all(r.policy in sentence for r in group)
+        assert "input_queue_depth = 1" in sentence  # the small scenario is lock-step
+    text = compare.table(runs)
+    shown = [
+        l.split()[0]
+        for l in text[text.index("makespan / best compute bound in") :].splitlines()[3:]
+    ]
+    layers = [l.name for l in runs[0].result.layers]
+    for i, name in enumerate(layers):
+        differ = len({r.result.layers[i].cycles for r in runs}) > 1
+        assert (name in shown) == differ, name
 
 
 def test_compare_refuses_a_policy_named_twice(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""The matplotlib figures off the run path stay bounded and label what they show."""
+"""The studies' figures stay bounded and label what they show."""
 
 from types import SimpleNamespace
 
@@ -8,6 +8,7 @@ import pytest
 
 from accelsim.outputs import figures
 from accelsim.outputs.figures import MAX_FIGSIZE
+from accelsim.outputs.plotting import save_figure
 
 
 @pytest.mark.slow
@@ -21,24 +22,26 @@ def test_per_layer_figures_stop_growing(tmp_path):
             for i in range(40)
         ]
     )
-    figures.save_nnz_histograms(pruned, tmp_path / "nnz.png")
     rows = [{"a": a, "b": b, "cycles": a * b} for a in range(30) for b in range(12)]
-    figures.save_heatmap(rows, "a", "b", "cycles", tmp_path / "heatmap.png")
-    figures.save_pe_models(
-        {m: list(range(1, 151)) for m in ("zero-skip", "dense")},
-        [f"layer{i}" for i in range(150)],
-        tmp_path / "pe_models.png",
-    )
-    for name, dpi in (("nnz", 110), ("heatmap", 120), ("pe_models", 120)):
+    drawn = {
+        "nnz": figures.nnz_histograms_figure(pruned),
+        "heatmap": figures.heatmap_figure(rows, "a", "b", "cycles"),
+        "pe_models": figures.pe_models_figure(
+            {m: list(range(1, 151)) for m in ("zero-skip", "dense")},
+            [f"layer{i}" for i in range(150)],
+        ),
+    }
+    for name, fig in drawn.items():
+        save_figure(fig, tmp_path / f"{name}.png", dpi=100)
         height, width = matplotlib.image.imread(tmp_path / f"{name}.png").shape[:2]
-        assert height <= MAX_FIGSIZE[1] * dpi and width <= MAX_FIGSIZE[0] * dpi, name
+        assert height <= MAX_FIGSIZE[1] * 100 and width <= MAX_FIGSIZE[0] * 100, name
 
 
-def test_heatmap_labels_values_and_failed_points(tmp_path, monkeypatch):
-    assert figures._label("hardware.pe_cols") == "PE columns [hardware.pe_cols]"
+def test_heatmap_labels_values_and_failed_points():
+    assert figures._label("hardware.pe_cols") == "PE columns (PEs per row) [hardware.pe_cols]"
     assert (
         figures._label("hardware.input_buffer_bytes")
-        == "input buffer (bytes) [hardware.input_buffer_bytes]"
+        == "input buffer (KiB) [hardware.input_buffer_bytes]"
     )
     assert figures._label("policy") == "policy"
     assert [figures._si(v) for v in (6_325_034, 951_493, 812, 1.5)] == [
@@ -47,19 +50,6 @@ def test_heatmap_labels_values_and_failed_points(tmp_path, monkeypatch):
         "812",
         "1.5",
     ]
-    texts, bars = [], []
-    real_text = figures.plt.Axes.text
-    monkeypatch.setattr(
-        figures.plt.Axes,
-        "text",
-        lambda self, *a, **k: texts.append((a[2], k.get("color"))) or real_text(self, *a, **k),
-    )
-    real_colorbar = figures.plt.Figure.colorbar
-    monkeypatch.setattr(
-        figures.plt.Figure,
-        "colorbar",
-        lambda self, *a, **k: bars.append(1) or real_colorbar(self, *a, **k),
-    )
     rows = [
         {
             "x": a,
@@ -70,13 +60,88 @@ def test_heatmap_labels_values_and_failed_points(tmp_path, monkeypatch):
         for a in (1, 2)
         for b in (1, 2)
     ]
-    figures.save_heatmap(rows, "x", "y", "cycles", tmp_path / "h.png")
-    assert ("failed", "black") in texts and len(bars) == 1
+    fig = figures.heatmap_figure(rows, "x", "y", "cycles")
+    texts = [(t.get_text(), t.get_color()) for t in fig.axes[0].texts]
+    assert ("failed", "black") in texts and len(fig.axes) == 2  # the axes and a colour bar
     shown = dict(texts)
     assert {"1k", "2k"} <= shown.keys()
     assert shown["1k"] != shown["2k"]  # text colour follows the cell's lightness
-    texts.clear()
     failed = [{**r, "cycles": None, "error": "job needs 2880 B"} for r in rows]
-    figures.save_heatmap(failed, "x", "y", "cycles", tmp_path / "f.png")
-    assert len(bars) == 1  # no colour bar for nothing
-    assert any(t.startswith("every point failed:\njob needs 2880 B") for t, _ in texts)
+    fig = figures.heatmap_figure(failed, "x", "y", "cycles")
+    assert len(fig.axes) == 1  # no colour bar for nothing
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any(t.startswith("every point failed:\njob needs 2880 B") for t in texts)
+
+
+def test_a_one_axis_sweep_is_a_line_per_policy_with_failed_points_left_out():
+    rows = [
+        {"hardware.pe_cols": c, "policy": p, "cycles": None if (c, p) == (8, "kk") else 100 // c}
+        for c in (1, 2, 4, 8)
+        for p in ("lpt", "kk")
+    ]
+    fig = figures.sweep_line_figure(rows, "hardware.pe_cols", "cycles", ("policy",))
+    ax = fig.axes[0]
+    lines = {l.get_label(): l for l in ax.get_lines()}
+    assert set(lines) == {"policy kk (1 failed)", "policy lpt"}
+    assert list(lines["policy lpt"].get_xdata()) == [1, 2, 4, 8]
+    assert list(lines["policy kk (1 failed)"].get_ydata()) == [100, 50, 25]
+    assert ax.get_xscale() == "log"  # powers of two: a doubling per step
+    assert ax.get_xlabel() == "PE columns (PEs per row) [hardware.pe_cols]"
+
+
+def test_heatmap_ticks_and_values_carry_their_units():
+    rows = [
+        {"hardware.input_buffer_bytes": b, "hardware.pe_cols": c, "dram_bytes": 2048 * c}
+        for b in (65536, 1 << 20)
+        for c in (2, 4)
+    ]
+    fig = figures.heatmap_figure(
+        rows, "hardware.pe_cols", "hardware.input_buffer_bytes", "dram_bytes"
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["64", "1,024"]
+    assert ax.get_ylabel() == "input buffer (KiB) [hardware.input_buffer_bytes]"
+    assert {t.get_text() for t in ax.texts} == {"4", "8"}  # KiB of DRAM traffic
+
+
+def test_plot_metrics_are_checked_before_anything_runs(tmp_path):
+    from accelsim.errors import ConfigError
+    from accelsim.studies.sweep import DEFAULT_METRICS, load_sweep
+
+    base = tmp_path / "base.toml"
+    base.write_text("[workload]\nnetwork = 'lenet5'\n[pruning]\nprofile = 'han2015-lenet5'\n")
+    sweep = tmp_path / "s.toml"
+    grid = "[grid]\n'hardware.pe_cols' = [1, 2]\npolicy = ['lpt', 'kk']\n"
+    sweep.write_text(f"name = 's'\nbase = 'base.toml'\n{grid}[plot]\nmetrics = ['energy_uj']\n")
+    assert load_sweep(sweep).metrics == ("energy_uj",)
+    sweep.write_text(f"name = 's'\nbase = 'base.toml'\n{grid}")
+    assert load_sweep(sweep).metrics == DEFAULT_METRICS
+    sweep.write_text(f"name = 's'\nbase = 'base.toml'\n{grid}[plot]\nmetrics = ['energy']\n")
+    with pytest.raises(
+        ConfigError, match=r"\[plot\] metrics: unknown field 'energy'; did you mean 'energy_uj'"
+    ):
+        load_sweep(sweep)
+
+
+@pytest.mark.slow
+def test_sweep_draws_a_line_plot_for_one_axis_and_heatmaps_for_energy_and_area(tmp_path):
+    from accelsim.cli import main
+
+    (tmp_path / "base.toml").write_text(
+        "[workload]\nnetwork = 'lenet5'\n[pruning]\nprofile = 'han2015-lenet5'\n"
+    )
+    one = tmp_path / "one.toml"
+    one.write_text(
+        "name = 'one'\nbase = 'base.toml'\n[grid]\n'hardware.pe_cols' = [1, 2]\n"
+        "policy = ['lpt', 'round-robin']\n"
+    )
+    assert main(["sweep", str(one), "--out", str(tmp_path / "o"), "-q", "--format", "svg"]) == 0
+    assert (tmp_path / "o" / "line_cycles.svg").read_text().startswith("<?xml")
+    two = tmp_path / "two.toml"
+    two.write_text(
+        "name = 'two'\nbase = 'base.toml'\n[grid]\n'hardware.pe_cols' = [1, 2]\n"
+        "'hardware.pe_rows' = [1, 2]\n"
+    )
+    assert main(["sweep", str(two), "--out", str(tmp_path / "t"), "-q"]) == 0
+    for metric in ("cycles", "utilization", "energy_uj", "area_mm2"):
+        assert (tmp_path / "t" / f"heatmap_{metric}.png").is_file(), metric

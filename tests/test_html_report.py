@@ -64,9 +64,9 @@ def test_every_plot_and_table_is_in_the_loaded_page(result_dir, tmp_path):
     assert tables["layers"]["rows"] == len(outcome.report.layers) + 1  # and the total
     assert tables["gap"]["rows"] == 7 and tables["summary"]["rows"] >= 8
     assert seen["external"] == []  # self-contained
-    assert "trace.perfetto.json" in seen["links"] and "summary.json" in seen["links"]
+    assert "trace.perfetto.json.gz" in seen["links"] and "summary.json" in seen["links"]
     for link in seen["links"]:
-        assert (out / link).is_file()
+        assert link.startswith("#") or (out / link).is_file()
 
 
 def test_the_numbers_are_the_runs(result_dir):
@@ -107,3 +107,21 @@ def test_the_page_splits_energy_and_area_and_lists_the_hardware(tmp_path):
     area = outcome.report.hardware["area_mm2"]["total"]
     assert f"<td>total</td><td>{area:.3f}</td>" in html
     assert "<td>pe_rows</td><td>2</td>" in html and "<td>input_queue_depth</td>" in html
+
+
+def test_the_page_lists_every_input_to_rerun_it_and_links_every_section(result_dir):
+    out, outcome = result_dir
+    page = (out / "report.html").read_text()
+    sections = re.findall(r'<h2 id="([^"]+)">', page)
+    contents = page[page.index("<nav>") : page.index("</nav>")]
+    assert sections[0] == "contents" and "inputs-to-rerun" in sections
+    assert re.findall(r'href="#([^"]+)"', contents) == sections[1:]  # all but itself
+    inputs = dict(
+        re.findall(r"<tr><td>([^<]+)</td><td>([^<]*)</td></tr>", page[page.index('id="inputs"') :])
+    )
+    summary = json.loads((out / "summary.json").read_text())["inputs"]
+    assert inputs["seed"] == str(summary["seed"])
+    assert inputs["pruning"] == summary["pruning"] and "han2015-lenet5" in inputs["pruning"]
+    assert inputs["mapping.tile_h"] == str(summary["mapping"]["tile_h"])
+    assert inputs["energy.mac_pj"] == str(summary["energy"]["mac_pj"])
+    assert inputs["policy"] == outcome.report.policy

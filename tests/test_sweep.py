@@ -186,7 +186,8 @@ def test_sweep_command_writes_rows_and_heatmaps(tmp_path, capsys):
         "buffer_bytes",
     ):
         assert column in header
-    assert (tmp_path / "o" / "heatmap_cycles.png").stat().st_size > 0
+    # one numeric axis (pe_cols) beside the policy: a line per policy, not a heatmap
+    assert (tmp_path / "o" / "line_cycles.png").stat().st_size > 0
 
 
 def test_unreadable_and_malformed_sweep_files(tmp_path):

@@ -1,19 +1,15 @@
-"""Matplotlib figures off the default run's path: per-layer nonzero histograms, measured
-against modelled sparsity, sweep heatmaps, the sizing Pareto chart and the PE-model bars
-(compare.py and scheduling_gain.py draw with its `plt`). The four plots of every run are in
-accelsim.outputs.plotting, which does not import matplotlib.
+"""Figures of the studies: per-layer nonzero histograms, measured against modelled sparsity,
+sweep heatmaps and line plots, the sizing Pareto chart, the PE-model bars and the activation
+trends. Each `*_figure` function returns a `matplotlib.figure.Figure` (built without pyplot,
+in the current style and rcParams); `accelsim.outputs.plotting.save_figure` writes it as PNG,
+SVG or PDF. The four figures of every run are in accelsim.outputs.plotting.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 MAX_FIGSIZE = (14.0, 12.0)  # inches
 
@@ -24,14 +20,13 @@ def _figsize(width: float, height: float) -> tuple[float, float]:
     return min(width, MAX_FIGSIZE[0]), min(height, MAX_FIGSIZE[1])
 
 
-def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
+def nnz_histograms_figure(pruned, title: str = "") -> Figure:
     """One small histogram of per-filter nonzeros per layer (a PrunedNetwork)."""
     layers = pruned.layers
     cols = max(min(6, len(layers)), int(np.ceil(np.sqrt(len(layers)))))
     rows = -(-len(layers) // cols)
-    fig, axes = plt.subplots(
-        rows, cols, figsize=_figsize(2.6 * cols, 2.0 * rows + 0.6), squeeze=False
-    )
+    fig = Figure(figsize=_figsize(2.6 * cols, 2.0 * rows + 0.6))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, p in zip(axes.flat, layers):
         nnz = np.asarray(p.filter_nnz)
         lo, hi = (int(nnz.min()), int(nnz.max())) if len(nnz) else (0, 0)
@@ -59,11 +54,10 @@ def save_nnz_histograms(pruned, path: Path, title: str = "") -> None:
     fig.supxlabel("nonzero weights in a filter", fontsize=9)
     fig.supylabel("filters", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
-def save_measured_vs_model(rows, path: Path, title: str = "") -> None:
+def measured_vs_model_figure(rows, title: str = "") -> Figure:
     """Per layer, each statistic measured (dots) against the fitted model (crosses): the
     per-filter nnz cv, the all-zero-kernel share and the all-zero-window share."""
     stats = [
@@ -73,7 +67,8 @@ def save_measured_vs_model(rows, path: Path, title: str = "") -> None:
     ]
     x = np.arange(len(rows))
     size = _figsize(max(6.0, 0.16 * len(rows) + 2), 6.2)
-    fig, axes = plt.subplots(len(stats), 1, sharex=True, figsize=size)
+    fig = Figure(figsize=size)
+    axes = fig.subplots(len(stats), 1, sharex=True)
     for ax, (key, label) in zip(axes, stats):
         measured = [getattr(r.measured, key) for r in rows]
         modelled = [getattr(r.modelled, key) for r in rows]
@@ -103,13 +98,12 @@ def save_measured_vs_model(rows, path: Path, title: str = "") -> None:
         "\n".join(_wrap(line, int(size[0] * 13)) for line in title.splitlines()), fontsize=9
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
-def save_heatmap(
-    rows: list[dict], x: str, y: str, metric: str, path: Path, title: str = "", best=min
-) -> None:
+def heatmap_figure(
+    rows: list[dict], x: str, y: str, metric: str, title: str = "", best=min
+) -> Figure:
     """`metric` over two swept axes; where other axes vary, each cell shows the best value
     (`best`: min for cycles, max for utilization). A cell whose every point failed is grey and
     says so; a sweep where every point failed says that instead of drawing a colour bar."""
@@ -122,9 +116,8 @@ def save_heatmap(
         i, j = ys.index(r[y]), xs.index(r[x])
         v = r[metric]
         grid[i, j] = v if np.isnan(grid[i, j]) else best(grid[i, j], v)
-    fig, ax = plt.subplots(
-        figsize=_figsize(max(5.0, 1.1 * len(xs) + 2.5), max(3.5, 0.6 * len(ys) + 2))
-    )
+    fig = Figure(figsize=_figsize(max(5.0, 1.1 * len(xs) + 2.5), max(3.5, 0.6 * len(ys) + 2)))
+    ax = fig.subplots()
     ax.imshow(
         np.where(np.isnan(grid), 1, 0), cmap="Greys", vmin=0, vmax=4, aspect="auto", origin="lower"
     )  # failed cells: light grey
@@ -144,8 +137,8 @@ def save_heatmap(
         fig.colorbar(
             im,
             ax=ax,
-            label=metric,
-            format=FuncFormatter(lambda v, _: f"{v:.0%}" if metric == "utilization" else _si(v)),
+            label=_label(metric),
+            format=FuncFormatter(lambda v, _: _value(metric, v, 0)),
         )
         for i in range(len(ys)):
             for j in range(len(xs)):
@@ -158,42 +151,113 @@ def save_heatmap(
                 ax.text(
                     j,
                     i,
-                    f"{v:.1%}" if metric == "utilization" else _si(v),
+                    _value(metric, v),
                     ha="center",
                     va="center",
                     fontsize=7,
                     color="white" if dark else "black",
                 )
-    ax.set_xticks(range(len(xs)), [str(v) for v in xs], fontsize=8)
-    ax.set_yticks(range(len(ys)), [str(v) for v in ys], fontsize=8)
+    ax.set_xticks(range(len(xs)), [_tick(x, v) for v in xs], fontsize=8)
+    ax.set_yticks(range(len(ys)), [_tick(y, v) for v in ys], fontsize=8)
     ax.set_xlabel(_label(x))
     ax.set_ylabel(_label(y))
     ax.set_title(
-        title or f"{metric}: {'lowest' if best is min else 'highest'} over the other swept fields",
+        title
+        or f"{_label(metric)}: {'lowest' if best is min else 'highest'} over the other "
+        "swept fields",
         fontsize=10,
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
+
+
+def sweep_line_figure(
+    rows: list[dict], x: str, metric: str, lines: tuple[str, ...] = (), title: str = ""
+) -> Figure:
+    """`metric` against one numeric swept axis `x`, one line per combination of the
+    categorical axes `lines` (the policy, say); failed points are left out of their line
+    and counted in the legend. A power-of-two axis (PEs, buffer sizes) is drawn on a log2
+    scale, so each doubling is one step."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[a] for a in lines), []).append(r)
+    fig = Figure(figsize=(7.0, 4.3))
+    ax = fig.subplots()
+    markers = "osD^vP*X"
+    for k, (key, members) in enumerate(sorted(groups.items(), key=lambda kv: _order(kv[0]))):
+        done = sorted((r for r in members if r.get(metric) is not None), key=lambda r: r[x])
+        failed = len(members) - len(done)
+        label = ", ".join(f"{_NAMES.get(a, a)} {v}" for a, v in zip(lines, key)) or metric
+        label += f" ({failed} failed)" if failed else ""
+        ax.plot(
+            [r[x] for r in done],
+            [r[metric] for r in done],
+            marker=markers[k % len(markers)],
+            markersize=4,
+            label=label,
+        )
+    values = sorted({r[x] for r in rows if isinstance(r[x], (int, float))})
+    if len(values) > 2 and all(
+        v > 0 and float(v).is_integer() and not int(v) & (int(v) - 1) for v in values
+    ):
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(values, [_tick(x, v) for v in values])
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _value(metric, v, 0)))
+    ax.set_xlabel(_label(x))
+    ax.set_ylabel(_label(metric))
+    ax.grid(alpha=0.3)
+    if lines:
+        ax.legend(fontsize="small")
+    ax.set_title(title or f"{_label(metric)} against {_label(x).split(' [')[0]}", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 _NAMES = {
-    "pe_rows": "PE rows",
-    "pe_cols": "PE columns",
-    "macs_per_cycle": "MACs per cycle",
-    "dram_bytes_per_cycle": "DRAM bytes per cycle",
-    "noc_bytes_per_cycle": "interconnect bytes per cycle",
-    "input_queue_depth": "input queue depth",
+    "pe_rows": "PE rows (PEs per column)",
+    "pe_cols": "PE columns (PEs per row)",
+    "macs_per_cycle": "MACs per cycle per PE",
+    "dram_bytes_per_cycle": "DRAM bandwidth (bytes per cycle)",
+    "noc_bytes_per_cycle": "interconnect bandwidth (bytes per cycle)",
+    "input_queue_depth": "input queue depth (jobs per PE)",
     "cycles": "cycles",
+    "seconds": "latency (s)",
     "utilization": "utilization",
+    "share_busy": "share of PE-cycles busy",
+    "energy_uj": "energy (uJ)",
+    "static_energy_uj": "static energy (uJ)",
+    "area_mm2": "area (mm$^2$, 45 nm)",
+    "dram_bytes": "DRAM traffic (KiB)",
+    "dram_extra_bytes": "DRAM traffic beyond compulsory (KiB)",
+    "buffer_bytes": "on-chip buffers (KiB)",
+    "makespan_over_bound": "cycles / compute bound",
+    "pe_lanes": "MAC lanes",
 }
 
 
 def _label(field: str) -> str:
-    """A swept field for an axis: its readable name, then the scenario field in brackets."""
+    """A swept field or result column for an axis: its readable name with its unit (byte
+    sizes in KiB), then the scenario field in brackets."""
     last = field.rsplit(".", 1)[-1]
-    name = _NAMES.get(last, last.replace("_bytes", " (bytes)").replace("_", " "))
+    name = _NAMES.get(last, last.replace("_bytes", " (KiB)").replace("_", " "))
     return name if name == field or field in _NAMES else f"{name} [{field}]"
+
+
+def _tick(field: str, v) -> str:
+    """A swept value as its axis names it: byte sizes in KiB (512, 1,024), others as given."""
+    if field.endswith("_bytes") and isinstance(v, (int, float)) and np.isfinite(v):
+        return f"{v / 1024:,.4g}"
+    return str(v)
+
+
+def _value(metric: str, v: float, digits: int = 1) -> str:
+    """A metric's value: shares as percentages, byte counts in KiB, others short (_si)."""
+    if metric in ("utilization", "share_busy"):
+        return f"{v:.{digits}%}"
+    if metric.endswith("_bytes"):
+        return _si(v / 1024)
+    return _si(v)
 
 
 def _si(v: float) -> str:
@@ -214,13 +278,14 @@ def _order(v):
     return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
 
 
-def save_pareto(sizing, path: Path, clock_hz: float, title: str = "", unit: str = "cycles") -> None:
+def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles") -> Figure:
     """Latency against area for every simulated configuration, coloured by energy; the
     Pareto front joined, the target and the chosen configuration marked. Latency is in the
     unit the target was asked in: cycles, or ms at `clock_hz`."""
     per = 1.0 if unit == "cycles" else 1e3 / clock_hz  # cycles -> the unit shown
     ok = [c for c in sizing.simulated if c.feasible]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     if ok:
         sc = ax.scatter(
             [c.area_mm2 for c in ok],
@@ -290,19 +355,17 @@ def save_pareto(sizing, path: Path, clock_hz: float, title: str = "", unit: str 
     ax.set_title(title or "sizing")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
-def save_pe_models(
-    cycles: dict[str, list[int]], layers: list[str], path: Path, title: str = ""
-) -> None:
+def pe_models_figure(cycles: dict[str, list[int]], layers: list[str], title: str = "") -> Figure:
     """Each layer's cycles under each PE model, as a fraction of the dense PE's: bars below 1
     are what the model's skipping saves on that layer."""
     dense = np.maximum(np.asarray(cycles["dense"], dtype=float), 1)
     width = 0.8 / len(cycles)
     x = np.arange(len(layers))
-    fig, ax = plt.subplots(figsize=(min(MAX_FIGSIZE[0], max(6.0, 0.55 * len(layers) + 2)), 4))
+    fig = Figure(figsize=(min(MAX_FIGSIZE[0], max(6.0, 0.55 * len(layers) + 2)), 4))
+    ax = fig.subplots()
     for i, (model, values) in enumerate(cycles.items()):
         ax.bar(
             x + (i - (len(cycles) - 1) / 2) * width,
@@ -322,25 +385,22 @@ def save_pe_models(
     ax.set_title(_wrap(title or "PE models", int(fig.get_figwidth() * 11)), fontsize=11)
     ax.legend(fontsize=8, title="PE model (all layers)", title_fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
-def save_activation_trends(
+def activation_trends_figure(
     depths: list[int],
     efficiency: dict[str, list[float]],
     layers: list[str],
     flop: dict[str, list[float]],
-    path: Path,
     title: str = "",
-) -> None:
+) -> Figure:
     """Two panels: load efficiency (busy PE-cycles over PEs x makespan) against the input
     queue depth, one line per setting (every second one dashed: curves that coincide stay
     visible); and each layer's executed MACs as a share of its
     dense MACs, one bar per source (a published FLOP% beside the simulated one)."""
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1, 1.6]}
-    )
+    fig = Figure(figsize=(13, 4.5))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
     for i, (label, values) in enumerate(efficiency.items()):  # pairs: solid, then dashed
         left.plot(
             depths,
@@ -370,5 +430,4 @@ def save_activation_trends(
     right.legend(fontsize=8)
     fig.suptitle(title or "activation sparsity")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig

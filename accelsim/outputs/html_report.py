@@ -8,6 +8,7 @@ are inline and the page has no script.
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 from pathlib import Path
 
@@ -15,15 +16,16 @@ from accelsim.engine.gap import PARTS
 from accelsim.outputs.report import STATES, Report, mapping_label
 
 PLOTS = {
-    "timeline.png": "each PE's state over time, layers named above, the whole array's "
-    "state mix below",
-    "utilization.png": "share of each PE's cycles in each state",
-    "stalls.png": "per layer, its cycles split by state (a bar as tall as the layer "
+    "timeline": "each PE's state over time, layers named above, the whole array's state mix below",
+    "utilization": "share of each PE's cycles in each state",
+    "stalls": "per layer, its cycles split by state (a bar as tall as the layer "
     "is long) and the shares of its PE-cycles",
-    "buffers.png": "buffer occupancy against capacity, layers marked",
+    "buffers": "buffer occupancy against capacity, layers marked",
 }
+IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}  # embedded; a PDF is linked
 TRACES = {
-    "trace.perfetto.json": "Perfetto / chrome://tracing trace (1 cycle = 1 us)",
+    "trace.perfetto.json.gz": "Perfetto trace, gzip-compressed: the Perfetto UI opens it as "
+    "it is (1 cycle = 1 us)",
     "trace.npz": "the trace in numpy columns",
     "summary.json": "every number of this page",
     "layers.csv": "the per-layer table as CSV",
@@ -37,6 +39,7 @@ th:first-child, td:first-child { text-align: left; }
 tr.total td { font-weight: bold; border-top: 2px solid #888; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { color: #555; } .bar { display: inline-block; height: 0.8em; background: #c44; }
+#layers td, #inputs td { white-space: nowrap; } nav ul { columns: 2; max-width: 40em; }
 """
 
 
@@ -72,6 +75,10 @@ def write_html_report(report: Report, out_dir: Path, title: str) -> Path:
         '<h2 id="summary">Summary</h2>',
         _table(["", "value"], summary, "summary"),
         *(f'<p class="note">{escape(n)}</p>' for n in report.notes),
+        '<h2 id="inputs-to-rerun">Inputs</h2>',
+        "<p>Everything this run was given, as summary.json records it: with the scenario "
+        "file, its seed and policy options, the same run gives the same numbers.</p>",
+        _inputs_table(report),
         '<h2 id="gap">Where the cycles go</h2>',
         _gap_table(report),
         '<h2 id="energy">Energy and area</h2>',
@@ -82,14 +89,8 @@ def write_html_report(report: Report, out_dir: Path, title: str) -> Path:
         _layer_table(report),
         '<h2 id="plots">Plots</h2>',
     ]
-    for name, caption in PLOTS.items():
-        path = out_dir / name
-        if path.is_file():
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            parts.append(
-                f'<figure><img alt="{name}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{escape(name)}: {escape(caption)}</figcaption></figure>"
-            )
+    for stem, caption in PLOTS.items():
+        parts += _figure(out_dir, stem, caption)
     parts += [
         '<h2 id="files">Files</h2><ul>',
         *(
@@ -99,9 +100,50 @@ def write_html_report(report: Report, out_dir: Path, title: str) -> Path:
         ),
         "</ul></body></html>\n",
     ]
+    parts.insert(2, _contents(parts))
     path = out_dir / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def _contents(parts: list[str]) -> str:
+    """A table of contents: a link to every section heading of the page."""
+    found = re.findall(r'<h2 id="([^"]+)">([^<]+)</h2>', "".join(parts))
+    links = "".join(f'<li><a href="#{ident}">{name}</a></li>' for ident, name in found)
+    return f'<nav><h2 id="contents">Contents</h2><ul>{links}</ul></nav>'
+
+
+def _inputs_table(report: Report) -> str:
+    """The run's inputs (summary.json's scenario, policy and inputs), nested tables flattened
+    to dotted names (energy.mac_pj), so a reader can rerun it from the page alone."""
+
+    def flat(prefix: str, value) -> list[tuple[str, str]]:
+        if isinstance(value, dict):
+            if not value:
+                return [(prefix, "(none)")]
+            return [row for k, v in value.items() for row in flat(f"{prefix}.{k}", v)]
+        return [(prefix, str(value))]
+
+    rows = [("scenario", report.scenario), ("policy", report.policy)]
+    for key, value in report.inputs.items():
+        rows += flat(key, value)
+    return _table(["input", "value"], rows, "inputs")
+
+
+def _figure(out_dir: Path, stem: str, caption: str) -> list[str]:
+    """The run's figure `stem` as the page shows it: a PNG or SVG embedded, a PDF linked."""
+    for suffix, mime in IMAGE_TYPES.items():
+        path = out_dir / (stem + suffix)
+        if path.is_file():
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            return [
+                f'<figure><img alt="{path.name}" src="data:{mime};base64,{data}">'
+                f"<figcaption>{escape(path.name)}: {escape(caption)}</figcaption></figure>"
+            ]
+    path = out_dir / (stem + ".pdf")
+    if path.is_file():
+        return [f'<p><a href="{path.name}">{path.name}</a>: {escape(caption)}</p>']
+    return []
 
 
 def _energy_area_table(report: Report) -> str:

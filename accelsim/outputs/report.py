@@ -452,11 +452,16 @@ def _make(
 
 
 def write_trace(result: SimResult, path: Path) -> None:
-    """The trace as a columnar .npz: PE state intervals, buffer levels, DRAM transfers, the
-    layer boundaries, and the names of every integer code."""
+    """The trace as a columnar .npz (trace_arrays)."""
+    _savez(path, **trace_arrays(result))
+
+
+def trace_arrays(result: SimResult) -> dict[str, np.ndarray]:
+    """The trace in columns, as trace.npz holds it and the figures read it: PE state
+    intervals, buffer levels, DRAM transfers, the layer boundaries, and the names of every
+    integer code."""
     s = result.states
-    _savez(
-        path,
+    return dict(
         pe=s.pe,
         start=s.start,
         end=s.end,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 from attrs import frozen
+from matplotlib.figure import Figure
 
 from accelsim import jsonio
 from accelsim.engine.assemble import SimResult, simulate
@@ -141,6 +141,45 @@ def gap_of(run: PolicyRun) -> Gap:
     return sum(gaps[1:], gaps[0])
 
 
+def ties(runs: list[PolicyRun]) -> list[list[PolicyRun]]:
+    """Groups of two or more runs with the same cycles in every layer, fastest first, each in
+    the order given."""
+    groups: dict[tuple, list[PolicyRun]] = {}
+    for r in runs:
+        groups.setdefault(tuple(l.cycles for l in r.result.layers), []).append(r)
+    tied = [g for g in groups.values() if len(g) > 1]
+    return sorted(tied, key=lambda g: g[0].result.makespan)
+
+
+def tie_sentence(group: list[PolicyRun]) -> str:
+    """One sentence: which policies tie, at how many cycles, and why, from what they share.
+
+    Under lock-step (input_queue_depth 1) with static plans, each broadcast waits for the
+    slowest PE of the last one, so a round lasts as long as its longest job whichever PE
+    runs it: policies that cut the same rounds tie, and only deeper queues let their
+    assignments differ. Otherwise the plans' compute makespans say whether the plans or the
+    hardware's stalls made them equal."""
+    r = group[0].result
+    names = ", ".join(g.policy for g in group)
+    static = all(g.planned is not None for g in group)
+    kind = "static " if static else ""
+    head = (
+        f"{len(group)} {kind}policies give the same {r.makespan:,} cycles in every layer ({names})"
+    )
+    if static and r.hw.input_queue_depth == 1:
+        why = (
+            "under lock-step (input_queue_depth = 1) a broadcast round lasts as long as its "
+            "longest job whichever PE runs it, so plans that cut the same rounds tie; deeper "
+            "input queues separate them"
+        )
+    elif static and len({tuple(l.planned_makespan for l in g.result.layers) for g in group}) == 1:
+        why = "their plans reach the same compute makespan in every layer"
+    else:
+        largest = max(PARTS, key=lambda p: gap_of(group[0]).parts[p])
+        why = f"the hardware's {largest} hides the differences between their plans"
+    return f"{head}: {why}."
+
+
 def table(runs: list[PolicyRun]) -> str:
     bound = best_bounds(runs)
     total_bound = int(bound.sum())
@@ -186,23 +225,51 @@ def table(runs: list[PolicyRun]) -> str:
     lines += [""] + [
         gap_of(r).sentence(r.policy) for r in sorted(runs, key=lambda r: r.result.makespan)
     ]
+    tied = ties(runs)
+    lines += [""] * bool(tied) + [tie_sentence(g) for g in tied]
+    lines += _layer_table(runs, bound)
+    lines = [l for l in lines if l is not None]
+    lines = [l if len(l) <= 100 else textwrap.fill(l, 100, subsequent_indent="  ") for l in lines]
+    return "\n".join(lines)
+
+
+def _layer_table(runs: list[PolicyRun], bound: np.ndarray) -> list[str | None]:
+    """Makespan / bound per layer, one column per group of tied policies (named by its
+    fastest member, +k for the others), and only the layers where the columns differ."""
     names = [l.name for l in runs[0].result.layers]
+    memory = memory_bounds(runs)  # of every run, tied ones too
+    tied = {id(r): g for g in ties(runs) for r in g}
     runs = sorted(runs, key=lambda r: r.result.makespan)  # columns in the summary's order
-    width = max(8, max(len(r.policy) for r in runs) + 1)
-    per_block = max(1, (100 - 37) // width)  # policy columns per block: under 100 wide
-    lines += [
+    heads, seen = {}, set()
+    for r in runs:
+        group = tied.get(id(r), [r])
+        if id(group[0]) not in seen:
+            seen.add(id(group[0]))
+            heads[r.policy] = r.policy + (f" +{len(group) - 1}" if len(group) > 1 else "")
+    runs = [r for r in runs if r.policy in heads]
+    differ = [i for i in range(len(names)) if len({r.result.layers[i].cycles for r in runs}) > 1]
+    if not differ:
+        return [
+            "",
+            "every policy compared gives the same cycles in every layer: no per-layer table",
+        ]
+    lines: list[str | None] = [
         "",
-        "makespan / best compute bound per layer (binds: what bounds the layer on this hardware):",
+        f"makespan / best compute bound in the {len(differ)} of {len(names)} layers where "
+        "the policies differ (binds: what bounds the layer on this hardware; +k: k more "
+        "policies tie with it in every layer):",
     ]
+    width = max(8, max(len(h) for h in heads.values()) + 1)
+    per_block = max(1, (100 - 37) // width)  # policy columns per block: under 100 wide
     for first in range(0, len(runs), per_block):
         block = runs[first : first + per_block]
         lines += [
             "" if first else None,
             f"{'layer':<24}{'binds':>13}"
-            + "".join(f"{r.policy[: width - 1]:>{width}}" for r in block),
+            + "".join(f"{heads[r.policy][: width - 1]:>{width}}" for r in block),
         ]
-        memory = memory_bounds(runs)
-        for i, name in enumerate(names):
+        for i in differ:
+            name = names[i]
             h = runs[0].result.layers[i].hardware
             binds = max(
                 ("compute", int(bound[i])),
@@ -218,9 +285,7 @@ def table(runs: list[PolicyRun]) -> str:
                     for r in block
                 )
             )
-    lines = [l for l in lines if l is not None]
-    lines = [l if len(l) <= 100 else textwrap.fill(l, 100, subsequent_indent="  ") for l in lines]
-    return "\n".join(lines)
+    return lines
 
 
 def to_json(runs: list[PolicyRun]) -> str:
@@ -260,17 +325,16 @@ def to_json(runs: list[PolicyRun]) -> str:
     )
 
 
-def save_chart(runs: list[PolicyRun], path: Path, title: str) -> None:
+def chart_figure(runs: list[PolicyRun], title: str) -> Figure:
     """Per policy, fastest first: simulated cycles over the best compute bound as a bar rising
     from the bound (1.0), and the plan's own compute makespan over it as a black tick (the
     scheduling alone; the bar above the tick is the hardware's stalls)."""
-    from accelsim.outputs.figures import plt  # with the Agg backend selected
-
     total = max(int(best_bounds(runs).sum()), 1)
     runs = sorted(runs, key=lambda r: r.result.makespan)
     ratios = np.array([r.result.makespan / total for r in runs])
     x = np.arange(len(runs))
-    fig, ax = plt.subplots(figsize=(max(6.5, 0.8 * len(runs) + 2.5), 4.5))
+    fig = Figure(figsize=(max(6.5, 0.8 * len(runs) + 2.5), 4.5))
+    ax = fig.subplots()
     bars = ax.bar(
         x, ratios - 1, bottom=1, color="#1f77b4", width=0.7, label="simulated cycles / bound"
     )
@@ -303,5 +367,4 @@ def save_chart(runs: list[PolicyRun], path: Path, title: str) -> None:
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    return fig

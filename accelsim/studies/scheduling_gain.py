@@ -15,7 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import attrs
+import numpy as np
 from attrs import frozen
+from matplotlib.figure import Figure
 
 from accelsim import jsonio
 from accelsim.engine.assemble import simulate
@@ -147,14 +149,13 @@ def to_json(gains: list[Gain]) -> str:
     return jsonio.dumps([g.as_dict() for g in gains], indent=1)
 
 
-def save_plot(gains: list[Gain], path: Path) -> None:
-    import numpy as np
-
-    from accelsim.outputs.figures import plt
-
+def gain_figure(gains: list[Gain]) -> Figure:
+    """Per network and queue depth: round-robin's, the best textbook policy's and
+    hardware-aware's cycles over the hardware bound, labelled with the best gain."""
     labels = [f"{g.network}\n{'lock-step' if g.depth == 1 else f'depth {g.depth}'}" for g in gains]
     x = np.arange(len(gains))
-    fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(gains) + 2.5), 4.4))
+    fig = Figure(figsize=(max(7.0, 0.9 * len(gains) + 2.5), 4.4))
+    ax = fig.subplots()
     ax.bar(
         x - 0.27,
         [g.round_robin / g.bound for g in gains],
@@ -195,5 +196,4 @@ def save_plot(gains: list[Gain], path: Path) -> None:
     )
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig

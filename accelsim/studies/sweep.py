@@ -13,6 +13,10 @@ A sweep file (TOML) names a base scenario and the values to try:
     [plot]                                # optional: the two axes of the heatmaps
     x = "hardware.pe_cols"
     y = "hardware.input_buffer_bytes"
+    metrics = ["cycles", "energy_uj"]     # optional: any numeric columns (PLOT_METRICS)
+
+With one numeric axis (beside categorical ones such as the policy) the figure is a line plot
+instead: the metric against that axis, one line per value of the others.
 
 Every point is the base scenario with its values set, validated like any scenario before
 anything runs. Results go into an SQLite file, one row per point, committed the moment the
@@ -56,6 +60,23 @@ class Point:
     key: str
 
 
+PLOT_METRICS = {  # numeric result columns a figure can show, and which way is better
+    "cycles": min,
+    "seconds": min,
+    "utilization": max,
+    "share_busy": max,
+    "dram_bytes": min,
+    "dram_extra_bytes": min,
+    "energy_uj": min,
+    "static_energy_uj": min,
+    "makespan_over_bound": min,
+    "area_mm2": min,
+    "buffer_bytes": min,
+    "pe_lanes": max,
+}
+DEFAULT_METRICS = ("cycles", "utilization", "energy_uj", "area_mm2")
+
+
 @frozen
 class Sweep:
     name: str
@@ -64,6 +85,7 @@ class Sweep:
     axes: tuple[str, ...]
     points: tuple[Point, ...]
     plot: tuple[str, str] | None
+    metrics: tuple[str, ...] = DEFAULT_METRICS  # what the figures show ([plot] metrics)
 
 
 def _set(data: dict, dotted: str, value, src: str) -> None:
@@ -192,7 +214,10 @@ def load_sweep(path: str | Path) -> Sweep:
         scenario_from_dict(scenario, where, base=base_path.parent)  # validate now
         points.append(Point(i, params, scenario, point_key(scenario, base_path.parent)))
     plot = data.get("plot")
-    if plot is not None:
+    metrics = _plot_metrics(plot, src)
+    if isinstance(plot, dict):
+        plot = {k: v for k, v in plot.items() if k != "metrics"}
+    if plot is not None and plot != {}:
         if (
             not isinstance(plot, dict)
             or set(plot) != {"x", "y"}
@@ -202,7 +227,26 @@ def load_sweep(path: str | Path) -> Sweep:
         plot = (plot["x"], plot["y"])
     elif len(axes) >= 2:
         plot = (axes[0], axes[1])
-    return Sweep(name, src, base_path.parent, axes, tuple(points), plot)
+    else:
+        plot = None
+    return Sweep(name, src, base_path.parent, axes, tuple(points), plot, metrics)
+
+
+def _plot_metrics(plot, src: str) -> tuple[str, ...]:
+    """[plot] metrics: a list of PLOT_METRICS names (or one name), DEFAULT_METRICS if absent."""
+    if not isinstance(plot, dict) or "metrics" not in plot:
+        return DEFAULT_METRICS
+    metrics = plot["metrics"]
+    metrics = [metrics] if isinstance(metrics, str) else metrics
+    if not isinstance(metrics, list) or not metrics:
+        raise ConfigError(
+            f"{src}: [plot] metrics = {plot['metrics']!r}: must be a list of column names, "
+            f'e.g. ["cycles", "energy_uj"]'
+        )
+    for m in metrics:
+        if m not in PLOT_METRICS:
+            raise unknown(f"{src}: [plot] metrics:", str(m), PLOT_METRICS)
+    return tuple(dict.fromkeys(metrics))
 
 
 def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) -> dict:
