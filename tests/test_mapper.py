@@ -15,7 +15,6 @@ from accelsim.engine.mapper import (
     _evaluate,
     candidates,
     map_layer,
-    mapping_space,
     tile_choices,
     unit_choices,
 )
@@ -83,7 +82,7 @@ def test_the_choice_fits_conserves_macs_and_beats_every_evaluated_candidate(prun
     result = simulate([jobs], hw, LPT())
     assert result.executed_macs == pruned.pruned_macs
     assert result.layers[0].cycles == choice.cycles
-    space = mapping_space(pruned, AUTO, hw, EnergyTable())
+    space = candidates(pruned, AUTO, hw, EnergyTable())
     # every candidate that fits and runs is no faster, and its bound is below its cycles
     usable = [
         c / (2 if hw.double_buffered else 1)

@@ -68,16 +68,6 @@ def not_exact_because(layer: LayerJobs, hw: Hardware, dynamic: bool) -> str | No
                 f"the {what} buffer ({int(capacity)} B) cannot hold all {need} B of the "
                 f"layer's {what} blocks at once, and {why}"
             )
-    need = int(layer.output_bytes.sum())
-    if (
-        not math.isinf(hw.output_buffer_bytes)
-        and need > hw.output_buffer_bytes
-        and (layer.output_uses > 1).any()
-    ):
-        return (
-            f"partial sums (channel splits) with an output buffer ({int(hw.output_buffer_bytes)}"
-            f" B) that cannot hold all {need} B of the layer's output tiles at once"
-        )
     instant_dram = math.isinf(hw.dram_bytes_per_cycle) and hw.dram_latency_cycles == 0
     if not hw.double_buffered and not instant_dram:
         return "loads without prefetch (double_buffered = false) interleave with write-backs"
@@ -120,8 +110,9 @@ def timeline_or_note(
 def overflows(timeline: LayerTimeline, hw: Hardware) -> str | None:
     """Why the closed form is not exact after all: its own output tiles would not fit.
 
-    Without partial sums an output tile is held from its first job until its write-back, so
-    if the unbounded buffer of the closed form never holds more than the capacity (tiles
+    An output tile is held from its first job (its first chunk's, with partial sums) until
+    its write-back, so if the unbounded buffer of the closed form never holds more than the
+    capacity (tiles
     leaving before others arrive at equal times, as they can under SimPy), no job of the
     SimPy model ever waits for output space and the two timelines are the same."""
     if timeline.peaks[OUTPUT_BUFFER] <= hw.output_buffer_bytes:

@@ -11,12 +11,12 @@ The space, per layer (`candidates`):
   along both axes, so the tiles keep the map's shape), for n in {1, 2, 3, 4, 6, 8, 12, 16,
   ...} (2^i and 3 x 2^i) below the larger side and that side itself, distinct shapes only;
 - filters per job: 1, 2, 4, 8, capped at the filters of a conv group;
-- channel splits: 1, 2, 4, 8, capped at the channels a filter sees, searched only where
-  they can shorten the longest unit or nothing without them fits or runs (mapping_space);
+- channel splits: 1, 2, 4, 8, capped at the channels a filter sees;
 - at most MAX_LAYER_JOBS jobs (tiles x filter groups x chunks); a finer cut is left out.
 The order in which a PE walks its jobs is the policy's (accelsim.policies), not the mapper's.
-The space depends on the layer alone, but for the splits, which also depend on P and on
-whether anything without them fits.
+The space depends on the layer alone, never on the hardware (a rule that left splits out
+where they seemed useless made a larger buffer slower: splits shrink input blocks, so
+small input buffers take larger tiles with them).
 
 The search (`map_layer`): every candidate's largest weight, input and output blocks are
 computed exactly without building its jobs, and a candidate whose block exceeds its buffer
@@ -302,31 +302,6 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
     return _Space(th, tw, f, k, n_jobs, need, cycles, energy_pj)
 
 
-def splits_can_balance(pruned: PrunedLayer, n_pes: int) -> bool:
-    """Whether a filter alone holds more than an even share of the layer's nonzeros
-    (max(nnz) x P > total): only then can cutting filters into channel chunks shorten the
-    longest unit, the one thing splits buy (they add jobs and partial-sum traffic)."""
-    nnz = np.asarray(pruned.filter_nnz, dtype=np.int64)
-    return bool(len(nnz)) and int(nnz.max()) * n_pes > int(nnz.sum())
-
-
-def mapping_space(
-    pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyTable, with_splits=False
-) -> _Space:
-    """The candidates the mapper searches: those of `candidates` without channel splits,
-    unless splits can balance the layer, or no mapping without them fits the buffers, or
-    (`with_splits`) none without them could run."""
-    space = candidates(pruned, base, hw, energy)
-    if with_splits:
-        return space
-    whole = space.splits == 1
-    if whole.all() or splits_can_balance(pruned, hw.n_pes):
-        return space
-    if not (~(space.need > _usable(hw)).any(axis=1) & whole).any():
-        return space
-    return _Space(*(a[whole] for a in attrs.astuple(space, recurse=False)))
-
-
 def _transfer(nbytes, bytes_per_cycle: float, floor: bool = False):
     """Cycles to move `nbytes` at the rate (0 at infinite rate); `floor` rounds down, for a
     sum of per-job transfers each rounded up."""
@@ -523,20 +498,9 @@ def map_layer(
     """The best mapping of one layer (module docstring); `base` gives the objective, the
     budget and the weight format. A layer no candidate fits is a ConfigError naming the
     buffer sizes that would fit the smallest."""
-    try:
-        return _map_layer(pruned, base, hw, policy, engine, energy, cache, False)
-    except _NoneRan:
-        return _map_layer(pruned, base, hw, policy, engine, energy, cache, True)
-
-
-class _NoneRan(Exception):
-    """No mapping of a space without channel splits could run: try the splits too."""
-
-
-def _map_layer(pruned, base, hw, policy, engine, energy, cache, with_splits) -> LayerChoice:
     t0 = time.perf_counter()
     name = pruned.layer.name
-    space = mapping_space(pruned, base, hw, energy, with_splits)
+    space = candidates(pruned, base, hw, energy)
     n = len(space.n_jobs)
     over = space.need > _usable(hw)
     fits = np.asarray(~over.any(axis=1), dtype=bool)
@@ -583,8 +547,6 @@ def _map_layer(pruned, base, hw, policy, engine, energy, cache, with_splits) -> 
         )
         scored.append(key)
         best = key if best is None or key < best else best
-    if best is None and not with_splits and (space.splits == 1).all():
-        raise _NoneRan
     if best is None:
         if not exhaustive:
             raise ConfigError(
@@ -716,7 +678,6 @@ __all__ = [
     "LayerChoice",
     "MappingPlan",
     "candidates",
-    "mapping_space",
     "label",
     "map_layer",
     "map_network",
