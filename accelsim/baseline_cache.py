@@ -55,12 +55,14 @@ def default_dir() -> Path:
 
 @cache
 def code_digest() -> str:
-    """A hash of accelsim's own source files."""
+    """A hash of accelsim's own files: its source and the data it ships (topologies,
+    profiles, weights, measured masks), so a changed model or shipped input is a new key."""
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode())
-        h.update(path.read_bytes())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
     return h.hexdigest()
 
 
