@@ -22,6 +22,7 @@ from pathlib import Path
 
 from accelsim import jsonio
 from accelsim.errors import AccelsimError, ConfigError
+from accelsim.files import made, write_bytes
 
 
 class _PipeSafe:
@@ -125,18 +126,30 @@ def _name(text: str) -> str:
     return text.strip()
 
 
-def _out_dir(path: Path) -> Path:
-    """Create the output directory and prove it writable, before anything is simulated."""
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"--out {path}: is a file; give a directory (it is created if missing)")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".accelsim-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"--out {path}: cannot write there ({exc.strerror or exc})") from None
-    return path
+RUN_FILES = (
+    "summary.json",
+    "layers.csv",
+    "timings.json",
+    "trace.npz",
+    "trace.perfetto.json",
+    "timeline.png",
+    "utilization.png",
+    "stalls.png",
+    "buffers.png",
+    "report.html",
+)
+SWEEP_FILES = ("results.sqlite", "results.csv", "heatmap_cycles.png", "heatmap_utilization.png")
+
+
+def _out_dir(given: str | None, default: Path, names: tuple[str, ...]) -> Path:
+    """--out (or the default under results/), checked before anything is simulated to be a
+    place where every one of `names` can be written (accelsim.files.output_dir); created
+    only when the results are written, so a refused run leaves no empty folder behind."""
+    from accelsim.files import output_dir
+
+    if given is not None and not given.strip():
+        raise ConfigError("--out '': name a directory (it is created if missing)")
+    return output_dir(Path(given) if given is not None else default, names)
 
 
 def _dask_address(text: str) -> None:
@@ -171,7 +184,7 @@ def _run(args) -> int:
             load_policy(policy, options)
         except PolicyError as exc:
             raise ConfigError(f"--policy-option: {exc}") from None
-    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name)
+    out = _out_dir(args.out, Path("results") / scenario.name, RUN_FILES)
     progress = _Progress(args.quiet)
     cache = None if args.no_cache else BaselineCache()
     outcome = run_scenario(
@@ -289,11 +302,13 @@ def _compare(args) -> int:
     scenario = load_scenario(args.scenario)
     names = [n.strip() for n in args.policies.split(",")] if args.policies else None
     policies, left_out = compare.policies_for(names, args.exact_time_limit)
-    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "compare")
+    out = _out_dir(
+        args.out, Path("results") / scenario.name / "compare", ("compare.json", "compare.png")
+    )
     progress = _Progress(args.quiet)
     runs = compare.compare(scenario, policies, progress, args.engine)
     progress.done()
-    (out / "compare.json").write_text(compare.to_json(runs))
+    write_bytes(out / "compare.json", compare.to_json(runs))
     compare.save_chart(
         runs,
         out / "compare.png",
@@ -320,7 +335,11 @@ def _compare_networks(args) -> int:
         if args.networks
         else list(scheduling_gain.NETWORKS)
     )
-    out = _out_dir(Path(args.out) if args.out else Path("results") / "scheduling_gain")
+    out = _out_dir(
+        args.out,
+        Path("results") / "scheduling_gain",
+        ("scheduling_gain.json", "scheduling_gain.png"),
+    )
     progress = _Progress(args.quiet, unit="run", every=True)
     gains = scheduling_gain.measure(
         names,
@@ -328,7 +347,7 @@ def _compare_networks(args) -> int:
         lambda label, i, n: progress("compare --networks", i - 1, n, f"{label} done"),
     )
     progress.done()
-    (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
+    write_bytes(out / "scheduling_gain.json", scheduling_gain.to_json(gains))
     scheduling_gain.save_plot(gains, out / "scheduling_gain.png")
     print(
         "accelsim compare --networks: every shipped pruned network on 16 PEs, lock-step "
@@ -347,12 +366,14 @@ def _workload(args) -> int:
     from accelsim.workload.sparsity.stats import layer_stats, table
 
     scenario = load_scenario(args.scenario)
-    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name)
+    out = _out_dir(
+        args.out, Path("results") / scenario.name, ("nnz_histograms.png", "measured_vs_model.png")
+    )
     pruned = scenario.pruned(args.seed)
     print(f"{scenario.network.name}: {pruned.description}")
     print(table(layer_stats(pruned)))
     figures.save_nnz_histograms(
-        pruned, out / "nnz_histograms.png", f"{scenario.network.name}: nonzeros per filter"
+        pruned, made(out) / "nnz_histograms.png", f"{scenario.network.name}: nonzeros per filter"
     )
     written = ["nnz_histograms.png"]
     rows = compare_network(pruned, network=scenario.network.name)
@@ -379,8 +400,8 @@ def _sweep(args) -> int:
         _dask_address(args.dask)
     if args.dask and importlib.util.find_spec("distributed") is None:  # before writing
         raise ConfigError("--dask needs dask.distributed: pip install 'accelsim[dask]'")
-    out = _out_dir(Path(args.out) if args.out else Path("results") / sweep.name)
-    store = ResultStore(out / "results.sqlite")
+    out = _out_dir(args.out, Path("results") / sweep.name, SWEEP_FILES)
+    store = ResultStore(made(out) / "results.sqlite")
     where = (
         f"Dask ({args.dask})"
         if args.dask
@@ -451,7 +472,9 @@ def _size(args) -> int:
             f"from 1 to 2^62 cycles"
         )
     target = int(cycles)
-    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "size")
+    out = _out_dir(
+        args.out, Path("results") / scenario.name / "size", ("sizing.json", "pareto.png")
+    )
     count = [0]
 
     def progress(c):
@@ -493,14 +516,6 @@ def _size(args) -> int:
             f"{c.energy_uj:>12,.1f}{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}"
             f"{c.logic_mm2:>11.3f}"
         )
-    asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
-    figures.save_pareto(
-        result,
-        out / "pareto.png",
-        scenario.hardware.clock_hz,
-        f"{scenario.name}: sizing for {asked}",
-        unit=args.unit,
-    )
     rows = [
         {
             **{
@@ -525,8 +540,17 @@ def _size(args) -> int:
         }
         for c in result.simulated
     ]
-    (out / "sizing.json").write_text(
-        jsonio.dumps({"target_cycles": target, "rows": rows}, indent=2)
+    # the data first: minutes of simulation are never lost to a plot
+    write_bytes(
+        out / "sizing.json", jsonio.dumps({"target_cycles": target, "rows": rows}, indent=2)
+    )
+    asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
+    figures.save_pareto(
+        result,
+        out / "pareto.png",
+        scenario.hardware.clock_hz,
+        f"{scenario.name}: sizing for {asked}",
+        unit=args.unit,
     )
     print(f"\nwrote sizing.json, pareto.png to {out}/")
     return 0 if b is not None else 1  # a script can tell "nothing meets it" apart

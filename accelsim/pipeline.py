@@ -13,6 +13,7 @@ from accelsim import jsonio
 from accelsim.baseline_cache import BaselineCache, jobs_key
 from accelsim.engine.assemble import SimResult, check_fits, simulate
 from accelsim.errors import ConfigError
+from accelsim.files import made, write_bytes
 from accelsim.outputs.html_report import write_html_report
 from accelsim.outputs.perfetto import write_perfetto
 from accelsim.outputs.report import Report, build_report, write_trace
@@ -238,7 +239,7 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
     """summary.json, layers.csv, trace.npz, trace.perfetto.json, PNG plots and report.html."""
     from accelsim.outputs import plotting  # plotting stays out of the simulation path
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    made(out_dir)
     report = outcome.report
     files = {
         "summary.json": report.to_json(),
@@ -249,7 +250,7 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
         ),
     }
     for name, text in files.items():
-        (out_dir / name).write_text(text)
+        write_bytes(out_dir / name, text)
     write_trace(outcome.result, out_dir / "trace.npz")
     write_perfetto(outcome.result, out_dir / "trace.perfetto.json")
     written = [out_dir / n for n in (*files, "trace.npz", "trace.perfetto.json")]
