@@ -246,7 +246,13 @@ def write_outputs(outcome: Outcome, out_dir: Path, plots: bool = True) -> list[P
         "layers.csv": report.to_csv(),
         # wall time apart: summary.json is the same bytes for the same scenario and seed
         "timings.json": jsonio.dumps(
-            {"simulation_wall_seconds": report.wall_seconds, "events": report.events}, indent=2
+            {
+                "simulation_wall_seconds": report.wall_seconds,
+                "events": report.events,
+                "layers_by_engine": report.layers_by_engine(),
+                "computed": report.work_done(),
+            },
+            indent=2,
         ),
     }
     for name, text in files.items():

@@ -360,3 +360,25 @@ def test_a_refused_run_leaves_no_empty_results_folder(tmp_path, capsys, monkeypa
     (tmp_path / "s.toml").write_text(LENET_TOML)
     assert main(["run", "s.toml", "--policy", "nope", "-q", "--no-cache"]) == 2
     assert not (tmp_path / "results").exists()
+
+
+def test_the_summary_and_timings_say_which_engine_did_the_work(tmp_path, capsys):
+    """Under the closed form no event is simulated: 'simulated 0 events' would say nothing
+    ran; the line and timings.json name the engine and how many layers each computed."""
+    scenario = small_scenario(tmp_path)
+    for engine in ("fast", "simpy"):
+        out = tmp_path / engine
+        argv = ["run", str(scenario), "--out", str(out), "-q", "--no-plots", "--no-cache"]
+        assert main([*argv, "--engine", engine]) == 0
+        printed = " ".join(capsys.readouterr().out.split())
+        timings = json.loads((out / "timings.json").read_text())
+        assert timings["layers_by_engine"] == {
+            "fast": 4 * (engine == "fast"),
+            "simpy": 4 * (engine == "simpy"),
+        }
+        if engine == "fast":
+            assert "closed form for 4 layers" in printed and "0 events" not in printed
+            assert timings["events"] == 0
+        else:
+            assert timings["events"] > 0
+            assert f"simulated {timings['events']:,} events for 4 layers" in printed
