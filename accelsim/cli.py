@@ -174,9 +174,9 @@ def _run(args) -> int:
 
     scenario = load_scenario(args.scenario)
     policy, options = args.policy, _policy_options(args.policy_option)
-    if options:  # given on the command line: checked first
-        if not policy:
-            policy, options = scenario.policy, {**scenario.policy_options, **options}
+    if policy is None or policy == scenario.policy:  # the scenario's options go with it
+        policy, options = scenario.policy, {**scenario.policy_options, **options}
+    if options:  # checked before anything runs
         from accelsim.errors import PolicyError
         from accelsim.policies import load_policy
 
@@ -216,6 +216,11 @@ def _policy_options(items: list[str] | None) -> dict:
     options = {}
     for item in items or ():
         key, sep, text = item.partition("=")
+        if "\n" in item or "\r" in item:
+            raise ConfigError(
+                f"--policy-option {item!r}: a line break inside; give one KEY=VALUE "
+                f"on one line per --policy-option"
+            )
         if not sep or not key.strip():
             raise ConfigError(f"--policy-option {item!r}: must be KEY=VALUE")
         try:
@@ -294,14 +299,43 @@ def _compare(args) -> int:
     from accelsim.studies import compare
 
     if args.networks is not None:
+        given = {
+            "a scenario file": args.scenario,
+            "--policies": args.policies,
+            "--engine": args.engine,
+            "--exact-time-limit": args.exact_time_limit,
+        }
+        dropped = [what for what, value in given.items() if value is not None]
+        if dropped:
+            raise ConfigError(
+                f"compare --networks runs its own fixed study (16 PEs, every static policy, "
+                f"lock-step and decoupled) and would ignore {', '.join(dropped)}: leave "
+                f"{'it' if len(dropped) == 1 else 'them'} out, or compare one scenario"
+            )
         return _compare_networks(args)
+    if args.evaluations is not None:
+        raise ConfigError(
+            "--evaluations is for compare --networks; for one scenario set "
+            "[policy_options] evaluations for hardware-aware in the scenario file"
+        )
     if args.scenario is None:
         raise ConfigError(
             "compare: give a scenario TOML file, or --networks for every shipped pruned network"
         )
     scenario = load_scenario(args.scenario)
-    names = [n.strip() for n in args.policies.split(",")] if args.policies else None
-    policies, left_out = compare.policies_for(names, args.exact_time_limit)
+    names = None
+    if args.policies is not None:
+        names = [n.strip() for n in args.policies.split(",")]
+        if not all(names):
+            raise ConfigError(
+                f"--policies {args.policies!r}: an empty name; give comma-separated "
+                f"policy names, or leave --policies out for every installed one"
+            )
+    policies, left_out = compare.policies_for(
+        names,
+        2.0 if args.exact_time_limit is None else args.exact_time_limit,
+        {scenario.policy: scenario.policy_options},
+    )
     out = _out_dir(
         args.out, Path("results") / scenario.name / "compare", ("compare.json", "compare.png")
     )
@@ -335,6 +369,11 @@ def _compare_networks(args) -> int:
         if args.networks
         else list(scheduling_gain.NETWORKS)
     )
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(
+            f"--networks names {', '.join(twice)} more than once: each network runs once"
+        )
     out = _out_dir(
         args.out,
         Path("results") / "scheduling_gain",
@@ -343,7 +382,7 @@ def _compare_networks(args) -> int:
     progress = _Progress(args.quiet, unit="run", every=True)
     gains = scheduling_gain.measure(
         names,
-        args.evaluations,  # called after each run
+        60 if args.evaluations is None else args.evaluations,  # called after each run
         lambda label, i, n: progress("compare --networks", i - 1, n, f"{label} done"),
     )
     progress.done()
@@ -647,7 +686,6 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument(
         "--evaluations",
         type=_count(0, budget["evaluations"]),
-        default=60,
         help="with --networks: simulations per layer for hardware-aware (default 60)",
     )
     cmp_.add_argument(
@@ -660,7 +698,6 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument(
         "--exact-time-limit",
         type=_amount(False, budget["time_limit_s"]),
-        default=2.0,
         help="seconds per layer for the exact policy (default 2)",
     )
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")
