@@ -367,3 +367,39 @@ def test_timeline_script_rejects_an_empty_window_in_one_line(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1].endswith("--window 5 5: T1 must be after T0")
+
+
+def test_the_timeline_script_refuses_bad_input_in_one_line(tmp_path):
+    """A missing, corrupt or incomplete trace, a window that overflows or starts after the
+    run, an --out into a missing folder: one line and exit 2, never a traceback."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "plots" / "timeline.py"
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "trace.npz").write_text("junk")
+    (tmp_path / "part").mkdir()
+    np.savez(tmp_path / "part" / "trace.npz", pe=np.zeros(1))
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    np.savez(
+        ok / "trace.npz",
+        pe=np.zeros(1, np.int64),
+        start=np.zeros(1, np.int64),
+        end=np.full(1, 10, np.int64),
+        state=np.zeros(1, np.int64),
+        held_by=np.full(1, -1, np.int64),
+    )
+    for argv, words in (
+        (["none"], "no trace here"),
+        (["bad"], "not a trace written by accelsim"),
+        (["part"], "the trace lacks start"),
+        (["ok", "--window", "0", str(2**70)], "--window"),
+        (["ok", "--window", "50", "60"], "the run ends at cycle 10"),
+        (["ok", "--out", str(tmp_path / "nowhere" / "t.png")], "no directory"),
+    ):
+        done = subprocess.run(
+            [sys.executable, str(script), *argv], cwd=tmp_path, capture_output=True, text=True
+        )
+        lines = [l for l in done.stderr.splitlines() if not l.startswith("usage:")]
+        assert done.returncode == 2 and len(lines) == 1 and words in lines[0], done.stderr

@@ -10,10 +10,12 @@ drawing time and file size stay flat from a few dozen PEs to thousands.
 from __future__ import annotations
 
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from accelsim.errors import ConfigError
 from accelsim.outputs.charts import (
     DPI,
     PX_PER_PT,
@@ -46,11 +48,24 @@ def load_trace(result_dir: Path) -> dict[str, np.ndarray]:
     """The arrays of a result directory's trace.npz."""
     path = Path(result_dir) / "trace.npz"
     if not path.is_file():
-        raise FileNotFoundError(
+        raise ConfigError(
             f"{path}: no trace here; run `accelsim run SCENARIO --out {result_dir}` first"
         )
-    with np.load(path) as data:
-        return {k: data[k] for k in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            trace = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ConfigError(
+            f"{path}: not a trace written by accelsim ({exc or type(exc).__name__}); run "
+            f"`accelsim run SCENARIO --out {result_dir}` again"
+        ) from None
+    missing = [k for k in ("pe", "start", "end", "state", "held_by") if k not in trace]
+    if missing:
+        raise ConfigError(
+            f"{path}: the trace lacks {', '.join(missing)}; run `accelsim run SCENARIO "
+            f"--out {result_dir}` again"
+        )
+    return trace
 
 
 def intervals_of(trace: dict[str, np.ndarray]) -> StateIntervals:
