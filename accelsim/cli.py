@@ -22,6 +22,7 @@ from pathlib import Path
 
 from accelsim import jsonio
 from accelsim.errors import AccelsimError, ConfigError
+from accelsim.files import made, write_bytes
 
 
 class _PipeSafe:
@@ -125,18 +126,30 @@ def _name(text: str) -> str:
     return text.strip()
 
 
-def _out_dir(path: Path) -> Path:
-    """Create the output directory and prove it writable, before anything is simulated."""
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"--out {path}: is a file; give a directory (it is created if missing)")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".accelsim-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"--out {path}: cannot write there ({exc.strerror or exc})") from None
-    return path
+RUN_FILES = (
+    "summary.json",
+    "layers.csv",
+    "timings.json",
+    "trace.npz",
+    "trace.perfetto.json.gz",
+    "timeline.png",
+    "utilization.png",
+    "stalls.png",
+    "buffers.png",
+    "report.html",
+)  # the figures' names in PNG: the check is for the names' places, whatever the format
+SWEEP_FILES = ("results.sqlite", "results.csv", "heatmap_cycles.png", "heatmap_utilization.png")
+
+
+def _out_dir(given: str | None, default: Path, names: tuple[str, ...]) -> Path:
+    """--out (or the default under results/), checked before anything is simulated to be a
+    place where every one of `names` can be written (accelsim.files.output_dir); created
+    only when the results are written, so a refused run leaves no empty folder behind."""
+    from accelsim.files import output_dir
+
+    if given is not None and not given.strip():
+        raise ConfigError("--out '': name a directory (it is created if missing)")
+    return output_dir(Path(given) if given is not None else default, names)
 
 
 def _dask_address(text: str) -> None:
@@ -161,9 +174,9 @@ def _run(args) -> int:
 
     scenario = load_scenario(args.scenario)
     policy, options = args.policy, _policy_options(args.policy_option)
-    if options:  # given on the command line: checked first
-        if not policy:
-            policy, options = scenario.policy, {**scenario.policy_options, **options}
+    if policy is None or policy == scenario.policy:  # the scenario's options go with it
+        policy, options = scenario.policy, {**scenario.policy_options, **options}
+    if options:  # checked before anything runs
         from accelsim.errors import PolicyError
         from accelsim.policies import load_policy
 
@@ -171,7 +184,7 @@ def _run(args) -> int:
             load_policy(policy, options)
         except PolicyError as exc:
             raise ConfigError(f"--policy-option: {exc}") from None
-    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name)
+    out = _out_dir(args.out, Path("results") / scenario.name, RUN_FILES)
     progress = _Progress(args.quiet)
     cache = None if args.no_cache else BaselineCache()
     outcome = run_scenario(
@@ -205,6 +218,11 @@ def _policy_options(items: list[str] | None) -> dict:
     options = {}
     for item in items or ():
         key, sep, text = item.partition("=")
+        if "\n" in item or "\r" in item:
+            raise ConfigError(
+                f"--policy-option {item!r}: a line break inside; give one KEY=VALUE "
+                f"on one line per --policy-option"
+            )
         if not sep or not key.strip():
             raise ConfigError(f"--policy-option {item!r}: must be KEY=VALUE")
         try:
@@ -283,19 +301,50 @@ def _compare(args) -> int:
     from accelsim.studies import compare
 
     if args.networks is not None:
+        given = {
+            "a scenario file": args.scenario,
+            "--policies": args.policies,
+            "--engine": args.engine,
+            "--exact-time-limit": args.exact_time_limit,
+        }
+        dropped = [what for what, value in given.items() if value is not None]
+        if dropped:
+            raise ConfigError(
+                f"compare --networks runs its own fixed study (16 PEs, every static policy, "
+                f"lock-step and decoupled) and would ignore {', '.join(dropped)}: leave "
+                f"{'it' if len(dropped) == 1 else 'them'} out, or compare one scenario"
+            )
         return _compare_networks(args)
+    if args.evaluations is not None:
+        raise ConfigError(
+            "--evaluations is for compare --networks; for one scenario set "
+            "[policy_options] evaluations for hardware-aware in the scenario file"
+        )
     if args.scenario is None:
         raise ConfigError(
             "compare: give a scenario TOML file, or --networks for every shipped pruned network"
         )
     scenario = load_scenario(args.scenario)
-    names = [n.strip() for n in args.policies.split(",")] if args.policies else None
-    policies, left_out = compare.policies_for(names, args.exact_time_limit)
-    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "compare")
+    names = None
+    if args.policies is not None:
+        names = [n.strip() for n in args.policies.split(",")]
+        if not all(names):
+            raise ConfigError(
+                f"--policies {args.policies!r}: an empty name; give comma-separated "
+                f"policy names, or leave --policies out for every installed one"
+            )
+    policies, left_out = compare.policies_for(
+        names,
+        2.0 if args.exact_time_limit is None else args.exact_time_limit,
+        {scenario.policy: scenario.policy_options},
+    )
+    out = _out_dir(
+        args.out, Path("results") / scenario.name / "compare", ("compare.json", "compare.png")
+    )
     progress = _Progress(args.quiet)
     runs = compare.compare(scenario, policies, progress, args.engine)
     progress.done()
-    (out / "compare.json").write_text(compare.to_json(runs))
+    write_bytes(out / "compare.json", compare.to_json(runs))
     chart = _save(
         compare.chart_figure(
             runs, f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs"
@@ -324,15 +373,24 @@ def _compare_networks(args) -> int:
         if args.networks
         else list(scheduling_gain.NETWORKS)
     )
-    out = _out_dir(Path(args.out) if args.out else Path("results") / "scheduling_gain")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(
+            f"--networks names {', '.join(twice)} more than once: each network runs once"
+        )
+    out = _out_dir(
+        args.out,
+        Path("results") / "scheduling_gain",
+        ("scheduling_gain.json", "scheduling_gain.png"),
+    )
     progress = _Progress(args.quiet, unit="run", every=True)
     gains = scheduling_gain.measure(
         names,
-        args.evaluations,  # called after each run
+        60 if args.evaluations is None else args.evaluations,  # called after each run
         lambda label, i, n: progress("compare --networks", i - 1, n, f"{label} done"),
     )
     progress.done()
-    (out / "scheduling_gain.json").write_text(scheduling_gain.to_json(gains))
+    write_bytes(out / "scheduling_gain.json", scheduling_gain.to_json(gains))
     chart = _save(scheduling_gain.gain_figure(gains), out / f"scheduling_gain.{args.format}", args)
     print(
         "accelsim compare --networks: every shipped pruned network on 16 PEs, lock-step "
@@ -373,7 +431,9 @@ def _import(args) -> int:
     model = Path(args.model)
     if not model.is_file():
         raise ConfigError(f"{model}: no such file")
-    out = _out_dir(Path(args.out) if args.out else Path("results") / model.stem)
+    out = _out_dir(
+        args.out, Path("results") / model.stem, (f"{model.stem}.csv", f"{model.stem}.npz")
+    )
     imported, sparsity, written = import_model(model, out, args.input_shape, args.method, args.keep)
     print(f"{model}:")
     for line in imported.summary():
@@ -392,14 +452,16 @@ def _workload(args) -> int:
     from accelsim.workload.sparsity.stats import layer_stats, table
 
     scenario = load_scenario(args.scenario)
-    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name)
+    out = _out_dir(
+        args.out, Path("results") / scenario.name, ("nnz_histograms.png", "measured_vs_model.png")
+    )
     pruned = scenario.pruned(args.seed)
     print(f"{scenario.network.name}: {pruned.description}")
     print(table(layer_stats(pruned)))
     written = [
         _save(
             figures.nnz_histograms_figure(pruned, f"{scenario.network.name}: nonzeros per filter"),
-            out / f"nnz_histograms.{args.format}",
+            made(out) / f"nnz_histograms.{args.format}",
             args,
         )
     ]
@@ -426,8 +488,8 @@ def _sweep(args) -> int:
         _dask_address(args.dask)
     if args.dask and importlib.util.find_spec("distributed") is None:  # before writing
         raise ConfigError("--dask needs dask.distributed: pip install 'accelsim[dask]'")
-    out = _out_dir(Path(args.out) if args.out else Path("results") / sweep.name)
-    store = ResultStore(out / "results.sqlite")
+    out = _out_dir(args.out, Path("results") / sweep.name, SWEEP_FILES)
+    store = ResultStore(made(out) / "results.sqlite")
     where = (
         f"Dask ({args.dask})"
         if args.dask
@@ -532,7 +594,9 @@ def _size(args) -> int:
             f"from 1 to 2^62 cycles"
         )
     target = int(cycles)
-    out = _out_dir(Path(args.out) if args.out else Path("results") / scenario.name / "size")
+    out = _out_dir(
+        args.out, Path("results") / scenario.name / "size", ("sizing.json", "pareto.png")
+    )
     count = [0]
 
     def progress(c):
@@ -579,14 +643,6 @@ def _size(args) -> int:
             f"{c.energy_uj:>12,.1f}{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}"
             f"{c.logic_mm2:>11.3f}"
         )
-    asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
-    chart = _save(
-        figures.pareto_figure(
-            result, scenario.hardware.clock_hz, f"{scenario.name}: sizing for {asked}", args.unit
-        ),
-        out / f"pareto.{args.format}",
-        args,
-    )
     rows = [
         {
             **{
@@ -611,8 +667,17 @@ def _size(args) -> int:
         }
         for c in result.simulated
     ]
-    (out / "sizing.json").write_text(
-        jsonio.dumps({"target_cycles": target, "rows": rows}, indent=2)
+    # the data first: minutes of simulation are never lost to a plot
+    write_bytes(
+        out / "sizing.json", jsonio.dumps({"target_cycles": target, "rows": rows}, indent=2)
+    )
+    asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
+    chart = _save(
+        figures.pareto_figure(
+            result, scenario.hardware.clock_hz, f"{scenario.name}: sizing for {asked}", args.unit
+        ),
+        out / f"pareto.{args.format}",
+        args,
     )
     print(f"\nwrote sizing.json, {chart} to {out}/")
     return 0 if b is not None else 1  # a script can tell "nothing meets it" apart
@@ -741,7 +806,6 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument(
         "--evaluations",
         type=_count(0, budget["evaluations"]),
-        default=60,
         help="with --networks: simulations per layer for hardware-aware (default 60)",
     )
     cmp_.add_argument(
@@ -754,7 +818,6 @@ def main(argv: list[str] | None = None) -> int:
     cmp_.add_argument(
         "--exact-time-limit",
         type=_amount(False, budget["time_limit_s"]),
-        default=2.0,
         help="seconds per layer for the exact policy (default 2)",
     )
     cmp_.add_argument("--out", help="directory (default: results/<scenario name>/compare)")

@@ -1,15 +1,39 @@
-"""Reading a user's text file: an unreadable file, a directory or bytes that are not UTF-8
-are one ConfigError naming the file, not a traceback."""
+"""Reading a user's file: an unreadable file, a directory or bytes that are not UTF-8 are
+one ConfigError naming the file, not a traceback. Every input file is read through
+`read_bytes`, so `recording()` can list the digest of each file a computation read: a
+sweep point's key hashes them, and editing any of them gives the point a new key."""
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import os
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from accelsim.errors import ConfigError
 
+_READ: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "accelsim_files_read", default=None
+)
 
-def read_text(path: str | Path, what: str) -> str:
+
+@contextmanager
+def recording() -> Iterator[dict[str, str]]:
+    """Within the block, every file read through `read_bytes` (or `read_text`) is noted in
+    the yielded dict: resolved path -> sha256 of the bytes read."""
+    log: dict[str, str] = {}
+    token = _READ.set(log)
+    try:
+        yield log
+    finally:
+        _READ.reset(token)
+
+
+def read_bytes(path: str | Path, what: str) -> bytes:
+    """The bytes of an input file, noted by an active `recording()`."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -17,6 +41,15 @@ def read_text(path: str | Path, what: str) -> str:
         raise ConfigError(f"{path}: is a directory, not a {what} file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    log = _READ.get()
+    if log is not None:
+        log[str(path.resolve())] = hashlib.sha256(data).hexdigest()
+    return data
+
+
+def read_text(path: str | Path, what: str) -> str:
+    path = Path(path)
+    data = read_bytes(path, what)
     try:
         return data.decode("utf-8-sig")  # a byte-order mark is not part of the text
     except UnicodeDecodeError as exc:
@@ -40,3 +73,72 @@ def folder_name(value, where: str) -> str:
             f"folder"
         )
     return value
+
+
+def output_dir(path: Path, names: Iterable[str], where: str = "--out") -> Path:
+    """Check, before any work, that the directory `path` can take the files `names`, so
+    that a run never fails after minutes of simulation for want of a place to write: a name
+    longer than the file system allows, a file or a dangling symbolic link where the
+    directory or one of its outputs should be, an output that is a directory, a place
+    without write permission. The directory is not created here (a refused run leaves none
+    behind); `write_bytes` and `made` create it when there is something to write."""
+    text = str(path)
+    if not text:
+        raise ConfigError(f"{where} '': name a directory (it is created if missing)")
+    try:
+        name_max = os.pathconf(os.path.abspath(os.sep), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    for part in (*Path(os.path.abspath(text)).parts, *names):
+        if len(os.fsencode(part)) > name_max:
+            raise ConfigError(
+                f"{where} {text[:60]}...: the name {part[:40]!r}... is "
+                f"{len(os.fsencode(part))} bytes, longer than the file system allows "
+                f"({name_max}); choose a shorter {where}"
+            )
+    existing = Path(os.path.abspath(text))
+    while not existing.exists() and not existing.is_symlink():
+        existing = existing.parent
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(f"{where} {path}: is a symbolic link to nothing; remove it or fix it")
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{where} {path}: is a file; give a directory (it is created if missing)")
+    for name in names:
+        target = path / name
+        if target.is_symlink() and not target.exists():
+            raise ConfigError(
+                f"{where} {path}: {name} is a symbolic link to nothing; remove it or "
+                f"choose another {where}"
+            )
+        if target.is_dir():
+            raise ConfigError(
+                f"{where} {path}: {name} is a directory where the output file goes; "
+                f"remove it or choose another {where}"
+            )
+    if existing.is_symlink() and not existing.exists():
+        raise ConfigError(f"{where} {path}: {existing} is a symbolic link to nothing")
+    if not existing.is_dir():
+        raise ConfigError(f"{where} {path}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{where} {path}: cannot write in {existing} (permission denied)")
+    return path
+
+
+def made(directory: Path) -> Path:
+    """The directory, created if missing; a failure is one line naming it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{directory}: cannot create it ({exc.strerror or exc})") from None
+    return directory
+
+
+def write_bytes(path: Path, data: bytes | str) -> Path:
+    """Write an output file (text as UTF-8), creating its directory; a failure is one line
+    naming the file."""
+    made(path.parent)
+    try:
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+    return path

@@ -10,10 +10,11 @@ import attrs
 from attrs import frozen
 
 from accelsim import jsonio
-from accelsim.baseline_cache import BaselineCache, dense_key, jobs_key
+from accelsim.baseline_cache import BaselineCache, jobs_key
 from accelsim.engine.assemble import SimResult, check_fits, simulate
 from accelsim.engine.mapper import Evaluations, fixed_entries, map_network
 from accelsim.errors import ConfigError
+from accelsim.files import made, write_bytes
 from accelsim.outputs.html_report import write_html_report
 from accelsim.outputs.perfetto import write_perfetto
 from accelsim.outputs.report import Report, build_report, trace_arrays, write_trace
@@ -80,24 +81,36 @@ def run_scenario(
         return None if progress is None else (lambda i, n, name: progress(phase, i, n, name))
 
     want = scenario.baselines if baselines is None else baselines
-    network = [p.layer for p in pruned.layers]
-    dense_jobs = None
     for layer in jobs:  # the policy's own jobs are checked first
         check_fits(layer, hw, None)
-    if want and (cache is None or cache.get(dense_key(network, scenario.mapping, hw)) is None):
+    dense_jobs: list[LayerJobs] = []
+    if want:
         dense_mapping = scenario.mapping
         if plan is not None:  # the dense design at its own best mapping
-            dense_mapping = map_network(
-                pruned.dense(), scenario.mapping, hw, RoundRobin(), engine, scenario.energy
-            ).mappings
-        dense_jobs = _checked_dense_jobs(pruned, dense_mapping, hw)  # before simulating
+            try:
+                dense_mapping = map_network(
+                    pruned.dense(), scenario.mapping, hw, RoundRobin(), engine, scenario.energy
+                ).mappings
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"the dense baseline (the network unpruned, for the speedup over a "
+                    f"dense design) cannot run on this hardware: {exc}; skip it with "
+                    f"--no-baselines or baselines = false"
+                ) from None
+        dense_jobs = build_jobs(pruned.dense(), dense_mapping, hw)
+    if want and (
+        cache is None or cache.get(jobs_key("dense", dense_jobs, hw), dense_jobs, hw.n_pes) is None
+    ):
+        _check_dense_jobs(dense_jobs, hw, engine)  # before simulating
     result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     dense = rr = dense_cycles = rr_cycles = None
     notes = [plan.note()] if plan is not None else []
     if want:
         dense, dense_cycles = _baseline(
             cache,
-            lambda: dense_key(network, scenario.mapping, hw),
+            "dense",
+            dense_jobs,
+            hw,
             lambda: simulate(dense_jobs, hw, RoundRobin(), step("dense design"), engine=engine),
         )
         if policy_obj.name == RoundRobin.name:
@@ -105,7 +118,9 @@ def run_scenario(
         else:
             rr, rr_cycles = _baseline(
                 cache,
-                lambda: jobs_key("round-robin", jobs, hw),
+                "round-robin",
+                jobs,
+                hw,
                 lambda: simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine),
             )
     splits_wanted = _split_notes(jobs, hw.n_pes)
@@ -173,38 +188,51 @@ def _version() -> str:
     return __version__
 
 
-def _checked_dense_jobs(pruned: PrunedNetwork, mapping, hw) -> list[LayerJobs]:
-    """The dense baseline's jobs, each layer checked to fit this hardware under its plan, so
-    that a baseline that cannot run fails before anything is simulated and says so."""
+def _check_dense_jobs(jobs: list[LayerJobs], hw, engine: str) -> None:
+    """Each layer of the dense baseline checked to fit this hardware under its plan (and, under
+    engine = "fast", to be one the closed form computes), so that a baseline that cannot run
+    fails before anything is simulated and says that it is the baseline."""
+    from accelsim.engine import closed_form
     from accelsim.engine.broadcasts import broadcasts
     from accelsim.policies import Problem
 
     try:
-        jobs = build_jobs(pruned.dense(), mapping, hw)
         for layer in jobs:
             plan = RoundRobin().plan(Problem.from_layer(layer, hw.n_pes, hw))
-            check_fits(layer, hw, broadcasts(plan.queues, layer))
+            bc = broadcasts(plan.queues, layer)
+            check_fits(layer, hw, bc)
+            if engine == "fast":
+                note = closed_form.timeline_or_note(layer, bc, hw, False)[1]
+                if note is not None:
+                    raise ConfigError(
+                        f"layer {layer.layer.name}: engine = 'fast', but the closed form "
+                        f"is not exact here: {note}"
+                    )
     except ConfigError as exc:
         raise ConfigError(
             f"the dense baseline (the network unpruned, for the speedup over a "
             f"dense design) cannot run on this hardware: {exc}; skip it with "
             f"--no-baselines or baselines = false"
         ) from None
-    return jobs
 
 
 def _baseline(
-    cache: BaselineCache | None, key: Callable[[], str], run: Callable[[], SimResult]
+    cache: BaselineCache | None,
+    kind: str,
+    jobs: list[LayerJobs],
+    hw,
+    run: Callable[[], SimResult],
 ) -> tuple[SimResult | None, tuple[int, ...]]:
-    """A baseline's per-layer cycles, from the cache when it has them."""
-    k = None if cache is None else key()
-    cycles = None if cache is None else cache.get(k)
+    """A baseline's per-layer cycles, from the cache when it holds plausible ones for these
+    very jobs (keyed by their content), else simulated and stored."""
+    key = None if cache is None else jobs_key(kind, jobs, hw)
+    cycles = None if cache is None else cache.get(key, jobs, hw.n_pes)
     if cycles is not None:
         return None, cycles
     result = run()
     cycles = tuple(l.cycles for l in result.layers)
     if cache is not None:
-        cache.put(k, cycles)
+        cache.put(key, cycles)
     return result, cycles
 
 
@@ -253,18 +281,24 @@ def write_outputs(
     report.html."""
     if trace not in TRACES:
         raise ConfigError(f"trace = {trace!r}: must be one of {', '.join(TRACES)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    made(out_dir)
     report = outcome.report
     files = {
         "summary.json": report.to_json(),
         "layers.csv": report.to_csv(),
         # wall time apart: summary.json is the same bytes for the same scenario and seed
         "timings.json": jsonio.dumps(
-            {"simulation_wall_seconds": report.wall_seconds, "events": report.events}, indent=2
+            {
+                "simulation_wall_seconds": report.wall_seconds,
+                "events": report.events,
+                "layers_by_engine": report.layers_by_engine(),
+                "computed": report.work_done(),
+            },
+            indent=2,
         ),
     }
     for name, text in files.items():
-        (out_dir / name).write_text(text)
+        write_bytes(out_dir / name, text)
     written = [out_dir / n for n in files]
     if trace in ("npz", "all"):
         write_trace(outcome.result, out_dir / "trace.npz")

@@ -69,6 +69,8 @@ _TOP = {
     "energy",
     "area",
 }
+# a lower density is all zeros at any layer size, and its Beta spread would divide by zero
+MIN_ACTIVATION_DENSITY = 1e-6
 _WORKLOAD = ("activation_cv", "activation_density", "input_shape", "layers", "network")
 _PRUNING = {"profile", "density", "cv", "weights", "keep", "dense", "method", "n", "m", "measured"}
 
@@ -173,11 +175,11 @@ def _activations(
         if (
             isinstance(density, bool)
             or not isinstance(density, (int, float))
-            or not 0 < density <= 1
+            or not MIN_ACTIVATION_DENSITY <= density <= 1
         ):
             raise ConfigError(
                 f"{src}: [workload] {where} = {density!r}: must be a fraction "
-                f"of nonzero inputs, > 0 and <= 1"
+                f"of nonzero inputs, from {MIN_ACTIVATION_DENSITY:g} to 1"
             )
     cv = workload.get("activation_cv", 0.3)
     if isinstance(cv, bool) or not isinstance(cv, (int, float)) or not 0 <= cv <= 10:
@@ -185,6 +187,23 @@ def _activations(
             f"{src}: [workload] activation_cv = {cv!r}: must be a number from 0 to 10"
         )
     return table, float(cv)
+
+
+def _check_effect(workload: dict, given: dict, hw: Hardware, src: str) -> None:
+    """Fields that change nothing on this hardware are refused, not silently ignored."""
+    if not hw.pe_skips_activations:
+        for key in ("activation_density", "activation_cv"):
+            if key in workload:
+                raise ConfigError(
+                    f"{src}: [workload] {key} = {workload[key]!r} has no effect: the PEs do "
+                    f"not skip zero inputs; set [hardware] pe_skips_activations = true, or "
+                    f"leave {key} out"
+                )
+    if "pe_window" in given and hw.pe_model != "window":
+        raise ConfigError(
+            f"{src}: [hardware] pe_window = {given['pe_window']!r} has no effect with "
+            f'pe_model = {hw.pe_model!r} (only with pe_model = "window")'
+        )
 
 
 def _table(data: dict, key: str, src: str) -> dict:
@@ -328,6 +347,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
     area = _build(AreaTable, _table(data, "area", src), "area", src)
+    _check_effect(workload, _table(data, "hardware", src), hardware, src)
     if pruning.measured is not None:
         check_measured(pruning.measured, network, f"{src}: [pruning] measured")
     name = folder_name(data["name"], f"{src}:") if "name" in data else Path(src).stem

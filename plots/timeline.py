@@ -13,11 +13,13 @@ from pathlib import Path
 
 import matplotlib.style
 
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, ConfigError
 from accelsim.outputs import plotting
 
+MAX_CYCLE = 2**62  # beyond any run's cycles, and far from int64 overflow
 
-def main() -> int:
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("result_dir", type=Path)
     parser.add_argument(
@@ -28,27 +30,39 @@ def main() -> int:
     )
     parser.add_argument("--window", type=int, nargs=2, metavar=("T0", "T1"))
     add_figure_options(parser)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.window and args.window[1] <= args.window[0]:
         parser.error(f"--window {args.window[0]} {args.window[1]}: T1 must be after T0")
+    if args.window and not 0 <= args.window[0] < args.window[1] <= MAX_CYCLE:
+        parser.error(f"--window {args.window[0]} {args.window[1]}: need 0 <= T0 < T1 <= 2^62")
     stem = "timeline" if not args.window else "timeline_{}_{}".format(*args.window)
     try:
-        out = output_path(args, stem)
         trace = plotting.load_trace(args.result_dir)
-        end = int(trace["end"].max()) if len(trace["end"]) else 0
+        out = output_path(args, stem)
+        if not out.parent.is_dir():
+            raise ConfigError(f"--out {out}: no directory {out.parent}; create it first")
+        end = int(trace["end"].max(initial=0))
         if args.window and args.window[0] >= end:
-            raise AccelsimError(
+            raise ConfigError(
                 f"--window {args.window[0]} {args.window[1]}: the run ends at cycle {end:,}; "
                 f"give T0 below it"
             )
-        with matplotlib.style.context(args.style or {}):
-            figure = plotting.timeline_figure(
-                trace,
-                _title(args.result_dir, args.window),
-                args.window,
-                dpi=args.dpi or plotting.DPI,
-            )
-            plotting.save_figure(figure, out, args.dpi)
+        if args.window:  # past the run's end there is nothing to draw
+            args.window = [args.window[0], min(args.window[1], end)]
+        try:
+            with matplotlib.style.context(args.style or {}):
+                figure = plotting.timeline_figure(
+                    trace,
+                    _title(args.result_dir, args.window),
+                    args.window,
+                    dpi=args.dpi or plotting.DPI,
+                )
+                plotting.save_figure(figure, out, args.dpi)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ConfigError(
+                f"{args.result_dir / 'trace.npz'}: incomplete or inconsistent trace "
+                f"({type(exc).__name__}: {exc}); run accelsim run again to write it"
+            ) from None
     except (AccelsimError, OSError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -878,6 +878,110 @@ def late_error_cases():
     )
 
 
+def _measured(**arrays) -> bytes:
+    """A LeNet-5 measured-mask file: every kernel count 1 unless `arrays` replace some
+    (None drops one), with its meta."""
+    import numpy as np
+
+    shapes = {"conv1": (20, 1), "conv2": (50, 20), "ip1": (500, 800), "ip2": (10, 500)}
+    meta = {
+        "network": "lenet5",
+        "variant": "fuzz",
+        "method": "layer",
+        "package": "none",
+        "version": "0",
+        "file": "none",
+        "sparsity": 0.9,
+        "layers": list(shapes),
+        "window": 3,
+    }
+    data = {"meta": np.array(json.dumps(meta))}
+    for i, shape in enumerate(shapes.values()):
+        data[f"kernels_{i}"] = np.ones(shape, dtype=np.uint8)
+        if i < 2:  # 5x5 kernels: four 3x3 windows, the first holding the one nonzero
+            data[f"windows_{i}"] = np.zeros((*shape, 4), dtype=np.uint8)
+            data[f"windows_{i}"][..., 0] = 1
+    for key, value in arrays.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    buffer = io.BytesIO()
+    np.savez(buffer, **data)
+    return buffer.getvalue()
+
+
+def second_round_cases():
+    """The surface of issue 24: measured-mask files, activation sparsity, fields without
+    effect, policy options, compare's flags and --out."""
+    import numpy as np
+
+    measured = {"pruning": 'measured = "m.npz"'}
+    for name, changes, expect, words in (
+        ("valid", {}, "accept", ()),
+        ("no meta", {"meta": None}, "reject", ("m.npz", "meta")),
+        ("float counts", {"kernels_2": np.ones((500, 800))}, "reject", ("kernels_2", "float")),
+        ("2**63", {"kernels_3": np.full((10, 500), 2**63, np.uint64)}, "reject", ("kernels_3",)),
+        ("negative", {"kernels_3": np.full((10, 500), -1)}, "reject", ("kernels_3", "-1")),
+        ("short kernels", {"kernels_1": np.ones((50, 2), np.uint8)}, "reject", ("kernels_1",)),
+        ("windows off", {"windows_0": np.zeros((20, 1, 4), np.uint8)}, "reject", ("windows_0",)),
+        ("object", {"kernels_0": np.array([None], dtype=object)}, "reject", ("m.npz",)),
+        (
+            "all zero",
+            {
+                **{
+                    f"kernels_{i}": np.zeros(s, np.uint8)
+                    for i, s in enumerate([(20, 1), (50, 20), (500, 800), (10, 500)])
+                },
+                "windows_0": np.zeros((20, 1, 4), np.uint8),
+                "windows_1": np.zeros((50, 20, 4), np.uint8),
+            },
+            "reject",
+            ("m.npz", "nonzero"),
+        ),
+    ):
+        yield Case(
+            f"measured {name}",
+            "measured file",
+            {"s.toml": scenario(**measured), "m.npz": _measured(**changes)},
+            run_args(),
+            expect,
+            words,
+        )
+    two_sided = "pe_rows = 2\npe_cols = 2\npe_skips_activations = true"
+    for workload, hardware, words in (
+        ("activation_density = 5e-324", two_sided, ("activation_density", "5e-324")),
+        ("activation_density = 0.5", None, ("activation_density", "no effect")),
+        ("activation_cv = 0.5", None, ("activation_cv", "no effect")),
+        (None, "pe_window = 5", ("pe_window", "no effect")),
+    ):
+        tables = {}
+        if workload:
+            tables["workload"] = f'network = "lenet5"\n{workload}'
+        if hardware:
+            tables["hardware"] = hardware if hardware == two_sided else f"pe_rows = 2\n{hardware}"
+        yield Case(
+            f"effect {workload or hardware}",
+            "scenario field",
+            {"s.toml": scenario(**tables)},
+            run_args(),
+            "reject",
+            ("s.toml", *words),
+        )
+    sc = {"s.toml": scenario()}
+    for argv, words in (
+        (run_args(("--policy-option", "evaluations=9\nseed=1")), ("--policy-option",)),
+        (("run", "{d}/s.toml", "--out", "", "-q"), ("--out",)),
+        (("run", "{d}/s.toml", "--out", "{d}/" + "x" * 300, "-q"), ("--out",)),
+        (("compare", "{d}/s.toml", "--policies", "", "--out", "{d}/o"), ("--policies",)),
+        (("compare", "{d}/s.toml", "--evaluations", "3", "--out", "{d}/o"), ("--evaluations",)),
+        (("compare", "--networks", "a,a", "--out", "{d}/o"), ("--networks", "more than once")),
+        (("compare", "{d}/s.toml", "--networks", "--out", "{d}/o"), ("--networks",)),
+        (("compare", "--networks", "--engine", "fast", "--out", "{d}/o"), ("--engine",)),
+    ):
+        yield Case(" ".join(argv[:1] + argv[2:4]), "flag", sc, argv, "reject", words)
+
+
 def all_cases() -> list[Case]:
     return [
         *field_cases(),
@@ -891,6 +995,7 @@ def all_cases() -> list[Case]:
         *flag_cases(),
         *late_error_cases(),
         *extreme_accepted_cases(),
+        *second_round_cases(),
     ]
 
 

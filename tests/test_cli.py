@@ -345,3 +345,69 @@ def test_compare_refuses_a_policy_named_twice(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--policies names lpt more than once" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "compare.json").exists()
+
+
+LENET_TOML = '[workload]\nnetwork = "lenet5"\n[pruning]\nprofile = "han2015-lenet5"\n'
+
+
+@pytest.mark.parametrize(
+    "command, blocker",
+    [
+        ("run", "summary.json"),
+        ("run", "trace.npz"),
+        ("run", "timeline.png"),
+        ("size", "sizing.json"),
+        ("run", "dangling"),
+        ("run", "long"),
+        ("run", "empty"),
+    ],
+)
+def test_an_unusable_out_is_refused_in_one_line_before_any_work(
+    tmp_path, capsys, monkeypatch, command, blocker
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(LENET_TOML)
+    out = tmp_path / "o"
+    if blocker == "dangling":
+        out.symlink_to(tmp_path / "nowhere")
+    elif blocker == "long":
+        out = tmp_path / ("x" * 300) / "o"
+    elif blocker == "empty":
+        out = ""
+    else:
+        (out / blocker).mkdir(parents=True)
+    argv = [command, "s.toml", "--out", str(out), "-q"]
+    argv += ["--latency-target", "1", "--max-pes", "2"] if command == "size" else ["--no-cache"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "results").exists()  # nothing written, no empty folder left
+
+
+def test_a_refused_run_leaves_no_empty_results_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(LENET_TOML)
+    assert main(["run", "s.toml", "--policy", "nope", "-q", "--no-cache"]) == 2
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_summary_and_timings_say_which_engine_did_the_work(tmp_path, capsys):
+    """Under the closed form no event is simulated: 'simulated 0 events' would say nothing
+    ran; the line and timings.json name the engine and how many layers each computed."""
+    scenario = small_scenario(tmp_path)
+    for engine in ("fast", "simpy"):
+        out = tmp_path / engine
+        argv = ["run", str(scenario), "--out", str(out), "-q", "--no-plots", "--no-cache"]
+        assert main([*argv, "--engine", engine]) == 0
+        printed = " ".join(capsys.readouterr().out.split())
+        timings = json.loads((out / "timings.json").read_text())
+        assert timings["layers_by_engine"] == {
+            "fast": 4 * (engine == "fast"),
+            "simpy": 4 * (engine == "simpy"),
+        }
+        if engine == "fast":
+            assert "closed form for 4 layers" in printed and "0 events" not in printed
+            assert timings["events"] == 0
+        else:
+            assert timings["events"] > 0
+            assert f"simulated {timings['events']:,} events for 4 layers" in printed

@@ -246,3 +246,72 @@ def test_workload_command_shows_measured_against_modelled_with_a_plot(tmp_path, 
     out = capsys.readouterr().out
     assert "against the fitted sparsity model" in out and "separable_conv2d_1.pw" in out
     assert (tmp_path / "measured_vs_model.png").stat().st_size > 10_000
+
+
+def _toy_file(path: Path) -> dict[str, np.ndarray]:
+    """A valid measured-mask file for LeNet-5 (5x5 kernels: four 3x3 windows each, and a
+    mask per layer), returned as its arrays so a test can damage one and save them again."""
+    network = load_network("lenet5")
+    rng = np.random.default_rng(0)
+    layers = [
+        MeasuredLayer.from_mask(
+            l.name, rng.random((l.out_c, l.channels_per_group, l.k_h, l.k_w)) < 0.3, 3, True
+        )
+        for l in network.mac_layers
+    ]
+    meta = {
+        "network": "lenet5",
+        "variant": "toy",
+        "method": "layer",
+        "package": "none",
+        "version": "0",
+        "file": "none",
+        "sparsity": 0.7,
+    }
+    write_measured(path, meta, layers)
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _damaged(arrays, **changes):
+    out = dict(arrays)
+    for key, value in changes.items():
+        if value is None:
+            del out[key]
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: _damaged(a, kernels_1=None), "kernels_1 is missing"),
+        (lambda a: _damaged(a, kernels_0=a["kernels_0"].astype(float)), "float64 values"),
+        (lambda a: _damaged(a, kernels_2=a["kernels_2"].astype(np.int64) - 1), "holds -1"),
+        (lambda a: _damaged(a, kernels_0=a["kernels_0"][:, :, None]), "has shape"),
+        (lambda a: _damaged(a, windows_0=a["windows_0"][:, :, :2]), "windows_0 has shape"),
+        (lambda a: _damaged(a, windows_1=np.zeros_like(a["windows_1"])), "do not add up"),
+        (lambda a: _damaged(a, kernels_3=1 - a["kernels_3"]), "mask_3 disagrees"),
+        (lambda a: _damaged(a, mask_2=a["mask_2"][:-1]), "mask_2 is uint8 of shape"),
+        (
+            lambda a: _damaged(a, mask_3=None, kernels_3=np.full(a["kernels_3"].shape, 2**63)),
+            "holds 9223372036854775808",
+        ),
+        (lambda a: _damaged(a, kernels_0=np.array([{"a": 1}], dtype=object)), "not a measured"),
+        (lambda a: _damaged(a, meta=None), "no 'meta'"),
+        (
+            lambda a: {k: (np.zeros_like(v) if k != "meta" else v) for k, v in a.items()},
+            "no layer keeps a nonzero weight",
+        ),
+    ],
+)
+def test_a_damaged_measured_file_is_one_clear_error_before_running(tmp_path, change, message):
+    arrays = _toy_file(tmp_path / "good.npz")
+    data = {"workload": {"network": "lenet5"}, "pruning": {"measured": "good.npz"}}
+    scenario = scenario_from_dict(data, "s.toml", base=tmp_path)  # the valid file loads
+    assert scenario.pruned().pruned_macs > 0
+    np.savez(tmp_path / "bad.npz", **change(arrays))
+    data["pruning"]["measured"] = "bad.npz"
+    with pytest.raises(ConfigError, match=message):
+        scenario_from_dict(data, "s.toml", base=tmp_path)

@@ -436,3 +436,40 @@ def test_plot_scripts_choose_the_format_by_extension_and_refuse_bad_input(tmp_pa
         assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
         assert says in done.stderr
     assert not (tmp_path / "timeline_5000_6000.png").exists()
+
+
+def test_the_timeline_script_refuses_bad_input_in_one_line(tmp_path):
+    """A missing, corrupt or incomplete trace, a window that overflows or starts after the
+    run, an --out into a missing folder: one line and exit 2, never a traceback."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "plots" / "timeline.py"
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "trace.npz").write_text("junk")
+    (tmp_path / "part").mkdir()
+    np.savez(tmp_path / "part" / "trace.npz", pe=np.zeros(1))
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    np.savez(
+        ok / "trace.npz",
+        pe=np.zeros(1, np.int64),
+        start=np.zeros(1, np.int64),
+        end=np.full(1, 10, np.int64),
+        state=np.zeros(1, np.int64),
+        held_by=np.full(1, -1, np.int64),
+    )
+    for argv, words in (
+        (["none"], "no trace here"),
+        (["bad"], "not a trace written by accelsim"),
+        (["part"], "the trace lacks start"),
+        (["ok", "--window", "0", str(2**70)], "--window"),
+        (["ok", "--window", "50", "60"], "the run ends at cycle 10"),
+        (["ok", "--out", str(tmp_path / "nowhere" / "t.png")], "no directory"),
+    ):
+        done = subprocess.run(
+            [sys.executable, str(script), *argv], cwd=tmp_path, capture_output=True, text=True
+        )
+        # argparse's usage block (wrapped over lines) comes before its own one-line error
+        lines = [l for l in done.stderr.splitlines() if "error:" in l]
+        assert done.returncode == 2 and len(lines) == 1 and words in lines[0], done.stderr

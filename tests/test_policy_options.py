@@ -12,7 +12,7 @@ from accelsim.policies import load_policy
 SCENARIO = (
     "name = 'small'\nseed = 4\npolicy = 'hardware-aware'\n[workload]\n"
     "network = 'lenet5'\n[pruning]\nprofile = 'han2015-lenet5'\n[hardware]\n"
-    "pe_rows = 2\npe_cols = 2\n"
+    "pe_rows = 2\npe_cols = 2\n[mapping]\ntile_h = 0\n"  # fixed: the plans, not the mapper, differ
 )
 
 
@@ -100,3 +100,56 @@ def test_bad_options_are_one_line_and_exit_2_before_running(tmp_path, capsys, ex
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and words in err, err
     assert not out.exists()
+
+
+def _total(out):
+    return json.loads((out / "summary.json").read_text())["total"]
+
+
+def test_the_scenarios_options_go_with_its_policy_however_it_is_named(tmp_path, capsys):
+    """`run --policy P` where P is the scenario's own policy keeps [policy_options], and
+    `compare` gives them to that policy, as `run` does."""
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO + "[policy_options]\nevaluations = 9\n")
+    runs = {}
+    for name, argv in (
+        ("plain", []),
+        ("named", ["--policy", "hardware-aware"]),
+        ("given", ["--policy", "hardware-aware", "--policy-option", "evaluations=9"]),
+        ("other", ["--policy", "hardware-aware", "--policy-option", "evaluations=40"]),
+    ):
+        out = tmp_path / name
+        base = ["run", str(path), "--out", str(out), "-q", "--no-plots", "--no-cache"]
+        assert main([*base, *argv]) == 0
+        runs[name] = _total(out)
+    assert runs["plain"] == runs["named"] == runs["given"]
+    assert runs["other"]["cycles"] != runs["plain"]["cycles"]  # the budget matters here
+    out = tmp_path / "cmp"
+    argv = ["compare", str(path), "--policies", "hardware-aware", "--out", str(out), "-q"]
+    assert main(argv) == 0
+    compared = json.loads((out / "compare.json").read_text())
+    text = json.dumps(compared)
+    assert str(runs["plain"]["cycles"]) in text
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["run", "S", "--policy-option", "evaluations=9\nseed=3"], "a line break inside"),
+        (["compare", "S", "--policies", ""], "--policies '': an empty name"),
+        (["compare", "S", "--policies", "lpt,,kk"], "an empty name"),
+        (["compare", "S", "--evaluations", "5"], "--evaluations is for compare --networks"),
+        (["compare", "--networks", "lenet5_han2015,lenet5_han2015"], "more than once"),
+        (["compare", "S", "--networks"], "would ignore a scenario file"),
+        (["compare", "--networks", "--policies", "lpt"], "would ignore --policies"),
+        (["compare", "--networks", "--engine", "simpy"], "would ignore --engine"),
+        (["run", "S", "--out", ""], "--out '': name a directory"),
+    ],
+)
+def test_flags_that_would_be_dropped_or_cut_are_refused(tmp_path, capsys, argv, words):
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO)
+    argv = [str(path) if a == "S" else a for a in argv]
+    assert main([*argv, "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]

@@ -98,3 +98,30 @@ def test_an_unreachable_target_says_so(tmp_path, capsys):
 def test_every_candidate_counts_its_buffers_banks():
     for c in size(SCENARIO, target_cycles=60_000, max_pes=32).simulated:
         assert c.banks == sum(-(-round(b * c.scale) // 8192) for b in (4096, 8192, 8192)), c
+
+
+def test_sizing_json_is_written_and_the_plot_drawn_when_nothing_can_run_or_areas_are_infinite(
+    tmp_path, capsys
+):
+    """No candidate fits its buffers, or every area is infinite (ideal buffers): the Pareto
+    chart has nothing to put on log axes, and must neither crash nor lose sizing.json."""
+    base = (
+        "[workload]\nnetwork = 'lenet5'\n[pruning]\nprofile = 'han2015-lenet5'\nbaselines = false\n"
+        "[mapping]\ntile_h = 0\n"  # fixed: with the mapper a 64 B weight buffer runs
+    )
+    for name, hardware, status in (
+        ("tiny", "weight_buffer_bytes = 64\n", 1),
+        ("ideal", "weight_buffer_bytes = inf\ninput_buffer_bytes = inf\n", 0),
+    ):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(base.replace("baselines = false\n", "") + f"[hardware]\n{hardware}")
+        out = tmp_path / name
+        argv = ["size", str(path), "--latency-target", "1e9", "--unit", "cycles"]
+        assert main([*argv, "--max-pes", "2", "--out", str(out), "-q"]) == status
+        capsys.readouterr()
+        rows = json.loads((out / "sizing.json").read_text())["rows"]
+        assert rows and (out / "pareto.png").stat().st_size > 0
+        if name == "tiny":
+            assert not any(r["cycles"] for r in rows) and all(r["error"] for r in rows)
+        else:
+            assert all(r["area_mm2"] is None for r in rows)

@@ -129,11 +129,12 @@ def test_a_sample_of_a_grid_larger_than_int64_is_drawn_without_listing_it(tmp_pa
         "index_bits",
     ]
     grid = "".join(f'"hardware.{a}" = {list(range(1, 60))}\n' for a in axes)
+    grid += '"hardware.pe_model" = ["window"]\n'  # pe_window has an effect only there
     a = make(tmp_path, grid, "sample = 2\nseed = 7")
     b = make(tmp_path, grid, "sample = 2\nseed = 7")
     assert 59 ** len(axes) > 2**63
     assert len(a.points) == 2 and [p.params for p in a.points] == [p.params for p in b.points]
-    assert all(1 <= v <= 59 for p in a.points for v in p.params.values())
+    assert all(1 <= p.params[f"hardware.{x}"] <= 59 for p in a.points for x in axes)
 
 
 @pytest.mark.parametrize(
@@ -231,3 +232,62 @@ def test_csv_columns_do_not_depend_on_where_a_failed_point_falls(tmp_path):
         write_csv(rows, tmp_path / "r.csv")
         heads.append((tmp_path / "r.csv").read_text().splitlines()[0])
     assert heads[0] == heads[1] == "policy,cycles,utilization,error"
+
+
+ACT = """name = "act"
+network = "lenet5"
+source = "a test"
+[density]
+conv1 = 0.66
+conv2 = 0.12
+ip1 = 0.08
+ip2 = 0.19
+[activation_density]
+conv2 = {conv2}
+ip1 = {ip1}
+"""
+
+
+@pytest.mark.slow
+def test_editing_any_file_a_point_reads_gives_it_a_new_key_and_fresh_numbers(tmp_path):
+    """A measured-mask file and an activation profile file, edited between two runs of the
+    same sweep: the resumed sweep's rows equal a fresh sweep's, never the old numbers."""
+    import shutil
+
+    from accelsim.workload.sparsity.measured import measured_path
+
+    base = tmp_path / "base.toml"
+    base.write_text(
+        'name = "m"\n[workload]\nnetwork = "real_waifu2x_upconv7"\n'
+        'activation_density = "act.toml"\n[pruning]\nmeasured = "m.npz"\n'
+        "[mapping]\ntile_h = 16\ntile_w = 16\n[hardware]\npe_rows = 2\npe_cols = 4\npe_skips_activations = true\n"
+    )
+    (tmp_path / "s.toml").write_text(
+        'name = "s"\nbase = "base.toml"\n[grid]\n"hardware.pe_cols" = [4, 8]\n'
+    )
+    # the activation profile names waifu2x's layers
+    from accelsim.workload.networks.topology import load_network
+
+    names = [l.name for l in load_network("real_waifu2x_upconv7").mac_layers]
+    act = "[activation_density]\n" + "".join(f"{n} = {{d}}\n" for n in names[1:])
+
+    def edit(variant, density):
+        shutil.copy(measured_path(f"waifu2x_upconv7.{variant}"), tmp_path / "m.npz")
+        (tmp_path / "act.toml").write_text(act.replace("{d}", str(density)))
+
+    def rows(store_dir):
+        sweep = load_sweep(tmp_path / "s.toml")
+        store = ResultStore(store_dir / "r.sqlite")
+        run_sweep(sweep, store, quiet=True)
+        out = sorted((r["point"], r["cycles"]) for r in store.rows(p.key for p in sweep.points))
+        store.close()
+        return out
+
+    edit("layer50", 0.5)
+    first = rows(tmp_path / "resumed")
+    for variant, density in (("layer80", 0.5), ("layer80", 0.25)):
+        edit(variant, density)
+        resumed = rows(tmp_path / "resumed")
+        assert resumed == rows(tmp_path / f"fresh-{variant}-{density}")
+        assert resumed != first
+        first = resumed

@@ -7,6 +7,8 @@ SVG or PDF. The four figures of every run are in accelsim.outputs.plotting.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
@@ -283,19 +285,40 @@ def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles"
     Pareto front joined, the target and the chosen configuration marked. Latency is in the
     unit the target was asked in: cycles, or ms at `clock_hz`."""
     per = 1.0 if unit == "cycles" else 1e3 / clock_hz  # cycles -> the unit shown
-    ok = [c for c in sizing.simulated if c.feasible]
+
+    def drawable(c) -> bool:  # an infinite area (ideal buffers) has no place on the chart
+        return c.feasible and math.isfinite(c.area_mm2) and c.area_mm2 >= 0
+
+    ok = [c for c in sizing.simulated if drawable(c)]
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
-    if ok:
-        sc = ax.scatter(
-            [c.area_mm2 for c in ok],
-            [c.cycles * per for c in ok],
-            c=[c.energy_uj for c in ok],
-            cmap="viridis",
-            s=30,
+    if not ok:  # nothing to place on log axes: say so, keep the file
+        ax.text(
+            0.5,
+            0.5,
+            (
+                "no configuration could run"
+                if not any(c.feasible for c in sizing.simulated)
+                else "no configuration that ran has a finite area (ideal buffers)"
+            )
+            + f"\ntarget {sizing.target_cycles:,} cycles; sizing.json lists every run",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
         )
-        fig.colorbar(sc, ax=ax, label="energy (uJ)")
-    front = sizing.front
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title or "sizing")
+        return fig
+    sc = ax.scatter(
+        [c.area_mm2 for c in ok],
+        [c.cycles * per for c in ok],
+        c=[c.energy_uj for c in ok],
+        cmap="viridis",
+        s=30,
+    )
+    fig.colorbar(sc, ax=ax, label="energy (uJ)")
+    front = [c for c in sizing.front if drawable(c)]
     ax.plot(
         [c.area_mm2 for c in front],
         [c.cycles * per for c in front],
@@ -310,7 +333,7 @@ def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles"
         if unit == "cycles"
         else f"{sizing.target_cycles * per:g} ms ({sizing.target_cycles:,} cycles)"
     )
-    drawn = [c.cycles for c in ok] or [sizing.target_cycles]
+    drawn = [c.cycles for c in ok]
     if min(drawn) / 10 <= sizing.target_cycles <= max(drawn) * 10:
         ax.axhline(
             sizing.target_cycles * per,
@@ -328,7 +351,7 @@ def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles"
             linewidth=0.8,
             label=f"target {shown}: off the chart",
         )
-    if sizing.best is not None:
+    if sizing.best is not None and drawable(sizing.best):
         b = sizing.best
         ax.scatter(
             [b.area_mm2],

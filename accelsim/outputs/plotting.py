@@ -22,6 +22,7 @@ MAX_FIGSIZE: drawing time and file size stay flat from a few dozen PEs to thousa
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -103,8 +104,21 @@ def load_trace(result_dir: Path) -> dict[str, np.ndarray]:
             f"{path}: no trace here; run `accelsim run SCENARIO --out {result_dir}` first "
             f"(with --trace npz or all)"
         )
-    with np.load(path) as data:
-        return {k: data[k] for k in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            trace = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ConfigError(
+            f"{path}: not a trace written by accelsim ({exc or type(exc).__name__}); run "
+            f"`accelsim run SCENARIO --out {result_dir}` again"
+        ) from None
+    missing = [k for k in ("pe", "start", "end", "state", "held_by") if k not in trace]
+    if missing:
+        raise ConfigError(
+            f"{path}: the trace lacks {', '.join(missing)}; run `accelsim run SCENARIO "
+            f"--out {result_dir}` again"
+        )
+    return trace
 
 
 def intervals_of(trace: dict[str, np.ndarray]) -> StateIntervals:

@@ -90,6 +90,23 @@ class Report:
     notes: tuple[str, ...] = ()
     inputs: dict = field(factory=dict)  # what else the run was given (pipeline.run_inputs)
 
+    def layers_by_engine(self) -> dict[str, int]:
+        """How many layers each engine computed: the closed form ("fast") needs no events."""
+        return {e: sum(l.engine == e for l in self.layers) for e in ("fast", "simpy")}
+
+    def work_done(self) -> str:
+        """What computed the run, in words: 'simulated 0 events' would hide the closed form."""
+        by = self.layers_by_engine()
+        parts = []
+        if by["fast"]:
+            parts.append(f"closed form for {by['fast']} layer{'s' * (by['fast'] != 1)}")
+        if by["simpy"]:
+            parts.append(
+                f"simulated {self.events:,} events for {by['simpy']} "
+                f"layer{'s' * (by['simpy'] != 1)}"
+            )
+        return "; ".join(parts) or "nothing to compute"
+
     def to_json(self) -> str:
         data = {
             "scenario": self.scenario,
@@ -210,7 +227,7 @@ class Report:
             f"pruned MACs {t.pruned_macs:,} of {t.dense_macs:,} dense "
             f"(ideal speedup {t.dense_macs / max(t.pruned_macs, 1):.2f}x); "
             f"area {self.hardware['area_mm2']['total']:.3f} mm^2; "
-            f"simulated {self.events:,} events in {self.wall_seconds:.2f} s",
+            f"{self.work_done()} in {self.wall_seconds:.2f} s",
         ]
         lines += [
             "DRAM KiB: all traffic; extra: beyond each weight, input and output once "

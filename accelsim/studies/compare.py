@@ -15,7 +15,6 @@ from accelsim.engine.assemble import SimResult, simulate
 from accelsim.engine.gap import PARTS, Gap, result_gap
 from accelsim.errors import ConfigError
 from accelsim.policies import Policy, available, load_policy, missing_extra
-from accelsim.policies.exact import Exact
 from accelsim.scenario import Scenario
 from accelsim.trace import State
 from accelsim.workload.jobs import build_jobs
@@ -45,10 +44,13 @@ class PolicyRun:
 
 
 def policies_for(
-    names: list[str] | None, exact_seconds: float
+    names: list[str] | None, exact_seconds: float, options: dict[str, dict] | None = None
 ) -> tuple[list[Policy], dict[str, str]]:
     """The policies named, or by default every installed one and DEFAULT_EXTRAS; also the
-    defaults left out, each with the extra it needs (named ones must load, or fail)."""
+    defaults left out, each with the extra it needs (named ones must load, or fail).
+    `options` by policy name (a scenario's [policy_options] for its own policy) go to the
+    policy of that name, as `accelsim run` would give them."""
+    options = options or {}
     left_out = {}
     twice = sorted({n for n in names or () if names.count(n) > 1})
     if twice:
@@ -60,7 +62,10 @@ def policies_for(
         left_out = {n: extra for n in names if (extra := missing_extra(n))}
         names = [n for n in names if n not in left_out]
     return [
-        Exact(time_limit_s=exact_seconds) if n == "exact" else load_policy(n) for n in names
+        load_policy(n, {"time_limit_s": exact_seconds, **options.get(n, {})})
+        if n == "exact"
+        else load_policy(n, options.get(n))
+        for n in names
     ], left_out
 
 

@@ -22,8 +22,8 @@ Every point is the base scenario with its values set, validated like any scenari
 anything runs. Results go into an SQLite file, one row per point, committed the moment the
 point finishes. SQLite because it is in the standard library, a commit is atomic and
 durable (a sweep killed at any moment, even by kill -9, keeps every finished point), and the
-primary key (a hash of the point's whole configuration, with the contents of any file it
-names) means a point is never stored twice and a changed base scenario gets new keys.
+primary key (a hash of the point's whole configuration, with the content of every file it
+reads or names) means a point is never stored twice and a changed input gets new keys.
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ import numpy as np
 from attrs import frozen
 
 from accelsim import jsonio
+from accelsim.baseline_cache import code_digest
 from accelsim.engine.area import area_mm2
 from accelsim.errors import ConfigError, unknown
-from accelsim.files import folder_name, read_text
-from accelsim.version import __version__
+from accelsim.files import folder_name, read_text, recording
 
 _SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
 
@@ -98,28 +98,40 @@ def _set(data: dict, dotted: str, value, src: str) -> None:
     target[parts[-1]] = value
 
 
-def _file_digest(scenario: dict, base_dir: Path) -> dict:
-    """Digests of the files a scenario names, so editing one gives its points new keys."""
-    out = {}
-    for section, key in (("workload", "network"), ("pruning", "profile"), ("pruning", "weights")):
-        value = scenario.get(section, {}).get(key)
-        if isinstance(value, str):
+def _named_files(value, base_dir: Path, out: dict[str, str]) -> None:
+    """Digests of every file a scenario value names (any text, in any table, that is the
+    path of a file relative to the sweep's base or absolute), whether or not validating the
+    scenario read it: weights, for one, are read only when the point runs."""
+    if isinstance(value, dict):
+        for v in value.values():
+            _named_files(v, base_dir, out)
+    elif isinstance(value, list):
+        for v in value:
+            _named_files(v, base_dir, out)
+    elif isinstance(value, str) and value:
+        try:
             path = Path(value) if Path(value).is_absolute() else base_dir / value
             if path.is_file():
-                out[f"{section}.{key}"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
+                out[str(path.resolve())] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except (OSError, ValueError):  # not a path: a name, or text too long to be one
+            pass
 
 
-def point_key(scenario: dict, base_dir: Path) -> str:
-    """The point's configuration hash, with its mapping mode made explicit: a scenario
-    without tiling numbers ran the whole-map mapping before the mapper, and its stored
-    results must not be taken for the mapper's."""
+def point_key(scenario: dict, base_dir: Path, read: dict[str, str] | None = None) -> str:
+    """A hash of everything a point's numbers depend on: the resolved scenario with its
+    mapping mode made explicit (a scenario without tiling numbers ran the whole-map mapping
+    before the mapper), the content of every file validating it read (`read`, from
+    accelsim.files.recording: measured masks, activation profiles, a network's weight file
+    beside it) and of every file it names, and accelsim's own code and shipped data. No
+    hand-kept list of file fields to forget."""
+    files = dict(read or {})
+    _named_files(scenario, base_dir, files)
     material = json.dumps(
         {
             "scenario": scenario,
-            "files": _file_digest(scenario, base_dir),
+            "files": files,
             "mapping_mode": mapping_mode(scenario),
-            "accelsim": __version__,
+            "accelsim": code_digest(),
         },
         sort_keys=True,
         default=str,
@@ -211,8 +223,9 @@ def load_sweep(path: str | Path) -> Sweep:
             _set(scenario, axis, value, src)
         scenario.setdefault("name", name)
         where = f"{src}: point {i} ({', '.join(f'{a}={v}' for a, v in params.items())})"
-        scenario_from_dict(scenario, where, base=base_path.parent)  # validate now
-        points.append(Point(i, params, scenario, point_key(scenario, base_path.parent)))
+        with recording() as read:
+            scenario_from_dict(scenario, where, base=base_path.parent)  # validate now
+        points.append(Point(i, params, scenario, point_key(scenario, base_path.parent, read)))
     plot = data.get("plot")
     metrics = _plot_metrics(plot, src)
     if isinstance(plot, dict):
