@@ -4,7 +4,8 @@ Owns the SimPy components (`hw/`: PEs, buffers and their loader, DRAM port, inte
 dispatcher, the shared boards, the clock), their assembly per layer (`assemble`: plan, fit
 check, engine choice, run), the exact closed form (`closed_form`), the broadcast order both
 engines read (`broadcasts`), the bounds of the hardware (`hardware_bounds`), where the cycles
-go (`gap`) and the area model (`area`).
+go (`gap`), the cost models (`area`, `energy`), and the mapper that picks each layer's tiling
+for the hardware by simulating candidates (`mapper`).
 
 May import: the foundation modules (errors, units, config, trace), `accelsim.workload` and
 `accelsim.policies`. Policies reach the simulator only as `Problem.evaluate`, which
