@@ -229,46 +229,11 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
     )
     u = np.array(units, dtype=np.int64)
     ti, ui = (a.ravel() for a in np.meshgrid(np.arange(len(t)), np.arange(len(u)), indexing="ij"))
+    keep = t[ti, 2] * u[ui, 2] <= MAX_LAYER_JOBS  # tiles x units: the candidate's jobs
+    ti, ui = ti[keep], ui[keep]
     th, tw, n_tiles, in_pix, in_max, out_max = t[ti].T
     f, k, n_units, fg_per_group, w_max, w_total, ch_max, nnz_max = u[ui].T
     n_jobs = n_tiles * n_units
-    keep = n_jobs <= MAX_LAYER_JOBS
-    (
-        th,
-        tw,
-        f,
-        k,
-        n_tiles,
-        in_pix,
-        in_max,
-        out_max,
-        n_units,
-        fg_per_group,
-        w_max,
-        w_total,
-        ch_max,
-        nnz_max,
-        n_jobs,
-    ) = (
-        a[keep]
-        for a in (
-            th,
-            tw,
-            f,
-            k,
-            n_tiles,
-            in_pix,
-            in_max,
-            out_max,
-            n_units,
-            fg_per_group,
-            w_max,
-            w_total,
-            ch_max,
-            nnz_max,
-            n_jobs,
-        )
-    )
     filters_max = np.minimum(f, layer.filters_per_group)
     out_bits = np.where(k > 1, hw.psum_bits, act)
     need = np.column_stack(
