@@ -18,11 +18,16 @@ import os
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from accelsim import jsonio
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.files import made, write_bytes
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class _PipeSafe:
@@ -199,7 +204,13 @@ def _run(args) -> int:
     )
     progress.done()
     files = write_outputs(
-        outcome, out, plots=not args.no_plots, fmt=args.format, dpi=args.dpi, trace=args.trace
+        outcome,
+        out,
+        plots=not args.no_plots,
+        fmt=args.format,
+        dpi=args.dpi,
+        trace=args.trace,
+        style=args.style,
     )
     print(
         f"accelsim: {scenario.name} ({scenario.network.name}, "
@@ -346,7 +357,7 @@ def _compare(args) -> int:
     progress.done()
     write_bytes(out / "compare.json", compare.to_json(runs))
     chart = _save(
-        compare.chart_figure(
+        lambda: compare.chart_figure(
             runs, f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs"
         ),
         out / f"compare.{args.format}",
@@ -391,7 +402,9 @@ def _compare_networks(args) -> int:
     )
     progress.done()
     write_bytes(out / "scheduling_gain.json", scheduling_gain.to_json(gains))
-    chart = _save(scheduling_gain.gain_figure(gains), out / f"scheduling_gain.{args.format}", args)
+    chart = _save(
+        lambda: scheduling_gain.gain_figure(gains), out / f"scheduling_gain.{args.format}", args
+    )
     print(
         "accelsim compare --networks: every shipped pruned network on 16 PEs, lock-step "
         "(depth 1) and decoupled (depth 8)"
@@ -460,7 +473,9 @@ def _workload(args) -> int:
     print(table(layer_stats(pruned)))
     written = [
         _save(
-            figures.nnz_histograms_figure(pruned, f"{scenario.network.name}: nonzeros per filter"),
+            lambda: figures.nnz_histograms_figure(
+                pruned, f"{scenario.network.name}: nonzeros per filter"
+            ),
             made(out) / f"nnz_histograms.{args.format}",
             args,
         )
@@ -472,10 +487,15 @@ def _workload(args) -> int:
             f"layer's total:"
         )
         print(report_table(rows))
-        figure = figures.measured_vs_model_figure(
-            rows, f"{scenario.network.name}\n{pruned.description}"
+        written.append(
+            _save(
+                lambda: figures.measured_vs_model_figure(
+                    rows, f"{scenario.network.name}\n{pruned.description}"
+                ),
+                out / f"measured_vs_model.{args.format}",
+                args,
+            )
         )
-        written.append(_save(figure, out / f"measured_vs_model.{args.format}", args))
     print(f"\nwrote {', '.join(written)} to {out}/")
     return 0
 
@@ -545,15 +565,18 @@ def _sweep(args) -> int:
 
 
 def _sweep_figures(sweep, rows: list[dict], out: Path, args) -> list[str]:
-    """Per metric of [plot] metrics: with one numeric swept axis, a line plot against it (one
-    line per value of the other axes, line_METRIC); else a heatmap over the [plot] axes, each
-    cell the best over the other axes (heatmap_METRIC). A metric no point has is skipped."""
+    """Per metric of [plot] metrics, over the points of [plot] slice (all by default): with
+    one numeric swept axis, a line plot against it (one line per value of the other axes,
+    line_METRIC); else a heatmap over the [plot] axes, each cell the best over the axes
+    neither plotted nor sliced (heatmap_METRIC). A metric no point has is skipped."""
     from accelsim.outputs import figures
     from accelsim.studies.sweep import PLOT_METRICS
 
     def numeric(v) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool)
 
+    where, pes = dict(sweep.slice), dict(sweep.pe_factor)
+    rows = figures.sliced(rows, where)
     axes = [a for a in sweep.axes if len({repr(r[a]) for r in rows}) > 1]
     along = [a for a in axes if all(numeric(r[a]) for r in rows)]
     written = []
@@ -562,14 +585,31 @@ def _sweep_figures(sweep, rows: list[dict], out: Path, args) -> list[str]:
             continue
         if len(along) == 1:
             others = tuple(a for a in axes if a != along[0])
-            figure = figures.sweep_line_figure(rows, along[0], metric, others)
+
+            def draw(metric=metric, others=others):
+                return figures.sweep_line_figure(
+                    rows, along[0], metric, others, where=where, pes=pes
+                )
+
             name = f"line_{metric}"
         elif sweep.plot:
-            figure = figures.heatmap_figure(rows, *sweep.plot, metric, best=PLOT_METRICS[metric])
+            over = tuple(a for a in axes if a not in sweep.plot)
+
+            def draw(metric=metric, over=over):
+                return figures.heatmap_figure(
+                    rows,
+                    *sweep.plot,
+                    metric,
+                    best=PLOT_METRICS[metric],
+                    where=where,
+                    over=over,
+                    pes=pes,
+                )
+
             name = f"heatmap_{metric}"
         else:
             continue
-        written.append(_save(figure, out / f"{name}.{args.format}", args))
+        written.append(_save(draw, out / f"{name}.{args.format}", args))
     return written
 
 
@@ -673,7 +713,7 @@ def _size(args) -> int:
     )
     asked = f"{args.latency_target:g} ms" if args.unit == "ms" else f"{target:,} cycles"
     chart = _save(
-        figures.pareto_figure(
+        lambda: figures.pareto_figure(
             result, scenario.hardware.clock_hz, f"{scenario.name}: sizing for {asked}", args.unit
         ),
         out / f"pareto.{args.format}",
@@ -697,13 +737,20 @@ def _figure_options(parser) -> None:
         help="dots per inch of PNG figures and of the timeline's image (default 130, or the "
         "figure's own)",
     )
+    parser.add_argument(
+        "--style",
+        help="a matplotlib style sheet for the figures: a name (matplotlib.style.available, "
+        "e.g. seaborn-v0_8-paper) or a .mplstyle file",
+    )
 
 
-def _save(figure, path: Path, args) -> str:
-    """Write a figure (accelsim.outputs.plotting.save_figure) and return its file name."""
-    from accelsim.outputs.plotting import save_figure
+def _save(draw: Callable[[], Figure], path: Path, args) -> str:
+    """Draw a figure and write it (accelsim.outputs.plotting.save_figure), both in --style
+    (a figure reads its colours and fonts when drawn); return the file's name."""
+    from accelsim.outputs.plotting import save_figure, style_context
 
-    return save_figure(figure, path, args.dpi).name
+    with style_context(args.style):
+        return save_figure(draw(), path, args.dpi).name
 
 
 def _engine_option(parser) -> None:
@@ -922,6 +969,10 @@ def _dispatch(args) -> int:
         if isinstance(getattr(args, k, None), str)
     ]
     try:
+        if getattr(args, "style", None) is not None:  # refused before anything runs
+            from accelsim.outputs.plotting import style_context
+
+            style_context(args.style)
         return args.func(args)
     except AccelsimError as exc:
         message = str(exc)

@@ -275,10 +275,11 @@ def write_outputs(
     fmt: str = "png",
     dpi: float | None = None,
     trace: str = "all",
+    style: str | None = None,
 ) -> list[Path]:
     """summary.json, layers.csv, the trace (`trace`, one of TRACES: trace.npz, the gzipped
-    Perfetto trace, both or none), the four figures (in `fmt`: png, svg or pdf, at `dpi`) and
-    report.html."""
+    Perfetto trace, both or none), the four figures (in `fmt`: png, svg or pdf, at `dpi`, in
+    the matplotlib `style`: a name or a .mplstyle file) and report.html."""
     if trace not in TRACES:
         raise ConfigError(f"trace = {trace!r}: must be one of {', '.join(TRACES)}")
     made(out_dir)
@@ -307,7 +308,7 @@ def write_outputs(
         write_perfetto(outcome.result, out_dir / PERFETTO)
         written.append(out_dir / PERFETTO)
     if plots:
-        written += _write_figures(outcome, out_dir, fmt, dpi)
+        written += _write_figures(outcome, out_dir, fmt, dpi, style)
     s = outcome.scenario
     written.append(
         write_html_report(
@@ -319,9 +320,12 @@ def write_outputs(
     return written
 
 
-def _write_figures(outcome: Outcome, out_dir: Path, fmt: str, dpi: float | None) -> list[Path]:
+def _write_figures(
+    outcome: Outcome, out_dir: Path, fmt: str, dpi: float | None, style: str | None = None
+) -> list[Path]:
     """The run's four figures (accelsim.outputs.plotting), imported here: matplotlib stays
-    out of a run without plots."""
+    out of a run without plots. Drawn and saved inside the style's context: the figures read
+    colours and fonts when built, and the savefig's face colours when saved."""
     from accelsim.outputs import plotting
 
     report, hw = outcome.report, outcome.scenario.hardware
@@ -340,10 +344,11 @@ def _write_figures(outcome: Outcome, out_dir: Path, fmt: str, dpi: float | None)
         ),
         "buffers": lambda: plotting.buffers_figure(trace, capacities, f"{title}: buffer occupancy"),
     }
-    return [
-        plotting.save_figure(draw(), out_dir / f"{name}.{fmt}", dpi)
-        for name, draw in figures.items()
-    ]
+    with plotting.style_context(style):
+        return [
+            plotting.save_figure(draw(), out_dir / f"{name}.{fmt}", dpi)
+            for name, draw in figures.items()
+        ]
 
 
 __all__ = ["Outcome", "run_scenario", "write_outputs"]

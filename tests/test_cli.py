@@ -334,6 +334,13 @@ def test_compare_names_the_policies_that_tie_and_shows_only_layers_that_differ(t
     for i, name in enumerate(layers):
         differ = len({r.result.layers[i].cycles for r in runs}) > 1
         assert (name in shown) == differ, name
+    # the chart: one bar per group of tied policies, named by the group
+    ax = compare.chart_figure(runs, "t").axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(labels) == len(ax.patches) == len(runs) - sum(len(g) - 1 for g in groups)
+    for group in groups:
+        (label,) = [l for l in labels if l.startswith(f"{len(group)} tied:")]
+        assert all(r.policy in label for r in group)
 
 
 def test_compare_refuses_a_policy_named_twice(tmp_path, capsys):
@@ -411,3 +418,20 @@ def test_the_summary_and_timings_say_which_engine_did_the_work(tmp_path, capsys)
         else:
             assert timings["events"] > 0
             assert f"simulated {timings['events']:,} events for 4 layers" in printed
+
+
+def test_style_draws_the_figures_in_a_style_sheet_and_refuses_an_unknown_one(tmp_path, capsys):
+    import matplotlib.image
+
+    (tmp_path / "base.toml").write_text(LENET_TOML)
+    sheet = tmp_path / "magenta.mplstyle"
+    sheet.write_text("figure.facecolor: ff00ff\n")
+    args = ["workload", str(tmp_path / "base.toml"), "--out", str(tmp_path / "o")]
+    assert main([*args, "--style", str(sheet)]) == 0
+    corner = matplotlib.image.imread(tmp_path / "o" / "nnz_histograms.png")[0, 0, :3]
+    assert list(corner) == [1.0, 0.0, 1.0]
+    capsys.readouterr()
+    assert main([*args[:-1], str(tmp_path / "p"), "--style", "ggplott"]) == 2
+    err = capsys.readouterr().err
+    assert "--style 'ggplott': neither a matplotlib style name nor a file" in err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "p").exists()

@@ -100,7 +100,8 @@ def test_heatmap_ticks_and_values_carry_their_units():
     )
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["64", "1,024"]
-    assert ax.get_ylabel() == "input buffer (KiB) [hardware.input_buffer_bytes]"
+    # the field on its own line where the label is longer than the axis
+    assert ax.get_ylabel() == "input buffer (KiB)\n[hardware.input_buffer_bytes]"
     assert {t.get_text() for t in ax.texts} == {"4", "8"}  # KiB of DRAM traffic
 
 
@@ -145,3 +146,116 @@ def test_sweep_draws_a_line_plot_for_one_axis_and_heatmaps_for_energy_and_area(t
     assert main(["sweep", str(two), "--out", str(tmp_path / "t"), "-q"]) == 0
     for metric in ("cycles", "utilization", "energy_uj", "area_mm2"):
         assert (tmp_path / "t" / f"heatmap_{metric}.png").is_file(), metric
+
+
+def test_a_slice_keeps_its_points_and_the_title_names_it():
+    rows = [
+        {
+            "hardware.pe_cols": c,
+            "hardware.output_buffer_bytes": b,
+            "policy": p,
+            "cycles": 1000 * c + b // 1024 + (7 if p == "kk" else 0),
+        }
+        for c in (2, 4)
+        for b in (65536, 131072)
+        for p in ("lpt", "kk")
+    ]
+    where = {"policy": "kk", "hardware.output_buffer_bytes": 131072}
+    fig = figures.heatmap_figure(
+        rows, "hardware.pe_cols", "policy", "cycles", where={"hardware.output_buffer_bytes": 131072}
+    )
+    assert "output buffer = 128 KiB" in fig.axes[0].get_title()
+    # the best over the other fields (lpt, 64 KiB) would show 2.064k; the slice shows 2.128k
+    fig = figures.heatmap_figure(
+        rows,
+        "hardware.pe_cols",
+        "hardware.output_buffer_bytes",
+        "cycles",
+        where={"policy": "kk"},
+        over=(),
+    )
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert texts == {"2.071k", "2.135k", "4.071k", "4.135k"}
+    assert fig.axes[0].get_title() == "cycles at policy = kk"
+    fig = figures.sweep_line_figure(rows, "hardware.pe_cols", "cycles", where=where)
+    (line,) = fig.axes[0].get_lines()
+    assert list(line.get_ydata()) == [2135, 4135]
+    assert fig.axes[0].get_title().endswith("at policy = kk, output buffer = 128 KiB")
+    assert figures.sliced(rows, {"policy": "kk", "hardware.pe_cols": 2.0}) == [
+        r for r in rows if r["policy"] == "kk" and r["hardware.pe_cols"] == 2
+    ]
+    assert figures.sliced([{"a": 1}], {"a": True}) == []
+
+
+def test_an_axis_of_pe_columns_counts_pes_when_the_rows_are_fixed():
+    rows = [{"hardware.pe_cols": c, "cycles": 100 // c} for c in (1, 2, 4, 8)]
+    fig = figures.sweep_line_figure(rows, "hardware.pe_cols", "cycles", pes={"hardware.pe_cols": 4})
+    ax = fig.axes[0]
+    assert list(ax.get_lines()[0].get_xdata()) == [4, 8, 16, 32]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["4", "8", "16", "32"]
+    assert ax.get_xlabel() == "PEs: PE columns x 4 rows [hardware.pe_cols]"
+    rows = [
+        {"hardware.pe_rows": r, "hardware.input_buffer_bytes": b, "cycles": r * b}
+        for r in (1, 2)
+        for b in (65536, 131072)
+    ]
+    fig = figures.heatmap_figure(
+        rows,
+        "hardware.pe_rows",
+        "hardware.input_buffer_bytes",
+        "cycles",
+        pes={"hardware.pe_rows": 16},
+    )
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["16", "32"]
+    assert ax.get_xlabel() == "PEs: PE rows x 16 columns [hardware.pe_rows]"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["64", "128"]  # KiB, as before
+
+
+def _sweep_file(tmp_path, text: str):
+    (tmp_path / "base.toml").write_text(
+        "[workload]\nnetwork = 'lenet5'\n[pruning]\nprofile = 'han2015-lenet5'\n"
+        "[hardware]\npe_rows = 2\n"
+    )
+    path = tmp_path / "s.toml"
+    path.write_text(
+        "name = 's'\nbase = 'base.toml'\n[grid]\n'hardware.pe_cols' = [1, 2]\n"
+        "'hardware.output_buffer_bytes' = [65536, 131072]\npolicy = ['lpt', 'kk']\n" + text
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    "plot, message",
+    [
+        ("slice = 'lpt'", r"\[plot\] slice = 'lpt': must be a table of swept fields"),
+        ("slice = { policy = 'greedy' }", r"\[plot\] slice policy = 'greedy': not one of its"),
+        ("slice = { polcy = 'lpt' }", r"\[plot\] slice: unknown field 'polcy'; did you mean"),
+        (
+            "x = 'policy'\ny = 'hardware.pe_cols'\nslice = { policy = 'lpt' }",
+            r"\[plot\] slice fixes 'policy', which the heatmap draws as an axis",
+        ),
+    ],
+)
+def test_a_bad_slice_is_one_line_before_anything_runs(tmp_path, plot, message):
+    from accelsim.errors import ConfigError
+    from accelsim.studies.sweep import load_sweep
+
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_sweep(_sweep_file(tmp_path, "[plot]\n" + plot + "\n"))
+    assert "\n" not in str(caught.value) and "s.toml" in str(caught.value)
+
+
+def test_a_slice_reads_nested_or_dotted_fields_and_the_free_axes_are_plotted(tmp_path):
+    from accelsim.studies.sweep import load_sweep
+
+    sweep = load_sweep(
+        _sweep_file(tmp_path, "[plot]\nslice = { policy = 'kk', hardware = { pe_cols = 2 } }\n")
+    )
+    assert dict(sweep.slice) == {"policy": "kk", "hardware.pe_cols": 2}
+    assert sweep.plot is None  # one axis left: a line plot, not a heatmap
+    sweep = load_sweep(
+        _sweep_file(tmp_path, "[plot]\nslice = { 'hardware.output_buffer_bytes' = 131072 }\n")
+    )
+    assert sweep.plot == ("hardware.pe_cols", "policy")
+    assert dict(sweep.pe_factor) == {"hardware.pe_cols": 2}  # pe_rows = 2 on every point

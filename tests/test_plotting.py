@@ -293,6 +293,37 @@ def test_pdf_and_svg_are_vector_with_the_timeline_rows_as_images(tmp_path):
     assert plotting.save_figure(fig, tmp_path / "u.pdf").read_bytes() == pdf
 
 
+def test_pdfs_embed_truetype_fonts_and_leave_the_callers_rcparams_alone(tmp_path):
+    fig = plotting.stalls_figure(
+        [{"name": "conv1", "cycles": 10, "states": {s.label: 1 / len(State) for s in State}}],
+        "fonts: mm$^2$",  # mathtext too
+    )
+    with matplotlib.rc_context({"pdf.fonttype": 3}):
+        pdf = plotting.save_figure(fig, tmp_path / "f.pdf").read_bytes()
+        assert matplotlib.rcParams["pdf.fonttype"] == 3
+    assert b"/Type3" not in pdf and (b"/TrueType" in pdf or b"/CIDFontType2" in pdf)
+
+
+def test_a_style_is_a_known_name_or_a_style_sheet_else_one_line(tmp_path):
+    with plotting.style_context("ggplot"):
+        assert matplotlib.rcParams["axes.facecolor"] == "#E5E5E5"
+    sheet = tmp_path / "paper.mplstyle"
+    sheet.write_text("axes.facecolor: 123456\n")
+    with plotting.style_context(str(sheet)):
+        assert matplotlib.rcParams["axes.facecolor"] == "#123456"
+    assert matplotlib.rcParams["axes.facecolor"] != "#123456"
+    empty = tmp_path / "empty.mplstyle"
+    empty.write_text("# nothing\n")
+    for style, message in (
+        ("ggplott", "neither a matplotlib style name nor a file"),
+        (str(tmp_path / "missing.mplstyle"), "neither a matplotlib style name nor a file"),
+        (str(empty), "sets no rcParams"),
+    ):
+        with pytest.raises(ConfigError, match=message) as caught:
+            plotting.style_context(style)
+        assert "\n" not in str(caught.value) and style in str(caught.value)
+
+
 @pytest.mark.parametrize("name", ["t.jpg", "t", "t.PNG.txt"])
 def test_an_unknown_extension_is_refused_in_one_line(tmp_path, name):
     fig = plotting.utilization_figure(random_trace(2))

@@ -8,6 +8,7 @@ SVG or PDF. The four figures of every run are in accelsim.outputs.plotting.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -104,11 +105,26 @@ def measured_vs_model_figure(rows, title: str = "") -> Figure:
 
 
 def heatmap_figure(
-    rows: list[dict], x: str, y: str, metric: str, title: str = "", best=min
+    rows: list[dict],
+    x: str,
+    y: str,
+    metric: str,
+    title: str = "",
+    best=min,
+    where: Mapping[str, object] | None = None,
+    over: tuple[str, ...] | None = None,
+    pes: Mapping[str, int] | None = None,
 ) -> Figure:
     """`metric` over two swept axes; where other axes vary, each cell shows the best value
     (`best`: min for cycles, max for utilization). A cell whose every point failed is grey and
-    says so; a sweep where every point failed says that instead of drawing a colour bar."""
+    says so; a sweep where every point failed says that instead of drawing a colour bar.
+
+    `where` (axis -> value) keeps only the rows at those values, a slice the title names;
+    `over` names the axes the best is taken over (None: "the other swept fields", (): none);
+    `pes` (a swept pe_cols or pe_rows -> the other dimension, the same on every point) makes
+    that axis count PEs."""
+    where, pes = dict(where or {}), dict(pes or {})
+    rows = sliced(rows, where)
     xs = sorted({r[x] for r in rows}, key=_order)
     ys = sorted({r[y] for r in rows}, key=_order)
     grid = np.full((len(ys), len(xs)), np.nan)
@@ -159,27 +175,40 @@ def heatmap_figure(
                     fontsize=7,
                     color="white" if dark else "black",
                 )
-    ax.set_xticks(range(len(xs)), [_tick(x, v) for v in xs], fontsize=8)
-    ax.set_yticks(range(len(ys)), [_tick(y, v) for v in ys], fontsize=8)
-    ax.set_xlabel(_label(x))
-    ax.set_ylabel(_label(y))
-    ax.set_title(
-        title
-        or f"{_label(metric)}: {'lowest' if best is min else 'highest'} over the other "
-        "swept fields",
-        fontsize=10,
-    )
+    ax.set_xticks(range(len(xs)), [_tick(x, v, pes.get(x)) for v in xs], fontsize=8)
+    ax.set_yticks(range(len(ys)), [_tick(y, v, pes.get(y)) for v in ys], fontsize=8)
+    width, height = fig.get_size_inches()
+    ax.set_xlabel(_fit(_label(x, pes.get(x)), int(width * 10)))
+    ax.set_ylabel(_fit(_label(y, pes.get(y)), int(height * 10)))
+    if not title:
+        lowest = "lowest" if best is min else "highest"
+        title = _label(metric) + _slice_text(where)
+        if over is None:
+            title += f": {lowest} over the other swept fields"
+        elif over:
+            title += f": {lowest} over {', '.join(_short(a) for a in over)}"
+    ax.set_title(_wrap(title, int(fig.get_figwidth() * 12)), fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def sweep_line_figure(
-    rows: list[dict], x: str, metric: str, lines: tuple[str, ...] = (), title: str = ""
+    rows: list[dict],
+    x: str,
+    metric: str,
+    lines: tuple[str, ...] = (),
+    title: str = "",
+    where: Mapping[str, object] | None = None,
+    pes: Mapping[str, int] | None = None,
 ) -> Figure:
     """`metric` against one numeric swept axis `x`, one line per combination of the
     categorical axes `lines` (the policy, say); failed points are left out of their line
     and counted in the legend. A power-of-two axis (PEs, buffer sizes) is drawn on a log2
-    scale, so each doubling is one step."""
+    scale, so each doubling is one step. `where` and `pes` as for heatmap_figure: a slice
+    of the rows, and an axis of PE columns or rows drawn as PEs."""
+    where = dict(where or {})
+    rows = sliced(rows, where)
+    k_pes = (pes or {}).get(x, 1)
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault(tuple(r[a] for a in lines), []).append(r)
@@ -192,13 +221,13 @@ def sweep_line_figure(
         label = ", ".join(f"{_NAMES.get(a, a)} {v}" for a, v in zip(lines, key)) or metric
         label += f" ({failed} failed)" if failed else ""
         ax.plot(
-            [r[x] for r in done],
+            [r[x] * k_pes for r in done],
             [r[metric] for r in done],
             marker=markers[k % len(markers)],
             markersize=4,
             label=label,
         )
-    values = sorted({r[x] for r in rows if isinstance(r[x], (int, float))})
+    values = sorted({r[x] * k_pes for r in rows if isinstance(r[x], (int, float))})
     if len(values) > 2 and all(
         v > 0 and float(v).is_integer() and not int(v) & (int(v) - 1) for v in values
     ):
@@ -206,12 +235,16 @@ def sweep_line_figure(
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(values, [_tick(x, v) for v in values])
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _value(metric, v, 0)))
-    ax.set_xlabel(_label(x))
+    xlabel = _label(x, (pes or {}).get(x))
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(_label(metric))
     ax.grid(alpha=0.3)
     if lines:
         ax.legend(fontsize="small")
-    ax.set_title(title or f"{_label(metric)} against {_label(x).split(' [')[0]}", fontsize=10)
+    title = title or (
+        f"{_label(metric)} against {xlabel.split(' [')[0].split(':')[0]}{_slice_text(where)}"
+    )
+    ax.set_title(_wrap(title, 84), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -238,19 +271,60 @@ _NAMES = {
 }
 
 
-def _label(field: str) -> str:
+def _label(field: str, pes: int | None = None) -> str:
     """A swept field or result column for an axis: its readable name with its unit (byte
-    sizes in KiB), then the scenario field in brackets."""
+    sizes in KiB), then the scenario field in brackets. A swept pe_cols (pe_rows) with the
+    other dimension `pes` on every point counts PEs: "PEs: PE columns x 4 rows"."""
     last = field.rsplit(".", 1)[-1]
     name = _NAMES.get(last, last.replace("_bytes", " (KiB)").replace("_", " "))
+    if pes is not None and last in ("pe_cols", "pe_rows"):
+        other = "row" if last == "pe_cols" else "column"
+        name = f"PEs: {_short(field)} x {pes} {other}{'s' * (pes != 1)}"
     return name if name == field or field in _NAMES else f"{name} [{field}]"
 
 
-def _tick(field: str, v) -> str:
-    """A swept value as its axis names it: byte sizes in KiB (512, 1,024), others as given."""
+def _fit(label: str, chars: int) -> str:
+    """An axis label longer than `chars` with its scenario field on a line of its own."""
+    return label.replace(" [", "\n[") if len(label) > chars else label
+
+
+def _short(field: str) -> str:
+    """A field's readable name without unit or note: "PE columns", "output buffer"."""
+    last = field.rsplit(".", 1)[-1]
+    return _NAMES.get(last, last.replace("_bytes", "").replace("_", " ")).split(" (")[0]
+
+
+def _tick(field: str, v, pes: int | None = None) -> str:
+    """A swept value as its axis names it: byte sizes in KiB (512, 1,024), PE columns or
+    rows times `pes` (the PEs), others as given."""
     if field.endswith("_bytes") and isinstance(v, (int, float)) and np.isfinite(v):
         return f"{v / 1024:,.4g}"
+    if pes is not None and isinstance(v, int):
+        return f"{v * pes:,}"
     return str(v)
+
+
+def _slice_text(where: Mapping[str, object]) -> str:
+    """ " at policy = lpt, output buffer = 128 KiB": the slice a figure shows, or "" for
+    all the points."""
+    if not where:
+        return ""
+    return " at " + ", ".join(
+        f"{_short(a)} = {_tick(a, v)}{' KiB' * a.endswith('_bytes')}" for a, v in where.items()
+    )
+
+
+def sliced(rows: list[dict], where: Mapping[str, object]) -> list[dict]:
+    """The rows whose every axis in `where` has its value (131072 matches 131072.0, true
+    matches no 1)."""
+    return [
+        r
+        for r in rows
+        if all(
+            a in r and isinstance(r[a], bool) == isinstance(v, bool) and r[a] == v
+            for a, v in where.items()
+        )
+    ]
 
 
 def _value(metric: str, v: float, digits: int = 1) -> str:
@@ -290,7 +364,8 @@ def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles"
         return c.feasible and math.isfinite(c.area_mm2) and c.area_mm2 >= 0
 
     ok = [c for c in sizing.simulated if drawable(c)]
-    fig = Figure(figsize=(7, 4.5))
+    # constrained: the legend below the axes, the colour bar beside, neither on a point
+    fig = Figure(figsize=(7, 5.2), layout="constrained")
     ax = fig.subplots()
     if not ok:  # nothing to place on log axes: say so, keep the file
         ax.text(
@@ -317,7 +392,7 @@ def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles"
         cmap="viridis",
         s=30,
     )
-    fig.colorbar(sc, ax=ax, label="energy (uJ)")
+    fig.colorbar(sc, ax=ax, label="energy (uJ)").ax.tick_params(labelsize="small")
     front = [c for c in sizing.front if drawable(c)]
     ax.plot(
         [c.area_mm2 for c in front],
@@ -359,26 +434,50 @@ def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles"
             marker="*",
             s=200,
             color="red",
-            zorder=3,
+            edgecolors="black",
+            linewidths=0.5,
+            zorder=5,  # above the front's line and markers
             label=f"smallest meeting it: {b.pes} PEs, buffers x{b.scale:g}",
         )
     if all(c.area_mm2 > 0 for c in ok):  # an [area] table of zeros has no log scale
         ax.set_xscale("log")
     ax.set_yscale("log")
-    # plain numbers on the log axes (5, 10, 20 mm^2; 2M, 3M cycles), not 6 x 10^0
-    plain = FuncFormatter(
-        lambda v, _: f"{v / 1e6:g}M" if v >= 1e6 else f"{v:,.0f}" if v >= 1000 else f"{v:g}"
-    )
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(plain)
-        axis.set_minor_formatter(plain)
-        axis.set_tick_params(which="minor", labelsize=7)
+    for axis, values in (
+        (ax.xaxis, [c.area_mm2 for c in ok]),
+        (ax.yaxis, [c.cycles * per for c in ok]),
+    ):
+        axis.set_major_formatter(FuncFormatter(_plain))
+        axis.set_minor_formatter(FuncFormatter(_minor_labels(values)))
+        axis.set_tick_params(which="both", labelsize="small")  # one size, major or minor
     ax.set_xlabel("area (mm$^2$, 45 nm: MAC lanes, index logic, buffers, interconnect)")
     ax.set_ylabel(f"latency ({unit})")
     ax.set_title(title or "sizing")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    fig.legend(
+        *ax.get_legend_handles_labels(),
+        loc="outside lower center",
+        ncol=2,
+        fontsize="small",
+        frameon=False,
+    )
     return fig
+
+
+def _plain(v: float, _=None) -> str:
+    """A log axis's number as people write it (5, 10, 20 mm^2; 2M, 3M cycles), not 6 x 10^0."""
+    return f"{v / 1e6:g}M" if v >= 1e6 else f"{v:,.0f}" if v >= 1000 else f"{v:g}"
+
+
+def _minor_labels(values: list[float]):
+    """Labels of a log axis's minor ticks: every one (2 to 9) when the data span less than a
+    decade, else only 2 and 5, so labels never run into each other."""
+    lo, hi = min(values), max(values)
+    every = lo > 0 and hi / lo < 10
+
+    def label(v: float, _=None) -> str:
+        mantissa = round(v / 10 ** math.floor(math.log10(v) + 1e-9), 6) if v > 0 else 0
+        return _plain(v) if every or mantissa in (2, 5) else ""
+
+    return label
 
 
 def pe_models_figure(cycles: dict[str, list[int]], layers: list[str], title: str = "") -> Figure:

@@ -333,12 +333,19 @@ def to_json(runs: list[PolicyRun]) -> str:
 def chart_figure(runs: list[PolicyRun], title: str) -> Figure:
     """Per policy, fastest first: simulated cycles over the best compute bound as a bar rising
     from the bound (1.0), and the plan's own compute makespan over it as a black tick (the
-    scheduling alone; the bar above the tick is the hardware's stalls)."""
+    scheduling alone; the bar above the tick is the hardware's stalls). Policies that tie
+    (ties: the same cycles in every layer) share one bar, named by the group, with a tick per
+    distinct plan."""
     total = max(int(best_bounds(runs).sum()), 1)
-    runs = sorted(runs, key=lambda r: r.result.makespan)
-    ratios = np.array([r.result.makespan / total for r in runs])
-    x = np.arange(len(runs))
-    fig = Figure(figsize=(max(6.5, 0.8 * len(runs) + 2.5), 4.5))
+    tied = {id(r): g for g in ties(runs) for r in g}
+    bars_of: list[list[PolicyRun]] = []
+    for r in sorted(runs, key=lambda r: r.result.makespan):
+        group = tied.get(id(r), [r])
+        if not any(group is g for g in bars_of):  # a group's bar where its first member is
+            bars_of.append(group)
+    ratios = np.array([g[0].result.makespan / total for g in bars_of])
+    x = np.arange(len(bars_of))
+    fig = Figure(figsize=(max(6.5, 0.8 * len(bars_of) + 2.5), 4.8))
     ax = fig.subplots()
     bars = ax.bar(
         x, ratios - 1, bottom=1, color="#1f77b4", width=0.7, label="simulated cycles / bound"
@@ -352,7 +359,9 @@ def chart_figure(runs: list[PolicyRun], title: str) -> Figure:
             va="bottom",
             fontsize=8,
         )
-    planned = [(i, r.planned / total) for i, r in enumerate(runs) if r.planned is not None]
+    planned = sorted(
+        {(i, r.planned / total) for i, g in enumerate(bars_of) for r in g if r.planned is not None}
+    )
     if planned:
         ax.scatter(
             [i for i, _ in planned],
@@ -365,11 +374,27 @@ def chart_figure(runs: list[PolicyRun], title: str) -> Figure:
             label="plan's compute makespan / bound",
         )
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", label="best compute bound")
-    ax.set_xticks(x, [r.policy for r in runs], rotation=30, ha="right")
-    ax.set_xlabel("policy (fastest first)")
+    upright = len(bars_of) <= 6  # few bars: names level, a group's on several lines
+    ax.set_xticks(
+        x,
+        [_bar_label(g, 18 if upright else 28) for g in bars_of],
+        rotation=0 if upright else 30,
+        ha="center" if upright else "right",
+        fontsize=8,
+    )
+    ax.set_xlabel("policy (fastest first; tied policies share a bar)")
     ax.set_ylabel("cycles / best compute bound")
     ax.set_ylim(1.0, 1 + (ratios.max() - 1) * 1.15 + 0.01)
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def _bar_label(group: list[PolicyRun], width: int) -> str:
+    """A bar's name: the policy, or "N tied:" and the group's policies, lines of at most
+    `width` characters."""
+    if len(group) == 1:
+        return group[0].policy
+    names = textwrap.wrap(", ".join(r.policy for r in group), width)
+    return "\n".join([f"{len(group)} tied:"] + names[:6] + ["..."] * (len(names) > 6))

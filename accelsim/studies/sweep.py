@@ -14,9 +14,11 @@ A sweep file (TOML) names a base scenario and the values to try:
     x = "hardware.pe_cols"
     y = "hardware.input_buffer_bytes"
     metrics = ["cycles", "energy_uj"]     # optional: any numeric columns (PLOT_METRICS)
+    slice = { policy = "lpt" }            # optional: only the points with these values
 
 With one numeric axis (beside categorical ones such as the policy) the figure is a line plot
-instead: the metric against that axis, one line per value of the others.
+instead: the metric against that axis, one line per value of the others. A heatmap cell shows
+the best value over the axes that are neither plotted nor fixed by the slice.
 
 Every point is the base scenario with its values set, validated like any scenario before
 anything runs. Results go into an SQLite file, one row per point, committed the moment the
@@ -86,6 +88,9 @@ class Sweep:
     points: tuple[Point, ...]
     plot: tuple[str, str] | None
     metrics: tuple[str, ...] = DEFAULT_METRICS  # what the figures show ([plot] metrics)
+    slice: tuple[tuple[str, object], ...] = ()  # (axis, value): the points the figures show
+    # a swept pe_cols (pe_rows) -> the pe_rows (pe_cols) every point has: its axis counts PEs
+    pe_factor: tuple[tuple[str, int], ...] = ()
 
 
 def _set(data: dict, dotted: str, value, src: str) -> None:
@@ -215,7 +220,7 @@ def load_sweep(path: str | Path) -> Sweep:
             index, at = divmod(index, size)
             combo.append(grid[axis][at])
         combos.append(tuple(reversed(combo)))
-    points = []
+    points, shapes = [], set()
     for i, combo in enumerate(combos):
         scenario = copy.deepcopy(base)
         params = dict(zip(axes, combo))
@@ -224,12 +229,15 @@ def load_sweep(path: str | Path) -> Sweep:
         scenario.setdefault("name", name)
         where = f"{src}: point {i} ({', '.join(f'{a}={v}' for a, v in params.items())})"
         with recording() as read:
-            scenario_from_dict(scenario, where, base=base_path.parent)  # validate now
+            hw = scenario_from_dict(scenario, where, base=base_path.parent).hardware  # validate
+        shapes.add((hw.pe_rows, hw.pe_cols))
         points.append(Point(i, params, scenario, point_key(scenario, base_path.parent, read)))
     plot = data.get("plot")
     metrics = _plot_metrics(plot, src)
+    chosen = _plot_slice(plot, grid, src)
     if isinstance(plot, dict):
-        plot = {k: v for k, v in plot.items() if k != "metrics"}
+        plot = {k: v for k, v in plot.items() if k not in ("metrics", "slice")}
+    free = [a for a in axes if a not in chosen]
     if plot is not None and plot != {}:
         if (
             not isinstance(plot, dict)
@@ -237,12 +245,73 @@ def load_sweep(path: str | Path) -> Sweep:
             or not {plot["x"], plot["y"]} <= set(axes)
         ):
             raise ConfigError(f"{src}: [plot] = {plot!r}: needs x and y, two axes of [grid]")
+        fixed = [a for a in (plot["x"], plot["y"]) if a in chosen]
+        if fixed:
+            raise ConfigError(
+                f"{src}: [plot] slice fixes {fixed[0]!r}, which the heatmap draws as an axis: "
+                f"leave it out of the slice, or plot two other axes"
+            )
         plot = (plot["x"], plot["y"])
-    elif len(axes) >= 2:
-        plot = (axes[0], axes[1])
+    elif len(free) >= 2:
+        plot = (free[0], free[1])
     else:
         plot = None
-    return Sweep(name, src, base_path.parent, axes, tuple(points), plot, metrics)
+    factor = []
+    for axis, other in (("hardware.pe_cols", 0), ("hardware.pe_rows", 1)):
+        counts = {shape[other] for shape in shapes}
+        if axis in axes and len(counts) == 1:
+            factor.append((axis, counts.pop()))
+    return Sweep(
+        name,
+        src,
+        base_path.parent,
+        axes,
+        tuple(points),
+        plot,
+        metrics,
+        tuple(chosen.items()),
+        tuple(factor),
+    )
+
+
+def _flat(table: dict, prefix: str = "") -> dict:
+    """A TOML table's leaves under dotted names: {hardware = {pe_cols = 4}} and
+    {"hardware.pe_cols" = 4} both give {"hardware.pe_cols": 4}."""
+    out = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _plot_slice(plot, grid: dict, src: str) -> dict:
+    """[plot] slice: swept fields, each fixed to one of its [grid] values, so the figures
+    show those points only ({} if absent)."""
+    if not isinstance(plot, dict) or "slice" not in plot:
+        return {}
+    given = plot["slice"]
+    if not isinstance(given, dict) or not given:
+        raise ConfigError(
+            f"{src}: [plot] slice = {given!r}: must be a table of swept fields and one value "
+            f'each, e.g. slice = {{ policy = "lpt" }}'
+        )
+    chosen = _flat(given)
+    for axis, value in chosen.items():
+        if axis not in grid:
+            raise unknown(f"{src}: [plot] slice:", axis, grid)
+        if not any(same_value(value, v) for v in grid[axis]):
+            raise ConfigError(
+                f"{src}: [plot] slice {axis} = {value!r}: not one of its [grid] values "
+                f"({', '.join(map(repr, grid[axis]))})"
+            )
+    return chosen
+
+
+def same_value(a, b) -> bool:
+    """Equal as sweep values: 131072 and 131072.0 alike, but true is not 1."""
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
 
 
 def _plot_metrics(plot, src: str) -> tuple[str, ...]:
