@@ -153,3 +153,21 @@ def test_flags_that_would_be_dropped_or_cut_are_refused(tmp_path, capsys, argv, 
     assert main([*argv, "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0]
+
+
+def test_the_exact_seed_is_refused_where_cp_sat_would_refuse_it(tmp_path, capsys):
+    """CP-SAT's random_seed is a 32-bit signed integer: 2**31 and above are one line naming
+    the option and its limit, before any planning (not the solver's own message later)."""
+    assert load_policy("exact", {"seed": 2**31 - 1}).seed == 2**31 - 1
+    with pytest.raises(
+        PolicyError, match="option seed = 2147483648: must be at most 2,147,483,647"
+    ):
+        load_policy("exact", {"seed": 2**31})
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO)
+    out = tmp_path / "out"
+    argv = ["run", str(path), "--out", str(out), "-q", "--policy", "exact"]
+    assert main([*argv, "--policy-option", f"seed={2**31}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "seed = 2147483648" in err and "2,147,483,647" in err
+    assert not out.exists()
