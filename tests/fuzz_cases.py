@@ -980,6 +980,7 @@ def second_round_cases():
         (("compare", "--networks", "a,a", "--out", "{d}/o"), ("--networks", "more than once")),
         (("compare", "{d}/s.toml", "--networks", "--out", "{d}/o"), ("--networks",)),
         (("compare", "--networks", "--engine", "fast", "--out", "{d}/o"), ("--engine",)),
+        (("compare", "{d}/s.toml", "--out", "{d}/o", "--out", "{d}/p"), ("--out", "twice")),
     ):
         yield Case(" ".join(argv[:1] + argv[2:4]), "flag", sc, argv, "reject", words)
 
