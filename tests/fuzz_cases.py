@@ -784,7 +784,12 @@ def extreme_accepted_cases():
     yield Case(
         "size with points that cannot run",
         "accept",
-        {"s.toml": scenario(hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 2048")},
+        {
+            "s.toml": scenario(
+                hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 2048",
+                mapping="tile_h = 0",  # fixed, so some points cannot run
+            )
+        },
         (
             "size",
             "{d}/s.toml",
