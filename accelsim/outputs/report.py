@@ -235,7 +235,7 @@ class Report:
             "/bound: cycles over the compute bound; /hw: over the hardware bound (the "
             "largest of compute, memory, interconnect, lock-step: the one that binds)",
         ]
-        if any(l.mapping for l in self.layers):
+        if any(l.mapping.get("chosen_by") == "mapper" for l in self.layers):
             lines += [
                 "",
                 "mapping per layer (tile h x w, filters per job f, channel splits s)"
@@ -245,6 +245,11 @@ class Report:
                 f"{l.name[:23]:<24}{mapping_label(l.mapping):<16}"
                 + (l.mapping.get("why", "").split("; ")[0])
                 for l in self.layers
+            ]
+        elif self.layers and self.layers[0].mapping:  # one mapping for every layer
+            lines += [
+                f"mapping: {mapping_label(self.layers[0].mapping)} for every layer, fixed by "
+                f"the scenario (tiles larger than a layer's map take the whole map)"
             ]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(
