@@ -20,8 +20,8 @@ def chromium() -> str:
     if not found:
         pytest.fail(
             f"this test loads report.html in headless Chromium, and none of "
-            f"{', '.join(NAMES)} is on PATH: install it (Debian or Ubuntu: "
-            f"sudo apt-get install chromium; .ci/run does this before the tests)"
+            f"{', '.join(NAMES)} is on PATH: install the system package chromium (the README "
+            f"says how; .ci/run does this before the tests)"
         )
     return found
 
