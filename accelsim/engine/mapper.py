@@ -522,7 +522,8 @@ def map_layer(
         raise ConfigError(
             f"layer {name}: every mapping whose blocks fit the buffers fails "
             f"when planned, e.g. {label(mapping(refused[0][0]))}: "
-            f"{refused[0][1]}"
+            f"{refused[0][1]} (the mapper leaves out cuts of more than "
+            f"{MAX_LAYER_JOBS:,} jobs; a fixed [mapping] may still fit)"
         )
     chosen = best[3]
     if cycles_only:  # the chosen mapping's energy, for the report
