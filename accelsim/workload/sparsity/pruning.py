@@ -30,6 +30,8 @@ from accelsim.workload.networks.layers import Layer, Network
 from accelsim.workload.sparsity.counts import WINDOW, spread_nnz, window_counts
 from accelsim.workload.sparsity.sparsity_model import FITTED, POSITION_LIMIT
 
+KEEP_KERNELS = 1 << 22  # kernel counts kept for the next call up to 32 MB (fc6's are 0.8 GB)
+
 
 def _readonly(a) -> np.ndarray:
     a = np.array(a, dtype=np.int64)
@@ -57,6 +59,8 @@ class PrunedLayer:
     # (coefficient of variation) over input tiles
     activation_density: float = 1.0
     activation_cv: float = 0.0
+    # what is drawn or counted once and read by every mapping (the mapper asks dozens):
+    # the modelled mask, the kernels' counts, each chunking's counts; read-only arrays
     _placed: dict = field(init=False, factory=dict, eq=False, repr=False)
 
     @filter_nnz.validator
@@ -99,13 +103,26 @@ class PrunedLayer:
         bounds = self.chunk_bounds(k)
         if k == 1:
             return self.filter_nnz.reshape(-1, 1).copy()
-        return np.add.reduceat(self.kernel_nnz(), bounds[:-1], axis=1).astype(np.int64)
+        key = ("chunks", k)
+        if key not in self._placed:
+            counts = np.add.reduceat(self.kernel_nnz(), bounds[:-1], axis=1).astype(np.int64)
+            self._placed[key] = _readonly(counts)
+        return self._placed[key]
 
     def kernel_nnz(self) -> np.ndarray:
         """(out_c, channels) nonzeros of each kernel (a filter's weights on one input channel):
         measured (shipped counts or the mask), placed by the fitted sparsity model, or else
         placed uniformly at random over the filter's channels (one seeded draw, so every
-        chunking and PE model sees the same kernels)."""
+        chunking and PE model sees the same kernels). Counted once, read-only."""
+        if "kernels" in self._placed:
+            return self._placed["kernels"]
+        kernels = np.asarray(self._kernel_nnz(), dtype=np.int64)
+        kernels.setflags(write=False)
+        if kernels.size <= KEEP_KERNELS:
+            self._placed["kernels"] = kernels
+        return kernels
+
+    def _kernel_nnz(self) -> np.ndarray:
         if self.kernels is not None:
             return self.kernels
         channels = self.layer.channels_per_group
