@@ -10,10 +10,12 @@ from hypothesis import strategies as st
 from simkit import conv, conv_layers, fitted, jobs_for, pruned
 
 from accelsim.config import Hardware, Mapping
-from accelsim.engine.assemble import simulate
+from accelsim.engine.assemble import layer_problem, simulate
+from accelsim.engine.broadcasts import broadcasts
+from accelsim.engine.closed_form import ideal_memory_end
 from accelsim.engine.gap import BINDING_PART, PARTS, layer_gap, result_gap
 from accelsim.engine.hardware_bounds import hardware_bounds
-from accelsim.policies import load_policy
+from accelsim.policies import load_policy, plan_layer
 
 hardware = st.builds(
     Hardware,
@@ -109,3 +111,23 @@ def test_a_lock_step_round_of_long_and_short_jobs_is_lock_step_waiting():
     # the PE with less work waits on PE 0 every round: lock-step waiting on PE 1, not on
     # the critical PE, so the layer's gap is all plan imbalance here
     assert sum(v for k, v in gap.parts.items() if k != "plan imbalance") == 0
+
+
+STATIC_POLICIES = st.sampled_from(["round-robin", "lpt", "kk", "density-grouping", "portfolio"])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=conv_layers(), mapping=mappings, hw=hardware, policy=STATIC_POLICIES)
+def test_the_ideal_memory_dispatch_never_exceeds_a_simulated_static_plan(
+    layers, mapping, hw, policy
+):
+    """The mapper rules candidates out with it before simulating them, so it must hold on
+    any buffers, port and queue depth: the SimPy model, whatever waits it adds, never ends
+    a static plan before its dispatch with every block on chip."""
+    jobs = jobs_for(layers, mapping, hw)
+    hw = fitted(hw, jobs, slack=1)
+    chosen = load_policy(policy)
+    result = simulate(jobs, hw, chosen, engine="simpy")
+    for layer, run in zip(jobs, result.layers):
+        bc = broadcasts(plan_layer(chosen, layer_problem(layer, hw)).queues, layer)
+        assert ideal_memory_end(layer, bc, hw) <= run.cycles

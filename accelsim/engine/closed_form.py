@@ -260,16 +260,7 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         ready_i = ready[1][g_in]
     else:
         ready_w = ready_i = np.zeros(0, dtype=np.int64)
-    by_pe = np.lexsort((np.arange(n_members), m_pe))  # members per PE, in run order
-    prev = np.full(n_members, -1, dtype=np.int64)
-    same = m_pe[by_pe][1:] == m_pe[by_pe][:-1]
-    prev[by_pe[1:][same]] = by_pe[:-1][same]
-    new_weights = (prev < 0) | (m_w != m_w[np.maximum(prev, 0)])
-    w_delivered = np.where(new_weights, np.asarray(layer.weight_bytes, dtype=np.int64)[m_w], 0)
-    g_weights = np.add.reduceat(w_delivered, off[:-1]) if n_groups else w_delivered[:0]
-    g_inputs = np.asarray(layer.input_bytes, dtype=np.int64)[g_in] * (1 if hw.multicast else size)
-    noc = _cycles(g_inputs + g_weights, hw.noc_bytes_per_cycle)
-
+    by_pe, prev, g_inputs, g_weights, noc = _deliveries(layer, bc, hw)
     counts = np.bincount(m_pe, minlength=n_pes)
     streamed = None
     if streams:  # not_exact_because: prefetched, lock-step
@@ -291,12 +282,17 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         finish = np.empty(n_members, dtype=np.int64)
         finish[by_pe] = _segment_scan(m_pe[by_pe], delivered[gid][by_pe], m_c[by_pe])
     else:
-        back = np.full(n_members, -1, dtype=np.int64)  # the job `depth` earlier on the PE
-        rank = np.arange(n_members) - np.repeat(np.cumsum(counts) - counts, counts)
-        later = rank >= depth  # rank of by_pe[i] on its PE
-        back[by_pe[later]] = by_pe[np.flatnonzero(later) - depth]
         reach, finish, stages = _lock_step(
-            start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth == 1
+            start,
+            off,
+            m_pe,
+            m_c,
+            _back(by_pe, counts, depth),
+            prev,
+            ready_w,
+            ready_i,
+            noc,
+            depth == 1,
         )
     begin = finish - m_c
 
@@ -384,6 +380,77 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
         psum_bytes=int((out_sizes * np.maximum(contributions - 1, 0)).sum()),
         peaks=(w_peak, i_peak, o_peak),
     )
+
+
+def _deliveries(layer: LayerJobs, bc: Broadcasts, hw: Hardware):
+    """What the dispatcher sends: members per PE in run order (`by_pe`), each member's
+    previous member on its PE (-1: none), and per broadcast its input and weight bytes and
+    its interconnect cycles (a PE receives a weight block when its previous job used
+    another)."""
+    m_pe, off = bc.pe, bc.offsets
+    m_w = layer.column("weight_block")[bc.job]
+    by_pe = np.lexsort((np.arange(len(m_pe)), m_pe))
+    prev = np.full(len(m_pe), -1, dtype=np.int64)
+    same = m_pe[by_pe][1:] == m_pe[by_pe][:-1]
+    prev[by_pe[1:][same]] = by_pe[:-1][same]
+    new_weights = (prev < 0) | (m_w != m_w[np.maximum(prev, 0)])
+    w_delivered = np.where(new_weights, np.asarray(layer.weight_bytes, dtype=np.int64)[m_w], 0)
+    g_weights = np.add.reduceat(w_delivered, off[:-1]) if bc.n_groups else w_delivered[:0]
+    g_in = layer.column("input_block")[bc.job[off[:-1]]]
+    size = 1 if hw.multicast else np.diff(off)
+    g_inputs = np.asarray(layer.input_bytes, dtype=np.int64)[g_in] * size
+    return by_pe, prev, g_inputs, g_weights, _cycles(g_inputs + g_weights, hw.noc_bytes_per_cycle)
+
+
+def _back(by_pe: np.ndarray, counts: np.ndarray, depth: int) -> np.ndarray:
+    """Each member's job `depth` places earlier on its PE (-1: none), whose end frees the
+    queue slot it is delivered into."""
+    back = np.full(len(by_pe), -1, dtype=np.int64)
+    rank = np.arange(len(by_pe)) - np.repeat(np.cumsum(counts) - counts, counts)
+    later = rank >= depth  # rank of by_pe[i] on its PE
+    back[by_pe[later]] = by_pe[np.flatnonzero(later) - depth]
+    return back
+
+
+def ideal_memory_end(layer: LayerJobs, bc: Broadcasts, hw: Hardware) -> int:
+    """A lower bound on a static plan's cycles on `hw`, from its dispatch alone: the same
+    broadcasts, queues and interconnect with every block on chip from cycle 0, then each
+    output tile's write-back (one latency and its transfer) after its last job.
+
+    Why it bounds the real run: the dispatcher sends the same broadcasts in the same order
+    and each PE runs its queue in order, so every delivery, job start and job end is a max
+    of sums of earlier times and fixed durations; waiting for weights, inputs, output space
+    or the port only raises terms of those maxima, never lowers one. It holds for every
+    queue depth, for finite and unbounded buffers alike; the mapper uses it to rule
+    candidates out before simulating them (accelsim.engine.mapper)."""
+    if not layer.n_jobs:
+        return 0
+    m_pe, off = bc.pe, bc.offsets
+    m_c = np.asarray(layer.cycles, dtype=np.int64)[bc.job]
+    by_pe, prev, _, _, noc = _deliveries(layer, bc, hw)
+    counts = np.bincount(m_pe, minlength=hw.n_pes)
+    zero = np.zeros(bc.n_groups, dtype=np.int64)
+    depth = hw.input_queue_depth
+    if counts.max(initial=0) <= depth:
+        _, delivered, _ = _decoupled(0, zero, zero, noc)
+        finish = np.empty(len(m_pe), dtype=np.int64)
+        gid = np.repeat(np.arange(bc.n_groups), np.diff(off))
+        finish[by_pe] = _segment_scan(m_pe[by_pe], delivered[gid][by_pe], m_c[by_pe])
+    else:
+        _, finish, _ = _lock_step(
+            0, off, m_pe, m_c, _back(by_pe, counts, depth), prev, zero, zero, noc, depth == 1
+        )
+    m_o = layer.column("output_block")[bc.job]
+    last_end = np.full(len(layer.output_bytes), -1, dtype=np.int64)
+    np.maximum.at(last_end, m_o, finish)
+    write_bytes = np.asarray(layer.output_write_bytes, dtype=np.int64)
+    written = (last_end >= 0) & (write_bytes > 0)
+    tail = (
+        last_end[written]
+        + hw.dram_latency_cycles
+        + _cycles(write_bytes[written], hw.dram_bytes_per_cycle)
+    )
+    return int(max(finish.max(), tail.max(initial=0)))
 
 
 _WAIT_W, _WAIT_I, _WAIT_NOC = int(State.WAIT_WEIGHTS), int(State.WAIT_INPUTS), int(State.WAIT_NOC)
