@@ -48,8 +48,8 @@ def reload_bytes_bound(
     use = np.asarray(use, dtype=np.int64)
     block = np.asarray(block, dtype=np.int64)
     sizes = np.asarray(block_bytes, dtype=np.int64)
-    if not len(use) or math.isinf(capacity_bytes):
-        return 0
+    if not len(use) or math.isinf(capacity_bytes) or int(sizes.sum()) <= capacity_bytes:
+        return 0  # every block fits at once: nothing need leave
     capacity = int(capacity_bytes)
     span = int(use.max()) + 1
     pairs = np.unique(block * span + use)  # each (block, use) once, by block then use
@@ -130,8 +130,8 @@ def spill_bytes_bound(
     """
     block = np.asarray(output_block, dtype=np.int64)
     sizes = np.asarray(output_bytes, dtype=np.int64)
-    if math.isinf(capacity_bytes) or not len(block):
-        return 0
+    if math.isinf(capacity_bytes) or not len(block) or int(sizes.sum()) <= capacity_bytes:
+        return 0  # every tile fits at once: nothing need spill
     best = 0
     for queue in queues:
         if len(queue) > 2:
