@@ -1,5 +1,6 @@
-"""The mapper: its choice fits, conserves MACs, beats every candidate it evaluated, is
-deterministic, and never slows down when a buffer grows (static policy)."""
+"""The mapper: its choice fits, conserves MACs, beats every candidate of its space (each
+above every bound that rules candidates out unsimulated), is deterministic, and never
+slows down when a buffer grows (static policy)."""
 
 import math
 
@@ -12,7 +13,10 @@ from accelsim.config import EnergyTable, Hardware, Mapping
 from accelsim.engine.assemble import check_fits, simulate
 from accelsim.engine.mapper import (
     Evaluations,
+    _dispatch_bound,
     _evaluate,
+    _memory_bound,
+    _plan,
     candidates,
     map_layer,
     tile_choices,
@@ -101,6 +105,10 @@ def test_the_choice_fits_conserves_macs_and_beats_every_evaluated_candidate(prun
         if outcome is not None:
             assert outcome[0] >= choice.cycles
             assert outcome[0] >= space.bound_cycles[i]
+            # the plan's bounds, which rule candidates out unsimulated, hold too
+            planned = _plan(pruned, m, hw, LPT())
+            assert outcome[0] >= _dispatch_bound(planned, hw)
+            assert outcome[0] >= _memory_bound(planned, hw)[0]
 
 
 @FAST

@@ -34,6 +34,7 @@ adds candidates. Stopped by the budget, the report says so.
 
 from __future__ import annotations
 
+import heapq
 import time
 
 import attrs
@@ -43,13 +44,14 @@ from attrs import frozen
 from accelsim.config import EnergyTable, Hardware, LayerMappings, Mapping
 from accelsim.engine import closed_form
 from accelsim.engine.assemble import LayerRun, check_fits, layer_problem, simulate
-from accelsim.engine.broadcasts import broadcasts
+from accelsim.engine.broadcasts import Broadcasts, broadcasts
 from accelsim.engine.energy import layer_energy
+from accelsim.engine.hardware_bounds import FetchOrder, hardware_bounds
 from accelsim.errors import AccelsimError, ConfigError
-from accelsim.policies import Policy, plan_layer
+from accelsim.policies import Plan, Policy, plan_layer
 from accelsim.trace import Cause, Operand
 from accelsim.units import exact_rate
-from accelsim.workload.jobs import _spans, build_layer_jobs, layer_units
+from accelsim.workload.jobs import LayerJobs, _spans, build_layer_jobs, layer_units
 from accelsim.workload.sparsity.pruning import PrunedLayer, PrunedNetwork
 
 MAX_LAYER_JOBS = 4096  # a finer cut is left out of the space: it costs time, not insight
@@ -172,7 +174,8 @@ class _Space:
     n_jobs: np.ndarray
     need: np.ndarray  # (n, 3) largest weight, input, output block, bytes
     bound_cycles: np.ndarray
-    bound_energy_pj: np.ndarray
+    # MAC and compulsory DRAM energy: with leakage over a cycle bound, the energy bound
+    energy_fixed_pj: np.ndarray
 
 
 def _shape_stats(layer, tile_h: int, tile_w: int):
@@ -259,12 +262,10 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
             -(work + _transfer(inputs * fg_per_group, hw.noc_bytes_per_cycle, floor=True)) // n_pes
         )
     cycles = np.maximum(np.maximum(compute, memory), np.maximum(interconnect, lock_step))
-    energy_pj = (
-        (0 if skips else pruned.pruned_macs) * energy.mac_pj
-        + (w_total + inputs + outputs) * energy.dram_pj_per_byte
-        + energy.static_mw(hw) * 1e9 * cycles / hw.clock_hz
-    )
-    return _Space(th, tw, f, k, n_jobs, need, cycles, energy_pj)
+    energy_fixed_pj = (0 if skips else pruned.pruned_macs) * energy.mac_pj + (
+        w_total + inputs + outputs
+    ) * energy.dram_pj_per_byte
+    return _Space(th, tw, f, k, n_jobs, need, cycles, energy_fixed_pj)
 
 
 def _transfer(nbytes, bytes_per_cycle: float, floor: bool = False):
@@ -363,10 +364,11 @@ def _evaluate(
     energy: EnergyTable,
     cache: Evaluations | None,
     cycles_only: bool = False,
+    planned: _Planned | None = None,
 ):
     """The layer alone on `hw` with this mapping: (cycles, energy pJ, None when
     `cycles_only`) or the reason it cannot run (a broadcast's weights that never fit, a
-    deadlock, engine = fast refused)."""
+    deadlock, engine = fast refused). `planned`: its jobs and plan, when already made."""
     blind = type(policy).__module__ in _BUFFER_BLIND
     key = (
         cycles_only,
@@ -381,7 +383,8 @@ def _evaluate(
     got = cache.get(key, hw) if cache is not None and blind else None
     if got is None:
         if cycles_only:
-            got = _cycles(pruned, mapping, hw, policy, engine)
+            made = planned or _plan(pruned, mapping, hw, policy)
+            got = made if isinstance(made, str) else _cycles(made, hw, policy, engine)
         else:
             got = _simulate(pruned, mapping, hw, policy, engine)
         if cache is not None and blind:
@@ -415,18 +418,58 @@ def _needs(layer, hw: Hardware, output_peak: int) -> tuple[int, int, int] | None
     return needs if all(n <= c for n, c in zip(needs, capacity)) else None
 
 
-def _cycles(
-    pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, engine: str
-) -> _Cycles | str:
-    """The layer's cycles alone: the plan and the closed form's timeline where it is exact
-    (no trace, bounds or energy), the whole simulation elsewhere."""
+@frozen
+class _Planned:
+    """A candidate's jobs and plan on the hardware, and a static plan's broadcasts."""
+
+    layer: LayerJobs
+    plan: Plan
+    bc: Broadcasts | None
+
+
+def _plan(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy) -> _Planned | str:
+    """Build and plan the candidate; or why it cannot run (a broadcast whose weights never
+    fit, check_fits)."""
     layer = build_layer_jobs(0, pruned, mapping, hw)
     try:
         plan = plan_layer(policy, layer_problem(layer, hw))
         bc = None if plan.dynamic else broadcasts(plan.queues, layer)
         check_fits(layer, hw, bc)
+    except AccelsimError as exc:
+        return str(exc)
+    return _Planned(layer, plan, bc)
+
+
+def _dispatch_bound(planned: _Planned, hw: Hardware) -> int:
+    """A lower bound on a planned candidate's cycles from its dispatch alone: a static plan's
+    broadcasts with every block on chip (closed_form.ideal_memory_end); a dynamic plan's
+    order is decided at run time, so only its interconnect and lock-step bounds."""
+    if planned.bc is None:
+        b = hardware_bounds(planned.layer, hw, 0)
+        return max(b.interconnect, b.lock_step)
+    return closed_form.ideal_memory_end(planned.layer, planned.bc, hw)
+
+
+def _memory_bound(planned: _Planned, hw: Hardware) -> tuple[int, int]:
+    """A static plan's memory bound with the refetch and spill no loader avoids in its
+    order (accelsim.engine.hardware_bounds), and those extra bytes; (0, 0) for a dynamic
+    plan, whose order is decided at run time."""
+    layer, bc = planned.layer, planned.bc
+    if bc is None:
+        return 0, 0
+    delivery = np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets))
+    order = FetchOrder.from_deliveries(delivery, bc.job, layer, planned.plan.queues)
+    b = hardware_bounds(layer, hw, 0, order)
+    return b.memory, b.refetch_bytes + b.spill_bytes
+
+
+def _cycles(planned: _Planned, hw: Hardware, policy: Policy, engine: str) -> _Cycles | str:
+    """The layer's cycles alone: the closed form's timeline where it is exact (no trace,
+    bounds or energy), the whole simulation elsewhere."""
+    layer = planned.layer
+    try:
         if engine != "simpy":
-            timeline, _ = closed_form.timeline_or_note(layer, bc, hw, plan.dynamic)
+            timeline, _ = closed_form.timeline_or_note(layer, planned.bc, hw, planned.plan.dynamic)
             if timeline is not None:
                 return _Cycles(timeline.end, _needs(layer, hw, timeline.peaks[2]))
         run = simulate([layer], hw, policy, engine=engine).layers[0]
@@ -471,7 +514,12 @@ def map_layer(
     fits = np.asarray(~over.any(axis=1), dtype=bool)
     if not fits.any():
         raise _nothing_fits(name, space, hw, n)
-    bound = _score(base.objective, space.bound_cycles, space.bound_energy_pj)
+    leak_pj_per_cycle = energy.static_mw(hw) * 1e9 / hw.clock_hz
+    bound = _score(
+        base.objective,
+        space.bound_cycles,
+        space.energy_fixed_pj + leak_pj_per_cycle * space.bound_cycles,
+    )
     order = [int(i) for i in np.lexsort((np.arange(n), space.n_jobs, bound))]
     feasible = [i for i in order if fits[i]]
     position = {i: p for p, i in enumerate(order)}
@@ -486,32 +534,66 @@ def map_layer(
             channel_splits=int(space.splits[i]),
         )
 
-    best = None  # (score, n_jobs, position in order, i, cycles, energy)
+    # best first over (score or bound, jobs, position): an entry is a candidate at one of
+    # four stages, each key at most the next: its hardware bound, its plan's dispatch bound,
+    # that and its plan's memory bound, its simulated score. The first simulated score out of
+    # the heap is the least key of the whole space, since every other candidate's score is
+    # at least its entry's key; each stage costs more than the one before, and is paid only
+    # by candidates whose cheaper bound is below the best score so far.
     cycles_only = base.objective == "cycles"  # energy only for the chosen one
-    scored, refused = [], []
-    exhaustive, evaluated = True, 0
-    for i in feasible:
-        if best is not None and bound[i] > best[0]:
+    heap = [(float(bound[i]), int(space.n_jobs[i]), position[i], _HARDWARE, i) for i in feasible]
+    heapq.heapify(heap)
+    scored: list[tuple] = []  # (score, jobs, position, candidate, cycles, energy pJ)
+    refused: list[tuple[int, str]] = []
+    plans: dict[int, _Planned] = {}
+    cycles_lb: dict[int, int] = {}
+    extra_bytes: dict[int, int] = {}  # refetch and spill no loader avoids
+    exhaustive, planned_count, evaluated, best = True, 0, 0, None
+
+    def lower(i, key):
+        energy_lb = (
+            space.energy_fixed_pj[i]
+            + extra_bytes.get(i, 0) * energy.dram_pj_per_byte
+            + leak_pj_per_cycle * cycles_lb[i]
+        )
+        return max(key, float(_score(base.objective, cycles_lb[i], energy_lb)))
+
+    while heap:
+        key, n_jobs, pos, stage, i = heapq.heappop(heap)
+        if stage == _SIMULATED:
+            best = next(k for k in scored if k[3] == i)
             break
+        if stage == _HARDWARE:
+            planned_count += 1
+            planned = _plan(pruned, mapping(i), hw, policy)
+            if isinstance(planned, str):
+                refused.append((i, planned))
+                continue
+            plans[i] = planned
+            cycles_lb[i] = max(int(space.bound_cycles[i]), _dispatch_bound(planned, hw))
+            heapq.heappush(heap, (lower(i, key), n_jobs, pos, _DISPATCHED, i))
+            continue
+        if stage == _DISPATCHED:
+            memory, extra_bytes[i] = _memory_bound(plans[i], hw)
+            cycles_lb[i] = max(cycles_lb[i], memory)
+            heapq.heappush(heap, (lower(i, key), n_jobs, pos, _MEMORY, i))
+            continue
         if evaluated == base.budget:
             exhaustive = False
             break
         evaluated += 1
-        outcome, why = _evaluate(pruned, mapping(i), hw, policy, engine, energy, cache, cycles_only)
+        outcome, why = _evaluate(
+            pruned, mapping(i), hw, policy, engine, energy, cache, cycles_only, plans.pop(i)
+        )
         if outcome is None:
             refused.append((i, why))
             continue
         cycles, energy_pj = outcome
-        key = (
-            float(_score(base.objective, cycles, energy_pj)),
-            int(space.n_jobs[i]),
-            position[i],
-            i,
-            cycles,
-            energy_pj,
-        )
-        scored.append(key)
-        best = key if best is None or key < best else best
+        score = float(_score(base.objective, cycles, energy_pj))
+        scored.append((score, n_jobs, pos, i, cycles, energy_pj))
+        heapq.heappush(heap, (score, n_jobs, pos, _SIMULATED, i))
+    if best is None and scored:  # the budget ran out first: the best simulated
+        best = min(scored)
     if best is None:
         if not exhaustive:
             raise ConfigError(
@@ -530,11 +612,13 @@ def map_layer(
         outcome, _ = _evaluate(pruned, mapping(chosen), hw, policy, engine, energy, cache)
         assert outcome is not None  # it ran a moment ago, on the same hardware
         best = (*best[:5], outcome[1])
+    # ruled out by a bound: never planned, or planned and never simulated, not refused
+    cannot_win = len(feasible) - planned_count + len(plans)
     why = _alternatives(base.objective, best, scored, refused, over, order, fits, mapping)
     why.append(
-        f"{n} candidates: {evaluated} simulated, {int((~fits).sum())} do not fit, "
-        f"{len(feasible) - evaluated} cannot win (bound)"
-        + ("" if exhaustive else "; search cut by the budget")
+        f"{n} candidates: {int((~fits).sum())} do not fit, {planned_count} planned, "
+        f"{evaluated} simulated, "
+        + (f"{cannot_win} cannot win (bound)" if exhaustive else "search cut by the budget")
     )
     return LayerChoice(
         name,
@@ -544,11 +628,14 @@ def map_layer(
         n,
         evaluated,
         int((~fits).sum()),
-        len(feasible) - evaluated if exhaustive else 0,
+        cannot_win if exhaustive else 0,
         exhaustive,
         tuple(why),
         time.perf_counter() - t0,
     )
+
+
+_HARDWARE, _DISPATCHED, _MEMORY, _SIMULATED = 0, 1, 2, 3  # a heap entry's stage (map_layer)
 
 
 def _alternatives(objective, best, scored, refused, over, order, fits, mapping) -> list[str]:
