@@ -137,6 +137,8 @@ def check_fits(layer: LayerJobs, hw: Hardware, bc: Broadcasts | None) -> None:
             )
     if bc is None or math.isinf(hw.weight_buffer_bytes) or not bc.n_groups:
         return
+    if int(layer.weight_bytes.sum()) <= hw.weight_buffer_bytes:
+        return  # all of them fit at once, so any broadcast's do
     need = bc.weight_bytes_at_once(layer)
     worst = int(np.argmax(need))
     if need[worst] > hw.weight_buffer_bytes:
@@ -167,11 +169,14 @@ def simulate(
     progress: Callable[[int, int, str], None] | None = None,
     dram_port: type[DramPort] = DramPort,
     engine: str = "auto",
+    cutoff_cycles: int | None = None,
 ) -> SimResult:
     """Simulate the layers in order on `hw`, each planned by `policy`. `progress(i, n, what)`
     is called before planning each layer ("planning NAME") and before simulating it
     ("simulating NAME"); `dram_port` swaps the port model (benchmarks compare two);
-    `engine` is "auto" (the closed form wherever it is exact), "simpy" or "fast"."""
+    `engine` is "auto" (the closed form wherever it is exact), "simpy" or "fast".
+    `cutoff_cycles`: a layer SimPy runs stops with PastDeadline as soon as it has run
+    longer than that (the mapper's, for a candidate that can no longer win)."""
     if engine not in ENGINES:
         raise ConfigError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
@@ -198,7 +203,17 @@ def simulate(
         else:
             dram.layer = p.layer.index
             run, n_events = _run_layer(
-                env, p.layer, p.plan, p.broadcasts, hw, dram, trace, levels, p.plan_seconds, p.note
+                env,
+                p.layer,
+                p.plan,
+                p.broadcasts,
+                hw,
+                dram,
+                trace,
+                levels,
+                p.plan_seconds,
+                p.note,
+                None if cutoff_cycles is None else env.now + cutoff_cycles,
             )
             events += n_events
         runs.append(run)
@@ -256,10 +271,10 @@ class PlanEvaluator:
             if timeline is not None:
                 return timeline.end
         self.simpy_runs += 1
-        return simulate([layer], hw, _Fixed(plan), engine="simpy").makespan
+        return simulate([layer], hw, FixedPlan(plan), engine="simpy").makespan
 
 
-class _Fixed:
+class FixedPlan:
     """A plan already made, as a policy (to simulate it)."""
 
     name = "fixed"
@@ -340,6 +355,7 @@ def _run_layer(
     levels: LevelTrace,
     plan_seconds: float,
     note: str | None,
+    deadline: int | None = None,
 ):
     start = env.now
     bound = _layer_bound(layer, plan, hw)
@@ -439,7 +455,9 @@ def _run_layer(
         env.process(component)
     if not layer.n_jobs:
         progress.check()
-    steps = _run_until(env, progress.done, layer, [weights, inputs, outputs, dispatcher, *pes])
+    steps = _run_until(
+        env, progress.done, layer, [weights, inputs, outputs, dispatcher, *pes], deadline
+    )
     for p in range(n):
         trace.enter(p, State.IDLE, env.now)
     executed = sum(pe.executed_macs for pe in pes)
@@ -479,10 +497,12 @@ def _run_layer(
     return run, steps
 
 
-def _run_until(env: Clock, done: simpy.Event, layer: LayerJobs, components) -> int:
+def _run_until(
+    env: Clock, done: simpy.Event, layer: LayerJobs, components, deadline: int | None
+) -> int:
     """Step the environment until `done`; an empty schedule before that is a deadlock."""
     try:
-        return env.run_until(done)
+        return env.run_until(done, deadline)
     except simpy.core.EmptySchedule:
         waiting = [text for c in components if (text := c.describe())]
         raise DeadlockError(

@@ -31,6 +31,7 @@ if the DRAM port is instantaneous (infinite bandwidth, zero latency).
 from __future__ import annotations
 
 import math
+import sys
 
 import attrs
 import numpy as np
@@ -38,6 +39,7 @@ from attrs import frozen
 
 from accelsim.config import Hardware
 from accelsim.engine.broadcasts import Broadcasts
+from accelsim.engine.hw.clock import PastDeadline
 from accelsim.engine.hw.eviction import eviction_plan, next_uses
 from accelsim.trace import Cause, Operand, State
 from accelsim.units import exact_rate, transfer_cycles
@@ -90,9 +92,14 @@ class NotExact(Exception):
 
 
 def timeline_or_note(
-    layer: LayerJobs, bc: Broadcasts | None, hw: Hardware, dynamic: bool
+    layer: LayerJobs,
+    bc: Broadcasts | None,
+    hw: Hardware,
+    dynamic: bool,
+    deadline: int | None = None,
 ) -> tuple[LayerTimeline | None, str | None]:
-    """The layer's closed-form timeline from cycle 0, or None and why it would not be exact."""
+    """The layer's closed-form timeline from cycle 0, or None and why it would not be exact.
+    With a `deadline`, PastDeadline as soon as a streamed layer is known to end after it."""
     note = not_exact_because(layer, hw, dynamic)
     if note is not None:
         return None, note
@@ -100,7 +107,7 @@ def timeline_or_note(
     # the callers pass
     assert bc is not None
     try:
-        timeline = run_layer(layer, bc, hw, 0)
+        timeline = run_layer(layer, bc, hw, 0, deadline)
     except NotExact as exc:
         return None, str(exc)
     note = overflows(timeline, hw)
@@ -192,8 +199,11 @@ def _segment_scan(pe: np.ndarray, ready: np.ndarray, cycles: np.ndarray) -> np.n
     return best + before + cycles
 
 
-def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> LayerTimeline:
-    """The layer's timeline from `start` (a barrier: the DRAM port is idle by then)."""
+def run_layer(
+    layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int, deadline: int | None = None
+) -> LayerTimeline:
+    """The layer's timeline from `start` (a barrier: the DRAM port is idle by then). A
+    streamed layer stops with PastDeadline once a job would start after `deadline`."""
     n_pes, depth = hw.n_pes, hw.input_queue_depth
     cycles = np.asarray(layer.cycles, dtype=np.int64)
     m_pe, m_job = bc.pe, bc.job
@@ -276,7 +286,7 @@ def run_layer(layer: LayerJobs, bc: Broadcasts, hw: Hardware, start: int) -> Lay
                 "and a job takes no cycle"
             )
         streamed = _Streamed(layer, hw, start, off, m_w, m_i, m_o)
-        reach, finish, stages = streamed.run(m_pe, m_c, prev, noc)
+        reach, finish, stages = streamed.run(m_pe, m_c, prev, noc, deadline)
     elif counts.max(initial=0) <= depth:
         reach, delivered, stages = _decoupled(start, ready_w, ready_i, noc)
         finish = np.empty(n_members, dtype=np.int64)
@@ -756,11 +766,13 @@ class _Streamed:
             )
         return woken
 
-    def run(self, m_pe, m_c, prev, noc):
-        """The dispatcher's loop (_lock_step at depth 1) with the loaders and the port."""
+    def run(self, m_pe, m_c, prev, noc, deadline=None):
+        """The dispatcher's loop (_lock_step at depth 1) with the loaders and the port;
+        PastDeadline once a job would start after `deadline` (it ends later still)."""
         import heapq
 
         start, off = self.start, self.off
+        limit = sys.maxsize if deadline is None else deadline
         weights, inputs = self.loaders
         self.fill(start)
         pe, c, back, noc = m_pe.tolist(), m_c.tolist(), prev.tolist(), noc.tolist()
@@ -794,6 +806,8 @@ class _Streamed:
                     t = finish[b]
             stage_t.append(t), stage_state.append(_WAIT_NOC), stage_held.append(-1)
             t += noc[g]
+            if t > limit:
+                raise PastDeadline(t)
             for m in range(lo, hi):
                 finish[m] = t + c[m]
                 heapq.heappush(events, (finish[m], m))

@@ -43,10 +43,11 @@ from attrs import frozen
 
 from accelsim.config import EnergyTable, Hardware, LayerMappings, Mapping
 from accelsim.engine import closed_form
-from accelsim.engine.assemble import LayerRun, check_fits, layer_problem, simulate
+from accelsim.engine.assemble import FixedPlan, LayerRun, check_fits, layer_problem, simulate
 from accelsim.engine.broadcasts import Broadcasts, broadcasts
 from accelsim.engine.energy import layer_energy
 from accelsim.engine.hardware_bounds import FetchOrder, hardware_bounds
+from accelsim.engine.hw.clock import PastDeadline
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.policies import Plan, Policy, plan_layer
 from accelsim.trace import Cause, Operand
@@ -98,7 +99,7 @@ class LayerChoice:
     layer: str
     mapping: Mapping
     cycles: int
-    energy_pj: float
+    energy_pj: float | None  # None under the cycles objective: the run reports it
     candidates: int
     evaluated: int
     do_not_fit: int
@@ -325,6 +326,9 @@ class Evaluations:
 
     def __init__(self):
         self._runs: dict = {}
+        # a candidate's dispatch bound reads no buffer (closed_form.ideal_memory_end): kept
+        # for every hardware with the same other fields
+        self.dispatch: dict = {}
 
     def get(self, key, hw: Hardware):
         for entry in self._runs.get(key, ()):
@@ -365,33 +369,33 @@ def _evaluate(
     cache: Evaluations | None,
     cycles_only: bool = False,
     planned: _Planned | None = None,
+    cutoff: int | None = None,
 ):
-    """The layer alone on `hw` with this mapping: (cycles, energy pJ, None when
-    `cycles_only`) or the reason it cannot run (a broadcast's weights that never fit, a
-    deadlock, engine = fast refused). `planned`: its jobs and plan, when already made."""
+    """The layer alone on `hw` with this mapping: ((cycles, energy pJ or None when
+    `cycles_only`), None), or (None, the reason it cannot run: a broadcast's weights that
+    never fit, a deadlock, engine = fast refused). `planned`: its jobs and plan, when
+    already made. With `cutoff` (cycles objective), (None, None) when it runs longer than
+    that: a SimPy run is stopped there, and a kept result beyond it reads the same."""
     blind = type(policy).__module__ in _BUFFER_BLIND
-    key = (
-        cycles_only,
-        pruned.layer.name,
-        id(pruned),
-        mapping,
-        policy.name,
-        repr(policy),
-        engine,
-        attrs.evolve(hw, weight_buffer_bytes=1, input_buffer_bytes=1, output_buffer_bytes=1),
-    )
+    key = (cycles_only, *_key(pruned, mapping, hw, policy, engine))
     got = cache.get(key, hw) if cache is not None and blind else None
     if got is None:
         if cycles_only:
             made = planned or _plan(pruned, mapping, hw, policy)
-            got = made if isinstance(made, str) else _cycles(made, hw, policy, engine)
+            got = (
+                made if isinstance(made, str) else made.refusal or _cycles(made, hw, engine, cutoff)
+            )
         else:
             got = _simulate(pruned, mapping, hw, policy, engine)
+        if got is None:  # stopped at the cutoff: not a result to keep
+            return None, None
         if cache is not None and blind:
             cache.put(key, hw, got)
     if isinstance(got, str):
         return None, got
     if isinstance(got, _Cycles):
+        if cutoff is not None and got.cycles > cutoff:
+            return None, None
         return (got.cycles, None), None
     run = got.run
     return (
@@ -425,19 +429,36 @@ class _Planned:
     layer: LayerJobs
     plan: Plan
     bc: Broadcasts | None
+    refusal: str | None  # why it cannot run on these buffers (check_fits)
+
+
+def _key(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, engine: str):
+    """What a candidate's results depend on besides the buffer capacities."""
+    return (
+        pruned.layer.name,
+        id(pruned),
+        mapping,
+        policy.name,
+        repr(policy),
+        engine,
+        attrs.evolve(hw, weight_buffer_bytes=1, input_buffer_bytes=1, output_buffer_bytes=1),
+    )
 
 
 def _plan(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy) -> _Planned | str:
-    """Build and plan the candidate; or why it cannot run (a broadcast whose weights never
-    fit, check_fits)."""
+    """Build and plan the candidate, with why it cannot run on these buffers (a broadcast
+    whose weights never fit, check_fits); or why it cannot be planned."""
     layer = build_layer_jobs(0, pruned, mapping, hw)
     try:
         plan = plan_layer(policy, layer_problem(layer, hw))
-        bc = None if plan.dynamic else broadcasts(plan.queues, layer)
-        check_fits(layer, hw, bc)
     except AccelsimError as exc:
         return str(exc)
-    return _Planned(layer, plan, bc)
+    bc = None if plan.dynamic else broadcasts(plan.queues, layer)
+    try:
+        check_fits(layer, hw, bc)
+    except AccelsimError as exc:
+        return _Planned(layer, plan, bc, str(exc))
+    return _Planned(layer, plan, bc, None)
 
 
 def _dispatch_bound(planned: _Planned, hw: Hardware) -> int:
@@ -463,16 +484,29 @@ def _memory_bound(planned: _Planned, hw: Hardware) -> tuple[int, int]:
     return b.memory, b.refetch_bytes + b.spill_bytes
 
 
-def _cycles(planned: _Planned, hw: Hardware, policy: Policy, engine: str) -> _Cycles | str:
+def _cycles(
+    planned: _Planned, hw: Hardware, engine: str, cutoff: int | None = None
+) -> _Cycles | str | None:
     """The layer's cycles alone: the closed form's timeline where it is exact (no trace,
-    bounds or energy), the whole simulation elsewhere."""
+    bounds or energy), the whole simulation elsewhere; None when the run passed `cutoff`
+    cycles first (the candidate cannot win: it is not run to its end)."""
     layer = planned.layer
     try:
         if engine != "simpy":
-            timeline, _ = closed_form.timeline_or_note(layer, planned.bc, hw, planned.plan.dynamic)
+            timeline, _ = closed_form.timeline_or_note(
+                layer, planned.bc, hw, planned.plan.dynamic, cutoff
+            )
             if timeline is not None:
                 return _Cycles(timeline.end, _needs(layer, hw, timeline.peaks[2]))
-        run = simulate([layer], hw, policy, engine=engine).layers[0]
+        run = simulate(
+            [layer],
+            hw,
+            FixedPlan(planned.plan),
+            engine="simpy" if engine == "auto" else engine,  # the closed form said no
+            cutoff_cycles=cutoff,
+        ).layers[0]
+    except PastDeadline:
+        return None
     except AccelsimError as exc:
         return str(exc)
     return _Cycles(run.cycles, None)
@@ -545,10 +579,14 @@ def map_layer(
     heapq.heapify(heap)
     scored: list[tuple] = []  # (score, jobs, position, candidate, cycles, energy pJ)
     refused: list[tuple[int, str]] = []
-    plans: dict[int, _Planned] = {}
+    cut: list[int] = []  # simulated only until they ran past the best so far
+    scored_best: tuple | None = None
+    plans: dict[int, _Planned | str] = {}  # made for a bound, kept for the next stage
     cycles_lb: dict[int, int] = {}
     extra_bytes: dict[int, int] = {}  # refetch and spill no loader avoids
-    exhaustive, planned_count, evaluated, best = True, 0, 0, None
+    exhaustive, evaluated, best = True, 0, None
+    blind = type(policy).__module__ in _BUFFER_BLIND
+    shared = cache.dispatch if cache is not None and blind else None
 
     def lower(i, key):
         energy_lb = (
@@ -563,18 +601,29 @@ def map_layer(
         if stage == _SIMULATED:
             best = next(k for k in scored if k[3] == i)
             break
-        if stage == _HARDWARE:
-            planned_count += 1
-            planned = _plan(pruned, mapping(i), hw, policy)
-            if isinstance(planned, str):
-                refused.append((i, planned))
-                continue
-            plans[i] = planned
-            cycles_lb[i] = max(int(space.bound_cycles[i]), _dispatch_bound(planned, hw))
+        if stage == _HARDWARE:  # the dispatch bound, kept across buffer sizes
+            key_i = _key(pruned, mapping(i), hw, policy, engine)
+            dispatch = shared.get(key_i) if shared is not None else None
+            if dispatch is None:
+                planned = _plan(pruned, mapping(i), hw, policy)
+                if isinstance(planned, str):  # no plan: refused at the next stage
+                    plans[i], dispatch = planned, 0
+                else:
+                    plans[i], dispatch = planned, _dispatch_bound(planned, hw)
+                if shared is not None:
+                    shared[key_i] = dispatch
+            cycles_lb[i] = max(int(space.bound_cycles[i]), dispatch)
             heapq.heappush(heap, (lower(i, key), n_jobs, pos, _DISPATCHED, i))
             continue
-        if stage == _DISPATCHED:
-            memory, extra_bytes[i] = _memory_bound(plans[i], hw)
+        if stage == _DISPATCHED:  # the plan on these buffers, and its memory bound
+            planned = plans.pop(i, None) or _plan(pruned, mapping(i), hw, policy)
+            refusal = planned if isinstance(planned, str) else planned.refusal
+            if refusal is not None:
+                refused.append((i, refusal))
+                continue
+            assert not isinstance(planned, str)  # for mypy: a str is a refusal
+            plans[i] = planned
+            memory, extra_bytes[i] = _memory_bound(planned, hw)
             cycles_lb[i] = max(cycles_lb[i], memory)
             heapq.heappush(heap, (lower(i, key), n_jobs, pos, _MEMORY, i))
             continue
@@ -582,15 +631,24 @@ def map_layer(
             exhaustive = False
             break
         evaluated += 1
+        planned = plans.pop(i)
+        assert not isinstance(planned, str)  # refused at the stage before
+        # with the cycles objective, a candidate that runs past the best so far cannot win
+        # (equal cycles may, on fewer jobs or position): SimPy stops it there
+        cutoff = scored_best[0] if cycles_only and scored_best else None
         outcome, why = _evaluate(
-            pruned, mapping(i), hw, policy, engine, energy, cache, cycles_only, plans.pop(i)
+            pruned, mapping(i), hw, policy, engine, energy, cache, cycles_only, planned, cutoff
         )
         if outcome is None:
-            refused.append((i, why))
+            if why is None:
+                cut.append(i)
+            else:
+                refused.append((i, why))
             continue
         cycles, energy_pj = outcome
         score = float(_score(base.objective, cycles, energy_pj))
         scored.append((score, n_jobs, pos, i, cycles, energy_pj))
+        scored_best = min(scored_best or scored[-1], scored[-1])
         heapq.heappush(heap, (score, n_jobs, pos, _SIMULATED, i))
     if best is None and scored:  # the budget ran out first: the best simulated
         best = min(scored)
@@ -608,23 +666,20 @@ def map_layer(
             f"{MAX_LAYER_JOBS:,} jobs; a fixed [mapping] may still fit)"
         )
     chosen = best[3]
-    if cycles_only:  # the chosen mapping's energy, for the report
-        outcome, _ = _evaluate(pruned, mapping(chosen), hw, policy, engine, energy, cache)
-        assert outcome is not None  # it ran a moment ago, on the same hardware
-        best = (*best[:5], outcome[1])
-    # ruled out by a bound: never planned, or planned and never simulated, not refused
-    cannot_win = len(feasible) - planned_count + len(plans)
+    # ruled out by a bound: neither simulated nor refused
+    cannot_win = len(feasible) - evaluated - len({i for i, _ in refused})
     why = _alternatives(base.objective, best, scored, refused, over, order, fits, mapping)
     why.append(
-        f"{n} candidates: {int((~fits).sum())} do not fit, {planned_count} planned, "
-        f"{evaluated} simulated, "
-        + (f"{cannot_win} cannot win (bound)" if exhaustive else "search cut by the budget")
+        f"{n} candidates: {int((~fits).sum())} do not fit, {len(refused)} cannot run, "
+        f"{evaluated} simulated"
+        + (f" ({len(cut)} stopped once slower than the best)" if cut else "")
+        + (f", {cannot_win} cannot win (bound)" if exhaustive else ", search cut by the budget")
     )
     return LayerChoice(
         name,
         mapping(chosen),
         int(best[4]),
-        float(best[5]),
+        None if best[5] is None else float(best[5]),
         n,
         evaluated,
         int((~fits).sum()),

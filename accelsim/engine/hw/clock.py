@@ -10,12 +10,18 @@ Event (an object, a callback list and a value per job). `step` and the inlined l
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from heapq import heappop, heappush
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, Event, EventPriority
+
+
+class PastDeadline(Exception):
+    """A run stopped at its deadline before it was done (Clock.run_until): it would end
+    later than that. The mapper's way to drop a candidate that cannot win."""
 
 
 class Clock(simpy.Environment):
@@ -64,17 +70,21 @@ class Clock(simpy.Environment):
         if not entry._ok and not hasattr(entry, "_defused"):
             _crash(entry)
 
-    def run_until(self, done: simpy.Event) -> int:
+    def run_until(self, done: simpy.Event, deadline: int | None = None) -> int:
         """Process the queue until `done` has been processed; returns the number of entries
-        processed. Raises EmptySchedule if the queue runs dry first (a deadlock). A failed
-        event crashes the run, as in `Environment.step`."""
+        processed. Raises EmptySchedule if the queue runs dry first (a deadlock), and
+        PastDeadline if an entry due after `deadline` comes first. A failed event crashes the
+        run, as in `Environment.step`."""
         queue = self._queue
+        limit = sys.maxsize if deadline is None else deadline
         steps = 0
         while done.callbacks is not None:
             try:
                 self._now, _, _, entry = heappop(queue)
             except IndexError:
                 raise EmptySchedule from None
+            if self._now > limit:
+                raise PastDeadline(self._now)
             steps += 1
             if not isinstance(entry, Event):
                 entry()
