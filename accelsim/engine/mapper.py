@@ -20,16 +20,20 @@ small input buffers take larger tiles with them).
 
 The search (`map_layer`): every candidate's largest weight, input and output blocks are
 computed exactly without building its jobs, and a candidate whose block exceeds its buffer
-(half of it, double buffered) is out: the same test as accelsim.engine.assemble.check_fits. Each
-survivor gets a lower bound on the objective from the layer's shape and the hardware (the
-bounds of accelsim.engine.hardware_bounds, from totals that no job list can beat; `_bounds`).
-Survivors are evaluated in order of that bound (ties: fewer jobs, then the fixed order of the
-space) by simulating the layer alone (the closed form where it is exact, SimPy elsewhere:
-accelsim.engine.assemble.simulate with the scenario's policy and engine); the search stops when the
-next bound exceeds the best score found, or when `budget` evaluations have run. Stopped by
-the bound, the choice is the best of the whole space (ties broken the same way), so with a
-policy whose cycles never grow with a buffer, neither do the mapper's: a larger buffer only
-adds candidates. Stopped by the budget, the report says so.
+(half of it, double buffered) is out: the same test as accelsim.engine.assemble.check_fits.
+The rest go best first through a heap keyed by (bound or score, jobs, position in the
+space), climbing four stages, each key at least the one before: a lower bound from the
+layer's totals and the hardware (`candidates`, the bounds of
+accelsim.engine.hardware_bounds); the plan's dispatch with every block on chip
+(closed_form.ideal_memory_end); the plan's memory bound with the refetch and spill no loader
+avoids; the simulated score (the closed form where it is exact, SimPy elsewhere, with the
+scenario's policy and engine). The first score out of the heap is the least (score, jobs,
+position) of the whole space, since every other candidate's score is at least its key; a
+stage is paid only by candidates whose cheaper bound is below the best score so far, and
+with the cycles objective a simulation stops once it runs past the best cycles so far (it
+cannot win). `budget` caps the simulations; cut by it, the report says so. With a policy
+whose cycles never grow with a buffer, neither do the mapper's: a larger buffer only adds
+candidates.
 """
 
 from __future__ import annotations
