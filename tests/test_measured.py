@@ -22,14 +22,28 @@ from accelsim.workload.sparsity.measured import (
     write_measured,
 )
 from accelsim.workload.sparsity.pruning import PrunedLayer
-from accelsim.workload.sparsity.real_weights import SOURCES, VARIANTS, network_of, read_keras_convs
+from accelsim.workload.sparsity.real_weights import (
+    SHIPPED_MODELS,
+    SOURCES,
+    VARIANTS,
+    network_of,
+    read_keras_convs,
+    source_of,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_SCENARIOS = sorted((ROOT / "scenarios").glob("real_*.toml"))
 
 
-# every variant of every network, and waifu2x pruned with retraining (waifu2x_retrain)
-SHIPPED = sorted([*(f"{n}.{v}" for n in SOURCES for v in VARIANTS), f"{NETWORK}.{VARIANT}"])
+# every variant of every source, the shipped models' variants, and waifu2x pruned with
+# retraining (waifu2x_retrain)
+SHIPPED = sorted(
+    [
+        *(f"{n}.{v}" for n in SOURCES for v in VARIANTS),
+        *(f"{n}.{v}" for n, variants in SHIPPED_MODELS.items() for v in variants),
+        f"{NETWORK}.{VARIANT}",
+    ]
+)
 
 
 def test_every_source_ships_every_variant_under_2_mb():
@@ -44,7 +58,7 @@ def test_counts_fit_the_real_layer_shapes_and_the_recorded_sparsity(name):
     network = load_network(meta["network"])
     pruned = load_measured(measured_path(name), network)
     assert {"package", "version", "file", "sha256", "method", "keep", "sparsity"} <= set(meta)
-    assert meta["package"] == SOURCES[name.split(".")[0]].package
+    assert meta["package"] == source_of(name.split(".")[0]).package
     for p in pruned.layers:
         kernels = p.kernel_nnz()
         assert kernels.shape == (p.layer.out_c, p.layer.channels_per_group)
@@ -137,9 +151,9 @@ def test_keras_reader_turns_separable_convs_into_depthwise_and_pointwise(tmp_pat
 def test_four_real_scenarios_of_four_families():
     assert len(REAL_SCENARIOS) >= 4
     families = {
-        SOURCES[
+        source_of(
             read_meta(load_scenario(s).pruning.measured)["network"].removeprefix("real_")
-        ].family
+        ).family
         for s in REAL_SCENARIOS
     }
     assert len(families) >= 4
@@ -220,7 +234,7 @@ def test_build_reads_a_wheel_prunes_and_writes_counts_that_match_the_masks(tmp_p
         (1, 28, 20, 5),
         (20, 12, 50, 5),
     ]
-    named = {f"conv{i}": w for i, w in enumerate(weights.values())}
+    named = {l.name: w for l, w in zip(topology.mac_layers, weights.values())}
     for variant, (method, keep) in real_weights.VARIANTS.items():
         got = load_measured(tmp_path / "pkg" / "measured" / f"toy.{variant}.npz", topology)
         want = prune_weights(topology, named, method, keep)
