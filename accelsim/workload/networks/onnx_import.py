@@ -394,7 +394,6 @@ class _Walk:
         if not data:
             self.constant(node, op, attrs)
             return
-        weight_at = QUANTIZED.get(op, (1, None))[0]
         if op in CONVS and node.input[0] in self.tensors and self.has_weight(node, op):
             self.conv(node, op, attrs, where)
         elif op in LINEARS and self.linear_weights(node, op, attrs, where) is not None:
@@ -407,7 +406,7 @@ class _Walk:
             return
         elif op in UNMODELLED_MACS or op in CONVS or op in LINEARS:
             self.not_simulated.append(op)
-            self.output(node, None, _recurrent_shapes(self, node, op, attrs, weight_at))
+            self.output(node, None, _recurrent_shapes(self, node, op, attrs))
         else:
             self.pass_through(node, op, attrs, data)
 
@@ -616,7 +615,10 @@ class _Walk:
                 value = _shape_value(op, first, attrs)
                 self.consts[node.output[0]] = value
             return
-        own = _own_shapes(self, node, op, attrs, data)
+        try:
+            own = _own_shapes(self, node, op, attrs, data)
+        except (ValueError, TypeError, IndexError):  # operands this reading cannot follow
+            own = [None]
         out = (self.inferred.get(node.output[0]) if node.output else None) or own[0]
         if out is None and op in SHAPE_KEEPING:
             out = first
@@ -704,7 +706,7 @@ def _own_shapes(walk: _Walk, node, op: str, attrs: dict, data: list[str]) -> lis
     return [None]
 
 
-def _recurrent_shapes(walk: _Walk, node, op: str, attrs: dict, weight_at: int) -> list:
+def _recurrent_shapes(walk: _Walk, node, op: str, attrs: dict) -> list:
     """An LSTM, GRU or RNN's outputs (Y, Y_h[, Y_c]) from its input and hidden size, with
     the default layout (sequence, batch, features); nothing for other unmodelled nodes."""
     x = walk.known(node.input[0]) if node.input else None
@@ -719,11 +721,7 @@ def _recurrent_shapes(walk: _Walk, node, op: str, attrs: dict, weight_at: int) -
     if attrs.get("layout", 0):
         return [None]
     direction = attrs.get("direction", b"forward")
-    dirs = (
-        2
-        if (direction.decode() if isinstance(direction, bytes) else direction) == "bidirectional"
-        else 1
-    )
+    dirs = 2 if direction in (b"bidirectional", "bidirectional") else 1
     seq, batch = x[0], x[1]
     state = (dirs, batch, hidden)
     return [(seq, dirs, batch, hidden), state, state]
