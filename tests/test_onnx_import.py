@@ -357,3 +357,77 @@ def test_a_bad_input_shape_is_one_line(tmp_path, line, message):
     (tmp_path / "s.toml").write_text(f"[workload]\n{line}\n[pruning]\ndense = true\n")
     with pytest.raises(ConfigError, match=r"s.toml: \[workload\] " + message):
         load_scenario(tmp_path / "s.toml")
+
+
+def test_quantized_convs_and_products_hold_their_integer_weights_less_the_zero_point(tmp_path):
+    """ConvInteger and MatMulInteger (onnxruntime's dynamic quantization) are kept: a
+    weight equal to its zero point is a zero, per output channel where the zero point is."""
+    w = RNG.integers(0, 4, size=(4, 3, 3, 3)).astype(np.uint8)
+    zp = np.array([0, 1, 2, 3], np.uint8)
+    mat = RNG.integers(0, 3, size=(4, 5)).astype(np.uint8)
+    nodes = [
+        helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="q"),
+        helper.make_node("ConvInteger", ["xq", "w", "xz", "wz"], ["ci"], name="conv"),
+        helper.make_node("Cast", ["ci"], ["cf"], name="cast", to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["cf", "xs"], ["c"], name="dequant"),
+        helper.make_node("GlobalAveragePool", ["c"], ["p"], name="gap"),
+        helper.make_node("Flatten", ["p"], ["f"], name="flat"),
+        helper.make_node("DynamicQuantizeLinear", ["f"], ["fq", "fs", "fz"], name="q2"),
+        helper.make_node("MatMulInteger", ["fq", "mat", "fz", "mz"], ["mi"], name="fc"),
+        helper.make_node("Cast", ["mi"], ["y"], name="cast2", to=TensorProto.FLOAT),
+    ]
+    m = model(nodes)
+    for name, value in (("w", w), ("wz", zp), ("mat", mat), ("mz", np.uint8(1))):
+        m.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+    imported = import_onnx(save(tmp_path, m), (3, 6, 6))
+    assert dict(imported.kept) == {"ConvInteger": 1, "GlobalAveragePool": 1, "MatMulInteger": 1}
+    assert np.array_equal(imported.weights["conv"], w - zp.reshape(-1, 1, 1, 1).astype(np.float32))
+    assert np.array_equal(imported.weights["fc"], (mat.astype(np.float32) - 1).T)
+    assert imported.network.layer("fc").sources == ("gap",)
+
+
+def test_a_bias_add_keeps_the_layer_for_the_batchnorm_after_it(tmp_path):
+    w = weights(4, 3, 1, 1)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Add", ["bias", "c"], ["cb"], name="bias"),  # constant first
+        helper.make_node("BatchNormalization", ["cb", "g", "z", "z", "g"], ["bn"], name="bn"),
+        helper.make_node("Sub", ["bn", "bias"], ["y"], name="shift"),
+    ]
+    inits = [("w", w), ("bias", np.ones((4, 1, 1))), ("g", np.full(4, 4.0)), ("z", np.zeros(4))]
+    imported = import_onnx(save(tmp_path, model(nodes, inits)), (3, 5, 5))
+    assert dict(imported.folded) == {"Add": 1, "BatchNormalization": 1, "Sub": 1}
+    assert np.allclose(imported.weights["conv"], w * 4 / np.sqrt(4 + 1e-5))
+
+
+def test_shapes_inference_leaves_open_are_computed_from_shape_nodes_and_recurrent_cells(
+    tmp_path,
+):
+    """After an LSTM, ONNX shape inference gives up; the walk follows the Transpose and the
+    Reshape to a shape computed by Shape, Gather, Div, Unsqueeze and Concat to the
+    classifier."""
+    hidden = 6
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", strides=[4, 1]),  # (1,4,1,W)
+        helper.make_node("Squeeze", ["c", "two"], ["s"], name="sq"),  # (1, 4, W)
+        helper.make_node("Transpose", ["s"], ["t"], name="seq", perm=[2, 0, 1]),  # (W, 1, 4)
+        helper.make_node("LSTM", ["t", "wi", "ri"], ["h"], name="lstm", hidden_size=hidden),
+        helper.make_node("Shape", ["h"], ["hs"], name="shape"),
+        helper.make_node("Gather", ["hs", "zero"], ["steps"], name="steps"),
+        helper.make_node("Div", ["steps", "one"], ["per"], name="div"),  # inference stops
+        helper.make_node("Unsqueeze", ["per", "zeros"], ["steps1"], name="unsq"),
+        helper.make_node("Concat", ["steps1", "minus1"], ["new"], name="cat", axis=0),
+        helper.make_node("Reshape", ["h", "new"], ["r"], name="reshape"),  # (W, 6)
+        helper.make_node("Gemm", ["r", "fc"], ["y"], name="fc", transB=1),
+    ]
+    m = model(nodes, [("w", weights(4, 3, 4, 3)), ("wi", weights(1, 4 * hidden, 4))])
+    ints = {"two": [2], "zero": 0, "one": 1, "zeros": [0], "minus1": [-1]}
+    for name, value in ints.items():
+        m.graph.initializer.append(numpy_helper.from_array(np.array(value, np.int64), name))
+    m.graph.initializer.append(numpy_helper.from_array(weights(1, 4 * hidden, hidden), "ri"))
+    m.graph.initializer.append(numpy_helper.from_array(weights(5, hidden), "fc"))
+    imported = import_onnx(save(tmp_path, m), (3, 4, 12))
+    fc = imported.network.layer("fc")
+    assert (fc.kind, fc.in_c, fc.in_w, fc.out_c) == (LayerKind.CONV, hidden, 10, 5)
+    assert run_shape(m, (1, 3, 4, 12)) == (10, 5)
+    assert dict(imported.not_simulated) == {"LSTM": 1}

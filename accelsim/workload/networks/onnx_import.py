@@ -5,11 +5,14 @@ accelerator runs, folds what changes only the weights, and passes everything els
 - kept: Conv (grouped, depthwise, dilated, rectangular kernels, strides per axis, pads per
   side or auto_pad, 1-D convs as a 1-row map) becomes a conv layer; Gemm and MatMul with a
   constant weight matrix become an fc layer, or a 1x1 conv over the positions when the input
-  has more than one row (a (1, T, K) sequence, a (T, K) matrix); pools become pool layers (shapes only); Add or
-  Sum of two or more tensors of one shape from kept layers becomes an add layer;
+  has more than one row (a (1, T, K) sequence, a (T, K) matrix); quantized ConvInteger,
+  QLinearConv, MatMulInteger and QLinearMatMul likewise, their weights less the weight zero
+  point; pools become pool layers (shapes only); Add or Sum of two or more tensors of one
+  shape from kept layers becomes an add layer;
 - folded: a BatchNormalization, or a Mul by a per-channel constant, reading a kept layer's
   output that nothing else reads scales that layer's weights per filter, as exporters fold
-  them (the shift goes to the bias, which accelsim does not count);
+  them (the shift goes to the bias, which accelsim does not count); an Add (or x - c) of a
+  per-channel constant there is a bias, folded the same way, so a BatchNorm after it folds;
 - passed through: every node without MACs (activations, element-wise ops with a constant in
   either operand, Reshape, Transpose, Slice, Pad, Split, Concat, Resize, ...). A layer reads
   the kept layer whose output reaches it through such nodes if the shape still matches;
@@ -20,7 +23,12 @@ accelerator runs, folds what changes only the weights, and passes everything els
 Weights come from initializers, Constant nodes, or constant arithmetic on them (Identity,
 Cast, Transpose, Reshape, Squeeze, Unsqueeze). Tensor shapes come from ONNX shape inference
 once the image input's dimensions are fixed: the batch is 1, and `input_shape` (C, H, W)
-sets the dimensions the file leaves dynamic.
+sets the dimensions the file leaves dynamic. Where inference stops (a Reshape to a shape
+computed from Shape nodes, the outputs of an LSTM), the walk computes the shapes itself:
+Shape and Size of a known shape are constants, constant arithmetic (Gather, Slice, Concat,
+Add, Sub, Mul, Div, ConstantOfShape) is evaluated, and Reshape, Transpose, Squeeze,
+Unsqueeze, Concat, Gather, Slice, Split, Resize and recurrent cells get their outputs'
+shapes from their inputs.
 """
 
 from __future__ import annotations
@@ -37,11 +45,8 @@ from accelsim.workload.networks.layers import Layer, LayerKind, Network, check_s
 # nodes with MACs that accelsim does not model: kept out of the network and listed
 UNMODELLED_MACS = {
     "ConvTranspose",
-    "ConvInteger",
-    "QLinearConv",
-    "MatMulInteger",
-    "QLinearMatMul",
     "LSTM",
+    "DynamicQuantizeLSTM",
     "GRU",
     "RNN",
     "Einsum",
@@ -68,6 +73,9 @@ SHAPE_KEEPING = {
     "Dropout",
     "Identity",
     "Cast",
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
     "Softmax",
     "LogSoftmax",
     "LRN",
@@ -89,6 +97,16 @@ SHAPE_KEEPING = {
     "Sum",
 }
 POOLS = {"MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool"}
+# quantized convs and products: (weight input, weight zero-point input); the weight a layer
+# holds is the integer weight less its zero point, so its zeros are the quantized zeros
+QUANTIZED = {
+    "ConvInteger": (1, 3),
+    "QLinearConv": (3, 5),
+    "MatMulInteger": (1, 3),
+    "QLinearMatMul": (3, 5),
+}
+CONVS = ("Conv", "ConvInteger", "QLinearConv")
+LINEARS = ("Gemm", "MatMul", "MatMulInteger", "QLinearMatMul")
 
 
 def onnx_modules():
@@ -333,11 +351,39 @@ class _Walk:
             raise ConfigError(f"{where}: input {i} must be a constant weight tensor")
         return np.asarray(w, dtype=np.float32)
 
+    def has_weight(self, node, op: str) -> bool:
+        at = QUANTIZED.get(op, (1, None))[0]
+        return len(node.input) > at and self.const(node.input[at]) is not None
+
+    def layer_weight(self, node, op: str, where: str) -> np.ndarray:
+        """A conv's or product's weights; a quantized one's less its zero point, which is
+        a scalar or one per output channel (the first axis of a conv's weights, the last
+        of a product's)."""
+        at, zero_at = QUANTIZED.get(op, (1, None))
+        w = self.weight(node, at, where)
+        zero = self.const(node.input[zero_at]) if zero_at and len(node.input) > zero_at else None
+        if zero is None or np.asarray(zero).size == 1:
+            return w - (float(np.asarray(zero).ravel()[0]) if zero is not None else 0.0)
+        zero = np.asarray(zero, dtype=np.float32).ravel()
+        axis = 0 if op in CONVS else w.ndim - 1
+        if zero.size != w.shape[axis]:
+            raise ConfigError(
+                f"{where}: weight zero point of {zero.size} values for weights {w.shape}: "
+                f"one, or one per output channel"
+            )
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        return w - zero.reshape(shape)
+
     def output(self, node, layer: str | None, shape=None) -> None:
+        """Record the node's outputs as data from `layer`; a shape ONNX inference has no
+        value for is `shape` (the first output's, or one per output in a list)."""
+        own = shape if isinstance(shape, list) else [shape]
         for i, tensor in enumerate(node.output):
             if tensor:
-                known = shape if i == 0 and shape is not None else self.inferred.get(tensor)
-                self.tensors[tensor] = _Tensor(layer, known)
+                mine = own[i] if i < len(own) else None
+                known = mine if i == 0 and mine is not None else self.inferred.get(tensor)
+                self.tensors[tensor] = _Tensor(layer, known or mine)
 
     # -- nodes --------------------------------------------------------------------------
 
@@ -348,21 +394,21 @@ class _Walk:
         if not data:
             self.constant(node, op, attrs)
             return
-        if op == "Conv" and self.const(node.input[1]) is not None and data == [node.input[0]]:
-            self.conv(node, attrs, where)
-        elif op in ("Gemm", "MatMul") and self.linear_weights(node, op, attrs) is not None:
+        if op in CONVS and node.input[0] in self.tensors and self.has_weight(node, op):
+            self.conv(node, op, attrs, where)
+        elif op in LINEARS and self.linear_weights(node, op, attrs, where) is not None:
             self.linear(node, op, attrs, where)
         elif op in POOLS:
             self.pool(node, op, attrs, where)
-        elif op in ("BatchNormalization", "Mul") and self.fold(node, op, data, where):
+        elif op in ("BatchNormalization", "Mul", "Add", "Sub") and self.fold(node, op, data, where):
             return
         elif op in ("Add", "Sum") and len(data) >= 2 and self.join(node, data):
             return
-        elif op in UNMODELLED_MACS or op in ("Conv", "Gemm", "MatMul"):
+        elif op in UNMODELLED_MACS or op in CONVS or op in LINEARS:
             self.not_simulated.append(op)
-            self.output(node, None)
+            self.output(node, None, _recurrent_shapes(self, node, op, attrs))
         else:
-            self.pass_through(node, op, data)
+            self.pass_through(node, op, attrs, data)
 
     def constant(self, node, op: str, attrs: dict) -> None:
         """A node of weights and shapes only: its value is kept where the weights need it."""
@@ -373,15 +419,16 @@ class _Walk:
             return
         args = [self.const(t) for t in node.input]
         if not node.input or any(a is None for a in args):
-            return  # computed from shapes at run time: not a weight
+            return  # computed from data at run time: not a weight nor a known shape
+        attrs = {k: _attr_array(self.numpy_helper, v) for k, v in attrs.items()}
         value = _fold_constant(op, args, attrs)
         if value is not None:
             self.consts[node.output[0]] = value
 
-    def conv(self, node, attrs: dict, where: str) -> None:
+    def conv(self, node, op: str, attrs: dict, where: str) -> None:
         x = node.input[0]
         shape = self.shape(x, where)
-        kernel = self.weight(node, 1, where)
+        kernel = self.layer_weight(node, op, where)
         one_d = kernel.ndim == 3
         if kernel.ndim not in (3, 4) or len(shape) != kernel.ndim:
             raise ConfigError(
@@ -418,23 +465,23 @@ class _Walk:
             groups=groups,
             **geometry,
         )
-        self.keep(node, layer, kernel, "Conv")
+        self.keep(node, layer, kernel, op)
         out = (1, layer.out_c, layer.out_w) if one_d else (1, *layer.out_shape)
         self.output(node, name, out)
 
-    def linear_weights(self, node, op: str, attrs: dict) -> np.ndarray | None:
+    def linear_weights(self, node, op: str, attrs: dict, where: str) -> np.ndarray | None:
         """(out, in) weights of a Gemm or MatMul whose second operand is constant."""
-        if len(node.input) < 2 or node.input[0] not in self.tensors:
+        if node.input[0] not in self.tensors or not self.has_weight(node, op):
             return None
-        mat = self.const(node.input[1])
-        if mat is None or mat.ndim != 2 or (op == "Gemm" and attrs.get("transA", 0)):
+        mat = self.const(node.input[QUANTIZED.get(op, (1, None))[0]])
+        if mat.ndim != 2 or (op == "Gemm" and attrs.get("transA", 0)):
             return None
-        mat = np.asarray(mat, dtype=np.float32)
+        mat = self.layer_weight(node, op, where)
         return mat if op == "Gemm" and attrs.get("transB", 0) else mat.T
 
     def linear(self, node, op: str, attrs: dict, where: str) -> None:
         x = node.input[0]
-        mat = self.linear_weights(node, op, attrs)
+        mat = self.linear_weights(node, op, attrs, where)
         shape = self.shape(x, where)
         name = self.unique(node.name or node.output[0])
         features = shape[-1]
@@ -465,7 +512,7 @@ class _Walk:
         x = node.input[0]
         shape = self.shape(x, where)
         if len(shape) != 4:
-            self.pass_through(node, op, [x])
+            self.pass_through(node, op, attrs, [x])
             return
         c, h, w = _chw(shape)
         if op.startswith("Global"):
@@ -487,14 +534,16 @@ class _Walk:
         )
         out = self.inferred.get(node.output[0])
         if layer.out_h < 1 or layer.out_w < 1 or (out and _chw(out) != layer.out_shape):
-            self.pass_through(node, op, [x])  # ceil_mode: a shape the layer does not hold
+            self.pass_through(node, op, attrs, [x])  # ceil_mode: a shape the layer does not hold
             return
         self.append(layer)
         self.kept.append(op)
         self.output(node, layer.name, (1, *layer.out_shape))
 
     def fold(self, node, op: str, data: list[str], where: str) -> bool:
-        """Scale the weights of the kept layer whose own output this node alone reads."""
+        """Scale the weights of the kept layer whose own output this node alone reads; an
+        Add or Sub of a per-channel constant there is its bias, which accelsim does not
+        count, so the layer's output goes on through it."""
         x = data[0]
         owner = self.direct.get(x)
         if len(data) != 1 or owner is None or self.readers[x] != 1:
@@ -516,6 +565,13 @@ class _Walk:
             scale = self.const(other)
             if scale is None or scale.size not in (1, filters) or not _per_channel(scale):
                 return False
+            if op in ("Add", "Sub"):
+                if op == "Sub" and node.input[0] != x:
+                    return False  # constant - x negates the weights: left as it is
+                self.folded.append(op)
+                self.direct[node.output[0]] = owner
+                self.tensors[node.output[0]] = self.tensors[x]
+                return True
             scale = np.broadcast_to(np.asarray(scale, dtype=np.float32).ravel(), (filters,))
         if scale.size != filters:
             return False
@@ -542,27 +598,133 @@ class _Walk:
         self.output(node, name, shape)
         return True
 
-    def pass_through(self, node, op: str, data: list[str]) -> None:
+    def known(self, tensor: str) -> tuple[int, ...] | None:
+        if tensor in self.tensors:
+            return self.tensors[tensor].shape or self.inferred.get(tensor)
+        return None
+
+    def pass_through(self, node, op: str, attrs: dict, data: list[str]) -> None:
         """No MACs: the output carries the kept layer of its main input (the first one of
-        the output's shape, as a broadcast Mul's large operand); consumers check shapes."""
+        the output's shape, as a broadcast Mul's large operand); consumers check shapes.
+        A shape that ONNX inference leaves open (a Reshape to a shape computed from Shape
+        nodes, after an LSTM) is computed here from the shapes and constants known."""
         self.passed.append(op)
-        if op in ("Shape", "Size"):
-            return  # its output is arithmetic on shapes, not data
-        out = self.inferred.get(node.output[0]) if node.output else None
-        first = self.tensors[data[0]].shape or self.inferred.get(data[0])
-        if out is None and op == "Flatten" and first is not None:
-            axis = int(node_attr(self.onnx, node, "axis", 1)) % len(first)
-            out = (int(np.prod(first[:axis])), int(np.prod(first[axis:])))
+        first = self.known(data[0])
+        if op in ("Shape", "Size"):  # arithmetic on shapes, not data: a constant once known
+            if first is not None and node.output:
+                value = _shape_value(op, first, attrs)
+                self.consts[node.output[0]] = value
+            return
+        try:
+            own = _own_shapes(self, node, op, attrs, data)
+        except (ValueError, TypeError, IndexError):  # operands this reading cannot follow
+            own = [None]
+        out = (self.inferred.get(node.output[0]) if node.output else None) or own[0]
         if out is None and op in SHAPE_KEEPING:
             out = first
-        same = [t for t in data if (self.tensors[t].shape or self.inferred.get(t)) == out]
+        same = [t for t in data if self.known(t) == out]
         if same:  # element-wise: the operand of the output's shape is the data it carries
             layer = self.tensors[same[0]].layer
         elif len(data) == 1 and len(node.output) == 1:  # a reshape of one tensor
             layer = self.tensors[data[0]].layer
         else:  # Concat, Split and the like: new data, from outside the model
             layer = None
-        self.output(node, layer, out)
+        self.output(node, layer, [out, *own[1:]])
+
+
+def _shape_value(op: str, shape: tuple[int, ...], attrs: dict) -> np.ndarray:
+    """The value of a Shape (with its start and end) or Size node on a known shape."""
+    if op == "Size":
+        return np.asarray(int(np.prod(shape)), dtype=np.int64)
+    start, end = attrs.get("start", 0), attrs.get("end", len(shape))
+    return np.asarray(shape[start:end], dtype=np.int64)
+
+
+def _own_shapes(walk: _Walk, node, op: str, attrs: dict, data: list[str]) -> list:
+    """The output shapes of a MAC-free node from its inputs' shapes and constant operands,
+    for where ONNX shape inference gives none; None where this reading cannot tell."""
+    shape = walk.known(data[0])
+    args = [walk.const(t) for t in node.input]
+    if shape is None:
+        return [None]
+    rank = len(shape)
+    if op == "Flatten":
+        axis = int(attrs.get("axis", 1)) % rank
+        return [(int(np.prod(shape[:axis])), int(np.prod(shape[axis:])))]
+    if op == "Reshape" and len(args) > 1 and args[1] is not None:
+        want = [int(d) for d in np.asarray(args[1]).ravel()]
+        if not attrs.get("allowzero", 0):
+            want = [shape[i] if d == 0 else d for i, d in enumerate(want)]
+        if want.count(-1) == 1:
+            rest = int(np.prod([d for d in want if d != -1]))
+            want[want.index(-1)] = int(np.prod(shape)) // max(rest, 1)
+        return [tuple(want) if int(np.prod(want)) == int(np.prod(shape)) else None]
+    if op == "Transpose":
+        perm = attrs.get("perm", list(reversed(range(rank))))
+        return [tuple(shape[p] for p in perm)]
+    if op in ("Squeeze", "Unsqueeze"):
+        if op == "Unsqueeze" and attrs.get("axes", args[1] if len(args) > 1 else None) is None:
+            return [None]
+        view = np.broadcast_to(np.zeros((), dtype=np.bool_), shape)  # no memory
+        return [_fold_constant(op, [view, *args[1:]], attrs).shape]
+    if op == "Concat":
+        shapes = [
+            walk.known(t) or (None if walk.const(t) is None else walk.const(t).shape)
+            for t in node.input
+        ]
+        if any(s is None or len(s) != rank for s in shapes):
+            return [None]
+        axis = int(attrs.get("axis", 0)) % rank
+        return [(*shape[:axis], sum(s[axis] for s in shapes), *shape[axis + 1 :])]
+    if op == "Gather" and len(args) > 1 and args[1] is not None:
+        axis = int(attrs.get("axis", 0)) % rank
+        return [(*shape[:axis], *np.shape(args[1]), *shape[axis + 1 :])]
+    if op == "Slice" and len(args) > 2 and args[1] is not None and args[2] is not None:
+        axes = args[3] if len(args) > 3 and args[3] is not None else range(len(args[1]))
+        steps = args[4] if len(args) > 4 and args[4] is not None else [1] * len(args[1])
+        out = list(shape)
+        for start, end, axis, step in zip(args[1], args[2], axes, steps):
+            axis = int(axis) % rank
+            end = int(min(max(int(end), -(2**62)), 2**62))
+            out[axis] = len(range(shape[axis])[int(start) : end : int(step)])
+        return [tuple(out)]
+    if op == "Split":
+        axis = int(attrs.get("axis", 0)) % rank
+        sizes = args[1] if len(args) > 1 and args[1] is not None else attrs.get("split")
+        if sizes is None:
+            parts = int(attrs.get("num_outputs", len(node.output)))
+            sizes = [-(-shape[axis] // parts)] * (parts - 1)
+            sizes.append(shape[axis] - sum(sizes))
+        return [(*shape[:axis], int(n), *shape[axis + 1 :]) for n in np.asarray(sizes).ravel()]
+    if op in ("Resize", "Upsample"):
+        sizes = args[3] if len(args) > 3 else None
+        scales = args[2] if len(args) > 2 else (args[1] if op == "Upsample" else None)
+        if sizes is not None and np.size(sizes) == rank:
+            return [tuple(int(d) for d in np.asarray(sizes).ravel())]
+        if scales is not None and np.size(scales) == rank:
+            return [tuple(int(np.floor(d * f)) for d, f in zip(shape, np.ravel(scales)))]
+    return [None]
+
+
+def _recurrent_shapes(walk: _Walk, node, op: str, attrs: dict) -> list:
+    """An LSTM, GRU or RNN's outputs (Y, Y_h[, Y_c]) from its input and hidden size, with
+    the default layout (sequence, batch, features); nothing for other unmodelled nodes."""
+    x = walk.known(node.input[0]) if node.input else None
+    hidden = attrs.get("hidden_size")
+    if (
+        op not in ("LSTM", "DynamicQuantizeLSTM", "GRU", "RNN")
+        or x is None
+        or len(x) != 3
+        or hidden is None
+    ):
+        return [None]
+    if attrs.get("layout", 0):
+        return [None]
+    direction = attrs.get("direction", b"forward")
+    dirs = 2 if direction in (b"bidirectional", "bidirectional") else 1
+    seq, batch = x[0], x[1]
+    state = (dirs, batch, hidden)
+    return [(seq, dirs, batch, hidden), state, state]
 
 
 def node_attr(onnx, node, name: str, default):
@@ -576,6 +738,11 @@ def _per_channel(scale: np.ndarray) -> bool:
     """A constant that multiplies whole channels: (C,), (C, 1, 1) or (1, C, 1, 1)."""
     dims = [d for d in scale.shape if d != 1]
     return len(dims) <= 1 and (scale.ndim <= 1 or scale.shape[-1] == 1 or scale.size == 1)
+
+
+def _attr_array(numpy_helper, value):
+    """A tensor attribute (ConstantOfShape's value) as an array; any other as it is."""
+    return numpy_helper.to_array(value) if hasattr(value, "raw_data") else value
 
 
 def _constant_value(numpy_helper, attrs: dict) -> np.ndarray | None:
@@ -593,6 +760,25 @@ def _fold_constant(op: str, args: list, attrs: dict) -> np.ndarray | None:
     x = args[0]
     if op in ("Identity", "Cast"):
         return x
+    if op in _ARITHMETIC and len(args) == 2:
+        with np.errstate(all="ignore"):
+            return np.asarray(_ARITHMETIC[op](np.asarray(x), np.asarray(args[1])))
+    if op == "Gather" and len(args) == 2:
+        return np.take(x, np.asarray(args[1], dtype=np.int64), axis=int(attrs.get("axis", 0)))
+    if op == "Concat":
+        return np.concatenate([np.atleast_1d(a) for a in args], axis=int(attrs.get("axis", 0)))
+    if op == "Slice" and len(args) >= 3:
+        axes = args[3] if len(args) > 3 and args[3] is not None else range(len(args[1]))
+        steps = args[4] if len(args) > 4 and args[4] is not None else [1] * len(args[1])
+        index = [slice(None)] * np.ndim(x)
+        for start, end, axis, step in zip(args[1], args[2], axes, steps):
+            end = int(min(max(int(end), -(2**62)), 2**62))
+            index[int(axis)] = slice(int(start), end, int(step))
+        return np.asarray(x)[tuple(index)]
+    if op == "ConstantOfShape" and np.prod(x) <= MAX_CONSTANT:
+        fill = attrs.get("value")
+        value = np.asarray(fill).ravel()[0] if fill is not None else np.float32(0)
+        return np.full([int(d) for d in np.ravel(x)], value)
     if op == "Transpose":
         return np.transpose(x, attrs.get("perm"))
     if op == "Reshape" and len(args) > 1:
@@ -606,6 +792,18 @@ def _fold_constant(op: str, args: list, attrs: dict) -> np.ndarray | None:
             x = np.expand_dims(x, axis)
         return x
     return None
+
+
+MAX_CONSTANT = 1 << 20  # a ConstantOfShape larger than this is data, not a shape or weight
+_ARITHMETIC = {
+    "Add": np.add,
+    "Sub": np.subtract,
+    "Mul": np.multiply,
+    "Div": lambda a, b: a // b if a.dtype.kind in "iu" and b.dtype.kind in "iu" else a / b,
+    "Equal": np.equal,
+    "Max": np.maximum,
+    "Min": np.minimum,
+}
 
 
 def _as_2d(attrs: dict) -> dict:

@@ -25,11 +25,22 @@ def window_counts(mask: np.ndarray, window: int) -> np.ndarray:
     )
 
 
+EMPTY_BELOW = 0.3  # a near-empty filter keeps less than this share of the layer's density
+
+
 def spread_nnz(
-    total: int, n_filters: int, per_filter: int, cv: float, rng: np.random.Generator
+    total: int,
+    n_filters: int,
+    per_filter: int,
+    cv: float,
+    rng: np.random.Generator,
+    empty_share: float = 0.0,
 ) -> np.ndarray:
     """Split `total` nonzeros over filters of `per_filter` weights each, with fractions drawn
-    from Beta(mean = total density, cv) and rounded so the sum is exactly `total`.
+    from Beta(mean = total density, cv) and rounded so the sum is exactly `total`; with
+    `empty_share`, each filter is instead near-empty with that probability (a fraction drawn
+    uniformly below EMPTY_BELOW times the density), as magnitude pruning leaves a few filters
+    whose weights are all small.
 
     The spread is capped below the Beta distribution's limit sqrt((1 - m) / m) at mean m.
     """
@@ -46,6 +57,9 @@ def spread_nnz(
         shares = rng.beta(mean * nu, (1 - mean) * nu, size=n_filters)
     else:
         shares = np.ones(n_filters)
+    if empty_share > 0:
+        empty = rng.random(n_filters) < empty_share
+        shares = np.where(empty, rng.uniform(0, EMPTY_BELOW * mean, size=n_filters), shares)
     return _allocate(shares, total, per_filter)
 
 

