@@ -68,17 +68,25 @@ def run_scenario(
         pruned = scenario.pruned(seed)
     hw = scenario.hardware
     engine = engine or scenario.engine
+
+    def step(phase):
+        return None if progress is None else (lambda i, n, name: progress(phase, i, n, name))
+
     plan = None
     mapping = scenario.mapping
     if scenario.mapping.mode == "auto":
         plan = map_network(
-            pruned, scenario.mapping, hw, policy_obj, engine, scenario.energy, mapper_cache
+            pruned,
+            scenario.mapping,
+            hw,
+            policy_obj,
+            engine,
+            scenario.energy,
+            mapper_cache,
+            step(f"mapper ({policy_obj.name})"),
         )
         mapping = plan.mappings
     jobs = build_jobs(pruned, mapping, hw)
-
-    def step(phase):
-        return None if progress is None else (lambda i, n, name: progress(phase, i, n, name))
 
     want = scenario.baselines if baselines is None else baselines
     for layer in jobs:  # the policy's own jobs are checked first
@@ -89,7 +97,13 @@ def run_scenario(
         if plan is not None:  # the dense design at its own best mapping
             try:
                 dense_mapping = map_network(
-                    pruned.dense(), scenario.mapping, hw, RoundRobin(), engine, scenario.energy
+                    pruned.dense(),
+                    scenario.mapping,
+                    hw,
+                    RoundRobin(),
+                    engine,
+                    scenario.energy,
+                    progress=step("mapper (dense design)"),
                 ).mappings
             except ConfigError as exc:
                 raise ConfigError(

@@ -435,3 +435,16 @@ def test_style_draws_the_figures_in_a_style_sheet_and_refuses_an_unknown_one(tmp
     err = capsys.readouterr().err
     assert "--style 'ggplott': neither a matplotlib style name nor a file" in err
     assert len(err.splitlines()) == 1 and not (tmp_path / "p").exists()
+
+
+def test_a_run_that_maps_its_layers_says_so_while_it_maps(tmp_path, capsys):
+    # the scenario gives no tiling numbers: the mapper runs first, for the policy and for the
+    # dense baseline, and a log gets one line as each starts
+    out = tmp_path / "out"
+    assert main(["run", str(small_scenario(tmp_path)), "--out", str(out), "--no-plots"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[:2] == [
+        "mapper (lpt): mapping 4 layers",
+        "mapper (dense design): mapping 4 layers",
+    ]
+    assert "lpt: planning 4 layers" in err[2:]

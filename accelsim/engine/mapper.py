@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 
 import attrs
 import numpy as np
@@ -756,14 +757,17 @@ def map_network(
     engine: str = "auto",
     energy: EnergyTable = EnergyTable(),
     cache: Evaluations | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> MappingPlan:
     """Every layer's best mapping on `hw` (map_layer); `cache` carries evaluations over to
-    the next call on the same pruned network (a sweep's next point)."""
-    return MappingPlan(
-        base.objective,
-        base.budget,
-        tuple(map_layer(p, base, hw, policy, engine, energy, cache) for p in pruned.layers),
-    )
+    the next call on the same pruned network (a sweep's next point); `progress(i, n, what)`
+    is called before each layer ("mapping NAME"): a large network takes a while."""
+    choices = []
+    for i, p in enumerate(pruned.layers):
+        if progress is not None:
+            progress(i, len(pruned.layers), f"mapping {p.layer.name}")
+        choices.append(map_layer(p, base, hw, policy, engine, energy, cache))
+    return MappingPlan(base.objective, base.budget, tuple(choices))
 
 
 def fixed_entries(pruned: PrunedNetwork, mapping: Mapping) -> tuple[dict, ...]:
