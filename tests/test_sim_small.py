@@ -199,6 +199,71 @@ def test_crossed_partial_sums_spill_to_dram_and_come_back():
     assert result.levels["level"][result.levels["buffer"] == 2].max() <= 3
 
 
+def test_a_deeper_queue_lets_a_pe_open_the_next_tile_and_a_partial_sum_spills():
+    # the worked example of docs/model.md (Output buffer, "Deeper queues and partial
+    # sums"): two filters with 2 and 5 nonzeros over 6 channels cut in two chunks, two
+    # 1-pixel tiles; lpt gives PE 0 (f0 c0, f1 c1) and PE 1 (f1 c0, f0 c1) on each tile, so
+    # every 3 B output block is opened by one PE and completed by the other. The output
+    # buffer holds two blocks; DRAM moves 2 B a cycle, no prefetch
+    hw = attrs.evolve(
+        IDEAL,
+        dram_bytes_per_cycle=2,
+        output_buffer_bytes=6,
+        psum_bits=24,
+        double_buffered=False,
+    )
+    layer = layer_with_nnz([2, 5], tiles=2, in_c=6)
+    mapping = Mapping(tile_h=1, channel_splits=2, weight_format="compressed")
+    jobs = [build_layer_jobs(0, layer, mapping, hw)]
+    lpt = load_policy("lpt")
+    assert jobs[0].cycles.tolist() == [1, 1, 2, 3, 1, 1, 2, 3]
+
+    def run(depth, output_bytes=6):
+        hw_d = attrs.evolve(hw, input_queue_depth=depth, output_buffer_bytes=output_bytes)
+        result = simulate(jobs, hw_d, lpt, engine="simpy")
+        tr = result.transfers
+        spill = tr["cause"] == Cause.SPILL
+        spills = list(zip(tr["start"][spill].tolist(), tr["end"][spill].tolist()))
+        return result, spills
+
+    # lock-step: PE 1 waits for PE 0's queue (13-14), both start tile 1 at 14; PE 1 waits
+    # one cycle for f1's block (f1's tile-0 block is written back 14-15): nothing spills
+    one, spills = run(1)
+    assert one.makespan == 21 and spills == []
+    assert (13, 14, WI, 0) in intervals(one, 1)
+    # depth 2: PE 1 gets tile 1 at 13 while PE 0 still computes tile 0 (to 14); at 14 PE 1
+    # takes the room tile 0's first write-back frees, for f1's tile-1 block, and PE 0 waits
+    # behind it for f0's. At 16 that block is open and idle: it is spilled (17-19) to make
+    # room for f0's, and PE 0 completes it next, after its read back (20-22)
+    two, spills = run(2)
+    assert two.makespan == 26
+    assert spills == [(17, 19), (20, 22)]
+    assert intervals(two, 0) == [
+        (0, 3, WW, -1),
+        (3, 5, WI, -1),
+        (5, 6, B, -1),
+        (6, 9, WW, -1),
+        (9, 11, WI, -1),
+        (11, 14, B, -1),
+        (14, 17, WO, -1),
+        (17, 18, B, -1),
+        (18, 22, WO, -1),
+        (22, 25, B, -1),
+        (25, 26, I, -1),
+    ]
+    assert intervals(two, 1)[7:] == [
+        (13, 14, WO, -1),
+        (14, 16, B, -1),
+        (16, 17, WO, -1),
+        (17, 18, B, -1),
+        (18, 26, I, -1),
+    ]
+    # deeper still changes nothing; a third block of output buffer makes depth 2 the faster
+    assert run(4)[0].makespan == 26
+    (three_one, _), (three_two, spills) = run(1, output_bytes=9), run(2, output_bytes=9)
+    assert three_two.makespan == 20 < three_one.makespan == 21 and spills == []
+
+
 def test_crossed_partial_sums_deadlock_without_spill_naming_the_waiters():
     hw = attrs.evolve(
         IDEAL, output_buffer_bytes=3, double_buffered=False, psum_bits=24, psum_spill=False
