@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.workload.sparsity.counts import uniform_counts
 from accelsim.workload.sparsity.pruning import PrunedLayer
 
 
@@ -43,14 +44,16 @@ def window_costs(pruned: PrunedLayer, window: int) -> np.ndarray:
     if measured is not None:
         counts = measured
     else:
-        # positions of a kernel, grouped by window, then a draw of which positions are kept
-        rng = np.random.default_rng([pruned.seed, layer.k_h, layer.k_w, window])
-        counts = np.zeros((*kernels.shape, len(areas)), dtype=np.int64)
-        for (f, c), n in np.ndenumerate(kernels):
-            if 0 < n < layer.k_h * layer.k_w:
-                counts[f, c] = rng.multivariate_hypergeometric(areas, int(n))
-            elif n:
-                counts[f, c] = areas
+        # which positions of each kernel are kept (one seeded draw), then per window
+        rng = np.random.default_rng([pruned.seed, layer.k_h, layer.k_w, window, 1])
+        kept = uniform_counts(kernels.ravel(), layer.k_h * layer.k_w, 1, rng)
+        window_of = (
+            np.arange(layer.k_h)[:, None] // window * len(cols)
+            + np.arange(layer.k_w)[None, :] // window
+        ).ravel()  # each position's window, row-major as `areas`
+        order = np.argsort(window_of, kind="stable")
+        starts = np.searchsorted(window_of[order], np.arange(len(areas)))
+        counts = np.add.reduceat(kept[:, order], starts, axis=1).reshape(*kernels.shape, -1)
     return ((counts > 0) * areas).sum(axis=2)
 
 

@@ -71,3 +71,47 @@ def _allocate(shares: np.ndarray, total: int, cap: int) -> np.ndarray:
         order = order[base[order] > 0]
         base[order[:-short]] -= 1
     return base
+
+
+_PLACE_BLOCK = 1 << 23  # positions drawn at a time: about 80 MB of temporaries
+
+
+def uniform_counts(
+    nnz: np.ndarray, groups: int, per_group: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(len(nnz), groups) counts when row r's `nnz[r]` nonzeros take positions among its
+    `groups x per_group` uniformly without replacement (the kernels of a filter, or the
+    windows of a kernel). Vectorised: every position draws a one-byte key, a row keeps its
+    `nnz[r]` smallest keys, and ties at the cut are broken by a second uniform draw; keys
+    are exchangeable, so the kept set is a uniform subset of exactly that size. Drawing a
+    multivariate hypergeometric per row did the same in a Python loop and cost 18 s on
+    VGG-16's fc6 (103 M positions); this costs well under a second."""
+    nnz = np.asarray(nnz, dtype=np.int64)
+    width = groups * per_group
+    out = np.empty((len(nnz), groups), dtype=np.int64)
+    step = max(1, _PLACE_BLOCK // max(1, width))
+    for r0 in range(0, len(nnz), step):
+        n = nnz[r0 : r0 + step]
+        rows = len(n)
+        key = np.frombuffer(rng.bytes(rows * width), dtype=np.uint8).reshape(rows, width)
+        offset = (np.arange(rows, dtype=np.int64) * 256)[:, None]
+        hist = np.bincount((key + offset).ravel(), minlength=rows * 256).reshape(rows, 256)
+        at_most = hist.cumsum(axis=1)  # keys <= v in each row
+        # the key value where the n-th smallest lies (at most 255: at_most[255] = width >= n)
+        cut = (at_most < n[:, None]).sum(axis=1)
+        below = np.where(cut > 0, at_most[np.arange(rows), np.maximum(cut - 1, 0)], 0)
+        cut = cut.astype(np.uint8)[:, None]
+        kept = key < cut
+        tie_row, tie_col = np.nonzero(key == cut)
+        order = np.lexsort((rng.random(len(tie_row)), tie_row))
+        tie_row, tie_col = tie_row[order], tie_col[order]
+        rank = np.arange(len(tie_row)) - np.searchsorted(tie_row, tie_row)
+        take = rank < (n - below)[tie_row]
+        kept[tie_row[take], tie_col[take]] = True
+        kept = kept.reshape(rows, groups, per_group)
+        # a sum over a short last axis is slow in numpy: add its columns instead
+        block = out[r0 : r0 + rows]
+        block[:] = kept[:, :, 0]
+        for j in range(1, per_group):
+            block += kept[:, :, j]
+    return out
