@@ -99,6 +99,8 @@ class PrunedLayer:
         bounds = self.chunk_bounds(k)
         if k == 1:
             return self.filter_nnz.reshape(-1, 1).copy()
+        if k == self.layer.channels_per_group:  # a chunk per channel: the kernels themselves
+            return self.kernel_nnz()
         return np.add.reduceat(self.kernel_nnz(), bounds[:-1], axis=1).astype(np.int64)
 
     def kernel_nnz(self) -> np.ndarray:
