@@ -33,8 +33,18 @@ from accelsim.engine.hw.status import DispatchStatus, LayerProgress
 from accelsim.errors import ConfigError, DeadlockError
 from accelsim.policies import Plan, Policy, Problem, plan_layer
 from accelsim.policies.schedule import bounds
-from accelsim.trace import LevelTrace, Operand, State, StateIntervals, StateTrace, TransferLog
+from accelsim.trace import (
+    LevelTrace,
+    Operand,
+    State,
+    StateIntervals,
+    StateTrace,
+    TransferLog,
+    state_key,
+)
 from accelsim.workload.jobs import LayerJobs
+
+IDLE_KEY = state_key(State.IDLE, -1)  # as StateTrace records it
 
 WEIGHT_BUFFER, INPUT_BUFFER, OUTPUT_BUFFER = 0, 1, 2
 ENGINES = ("auto", "simpy", "fast")
@@ -188,6 +198,7 @@ def simulate(
     levels = LevelTrace()
     transfers = TransferLog()
     dram = dram_port(env, hw.dram_bytes_per_cycle, hw.dram_latency_cycles, transfers)
+    pes: list[PE] = []  # made for the first layer SimPy runs, then serving every layer
     runs = []
     events = 0
     for i, p in enumerate(prepared):
@@ -197,8 +208,20 @@ def simulate(
             run = _run_closed_form(env, p, hw, trace, levels, transfers)
         else:
             dram.layer = p.layer.index
+            if not pes:
+                pes = [PE(env, i, hw.input_queue_depth, trace) for i in range(hw.n_pes)]
             run, n_events = _run_layer(
-                env, p.layer, p.plan, p.broadcasts, hw, dram, trace, levels, p.plan_seconds, p.note
+                env,
+                p.layer,
+                p.plan,
+                p.broadcasts,
+                hw,
+                dram,
+                trace,
+                levels,
+                pes,
+                p.plan_seconds,
+                p.note,
             )
             events += n_events
         runs.append(run)
@@ -338,6 +361,7 @@ def _run_layer(
     dram: DramPort,
     trace: StateTrace,
     levels: LevelTrace,
+    pes: list[PE],
     plan_seconds: float,
     note: str | None,
 ):
@@ -426,22 +450,23 @@ def _run_layer(
         )
     weights, inputs = buffers
     noc = Interconnect(hw.noc_bytes_per_cycle, hw.multicast)
-    pes = [
-        PE(env, p, hw.input_queue_depth, status, weights, inputs, outputs, trace, progress)
-        for p in range(n)
-    ]
+    for pe in pes:
+        pe.for_layer(status, weights, inputs, outputs, progress)
     status.pes = pes
     stealing = StealingQueues(stealing_from, layer) if stealing_from is not None else None
     dispatcher = Dispatcher(
         env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer, stealing
     )
-    for component in (load_in_order(weights, inputs), dispatcher.run(), *(pe.run() for pe in pes)):
+    for component in (load_in_order(weights, inputs), dispatcher.run()):
         env.process(component)
+    for pe in pes:
+        env.start_now(pe.start)
     if not layer.n_jobs:
         progress.check()
     steps = _run_until(env, progress.done, layer, [weights, inputs, outputs, dispatcher, *pes])
-    for p in range(n):
-        trace.enter(p, State.IDLE, env.now)
+    if trace.current_keys.count(IDLE_KEY) != n:  # every PE ends idle; most already are
+        for p in range(n):
+            trace.enter(p, State.IDLE, env.now)
     executed = sum(pe.executed_macs for pe in pes)
     # the deliveries as fetched (under stealing, the order chosen at run time); a dynamic
     # plan's per-PE job order is decided at run time too, so spills get no bound there
