@@ -267,17 +267,25 @@ class PlanEvaluator:
         self._hw = hw
         self._exact: bool | None = None
         self.simpy_runs = 0
+        # cycles of every plan scored, by its queues: a local search proposes some plans
+        # again, and a plan's cycles do not change
+        self._scored: dict[tuple[tuple[int, ...], ...], int] = {}
 
     def __call__(self, plan: Plan) -> int:
+        key = tuple(map(tuple, plan.queues))
+        cycles = self._scored.get(key)
+        if cycles is None:
+            cycles = self._scored[key] = self._simulate(plan)
+        return cycles
+
+    def _simulate(self, plan: Plan) -> int:
         layer, hw = self._layer, self._hw
         if self._exact is None:
             self._exact = closed_form.not_exact_because(layer, hw, False) is None
         if self._exact:
-            timeline, _ = closed_form.timeline_or_note(
-                layer, broadcasts(plan.queues, layer), hw, False
-            )
-            if timeline is not None:
-                return timeline.end
+            end = closed_form.layer_end(layer, broadcasts(plan.queues, layer), hw)
+            if end is not None:
+                return end
         self.simpy_runs += 1
         return simulate([layer], hw, _Fixed(plan), engine="simpy").makespan
 
