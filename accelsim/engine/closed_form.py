@@ -553,7 +553,13 @@ class _Loader:
         sequence = [self.seq[a:z] for a, z in zip(self.off[:-1], self.off[1:])]
         # block b's uses not yet issued are uses[nxt[b]:stop[b]] (as in BlockBuffer)
         _, self.nxt, self.stop = next_uses(sequence, n)
-        self.victims = eviction_plan(sequence, self.sizes, capacity, in_flight)
+        # a buffer that holds every block never evicts (eviction_plan would say so after a
+        # pass over the sequence; the other buffer of a streamed layer usually fits)
+        self.victims = (
+            {}
+            if sum(self.sizes) <= capacity
+            else eviction_plan(sequence, self.sizes, capacity, in_flight)
+        )
         self.resident = [False] * n
         self.loaded_once = [False] * n
         self.pins = [0] * n
