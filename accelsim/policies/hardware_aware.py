@@ -28,8 +28,9 @@ compute costs seconds, not minutes (pruned VGG-16 planned in 42 s before this ca
 the plan still depends only on the seed: a second counts as JOB_SCORES_PER_SECOND
 job-scores (one job of the layer in one simulated plan), not as time read off a clock, so
 the search stops after the same evaluations on every machine and under any load; only how
-long that takes varies (about `seconds` where the closed form scores, on the benchmark
-machine; SimPy's scores cost several times more, and its own caps above apply). A budget
+long that takes varies (about `seconds` where the closed form scores layers whose blocks
+fit, on the benchmark machine; streamed layers and SimPy cost several times more, and
+SimPy's own caps above apply). A budget
 read off a clock would make the plan, and so every file of the run, depend on the
 machine's speed and load, which files that must be identical for a seed do not allow.
 """
@@ -42,8 +43,9 @@ from accelsim.policies.classic import LPT, RoundRobin
 from accelsim.policies.heuristics import DensityGrouping, KarmarkarKarp, Multifit, Portfolio
 from accelsim.policies.problem import Plan, Problem, by_size
 
-# what the closed form scores per CPU second, in jobs x plans: about 0.25 us per job on
-# layers that fit their buffers and 0.9 us on streamed ones (benchmarks/planning_speed.py)
+# what the closed form scores per CPU second, in jobs x plans, on layers whose blocks fit
+# their buffers (1.2 M on the benchmark machine; streamed layers 0.2 M):
+# benchmarks/planning_speed.py prints both
 JOB_SCORES_PER_SECOND = 1_000_000
 
 
