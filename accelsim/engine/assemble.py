@@ -375,6 +375,7 @@ def _run_layer(
 ):
     start = env.now
     bound = _layer_bound(layer, plan, hw)
+    jobs = layer.job_objects()  # this run's: dropped with the layer's components
     stealing_from = None  # with stealing, the queues the PEs start on
     expected = None
     if plan.dynamic:
@@ -384,13 +385,13 @@ def _run_layer(
             assert plan.queues is not None
             stealing_from = plan.queues
             # the order stealing is expected to follow
-            groups = dynamic_groups(interleaved(plan.queues), layer)
+            groups = dynamic_groups(interleaved(plan.queues), layer, jobs)
         else:
-            groups = dynamic_groups(plan.order, layer)
+            groups = dynamic_groups(plan.order, layer, jobs)
     else:
         # a static plan has queues, and _prepare made its broadcasts
         assert bc is not None and plan.queues is not None
-        groups = bc.groups(layer)
+        groups = bc.groups(layer, jobs)
         expected = [len(q) for q in plan.queues]
     # each delivery's blocks, per operand; the ints are the jobs' own (no copy per job)
     weight_sequence = [[job.weight_block for _, job in g.members] for g in groups]
@@ -461,7 +462,7 @@ def _run_layer(
     for pe in pes:
         pe.for_layer(status, weights, inputs, outputs, progress)
     status.pes = pes
-    stealing = StealingQueues(stealing_from, layer) if stealing_from is not None else None
+    stealing = StealingQueues(stealing_from, layer, jobs) if stealing_from is not None else None
     dispatcher = Dispatcher(
         env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer, stealing
     )

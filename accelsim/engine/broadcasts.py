@@ -29,11 +29,12 @@ class Broadcasts:
     def n_groups(self) -> int:
         return len(self.offsets) - 1
 
-    def groups(self, layer: LayerJobs) -> list:
-        """The broadcasts as the SimPy dispatcher's Group values."""
+    def groups(self, layer: LayerJobs, jobs=None) -> list:
+        """The broadcasts as the SimPy dispatcher's Group values, of `jobs` (the layer's Job
+        objects; by default `layer.jobs`)."""
         from accelsim.engine.hw.dispatch import Group
 
-        jobs, off = layer.jobs, self.offsets.tolist()
+        jobs, off = layer.jobs if jobs is None else jobs, self.offsets.tolist()
         pe, job = self.pe.tolist(), list(map(jobs.__getitem__, self.job.tolist()))
         out = []
         for lo, hi in zip(off, off[1:]):

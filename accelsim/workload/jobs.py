@@ -98,7 +98,16 @@ class LayerJobs:
 
     @property
     def jobs(self) -> tuple[Job, ...]:
-        """The jobs as objects, built once on first use."""
+        """The jobs as objects, built once on first use and kept (for tests and tools; the
+        SimPy model builds its own per run with `job_objects`, and drops them after)."""
+        jobs = self._columns.get("jobs")
+        if jobs is None:
+            jobs = self._columns["jobs"] = self.job_objects()
+        return jobs
+
+    def job_objects(self) -> tuple[Job, ...]:
+        """The jobs as objects, built anew unless `jobs` kept them: about 250 B a job while
+        they live, so the SimPy model holds one layer's at a time, not the network's."""
         jobs = self._columns.get("jobs")
         if jobs is None:
             filters = [self.fgroup_filters[fg] for fg in self.unit_fgroup.tolist()]
@@ -112,7 +121,6 @@ class LayerJobs:
                 Job(j, self.index, u, t, c, filters[u], m, cyc, u, i, o)
                 for j, (u, t, c, m, cyc, i, o) in enumerate(zip(*columns))
             )
-            self._columns["jobs"] = jobs
         return jobs
 
     @property
