@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 
+import attrs
 import numpy as np
 import simpy
 from attrs import frozen
@@ -188,7 +190,7 @@ def simulate(
     if engine == "fast":  # what the hardware alone rules out, before any planning
         for layer in layers:
             _demand_fast(layer, closed_form.not_exact_because(layer, hw, False))
-    prepared = []
+    prepared: deque[_Prepared] = deque()
     for i, layer in enumerate(layers):  # planning can take long (exact): say so
         if progress is not None:
             progress(i, len(layers), f"planning {layer.layer.name}")
@@ -201,9 +203,14 @@ def simulate(
     pes: list[PE] = []  # made for the first layer SimPy runs, then serving every layer
     runs = []
     events = 0
-    for i, p in enumerate(prepared):
+    for i in range(len(layers)):
+        # each layer's plan, broadcasts and timeline go once it has run: holding every
+        # layer's until the end doubled a large run's memory
+        p = prepared.popleft()
         if progress is not None:
             progress(i, len(layers), f"simulating {p.layer.layer.name}")
+        if engine == "auto":  # the closed form where exact, computed when the layer runs
+            p = _with_timeline(p, hw)
         if p.timeline is not None:
             run = _run_closed_form(env, p, hw, trace, levels, transfers)
         else:
@@ -244,12 +251,18 @@ def _prepare(layer: LayerJobs, hw: Hardware, policy: Policy, engine: str) -> _Pr
     plan_seconds = time.perf_counter() - p0
     bc = None if plan.dynamic else broadcasts(plan.queues, layer)
     check_fits(layer, hw, bc)
-    if engine == "simpy":
-        return _Prepared(layer, plan, bc, plan_seconds, None, None)
-    timeline, note = closed_form.timeline_or_note(layer, bc, hw, plan.dynamic)
-    if engine == "fast":
-        _demand_fast(layer, note)
-    return _Prepared(layer, plan, bc, plan_seconds, timeline, note)
+    prepared = _Prepared(layer, plan, bc, plan_seconds, None, None)
+    if engine == "fast":  # every layer's timeline before any runs: fast stops before
+        prepared = _with_timeline(prepared, hw)
+        _demand_fast(layer, prepared.note)
+    return prepared
+
+
+def _with_timeline(p: _Prepared, hw: Hardware) -> _Prepared:
+    """The prepared layer with its closed-form timeline, or the note saying why it has none
+    (then SimPy runs it)."""
+    timeline, note = closed_form.timeline_or_note(p.layer, p.broadcasts, hw, p.plan.dynamic)
+    return attrs.evolve(p, timeline=timeline, note=note)
 
 
 def layer_problem(layer: LayerJobs, hw: Hardware) -> Problem:
@@ -272,6 +285,7 @@ class PlanEvaluator:
         self._scored: dict[tuple[tuple[int, ...], ...], int] = {}
 
     def __call__(self, plan: Plan) -> int:
+        assert plan.queues is not None  # policies score static plans
         key = tuple(map(tuple, plan.queues))
         cycles = self._scored.get(key)
         if cycles is None:
