@@ -439,7 +439,11 @@ def _splits(pruned: PrunedLayer, fgroups, mapping: Mapping, n_pes: int) -> list[
     return [1 if load <= share else min(channels, math.ceil(load / share)) for load in loads]
 
 
-MAX_JOBS = 2_000_000  # about 2 GB of jobs and traces; a larger cut is refused before building
+# a larger cut is refused before building: what fits in 8 GB at the peak bytes per job of a
+# run (285 B/job resident for 11.1 M jobs of ResNet-50 in the closed form, SimPy about 15 %
+# more; benchmarks/memory.py)
+BYTES_PER_JOB = 330
+MAX_JOBS = 8_000_000_000 // BYTES_PER_JOB // 1_000_000 * 1_000_000  # 24,000,000
 
 
 def job_count_bound(layers, mapping: Mapping | LayerMappings, n_pes: int) -> int:
@@ -474,9 +478,10 @@ def build_jobs(
             )
         )
         raise ConfigError(
-            f"{what} cut the network into up to {bound:,} jobs (about {bound // 1_000_000:,} GB to "
-            f"simulate), more than {MAX_JOBS:,}: use larger tiles, more filters per job or "
-            f"fewer channel splits"
+            f"{what} cut the network into up to {bound:,} jobs (about "
+            f"{bound * BYTES_PER_JOB / 1e9:,.1f} GB to simulate), more than {MAX_JOBS:,} (what "
+            f"fits in 8 GB at about {BYTES_PER_JOB} B a job): use larger tiles, more filters "
+            f"per job or fewer channel splits"
         )
     return [
         build_layer_jobs(i, p, mapping.of(p.layer.name), hw) for i, p in enumerate(pruned.layers)
