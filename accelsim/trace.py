@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 from array import array
-from collections.abc import Callable
 
 import numpy as np
 from attrs import frozen
@@ -116,14 +115,17 @@ class StateTrace:
         self._key = [array("i") for _ in range(n_pes)]
         self._current = [-1] * n_pes  # the key of each PE's last record; -1: none yet
         self.current_keys = self._current
+        self._bind_appends()
         # per bulk: (each PE's column length before it, t and key sorted by PE, PE bounds)
         self._bulk: list[tuple[list[int], np.ndarray, np.ndarray, list[int]]] = []
 
-    def appends(self, pe: int) -> tuple[Callable[[int], None], Callable[[int], None]]:
-        """PE `pe`'s time and key appends, for a caller that writes `enter` out in place
-        (with `current_keys`): PE.serve, DispatchStatus.starve and set_stage, which run per
-        job. Holders must not outlive the layer: `close` frees each PE's records."""
-        return self._t[pe].append, self._key[pe].append
+    def _bind_appends(self) -> None:
+        """Each PE's time and key appends, bound once per trace (binding them per layer and
+        PE cost 43,008 pairs on ResNet-18 at 1,024 PEs), for callers that write `enter` out
+        in place (with `current_keys`): PE.serve, DispatchStatus.starve and set_stage, which
+        run per job. Holders must not outlive the layer: `close` frees each PE's records."""
+        self.t_appends: list = [column.append for column in self._t]
+        self.key_appends: list = [column.append for column in self._key]
 
     def enter(self, pe: int, state: State, now: int, held_by: int = -1) -> None:
         """Record that `pe` is in `state` from `now`, unless it already is (the same test is
@@ -198,7 +200,7 @@ class StateTrace:
         nxt[-1:] = end
         keep = nxt > t
         t, nxt, key = t[keep], nxt[keep], key[keep]  # copies: the records can go
-        self._t[p] = self._key[p] = None
+        self._t[p] = self._key[p] = self.t_appends[p] = self.key_appends[p] = None
         first = np.ones(len(t), dtype=bool)  # first and last of each run of equals
         first[1:] = key[1:] != key[:-1]
         last = np.ones(len(t), dtype=bool)

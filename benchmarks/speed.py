@@ -1,8 +1,9 @@
 """Every speed figure in one run: the two engines, simulate() against the commit the speed
 issue was measured on, a default `accelsim run` by phase and as a whole process, a 1,024-PE
-run, planning at scale, the output writers, and sweeps.
+run, planning at scale, the output writers, sweeps, job building, the SimPy model at 1,024
+PEs, memory per job, and planning against the hardware.
 
-    python benchmarks/speed.py            # about 10 minutes on 2 cores
+    python benchmarks/speed.py            # about 20 minutes on 2 cores
     python benchmarks/speed.py --quick    # smaller planning and sweep runs
 
 Each part is one of the benchmark scripts beside this one, run as its own process, so the
@@ -87,6 +88,13 @@ def main() -> None:
     )
     points = ["--points", "200", "--serial", "40"] if args.quick else []
     run("sweeps", [str(HERE / "sweep.py"), *points])
+    run("job building with activation sparsity", [str(HERE / "job_building.py")])
+    run("the SimPy model at 16 and 1,024 PEs", [str(HERE / "large_arrays.py")])
+    run("memory per job", [str(HERE / "memory.py"), *(["--small"] if args.quick else [])])
+    run(
+        "planning against the hardware, and compare",
+        [str(HERE / "planning_speed.py"), *([] if args.quick else ["--networks"])],
+    )
 
 
 if __name__ == "__main__":

@@ -86,3 +86,44 @@ def test_a_failed_event_crashes_the_run_unless_defused(run):
     defused.defused = True
     done = clock.timeout(1)
     clock.step() if run == "step" else clock.run_until(done)  # no exception
+
+
+def _start_order(env, starts, use_start_now: bool) -> list[tuple[int, str]]:
+    """Processes and callbacks started at several moments, each logging its first step,
+    among Timeouts (NORMAL) due at the same cycles; `starts[i]` is the gap before start i."""
+    log = []
+
+    def first_step(i):
+        log.append((env.now, f"start {i}"))
+
+    def as_process(i):
+        first_step(i)
+        yield env.timeout(0)
+
+    def driver():
+        for i, gap in enumerate(starts):
+            if gap:
+                yield env.timeout(gap)
+            env.timeout(0).callbacks.append(lambda _e, i=i: log.append((env.now, f"t {i}")))
+            if use_start_now:
+                env.start_now(lambda i=i: first_step(i))
+            else:
+                env.process(as_process(i))
+
+    env.process(driver())
+    return log
+
+
+@settings(max_examples=100, deadline=None)
+@given(starts=st.lists(st.integers(0, 2), min_size=1, max_size=20))
+def test_start_now_runs_where_a_process_takes_its_first_step(starts):
+    # a PE starts with Clock.start_now instead of a process: its first step must come
+    # where the process's Initialize (URGENT) would be processed, ahead of a Timeout(0)
+    # created before it; a NORMAL call_in there would come after
+    reference = simpy.Environment()
+    expected = _start_order(reference, starts, use_start_now=False)
+    reference.run()
+    clock = Clock()
+    got = _start_order(clock, starts, use_start_now=True)
+    clock.run()
+    assert got == expected

@@ -3,12 +3,14 @@ starts from, on any hardware, and the same plan for the same seed."""
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from simkit import conv_layers, fitted, jobs_for
 
 from accelsim.config import Hardware, Mapping
 from accelsim.engine.assemble import layer_problem, simulate
+from accelsim.errors import PolicyError
 from accelsim.policies import load_policy
 from accelsim.policies.hardware_aware import HardwareAware
 from accelsim.policies.schedule import plan
@@ -78,3 +80,26 @@ def test_fewer_units_than_pes_spreads_tiles_over_the_idle_pes():
     assert spread.makespan * 2 == whole_units.makespan  # 4 PEs busy, not 2
     busy = np.unique(spread.states.pe[spread.states.state == 0])
     assert busy.tolist() == [0, 1, 2, 3]
+
+
+def test_a_seconds_budget_counts_job_scores_not_a_clock():
+    from pathlib import Path
+
+    from accelsim.policies import hardware_aware
+    from accelsim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "lockstep.toml")
+    layer = __import__("accelsim").build_jobs(
+        scenario.pruned(), scenario.mapping, scenario.hardware
+    )[1]
+    hw = scenario.hardware
+    # a budget of 25 plans of this layer, in seconds: the search stops there, on any machine
+    seconds = 25 * layer.n_jobs / hardware_aware.JOB_SCORES_PER_SECOND
+    a = HardwareAware(evaluations=40, seconds=seconds).plan(layer_problem(layer, hw))
+    b = HardwareAware(evaluations=40, seconds=seconds).plan(layer_problem(layer, hw))
+    assert a.queues == b.queues and a.info["evaluations"] == b.info["evaluations"] == 25
+    # a larger budget than the evaluations leaves the evaluations in charge
+    c = HardwareAware(evaluations=40, seconds=1e3).plan(layer_problem(layer, hw))
+    assert c.info["evaluations"] == 40
+    with pytest.raises(PolicyError, match="seconds"):
+        load_policy("hardware-aware", {"seconds": 1e9})

@@ -185,3 +185,14 @@ def test_rectangular_geometry_gives_the_analytic_macs_and_reads_every_tapped_inp
 def _extent(windows) -> int:
     taps = [r for w in windows for r in w]
     return max(taps) - min(taps) + 1 if taps else 0
+
+
+def test_a_cut_beyond_the_job_cap_is_refused_before_building_with_the_memory_it_needs():
+    from accelsim.errors import ConfigError
+    from accelsim.workload.jobs import MAX_JOBS
+
+    network = load_network("vgg16")
+    pruned_net = dense_network(network)
+    with pytest.raises(ConfigError, match=r"more than 24,000,000 \(what fits in 8 GB") as err:
+        build_jobs(pruned_net, Mapping(1, 1, 1, 64), Hardware())
+    assert MAX_JOBS == 24_000_000 and "channel_splits = 64" in str(err.value)

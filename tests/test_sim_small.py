@@ -4,6 +4,7 @@ import math
 from unittest import mock
 
 import attrs
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -43,12 +44,14 @@ class Fixed:
         return self._plan
 
 
-def layer_with_nnz(nnz, tiles=1, in_c=None):
-    """A 1x1 conv whose filter f has nnz[f] nonzeros: on one pixel, job cycles = nnz."""
+def layer_with_nnz(nnz, tiles=1, in_c=None, kernels=None):
+    """A 1x1 conv whose filter f has nnz[f] nonzeros: on one pixel, job cycles = nnz.
+    `kernels` (filters x channels) places them; else a seeded draw does."""
     in_c = in_c or max(nnz)
     size = tiles
     layer = Layer("L", LayerKind.CONV, ("data",), in_c, size, 1, len(nnz), 1, 1, 1, 0, 1)
-    return PrunedLayer(layer, nnz)
+    placed = None if kernels is None else np.array(kernels, dtype=np.int64)
+    return PrunedLayer(layer, nnz, kernels=placed)
 
 
 def intervals(result, pe):
@@ -212,7 +215,10 @@ def test_a_deeper_queue_lets_a_pe_open_the_next_tile_and_a_partial_sum_spills():
         psum_bits=24,
         double_buffered=False,
     )
-    layer = layer_with_nnz([2, 5], tiles=2, in_c=6)
+    # chunk 0 is channels 0-2, chunk 1 channels 3-5: f0 has 1 + 1, f1 2 + 3 nonzeros
+    layer = layer_with_nnz(
+        [2, 5], tiles=2, in_c=6, kernels=[[1, 0, 0, 1, 0, 0], [1, 1, 0, 1, 1, 1]]
+    )
     mapping = Mapping(tile_h=1, channel_splits=2, weight_format="compressed")
     jobs = [build_layer_jobs(0, layer, mapping, hw)]
     lpt = load_policy("lpt")

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 
+import attrs
 import numpy as np
 import simpy
 from attrs import frozen
@@ -33,8 +35,18 @@ from accelsim.engine.hw.status import DispatchStatus, LayerProgress
 from accelsim.errors import ConfigError, DeadlockError
 from accelsim.policies import Plan, Policy, Problem, plan_layer
 from accelsim.policies.schedule import bounds
-from accelsim.trace import LevelTrace, Operand, State, StateIntervals, StateTrace, TransferLog
+from accelsim.trace import (
+    LevelTrace,
+    Operand,
+    State,
+    StateIntervals,
+    StateTrace,
+    TransferLog,
+    state_key,
+)
 from accelsim.workload.jobs import LayerJobs
+
+IDLE_KEY = state_key(State.IDLE, -1)  # as StateTrace records it
 
 WEIGHT_BUFFER, INPUT_BUFFER, OUTPUT_BUFFER = 0, 1, 2
 ENGINES = ("auto", "simpy", "fast")
@@ -183,7 +195,7 @@ def simulate(
     if engine == "fast":  # what the hardware alone rules out, before any planning
         for layer in layers:
             _demand_fast(layer, closed_form.not_exact_because(layer, hw, False))
-    prepared = []
+    prepared: deque[_Prepared] = deque()
     for i, layer in enumerate(layers):  # planning can take long (exact): say so
         if progress is not None:
             progress(i, len(layers), f"planning {layer.layer.name}")
@@ -193,15 +205,23 @@ def simulate(
     levels = LevelTrace()
     transfers = TransferLog()
     dram = dram_port(env, hw.dram_bytes_per_cycle, hw.dram_latency_cycles, transfers)
+    pes: list[PE] = []  # made for the first layer SimPy runs, then serving every layer
     runs = []
     events = 0
-    for i, p in enumerate(prepared):
+    for i in range(len(layers)):
+        # each layer's plan, broadcasts and timeline go once it has run: holding every
+        # layer's until the end doubled a large run's memory
+        p = prepared.popleft()
         if progress is not None:
             progress(i, len(layers), f"simulating {p.layer.layer.name}")
+        if engine == "auto":  # the closed form where exact, computed when the layer runs
+            p = _with_timeline(p, hw)
         if p.timeline is not None:
             run = _run_closed_form(env, p, hw, trace, levels, transfers)
         else:
             dram.layer = p.layer.index
+            if not pes:
+                pes = [PE(env, i, hw.input_queue_depth, trace) for i in range(hw.n_pes)]
             run, n_events = _run_layer(
                 env,
                 p.layer,
@@ -211,6 +231,7 @@ def simulate(
                 dram,
                 trace,
                 levels,
+                pes,
                 p.plan_seconds,
                 p.note,
                 None if cutoff_cycles is None else env.now + cutoff_cycles,
@@ -236,12 +257,18 @@ def _prepare(layer: LayerJobs, hw: Hardware, policy: Policy, engine: str) -> _Pr
     plan_seconds = time.perf_counter() - p0
     bc = None if plan.dynamic else broadcasts(plan.queues, layer)
     check_fits(layer, hw, bc)
-    if engine == "simpy":
-        return _Prepared(layer, plan, bc, plan_seconds, None, None)
-    timeline, note = closed_form.timeline_or_note(layer, bc, hw, plan.dynamic)
-    if engine == "fast":
-        _demand_fast(layer, note)
-    return _Prepared(layer, plan, bc, plan_seconds, timeline, note)
+    prepared = _Prepared(layer, plan, bc, plan_seconds, None, None)
+    if engine == "fast":  # every layer's timeline before any runs: fast stops before
+        prepared = _with_timeline(prepared, hw)
+        _demand_fast(layer, prepared.note)
+    return prepared
+
+
+def _with_timeline(p: _Prepared, hw: Hardware) -> _Prepared:
+    """The prepared layer with its closed-form timeline, or the note saying why it has none
+    (then SimPy runs it)."""
+    timeline, note = closed_form.timeline_or_note(p.layer, p.broadcasts, hw, p.plan.dynamic)
+    return attrs.evolve(p, timeline=timeline, note=note)
 
 
 def layer_problem(layer: LayerJobs, hw: Hardware) -> Problem:
@@ -259,17 +286,26 @@ class PlanEvaluator:
         self._hw = hw
         self._exact: bool | None = None
         self.simpy_runs = 0
+        # cycles of every plan scored, by its queues: a local search proposes some plans
+        # again, and a plan's cycles do not change
+        self._scored: dict[tuple[tuple[int, ...], ...], int] = {}
 
     def __call__(self, plan: Plan) -> int:
+        assert plan.queues is not None  # policies score static plans
+        key = tuple(map(tuple, plan.queues))
+        cycles = self._scored.get(key)
+        if cycles is None:
+            cycles = self._scored[key] = self._simulate(plan)
+        return cycles
+
+    def _simulate(self, plan: Plan) -> int:
         layer, hw = self._layer, self._hw
         if self._exact is None:
             self._exact = closed_form.not_exact_because(layer, hw, False) is None
         if self._exact:
-            timeline, _ = closed_form.timeline_or_note(
-                layer, broadcasts(plan.queues, layer), hw, False
-            )
-            if timeline is not None:
-                return timeline.end
+            end = closed_form.layer_end(layer, broadcasts(plan.queues, layer), hw)
+            if end is not None:
+                return end
         self.simpy_runs += 1
         return simulate([layer], hw, FixedPlan(plan), engine="simpy").makespan
 
@@ -353,12 +389,14 @@ def _run_layer(
     dram: DramPort,
     trace: StateTrace,
     levels: LevelTrace,
+    pes: list[PE],
     plan_seconds: float,
     note: str | None,
     deadline: int | None = None,
 ):
     start = env.now
     bound = _layer_bound(layer, plan, hw)
+    jobs = layer.job_objects()  # this run's: dropped with the layer's components
     stealing_from = None  # with stealing, the queues the PEs start on
     expected = None
     if plan.dynamic:
@@ -368,13 +406,13 @@ def _run_layer(
             assert plan.queues is not None
             stealing_from = plan.queues
             # the order stealing is expected to follow
-            groups = dynamic_groups(interleaved(plan.queues), layer)
+            groups = dynamic_groups(interleaved(plan.queues), layer, jobs)
         else:
-            groups = dynamic_groups(plan.order, layer)
+            groups = dynamic_groups(plan.order, layer, jobs)
     else:
         # a static plan has queues, and _prepare made its broadcasts
         assert bc is not None and plan.queues is not None
-        groups = bc.groups(layer)
+        groups = bc.groups(layer, jobs)
         expected = [len(q) for q in plan.queues]
     # each delivery's blocks, per operand; the ints are the jobs' own (no copy per job)
     weight_sequence = [[job.weight_block for _, job in g.members] for g in groups]
@@ -442,24 +480,25 @@ def _run_layer(
         )
     weights, inputs = buffers
     noc = Interconnect(hw.noc_bytes_per_cycle, hw.multicast)
-    pes = [
-        PE(env, p, hw.input_queue_depth, status, weights, inputs, outputs, trace, progress)
-        for p in range(n)
-    ]
+    for pe in pes:
+        pe.for_layer(status, weights, inputs, outputs, progress)
     status.pes = pes
-    stealing = StealingQueues(stealing_from, layer) if stealing_from is not None else None
+    stealing = StealingQueues(stealing_from, layer, jobs) if stealing_from is not None else None
     dispatcher = Dispatcher(
         env, groups, plan.dynamic, status, pes, weights, inputs, noc, layer, stealing
     )
-    for component in (load_in_order(weights, inputs), dispatcher.run(), *(pe.run() for pe in pes)):
+    for component in (load_in_order(weights, inputs), dispatcher.run()):
         env.process(component)
+    for pe in pes:
+        env.start_now(pe.start)
     if not layer.n_jobs:
         progress.check()
     steps = _run_until(
         env, progress.done, layer, [weights, inputs, outputs, dispatcher, *pes], deadline
     )
-    for p in range(n):
-        trace.enter(p, State.IDLE, env.now)
+    if trace.current_keys.count(IDLE_KEY) != n:  # every PE ends idle; most already are
+        for p in range(n):
+            trace.enter(p, State.IDLE, env.now)
     executed = sum(pe.executed_macs for pe in pes)
     # the deliveries as fetched (under stealing, the order chosen at run time); a dynamic
     # plan's per-PE job order is decided at run time too, so spills get no bound there

@@ -7,6 +7,7 @@ each, never reordering a PE's own jobs (see accelsim.engine.hw.dispatch).
 
 from __future__ import annotations
 
+import heapq
 from itertools import chain
 
 import numpy as np
@@ -28,11 +29,12 @@ class Broadcasts:
     def n_groups(self) -> int:
         return len(self.offsets) - 1
 
-    def groups(self, layer: LayerJobs) -> list:
-        """The broadcasts as the SimPy dispatcher's Group values."""
+    def groups(self, layer: LayerJobs, jobs=None) -> list:
+        """The broadcasts as the SimPy dispatcher's Group values, of `jobs` (the layer's Job
+        objects; by default `layer.jobs`)."""
         from accelsim.engine.hw.dispatch import Group
 
-        jobs, off = layer.jobs, self.offsets.tolist()
+        jobs, off = layer.jobs if jobs is None else jobs, self.offsets.tolist()
         pe, job = self.pe.tolist(), list(map(jobs.__getitem__, self.job.tolist()))
         out = []
         for lo, hi in zip(off, off[1:]):
@@ -63,18 +65,10 @@ def broadcasts(queues, layer: LayerJobs) -> Broadcasts:
     pe = np.repeat(np.arange(len(queues)), lengths)
     job = np.fromiter(chain.from_iterable(queues), dtype=np.int64, count=len(pe))
     block = input_block[job]
+    pe_start = np.concatenate(([0], np.cumsum(lengths))).tolist()
     same_pe = pe[1:] == pe[:-1]
-    if (same_pe & (block[1:] < block[:-1])).any():
-        from accelsim.engine.hw.dispatch import static_groups  # a queue goes back: the merge
-
-        groups = static_groups(queues, layer)
-        return Broadcasts(
-            np.fromiter((p for g in groups for p, _ in g.members), dtype=np.int64, count=len(pe)),
-            np.fromiter(
-                (j.index for g in groups for _, j in g.members), dtype=np.int64, count=len(pe)
-            ),
-            np.concatenate(([0], np.cumsum([len(g.members) for g in groups]))).astype(np.int64),
-        )
+    if (same_pe & (block[1:] < block[:-1])).any():  # a queue goes back: the merge
+        return _merge(queues, [block[a:z].tolist() for a, z in zip(pe_start, pe_start[1:])])
     # k: how many earlier jobs of the same PE read the same block
     first_of_run = np.ones(len(pe), dtype=bool)
     first_of_run[1:] = (block[1:] != block[:-1]) | ~same_pe
@@ -85,4 +79,35 @@ def broadcasts(queues, layer: LayerJobs) -> Broadcasts:
     new_group[1:] = (block[order][1:] != block[order][:-1]) | (k[order][1:] != k[order][:-1])
     return Broadcasts(
         pe[order], job[order], np.append(np.flatnonzero(new_group), len(order)).astype(np.int64)
+    )
+
+
+def _merge(queues, blocks: list[list[int]]) -> Broadcasts:
+    """dispatch.static_groups (the reference the tests compare with) on plain ints: the
+    same heap merge of the queues by input block (`blocks[p]`: the input block of each job
+    of queue p), without a Job or a Group per delivery. Planners score thousands of plans
+    that walk units (their queues go back to earlier tiles), so this runs per plan."""
+    heads = [(b[0], p) for p, b in enumerate(blocks) if b]
+    heapq.heapify(heads)
+    position = [0] * len(queues)
+    out_pe: list[int] = []
+    out_job: list[int] = []
+    offsets = [0]
+    while heads:
+        block = heads[0][0]
+        members = []
+        while heads and heads[0][0] == block:
+            members.append(heapq.heappop(heads)[1])
+        for p in members:
+            k = position[p]
+            out_pe.append(p)
+            out_job.append(queues[p][k])
+            position[p] = k = k + 1
+            if k < len(blocks[p]):
+                heapq.heappush(heads, (blocks[p][k], p))
+        offsets.append(len(out_pe))
+    return Broadcasts(
+        np.array(out_pe, dtype=np.int64),
+        np.array(out_job, dtype=np.int64),
+        np.array(offsets, dtype=np.int64),
     )

@@ -114,6 +114,29 @@ def timeline_or_note(
     return (None, note) if note else (timeline, None)
 
 
+def layer_end(layer: LayerJobs, bc: Broadcasts, hw: Hardware) -> int | None:
+    """The layer's end from cycle 0 under a static plan, or None where the closed form
+    would not be exact: what a planner scoring plans needs (the end of timeline_or_note's
+    timeline, the same number), without the PE states, buffer levels and DRAM rows that
+    only reports read."""
+    got = end_and_output_peak(layer, bc, hw)
+    return None if got is None else got[0]
+
+
+def end_and_output_peak(
+    layer: LayerJobs, bc: Broadcasts, hw: Hardware, deadline: int | None = None
+) -> tuple[int, int] | None:
+    """layer_end with the output buffer's peak (what the mapper keeps to reuse a run on
+    other buffers); PastDeadline once a streamed layer is known to end after `deadline`."""
+    if not_exact_because(layer, hw, False) is not None:
+        return None
+    try:
+        end, output_peak = _run(layer, bc, hw, 0, False, deadline)
+    except NotExact:
+        return None
+    return (end, output_peak) if output_peak <= hw.output_buffer_bytes else None
+
+
 def overflows(timeline: LayerTimeline, hw: Hardware) -> str | None:
     """Why the closed form is not exact after all: its own output tiles would not fit.
 
@@ -204,6 +227,21 @@ def run_layer(
 ) -> LayerTimeline:
     """The layer's timeline from `start` (a barrier: the DRAM port is idle by then). A
     streamed layer stops with PastDeadline once a job would start after `deadline`."""
+    timeline = _run(layer, bc, hw, start, True, deadline)
+    assert isinstance(timeline, LayerTimeline)
+    return timeline
+
+
+def _run(
+    layer: LayerJobs,
+    bc: Broadcasts,
+    hw: Hardware,
+    start: int,
+    detail: bool,
+    deadline: int | None = None,
+):
+    """run_layer's work; with `detail` False only (end, output buffer peak), without the
+    records that only the timeline needs."""
     n_pes, depth = hw.n_pes, hw.input_queue_depth
     cycles = np.asarray(layer.cycles, dtype=np.int64)
     m_pe, m_job = bc.pe, bc.job
@@ -285,7 +323,7 @@ def run_layer(
                 "blocks are streamed through a buffer that cannot hold them all, "
                 "and a job takes no cycle"
             )
-        streamed = _Streamed(layer, hw, start, off, m_w, m_i, m_o)
+        streamed = _Streamed(layer, hw, start, off, m_w, m_i, m_o, detail)
         reach, finish, stages = streamed.run(m_pe, m_c, prev, noc, deadline)
     elif counts.max(initial=0) <= depth:
         reach, delivered, stages = _decoupled(start, ready_w, ready_i, noc)
@@ -317,6 +355,9 @@ def run_layer(
     if streamed is not None:
         written_at = np.asarray(streamed.written_at, dtype=np.int64)
         end = max(int(written_at.max(initial=start)), int(finish.max(initial=start)))
+        if not detail:
+            output = _levels(OUTPUT_BUFFER, written, out_sizes, first_start, written_at)
+            return end, int(output[2].max(initial=0))
         cols: list[np.ndarray] = (
             [np.asarray(c, dtype=np.int64).reshape(-1) for c in zip(*streamed.rows)]
             if streamed.rows
@@ -330,6 +371,9 @@ def run_layer(
         written_at = np.full(n_out, -1, dtype=np.int64)
         written_at[written] = wb_end
         end = max(int(wb_end.max(initial=start)), int(finish.max(initial=start)))
+        if not detail:
+            output = _levels(OUTPUT_BUFFER, written, out_sizes, first_start, written_at)
+            return end, int(output[2].max(initial=0))
 
         # DRAM rows: load parts (at the start, or when the dispatcher reaches their broadcast)
         load_operand = np.repeat(load_op, 2)
@@ -536,10 +580,11 @@ def _lock_step(start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth_o
 class _Port:
     """DramPort.transfer over plain ints, logging each part's row."""
 
-    def __init__(self, hw: Hardware, start: int):
+    def __init__(self, hw: Hardware, start: int, record: bool = True):
         self.rate = exact_rate(hw.dram_bytes_per_cycle)
         self.latency = hw.dram_latency_cycles
         self.free_at = start
+        self.record = record  # keep the rows (a timeline), or only the times (a plan's end)
         self.rows: list[tuple[int, int, int, int, int]] = []  # start, end, bytes, op, cause
 
     def transfer(
@@ -551,15 +596,27 @@ class _Port:
         extra: int = 0,
         extra_cause: int = Cause.COMPULSORY,
     ) -> int:
-        """When the last byte has crossed the FIFO port."""
-        t = max(now + self.latency, self.free_at)
-        for size, why in ((nbytes, cause), (extra, extra_cause)):
-            if size:
-                end = t + transfer_cycles(size, self.rate)
-                self.rows.append((t, end, size, operand, why))
-                t = end
+        """When the last byte has crossed the FIFO port. (The two parts are written out:
+        this runs per load and per write-back of every plan a planner scores.)"""
+        t = now + self.latency
+        if t < self.free_at:
+            t = self.free_at
+        if nbytes:
+            end = t + transfer_cycles(nbytes, self.rate)
+            if self.record:
+                self.rows.append((t, end, nbytes, operand, cause))
+            t = end
+        if extra:
+            end = t + transfer_cycles(extra, self.rate)
+            if self.record:
+                self.rows.append((t, end, extra, operand, extra_cause))
+            t = end
         self.free_at = t
         return t
+
+
+def _no_level(now: int) -> None:
+    """_Loader._level when nothing is recorded."""
 
 
 class _Loader:
@@ -579,6 +636,7 @@ class _Loader:
         off: np.ndarray,
         used: np.ndarray,
         in_flight: int,
+        record: bool = True,
     ):
         self.port, self.buffer, self.operand, self.capacity = port, buffer, operand, capacity
         self.sizes, self.unique = sizes.tolist(), unique.tolist()
@@ -588,7 +646,13 @@ class _Loader:
         sequence = [self.seq[a:z] for a, z in zip(self.off[:-1], self.off[1:])]
         # block b's uses not yet issued are uses[nxt[b]:stop[b]] (as in BlockBuffer)
         _, self.nxt, self.stop = next_uses(sequence, n)
-        self.victims = eviction_plan(sequence, self.sizes, capacity, in_flight)
+        # a buffer that holds every block never evicts (eviction_plan would say so after a
+        # pass over the sequence; the other buffer of a streamed layer usually fits)
+        self.victims = (
+            {}
+            if sum(self.sizes) <= capacity
+            else eviction_plan(sequence, self.sizes, capacity, in_flight)
+        )
         self.resident = [False] * n
         self.loaded_once = [False] * n
         self.pins = [0] * n
@@ -596,6 +660,8 @@ class _Loader:
         self.used = 0
         self.level_t: list[int] = []
         self.level_bytes: list[int] = []
+        if not record:  # a plan's end only: no level rows
+            self._level = _no_level  # type: ignore[method-assign]
         self.issued_at: list[int | None] = [None] * n_groups  # done with position g
         self.at = 0  # the member it is at within its position
         self.waiting = False  # counted this block's use, waits for space
@@ -699,10 +765,11 @@ class _Streamed:
         m_w: np.ndarray,
         m_i: np.ndarray,
         m_o: np.ndarray,
+        record: bool = True,
     ):
         self.start = start
         self.off = off.tolist()
-        self.port = _Port(hw, start)
+        self.port = _Port(hw, start, record)
         self.loaders = [
             _Loader(
                 self.port,
@@ -715,6 +782,7 @@ class _Streamed:
                 off,
                 m_w,
                 hw.input_queue_depth,
+                record,
             ),
             _Loader(
                 self.port,
@@ -727,6 +795,7 @@ class _Streamed:
                 off,
                 m_i,
                 hw.input_queue_depth,
+                record,
             ),
         ]
         self.w, self.i, self.o = m_w.tolist(), m_i.tolist(), m_o.tolist()
@@ -755,9 +824,9 @@ class _Streamed:
         """PE.serve when member m's job ends: release its weights and its inputs, then
         contribute its output (the last contribution writes the tile back). True if a
         release wakes the loader."""
-        woken = False
-        for loader, b in zip(self.loaders, (self.w[m], self.i[m])):
-            woken |= loader.release(now, b)
+        weights, inputs = self.loaders
+        woken = weights.release(now, self.w[m])
+        woken = inputs.release(now, self.i[m]) or woken
         o = self.o[m]
         self.out_left[o] -= 1
         if self.out_left[o] == 0:
@@ -795,7 +864,10 @@ class _Streamed:
             lo, hi = off[g], off[g + 1]
             for loader, used, state in ((weights, self.w, _WAIT_W), (inputs, self.i, _WAIT_I)):
                 ready = loader.ready
-                r = max(loader.issued_at[g], max(ready[used[m]] for m in range(lo, hi)))
+                r = loader.issued_at[g]
+                for m in range(lo, hi):
+                    if ready[used[m]] > r:
+                        r = ready[used[m]]
                 if r > t:
                     stage_t.append(t), stage_state.append(state), stage_held.append(-1)
                     t = r

@@ -492,17 +492,15 @@ def _memory_bound(planned: _Planned, hw: Hardware) -> tuple[int, int]:
 def _cycles(
     planned: _Planned, hw: Hardware, engine: str, cutoff: int | None = None
 ) -> _Cycles | str | None:
-    """The layer's cycles alone: the closed form's timeline where it is exact (no trace,
-    bounds or energy), the whole simulation elsewhere; None when the run passed `cutoff`
+    """The layer's cycles alone: the closed form's end where it is exact (no trace, bounds
+    or energy), the whole simulation elsewhere; None when the run passed `cutoff`
     cycles first (the candidate cannot win: it is not run to its end)."""
     layer = planned.layer
     try:
-        if engine != "simpy":
-            timeline, _ = closed_form.timeline_or_note(
-                layer, planned.bc, hw, planned.plan.dynamic, cutoff
-            )
-            if timeline is not None:
-                return _Cycles(timeline.end, _needs(layer, hw, timeline.peaks[2]))
+        if engine != "simpy" and planned.bc is not None:
+            got = closed_form.end_and_output_peak(layer, planned.bc, hw, cutoff)
+            if got is not None:
+                return _Cycles(got[0], _needs(layer, hw, got[1]))
         run = simulate(
             [layer],
             hw,

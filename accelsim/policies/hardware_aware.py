@@ -23,6 +23,16 @@ closed form cannot compute the layer, or a starting plan would overflow the outp
 starting plans and then at most a tenth of `evaluations`, and at most `simpy_jobs` simulated
 jobs (default 200,000: about 2 s of SimPy), so a large layer that the closed form cannot
 compute costs seconds, not minutes (pruned VGG-16 planned in 42 s before this cap).
+
+`seconds` (default 0: none) also caps each layer's search, after its starting plans, and
+the plan still depends only on the seed: a second counts as JOB_SCORES_PER_SECOND
+job-scores (one job of the layer in one simulated plan), not as time read off a clock, so
+the search stops after the same evaluations on every machine and under any load; only how
+long that takes varies (about `seconds` where the closed form scores layers whose blocks
+fit, on the benchmark machine; streamed layers and SimPy cost several times more, and
+SimPy's own caps above apply). A budget
+read off a clock would make the plan, and so every file of the run, depend on the
+machine's speed and load, which files that must be identical for a seed do not allow.
 """
 
 from __future__ import annotations
@@ -33,16 +43,28 @@ from accelsim.policies.classic import LPT, RoundRobin
 from accelsim.policies.heuristics import DensityGrouping, KarmarkarKarp, Multifit, Portfolio
 from accelsim.policies.problem import Plan, Problem, by_size
 
+# what the closed form scores per CPU second, in jobs x plans, on layers whose blocks fit
+# their buffers (1.2 M on the benchmark machine; streamed layers 0.2 M):
+# benchmarks/planning_speed.py prints both
+JOB_SCORES_PER_SECOND = 1_000_000
+
 
 class HardwareAware:
     name = "hardware-aware"
     # simulations per layer: 10^5 closed-form runs are minutes per layer; more is a typo
-    option_limits = {"evaluations": 100_000, "simpy_jobs": 100_000_000}
+    option_limits = {"evaluations": 100_000, "simpy_jobs": 100_000_000, "seconds": 86_400.0}
 
-    def __init__(self, evaluations: int = 200, seed: int = 0, simpy_jobs: int = 200_000):
+    def __init__(
+        self,
+        evaluations: int = 200,
+        seed: int = 0,
+        simpy_jobs: int = 200_000,
+        seconds: float = 0.0,
+    ):
         self.evaluations = evaluations
         self.seed = seed
         self.simpy_jobs = simpy_jobs
+        self.seconds = seconds
 
     def plan(self, problem: Problem) -> Plan:
         simulated = problem.evaluate
@@ -70,6 +92,8 @@ class HardwareAware:
             if simulated.simpy_runs == runs_before
             else len(starts) + min(self.evaluations // 10, self.simpy_jobs // problem.n_jobs)
         )
+        if self.seconds > 0:  # job-scores, not a clock: see the module docstring
+            budget = min(budget, int(self.seconds * JOB_SCORES_PER_SECOND) // problem.n_jobs)
         spread = _spread(problem, loads)
         if spread is not None:
             cycles = simulated(spread)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from accelsim.workload.sparsity.counts import row_group_sums, uniform_counts
 from accelsim.workload.sparsity.pruning import PrunedLayer
 
 
@@ -43,14 +44,16 @@ def window_costs(pruned: PrunedLayer, window: int) -> np.ndarray:
     if measured is not None:
         counts = measured
     else:
-        # positions of a kernel, grouped by window, then a draw of which positions are kept
-        rng = np.random.default_rng([pruned.seed, layer.k_h, layer.k_w, window])
-        counts = np.zeros((*kernels.shape, len(areas)), dtype=np.int64)
-        for (f, c), n in np.ndenumerate(kernels):
-            if 0 < n < layer.k_h * layer.k_w:
-                counts[f, c] = rng.multivariate_hypergeometric(areas, int(n))
-            elif n:
-                counts[f, c] = areas
+        # which positions of each kernel are kept (one seeded draw), then per window
+        rng = np.random.default_rng([pruned.seed, layer.k_h, layer.k_w, window, 1])
+        kept = uniform_counts(kernels.ravel(), layer.k_h * layer.k_w, 1, rng)
+        window_of = (
+            np.arange(layer.k_h)[:, None] // window * len(cols)
+            + np.arange(layer.k_w)[None, :] // window
+        ).ravel()  # each position's window, row-major as `areas`
+        order = np.argsort(window_of, kind="stable")
+        starts = np.searchsorted(window_of[order], np.arange(len(areas)))
+        counts = np.add.reduceat(kept[:, order], starts, axis=1).reshape(*kernels.shape, -1)
     return ((counts > 0) * areas).sum(axis=2)
 
 
@@ -59,28 +62,46 @@ def unit_slots(
     model: str,
     lanes: int,
     window: int,
-    units: list[tuple[tuple[int, ...], int, int]],
-    unit_nnz: list[int],
-) -> list[int]:
-    """Lane slots per output pixel of each unit, given as (filters, first, end channel) with
-    its nonzero count."""
+    fgroup_starts: list[int],
+    units: np.ndarray,
+    unit_nnz: np.ndarray,
+) -> np.ndarray:
+    """Lane slots per output pixel of each unit. Units are rows (filter group, chunks k,
+    chunk c): the filters of a filter group are a contiguous range, the groups in order
+    starting at `fgroup_starts`, and chunk c covers channels pruned.chunk_bounds(k)[c:c+2].
+    Per chunking, a layer's kernels are reduced over channels once, then summed per filter
+    group, so the cost grows with the kernels, not with kernels x units."""
     layer = pruned.layer
+    unit_fg, unit_k, unit_c = units[:, 0], units[:, 1], units[:, 2]
     if model == "zero-skip":
-        return list(unit_nnz)
-    if model == "lane-group":
-        kernels = pruned.kernel_nnz()
-        return [
-            int(
-                np.maximum.reduceat(
-                    kernels[list(members), lo:hi], np.arange(0, hi - lo, lanes), axis=1
-                ).sum()
-            )
-            * lanes
-            for members, lo, hi in units
-        ]
-    if model == "window":
-        per_kernel = window_costs(pruned, window)
-        return [int(per_kernel[list(members), lo:hi].sum()) for members, lo, hi in units]
+        return np.asarray(unit_nnz, dtype=np.int64)
     if model == "dense":
-        return [len(members) * (hi - lo) * layer.k_h * layer.k_w for members, lo, hi in units]
-    raise ValueError(f"unknown PE model {model!r}")
+        count = np.diff([*fgroup_starts, layer.out_c])[unit_fg] if len(units) else unit_fg
+        width = np.zeros(len(units), dtype=np.int64)
+        for k in np.unique(unit_k).tolist():
+            sel = unit_k == k
+            width[sel] = np.diff(pruned.chunk_bounds(k))[unit_c[sel]]
+        return (count * width * layer.k_h * layer.k_w).astype(np.int64)
+    if model == "lane-group":
+        per_kernel = pruned.kernel_nnz()
+    elif model == "window":
+        per_kernel = window_costs(pruned, window)
+    else:
+        raise ValueError(f"unknown PE model {model!r}")
+    slots = np.zeros(len(units), dtype=np.int64)
+    for k in np.unique(unit_k).tolist():
+        bounds = pruned.chunk_bounds(k)
+        if model == "lane-group":
+            # lanes step over `lanes` channels of a chunk at a time, as long as the densest
+            # kernel of each filter in that step; per filter, the steps summed per chunk
+            steps = [np.arange(lo, hi, lanes) for lo, hi in zip(bounds, bounds[1:])]
+            step_starts = np.concatenate(steps)
+            per_step = np.maximum.reduceat(per_kernel, step_starts, axis=1)
+            first_step = np.cumsum([0, *map(len, steps)])[:-1]
+            per_chunk = np.add.reduceat(per_step, first_step, axis=1, dtype=np.int64) * lanes
+        else:
+            per_chunk = np.add.reduceat(per_kernel, bounds[:-1], axis=1, dtype=np.int64)
+        per_group = row_group_sums(per_chunk, fgroup_starts)
+        sel = unit_k == k
+        slots[sel] = per_group[unit_fg[sel], unit_c[sel]]
+    return slots

@@ -16,7 +16,7 @@ from heapq import heappop, heappush
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
-from simpy.events import NORMAL, Event, EventPriority
+from simpy.events import NORMAL, URGENT, Event, EventPriority
 
 
 class PastDeadline(Exception):
@@ -47,6 +47,12 @@ class Clock(simpy.Environment):
         would take. `delay` >= 0 is the caller's to ensure (a Timeout checks; this runs per
         job, on durations validated before the run)."""
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), callback))
+
+    def start_now(self, callback: Callable[[], None]) -> None:
+        """Run `callback()` now, in the place a process started now would take its first
+        step (its Initialize event is URGENT): for a component that is a process only to
+        start, and whose end nobody waits for (a PE)."""
+        heappush(self._queue, (self._now, URGENT, next(self._eid), callback))
 
     def step(self) -> None:
         """SimPy's step, for a queue that also holds `call_in` entries."""

@@ -59,8 +59,10 @@ def static_groups(queues: tuple[tuple[int, ...], ...], layer: LayerJobs) -> list
     return groups
 
 
-def dynamic_groups(order, layer: LayerJobs) -> list[Group]:
-    return [Group(layer.jobs[j].input_block, ((-1, layer.jobs[j]),)) for j in order]
+def dynamic_groups(order, layer: LayerJobs, jobs=None) -> list[Group]:
+    """A dynamic plan's deliveries, one job each, of `jobs` (by default `layer.jobs`)."""
+    jobs = layer.jobs if jobs is None else jobs
+    return [Group(jobs[j].input_block, ((-1, jobs[j]),)) for j in order]
 
 
 def interleaved(queues: tuple[tuple[int, ...], ...]) -> list[int]:
@@ -74,8 +76,9 @@ class StealingQueues:
     the last job of the PE with the most jobs left (ties: lowest index). It sees job counts,
     never durations: what the hardware can know."""
 
-    def __init__(self, queues: tuple[tuple[int, ...], ...], layer: LayerJobs):
-        self._pending = [deque(layer.jobs[j] for j in q) for q in queues]
+    def __init__(self, queues: tuple[tuple[int, ...], ...], layer: LayerJobs, jobs=None):
+        jobs = layer.jobs if jobs is None else jobs
+        self._pending = [deque(jobs[j] for j in q) for q in queues]
 
     def next_for(self, pe: int) -> Job:
         if self._pending[pe]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import deque
 
 import simpy
-from simpy.events import Event
 
 from accelsim.engine.hw.buffer import BlockBuffer, OutputBuffer
 from accelsim.engine.hw.clock import Clock
@@ -32,35 +31,59 @@ class PE:
     event when nothing else is due that cycle (DispatchStatus.delivered).
     """
 
-    def __init__(
-        self,
-        env: Clock,
-        index: int,
-        depth: int,
-        status: DispatchStatus,
-        weights: BlockBuffer,
-        inputs: BlockBuffer,
-        outputs: OutputBuffer,
-        trace: StateTrace,
-        progress: LayerProgress,
-    ):
+    # slots: attribute reads in `serve` run twice per job
+    __slots__ = (
+        "env",
+        "index",
+        "depth",
+        "queue",
+        "last_weight_block",
+        "executed_macs",
+        "_status",
+        "_weights",
+        "_inputs",
+        "_outputs",
+        "_enter",
+        "_current",
+        "_t_append",
+        "_key_append",
+        "_trace",
+        "_progress",
+        "_running",
+    )
+
+    def __init__(self, env: Clock, index: int, depth: int, trace: StateTrace):
+        """A PE of a run; `for_layer` connects it to each layer's boards and buffers. One
+        PE serves every layer of a run: building PEs per layer made 21,504 PEs (and as many
+        queues) for ResNet-18 at 1,024 PEs, which the garbage collector then scanned."""
         self.env = env
         self.index = index
         self.depth = depth
         self.queue: deque[Job] = deque()
+        self._enter = trace.enter
+        self._current = trace.current_keys
+        self._t_append, self._key_append = trace.t_appends[index], trace.key_appends[index]
+        self._trace = trace
+
+    def for_layer(
+        self,
+        status: DispatchStatus,
+        weights: BlockBuffer,
+        inputs: BlockBuffer,
+        outputs: OutputBuffer,
+        progress: LayerProgress,
+    ) -> None:
+        """Connect to a layer's dispatch board, buffers and progress, with nothing queued
+        or run yet (a layer ends only when every job has run, so the queue is empty)."""
+        assert not self.queue
         self.last_weight_block = -1
         self.executed_macs = 0
         self._status = status
         self._weights = weights
         self._inputs = inputs
         self._outputs = outputs
-        self._enter = trace.enter
-        self._current = trace.current_keys
-        self._t_append, self._key_append = trace.appends(index)
-        self._trace = trace
         self._progress = progress
         self._running: Job | None = None  # the job whose end is due
-        self._done: simpy.Event | None = None
 
     def deliver(self, job: Job) -> None:
         self.queue.append(job)
@@ -71,12 +94,13 @@ class PE:
         """Resume this starving PE: no more jobs will come."""
         self.env.call_in(0, self.serve)
 
-    def run(self):
-        """The PE's process: serve delivered jobs until the dispatcher has nothing more for
-        this PE. assemble starts it in PE order, after the loader and the dispatcher."""
-        self._done = Event(self.env)
+    def start(self) -> None:
+        """Start serving the layer's jobs: `Clock.start_now(pe.start)`, in PE order after the
+        loader's and the dispatcher's processes, takes the place a process of the PE would
+        take. Nobody waits for a PE's end (the layer ends on LayerProgress.done), so a
+        process (its Initialize, its end and its termination: three events a PE a layer,
+        21,504 layer-PEs on ResNet-18 at 1,024 PEs) would add nothing but cost."""
         self.serve()
-        yield self._done
 
     def serve(self) -> None:
         """Finish the running job if its time is up, then start the next queued one (running
@@ -116,8 +140,6 @@ class PE:
         if self._status.starve(i):  # resumed by a delivery or by `wake`
             return
         self._enter(i, IDLE, env._now)
-        assert self._done is not None  # run() creates it before the first serve(); once per layer
-        self._done.succeed()
 
     def _compute(self, _event: simpy.Event) -> None:
         """Output space granted: compute the job at the head of the queue."""

@@ -74,9 +74,7 @@ class DispatchStatus:
         self.stage: tuple[State, int] = (State.WAIT_INPUTS, -1)
         self._stage_key = state_key(*self.stage)
         self._current = trace.current_keys
-        self._t_appends, self._key_appends = (
-            list(columns) for columns in zip(*(trace.appends(p) for p in range(n_pes)))
-        )
+        self._t_appends, self._key_appends = trace.t_appends, trace.key_appends
         self._starving: dict[int, None] = {}
         self._expected = expected  # static: jobs still to deliver per PE; dynamic: None
         self._undispatched = n_jobs

@@ -27,10 +27,8 @@ from attrs import field, frozen
 from accelsim.errors import ConfigError, did_you_mean, unknown
 from accelsim.files import read_text
 from accelsim.workload.networks.layers import Layer, Network
-from accelsim.workload.sparsity.counts import WINDOW, spread_nnz, window_counts
+from accelsim.workload.sparsity.counts import WINDOW, spread_nnz, uniform_counts, window_counts
 from accelsim.workload.sparsity.sparsity_model import FITTED_MODELS, POSITION_LIMIT
-
-KEEP_KERNELS = 1 << 22  # kernel counts kept for the next call up to 32 MB (fc6's are 0.8 GB)
 
 
 def _readonly(a) -> np.ndarray:
@@ -103,7 +101,9 @@ class PrunedLayer:
         bounds = self.chunk_bounds(k)
         if k == 1:
             return self.filter_nnz.reshape(-1, 1).copy()
-        key = ("chunks", k)
+        if k == self.layer.channels_per_group:  # a chunk per channel: the kernels themselves
+            return self.kernel_nnz()
+        key = ("chunks", k)  # the mapper asks each chunking for dozens of candidates
         if key not in self._placed:
             counts = np.add.reduceat(self.kernel_nnz(), bounds[:-1], axis=1).astype(np.int64)
             self._placed[key] = _readonly(counts)
@@ -112,19 +112,17 @@ class PrunedLayer:
     def kernel_nnz(self) -> np.ndarray:
         """(out_c, channels) nonzeros of each kernel (a filter's weights on one input channel):
         measured (shipped counts or the mask), placed by the fitted sparsity model, or else
-        placed uniformly at random over the filter's channels (one seeded draw, so every
-        chunking and PE model sees the same kernels). Counted once, read-only."""
-        if "kernels" in self._placed:
-            return self._placed["kernels"]
-        kernels = np.asarray(self._kernel_nnz(), dtype=np.int64)
-        kernels.setflags(write=False)
-        if kernels.size <= KEEP_KERNELS:
-            self._placed["kernels"] = kernels
-        return kernels
-
-    def _kernel_nnz(self) -> np.ndarray:
+        placed uniformly at random over the filter's positions (one seeded draw, kept, so
+        every chunking, PE model and the mapper's candidates see the same kernels)."""
         if self.kernels is not None:
             return self.kernels
+        kernels = self._placed.get("kernels")
+        if kernels is None:
+            kernels = self._placed["kernels"] = self._draw_kernels()
+            kernels.setflags(write=False)
+        return kernels
+
+    def _draw_kernels(self) -> np.ndarray:
         channels = self.layer.channels_per_group
         kernel = self.layer.k_h * self.layer.k_w
         mask = self.mask if self.mask is not None else self._modelled_mask()
@@ -132,14 +130,10 @@ class PrunedLayer:
             return mask.reshape(self.layer.out_c, channels, -1).sum(axis=2).astype(np.int64)
         if channels == 1:
             return self.filter_nnz.reshape(-1, 1).astype(np.int64)
-        colors = np.full(channels, kernel)
         if int(self.filter_nnz.min()) == self.layer.weights_per_filter:  # dense: no draw needed
-            return np.tile(colors, (self.layer.out_c, 1))
-        rng = np.random.default_rng([self.seed, channels])
-        out = np.empty((self.layer.out_c, channels), dtype=np.int64)  # one copy: fc6 is 0.8 GB
-        for f, n in enumerate(self.filter_nnz.tolist()):
-            out[f] = rng.multivariate_hypergeometric(colors, n)
-        return out
+            return np.full((self.layer.out_c, channels), kernel, dtype=np.int64)
+        rng = np.random.default_rng([self.seed, channels, 1])
+        return uniform_counts(self.filter_nnz, channels, kernel, rng)
 
     def _modelled_mask(self) -> np.ndarray | None:
         """The fitted model's placement of filter_nnz (seeded, drawn once), for layers of at

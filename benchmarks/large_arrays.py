@@ -1,0 +1,121 @@
+"""The SimPy reference at 16 and at 1,024 PEs, at a commit before the per-PE costs were cut
+and today, side by side in one run.
+
+    python benchmarks/large_arrays.py [--commit 0ffccc2] [--repeat 2]
+
+Case: the default scenario's ResNet-18 and hardware at 7x7 tiles (51,688 jobs, about 2.4
+jobs per PE per layer at 1,024 PEs, so per-PE costs show), planned with LPT, on 4x4 and on
+32x32 PEs (8 MiB weight buffer), SimPy forced. Each tree runs in its own process; us/job is
+the CPU time of simulate() less planning (best of --repeat), B/job the tracemalloc peak of
+simulate() (Job objects included: they are built on first use), and the results of both
+trees must agree (makespan and every PE's busy cycles; asserted). Also prints bare SimPy's
+timeouts per second, the yardstick for comparing machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import json, math, sys, time, tracemalloc
+from pathlib import Path
+import attrs, numpy as np
+import accelsim
+from accelsim.engine.assemble import _prepare
+from accelsim.trace import State
+
+repeat = int(sys.argv[1])
+scenario = accelsim.load_scenario(Path("scenarios/default.toml"))
+pruned = scenario.pruned()
+lpt = accelsim.load_policy("lpt")
+for side in (4, 32):
+    hw = attrs.evolve(scenario.hardware, pe_rows=side, pe_cols=side,
+                      weight_buffer_bytes=max(scenario.hardware.weight_buffer_bytes, 8 << 20))
+    jobs = accelsim.build_jobs(pruned, accelsim.Mapping(7, 7), hw)
+    n = sum(len(l.cycles) for l in jobs)
+    tracemalloc.start()
+    result = accelsim.simulate(jobs, hw, lpt, engine="simpy")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    plan = sim = math.inf
+    for _ in range(repeat):
+        t0 = time.process_time()
+        for l in jobs:
+            _prepare(l, hw, lpt, "simpy")
+        plan = min(plan, time.process_time() - t0)
+        t0 = time.process_time()
+        result = accelsim.simulate(jobs, hw, lpt, engine="simpy")
+        sim = min(sim, time.process_time() - t0)
+    s = result.states
+    busy = np.bincount(s.pe[s.state == State.BUSY],
+                       weights=(s.end - s.start)[s.state == State.BUSY], minlength=hw.n_pes)
+    print(json.dumps({"pes": side * side, "jobs": n, "us": (sim - plan) / n * 1e6,
+                      "bytes": peak / n, "makespan": int(result.makespan),
+                      "busy": busy.astype(int).tolist()}), flush=True)
+"""
+
+
+def side(tree: Path, repeat: int) -> dict[int, dict]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    run = subprocess.run(
+        [sys.executable, "-c", CHILD, str(repeat)],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode:
+        sys.exit(f"{tree}: {run.stderr.strip().splitlines()[-1]}")
+    return {r["pes"]: r for r in map(json.loads, run.stdout.splitlines())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commit", default="0ffccc2")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from engines import bare_simpy_rate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "old"
+        archive = subprocess.run(
+            ["git", "archive", args.commit], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        with tarfile.open(fileobj=BytesIO(archive)) as tar:
+            tar.extractall(old, filter="data")
+        before = side(old, args.repeat)
+        after = side(ROOT, args.repeat)
+    print(
+        "ResNet-18 (default scenario), 7x7 tiles, LPT, SimPy forced: us of CPU per job "
+        f"(simulate less planning, best of {args.repeat}) and peak B/job"
+    )
+    print(
+        f"{'PEs':>6}{'jobs':>9}{'us/job ' + args.commit:>18}{'us/job today':>14}"
+        f"{'B/job ' + args.commit:>17}{'B/job today':>13}"
+    )
+    for pes in (16, 1024):
+        b, a = before[pes], after[pes]
+        assert (b["makespan"], b["busy"]) == (a["makespan"], a["busy"]), pes
+        print(
+            f"{pes:>6,}{a['jobs']:>9,}{b['us']:>18.2f}{a['us']:>14.2f}{b['bytes']:>17,.0f}"
+            f"{a['bytes']:>13,.0f}"
+        )
+    for label, r in ((args.commit, before), ("today", after)):
+        print(f"1,024 PEs over 16 PEs, per job, {label}: {r[1024]['us'] / r[16]['us']:.2f}x")
+    print("results identical in both trees (makespan and every PE's busy cycles)")
+    print(f"this machine, bare SimPy: {bare_simpy_rate() / 1e6:.2f} M timeouts/s")
+
+
+if __name__ == "__main__":
+    main()
