@@ -211,3 +211,48 @@ def test_the_run_summary_compares_against_the_iso_mac_and_iso_area_arrays():
     ]
     no_baselines = run_scenario(scenario_from_dict(BASE, "s.toml"), baselines=False).report
     assert "systolic_reference" not in _strict(no_baselines.to_json())
+
+
+def test_compare_reports_every_policy_against_both_arrays():
+    from accelsim.policies import load_policy
+    from accelsim.studies import compare
+
+    scenario = scenario_from_dict(BASE, "s.toml")
+    runs = compare.compare(scenario, [load_policy("lpt"), load_policy("round-robin")])
+    ref = compare.reference(scenario, runs)
+    data = _strict(compare.to_json(runs, ref, scenario.energy))
+    assert data["systolic_reference"]["iso_mac"]["cycles"] == ref.iso_mac.cycles
+    for row, run in zip(data["policies"], runs):
+        assert row["speedup_vs_systolic_iso_mac"] == ref.iso_mac.cycles / run.result.makespan
+        assert row["energy_vs_systolic_iso_area"] > 0
+    assert "iso-MAC 4x8 ws" in compare.table(runs, ref, scenario.energy)
+
+
+def test_compare_networks_weighs_the_best_policy_against_both_arrays():
+    from accelsim.studies.scheduling_gain import measure, table
+
+    (gain, _) = measure(["lenet5"], evaluations=2)
+    row = gain.as_dict()
+    assert row["speedup_vs_systolic_iso_mac"] == gain.iso_mac_cycles / gain.best
+    assert row["energy_vs_systolic_iso_mac"] == gain.iso_mac_energy_uj / gain.energy_uj
+    assert gain.iso_mac == "8x16 ws" and gain.iso_area is not None
+    assert "iso-MAC" in table([gain])
+
+
+def test_size_puts_the_dense_reference_of_every_grid_point_on_the_front():
+    from accelsim.studies.sizing import size
+
+    scenario = scenario_from_dict({**BASE, "baselines": False}, "s.toml")
+    result = size(scenario, target_cycles=10**9, max_pes=4, scales=(1.0,), reference=True)
+    assert [c.pes for c in result.references] == [8, 16, 32]  # lanes of 1, 2, 4 PEs
+    assert all(c.design == "systolic ws" and c.feasible for c in result.references)
+    assert result.best_reference == result.references[0]  # all meet it: the smallest
+    for c in result.front:  # no point of either design beats a front point on all three
+        assert not any(
+            o.cycles <= c.cycles
+            and o.energy_uj <= c.energy_uj
+            and o.area_mm2 <= c.area_mm2
+            and (o.cycles, o.energy_uj, o.area_mm2) != (c.cycles, c.energy_uj, c.area_mm2)
+            for o in result.simulated + result.references
+        )
+    assert size(scenario, 10**9, max_pes=4, scales=(1.0,)).references == ()

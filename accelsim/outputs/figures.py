@@ -454,8 +454,8 @@ def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles"
         ax.set_xscale("log")
     ax.set_yscale("log")
     for axis, values in (
-        (ax.xaxis, [c.area_mm2 for c in ok]),
-        (ax.yaxis, [c.cycles * per for c in ok]),
+        (ax.xaxis, [c.area_mm2 for c in ok + dense]),
+        (ax.yaxis, [c.cycles * per for c in ok + dense]),
     ):
         axis.set_major_formatter(FuncFormatter(_plain))
         axis.set_minor_formatter(FuncFormatter(_minor_labels(values)))
