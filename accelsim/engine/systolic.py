@@ -15,8 +15,8 @@ SCALE-Sim 3.0's demand matrices add up to (docs/model.md, "The systolic referenc
 - DRAM words by the operand-fold model of SCALE-Sim's double-buffered SRAMs: an operand whose
   distinct words fit the active half of its SRAM is read once; one that does not is read
   again on every pass of the folds that stream it; outputs are written once per row fold
-  (ws, is: each fold's partial sums) or once (os). Words are the design's bit widths: inputs and outputs `activation_bits`, weights
-  `weight_bits`.
+  (ws, is: each fold's partial sums) or once (os). Words are the design's bit widths:
+  inputs and outputs `activation_bits`, weights `weight_bits`.
 
 Energy and area come from accelsim's own tables (accelsim.config.EnergyTable, AreaTable), so
 the reference and the sparse design are priced alike.
@@ -45,7 +45,6 @@ from accelsim.workload.networks.layers import Layer
 
 DATAFLOWS = ("ws", "os", "is")
 KINDS = ("systolic",)
-AREA_KEYS = ["mac", "pe_registers", "filter_sram", "ifmap_sram", "ofmap_sram"]
 ENERGY_KEYS = ["mac", "weight_buffer", "input_buffer", "output_buffer", "noc", "dram", "static"]
 
 

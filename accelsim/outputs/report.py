@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import textwrap
 import zipfile
 from pathlib import Path
@@ -210,9 +211,11 @@ class Report:
             array = self.reference[iso]
             if array is None:
                 return f"{what}: none (no array fits the design's area beside its SRAMs)"
+            area = array["area_mm2"]
+            size = "unbounded SRAMs" if area is None or math.isinf(area) else f"{area:.3f} mm^2"
             return (
                 f"{what} {array['rows']}x{array['cols']} {array['dataflow']} "
-                f"({array['area_mm2']:.3f} mm^2): {_fmt(getattr(t, f'speedup_vs_systolic_{iso}'))}x "
+                f"({size}): {_fmt(getattr(t, f'speedup_vs_systolic_{iso}'))}x "
                 f"faster, {_fmt(getattr(t, f'energy_vs_systolic_{iso}'))}x less energy"
             )
 
