@@ -376,7 +376,8 @@ def _compare(args) -> int:
     progress = _Progress(args.quiet)
     runs = compare.compare(scenario, policies, progress, args.engine)
     progress.done()
-    write_bytes(out / "compare.json", compare.to_json(runs))
+    ref = compare.reference(scenario, runs) if scenario.baselines else None
+    write_bytes(out / "compare.json", compare.to_json(runs, ref, scenario.energy))
     chart = _save(
         lambda: compare.chart_figure(
             runs, f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs"
@@ -388,7 +389,7 @@ def _compare(args) -> int:
         f"accelsim compare: {scenario.name} ({scenario.network.name}) on "
         f"{scenario.hardware.n_pes} PEs, {len(runs)} policies"
     )
-    print(compare.table(runs))
+    print(compare.table(runs, ref, scenario.energy))
     for name, extra in left_out.items():
         print(f"left out: {name} (needs pip install '{extra}')")
     print(f"\nwrote compare.json, {chart} to {out}/")
@@ -669,7 +670,7 @@ def _size(args) -> int:
                 file=sys.stderr,
             )
 
-    result = size(scenario, target, args.max_pes, progress=progress)
+    result = size(scenario, target, args.max_pes, progress=progress, reference=args.reference)
     print(
         f"accelsim size: {scenario.name}, target {target:,} cycles; "
         f"{len(result.simulated)} simulations instead of the {result.grid_size} of the "
@@ -693,16 +694,29 @@ def _size(args) -> int:
             f"{scenario.hardware.sram_bank_bytes / 1024:g} KiB, lanes and interconnect "
             f"{b.logic_mm2:.3f})"
         )
+    if args.reference:
+        r = result.best_reference
+        print(
+            f"dense systolic reference ({len(result.references)} arrays, SCALE-Sim's model, "
+            f"closed form): "
+            + (
+                "none meets the target"
+                if r is None
+                else f"the smallest meeting it is {r.pe_rows} x {r.pe_cols} {r.design}, "
+                f"buffers x{r.scale:g}: {r.cycles:,} cycles; energy {r.energy_uj:,.1f} uJ; "
+                f"area {r.area_mm2:.3f} mm^2"
+            )
+        )
     print("\nPareto front (latency, energy, area):")
     print(
         f"{'PEs':>6}{'buffers':>9}{'banks':>7}{'cycles':>14}{'energy uJ':>12}"
-        f"{'static uJ':>11}{'area mm2':>10}{'logic mm2':>11}"
+        f"{'static uJ':>11}{'area mm2':>10}{'logic mm2':>11}  design"
     )
     for c in result.front:
         print(
             f"{c.pes:>6}{'x' + format(c.scale, 'g'):>9}{c.banks:>7,}{c.cycles:>14,}"
             f"{c.energy_uj:>12,.1f}{c.static_uj:>11,.1f}{c.area_mm2:>10.3f}"
-            f"{c.logic_mm2:>11.3f}"
+            f"{c.logic_mm2:>11.3f}  {c.design}"
         )
     rows = [
         {
@@ -722,11 +736,12 @@ def _size(args) -> int:
                     "area_mm2",
                     "logic_mm2",
                     "error",
+                    "design",
                 )
             },
             "pareto": c in result.front,
         }
-        for c in result.simulated
+        for c in result.simulated + result.references
     ]
     # the data first: minutes of simulation are never lost to a plot
     write_bytes(
@@ -933,6 +948,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     sz.add_argument(
         "--max-pes", type=_count(1, MAX_PES), default=256, help="largest array (power of two)"
+    )
+    sz.add_argument(
+        "--reference",
+        action="store_true",
+        help="also put the dense systolic reference of every grid point (the scenario's "
+        "[reference]) on the Pareto front",
     )
     sz.add_argument("--out", help="directory (default: results/<scenario name>/size)")
     sz.add_argument("--quiet", "-q", action="store_true")

@@ -13,6 +13,7 @@ from accelsim import jsonio
 from accelsim.baseline_cache import BaselineCache, jobs_key
 from accelsim.engine.assemble import SimResult, check_fits, simulate
 from accelsim.engine.mapper import Evaluations, fixed_entries, map_network
+from accelsim.engine.systolic import references
 from accelsim.errors import ConfigError
 from accelsim.files import made, write_bytes
 from accelsim.outputs.html_report import write_html_report
@@ -168,6 +169,15 @@ def run_scenario(
         mappings=tuple(c.as_dict() for c in plan.layers)
         if plan is not None
         else fixed_entries(pruned, scenario.mapping),
+        reference=references(
+            scenario.reference,
+            hw,
+            scenario.energy,
+            scenario.area,
+            [layer.layer for layer in jobs],
+        )
+        if want
+        else None,
     )
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
 

@@ -20,6 +20,10 @@ the policy and the seed. Every malformed value is reported with the file, field 
     [hardware]  see accelsim.config.Hardware
     [energy]    see accelsim.config.EnergyTable
     [area]      see accelsim.config.AreaTable
+    [reference] kind = "systolic", dataflow = "ws" | "os" | "is", rows, cols (the iso-MAC
+                shape), filter_sram_bytes, ifmap_sram_bytes, ofmap_sram_bytes,
+                dram_bytes_per_cycle: the dense array the report compares against
+                (accelsim.engine.systolic.Reference; every field optional)
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from attrs import frozen
 
 from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
 from accelsim.engine.assemble import ENGINES
+from accelsim.engine.systolic import Reference
 from accelsim.errors import ConfigError, did_you_mean, unknown
 from accelsim.files import folder_name, read_text
 from accelsim.workload.networks.layers import Network
@@ -68,6 +73,7 @@ _TOP = {
     "hardware",
     "energy",
     "area",
+    "reference",
 }
 # a lower density is all zeros at any layer size, and its Beta spread would divide by zero
 MIN_ACTIVATION_DENSITY = 1e-6
@@ -126,6 +132,7 @@ class Scenario:
     baselines: bool = True
     layers: tuple[str, ...] | None = None
     engine: str = "auto"
+    reference: Reference = Reference()
 
     def pruned(self, seed: int | None = None) -> PrunedNetwork:
         """The whole network pruned (a profile describes all of it), then the chosen layers:
@@ -347,6 +354,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     hardware = _build(Hardware, _table(data, "hardware", src), "hardware", src)
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
     area = _build(AreaTable, _table(data, "area", src), "area", src)
+    reference = _reference(_table(data, "reference", src), hardware, src)
     _check_effect(workload, _table(data, "hardware", src), hardware, src)
     if pruning.measured is not None:
         check_measured(pruning.measured, network, f"{src}: [pruning] measured")
@@ -368,7 +376,22 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         baselines=baselines,
         layers=layers,
         engine=engine,
+        reference=reference,
     )
+
+
+def _reference(table: dict, hw: Hardware, src: str) -> Reference:
+    """[reference]: the dense systolic array the report compares against; its iso-MAC
+    shape, when given, must have the design's MAC lanes."""
+    reference = _build(Reference, table, "reference", src)
+    if reference.rows is not None and reference.rows * reference.cols != hw.lanes:
+        raise ConfigError(
+            f"{src}: [reference] rows x cols = {reference.rows} x {reference.cols} = "
+            f"{reference.rows * reference.cols:,} MACs: the iso-MAC array needs the design's "
+            f"{hw.lanes:,} MAC lanes (pe_rows x pe_cols x macs_per_cycle); change rows and "
+            f"cols, or leave both out for the most square shape"
+        )
+    return reference
 
 
 _TILING = ("tile_h", "tile_w", "filters_per_job", "channel_splits")

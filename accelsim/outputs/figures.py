@@ -393,6 +393,17 @@ def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles"
         s=30,
     )
     fig.colorbar(sc, ax=ax, label="energy (uJ)").ax.tick_params(labelsize="small")
+    dense = [c for c in getattr(sizing, "references", ()) if drawable(c)]
+    if dense:  # the dense systolic reference (size --reference): same axes, open squares
+        ax.scatter(
+            [c.area_mm2 for c in dense],
+            [c.cycles * per for c in dense],
+            marker="s",
+            facecolors="none",
+            edgecolors="grey",
+            s=30,
+            label=f"dense systolic reference ({dense[0].design})",
+        )
     front = [c for c in sizing.front if drawable(c)]
     ax.plot(
         [c.area_mm2 for c in front],
@@ -443,8 +454,8 @@ def pareto_figure(sizing, clock_hz: float, title: str = "", unit: str = "cycles"
         ax.set_xscale("log")
     ax.set_yscale("log")
     for axis, values in (
-        (ax.xaxis, [c.area_mm2 for c in ok]),
-        (ax.yaxis, [c.cycles * per for c in ok]),
+        (ax.xaxis, [c.area_mm2 for c in ok + dense]),
+        (ax.yaxis, [c.cycles * per for c in ok + dense]),
     ):
         axis.set_major_formatter(FuncFormatter(_plain))
         axis.set_minor_formatter(FuncFormatter(_minor_labels(values)))

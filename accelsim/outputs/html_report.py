@@ -60,6 +60,15 @@ def write_html_report(report: Report, out_dir: Path, title: str) -> Path:
         ),
         ("speedup over the dense design", _opt(t.speedup_vs_dense)),
         ("speedup over round-robin", _opt(t.speedup_vs_round_robin)),
+        *(
+            (
+                f"vs the dense systolic array, {what} ({_shape(report.reference[iso])})",
+                f"{_opt(getattr(t, f'speedup_vs_systolic_{iso}'))} faster, "
+                f"{_opt(getattr(t, f'energy_vs_systolic_{iso}'))} less energy",
+            )
+            for iso, what in (("iso_mac", "same MACs"), ("iso_area", "same area"))
+            if report.reference and report.reference[iso] is not None
+        ),
         ("energy", f"{energy_uj:,.1f} uJ"),
         (
             "DRAM traffic",
@@ -256,6 +265,10 @@ def _table(head, rows, ident: str, total_last: bool = False, raw_last: bool = Fa
 
 def _bar(share: float) -> str:
     return f'<span class="bar" style="width:{max(share, 0) * 300:.0f}px"></span>'
+
+
+def _shape(array: dict) -> str:
+    return f"{array['rows']} x {array['cols']} {array['dataflow']}"
 
 
 def _opt(x) -> str:

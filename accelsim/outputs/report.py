@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import textwrap
 import zipfile
 from pathlib import Path
@@ -24,12 +25,16 @@ from accelsim.engine.assemble import SimResult
 from accelsim.engine.energy import layer_energy
 from accelsim.engine.gap import PARTS, result_gap
 from accelsim.engine.hardware_bounds import KINDS
+from accelsim.engine.systolic import References
 from accelsim.trace import BUFFER_NAMES, Cause, Operand, State
 
 STATES = [s.label for s in State]
 DRAM_KEYS = [f"{o.name.lower()}_{c.name.lower()}" for o in Operand for c in Cause]
 MAPPING_KEYS = ["tile_h", "tile_w", "filters_per_job", "channel_splits", "chosen_by", "why"]
 ENERGY_KEYS = ["mac", "weight_buffer", "input_buffer", "output_buffer", "noc", "dram", "static"]
+REFERENCE_KEYS = [
+    f"{what}_vs_systolic_{iso}" for what in ("speedup", "energy") for iso in ("iso_mac", "iso_area")
+]
 
 
 @frozen
@@ -67,6 +72,13 @@ class LayerReport:
     memory_bound_refetch_bytes: int = 0
     memory_bound_spill_bytes: int = 0
     mapping: dict = field(factory=dict)  # tile, filters/job, splits, chosen_by, why (mapper)
+    # the dense systolic reference (accelsim.engine.systolic): its cycles and energy over
+    # this design's, with the same MAC lanes and with the same silicon area (> 1: the
+    # design is faster or spends less)
+    speedup_vs_systolic_iso_mac: float | None = None
+    speedup_vs_systolic_iso_area: float | None = None
+    energy_vs_systolic_iso_mac: float | None = None
+    energy_vs_systolic_iso_area: float | None = None
 
     @property
     def dram_total(self) -> int:
@@ -89,6 +101,7 @@ class Report:
     wall_seconds: float
     notes: tuple[str, ...] = ()
     inputs: dict = field(factory=dict)  # what else the run was given (pipeline.run_inputs)
+    reference: dict = field(factory=dict)  # the systolic arrays compared against (References)
 
     def layers_by_engine(self) -> dict[str, int]:
         """How many layers each engine computed: the closed form ("fast") needs no events."""
@@ -115,6 +128,7 @@ class Report:
             **({"inputs": self.inputs} if self.inputs else {}),
             "total": asdict(self.total),
             "layers": [asdict(l) for l in self.layers],
+            **({"systolic_reference": self.reference} if self.reference else {}),
             "simulation": {"events": self.events},
             "notes": list(self.notes),
         }
@@ -150,6 +164,7 @@ class Report:
             "memory_bound_refetch_bytes",
             "memory_bound_spill_bytes",
             *[f"mapping_{k}" for k in MAPPING_KEYS],
+            *REFERENCE_KEYS,
         ]
         w.writerow(head)
         for l in (*self.layers, self.total):
@@ -181,9 +196,35 @@ class Report:
                     l.memory_bound_refetch_bytes,
                     l.memory_bound_spill_bytes,
                     *[l.mapping.get(k, "") for k in MAPPING_KEYS],
+                    *[_opt(getattr(l, k)) for k in REFERENCE_KEYS],
                 ]
             )
         return out.getvalue()
+
+    def _reference_lines(self) -> list[str]:
+        """The speedup and energy ratio against the dense systolic arrays, in words."""
+        if not self.reference:
+            return []
+        t = self.total
+
+        def one(iso: str, what: str) -> str:
+            array = self.reference[iso]
+            if array is None:
+                return f"{what}: none (no array fits the design's area beside its SRAMs)"
+            area = array["area_mm2"]
+            size = "unbounded SRAMs" if area is None or math.isinf(area) else f"{area:.3f} mm^2"
+            return (
+                f"{what} {array['rows']}x{array['cols']} {array['dataflow']} "
+                f"({size}): {_fmt(getattr(t, f'speedup_vs_systolic_{iso}'))}x "
+                f"faster, {_fmt(getattr(t, f'energy_vs_systolic_{iso}'))}x less energy"
+            )
+
+        return [
+            "x sysM, x sysA: speedup over the dense systolic array (SCALE-Sim's model) with "
+            "the same MAC lanes (M) and the same silicon area (A)",
+            f"vs the dense systolic reference: {one('iso_mac', 'iso-MAC')}; "
+            f"{one('iso_area', 'iso-area')}",
+        ]
 
     def table(self) -> str:
         """A readable summary in two tables of one row per layer and a total, each under 100
@@ -202,7 +243,7 @@ class Report:
             )
         memory_head = (
             f"{'layer':<24}{'DRAM KiB':>11}{'extra':>9}{'/bound':>8}{'/hw':>7}"
-            f"{'binds':>6}{'x dense':>9}{'x RR':>7}"
+            f"{'binds':>6}{'x dense':>9}{'x RR':>7}{'x sysM':>8}{'x sysA':>8}"
         )
         lines += ["", memory_head, "-" * len(memory_head)]
         for l in rows:
@@ -213,6 +254,8 @@ class Report:
                 + f"{l.makespan_over_bound:>8.3f}{l.makespan_over_hardware_bound:>7.3f}"
                 + f"{_SHORT[l.bound_binding]:>6}"
                 + f"{_fmt(l.speedup_vs_dense):>9}{_fmt(l.speedup_vs_round_robin):>7}"
+                + f"{_fmt(l.speedup_vs_systolic_iso_mac):>8}"
+                + f"{_fmt(l.speedup_vs_systolic_iso_area):>8}"
             )
         t = self.total
         energy_uj = sum(t.energy_pj.values()) / 1e6
@@ -234,6 +277,7 @@ class Report:
             "(halo, refetch, split, spill; by cause in summary.json)",
             "/bound: cycles over the compute bound; /hw: over the hardware bound (the "
             "largest of compute, memory, interconnect, lock-step: the one that binds)",
+            *self._reference_lines(),
         ]
         if any(l.mapping.get("chosen_by") == "mapper" for l in self.layers):
             lines += [
@@ -291,15 +335,16 @@ def build_report(
     area: AreaTable = AreaTable(),
     inputs: dict | None = None,
     mappings: tuple[dict, ...] | None = None,
+    reference: References | None = None,
 ) -> Report:
     """The report of `result`; `dense` and `round_robin` are the baselines' cycles per layer;
     `inputs`, what else the run was given, goes into summary.json as it is; `mappings`, one
-    entry per layer, each layer's mapping and why (accelsim.engine.mapper)."""
+    entry per layer, each layer's mapping and why (accelsim.engine.mapper); `reference`, the
+    dense systolic arrays to compare against (accelsim.engine.systolic), run on the same
+    layers."""
     hw = result.hw
     n = hw.n_pes
-    tr = result.transfers
-    dram = np.zeros((len(result.layers), len(Operand), len(Cause)), dtype=np.int64)
-    np.add.at(dram, (tr["layer"], tr["operand"], tr["cause"]), tr["bytes"])
+    dram = _dram(result)
     layers = []
     gaps = []
     for i, run in enumerate(result.layers):
@@ -337,6 +382,8 @@ def build_report(
                 mapping=dict(mappings[i]) if mappings else {},
             )
         )
+        if reference is not None:
+            layers[-1] = attrs.evolve(layers[-1], **_versus(reference, i, layers[-1]))
     by_state = result.states.cycles_by_state(n).sum(axis=0)
     bound = sum(l.lower_bound for l in layers)
     planned = (
@@ -376,6 +423,8 @@ def build_report(
         memory_bound_refetch_bytes=sum(l.memory_bound_refetch_bytes for l in layers),
         memory_bound_spill_bytes=sum(l.memory_bound_spill_bytes for l in layers),
     )
+    if reference is not None:
+        total = attrs.evolve(total, **_versus(reference, None, total))
     hw_dict = asdict(hw)  # an infinite capacity is written as null
     by_part = area_um2(hw, area)  # so is the area of an unbounded buffer
     hw_dict["area_mm2"] = {
@@ -392,6 +441,42 @@ def build_report(
         result.wall_seconds,
         (*notes, *gap_note, *_engine_notes(result)),
         inputs or {},
+        reference.as_dict() if reference is not None else {},
+    )
+
+
+def _versus(reference: References, i: int | None, row: LayerReport) -> dict:
+    """A row's speedup and energy ratio against each reference array: its cycles and energy
+    over the row's (layer i, or the total for None); None where there is no iso-area array
+    or the row took no cycles or energy."""
+    out = {}
+    energy = sum(row.energy_pj.values())
+    for iso in ("iso_mac", "iso_area"):
+        run = getattr(reference, iso)
+        if run is None:
+            continue
+        cycles = run.cycles if i is None else run.layers[i].cycles
+        joules = sum((run.energy_pj if i is None else run.layer_energy_pj[i]).values())
+        out[f"speedup_vs_systolic_{iso}"] = cycles / row.cycles if row.cycles else None
+        out[f"energy_vs_systolic_{iso}"] = joules / energy if energy else None
+    return out
+
+
+def _dram(result: SimResult) -> np.ndarray:
+    """DRAM bytes by layer, operand and cause."""
+    tr = result.transfers
+    dram = np.zeros((len(result.layers), len(Operand), len(Cause)), dtype=np.int64)
+    np.add.at(dram, (tr["layer"], tr["operand"], tr["cause"]), tr["bytes"])
+    return dram
+
+
+def energy_pj(result: SimResult, energy: EnergyTable) -> float:
+    """The run's energy, every component, as build_report totals it (for studies that
+    compare runs without a full report)."""
+    dram = _dram(result)
+    return sum(
+        sum(layer_energy(result.hw, energy, run.executed_macs, dram[i], run).values())
+        for i, run in enumerate(result.layers)
     )
 
 

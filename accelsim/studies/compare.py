@@ -13,7 +13,9 @@ from matplotlib.figure import Figure
 from accelsim import jsonio
 from accelsim.engine.assemble import SimResult, simulate
 from accelsim.engine.gap import PARTS, Gap, result_gap
+from accelsim.engine.systolic import References, references
 from accelsim.errors import ConfigError
+from accelsim.outputs.report import energy_pj
 from accelsim.policies import Policy, available, load_policy, missing_extra
 from accelsim.scenario import Scenario
 from accelsim.trace import State
@@ -105,6 +107,36 @@ def compare(
     return runs
 
 
+def reference(scenario: Scenario, runs: list[PolicyRun]) -> References:
+    """The dense systolic arrays (iso-MAC, iso-area) of the scenario's [reference], on the
+    layers the runs simulated."""
+    by_name = {l.name: l for l in scenario.network.mac_layers}
+    layers = [by_name[l.name] for l in runs[0].result.layers]
+    return references(
+        scenario.reference,
+        scenario.hardware,
+        scenario.energy,
+        scenario.area,
+        layers,
+    )
+
+
+def versus(run: PolicyRun, ref: References, table) -> dict:
+    """A run's speedup and energy ratio against each reference array (> 1: the run is
+    faster or spends less); None where there is no iso-area array."""
+    energy = energy_pj(run.result, table)
+    out = {}
+    for iso in ("iso_mac", "iso_area"):
+        array = getattr(ref, iso)
+        out[f"speedup_vs_systolic_{iso}"] = (
+            None if array is None else array.cycles / max(run.result.makespan, 1)
+        )
+        out[f"energy_vs_systolic_{iso}"] = (
+            None if array is None or not energy else array.energy_total_pj / energy
+        )
+    return out
+
+
 def best_bounds(runs: list[PolicyRun]) -> np.ndarray:
     """Per layer, the best bound any run established (an exact proof serves every policy)."""
     return np.max([[l.lower_bound for l in r.result.layers] for r in runs], axis=0)
@@ -185,7 +217,40 @@ def tie_sentence(group: list[PolicyRun]) -> str:
     return f"{head}: {why}."
 
 
-def table(runs: list[PolicyRun]) -> str:
+def _reference_lines(runs: list[PolicyRun], ref: References, energy) -> list[str]:
+    """Per policy, its speedup and energy ratio against the dense systolic arrays."""
+    area = ref.iso_area
+    lines = [
+        "against the dense systolic reference (SCALE-Sim's model; > 1: the policy's run is "
+        f"faster or spends less): iso-MAC {ref.iso_mac.array.label()} "
+        f"({ref.iso_mac.cycles:,} cycles), iso-area "
+        + (
+            f"{area.array.label()} ({area.cycles:,} cycles, {area.area_mm2:.3f} mm^2)"
+            if area is not None
+            else "none (no array fits the design's area)"
+        ),
+        f"{'policy':<20}{'x sysM':>9}{'E sysM':>9}{'x sysA':>9}{'E sysA':>9}",
+    ]
+    for r in sorted(runs, key=lambda r: r.result.makespan):
+        v = versus(r, ref, energy)
+        lines.append(
+            f"{r.policy:<20}"
+            + "".join(
+                f"{'-' if v[k] is None else format(v[k], '.2f'):>9}"
+                for k in (
+                    "speedup_vs_systolic_iso_mac",
+                    "energy_vs_systolic_iso_mac",
+                    "speedup_vs_systolic_iso_area",
+                    "energy_vs_systolic_iso_area",
+                )
+            )
+        )
+    return lines
+
+
+def table(runs: list[PolicyRun], ref: References | None = None, energy=None) -> str:
+    """The comparison in words and tables; with `ref` (and the scenario's energy table),
+    each policy against the dense systolic reference too."""
     bound = best_bounds(runs)
     total_bound = int(bound.sum())
     hw_bound = hardware_bound(runs)
@@ -230,6 +295,8 @@ def table(runs: list[PolicyRun]) -> str:
     lines += [""] + [
         gap_of(r).sentence(r.policy) for r in sorted(runs, key=lambda r: r.result.makespan)
     ]
+    if ref is not None:
+        lines += ["", *_reference_lines(runs, ref, energy)]
     tied = ties(runs)
     lines += [""] * bool(tied) + [tie_sentence(g) for g in tied]
     lines += _layer_table(runs, bound)
@@ -293,10 +360,11 @@ def _layer_table(runs: list[PolicyRun], bound: np.ndarray) -> list[str | None]:
     return lines
 
 
-def to_json(runs: list[PolicyRun]) -> str:
+def to_json(runs: list[PolicyRun], ref: References | None = None, energy=None) -> str:
     bound = best_bounds(runs)
     return jsonio.dumps(
         {
+            **({"systolic_reference": ref.as_dict()} if ref is not None else {}),
             "policies": [
                 {
                     "policy": r.policy,
@@ -311,6 +379,7 @@ def to_json(runs: list[PolicyRun]) -> str:
                     "planned_makespan": r.planned,
                     "utilization": r.utilization(),
                     "plan_seconds": r.plan_seconds,
+                    **(versus(r, ref, energy) if ref is not None else {}),
                     "layers": [
                         {
                             "name": l.name,
@@ -324,7 +393,7 @@ def to_json(runs: list[PolicyRun]) -> str:
                     ],
                 }
                 for r in runs
-            ]
+            ],
         },
         indent=2,
     )

@@ -6,7 +6,10 @@ Hardware: the default scenario's 16-PE array with buffers large enough for every
 the closed form computes every layer); each network pruned with its shipped profile (seed 1)
 and cut with the default mapping. The hardware bound is the sum over layers of the largest of
 the compute, memory, interconnect and lock-step bounds (accelsim.engine.hardware_bounds); what the
-best policy loses beyond the compute bound is split by accelsim.engine.gap.
+best policy loses beyond the compute bound is split by accelsim.engine.gap. Beside
+round-robin, the best policy is measured against the dense systolic reference
+(accelsim.engine.systolic, the default scenario's [reference]) with the same MAC lanes and
+with the same silicon area: speedup and energy ratio, > 1 where the sparse design wins.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from matplotlib.figure import Figure
 from accelsim import jsonio
 from accelsim.engine.assemble import simulate
 from accelsim.engine.gap import result_gap
+from accelsim.engine.systolic import references
 from accelsim.errors import ConfigError
+from accelsim.outputs.report import energy_pj
 from accelsim.policies import load_policy
 from accelsim.policies.hardware_aware import HardwareAware
 from accelsim.scenario import load_scenario
@@ -54,6 +59,15 @@ class Gain:
     binds: str  # the bound that dominates the sum
     gap: dict  # the best's cycles beyond the compute bound, by part
     explained: str  # the same in one sentence
+    energy_uj: float = 0.0  # the best policy's run
+    # the dense systolic reference: the shape (rows x cols dataflow), cycles and energy of
+    # the iso-MAC and iso-area arrays (None: no array fits the design's area)
+    iso_mac: str = ""
+    iso_mac_cycles: int = 0
+    iso_mac_energy_uj: float = 0.0
+    iso_area: str | None = None
+    iso_area_cycles: int | None = None
+    iso_area_energy_uj: float | None = None
 
     @property
     def best(self) -> int:
@@ -66,6 +80,14 @@ class Gain:
             round_robin_over_bound=self.round_robin / self.bound,
             best_over_bound=self.best / self.bound,
             hardware_aware_over_textbook=self.textbook / self.hardware_aware,
+            speedup_vs_systolic_iso_mac=self.iso_mac_cycles / self.best,
+            energy_vs_systolic_iso_mac=self.iso_mac_energy_uj / self.energy_uj,
+            speedup_vs_systolic_iso_area=None
+            if self.iso_area_cycles is None
+            else self.iso_area_cycles / self.best,
+            energy_vs_systolic_iso_area=None
+            if self.iso_area_energy_uj is None
+            else self.iso_area_energy_uj / self.energy_uj,
         )
         return d
 
@@ -101,6 +123,7 @@ def measure(
             parts = [result_gap(run, l) for l in run.layers]
             gap = sum(parts[1:], parts[0])
             kinds = ("compute", "memory", "interconnect", "lock-step")
+            ref = references(base.reference, hw, base.energy, base.area, [lj.layer for lj in jobs])
             gains.append(
                 Gain(
                     name,
@@ -113,6 +136,19 @@ def measure(
                     max(kinds, key=lambda k: sum(l.hardware.values[k] for l in run.layers)),
                     dict(gap.parts),
                     gap.sentence(best),
+                    energy_pj(run, base.energy) / 1e6,
+                    ref.iso_mac.array.label(),
+                    ref.iso_mac.cycles,
+                    ref.iso_mac.energy_total_pj / 1e6,
+                    *(
+                        (None, None, None)
+                        if ref.iso_area is None
+                        else (
+                            ref.iso_area.array.label(),
+                            ref.iso_area.cycles,
+                            ref.iso_area.energy_total_pj / 1e6,
+                        )
+                    ),
                 )
             )
             step += 1
@@ -142,6 +178,26 @@ def table(gains: list[Gain]) -> str:
         "where the best policy's cycles beyond the compute bound go:",
     ]
     lines += [f"  {g.network} depth {g.depth}: {g.explained}" for g in gains]
+    lines += [
+        "",
+        "the best policy against the dense systolic reference (SCALE-Sim's model; x: speedup, "
+        "E: its energy over the best run's; > 1: the sparse design wins):",
+        f"{'network':<9}{'depth':>6}  {'iso-MAC':<12}{'x':>7}{'E':>7}  {'iso-area':<12}"
+        f"{'x':>7}{'E':>7}",
+    ]
+    for g in gains:
+        d = g.as_dict()
+        area = (
+            f"{g.iso_area:<12}{d['speedup_vs_systolic_iso_area']:>7.2f}"
+            f"{d['energy_vs_systolic_iso_area']:>7.2f}"
+            if g.iso_area is not None
+            else f"{'none':<12}{'-':>7}{'-':>7}"
+        )
+        lines.append(
+            f"{g.network:<9}{g.depth:>6}  {g.iso_mac:<12}"
+            f"{d['speedup_vs_systolic_iso_mac']:>7.2f}{d['energy_vs_systolic_iso_mac']:>7.2f}  "
+            + area
+        )
     return "\n".join(lines)
 
 

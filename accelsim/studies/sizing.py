@@ -10,6 +10,12 @@ not fit) are stepped over first, from the top, to the largest one that runs.
 Area is the chip's silicon in mm^2, per component from the scenario's [area] table
 (accelsim.engine.area); energy includes leakage over the run time, so an array or buffer that idles
 costs energy too. The smallest area meeting the target wins; energy breaks ties.
+
+With `reference=True` (`accelsim size --reference`) every grid point also gets its dense
+systolic reference (accelsim.engine.systolic: the scenario's [reference] dataflow, the
+point's MAC lanes as the most square array, its buffers as the SRAMs), computed in closed
+form, and those points join the Pareto front, so the sparse design is weighed against the
+dense one on the same axes. The search for the smallest sparse design is unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable
 import attrs
 from attrs import frozen
 
+from accelsim.engine import systolic
 from accelsim.engine.area import area_um2
 from accelsim.errors import AccelsimError
 from accelsim.pipeline import run_scenario
@@ -43,6 +50,7 @@ class Candidate:
     logic_mm2: float  # MAC lanes, index decoders, interconnect ports
     banks: int = 0  # SRAM banks of the three buffers (hardware.sram_bank_bytes each)
     error: str | None = None
+    design: str = "sparse"  # or "systolic ws" (os, is): the dense reference at this point
 
     @property
     def feasible(self) -> bool:
@@ -60,6 +68,13 @@ class Sizing:
     front: tuple[Candidate, ...]
     simulated: tuple[Candidate, ...]
     grid_size: int
+    references: tuple[Candidate, ...] = ()  # the dense systolic arrays (reference=True)
+
+    @property
+    def best_reference(self) -> Candidate | None:
+        """The smallest systolic array meeting the target (energy breaks ties)."""
+        meeting = [c for c in self.references if c.cycles <= self.target_cycles]
+        return min(meeting, key=lambda c: (c.area_mm2, c.energy_uj), default=None)
 
 
 def _shape(pes: int) -> tuple[int, int]:
@@ -73,21 +88,26 @@ def size(
     max_pes: int = 256,
     scales=SCALES,
     progress: Callable[[Candidate], None] | None = None,
+    reference: bool = False,
 ) -> Sizing:
     hw0 = scenario.hardware
     pe_counts = [2**k for k in range(int(math.log2(max_pes)) + 1)]
     cache: dict[tuple[int, float], Candidate] = {}
 
-    def probe(pes: int, scale: float) -> Candidate:
-        if (pes, scale) in cache:
-            return cache[(pes, scale)]
+    def point(pes: int, scale: float):
         rows, cols = _shape(pes)
         buffers = {
             k: getattr(hw0, k) * scale if math.isfinite(getattr(hw0, k)) else math.inf
             for k in ("weight_buffer_bytes", "input_buffer_bytes", "output_buffer_bytes")
         }
         buffers = {k: v if math.isinf(v) else float(max(1, round(v))) for k, v in buffers.items()}
-        hw = attrs.evolve(hw0, pe_rows=rows, pe_cols=cols, **buffers)
+        return attrs.evolve(hw0, pe_rows=rows, pe_cols=cols, **buffers)
+
+    def probe(pes: int, scale: float) -> Candidate:
+        if (pes, scale) in cache:
+            return cache[(pes, scale)]
+        hw = point(pes, scale)
+        rows, cols = hw.pe_rows, hw.pe_cols
         parts = area_um2(hw, scenario.area)
         area = (sum(parts.values()) / 1e6, (parts["mac"] + parts["index"] + parts["noc"]) / 1e6)
         banks = hw.buffer_kib_and_banks[1]
@@ -143,8 +163,49 @@ def size(
         meeting.append(probe(pe_counts[hi], scale))
     simulated = tuple(cache.values())
     best = min(meeting, key=lambda c: (c.area_mm2, c.energy_uj), default=None)
+    layers = [
+        l
+        for l in scenario.network.mac_layers
+        if scenario.layers is None or l.name in scenario.layers
+    ]
+    dense = (
+        tuple(
+            _reference(scenario, layers, point(pes, scale), scale)
+            for scale in scales
+            for pes in pe_counts
+        )
+        if reference
+        else ()
+    )
     return Sizing(
-        target_cycles, best, pareto_front(simulated), simulated, len(pe_counts) * len(scales)
+        target_cycles,
+        best,
+        pareto_front(simulated + dense),
+        simulated,
+        len(pe_counts) * len(scales),
+        dense,
+    )
+
+
+def _reference(scenario: Scenario, layers, hw, scale: float) -> Candidate:
+    """The dense systolic array of one grid point: its MAC lanes, its buffers as SRAMs."""
+    array = systolic.iso_mac(attrs.evolve(scenario.reference, rows=None, cols=None), hw)
+    run = systolic.run_network(layers, array, hw, scenario.energy, scenario.area)
+    energy = run.energy_pj
+    return Candidate(
+        array.macs,
+        array.rows,
+        array.cols,
+        scale,
+        run.cycles,
+        sum(energy.values()) / 1e6,
+        energy["static"] / 1e6,
+        array.macs,
+        array.filter_sram_bytes + array.ifmap_sram_bytes + array.ofmap_sram_bytes,
+        run.area_mm2,
+        (run.area_um2["mac"] + run.area_um2["pe_registers"]) / 1e6,
+        hw.buffer_kib_and_banks[1],
+        design=f"systolic {array.dataflow}",
     )
 
 
