@@ -73,6 +73,19 @@ def test_heatmap_labels_values_and_failed_points():
     assert any(t.startswith("every point failed:\njob needs 2880 B") for t in texts)
 
 
+def test_a_narrow_range_still_gets_distinct_tick_and_cell_labels():
+    # VGG-16's buffer sweep spans 20,348,717 to 20,357,256 cycles: four figures printed
+    # '20.35M' at most colour bar ticks and on every cell
+    values = {(1, 1): 20_348_717, (1, 2): 20_349_094, (2, 1): 20_356_879, (2, 2): 20_357_256}
+    rows = [{"x": a, "y": b, "cycles": v} for (a, b), v in values.items()]
+    fig = figures.heatmap_figure(rows, "x", "y", "cycles")
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[1].get_yticklabels() if t.get_text()]
+    assert len(ticks) >= 3 and len(set(ticks)) == len(ticks), ticks
+    # cells take one figure more where four would read the same: the columns differ
+    assert {t.get_text() for t in fig.axes[0].texts} == {"20.349M", "20.357M"}
+
+
 def test_a_one_axis_sweep_is_a_line_per_policy_with_failed_points_left_out():
     rows = [
         {"hardware.pe_cols": c, "policy": p, "cycles": None if (c, p) == (8, "kk") else 100 // c}

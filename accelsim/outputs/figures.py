@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator, NullFormatter
 
 MAX_FIGSIZE = (14.0, 12.0)  # inches
 
@@ -156,8 +156,13 @@ def heatmap_figure(
             im,
             ax=ax,
             label=_label(metric),
-            format=FuncFormatter(lambda v, _: _value(metric, v, 0)),
+            format=_TickValues(metric),
         )
+        # one digit more than the short form where cells would read the same without it
+        cells = _TickValues(metric)
+        cells.set_locs(sorted(set(grid[~np.isnan(grid)].tolist())))
+        base = 1 if metric in ("utilization", "share_busy") else 0
+        precision = base + (cells._precision() > base)
         for i in range(len(ys)):
             for j in range(len(xs)):
                 v = grid[i, j]
@@ -169,7 +174,7 @@ def heatmap_figure(
                 ax.text(
                     j,
                     i,
-                    _value(metric, v),
+                    cells._label(v, precision),
                     ha="center",
                     va="center",
                     fontsize=7,
@@ -234,7 +239,7 @@ def sweep_line_figure(
         ax.set_xscale("log", base=2)
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(values, [_tick(x, v) for v in values])
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _value(metric, v, 0)))
+    ax.yaxis.set_major_formatter(_TickValues(metric))
     xlabel = _label(x, (pes or {}).get(x))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(_label(metric))
@@ -327,21 +332,48 @@ def sliced(rows: list[dict], where: Mapping[str, object]) -> list[dict]:
     ]
 
 
-def _value(metric: str, v: float, digits: int = 1) -> str:
-    """A metric's value: shares as percentages, byte counts in KiB, others short (_si)."""
+def _value(metric: str, v: float, digits: int = 1, figures: int = 4) -> str:
+    """A metric's value: shares as percentages (`digits` decimals), byte counts in KiB,
+    others short (_si, `figures` significant figures)."""
     if metric in ("utilization", "share_busy"):
         return f"{v:.{digits}%}"
     if metric.endswith("_bytes"):
-        return _si(v / 1024)
-    return _si(v)
+        return _si(v / 1024, figures)
+    return _si(v, figures)
 
 
-def _si(v: float) -> str:
-    """Four significant figures with a k or M suffix: 6.325M, 951.5k, 812."""
+def _si(v: float, figures: int = 4) -> str:
+    """Four (or `figures`) significant figures with a k or M suffix: 6.325M, 951.5k, 812."""
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(v) >= scale:
-            return f"{v / scale:.4g}{suffix}"
-    return f"{v:.4g}"
+            return f"{v / scale:.{figures}g}{suffix}"
+    return f"{v:.{figures}g}"
+
+
+class _TickValues(Formatter):
+    """Tick labels in _value's short form, with as many digits as the ticks need to differ:
+    a colour bar over 20.349 M to 20.357 M labelled every 2,000 cycles read '20.35M' at
+    four ticks out of five with four figures."""
+
+    def __init__(self, metric: str):
+        self.metric = metric
+        self._ticks: list[float] = []
+
+    def set_locs(self, locs) -> None:
+        """The values being labelled (matplotlib passes the ticks before labelling them)."""
+        self._ticks = list(locs)
+
+    def __call__(self, x, pos=None) -> str:
+        return self._label(x, self._precision())
+
+    def _label(self, x, precision: int) -> str:
+        return _value(self.metric, x, precision, precision + 4)
+
+    def _precision(self) -> int:
+        for precision in range(6):
+            if len({self._label(v, precision) for v in self._ticks}) == len(self._ticks):
+                return precision
+        return 6
 
 
 def _wrap(text: str, width: int) -> str:
