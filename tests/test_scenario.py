@@ -194,19 +194,11 @@ def test_misspelt_profile_and_policy_names_get_the_closest_name(tmp_path, edit, 
         load_scenario(path)
 
 
-def test_every_shipped_scenario_and_sweep_file_loads():
-    # parsed and checked as a user's run would (no simulation): a shipped file that names a
-    # field or network that no longer exists fails here, not in front of the user
-    from pathlib import Path
-
-    from accelsim.scenario import load_scenario
+def test_every_shipped_sweep_file_loads():
+    # its base scenario and every point checked as `accelsim sweep` would, before any run
     from accelsim.studies.sweep import load_sweep
 
-    root = Path(__file__).resolve().parent.parent / "scenarios"
-    scenarios = sorted(root.glob("*.toml"))
-    sweeps = sorted((root / "sweeps").glob("*.toml"))
-    assert len(scenarios) >= 10 and len(sweeps) >= 5
-    for path in scenarios:
-        assert load_scenario(path).network.mac_layers
+    sweeps = sorted((SCENARIOS[0].parent / "sweeps").glob("*.toml"))
+    assert len(sweeps) >= 5
     for path in sweeps:
         assert load_sweep(path).points
