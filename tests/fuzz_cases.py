@@ -115,13 +115,25 @@ ENERGY = {
 }
 
 
-SCHEMA = (
+SCHEMA = (  # table, class (in accelsim.config unless a module is named)
     ("hardware", "Hardware"),
     ("mapping", "Mapping"),
     ("energy", "EnergyTable"),
     ("area", "AreaTable"),
+    ("reference", "accelsim.engine.systolic.Reference"),
 )
-EXPLICIT = {"hardware": HARDWARE, "mapping": MAPPING, "energy": ENERGY}
+REFERENCE = {
+    "dataflow": ([('"os"', True), ('"is"', True), ('"WS"', False)]),
+    "rows": ([("2", False)]),  # without cols
+    "filter_sram_bytes": ([("0", False), ("1125899906842625", False), ("4096", True)]),
+    "dram_bytes_per_cycle": ([("0", False), ("inf", True), ("0.25", True)]),
+}
+EXPLICIT = {
+    "hardware": HARDWARE,
+    "mapping": MAPPING,
+    "energy": ENERGY,
+    "reference": REFERENCE,
+}
 
 
 def _inf_allowed() -> set[str]:
@@ -155,7 +167,9 @@ def field_cases():
     inf_ok = _inf_allowed()
     for table, cls_name in SCHEMA:
         explicit = EXPLICIT.get(table, {})
-        for attribute in attrs.fields(getattr(config, cls_name)):
+        module, _, name = cls_name.rpartition(".")
+        cls = getattr(importlib.import_module(module) if module else config, name)
+        for attribute in attrs.fields(cls):
             field = attribute.name
             values = dict(explicit.get(field, []))
             for bad in _generic_bad(attribute.default, field in inf_ok):
