@@ -531,6 +531,9 @@ def _simulate(
     return _Run(run, dram, needs)
 
 
+_HARDWARE, _DISPATCHED, _MEMORY, _SIMULATED = 0, 1, 2, 3  # a heap entry's stage (map_layer)
+
+
 def map_layer(
     pruned: PrunedLayer,
     base: Mapping,
@@ -582,6 +585,7 @@ def map_layer(
     heapq.heapify(heap)
     scored: list[tuple] = []  # (score, jobs, position, candidate, cycles, energy pJ)
     refused: list[tuple[int, str]] = []
+    simulated: list[int] = []
     cut: list[int] = []  # simulated only until they ran past the best so far
     scored_best: tuple | None = None
     plans: dict[int, _Planned | str] = {}  # made for a bound, kept for the next stage
@@ -634,6 +638,7 @@ def map_layer(
             exhaustive = False
             break
         evaluated += 1
+        simulated.append(i)
         planned = plans.pop(i)
         assert not isinstance(planned, str)  # refused at the stage before
         # with the cycles objective, a candidate that runs past the best so far cannot win
@@ -669,8 +674,9 @@ def map_layer(
             f"{MAX_LAYER_JOBS:,} jobs; a fixed [mapping] may still fit)"
         )
     chosen = best[3]
-    # ruled out by a bound: neither simulated nor refused
-    cannot_win = len(feasible) - evaluated - len({i for i, _ in refused})
+    # ruled out by a bound: neither simulated nor refused (a refusal may come from a
+    # simulation: count each candidate once)
+    cannot_win = len(feasible) - len(set(simulated) | {i for i, _ in refused})
     why = _alternatives(base.objective, best, scored, refused, over, order, fits, mapping)
     why.append(
         f"{n} candidates: {int((~fits).sum())} do not fit, {len(refused)} cannot run, "
@@ -691,9 +697,6 @@ def map_layer(
         tuple(why),
         time.perf_counter() - t0,
     )
-
-
-_HARDWARE, _DISPATCHED, _MEMORY, _SIMULATED = 0, 1, 2, 3  # a heap entry's stage (map_layer)
 
 
 def _alternatives(objective, best, scored, refused, over, order, fits, mapping) -> list[str]:
