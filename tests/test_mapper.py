@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from accelsim.config import EnergyTable, Hardware, Mapping
 from accelsim.engine.assemble import check_fits, simulate
 from accelsim.engine.mapper import (
+    MAX_LAYER_JOBS,
     Evaluations,
     _dispatch_bound,
     _evaluate,
@@ -143,6 +144,26 @@ def test_the_space_is_stated_and_hardware_free():
     a = candidates(pruned, AUTO, Hardware(), EnergyTable())
     b = candidates(pruned, AUTO, Hardware(input_buffer_bytes=1024), EnergyTable())
     assert (a.tile_h == b.tile_h).all() and (a.splits == b.splits).all()
+
+
+def test_a_fully_connected_layer_keeps_its_finest_cuts_past_the_job_cap():
+    # 4,096 filters on one output pixel: every cut of its units is in the space (only
+    # channel splits shrink an fc layer's weight blocks), while a conv layer's finer cuts
+    # stop at the cap; on a small weight buffer the mapper then finds a cut that fits
+    from accelsim.workload.networks.layers import LayerKind
+
+    fc = Layer("fc", LayerKind.FC, ("x",), 1024, 1, 1, 4096, 1, 1, 1, 0, 1)
+    pruned = prune_with_profile(Network("t", [fc]), SparsityProfile.uniform(0.1, 0.3), 1)
+    space = candidates(pruned.layers[0], AUTO, Hardware(), EnergyTable())
+    assert space.n_jobs.max() == 4096 * 8 > MAX_LAYER_JOBS
+    hw = Hardware(pe_rows=4, pe_cols=8, weight_buffer_bytes=4096)
+    choice = map_layer(pruned.layers[0], AUTO, hw, LPT())
+    assert choice.mapping.channel_splits > 1
+    # a conv layer keeps them on the whole map only: its other tiles stop at the cap
+    conv = candidates(_layer(4, 1024, 16, 3, 0.5, 1), AUTO, Hardware(), EnergyTable())
+    over = conv.n_jobs > MAX_LAYER_JOBS
+    assert over.any() and (conv.tile_h[over] == 4).all() and (conv.tile_w[over] == 4).all()
+    assert (conv.tile_h < 4).any()
 
 
 def test_no_fit_names_the_layer_and_the_buffer_that_would_fit():

@@ -12,7 +12,11 @@ The space, per layer (`candidates`):
   ...} (2^i and 3 x 2^i) below the larger side and that side itself, distinct shapes only;
 - filters per job: 1, 2, 4, 8, capped at the filters of a conv group;
 - channel splits: 1, 2, 4, 8, capped at the channels a filter sees;
-- at most MAX_LAYER_JOBS jobs (tiles x filter groups x chunks); a finer cut is left out.
+- at most MAX_LAYER_JOBS jobs (tiles x filter groups x chunks), except on the whole map as
+  one tile, which keeps every cut of its filters: a fully connected layer has no tiles to
+  shrink, so only channel splits make its weight blocks (and a broadcast's) fit a small
+  buffer (AlexNet's fc6 on 32 PEs and 32 KiB of weight buffer needs 8 splits, 32,768 jobs);
+  any other finer cut is left out.
 The order in which a PE walks its jobs is the policy's (accelsim.policies), not the mapper's.
 The space depends on the layer alone, never on the hardware (a rule that left splits out
 where they seemed useless made a larger buffer slower: splits shrink input blocks, so
@@ -238,7 +242,8 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
     )
     u = np.array(units, dtype=np.int64)
     ti, ui = (a.ravel() for a in np.meshgrid(np.arange(len(t)), np.arange(len(u)), indexing="ij"))
-    keep = t[ti, 2] * u[ui, 2] <= MAX_LAYER_JOBS  # tiles x units: the candidate's jobs
+    # tiles x units: the candidate's jobs; the whole map keeps every cut of its units
+    keep = (t[ti, 2] * u[ui, 2] <= MAX_LAYER_JOBS) | (t[ti, 2] == 1)
     ti, ui = ti[keep], ui[keep]
     th, tw, n_tiles, in_pix, in_max, out_max = t[ti].T
     f, k, n_units, fg_per_group, w_max, w_total, ch_max, nnz_max = u[ui].T
@@ -671,7 +676,8 @@ def map_layer(
             f"layer {name}: every mapping whose blocks fit the buffers fails "
             f"when planned, e.g. {label(mapping(refused[0][0]))}: "
             f"{refused[0][1]} (the mapper leaves out cuts of more than "
-            f"{MAX_LAYER_JOBS:,} jobs; a fixed [mapping] may still fit)"
+            f"{MAX_LAYER_JOBS:,} jobs on tiles smaller than the map; a fixed [mapping] may "
+            f"still fit)"
         )
     chosen = best[3]
     # ruled out by a bound: neither simulated nor refused (a refusal may come from a
