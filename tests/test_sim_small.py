@@ -264,10 +264,14 @@ def test_a_deeper_queue_lets_a_pe_open_the_next_tile_and_a_partial_sum_spills():
         (17, 18, B, -1),
         (18, 26, I, -1),
     ]
-    # deeper still changes nothing; a third block of output buffer makes depth 2 the faster
+    # deeper still changes nothing. A third block of output buffer: depth 1 gains a cycle,
+    # depth 2 still spills (tile 0's write-back yields the port to the load of tile 1's
+    # inputs, 13-15, so its room frees at 16); a fourth block makes depth 2 the faster
     assert run(4)[0].makespan == 26
     (three_one, _), (three_two, spills) = run(1, output_bytes=9), run(2, output_bytes=9)
-    assert three_two.makespan == 20 < three_one.makespan == 21 and spills == []
+    assert (three_one.makespan, three_two.makespan) == (20, 25) and spills
+    (four_one, _), (four_two, spills) = run(1, output_bytes=12), run(2, output_bytes=12)
+    assert four_two.makespan == 19 < four_one.makespan == 20 and spills == []
 
 
 def test_crossed_partial_sums_deadlock_without_spill_naming_the_waiters():

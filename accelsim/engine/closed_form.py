@@ -4,7 +4,7 @@ When a layer's plan is static and its buffers can never push back (the weight an
 buffers hold every block of the layer at once, and the output tiles never overflow: see
 `not_exact_because` and `overflows`), nothing in the SimPy model depends on the order in
 which same-time events are processed: every load is issued when the layer starts (weights
-first, then inputs, in dispatch order, back to back on the FIFO DRAM port), no PE ever waits
+first, then inputs, in dispatch order, back to back on the DRAM port), no PE ever waits
 for output space, and what remains is a recurrence over the broadcasts in dispatch order:
 
     t = when the previous broadcast was delivered
@@ -18,20 +18,22 @@ A PE with an empty queue is in the state of whatever the dispatcher waits on, so
 gaps are read off the dispatcher's stage timeline with `searchsorted`. With queues that
 never fill, deliveries and job starts are max-plus scans; otherwise one loop over the
 broadcasts' members (`_lock_step`). Output tiles are
-written back, FIFO on the same port, when their last contribution finishes; the layer ends
-when the last write-back has crossed the port. Same-time write-backs may cross the port in
+written back when their last contribution finishes, in the port's cycles that no load uses
+(all of them after the loads here); the layer ends when the last write-back has crossed the
+port. Same-time write-backs may cross the port in
 another order than under SimPy: per-transfer rows can differ, never the bytes, the layer's
 end, or any PE's state (the tests check the two engines agree on all of those).
 
 Without prefetch (`double_buffered = false`) a load is issued when the dispatcher reaches
-its broadcast, so its timing interleaves with write-backs: the closed form then applies only
-if the DRAM port is instantaneous (infinite bandwidth, zero latency).
+its broadcast, so its timing interleaves with the jobs' ends: the closed form then applies
+only if the DRAM port is instantaneous (infinite bandwidth, zero latency).
 """
 
 from __future__ import annotations
 
 import math
 import sys
+from collections import deque
 
 import attrs
 import numpy as np
@@ -40,6 +42,7 @@ from attrs import frozen
 from accelsim.config import Hardware
 from accelsim.engine.broadcasts import Broadcasts
 from accelsim.engine.hw.clock import PastDeadline
+from accelsim.engine.hw.dram import in_gaps, split_bytes
 from accelsim.engine.hw.eviction import eviction_plan, next_uses
 from accelsim.trace import Cause, Operand, State
 from accelsim.units import exact_rate, transfer_cycles
@@ -72,7 +75,7 @@ def not_exact_because(layer: LayerJobs, hw: Hardware, dynamic: bool) -> str | No
             )
     instant_dram = math.isinf(hw.dram_bytes_per_cycle) and hw.dram_latency_cycles == 0
     if not hw.double_buffered and not instant_dram:
-        return "loads without prefetch (double_buffered = false) interleave with write-backs"
+        return "loads without prefetch (double_buffered = false) wait for the dispatcher"
     return None
 
 
@@ -197,7 +200,7 @@ def _cycles(nbytes: np.ndarray, bytes_per_cycle: float) -> np.ndarray:
 
 
 def _fifo(issue: np.ndarray, cycles: np.ndarray, latency: int, free_at: int) -> np.ndarray:
-    """End times of transfers issued in this order on the FIFO port (DramPort.transfer):
+    """End times of transfers issued in this order on a first-come port (DramPort.transfer):
     each starts at max(issue + latency, previous end). A max-plus scan, no loop."""
     if not len(issue):
         return issue
@@ -344,7 +347,7 @@ def _run(
         )
     begin = finish - m_c
 
-    # write-backs: each output tile when its last contribution ends, FIFO after the loads
+    # write-backs: each output tile when its last contribution ends, in order after the loads
     out_sizes = np.asarray(layer.output_bytes, dtype=np.int64)
     n_out = len(out_sizes)
     last_end = np.full(n_out, -1, dtype=np.int64)
@@ -578,7 +581,8 @@ def _lock_step(start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth_o
 
 
 class _Port:
-    """DramPort.transfer over plain ints, logging each part's row."""
+    """DramPort over plain ints: loads first come, first served, logging each part's row;
+    write-backs collected and served in the loads' gaps once the layer's loads are known."""
 
     def __init__(self, hw: Hardware, start: int, record: bool = True):
         self.rate = exact_rate(hw.dram_bytes_per_cycle)
@@ -586,6 +590,8 @@ class _Port:
         self.free_at = start
         self.record = record  # keep the rows (a timeline), or only the times (a plan's end)
         self.rows: list[tuple[int, int, int, int, int]] = []  # start, end, bytes, op, cause
+        self.loads: deque[tuple[int, int]] = deque()  # [start, end) of each load
+        self.writes: list[tuple[int, int]] = []  # (issued, bytes) of each write-back
 
     def transfer(
         self,
@@ -596,11 +602,11 @@ class _Port:
         extra: int = 0,
         extra_cause: int = Cause.COMPULSORY,
     ) -> int:
-        """When the last byte has crossed the FIFO port. (The two parts are written out:
-        this runs per load and per write-back of every plan a planner scores.)"""
-        t = now + self.latency
+        """When the last byte of a load has crossed the port. (The two parts are written
+        out: this runs per load of every plan a planner scores.)"""
+        t = start = now + self.latency
         if t < self.free_at:
-            t = self.free_at
+            t = start = self.free_at
         if nbytes:
             end = t + transfer_cycles(nbytes, self.rate)
             if self.record:
@@ -612,7 +618,30 @@ class _Port:
                 self.rows.append((t, end, extra, operand, extra_cause))
             t = end
         self.free_at = t
+        if t > start:
+            self.loads.append((start, t))
         return t
+
+    def write_back(self, now: int, nbytes: int) -> None:
+        """DramPort.write_back: served by `written_at`, once every load is issued."""
+        self.writes.append((now, nbytes))
+
+    def written_at(self) -> list[int]:
+        """When each write-back, in issue order, has crossed the port: in order, in the
+        cycles no load uses (DramPort._schedule_head)."""
+        loads, done, free_at = self.loads, [], 0
+        for issued, nbytes in self.writes:
+            cycles = transfer_cycles(nbytes, self.rate)
+            begin = max(issued + self.latency, free_at)
+            while loads and loads[0][1] <= begin:
+                loads.popleft()
+            pieces = in_gaps(begin, cycles, loads)
+            free_at = pieces[-1][1] if pieces else begin
+            done.append(free_at)
+            if self.record:
+                for a, z, part in split_bytes(pieces, nbytes, cycles, free_at):
+                    self.rows.append((a, z, part, Operand.OUTPUTS, Cause.COMPULSORY))
+        return done
 
 
 def _no_level(now: int) -> None:
@@ -740,8 +769,9 @@ class _Loader:
 
 class _Streamed:
     """Lock-step broadcasts with weights or inputs streamed through a buffer that cannot hold
-    them all: the loader, the jobs' releases and write-backs and the FIFO DRAM port, replayed
-    in the order the SimPy model processes them, one loop over the broadcasts.
+    them all: the loader, the jobs' releases and write-backs and the DRAM port, replayed
+    in the order the SimPy model processes them, one loop over the broadcasts (the
+    write-backs' ends last: they never delay a load, `_Port.written_at`).
 
     Why the order is known: the loader (load_in_order, prefetching) waits only for a release
     in one buffer (of a victim the eviction plan names, or of space), and wakes on every
@@ -801,6 +831,7 @@ class _Streamed:
         self.w, self.i, self.o = m_w.tolist(), m_i.tolist(), m_o.tolist()
         self.out_write = layer.output_write_bytes.tolist()
         self.out_left = layer.output_uses.tolist()
+        self.written: list[int] = []  # output blocks in the order they are written back
         self.written_at = [-1] * len(self.out_write)
         self.pos = 0  # the loader's position, and buffer there (0, 1)
         self.part = 0
@@ -830,9 +861,8 @@ class _Streamed:
         o = self.o[m]
         self.out_left[o] -= 1
         if self.out_left[o] == 0:
-            self.written_at[o] = self.port.transfer(
-                now, Operand.OUTPUTS, self.out_write[o], Cause.COMPULSORY
-            )
+            self.port.write_back(now, self.out_write[o])
+            self.written.append(o)
         return woken
 
     def run(self, m_pe, m_c, prev, noc, deadline=None):
@@ -886,6 +916,8 @@ class _Streamed:
         while events:
             end, m = heapq.heappop(events)
             self.job_ends(end, m)
+        for o, at in zip(self.written, self.port.written_at()):
+            self.written_at[o] = at
         return (
             np.asarray(reach, dtype=np.int64),
             np.asarray(finish, dtype=np.int64),

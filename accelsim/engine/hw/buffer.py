@@ -233,8 +233,8 @@ class BlockBuffer:
 
 def load_in_order(weights: BlockBuffer, inputs: BlockBuffer):
     """The loader process, one for both buffers: it walks the dispatch positions in order and
-    issues each position's weight blocks, then its input block, so blocks cross the FIFO
-    DRAM port in the order they are first needed, whichever buffer they go to (with a loader
+    issues each position's weight blocks, then its input block, so loads cross the DRAM
+    port in the order they are first needed, whichever buffer they go to (with a loader
     per buffer, a weight buffer large enough to take a whole layer put all its weights on
     the port ahead of the first input tile, and a larger buffer made the layer slower)."""
     for pos in range(weights.positions):
@@ -281,7 +281,7 @@ class OutputBuffer:
         self._open: dict[int, None] = {}  # resident blocks still expecting chunks, oldest first
         self._waiters: deque[tuple[int, int, simpy.Event]] = deque()
         self._spilling = 0  # bytes being written out, freed when the write ends
-        # blocks being written back: the port is FIFO, so they complete in this order
+        # blocks being written back: the port serves write-backs in order
         self._writing: deque[int] = deque()
         self.used = 0
         self.peak = 0
@@ -303,6 +303,7 @@ class OutputBuffer:
             return None
         ev = Event(self.env)
         self._waiters.append((b, pe, ev))
+        self._dram.drain()
         self._serve()
         return ev
 
@@ -346,6 +347,7 @@ class OutputBuffer:
                     break
                 self._spill(victim)
             return
+        self._dram.draining = False  # nobody waits for space
 
     def _spill(self, b: int) -> None:
         del self._open[b]
@@ -380,7 +382,7 @@ class OutputBuffer:
         del self._open[b]
         self.pending_writebacks += 1
         self._writing.append(b)
-        self._dram.transfer_then(self._written, OUTPUTS, self._write[b], COMPULSORY)
+        self._dram.write_back(self._written, self._write[b])
 
     def _written(self) -> None:
         b = self._writing.popleft()

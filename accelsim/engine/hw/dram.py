@@ -1,7 +1,8 @@
-"""The DRAM port."""
+"""The DRAM port: loads first, write-backs in the port's idle time."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 import simpy
@@ -13,13 +14,23 @@ from accelsim.units import exact_rate, transfer_cycles
 
 
 class DramPort:
-    """One port: a transfer waits its latency, then holds the port ceil(bytes / bandwidth)
-    cycles; concurrent transfers queue first come, first served.
+    """One port for reads and writes. A transfer waits its latency, then needs the port for
+    ceil(bytes / bandwidth) cycles.
 
-    Service is FIFO and non-preemptive and every duration is known when a transfer is issued,
-    so the queue is computed in closed form: each transfer costs one entry on the event
-    queue (a Timeout, or a bare callback for a write-back: Clock.call_in), with the same
-    timing as a Resource(capacity=1) held through `with` (measured in benchmarks/).
+    Loads (and spill traffic) are served first come, first served, never pre-empted, and a
+    write-back never delays them: write-backs are served first come, first served in the
+    cycles no load uses, pre-empted by a load and resumed after it (a memory controller that
+    serves reads first and writes when the bus is idle). So a load's end is known when it is
+    issued (one entry on the event queue: a Timeout); a write-back's end moves when a load
+    is issued into its service, and its callback is rescheduled. While a PE waits for
+    output space (`draining`), write-backs queue with the loads instead, first come, first
+    served: the output buffer must drain (a controller's write drain when its write queue
+    is full).
+
+    Why not one first-come queue: a write-back issued early (because prefetch made a job
+    end early) then held up a load a PE waited for, and prefetch could make a run slower.
+    With loads first, a load's timing depends on the loads before it alone, which is what
+    makes prefetch never slower (docs/model.md, "DRAM port").
     """
 
     def __init__(self, env: Clock, bytes_per_cycle: float, latency_cycles: int, log: TransferLog):
@@ -27,7 +38,11 @@ class DramPort:
         self._rate = exact_rate(bytes_per_cycle)
         self._latency = latency_cycles
         self._log = log
-        self._free_at = 0
+        self._free_at = 0  # when the loads issued so far have all crossed the port
+        self._loads: deque[tuple[int, int]] = deque()  # [start, end) of loads, in order
+        self._writes: deque[_WriteBack] = deque()  # write-backs not yet done, in order
+        self._writes_free_at = 0  # when the last write-back served in idle cycles ended
+        self.draining = False
         self.layer = 0
 
     def transfer(
@@ -38,28 +53,11 @@ class DramPort:
         extra_bytes: int = 0,
         extra_cause: Cause = Cause.HALO,
     ) -> simpy.Event:
-        """Move `nbytes`, then `extra_bytes`, back to back in one transfer; the event fires
+        """Load `nbytes`, then `extra_bytes`, back to back in one transfer; the event fires
         when the last byte has crossed the port. Each part is logged with its own cause and
         share of port time (an empty part is not logged)."""
-        return Timeout(
-            self.env, self.transfer_then(None, operand, nbytes, cause, extra_bytes, extra_cause)
-        )
-
-    def transfer_then(
-        self,
-        callback: Callable[[], None] | None,
-        operand: Operand,
-        nbytes: int,
-        cause: Cause,
-        extra_bytes: int = 0,
-        extra_cause: Cause = Cause.HALO,
-    ) -> int:
-        """`transfer` without an event, for a transfer nobody waits on: `callback()` (if
-        any) runs when it ends. Returns the cycles from now until then."""
         now = self.env._now
-        t = now + self._latency
-        if t < self._free_at:
-            t = self._free_at
+        t = start = max(now + self._latency, self._free_at)
         if nbytes:
             end = t + transfer_cycles(nbytes, self._rate)
             self._log.record(t, end, nbytes, operand, cause, self.layer)
@@ -69,6 +67,133 @@ class DramPort:
             self._log.record(t, end, extra_bytes, operand, extra_cause, self.layer)
             t = end
         self._free_at = t
-        if callback is not None:
-            self.env.call_in(t - now, callback)
-        return t - now
+        loads = self._loads
+        if t > start:
+            if not self._writes:  # a write-back issued from now on starts after `now`
+                while loads and loads[0][1] <= now:
+                    loads.popleft()
+            loads.append((start, t))
+            if self._writes and start < self._writes[0].due:
+                self._schedule_head()
+        return Timeout(self.env, t - now)
+
+    def write_back(self, callback: Callable[[], None], nbytes: int) -> None:
+        """Write `nbytes` of outputs (cause compulsory) in the port's idle time, or with the
+        loads while draining; `callback()` runs when the last byte has crossed the port."""
+        write = _WriteBack(
+            self.env._now + self._latency,
+            transfer_cycles(nbytes, self._rate),
+            nbytes,
+            self.layer,
+            callback,
+        )
+        if self.draining:
+            self._with_loads(write, [])
+            return
+        self._writes.append(write)
+        if len(self._writes) == 1:
+            self._schedule_head()
+
+    def drain(self) -> None:
+        """A PE waits for output space: the write-backs waiting for idle cycles, and those
+        issued until `draining` is cleared, queue with the loads (what the first has
+        already crossed stays)."""
+        self.draining = True
+        now = self.env._now
+        while self._writes:
+            write = self._writes.popleft()
+            served = [(a, min(z, now)) for a, z in write.pieces if a < now]
+            self._with_loads(write, served)
+
+    def _with_loads(self, write: _WriteBack, served: list[tuple[int, int]]) -> None:
+        """Queue the rest of `write` (after the `served` pieces) first come, first served.
+        A write-back whose end does not move keeps its place on the event queue."""
+        rest = write.cycles - sum(z - a for a, z in served)
+        start = max(write.eligible, self.env._now, self._free_at)
+        due = start + rest
+        write.pieces = [*served, (start, due)] if rest else served
+        if rest:
+            self._free_at = due
+            self._loads.append((start, due))
+        if write.token and due == write.due:  # already scheduled to end then
+            return
+        write.due = due
+        write.token += 1
+        token = write.token
+        self.env.call_in(due - self.env._now, lambda: self._done(write, token))
+
+    def _schedule_head(self) -> None:
+        """(Re)schedule the first write-back's end: its cycles fill the gaps between the
+        loads from when it may start."""
+        write = self._writes[0]
+        begin = max(write.eligible, self._writes_free_at)
+        loads = self._loads
+        while loads and loads[0][1] <= begin:  # loads over before it may start
+            loads.popleft()
+        write.pieces = in_gaps(begin, write.cycles, loads)
+        write.due = write.pieces[-1][1] if write.pieces else begin
+        write.token += 1
+        token = write.token
+        self.env.call_in(write.due - self.env._now, lambda: self._done(write, token))
+
+    def _done(self, write: _WriteBack, token: int) -> None:
+        if token != write.token:  # rescheduled since: a load took some of its cycles
+            return
+        for start, end, nbytes in split_bytes(write.pieces, write.nbytes, write.cycles, write.due):
+            self._log.record(start, end, nbytes, Operand.OUTPUTS, Cause.COMPULSORY, write.layer)
+        if self._writes and self._writes[0] is write:  # served in idle cycles
+            self._writes.popleft()
+            self._writes_free_at = write.due
+            if self._writes:
+                self._schedule_head()
+        write.callback()
+
+
+class _WriteBack:
+    """A write-back waiting for, or using, the port's idle cycles."""
+
+    __slots__ = ("eligible", "cycles", "nbytes", "layer", "callback", "pieces", "due", "token")
+
+    def __init__(
+        self, eligible: int, cycles: int, nbytes: int, layer: int, callback: Callable[[], None]
+    ):
+        self.eligible, self.cycles, self.nbytes = eligible, cycles, nbytes
+        self.layer, self.callback = layer, callback
+        self.pieces: list[tuple[int, int]] = []
+        self.due = eligible
+        self.token = 0
+
+
+def in_gaps(begin: int, cycles: int, loads) -> list[tuple[int, int]]:
+    """The [start, end) pieces in which `cycles` of port time, from `begin` on, fill the gaps
+    between `loads` ([start, end) in order, not overlapping). Empty for no cycles."""
+    pieces = []
+    t, left = begin, cycles
+    for start, end in loads:
+        if not left:
+            break
+        if end <= t:
+            continue
+        if start > t:
+            take = min(left, start - t)
+            pieces.append((t, t + take))
+            left -= take
+        t = max(t, end)
+    if left:
+        pieces.append((t, t + left))
+    return pieces
+
+
+def split_bytes(pieces, nbytes: int, cycles: int, due: int):
+    """(start, end, bytes) per piece: the bytes that have crossed by a piece's end are
+    nbytes x (cycles served so far) / cycles, rounded down, and the last piece ends them.
+    A transfer that takes no cycle (infinite bandwidth) is one row at `due`; no bytes, none."""
+    if not pieces:
+        return [(due, due, nbytes)] if nbytes else []
+    rows, served, sent = [], 0, 0
+    for start, end in pieces:
+        served += end - start
+        upto = nbytes if served == cycles else nbytes * served // cycles
+        rows.append((start, end, upto - sent))
+        sent = upto
+    return rows
