@@ -22,7 +22,8 @@ is written differently, because writing it must not cost more time or memory tha
 simulation that made it: the many events (intervals, flows, transfers, counters) are
 formatted from the trace's columns by numpy (accelsim.outputs.text_rows), ROWS events at a
 time, and each slice goes straight to the file or to the compressor. No text of the whole
-file is ever held; numbers are in benchmarks/outputs.py.
+file is ever held. benchmarks/trace_writing.py prints its time and memory beside the
+simulation's.
 """
 
 from __future__ import annotations

@@ -55,8 +55,7 @@ def format_rows(parts: Sequence[Part]) -> np.ndarray:
     n = next((len(_rows(p)) for p in parts if not isinstance(p, bytes)), 0)
     if n == 0:
         return np.zeros(0, dtype=np.uint8)
-    parts = [_small_as_pick(p) for p in parts]
-    widths = [_width(p) for p in parts]
+    parts, widths = zip(*(_laid_out(p) for p in parts))
     ends = np.cumsum(widths).tolist()
     template = np.zeros(ends[-1], dtype=np.uint8)  # the constant parts, in place
     for part, end, width in zip(parts, ends, widths):
@@ -78,11 +77,20 @@ def _rows(part: Pick | np.ndarray) -> np.ndarray:
     return part.index if isinstance(part, Pick) else part
 
 
-def _small_as_pick(part: Part) -> Part:
-    """An integer array of small values (a PE, an operand, a layer) as a Pick of their text."""
-    if isinstance(part, np.ndarray) and 0 <= part.min() and part.max() < SMALL:
-        return Pick(_small_numbers(len(str(part.max()))), part)
-    return part
+def _laid_out(part: Part) -> tuple[Part, int]:
+    """The part as it is written (an array of small integers, such as PEs or layers, as a
+    Pick of their text) and the columns it takes: its longest text."""
+    if isinstance(part, bytes):
+        if b"\0" in part:
+            raise ValueError("format_rows: a constant part holds a NUL byte, which it would drop")
+        return part, len(part)
+    if isinstance(part, Pick):
+        return part, part.table.width
+    low, high = part.min(), part.max()
+    if low < 0:
+        raise ValueError(f"format_rows: {low} is negative; only counts are written")
+    width = len(str(high))
+    return (Pick(_small_numbers(width), part), width) if high < SMALL else (part, width)
 
 
 @cache
@@ -91,24 +99,12 @@ def _small_numbers(width: int) -> Table:
     return Table([str(i).encode() for i in range(10**width)])
 
 
-def _width(part: Part) -> int:
-    if isinstance(part, bytes):
-        if b"\0" in part:
-            raise ValueError("format_rows: a constant part holds a NUL byte, which it would drop")
-        return len(part)
-    if isinstance(part, Pick):
-        return part.table.width
-    if part.min() < 0:
-        raise ValueError(f"format_rows: {part.min()} is negative; only counts are written")
-    return len(str(part.max()))
-
-
 def _decimal(values: np.ndarray, out: np.ndarray) -> None:
     """Each value in decimal, right-aligned in its row of `out` (zeros before it). Digits come
     off by `//` (SIMD in numpy), not divmod (several times slower), into a scratch matrix
     copied into `out` at once."""
-    x = values.astype(np.uint32 if values.max() < 2**32 else np.uint64)
     width = out.shape[1]
+    x = values.astype(np.uint32 if width < 10 else np.uint64)  # 10**9 - 1 < 2**32
     digits = np.empty((width, len(x)), dtype=np.uint8)
     more = np.empty(len(x), dtype=bool)
     for j in range(width - 1, -1, -1):  # the last digit first
