@@ -50,8 +50,8 @@ def write_perfetto(result: SimResult, path: Path) -> None:
     """Write the trace of `result` to `path` (opens in ui.perfetto.dev); see the module doc.
 
     A second thread compresses (or writes) each slice while this one formats the next: zlib
-    and file writes let go of the GIL, and compressing is as costly as formatting, so the
-    wall time is about the larger of the two, not their sum."""
+    and file writes let go of the GIL, so on a free second core the compression, which costs
+    about as much as the formatting, overlaps it instead of following it."""
     other = _json({"time_unit": "1 us = 1 cycle", "clock_hz": result.hw.clock_hz})
     with open(path, "wb") as f, ThreadPoolExecutor(1) as worker:
         if Path(path).suffix == ".gz":
