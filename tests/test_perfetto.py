@@ -147,6 +147,24 @@ def test_a_run_without_intervals_or_transfers(tmp_path):
     assert not [e for e in events if e["pid"] in (0, 2) and e["ph"] in ("X", "C")]
 
 
+def test_a_write_that_fails_in_the_writing_thread_is_raised(tmp_path, monkeypatch):
+    """The compressor runs in a second thread: its error must reach the caller, not hang."""
+
+    class FullDisk:
+        def __init__(self, *args):
+            self.calls = 0
+
+        def compress(self, data):
+            self.calls += 1
+            if self.calls == 3:
+                raise OSError("No space left on device")
+            return b""
+
+    monkeypatch.setattr(perfetto.zlib, "compressobj", FullDisk)
+    with pytest.raises(OSError, match="No space left"):
+        write_perfetto(simulated(), tmp_path / "t.json.gz")
+
+
 def events_of(result, tmp_path):
     write_perfetto(result, tmp_path / "t.json")
     doc = json.loads((tmp_path / "t.json").read_text())
