@@ -10,11 +10,12 @@ on 64 PEs (pe_cols = 16) with a 1 MiB weight buffer, the issue's large trace; th
 1,024 PEs (32 x 32) with an 8 MiB weight buffer. Each is computed by the closed form
 (engine auto), the cheapest simulation a trace has to keep up with.
 
-CPU is the process's (time.process_time: every thread; the Perfetto writer compresses in a
-second thread while it formats), wall is elapsed time, peak is tracemalloc's peak of bytes
-allocated during the call (numpy's arrays included); each is the best of --repeat calls,
-peak from one more call. Wall times need two idle cores to mean anything. Below the .gz, the
-CPU zlib alone takes to compress the finished JSON: the floor under that file's cost, since
+CPU is the process's (time.process_time: every thread), wall is elapsed time, peak is
+tracemalloc's peak of bytes allocated during the call (numpy's arrays included); each is the
+best of --repeat calls, peak from one more call. Wall times need two idle cores to mean
+anything. The Perfetto writer compresses in a second thread while it formats; the row "same,
+one thread" does both in the caller's, to show what that thread buys in wall time. Below it,
+the CPU zlib alone takes to compress the finished JSON: the floor under the .gz's cost, since
 its bytes (compression level and stream) must stay the same.
 """
 
@@ -26,11 +27,13 @@ import tempfile
 import time
 import tracemalloc
 import zlib
+from concurrent.futures import Future
 from pathlib import Path
 
 import attrs
 
 import accelsim
+from accelsim.outputs import perfetto
 from accelsim.outputs.perfetto import GZIP_LEVEL, write_perfetto
 from accelsim.outputs.report import write_trace
 from accelsim.pipeline import PERFETTO
@@ -79,6 +82,34 @@ def measured(work, repeat: int, path: Path | None = None) -> tuple[float, float,
     return cpu, wall, peak
 
 
+class _Inline:
+    """An executor that runs each task at once, in the caller's thread."""
+
+    def __init__(self, workers: int):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, *args) -> Future:
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+
+def one_thread(write, result, path: Path) -> None:
+    """`write` with its compressing thread replaced by the caller's: what the thread buys."""
+    threaded = perfetto.ThreadPoolExecutor
+    perfetto.ThreadPoolExecutor = _Inline
+    try:
+        write(result, path)
+    finally:
+        perfetto.ThreadPoolExecutor = threaded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="best of this many calls")
@@ -107,9 +138,10 @@ def main() -> None:
                 "trace.npz": lambda p: write_trace(result, p),
                 "trace.perfetto.json": lambda p: write_perfetto(result, p),
                 PERFETTO: lambda p: write_perfetto(result, p),
+                "  same, one thread": lambda p: one_thread(write_perfetto, result, p),
             }
             for name, write in writers.items():
-                path = out / name
+                path = out / (PERFETTO if name == "  same, one thread" else name)
                 cpu, wall, peak = measured(lambda: write(path), args.repeat, path)
                 print(
                     f"  {name:<26}{cpu:>8.3f}{wall:>8.3f}{peak / 1e6:>9.1f}"
