@@ -1,7 +1,7 @@
 """Every speed figure in one run: the two engines, simulate() against the commit the speed
 issue was measured on, a default `accelsim run` by phase and as a whole process, a 1,024-PE
-run, planning at scale, the output writers, sweeps, job building, the SimPy model at 1,024
-PEs, memory per job, and planning against the hardware.
+run, planning at scale, the figures, the output files against the simulation, sweeps, job
+building, the SimPy model at 1,024 PEs, memory per job, and planning against the hardware.
 
     python benchmarks/speed.py            # about 20 minutes on 2 cores
     python benchmarks/speed.py --quick    # smaller planning and sweep runs
@@ -85,6 +85,10 @@ def main() -> None:
         "the figures of a run (matplotlib) at 16 to 1,024 PEs, and the default run's process "
         "CPU with and without them",
         [str(HERE / "outputs.py"), "--repeat", "1"],
+    )
+    run(
+        "writing each output file against simulating it (time and memory)",
+        [str(HERE / "trace_writing.py")],
     )
     points = ["--points", "200", "--serial", "40"] if args.quick else []
     run("sweeps", [str(HERE / "sweep.py"), *points])

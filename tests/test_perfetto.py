@@ -1,6 +1,7 @@
-"""The Perfetto trace: the columnar PE events give the same bytes as json.dumps of one dict per
-event, and every track (PE states, flows to the holding PE, layers, DRAM transfers and
-bandwidth, buffer occupancy) says what the simulation did."""
+"""The Perfetto trace: the file is the same bytes as json.dumps of one dict per event (the
+writer it replaced), gzipped as gzip.compress did, and every track (PE states, flows to the
+holding PE, layers, DRAM transfers and bandwidth, buffer occupancy) says what the simulation
+did."""
 
 import gzip
 import json
@@ -10,10 +11,11 @@ import attrs
 import numpy as np
 import pytest
 
-from accelsim.outputs.perfetto import _layer_events, _pe_events, write_perfetto
+from accelsim.outputs import perfetto
+from accelsim.outputs.perfetto import last_levels, port_rates, write_perfetto
 from accelsim.pipeline import run_scenario
 from accelsim.scenario import scenario_from_dict
-from accelsim.trace import Cause, Operand, State
+from accelsim.trace import BUFFER_NAMES, Cause, Operand, State
 
 LENET = {
     "workload": {"network": "lenet5"},
@@ -22,11 +24,14 @@ LENET = {
 }
 
 
-def write_perfetto_dicts(result, path):
-    """The reference for the PE and layer tracks: one dict per event, encoded by json.dumps
-    (the writer this replaced), without flows."""
-    s = result.states
-    events = [{"name": "process_name", "ph": "M", "pid": 0, "args": {"name": "PE array"}}]
+def one_dict_per_event(result) -> bytes:
+    """The reference: every event a dict, the document encoded by json.dumps."""
+    s, d = result.states, result.transfers
+
+    def process(pid, name):
+        return {"name": "process_name", "ph": "M", "pid": pid, "args": {"name": name}}
+
+    events = [process(0, "PE array")]
     events += [
         {"name": "thread_name", "ph": "M", "pid": 0, "tid": p, "args": {"name": f"PE {p}"}}
         for p in range(result.hw.n_pes)
@@ -38,24 +43,56 @@ def write_perfetto_dicts(result, path):
         if held >= 0:
             ev["args"] = {"held_by_pe": held}
         events.append(ev)
-    for layer in result.layers:
+    held = s.held_by >= 0
+    for k, (w, h, t) in enumerate(zip(s.pe[held], s.held_by[held], s.start[held])):
+        flow = {"name": "held by", "cat": "queue"}
+        events.append({**flow, "ph": "s", "id": k, "pid": 0, "tid": int(w), "ts": int(t)})
         events.append(
-            {
-                "name": layer.name,
-                "ph": "X",
-                "pid": 1,
-                "tid": 0,
-                "ts": layer.start,
-                "dur": layer.cycles,
-            }
+            {**flow, "ph": "f", "bp": "e", "id": k, "pid": 0, "tid": int(h), "ts": int(t)}
         )
-    events.append({"name": "process_name", "ph": "M", "pid": 1, "args": {"name": "layers"}})
-    path.write_text(",".join(json.dumps(e, separators=(",", ":")) for e in events))
-
-
-def write_pe_and_layer_events(result, path):
-    events = [e for e in _pe_events(result) if '"ph":"s"' not in e and '"ph":"f"' not in e]
-    path.write_text(",".join(events + _layer_events(result)))
+    events += [
+        {"name": layer.name, "ph": "X", "pid": 1, "tid": 0, "ts": layer.start, "dur": layer.cycles}
+        for layer in result.layers
+    ]
+    events.append(process(1, "layers"))
+    events.append(process(2, "DRAM port"))
+    events += [
+        {
+            "name": "thread_name",
+            "ph": "M",
+            "pid": 2,
+            "tid": int(o),
+            "args": {"name": f"{o.name.lower()} transfers"},
+        }
+        for o in Operand
+    ]
+    for t0, t1, b, o, c, layer in zip(*(d[k].tolist() for k in d)):
+        name = Cause(c).name.lower()
+        args = {"bytes": b, "layer": layer}
+        events.append({"name": name, "ph": "X", "pid": 2, "tid": o, "ts": t0, "dur": t1 - t0})
+        events[-1]["args"] = args
+    events += [
+        {"name": "DRAM bytes/cycle", "ph": "C", "pid": 2, "ts": t, "args": {"bytes/cycle": r}}
+        for t, r in zip(*(x.tolist() for x in port_rates(d)))
+    ]
+    events.append(process(3, "buffers"))
+    levels = last_levels(result.levels["buffer"], result.levels["t"], result.levels["level"])
+    events += [
+        {
+            "name": f"{BUFFER_NAMES[b]} buffer bytes",
+            "ph": "C",
+            "pid": 3,
+            "ts": t,
+            "args": {"bytes": v},
+        }
+        for b, t, v in zip(*(x.tolist() for x in levels))
+    ]
+    doc = {
+        "traceEvents": events,
+        "displayTimeUnit": "ms",
+        "otherData": {"time_unit": "1 us = 1 cycle", "clock_hz": result.hw.clock_hz},
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def simulated(**hardware):
@@ -63,15 +100,20 @@ def simulated(**hardware):
     return run_scenario(scenario, baselines=False).result
 
 
+@pytest.mark.parametrize("rows", [perfetto.ROWS, 7])  # 7: every track in many slices
 @pytest.mark.parametrize(
     "hardware", [{}, {"input_queue_depth": 4}, {"pe_rows": 3, "pe_cols": 3, "multicast": False}]
 )
-def test_same_bytes_as_one_dict_per_event(tmp_path, hardware):
+def test_same_bytes_as_one_dict_per_event(tmp_path, monkeypatch, hardware, rows):
+    monkeypatch.setattr(perfetto, "ROWS", rows)
     result = simulated(**hardware)
-    assert len(result.layers) > 1
-    write_pe_and_layer_events(result, tmp_path / "columns.json")
-    write_perfetto_dicts(result, tmp_path / "dicts.json")
-    assert (tmp_path / "columns.json").read_bytes() == (tmp_path / "dicts.json").read_bytes()
+    assert len(result.layers) > 1 and len(result.transfers["start"]) > 7
+    reference = one_dict_per_event(result)
+    write_perfetto(result, tmp_path / "t.json")
+    assert (tmp_path / "t.json").read_bytes() == reference
+    write_perfetto(result, tmp_path / "t.json.gz")
+    # the bytes gzip.compress gave when the writer held the whole text
+    assert (tmp_path / "t.json.gz").read_bytes() == gzip.compress(reference, 3, mtime=0)
 
 
 def test_held_by_becomes_args_and_layer_names_are_escaped(tmp_path):
@@ -80,16 +122,15 @@ def test_held_by_becomes_args_and_layer_names_are_escaped(tmp_path):
     assert (held >= 0).any() and (held < 0).any()
     odd = attrs.evolve(result.layers[0], name='conv "1"\\ä')
     result = attrs.evolve(result, layers=(odd, *result.layers[1:]))
-    write_pe_and_layer_events(result, tmp_path / "columns.json")
-    write_perfetto_dicts(result, tmp_path / "dicts.json")
-    assert (tmp_path / "columns.json").read_bytes() == (tmp_path / "dicts.json").read_bytes()
-    events = json.loads("[" + (tmp_path / "columns.json").read_text() + "]")
+    write_perfetto(result, tmp_path / "t.json")
+    assert (tmp_path / "t.json").read_bytes() == one_dict_per_event(result)
+    events = json.loads((tmp_path / "t.json").read_text())["traceEvents"]
     intervals = [e for e in events if e["ph"] == "X" and e["pid"] == 0]
     assert [e.get("args", {}).get("held_by_pe", -1) for e in intervals] == held.tolist()
     assert odd.name in [e["name"] for e in events]
 
 
-def test_a_run_without_intervals(tmp_path):
+def test_a_run_without_intervals_or_transfers(tmp_path):
     result = simulated()
     empty = attrs.evolve(
         result.states,
@@ -98,10 +139,30 @@ def test_a_run_without_intervals(tmp_path):
             for f in ("pe", "start", "end", "state", "held_by")
         },
     )
-    result = attrs.evolve(result, states=empty)
-    write_pe_and_layer_events(result, tmp_path / "columns.json")
-    write_perfetto_dicts(result, tmp_path / "dicts.json")
-    assert (tmp_path / "columns.json").read_bytes() == (tmp_path / "dicts.json").read_bytes()
+    no_transfers = {k: v[:0] for k, v in result.transfers.items()}
+    result = attrs.evolve(result, states=empty, transfers=no_transfers)
+    write_perfetto(result, tmp_path / "t.json")
+    assert (tmp_path / "t.json").read_bytes() == one_dict_per_event(result)
+    events = json.loads((tmp_path / "t.json").read_text())["traceEvents"]
+    assert not [e for e in events if e["pid"] in (0, 2) and e["ph"] in ("X", "C")]
+
+
+def test_a_write_that_fails_in_the_writing_thread_is_raised(tmp_path, monkeypatch):
+    """The compressor runs in a second thread: its error must reach the caller, not hang."""
+
+    class FullDisk:
+        def __init__(self, *args):
+            self.calls = 0
+
+        def compress(self, data):
+            self.calls += 1
+            if self.calls == 3:
+                raise OSError("No space left on device")
+            return b""
+
+    monkeypatch.setattr(perfetto.zlib, "compressobj", FullDisk)
+    with pytest.raises(OSError, match="No space left"):
+        write_perfetto(simulated(), tmp_path / "t.json.gz")
 
 
 def events_of(result, tmp_path):

@@ -1,7 +1,8 @@
 """What a run gives a person: the report (`report`: summary.json, layers.csv, the printed
-table), the HTML page (`html_report`), the Perfetto trace (`perfetto`), the run's plots
-(`plotting`: the four figures of a run, the state palette, `save_figure`) and the studies'
-figures (`figures`); every figure is a matplotlib `Figure`.
+table), the HTML page (`html_report`), the Perfetto trace (`perfetto`, its rows formatted by
+numpy in `text_rows`), the run's plots (`plotting`: the four figures of a run, the state
+palette, `save_figure`) and the studies' figures (`figures`); every figure is a matplotlib
+`Figure`.
 
 May import: the foundation modules, `accelsim.workload`, `accelsim.policies` and
 `accelsim.engine`. Nothing in the simulation imports it.
