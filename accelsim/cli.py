@@ -850,9 +850,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--trace",
         choices=("none", "npz", "perfetto", "all"),
-        default="all",
-        help="which trace files to write: trace.npz (columns, for plots/*.py and numpy), "
-        "trace.perfetto.json.gz (for the Perfetto UI), all (default) or none",
+        default="npz",
+        help="which trace files to write: trace.npz (columns, for plots/*.py and numpy; "
+        "the default), trace.perfetto.json.gz (for the Perfetto UI), all or none",
     )
     _figure_options(run)
     run.add_argument(

@@ -298,7 +298,7 @@ def write_outputs(
     plots: bool = True,
     fmt: str = "png",
     dpi: float | None = None,
-    trace: str = "all",
+    trace: str = "npz",
     style: str | None = None,
 ) -> list[Path]:
     """summary.json, layers.csv, the trace (`trace`, one of TRACES: trace.npz, the gzipped

@@ -24,7 +24,9 @@ def small_scenario(tmp_path, **extra):
 
 def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", str(small_scenario(tmp_path)), "--out", str(out), "-q"]) == 0
+    assert (
+        main(["run", str(small_scenario(tmp_path)), "--out", str(out), "-q", "--trace", "all"]) == 0
+    )
     printed = capsys.readouterr().out
     assert "total" in printed and "x dense" in printed and "conv1" in printed
     for name in (
@@ -448,3 +450,6 @@ def test_a_run_that_maps_its_layers_says_so_while_it_maps(tmp_path, capsys):
         "mapper (dense design): mapping 4 layers",
     ]
     assert "lpt: planning 4 layers" in err[2:]
+    # the default trace is the columns alone: the gzipped Perfetto trace costs more to write
+    # than the run to simulate, so it is written only when asked for
+    assert (out / "trace.npz").exists() and not (out / "trace.perfetto.json.gz").exists()

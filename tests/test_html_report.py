@@ -39,7 +39,7 @@ window.addEventListener("load", () => {
 def result_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     outcome = run_scenario(scenario_from_dict(SCENARIO, "<t>"), baselines=True)
-    write_outputs(outcome, out)
+    write_outputs(outcome, out, trace="all")
     return out, outcome
 
 
