@@ -1,62 +1,28 @@
 """The DRAM port against SimPy's textbook parts, and its write drain.
 
 DramPort computes when each transfer ends instead of running a process per transfer. The
-reference here is what it stands for: a transfer is a process that waits its latency, then
-requests a PreemptiveResource(capacity=1); a load pre-empts a write-back, a write-back
-resumes after the loads, ahead of later write-backs.
+reference is what it stands for (benchmarks/sim_speed.py's ResourceDramPort, which the
+speed benchmark also runs): a transfer is a process that waits its latency, then requests
+a PreemptiveResource(capacity=1); a load pre-empts a write-back, a write-back resumes after
+the loads, ahead of later write-backs.
 """
 
+import importlib.util
 import math
+from pathlib import Path
 
-import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelsim.engine.hw.clock import Clock
 from accelsim.engine.hw.dram import DramPort, in_gaps, split_bytes
 from accelsim.trace import Cause, Operand, TransferLog
-from accelsim.units import exact_rate, transfer_cycles
 
-
-class PreemptivePort:
-    def __init__(self, env, bytes_per_cycle, latency):
-        self.env, self.latency = env, latency
-        self.rate = exact_rate(bytes_per_cycle)
-        self.port = simpy.PreemptiveResource(env, capacity=1)
-        self.writes = 0
-        self.pieces = []  # (start, end) of write-back service
-
-    def load(self, nbytes, done):
-        self.env.process(self._load(transfer_cycles(nbytes, self.rate), done))
-
-    def write(self, nbytes, done):
-        self.writes += 1
-        self.env.process(self._write(self.writes, transfer_cycles(nbytes, self.rate), done))
-
-    def _load(self, cycles, done):
-        yield self.env.timeout(self.latency)
-        with self.port.request(priority=0, preempt=True) as req:
-            yield req
-            yield self.env.timeout(cycles)
-        done(self.env.now)
-
-    def _write(self, number, cycles, done):
-        yield self.env.timeout(self.latency)
-        left = cycles
-        while left:
-            with self.port.request(priority=number, preempt=False) as req:
-                start = None
-                try:
-                    yield req
-                    start = self.env.now
-                    yield self.env.timeout(left)
-                    left = 0
-                except simpy.Interrupt:  # pre-empted, granted or not yet
-                    if start is not None:
-                        left -= self.env.now - start
-                if start is not None and self.env.now > start:
-                    self.pieces.append((start, self.env.now))
-        done(self.env.now)
+_spec = importlib.util.spec_from_file_location(
+    "sim_speed", Path(__file__).parents[1] / "benchmarks" / "sim_speed.py"
+)
+sim_speed = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sim_speed)
 
 
 def drive(port_of, issues):
@@ -84,9 +50,9 @@ def drive(port_of, issues):
     return ends, port
 
 
-def ours(bandwidth, latency):
+def port(cls, bandwidth, latency):
     def make(env):
-        port = DramPort(env, bandwidth, latency, TransferLog())
+        port = cls(env, bandwidth, latency, TransferLog())
 
         def load(port, nbytes, done):
             port.transfer(Operand.WEIGHTS, nbytes, Cause.COMPULSORY).callbacks.append(
@@ -101,12 +67,9 @@ def ours(bandwidth, latency):
     return make
 
 
-def reference(bandwidth, latency):
-    def make(env):
-        port = PreemptivePort(env, bandwidth, latency)
-        return port, PreemptivePort.load, PreemptivePort.write
-
-    return make
+def rows(port):
+    log = port._log.to_arrays()
+    return sorted(zip(*(log[k].tolist() for k in ("start", "end", "bytes", "operand"))))
 
 
 transfers = st.lists(
@@ -121,29 +84,22 @@ transfers = st.lists(
     latency=st.sampled_from([0, 1, 3]),
 )
 def test_every_transfer_ends_when_a_preemptive_resource_would_end_it(issues, bandwidth, latency):
-    got, port = drive(ours(bandwidth, latency), issues)
-    want, ref = drive(reference(bandwidth, latency), issues)
+    got, ours = drive(port(DramPort, bandwidth, latency), issues)
+    want, reference = drive(port(sim_speed.ResourceDramPort, bandwidth, latency), issues)
     assert got == want
-    log = port._log.to_arrays()
-    outputs = log["operand"] == Operand.OUTPUTS
-    assert sorted(zip(log["start"][outputs].tolist(), log["end"][outputs].tolist())) == sorted(
-        ref.pieces
-    )
-    # every byte logged once, per transfer kind
+    assert rows(ours) == rows(reference)  # the same pieces of port time, bytes shared alike
     for is_load, operand in ((True, Operand.WEIGHTS), (False, Operand.OUTPUTS)):
         sent = sum(n for _, kind, n in issues if kind == is_load)
-        assert int(log["bytes"][log["operand"] == operand].sum()) == sent
+        assert sum(r[2] for r in rows(ours) if r[3] == operand) == sent
 
 
 def test_a_load_preempts_a_write_back_which_resumes_after_it():
     # a 4-cycle write-back at 0, a 2-cycle load issued at 1: the write-back crosses 0-1
     # and 3-6, logged as two rows of 1 and 3 of its 4 B
     issues = [(0, False, 4), (1, True, 2)]
-    ends, port = drive(ours(1, 0), issues)
+    ends, ours = drive(port(DramPort, 1, 0), issues)
     assert ends == [6, 3]
-    log = port._log.to_arrays()
-    rows = sorted(zip(log["start"].tolist(), log["end"].tolist(), log["bytes"].tolist()))
-    assert rows == [(0, 1, 1), (1, 3, 2), (3, 6, 3)]
+    assert [r[:3] for r in rows(ours)] == [(0, 1, 1), (1, 3, 2), (3, 6, 3)]
 
 
 def test_write_drain_queues_write_backs_with_the_loads():
