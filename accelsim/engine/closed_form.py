@@ -618,8 +618,12 @@ class _Port:
                 self.rows.append((t, end, extra, operand, extra_cause))
             t = end
         self.free_at = t
-        if t > start:
-            self.loads.append((start, t))
+        if t > start:  # back to back with the previous load: one interval
+            loads = self.loads
+            if loads and loads[-1][1] == start:
+                loads[-1] = (loads[-1][0], t)
+            else:
+                loads.append((start, t))
         return t
 
     def write_back(self, now: int, nbytes: int) -> None:

@@ -12,6 +12,8 @@ from accelsim.engine.hw.clock import Clock
 from accelsim.trace import Cause, Operand, TransferLog
 from accelsim.units import exact_rate, transfer_cycles
 
+OUTPUTS, COMPULSORY = Operand.OUTPUTS, Cause.COMPULSORY
+
 
 class DramPort:
     """One port for reads and writes. A transfer waits its latency, then needs the port for
@@ -67,15 +69,23 @@ class DramPort:
             self._log.record(t, end, extra_bytes, operand, extra_cause, self.layer)
             t = end
         self._free_at = t
-        loads = self._loads
         if t > start:
-            if not self._writes:  # a write-back issued from now on starts after `now`
-                while loads and loads[0][1] <= now:
-                    loads.popleft()
-            loads.append((start, t))
+            self._busy(now, start, t)
             if self._writes and start < self._writes[0].due:
                 self._schedule_head()
         return Timeout(self.env, t - now)
+
+    def _busy(self, now: int, start: int, end: int) -> None:
+        """Note that loads hold the port over [start, end): back to back with the previous
+        load, one interval (write-backs then skip the run of loads in one step)."""
+        loads = self._loads
+        if not self._writes:  # a write-back issued from now on starts after `now`
+            while loads and loads[0][1] <= now:
+                loads.popleft()
+        if loads and loads[-1][1] == start:
+            loads[-1] = (loads[-1][0], end)
+        else:
+            loads.append((start, end))
 
     def write_back(self, callback: Callable[[], None], nbytes: int) -> None:
         """Write `nbytes` of outputs (cause compulsory) in the port's idle time, or with the
@@ -114,7 +124,7 @@ class DramPort:
         write.pieces = [*served, (start, due)] if rest else served
         if rest:
             self._free_at = due
-            self._loads.append((start, due))
+            self._busy(self.env._now, start, due)
         if write.token and due == write.due:  # already scheduled to end then
             return
         write.due = due
@@ -130,7 +140,10 @@ class DramPort:
         loads = self._loads
         while loads and loads[0][1] <= begin:  # loads over before it may start
             loads.popleft()
-        write.pieces = in_gaps(begin, write.cycles, loads)
+        if loads:
+            write.pieces = in_gaps(begin, write.cycles, loads)
+        else:  # no load ahead (the common case): one piece
+            write.pieces = [(begin, begin + write.cycles)] if write.cycles else []
         write.due = write.pieces[-1][1] if write.pieces else begin
         write.token += 1
         token = write.token
@@ -139,8 +152,13 @@ class DramPort:
     def _done(self, write: _WriteBack, token: int) -> None:
         if token != write.token:  # rescheduled since: a load took some of its cycles
             return
-        for start, end, nbytes in split_bytes(write.pieces, write.nbytes, write.cycles, write.due):
-            self._log.record(start, end, nbytes, Operand.OUTPUTS, Cause.COMPULSORY, write.layer)
+        pieces = write.pieces
+        if len(pieces) == 1:  # the common case, without split_bytes
+            start, end = pieces[0]
+            self._log.record(start, end, write.nbytes, OUTPUTS, COMPULSORY, write.layer)
+        else:
+            for start, end, nbytes in split_bytes(pieces, write.nbytes, write.cycles, write.due):
+                self._log.record(start, end, nbytes, OUTPUTS, COMPULSORY, write.layer)
         if self._writes and self._writes[0] is write:  # served in idle cycles
             self._writes.popleft()
             self._writes_free_at = write.due
