@@ -96,7 +96,7 @@ class HardwareAware:
             budget = min(budget, int(self.seconds * JOB_SCORES_PER_SECOND) // problem.n_jobs)
         spread = _spread(problem, loads)
         if spread is not None:
-            cycles = simulated(spread)
+            cycles = simulated(spread, cutoff=best_cycles)
             if cycles < best_cycles:  # the search below moves whole units: skip it
                 return Plan(
                     queues=spread.queues,
@@ -115,7 +115,7 @@ class HardwareAware:
         used, walk = len(starts), "tiles"
         if problem.tiles.max(initial=0) > 0:  # unit by unit keeps weights, resends inputs
             plan = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="units")
-            cycles = simulated(plan)
+            cycles = simulated(plan, cutoff=best_cycles)
             used += 1
             if cycles < best_cycles:
                 best, best_cycles, walk = plan, cycles, "units"
@@ -140,7 +140,7 @@ class HardwareAware:
                 continue
             used += 1
             plan = Plan.from_unit_assignment(problem, trial, rank, walk)
-            cycles = simulated(plan)
+            cycles = simulated(plan, cutoff=best_cycles)
             if cycles < best_cycles:
                 best, best_cycles, pe_of_unit = plan, cycles, trial
         return Plan(
