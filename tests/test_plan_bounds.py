@@ -17,7 +17,7 @@ from accelsim.engine import closed_form
 from accelsim.engine.assemble import FixedPlan, PlanEvaluator, layer_problem, simulate
 from accelsim.engine.broadcast_memo import BroadcastMemo
 from accelsim.engine.broadcasts import broadcasts
-from accelsim.engine.plan_bounds import loads_bound, port_floor, queue_bound
+from accelsim.engine.plan_bounds import PlanBounds
 from accelsim.policies import Plan, by_size, load_policy
 from accelsim.policies.hardware_aware import HardwareAware
 
@@ -63,13 +63,12 @@ def test_no_bound_exceeds_the_simulated_cycles(layers, mapping, hw, seed):
     jobs = jobs_for(layers, mapping, hw)
     hw = fitted(hw, jobs, slack=1)
     layer = jobs[0]
-    problem = layer_problem(layer, hw)
+    problem, bounds = layer_problem(layer, hw), PlanBounds(layer, hw)
     for plan in random_plans(problem, np.random.default_rng(seed), 2):
         cycles = simulate([layer], hw, FixedPlan(plan), engine="simpy").makespan
-        bc = broadcasts(plan.queues, layer)
-        assert port_floor(layer, hw) <= cycles
-        assert queue_bound(layer, hw, plan.queues) <= cycles
-        assert loads_bound(layer, bc, hw) <= cycles
+        assert bounds.port_floor <= cycles
+        assert bounds.queue(plan.queues) <= cycles
+        assert bounds.loads(broadcasts(plan.queues, layer)) <= cycles
 
 
 def test_on_one_pe_with_memory_free_the_queue_bound_is_the_run():
@@ -83,7 +82,7 @@ def test_on_one_pe_with_memory_free_the_queue_bound_is_the_run():
     problem = layer_problem(layer, hw)
     for plan in random_plans(problem, np.random.default_rng(0), 4):
         cycles = simulate([layer], hw, FixedPlan(plan)).makespan
-        assert queue_bound(layer, hw, plan.queues) == cycles
+        assert PlanBounds(layer, hw).queue(plan.queues) == cycles
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -97,7 +96,7 @@ def test_the_port_floor_is_a_latency_and_every_compulsory_transfer(layers, mappi
     layer = jobs_for(layers, mapping, hw)[0]
     run = simulate([layer], hw, load_policy("lpt"), engine="simpy")
     busy = int((run.transfers["end"] - run.transfers["start"]).sum())
-    assert port_floor(layer, hw) == hw.dram_latency_cycles + busy
+    assert PlanBounds(layer, hw).port_floor == hw.dram_latency_cycles + busy
 
 
 def test_the_loads_bound_is_the_run_when_blocks_fit_and_one_tile_is_written():
@@ -109,7 +108,7 @@ def test_the_loads_bound_is_the_run_when_blocks_fit_and_one_tile_is_written():
     assert len(layer.output_bytes) == 1 and layer.n_jobs == 2
     plan = load_policy("round-robin").plan(layer_problem(layer, hw))
     cycles = simulate([layer], hw, FixedPlan(plan), engine="simpy").makespan
-    assert loads_bound(layer, broadcasts(plan.queues, layer), hw) == cycles
+    assert PlanBounds(layer, hw).loads(broadcasts(plan.queues, layer)) == cycles
 
 
 class Exact:

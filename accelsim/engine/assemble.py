@@ -288,7 +288,7 @@ class PlanEvaluator:
         self._layer = layer
         self._hw = hw
         self._exact: bool | None = None
-        self._floor: int | None = None
+        self._bounds: plan_bounds.PlanBounds | None = None
         self._broadcasts = BroadcastMemo(layer)
         self.simpy_runs = 0
         # cycles of every plan scored, by its queues: a local search proposes some plans
@@ -300,10 +300,10 @@ class PlanEvaluator:
     def __call__(self, plan: Plan, cutoff: int | None = None) -> int:
         assert plan.queues is not None  # policies score static plans
         if cutoff is not None:
-            if self._floor is None:
-                self._floor = plan_bounds.port_floor(self._layer, self._hw)
-            if self._floor >= cutoff:  # no plan of the layer can take fewer
-                return self._floor
+            if self._bounds is None:
+                self._bounds = plan_bounds.PlanBounds(self._layer, self._hw)
+            if self._bounds.port_floor >= cutoff:  # no plan of the layer can take fewer
+                return self._bounds.port_floor
         key = tuple(map(tuple, plan.queues))
         scored = self._scored.get(key)
         if scored is not None:
@@ -330,14 +330,14 @@ class PlanEvaluator:
     def _bound(self, plan: Plan, cutoff: int) -> tuple[int, Broadcasts | None]:
         """A lower bound on the plan's cycles, from the cheapest bound that reaches the
         cutoff (or the last tried), and the plan's broadcasts if they were needed."""
-        layer, hw = self._layer, self._hw
-        low = plan_bounds.queue_bound(layer, hw, plan.queues)
+        assert self._bounds is not None  # made at the first cutoff
+        low = self._bounds.queue(plan.queues)
         if low >= cutoff:
             return low, None
-        if self._closed_form_exact() and closed_form.blocks_fit(layer, hw):
-            return low, None  # the closed form computes loads_bound's dispatch: run it
+        if self._closed_form_exact() and closed_form.blocks_fit(self._layer, self._hw):
+            return low, None  # the closed form computes the loads bound's dispatch: run it
         bc = self._broadcasts(plan.queues)
-        return max(low, plan_bounds.loads_bound(layer, bc, hw)), bc
+        return max(low, self._bounds.loads(bc)), bc
 
     def _closed_form_exact(self) -> bool:
         if self._exact is None:
