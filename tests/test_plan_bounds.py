@@ -8,7 +8,7 @@ import math
 import attrs
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from simkit import conv, conv_layers, fitted, jobs_for, pruned
 
@@ -64,11 +64,22 @@ def test_no_bound_exceeds_the_simulated_cycles(layers, mapping, hw, seed):
     hw = fitted(hw, jobs, slack=1)
     layer = jobs[0]
     problem, bounds = layer_problem(layer, hw), PlanBounds(layer, hw)
+    # where every block fits, the closed form on an output buffer that never fills (the
+    # evaluator's bound for a plan whose output tiles overflow the real one)
+    fits = closed_form.not_exact_because(layer, hw, False) is None and closed_form.blocks_fit(
+        layer, hw
+    )
+    open_output = attrs.evolve(hw, output_buffer_bytes=math.inf)
     for plan in random_plans(problem, np.random.default_rng(seed), 2):
         cycles = simulate([layer], hw, FixedPlan(plan), engine="simpy").makespan
+        bc = broadcasts(plan.queues, layer)
         assert bounds.port_floor <= cycles
         assert bounds.queue(plan.queues) <= cycles
-        assert bounds.loads(broadcasts(plan.queues, layer)) <= cycles
+        assert bounds.loads(bc) <= cycles
+        if fits:
+            end, output_peak = closed_form.end_and_output_peak(layer, bc, open_output)
+            assert end <= cycles
+            event("output overflows" if output_peak > hw.output_buffer_bytes else "fits")
 
 
 def test_on_one_pe_with_memory_free_the_queue_bound_is_the_run():
@@ -197,3 +208,34 @@ def test_the_memo_gives_the_broadcasts_of_every_plan(layers, mapping, seed):
         assert np.array_equal(got.pe, want.pe) and np.array_equal(got.job, want.job)
         assert np.array_equal(got.offsets, want.offsets)
     assert len(memo._kept) <= 3
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    layers=conv_layers(max_layers=1),
+    mapping=mappings,
+    hw=hardware,
+    tiles=st.integers(1, 3),
+    seed=st.integers(0, 99),
+)
+def test_an_output_buffer_that_overflows_only_delays_a_plan_whose_blocks_fit(
+    layers, mapping, hw, tiles, seed
+):
+    """The evaluator stops a plan whose output tiles would overflow the buffer (SimPy runs
+    it) once the closed form on an unbounded output buffer ends past the cutoff: with every
+    block on chip, waiting for output space and spilling partial sums only delay."""
+    jobs = jobs_for(layers, mapping, hw)
+    hw = fitted(hw, jobs, slack=1)
+    layer = jobs[0]
+    halves = 2 if hw.double_buffered else 1  # a double-buffered one holds tiles in half
+    hw = attrs.evolve(hw, output_buffer_bytes=int(layer.output_bytes.max()) * tiles * halves)
+    if closed_form.not_exact_because(layer, hw, False) or not closed_form.blocks_fit(layer, hw):
+        return
+    open_output = attrs.evolve(hw, output_buffer_bytes=math.inf)
+    for plan in random_plans(layer_problem(layer, hw), np.random.default_rng(seed), 2):
+        end, output_peak = closed_form.end_and_output_peak(
+            layer, broadcasts(plan.queues, layer), open_output
+        )
+        cycles = simulate([layer], hw, FixedPlan(plan), engine="simpy").makespan
+        assert end <= cycles
+        event("overflows" if output_peak > hw.output_buffer_bytes else "fits")

@@ -289,6 +289,7 @@ class PlanEvaluator:
         self._hw = hw
         self._exact: bool | None = None
         self._bounds: plan_bounds.PlanBounds | None = None
+        self._open_output = attrs.evolve(hw, output_buffer_bytes=math.inf)
         self._broadcasts = BroadcastMemo(layer)
         self.simpy_runs = 0
         # cycles of every plan scored, by its queues: a local search proposes some plans
@@ -350,11 +351,22 @@ class PlanEvaluator:
         """The plan's cycles; PastDeadline once a run is known to end after `deadline`."""
         layer, hw = self._layer, self._hw
         if self._closed_form_exact():
+            # the closed form on an output buffer that never fills: where the real one
+            # holds every tile the plan keeps at once, that is the run
             got = closed_form.end_and_output_peak(
-                layer, self._broadcasts(plan.queues) if bc is None else bc, hw, deadline
+                layer,
+                self._broadcasts(plan.queues) if bc is None else bc,
+                self._open_output,
+                deadline,
             )
             if got is not None:
-                return got[0]
+                end, output_peak = got
+                if output_peak <= hw.output_buffer_bytes:
+                    return end
+                # else SimPy runs it, only later: with every block on chip from the
+                # start, waiting for output space and spilling delay jobs and write-backs
+                if deadline is not None and end > deadline and closed_form.blocks_fit(layer, hw):
+                    raise PastDeadline(end)
         self.simpy_runs += 1
         fixed = FixedPlan(plan)
         return simulate([layer], hw, fixed, engine="simpy", cutoff_cycles=deadline).makespan

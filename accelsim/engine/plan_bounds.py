@@ -67,6 +67,21 @@ class PlanBounds:
         write = np.asarray(layer.output_write_bytes, dtype=np.int64)
         self._written = write > 0  # a tile written back with no byte waits for nothing
         self._write_cycles = closed_form._cycles(write, dram)
+        latency = hw.dram_latency_cycles
+        # per job: before it can start on its PE, its own blocks must have crossed the port
+        # (a latency, then each load's parts) and, when it is the PE's first, be delivered
+        # with its weights; after it ends, its tile's write-back when it is the tile's only
+        # job (the write-back then waits for it alone)
+        self._head = latency + np.maximum(
+            self._load_cycles[0].sum(axis=1)[self._weight_block],
+            self._load_cycles[1].sum(axis=1)[self._input_block],
+        )
+        if hw.input_queue_depth != 1:  # at depth 1 every delivery is counted in `queue`
+            self._head = self._head + self._noc_weights
+        alone = (layer.output_uses == 1) & self._written
+        self._tail = np.where(
+            alone[self._output_block], latency + self._write_cycles[self._output_block], 0
+        )
         self.port_floor = self._port_floor()
 
     def _port_floor(self) -> int:
@@ -82,19 +97,30 @@ class PlanBounds:
         return self._hw.dram_latency_cycles + loads + writes
 
     def queue(self, queues) -> int:
-        """The largest over the PEs of their jobs' cycles plus, at input-queue depth 1, each
-        job's delivery over the interconnect (its input block, and its weight block when the
-        PE's previous job used another), in the order of the PE's queue."""
-        lengths = [len(q) for q in queues]
+        """Over the PEs, the latest end of a job in the PE's queue order: the first job's
+        blocks loaded and delivered, then the jobs' cycles one after another plus, at
+        input-queue depth 1, each job's delivery over the interconnect (its input block, and
+        its weight block when the PE's previous job used another); after a job, its tile's
+        write-back when it is the tile's only job."""
+        lengths = np.fromiter(map(len, queues), dtype=np.int64, count=len(queues))
         pe = np.repeat(np.arange(len(queues)), lengths)
         job = np.fromiter(chain.from_iterable(queues), dtype=np.int64, count=len(pe))
+        if not len(job):
+            return 0
+        first = np.zeros(len(job), dtype=bool)
+        first[np.cumsum(lengths)[lengths > 0] - lengths[lengths > 0]] = True
         per_job = self._cycles[job]
-        if self._hw.input_queue_depth == 1 and len(job):
+        if self._hw.input_queue_depth == 1:
             w = self._weight_block[job]
-            new = np.ones(len(job), dtype=bool)
-            new[1:] = (w[1:] != w[:-1]) | (pe[1:] != pe[:-1])
+            new = first.copy()
+            new[1:] |= w[1:] != w[:-1]
             per_job = per_job + np.where(new, self._noc_weights[job], self._noc[job])
-        return int(np.bincount(pe, weights=per_job, minlength=1).max())
+        done = np.cumsum(per_job)
+        start = np.flatnonzero(first)  # where each PE's queue begins, in PE order
+        before = (done - per_job)[start]  # cycles of the PEs before it
+        k = np.cumsum(first) - 1  # the queue each job is in, among the non-empty ones
+        ends = done - before[k] + self._head[job[start]][k]
+        return int((ends + self._tail[job]).max())
 
     def loads(self, bc: Broadcasts) -> int:
         """The plan's dispatch with every block ready when its first load, issued at the

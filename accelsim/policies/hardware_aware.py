@@ -87,7 +87,10 @@ class HardwareAware:
         starts = (RoundRobin(), LPT(), KarmarkarKarp(), Multifit(), DensityGrouping(), Portfolio())
         for policy in starts:
             plan = policy.plan(problem)
-            cycles = simulated(plan)
+            # once a start has needed SimPy the budget below is decided, and a later start
+            # matters only if it is faster than the best: it may be cut off
+            decided = simulated.simpy_runs != runs_before
+            cycles = simulated(plan, cutoff=best_cycles if decided else None)
             if best_cycles is None or cycles < best_cycles:
                 best, best_name, best_cycles = plan, policy.name, cycles
         # `starts` is not empty, and every starting policy plans static queues
