@@ -9,10 +9,13 @@ sizes, with or without prefetch:
 - `port_floor`: no plan of the layer beats its DRAM port, which carries every block of the
   layer and every output tile, one transfer after another, the first a latency after the
   start. It does not depend on the plan.
-- `queue`: at input-queue depth 1 a PE's next job is delivered only after its current
-  job has ended, and that delivery takes at least the interconnect cycles of the PE's own
-  input block and (when its weights change) its weight block; so each PE's jobs and their
-  deliveries add up. Read off the plan's queues, without its broadcasts.
+- `queue`: a PE runs its queue one job after another, the first not before its own blocks
+  have crossed the port (a latency and their transfers) and been delivered; at input-queue
+  depth 1 each next job is delivered only after the current one has ended, and that
+  delivery takes at least the interconnect cycles of the job's input block and (when its
+  weights change) its weight block, so jobs and deliveries add up; a job that is its
+  tile's only one is followed by that tile's write-back. Read off the plan's queues,
+  without its broadcasts.
 - `loads`: the dispatch of the plan's broadcasts, each waiting for its blocks' first
   loads as if every load were issued at the start, back to back on the port in the order
   the loader issues them (by broadcast, weights before inputs), then each output tile's
