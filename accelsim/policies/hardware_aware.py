@@ -21,8 +21,10 @@ A candidate of the search is kept only when it simulates in fewer cycles than th
 far, so the search passes that best as a cutoff: the evaluator may then score a candidate
 by a lower bound that already reaches it (the DRAM port's time, each PE's jobs and
 deliveries, the dispatch with every block prefetched: accelsim.engine.plan_bounds) or stop
-its run there, without simulating it to its end. The search keeps and drops the same
-candidates as with every one simulated, so the plan is the same, only found sooner.
+its run there, without simulating it to its end. The starting plans are scored in full
+until one has needed SimPy (which decides the budget below), the later ones against the
+cutoff too. The search keeps and drops the same candidates as with every one simulated,
+so the plan is the same, only found sooner.
 
 The budget is a number of candidate plans per layer, so the same seed gives the same plan on
 any machine: `evaluations` (default 200) where the closed form runs; where SimPy must run (the
