@@ -2,12 +2,15 @@
 planning speed-ups and today, side by side in one run; and the closed form's job-scores per
 CPU second, which hardware-aware's `seconds` budget counts in.
 
-    python benchmarks/planning_speed.py [--commit 0ffccc2] [--networks]
+    python benchmarks/planning_speed.py [--commit 0ffccc2] [--networks] [--scenarios [NAME ...]]
 
 Each command runs as a user starts it, in a fresh process for each tree (PYTHONPATH at the
 tree, a private cache), and is timed in CPU seconds (user + system, all threads: `exact`'s
 CP-SAT workers count). Its summary.json must be the same in both trees apart from times
-(asserted for `run`). --networks adds `accelsim compare --networks` (several minutes).
+(asserted for `run`). --networks adds `accelsim compare --networks` (several minutes);
+--scenarios adds `accelsim run --policy hardware-aware` on the shipped scenarios named (all
+of scenarios/*.toml when none is named; mobilenet_v1, mapped automatically for 64 PEs,
+takes many minutes).
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commit", default="0ffccc2")
     parser.add_argument("--networks", action="store_true")
+    parser.add_argument("--scenarios", nargs="*", metavar="NAME")
     args = parser.parse_args()
     default = str(ROOT / "scenarios" / "default.toml")
     cases = [
@@ -98,6 +102,12 @@ def main() -> None:
     ]
     if args.networks:
         cases.append(("compare --networks", ["compare", "--networks"]))
+    if args.scenarios is not None:
+        names = args.scenarios or sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml"))
+        for name in names:
+            path = str(ROOT / "scenarios" / f"{name}.toml")
+            argv = ["run", path, "--policy", "hardware-aware", "--no-plots", "--no-baselines"]
+            cases.append((f"run {name}.toml --policy hardware-aware", argv))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         old = tmp / "old"
@@ -108,10 +118,10 @@ def main() -> None:
             tar.extractall(old, filter="data")
         print(f"CPU seconds, whole process: at {args.commit} and today")
         print(f"{'command':<58}{args.commit:>10}{'today':>10}{'speed-up':>10}")
-        for label, argv in cases:
+        for case, (label, argv) in enumerate(cases):
             seconds = []
             for name, tree in (("old", old), ("new", ROOT)):
-                out = tmp / f"{name}-{len(seconds)}-{label[:3]}"
+                out = tmp / f"{name}-{case}"
                 seconds.append(timed(tree, [*argv, "-q", "--out", str(out)], tmp))
                 if argv[0] == "run":
                     (tmp / f"{name}.json").write_text(

@@ -103,3 +103,28 @@ def test_a_seconds_budget_counts_job_scores_not_a_clock():
     assert c.info["evaluations"] == 40
     with pytest.raises(PolicyError, match="seconds"):
         load_policy("hardware-aware", {"seconds": 1e9})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    layers=conv_layers(max_layers=1),
+    mapping=mappings,
+    n_pes=st.integers(1, 6),
+    seed=st.integers(0, 99),
+)
+def test_the_search_builds_the_queues_plan_from_unit_assignment_would(layers, mapping, n_pes, seed):
+    import numpy as np
+
+    from accelsim.policies import Plan, by_size
+    from accelsim.policies.hardware_aware import _UnitQueues
+
+    hw = Hardware(pe_rows=1, pe_cols=n_pes)
+    problem = layer_problem(jobs_for(layers, mapping, hw)[0], hw)
+    _, loads = problem.unit_loads()
+    rng = np.random.default_rng(seed)
+    rank = by_size(loads) if seed % 2 else rng.permutation(len(loads))  # the search's, any
+    queues = _UnitQueues(problem, rank)
+    for walk in ("tiles", "units"):
+        pe_of_unit = rng.integers(0, n_pes, len(loads))
+        want = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk)
+        assert queues.plan(pe_of_unit, walk).queues == want.queues

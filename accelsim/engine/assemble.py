@@ -22,11 +22,12 @@ import simpy
 from attrs import frozen
 
 from accelsim.config import Hardware
-from accelsim.engine import closed_form
+from accelsim.engine import closed_form, plan_bounds
+from accelsim.engine.broadcast_memo import BroadcastMemo
 from accelsim.engine.broadcasts import Broadcasts, broadcasts
 from accelsim.engine.hardware_bounds import FetchOrder, HardwareBounds, hardware_bounds
 from accelsim.engine.hw.buffer import BlockBuffer, OutputBuffer, load_in_order
-from accelsim.engine.hw.clock import Clock
+from accelsim.engine.hw.clock import Clock, PastDeadline
 from accelsim.engine.hw.dispatch import Dispatcher, StealingQueues, dynamic_groups, interleaved
 from accelsim.engine.hw.dram import DramPort
 from accelsim.engine.hw.noc import Interconnect
@@ -279,35 +280,96 @@ def layer_problem(layer: LayerJobs, hw: Hardware) -> Problem:
 class PlanEvaluator:
     """A layer's simulated cycles under a plan (accelsim.policies.Evaluator): the closed form
     where it is exact, else SimPy. Whether the hardware allows the closed form at all is
-    asked once, at the first plan."""
+    asked once, at the first plan. With a `cutoff`, a plan proven to take at least that many
+    cycles is not simulated to its end: its lower bounds (accelsim.engine.plan_bounds) are
+    tried first, cheapest first, and a run stops as soon as it passes the cutoff."""
 
     def __init__(self, layer: LayerJobs, hw: Hardware):
         self._layer = layer
         self._hw = hw
         self._exact: bool | None = None
+        self._bounds: plan_bounds.PlanBounds | None = None
+        self._open_output = attrs.evolve(hw, output_buffer_bytes=math.inf)
+        self._broadcasts = BroadcastMemo(layer)
         self.simpy_runs = 0
         # cycles of every plan scored, by its queues: a local search proposes some plans
-        # again, and a plan's cycles do not change
+        # again, and a plan's cycles do not change; and what is known of the plans a
+        # cutoff ruled out (cycles at least this)
         self._scored: dict[tuple[tuple[int, ...], ...], int] = {}
+        self._at_least: dict[tuple[tuple[int, ...], ...], int] = {}
 
-    def __call__(self, plan: Plan) -> int:
+    def __call__(self, plan: Plan, cutoff: int | None = None) -> int:
         assert plan.queues is not None  # policies score static plans
+        if cutoff is not None:
+            if self._bounds is None:
+                self._bounds = plan_bounds.PlanBounds(self._layer, self._hw)
+            if self._bounds.port_floor >= cutoff:  # no plan of the layer can take fewer
+                return self._bounds.port_floor
         key = tuple(map(tuple, plan.queues))
-        cycles = self._scored.get(key)
-        if cycles is None:
-            cycles = self._scored[key] = self._simulate(plan)
+        scored = self._scored.get(key)
+        if scored is not None:
+            return scored
+        bc: Broadcasts | None = None
+        deadline: int | None = None
+        if cutoff is not None:
+            low = self._at_least.get(key, -1)
+            if low < cutoff:
+                low, bc = self._bound(plan, cutoff)
+            if low >= cutoff:
+                self._at_least[key] = low
+                return low
+            deadline = cutoff - 1  # a job starting at the cutoff ends after it
+        try:
+            cycles = self._simulate(plan, bc, deadline)
+        except PastDeadline:
+            assert cutoff is not None  # runs stop only at the deadline a cutoff sets
+            self._at_least[key] = cutoff
+            return cutoff
+        self._scored[key] = cycles
         return cycles
 
-    def _simulate(self, plan: Plan) -> int:
-        layer, hw = self._layer, self._hw
+    def _bound(self, plan: Plan, cutoff: int) -> tuple[int, Broadcasts | None]:
+        """A lower bound on the plan's cycles, from the cheapest bound that reaches the
+        cutoff (or the last tried), and the plan's broadcasts if they were needed."""
+        assert self._bounds is not None  # made at the first cutoff
+        low = self._bounds.queue(plan.queues)
+        if low >= cutoff:
+            return low, None
+        if self._closed_form_exact() and closed_form.blocks_fit(self._layer, self._hw):
+            return low, None  # the closed form computes the loads bound's dispatch: run it
+        bc = self._broadcasts(plan.queues)
+        return max(low, self._bounds.loads(bc)), bc
+
+    def _closed_form_exact(self) -> bool:
         if self._exact is None:
-            self._exact = closed_form.not_exact_because(layer, hw, False) is None
-        if self._exact:
-            end = closed_form.layer_end(layer, broadcasts(plan.queues, layer), hw)
-            if end is not None:
-                return end
+            self._exact = closed_form.not_exact_because(self._layer, self._hw, False) is None
+        return self._exact
+
+    def _simulate(
+        self, plan: Plan, bc: Broadcasts | None = None, deadline: int | None = None
+    ) -> int:
+        """The plan's cycles; PastDeadline once a run is known to end after `deadline`."""
+        layer, hw = self._layer, self._hw
+        if self._closed_form_exact():
+            # the closed form on an output buffer that never fills: where the real one
+            # holds every tile the plan keeps at once, that is the run
+            got = closed_form.end_and_output_peak(
+                layer,
+                self._broadcasts(plan.queues) if bc is None else bc,
+                self._open_output,
+                deadline,
+            )
+            if got is not None:
+                end, output_peak = got
+                if output_peak <= hw.output_buffer_bytes:
+                    return end
+                # else SimPy runs it, only later: with every block on chip from the
+                # start, waiting for output space and spilling delay jobs and write-backs
+                if deadline is not None and end > deadline and closed_form.blocks_fit(layer, hw):
+                    raise PastDeadline(end)
         self.simpy_runs += 1
-        return simulate([layer], hw, FixedPlan(plan), engine="simpy").makespan
+        fixed = FixedPlan(plan)
+        return simulate([layer], hw, fixed, engine="simpy", cutoff_cycles=deadline).makespan
 
 
 class FixedPlan:

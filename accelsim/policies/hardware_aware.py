@@ -17,8 +17,17 @@ once, weights resent when a PE holds several units) or unit by unit (weights kep
 broadcast again). What it optimizes is the layer's simulated cycles on the given hardware;
 it is never worse than any of its starting plans, round-robin included.
 
-The budget is a number of simulations per layer, so the same seed gives the same plan on any
-machine: `evaluations` (default 200) where the closed form runs; where SimPy must run (the
+A candidate of the search is kept only when it simulates in fewer cycles than the best so
+far, so the search passes that best as a cutoff: the evaluator may then score a candidate
+by a lower bound that already reaches it (the DRAM port's time, each PE's jobs and
+deliveries, the dispatch with every block prefetched: accelsim.engine.plan_bounds) or stop
+its run there, without simulating it to its end. The starting plans are scored in full
+until one has needed SimPy (which decides the budget below), the later ones against the
+cutoff too. The search keeps and drops the same candidates as with every one simulated,
+so the plan is the same, only found sooner.
+
+The budget is a number of candidate plans per layer, so the same seed gives the same plan on
+any machine: `evaluations` (default 200) where the closed form runs; where SimPy must run (the
 closed form cannot compute the layer, or a starting plan would overflow the output buffer), the six
 starting plans and then at most a tenth of `evaluations`, and at most `simpy_jobs` simulated
 jobs (default 200,000: about 2 s of SimPy), so a large layer that the closed form cannot
@@ -80,7 +89,10 @@ class HardwareAware:
         starts = (RoundRobin(), LPT(), KarmarkarKarp(), Multifit(), DensityGrouping(), Portfolio())
         for policy in starts:
             plan = policy.plan(problem)
-            cycles = simulated(plan)
+            # once a start has needed SimPy the budget below is decided, and a later start
+            # matters only if it is faster than the best: it may be cut off
+            decided = simulated.simpy_runs != runs_before
+            cycles = simulated(plan, cutoff=best_cycles if decided else None)
             if best_cycles is None or cycles < best_cycles:
                 best, best_name, best_cycles = plan, policy.name, cycles
         # `starts` is not empty, and every starting policy plans static queues
@@ -96,7 +108,7 @@ class HardwareAware:
             budget = min(budget, int(self.seconds * JOB_SCORES_PER_SECOND) // problem.n_jobs)
         spread = _spread(problem, loads)
         if spread is not None:
-            cycles = simulated(spread)
+            cycles = simulated(spread, cutoff=best_cycles)
             if cycles < best_cycles:  # the search below moves whole units: skip it
                 return Plan(
                     queues=spread.queues,
@@ -110,12 +122,13 @@ class HardwareAware:
         for pe, queue in enumerate(best.queues):
             pe_of_unit[units[list(queue)]] = pe
         # the starting plans' own within-tile order; the search keeps units longest first
+        queues = _UnitQueues(problem, rank)
         if best_name != "round-robin":
-            best = Plan.from_unit_assignment(problem, pe_of_unit, rank)
+            best = queues.plan(pe_of_unit, "tiles")
         used, walk = len(starts), "tiles"
         if problem.tiles.max(initial=0) > 0:  # unit by unit keeps weights, resends inputs
-            plan = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk="units")
-            cycles = simulated(plan)
+            plan = queues.plan(pe_of_unit, "units")
+            cycles = simulated(plan, cutoff=best_cycles)
             used += 1
             if cycles < best_cycles:
                 best, best_cycles, walk = plan, cycles, "units"
@@ -139,8 +152,8 @@ class HardwareAware:
             if np.array_equal(trial, pe_of_unit):
                 continue
             used += 1
-            plan = Plan.from_unit_assignment(problem, trial, rank, walk)
-            cycles = simulated(plan)
+            plan = queues.plan(trial, walk)
+            cycles = simulated(plan, cutoff=best_cycles)
             if cycles < best_cycles:
                 best, best_cycles, pe_of_unit = plan, cycles, trial
         return Plan(
@@ -171,3 +184,27 @@ def _spread(problem: Problem, loads: np.ndarray) -> Plan | None:
     units = problem.units
     pe = first[units] + tiles % share[units]
     return Plan.from_assignment(problem, pe, by_size(loads)[units])
+
+
+class _UnitQueues:
+    """Plan.from_unit_assignment(problem, pe_of_unit, rank, walk) for the many assignments
+    of one search: the order of a PE's jobs (tile, input block, rank; or rank, tile, input
+    block; ties by job) does not depend on the assignment, so it is sorted once per walk,
+    and each plan only sorts the jobs by PE, keeping that order (a stable sort)."""
+
+    def __init__(self, problem: Problem, rank: np.ndarray):
+        self._units, self._n_pes = problem.units, problem.n_pes
+        job_rank = np.asarray(rank, dtype=np.int64)[problem.units]
+        self._within = {
+            "tiles": np.lexsort((job_rank, problem.inputs, problem.tiles)),
+            "units": np.lexsort((problem.inputs, problem.tiles, job_rank)),
+        }
+        # a narrow PE column sorts in linear time (numpy's radix sort for 16 bits or less)
+        self._pe_type = np.int16 if self._n_pes <= np.iinfo(np.int16).max else np.int64
+
+    def plan(self, pe_of_unit: np.ndarray, walk: str) -> Plan:
+        pe = np.asarray(pe_of_unit)[self._units]
+        within = self._within[walk]
+        jobs = within[np.argsort(pe[within].astype(self._pe_type), kind="stable")].tolist()
+        ends = np.cumsum(np.bincount(pe, minlength=self._n_pes)).tolist()
+        return Plan(queues=tuple(tuple(jobs[a:b]) for a, b in zip([0, *ends], ends)))

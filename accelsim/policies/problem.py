@@ -218,11 +218,14 @@ def plan_units(problem: Problem, assign, assign_in_rounds=None) -> Plan:
 class Evaluator(Protocol):
     """The simulator as a policy sees it: the cycles of a plan of the problem's layer on its
     hardware. `simpy_runs` counts the evaluations that needed the event-driven engine (the
-    costly ones), so a search can size its budget."""
+    costly ones), so a search can size its budget. With `cutoff`, a plan that takes at
+    least `cutoff` cycles may be scored by a lower bound of at least `cutoff` instead (what
+    a search that keeps only plans faster than `cutoff` needs: the same choice, unsimulated
+    losers)."""
 
     simpy_runs: int
 
-    def __call__(self, plan: Plan) -> int: ...
+    def __call__(self, plan: Plan, cutoff: int | None = None) -> int: ...
 
 
 @runtime_checkable
