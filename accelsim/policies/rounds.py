@@ -8,7 +8,9 @@ blocks, of each round's longest job, whatever the PEs' totals. That sum is small
 block's units are sorted by length and cut into rounds of P (the k-th round holds the k-th P
 longest): any other cut puts a longer job into some round. Deeper queues loosen the coupling
 but do not remove it: a PE with more jobs on a block than the others holds every later
-broadcast back once it is `depth` jobs behind.
+broadcast back once it is `depth` jobs behind. Blocks with fewer than P units (a depthwise
+layer's, one unit each) go out one after another, so consecutive ones are cut together: P
+of them run at once only on P different PEs.
 
 Measured with textbook partitions (balanced totals, rounds ignored): MULTIFIT, which fills
 PEs one after another, ran 0.76-0.84x round-robin's speed on the lock-step scenarios and
@@ -48,6 +50,7 @@ class Rounds:
     order: np.ndarray
     starts: np.ndarray  # n_rounds + 1 offsets into `order`
     loads: np.ndarray
+    packed: np.ndarray  # per round: cut from a run of blocks of fewer than P units each
 
     @property
     def n_rounds(self) -> int:
@@ -75,15 +78,21 @@ class Rounds:
 
 
 def rounds_of(loads: np.ndarray, block: np.ndarray, n_pes: int) -> Rounds:
-    """Each block's units sorted by decreasing load (ties by index), cut into rounds of P."""
+    """Each block's units sorted by decreasing load (ties by index), cut into rounds of P.
+    Consecutive blocks of fewer than P units each (a depthwise layer's, one unit a block)
+    are cut together, in block order: the dispatcher sends them one after another, so P of
+    them run at once only if they are on P different PEs."""
     loads = np.asarray(loads, dtype=np.int64)
     n = len(loads)
     order = np.lexsort((np.arange(n), -loads, np.asarray(block)))
     b = np.asarray(block)[order]
     first = np.r_[True, b[1:] != b[:-1]] if n else np.zeros(0, dtype=bool)
-    pos = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
-    starts = np.r_[np.flatnonzero(first | (pos % n_pes == 0)), n].astype(np.int64)
-    return Rounds(order, starts, loads)
+    size = np.diff(np.r_[np.flatnonzero(first), n])  # units of each block, in order
+    short = np.repeat(size < n_pes, size)
+    cut = first & ~(short & np.r_[False, short[:-1]])  # not between two short blocks
+    pos = np.arange(n) - np.maximum.accumulate(np.where(cut, np.arange(n), 0))
+    starts = np.r_[np.flatnonzero(cut | (pos % n_pes == 0)), n].astype(np.int64)
+    return Rounds(order, starts, loads, short[starts[:-1]])
 
 
 def unit_rounds(problem) -> Rounds:
@@ -99,15 +108,19 @@ def unit_rounds(problem) -> Rounds:
 
 def deal_rounds(r: Rounds, n_pes: int) -> np.ndarray:
     """Density grouping: each full round dealt to PEs 0, 1, ... and the next full one to
-    P-1, P-2, ... (snaking evens the totals); a round of fewer than P units (a block's last,
-    or every round of a depthwise layer, one unit per block) goes to the least loaded PEs,
-    longest unit first, since dealing it from PE 0 would stack such rounds on a few PEs."""
+    P-1, P-2, ... (snaking evens the totals of rounds sorted longest first); a full round
+    of packed blocks (a depthwise layer's channels, in block order, not by length) always
+    to PEs 0, 1, ..., so that no PE gets two consecutive blocks where rounds meet; a round
+    of fewer than P units (a block's last) goes to the least loaded PEs, longest unit
+    first, since dealing it from PE 0 would stack such rounds on a few PEs."""
     pe_of = np.empty(len(r.order), dtype=np.int64)
     pe_load = np.zeros(n_pes, dtype=np.int64)
     full = 0
     for k in range(r.n_rounds):
         members = r.members(k)
-        if len(members) == n_pes:
+        if len(members) == n_pes and r.packed[k]:
+            pes = np.arange(n_pes)
+        elif len(members) == n_pes:
             pes = np.arange(n_pes) if full % 2 == 0 else np.arange(n_pes)[::-1]
             full += 1
         else:
