@@ -243,3 +243,69 @@ def test_energy_objective_is_no_worse_in_energy():
     assert by_energy.energy_pj <= outcome[1]
     assert by_cycles.cycles <= by_energy.cycles
     assert by_cycles.energy_pj is None  # the cycles objective leaves energy to the run
+
+
+# The default scenario's choices (label, cycles), pinned: making the search faster must not
+# change a single one (the first score out of its heap is the least of the space)
+DEFAULT_CHOICES = {
+    "conv1": ("14x14 f4 s1", 927321),
+    "layer1.0.conv1": ("28x28 f1 s1", 270340),
+    "layer1.0.conv2": ("19x19 f8 s4", 274744),
+    "layer1.1.conv1": ("10x10 f8 s2", 347231),
+    "layer1.1.conv2": ("10x10 f8 s2", 353502),
+    "layer2.0.conv1": ("14x14 f4 s1", 177100),
+    "layer2.0.conv2": ("14x14 f2 s1", 400395),
+    "layer2.0.downsample.0": ("3x3 f8 s1", 24812),
+    "layer2.1.conv1": ("14x14 f1 s2", 258509),
+    "layer2.1.conv2": ("14x14 f1 s1", 264104),
+    "layer3.0.conv1": ("7x7 f4 s4", 137322),
+    "layer3.0.conv2": ("14x14 f2 s1", 329944),
+    "layer3.0.downsample.0": ("7x7 f8 s8", 56129),
+    "layer3.1.conv1": ("14x14 f2 s1", 395791),
+    "layer3.1.conv2": ("14x14 f1 s1", 400495),
+    "layer4.0.conv1": ("7x7 f4 s4", 204726),
+    "layer4.0.conv2": ("7x7 f2 s8", 398402),
+    "layer4.0.downsample.0": ("7x7 f8 s8", 26219),
+    "layer4.1.conv1": ("7x7 f2 s8", 398554),
+    "layer4.1.conv2": ("7x7 f2 s8", 332627),
+    "fc": ("1x1 f4 s8", 32382),
+}
+# the buffer sweep's smallest point (16 KiB inputs, 8 KiB weights, 16 KiB outputs): blocks
+# stream, output tiles overflow (SimPy), and broadcasts are refused when planned
+SMALL_BUFFERS = {"input_buffer_bytes": 16384, "weight_buffer_bytes": 8192}
+SMALL_CHOICES = {"layer2.0.downsample.0": ("3x3 f8 s1", 24812), "fc": ("1x1 f4 s8", 32543)}
+
+
+def _default(layers=None, **hardware):
+    from accelsim.policies import load_policy
+    from accelsim.scenario import load_scenario
+
+    sc = load_scenario("scenarios/default.toml")
+    hw = attrs.evolve(sc.hardware, **hardware)
+    policy = load_policy(sc.policy, sc.policy_options)
+    auto = attrs.evolve(sc.mapping, mode="auto", tile_h=0, tile_w=0)
+    cache = Evaluations()
+    return {
+        p.layer.name: map_layer(p, auto, hw, policy, sc.engine, sc.energy, cache)
+        for p in sc.pruned().layers
+        if layers is None or p.layer.name in layers
+    }
+
+
+def _labels(chosen):
+    from accelsim.engine.mapper import label
+
+    return {name: (label(c.mapping), c.cycles) for name, c in chosen.items()}
+
+
+def test_choices_on_small_buffers_are_pinned():
+    chosen = _default(SMALL_CHOICES, output_buffer_bytes=16384, **SMALL_BUFFERS)
+    assert _labels(chosen) == SMALL_CHOICES
+    assert all(c.exhaustive for c in chosen.values())
+
+
+@pytest.mark.slow
+def test_the_default_scenarios_choices_are_pinned():
+    chosen = _default()
+    assert _labels(chosen) == DEFAULT_CHOICES
+    assert sum(c.cycles for c in chosen.values()) == 6_010_649
