@@ -42,6 +42,7 @@ candidates.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import time
 from collections.abc import Callable
@@ -186,6 +187,8 @@ class _Space:
     bound_cycles: np.ndarray
     # MAC and compulsory DRAM energy: with leakage over a cycle bound, the energy bound
     energy_fixed_pj: np.ndarray
+    # (filters per job, splits) -> its LayerUnits: made here once for every tile shape
+    units: dict = attrs.field(eq=False, repr=False)
 
 
 def _shape_stats(layer, tile_h: int, tile_w: int):
@@ -207,7 +210,7 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
     its lower bounds on cycles and energy on `hw`."""
     layer = pruned.layer
     act, n_pes = hw.activation_bits, hw.n_pes
-    units, memo = [], {}
+    units, memo, cuts = [], {}, {}
     choices = unit_choices(layer.channels_per_group)
     if max(choices) > 1:  # the kernels once, not once per chunking
         kernels = pruned.kernel_nnz()
@@ -224,6 +227,7 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
                 hw,
                 memo,
             )
+            cuts[f, k] = lu
             units.append(
                 (
                     f,
@@ -276,7 +280,7 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
     energy_fixed_pj = (0 if skips else pruned.pruned_macs) * energy.mac_pj + (
         w_total + inputs + outputs
     ) * energy.dram_pj_per_byte
-    return _Space(th, tw, f, k, n_jobs, need, cycles, energy_fixed_pj)
+    return _Space(th, tw, f, k, n_jobs, need, cycles, energy_fixed_pj, cuts)
 
 
 def _transfer(nbytes, bytes_per_cycle: float, floor: bool = False):
@@ -339,6 +343,9 @@ class Evaluations:
         # a candidate's dispatch bound reads no buffer (closed_form.ideal_memory_end): kept
         # for every hardware with the same other fields
         self.dispatch: dict = {}
+        # and so do its jobs and plan (_BUFFER_BLIND policies): kept for the candidates
+        # whose bound let them be planned on some point's buffers, likely again on the next
+        self.plans: dict = {}
 
     def get(self, key, hw: Hardware):
         for entry in self._runs.get(key, ()):
@@ -393,7 +400,9 @@ def _evaluate(
         if cycles_only:
             made = planned or _plan(pruned, mapping, hw, policy)
             got = (
-                made if isinstance(made, str) else made.refusal or _cycles(made, hw, engine, cutoff)
+                made
+                if isinstance(made, str)
+                else _refusal(made, hw) or _cycles(made, hw, engine, cutoff)
             )
         else:
             got = _simulate(pruned, mapping, hw, policy, engine)
@@ -434,12 +443,12 @@ def _needs(layer, hw: Hardware, output_peak: int) -> tuple[int, int, int] | None
 
 @frozen
 class _Planned:
-    """A candidate's jobs and plan on the hardware, and a static plan's broadcasts."""
+    """A candidate's jobs and plan on the hardware, and a static plan's broadcasts: none of
+    them reads a buffer's capacity when the policy is _BUFFER_BLIND."""
 
     layer: LayerJobs
     plan: Plan
     bc: Broadcasts | None
-    refusal: str | None  # why it cannot run on these buffers (check_fits)
 
 
 def _key(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, engine: str):
@@ -451,24 +460,41 @@ def _key(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, en
         policy.name,
         repr(policy),
         engine,
-        attrs.evolve(hw, weight_buffer_bytes=1, input_buffer_bytes=1, output_buffer_bytes=1),
+        _without_buffers(hw),
     )
 
 
-def _plan(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy) -> _Planned | str:
-    """Build and plan the candidate, with why it cannot run on these buffers (a broadcast
-    whose weights never fit, check_fits); or why it cannot be planned."""
-    layer = build_layer_jobs(0, pruned, mapping, hw)
+@functools.lru_cache(maxsize=64)
+def _without_buffers(hw: Hardware) -> Hardware:
+    """`hw` with its buffer capacities set aside: made once per hardware, not once per
+    candidate."""
+    return attrs.evolve(hw, weight_buffer_bytes=1, input_buffer_bytes=1, output_buffer_bytes=1)
+
+
+def _plan(
+    pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, units=None
+) -> _Planned | str:
+    """Build and plan the candidate; or why it cannot be planned. `units`: its LayerUnits,
+    when already made."""
+    layer = build_layer_jobs(0, pruned, mapping, hw, units)
     try:
         plan = plan_layer(policy, layer_problem(layer, hw))
     except AccelsimError as exc:
         return str(exc)
-    bc = None if plan.dynamic else broadcasts(plan.queues, layer)
+    return _Planned(layer, plan, None if plan.dynamic else broadcasts(plan.queues, layer))
+
+
+def _refusal(planned: _Planned | str, hw: Hardware) -> str | None:
+    """Why the planned candidate cannot run on these buffers (a broadcast whose weights
+    never fit, check_fits), or could not be planned; None when it can run. Asked only of
+    candidates whose dispatch bound may win: most never are."""
+    if isinstance(planned, str):
+        return planned
     try:
-        check_fits(layer, hw, bc)
+        check_fits(planned.layer, hw, planned.bc)
     except AccelsimError as exc:
-        return _Planned(layer, plan, bc, str(exc))
-    return _Planned(layer, plan, bc, None)
+        return str(exc)
+    return None
 
 
 def _dispatch_bound(planned: _Planned, hw: Hardware) -> int:
@@ -569,15 +595,22 @@ def map_layer(
     feasible = [i for i in order if fits[i]]
     position = {i: p for p, i in enumerate(order)}
 
+    made: dict[int, Mapping] = {}
+
     def mapping(i):
-        return attrs.evolve(
-            base,
-            mode="fixed",
-            tile_h=int(space.tile_h[i]),
-            tile_w=int(space.tile_w[i]),
-            filters_per_job=int(space.fpj[i]),
-            channel_splits=int(space.splits[i]),
-        )
+        if i not in made:
+            made[i] = attrs.evolve(
+                base,
+                mode="fixed",
+                tile_h=int(space.tile_h[i]),
+                tile_w=int(space.tile_w[i]),
+                filters_per_job=int(space.fpj[i]),
+                channel_splits=int(space.splits[i]),
+            )
+        return made[i]
+
+    def units_of(i):
+        return space.units[int(space.fpj[i]), int(space.splits[i])]
 
     # best first over (score or bound, jobs, position): an entry is a candidate at one of
     # four stages, each key at most the next: its hardware bound, its plan's dispatch bound,
@@ -599,6 +632,8 @@ def map_layer(
     exhaustive, evaluated, best = True, 0, None
     blind = type(policy).__module__ in _BUFFER_BLIND
     shared = cache.dispatch if cache is not None and blind else None
+    shared_plans = cache.plans if cache is not None and blind else None
+    keys: dict[int, tuple] = {}  # a candidate's key in the cache
 
     def lower(i, key):
         energy_lb = (
@@ -614,10 +649,10 @@ def map_layer(
             best = next(k for k in scored if k[3] == i)
             break
         if stage == _HARDWARE:  # the dispatch bound, kept across buffer sizes
-            key_i = _key(pruned, mapping(i), hw, policy, engine)
+            key_i = keys[i] = _key(pruned, mapping(i), hw, policy, engine)
             dispatch = shared.get(key_i) if shared is not None else None
             if dispatch is None:
-                planned = _plan(pruned, mapping(i), hw, policy)
+                planned = _plan(pruned, mapping(i), hw, policy, units_of(i))
                 if isinstance(planned, str):  # no plan: refused at the next stage
                     plans[i], dispatch = planned, 0
                 else:
@@ -628,8 +663,14 @@ def map_layer(
             heapq.heappush(heap, (lower(i, key), n_jobs, pos, _DISPATCHED, i))
             continue
         if stage == _DISPATCHED:  # the plan on these buffers, and its memory bound
-            planned = plans.pop(i, None) or _plan(pruned, mapping(i), hw, policy)
-            refusal = planned if isinstance(planned, str) else planned.refusal
+            planned = plans.pop(i, None)
+            if planned is None and shared_plans is not None:
+                planned = shared_plans.get(keys[i])
+            if planned is None:
+                planned = _plan(pruned, mapping(i), hw, policy, units_of(i))
+            if shared_plans is not None:
+                shared_plans[keys[i]] = planned
+            refusal = _refusal(planned, hw)
             if refusal is not None:
                 refused.append((i, refusal))
                 continue
