@@ -309,3 +309,78 @@ def test_the_default_scenarios_choices_are_pinned():
     chosen = _default()
     assert _labels(chosen) == DEFAULT_CHOICES
     assert sum(c.cycles for c in chosen.values()) == 6_010_649
+
+
+@pytest.mark.slow
+@FAST
+@given(
+    pruned=layers,
+    hw=hardware,
+    grow=st.sampled_from([1, 2, 64]),
+    outputs=st.sampled_from([1, 1, 4]),
+)
+def test_a_kept_evaluation_is_the_run_the_other_buffers_give(pruned, hw, grow, outputs):
+    """Evaluations reuses a run on a sweep's next point when the weight and input buffers
+    hold every block (closed form: on any output buffer holding its peak; SimPy: on the same
+    output buffer): each outcome it gives equals a fresh evaluation there, with and without
+    a cutoff, on every candidate that fits."""
+    other = attrs.evolve(
+        hw,
+        weight_buffer_bytes=hw.weight_buffer_bytes * grow,
+        input_buffer_bytes=hw.input_buffer_bytes * grow,
+        output_buffer_bytes=hw.output_buffer_bytes * outputs,
+    )
+    cache = Evaluations()
+    space = candidates(pruned, AUTO, hw, EnergyTable())
+    for i in range(len(space.n_jobs)):
+        m = Mapping(
+            tile_h=int(space.tile_h[i]),
+            tile_w=int(space.tile_w[i]),
+            filters_per_job=int(space.fpj[i]),
+            channel_splits=int(space.splits[i]),
+        )
+        first, _ = _evaluate(pruned, m, hw, LPT(), "auto", EnergyTable(), cache, True)
+        for cutoff in (None, None if first is None else first[0] - 1):
+            args = (pruned, m, other, LPT(), "auto", EnergyTable())
+            kept = _evaluate(*args, cache, True, None, cutoff)
+            assert kept == _evaluate(*args, None, True, None, cutoff)
+
+
+def test_a_simpy_run_is_reused_only_on_the_same_output_buffer(monkeypatch):
+    # 2 channel splits on 6x6 tiles: the partial sums overflow a 512 B output buffer (SimPy
+    # runs it), while 64 KiB buffers hold every weight and input block
+    import accelsim.engine.mapper as mapper
+
+    pruned = _layer(6, 8, 4, 3, 0.5, 1)
+    hw = Hardware(
+        pe_rows=2,
+        pe_cols=2,
+        macs_per_cycle=4,
+        weight_buffer_bytes=65536,
+        input_buffer_bytes=65536,
+        output_buffer_bytes=512,
+        dram_bytes_per_cycle=4,
+    )
+    m = Mapping(tile_h=6, tile_w=6, filters_per_job=1, channel_splits=2)
+    cache = Evaluations()
+    first, _ = _evaluate(pruned, m, hw, LPT(), "auto", EnergyTable(), cache, True)
+    larger = attrs.evolve(hw, output_buffer_bytes=2048)
+    fresh, _ = _evaluate(pruned, m, larger, LPT(), "auto", EnergyTable(), None, True)
+    assert first == (1786, None) and fresh == (682, None)
+    assert _evaluate(pruned, m, larger, LPT(), "auto", EnergyTable(), cache, True)[0] == fresh
+    # other weight and input buffers that hold every block: the same run, not simulated again
+    monkeypatch.setattr(mapper, "simulate", None)
+    other = attrs.evolve(hw, weight_buffer_bytes=4096, input_buffer_bytes=1 << 20)
+    assert _evaluate(pruned, m, other, LPT(), "auto", EnergyTable(), cache, True)[0] == first
+
+
+def test_a_sweeps_next_point_reuses_the_dispatch_bounds_of_a_new_policy_object():
+    # every point of a sweep loads its own policy: its key is the class and options, not
+    # the object's address
+    pruned = _layer(8, 8, 8, 3, 0.5, 1)
+    cache = Evaluations()
+    first = map_layer(pruned, AUTO, Hardware(input_buffer_bytes=8192), LPT(), cache=cache)
+    known = dict(cache.dispatch)
+    assert known
+    again = map_layer(pruned, AUTO, Hardware(input_buffer_bytes=16384), LPT(), cache=cache)
+    assert again.cycles <= first.cycles and cache.dispatch == known

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import math
 import time
 from collections.abc import Callable
 
@@ -328,15 +329,19 @@ class _Run:
 
     run: LayerRun
     dram: np.ndarray  # bytes by (operand, cause)
-    needs: tuple[int, int, int] | None  # weight, input, output bytes; None: this hw only
+    needs: tuple | None  # weight, input bytes, output bytes from and to (_needs); None: this hw
 
 
 class Evaluations:
     """Evaluations kept across hardware that differs only in buffer capacities (a buffer
-    sweep's points). A closed-form run whose weight and input blocks all fit at once and
-    whose output tiles never overflow is the same run on any buffers that still hold
-    them (accelsim.engine.closed_form: nothing then waits for space), so it is reused there, its
-    energy recomputed for the new buffers; any other run is kept for its own hardware."""
+    sweep's points). When the weight and input buffers hold all of a layer's blocks at once,
+    every load is issued at the start and none waits for space or evicts, so neither size
+    changes the run. A closed-form run, whose output tiles never overflow, is then the same
+    run on any buffers that still hold its blocks and its output peak (nothing waits for
+    space, accelsim.engine.closed_form), so it is reused there, its energy recomputed for
+    the new buffers; a SimPy run of a static plan (its output tiles overflow) on any that
+    hold its blocks and have the same output buffer; any other run is kept for its own
+    hardware."""
 
     def __init__(self):
         self._runs: dict = {}
@@ -352,14 +357,14 @@ class Evaluations:
             if entry.needs is None:
                 if entry.hw == hw:
                     return entry.value
-            elif all(
-                n <= c
-                for n, c in zip(
-                    entry.needs,
-                    (hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes),
-                )
-            ):
-                return entry.value
+            else:
+                weights, inputs, out_from, out_to = entry.needs
+                if (
+                    weights <= hw.weight_buffer_bytes
+                    and inputs <= hw.input_buffer_bytes
+                    and out_from <= hw.output_buffer_bytes <= out_to
+                ):
+                    return entry.value
         return None
 
     def put(self, key, hw: Hardware, value) -> None:
@@ -428,17 +433,28 @@ class _Cycles:
     """An evaluation that scored cycles alone (the objective needs no energy)."""
 
     cycles: int
-    needs: tuple[int, int, int] | None  # as _Run.needs
+    needs: tuple | None  # as _Run.needs
 
 
-def _needs(layer, hw: Hardware, output_peak: int) -> tuple[int, int, int] | None:
-    """What a closed-form run of `layer` needs of the buffers to be the same run on others:
-    every weight and input block at once, and its output peak (every output block when some
-    are used more than once); None when these buffers do not hold that (the blocks stream)."""
-    out = int(layer.output_bytes.sum()) if (layer.output_uses > 1).any() else output_peak
-    needs = (int(layer.weight_bytes.sum()), int(layer.input_bytes.sum()), out)
-    capacity = (hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes)
-    return needs if all(n <= c for n, c in zip(needs, capacity)) else None
+def _needs(layer, hw: Hardware, output_peak: int | None) -> tuple | None:
+    """What a run of `layer` needs of the buffers to be the same run on others (Evaluations):
+    every weight and input block at once, and an output buffer from-to: a closed-form run's
+    output peak (every output block when some are used more than once) and up; a SimPy run
+    (`output_peak` None) this output buffer exactly. None when these buffers do not hold
+    every block (the blocks stream)."""
+    capacity = hw.output_buffer_bytes
+    if output_peak is None:
+        out_from, out_to = capacity, capacity
+    else:
+        out_from = int(layer.output_bytes.sum()) if (layer.output_uses > 1).any() else output_peak
+        out_to = math.inf
+    needs = (int(layer.weight_bytes.sum()), int(layer.input_bytes.sum()), out_from, out_to)
+    fits = (
+        needs[0] <= hw.weight_buffer_bytes
+        and needs[1] <= hw.input_buffer_bytes
+        and out_from <= capacity
+    )
+    return needs if fits else None
 
 
 @frozen
@@ -457,11 +473,21 @@ def _key(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, en
         pruned.layer.name,
         id(pruned),
         mapping,
-        policy.name,
-        repr(policy),
+        _policy_key(policy),
         engine,
         _without_buffers(hw),
     )
+
+
+def _policy_key(policy) -> tuple:
+    """A policy's class and options, which its plans depend on: a sweep makes a new policy
+    object per point, so its repr (which names its address) would never match the last
+    point's and nothing would be reused."""
+    options = tuple(
+        (k, _policy_key(v) if hasattr(v, "plan") else repr(v))
+        for k, v in sorted(vars(policy).items())
+    )
+    return type(policy).__module__, type(policy).__qualname__, policy.name, options
 
 
 @functools.lru_cache(maxsize=64)
@@ -543,7 +569,8 @@ def _cycles(
         return None
     except AccelsimError as exc:
         return str(exc)
-    return _Cycles(run.cycles, None)
+    # a static plan's SimPy run is kept for other weight and input buffers that hold it
+    return _Cycles(run.cycles, None if planned.bc is None else _needs(layer, hw, None))
 
 
 def _simulate(
