@@ -588,6 +588,8 @@ def _lock_step_finish(start, off, m_pe, m_c, back, prev, ready, noc, depth_one):
         return _lock_step_members(start, off, m_c, back, prev, ready, noc)
     held = np.flatnonzero(back >= 0)
     g, gb, cb = gid[held], gid[back[held]], m_c[back[held]]
+    if (gb == g - 1).all():  # each broadcast waits on the one before only: a scan
+        return _lock_step_rounds(start, g, cb, ready, noc)[gid] + m_c
     o = np.lexsort((cb, gb, g))
     g, gb, cb = g[o], gb[o], cb[o]
     last = np.ones(len(g), dtype=bool)  # the longest of each (broadcast, earlier broadcast)
@@ -607,6 +609,18 @@ def _lock_step_finish(start, off, m_pe, m_c, back, prev, ready, noc, depth_one):
         t += n
         delivered[k] = t
     return np.asarray(delivered, dtype=np.int64)[gid] + m_c
+
+
+def _lock_step_rounds(start, g, cb, ready, noc):
+    """Deliveries at depth 1 when every member's previous job was in the broadcast just
+    before (lock-step rounds: each PE in every broadcast): with c_g the longest of those
+    jobs, T[g] = max(T[g-1] + c_g, ready[g]) + noc[g], since T[g-1] + c_g >= T[g-1]. A
+    max-plus scan: with A the running sum of c + noc, T[g] = A[g] + max(start, the
+    running max of ready + noc - A), exact in integers."""
+    longest = np.zeros(len(noc), dtype=np.int64)
+    np.maximum.at(longest, g, cb)
+    total = np.cumsum(longest + noc)
+    return total + np.maximum(np.maximum.accumulate(ready + noc - total), start)
 
 
 def _lock_step_members(start, off, m_c, back, prev, ready, noc):
