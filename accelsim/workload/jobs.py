@@ -10,6 +10,7 @@ Jobs are listed in canonical order: tile-major, then unit.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -145,10 +146,12 @@ def _scaled(count: np.ndarray, density: np.ndarray) -> np.ndarray:
     return np.where(density >= 1, count, np.ceil(np.round(count * density, 6))).astype(np.int64)
 
 
+@functools.lru_cache(maxsize=4096)
 def _spans(out_len: int, tile: int, stride: int, pad_begin: int, extent: int, in_len: int):
     """Output ranges of the tiles along one axis, and the input range each one reads: from
     the first window's first row to the last window's last (`extent` rows each, a dilated
-    kernel's span; rows a dilated window skips inside that range are read too)."""
+    kernel's span; rows a dilated window skips inside that range are read too). Kept per
+    axis and tile (a tuple: shared), since the mapper asks again for every filter cut."""
     tile = out_len if tile == 0 else min(tile, out_len)
     spans = []
     for o0 in range(0, out_len, tile):
@@ -160,7 +163,7 @@ def _spans(out_len: int, tile: int, stride: int, pad_begin: int, extent: int, in
     for _, _, i0, i1 in spans:
         unique.append(max(0, i1 - max(i0, covered)))
         covered = max(covered, i1)
-    return [(n_out, n_in, u) for (n_out, n_in, _, _), u in zip(spans, unique)]
+    return tuple((n_out, n_in, u) for (n_out, n_in, _, _), u in zip(spans, unique))
 
 
 @frozen
