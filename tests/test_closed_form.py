@@ -132,6 +132,14 @@ def test_the_end_alone_is_the_timelines_end(layers, mapping, hw, policy):
     timeline, _ = closed_form.timeline_or_note(layer, bc, hw, False)
     got = closed_form.end_and_output_peak(layer, bc, hw)
     assert got == (None if timeline is None else (timeline.end, timeline.peaks[2]))
+    # the floor the mapper reads to skip a closed form whose output tiles surely overflow
+    if closed_form.not_exact_because(layer, hw, False) is None:
+        try:
+            peak = closed_form.run_layer(layer, bc, hw, 0).peaks[2]
+        except closed_form.NotExact:
+            peak = None
+        if peak is not None:
+            assert closed_form.output_peak_floor(layer, bc, hw) <= peak
     # the lean dispatch loop against the recording one, on the plan's own broadcasts
     by_pe, prev, _, _, noc = closed_form._deliveries(layer, bc, hw)
     counts = np.bincount(bc.pe, minlength=hw.n_pes)

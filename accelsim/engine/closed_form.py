@@ -155,6 +155,28 @@ def overflows(timeline: LayerTimeline, hw: Hardware) -> str | None:
     )
 
 
+def output_peak_floor(layer: LayerJobs, bc: Broadcasts, hw: Hardware) -> int:
+    """A lower bound on the output peak of the layer's closed-form timeline (whose output
+    buffer is unbounded), from its broadcasts alone: at depth 1 every member of a broadcast
+    starts its job when the broadcast is delivered, and each output tile is held from its
+    first job's start until its write-back, after its last job ends; so the distinct tiles
+    of one broadcast's members whose jobs take a cycle or more are held at once. Above the
+    output buffer, the closed form would find its tiles overflow: the mapper then runs SimPy
+    at once. 0 at other depths."""
+    if hw.input_queue_depth != 1 or not bc.n_groups:
+        return 0
+    gid = np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets))
+    busy = np.asarray(layer.cycles, dtype=np.int64)[bc.job] > 0
+    tile = layer.column("output_block")[bc.job]
+    n_tiles = max(len(layer.output_bytes), 1)
+    pairs = np.unique(gid[busy] * n_tiles + tile[busy])  # (broadcast, tile), each once
+    held = np.zeros(bc.n_groups, dtype=np.int64)
+    np.add.at(
+        held, pairs // n_tiles, np.asarray(layer.output_bytes, dtype=np.int64)[pairs % n_tiles]
+    )
+    return int(held.max(initial=0))
+
+
 @frozen
 class LayerTimeline:
     """What the closed form computes for one layer, in the trace's own columns."""

@@ -554,7 +554,13 @@ def _cycles(
     cycles first (the candidate cannot win: it is not run to its end)."""
     layer = planned.layer
     try:
-        if engine != "simpy" and planned.bc is not None:
+        # the closed form where it may be exact: not where its own output tiles surely
+        # overflow (it would run to say so)
+        if (
+            engine != "simpy"
+            and planned.bc is not None
+            and closed_form.output_peak_floor(layer, planned.bc, hw) <= hw.output_buffer_bytes
+        ):
             got = closed_form.end_and_output_peak(layer, planned.bc, hw, cutoff)
             if got is not None:
                 return _Cycles(got[0], _needs(layer, hw, got[1]))
