@@ -682,8 +682,10 @@ def map_layer(
             best = next(k for k in scored if k[3] == i)
             break
         if stage == _HARDWARE:  # the dispatch bound, kept across buffer sizes
-            key_i = keys[i] = _key(pruned, mapping(i), hw, policy, engine)
-            dispatch = shared.get(key_i) if shared is not None else None
+            dispatch = None
+            if shared is not None:
+                key_i = keys[i] = _key(pruned, mapping(i), hw, policy, engine)
+                dispatch = shared.get(key_i)
             if dispatch is None:
                 planned = _plan(pruned, mapping(i), hw, policy, units_of(i))
                 if isinstance(planned, str):  # no plan: refused at the next stage
