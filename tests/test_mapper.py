@@ -384,3 +384,17 @@ def test_a_sweeps_next_point_reuses_the_dispatch_bounds_of_a_new_policy_object()
     assert known
     again = map_layer(pruned, AUTO, Hardware(input_buffer_bytes=16384), LPT(), cache=cache)
     assert again.cycles <= first.cycles and cache.dispatch == known
+
+
+def test_the_plans_a_sweep_keeps_stay_within_their_job_budget(monkeypatch):
+    import accelsim.engine.mapper as mapper
+
+    pruned = _layer(8, 8, 8, 3, 0.5, 1)
+    hws = [Hardware(input_buffer_bytes=b) for b in (8192, 16384)]
+    unlimited = Evaluations()
+    expected = [map_layer(pruned, AUTO, hw, LPT(), cache=unlimited).cycles for hw in hws]
+    assert unlimited.plan_jobs > 200
+    monkeypatch.setattr(mapper, "KEPT_PLAN_JOBS", 200)
+    capped = Evaluations()
+    assert [map_layer(pruned, AUTO, hw, LPT(), cache=capped).cycles for hw in hws] == expected
+    assert 0 < capped.plan_jobs <= 200

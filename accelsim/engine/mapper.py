@@ -67,6 +67,7 @@ from accelsim.workload.jobs import LayerJobs, _spans, build_layer_jobs, layer_un
 from accelsim.workload.sparsity.pruning import PrunedLayer, PrunedNetwork
 
 MAX_LAYER_JOBS = 4096  # a finer cut is left out of the space: it costs time, not insight
+KEPT_PLAN_JOBS = 500_000  # jobs of the plans a sweep keeps across points (Evaluations)
 
 
 def _counts(length: int) -> list[int]:
@@ -349,8 +350,18 @@ class Evaluations:
         # for every hardware with the same other fields
         self.dispatch: dict = {}
         # and so do its jobs and plan (_BUFFER_BLIND policies): kept for the candidates
-        # whose bound let them be planned on some point's buffers, likely again on the next
+        # whose bound let them be planned on some point's buffers, likely again on the next,
+        # up to KEPT_PLAN_JOBS jobs in all
         self.plans: dict = {}
+        self.plan_jobs = 0
+
+    def keep_plan(self, key, planned) -> None:
+        """Keep a plan for the next points while the kept plans hold fewer than
+        KEPT_PLAN_JOBS jobs (about 130 B each: a sweep of a large network stays in memory)."""
+        jobs = 0 if isinstance(planned, str) else planned.layer.n_jobs
+        if key not in self.plans and self.plan_jobs + jobs <= KEPT_PLAN_JOBS:
+            self.plans[key] = planned
+            self.plan_jobs += jobs
 
     def get(self, key, hw: Hardware):
         for entry in self._runs.get(key, ()):
@@ -703,8 +714,8 @@ def map_layer(
                 planned = shared_plans.get(keys[i])
             if planned is None:
                 planned = _plan(pruned, mapping(i), hw, policy, units_of(i))
-            if shared_plans is not None:
-                shared_plans[keys[i]] = planned
+            if cache is not None and shared_plans is not None:
+                cache.keep_plan(keys[i], planned)
             refusal = _refusal(planned, hw)
             if refusal is not None:
                 refused.append((i, refusal))
