@@ -119,7 +119,7 @@ def test_the_closed_form_equals_simpy_wherever_it_runs(layers, mapping, hw, poli
 STATIC_POLICIES = st.sampled_from(["round-robin", "lpt", "kk", "density-grouping", LptByUnits()])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layers=conv_layers(max_layers=1), mapping=mappings, hw=hardware, policy=STATIC_POLICIES)
 def test_the_end_alone_is_the_timelines_end(layers, mapping, hw, policy):
     """Scoring (end_and_output_peak) and the dispatch bound skip the stage timeline: the
