@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from typing import NamedTuple
@@ -20,8 +21,10 @@ class Rate(NamedTuple):
     denominator: int
 
 
+@functools.lru_cache(maxsize=256)
 def exact_rate(bytes_per_cycle: float) -> Rate | None:
-    """A bandwidth as an exact Rate (None for infinite), read from its decimal text."""
+    """A bandwidth as an exact Rate (None for infinite), read from its decimal text. Kept
+    per value: the mapper's bounds ask it thousands of times for the same few rates."""
     if math.isinf(bytes_per_cycle):
         return None
     exact = Fraction(str(bytes_per_cycle))

@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from simkit import conv, conv_layers, fitted, jobs_for, pruned
 
 from accelsim.config import EnergyTable, Hardware, Mapping
-from accelsim.engine.assemble import simulate
+from accelsim.engine import closed_form
+from accelsim.engine.assemble import layer_problem, simulate
 from accelsim.engine.broadcasts import broadcasts
 from accelsim.engine.hw.dispatch import static_groups
 from accelsim.errors import ConfigError
 from accelsim.outputs.report import build_report
-from accelsim.policies import load_policy
+from accelsim.policies import load_policy, plan_layer
 from accelsim.trace import Cause, Operand
 
 CAPACITIES = st.sampled_from([64, 512, 4096, 10**7, math.inf])
@@ -113,6 +114,47 @@ def test_the_closed_form_equals_simpy_wherever_it_runs(layers, mapping, hw, poli
     ):
         assert 0 <= lv["level"][lv["buffer"] == b].min(initial=0)
         assert lv["level"][lv["buffer"] == b].max(initial=0) <= cap
+
+
+STATIC_POLICIES = st.sampled_from(["round-robin", "lpt", "kk", "density-grouping", LptByUnits()])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=conv_layers(max_layers=1), mapping=mappings, hw=hardware, policy=STATIC_POLICIES)
+def test_the_end_alone_is_the_timelines_end(layers, mapping, hw, policy):
+    """Scoring (end_and_output_peak) and the dispatch bound skip the stage timeline: the
+    same end and output peak as the whole timeline, and the same job ends as the loop that
+    records it."""
+    layer = jobs_for(layers, mapping, hw)[0]
+    hw = fitted(hw, [layer], slack=1)
+    chosen = policy if isinstance(policy, LptByUnits) else load_policy(policy)
+    bc = broadcasts(plan_layer(chosen, layer_problem(layer, hw)).queues, layer)
+    timeline, _ = closed_form.timeline_or_note(layer, bc, hw, False)
+    got = closed_form.end_and_output_peak(layer, bc, hw)
+    assert got == (None if timeline is None else (timeline.end, timeline.peaks[2]))
+    # the floor the mapper reads to skip a closed form whose output tiles surely overflow
+    if closed_form.not_exact_because(layer, hw, False) is None:
+        try:
+            peak = closed_form.run_layer(layer, bc, hw, 0).peaks[2]
+        except closed_form.NotExact:
+            peak = None
+        if peak is not None:
+            assert closed_form.output_peak_floor(layer, bc, hw) <= peak
+    # the lean dispatch loop against the recording one, on the plan's own broadcasts
+    by_pe, prev, _, _, noc = closed_form._deliveries(layer, bc, hw)
+    counts = np.bincount(bc.pe, minlength=hw.n_pes)
+    back = closed_form._back(by_pe, counts, hw.input_queue_depth)
+    rng = np.random.default_rng(len(noc))
+    ready_w, ready_i = (rng.integers(0, 50, len(noc)) for _ in range(2))
+    cycles = np.asarray(layer.cycles, dtype=np.int64)[bc.job]
+    one = hw.input_queue_depth == 1
+    _, finish, _ = closed_form._lock_step(
+        3, bc.offsets, bc.pe, cycles, back, prev, ready_w, ready_i, noc, one
+    )
+    lean = closed_form._lock_step_finish(
+        3, bc.offsets, bc.pe, cycles, back, prev, np.maximum(ready_w, ready_i), noc, one
+    )
+    assert np.array_equal(finish, lean)
 
 
 def test_ideal_memory_runs_every_static_layer_in_closed_form():

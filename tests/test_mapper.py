@@ -243,3 +243,158 @@ def test_energy_objective_is_no_worse_in_energy():
     assert by_energy.energy_pj <= outcome[1]
     assert by_cycles.cycles <= by_energy.cycles
     assert by_cycles.energy_pj is None  # the cycles objective leaves energy to the run
+
+
+# The default scenario's choices (label, cycles), pinned: making the search faster must not
+# change a single one (the first score out of its heap is the least of the space)
+DEFAULT_CHOICES = {
+    "conv1": ("14x14 f4 s1", 927321),
+    "layer1.0.conv1": ("28x28 f1 s1", 270340),
+    "layer1.0.conv2": ("19x19 f8 s4", 274744),
+    "layer1.1.conv1": ("10x10 f8 s2", 347231),
+    "layer1.1.conv2": ("10x10 f8 s2", 353502),
+    "layer2.0.conv1": ("14x14 f4 s1", 177100),
+    "layer2.0.conv2": ("14x14 f2 s1", 400395),
+    "layer2.0.downsample.0": ("3x3 f8 s1", 24812),
+    "layer2.1.conv1": ("14x14 f1 s2", 258509),
+    "layer2.1.conv2": ("14x14 f1 s1", 264104),
+    "layer3.0.conv1": ("7x7 f4 s4", 137322),
+    "layer3.0.conv2": ("14x14 f2 s1", 329944),
+    "layer3.0.downsample.0": ("7x7 f8 s8", 56129),
+    "layer3.1.conv1": ("14x14 f2 s1", 395791),
+    "layer3.1.conv2": ("14x14 f1 s1", 400495),
+    "layer4.0.conv1": ("7x7 f4 s4", 204726),
+    "layer4.0.conv2": ("7x7 f2 s8", 398402),
+    "layer4.0.downsample.0": ("7x7 f8 s8", 26219),
+    "layer4.1.conv1": ("7x7 f2 s8", 398554),
+    "layer4.1.conv2": ("7x7 f2 s8", 332627),
+    "fc": ("1x1 f4 s8", 32382),
+}
+# the buffer sweep's smallest point (16 KiB inputs, 8 KiB weights, 16 KiB outputs): blocks
+# stream, output tiles overflow (SimPy), and broadcasts are refused when planned
+SMALL_BUFFERS = {"input_buffer_bytes": 16384, "weight_buffer_bytes": 8192}
+SMALL_CHOICES = {"layer2.0.downsample.0": ("3x3 f8 s1", 24812), "fc": ("1x1 f4 s8", 32543)}
+
+
+def _default(layers=None, **hardware):
+    from accelsim.policies import load_policy
+    from accelsim.scenario import load_scenario
+
+    sc = load_scenario("scenarios/default.toml")
+    hw = attrs.evolve(sc.hardware, **hardware)
+    policy = load_policy(sc.policy, sc.policy_options)
+    auto = attrs.evolve(sc.mapping, mode="auto", tile_h=0, tile_w=0)
+    cache = Evaluations()
+    return {
+        p.layer.name: map_layer(p, auto, hw, policy, sc.engine, sc.energy, cache)
+        for p in sc.pruned().layers
+        if layers is None or p.layer.name in layers
+    }
+
+
+def _labels(chosen):
+    from accelsim.engine.mapper import label
+
+    return {name: (label(c.mapping), c.cycles) for name, c in chosen.items()}
+
+
+def test_choices_on_small_buffers_are_pinned():
+    chosen = _default(SMALL_CHOICES, output_buffer_bytes=16384, **SMALL_BUFFERS)
+    assert _labels(chosen) == SMALL_CHOICES
+    assert all(c.exhaustive for c in chosen.values())
+
+
+@pytest.mark.slow
+def test_the_default_scenarios_choices_are_pinned():
+    chosen = _default()
+    assert _labels(chosen) == DEFAULT_CHOICES
+    assert sum(c.cycles for c in chosen.values()) == 6_010_649
+
+
+@pytest.mark.slow
+@FAST
+@given(
+    pruned=layers,
+    hw=hardware,
+    grow=st.sampled_from([1, 2, 64]),
+    outputs=st.sampled_from([1, 1, 4]),
+)
+def test_a_kept_evaluation_is_the_run_the_other_buffers_give(pruned, hw, grow, outputs):
+    """Evaluations reuses a run on a sweep's next point when the weight and input buffers
+    hold every block (closed form: on any output buffer holding its peak; SimPy: on the same
+    output buffer): each outcome it gives equals a fresh evaluation there, with and without
+    a cutoff, on every candidate that fits."""
+    other = attrs.evolve(
+        hw,
+        weight_buffer_bytes=hw.weight_buffer_bytes * grow,
+        input_buffer_bytes=hw.input_buffer_bytes * grow,
+        output_buffer_bytes=hw.output_buffer_bytes * outputs,
+    )
+    cache = Evaluations()
+    space = candidates(pruned, AUTO, hw, EnergyTable())
+    for i in range(len(space.n_jobs)):
+        m = Mapping(
+            tile_h=int(space.tile_h[i]),
+            tile_w=int(space.tile_w[i]),
+            filters_per_job=int(space.fpj[i]),
+            channel_splits=int(space.splits[i]),
+        )
+        first, _ = _evaluate(pruned, m, hw, LPT(), "auto", EnergyTable(), cache, True)
+        for cutoff in (None, None if first is None else first[0] - 1):
+            args = (pruned, m, other, LPT(), "auto", EnergyTable())
+            kept = _evaluate(*args, cache, True, None, cutoff)
+            assert kept == _evaluate(*args, None, True, None, cutoff)
+
+
+def test_a_simpy_run_is_reused_only_on_the_same_output_buffer(monkeypatch):
+    # 2 channel splits on 6x6 tiles: the partial sums overflow a 512 B output buffer (SimPy
+    # runs it), while 64 KiB buffers hold every weight and input block
+    import accelsim.engine.mapper as mapper
+
+    pruned = _layer(6, 8, 4, 3, 0.5, 1)
+    hw = Hardware(
+        pe_rows=2,
+        pe_cols=2,
+        macs_per_cycle=4,
+        weight_buffer_bytes=65536,
+        input_buffer_bytes=65536,
+        output_buffer_bytes=512,
+        dram_bytes_per_cycle=4,
+    )
+    m = Mapping(tile_h=6, tile_w=6, filters_per_job=1, channel_splits=2)
+    cache = Evaluations()
+    first, _ = _evaluate(pruned, m, hw, LPT(), "auto", EnergyTable(), cache, True)
+    larger = attrs.evolve(hw, output_buffer_bytes=2048)
+    fresh, _ = _evaluate(pruned, m, larger, LPT(), "auto", EnergyTable(), None, True)
+    assert first == (1786, None) and fresh == (682, None)
+    assert _evaluate(pruned, m, larger, LPT(), "auto", EnergyTable(), cache, True)[0] == fresh
+    # other weight and input buffers that hold every block: the same run, not simulated again
+    monkeypatch.setattr(mapper, "simulate", None)
+    other = attrs.evolve(hw, weight_buffer_bytes=4096, input_buffer_bytes=1 << 20)
+    assert _evaluate(pruned, m, other, LPT(), "auto", EnergyTable(), cache, True)[0] == first
+
+
+def test_a_sweeps_next_point_reuses_the_dispatch_bounds_of_a_new_policy_object():
+    # every point of a sweep loads its own policy: its key is the class and options, not
+    # the object's address
+    pruned = _layer(8, 8, 8, 3, 0.5, 1)
+    cache = Evaluations()
+    first = map_layer(pruned, AUTO, Hardware(input_buffer_bytes=8192), LPT(), cache=cache)
+    known = dict(cache.dispatch)
+    assert known
+    again = map_layer(pruned, AUTO, Hardware(input_buffer_bytes=16384), LPT(), cache=cache)
+    assert again.cycles <= first.cycles and cache.dispatch == known
+
+
+def test_the_plans_a_sweep_keeps_stay_within_their_job_budget(monkeypatch):
+    import accelsim.engine.mapper as mapper
+
+    pruned = _layer(8, 8, 8, 3, 0.5, 1)
+    hws = [Hardware(input_buffer_bytes=b) for b in (8192, 16384)]
+    unlimited = Evaluations()
+    expected = [map_layer(pruned, AUTO, hw, LPT(), cache=unlimited).cycles for hw in hws]
+    assert unlimited.plan_jobs > 200
+    monkeypatch.setattr(mapper, "KEPT_PLAN_JOBS", 200)
+    capped = Evaluations()
+    assert [map_layer(pruned, AUTO, hw, LPT(), cache=capped).cycles for hw in hws] == expected
+    assert 0 < capped.plan_jobs <= 200

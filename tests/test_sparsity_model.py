@@ -16,7 +16,12 @@ from accelsim.workload.sparsity.fit import (
     measured_layers,
 )
 from accelsim.workload.sparsity.pruning import SparsityProfile, prune_with_profile
-from accelsim.workload.sparsity.sparsity_model import FITTED, NEAR_EMPTY, SparsityModel
+from accelsim.workload.sparsity.sparsity_model import (
+    FITTED,
+    NEAR_EMPTY,
+    SparsityModel,
+    top_counts,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -166,3 +171,19 @@ def test_a_profile_takes_the_near_empty_model_by_name_and_refuses_other_names():
     assert (share < 0.3).sum() >= 1  # the near-empty filters, 4.2 % of 64 expected
     with pytest.raises(ConfigError, match=r"cv = 'fitted-empty': must be a number .* or one of"):
         SparsityProfile(name="p", default_cv="fitted-empty").validate("p.toml")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=st.lists(st.lists(st.integers(0, 3), min_size=6, max_size=6), min_size=1, max_size=5),
+    seed=st.integers(0, 10**6),
+)
+def test_top_counts_is_the_head_of_a_stable_descending_sort(keys, seed):
+    """place() keeps each filter's largest keys by threshold, not by sorting: the same
+    positions, ties going to the lower index, for counts from none to all."""
+    keys = np.array(keys, dtype=float)
+    counts = np.random.default_rng(seed).integers(0, keys.shape[1] + 1, len(keys))
+    order = np.argsort(-keys, axis=1, kind="stable")
+    expected = np.zeros(keys.shape, dtype=bool)
+    np.put_along_axis(expected, order, np.arange(keys.shape[1]) < counts[:, None], axis=1)
+    assert np.array_equal(top_counts(keys, counts), expected)

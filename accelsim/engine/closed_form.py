@@ -158,6 +158,28 @@ def overflows(timeline: LayerTimeline, hw: Hardware) -> str | None:
     )
 
 
+def output_peak_floor(layer: LayerJobs, bc: Broadcasts, hw: Hardware) -> int:
+    """A lower bound on the output peak of the layer's closed-form timeline (whose output
+    buffer is unbounded), from its broadcasts alone: at depth 1 every member of a broadcast
+    starts its job when the broadcast is delivered, and each output tile is held from its
+    first job's start until its write-back, after its last job ends; so the distinct tiles
+    of one broadcast's members whose jobs take a cycle or more are held at once. Above the
+    output buffer, the closed form would find its tiles overflow: the mapper then runs SimPy
+    at once. 0 at other depths."""
+    if hw.input_queue_depth != 1 or not bc.n_groups:
+        return 0
+    gid = np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets))
+    busy = np.asarray(layer.cycles, dtype=np.int64)[bc.job] > 0
+    tile = layer.column("output_block")[bc.job]
+    n_tiles = max(len(layer.output_bytes), 1)
+    pairs = np.unique(gid[busy] * n_tiles + tile[busy])  # (broadcast, tile), each once
+    held = np.zeros(bc.n_groups, dtype=np.int64)
+    np.add.at(
+        held, pairs // n_tiles, np.asarray(layer.output_bytes, dtype=np.int64)[pairs % n_tiles]
+    )
+    return int(held.max(initial=0))
+
+
 @frozen
 class LayerTimeline:
     """What the closed form computes for one layer, in the trace's own columns."""
@@ -333,18 +355,14 @@ def _run(
         finish = np.empty(n_members, dtype=np.int64)
         finish[by_pe] = _segment_scan(m_pe[by_pe], delivered[gid][by_pe], m_c[by_pe])
     else:
-        reach, finish, stages = _lock_step(
-            start,
-            off,
-            m_pe,
-            m_c,
-            _back(by_pe, counts, depth),
-            prev,
-            ready_w,
-            ready_i,
-            noc,
-            depth == 1,
-        )
+        back = _back(by_pe, counts, depth)
+        if detail:
+            reach, finish, stages = _lock_step(
+                start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth == 1
+            )
+        else:  # the end alone: no stage timeline to record
+            ready = np.maximum(ready_w, ready_i)
+            finish = _lock_step_finish(start, off, m_pe, m_c, back, prev, ready, noc, depth == 1)
     begin = finish - m_c
 
     # write-backs: each output tile when its last contribution ends, in order after the loads
@@ -494,9 +512,8 @@ def ideal_memory_end(layer: LayerJobs, bc: Broadcasts, hw: Hardware) -> int:
         gid = np.repeat(np.arange(bc.n_groups), np.diff(off))
         finish[by_pe] = _segment_scan(m_pe[by_pe], delivered[gid][by_pe], m_c[by_pe])
     else:
-        _, finish, _ = _lock_step(
-            0, off, m_pe, m_c, _back(by_pe, counts, depth), prev, zero, zero, noc, depth == 1
-        )
+        back = _back(by_pe, counts, depth)
+        finish = _lock_step_finish(0, off, m_pe, m_c, back, prev, zero, noc, depth == 1)
     m_o = layer.column("output_block")[bc.job]
     last_end = np.full(len(layer.output_bytes), -1, dtype=np.int64)
     np.maximum.at(last_end, m_o, finish)
@@ -578,6 +595,78 @@ def _lock_step(start, off, m_pe, m_c, back, prev, ready_w, ready_i, noc, depth_o
         np.asarray(finish, dtype=np.int64),
         (np.asarray(stage_t, dtype=np.int64), np.asarray(stage_state), np.asarray(stage_held)),
     )
+
+
+def _lock_step_finish(start, off, m_pe, m_c, back, prev, ready, noc, depth_one):
+    """_lock_step's job ends alone (no stage timeline), with `ready` the max of its two
+    operand times: what a bound or a score needs, at a fraction of the cost.
+
+    Why it is the same number: a broadcast's delivery is max(previous delivery, ready, the
+    ends of the jobs holding its members' slots) + NoC cycles, the order of those maxima
+    does not matter. At depth 1 a slot is held by the member's previous job, which ends at
+    its own broadcast's delivery plus its cycles, so a broadcast waits on (earlier
+    broadcast, cycles) pairs: only the longest per earlier broadcast counts, and lock-step
+    rounds have about one such pair per broadcast instead of one per member."""
+    n_groups = len(noc)
+    gid = np.repeat(np.arange(n_groups), np.diff(off))
+    if not depth_one:
+        return _lock_step_members(start, off, m_c, back, prev, ready, noc)
+    held = np.flatnonzero(back >= 0)
+    g, gb, cb = gid[held], gid[back[held]], m_c[back[held]]
+    if (gb == g - 1).all():  # each broadcast waits on the one before only: a scan
+        return _lock_step_rounds(start, g, cb, ready, noc)[gid] + m_c
+    o = np.lexsort((cb, gb, g))
+    g, gb, cb = g[o], gb[o], cb[o]
+    last = np.ones(len(g), dtype=bool)  # the longest of each (broadcast, earlier broadcast)
+    last[:-1] = (g[1:] != g[:-1]) | (gb[1:] != gb[:-1])
+    g, gb, cb = g[last], gb[last], cb[last]
+    bounds = np.searchsorted(g, np.arange(n_groups + 1)).tolist()
+    gb_l, cb_l = gb.tolist(), cb.tolist()
+    delivered = [0] * n_groups
+    t = start
+    for k, (r, n) in enumerate(zip(ready.tolist(), noc.tolist())):
+        if r > t:
+            t = r
+        for j in range(bounds[k], bounds[k + 1]):
+            v = delivered[gb_l[j]] + cb_l[j]
+            if v > t:
+                t = v
+        t += n
+        delivered[k] = t
+    return np.asarray(delivered, dtype=np.int64)[gid] + m_c
+
+
+def _lock_step_rounds(start, g, cb, ready, noc):
+    """Deliveries at depth 1 when every member's previous job was in the broadcast just
+    before (lock-step rounds: each PE in every broadcast): with c_g the longest of those
+    jobs, T[g] = max(T[g-1] + c_g, ready[g]) + noc[g], since T[g-1] + c_g >= T[g-1]. A
+    max-plus scan: with A the running sum of c + noc, T[g] = A[g] + max(start, the
+    running max of ready + noc - A), exact in integers."""
+    longest = np.zeros(len(noc), dtype=np.int64)
+    np.maximum.at(longest, g, cb)
+    total = np.cumsum(longest + noc)
+    return total + np.maximum(np.maximum.accumulate(ready + noc - total), start)
+
+
+def _lock_step_members(start, off, m_c, back, prev, ready, noc):
+    """_lock_step_finish at depths above 1: a member's slot is held by the job `depth`
+    places earlier, and it starts once its previous job ends; a loop over members."""
+    off, c, back, prev = (a.tolist() for a in (off, m_c, back, prev))
+    finish = [0] * len(c)
+    t = start
+    for g, (r, n) in enumerate(zip(ready.tolist(), noc.tolist())):
+        if r > t:
+            t = r
+        lo, hi = off[g], off[g + 1]
+        for m in range(lo, hi):
+            b = back[m]
+            if b >= 0 and finish[b] > t:
+                t = finish[b]
+        t += n
+        for m in range(lo, hi):
+            b = prev[m]
+            finish[m] = (t if b < 0 or finish[b] <= t else finish[b]) + c[m]
+    return np.asarray(finish, dtype=np.int64)
 
 
 class _Port:

@@ -42,7 +42,9 @@ candidates.
 
 from __future__ import annotations
 
+import functools
 import heapq
+import math
 import time
 from collections.abc import Callable
 
@@ -65,6 +67,7 @@ from accelsim.workload.jobs import LayerJobs, _spans, build_layer_jobs, layer_un
 from accelsim.workload.sparsity.pruning import PrunedLayer, PrunedNetwork
 
 MAX_LAYER_JOBS = 4096  # a finer cut is left out of the space: it costs time, not insight
+KEPT_PLAN_JOBS = 500_000  # jobs of the plans a sweep keeps across points (Evaluations)
 
 
 def _counts(length: int) -> list[int]:
@@ -186,6 +189,8 @@ class _Space:
     bound_cycles: np.ndarray
     # MAC and compulsory DRAM energy: with leakage over a cycle bound, the energy bound
     energy_fixed_pj: np.ndarray
+    # (filters per job, splits) -> its LayerUnits: made here once for every tile shape
+    units: dict = attrs.field(eq=False, repr=False)
 
 
 def _shape_stats(layer, tile_h: int, tile_w: int):
@@ -207,7 +212,7 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
     its lower bounds on cycles and energy on `hw`."""
     layer = pruned.layer
     act, n_pes = hw.activation_bits, hw.n_pes
-    units, memo = [], {}
+    units, memo, cuts = [], {}, {}
     choices = unit_choices(layer.channels_per_group)
     if max(choices) > 1:  # the kernels once, not once per chunking
         kernels = pruned.kernel_nnz()
@@ -224,6 +229,7 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
                 hw,
                 memo,
             )
+            cuts[f, k] = lu
             units.append(
                 (
                     f,
@@ -276,7 +282,7 @@ def candidates(pruned: PrunedLayer, base: Mapping, hw: Hardware, energy: EnergyT
     energy_fixed_pj = (0 if skips else pruned.pruned_macs) * energy.mac_pj + (
         w_total + inputs + outputs
     ) * energy.dram_pj_per_byte
-    return _Space(th, tw, f, k, n_jobs, need, cycles, energy_fixed_pj)
+    return _Space(th, tw, f, k, n_jobs, need, cycles, energy_fixed_pj, cuts)
 
 
 def _transfer(nbytes, bytes_per_cycle: float, floor: bool = False):
@@ -324,35 +330,52 @@ class _Run:
 
     run: LayerRun
     dram: np.ndarray  # bytes by (operand, cause)
-    needs: tuple[int, int, int] | None  # weight, input, output bytes; None: this hw only
+    needs: tuple | None  # weight, input bytes, output bytes from and to (_needs); None: this hw
 
 
 class Evaluations:
     """Evaluations kept across hardware that differs only in buffer capacities (a buffer
-    sweep's points). A closed-form run whose weight and input blocks all fit at once and
-    whose output tiles never overflow is the same run on any buffers that still hold
-    them (accelsim.engine.closed_form: nothing then waits for space), so it is reused there, its
-    energy recomputed for the new buffers; any other run is kept for its own hardware."""
+    sweep's points). When the weight and input buffers hold all of a layer's blocks at once,
+    every load is issued at the start and none waits for space or evicts, so neither size
+    changes the run. A closed-form run, whose output tiles never overflow, is then the same
+    run on any buffers that still hold its blocks and its output peak (nothing waits for
+    space, accelsim.engine.closed_form), so it is reused there, its energy recomputed for
+    the new buffers; a SimPy run of a static plan (its output tiles overflow) on any that
+    hold its blocks and have the same output buffer; any other run is kept for its own
+    hardware."""
 
     def __init__(self):
         self._runs: dict = {}
         # a candidate's dispatch bound reads no buffer (closed_form.ideal_memory_end): kept
         # for every hardware with the same other fields
         self.dispatch: dict = {}
+        # and so do its jobs and plan (_BUFFER_BLIND policies): kept for the candidates
+        # whose bound let them be planned on some point's buffers, likely again on the next,
+        # up to KEPT_PLAN_JOBS jobs in all
+        self.plans: dict = {}
+        self.plan_jobs = 0
+
+    def keep_plan(self, key, planned) -> None:
+        """Keep a plan for the next points while the kept plans hold fewer than
+        KEPT_PLAN_JOBS jobs (about 130 B each: a sweep of a large network stays in memory)."""
+        jobs = 0 if isinstance(planned, str) else planned.layer.n_jobs
+        if key not in self.plans and self.plan_jobs + jobs <= KEPT_PLAN_JOBS:
+            self.plans[key] = planned
+            self.plan_jobs += jobs
 
     def get(self, key, hw: Hardware):
         for entry in self._runs.get(key, ()):
             if entry.needs is None:
                 if entry.hw == hw:
                     return entry.value
-            elif all(
-                n <= c
-                for n, c in zip(
-                    entry.needs,
-                    (hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes),
-                )
-            ):
-                return entry.value
+            else:
+                weights, inputs, out_from, out_to = entry.needs
+                if (
+                    weights <= hw.weight_buffer_bytes
+                    and inputs <= hw.input_buffer_bytes
+                    and out_from <= hw.output_buffer_bytes <= out_to
+                ):
+                    return entry.value
         return None
 
     def put(self, key, hw: Hardware, value) -> None:
@@ -393,7 +416,9 @@ def _evaluate(
         if cycles_only:
             made = planned or _plan(pruned, mapping, hw, policy)
             got = (
-                made if isinstance(made, str) else made.refusal or _cycles(made, hw, engine, cutoff)
+                made
+                if isinstance(made, str)
+                else _refusal(made, hw) or _cycles(made, hw, engine, cutoff)
             )
         else:
             got = _simulate(pruned, mapping, hw, policy, engine)
@@ -419,27 +444,38 @@ class _Cycles:
     """An evaluation that scored cycles alone (the objective needs no energy)."""
 
     cycles: int
-    needs: tuple[int, int, int] | None  # as _Run.needs
+    needs: tuple | None  # as _Run.needs
 
 
-def _needs(layer, hw: Hardware, output_peak: int) -> tuple[int, int, int] | None:
-    """What a closed-form run of `layer` needs of the buffers to be the same run on others:
-    every weight and input block at once, and its output peak (every output block when some
-    are used more than once); None when these buffers do not hold that (the blocks stream)."""
-    out = int(layer.output_bytes.sum()) if (layer.output_uses > 1).any() else output_peak
-    needs = (int(layer.weight_bytes.sum()), int(layer.input_bytes.sum()), out)
-    capacity = (hw.weight_buffer_bytes, hw.input_buffer_bytes, hw.output_buffer_bytes)
-    return needs if all(n <= c for n, c in zip(needs, capacity)) else None
+def _needs(layer, hw: Hardware, output_peak: int | None) -> tuple | None:
+    """What a run of `layer` needs of the buffers to be the same run on others (Evaluations):
+    every weight and input block at once, and an output buffer from-to: a closed-form run's
+    output peak (every output block when some are used more than once) and up; a SimPy run
+    (`output_peak` None) this output buffer exactly. None when these buffers do not hold
+    every block (the blocks stream)."""
+    capacity = hw.output_buffer_bytes
+    if output_peak is None:
+        out_from, out_to = capacity, capacity
+    else:
+        out_from = int(layer.output_bytes.sum()) if (layer.output_uses > 1).any() else output_peak
+        out_to = math.inf
+    needs = (int(layer.weight_bytes.sum()), int(layer.input_bytes.sum()), out_from, out_to)
+    fits = (
+        needs[0] <= hw.weight_buffer_bytes
+        and needs[1] <= hw.input_buffer_bytes
+        and out_from <= capacity
+    )
+    return needs if fits else None
 
 
 @frozen
 class _Planned:
-    """A candidate's jobs and plan on the hardware, and a static plan's broadcasts."""
+    """A candidate's jobs and plan on the hardware, and a static plan's broadcasts: none of
+    them reads a buffer's capacity when the policy is _BUFFER_BLIND."""
 
     layer: LayerJobs
     plan: Plan
     bc: Broadcasts | None
-    refusal: str | None  # why it cannot run on these buffers (check_fits)
 
 
 def _key(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, engine: str):
@@ -448,27 +484,54 @@ def _key(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, en
         pruned.layer.name,
         id(pruned),
         mapping,
-        policy.name,
-        repr(policy),
+        _policy_key(policy),
         engine,
-        attrs.evolve(hw, weight_buffer_bytes=1, input_buffer_bytes=1, output_buffer_bytes=1),
+        _without_buffers(hw),
     )
 
 
-def _plan(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy) -> _Planned | str:
-    """Build and plan the candidate, with why it cannot run on these buffers (a broadcast
-    whose weights never fit, check_fits); or why it cannot be planned."""
-    layer = build_layer_jobs(0, pruned, mapping, hw)
+def _policy_key(policy) -> tuple:
+    """A policy's class and options, which its plans depend on: a sweep makes a new policy
+    object per point, so its repr (which names its address) would never match the last
+    point's and nothing would be reused."""
+    options = tuple(
+        (k, _policy_key(v) if hasattr(v, "plan") else repr(v))
+        for k, v in sorted(vars(policy).items())
+    )
+    return type(policy).__module__, type(policy).__qualname__, policy.name, options
+
+
+@functools.lru_cache(maxsize=64)
+def _without_buffers(hw: Hardware) -> Hardware:
+    """`hw` with its buffer capacities set aside: made once per hardware, not once per
+    candidate."""
+    return attrs.evolve(hw, weight_buffer_bytes=1, input_buffer_bytes=1, output_buffer_bytes=1)
+
+
+def _plan(
+    pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, units=None
+) -> _Planned | str:
+    """Build and plan the candidate; or why it cannot be planned. `units`: its LayerUnits,
+    when already made."""
+    layer = build_layer_jobs(0, pruned, mapping, hw, units)
     try:
         plan = plan_layer(policy, layer_problem(layer, hw))
     except AccelsimError as exc:
         return str(exc)
-    bc = None if plan.dynamic else broadcasts(plan.queues, layer)
+    return _Planned(layer, plan, None if plan.dynamic else broadcasts(plan.queues, layer))
+
+
+def _refusal(planned: _Planned | str, hw: Hardware) -> str | None:
+    """Why the planned candidate cannot run on these buffers (a broadcast whose weights
+    never fit, check_fits), or could not be planned; None when it can run. Asked only of
+    candidates whose dispatch bound may win: most never are."""
+    if isinstance(planned, str):
+        return planned
     try:
-        check_fits(layer, hw, bc)
+        check_fits(planned.layer, hw, planned.bc)
     except AccelsimError as exc:
-        return _Planned(layer, plan, bc, str(exc))
-    return _Planned(layer, plan, bc, None)
+        return str(exc)
+    return None
 
 
 def _dispatch_bound(planned: _Planned, hw: Hardware) -> int:
@@ -502,7 +565,13 @@ def _cycles(
     cycles first (the candidate cannot win: it is not run to its end)."""
     layer = planned.layer
     try:
-        if engine != "simpy" and planned.bc is not None:
+        # the closed form where it may be exact: not where its own output tiles surely
+        # overflow (it would run to say so)
+        if (
+            engine != "simpy"
+            and planned.bc is not None
+            and closed_form.output_peak_floor(layer, planned.bc, hw) <= hw.output_buffer_bytes
+        ):
             got = closed_form.end_and_output_peak(layer, planned.bc, hw, cutoff)
             if got is not None:
                 return _Cycles(got[0], _needs(layer, hw, got[1]))
@@ -517,7 +586,8 @@ def _cycles(
         return None
     except AccelsimError as exc:
         return str(exc)
-    return _Cycles(run.cycles, None)
+    # a static plan's SimPy run is kept for other weight and input buffers that hold it
+    return _Cycles(run.cycles, None if planned.bc is None else _needs(layer, hw, None))
 
 
 def _simulate(
@@ -569,15 +639,22 @@ def map_layer(
     feasible = [i for i in order if fits[i]]
     position = {i: p for p, i in enumerate(order)}
 
+    made: dict[int, Mapping] = {}
+
     def mapping(i):
-        return attrs.evolve(
-            base,
-            mode="fixed",
-            tile_h=int(space.tile_h[i]),
-            tile_w=int(space.tile_w[i]),
-            filters_per_job=int(space.fpj[i]),
-            channel_splits=int(space.splits[i]),
-        )
+        if i not in made:
+            made[i] = attrs.evolve(
+                base,
+                mode="fixed",
+                tile_h=int(space.tile_h[i]),
+                tile_w=int(space.tile_w[i]),
+                filters_per_job=int(space.fpj[i]),
+                channel_splits=int(space.splits[i]),
+            )
+        return made[i]
+
+    def units_of(i):
+        return space.units[int(space.fpj[i]), int(space.splits[i])]
 
     # best first over (score or bound, jobs, position): an entry is a candidate at one of
     # four stages, each key at most the next: its hardware bound, its plan's dispatch bound,
@@ -599,6 +676,8 @@ def map_layer(
     exhaustive, evaluated, best = True, 0, None
     blind = type(policy).__module__ in _BUFFER_BLIND
     shared = cache.dispatch if cache is not None and blind else None
+    shared_plans = cache.plans if cache is not None and blind else None
+    keys: dict[int, tuple] = {}  # a candidate's key in the cache
 
     def lower(i, key):
         energy_lb = (
@@ -614,10 +693,12 @@ def map_layer(
             best = next(k for k in scored if k[3] == i)
             break
         if stage == _HARDWARE:  # the dispatch bound, kept across buffer sizes
-            key_i = _key(pruned, mapping(i), hw, policy, engine)
-            dispatch = shared.get(key_i) if shared is not None else None
+            dispatch = None
+            if shared is not None:
+                key_i = keys[i] = _key(pruned, mapping(i), hw, policy, engine)
+                dispatch = shared.get(key_i)
             if dispatch is None:
-                planned = _plan(pruned, mapping(i), hw, policy)
+                planned = _plan(pruned, mapping(i), hw, policy, units_of(i))
                 if isinstance(planned, str):  # no plan: refused at the next stage
                     plans[i], dispatch = planned, 0
                 else:
@@ -628,8 +709,14 @@ def map_layer(
             heapq.heappush(heap, (lower(i, key), n_jobs, pos, _DISPATCHED, i))
             continue
         if stage == _DISPATCHED:  # the plan on these buffers, and its memory bound
-            planned = plans.pop(i, None) or _plan(pruned, mapping(i), hw, policy)
-            refusal = planned if isinstance(planned, str) else planned.refusal
+            planned = plans.pop(i, None)
+            if planned is None and shared_plans is not None:
+                planned = shared_plans.get(keys[i])
+            if planned is None:
+                planned = _plan(pruned, mapping(i), hw, policy, units_of(i))
+            if cache is not None and shared_plans is not None:
+                cache.keep_plan(keys[i], planned)
+            refusal = _refusal(planned, hw)
             if refusal is not None:
                 refused.append((i, refusal))
                 continue

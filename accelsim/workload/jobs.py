@@ -10,6 +10,7 @@ Jobs are listed in canonical order: tile-major, then unit.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -145,10 +146,12 @@ def _scaled(count: np.ndarray, density: np.ndarray) -> np.ndarray:
     return np.where(density >= 1, count, np.ceil(np.round(count * density, 6))).astype(np.int64)
 
 
+@functools.lru_cache(maxsize=4096)
 def _spans(out_len: int, tile: int, stride: int, pad_begin: int, extent: int, in_len: int):
     """Output ranges of the tiles along one axis, and the input range each one reads: from
     the first window's first row to the last window's last (`extent` rows each, a dilated
-    kernel's span; rows a dilated window skips inside that range are read too)."""
+    kernel's span; rows a dilated window skips inside that range are read too). Kept per
+    axis and tile (a tuple: shared), since the mapper asks again for every filter cut."""
     tile = out_len if tile == 0 else min(tile, out_len)
     spans = []
     for o0 in range(0, out_len, tile):
@@ -160,14 +163,16 @@ def _spans(out_len: int, tile: int, stride: int, pad_begin: int, extent: int, in
     for _, _, i0, i1 in spans:
         unique.append(max(0, i1 - max(i0, covered)))
         covered = max(covered, i1)
-    return [(n_out, n_in, u) for (n_out, n_in, _, _), u in zip(spans, unique)]
+    return tuple((n_out, n_in, u) for (n_out, n_in, _, _), u in zip(spans, unique))
 
 
 @frozen
 class LayerUnits:
     """A layer's filter groups (conv group, filters: a contiguous range), the chunks each is
     cut into, its units as rows (filter group, chunks, chunk) in build order (filter group,
-    then chunk), and their weight blocks."""
+    then chunk), and their weight blocks; and what every tile repeats: its input blocks'
+    channels, each unit's input block within a tile, each unit's lane slots per output
+    pixel (the mapper builds dozens of tile shapes on one LayerUnits)."""
 
     fgroups: list
     splits: list
@@ -177,6 +182,11 @@ class LayerUnits:
     unit_nnz: np.ndarray
     weight_format: str
     weight_bytes: np.ndarray
+    block_channels: np.ndarray  # a tile's input blocks: (conv group, chunking, chunk) order
+    block_owner: np.ndarray  # the narrowest chunking of its conv group: the compulsory bytes
+    unit_block: np.ndarray  # each unit's input block within a tile
+    fgroup_size: np.ndarray  # filters per filter group
+    unit_slots: np.ndarray  # lane slots per output pixel (pe_models.unit_slots)
 
     @property
     def unit_fgroup(self) -> np.ndarray:
@@ -232,8 +242,40 @@ def layer_units(
     )
     weight_bytes = formats.unit_bytes(weight_format, unit_nnz, unit_weights, hw)
     units = np.stack([unit_fg, unit_k, unit_c], axis=1)
+
+    # input blocks per (tile, conv group, partition k, chunk). The narrowest partition in use
+    # owns the compulsory bytes; a wider one re-reads channels already counted: cause SPLIT.
+    # Every tile has the same blocks in the same order: (g, k, c) for inputs, filter groups
+    # for outputs; only the pixels differ (build_layer_jobs).
+    fg_g = np.array([g for g, _ in fgroups], dtype=np.int64)
+    pairs = sorted({(int(g), int(k)) for g, k in zip(fg_g, fg_k)})  # (g, k), in block order
+    pair_first = {}  # (g, k) -> its chunk 0's block index within a tile
+    channels_parts, owner_parts, narrowest, n_blocks = [], [], {}, 0
+    for g, k in pairs:
+        pair_first[(g, k)] = n_blocks
+        n_blocks += k
+        channels_parts.append(chunk_channels[k])
+        owner_parts.append(np.full(k, narrowest.setdefault(g, k) == k))
+    channels = np.concatenate(channels_parts).astype(np.int64) if pairs else np.zeros(0, np.int64)
+    owner = np.concatenate(owner_parts) if pairs else np.zeros(0, dtype=bool)
+    fg_block = np.array([pair_first[(int(g), int(k))] for g, k in zip(fg_g, fg_k)], np.int64)
+    slots = pe_models.unit_slots(
+        pruned, hw.pe_model, hw.macs_per_cycle, hw.pe_window, starts, units, unit_nnz
+    )
     return LayerUnits(
-        fgroups, splits, chunk_nnz, chunk_channels, units, unit_nnz, weight_format, weight_bytes
+        fgroups,
+        splits,
+        chunk_nnz,
+        chunk_channels,
+        units,
+        unit_nnz,
+        weight_format,
+        weight_bytes,
+        channels,
+        owner,
+        fg_block[unit_fg] + unit_c,
+        np.array([len(members) for _, members in fgroups], dtype=np.int64),
+        slots,
     )
 
 
@@ -255,51 +297,39 @@ def _tile_sizes(layer: Layer, mapping: Mapping) -> tuple[np.ndarray, np.ndarray,
     return tuple(np.outer(rows[:, i], cols[:, i]).ravel() for i in range(3))
 
 
-def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hardware) -> LayerJobs:
+def build_layer_jobs(
+    index: int,
+    pruned: PrunedLayer,
+    mapping: Mapping,
+    hw: Hardware,
+    units: LayerUnits | None = None,
+) -> LayerJobs:
+    """The layer's jobs under `mapping`; `units`, when given, are layer_units(pruned,
+    mapping, hw) already made (the mapper makes them once per filter cut, for every tile
+    shape)."""
     layer = pruned.layer
     tile_out, tile_in, tile_unique = _tile_sizes(layer, mapping)
     n_tiles = len(tile_out)
     act_bits = hw.activation_bits
 
-    lu = layer_units(pruned, mapping, hw)
-    fgroups, splits, chunk_channels = lu.fgroups, lu.splits, lu.chunk_channels
+    lu = layer_units(pruned, mapping, hw) if units is None else units
+    fgroups, splits = lu.fgroups, lu.splits
     unit_fgroup, unit_c = lu.unit_fgroup, lu.unit_chunk
     weight_format, weight_bytes = lu.weight_format, lu.weight_bytes
 
-    # input blocks per (tile, conv group, partition k, chunk). The narrowest partition in use
-    # owns the compulsory bytes; a wider one re-reads channels already counted: cause SPLIT.
-    # Every tile has the same blocks in the same order: (g, k, c) for inputs, filter groups
-    # for outputs; only the pixels differ, so sizes are outer products.
-    fg_g = np.array([g for g, _ in fgroups], dtype=np.int64)
+    # every tile has the same blocks in the same order (layer_units): only the pixels
+    # differ, so sizes are outer products
     fg_k = np.array(splits, dtype=np.int64)
-    pairs = sorted({(int(g), int(k)) for g, k in zip(fg_g, fg_k)})  # (g, k), in block order
-    pair_first = {}  # (g, k) -> its chunk 0's block index within a tile
-    channels_parts, owner_parts, narrowest, n_blocks = [], [], {}, 0
-    for g, k in pairs:
-        pair_first[(g, k)] = n_blocks
-        n_blocks += k
-        channels_parts.append(chunk_channels[k])
-        owner_parts.append(np.full(k, narrowest.setdefault(g, k) == k))
-    channels = np.concatenate(channels_parts).astype(np.int64) if pairs else np.zeros(0, np.int64)
-    owner = np.concatenate(owner_parts) if pairs else np.zeros(0, dtype=bool)
+    channels, owner = lu.block_channels, lu.block_owner
     input_bytes = ceil_div(np.outer(tile_in, channels) * act_bits, 8).ravel()
     input_unique = (ceil_div(np.outer(tile_unique, channels) * act_bits, 8) * owner).ravel()
     input_extra = np.tile(np.where(owner, Cause.HALO, Cause.SPLIT), n_tiles)
-    fg_filters = np.array([len(members) for _, members in fgroups], dtype=np.int64)
+    fg_filters = lu.fgroup_size
     fg_bits = np.where(fg_k > 1, hw.psum_bits, act_bits)
     output_bytes = ceil_div(np.outer(tile_out, fg_filters * fg_bits), 8).ravel()
     output_write = ceil_div(np.outer(tile_out, fg_filters * act_bits), 8).ravel()
     output_uses = np.tile(fg_k, n_tiles)
-
-    slots = pe_models.unit_slots(
-        pruned,
-        hw.pe_model,
-        hw.macs_per_cycle,
-        hw.pe_window,
-        [m[0] for _, m in fgroups],
-        lu.units,
-        lu.unit_nnz,
-    )
+    slots = lu.unit_slots
 
     # a two-sided PE also skips zero inputs: a job keeps the share of its nonzero weights
     # whose input is nonzero, from its kernels and its tile's per-channel input density
@@ -315,9 +345,7 @@ def build_layer_jobs(index: int, pruned: PrunedLayer, mapping: Mapping, hw: Hard
     share = kept.T.ravel()  # per job, (tile, unit) order
     # tile t's input blocks come t x per_tile after tile 0's
     per_tile = len(channels)
-    fg_block = np.array([pair_first[(int(g), int(k))] for g, k in zip(fg_g, fg_k)], np.int64)
-    unit_block = fg_block[unit_fgroup] + unit_c
-    input_block = tile * per_tile + unit_block[unit]
+    input_block = tile * per_tile + lu.unit_block[unit]
     output_block = tile * len(fgroups) + unit_fgroup[unit]
     if silent.any():
         keep = _heard(silent.T.ravel(), output_block, len(output_bytes))

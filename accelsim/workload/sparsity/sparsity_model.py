@@ -63,13 +63,30 @@ class SparsityModel:
         out_c, (kh, kw) = len(filter_nnz), kernel
         g = _gamma(rng, self.channel_spread, channels)
         h = _gamma(rng, self.kernel_spread, (out_c, channels))
-        weight = np.repeat((g * h)[:, :, None], kh * kw, axis=2).reshape(out_c, -1)
-        keys = np.log(np.maximum(weight, 1e-300)) + rng.gumbel(size=weight.shape)
-        order = np.argsort(-keys, axis=1, kind="stable")
-        mask = np.zeros_like(weight, dtype=bool)
-        ranks = np.arange(weight.shape[1])
-        np.put_along_axis(mask, order, ranks[None, :] < np.asarray(filter_nnz)[:, None], axis=1)
-        return mask.reshape(out_c, channels, kh, kw)
+        # a kernel's positions share its weight: the log once per kernel, the same floats
+        log_weight = np.log(np.maximum(g * h, 1e-300))
+        noise = rng.gumbel(size=(out_c, channels * kh * kw))
+        keys = (noise.reshape(out_c, channels, kh * kw) + log_weight[:, :, None]).reshape(out_c, -1)
+        return top_counts(keys, filter_nnz).reshape(out_c, channels, kh, kw)
+
+
+def top_counts(keys: np.ndarray, counts) -> np.ndarray:
+    """Per row, the `counts[row]` largest keys (ties: the lower index first), as a mask: the
+    first counts of a stable descending argsort, from each row's threshold (a partition, in
+    linear time: the mapper draws every layer's kernels, and a sort cost most of it)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n = keys.shape[1]
+    if not n:
+        return np.zeros(keys.shape, dtype=bool)
+    down = -keys
+    kth = np.clip(counts - 1, 0, n - 1).tolist()
+    at = np.array([[np.partition(row, k)[k]] for row, k in zip(down, kth)], dtype=down.dtype)
+    mask = down <= at
+    mask[counts <= 0] = False
+    for r in np.flatnonzero(mask.sum(axis=1) > counts):  # more ties than places: lowest first
+        below, tied = down[r] < at[r], down[r] == at[r]
+        mask[r] = below | (tied & (np.cumsum(tied) <= counts[r] - below.sum()))
+    return mask
 
 
 def _gamma(rng: np.random.Generator, cv: float, size) -> np.ndarray:
