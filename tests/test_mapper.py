@@ -125,7 +125,13 @@ def test_the_choice_is_deterministic(pruned, hw):
 
 @FAST
 @given(pruned=layers, hw=hardware, which=st.sampled_from(["weight", "input", "output"]))
-def test_a_larger_buffer_never_makes_the_mapper_slower(pruned, hw, which):
+def test_on_a_larger_buffer_the_mapper_beats_the_smaller_buffers_choice(pruned, hw, which):
+    """What a larger buffer guarantees: the smaller buffer's choice still fits, and the
+    mapper's exact search finds nothing slower than it. Not that the layer runs faster: a
+    mapping itself can be slower with more buffer (partial sums whose write-backs wait for
+    a loader that runs further ahead, docs/model.md "What is guaranteed"); this test, as
+    "never slower", failed on such a layer (4x4 tiles, 2 filters a job, 2 splits: 215 ->
+    216 cycles with a larger input buffer)."""
     field = f"{which}_buffer_bytes"
     bigger = attrs.evolve(hw, **{field: getattr(hw, field) * 4})
     cache = Evaluations()
@@ -133,7 +139,9 @@ def test_a_larger_buffer_never_makes_the_mapper_slower(pruned, hw, which):
         small = map_layer(pruned, AUTO, hw, LPT(), cache=cache)
     except ConfigError:
         return
-    assert map_layer(pruned, AUTO, bigger, LPT(), cache=cache).cycles <= small.cycles
+    outcome, why = _evaluate(pruned, small.mapping, bigger, LPT(), "auto", EnergyTable(), None)
+    assert outcome is not None, why  # it still fits
+    assert map_layer(pruned, AUTO, bigger, LPT(), cache=cache).cycles <= outcome[0]
 
 
 def test_the_space_is_stated_and_hardware_free():

@@ -709,11 +709,12 @@ def map_layer(
             heapq.heappush(heap, (lower(i, key), n_jobs, pos, _DISPATCHED, i))
             continue
         if stage == _DISPATCHED:  # the plan on these buffers, and its memory bound
-            planned = plans.pop(i, None)
-            if planned is None and shared_plans is not None:
-                planned = shared_plans.get(keys[i])
-            if planned is None:
-                planned = _plan(pruned, mapping(i), hw, policy, units_of(i))
+            kept = plans.pop(i, None)
+            if kept is None and shared_plans is not None:
+                kept = shared_plans.get(keys[i])
+            planned = (
+                kept if kept is not None else _plan(pruned, mapping(i), hw, policy, units_of(i))
+            )
             if cache is not None and shared_plans is not None:
                 cache.keep_plan(keys[i], planned)
             refusal = _refusal(planned, hw)
