@@ -20,8 +20,9 @@ never fill, deliveries and job starts are max-plus scans; otherwise one loop ove
 broadcasts' members (`_lock_step`). Output tiles are
 written back when their last contribution finishes, in the port's cycles that no load uses
 (all of them after the loads here); the layer ends when the last write-back has crossed the
-port. Same-time write-backs may cross the port in
-another order than under SimPy: per-transfer rows can differ, never the bytes, the layer's
+port. Same-time write-backs may cross the port, and blocks released in one cycle may
+leave, in another order than under SimPy: per-transfer rows and a buffer's level within a
+cycle can differ, never the bytes, a buffer's level at the end of a cycle, the layer's
 end, or any PE's state (the tests check the two engines agree on all of those).
 
 Without prefetch (`double_buffered = false`) a load is issued when the dispatcher reaches
