@@ -354,12 +354,7 @@ class OutputBuffer:
         self._resident[b] = False
         self._spilled[b] = True
         self._spilling += self._bytes[b]
-        done = self._dram.transfer(OUTPUTS, self._bytes[b], Cause.SPILL)
-
-        def spilled_out(_e: Event, b: int = b) -> None:
-            self._spilled_out(b)
-
-        done.callbacks.append(spilled_out)
+        self._dram.spill(lambda: self._spilled_out(b), self._bytes[b])
 
     def _spilled_out(self, b: int) -> None:
         self._spilling -= self._bytes[b]

@@ -1,4 +1,5 @@
-"""The DRAM port: loads first, write-backs in the port's idle time."""
+"""The DRAM port: loads first, write-backs in the port's idle time, and a write drain that
+goes ahead of queued loads while a PE waits for output space."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 
 import simpy
-from simpy.events import Timeout
+from simpy.events import Event
 
 from accelsim.engine.hw.clock import Clock
 from accelsim.trace import Cause, Operand, TransferLog
@@ -19,20 +20,31 @@ class DramPort:
     """One port for reads and writes. A transfer waits its latency, then needs the port for
     ceil(bytes / bandwidth) cycles.
 
-    Loads (and spill traffic) are served first come, first served, never pre-empted, and a
-    write-back never delays them: write-backs are served first come, first served in the
-    cycles no load uses, pre-empted by a load and resumed after it (a memory controller that
-    serves reads first and writes when the bus is idle). So a load's end is known when it is
-    issued (one entry on the event queue: a Timeout); a write-back's end moves when a load
-    is issued into its service, and its callback is rescheduled. While a PE waits for
-    output space (`draining`), write-backs queue with the loads instead, first come, first
-    served: the output buffer must drain (a controller's write drain when its write queue
-    is full).
+    Loads (weights, inputs, partial sums read back) are served first come, first served,
+    never pre-empted, and a write-back never delays them: write-backs are served first
+    come, first served in the cycles no load uses, pre-empted by a load and resumed after it
+    (a memory controller that serves reads first and writes when the bus is idle).
 
-    Why not one first-come queue: a write-back issued early (because prefetch made a job
-    end early) then held up a load a PE waited for, and prefetch could make a run slower.
-    With loads first, a load's timing depends on the loads before it alone, which is what
-    makes prefetch never slower (docs/model.md, "DRAM port").
+    Write drain: while a PE waits for output space (`draining`), the write-backs (and the
+    spills of partial sums) that make room are urgent: first come, first served among
+    themselves, never pre-empted, and ahead of every load that has not started when they
+    may start (a controller's write drain when its write queue is full: the queued reads
+    wait; the read on the bus finishes). Loads already issued then end later: their events
+    are moved. Without a drain, a PE waiting for room waited behind every load the loader
+    had prefetched, so a larger input buffer (a longer queue of prefetched loads) could make
+    a run slower.
+
+    A load's end is known when it is issued unless a drain moves it: its event is an
+    `_Arrival` fired by one bare callback on the clock's queue, in the place a Timeout
+    created at its issue would take; a move puts the callback on the queue again and voids
+    the old entry. A write-back's end moves when a load is issued into its service, and its
+    callback is rescheduled alike.
+
+    Why loads first, not one first-come queue: a write-back issued early (because prefetch
+    made a job end early) then held up a load a PE waited for, and prefetch could make a run
+    slower. With loads first, and no PE waiting for output space, a load's timing depends on
+    the loads before it alone, which is what makes prefetch never slower (docs/model.md,
+    "DRAM port").
     """
 
     def __init__(self, env: Clock, bytes_per_cycle: float, latency_cycles: int, log: TransferLog):
@@ -44,6 +56,9 @@ class DramPort:
         self._loads: deque[tuple[int, int]] = deque()  # [start, end) of loads, in order
         self._writes: deque[_WriteBack] = deque()  # write-backs not yet done, in order
         self._writes_free_at = 0  # when the last write-back served in idle cycles ended
+        self._queued: deque[_Arrival] = deque()  # loads issued, in order, not known done
+        self._urgent: deque[tuple[int, int]] = deque()  # [start, end) of drained transfers
+        self._urgent_free_at = 0  # when the last drained transfer ends
         self.draining = False
         self.layer = 0
 
@@ -58,22 +73,31 @@ class DramPort:
         """Load `nbytes`, then `extra_bytes`, back to back in one transfer; the event fires
         when the last byte has crossed the port. Each part is logged with its own cause and
         share of port time (an empty part is not logged)."""
-        now = self.env._now
+        env = self.env
+        now = env._now
         t = start = max(now + self._latency, self._free_at)
+        log, queued = self._log, self._queued
+        arrival = _Arrival(env, now + self._latency, start, len(log.start))
         if nbytes:
             end = t + transfer_cycles(nbytes, self._rate)
-            self._log.record(t, end, nbytes, operand, cause, self.layer)
+            log.record(t, end, nbytes, operand, cause, self.layer)
+            arrival.parts.append(end - t)
             t = end
         if extra_bytes:
             end = t + transfer_cycles(extra_bytes, self._rate)
-            self._log.record(t, end, extra_bytes, operand, extra_cause, self.layer)
+            log.record(t, end, extra_bytes, operand, extra_cause, self.layer)
+            arrival.parts.append(end - t)
             t = end
-        self._free_at = t
+        self._free_at = arrival.due = t
+        while queued and queued[0].due <= now:
+            queued.popleft()
+        queued.append(arrival)
+        env.call_in(t - now, arrival.fire)
         if t > start:
             self._busy(now, start, t)
             if self._writes and start < self._writes[0].due:
                 self._schedule_head()
-        return Timeout(self.env, t - now)
+        return arrival
 
     def _busy(self, now: int, start: int, end: int) -> None:
         """Note that loads hold the port over [start, end): back to back with the previous
@@ -98,7 +122,7 @@ class DramPort:
             callback,
         )
         if self.draining:
-            self._with_loads(write, [])
+            self._drained(write, [])
             return
         self._writes.append(write)
         if len(self._writes) == 1:
@@ -106,31 +130,85 @@ class DramPort:
 
     def drain(self) -> None:
         """A PE waits for output space: the write-backs waiting for idle cycles, and those
-        issued until `draining` is cleared, queue with the loads (what the first has
-        already crossed stays)."""
+        issued until `draining` is cleared, go ahead of the loads not yet started (what the
+        first has already crossed stays)."""
         self.draining = True
         now = self.env._now
         while self._writes:
             write = self._writes.popleft()
             served = [(a, min(z, now)) for a, z in write.pieces if a < now]
-            self._with_loads(write, served)
+            self._drained(write, served)
 
-    def _with_loads(self, write: _WriteBack, served: list[tuple[int, int]]) -> None:
-        """Queue the rest of `write` (after the `served` pieces) first come, first served.
-        A write-back whose end does not move keeps its place on the event queue."""
+    def spill(self, callback: Callable[[], None], nbytes: int) -> None:
+        """Write `nbytes` of partial sums out to make room in the output buffer (cause
+        spill), drained ahead of the loads not yet started; `callback()` runs when the last
+        byte has crossed the port. A spill means a PE waits for space: the port drains."""
+        if not self.draining:
+            self.drain()
+        now = self.env._now
+        cycles = transfer_cycles(nbytes, self._rate)
+        start, due = self._ahead_of_loads(now + self._latency, cycles)
+        self._log.record(start, due, nbytes, OUTPUTS, Cause.SPILL, self.layer)
+        self.env.call_in(due - now, callback)
+
+    def _drained(self, write: _WriteBack, served: list[tuple[int, int]]) -> None:
+        """Serve the rest of `write` (after the `served` pieces) ahead of the loads not yet
+        started. A write-back whose end does not move keeps its place on the event queue."""
         rest = write.cycles - sum(z - a for a, z in served)
-        start = max(write.eligible, self.env._now, self._free_at)
-        due = start + rest
-        write.pieces = [*served, (start, due)] if rest else served
         if rest:
-            self._free_at = due
-            self._busy(self.env._now, start, due)
+            start, due = self._ahead_of_loads(max(write.eligible, self.env._now), rest)
+            write.pieces = [*served, (start, due)]
+        else:
+            due = max(write.eligible, self.env._now)
+            write.pieces = served
         if write.token and due == write.due:  # already scheduled to end then
             return
         write.due = due
         write.token += 1
         token = write.token
         self.env.call_in(due - self.env._now, lambda: self._done(write, token))
+
+    def _ahead_of_loads(self, eligible: int, cycles: int) -> tuple[int, int]:
+        """Place a drained transfer of `cycles` that may start at `eligible`: after the
+        drained transfers before it and after the load on the port then, ahead of every
+        load that would start at `eligible` or later, which moves back by as much as it
+        must. Returns its [start, end)."""
+        now = self.env._now
+        queued = self._queued
+        while queued and queued[0].due <= now:
+            queued.popleft()
+        start = max(eligible, self._urgent_free_at)
+        moved = 0
+        for load in queued:  # in issue order, so in order of start
+            if load.start >= eligible:
+                break
+            start = max(start, load.due)
+            moved += 1
+        end = start + cycles
+        self._urgent_free_at = end
+        if cycles:
+            self._urgent.append((start, end))
+        t = end
+        for i in range(moved, len(queued)):
+            t = queued[i].move(max(queued[i].eligible, t), self._log)
+        self._free_at = max(self._free_at, t)
+        self._rebuild_busy(now)
+        return start, end
+
+    def _rebuild_busy(self, now: int) -> None:
+        """The port's busy intervals after a drain moved loads: loads and drained transfers
+        not over, merged where back to back."""
+        urgent = self._urgent
+        while urgent and urgent[0][1] <= now:
+            urgent.popleft()
+        spans = sorted([*((a.start, a.due) for a in self._queued if a.due > a.start), *urgent])
+        loads: deque[tuple[int, int]] = deque()
+        for start, end in spans:
+            if loads and loads[-1][1] == start:
+                loads[-1] = (loads[-1][0], end)
+            else:
+                loads.append((start, end))
+        self._loads = loads
 
     def _schedule_head(self) -> None:
         """(Re)schedule the first write-back's end: its cycles fill the gaps between the
@@ -165,6 +243,45 @@ class DramPort:
             if self._writes:
                 self._schedule_head()
         write.callback()
+
+
+class _Arrival(Event):
+    """A load's end: an event that is triggered from its issue (as a Timeout is) and
+    processed when `fire` runs at `due`. A drain that moves the load sets a later `due` and
+    puts `fire` on the queue again; the earlier entry then does nothing."""
+
+    __slots__ = ("eligible", "start", "due", "row", "parts")
+
+    def __init__(self, env: Clock, eligible: int, start: int, row: int):
+        self.env = env
+        self.callbacks: list = []
+        self._ok = True
+        self._value = None
+        self.eligible, self.start, self.due = eligible, start, start
+        self.row = row  # its first part's row in the transfer log
+        self.parts: list[int] = []  # cycles of each logged part
+
+    def fire(self) -> None:
+        """Process the event (Clock.step's work), unless it has been moved since."""
+        if self.env._now != self.due:
+            return
+        callbacks, self.callbacks = self.callbacks, None  # type: ignore[assignment]
+        for callback in callbacks:
+            callback(self)
+
+    def move(self, start: int, log: TransferLog) -> int:
+        """Start at `start` instead (never earlier); returns the new end."""
+        if start == self.start:
+            return self.due
+        env = self.env
+        self.start = t = start
+        for i, cycles in enumerate(self.parts):
+            log.start[self.row + i] = t
+            t += cycles
+            log.end[self.row + i] = t
+        self.due = t
+        env.call_in(t - env._now, self.fire)
+        return t
 
 
 class _WriteBack:
