@@ -274,6 +274,17 @@ class TransferLog(_Rows):
     ATTRS = ("start", "end", "nbytes", "operand", "cause", "layer")
     NAMES = ("start", "end", "bytes", "operand", "cause", "layer")
     TYPES = "qqqbbi"
+    start: array  # the open columns that `retime` changes
+    end: array
+
+    def next_row(self) -> int:
+        """The index `record` gives the next row, for `retime`."""
+        return len(self.start)
+
+    def retime(self, row: int, start: int, end: int) -> None:
+        """Move a recorded row (a load a write drain passed) in time."""
+        self.start[row] = start
+        self.end[row] = end
 
     def record(self, start, end, nbytes, operand, cause, layer) -> None:
         a_start, a_end, a_nbytes, a_operand, a_cause, a_layer = self._appends

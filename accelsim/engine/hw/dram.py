@@ -77,7 +77,7 @@ class DramPort:
         now = env._now
         t = start = max(now + self._latency, self._free_at)
         log, queued = self._log, self._queued
-        arrival = _Arrival(env, now + self._latency, start, len(log.start))
+        arrival = _Arrival(env, now + self._latency, start, log.next_row())
         if nbytes:
             end = t + transfer_cycles(nbytes, self._rate)
             log.record(t, end, nbytes, operand, cause, self.layer)
@@ -250,10 +250,10 @@ class _Arrival(Event):
     processed when `fire` runs at `due`. A drain that moves the load sets a later `due` and
     puts `fire` on the queue again; the earlier entry then does nothing."""
 
-    __slots__ = ("eligible", "start", "due", "row", "parts")
+    __slots__ = ("clock", "eligible", "start", "due", "row", "parts")
 
     def __init__(self, env: Clock, eligible: int, start: int, row: int):
-        self.env = env
+        self.env = self.clock = env
         self.callbacks: list = []
         self._ok = True
         self._value = None
@@ -263,7 +263,7 @@ class _Arrival(Event):
 
     def fire(self) -> None:
         """Process the event (Clock.step's work), unless it has been moved since."""
-        if self.env._now != self.due:
+        if self.clock._now != self.due:
             return
         callbacks, self.callbacks = self.callbacks, None  # type: ignore[assignment]
         for callback in callbacks:
@@ -273,14 +273,12 @@ class _Arrival(Event):
         """Start at `start` instead (never earlier); returns the new end."""
         if start == self.start:
             return self.due
-        env = self.env
         self.start = t = start
         for i, cycles in enumerate(self.parts):
-            log.start[self.row + i] = t
+            log.retime(self.row + i, t, t + cycles)
             t += cycles
-            log.end[self.row + i] = t
         self.due = t
-        env.call_in(t - env._now, self.fire)
+        self.clock.call_in(t - self.clock._now, self.fire)
         return t
 
 
