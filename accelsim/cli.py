@@ -157,7 +157,7 @@ RUN_FILES = (
     "layers.csv",
     "timings.json",
     "trace.npz",
-    "trace.perfetto.json.gz",
+    "trace.pftrace.gz",
     "timeline.png",
     "utilization.png",
     "stalls.png",
@@ -852,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=("none", "npz", "perfetto", "all"),
         default="npz",
         help="which trace files to write: trace.npz (columns, for plots/*.py and numpy; "
-        "the default), trace.perfetto.json.gz (for the Perfetto UI), all or none",
+        "the default), trace.pftrace.gz (for the Perfetto UI), all or none",
     )
     _figure_options(run)
     run.add_argument(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from perfetto.protos.perfetto.trace.perfetto_trace_pb2 import Trace
 
 from accelsim.cli import main
 
@@ -33,7 +34,7 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
         "summary.json",
         "layers.csv",
         "trace.npz",
-        "trace.perfetto.json.gz",
+        "trace.pftrace.gz",
         "timeline.png",
         "utilization.png",
         "stalls.png",
@@ -56,8 +57,8 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     assert len(rows) == 1 + 4 + 1
     with np.load(out / "trace.npz") as trace:
         assert trace["end"].max() == total["cycles"]
-    perfetto = json.loads(gzip.decompress((out / "trace.perfetto.json.gz").read_bytes()))
-    assert any(e.get("name") == "busy" for e in perfetto["traceEvents"])
+    packets = Trace.FromString(gzip.decompress((out / "trace.pftrace.gz").read_bytes())).packet
+    assert any(p.track_event.name == "busy" for p in packets)
 
 
 def test_policy_and_seed_override(tmp_path, capsys):
@@ -452,4 +453,4 @@ def test_a_run_that_maps_its_layers_says_so_while_it_maps(tmp_path, capsys):
     assert "lpt: planning 4 layers" in err[2:]
     # the default trace is the columns alone: the gzipped Perfetto trace costs more to write
     # than the run to simulate, so it is written only when asked for
-    assert (out / "trace.npz").exists() and not (out / "trace.perfetto.json.gz").exists()
+    assert (out / "trace.npz").exists() and not (out / "trace.pftrace.gz").exists()
