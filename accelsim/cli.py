@@ -380,7 +380,7 @@ def _compare(args) -> int:
     write_bytes(out / "compare.json", compare.to_json(runs, ref, scenario.energy))
     chart = _save(
         lambda: compare.chart_figure(
-            runs, f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs"
+            runs, f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes:,} PEs"
         ),
         out / f"compare.{args.format}",
         args,

@@ -338,7 +338,7 @@ def write_outputs(
         write_html_report(
             report,
             out_dir,
-            f"{s.name}: {s.network.name}, policy {report.policy} on {s.hardware.n_pes} PEs",
+            f"{s.name}: {s.network.name}, policy {report.policy} on {s.hardware.n_pes:,} PEs",
         )
     )
     return written
@@ -354,7 +354,7 @@ def _write_figures(
 
     report, hw = outcome.report, outcome.scenario.hardware
     trace = trace_arrays(outcome.result)
-    title = f"{outcome.scenario.name}: {report.policy} on {hw.n_pes} PEs"
+    title = f"{outcome.scenario.name}: {report.policy} on {hw.n_pes:,} PEs"
     capacities = {
         "weight": hw.weight_buffer_bytes,
         "input": hw.input_buffer_bytes,

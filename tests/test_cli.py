@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from perfetto.protos.perfetto.trace.perfetto_trace_pb2 import Trace
 
 from accelsim.cli import main
@@ -344,6 +345,13 @@ def test_compare_names_the_policies_that_tie_and_shows_only_layers_that_differ(t
     for group in groups:
         (label,) = [l for l in labels if l.startswith(f"{len(group)} tied:")]
         assert all(r.policy in label for r in group)
+    # the bound's dashed line is inside the axes, and the legend covers no bar
+    fig = ax.figure
+    FigureCanvasAgg(fig).draw()
+    low, high = ax.get_ylim()
+    assert low < 1.0 < high
+    legend = ax.get_legend().get_window_extent()
+    assert not any(legend.overlaps(bar.get_window_extent()) for bar in ax.patches)
 
 
 def test_compare_refuses_a_policy_named_twice(tmp_path, capsys):

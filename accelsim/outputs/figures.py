@@ -306,7 +306,7 @@ def _tick(field: str, v, pes: int | None = None) -> str:
         return f"{v / 1024:,.4g}"
     if pes is not None and isinstance(v, int):
         return f"{v * pes:,}"
-    return str(v)
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
 def _slice_text(where: Mapping[str, object]) -> str:
