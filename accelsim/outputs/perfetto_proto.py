@@ -54,8 +54,10 @@ GZIP_LEVEL = 1  # a seventh of the bytes for about two thirds of the encoding's 
 ROWS = 8192  # rows encoded at once: a few MB of matrix, a small part of a run's memory
 SEQUENCE = 1  # the one packet sequence every packet belongs to
 # TrackEvent.Type
-SLICE_BEGIN, SLICE_END, INSTANT, COUNTER = 1, 2, 3, 4
-# track uuids: the four processes, then the threads and counters, then one per PE
+SLICE_BEGIN, SLICE_END, COUNTER = 1, 2, 4
+# track uuids: the four processes, then the threads and counters, then one per PE. A
+# process's pid is its uuid, a thread's tid is its uuid: never a pid, which the viewer would
+# take for that process's main thread.
 PE_ARRAY, LAYERS, DRAM, BUFFERS = 1, 2, 3, 4
 LAYER_THREAD = 5
 OPERAND_THREAD = 6  # + the operand
