@@ -157,7 +157,7 @@ RUN_FILES = (
     "layers.csv",
     "timings.json",
     "trace.npz",
-    "trace.perfetto.json.gz",
+    "trace.pftrace.gz",
     "timeline.png",
     "utilization.png",
     "stalls.png",
@@ -380,7 +380,7 @@ def _compare(args) -> int:
     write_bytes(out / "compare.json", compare.to_json(runs, ref, scenario.energy))
     chart = _save(
         lambda: compare.chart_figure(
-            runs, f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes} PEs"
+            runs, f"{scenario.name}: makespan / best bound on {scenario.hardware.n_pes:,} PEs"
         ),
         out / f"compare.{args.format}",
         args,
@@ -852,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=("none", "npz", "perfetto", "all"),
         default="npz",
         help="which trace files to write: trace.npz (columns, for plots/*.py and numpy; "
-        "the default), trace.perfetto.json.gz (for the Perfetto UI), all or none",
+        "the default), trace.pftrace.gz (for the Perfetto UI), all or none",
     )
     _figure_options(run)
     run.add_argument(

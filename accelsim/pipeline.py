@@ -17,7 +17,7 @@ from accelsim.engine.systolic import references
 from accelsim.errors import ConfigError
 from accelsim.files import made, write_bytes
 from accelsim.outputs.html_report import write_html_report
-from accelsim.outputs.perfetto import write_perfetto
+from accelsim.outputs.perfetto_proto import write_perfetto_proto
 from accelsim.outputs.report import Report, build_report, trace_arrays, write_trace
 from accelsim.policies import load_policy
 from accelsim.policies.classic import RoundRobin
@@ -289,7 +289,7 @@ def _split_notes(jobs: list[LayerJobs], n_pes: int) -> list[str]:
 
 
 TRACES = ("none", "npz", "perfetto", "all")  # what --trace may ask for
-PERFETTO = "trace.perfetto.json.gz"
+PERFETTO = "trace.pftrace.gz"  # Perfetto's protobuf format, gzip-compressed
 
 
 def write_outputs(
@@ -302,8 +302,8 @@ def write_outputs(
     style: str | None = None,
 ) -> list[Path]:
     """summary.json, layers.csv, the trace (`trace`, one of TRACES: trace.npz, the gzipped
-    Perfetto trace, both or none), the four figures (in `fmt`: png, svg or pdf, at `dpi`, in
-    the matplotlib `style`: a name or a .mplstyle file) and report.html."""
+    Perfetto protobuf trace, both or none), the four figures (in `fmt`: png, svg or pdf, at
+    `dpi`, in the matplotlib `style`: a name or a .mplstyle file) and report.html."""
     if trace not in TRACES:
         raise ConfigError(f"trace = {trace!r}: must be one of {', '.join(TRACES)}")
     made(out_dir)
@@ -329,7 +329,7 @@ def write_outputs(
         write_trace(outcome.result, out_dir / "trace.npz")
         written.append(out_dir / "trace.npz")
     if trace in ("perfetto", "all"):
-        write_perfetto(outcome.result, out_dir / PERFETTO)
+        write_perfetto_proto(outcome.result, out_dir / PERFETTO)
         written.append(out_dir / PERFETTO)
     if plots:
         written += _write_figures(outcome, out_dir, fmt, dpi, style)
@@ -338,7 +338,7 @@ def write_outputs(
         write_html_report(
             report,
             out_dir,
-            f"{s.name}: {s.network.name}, policy {report.policy} on {s.hardware.n_pes} PEs",
+            f"{s.name}: {s.network.name}, policy {report.policy} on {s.hardware.n_pes:,} PEs",
         )
     )
     return written
@@ -354,7 +354,7 @@ def _write_figures(
 
     report, hw = outcome.report, outcome.scenario.hardware
     trace = trace_arrays(outcome.result)
-    title = f"{outcome.scenario.name}: {report.policy} on {hw.n_pes} PEs"
+    title = f"{outcome.scenario.name}: {report.policy} on {hw.n_pes:,} PEs"
     capacities = {
         "weight": hw.weight_buffer_bytes,
         "input": hw.input_buffer_bytes,

@@ -192,7 +192,7 @@ def phases(repeat: int = 3) -> None:
             ("cut into jobs", cut),
             ("policy simulation", policy),
             ("both baselines (no cache)", whole - cut - policy),
-            ("summary, CSV, trace.npz, Perfetto", files),
+            ("summary, CSV, trace.npz", files),
             ("four plots", files_and_plots - files),
         ):
             rows[name] = min(rows.get(name, math.inf), v)

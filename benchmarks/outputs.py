@@ -32,6 +32,7 @@ import attrs
 import accelsim
 from accelsim.outputs import plotting
 from accelsim.outputs.perfetto import write_perfetto
+from accelsim.outputs.perfetto_proto import write_perfetto_proto
 from accelsim.outputs.report import write_trace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,7 @@ def trace_sizes(base, out: Path, repeat: int) -> None:
     )
     for name, write in (
         ("trace.npz", write_trace),
+        ("trace.pftrace.gz", write_perfetto_proto),
         ("trace.perfetto.json", write_perfetto),
         ("trace.perfetto.json.gz", write_perfetto),
     ):

@@ -13,10 +13,13 @@ on 64 PEs (pe_cols = 16) with a 1 MiB weight buffer, the issue's large trace; th
 CPU is the process's (time.process_time: every thread), wall is elapsed time, peak is
 tracemalloc's peak of bytes allocated during the call (numpy's arrays included); each is the
 best of --repeat calls, peak from one more call. Wall times need two idle cores to mean
-anything. The Perfetto writer compresses in a second thread while it formats; the row "same,
-one thread" does both in the caller's, to show what that thread buys in wall time. Below it,
-the CPU zlib alone takes to compress the finished JSON: the floor under the .gz's cost, since
-its bytes (compression level and stream) must stay the same.
+anything. trace.pftrace.gz is what `accelsim run --trace perfetto` writes (Perfetto's
+protobuf, gzip level 1), trace.pftrace the same uncompressed. The JSON rows are the Chrome
+JSON writer (accelsim.outputs.perfetto, for Python callers): it compresses in a second thread
+while it formats; the row "same, one thread" does both in the caller's, to show what that
+thread buys in wall time. Below it, the CPU zlib alone takes to compress the finished JSON:
+the floor under the .json.gz's cost, since its bytes (compression level and stream) must stay
+the same.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ import attrs
 import accelsim
 from accelsim.outputs import perfetto
 from accelsim.outputs.perfetto import GZIP_LEVEL, write_perfetto
+from accelsim.outputs.perfetto_proto import write_perfetto_proto
 from accelsim.outputs.report import write_trace
 from accelsim.pipeline import PERFETTO
 
 ROOT = Path(__file__).resolve().parent.parent
+JSON_GZ = "trace.perfetto.json.gz"  # the Chrome JSON writer's file, gzipped
 
 
 def cases():
@@ -136,12 +141,14 @@ def main() -> None:
                 "summary.json": lambda p: p.write_text(report.to_json()),
                 "layers.csv": lambda p: p.write_text(report.to_csv()),
                 "trace.npz": lambda p: write_trace(result, p),
+                PERFETTO: lambda p: write_perfetto_proto(result, p),
+                "trace.pftrace": lambda p: write_perfetto_proto(result, p),
                 "trace.perfetto.json": lambda p: write_perfetto(result, p),
-                PERFETTO: lambda p: write_perfetto(result, p),
+                JSON_GZ: lambda p: write_perfetto(result, p),
                 "  same, one thread": lambda p: one_thread(write_perfetto, result, p),
             }
             for name, write in writers.items():
-                path = out / (PERFETTO if name == "  same, one thread" else name)
+                path = out / (JSON_GZ if name == "  same, one thread" else name)
                 cpu, wall, peak = measured(lambda: write(path), args.repeat, path)
                 print(
                     f"  {name:<26}{cpu:>8.3f}{wall:>8.3f}{peak / 1e6:>9.1f}"
@@ -158,8 +165,8 @@ def main() -> None:
             )
     print(
         "CPU: process CPU (all threads); wall: elapsed; peak: tracemalloc peak of the call; "
-        "/sim: over simulate()'s. trace.perfetto.json (uncompressed) is for comparison: "
-        "`accelsim run` writes the .gz"
+        f"/sim: over simulate()'s. `accelsim run --trace perfetto` writes {PERFETTO}; "
+        "the others are for comparison"
     )
 
 

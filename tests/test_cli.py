@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from perfetto.protos.perfetto.trace.perfetto_trace_pb2 import Trace
 
 from accelsim.cli import main
 
@@ -33,7 +35,7 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
         "summary.json",
         "layers.csv",
         "trace.npz",
-        "trace.perfetto.json.gz",
+        "trace.pftrace.gz",
         "timeline.png",
         "utilization.png",
         "stalls.png",
@@ -56,8 +58,8 @@ def test_run_writes_every_result_file_and_prints_the_table(tmp_path, capsys):
     assert len(rows) == 1 + 4 + 1
     with np.load(out / "trace.npz") as trace:
         assert trace["end"].max() == total["cycles"]
-    perfetto = json.loads(gzip.decompress((out / "trace.perfetto.json.gz").read_bytes()))
-    assert any(e.get("name") == "busy" for e in perfetto["traceEvents"])
+    packets = Trace.FromString(gzip.decompress((out / "trace.pftrace.gz").read_bytes())).packet
+    assert any(p.track_event.name == "busy" for p in packets)
 
 
 def test_policy_and_seed_override(tmp_path, capsys):
@@ -343,6 +345,13 @@ def test_compare_names_the_policies_that_tie_and_shows_only_layers_that_differ(t
     for group in groups:
         (label,) = [l for l in labels if l.startswith(f"{len(group)} tied:")]
         assert all(r.policy in label for r in group)
+    # the bound's dashed line is inside the axes, and the legend covers no bar
+    fig = ax.figure
+    FigureCanvasAgg(fig).draw()
+    low, high = ax.get_ylim()
+    assert low < 1.0 < high
+    legend = ax.get_legend().get_window_extent()
+    assert not any(legend.overlaps(bar.get_window_extent()) for bar in ax.patches)
 
 
 def test_compare_refuses_a_policy_named_twice(tmp_path, capsys):
@@ -452,4 +461,4 @@ def test_a_run_that_maps_its_layers_says_so_while_it_maps(tmp_path, capsys):
     assert "lpt: planning 4 layers" in err[2:]
     # the default trace is the columns alone: the gzipped Perfetto trace costs more to write
     # than the run to simulate, so it is written only when asked for
-    assert (out / "trace.npz").exists() and not (out / "trace.perfetto.json.gz").exists()
+    assert (out / "trace.npz").exists() and not (out / "trace.pftrace.gz").exists()

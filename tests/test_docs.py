@@ -147,3 +147,60 @@ def test_the_test_suite_installs_nothing_and_ci_runs_the_readmes_command(monkeyp
     assert ci[-1].strip() in readme and "pytest" in ci[-1]
     install = "\n".join(ci[:-1])
     assert "install -y chromium" in install and "echo" in install
+
+
+# A time the docs quote: a number and a unit of seconds or minutes ("1.9 s", "2 min 54 s",
+# "7.1-9.6 us"), not a rate ("16 GB/s") nor a name ("time_limit_s").
+QUOTED_TIME = re.compile(
+    r"(?<![\w.])\d[\d,.]*(?:-\d[\d,.]*)? ?(?:s|ms|us|µs|min|minutes?|seconds?)(?![\w/])"
+)
+# where a time is a setting or a simulated latency, not a measured cost
+NOT_MEASURED = re.compile(r"time limit|time_limit|latency|target|cycles / clock_hz")
+# what measures it: a benchmark script (by path or by its name), or the module that is run
+SCRIPT = re.compile(r"benchmarks/\w+\.py|`\w+\.py`|python -m\s+accelsim\.[\w.]+")
+
+
+def blocks(path: Path) -> list[str]:
+    """The page's paragraphs, list items and tables, each one string (a table's header
+    included): a time and the script that measured it must share one."""
+    out, current = [], []
+    for line in path.read_text().splitlines():
+        starts_item = line.startswith(("- ", "* ")) or bool(re.match(r"\d+\. ", line))
+        if not line.strip() or line.startswith("#") or (starts_item and current):
+            out.append("\n".join(current))
+            current = []
+        if line.strip() and not line.startswith("#"):
+            current.append(line)
+    out.append("\n".join(current))
+    return [b for b in out if b]
+
+
+def unmeasured_times(path: Path) -> list[str]:
+    """The sentences (table rows) of `path` that quote a measured time in a block naming no
+    script that measures it."""
+    found = []
+    for block in blocks(path):
+        if SCRIPT.search(block):
+            for script in re.findall(r"`(\w+\.py)`", block):
+                assert list(ROOT.glob(f"**/{script}")), f"{path.name}: no script {script}"
+            continue
+        for sentence in re.split(r"(?<=[.;:])\s+|\n", block):
+            if QUOTED_TIME.search(sentence) and not NOT_MEASURED.search(sentence):
+                found.append(sentence.strip())
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_quoted_time_names_the_script_that_measures_it(page):
+    """A time in the docs that no script prints cannot be re-measured, so it rots."""
+    assert unmeasured_times(page) == []
+
+
+def test_the_time_check_finds_a_time_without_its_script(tmp_path):
+    page = tmp_path / "p.md"
+    page.write_text(
+        "A run takes 1.9 s of CPU.\n\nA run takes 1.9 s (`python benchmarks/outputs.py`).\n\n"
+        "| what | CPU |\n| --- | --- |\n| a sweep | 2 min 54 s |\n\n"
+        "16 GB/s of DRAM; a 3 ms latency target; `time_limit_s` of 10 s.\n"
+    )
+    assert unmeasured_times(page) == ["A run takes 1.9 s of CPU.", "| a sweep | 2 min 54 s |"]

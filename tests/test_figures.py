@@ -272,3 +272,16 @@ def test_a_slice_reads_nested_or_dotted_fields_and_the_free_axes_are_plotted(tmp
     )
     assert sweep.plot == ("hardware.pe_cols", "policy")
     assert dict(sweep.pe_factor) == {"hardware.pe_cols": 2}  # pe_rows = 2 on every point
+
+
+def test_a_line_plots_ticks_have_thousands_separators():
+    rows = [{"hardware.pe_cols": c, "cycles": 10_000 // c} for c in (4, 16, 64, 256)]
+    fig = figures.sweep_line_figure(rows, "hardware.pe_cols", "cycles", pes={"hardware.pe_cols": 4})
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["16", "64", "256", "1,024"]
+
+
+def test_a_share_is_drawn_on_its_whole_scale():
+    rows = [{"hardware.pe_cols": c, "utilization": 0.8 / c} for c in (1, 2, 4, 8)]
+    fig = figures.sweep_line_figure(rows, "hardware.pe_cols", "utilization")
+    assert fig.axes[0].get_ylim() == (0, 1)

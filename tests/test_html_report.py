@@ -64,7 +64,7 @@ def test_every_plot_and_table_is_in_the_loaded_page(result_dir, tmp_path):
     assert tables["layers"]["rows"] == len(outcome.report.layers) + 1  # and the total
     assert tables["gap"]["rows"] == 7 and tables["summary"]["rows"] >= 8
     assert seen["external"] == []  # self-contained
-    assert "trace.perfetto.json.gz" in seen["links"] and "summary.json" in seen["links"]
+    assert "trace.pftrace.gz" in seen["links"] and "summary.json" in seen["links"]
     for link in seen["links"]:
         assert link.startswith("#") or (out / link).is_file()
 

@@ -504,3 +504,23 @@ def test_the_timeline_script_refuses_bad_input_in_one_line(tmp_path):
         # argparse's usage block (wrapped over lines) comes before its own one-line error
         lines = [l for l in done.stderr.splitlines() if "error:" in l]
         assert done.returncode == 2 and len(lines) == 1 and words in lines[0], done.stderr
+
+
+def _no_two_overlap(boxes) -> bool:
+    boxes = sorted(boxes, key=lambda b: b.x0)
+    return all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))
+
+
+@pytest.mark.parametrize("n_pes", [16, 48, 64])
+def test_utilization_pe_labels_never_run_together_and_the_legend_stays_in_the_figure(n_pes):
+    fig = plotting.utilization_figure(random_trace(n_pes, changes=3))
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    shown = [t for t in ax.get_xticklabels() if t.get_text()]
+    assert _no_two_overlap([t.get_window_extent(renderer) for t in shown])
+    assert shown[0].get_text() == "0" and len(shown) >= min(n_pes, 16)
+    (legend,) = fig.legends
+    box, page = legend.get_window_extent(renderer), fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1
+    assert box.x0 > ax.get_window_extent(renderer).x1  # right of the bars, not on them

@@ -240,6 +240,8 @@ def sweep_line_figure(
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(values, [_tick(x, v) for v in values])
     ax.yaxis.set_major_formatter(_TickValues(metric))
+    if metric in SHARES:  # a share on its whole scale: 5 % does not look like nothing
+        ax.set_ylim(0, 1)
     xlabel = _label(x, (pes or {}).get(x))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(_label(metric))
@@ -253,6 +255,8 @@ def sweep_line_figure(
     fig.tight_layout()
     return fig
 
+
+SHARES = ("utilization", "share_busy")  # result columns that are shares of 1
 
 _NAMES = {
     "pe_rows": "PE rows (PEs per column)",
@@ -306,7 +310,7 @@ def _tick(field: str, v, pes: int | None = None) -> str:
         return f"{v / 1024:,.4g}"
     if pes is not None and isinstance(v, int):
         return f"{v * pes:,}"
-    return str(v)
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
 def _slice_text(where: Mapping[str, object]) -> str:

@@ -24,8 +24,8 @@ PLOTS = {
 }
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}  # embedded; a PDF is linked
 TRACES = {
-    "trace.perfetto.json.gz": "Perfetto trace, gzip-compressed: the Perfetto UI opens it as "
-    "it is (1 cycle = 1 us)",
+    "trace.pftrace.gz": "Perfetto trace (protobuf), gzip-compressed: the Perfetto UI opens it "
+    "as it is (1 cycle = 1 ns)",
     "trace.npz": "the trace in numpy columns",
     "summary.json": "every number of this page",
     "layers.csv": "the per-layer table as CSV",

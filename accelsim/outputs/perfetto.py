@@ -1,4 +1,7 @@
-"""Chrome/Perfetto trace JSON of a run, written straight from the trace columns.
+"""Chrome/Perfetto trace JSON of a run, written straight from the trace columns: for Python
+callers and chrome://tracing. `accelsim run --trace perfetto` writes the protobuf form
+(accelsim.outputs.perfetto_proto), which costs less than the simulation; this one, gzipped,
+costs 1.4-1.7 times the simulation's CPU (benchmarks/trace_writing.py).
 
 Timestamps are the trace event format's microseconds, one cycle each, so the viewer shows
 1 cycle as 1 us (`displayTimeUnit` "ms", the format's default display). Processes (tracks):
@@ -18,10 +21,10 @@ about a tenth of the size: the default run's trace is 15 MB as JSON. The gzip he
 no time or name, so the same run gives the same bytes.
 
 The file is the same bytes as json.dumps of one dict per event (tests/test_perfetto.py), but
-is written differently, because writing it must not cost more time or memory than the
-simulation that made it: the many events (intervals, flows, transfers, counters) are
-formatted from the trace's columns by numpy (accelsim.outputs.text_rows), ROWS events at a
-time, and each slice goes straight to the file or to the compressor. No text of the whole
+is written differently, to cost as little time and memory as it can: the many events
+(intervals, flows, transfers, counters) are formatted from the trace's columns by numpy
+(accelsim.outputs.text_rows), ROWS events at a time, and each slice goes straight to the
+file or to the compressor. No text of the whole
 file is ever held. benchmarks/trace_writing.py prints its time and memory beside the
 simulation's.
 """

@@ -451,9 +451,12 @@ def utilization_figure(
     colours = palette(colors)
     width = min(max(7.5, 0.16 * rows + 4.5), MAX_FIGSIZE[0])
     below = 0.65 if band == 1 else 1.15  # tick labels (rotated for bands) and the x label
-    plot_h, above, right = 3.0, 0.45, 2.75  # right: the mean's label, then the legend
+    plot_h, above, right = 3.0, 0.45, 2.6  # right: the mean's label, then the legend
     fig = Figure(figsize=(width, below + plot_h + above), dpi=DPI)
-    ax = _axes(fig, 0.85, below, width - 0.85 - right, plot_h)
+    plot_w = width - 0.85 - right
+    ax = _axes(fig, 0.85, below, plot_w, plot_h)
+    # the legend just right of the mean's label, not at the figure's edge a gap away
+    legend_at = dict(loc="center left", bbox_to_anchor=((0.85 + plot_w + 0.85) / width, 0.5))
     x = np.arange(rows)
     stacked_bars(ax, x, share.T, colours)
     mean = float(busy.mean()) if n_pes else 0.0
@@ -469,12 +472,14 @@ def utilization_figure(
     ax.set_xlim(-0.75, rows - 0.25)
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of cycles")
-    step = max(1, -(-rows // 64))
+    # every step-th PE labelled: as many as fit side by side (1, 2, 4, 8, ... apart)
+    label_in = _text_inches(len(str(max(rows - 1, 0))) + 1, "x-small")
+    step = 1 << max(0, int(np.ceil(np.log2(max(label_in * rows / plot_w, 1)))))
     if band == 1:
         ax.set_xticks(x[::step], labels[::step].tolist(), fontsize="x-small")
         ax.set_xlabel("PE")
         what = "per-PE utilization"
-        state_legend(fig, colours, loc="center right")
+        state_legend(fig, colours, **legend_at)
     else:
         low, high = np.minimum.reduceat(busy, first), np.maximum.reduceat(busy, first)
         ax.vlines(x, low, high, colors=rcParams["axes.edgecolor"], linewidth=1.5)
@@ -491,7 +496,7 @@ def utilization_figure(
             ),
             *(Patch(facecolor=colours[s], label=s.label) for s in State),
         ]
-        fig.legend(handles=handles, loc="center right", frameon=False, fontsize="small")
+        fig.legend(handles=handles, frameon=False, fontsize="small", **legend_at)
     spread = f"busy {busy.min():.1%} to {busy.max():.1%} across PEs" if n_pes else "no PEs"
     ax.set_title(f"{title + ': ' if title else ''}{what}; {spread}", fontsize="medium")
     return fig
