@@ -350,6 +350,13 @@ def test_accelsim_import_writes_a_workload_that_runs_like_the_onnx_scenario(tmp_
     a, b = imported.pruned(), direct.pruned()
     assert [p.filter_nnz.tolist() for p in a.layers] == [p.filter_nnz.tolist() for p in b.layers]
     assert a.layers[0].nnz == int((np.abs(weights_of(path, "w1")) >= 0.8).sum())
+    # the scenario the import writes beside them runs the same workload: the README's third line
+    assert f"run it: accelsim run {tmp_path / 'w' / 'm.toml'}" in printed
+    written = load_scenario(tmp_path / "w" / "m.toml")
+    assert written.network == imported.network
+    assert [p.kernel_nnz().tolist() for p in written.pruned().layers] == [
+        p.kernel_nnz().tolist() for p in a.layers
+    ]
     outcome = run_scenario(imported, baselines=False)
     assert outcome.result.executed_macs == a.pruned_macs
     # both engines agree on the rectangular, asymmetrically padded layers
@@ -459,3 +466,18 @@ def test_shapes_inference_leaves_open_are_computed_from_shape_nodes_and_recurren
     assert (fc.kind, fc.in_c, fc.in_w, fc.out_c) == (LayerKind.CONV, hidden, 10, 5)
     assert run_shape(m, (1, 3, 4, 12)) == (10, 5)
     assert dict(imported.not_simulated) == {"LSTM": 1}
+
+
+@pytest.mark.parametrize(
+    "stem", ["plain", 'quote"d', "back\\slash", "del\x7fete", "tab\tbed", "naïve"]
+)
+def test_the_written_scenario_names_its_files_whatever_their_names(stem, tmp_path):
+    import tomllib
+
+    from accelsim.workload.importer import scenario_text
+
+    text = scenario_text(
+        tmp_path / f"{stem}.onnx", tmp_path / f"{stem}.csv", tmp_path / f"{stem}.npz"
+    )
+    data = tomllib.loads(text)
+    assert data == {"workload": {"network": f"{stem}.csv"}, "pruning": {"measured": f"{stem}.npz"}}
