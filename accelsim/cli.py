@@ -467,15 +467,20 @@ def _import(args) -> int:
     if not model.is_file():
         raise ConfigError(f"{model}: no such file")
     out = _out_dir(
-        args.out, Path("results") / model.stem, (f"{model.stem}.csv", f"{model.stem}.npz")
+        args.out,
+        Path("results") / model.stem,
+        tuple(f"{model.stem}.{ext}" for ext in ("csv", "npz", "toml")),
     )
     imported, sparsity, written = import_model(model, out, args.input_shape, args.method, args.keep)
     print(f"{model}:")
     for line in imported.summary():
         print(f"  {line}")
-    topology, masks = written
-    print(f"wrote {topology} and {masks} ({sparsity:.1%} of the weights are zero)")
-    print(f'use in a scenario: [workload] network = "{topology}"  [pruning] measured = "{masks}"')
+    topology, masks, scenario = written
+    print(f"wrote {topology}, {masks} ({sparsity:.1%} of the weights are zero) and {scenario}")
+    print(f"run it: accelsim run {scenario}")
+    print(
+        f'or in a scenario of yours: [workload] network = "{topology}"  [pruning] measured = "{masks}"'
+    )
     return 0
 
 

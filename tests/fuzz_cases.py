@@ -880,7 +880,7 @@ def late_error_cases():
             "s.toml": scenario(
                 workload='network = "vgg16"\nlayers = ["fc6"]',
                 pruning='profile = "han2015-vgg16"',
-                hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 20000\n"
+                hardware="pe_rows = 2\npe_cols = 2\nweight_buffer_bytes = 24000\n"
                 "input_buffer_bytes = inf\noutput_buffer_bytes = inf",
                 mapping="tile_h = 0",  # fixed: the dense baseline is judged by the same cut
             )

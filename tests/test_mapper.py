@@ -257,31 +257,31 @@ def test_energy_objective_is_no_worse_in_energy():
 # change a single one (the first score out of its heap is the least of the space)
 DEFAULT_CHOICES = {
     "conv1": ("14x14 f4 s1", 927321),
-    "layer1.0.conv1": ("28x28 f1 s1", 270340),
-    "layer1.0.conv2": ("19x19 f8 s4", 272172),
-    "layer1.1.conv1": ("19x19 f8 s4", 342284),
-    "layer1.1.conv2": ("10x10 f8 s2", 353502),
-    "layer2.0.conv1": ("14x14 f4 s1", 177100),
-    "layer2.0.conv2": ("14x14 f2 s1", 400395),
-    "layer2.0.downsample.0": ("3x3 f8 s1", 24812),
-    "layer2.1.conv1": ("14x14 f1 s2", 258509),
-    "layer2.1.conv2": ("14x14 f1 s1", 264104),
-    "layer3.0.conv1": ("7x7 f4 s4", 137322),
-    "layer3.0.conv2": ("14x14 f2 s1", 329944),
+    "layer1.0.conv1": ("19x19 f8 s4", 263804),
+    "layer1.0.conv2": ("19x19 f8 s4", 285157),
+    "layer1.1.conv1": ("14x14 f8 s2", 338566),
+    "layer1.1.conv2": ("10x10 f8 s2", 358208),
+    "layer2.0.conv1": ("5x5 f8 s1", 174408),
+    "layer2.0.conv2": ("14x14 f2 s2", 412807),
+    "layer2.0.downsample.0": ("2x2 f8 s1", 23274),
+    "layer2.1.conv1": ("14x14 f1 s2", 260997),
+    "layer2.1.conv2": ("14x14 f1 s2", 266941),
+    "layer3.0.conv1": ("7x7 f8 s2", 134257),
+    "layer3.0.conv2": ("14x14 f2 s1", 334178),
     "layer3.0.downsample.0": ("7x7 f8 s8", 56129),
-    "layer3.1.conv1": ("14x14 f2 s1", 395791),
-    "layer3.1.conv2": ("14x14 f1 s1", 400495),
-    "layer4.0.conv1": ("7x7 f4 s4", 204726),
-    "layer4.0.conv2": ("7x7 f2 s8", 398402),
-    "layer4.0.downsample.0": ("7x7 f8 s8", 26219),
-    "layer4.1.conv1": ("7x7 f2 s8", 398554),
-    "layer4.1.conv2": ("7x7 f2 s8", 332627),
+    "layer3.1.conv1": ("14x14 f1 s1", 403134),
+    "layer3.1.conv2": ("14x14 f4 s1", 403736),
+    "layer4.0.conv1": ("7x7 f4 s8", 206897),
+    "layer4.0.conv2": ("7x7 f2 s8", 401003),
+    "layer4.0.downsample.0": ("7x7 f8 s8", 26416),
+    "layer4.1.conv1": ("7x7 f2 s8", 401792),
+    "layer4.1.conv2": ("7x7 f2 s8", 334791),
     "fc": ("1x1 f4 s8", 32382),
 }
 # the buffer sweep's smallest point (16 KiB inputs, 8 KiB weights, 16 KiB outputs): blocks
 # stream, output tiles overflow (SimPy), and broadcasts are refused when planned
 SMALL_BUFFERS = {"input_buffer_bytes": 16384, "weight_buffer_bytes": 8192}
-SMALL_CHOICES = {"layer2.0.downsample.0": ("3x3 f8 s1", 24812), "fc": ("1x1 f4 s8", 32382)}
+SMALL_CHOICES = {"layer2.0.downsample.0": ("2x2 f8 s1", 23274), "fc": ("1x1 f4 s8", 32382)}
 
 
 def _default(layers=None, **hardware):
@@ -316,7 +316,7 @@ def test_choices_on_small_buffers_are_pinned():
 def test_the_default_scenarios_choices_are_pinned():
     chosen = _default()
     assert _labels(chosen) == DEFAULT_CHOICES
-    assert sum(c.cycles for c in chosen.values()) == 6_003_130
+    assert sum(c.cycles for c in chosen.values()) == 6_046_198
 
 
 @pytest.mark.slow

@@ -259,15 +259,43 @@ def test_constant_arithmetic_on_weights_and_what_is_not_simulated(tmp_path):
         helper.make_node("Transpose", ["wt"], ["w"], name="wT", perm=[0, 1, 3, 2]),
         helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
         helper.make_node("ConvTranspose", ["c", "up"], ["y"], name="deconv", strides=[2, 2]),
-    ]
+    ]  # a 3x3 kernel at stride 2: neighbouring pixels' products overlap, not a 1x1 conv
     imported = import_onnx(
-        save(tmp_path, model(nodes, [("wt", w), ("up", weights(3, 2, 2, 2))])), (3, 8, 8)
+        save(tmp_path, model(nodes, [("wt", w), ("up", weights(3, 2, 3, 3))])), (3, 8, 8)
     )
     assert np.array_equal(imported.weights["conv"], w.transpose(0, 1, 3, 2))
     assert dict(imported.not_simulated) == {"ConvTranspose": 1}
     lines = imported.summary()
     assert lines[0] == "input 3x8x8; kept 1 layers (1 conv) from Conv 1"
     assert lines[3] == "not simulated (MACs accelsim does not model): ConvTranspose 1"
+
+
+def test_a_conv_transpose_whose_kernel_is_its_stride_is_the_1x1_conv_it_computes(tmp_path):
+    """Each input pixel's products fill their own 2x3 block of outputs: the kept 1x1 conv
+    (a filter per output channel and kernel position) and a depth-to-space give exactly
+    onnx's own output, with the BatchNorm after it folded per output channel."""
+    up, gamma, var = weights(4, 5, 2, 3), np.array([1, 2, 3, 4, 5], np.float32), np.ones(5)
+    nodes = [
+        helper.make_node("ConvTranspose", ["x", "up"], ["t"], name="up", strides=[2, 3]),
+        helper.make_node("BatchNormalization", ["t", "g", "z", "z", "var"], ["y"], name="bn"),
+        helper.make_node("Conv", ["y", "w"], ["out"], name="head"),
+    ]
+    inits = [("up", up), ("g", gamma), ("z", np.zeros(5)), ("var", var), ("w", weights(1, 5, 1, 1))]
+    m = model(nodes, inits, shape=(1, 4, 6, 7), outputs=("y",))
+    imported = import_onnx(save(tmp_path, m), None)
+    layer = imported.network.layer("up")
+    assert (layer.kind, layer.in_c, layer.in_h, layer.in_w) == (LayerKind.CONV, 4, 6, 7)
+    assert (layer.out_c, layer.k_h, layer.k_w, layer.weights) == (30, 1, 1, up.size)
+    assert layer.dense_macs == 6 * 7 * up.size  # every input pixel times every weight
+    head = imported.network.layer("head")
+    assert (head.sources, head.in_c, head.in_h, head.in_w) == ((), 5, 12, 21)
+    assert dict(imported.kept) == {"Conv": 1, "ConvTranspose": 1}
+    assert dict(imported.folded) == {"BatchNormalization": 1} and not imported.not_simulated
+    x = RNG.normal(size=(1, 4, 6, 7)).astype(np.float32)
+    want = ReferenceEvaluator(m).run(None, {"x": x})[0][0]
+    z = np.einsum("fc,chw->fhw", imported.weights["up"][:, :, 0, 0], x[0])
+    got = z.reshape(5, 2, 3, 6, 7).transpose(0, 3, 1, 4, 2).reshape(5, 12, 21)
+    assert np.allclose(got, want, atol=1e-3)
 
 
 def pruned_model(tmp_path):
@@ -322,6 +350,13 @@ def test_accelsim_import_writes_a_workload_that_runs_like_the_onnx_scenario(tmp_
     a, b = imported.pruned(), direct.pruned()
     assert [p.filter_nnz.tolist() for p in a.layers] == [p.filter_nnz.tolist() for p in b.layers]
     assert a.layers[0].nnz == int((np.abs(weights_of(path, "w1")) >= 0.8).sum())
+    # the scenario the import writes beside them runs the same workload: the README's third line
+    assert f"run it: accelsim run {tmp_path / 'w' / 'm.toml'}" in printed
+    written = load_scenario(tmp_path / "w" / "m.toml")
+    assert written.network == imported.network
+    assert [p.kernel_nnz().tolist() for p in written.pruned().layers] == [
+        p.kernel_nnz().tolist() for p in a.layers
+    ]
     outcome = run_scenario(imported, baselines=False)
     assert outcome.result.executed_macs == a.pruned_macs
     # both engines agree on the rectangular, asymmetrically padded layers
@@ -431,3 +466,18 @@ def test_shapes_inference_leaves_open_are_computed_from_shape_nodes_and_recurren
     assert (fc.kind, fc.in_c, fc.in_w, fc.out_c) == (LayerKind.CONV, hidden, 10, 5)
     assert run_shape(m, (1, 3, 4, 12)) == (10, 5)
     assert dict(imported.not_simulated) == {"LSTM": 1}
+
+
+@pytest.mark.parametrize(
+    "stem", ["plain", 'quote"d', "back\\slash", "del\x7fete", "tab\tbed", "naïve"]
+)
+def test_the_written_scenario_names_its_files_whatever_their_names(stem, tmp_path):
+    import tomllib
+
+    from accelsim.workload.importer import scenario_text
+
+    text = scenario_text(
+        tmp_path / f"{stem}.onnx", tmp_path / f"{stem}.csv", tmp_path / f"{stem}.npz"
+    )
+    data = tomllib.loads(text)
+    assert data == {"workload": {"network": f"{stem}.csv"}, "pruning": {"measured": f"{stem}.npz"}}

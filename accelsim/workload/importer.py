@@ -1,14 +1,16 @@
 """`accelsim import`: an ONNX model made into a workload a scenario can point at.
 
-Writes `<stem>.csv` (the topology) and `<stem>.npz` (each MAC layer's real per-kernel
-nonzero counts, in the measured-mask format of accelsim.workload.sparsity.measured) into one
-folder. The masks are the weights as the file holds them (exact zeros are pruned, so a model
+Writes `<stem>.csv` (the topology), `<stem>.npz` (each MAC layer's real per-kernel
+nonzero counts, in the measured-mask format of accelsim.workload.sparsity.measured) and
+`<stem>.toml`, a scenario that runs them on the default hardware (the mapper picks each
+layer's tiling), into one folder, so `accelsim run <stem>.toml` is the next command. The masks are the weights as the file holds them (exact zeros are pruned, so a model
 pruned before export keeps its own masks), or magnitude-pruned with `method` and `keep`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import attrs
@@ -52,4 +54,22 @@ def import_model(
     topology, masks = out / f"{path.stem}.csv", out / f"{path.stem}.npz"
     topology.write_text(write_topology(network))
     write_measured(masks, meta, layers)
-    return imported, sparsity, [topology, masks]
+    scenario = out / f"{path.stem}.toml"
+    scenario.write_text(scenario_text(path, topology, masks))
+    return imported, sparsity, [topology, masks, scenario]
+
+
+def scenario_text(model: Path, topology: Path, masks: Path) -> str:
+    """A scenario for the imported workload, its files named relative to it (scenarios
+    resolve paths from their own folder); every other field keeps its default."""
+    return (
+        f"# accelsim import {model.name!r}: its workload on the default hardware; add\n"
+        "# [hardware] or [mapping] fields to change them (docs/defaults.md lists them)\n"
+        f"[workload]\nnetwork = {_toml(topology.name)}\n"
+        f"[pruning]\nmeasured = {_toml(masks.name)}\n"
+    )
+
+
+def _toml(text: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's, and TOML also escapes DEL."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")

@@ -7,8 +7,11 @@ accelerator runs, folds what changes only the weights, and passes everything els
   constant weight matrix become an fc layer, or a 1x1 conv over the positions when the input
   has more than one row (a (1, T, K) sequence, a (T, K) matrix); quantized ConvInteger,
   QLinearConv, MatMulInteger and QLinearMatMul likewise, their weights less the weight zero
-  point; pools become pool layers (shapes only); Add or Sum of two or more tensors of one
-  shape from kept layers becomes an add layer;
+  point; a ConvTranspose whose kernel equals its strides (no pads, dilation, groups or
+  output padding: a detector head's 2x2 upsampling) becomes the 1x1 conv it is, each input
+  pixel's products landing in their own block of outputs; pools become pool layers
+  (shapes only); Add or Sum of two or more tensors of one shape from kept layers becomes
+  an add layer;
 - folded: a BatchNormalization, or a Mul by a per-channel constant, reading a kept layer's
   output that nothing else reads scales that layer's weights per filter, as exporters fold
   them (the shift goes to the bias, which accelsim does not count); an Add (or x - c) of a
@@ -18,8 +21,9 @@ accelerator runs, folds what changes only the weights, and passes everything els
   the kept layer whose output reaches it through such nodes if the shape still matches;
   otherwise (Concat, Resize, Split, ...) its sources are outside the model (topology
   UNMODELLED, `-`) and its input shape is the one shape inference gives;
-- not simulated: nodes with MACs that accelsim cannot model (ConvTranspose, recurrent
-  cells, products of two activations, subgraphs): passed through and listed.
+- not simulated: nodes with MACs that accelsim cannot model (any other ConvTranspose,
+  whose blocks of outputs overlap, recurrent cells, products of two activations,
+  subgraphs): passed through and listed.
 Weights come from initializers, Constant nodes, or constant arithmetic on them (Identity,
 Cast, Transpose, Reshape, Squeeze, Unsqueeze). Tensor shapes come from ONNX shape inference
 once the image input's dimensions are fixed: the batch is 1, and `input_shape` (C, H, W)
@@ -295,6 +299,8 @@ class _Walk:
         self.by_name: dict[str, Layer] = {}
         self.weights: dict[str, np.ndarray] = {}
         self.direct: dict[str, str] = {}  # a kept layer's own output tensor -> layer
+        # a kept ConvTranspose -> its filters per output channel (k_h * k_w, channel-major)
+        self.blocks: dict[str, int] = {}
         self.readers = readers  # tensor -> how many nodes (and graph outputs) read it
         self.kept: list[str] = []
         self.folded: list[str] = []
@@ -398,6 +404,8 @@ class _Walk:
             self.conv(node, op, attrs, where)
         elif op in LINEARS and self.linear_weights(node, op, attrs, where) is not None:
             self.linear(node, op, attrs, where)
+        elif op == "ConvTranspose" and self.conv_transpose(node, attrs, where):
+            return
         elif op in POOLS:
             self.pool(node, op, attrs, where)
         elif op in ("BatchNormalization", "Mul", "Add", "Sub") and self.fold(node, op, data, where):
@@ -468,6 +476,46 @@ class _Walk:
         self.keep(node, layer, kernel, op)
         out = (1, layer.out_c, layer.out_w) if one_d else (1, *layer.out_shape)
         self.output(node, name, out)
+
+    def conv_transpose(self, node, attrs: dict, where: str) -> bool:
+        """Keep a ConvTranspose whose kernel equals its strides: output pixel (s_h i + a,
+        s_w j + b) of channel o is the sum over c of x[c, i, j] W[c, o, a, b], so it is a
+        1x1 conv with a filter per (o, a, b) on the input map, followed by a depth-to-space
+        rearrangement without MACs; the MACs and weights are the ConvTranspose's own. Its
+        readers see the upsampled map, which is not the layer's output shape, so they read
+        it from outside the model, as after a Resize. False (listed, not simulated) for any
+        other ConvTranspose: there outputs sum products of neighbouring input pixels."""
+        x = node.input[0]
+        if x not in self.tensors or not self.has_weight(node, "ConvTranspose"):
+            return False
+        w = self.weight(node, 1, where)
+        shape = self.tensors[x].shape or self.inferred.get(x)
+        if w.ndim != 4 or shape is None or len(shape) != 4:
+            return False
+        c, h, width = _chw(shape)
+        channels, out_c, kh, kw = w.shape
+        auto = attrs.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else str(auto)
+        if (
+            channels != c
+            or [int(s) for s in attrs.get("strides", [1, 1])] != [kh, kw]
+            or [int(d) for d in attrs.get("dilations", [1, 1])] != [1, 1]
+            or int(attrs.get("group", 1)) != 1
+            or any(int(p) for p in attrs.get("pads", [0]))
+            or any(int(p) for p in attrs.get("output_padding", [0]))
+            or "output_shape" in attrs
+            or auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")  # all pad 0 here
+        ):
+            return False
+        name = self.unique(node.name or node.output[0])
+        filters = out_c * kh * kw
+        layer = Layer(
+            name, LayerKind.CONV, self.source(x, (c, h, width)), c, h, width, filters, 1, 1
+        )
+        self.keep(node, layer, w.transpose(1, 2, 3, 0).reshape(filters, c, 1, 1), "ConvTranspose")
+        self.blocks[name] = kh * kw
+        self.output(node, name, (1, out_c, h * kh, width * kw))
+        return True
 
     def linear_weights(self, node, op: str, attrs: dict, where: str) -> np.ndarray | None:
         """(out, in) weights of a Gemm or MatMul whose second operand is constant."""
@@ -548,7 +596,8 @@ class _Walk:
         owner = self.direct.get(x)
         if len(data) != 1 or owner is None or self.readers[x] != 1:
             return False
-        filters = self.weights[owner].shape[0]
+        blocks = self.blocks.get(owner, 1)  # a ConvTranspose's filters per output channel
+        filters = self.weights[owner].shape[0] // blocks
         if op == "BatchNormalization":
             if node.input[0] != x or any(self.const(t) is None for t in node.input[1:5]):
                 return False
@@ -576,6 +625,7 @@ class _Walk:
         if scale.size != filters:
             return False
         shape = (-1,) + (1,) * (self.weights[owner].ndim - 1)
+        scale = np.repeat(np.asarray(scale, dtype=np.float32).ravel(), blocks)
         self.weights[owner] = self.weights[owner] * scale.reshape(shape)
         self.folded.append(op)
         self.direct[node.output[0]] = owner
