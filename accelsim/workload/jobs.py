@@ -389,7 +389,10 @@ def build_layer_jobs(
     )
 
 
-_PRODUCT_BLOCK = 1 << 22  # products formed at a time in _kept_shares: 32 MB
+# products formed at a time in _kept_shares: 2 MB of floats. Below numpy's 4 MB hugepage
+# advice and glibc's mmap threshold, so each block reuses the last one's memory: 32 MB
+# blocks were mapped afresh each time and cost 1-2 s of page faults (system time) on fc6
+_PRODUCT_BLOCK = 1 << 18
 
 
 def _kept_shares(
@@ -420,19 +423,25 @@ def _kept_shares(
         # (groups, channels), integer; a slice when the groups are consecutive (no copy)
         contiguous = fgs[-1] - fgs[0] + 1 == len(fgs)
         weights = per_group[fgs[0] : fgs[-1] + 1] if contiguous else per_group[fgs]
-        total = np.add.reduceat(weights, bounds[:-1], axis=1, dtype=np.int64).astype(float)
         # the products of the per-group loop this replaces (integer weights as floats times
         # densities), summed per chunk the same way, so the shares are the same floats; a
         # block of groups and tiles at a time
+        total = np.empty((len(fgs), k), dtype=np.int64)
         hit = np.empty((len(fgs), n_tiles, k))
         g_step = max(1, _PRODUCT_BLOCK // max(1, cpg))
         t_step = max(1, _PRODUCT_BLOCK // max(1, min(g_step, len(fgs)) * cpg))
         for g0 in range(0, len(fgs), g_step):
-            block = weights[g0 : g0 + g_step].astype(float)[:, None, :]
+            # integer sums (exact), per block: a sum cast to int64 copies what it sums, and
+            # a copy of all of fc6's kernels cost 1.9 s of page faults
+            rows = weights[g0 : g0 + g_step]
+            total[g0 : g0 + g_step] = np.add.reduceat(rows, bounds[:-1], axis=1, dtype=np.int64)
+            block = rows[:, None, :]
             for t0 in range(0, n_tiles, t_step):
-                part = block * inputs[None, t0 : t0 + t_step, :]
+                # integers times floats: the same float products as a float copy would give
+                part = np.multiply(block, inputs[None, t0 : t0 + t_step, :], dtype=float)
                 hit[g0 : g0 + g_step, t0 : t0 + t_step] = np.add.reduceat(part, bounds[:-1], axis=2)
         hit = hit.transpose(0, 2, 1)  # (groups, k, tiles)
+        total = total.astype(float)
         share = np.divide(
             hit, total[:, :, None], out=np.ones_like(hit), where=total[:, :, None] > 0
         )

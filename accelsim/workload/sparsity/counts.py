@@ -118,7 +118,8 @@ def uniform_counts(
         below = np.where(cut > 0, at_most[np.arange(rows), np.maximum(cut - 1, 0)], 0)
         cut = cut.astype(np.uint8)[:, None]
         kept = key < cut
-        tie_row, tie_col = np.nonzero(key == cut)
+        # flat positions, split: np.nonzero on a 2-D array costs 8x as much (0.2 s on fc6)
+        tie_row, tie_col = np.divmod(np.flatnonzero(key == cut), width)
         order = np.lexsort((rng.random(len(tie_row)), tie_row))
         tie_row, tie_col = tie_row[order], tie_col[order]
         rank = np.arange(len(tie_row)) - np.searchsorted(tie_row, tie_row)
