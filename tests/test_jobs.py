@@ -46,6 +46,10 @@ def test_jobs_conserve_nonzero_macs_and_weights(layers, tile, fpj, k, lanes):
         assert lj.compulsory_input_bytes <= p.layer.in_c * p.layer.in_h * p.layer.in_w
         assert lj.input_bytes.sum() >= lj.compulsory_input_bytes
         assert lj.output_write_bytes.sum() == p.layer.out_c * p.layer.out_pixels
+        # the SimPy model runs the same jobs, in the same order, as tuples
+        assert [tuple(r) for r in lj.run_jobs()] == [
+            (j.cycles, j.macs, j.weight_block, j.input_block, j.output_block) for j in lj.jobs
+        ]
 
 
 def test_untiled_inputs_are_the_whole_map_and_tiles_add_only_halo():

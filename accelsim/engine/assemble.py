@@ -458,7 +458,7 @@ def _run_layer(
 ):
     start = env.now
     bound = _layer_bound(layer, plan, hw)
-    jobs = layer.job_objects()  # this run's: dropped with the layer's components
+    jobs = layer.run_jobs()  # this run's: dropped with the layer's components
     stealing_from = None  # with stealing, the queues the PEs start on
     expected = None
     if plan.dynamic:
@@ -562,11 +562,15 @@ def _run_layer(
         for p in range(n):
             trace.enter(p, State.IDLE, env.now)
     executed = sum(pe.executed_macs for pe in pes)
-    # the deliveries as fetched (under stealing, the order chosen at run time); a dynamic
-    # plan's per-PE job order is decided at run time too, so spills get no bound there
-    order = FetchOrder.from_sequences(
-        weights.sequence, inputs.sequence, groups, None if plan.dynamic else plan.queues
-    )
+    # the deliveries as fetched: a static plan's broadcasts (as the closed form reads them,
+    # from its arrays, not from a Python object per member); under stealing, the order
+    # chosen at run time. A dynamic plan's per-PE job order is decided at run time too, so
+    # spills get no bound there
+    if bc is not None:
+        delivery = np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets))
+        order = FetchOrder.from_deliveries(delivery, bc.job, layer, plan.queues)
+    else:
+        order = FetchOrder.from_sequences(weights.sequence, inputs.sequence)
     run = LayerRun(
         index=layer.index,
         name=layer.layer.name,

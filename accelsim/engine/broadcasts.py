@@ -30,11 +30,11 @@ class Broadcasts:
         return len(self.offsets) - 1
 
     def groups(self, layer: LayerJobs, jobs=None) -> list:
-        """The broadcasts as the SimPy dispatcher's Group values, of `jobs` (the layer's Job
-        objects; by default `layer.jobs`)."""
+        """The broadcasts as the SimPy dispatcher's Group values, of `jobs` (the layer's
+        RunJobs; by default `layer.run_jobs()`)."""
         from accelsim.engine.hw.dispatch import Group
 
-        jobs, off = layer.jobs if jobs is None else jobs, self.offsets.tolist()
+        jobs, off = layer.run_jobs() if jobs is None else jobs, self.offsets.tolist()
         pe, job = self.pe.tolist(), list(map(jobs.__getitem__, self.job.tolist()))
         out = []
         for lo, hi in zip(off, off[1:]):

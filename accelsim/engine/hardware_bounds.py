@@ -64,11 +64,9 @@ class FetchOrder:
         )
 
     @classmethod
-    def from_sequences(
-        cls, weights: list[list[int]], inputs: list[list[int]], groups=None, queues=None
-    ) -> FetchOrder:
-        """The blocks of each delivery, per buffer, as the loader fetched them; a static
-        plan's `queues` with its broadcasts (`groups`, accelsim.engine.hw.dispatch.Group)."""
+    def from_sequences(cls, weights: list[list[int]], inputs: list[list[int]]) -> FetchOrder:
+        """The blocks of each delivery, per buffer, as the loader fetched them (a dynamic
+        plan's: its queues are decided at run time)."""
 
         def flat(sequence):
             use = np.repeat(np.arange(len(sequence), dtype=np.int64), list(map(len, sequence)))
@@ -76,15 +74,9 @@ class FetchOrder:
                 (b for blocks in sequence for b in blocks), dtype=np.int64, count=len(use)
             )
 
-        job_delivery = None
-        if queues is not None:
-            job_delivery = np.zeros(sum(map(len, queues)), dtype=np.int64)
-            for g, group in enumerate(groups):
-                for _, job in group.members:
-                    job_delivery[job.index] = g
         weight_use, weight_block = flat(weights)
         input_use, input_block = flat(inputs)
-        return cls(weight_use, weight_block, input_use, input_block, queues, job_delivery)
+        return cls(weight_use, weight_block, input_use, input_block)
 
 
 @frozen

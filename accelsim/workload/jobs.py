@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import NamedTuple
 
 import numpy as np
 from attrs import field, frozen
@@ -43,11 +44,24 @@ class Job:
     output_block: int
 
 
+class RunJob(NamedTuple):
+    """What the SimPy model reads of a job while it runs. A tuple, built from the columns by
+    C code (about 0.3 us a job): an attrs Job cost 1.3 us a job to build, a tenth of
+    SimPy's whole cost per job, in every run."""
+
+    cycles: int
+    macs: int
+    weight_block: int
+    input_block: int
+    output_block: int
+
+
 @frozen
 class LayerJobs:
     """The jobs of one layer as columns (one entry per job, in canonical order) and the sizes
     of the blocks they share (bytes, per block id). Engines and policies read the columns;
-    `jobs` builds Job objects only for the SimPy model's dispatcher, which hands them out."""
+    the SimPy model's dispatcher hands out `run_jobs`, and `jobs` are Job objects for tests
+    and tools."""
 
     index: int
     layer: Layer
@@ -99,16 +113,8 @@ class LayerJobs:
 
     @property
     def jobs(self) -> tuple[Job, ...]:
-        """The jobs as objects, built once on first use and kept (for tests and tools; the
-        SimPy model builds its own per run with `job_objects`, and drops them after)."""
-        jobs = self._columns.get("jobs")
-        if jobs is None:
-            jobs = self._columns["jobs"] = self.job_objects()
-        return jobs
-
-    def job_objects(self) -> tuple[Job, ...]:
-        """The jobs as objects, built anew unless `jobs` kept them: about 250 B a job while
-        they live, so the SimPy model holds one layer's at a time, not the network's."""
+        """The jobs as objects, built once on first use and kept (about 250 B a job: for
+        tests and tools; the SimPy model runs on `run_jobs`)."""
         jobs = self._columns.get("jobs")
         if jobs is None:
             filters = [self.fgroup_filters[fg] for fg in self.unit_fgroup.tolist()]
@@ -118,11 +124,23 @@ class LayerJobs:
                 self.job_input_block.tolist(),
                 self.job_output_block.tolist(),
             ]
-            jobs = tuple(
+            jobs = self._columns["jobs"] = tuple(
                 Job(j, self.index, u, t, c, filters[u], m, cyc, u, i, o)
                 for j, (u, t, c, m, cyc, i, o) in enumerate(zip(*columns))
             )
         return jobs
+
+    def run_jobs(self) -> tuple[RunJob, ...]:
+        """The jobs as the SimPy model runs them, built anew for each run and dropped with
+        it, so the model holds one layer's at a time, never the network's."""
+        columns = (
+            self.cycles.tolist(),
+            self.job_macs.tolist(),
+            self.job_unit.tolist(),  # a unit's weights are one block
+            self.job_input_block.tolist(),
+            self.job_output_block.tolist(),
+        )
+        return tuple(map(RunJob._make, zip(*columns)))
 
     @property
     def total_cycles(self) -> int:
@@ -389,7 +407,10 @@ def build_layer_jobs(
     )
 
 
-_PRODUCT_BLOCK = 1 << 22  # products formed at a time in _kept_shares: 32 MB
+# products formed at a time in _kept_shares: 2 MB of floats. Below numpy's 4 MB hugepage
+# advice and glibc's mmap threshold, so each block reuses the last one's memory: 32 MB
+# blocks were mapped afresh each time and cost 1-2 s of page faults (system time) on fc6
+_PRODUCT_BLOCK = 1 << 18
 
 
 def _kept_shares(
@@ -420,19 +441,25 @@ def _kept_shares(
         # (groups, channels), integer; a slice when the groups are consecutive (no copy)
         contiguous = fgs[-1] - fgs[0] + 1 == len(fgs)
         weights = per_group[fgs[0] : fgs[-1] + 1] if contiguous else per_group[fgs]
-        total = np.add.reduceat(weights, bounds[:-1], axis=1, dtype=np.int64).astype(float)
         # the products of the per-group loop this replaces (integer weights as floats times
         # densities), summed per chunk the same way, so the shares are the same floats; a
         # block of groups and tiles at a time
+        total = np.empty((len(fgs), k), dtype=np.int64)
         hit = np.empty((len(fgs), n_tiles, k))
         g_step = max(1, _PRODUCT_BLOCK // max(1, cpg))
         t_step = max(1, _PRODUCT_BLOCK // max(1, min(g_step, len(fgs)) * cpg))
         for g0 in range(0, len(fgs), g_step):
-            block = weights[g0 : g0 + g_step].astype(float)[:, None, :]
+            # integer sums (exact), per block: a sum cast to int64 copies what it sums, and
+            # a copy of all of fc6's kernels cost 1.9 s of page faults
+            rows = weights[g0 : g0 + g_step]
+            total[g0 : g0 + g_step] = np.add.reduceat(rows, bounds[:-1], axis=1, dtype=np.int64)
+            block = rows[:, None, :]
             for t0 in range(0, n_tiles, t_step):
-                part = block * inputs[None, t0 : t0 + t_step, :]
+                # integers times floats: the same float products as a float copy would give
+                part = np.multiply(block, inputs[None, t0 : t0 + t_step, :], dtype=float)
                 hit[g0 : g0 + g_step, t0 : t0 + t_step] = np.add.reduceat(part, bounds[:-1], axis=2)
         hit = hit.transpose(0, 2, 1)  # (groups, k, tiles)
+        total = total.astype(float)
         share = np.divide(
             hit, total[:, :, None], out=np.ones_like(hit), where=total[:, :, None] > 0
         )

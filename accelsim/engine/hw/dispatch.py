@@ -15,32 +15,32 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from typing import NamedTuple
 
 import simpy
-from attrs import frozen
 from simpy.events import Timeout
 
 from accelsim.engine.hw.buffer import BlockBuffer
 from accelsim.engine.hw.noc import Interconnect
 from accelsim.engine.hw.status import DispatchStatus
 from accelsim.trace import State
-from accelsim.workload.jobs import Job, LayerJobs
+from accelsim.workload.jobs import LayerJobs, RunJob
 
 WAIT_INPUTS, WAIT_NOC = State.WAIT_INPUTS, State.WAIT_NOC
 
 
-@frozen
-class Group:
-    """One delivery: jobs that share an input block, with their PEs (-1: chosen at run time)."""
+class Group(NamedTuple):
+    """One delivery: jobs that share an input block, with their PEs (-1: chosen at run time).
+    A tuple: one is built per broadcast of every layer SimPy runs."""
 
     input_block: int
-    members: tuple[tuple[int, Job], ...]
+    members: tuple[tuple[int, RunJob], ...]
 
 
 def static_groups(queues: tuple[tuple[int, ...], ...], layer: LayerJobs) -> list[Group]:
     """Merge the PEs' queues into broadcasts: repeatedly take the lowest input block any PE
     needs next and send it to every PE whose next job reads it (one job each)."""
-    jobs = layer.jobs
+    jobs = layer.run_jobs()
     heads = [(jobs[q[0]].input_block, pe) for pe, q in enumerate(queues) if q]
     heapq.heapify(heads)
     position = [0] * len(queues)
@@ -60,8 +60,8 @@ def static_groups(queues: tuple[tuple[int, ...], ...], layer: LayerJobs) -> list
 
 
 def dynamic_groups(order, layer: LayerJobs, jobs=None) -> list[Group]:
-    """A dynamic plan's deliveries, one job each, of `jobs` (by default `layer.jobs`)."""
-    jobs = layer.jobs if jobs is None else jobs
+    """A dynamic plan's deliveries, one job each, of `jobs` (by default `layer.run_jobs()`)."""
+    jobs = layer.run_jobs() if jobs is None else jobs
     return [Group(jobs[j].input_block, ((-1, jobs[j]),)) for j in order]
 
 
@@ -77,10 +77,10 @@ class StealingQueues:
     never durations: what the hardware can know."""
 
     def __init__(self, queues: tuple[tuple[int, ...], ...], layer: LayerJobs, jobs=None):
-        jobs = layer.jobs if jobs is None else jobs
+        jobs = layer.run_jobs() if jobs is None else jobs
         self._pending = [deque(jobs[j] for j in q) for q in queues]
 
-    def next_for(self, pe: int) -> Job:
+    def next_for(self, pe: int) -> RunJob:
         if self._pending[pe]:
             return self._pending[pe].popleft()
         victim = max(range(len(self._pending)), key=lambda p: (len(self._pending[p]), -p))

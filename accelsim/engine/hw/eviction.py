@@ -50,8 +50,8 @@ def eviction_plan(
     loader never evicts a block it needs before the one it loads. The ranking does not
     depend on the capacity (a stack algorithm). A position's distinct blocks must fit the
     capacity together (`check_fits`)."""
-    if math.isinf(capacity_bytes):
-        return {}
+    if math.isinf(capacity_bytes) or sum(sizes) <= capacity_bytes:
+        return {}  # every block fits at once: no load ever needs room
     uses, nxt, stop = next_uses(sequence, len(sizes))
     resident = bytearray(len(sizes))
     used = 0

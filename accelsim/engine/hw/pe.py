@@ -10,7 +10,7 @@ from accelsim.engine.hw.buffer import BlockBuffer, OutputBuffer
 from accelsim.engine.hw.clock import Clock
 from accelsim.engine.hw.status import DispatchStatus, LayerProgress
 from accelsim.trace import State, StateTrace, state_key
-from accelsim.workload.jobs import Job
+from accelsim.workload.jobs import RunJob
 
 # enum members looked up once: a class attribute lookup on an Enum costs more than the
 # trace record it names, and these run per job
@@ -59,7 +59,7 @@ class PE:
         self.env = env
         self.index = index
         self.depth = depth
-        self.queue: deque[Job] = deque()
+        self.queue: deque[RunJob] = deque()
         self._enter = trace.enter
         self._current = trace.current_keys
         self._t_append, self._key_append = trace.t_appends[index], trace.key_appends[index]
@@ -83,9 +83,9 @@ class PE:
         self._inputs = inputs
         self._outputs = outputs
         self._progress = progress
-        self._running: Job | None = None  # the job whose end is due
+        self._running: RunJob | None = None  # the job whose end is due
 
-    def deliver(self, job: Job) -> None:
+    def deliver(self, job: RunJob) -> None:
         self.queue.append(job)
         self.last_weight_block = job.weight_block
         self._status.delivered(self)

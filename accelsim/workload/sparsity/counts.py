@@ -118,7 +118,8 @@ def uniform_counts(
         below = np.where(cut > 0, at_most[np.arange(rows), np.maximum(cut - 1, 0)], 0)
         cut = cut.astype(np.uint8)[:, None]
         kept = key < cut
-        tie_row, tie_col = np.nonzero(key == cut)
+        # flat positions, split: np.nonzero on a 2-D array costs 8x as much (0.2 s on fc6)
+        tie_row, tie_col = np.divmod(np.flatnonzero(key == cut), width)
         order = np.lexsort((rng.random(len(tie_row)), tie_row))
         tie_row, tie_col = tie_row[order], tie_col[order]
         rank = np.arange(len(tie_row)) - np.searchsorted(tie_row, tie_row)
@@ -131,6 +132,9 @@ def uniform_counts(
         for j in range(1, per_group):
             block += kept[:, :, j]
     return out
+
+
+_GATHER_BLOCK = 1 << 20  # elements row_group_sums gathers at a time: 4-8 MB
 
 
 def row_group_sums(counts: np.ndarray, starts) -> np.ndarray:
@@ -150,6 +154,11 @@ def row_group_sums(counts: np.ndarray, starts) -> np.ndarray:
         if length == 1:
             out[which] = counts[starts[which]]
         else:
-            rows = starts[which][:, None] + np.arange(length)
-            out[which] = counts[rows].sum(axis=1, dtype=np.int64)
+            # a block of ranges at a time: gathering all of them at once copied all of
+            # fc6's kernels (411 MB, 2 s of page faults on EIE's cut)
+            step = max(1, _GATHER_BLOCK // max(1, length * counts.shape[1]))
+            for w0 in range(0, len(which), step):
+                part = which[w0 : w0 + step]
+                rows = starts[part][:, None] + np.arange(length)
+                out[part] = counts[rows].sum(axis=1, dtype=np.int64)
     return out
