@@ -59,6 +59,7 @@ from accelsim.engine.broadcasts import Broadcasts, broadcasts
 from accelsim.engine.energy import layer_energy
 from accelsim.engine.hardware_bounds import FetchOrder, hardware_bounds
 from accelsim.engine.hw.clock import PastDeadline
+from accelsim.engine.remaining_bound import after_delivery
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.policies import Plan, Policy, plan_layer
 from accelsim.trace import Cause, Operand
@@ -575,12 +576,19 @@ def _cycles(
             got = closed_form.end_and_output_peak(layer, planned.bc, hw, cutoff)
             if got is not None:
                 return _Cycles(got[0], _needs(layer, hw, got[1]))
+        engine = "simpy" if engine == "auto" else engine  # the closed form said no
         run = simulate(
             [layer],
             hw,
             FixedPlan(planned.plan),
-            engine="simpy" if engine == "auto" else engine,  # the closed form said no
+            engine=engine,
             cutoff_cycles=cutoff,
+            # stop as soon as the run is too far behind to end by the cutoff
+            remaining_cycles=(
+                after_delivery(layer, planned.bc, hw).tolist()
+                if cutoff is not None and planned.bc is not None and engine == "simpy"
+                else None
+            ),
         ).layers[0]
     except PastDeadline:
         return None
