@@ -440,6 +440,29 @@ def test_a_sweeps_earlier_choice_simulated_first_changes_no_choice(pruned, hw, o
     assert (hinted.mapping, hinted.cycles) == (fresh.mapping, fresh.cycles)
 
 
+def test_a_budget_that_cuts_the_search_simulates_no_earlier_choice_first():
+    """Cut by the budget, the search keeps the best it simulated: simulating a sweep's
+    earlier choice first would keep that one (27,101 cycles here) where the search alone
+    keeps another (11,882), and a point's result would depend on the points before it."""
+    pruned = _layer(12, 12, 12, 3, 0.5, 2)
+    cut = attrs.evolve(AUTO, budget=1)
+    hw = Hardware(
+        pe_rows=2,
+        pe_cols=2,
+        macs_per_cycle=4,
+        weight_buffer_bytes=4096,
+        input_buffer_bytes=512,
+        output_buffer_bytes=512,
+    )
+    cache = Evaluations()
+    map_layer(pruned, cut, hw, LPT(), cache=cache)
+    nxt = attrs.evolve(hw, input_buffer_bytes=65536)
+    alone = map_layer(pruned, cut, nxt, LPT())
+    after = map_layer(pruned, cut, nxt, LPT(), cache=cache)
+    assert (after.mapping, after.cycles) == (alone.mapping, alone.cycles)
+    assert alone.cycles == 11882 and not alone.exhaustive
+
+
 def test_where_the_closed_form_said_no_the_next_point_runs_simpy_at_once(monkeypatch):
     """A candidate the closed form tried and refused (its tiles overflow) goes to SimPy at
     once on the next point with that output buffer, with the cycles a fresh evaluation

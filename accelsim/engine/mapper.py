@@ -743,7 +743,9 @@ def map_layer(
         layer_key = _key(pruned, base, hw, policy, engine)
         earlier = cache.chosen.get(layer_key, {})
         hint = earlier.get(hw.output_buffer_bytes) or next(reversed(earlier.values()), None)
-    if hint is not None and base.budget > 0:
+    # only where the budget cannot cut the search (it could then keep the probe where a
+    # search without it would keep another: the choice would depend on the sweep's order)
+    if hint is not None and base.budget >= len(feasible):
         at = np.flatnonzero(
             (space.tile_h == hint.tile_h)
             & (space.tile_w == hint.tile_w)
