@@ -35,7 +35,8 @@ scenario's policy and engine). The first score out of the heap is the least (sco
 position) of the whole space, since every other candidate's score is at least its key; a
 stage is paid only by candidates whose cheaper bound is below the best score so far, and
 with the cycles objective a simulation stops once it runs past the best cycles so far (it
-cannot win). `budget` caps the simulations; cut by it, the report says so. With a policy
+cannot win), a SimPy run sooner, once it is too far behind to end by then
+(accelsim.engine.remaining_bound). `budget` caps the simulations; cut by it, the report says so. With a policy
 whose cycles never grow with a buffer, neither do the mapper's: a larger buffer only adds
 candidates.
 """
