@@ -406,3 +406,96 @@ def test_the_plans_a_sweep_keeps_stay_within_their_job_budget(monkeypatch):
     capped = Evaluations()
     assert [map_layer(pruned, AUTO, hw, LPT(), cache=capped).cycles for hw in hws] == expected
     assert 0 < capped.plan_jobs <= 200
+
+
+@FAST
+@given(
+    pruned=layers,
+    hw=hardware,
+    other=st.fixed_dictionaries(
+        {
+            "weight_buffer_bytes": st.sampled_from([512, 4096, 65536]),
+            "input_buffer_bytes": st.sampled_from([512, 4096, 65536]),
+            "output_buffer_bytes": st.sampled_from([512, 4096, 65536]),
+        }
+    ),
+)
+def test_a_sweeps_earlier_choice_simulated_first_changes_no_choice(pruned, hw, other):
+    """A sweep's next point simulates the layer's earlier choice before its search (so its
+    cutoff is tight at once): the choice and its cycles are those of a search without it."""
+    nxt = attrs.evolve(hw, **other)
+    cache = Evaluations()
+    try:
+        map_layer(pruned, AUTO, hw, LPT(), cache=cache)
+    except ConfigError:
+        pass
+    assert cache.chosen or not cache.dispatch
+    try:
+        fresh = map_layer(pruned, AUTO, nxt, LPT())
+    except ConfigError as exc:
+        with pytest.raises(ConfigError, match=str(exc).split(":")[0]):
+            map_layer(pruned, AUTO, nxt, LPT(), cache=cache)
+        return
+    hinted = map_layer(pruned, AUTO, nxt, LPT(), cache=cache)
+    assert (hinted.mapping, hinted.cycles) == (fresh.mapping, fresh.cycles)
+
+
+def test_a_budget_that_cuts_the_search_simulates_no_earlier_choice_first():
+    """Cut by the budget, the search keeps the best it simulated: simulating a sweep's
+    earlier choice first would keep that one (27,101 cycles here) where the search alone
+    keeps another (11,882), and a point's result would depend on the points before it."""
+    pruned = _layer(12, 12, 12, 3, 0.5, 2)
+    cut = attrs.evolve(AUTO, budget=1)
+    hw = Hardware(
+        pe_rows=2,
+        pe_cols=2,
+        macs_per_cycle=4,
+        weight_buffer_bytes=4096,
+        input_buffer_bytes=512,
+        output_buffer_bytes=512,
+    )
+    cache = Evaluations()
+    map_layer(pruned, cut, hw, LPT(), cache=cache)
+    nxt = attrs.evolve(hw, input_buffer_bytes=65536)
+    alone = map_layer(pruned, cut, nxt, LPT())
+    after = map_layer(pruned, cut, nxt, LPT(), cache=cache)
+    assert (after.mapping, after.cycles) == (alone.mapping, alone.cycles)
+    assert alone.cycles == 11882 and not alone.exhaustive
+
+
+def test_where_the_closed_form_said_no_the_next_point_runs_simpy_at_once(monkeypatch):
+    """A candidate the closed form tried and refused (its tiles overflow) goes to SimPy at
+    once on the next point with that output buffer, with the cycles a fresh evaluation
+    gives."""
+    import accelsim.engine.closed_form as closed_form
+
+    pruned = _layer(8, 8, 8, 3, 0.5, 1)
+    hw = Hardware(
+        pe_rows=2,
+        pe_cols=2,
+        macs_per_cycle=4,
+        weight_buffer_bytes=65536,
+        input_buffer_bytes=1024,
+        output_buffer_bytes=1024,
+        dram_bytes_per_cycle=4,
+    )
+    cache = Evaluations()
+    space = candidates(pruned, AUTO, hw, EnergyTable())
+    tried = []
+    for i in range(len(space.n_jobs)):
+        m = Mapping(
+            tile_h=int(space.tile_h[i]),
+            tile_w=int(space.tile_w[i]),
+            filters_per_job=int(space.fpj[i]),
+            channel_splits=int(space.splits[i]),
+        )
+        before = len(cache.closed_form_no)
+        _evaluate(pruned, m, hw, LPT(), "auto", EnergyTable(), cache, True)
+        if len(cache.closed_form_no) > before:
+            tried.append(m)
+    assert tried
+    other = attrs.evolve(hw, input_buffer_bytes=2048)
+    fresh = [_evaluate(pruned, m, other, LPT(), "auto", EnergyTable(), None, True) for m in tried]
+    monkeypatch.setattr(closed_form, "end_and_output_peak", None)  # not asked again
+    kept = [_evaluate(pruned, m, other, LPT(), "auto", EnergyTable(), cache, True) for m in tried]
+    assert kept == fresh

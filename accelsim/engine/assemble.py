@@ -183,13 +183,17 @@ def simulate(
     dram_port: type[DramPort] = DramPort,
     engine: str = "auto",
     cutoff_cycles: int | None = None,
+    remaining_cycles: list[int] | None = None,
 ) -> SimResult:
     """Simulate the layers in order on `hw`, each planned by `policy`. `progress(i, n, what)`
     is called before planning each layer ("planning NAME") and before simulating it
     ("simulating NAME"); `dram_port` swaps the port model (benchmarks compare two);
     `engine` is "auto" (the closed form wherever it is exact), "simpy" or "fast".
     `cutoff_cycles`: a layer SimPy runs stops with PastDeadline as soon as it has run
-    longer than that (the mapper's, for a candidate that can no longer win)."""
+    longer than that (the mapper's, for a candidate that can no longer win), and, with
+    `remaining_cycles` (one static layer: per broadcast, the least cycles from its delivery
+    to the layer's end, accelsim.engine.remaining_bound), as soon as the time now plus that
+    of the broadcast the dispatcher works on passes it."""
     if engine not in ENGINES:
         raise ConfigError(f"engine = {engine!r}: must be one of {', '.join(ENGINES)}")
     t0 = time.perf_counter()
@@ -236,6 +240,7 @@ def simulate(
                 p.plan_seconds,
                 p.note,
                 None if cutoff_cycles is None else env.now + cutoff_cycles,
+                remaining_cycles,
             )
             events += n_events
         runs.append(run)
@@ -455,6 +460,7 @@ def _run_layer(
     plan_seconds: float,
     note: str | None,
     deadline: int | None = None,
+    remaining: list[int] | None = None,
 ):
     start = env.now
     bound = _layer_bound(layer, plan, hw)
@@ -555,6 +561,8 @@ def _run_layer(
         env.start_now(pe.start)
     if not layer.n_jobs:
         progress.check()
+    if deadline is not None and remaining is not None:
+        _stop_when_behind(env, status, progress.done, remaining, deadline)
     steps = _run_until(
         env, progress.done, layer, [weights, inputs, outputs, dispatcher, *pes], deadline
     )
@@ -600,6 +608,25 @@ def _run_layer(
     status.pes = []
     progress.outputs = None
     return run, steps
+
+
+def _stop_when_behind(env: Clock, status, done: simpy.Event, remaining: list[int], deadline: int):
+    """Check, 128 times over the run up to `deadline`, whether the layer can still end by
+    then: the dispatcher has not delivered the broadcast it works on (`status.position`), so
+    the end is at least now plus `remaining` of it; raise PastDeadline when that is past.
+    The checks only read the run: the model's events and their order are the same without
+    them."""
+    every = max(1, (deadline - env.now) // 128)
+
+    def check() -> None:
+        if done.callbacks is None:  # the layer has ended
+            return
+        pos = max(status.position, 0)
+        if pos < len(remaining) and env._now + remaining[pos] > deadline:
+            raise PastDeadline(env._now)
+        env.call_in(every, check)
+
+    env.call_in(every, check)
 
 
 def _run_until(

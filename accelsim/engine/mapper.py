@@ -35,7 +35,8 @@ scenario's policy and engine). The first score out of the heap is the least (sco
 position) of the whole space, since every other candidate's score is at least its key; a
 stage is paid only by candidates whose cheaper bound is below the best score so far, and
 with the cycles objective a simulation stops once it runs past the best cycles so far (it
-cannot win). `budget` caps the simulations; cut by it, the report says so. With a policy
+cannot win), a SimPy run sooner, once it is too far behind to end by then
+(accelsim.engine.remaining_bound). `budget` caps the simulations; cut by it, the report says so. With a policy
 whose cycles never grow with a buffer, neither do the mapper's: a larger buffer only adds
 candidates.
 """
@@ -59,6 +60,7 @@ from accelsim.engine.broadcasts import Broadcasts, broadcasts
 from accelsim.engine.energy import layer_energy
 from accelsim.engine.hardware_bounds import FetchOrder, hardware_bounds
 from accelsim.engine.hw.clock import PastDeadline
+from accelsim.engine.remaining_bound import after_delivery
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.policies import Plan, Policy, plan_layer
 from accelsim.trace import Cause, Operand
@@ -354,6 +356,14 @@ class Evaluations:
         # up to KEPT_PLAN_JOBS jobs in all
         self.plans: dict = {}
         self.plan_jobs = 0
+        # each layer's choice on the points mapped so far, by output buffer capacity: the
+        # next point simulates it first, so its cutoff is tight from the start
+        self.chosen: dict = {}
+        # candidates (and output buffers) where the closed form said no on an earlier point:
+        # on the next point with that output buffer they go to SimPy at once, since the
+        # closed form would most likely run to find its tiles overflow again (the two
+        # engines agree wherever the closed form is exact, so only the time differs)
+        self.closed_form_no: set = set()
 
     def keep_plan(self, key, planned) -> None:
         """Keep a plan for the next points while the kept plans hold fewer than
@@ -415,11 +425,16 @@ def _evaluate(
     if got is None:
         if cycles_only:
             made = planned or _plan(pruned, mapping, hw, policy)
+            tried = (key, hw.output_buffer_bytes)
+            known_no = cache is not None and blind and tried in cache.closed_form_no
+            said_no: list[bool] = []
             got = (
                 made
                 if isinstance(made, str)
-                else _refusal(made, hw) or _cycles(made, hw, engine, cutoff)
+                else _refusal(made, hw) or _cycles(made, hw, engine, cutoff, not known_no, said_no)
             )
+            if said_no and cache is not None and blind:
+                cache.closed_form_no.add(tried)
         else:
             got = _simulate(pruned, mapping, hw, policy, engine)
         if got is None:  # stopped at the cutoff: not a result to keep
@@ -558,29 +573,46 @@ def _memory_bound(planned: _Planned, hw: Hardware) -> tuple[int, int]:
 
 
 def _cycles(
-    planned: _Planned, hw: Hardware, engine: str, cutoff: int | None = None
+    planned: _Planned,
+    hw: Hardware,
+    engine: str,
+    cutoff: int | None = None,
+    closed_form_first: bool = True,
+    said_no: list | None = None,
 ) -> _Cycles | str | None:
     """The layer's cycles alone: the closed form's end where it is exact (no trace, bounds
     or energy), the whole simulation elsewhere; None when the run passed `cutoff`
-    cycles first (the candidate cannot win: it is not run to its end)."""
+    cycles first (the candidate cannot win: it is not run to its end). Without
+    `closed_form_first` (engine auto) SimPy runs at once; `said_no` gets an entry when the
+    closed form was tried and did not apply."""
     layer = planned.layer
     try:
         # the closed form where it may be exact: not where its own output tiles surely
         # overflow (it would run to say so)
         if (
             engine != "simpy"
+            and (closed_form_first or engine == "fast")
             and planned.bc is not None
             and closed_form.output_peak_floor(layer, planned.bc, hw) <= hw.output_buffer_bytes
         ):
             got = closed_form.end_and_output_peak(layer, planned.bc, hw, cutoff)
             if got is not None:
                 return _Cycles(got[0], _needs(layer, hw, got[1]))
+            if said_no is not None:
+                said_no.append(True)
+        engine = "simpy" if engine == "auto" else engine  # the closed form said no
         run = simulate(
             [layer],
             hw,
             FixedPlan(planned.plan),
-            engine="simpy" if engine == "auto" else engine,  # the closed form said no
+            engine=engine,
             cutoff_cycles=cutoff,
+            # stop as soon as the run is too far behind to end by the cutoff
+            remaining_cycles=(
+                after_delivery(layer, planned.bc, hw).tolist()
+                if cutoff is not None and planned.bc is not None and engine == "simpy"
+                else None
+            ),
         ).layers[0]
     except PastDeadline:
         return None
@@ -679,6 +711,53 @@ def map_layer(
     shared_plans = cache.plans if cache is not None and blind else None
     keys: dict[int, tuple] = {}  # a candidate's key in the cache
 
+    def probe(i) -> None:
+        """Simulate candidate i before the search (a sweep's earlier choice, likely the best
+        or near it here): the runs after it stop at its cycles. The search still ends only
+        when the least key left is a score, so the choice is the same."""
+        nonlocal evaluated, scored_best
+        planned = shared_plans.get(keys[i]) if shared_plans is not None else None
+        planned = (
+            planned if planned is not None else _plan(pruned, mapping(i), hw, policy, units_of(i))
+        )
+        refusal = _refusal(planned, hw)
+        probed.add(i)
+        if refusal is not None:
+            refused.append((i, refusal))
+            return
+        evaluated += 1
+        simulated.append(i)
+        outcome, why = _evaluate(
+            pruned, mapping(i), hw, policy, engine, energy, cache, cycles_only, planned
+        )
+        if outcome is None:
+            refused.append((i, why))
+            return
+        score = float(_score(base.objective, *outcome))
+        scored.append((score, int(space.n_jobs[i]), position[i], i, *outcome))
+        scored_best = scored[-1]
+        heapq.heappush(heap, (score, int(space.n_jobs[i]), position[i], _SIMULATED, i))
+
+    probed: set[int] = set()
+    hint = None
+    if shared is not None:
+        layer_key = _key(pruned, base, hw, policy, engine)
+        earlier = cache.chosen.get(layer_key, {})
+        hint = earlier.get(hw.output_buffer_bytes) or next(reversed(earlier.values()), None)
+    # only where the budget cannot cut the search (it could then keep the probe where a
+    # search without it would keep another: the choice would depend on the sweep's order)
+    if hint is not None and base.budget >= len(feasible):
+        at = np.flatnonzero(
+            (space.tile_h == hint.tile_h)
+            & (space.tile_w == hint.tile_w)
+            & (space.fpj == hint.filters_per_job)
+            & (space.splits == hint.channel_splits)
+            & fits
+        )
+        if len(at):
+            keys[int(at[0])] = _key(pruned, mapping(int(at[0])), hw, policy, engine)
+            probe(int(at[0]))
+
     def lower(i, key):
         energy_lb = (
             space.energy_fixed_pj[i]
@@ -689,6 +768,8 @@ def map_layer(
 
     while heap:
         key, n_jobs, pos, stage, i = heapq.heappop(heap)
+        if i in probed and stage != _SIMULATED:
+            continue
         if stage == _SIMULATED:
             best = next(k for k in scored if k[3] == i)
             break
@@ -768,6 +849,8 @@ def map_layer(
             f"still fit)"
         )
     chosen = best[3]
+    if shared is not None:
+        cache.chosen.setdefault(layer_key, {})[hw.output_buffer_bytes] = mapping(chosen)
     # ruled out by a bound: neither simulated nor refused (a refusal may come from a
     # simulation: count each candidate once)
     cannot_win = len(feasible) - len(set(simulated) | {i for i, _ in refused})
