@@ -75,6 +75,15 @@ class HardwareAware:
         self.simpy_jobs = simpy_jobs
         self.seconds = seconds
 
+    def mapping_policy(self) -> HardwareAware:
+        """What the mapper ranks candidate mappings with (accelsim.policies.mapping_policy):
+        this policy without its search, so the best of its starting plans as simulated
+        (spread tiles and the unit-by-unit walk included). The search costs up to
+        `evaluations` simulations a candidate, and a layer has hundreds of candidates;
+        run on the chosen mapping alone, it starts from the plan that ranked it, so the
+        layer is never slower than the mapper's score for it."""
+        return HardwareAware(0, self.seed, self.simpy_jobs, self.seconds)
+
     def plan(self, problem: Problem) -> Plan:
         simulated = problem.evaluate
         if simulated is None or problem.n_jobs == 0:
