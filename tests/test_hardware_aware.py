@@ -190,3 +190,31 @@ def test_an_auto_mapped_run_says_the_mapper_used_the_stand_in():
     assert any("hardware-aware's cheaper stand-in" in n for n in out.report.notes)
     lpt = scenario_from_dict({**lenet, "policy": "lpt", "policy_options": {}}, "<t>")
     assert not any("stand-in" in n for n in run_scenario(lpt, baselines=False).report.notes)
+
+
+def test_the_simpy_budget_counts_the_starting_plans_runs():
+    """Where SimPy must score the plans, `simpy_jobs` caps the layer's SimPy jobs with the
+    starting plans' runs counted in: a cap they already use up leaves no search."""
+    from simkit import conv, pruned
+
+    from accelsim.engine import closed_form
+
+    layer = pruned(conv("c", in_c=8, hw=8, out_c=16, k=3), 0.5)
+    hw = Hardware(
+        pe_rows=1, pe_cols=4, input_queue_depth=2, weight_buffer_bytes=600, input_buffer_bytes=512
+    )
+    jobs = jobs_for([layer], Mapping(4, 4), hw)
+    assert closed_form.not_exact_because(jobs[0], hw, False) is not None  # SimPy scores
+    n = jobs[0].n_jobs
+
+    def evaluations(simpy_jobs):
+        plan = HardwareAware(evaluations=200, simpy_jobs=simpy_jobs).plan(
+            layer_problem(jobs[0], hw)
+        )
+        return plan.info["evaluations"]
+
+    starts = evaluations(n)  # the starts alone: the cap is used up
+    assert starts <= 7  # six starts and the unit-by-unit walk
+    assert evaluations(10**6) == 6 + 20  # a tenth of the evaluations after the starts
+    # room for 6 runs after the starts, were theirs not counted: at least one start ran
+    assert evaluations(6 * n) <= 6 + 5

@@ -29,9 +29,14 @@ so the plan is the same, only found sooner.
 The budget is a number of candidate plans per layer, so the same seed gives the same plan on
 any machine: `evaluations` (default 200) where the closed form runs; where SimPy must run (the
 closed form cannot compute the layer, or a starting plan would overflow the output buffer), the six
-starting plans and then at most a tenth of `evaluations`, and at most `simpy_jobs` simulated
-jobs (default 200,000: about 2 s of SimPy), so a large layer that the closed form cannot
-compute costs seconds, not minutes (pruned VGG-16 planned in 42 s before this cap).
+starting plans and then at most a tenth of `evaluations`, within `simpy_jobs` simulated
+jobs for the layer, the starting plans' SimPy runs counted in (default 100,000: about 1.5-2
+s of SimPy), so a large layer that the closed form cannot compute costs seconds, not
+minutes (pruned VGG-16 planned in 42 s before this cap). The starting plans always run: a
+layer whose starts alone simulate that many jobs gets no search beyond them. On
+vgg16_dense, whose layers all need SimPy, the search beat its best start once in 16
+layers (fc6, 207 cycles, at its 8th plan: within the cap), while the starts' runs went
+uncounted and conv1_2's 16,384 jobs took 13 SimPy runs.
 
 `seconds` (default 0: none) also caps each layer's search, after its starting plans, and
 the plan still depends only on the seed: a second counts as JOB_SCORES_PER_SECOND
@@ -67,7 +72,7 @@ class HardwareAware:
         self,
         evaluations: int = 200,
         seed: int = 0,
-        simpy_jobs: int = 200_000,
+        simpy_jobs: int = 100_000,
         seconds: float = 0.0,
     ):
         self.evaluations = evaluations
@@ -108,10 +113,12 @@ class HardwareAware:
         assert best is not None and best_cycles is not None and best.queues is not None
         # the closed form's output condition depends on the plan: a start that needed SimPy
         # puts the layer on SimPy's budget
+        # SimPy jobs the starts ran, each counted whole even when a cutoff stopped it
+        simpy_left = self.simpy_jobs - (simulated.simpy_runs - runs_before) * problem.n_jobs
         budget = (
             self.evaluations
             if simulated.simpy_runs == runs_before
-            else len(starts) + min(self.evaluations // 10, self.simpy_jobs // problem.n_jobs)
+            else len(starts) + min(self.evaluations // 10, max(simpy_left, 0) // problem.n_jobs)
         )
         if self.seconds > 0:  # job-scores, not a clock: see the module docstring
             budget = min(budget, int(self.seconds * JOB_SCORES_PER_SECOND) // problem.n_jobs)
