@@ -30,13 +30,12 @@ The budget is a number of candidate plans per layer, so the same seed gives the 
 any machine: `evaluations` (default 200) where the closed form runs; where SimPy must run (the
 closed form cannot compute the layer, or a starting plan would overflow the output buffer), the six
 starting plans and then at most a tenth of `evaluations`, within `simpy_jobs` simulated
-jobs for the layer, the starting plans' SimPy runs counted in (default 100,000: about 1.5-2
+jobs for the layer, the starting plans' SimPy runs counted in (default 200,000: about 3-4
 s of SimPy), so a large layer that the closed form cannot compute costs seconds, not
 minutes (pruned VGG-16 planned in 42 s before this cap). The starting plans always run: a
-layer whose starts alone simulate that many jobs gets no search beyond them. On
-vgg16_dense, whose layers all need SimPy, the search beat its best start once in 16
-layers (fc6, 207 cycles, at its 8th plan: within the cap), while the starts' runs went
-uncounted and conv1_2's 16,384 jobs took 13 SimPy runs.
+layer whose starts alone simulate that many jobs gets no search beyond them; a layer of up
+to 7,692 jobs keeps all 20 plans after its starts. At 100,000 jobs, vgg16_pruned's
+conv2_1 (8,192 jobs) lost a plan 755 cycles faster that its search finds later.
 
 `seconds` (default 0: none) also caps each layer's search, after its starting plans, and
 the plan still depends only on the seed: a second counts as JOB_SCORES_PER_SECOND
@@ -72,7 +71,7 @@ class HardwareAware:
         self,
         evaluations: int = 200,
         seed: int = 0,
-        simpy_jobs: int = 100_000,
+        simpy_jobs: int = 200_000,
         seconds: float = 0.0,
     ):
         self.evaluations = evaluations
