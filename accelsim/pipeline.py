@@ -19,7 +19,7 @@ from accelsim.files import made, write_bytes
 from accelsim.outputs.html_report import write_html_report
 from accelsim.outputs.perfetto_proto import write_perfetto_proto
 from accelsim.outputs.report import Report, build_report, trace_arrays, write_trace
-from accelsim.policies import load_policy
+from accelsim.policies import load_policy, mapping_policy
 from accelsim.policies.classic import RoundRobin
 from accelsim.scenario import Scenario
 from accelsim.workload.jobs import LayerJobs, build_jobs
@@ -75,12 +75,13 @@ def run_scenario(
 
     plan = None
     mapping = scenario.mapping
+    ranking = mapping_policy(policy_obj)
     if scenario.mapping.mode == "auto":
         plan = map_network(
             pruned,
             scenario.mapping,
             hw,
-            policy_obj,
+            ranking,
             engine,
             scenario.energy,
             mapper_cache,
@@ -120,6 +121,12 @@ def run_scenario(
     result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
     dense = rr = dense_cycles = rr_cycles = None
     notes = [plan.note()] if plan is not None else []
+    if plan is not None and ranking is not policy_obj:
+        notes.append(
+            f"mapping: the mapper planned the candidates with {policy_obj.name}'s cheaper "
+            f"stand-in (accelsim.policies.mapping_policy) and only the chosen mappings with "
+            f"{policy_obj.name} itself"
+        )
     if want:
         dense, dense_cycles = _baseline(
             cache,

@@ -128,3 +128,93 @@ def test_the_search_builds_the_queues_plan_from_unit_assignment_would(layers, ma
         pe_of_unit = rng.integers(0, n_pes, len(loads))
         want = Plan.from_unit_assignment(problem, pe_of_unit, rank, walk)
         assert queues.plan(pe_of_unit, walk).queues == want.queues
+
+
+def _pruned_layer(out, k, c, density, seed):
+    from accelsim.workload.networks.layers import Layer, Network
+    from accelsim.workload.sparsity.pruning import SparsityProfile, prune_with_profile
+
+    layer = Layer(
+        name="conv", kind="conv", in_c=c, out_c=k, in_h=out + 2, in_w=out + 2, k_h=3, k_w=3
+    )
+    return prune_with_profile(
+        Network("t", [layer]), SparsityProfile.uniform(density, 0.3), seed
+    ).layers[0]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    pruned=st.builds(
+        _pruned_layer,
+        out=st.integers(1, 8),
+        k=st.integers(1, 10),
+        c=st.integers(1, 6),
+        density=st.sampled_from([0.3, 1.0]),
+        seed=st.integers(0, 5),
+    ),
+    hw=hardware,
+)
+def test_the_chosen_mapping_planned_with_the_search_is_never_slower_than_its_rank(pruned, hw):
+    """The mapper ranks candidates with mapping_policy (the starting plans, no search); the
+    search run on the chosen mapping alone starts from the plan that ranked it."""
+    from accelsim.engine.mapper import map_layer
+    from accelsim.errors import AccelsimError
+    from accelsim.policies import mapping_policy
+    from accelsim.workload.jobs import build_layer_jobs
+
+    policy = HardwareAware(evaluations=30, seed=3)
+    stand_in = mapping_policy(policy)
+    assert (stand_in.evaluations, stand_in.seed) == (0, 3)
+    assert mapping_policy(load_policy("lpt")).name == "lpt"  # no stand-in: itself
+    try:
+        choice = map_layer(pruned, Mapping(mode="auto"), hw, stand_in)
+    except AccelsimError:  # nothing fits these buffers
+        return
+    layer = build_layer_jobs(0, pruned, choice.mapping, hw)
+    assert simulate([layer], hw, policy).layers[0].cycles <= choice.cycles
+
+
+@pytest.mark.slow
+def test_an_auto_mapped_run_says_the_mapper_used_the_stand_in():
+    from accelsim.pipeline import run_scenario
+    from accelsim.scenario import scenario_from_dict
+
+    lenet = {
+        "workload": {"network": "lenet5"},
+        "pruning": {"density": 0.3},
+        "hardware": {"pe_rows": 2, "pe_cols": 2},
+        "policy": "hardware-aware",
+        "policy_options": {"evaluations": 20},
+    }
+    out = run_scenario(scenario_from_dict(lenet, "<t>"), baselines=False)
+    assert any("hardware-aware's cheaper stand-in" in n for n in out.report.notes)
+    lpt = scenario_from_dict({**lenet, "policy": "lpt", "policy_options": {}}, "<t>")
+    assert not any("stand-in" in n for n in run_scenario(lpt, baselines=False).report.notes)
+
+
+def test_the_simpy_budget_counts_the_starting_plans_runs():
+    """Where SimPy must score the plans, `simpy_jobs` caps the layer's SimPy jobs with the
+    starting plans' runs counted in: a cap they already use up leaves no search."""
+    from simkit import conv, pruned
+
+    from accelsim.engine import closed_form
+
+    layer = pruned(conv("c", in_c=8, hw=8, out_c=16, k=3), 0.5)
+    hw = Hardware(
+        pe_rows=1, pe_cols=4, input_queue_depth=2, weight_buffer_bytes=600, input_buffer_bytes=512
+    )
+    jobs = jobs_for([layer], Mapping(4, 4), hw)
+    assert closed_form.not_exact_because(jobs[0], hw, False) is not None  # SimPy scores
+    n = jobs[0].n_jobs
+
+    def evaluations(simpy_jobs):
+        plan = HardwareAware(evaluations=200, simpy_jobs=simpy_jobs).plan(
+            layer_problem(jobs[0], hw)
+        )
+        return plan.info["evaluations"]
+
+    starts = evaluations(n)  # the starts alone: the cap is used up
+    assert starts <= 7  # six starts and the unit-by-unit walk
+    assert evaluations(10**6) == 6 + 20  # a tenth of the evaluations after the starts
+    # room for 6 runs after the starts, were theirs not counted: at least one start ran
+    assert evaluations(6 * n) <= 6 + 5

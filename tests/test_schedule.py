@@ -101,6 +101,34 @@ def test_exact_says_when_it_has_not_proved_anything():
     assert s.proven_optimal == (s.makespan == s.bounds.best)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_exact_budget_is_work_not_a_clock(monkeypatch, workers):
+    """CP-SAT stops on its deterministic time, never on a clock, so a search cut by its
+    budget gives the same plan on every run, whatever the load."""
+    from ortools.sat.python import cp_model
+
+    from accelsim.policies.exact import Exact
+
+    seen = []
+    solve = cp_model.CpSolver.solve
+
+    def spy(self, *a, **k):
+        seen.append(self.parameters)
+        return solve(self, *a, **k)
+
+    monkeypatch.setattr(cp_model.CpSolver, "solve", spy)
+    rng = np.random.default_rng(0)
+    cycles = rng.integers(100, 5000, 300)
+    policy = Exact(time_limit_s=0.05, workers=workers, variables_per_second=10**7)
+    runs = [plan(cycles, 32, policy) for _ in range(2)]
+    assert runs[0].queues == runs[1].queues and not runs[0].proven_optimal
+    assert len(seen) == 2
+    for params in seen:
+        assert params.max_deterministic_time == 0.05
+        assert params.max_time_in_seconds == cp_model.CpSolver().parameters.max_time_in_seconds
+        assert params.num_workers == workers and params.interleave_search == (workers > 1)
+
+
 def test_exact_without_ortools_names_the_extra(monkeypatch):
     import builtins
 

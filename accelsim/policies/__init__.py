@@ -19,6 +19,7 @@ from accelsim.policies.problem import (
     Policy,
     Problem,
     by_size,
+    mapping_policy,
     plan_layer,
     plan_units,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "check_name",
     "check_options",
     "load_policy",
+    "mapping_policy",
     "missing_extra",
     "plan_layer",
     "plan_units",

@@ -29,9 +29,13 @@ so the plan is the same, only found sooner.
 The budget is a number of candidate plans per layer, so the same seed gives the same plan on
 any machine: `evaluations` (default 200) where the closed form runs; where SimPy must run (the
 closed form cannot compute the layer, or a starting plan would overflow the output buffer), the six
-starting plans and then at most a tenth of `evaluations`, and at most `simpy_jobs` simulated
-jobs (default 200,000: about 2 s of SimPy), so a large layer that the closed form cannot
-compute costs seconds, not minutes (pruned VGG-16 planned in 42 s before this cap).
+starting plans and then at most a tenth of `evaluations`, within `simpy_jobs` simulated
+jobs for the layer, the starting plans' SimPy runs counted in (default 200,000: about 3-4
+s of SimPy), so a large layer that the closed form cannot compute costs seconds, not
+minutes (pruned VGG-16 planned in 42 s before this cap). The starting plans always run: a
+layer whose starts alone simulate that many jobs gets no search beyond them; a layer of up
+to 7,692 jobs keeps all 20 plans after its starts. At 100,000 jobs, vgg16_pruned's
+conv2_1 (8,192 jobs) lost a plan 755 cycles faster that its search finds later.
 
 `seconds` (default 0: none) also caps each layer's search, after its starting plans, and
 the plan still depends only on the seed: a second counts as JOB_SCORES_PER_SECOND
@@ -75,6 +79,15 @@ class HardwareAware:
         self.simpy_jobs = simpy_jobs
         self.seconds = seconds
 
+    def mapping_policy(self) -> HardwareAware:
+        """What the mapper ranks candidate mappings with (accelsim.policies.mapping_policy):
+        this policy without its search, so the best of its starting plans as simulated
+        (spread tiles and the unit-by-unit walk included). The search costs up to
+        `evaluations` simulations a candidate, and a layer has hundreds of candidates;
+        run on the chosen mapping alone, it starts from the plan that ranked it, so the
+        layer is never slower than the mapper's score for it."""
+        return HardwareAware(0, self.seed, self.simpy_jobs, self.seconds)
+
     def plan(self, problem: Problem) -> Plan:
         simulated = problem.evaluate
         if simulated is None or problem.n_jobs == 0:
@@ -99,10 +112,12 @@ class HardwareAware:
         assert best is not None and best_cycles is not None and best.queues is not None
         # the closed form's output condition depends on the plan: a start that needed SimPy
         # puts the layer on SimPy's budget
+        # SimPy jobs the starts ran, each counted whole even when a cutoff stopped it
+        simpy_left = self.simpy_jobs - (simulated.simpy_runs - runs_before) * problem.n_jobs
         budget = (
             self.evaluations
             if simulated.simpy_runs == runs_before
-            else len(starts) + min(self.evaluations // 10, self.simpy_jobs // problem.n_jobs)
+            else len(starts) + min(self.evaluations // 10, max(simpy_left, 0) // problem.n_jobs)
         )
         if self.seconds > 0:  # job-scores, not a clock: see the module docstring
             budget = min(budget, int(self.seconds * JOB_SCORES_PER_SECOND) // problem.n_jobs)

@@ -236,6 +236,15 @@ class Policy(Protocol):
         """One ordered job list per PE, or a central order; every job exactly once."""
 
 
+def mapping_policy(policy: Policy) -> Policy:
+    """The policy the mapper plans a layer's candidate mappings with, to rank them: the
+    policy's own `mapping_policy()` where it has one (a search that is too costly to run on
+    every candidate names a cheaper one whose plans it starts from), else the policy itself.
+    The chosen mappings are then planned with `policy`."""
+    cheaper = getattr(policy, "mapping_policy", None)
+    return policy if cheaper is None else cheaper()
+
+
 def plan_layer(policy: Policy, problem: Problem) -> Plan:
     """Run a policy and check its plan, turning a broken plan into a PolicyError."""
     try:

@@ -16,7 +16,7 @@ from accelsim.engine.gap import PARTS, Gap, result_gap
 from accelsim.engine.systolic import References, references
 from accelsim.errors import ConfigError
 from accelsim.outputs.report import energy_pj
-from accelsim.policies import Policy, available, load_policy, missing_extra
+from accelsim.policies import Policy, available, load_policy, mapping_policy, missing_extra
 from accelsim.scenario import Scenario
 from accelsim.trace import State
 from accelsim.workload.jobs import build_jobs
@@ -85,7 +85,7 @@ def compare(
             pruned,
             mapping,
             scenario.hardware,
-            load_policy(scenario.policy, scenario.policy_options),
+            mapping_policy(load_policy(scenario.policy, scenario.policy_options)),
             engine or scenario.engine,
             scenario.energy,
         ).mappings
