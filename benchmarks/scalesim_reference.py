@@ -112,6 +112,43 @@ def layout_csv(topology: str) -> str:
     )
 
 
+def fast_hits() -> None:
+    """Make SCALE-Sim's estimate-bandwidth read buffer answer its hit test from an index
+    instead of scanning up to 50 Python sets per address (60 % of its CPU on a ResNet-18
+    layer), with the same answer on every call, and skip the disabled progress bar its write
+    buffer builds every cycle. Nothing else changes: the demand matrices, the buffer's sets,
+    slides and counts are SCALE-Sim's own.
+
+    Why the answer is the same: check_hit(addr) asks whether addr lies in a completed set
+    with id in [start, min(current, end + 1)). An address is added to the current set only
+    on a miss, so when it is added no set in the window holds it; the window's start never
+    decreases and current <= end + 1 always, so an older set holding addr can never be in a
+    later window either. The newest completed set holding addr therefore decides, and the
+    index keeps exactly that (sets are indexed in id order, newest last)."""
+    from scalesim.memory import write_buffer
+    from scalesim.memory.read_buffer_estimate_bw import ReadBufferEstimateBw
+
+    def check_hit(self, addr):
+        start = self.read_buffer_set_start_id
+        end = min(self.current_set_id, self.read_buffer_set_end_id + 1)
+        if start == end:
+            return False
+        where = self.__dict__.setdefault("_where", {})
+        done = self.__dict__.setdefault("_indexed", 0)
+        while done < end:  # index the sets completed since the last call, oldest first
+            members = self.list_of_sets[done]
+            if members is not None:  # None: discarded by a slide, out of every window
+                for a in members:
+                    where[a] = done
+            done += 1
+        self._indexed = done
+        newest = where.get(addr)
+        return newest is not None and start <= newest < end
+
+    ReadBufferEstimateBw.check_hit = check_hit
+    write_buffer.tqdm = lambda iterable, **_: iterable
+
+
 def run_layer(sim_mod, cfg, topo, lay, layer_id: int) -> dict:
     """One layer through SCALE-Sim's single_layer_sim: its own object, freed after."""
     layer = sim_mod.single_layer_sim()
@@ -155,6 +192,12 @@ def main() -> int:
     )
     ap.add_argument("--quick", action="store_true", help="LeNet-5 only, one shape")
     ap.add_argument(
+        "--fast-hits",
+        action="store_true",
+        help="answer SCALE-Sim's read-buffer hit test from an index (same numbers, about 2x "
+        "less CPU; see fast_hits)",
+    )
+    ap.add_argument(
         "--compare",
         action="store_true",
         help="no SCALE-Sim: compare accelsim's systolic reference with the stored file",
@@ -168,6 +211,8 @@ def main() -> int:
     except ImportError:
         print("SCALE-Sim is not installed: pip install scalesim==3.0.0", file=sys.stderr)
         return 2
+    if args.fast_hits:
+        fast_hits()
     networks = ["lenet5"] if args.quick else args.networks.split(",")
     shapes = [tuple(int(n) for n in shape.split("x")) for shape in args.shapes.split(",")]
     shapes = shapes[:1] if args.quick else shapes
@@ -211,6 +256,7 @@ def main() -> int:
                         "cols": cols,
                         "dataflow": dataflow,
                         **({"left_out": "fc layers (--conv-only)"} if conv_only else {}),
+                        **({"fast_hits": True} if args.fast_hits else {}),
                         "layers": layers,
                     }
                 )

@@ -1,7 +1,7 @@
 """The systolic reference against SCALE-Sim 3.0's own numbers, stored in
 tests/scalesim_reference.json by benchmarks/scalesim_reference.py (SCALE-Sim itself is not
-imported): compute cycles on every stored layer, filter and output traffic, and input
-traffic where the operand-fold model and SCALE-Sim's buffer agree by construction
+imported): compute cycles and filter traffic on every stored layer, output traffic to within
+a line of the array, input traffic where the inputs fit the buffer and bounded elsewhere
 (docs/model.md, "The systolic reference")."""
 
 import json
@@ -57,23 +57,26 @@ def test_output_traffic_matches_scalesim_to_within_a_line():
         assert 0 <= theirs["ofmap_dram_bytes"] - ours < array.cols, where
 
 
-def test_operand_reads_equal_scalesims_where_read_once_and_bound_them_elsewhere():
-    """An operand whose distinct words fit the active half of its SRAM is read once, as
-    SCALE-Sim reads it, and so are weight-stationary filters; one that does not fit is
-    re-read whole on every pass, an upper bound on SCALE-Sim's reads, whose buffer keeps what
-    is re-used within 50 to 100 of its 100 sets of new words (docs/model.md)."""
-    exact = 0
+def test_filter_traffic_equals_scalesims_on_every_stored_layer():
+    """filter_reads follows SCALE-Sim's read buffer exactly, in every dataflow."""
     for where, layer, array, theirs in _layers():
-        ours = S.run_layer(layer, array, HW8)
-        for op, words, sram in (
-            ("filter", layer.weights, array.filter_sram_bytes),
-            ("ifmap", S.ifmap_words(layer), array.ifmap_sram_bytes),
-        ):
-            mine, got = getattr(ours, f"{op}_dram_bytes"), theirs[f"{op}_dram_bytes"]
-            once = words <= S.active_words(sram, 8) or (op, array.dataflow) == ("filter", "ws")
-            if once:
-                exact += 1
-                assert mine == got == words, (*where, op)
-            else:
-                assert mine >= got >= words, (*where, op)
-    assert exact > 0
+        assert S.run_layer(layer, array, HW8).filter_dram_bytes == theirs["filter_dram_bytes"], (
+            where
+        )
+
+
+def test_input_traffic_equals_scalesims_where_held_and_bounds_it_elsewhere():
+    """Inputs that all fit in one epoch of the buffer are read once, as SCALE-Sim reads
+    them. Elsewhere every SRAM read is counted as a DRAM read: at least SCALE-Sim's count
+    (its buffer also keeps the overlap of neighbouring windows that falls inside one epoch),
+    which is at least the compulsory count (docs/model.md)."""
+    held = 0
+    for where, layer, array, theirs in _layers():
+        mine, got = S.run_layer(layer, array, HW8).ifmap_dram_bytes, theirs["ifmap_dram_bytes"]
+        words = S.ifmap_words(layer)
+        if words < S.active_words(array.ifmap_sram_bytes, 8):
+            held += 1
+            assert mine == got == words, where
+        else:
+            assert mine >= got >= words, where
+    assert held > 0
