@@ -500,8 +500,10 @@ class References:
 
         return {
             "kind": "systolic",
-            "model": "SCALE-Sim 3.0 compute cycles (closed form) and operand-fold DRAM "
-            "traffic; energy and area from this run's [energy] and [area] tables",
+            "model": "SCALE-Sim 3.0 in closed form: its compute cycles, filter and output "
+            "DRAM traffic; input traffic an upper bound on its count (every input word the "
+            "array reads is fetched, unless all fit its read buffer); energy and area from "
+            "this run's [energy] and [area] tables",
             "iso_area_shape": "the largest rows x cols of the iso-MAC array's aspect ratio "
             "whose area is at most the design's",
             "design_area_mm2": self.design_mm2,
