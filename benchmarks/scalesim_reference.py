@@ -16,7 +16,7 @@ with `fast_hits` in the file were made with --fast-hits (same numbers: see fast_
     python benchmarks/scalesim_reference.py --networks alexnet --shapes 128x128 \
         --conv-only alexnet --append
     python benchmarks/scalesim_reference.py --fast-hits --networks resnet18 \
-        --shapes 64x64,16x128 --append
+        --shapes 64x64,16x128 --append     # 16x128 os and is run apart with --dataflows
     python benchmarks/scalesim_reference.py --fast-hits --networks alexnet \
         --shapes 64x64,16x128 --conv-only alexnet --append
 
@@ -25,7 +25,8 @@ on each array shape and dataflow, in its estimate-bandwidth mode (InterfaceBandw
 CALC: no stalls, ideal memory) with 64 KiB IFMAP, filter and OFMAP SRAMs and 1-byte words,
 layer by layer through its Python API without traces. The file keeps, per layer,
 SCALE-Sim's compute cycles and its DRAM IFMAP reads, filter reads and OFMAP writes
-(words = bytes), and says which SCALE-Sim version and config made it. tests/test_systolic_scalesim.py compares accelsim's systolic reference
+(words = bytes), and says which SCALE-Sim version and config made it.
+tests/test_systolic_scalesim.py compares accelsim's systolic reference
 (accelsim.engine.systolic) against it; SCALE-Sim itself is never imported by the tests.
 """
 
