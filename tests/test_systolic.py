@@ -8,7 +8,7 @@ import math
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from accelsim.config import AreaTable, EnergyTable, Hardware
@@ -89,6 +89,65 @@ def test_more_filters_never_take_fewer_cycles_or_bytes(layer, array, more):
     a, b = S.run_layer(layer, array, HW8), S.run_layer(bigger, array, HW8)
     assert b.folds >= a.folds and b.compute_cycles >= a.compute_cycles
     assert b.dram_bytes >= a.dram_bytes
+
+
+def _scalesim_buffer(stream, epoch: int) -> int:
+    """Words fetched by SCALE-Sim 3.0's estimate-bandwidth read buffer, written out word by
+    word: a word it holds is a hit; a new one is fetched and held, and when it holds `epoch`
+    words its window slides past all of them (memory/read_buffer_estimate_bw.py)."""
+    held, fetched = set(), 0
+    for word in stream:
+        if word not in held:
+            fetched += 1
+            held.add(word)
+            if len(held) == epoch:
+                held = set()
+    return fetched
+
+
+def _filter_stream(layer, array):
+    """The filter words in SCALE-Sim's fold order (column folds outer, row folds inner):
+    ws reads block (row fold, column fold), is the window rows of the row fold for every
+    filter, os the column fold's filters for the whole window."""
+    sr, sc, _ = S.operand_shape(layer, array.dataflow)
+    window, filters = layer.weights_per_filter, layer.out_c
+    for fc in range(-(-sc // array.cols)):
+        for fr in range(-(-sr // array.rows)):
+            if array.dataflow == "ws":
+                rows = range(fr * array.rows, min((fr + 1) * array.rows, window))
+                cols = range(fc * array.cols, min((fc + 1) * array.cols, filters))
+            elif array.dataflow == "is":
+                rows = range(fr * array.rows, min((fr + 1) * array.rows, window))
+                cols = range(filters)
+            else:
+                rows = range(window)
+                cols = range(fc * array.cols, min((fc + 1) * array.cols, filters))
+            yield from (r * filters + c for r in rows for c in cols)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.integers(1, 16),
+    st.integers(1, 3),
+    st.integers(1, 24),
+    st.integers(1, 12),
+    st.integers(1, 12),
+    st.integers(1, 6),
+    st.sampled_from(S.DATAFLOWS),
+    st.floats(0.01, 1.2),
+)
+@example(1, 3, 5, 1, 4, 2, "os", 20 / 45)  # a block longer than the epoch, then a shorter one
+def test_filter_reads_are_scalesims_buffer_word_by_word(
+    channels, k, filters, rows, cols, size, dataflow, share
+):
+    """filter_reads's closed form against SCALE-Sim's read buffer run on every filter word in
+    fold order, at any epoch (tests/test_systolic_scalesim.py checks the same at 64 KiB
+    against SCALE-Sim itself)."""
+    layer = Layer("l", LayerKind.CONV, (), channels, size + k, size + k, filters, k, k, 1, 0)
+    array = S.SystolicArray(rows, cols, dataflow)
+    epoch = max(1, round(share * layer.weights))  # the buffer holds a share of the filters
+    expected = _scalesim_buffer(_filter_stream(layer, array), epoch)
+    assert S.filter_reads(layer, array, epoch) == expected
 
 
 def test_a_stride_2_1x1_layer_reads_only_the_pixels_its_windows_touch():

@@ -12,11 +12,13 @@ SCALE-Sim 3.0's demand matrices add up to (docs/model.md, "The systolic referenc
 - a fold lasts 2R + C + T - 2 cycles (ws, is: R cycles to preload the stationary operand,
   then T streamed, skewed over R + C - 2) or R + C + T - 2 (os: nothing preloaded);
   folds = ceil(Sr / R) x ceil(Sc / C), run one after another;
-- DRAM words by the operand-fold model of SCALE-Sim's double-buffered SRAMs: an operand whose
-  distinct words fit the active half of its SRAM is read once; one that does not is read
-  again on every pass of the folds that stream it; outputs are written once per row fold
-  (ws, is: each fold's partial sums) or once (os). Words are the design's bit widths:
-  inputs and outputs `activation_bits`, weights `weight_bits`.
+- DRAM words of SCALE-Sim's double-buffered read buffer, which keeps every word it fetched
+  until E = 50 x floor(SRAM words / 100) new words have come in and then starts again empty:
+  filters exactly as it counts them (filter_reads); inputs once when all of them fit in E,
+  else once per SRAM read (an upper bound on SCALE-Sim's count: it also keeps the overlap
+  of neighbouring windows that falls inside one E); outputs once per row fold (ws, is:
+  each fold's partial sums) or once (os). Words are the design's bit widths: inputs and
+  outputs `activation_bits`, weights `weight_bits`.
 
 Energy and area come from accelsim's own tables (accelsim.config.EnergyTable, AreaTable), so
 the reference and the sparse design are priced alike.
@@ -235,27 +237,62 @@ def active_words(sram_bytes: float, bits: int) -> float:
     return 50 * (int(sram_bytes) * 8 // bits // 100)
 
 
+def _passes(words: int, passes: int, epoch: float, held: int) -> tuple[int, int]:
+    """(words fetched, words held after) when `passes` identical passes over `words`
+    distinct words, none of them held yet, go through a buffer that holds `held` words
+    and starts again empty once it holds `epoch` (SCALE-Sim's read buffer; see
+    filter_reads). One pass fetches every word. Later passes fetch nothing if the first
+    pass did not fill the buffer; if it did (after epoch - held words), the second pass
+    fetches the words fetched before that point again, and holds all of them after; if a
+    pass alone fills the buffer, no word is ever still held when it comes again."""
+    if passes == 1 or words >= epoch:
+        fetched = words * passes
+        if math.isinf(epoch):
+            return fetched, held + fetched
+        return fetched, (held + fetched) % epoch if epoch else 0
+    if held + words < epoch:
+        return words, held + words
+    return words + (epoch - held), words
+
+
+def filter_reads(layer: Layer, array: SystolicArray, epoch: float) -> int:
+    """Filter words SCALE-Sim 3.0 fetches from DRAM for one layer, exactly: its read buffer
+    (memory/read_buffer_estimate_bw.py) holds every word it fetched until `epoch` =
+    active_words new words have come in, then slides to an empty window. Folds run column
+    fold by column fold, the row folds inside; each fold reads each of its filter words
+    once, in the same order every time it reads that block. So:
+    ws: every fold loads its own block, each filter word once in all;
+    is: every column (pixel) fold streams the whole filter matrix;
+    os: column fold c streams filter block c (the window x that fold's filters), once per
+    row fold, and the blocks of different column folds share no word."""
+    sr, sc, _ = operand_shape(layer, array.dataflow)
+    row_folds, col_folds = _cdiv(sr, array.rows), _cdiv(sc, array.cols)
+    window, filters = layer.weights_per_filter, layer.out_c
+    if array.dataflow == "ws":
+        return window * filters
+    if array.dataflow == "is":
+        return _passes(window * filters, col_folds, epoch, 0)[0]
+    fetched = held = 0
+    for fold in range(col_folds):
+        block = window * min(array.cols, filters - fold * array.cols)
+        more, held = _passes(block, row_folds, epoch, held)
+        fetched += more
+    return fetched
+
+
 def dram_words(layer: Layer, array: SystolicArray, hw: Hardware) -> tuple[int, int, int]:
     """(filter, ifmap, ofmap) DRAM words of one layer: see the module docstring."""
     sr, sc, _ = operand_shape(layer, array.dataflow)
     row_folds, col_folds = _cdiv(sr, array.rows), _cdiv(sc, array.cols)
     pixels, window, filters = layer.out_pixels, layer.weights_per_filter, layer.out_c
-    filter_words, inputs = window * filters, ifmap_words(layer)
-    im2col = pixels * window
-    fits_filter = filter_words <= active_words(array.filter_sram_bytes, hw.weight_bits)
-    fits_ifmap = inputs <= active_words(array.ifmap_sram_bytes, hw.activation_bits)
-    if array.dataflow == "ws":  # filters stationary: each block loaded once
-        filt = filter_words
-        ifmap = inputs if fits_ifmap else im2col * col_folds
-        ofmap = pixels * filters * row_folds
-    elif array.dataflow == "is":  # inputs stationary, filters stream per pixel fold
-        filt = filter_words if fits_filter else filter_words * col_folds
-        ifmap = inputs if fits_ifmap else im2col
-        ofmap = pixels * filters * row_folds
-    else:  # os: outputs stationary, both operands stream
-        filt = filter_words if fits_filter else filter_words * row_folds
-        ifmap = inputs if fits_ifmap else im2col * col_folds
-        ofmap = pixels * filters
+    filt = filter_reads(layer, array, active_words(array.filter_sram_bytes, hw.weight_bits))
+    # Inputs all held (fewer than one epoch): each read once. Else every SRAM read is
+    # counted as a DRAM read, the im2col operand once per pass that streams it.
+    if ifmap_words(layer) < active_words(array.ifmap_sram_bytes, hw.activation_bits):
+        ifmap = ifmap_words(layer)
+    else:
+        ifmap = pixels * window * (1 if array.dataflow == "is" else col_folds)
+    ofmap = pixels * filters * (1 if array.dataflow == "os" else row_folds)
     return filt, ifmap, ofmap
 
 
@@ -463,8 +500,10 @@ class References:
 
         return {
             "kind": "systolic",
-            "model": "SCALE-Sim 3.0 compute cycles (closed form) and operand-fold DRAM "
-            "traffic; energy and area from this run's [energy] and [area] tables",
+            "model": "SCALE-Sim 3.0 in closed form: its compute cycles, filter and output "
+            "DRAM traffic; input traffic an upper bound on its count (every input word the "
+            "array reads is fetched, unless all fit its read buffer); energy and area from "
+            "this run's [energy] and [area] tables",
             "iso_area_shape": "the largest rows x cols of the iso-MAC array's aspect ratio "
             "whose area is at most the design's",
             "design_area_mm2": self.design_mm2,

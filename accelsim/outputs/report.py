@@ -221,7 +221,9 @@ class Report:
 
         return [
             "x sysM, x sysA: speedup over the dense systolic array (SCALE-Sim's model) with "
-            "the same MAC lanes (M) and the same silicon area (A)",
+            "the same MAC lanes (M) and the same silicon area (A); an upper bound, as are the "
+            "energy ratios, since the array's input traffic is bounded from above "
+            '(docs/model.md, "The systolic reference")',
             f"vs the dense systolic reference: {one('iso_mac', 'iso-MAC')}; "
             f"{one('iso_area', 'iso-area')}",
         ]
