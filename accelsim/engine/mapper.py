@@ -725,6 +725,7 @@ def map_layer(
         if refusal is not None:
             refused.append((i, refusal))
             return
+        assert isinstance(planned, _Planned)  # a str would have been a refusal
         evaluated += 1
         simulated.append(i)
         outcome, why = _evaluate(
@@ -740,7 +741,7 @@ def map_layer(
 
     probed: set[int] = set()
     hint = None
-    if shared is not None:
+    if shared is not None and cache is not None:
         layer_key = _key(pruned, base, hw, policy, engine)
         earlier = cache.chosen.get(layer_key, {})
         hint = earlier.get(hw.output_buffer_bytes) or next(reversed(earlier.values()), None)
@@ -849,7 +850,7 @@ def map_layer(
             f"still fit)"
         )
     chosen = best[3]
-    if shared is not None:
+    if shared is not None and cache is not None:
         cache.chosen.setdefault(layer_key, {})[hw.output_buffer_bytes] = mapping(chosen)
     # ruled out by a bound: neither simulated nor refused (a refusal may come from a
     # simulation: count each candidate once)

@@ -249,10 +249,10 @@ def _passes(words: int, passes: int, epoch: float, held: int) -> tuple[int, int]
         fetched = words * passes
         if math.isinf(epoch):
             return fetched, held + fetched
-        return fetched, (held + fetched) % epoch if epoch else 0
+        return fetched, int((held + fetched) % epoch) if epoch else 0
     if held + words < epoch:
         return words, held + words
-    return words + (epoch - held), words
+    return words + int(epoch - held), words
 
 
 def filter_reads(layer: Layer, array: SystolicArray, epoch: float) -> int:
