@@ -112,8 +112,9 @@ class DramPort:
             loads.append((start, end))
 
     def write_back(self, callback: Callable[[], None], nbytes: int) -> None:
-        """Write `nbytes` of outputs (cause compulsory) in the port's idle time, or with the
-        loads while draining; `callback()` runs when the last byte has crossed the port."""
+        """Write `nbytes` of outputs (cause compulsory) in the port's idle time, or, while
+        draining, ahead of the loads not yet started; `callback()` runs when the last byte
+        has crossed the port."""
         write = _WriteBack(
             self.env._now + self._latency,
             transfer_cycles(nbytes, self._rate),
