@@ -263,8 +263,8 @@ def table(runs: list[PolicyRun], ref: References | None = None, energy=None) -> 
         "  of the compute, memory, interconnect and lock-step bounds)",
         "",
         f"{'policy':<20}{'cycles':>14}{'/bound':>9}{'/hw':>8}{'plan/bound':>11}"
-        f"{'util':>8}{'plan ms':>10}{'x RR':>7}",
-        "-" * 87,
+        f"{'util':>8}{'plan wall ms':>13}{'x RR':>7}",
+        "-" * 90,
     ]
     for r in sorted(runs, key=lambda r: r.result.makespan):
         gain = f"{rr.result.makespan / r.result.makespan:.3f}" if rr else "-"
@@ -273,7 +273,7 @@ def table(runs: list[PolicyRun], ref: References | None = None, energy=None) -> 
             f"{r.policy:<20}{r.result.makespan:>14,}"
             f"{r.result.makespan / max(total_bound, 1):>9.4f}"
             f"{r.result.makespan / max(hw_bound, 1):>8.4f}{planned:>11}"
-            f"{r.utilization():>8.1%}{r.plan_seconds * 1e3:>10.1f}{gain:>7}"
+            f"{r.utilization():>8.1%}{r.plan_seconds * 1e3:>13.1f}{gain:>7}"
         )
     if rr:
         best = min(runs, key=lambda r: r.result.makespan)

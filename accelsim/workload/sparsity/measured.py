@@ -260,10 +260,8 @@ def load_measured(path: Path, network: Network) -> PrunedNetwork:
     ]
     sparsity = meta["sparsity"]
     how = " with retraining" if meta.get("retrained") else ""
+    pruning = "" if meta.get("keep") == 1 else f"{meta['method']} magnitude{how}, "
+    source = " ".join(str(meta[k]) for k in ("package", "version", "file") if meta.get(k))
     return PrunedNetwork(
-        network,
-        pruned,
-        f"{meta['variant']} ({meta['method']} magnitude{how}, "
-        f"{sparsity:.1%} sparse) "
-        f"of {meta['package']} {meta['version']} {meta['file']}",
+        network, pruned, f"{meta['variant']} ({pruning}{sparsity:.1%} sparse) of {source}"
     )

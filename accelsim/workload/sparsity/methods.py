@@ -105,7 +105,9 @@ def prune_weights(
         for l in network.mac_layers
     ]
     label = (
-        f"{method} magnitude pruning of {src}"
+        f"the weights of {src} as they are (nothing pruned)"
+        if keep == 1 and method in ("layer", "global")
+        else f"{method} magnitude pruning of {src}"
         if method in ("layer", "global")
         else f"{f'{n}:{m} structured' if method == 'nm' else 'balanced'} pruning of {src}"
     )
