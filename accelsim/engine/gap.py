@@ -78,9 +78,11 @@ class Gap:
         hardware = {k: v for k, v in self.parts.items() if k != "plan imbalance" and v}
         if hardware:
             top = max(hardware, key=hardware.__getitem__)
+            rest = sum(hardware.values()) - hardware[top]
             text += (
-                f"; {hardware[top] / max(self.cycles, 1):.0%} of the cycles go to {top}: "
-                f"{_WHY[top]}"
+                f"; {hardware[top] / max(self.cycles, 1):.0%} of the cycles go to {top}, the "
+                f"largest part: {_WHY[top]}"
+                + (f" (the other parts: {rest / max(self.cycles, 1):.1%})" if rest else "")
             )
         return text
 

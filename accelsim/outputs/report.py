@@ -277,8 +277,12 @@ class Report:
         lines += [
             "DRAM KiB: all traffic; extra: beyond each weight, input and output once "
             "(halo, refetch, split, spill; by cause in summary.json)",
+            "states (first table): share of the layer's PE-cycles in each; util: busy share",
             "/bound: cycles over the compute bound; /hw: over the hardware bound (the "
-            "largest of compute, memory, interconnect, lock-step: the one that binds)",
+            "largest of compute, memory, interconnect, lock-step); binds: the one that binds "
+            "(comp, mem, noc, lock)",
+            "x dense: speedup over the same PEs running the unpruned weights; x RR: over "
+            "round-robin on the same jobs (the schedule's gain alone)",
             *self._reference_lines(),
         ]
         if any(l.mapping.get("chosen_by") == "mapper" for l in self.layers):
