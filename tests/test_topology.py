@@ -95,6 +95,15 @@ def test_wrong_header_and_unknown_network():
         load_network("resnet19")
 
 
+def test_a_missing_network_file_is_named_where_it_was_looked_for(tmp_path):
+    # a path is not a name: no list of shipped topologies, but the file looked for
+    with pytest.raises(ConfigError) as info:
+        load_network("nets/missing.csv", base=tmp_path)
+    message = str(info.value)
+    assert f"no such file {tmp_path / 'nets' / 'missing.csv'}" in message
+    assert f"read relative to {tmp_path}" in message and "resnet18" not in message
+
+
 def test_an_fc_row_fed_by_unmodelled_operators_takes_its_input_as_given():
     # sources '-' on an fc row once ended in "unexpected IndexError"
     net = read_topology(GOOD + "f,fc,-,256,1,1,10,1,1,1,0,1\n", "t.csv", "t")

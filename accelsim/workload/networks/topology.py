@@ -73,6 +73,9 @@ def load_network(name_or_path: str | Path, base: Path | None = None, input_shape
     if base is not None and not path.is_absolute():
         path = base / path
     if not path.is_file():
+        if Path(text).suffix or len(Path(text).parts) > 1:  # meant as a file
+            where = f" (read relative to {base})" if base is not None else ""
+            raise ConfigError(f"{text!r}: no such file {path}{where}")
         raise ConfigError(
             f"network {text!r} is neither a shipped topology ({', '.join(shipped_networks())}) "
             f"nor a file"
