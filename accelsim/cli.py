@@ -206,14 +206,18 @@ def _run(args) -> int:
     policy, options = args.policy, _policy_options(args.policy_option)
     if policy is None or policy == scenario.policy:  # the scenario's options go with it
         policy, options = scenario.policy, {**scenario.policy_options, **options}
-    if options:  # checked before anything runs
+    given = policy != scenario.policy  # named on the command line, not by the scenario
+    if options or given:  # checked before anything runs, and blamed on the flag
         from accelsim.errors import PolicyError
         from accelsim.policies import load_policy
 
         try:
             load_policy(policy, options)
         except PolicyError as exc:
-            raise ConfigError(f"--policy-option: {exc}") from None
+            flags = " / ".join(
+                f for f, on in (("--policy", given), ("--policy-option", options)) if on
+            )
+            raise ConfigError(f"{flags}: {exc}") from None
     out = _out_dir(args.out, Path("results") / scenario.name, RUN_FILES)
     progress = _Progress(args.quiet)
     cache = None if args.no_cache else BaselineCache()

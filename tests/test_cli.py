@@ -102,7 +102,7 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "bad.toml: [hardware] 'dram_bytes_per_cycle'" in err
     assert main(["run", str(small_scenario(tmp_path)), "--policy", "nope", "-q"]) == 2
-    assert "unknown policy 'nope'" in capsys.readouterr().err
+    assert "--policy: unknown policy 'nope'" in capsys.readouterr().err  # the flag, named
 
 
 def test_console_script_runs_as_a_module(tmp_path):
