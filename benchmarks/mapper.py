@@ -66,7 +66,7 @@ def main(path: str = "scenarios/default.toml") -> None:
     cache = Evaluations()
     cpu, simulated, total = _network(pruned, auto, hw, sc, cache, quiet=False)
     print(
-        f"network: {cpu:.2f} s CPU (goal: under 2 s); {simulated} of {total} candidates simulated"
+        f"network: {cpu:.2f} s CPU (goal: under 2 s); {simulated:,} of {total:,} candidates simulated"
     )
     # a buffer sweep's next point: half the input buffer
     other = attrs.evolve(hw, input_buffer_bytes=hw.input_buffer_bytes // 2)

@@ -857,7 +857,7 @@ def map_layer(
     cannot_win = len(feasible) - len(set(simulated) | {i for i, _ in refused})
     why = _alternatives(base.objective, best, scored, refused, over, order, fits, mapping)
     why.append(
-        f"{n} candidates: {int((~fits).sum())} do not fit, {len(refused)} cannot run, "
+        f"{n:,} candidates: {int((~fits).sum())} do not fit, {len(refused)} cannot run, "
         f"{evaluated} simulated"
         + (f" ({len(cut)} stopped once slower than the best)" if cut else "")
         + (f", {cannot_win} cannot win (bound)" if exhaustive else ", search cut by the budget")
