@@ -232,8 +232,10 @@ class _Rows:
     def _open(self) -> None:
         for attr, code in zip(self.ATTRS, self.TYPES):
             setattr(self, attr, array(code))
-        # the columns' appends, bound once: `record` runs per event
-        self._appends = tuple(getattr(self, attr).append for attr in self.ATTRS)
+        # the columns' appends, bound once: `record` runs per event, and the SimPy model's
+        # per-job callers write `record` out with them. `extend` rebinds them: read them
+        # anew after anything that may extend (a closed-form layer), never across layers
+        self.appends = tuple(getattr(self, attr).append for attr in self.ATTRS)
 
     def _open_part(self) -> tuple[np.ndarray, ...]:
         return tuple(_column(getattr(self, attr)) for attr in self.ATTRS)
@@ -262,7 +264,7 @@ class LevelTrace(_Rows):
     TYPES = "bqq"
 
     def record(self, buffer: int, now: int, level: int) -> None:
-        a_buffer, a_t, a_level = self._appends
+        a_buffer, a_t, a_level = self.appends
         a_buffer(buffer)
         a_t(now)
         a_level(level)
@@ -287,7 +289,7 @@ class TransferLog(_Rows):
         self.end[row] = end
 
     def record(self, start, end, nbytes, operand, cause, layer) -> None:
-        a_start, a_end, a_nbytes, a_operand, a_cause, a_layer = self._appends
+        a_start, a_end, a_nbytes, a_operand, a_cause, a_layer = self.appends
         a_start(start)
         a_end(end)
         a_nbytes(nbytes)

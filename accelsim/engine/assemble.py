@@ -27,7 +27,7 @@ from accelsim.engine.broadcast_memo import BroadcastMemo
 from accelsim.engine.broadcasts import Broadcasts, broadcasts
 from accelsim.engine.hardware_bounds import FetchOrder, HardwareBounds, hardware_bounds
 from accelsim.engine.hw.buffer import BlockBuffer, OutputBuffer, load_in_order
-from accelsim.engine.hw.clock import Clock, PastDeadline
+from accelsim.engine.hw.clock import Clock, PastDeadline, collector_paused
 from accelsim.engine.hw.dispatch import Dispatcher, StealingQueues, dynamic_groups, interleaved
 from accelsim.engine.hw.dram import DramPort
 from accelsim.engine.hw.noc import Interconnect
@@ -227,21 +227,22 @@ def simulate(
             dram.layer = p.layer.index
             if not pes:
                 pes = [PE(env, i, hw.input_queue_depth, trace) for i in range(hw.n_pes)]
-            run, n_events = _run_layer(
-                env,
-                p.layer,
-                p.plan,
-                p.broadcasts,
-                hw,
-                dram,
-                trace,
-                levels,
-                pes,
-                p.plan_seconds,
-                p.note,
-                None if cutoff_cycles is None else env.now + cutoff_cycles,
-                remaining_cycles,
-            )
+            with collector_paused():
+                run, n_events = _run_layer(
+                    env,
+                    p.layer,
+                    p.plan,
+                    p.broadcasts,
+                    hw,
+                    dram,
+                    trace,
+                    levels,
+                    pes,
+                    p.plan_seconds,
+                    p.note,
+                    None if cutoff_cycles is None else env.now + cutoff_cycles,
+                    remaining_cycles,
+                )
             events += n_events
         runs.append(run)
     return SimResult(

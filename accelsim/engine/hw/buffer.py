@@ -272,6 +272,9 @@ class OutputBuffer:
         self._left = np.asarray(uses, dtype=np.int64).tolist()
         self._dram = dram
         self._record_level = levels.record
+        # LevelTrace.record written out per job (_take, _written): no layer extends the
+        # levels while this one runs
+        self._level_appends = levels.appends
         self._on_written = on_written
         self._spill_allowed = spill
         n = len(self._bytes)
@@ -312,10 +315,13 @@ class OutputBuffer:
         self._active[b] = 1
         if self._left[b]:
             self._open[b] = None
-        self.used += self._bytes[b]
-        if self.used > self.peak:
-            self.peak = self.used
-        self._record_level(self._id, self.env._now, self.used)
+        used = self.used = self.used + self._bytes[b]
+        if used > self.peak:
+            self.peak = used
+        a_buffer, a_t, a_level = self._level_appends  # self._record_level, written out
+        a_buffer(self._id)
+        a_t(self.env._now)
+        a_level(used)
 
     def _serve(self) -> None:
         """Grant waiting reservations in order, spilling idle open blocks to make room."""
@@ -382,12 +388,16 @@ class OutputBuffer:
     def _written(self) -> None:
         b = self._writing.popleft()
         self._resident[b] = False
-        self.used -= self._bytes[b]
-        self._record_level(self._id, self.env._now, self.used)
+        used = self.used = self.used - self._bytes[b]
+        a_buffer, a_t, a_level = self._level_appends  # self._record_level, written out
+        a_buffer(self._id)
+        a_t(self.env._now)
+        a_level(used)
         self.pending_writebacks -= 1
         if self._waiters:
             self._serve()
-        self._on_written()
+        if not self.pending_writebacks:  # else the layer cannot end yet
+            self._on_written()
 
     def describe(self) -> str | None:
         if not self._waiters:

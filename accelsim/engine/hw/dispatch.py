@@ -138,7 +138,7 @@ class Dispatcher:
                     status.set_stage(state)
                     yield self._wait(buffer.wait_issued(pos))
                 ready = buffer.ready
-                for b in buffer.blocks_at(pos):
+                for b in buffer.sequence[pos]:  # buffer.blocks_at(pos), per delivery
                     if ready[b].callbacks is not None:  # not yet processed
                         status.set_stage(state)
                         yield self._wait(ready[b])

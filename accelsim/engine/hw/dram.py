@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from functools import partial
+from heapq import heappush
 
 import simpy
-from simpy.events import Event
+from simpy.events import NORMAL, Event
 
 from accelsim.engine.hw.clock import Clock
 from accelsim.trace import Cause, Operand, TransferLog
@@ -115,9 +117,10 @@ class DramPort:
         """Write `nbytes` of outputs (cause compulsory) in the port's idle time, or, while
         draining, ahead of the loads not yet started; `callback()` runs when the last byte
         has crossed the port."""
+        rate = self._rate  # transfer_cycles, written out: this runs per job
         write = _WriteBack(
             self.env._now + self._latency,
-            transfer_cycles(nbytes, self._rate),
+            0 if rate is None else -(-nbytes * rate.denominator // rate.numerator),
             nbytes,
             self.layer,
             callback,
@@ -225,16 +228,26 @@ class DramPort:
             write.pieces = [(begin, begin + write.cycles)] if write.cycles else []
         write.due = write.pieces[-1][1] if write.pieces else begin
         write.token += 1
-        token = write.token
-        self.env.call_in(write.due - self.env._now, lambda: self._done(write, token))
+        # env.call_in written out, with a partial, not a lambda (called from C): two Python
+        # frames less per write-back
+        env = self.env
+        heappush(
+            env._queue, (write.due, NORMAL, next(env._eid), partial(self._done, write, write.token))
+        )
 
     def _done(self, write: _WriteBack, token: int) -> None:
         if token != write.token:  # rescheduled since: a load took some of its cycles
             return
         pieces = write.pieces
-        if len(pieces) == 1:  # the common case, without split_bytes
+        if len(pieces) == 1:  # the common case, without split_bytes or a call to record
+            a_start, a_end, a_nbytes, a_operand, a_cause, a_layer = self._log.appends
             start, end = pieces[0]
-            self._log.record(start, end, write.nbytes, OUTPUTS, COMPULSORY, write.layer)
+            a_start(start)
+            a_end(end)
+            a_nbytes(write.nbytes)
+            a_operand(OUTPUTS)
+            a_cause(COMPULSORY)
+            a_layer(write.layer)
         else:
             for start, end, nbytes in split_bytes(pieces, write.nbytes, write.cycles, write.due):
                 self._log.record(start, end, nbytes, OUTPUTS, COMPULSORY, write.layer)

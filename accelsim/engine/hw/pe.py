@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush
 
 import simpy
+from simpy.events import NORMAL
 
 from accelsim.engine.hw.buffer import BlockBuffer, OutputBuffer
 from accelsim.engine.hw.clock import Clock
@@ -107,16 +109,19 @@ class PE:
         through jobs that take no time), or starve, or go idle for good. Called when the PE
         starts, when a job's end comes, and after an arrival. This runs twice per job, so
         `trace.enter(i, BUSY, now)` and the layer's job count are written out in place."""
-        queue, i, env, progress = self.queue, self.index, self.env, self._progress
+        queue, i, env = self.queue, self.index, self.env
         job = self._running
-        self._running = None
+        if job is not None:
+            self._running = None
         while True:
             if job is not None:
-                self.executed_macs += job.macs
-                self._weights.release(job.weight_block)
-                self._inputs.release(job.input_block)
-                self._outputs.contribute(job.output_block)
+                _cycles, macs, weight_block, input_block, output_block = job
+                self.executed_macs += macs
+                self._weights.release(weight_block)
+                self._inputs.release(input_block)
+                self._outputs.contribute(output_block)
                 queue.popleft()
+                progress = self._progress
                 progress.jobs_left -= 1
                 if not progress.jobs_left:
                     progress.check()
@@ -133,9 +138,11 @@ class PE:
                 self._current[i] = BUSY_KEY
                 self._t_append(env._now)
                 self._key_append(BUSY_KEY)
-            if job.cycles:
+            cycles = job.cycles
+            if cycles:
                 self._running = job
-                env.call_in(job.cycles, self.serve)
+                # env.call_in(cycles, self.serve), written out: this runs per job
+                heappush(env._queue, (env._now + cycles, NORMAL, next(env._eid), self.serve))
                 return
         if self._status.starve(i):  # resumed by a delivery or by `wake`
             return
