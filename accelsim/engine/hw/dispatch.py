@@ -122,6 +122,7 @@ class Dispatcher:
         stealing, weights, inputs = self._stealing, self._weights, self._inputs
         operands = ((weights, State.WAIT_WEIGHTS), (inputs, State.WAIT_INPUTS))
         input_bytes, weight_bytes = self._input_bytes, self._weight_bytes
+        delivered = status.delivered
         for pos, group in enumerate(self.groups):
             status.reach(pos)
             if stealing is not None:
@@ -166,8 +167,11 @@ class Dispatcher:
             if cycles:
                 status.set_stage(WAIT_NOC)
                 yield self._wait(Timeout(env, cycles))
-            for pe, job in members:
-                pes[pe].deliver(job)
+            for pe, job in members:  # a PE's delivery, written out: this runs per job
+                p = pes[pe]
+                p.queue.append(job)
+                p.last_weight_block = job.weight_block
+                delivered(p)
         status.reach(len(self.groups))
         status.finish()
         status.settle()

@@ -138,7 +138,7 @@ class DispatchStatus:
         if stage == self.stage:
             return
         self.stage = stage
-        key = self._stage_key = state_key(state, held_by)
+        key = self._stage_key = state | (held_by + 1) << 3  # state_key, written out
         now, current = self.env._now, self._current
         t_appends, key_appends = self._t_appends, self._key_appends
         for pe in self._starving:  # trace.enter, written out: this runs per broadcast
