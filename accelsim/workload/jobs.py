@@ -140,7 +140,8 @@ class LayerJobs:
             self.job_input_block.tolist(),
             self.job_output_block.tolist(),
         )
-        return tuple(map(RunJob._make, zip(*columns)))
+        # tuple.__new__ through a partial: all in C (RunJob._make is a Python frame a job)
+        return tuple(map(functools.partial(tuple.__new__, RunJob), zip(*columns)))
 
     @property
     def total_cycles(self) -> int:
