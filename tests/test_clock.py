@@ -1,12 +1,15 @@
 """Clock.call_in entries take exactly the place of Timeouts created at the same moment."""
 
+import contextlib
+import gc
+
 import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from simpy.core import EmptySchedule
 
-from accelsim.engine.hw.clock import Clock
+from accelsim.engine.hw.clock import Clock, collector_paused
 
 # a schedule: at each step, wait `gap` cycles in a process, then schedule a callback `delay`
 # cycles ahead, either as a bare call or as a Timeout
@@ -127,3 +130,19 @@ def test_start_now_runs_where_a_process_takes_its_first_step(starts):
     got = _start_order(clock, starts, use_start_now=True)
     clock.run()
     assert got == expected
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_collector_is_paused_inside_and_restored_as_it_was(enabled, fails):
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.raises(RuntimeError) if fails else contextlib.nullcontext():
+            with collector_paused():
+                assert not gc.isenabled()
+                if fails:
+                    raise RuntimeError("a failed layer")
+        assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if was else gc.disable)()

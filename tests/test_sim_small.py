@@ -1,5 +1,6 @@
 """Tiny models with timelines worked out by hand: the exact intervals and DRAM transfers."""
 
+import gc
 import math
 from unittest import mock
 
@@ -12,6 +13,7 @@ from simkit import conv_layers, fitted, hardware, jobs_for, mappings
 
 from accelsim.config import Hardware, Mapping
 from accelsim.engine.assemble import simulate
+from accelsim.engine.hw.clock import Clock
 from accelsim.engine.hw.dispatch import static_groups
 from accelsim.engine.hw.status import DispatchStatus
 from accelsim.errors import ConfigError, DeadlockError
@@ -417,3 +419,29 @@ def test_blocks_reach_the_port_in_the_order_they_are_first_needed():
         for size in (2**17, 2**19, math.inf)
     ]
     assert cycles[0] >= cycles[1] >= cycles[2]
+
+
+def test_a_layer_runs_without_garbage_collection_and_the_collector_resumes():
+    """The SimPy layer's build and events run with the collector paused (its objects die by
+    reference count); afterwards it is on again, and a failed run leaves it on too."""
+    jobs = [
+        build_layer_jobs(
+            0, layer_with_nnz([10, 2, 3, 3]), Mapping(weight_format="compressed"), IDEAL
+        )
+    ]
+    seen = []
+    run_until = Clock.run_until
+
+    def watched(self, *args):
+        seen.append(gc.isenabled())
+        return run_until(self, *args)
+
+    assert gc.isenabled()
+    with mock.patch.object(Clock, "run_until", watched):
+        result = simulate(jobs, IDEAL, Fixed(Plan.static([[0, 2], [1, 3]])), engine="simpy")
+        assert result.makespan == 13
+    assert seen == [False] and gc.isenabled()
+    with mock.patch.object(Clock, "run_until", side_effect=RuntimeError("a failed run")):
+        with pytest.raises(RuntimeError):
+            simulate(jobs, IDEAL, Fixed(Plan.static([[0, 2], [1, 3]])), engine="simpy")
+    assert gc.isenabled()
