@@ -344,3 +344,47 @@ def test_computed_pads_are_folded_from_constant_arithmetic(tmp_path, monkeypatch
     ]
     assert (1, *conv.out_shape) == want.shape
     assert conv.sources == ("x",) and conv.pad == (0, 0, 2, 1)
+
+
+def test_one_length_on_the_command_line_and_in_a_scenario(tmp_path, capsys):
+    from accelsim.cli import main
+    from accelsim.scenario import load_scenario
+
+    nodes = [
+        helper.make_node("Unsqueeze", ["x", "one"], ["u"], name="unsq"),
+        helper.make_node("Conv", ["u", "w"], ["y"], name="conv", strides=[2]),
+    ]
+    save(tmp_path, ints(audio_model(nodes, [("w", weights(4, 1, 5))]), one=[1]), "a.onnx")
+    out = tmp_path / "w"
+    assert main(["import", str(tmp_path / "a.onnx"), "--input-shape", "40", "--out", str(out)]) == 0
+    assert "input 40; kept 1 layers (1 conv)" in capsys.readouterr().out
+    (tmp_path / "s.toml").write_text(
+        "[workload]\nnetwork = 'a.onnx'\ninput_shape = [40]\n[pruning]\ndense = true\n"
+    )
+    conv = load_scenario(tmp_path / "s.toml").network.layer("conv")
+    assert (conv.in_w, conv.out_w) == (40, 18)
+    with pytest.raises(SystemExit):
+        main(["import", str(tmp_path / "a.onnx"), "--input-shape", "0"])
+    assert "'0': must be C,H,W (or C,L, or L)" in capsys.readouterr().err
+
+
+def test_the_data_input_is_the_one_the_first_conv_reads(tmp_path):
+    """PaddleDetection lists `im_shape` (N, 2) before the image and `scale_factor` after
+    it: the image is the input the first Conv reads, the others are data from outside."""
+    nodes = [
+        helper.make_node("Conv", ["image", "w"], ["c"], name="conv"),
+        helper.make_node("Mul", ["im_shape", "scale_factor"], ["y"], name="boxes"),
+    ]
+    m = model(nodes, [("w", weights(4, 3, 3, 3))])
+    del m.graph.input[:]
+    m.graph.input.extend(
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+        for name, shape in (
+            ("im_shape", ["N", 2]),
+            ("image", ["N", 3, 16, 16]),
+            ("scale_factor", ["N", 2]),
+        )
+    )
+    imported = import_onnx(save(tmp_path, m))
+    assert imported.input_shape == (3, 16, 16)
+    assert imported.network.layer("conv").sources == ("image",)

@@ -3,36 +3,48 @@
 `import_onnx(path, input_shape)` walks the graph in node order and keeps what the
 accelerator runs, folds what changes only the weights, and passes everything else through:
 - kept: Conv (grouped, depthwise, dilated, rectangular kernels, strides per axis, pads per
-  side or auto_pad, 1-D convs as a 1-row map) becomes a conv layer; Gemm and MatMul with a
-  constant weight matrix become an fc layer, or a 1x1 conv over the positions when the input
-  has more than one row (a (1, T, K) sequence, a (T, K) matrix); quantized ConvInteger,
-  QLinearConv, MatMulInteger and QLinearMatMul likewise, their weights less the weight zero
-  point; a ConvTranspose whose kernel equals its strides (no pads, dilation, groups or
-  output padding: a detector head's 2x2 upsampling) becomes the 1x1 conv it is, each input
-  pixel's products landing in their own block of outputs; pools become pool layers
-  (shapes only); Add or Sum of two or more tensors of one shape from kept layers becomes
-  an add layer;
+  side or auto_pad, 1-D convs as a 1-row map; a zero Pad just before it is its padding)
+  becomes a conv layer; Gemm and MatMul with a constant weight matrix become an fc layer,
+  or a 1x1 conv over the positions when the input has more than one row (a (1, T, K)
+  sequence, a (T, K) matrix, or W @ x over a (1, K, T) one; transA and transB read);
+  quantized ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul and onnxruntime's QGemm
+  likewise, their weights less the weight zero point, and its FusedConv, FusedGemm and
+  FusedMatMul as the plain ones; a ConvTranspose whose kernel equals its strides (no pads,
+  dilation, groups or output padding: a detector head's 2x2 upsampling) becomes the 1x1
+  conv it is, each input pixel's products landing in their own block of outputs; pools
+  become pool layers (shapes only); Add, Sum or QLinearAdd of two or more tensors of one
+  shape from kept layers becomes an add layer (channels-last (N, H, W, C) maps too);
 - folded: a BatchNormalization, or a Mul by a per-channel constant, reading a kept layer's
   output that nothing else reads scales that layer's weights per filter, as exporters fold
   them (the shift goes to the bias, which accelsim does not count); an Add (or x - c) of a
   per-channel constant there is a bias, folded the same way, so a BatchNorm after it folds;
 - passed through: every node without MACs (activations, element-wise ops with a constant in
-  either operand, Reshape, Transpose, Slice, Pad, Split, Concat, Resize, ...). A layer reads
-  the kept layer whose output reaches it through such nodes if the shape still matches;
-  otherwise (Concat, Resize, Split, ...) its sources are outside the model (topology
-  UNMODELLED, `-`) and its input shape is the one shape inference gives;
+  either operand, Reshape, Transpose, Slice, Pad, Split, Concat, Resize, reductions, ...).
+  A layer reads the kept layer whose output reaches it through such nodes if the shape
+  still matches; otherwise (Concat, Resize, Split, ...) its sources are outside the model
+  (topology UNMODELLED, `-`) and its input shape is the one shape inference gives;
+- inlined: an If is replaced by the branch it takes, its condition folded from constants
+  and the fixed shapes, or its then branch where the condition is known only at run time
+  (a sample rate input); the walk then starts again, and `Imported.branches` says which;
 - not simulated: nodes with MACs that accelsim cannot model (any other ConvTranspose,
-  whose blocks of outputs overlap, recurrent cells, products of two activations,
-  subgraphs): passed through and listed.
+  whose blocks of outputs overlap, recurrent cells, products of two activations, Loop and
+  Scan bodies, attention and other onnxruntime contrib ops): passed through and listed.
+The data input (an image, a sequence, raw audio (N, L) or token ids) is, of the inputs of
+rank 2 to 4 that are not weights, the one the first Conv, Gemm or MatMul reads, else the
+first; the others (states, caches, masks, rates, image sizes) are data from outside the
+model. A channels-last image that a Transpose makes (N, C, H, W) is
+an input layer of that (C, H, W).
 Weights come from initializers, Constant nodes, or constant arithmetic on them (Identity,
-Cast, Transpose, Reshape, Squeeze, Unsqueeze). Tensor shapes come from ONNX shape inference
-once the image input's dimensions are fixed: the batch is 1, and `input_shape` (C, H, W)
-sets the dimensions the file leaves dynamic. Where inference stops (a Reshape to a shape
-computed from Shape nodes, the outputs of an LSTM), the walk computes the shapes itself:
-Shape and Size of a known shape are constants, constant arithmetic (Gather, Slice, Concat,
-Add, Sub, Mul, Div, ConstantOfShape) is evaluated, and Reshape, Transpose, Squeeze,
-Unsqueeze, Concat, Gather, Slice, Split, Resize and recurrent cells get their outputs'
-shapes from their inputs.
+Cast, Transpose, Reshape, Squeeze, Unsqueeze, DequantizeLinear of int8 weights per tensor,
+channel or block). Tensor shapes come from ONNX shape inference once the data input's
+dimensions are fixed: the batch is 1, and `input_shape` ((C, H, W), (C, L) or (L,): all
+but the batch) sets the dimensions the file leaves dynamic. Where inference stops (a
+Reshape to a shape computed from Shape nodes, the outputs of an LSTM, pads computed at run
+time), the walk computes the shapes itself: Shape and Size of a known shape are constants,
+constant arithmetic (Gather, Slice, Concat, Add, Sub, Mul, Div, comparisons, Not,
+ConstantOfShape, Shape of a constant) is evaluated, and Reshape, Transpose, Squeeze,
+Unsqueeze, Concat, Gather, Slice, Split, Pad, Resize, Upsample, reductions and recurrent
+cells get their outputs' shapes from their inputs (early opsets' attributes read too).
 """
 
 from __future__ import annotations
@@ -268,7 +280,15 @@ def _import_graph(src: str, onnx, numpy_helper, model, input_shape, branches: li
             walk.node(node, where)
         except ConfigError:
             raise
-        except (ValueError, TypeError, KeyError, IndexError) as exc:  # attributes, shapes
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            ArithmeticError,
+        ) as exc:
+            # attributes missing or of another type, shapes that do not fit: one line
             raise ConfigError(f"{where}: {exc}") from None
     if not any(layer.has_macs for layer in walk.layers):
         raise ConfigError(
@@ -298,8 +318,8 @@ def _safe(name: str) -> str:
 
 
 def _image_input(src: str, graph, consts: dict, input_shape) -> tuple[object, list[int], dict]:
-    """The data input (the first input of rank 2 to 4 that is not a weight: exporters list
-    the image, sequence or token ids first and states, caches, masks and rates after it),
+    """The data input (of the inputs of rank 2 to 4 that are not weights, the one the
+    first MAC node reads; states, caches, masks, rates and image sizes are not it),
     its dimensions with the batch at 1 and the open ones from input_shape, and the other
     inputs' dimensions, an open one taking the data input's value of the same name."""
     inputs = [i for i in graph.input if i.name not in consts]
@@ -309,7 +329,7 @@ def _image_input(src: str, graph, consts: dict, input_shape) -> tuple[object, li
             f"{src}: expected an image input (N, C, H, W), a sequence (N, C, L) or a flat "
             f"input (N, L); got {[(i.name, _dims_of(i)) for i in inputs]}"
         )
-    image = ranked[0]
+    image = _data_input(graph, ranked)
     given = _dims_of(image)
     if input_shape is not None:
         want = [int(d) for d in input_shape]
@@ -341,6 +361,24 @@ def _image_input(src: str, graph, consts: dict, input_shape) -> tuple[object, li
         if i is not image
     }
     return image, dims, side
+
+
+def _data_input(graph, ranked: list):
+    """Of the inputs of rank 2 to 4, the one that reaches the first Conv, Gemm or MatMul
+    in node order (a detector's image before its `im_shape` and `scale_factor`, audio
+    features before their caches; the first listed of those reaching it), else the first:
+    exporters list the data first."""
+    reach = {i.name: {i.name} for i in ranked}  # tensor -> the inputs it is computed from
+    for node in graph.node:
+        origins = set().union(*(reach.get(t, set()) for t in node.input if t))
+        if not origins:
+            continue
+        if node.op_type in CONVS or node.op_type in LINEARS:
+            first = reach.get(node.input[0], set()) or origins
+            return next(i for i in ranked if i.name in first)
+        for t in node.output:
+            reach[t] = origins
+    return ranked[0]
 
 
 def _dims_of(value_info) -> list:
