@@ -198,3 +198,80 @@ def test_silero_walks_its_16khz_branch_and_says_so():
     stft = imported.network.mac_layers[0]
     assert (stft.in_c, stft.in_w, stft.out_c, stft.k_w, stft.stride) == (1, 640, 258, 256, (1, 128))
     assert imported.network.dense_macs == 548_480
+
+
+# a MAC node's weight input: QLinearConv's (x, x_scale, x_zero, w, ...) at 3, the others at 1
+WEIGHT_INPUT = {"QLinearConv": 3}
+MAC_NODES = (
+    "Conv",
+    "ConvInteger",
+    "QLinearConv",
+    "ConvTranspose",
+    "Gemm",
+    "MatMul",
+    "MatMulInteger",
+)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_dense_macs_are_onnxruntimes_count_from_the_shapes_it_computes(name):
+    """An independent count: onnxruntime runs the graph the importer read (If branches
+    taken) on a random input of the same shape, every Conv, Gemm and MatMul output made a
+    graph output; the MACs of those with a constant weight, from the shapes it produced,
+    sum to the importer's dense MACs. Constant means computed from weights and the input's
+    fixed shape only (an unrolled LSTM's first step on zeros of the input's batch size is
+    a constant, not a layer); products of two activations are not counted (listed as not
+    simulated)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    from accelsim.workload.networks.onnx_import import inlined_model
+
+    source = source_of(name)
+    imported = import_onnx(model_file(name), source.input_shape)
+    m = inlined_model(model_file(name), source.input_shape)
+    consts = {t.name for t in m.graph.initializer}
+    inputs = [i for i in m.graph.input if i.name not in consts]
+    dynamic = {i.name for i in inputs}
+    nodes = []
+    for node in m.graph.node:
+        if node.op_type in MAC_NODES and len(node.input) > 1:
+            w = node.input[WEIGHT_INPUT.get(node.op_type, 1)]
+            if (w in dynamic) != (node.input[0] in dynamic):  # one constant operand
+                nodes.append(node)
+        if node.op_type not in ("Shape", "Size") and any(t in dynamic for t in node.input):
+            dynamic.update(node.output)  # data: what depends on the input's values
+    wanted = {t for n in nodes for t in (n.input[0], n.input[WEIGHT_INPUT.get(n.op_type, 1)])}
+    wanted |= {n.output[0] for n in nodes}
+    wanted -= {i.name for i in m.graph.input} | {o.name for o in m.graph.output}
+    m.graph.output.extend(onnx.helper.make_empty_tensor_value_info(t) for t in sorted(wanted))
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for i in inputs:
+        tensor = i.type.tensor_type
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+        dims = [d.dim_value or 1 for d in tensor.shape.dim]
+        if i is inputs[0] or len(dims) == 1 + len(source.input_shape):
+            dims = [1, *source.input_shape] if len(dims) == 1 + len(source.input_shape) else dims
+        feeds[i.name] = (
+            rng.standard_normal(dims).astype(dtype) if dtype.kind == "f" else np.ones(dims, dtype)
+        )
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(m.SerializeToString(), options, ["CPUExecutionProvider"])
+    values = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
+    values |= {t.name: numpy_helper.to_array(t) for t in m.graph.initializer} | feeds
+    total = 0
+    for node in nodes:
+        x, y = values[node.input[0]], values[node.output[0]]
+        w = values[node.input[WEIGHT_INPUT.get(node.op_type, 1)]]
+        if node.op_type == "ConvTranspose":
+            total += int(np.prod(x.shape[2:])) * w.size
+        elif "Conv" in node.op_type:
+            total += int(np.prod(y.shape[2:])) * w.size
+        elif node.input[0] in dynamic:
+            total += y.size * (w.size // y.shape[-1])  # x @ W: K products per output
+        else:
+            total += y.size * w.shape[-1]  # W @ x
+    assert imported.network.dense_macs == total > 0

@@ -214,6 +214,17 @@ def _chw(shape: tuple[int, ...]) -> tuple[int, int, int]:
 def import_onnx(path: str | Path, input_shape=None) -> Imported:
     """The network, weights and report of an ONNX file; `input_shape` = (C, H, W) for an
     input whose dimensions the file leaves open. Every refusal names the file and node."""
+    return _read(path, input_shape)[0]
+
+
+def inlined_model(path: str | Path, input_shape=None):
+    """The ONNX model the walk read in the end, every If replaced by the branch it took:
+    a runtime computes every kept layer's shapes on it (tests/test_wheel_models.py checks
+    the MACs against onnxruntime's)."""
+    return _read(path, input_shape)[1]
+
+
+def _read(path: str | Path, input_shape) -> tuple[Imported, object]:
     onnx, numpy_helper = onnx_modules()
     src = str(path)
     try:
@@ -223,7 +234,7 @@ def import_onnx(path: str | Path, input_shape=None) -> Imported:
     branches: list[str] = []
     while True:  # each If met is replaced by the branch it takes, then the walk starts again
         try:
-            return _import_graph(src, onnx, numpy_helper, model, input_shape, branches)
+            return _import_graph(src, onnx, numpy_helper, model, input_shape, branches), model
         except _Inline as chosen:
             model = _inlined(onnx, model, chosen.index, chosen.branch)
             branches.append(chosen.why)
