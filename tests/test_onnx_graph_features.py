@@ -388,3 +388,40 @@ def test_the_data_input_is_the_one_the_first_conv_reads(tmp_path):
     imported = import_onnx(save(tmp_path, m))
     assert imported.input_shape == (3, 16, 16)
     assert imported.network.layer("conv").sources == ("image",)
+
+
+def test_a_3d_conv_and_a_loop_body_are_listed_not_simulated(tmp_path):
+    """Held-out files may hold what accelsim does not model: a Conv3d on a 5-D tensor made
+    from the image, and a Loop whose body holds a Conv. Both are listed and the 2-D conv
+    before them is kept; nothing is refused."""
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond"], ["cond_out"]),
+            helper.make_node("Conv", ["c", "wl"], ["cl"], name="loop_conv"),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("cl", TensorProto.FLOAT, None),
+        ],
+        [numpy_helper.from_array(weights(4, 4, 1, 1), "wl")],
+    )
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Unsqueeze", ["c", "two"], ["c5"], name="to_5d"),
+        helper.make_node("Conv", ["c5", "w3d"], ["v"], name="conv3d"),
+        helper.make_node("Loop", ["trips", ""], ["scan"], name="loop", body=body),
+        helper.make_node("Relu", ["c"], ["y"], name="relu"),
+    ]
+    m = ints(
+        model(nodes, [("w", weights(4, 3, 3, 3)), ("w3d", weights(2, 4, 1, 3, 3))]),
+        two=[2],
+        trips=2,
+    )
+    imported = import_onnx(save(tmp_path, m), (3, 8, 8))
+    assert [l.name for l in imported.network.mac_layers] == ["conv"]
+    assert dict(imported.not_simulated) == {"Conv": 1, "Loop": 1}

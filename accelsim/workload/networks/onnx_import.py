@@ -564,11 +564,16 @@ class _Walk:
         op = node.op_type
         attrs = {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
         data = [t for t in node.input if t in self.tensors]
-        if not data:
+        if not data and op not in ("If", "Loop", "Scan"):  # subgraphs read data by name
             self.constant(node, op, attrs)
             return
-        if op in CONVS and node.input[0] in self.tensors and self.has_weight(node, op):
-            self.conv(node, op, attrs, where)
+        if (
+            op in CONVS
+            and node.input[0] in self.tensors
+            and self.has_weight(node, op)
+            and (self.conv(node, op, attrs, where))
+        ):
+            return
         elif op in LINEARS and self.linear_operands(node, op, attrs, where) is not None:
             self.linear(node, op, attrs, where)
         elif op == "ConvTranspose" and self.conv_transpose(node, attrs, where):
@@ -600,7 +605,10 @@ class _Walk:
         if value is not None:
             self.consts[node.output[0]] = value
 
-    def conv(self, node, op: str, attrs: dict, where: str) -> None:
+    def conv(self, node, op: str, attrs: dict, where: str) -> bool:
+        """Keep a 1-D or 2-D conv; False (listed, not simulated) for a 3-D one."""
+        if self.const(node.input[QUANTIZED.get(op, (1, None))[0]]).ndim not in (3, 4):
+            return False
         x = node.input[0]
         extra = (0, 0, 0, 0)
         auto = attrs.get("auto_pad", b"NOTSET")
@@ -609,10 +617,10 @@ class _Walk:
         shape = self.shape(x, where)
         kernel = self.layer_weight(node, op, where)
         one_d = kernel.ndim == 3
-        if kernel.ndim not in (3, 4) or len(shape) != kernel.ndim:
+        if len(shape) != kernel.ndim:
             raise ConfigError(
-                f"{where}: weights {kernel.shape} on input {shape}: only 1-D and 2-D "
-                f"convolutions (filters, channels, [height,] width) are read"
+                f"{where}: weights {kernel.shape} on input {shape}: a conv's weights have "
+                f"the rank of its input (filters, channels, [height,] width)"
             )
         if one_d:  # a 1-D conv is a 2-D one on a single row
             kernel = kernel[:, :, None, :]
@@ -648,6 +656,7 @@ class _Walk:
         self.keep(node, layer, kernel, op)
         out = (1, layer.out_c, layer.out_w) if one_d else (1, *layer.out_shape)
         self.output(node, name, out)
+        return True
 
     def conv_transpose(self, node, attrs: dict, where: str) -> bool:
         """Keep a ConvTranspose whose kernel equals its strides: output pixel (s_h i + a,
