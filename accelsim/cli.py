@@ -456,14 +456,14 @@ def _fraction(text: str) -> float:
 
 
 def _shape(text: str) -> tuple[int, ...]:
-    """--input-shape C,H,W (or C,L for a sequence input): positive integers."""
+    """--input-shape C,H,W (or C,L for a sequence, L for a flat input): positive integers."""
     try:
         dims = tuple(int(d) for d in text.split(","))
     except ValueError:
         dims = ()
-    if len(dims) not in (2, 3) or min(dims) < 1:
+    if len(dims) not in (1, 2, 3) or min(dims) < 1:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: must be C,H,W (or C,L): positive integers joined by commas"
+            f"{text!r}: must be C,H,W (or C,L, or L): positive integers joined by commas"
         )
     return dims
 
@@ -982,7 +982,8 @@ def main(argv: list[str] | None = None) -> int:
         "--input-shape",
         type=_shape,
         metavar="C,H,W",
-        help="the input's channels, height and width where the file leaves them open",
+        help="the input's channels, height and width where the file leaves them open "
+        "(C,L for a sequence, L for a flat input such as audio samples)",
     )
     imp.add_argument("--out", help="folder for MODEL.csv and MODEL.npz (default: results/MODEL)")
     imp.add_argument(

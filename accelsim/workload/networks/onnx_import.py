@@ -3,36 +3,48 @@
 `import_onnx(path, input_shape)` walks the graph in node order and keeps what the
 accelerator runs, folds what changes only the weights, and passes everything else through:
 - kept: Conv (grouped, depthwise, dilated, rectangular kernels, strides per axis, pads per
-  side or auto_pad, 1-D convs as a 1-row map) becomes a conv layer; Gemm and MatMul with a
-  constant weight matrix become an fc layer, or a 1x1 conv over the positions when the input
-  has more than one row (a (1, T, K) sequence, a (T, K) matrix); quantized ConvInteger,
-  QLinearConv, MatMulInteger and QLinearMatMul likewise, their weights less the weight zero
-  point; a ConvTranspose whose kernel equals its strides (no pads, dilation, groups or
-  output padding: a detector head's 2x2 upsampling) becomes the 1x1 conv it is, each input
-  pixel's products landing in their own block of outputs; pools become pool layers
-  (shapes only); Add or Sum of two or more tensors of one shape from kept layers becomes
-  an add layer;
+  side or auto_pad, 1-D convs as a 1-row map; a zero Pad just before it is its padding)
+  becomes a conv layer; Gemm and MatMul with a constant weight matrix become an fc layer,
+  or a 1x1 conv over the positions when the input has more than one row (a (1, T, K)
+  sequence, a (T, K) matrix, or W @ x over a (1, K, T) one; transA and transB read);
+  quantized ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul and onnxruntime's QGemm
+  likewise, their weights less the weight zero point, and its FusedConv, FusedGemm and
+  FusedMatMul as the plain ones; a ConvTranspose whose kernel equals its strides (no pads,
+  dilation, groups or output padding: a detector head's 2x2 upsampling) becomes the 1x1
+  conv it is, each input pixel's products landing in their own block of outputs; pools
+  become pool layers (shapes only); Add, Sum or QLinearAdd of two or more tensors of one
+  shape from kept layers becomes an add layer (channels-last (N, H, W, C) maps too);
 - folded: a BatchNormalization, or a Mul by a per-channel constant, reading a kept layer's
   output that nothing else reads scales that layer's weights per filter, as exporters fold
   them (the shift goes to the bias, which accelsim does not count); an Add (or x - c) of a
   per-channel constant there is a bias, folded the same way, so a BatchNorm after it folds;
 - passed through: every node without MACs (activations, element-wise ops with a constant in
-  either operand, Reshape, Transpose, Slice, Pad, Split, Concat, Resize, ...). A layer reads
-  the kept layer whose output reaches it through such nodes if the shape still matches;
-  otherwise (Concat, Resize, Split, ...) its sources are outside the model (topology
-  UNMODELLED, `-`) and its input shape is the one shape inference gives;
+  either operand, Reshape, Transpose, Slice, Pad, Split, Concat, Resize, reductions, ...).
+  A layer reads the kept layer whose output reaches it through such nodes if the shape
+  still matches; otherwise (Concat, Resize, Split, ...) its sources are outside the model
+  (topology UNMODELLED, `-`) and its input shape is the one shape inference gives;
+- inlined: an If is replaced by the branch it takes, its condition folded from constants
+  and the fixed shapes, or its then branch where the condition is known only at run time
+  (a sample rate input); the walk then starts again, and `Imported.branches` says which;
 - not simulated: nodes with MACs that accelsim cannot model (any other ConvTranspose,
-  whose blocks of outputs overlap, recurrent cells, products of two activations,
-  subgraphs): passed through and listed.
+  whose blocks of outputs overlap, recurrent cells, products of two activations, Loop and
+  Scan bodies, attention and other onnxruntime contrib ops): passed through and listed.
+The data input (an image, a sequence, raw audio (N, L) or token ids) is, of the inputs of
+rank 2 to 4 that are not weights, the one the first Conv, Gemm or MatMul reads, else the
+first; the others (states, caches, masks, rates, image sizes) are data from outside the
+model. A channels-last image that a Transpose makes (N, C, H, W) is
+an input layer of that (C, H, W).
 Weights come from initializers, Constant nodes, or constant arithmetic on them (Identity,
-Cast, Transpose, Reshape, Squeeze, Unsqueeze). Tensor shapes come from ONNX shape inference
-once the image input's dimensions are fixed: the batch is 1, and `input_shape` (C, H, W)
-sets the dimensions the file leaves dynamic. Where inference stops (a Reshape to a shape
-computed from Shape nodes, the outputs of an LSTM), the walk computes the shapes itself:
-Shape and Size of a known shape are constants, constant arithmetic (Gather, Slice, Concat,
-Add, Sub, Mul, Div, ConstantOfShape) is evaluated, and Reshape, Transpose, Squeeze,
-Unsqueeze, Concat, Gather, Slice, Split, Resize and recurrent cells get their outputs'
-shapes from their inputs.
+Cast, Transpose, Reshape, Squeeze, Unsqueeze, DequantizeLinear of int8 weights per tensor,
+channel or block). Tensor shapes come from ONNX shape inference once the data input's
+dimensions are fixed: the batch is 1, and `input_shape` ((C, H, W), (C, L) or (L,): all
+but the batch) sets the dimensions the file leaves dynamic. Where inference stops (a
+Reshape to a shape computed from Shape nodes, the outputs of an LSTM, pads computed at run
+time), the walk computes the shapes itself: Shape and Size of a known shape are constants,
+constant arithmetic (Gather, Slice, Concat, Add, Sub, Mul, Div, comparisons, Not,
+ConstantOfShape, Shape of a constant) is evaluated, and Reshape, Transpose, Squeeze,
+Unsqueeze, Concat, Gather, Slice, Split, Pad, Resize, Upsample, reductions and recurrent
+cells get their outputs' shapes from their inputs (early opsets' attributes read too).
 """
 
 from __future__ import annotations
@@ -58,6 +70,16 @@ UNMODELLED_MACS = {
     "If",
     "Loop",
     "Scan",
+    # onnxruntime's contrib operators with MACs that accelsim does not read
+    "QAttention",
+    "MultiHeadAttention",
+    "GroupQueryAttention",
+    "MatMulNBits",
+    "DynamicQuantizeMatMul",
+    "MatMulIntegerToFloat",
+    "NhwcConv",
+    "QLinearConvTranspose",
+    "DeformConv",
 }
 # nodes whose output has their first input's shape: the fallback where inference has none
 SHAPE_KEEPING = {
@@ -100,7 +122,11 @@ SHAPE_KEEPING = {
     "Min",
     "Sum",
 }
-POOLS = {"MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool"}
+# reductions over axes: no MACs in accelsim's sense (a mean over the map is a global pool)
+REDUCTIONS = {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "ReduceL2", "ReduceProd"}
+POOLS = {"MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool", "QLinearGlobalAveragePool"}
+# onnxruntime's quantized element-wise ops (QOperator format): the data in their first input
+SHAPE_KEEPING |= {"QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax"}
 # quantized convs and products: (weight input, weight zero-point input); the weight a layer
 # holds is the integer weight less its zero point, so its zeros are the quantized zeros
 QUANTIZED = {
@@ -108,9 +134,12 @@ QUANTIZED = {
     "QLinearConv": (3, 5),
     "MatMulInteger": (1, 3),
     "QLinearMatMul": (3, 5),
+    "QGemm": (3, 5),  # onnxruntime's quantized Gemm (com.microsoft), QOperator format
 }
-CONVS = ("Conv", "ConvInteger", "QLinearConv")
-LINEARS = ("Gemm", "MatMul", "MatMulInteger", "QLinearMatMul")
+# onnxruntime's fused operators (com.microsoft) are a Conv, Gemm or MatMul and an activation
+CONVS = ("Conv", "ConvInteger", "QLinearConv", "FusedConv")
+LINEARS = ("Gemm", "MatMul", "MatMulInteger", "QLinearMatMul", "QGemm", "FusedGemm", "FusedMatMul")
+PRODUCTS = ("MatMul", "MatMulInteger", "QLinearMatMul")  # the LINEARS without transA, transB
 
 
 def onnx_modules():
@@ -129,6 +158,10 @@ def _counts(ops) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(collections.Counter(ops).items()))
 
 
+def _text(pairs) -> str:
+    return ", ".join(f"{op} {n}" for op, n in pairs) or "none"
+
+
 @frozen
 class Imported:
     """A graph as accelsim reads it: the network, its weights by layer name, and what
@@ -140,23 +173,24 @@ class Imported:
     folded: tuple[tuple[str, int], ...]
     passed: tuple[tuple[str, int], ...]
     not_simulated: tuple[tuple[str, int], ...]
-    input_shape: tuple[int, int, int]
+    input_shape: tuple[int, ...]
+    # each If walked: which branch, and why (its condition's value, or unknown until run time)
+    branches: tuple[str, ...] = ()
 
     def summary(self) -> list[str]:
         """What was kept, folded, passed through and left out, one line each."""
 
-        def text(pairs):
-            return ", ".join(f"{op} {n}" for op, n in pairs) or "none"
-
         kinds = collections.Counter(layer.kind.value for layer in self.network.layers[1:])
-        c, h, w = self.input_shape
-        return [
-            f"input {c}x{h}x{w}; kept {sum(kinds.values())} layers "
-            f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) from {text(self.kept)}",
-            f"folded into the weights before them: {text(self.folded)}",
-            f"passed through (no MACs): {text(self.passed)}",
-            f"not simulated (MACs accelsim does not model): {text(self.not_simulated)}",
+        lines = [
+            f"input {'x'.join(map(str, self.input_shape))}; kept {sum(kinds.values())} layers "
+            f"({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) from {_text(self.kept)}",
+            f"folded into the weights before them: {_text(self.folded)}",
+            f"passed through (no MACs): {_text(self.passed)}",
+            f"not simulated (MACs accelsim does not model): {_text(self.not_simulated)}",
         ]
+        if self.branches:
+            lines.append(f"subgraphs inlined: {'; '.join(self.branches)}")
+        return lines
 
 
 @frozen
@@ -180,32 +214,101 @@ def _chw(shape: tuple[int, ...]) -> tuple[int, int, int]:
 def import_onnx(path: str | Path, input_shape=None) -> Imported:
     """The network, weights and report of an ONNX file; `input_shape` = (C, H, W) for an
     input whose dimensions the file leaves open. Every refusal names the file and node."""
+    return _read(path, input_shape)[0]
+
+
+def inlined_model(path: str | Path, input_shape=None):
+    """The ONNX model the walk read in the end, every If replaced by the branch it took:
+    a runtime computes every kept layer's shapes on it (tests/test_wheel_models.py checks
+    the MACs against onnxruntime's)."""
+    return _read(path, input_shape)[1]
+
+
+def _read(path: str | Path, input_shape) -> tuple[Imported, object]:
     onnx, numpy_helper = onnx_modules()
     src = str(path)
     try:
         model = onnx.load(src)
-    except Exception as exc:  # protobuf errors have many types
+    except Exception as exc:  # protobuf errors have many types (a missing external file)
         raise ConfigError(f"{src}: not a readable ONNX model: {exc}") from None
+    branches: list[str] = []
+    while True:  # each If met is replaced by the branch it takes, then the walk starts again
+        try:
+            return _import_graph(src, onnx, numpy_helper, model, input_shape, branches), model
+        except _Inline as chosen:
+            model = _inlined(onnx, model, chosen.index, chosen.branch)
+            branches.append(chosen.why)
+
+
+MAX_INLINED = 32  # If nodes inlined at most; any further one is listed as not simulated
+
+
+class _Inline(Exception):  # noqa: N818 (a control-flow signal, not an error)
+    """The walk met If node `index` of the top graph and knows which branch it takes."""
+
+    def __init__(self, index: int, branch: str, why: str):
+        super().__init__(why)
+        self.index, self.branch, self.why = index, branch, why
+
+
+def _inlined(onnx, model, index: int, branch: str):
+    """The model with If node `index` replaced by the nodes and constants of `branch`, whose
+    outputs become the If's outputs through Identity nodes: a graph ONNX shape inference
+    and the walk follow like any other (subgraph names never shadow the outer graph's)."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    graph = out.graph
+    node = graph.node[index]
+    body = next(a.g for a in node.attribute if a.name == branch)
+    nodes = [*graph.node[:index], *body.node]
+    nodes += [
+        onnx.helper.make_node("Identity", [b.name], [o], name=f"{node.name or o}/{branch}/{k}")
+        for k, (b, o) in enumerate(zip(body.output, node.output))
+        if o
+    ]
+    nodes += graph.node[index + 1 :]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(body.initializer)
+    return out
+
+
+def _import_graph(src: str, onnx, numpy_helper, model, input_shape, branches: list) -> Imported:
     graph = model.graph
     consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    image, dims = _image_input(src, graph, consts, input_shape)
-    inferred = _inferred_shapes(onnx, model, image, dims)
+    image, dims, side = _image_input(src, graph, consts, input_shape)
+    inferred = _inferred_shapes(onnx, model, {image.name: dims, **side})
     readers = collections.Counter(t for node in graph.node for t in node.input if t)
     readers.update(o.name for o in graph.output)
     walk = _Walk(src, onnx, numpy_helper, consts, inferred, readers)
-    walk.start(image, dims)
-    for node in graph.node:
+    walk.start(image, dims, side)
+    for index, node in enumerate(graph.node):
         where = f"{src}: node {node.name or (node.output[0] if node.output else '?')!r}"
         where += f" ({node.op_type})"
+        if node.op_type == "If" and len(branches) < MAX_INLINED:
+            raise _Inline(index, *walk.branch(node))
         try:
             walk.node(node, where)
         except ConfigError:
             raise
-        except (ValueError, TypeError, KeyError, IndexError) as exc:  # attributes, shapes
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            ArithmeticError,
+        ) as exc:
+            # attributes missing or of another type, shapes that do not fit: one line
             raise ConfigError(f"{where}: {exc}") from None
     if not any(layer.has_macs for layer in walk.layers):
         raise ConfigError(
             f"{src}: no Conv, Gemm or MatMul with constant weights: nothing to simulate"
+            + (
+                f" (not simulated: {_text(_counts(walk.not_simulated))})"
+                if walk.not_simulated
+                else ""
+            )
         )
     network = Network(_safe(graph.name) or Path(src).stem, walk.layers)
     check_shapes(network, src)
@@ -217,6 +320,7 @@ def import_onnx(path: str | Path, input_shape=None) -> Imported:
         _counts(walk.passed),
         _counts(walk.not_simulated),
         tuple(dims[1:]),
+        tuple(branches),
     )
 
 
@@ -224,17 +328,19 @@ def _safe(name: str) -> str:
     return name.replace("+", "_").replace(",", "_") or "layer"
 
 
-def _image_input(src: str, graph, consts: dict, input_shape) -> tuple[object, list[int]]:
-    """The one 4-D (or 3-D) input that is not a weight, and its dimensions with the batch
-    at 1 and the open ones from input_shape."""
+def _image_input(src: str, graph, consts: dict, input_shape) -> tuple[object, list[int], dict]:
+    """The data input (of the inputs of rank 2 to 4 that are not weights, the one the
+    first MAC node reads; states, caches, masks, rates and image sizes are not it),
+    its dimensions with the batch at 1 and the open ones from input_shape, and the other
+    inputs' dimensions, an open one taking the data input's value of the same name."""
     inputs = [i for i in graph.input if i.name not in consts]
-    ranked = [i for i in inputs if len(i.type.tensor_type.shape.dim) in (3, 4)]
-    if len(ranked) != 1:
+    ranked = [i for i in inputs if len(i.type.tensor_type.shape.dim) in (2, 3, 4)]
+    if not ranked:
         raise ConfigError(
-            f"{src}: expected one image input (N, C, H, W) or sequence (N, C, L); got "
-            f"{[(i.name, _dims_of(i)) for i in inputs]}"
+            f"{src}: expected an image input (N, C, H, W), a sequence (N, C, L) or a flat "
+            f"input (N, L); got {[(i.name, _dims_of(i)) for i in inputs]}"
         )
-    image = ranked[0]
+    image = _data_input(graph, ranked)
     given = _dims_of(image)
     if input_shape is not None:
         want = [int(d) for d in input_shape]
@@ -251,25 +357,54 @@ def _image_input(src: str, graph, consts: dict, input_shape) -> tuple[object, li
                 )
         given = [given[0], *want]
     if not all(isinstance(d, int) and d > 0 for d in given[1:]):
+        names = {2: "L", 3: "C,L", 4: "C,H,W"}[len(given)]
         raise ConfigError(
             f"{src}: input {image.name!r} has shape {given}: give the open dimensions "
-            f"(accelsim import --input-shape C,H,W, or [workload] input_shape = [C, H, W])"
+            f"(accelsim import --input-shape {names}, or [workload] input_shape = "
+            f"[{names.replace(',', ', ')}])"
         )
-    return image, [1, *given[1:]]
+    dims = [1, *given[1:]]
+    # a dimension's name -> its value here (unnamed ones, "?", match nothing)
+    named = {d: v for d, v in zip(_dims_of(image), dims) if d != "?"}
+    side = {
+        i.name: [d if isinstance(d, int) else named.get(d, d) for d in _dims_of(i)]
+        for i in inputs
+        if i is not image
+    }
+    return image, dims, side
+
+
+def _data_input(graph, ranked: list):
+    """Of the inputs of rank 2 to 4, the one that reaches the first Conv, Gemm or MatMul
+    in node order (a detector's image before its `im_shape` and `scale_factor`, audio
+    features before their caches; the first listed of those reaching it), else the first:
+    exporters list the data first."""
+    reach = {i.name: {i.name} for i in ranked}  # tensor -> the inputs it is computed from
+    for node in graph.node:
+        origins = set().union(*(reach.get(t, set()) for t in node.input if t))
+        if not origins:
+            continue
+        if node.op_type in CONVS or node.op_type in LINEARS:
+            first = reach.get(node.input[0], set()) or origins
+            return next(i for i in ranked if i.name in first)
+        for t in node.output:
+            reach[t] = origins
+    return ranked[0]
 
 
 def _dims_of(value_info) -> list:
     return [d.dim_value or d.dim_param or "?" for d in value_info.type.tensor_type.shape.dim]
 
 
-def _inferred_shapes(onnx, model, image, dims) -> dict[str, tuple[int, ...]]:
-    """Every tensor shape ONNX shape inference finds once the image input is fixed; a model
-    it cannot follow leaves shapes to the walk (kept layers compute their own)."""
+def _inferred_shapes(onnx, model, fixed_dims: dict) -> dict[str, tuple[int, ...]]:
+    """Every tensor shape ONNX shape inference finds once the inputs' dimensions are fixed
+    (those known); a model it cannot follow leaves shapes to the walk (kept layers compute
+    their own)."""
     fixed = onnx.ModelProto()
     fixed.CopyFrom(model)
     for value in fixed.graph.input:
-        if value.name == image.name:
-            for dim, size in zip(value.type.tensor_type.shape.dim, dims):
+        for dim, size in zip(value.type.tensor_type.shape.dim, fixed_dims.get(value.name, [])):
+            if isinstance(size, int):
                 dim.Clear()
                 dim.dim_value = size
     del fixed.graph.value_info[:]  # shapes recorded for another input size would conflict
@@ -301,6 +436,8 @@ class _Walk:
         self.direct: dict[str, str] = {}  # a kept layer's own output tensor -> layer
         # a kept ConvTranspose -> its filters per output channel (k_h * k_w, channel-major)
         self.blocks: dict[str, int] = {}
+        # a zero Pad's output -> (its input, the pads it adds: top, bottom, left, right)
+        self.padded: dict[str, tuple[str, tuple[int, int, int, int]]] = {}
         self.readers = readers  # tensor -> how many nodes (and graph outputs) read it
         self.kept: list[str] = []
         self.folded: list[str] = []
@@ -308,11 +445,37 @@ class _Walk:
         self.not_simulated: list[str] = []
         self.used: set[str] = set()
 
-    def start(self, image, dims) -> None:
+    def start(self, image, dims, side: dict) -> None:
+        """The data input as the input layer; the other inputs (states, caches, masks,
+        rates) as data from outside the model."""
         name = self.unique(image.name)
         c, h, w = _chw(tuple(dims))
         self.append(Layer(name, LayerKind.INPUT, (), c, h, w, c))
         self.tensors[image.name] = _Tensor(name, tuple(dims))
+        for tensor, shape in side.items():
+            known = all(isinstance(d, int) and d > 0 for d in shape)
+            self.tensors[tensor] = _Tensor(None, tuple(shape) if known else None)
+
+    def relayout_input(self, chw: tuple[int, int, int]) -> None:
+        """The input layer as the first layer reading it sees it: a Keras or tf2onnx export
+        takes the image channels-last (N, H, W, C) and transposes it to (N, C, H, W); the
+        layers see the transposed image, so the input layer is that."""
+        first = self.layers[0]
+        if any(first.name in layer.sources for layer in self.layers[1:]):
+            return  # already read as it is: left so
+        moved = Layer(first.name, LayerKind.INPUT, (), *chw, chw[0])
+        self.layers[0] = moved
+        self.by_name[first.name] = moved
+
+    def branch(self, node) -> tuple[str, str]:
+        """The branch an If takes, and why: its condition's value where it is a constant
+        (from the weights or the shapes fixed here), else its then branch, said as such."""
+        cond = self.const(node.input[0])
+        label = f"If {node.name or node.output[0]!r}"
+        if cond is None:
+            return "then_branch", f"{label}: then branch (condition known only at run time)"
+        taken = "then_branch" if bool(np.asarray(cond).ravel()[0]) else "else_branch"
+        return taken, f"{label}: {taken.replace('_', ' ')} (condition is {bool(np.ravel(cond)[0])})"
 
     def unique(self, base: str) -> str:
         base = _safe(base)
@@ -344,6 +507,9 @@ class _Walk:
         if name is None:
             return ()
         out = self.by_name[name].out_shape
+        if name == self.layers[0].name and out != chw and sorted(out) == sorted(chw):
+            self.relayout_input(chw)  # an NHWC image input, transposed before its first layer
+            out = chw
         if out == chw or (fc and int(np.prod(out)) == int(np.prod(chw))):
             return (name,)
         return ()
@@ -371,7 +537,8 @@ class _Walk:
         if zero is None or np.asarray(zero).size == 1:
             return w - (float(np.asarray(zero).ravel()[0]) if zero is not None else 0.0)
         zero = np.asarray(zero, dtype=np.float32).ravel()
-        axis = 0 if op in CONVS else w.ndim - 1
+        trans_b = op not in PRODUCTS and node_attr(self.onnx, node, "transB", 0)
+        axis = 0 if op in CONVS or trans_b else w.ndim - 1  # the output channels' axis
         if zero.size != w.shape[axis]:
             raise ConfigError(
                 f"{where}: weight zero point of {zero.size} values for weights {w.shape}: "
@@ -397,12 +564,17 @@ class _Walk:
         op = node.op_type
         attrs = {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
         data = [t for t in node.input if t in self.tensors]
-        if not data:
+        if not data and op not in ("If", "Loop", "Scan"):  # subgraphs read data by name
             self.constant(node, op, attrs)
             return
-        if op in CONVS and node.input[0] in self.tensors and self.has_weight(node, op):
-            self.conv(node, op, attrs, where)
-        elif op in LINEARS and self.linear_weights(node, op, attrs, where) is not None:
+        if (
+            op in CONVS
+            and node.input[0] in self.tensors
+            and self.has_weight(node, op)
+            and (self.conv(node, op, attrs, where))
+        ):
+            return
+        elif op in LINEARS and self.linear_operands(node, op, attrs, where) is not None:
             self.linear(node, op, attrs, where)
         elif op == "ConvTranspose" and self.conv_transpose(node, attrs, where):
             return
@@ -410,7 +582,7 @@ class _Walk:
             self.pool(node, op, attrs, where)
         elif op in ("BatchNormalization", "Mul", "Add", "Sub") and self.fold(node, op, data, where):
             return
-        elif op in ("Add", "Sum") and len(data) >= 2 and self.join(node, data):
+        elif op in ("Add", "Sum", "QLinearAdd") and len(data) >= 2 and self.join(node, data):
             return
         elif op in UNMODELLED_MACS or op in CONVS or op in LINEARS:
             self.not_simulated.append(op)
@@ -426,22 +598,29 @@ class _Walk:
                 self.consts[node.output[0]] = value
             return
         args = [self.const(t) for t in node.input]
-        if not node.input or any(a is None for a in args):
+        if not node.input or any(a is None for t, a in zip(node.input, args) if t):
             return  # computed from data at run time: not a weight nor a known shape
         attrs = {k: _attr_array(self.numpy_helper, v) for k, v in attrs.items()}
-        value = _fold_constant(op, args, attrs)
+        value = _fold_constant(op, _legacy_args(op, args, attrs), attrs)
         if value is not None:
             self.consts[node.output[0]] = value
 
-    def conv(self, node, op: str, attrs: dict, where: str) -> None:
+    def conv(self, node, op: str, attrs: dict, where: str) -> bool:
+        """Keep a 1-D or 2-D conv; False (listed, not simulated) for a 3-D one."""
+        if self.const(node.input[QUANTIZED.get(op, (1, None))[0]]).ndim not in (3, 4):
+            return False
         x = node.input[0]
+        extra = (0, 0, 0, 0)
+        auto = attrs.get("auto_pad", b"NOTSET")
+        if x in self.padded and auto in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
+            x, extra = self.padded[x]  # a zero Pad before the Conv is its padding
         shape = self.shape(x, where)
         kernel = self.layer_weight(node, op, where)
         one_d = kernel.ndim == 3
-        if kernel.ndim not in (3, 4) or len(shape) != kernel.ndim:
+        if len(shape) != kernel.ndim:
             raise ConfigError(
-                f"{where}: weights {kernel.shape} on input {shape}: only 1-D and 2-D "
-                f"convolutions (filters, channels, [height,] width) are read"
+                f"{where}: weights {kernel.shape} on input {shape}: a conv's weights have "
+                f"the rank of its input (filters, channels, [height,] width)"
             )
         if one_d:  # a 1-D conv is a 2-D one on a single row
             kernel = kernel[:, :, None, :]
@@ -459,6 +638,7 @@ class _Walk:
                 f"{groups} groups"
             )
         geometry = _geometry(where, attrs, (h, w), kernel.shape[2:])
+        geometry["pad"] = tuple(a + b for a, b in zip(geometry["pad"], extra))
         name = self.unique(node.name or node.output[0])
         layer = Layer(
             name,
@@ -476,6 +656,7 @@ class _Walk:
         self.keep(node, layer, kernel, op)
         out = (1, layer.out_c, layer.out_w) if one_d else (1, *layer.out_shape)
         self.output(node, name, out)
+        return True
 
     def conv_transpose(self, node, attrs: dict, where: str) -> bool:
         """Keep a ConvTranspose whose kernel equals its strides: output pixel (s_h i + a,
@@ -517,28 +698,39 @@ class _Walk:
         self.output(node, name, (1, out_c, h * kh, width * kw))
         return True
 
-    def linear_weights(self, node, op: str, attrs: dict, where: str) -> np.ndarray | None:
-        """(out, in) weights of a Gemm or MatMul whose second operand is constant."""
-        if node.input[0] not in self.tensors or not self.has_weight(node, op):
-            return None
-        mat = self.const(node.input[QUANTIZED.get(op, (1, None))[0]])
-        if mat.ndim != 2 or (op == "Gemm" and attrs.get("transA", 0)):
-            return None
-        mat = self.layer_weight(node, op, where)
-        return mat if op == "Gemm" and attrs.get("transB", 0) else mat.T
+    def linear_operands(self, node, op: str, attrs: dict, where: str):
+        """(out, in) weights, the data operand and the axis of its features, of a Gemm or
+        MatMul with one constant 2-D operand: x @ W (the second; transA puts the features
+        second-last, transB the weights' outputs first) or W @ x (a MatMul's first
+        operand: a (N, K, T) sequence, features on the second-last axis); None otherwise."""
+        at = QUANTIZED.get(op, (1, None))[0]
+        first, second = node.input[0], node.input[at]
+        mat = self.const(second)
+        if first in self.tensors and mat is not None and mat.ndim == 2:
+            mat = self.layer_weight(node, op, where)
+            trans_a, trans_b = (
+                op not in PRODUCTS and attrs.get(k, 0) for k in ("transA", "transB")
+            )
+            return (mat if trans_b else mat.T), first, -2 if trans_a else -1
+        mat = self.const(first)
+        if op == "MatMul" and second in self.tensors and mat is not None and mat.ndim == 2:
+            shape = self.known(second)
+            if shape is not None and len(shape) >= 2:
+                return self.weight(node, 0, where), second, -2
+        return None
 
     def linear(self, node, op: str, attrs: dict, where: str) -> None:
-        x = node.input[0]
-        mat = self.linear_weights(node, op, attrs, where)
+        mat, x, axis = self.linear_operands(node, op, attrs, where)
         shape = self.shape(x, where)
+        axis %= len(shape)
         name = self.unique(node.name or node.output[0])
-        features = shape[-1]
+        features = shape[axis]
         if mat.shape[1] != features:
             raise ConfigError(
                 f"{where}: weights {mat.shape} (out, in) do not match {features} input "
-                f"features of {shape}"
+                f"features (axis {axis}) of {shape}"
             )
-        positions = int(np.prod(shape[:-1]))  # rows of the product: 1 at batch 1
+        positions = int(np.prod(shape)) // features  # rows of the product: 1 at batch 1
         if positions == 1:
             sources = self.source(x, (features, 1, 1), fc=True)
             layer = Layer(name, LayerKind.FC, sources, features, 1, 1, mat.shape[0])
@@ -548,7 +740,11 @@ class _Walk:
             layer = Layer(name, LayerKind.CONV, self.source(x, chw), *chw, mat.shape[0], 1, 1)
             weights = mat[:, :, None, None]
         self.keep(node, layer, weights, op)
-        self.output(node, name, (*shape[:-1], mat.shape[0]))
+        if op not in PRODUCTS and axis == len(shape) - 2:  # transA: A^T B is (.., M, N)
+            out = (*shape[:-2], shape[-1], mat.shape[0])
+        else:
+            out = (*shape[:axis], mat.shape[0], *shape[axis + 1 :])
+        self.output(node, name, out)
 
     def keep(self, node, layer: Layer, weights: np.ndarray, op: str) -> None:
         self.append(layer)
@@ -559,11 +755,11 @@ class _Walk:
     def pool(self, node, op: str, attrs: dict, where: str) -> None:
         x = node.input[0]
         shape = self.shape(x, where)
-        if len(shape) != 4:
+        if len(shape) != 4 or attrs.get("channels_last", 0):
             self.pass_through(node, op, attrs, [x])
             return
         c, h, w = _chw(shape)
-        if op.startswith("Global"):
+        if "Global" in op:
             k_h, k_w, geometry = h, w, {}
         else:
             k_h, k_w = attrs["kernel_shape"]
@@ -633,14 +829,20 @@ class _Walk:
         return True
 
     def join(self, node, data: list[str]) -> bool:
-        """Add or Sum of tensors from kept layers, all of one shape: an add layer."""
+        """Add or Sum of tensors from kept layers, all of one shape: an add layer. An
+        export that keeps channels last between its convs (a TensorFlow model converted to
+        PyTorch: Transpose, Conv, Transpose back) adds (N, H, W, C) maps: the same join."""
         shapes = {self.tensors[t].shape or self.inferred.get(t) for t in data}
         if len(shapes) != 1 or None in shapes:
             return False
         shape = shapes.pop()
-        chw = _chw(shape)
-        sources = [self.source(t, chw) for t in data]
-        if not all(sources):
+        # channels-last (N, H, W, C) maps between transposed convs join as (C, H, W) ones
+        views = [_chw(shape), *([(shape[3], shape[1], shape[2])] if len(shape) == 4 else [])]
+        for chw in views:
+            sources = [self.source(t, chw) for t in data]
+            if all(sources):
+                break
+        else:
             return False
         name = self.unique(node.name or node.output[0])
         self.append(Layer(name, LayerKind.ADD, tuple(s[0] for s in sources), *chw, chw[0]))
@@ -672,6 +874,15 @@ class _Walk:
         out = (self.inferred.get(node.output[0]) if node.output else None) or own[0]
         if out is None and op in SHAPE_KEEPING:
             out = first
+        if op == "Pad" and node.output:
+            self.zero_pad(node, attrs, data[0])
+        if (
+            op == "Transpose"
+            and list(attrs.get("perm", ())) == [0, 3, 1, 2]
+            and self.tensors[data[0]].layer == self.layers[0].name
+        ):  # a channels-last image (N, H, W, C) made channels-first, maybe padded before
+            h, w, c = self.layers[0].out_shape
+            self.relayout_input((c, h, w))
         same = [t for t in data if self.known(t) == out]
         if same:  # element-wise: the operand of the output's shape is the data it carries
             layer = self.tensors[same[0]].layer
@@ -680,6 +891,47 @@ class _Walk:
         else:  # Concat, Split and the like: new data, from outside the model
             layer = None
         self.output(node, layer, [out, *own[1:]])
+
+    def zero_pad(self, node, attrs: dict, x: str) -> None:
+        """Remember a Pad that adds zeros around the map only (not the batch or channels),
+        so a Conv reading it takes the pads as its own and reads the Pad's input."""
+        shape = self.known(x)
+        pads, axes = _pad_amounts(self, node, attrs)
+        mode = attrs.get("mode", b"constant")
+        value = self.const(node.input[2]) if len(node.input) > 2 else attrs.get("value", 0.0)
+        if (
+            shape is None
+            or len(shape) not in (3, 4)
+            or pads is None
+            or mode not in (b"constant", "constant")
+            or value is None
+            or np.any(np.asarray(value) != 0)
+        ):
+            return
+        rank = len(shape)
+        full = [0] * (2 * rank)
+        for k, axis in enumerate(axes):
+            full[axis], full[axis + rank] = pads[k], pads[k + len(axes)]
+        if any(p < 0 for p in full) or any(full[a] or full[a + rank] for a in (0, 1)):
+            return
+        if rank == 3:  # a 1-D map is one row
+            spatial = (0, 0, full[2], full[5])
+        else:
+            spatial = (full[2], full[6], full[3], full[7])
+        self.padded[node.output[0]] = (x, spatial)
+
+
+def _pad_amounts(walk: _Walk, node, attrs: dict) -> tuple[list[int] | None, list[int]]:
+    """A Pad's pads (all begins, then all ends) and the axes they apply to, where known:
+    an attribute before opset 11, inputs after (axes from opset 18)."""
+    shape = walk.known(node.input[0]) or ()
+    pads = walk.const(node.input[1]) if len(node.input) > 1 else attrs.get("pads")
+    axes = walk.const(node.input[3]) if len(node.input) > 3 else None
+    rank = len(shape)
+    chosen = [int(a) % rank for a in np.ravel(axes)] if axes is not None else list(range(rank))
+    if pads is None or np.size(pads) != 2 * len(chosen):
+        return None, chosen
+    return [int(p) for p in np.ravel(pads)], chosen
 
 
 def _shape_value(op: str, shape: tuple[int, ...], attrs: dict) -> np.ndarray:
@@ -694,7 +946,7 @@ def _own_shapes(walk: _Walk, node, op: str, attrs: dict, data: list[str]) -> lis
     """The output shapes of a MAC-free node from its inputs' shapes and constant operands,
     for where ONNX shape inference gives none; None where this reading cannot tell."""
     shape = walk.known(data[0])
-    args = [walk.const(t) for t in node.input]
+    args = _legacy_args(op, [walk.const(t) for t in node.input], attrs)
     if shape is None:
         return [None]
     rank = len(shape)
@@ -746,6 +998,24 @@ def _own_shapes(walk: _Walk, node, op: str, attrs: dict, data: list[str]) -> lis
             sizes = [-(-shape[axis] // parts)] * (parts - 1)
             sizes.append(shape[axis] - sum(sizes))
         return [(*shape[:axis], int(n), *shape[axis + 1 :]) for n in np.asarray(sizes).ravel()]
+    if op in REDUCTIONS:  # axes an attribute, or an input from opset 18 (13 for ReduceSum)
+        axes = attrs.get("axes", args[1] if len(args) > 1 else None)
+        if axes is None:
+            if attrs.get("noop_with_empty_axes", 0):
+                return [shape]
+            axes = range(rank)
+        axes = {int(a) % rank for a in np.ravel(axes)}
+        if attrs.get("keepdims", 1):
+            return [tuple(1 if i in axes else d for i, d in enumerate(shape))]
+        return [tuple(d for i, d in enumerate(shape) if i not in axes)]
+    if op == "Pad":
+        pads, axes = _pad_amounts(walk, node, attrs)
+        if pads is None:
+            return [None]
+        out = list(shape)
+        for k, axis in enumerate(axes):
+            out[axis] += pads[k] + pads[k + len(axes)]
+        return [tuple(out)]
     if op in ("Resize", "Upsample"):
         sizes = args[3] if len(args) > 3 else None
         scales = args[2] if len(args) > 2 else (args[1] if op == "Upsample" else None)
@@ -754,6 +1024,16 @@ def _own_shapes(walk: _Walk, node, op: str, attrs: dict, data: list[str]) -> lis
         if scales is not None and np.size(scales) == rank:
             return [tuple(int(np.floor(d * f)) for d, f in zip(shape, np.ravel(scales)))]
     return [None]
+
+
+def _legacy_args(op: str, args: list, attrs: dict) -> list:
+    """Operands that early opsets give as attributes (Slice before opset 10, Upsample's
+    scales in opsets 7 and 8) as the later opsets' inputs."""
+    if op == "Slice" and "starts" in attrs:
+        return [args[0], attrs["starts"], attrs["ends"], attrs.get("axes")]
+    if op == "Upsample" and "scales" in attrs:
+        return [args[0], np.asarray(attrs["scales"], dtype=np.float32)]
+    return args
 
 
 def _recurrent_shapes(walk: _Walk, node, op: str, attrs: dict) -> list:
@@ -810,6 +1090,12 @@ def _fold_constant(op: str, args: list, attrs: dict) -> np.ndarray | None:
     x = args[0]
     if op in ("Identity", "Cast"):
         return x
+    if op == "DequantizeLinear":  # a QDQ model's integer weights: (w - zero point) * scale
+        return _dequantized(x, args[1], args[2] if len(args) > 2 else None, attrs)
+    if op in ("Shape", "Size"):  # of a constant: shape arithmetic on a computed tensor
+        return _shape_value(op, np.shape(x), attrs)
+    if op in _UNARY:
+        return _UNARY[op](np.asarray(x))
     if op in _ARITHMETIC and len(args) == 2:
         with np.errstate(all="ignore"):
             return np.asarray(_ARITHMETIC[op](np.asarray(x), np.asarray(args[1])))
@@ -844,6 +1130,33 @@ def _fold_constant(op: str, args: list, attrs: dict) -> np.ndarray | None:
     return None
 
 
+def _dequantized(x, scale, zero, attrs: dict) -> np.ndarray:
+    """DequantizeLinear on a constant: a scale (and zero point) for the whole tensor, one per
+    slice along `axis` (per channel), or, from opset 21, one per block of `block_size`."""
+    x = np.asarray(x, dtype=np.float32)
+    scale = np.asarray(scale, dtype=np.float32)
+    zero = np.zeros_like(scale) if zero is None else np.asarray(zero, dtype=np.float32)
+    if scale.size > 1 and x.ndim > 1:
+        axis = int(attrs.get("axis", 1)) % x.ndim
+        block = int(attrs.get("block_size", 0))
+        if block:  # scale has x's rank, axis shortened by the block size
+            scale, zero = (np.repeat(a, block, axis=axis) for a in (scale, zero))
+            index = tuple(slice(0, d) for d in x.shape)
+            scale, zero = scale[index], zero[index]
+        else:
+            shape = [1] * x.ndim
+            shape[axis] = -1
+            scale, zero = scale.reshape(shape), zero.reshape(shape)
+    return (x - zero) * scale
+
+
+_UNARY = {
+    "Neg": np.negative,
+    "Floor": np.floor,
+    "Ceil": np.ceil,
+    "Abs": np.abs,
+    "Not": np.logical_not,
+}
 MAX_CONSTANT = 1 << 20  # a ConstantOfShape larger than this is data, not a shape or weight
 _ARITHMETIC = {
     "Add": np.add,
@@ -851,6 +1164,10 @@ _ARITHMETIC = {
     "Mul": np.multiply,
     "Div": lambda a, b: a // b if a.dtype.kind in "iu" and b.dtype.kind in "iu" else a / b,
     "Equal": np.equal,
+    "Greater": np.greater,
+    "Less": np.less,
+    "And": np.logical_and,
+    "Or": np.logical_or,
     "Max": np.maximum,
     "Min": np.minimum,
 }

