@@ -44,7 +44,14 @@ import numpy as np
 from attrs import field, frozen
 
 from accelsim.errors import ConfigError
-from accelsim.workload.networks.layers import Layer, LayerKind, Network, check_shapes
+from accelsim.workload.networks.layers import (
+    MAX_CHANNELS,
+    MAX_SIDE,
+    Layer,
+    LayerKind,
+    Network,
+    check_shapes,
+)
 
 # nodes with MACs that accelsim does not model: kept out of the network and listed
 UNMODELLED_MACS = {
@@ -187,7 +194,14 @@ def import_onnx(path: str | Path, input_shape=None) -> Imported:
     except Exception as exc:  # protobuf errors have many types
         raise ConfigError(f"{src}: not a readable ONNX model: {exc}") from None
     graph = model.graph
-    consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    consts = {}
+    for tensor in graph.initializer:
+        try:
+            consts[tensor.name] = numpy_helper.to_array(tensor)
+        except (ValueError, TypeError, OSError) as exc:  # dims that do not match the data
+            raise ConfigError(
+                f"{src}: initializer {tensor.name!r} of dims {list(tensor.dims)}: {exc}"
+            ) from None
     image, dims = _image_input(src, graph, consts, input_shape)
     inferred = _inferred_shapes(onnx, model, image, dims)
     readers = collections.Counter(t for node in graph.node for t in node.input if t)
@@ -254,6 +268,12 @@ def _image_input(src: str, graph, consts: dict, input_shape) -> tuple[object, li
         raise ConfigError(
             f"{src}: input {image.name!r} has shape {given}: give the open dimensions "
             f"(accelsim import --input-shape C,H,W, or [workload] input_shape = [C, H, W])"
+        )
+    limits = [MAX_CHANNELS] + [MAX_SIDE] * (len(given) - 2)
+    if any(d > hi for d, hi in zip(given[1:], limits)):
+        raise ConfigError(
+            f"{src}: input {image.name!r} has shape {given}: at most {MAX_CHANNELS:,} "
+            f"channels and {MAX_SIDE:,} rows or columns"
         )
     return image, [1, *given[1:]]
 
