@@ -1394,6 +1394,28 @@ def third_round_cases():
     )
     yield sweep("an axis of three parts", head + '"hardware.pe_cols.x" = [1]\n', ("pe_cols.x",))
     yield sweep("an axis not a list", head + '"hardware.pe_cols" = 2\n', ("hardware.pe_cols",))
+    yield sweep(  # its check for values listed twice was quadratic: minutes, not a line
+        "an axis of 200,000 values",
+        head + f'"hardware.job_overhead_cycles" = {list(range(200_000))}\n',
+        ("w.toml", "200,000 points", "sample"),
+    )
+    for name, text, words in (
+        (
+            "network a number",
+            PROFILE.replace('network = "lenet5"', "network = 3"),
+            ("network = 3",),
+        ),
+        ("name a number", PROFILE.replace('name = "p"', "name = 3"), ("name = 3",)),
+    ):
+        files = {"p.toml": text.encode(), "s.toml": scenario(pruning='profile = "p.toml"')}
+        yield reject("profile toml", name, files, run_args(), ("p.toml", *words, "text"))
+    yield reject(  # as root the folder passes the up-front check and cannot be made
+        "import",
+        "--out where no folder can be made",
+        {"m.onnx": _onnx()},
+        ("import", "{d}/m.onnx", "--out", "/proc/accelsim-fuzz"),
+        ("/proc/accelsim-fuzz",),
+    )
 
 
 def _onnx_dims_lie() -> bytes:

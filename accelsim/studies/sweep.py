@@ -30,6 +30,7 @@ reads or names) means a point is never stored twice and a changed input gets new
 
 from __future__ import annotations
 
+import collections
 import copy
 import hashlib
 import json
@@ -186,7 +187,8 @@ def load_sweep(path: str | Path) -> Sweep:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{src}: [grid] {axis} = {values!r}: must be a non-empty list")
         seen = [jsonio.dumps(v) for v in values]
-        twice = next((v for v, t in zip(values, seen) if seen.count(t) > 1), None)
+        counts = collections.Counter(seen)  # one pass: an axis may list 10^5 values
+        twice = next((v for v, t in zip(values, seen) if counts[t] > 1), None)
         if twice is not None:
             raise ConfigError(
                 f"{src}: [grid] {axis}: the value {twice!r} is listed twice "

@@ -297,6 +297,9 @@ class SparsityProfile:
         cv_value = data.get("cv", FITTED_CV)
         per_layer_cv = cv_value if isinstance(cv_value, dict) else {}
         default_cv = cv_value.get("default", FITTED_CV) if isinstance(cv_value, dict) else cv_value
+        for key in ("name", "source", "network"):
+            if not isinstance(data.get(key, ""), str):
+                raise ConfigError(f"{src}: {key} = {data[key]!r}: must be text")
         for table in ("density", "nnz", "activation_density"):
             if not isinstance(data.get(table, {}), dict):
                 raise ConfigError(f"{src}: [{table}] must be a table of layer = value")
