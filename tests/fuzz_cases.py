@@ -1089,6 +1089,7 @@ def all_cases() -> list[Case]:
         *extreme_accepted_cases(),
         *second_round_cases(),
         *third_round_cases(),
+        *onnx_graph_cases(),
     ]
 
 
@@ -1426,3 +1427,53 @@ def _onnx_dims_lie() -> bytes:
     del model.graph.initializer[0].dims[:]
     model.graph.initializer[0].dims.extend([100000, 100000, 3, 3])
     return model.SerializeToString()
+
+
+def _onnx_graph(nodes, initializers, extra_inputs=()) -> bytes:
+    """A model of these nodes over a (1, 2, 8, 8) input `x`, its output `y`."""
+    from onnx import TensorProto, helper
+
+    image = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [image, *extra_inputs],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializers,
+    )
+    return helper.make_model(graph).SerializeToString()
+
+
+def onnx_graph_cases():
+    """ONNX graphs that are well-formed protobuf but wrong, or huge only on paper."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((4, 2, 3, 3), np.float32), "w")
+
+    def conv(**attributes):
+        return _onnx_graph([helper.make_node("Conv", ["x", "w"], ["y"], **attributes)], [w])
+
+    wi = helper.make_tensor_value_info("wi", TensorProto.FLOAT, [4, 2, 3, 3])
+    shape = numpy_helper.from_array(np.array([100000, 100000, 100], np.int64), "shape")
+    huge_constant = _onnx_graph(
+        [
+            helper.make_node("ConstantOfShape", ["shape"], ["c"]),
+            helper.make_node("Add", ["x", "c"], ["a"]),
+            helper.make_node("Conv", ["a", "w"], ["y"]),
+        ],
+        [w, shape],
+    )
+    for name, data, expect, words in (
+        ("weights given as an input", _onnx_graph([helper.make_node("Conv", ["x", "wi"], ["y"])], [], [wi]), "reject", ("one image input", "'wi'")),
+        ("group 0", conv(group=0), "reject", ("0 groups",)),
+        ("auto_pad not a value", conv(auto_pad="BOGUS"), "reject", ("auto_pad = 'BOGUS'",)),
+        ("stride 100000", conv(strides=[100000, 1]), "reject", ("stride = (100000, 1)",)),
+        ("pad 100000", conv(pads=[100000, 0, 0, 0]), "reject", ("pad = (100000, 0, 0, 0)",)),
+        ("a 10^12-element constant beside the layers", huge_constant, "accept", ()),
+    ):  # fmt: skip
+        files = {
+            "m.onnx": data,
+            "s.toml": scenario(workload='network = "m.onnx"', pruning="density = 0.5"),
+        }
+        yield Case(name, "onnx", files, run_args(), expect, ("m.onnx", *words) if words else ())
