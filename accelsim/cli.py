@@ -271,6 +271,11 @@ def _policy_options(items: list[str] | None) -> dict:
             value = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
             value = text
+        if key.strip() in options and options[key.strip()] != value:
+            raise ConfigError(
+                f"--policy-option {key.strip()} given twice ({options[key.strip()]!r} and "
+                f"{value!r}): give it once"
+            )
         options[key.strip()] = value
     return options
 

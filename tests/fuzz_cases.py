@@ -1288,6 +1288,8 @@ def third_round_cases():
         ("run --seed 10**30", sc, run_args(("--seed", "1" + "0" * 30)), ("--seed", "2^63")),
         ("run --style not UTF-8", style_garbage, run_args(("--style", "{d}/x.mplstyle")), ("--style", "x.mplstyle")),
         ("run --style bad value", style_bad_value, run_args(("--style", "{d}/x.mplstyle")), ("--style", "banana")),
+        ("run --policy-option twice", sc, run_args(("--policy", "hardware-aware", "--policy-option", "evaluations=5", "--policy-option", "evaluations=6")), ("evaluations", "twice", "5", "6")),
+        ("compare --networks with an empty name", sc, ("compare", "--networks", "lenet5,", "--out", "{d}/o"), ("--networks", "''")),
     ):  # fmt: skip
         yield reject("flags", name, files, argv, words)
     for name, text, words in (
