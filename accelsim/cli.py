@@ -114,7 +114,9 @@ class _Once(argparse._StoreAction):
 
 def _count(lo: int, hi: int = 2**63 - 1):
     """An integer flag from lo to hi."""
-    want = f"an integer >= {lo}" if hi == 2**63 - 1 else f"an integer from {lo} to {hi:,}"
+    want = (
+        f"an integer >= {lo} (below 2^63)" if hi == 2**63 - 1 else f"an integer from {lo} to {hi:,}"
+    )
 
     def parse(text: str) -> int:
         try:
@@ -269,6 +271,11 @@ def _policy_options(items: list[str] | None) -> dict:
             value = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
             value = text
+        if key.strip() in options and options[key.strip()] != value:
+            raise ConfigError(
+                f"--policy-option {key.strip()} given twice ({options[key.strip()]!r} and "
+                f"{value!r}): give it once"
+            )
         options[key.strip()] = value
     return options
 
@@ -320,7 +327,7 @@ def read_durations(path: Path) -> list[int]:
         rows = rows[1:]
     cycles = []
     for line, text in rows:
-        if not text.isdigit() or int(text) > MAX_DURATION:
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_DURATION:
             raise ConfigError(
                 f"{path}: row {line}: duration = {text!r}: must be an integer "
                 f"number of cycles from 0 to 2^48"
@@ -333,6 +340,8 @@ def read_durations(path: Path) -> list[int]:
         )
     if not cycles:
         raise ConfigError(f"{path}: no job durations")
+    if not any(cycles):
+        raise ConfigError(f"{path}: all {len(cycles)} durations are 0 cycles: nothing to schedule")
     return cycles
 
 
@@ -835,6 +844,7 @@ def main(argv: list[str] | None = None) -> int:
 
     budget = {**Exact.option_limits, **HardwareAware.option_limits}  # the flags' limits too
     from accelsim.config import MAX_PES
+    from accelsim.studies.sweep import MAX_WORKERS
     from accelsim.workload.sparsity.methods import METHODS
 
     parser = _Parser(prog="accelsim", description=__doc__.split("\n")[0])
@@ -879,7 +889,7 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=_run)
     sch = sub.add_parser("schedule", help="plan a CSV of job durations on N PEs")
     sch.add_argument("jobs", help="CSV file: one job duration (cycles) per row")
-    sch.add_argument("--pes", type=_count(1), required=True, help="number of PEs")
+    sch.add_argument("--pes", type=_count(1, MAX_PES), required=True, help="number of PEs")
     sch.add_argument("--policy", type=_name, default="lpt", help="policy name (default lpt)")
     sch.add_argument(
         "--time-limit",
@@ -936,7 +946,7 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument(
         "--jobs",
         "-j",
-        type=_count(1),
+        type=_count(1, MAX_WORKERS),
         default=1,
         help="worker processes (local pool, or Dask workers with --dask local)",
     )

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import io
 import os
 import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
 
 from accelsim.errors import ConfigError
 
@@ -58,6 +62,57 @@ def read_text(path: str | Path, what: str) -> str:
             f"{path}: line {line}: byte {data[exc.start]:#04x} is not UTF-8 "
             f"text; save the {what} file as UTF-8"
         ) from None
+
+
+MAX_ARRAY_BYTES = 2**31  # one array of an .npz input: VGG-16's fc6 weights in float32 take 0.4 GB
+
+
+def read_npz(
+    path: str | Path, what: str, max_bytes: int = MAX_ARRAY_BYTES
+) -> dict[str, np.ndarray]:
+    """Every array of an .npz input file by name. Each member's header is read before its
+    data, so an array of Python objects (a pickle: never loaded, it could run code) or one
+    whose declared size exceeds `max_bytes` (a few bytes that claim terabytes) is refused
+    naming the file, the array and its shape, before anything is allocated."""
+    path = Path(path)
+    data = read_bytes(path, what)
+    bad = f"{path}: not an .npz archive of arrays ({what} file)"
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ConfigError(f"{bad}: {exc}; save it with numpy.savez") from None
+    arrays = {}
+    with archive:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            where = f"{path}: array {name!r}"
+            try:
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = header(member)
+                    if dtype.hasobject:
+                        raise ConfigError(
+                            f"{where} holds Python objects (dtype {dtype}), which are never "
+                            f"loaded (a pickle can run code): save numbers with numpy.savez"
+                        )
+                    size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                    if size > max_bytes:
+                        raise ConfigError(
+                            f"{where} has shape {tuple(shape)} of {dtype}: {size:,} bytes, "
+                            f"more than the {max_bytes:,} an input array may take"
+                        )
+                with archive.open(info) as member:
+                    arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
+            except ConfigError:
+                raise
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as exc:
+                raise ConfigError(f"{where} cannot be read: {exc}") from None
+    return arrays
 
 
 _FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")

@@ -213,6 +213,14 @@ def _check_effect(workload: dict, given: dict, hw: Hardware, src: str) -> None:
         )
 
 
+def _text(value, where: str, what: str) -> str:
+    """A field that names something: text, not empty (a number or list would be read as a
+    path and fail far from the field)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} = {value!r}: must be text, {what}")
+    return value
+
+
 def _table(data: dict, key: str, src: str) -> dict:
     value = data.get(key, {})
     if not isinstance(value, dict):
@@ -250,8 +258,8 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
         if key not in _TOP:
             raise unknown(f"{src}:", key, _TOP)
     seed = data.get("seed", 1)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"{src}: seed = {seed!r}: must be an integer >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ConfigError(f"{src}: seed = {seed!r}: must be an integer >= 0 (below 2^63)")
     policy = data.get("policy", "lpt")
     if not isinstance(policy, str) or not policy.strip():
         raise ConfigError(f"{src}: policy = {policy!r}: must be a policy name")
@@ -283,6 +291,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
             raise unknown(f"{src}: [workload]", key, _WORKLOAD)
     if "network" not in workload:
         raise ConfigError(f"{src}: [workload] network is missing (a shipped name or a CSV file)")
+    _text(workload["network"], f"{src}: [workload] network", "a shipped name or a file's path")
     input_shape = _input_shape(workload, src)
     try:
         network = load_network(workload["network"], base, input_shape)
@@ -474,6 +483,8 @@ def _pruning(table: dict, src: str, base: Path) -> Pruning:
                 f"{src}: [pruning] dense = {table['dense']!r}: only true is meaningful"
             )
         return Pruning(dense=True)
+    if how in ("profile", "weights"):
+        _text(table[how], f"{src}: [pruning] {how}", "a shipped name or a file's path")
     if how == "profile":
         try:
             return Pruning(profile=load_profile(table["profile"], base))

@@ -1088,6 +1088,8 @@ def all_cases() -> list[Case]:
         *late_error_cases(),
         *extreme_accepted_cases(),
         *second_round_cases(),
+        *third_round_cases(),
+        *onnx_graph_cases(),
     ]
 
 
@@ -1206,3 +1208,274 @@ def check_outputs(directory: Path, stdout: str) -> str | None:
             if row["executed_macs"] != row["pruned_macs"]:
                 return f"{row['name']}: executed {row['executed_macs']} of {row['pruned_macs']}"
     return None
+
+
+def _npz_header_only(name: str, shape: tuple, dtype: str = "<f4") -> bytes:
+    """An .npz whose one array declares `shape` but holds 64 bytes: a file of a few hundred
+    bytes that asks for terabytes."""
+    import zipfile
+
+    import numpy as np
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": dtype, "fortran_order": False, "shape": shape}
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{name}.npy", header.getvalue() + bytes(64))
+    return buffer.getvalue()
+
+
+def _lenet_weights(**changes) -> bytes:
+    """LeNet-5 weights as an .npz, with some arrays replaced."""
+    import numpy as np
+
+    arrays = {
+        "conv1": np.ones((20, 1, 5, 5), np.float32),
+        "conv2": np.ones((50, 20, 5, 5), np.float32),
+        "ip1": np.ones((500, 800), np.float32),
+        "ip2": np.ones((10, 500), np.float32),
+        **changes,
+    }
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+SCALESIM_HEAD = (
+    "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+    "Num Filter, Strides,\n"
+)
+
+
+def third_round_cases():
+    """An independent fuzz (issue: malformed and extreme inputs of every reader): sizes that
+    would exhaust memory or fork the machine, pickles, cells Python's int() reads but a file
+    never means, names given as numbers, and each reader's structure."""
+    import numpy as np
+
+    def reject(kind, name, files, argv, words):
+        return Case(name, kind, files, tuple(argv), "reject", tuple(words))
+
+    sc = {"s.toml": scenario()}
+    for name, text, words in (
+        ("key twice", scenario(hardware="pe_rows = 2\npe_rows = 3"), ("s.toml", "line 7")),
+        ("table twice", scenario() + b"[hardware]\npe_cols = 1\n", ("s.toml", "twice")),
+        ("misspelt table", scenario() + b"[hardwre]\npe_cols = 1\n", ("hardwre", "hardware")),
+        ("misspelt field", scenario(hardware="pe_row = 2"), ("pe_row", "pe_rows")),
+        ("network a number", scenario(workload="network = 3"), ("network = 3", "text")),
+        ("network a list", scenario(workload='network = ["lenet5"]'), ("network", "text")),
+        ("network empty", scenario(workload='network = ""'), ("network = ''", "text")),
+        ("profile a number", scenario(pruning="profile = 3"), ("profile = 3", "text")),
+        ("weights a list", scenario(pruning="weights = [1]\nkeep = 0.5"), ("weights = [1]",)),
+        ("seed 10**30", scenario("seed = " + "1" + "0" * 30), ("seed", "2^63")),
+        ("policy a function", scenario('policy = "os:system"'), ("os:system", "plan")),
+    ):
+        yield reject("scenario", name, {"s.toml": text}, run_args(), ("s.toml", *words))
+    yield Case(
+        "byte-order mark and CRLF",
+        "accept",
+        {"s.toml": b"\xef\xbb\xbf" + scenario().replace(b"\n", b"\r\n")},
+        run_args(),
+        "accept",
+    )
+    style_garbage = {**sc, "x.mplstyle": b"\xff\xfe garbage\n"}
+    style_bad_value = {**sc, "x.mplstyle": b"lines.linewidth: banana\n"}
+    for name, files, argv, words in (
+        ("schedule --pes 10**9", {"jobs.csv": b"5\n6\n"}, ("schedule", "{d}/jobs.csv", "--pes", "1000000000"), ("--pes", "65,536")),
+        ("sweep -j 100000", {**sc, "w.toml": b'base = "s.toml"\n[grid]\nseed = [1, 2]\n'}, ("sweep", "{d}/w.toml", "-j", "100000", "--out", "{d}/o"), ("--jobs", "1,024")),
+        ("run --seed 10**30", sc, run_args(("--seed", "1" + "0" * 30)), ("--seed", "2^63")),
+        ("run --style not UTF-8", style_garbage, run_args(("--style", "{d}/x.mplstyle")), ("--style", "x.mplstyle")),
+        ("run --style bad value", style_bad_value, run_args(("--style", "{d}/x.mplstyle")), ("--style", "banana")),
+        ("run --policy-option twice", sc, run_args(("--policy", "hardware-aware", "--policy-option", "evaluations=5", "--policy-option", "evaluations=6")), ("evaluations", "twice", "5", "6")),
+        ("compare --networks with an empty name", sc, ("compare", "--networks", "lenet5,", "--out", "{d}/o"), ("--networks", "''")),
+    ):  # fmt: skip
+        yield reject("flags", name, files, argv, words)
+    for name, text, words in (
+        ("fullwidth digit", "5\n\uff15\n".encode(), ("row 2",)),
+        ("superscript digit", "5\n\u00b2\n".encode(), ("row 2",)),
+        ("all zero", b"0\n0\n", ("0 cycles",)),
+    ):
+        yield reject(
+            "jobs csv",
+            name,
+            {"jobs.csv": text},
+            ("schedule", "{d}/jobs.csv", "--pes", "2"),
+            ("jobs.csv", *words),
+        )
+
+    def network(kind, name, text, words):
+        files = {
+            "net.csv": text.encode(),
+            "s.toml": scenario(workload='network = "net.csv"', pruning="density = 0.5"),
+        }
+        return reject(kind, name, files, run_args(), ("net.csv", *words))
+
+    big = "data,input,,{c},{h},{h},{c},1,1,1,0,1\nc,{kind},,{c},{h},{h},{c},{k},{k},1,0,1\n"
+    for name, text, words in (
+        ("digits with underscores", TOPOLOGY_ROWS.replace("20,5,5", "2_0,5,5"), ("'2_0'",)),
+        ("arabic-indic digits", TOPOLOGY_ROWS.replace("20,5,5", "\u0662\u0660,5,5"), ("out_c",)),
+        (
+            "2^48 kernels",
+            big.format(c=2**24, h=1, kind="fc", k=1),
+            ("layer c", "281,474,976,710,656 kernels", "134,217,728"),
+        ),
+        ("2^32 kernels", big.format(c=2**16, h=8, kind="conv", k=3), ("layer c", "kernels")),
+        (
+            "MACs past 2^48",
+            big.format(c=4096, h=65536, kind="conv", k=3),
+            ("layer c", "MACs", "281,474,976,710,656"),
+        ),
+    ):
+        yield network("topology csv", name, TOPOLOGY_HEAD + text, words)
+    for name, row, words in (
+        ("cells past the header", "c1, 28, 28, 5, 5, 1, 20, 1, 7, 9\n", ("row 2", "10 cells")),
+        ("a text cell", "c1, 28, x, 5, 5, 1, 20, 1,\n", ("row 2", "IFMAP Width = 'x'")),
+        ("zero channels", "c1, 28, 28, 5, 5, 0, 20, 1,\n", ("row 2", "in_c = 0")),
+        ("negative kernel", "c1, 28, 28, -5, 5, 1, 20, 1,\n", ("row 2", "k_h = -5")),
+        ("kernel past the input", "c1, 4, 4, 5, 5, 1, 20, 1,\n", ("c1", "5x5", "4x4")),
+        ("stride 0", "c1, 28, 28, 5, 5, 1, 20, 0,\n", ("row 2", "stride = 0")),
+        ("100000 rows", "c1, 100000, 28, 5, 5, 1, 20, 1,\n", ("row 2", "in_h = 100000")),
+        ("no rows", "", ("no layers",)),
+        ("name twice", "c1, 28, 28, 5, 5, 1, 20, 1,\n" * 2, ("duplicate",)),
+    ):
+        yield network("scale-sim csv", name, SCALESIM_HEAD + row, words)
+
+    def weights(name, data, words, pruning='weights = "w.npz"\nkeep = 0.5'):
+        files = {"w.npz": data, "s.toml": scenario(pruning=pruning)}
+        return reject("weights npz", name, files, run_args(), ("w.npz", *words))
+
+    npy = io.BytesIO()
+    np.save(npy, np.ones(3))
+    for name, data, words in (
+        ("complex", _lenet_weights(conv1=np.ones((20, 1, 5, 5), np.complex64)), ("complex64",)),
+        ("bool", _lenet_weights(conv1=np.ones((20, 1, 5, 5), bool)), ("conv1", "bool")),
+        ("a pickle", _lenet_weights(conv1=np.array([{"a": 1}], dtype=object)), ("'conv1'", "objects")),
+        ("4 TB declared", _npz_header_only("conv1", (10**6, 10**6)), ("'conv1'", "4,000,000,000,000 bytes", "2,147,483,648")),
+        ("3.6 GB declared", _npz_header_only("conv1", (30000, 30000)), ("'conv1'", "3,600,000,000 bytes")),
+        ("an .npy, not an .npz", npy.getvalue(), ("not an .npz",)),
+    ):  # fmt: skip
+        yield weights(name, data, words)
+    measured = 'measured = "w.npz"'
+    yield weights(
+        "measured: a pickled meta",
+        _measured(meta=np.array([{"a": 1}], dtype=object)),
+        ("'meta'", "objects"),
+        measured,
+    )
+    yield weights(
+        "measured: 4 TB declared",
+        _npz_header_only("kernels_0", (10**6, 10**6), "<u8"),
+        ("'kernels_0'", "bytes"),
+        measured,
+    )
+
+    def onnx_case(name, data, words):
+        files = {
+            "m.onnx": data,
+            "s.toml": scenario(workload='network = "m.onnx"', pruning="density = 0.5"),
+        }
+        return reject("onnx", name, files, run_args(), ("m.onnx", *words))
+
+    good = _onnx()
+    yield onnx_case("truncated", good[: len(good) // 2], ("not a readable ONNX model",))
+    yield onnx_case("input of 100000 rows", _onnx(image=(1, 2, 100000, 8)), ("'x'", "65,536"))
+    yield onnx_case("dims that do not match the data", _onnx_dims_lie(), ("initializer 'w'",))
+
+    def sweep(name, text, words, files=None):
+        files = {**sc, "w.toml": text.encode(), **(files or {})}
+        argv = ("sweep", "{d}/w.toml", "--out", "{d}/out", "-q")
+        return reject("sweep toml", name, files, argv, words)
+
+    head = 'name = "w"\nbase = "s.toml"\n[grid]\n'
+    yield sweep(
+        "a bad value in the base",
+        head + "seed = [1]\n",
+        ("w.toml", "s.toml", "pe_rows", "0"),
+        {"s.toml": scenario(hardware="pe_rows = 0")},
+    )
+    yield sweep("an axis of three parts", head + '"hardware.pe_cols.x" = [1]\n', ("pe_cols.x",))
+    yield sweep("an axis not a list", head + '"hardware.pe_cols" = 2\n', ("hardware.pe_cols",))
+    yield sweep(  # its check for values listed twice was quadratic: minutes, not a line
+        "an axis of 200,000 values",
+        head + f'"hardware.job_overhead_cycles" = {list(range(200_000))}\n',
+        ("w.toml", "200,000 points", "sample"),
+    )
+    for name, text, words in (
+        (
+            "network a number",
+            PROFILE.replace('network = "lenet5"', "network = 3"),
+            ("network = 3",),
+        ),
+        ("name a number", PROFILE.replace('name = "p"', "name = 3"), ("name = 3",)),
+    ):
+        files = {"p.toml": text.encode(), "s.toml": scenario(pruning='profile = "p.toml"')}
+        yield reject("profile toml", name, files, run_args(), ("p.toml", *words, "text"))
+    yield reject(  # as root the folder passes the up-front check and cannot be made
+        "import",
+        "--out where no folder can be made",
+        {"m.onnx": _onnx()},
+        ("import", "{d}/m.onnx", "--out", "/proc/accelsim-fuzz"),
+        ("/proc/accelsim-fuzz",),
+    )
+
+
+def _onnx_dims_lie() -> bytes:
+    """A model whose weight initializer claims dims its data does not have."""
+    import onnx
+
+    model = onnx.load_from_string(_onnx())
+    del model.graph.initializer[0].dims[:]
+    model.graph.initializer[0].dims.extend([100000, 100000, 3, 3])
+    return model.SerializeToString()
+
+
+def _onnx_graph(nodes, initializers, extra_inputs=()) -> bytes:
+    """A model of these nodes over a (1, 2, 8, 8) input `x`, its output `y`."""
+    from onnx import TensorProto, helper
+
+    image = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [image, *extra_inputs],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializers,
+    )
+    return helper.make_model(graph).SerializeToString()
+
+
+def onnx_graph_cases():
+    """ONNX graphs that are well-formed protobuf but wrong, or huge only on paper."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((4, 2, 3, 3), np.float32), "w")
+
+    def conv(**attributes):
+        return _onnx_graph([helper.make_node("Conv", ["x", "w"], ["y"], **attributes)], [w])
+
+    wi = helper.make_tensor_value_info("wi", TensorProto.FLOAT, [4, 2, 3, 3])
+    shape = numpy_helper.from_array(np.array([100000, 100000, 100], np.int64), "shape")
+    huge_constant = _onnx_graph(
+        [
+            helper.make_node("ConstantOfShape", ["shape"], ["c"]),
+            helper.make_node("Add", ["x", "c"], ["a"]),
+            helper.make_node("Conv", ["a", "w"], ["y"]),
+        ],
+        [w, shape],
+    )
+    for name, data, expect, words in (
+        ("weights given as an input", _onnx_graph([helper.make_node("Conv", ["x", "wi"], ["y"])], [], [wi]), "reject", ("one image input", "'wi'")),
+        ("group 0", conv(group=0), "reject", ("0 groups",)),
+        ("auto_pad not a value", conv(auto_pad="BOGUS"), "reject", ("auto_pad = 'BOGUS'",)),
+        ("stride 100000", conv(strides=[100000, 1]), "reject", ("stride = (100000, 1)",)),
+        ("pad 100000", conv(pads=[100000, 0, 0, 0]), "reject", ("pad = (100000, 0, 0, 0)",)),
+        ("a 10^12-element constant beside the layers", huge_constant, "accept", ()),
+    ):  # fmt: skip
+        files = {
+            "m.onnx": data,
+            "s.toml": scenario(workload='network = "m.onnx"', pruning="density = 0.5"),
+        }
+        yield Case(name, "onnx", files, run_args(), expect, ("m.onnx", *words) if words else ())

@@ -88,7 +88,7 @@ def test_an_unreadable_weights_file_is_named(tmp_path):
     )
     from accelsim.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"w.npz: cannot read weights"):
+    with pytest.raises(ConfigError, match=r"w.npz: not an .npz archive of arrays \(weights file\)"):
         run_scenario(load_scenario(tmp_path / "s.toml"), baselines=False)
 
 

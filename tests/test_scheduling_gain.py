@@ -42,7 +42,7 @@ def test_the_command_writes_strict_json_and_a_chart(tmp_path, capsys):
     "argv, words",
     [
         (["compare"], "give a scenario"),
-        (["compare", "--networks", "lenet5,mobilenet"], "unknown mobilenet"),
+        (["compare", "--networks", "lenet5,mobilenet"], "unknown 'mobilenet'"),
     ],
 )
 def test_bad_requests_get_one_line_and_exit_2(argv, words, capsys, tmp_path):

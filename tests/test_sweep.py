@@ -143,7 +143,7 @@ def test_a_sample_of_a_grid_larger_than_int64_is_drawn_without_listing_it(tmp_pa
         (
             '"hardware.pe_rows" = [1, 0]',
             "",
-            r"s.toml: point 1 \(hardware.pe_rows=0\): "
+            r"s.toml: point 1 \(hardware.pe_rows=0 on base base.toml\): "
             r"\[hardware\] 'pe_rows' must be an integer from 1 to 65,536: 0",
         ),
         ('"hardware.pe_rows" = 4', "", r"\[grid\] hardware.pe_rows = 4: must be a non-empty list"),

@@ -23,6 +23,7 @@ MAX_FIGSIZE: drawing time and file size stay flat from a few dozen PEs to thousa
 from __future__ import annotations
 
 import contextlib
+import logging
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -97,6 +98,17 @@ def save_figure(fig: Figure, path: Path, dpi: float | None = None) -> Path:
     return Path(path)
 
 
+class _Kept(logging.Handler):
+    """Log records kept as text, not printed."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def style_context(style: str | None):
     """A context in which figures are drawn in `style`: a name of matplotlib.style.available
     or a .mplstyle file; None, the current rcParams as they are. An unknown name or a missing
@@ -113,10 +125,21 @@ def style_context(style: str | None):
                 f"{', '.join(sorted(matplotlib.style.available)[:6])}, ... "
                 f"(matplotlib.style.available) or a .mplstyle file"
             )
+        # matplotlib logs a bad line and skips it, and logs before it raises: its lines are
+        # kept, so the error is ours, one line, and a sheet it would half apply is refused
+        handler = _Kept()
+        logger = logging.getLogger("matplotlib")
+        logger.addHandler(handler)
+        propagate, logger.propagate = logger.propagate, False
         try:
             read_style = matplotlib.rc_params_from_file(style, use_default_template=False)
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise ConfigError(f"--style {style}: cannot read it as a style sheet: {exc}") from None
+        finally:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+        if handler.lines:
+            raise ConfigError(f"--style {style}: {handler.lines[0]}")
         if not read_style:
             raise ConfigError(
                 f"--style {style}: sets no rcParams (lines like 'axes.facecolor: white'); "

@@ -102,7 +102,8 @@ def measure(
     unknown = sorted(set(networks) - set(NETWORKS))
     if unknown:
         raise ConfigError(
-            f"--networks: unknown {', '.join(unknown)}; shipped: {', '.join(NETWORKS)}"
+            f"--networks: unknown {', '.join(repr(n) for n in unknown)}; give "
+            f"comma-separated names of: {', '.join(NETWORKS)}"
         )
     base = load_scenario(SCENARIO)
     big = 2**24

@@ -30,6 +30,7 @@ reads or names) means a point is never stored twice and a changed input gets new
 
 from __future__ import annotations
 
+import collections
 import copy
 import hashlib
 import json
@@ -186,7 +187,8 @@ def load_sweep(path: str | Path) -> Sweep:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{src}: [grid] {axis} = {values!r}: must be a non-empty list")
         seen = [jsonio.dumps(v) for v in values]
-        twice = next((v for v, t in zip(values, seen) if seen.count(t) > 1), None)
+        counts = collections.Counter(seen)  # one pass: an axis may list 10^5 values
+        twice = next((v for v, t in zip(values, seen) if counts[t] > 1), None)
         if twice is not None:
             raise ConfigError(
                 f"{src}: [grid] {axis}: the value {twice!r} is listed twice "
@@ -227,7 +229,11 @@ def load_sweep(path: str | Path) -> Sweep:
         for axis, value in params.items():
             _set(scenario, axis, value, src)
         scenario.setdefault("name", name)
-        where = f"{src}: point {i} ({', '.join(f'{a}={v}' for a, v in params.items())})"
+        # a bad value may come from the grid or from the base file: name both
+        where = (
+            f"{src}: point {i} ({', '.join(f'{a}={v}' for a, v in params.items())} "
+            f"on base {data['base']})"
+        )
         with recording() as read:
             hw = scenario_from_dict(scenario, where, base=base_path.parent).hardware  # validate
         shapes.add((hw.pe_rows, hw.pe_cols))
@@ -408,6 +414,7 @@ def batches(points: list[Point], workers: int) -> list[list[Point]]:
 
 
 MAX_POINTS = 100_000  # points one sweep runs; a larger grid needs `sample`
+MAX_WORKERS = 1024  # worker processes (-j): more is a typo that would fork the machine to a halt
 
 
 class ResultStore:
@@ -541,10 +548,12 @@ def run_sweep(
     elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        todo_batches = batches(todo, jobs)
+        # no idle workers: each one is a process with its own copy of the libraries
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo_batches))) as pool:
             futures = {
                 pool.submit(run_batch, [p.scenario for p in batch], base, os.getpid()): batch
-                for batch in batches(todo, jobs)
+                for batch in todo_batches
             }
             for future in as_completed(futures):
                 for point, metrics in zip(futures[future], future.result()):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import attrs
 
+from accelsim.files import made, write_bytes
 from accelsim.workload.networks.onnx_import import Imported, import_onnx
 from accelsim.workload.networks.topology import write_topology
 from accelsim.workload.sparsity.counts import WINDOW
@@ -50,12 +51,12 @@ def import_model(
         )
         for p in pruned.layers
     ]
-    out.mkdir(parents=True, exist_ok=True)
+    made(out)
     topology, masks = out / f"{path.stem}.csv", out / f"{path.stem}.npz"
-    topology.write_text(write_topology(network))
+    write_bytes(topology, write_topology(network))
     write_measured(masks, meta, layers)
     scenario = out / f"{path.stem}.toml"
-    scenario.write_text(scenario_text(path, topology, masks))
+    write_bytes(scenario, scenario_text(path, topology, masks))
     return imported, sparsity, [topology, masks, scenario]
 
 

@@ -11,11 +11,20 @@ An `fc` layer is a 1x1 conv on a 1x1 map whose in_c is the flattened feature cou
 from __future__ import annotations
 
 import enum
+import re
 
 from attrs import field, frozen
 from attrs import validators as v
 
 from accelsim.errors import ConfigError
+
+# Limits of one MAC layer that keep its per-kernel arrays in memory (a few int32/float
+# arrays of this many entries) and every count derived from its MACs far inside int64.
+# VGG-16's fc6 has 102,760,448 kernels, its largest conv 1.85e9 MACs.
+MAX_CHANNELS = 2**24
+MAX_SIDE = 2**16  # rows or columns of a feature map
+MAX_KERNELS = 2**27
+MAX_LAYER_MACS = 2**48
 
 
 class LayerKind(enum.StrEnum):
@@ -27,6 +36,17 @@ class LayerKind(enum.StrEnum):
 
 
 MAC_KINDS = (LayerKind.CONV, LayerKind.FC)
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def cell_int(text: str) -> int:
+    """An integer cell of a CSV file: ASCII digits with an optional sign. Python's int()
+    also reads '1_000' and other scripts' digits, which a topology cell never means."""
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(f"not an integer: {text!r}")
+    return int(text)
 
 
 def _dim(hi: int, lo: int = 1):
@@ -79,10 +99,10 @@ class Layer:
     name: str = field(validator=v.min_len(1))
     kind: LayerKind = field(converter=LayerKind)
     sources: tuple[str, ...] = field(converter=tuple, default=())
-    in_c: int = field(default=1, validator=_dim(2**24))
-    in_h: int = field(default=1, validator=_dim(2**16))
-    in_w: int = field(default=1, validator=_dim(2**16))
-    out_c: int = field(default=1, validator=_dim(2**24))
+    in_c: int = field(default=1, validator=_dim(MAX_CHANNELS))
+    in_h: int = field(default=1, validator=_dim(MAX_SIDE))
+    in_w: int = field(default=1, validator=_dim(MAX_SIDE))
+    out_c: int = field(default=1, validator=_dim(MAX_CHANNELS))
     k_h: int = field(default=1, validator=_dim(2**10))
     k_w: int = field(default=1, validator=_dim(2**10))
     stride: tuple[int, int] = field(default=1, converter=_repeat(2), validator=_dims(2, 2**10))
@@ -252,6 +272,20 @@ def check_shapes(network: Network, source: str) -> None:
                 f"{where}: kernel {layer.k_h}x{layer.k_w}{dilated} with pad "
                 f"{_short(layer.pad)} does not fit a {layer.in_h}x{layer.in_w} input"
             )
+        if layer.has_macs:
+            kernels = layer.out_c * layer.channels_per_group
+            if kernels > MAX_KERNELS:
+                raise ConfigError(
+                    f"{where}: out_c = {layer.out_c:,} filters x {layer.channels_per_group:,} "
+                    f"input channels = {kernels:,} kernels, more than the {MAX_KERNELS:,} "
+                    f"a layer may have (each kernel's nonzero count is held in memory)"
+                )
+            if layer.dense_macs > MAX_LAYER_MACS:
+                raise ConfigError(
+                    f"{where}: {layer.dense_macs:,} MACs, more than the {MAX_LAYER_MACS:,} "
+                    f"a layer may have: check its shape (in {layer.in_c}x{layer.in_h}x"
+                    f"{layer.in_w}, out_c {layer.out_c}, kernel {layer.k_h}x{layer.k_w})"
+                )
         if layer.kind is LayerKind.FC and (
             layer.k_h,
             layer.k_w,

@@ -56,7 +56,14 @@ import numpy as np
 from attrs import field, frozen
 
 from accelsim.errors import ConfigError
-from accelsim.workload.networks.layers import Layer, LayerKind, Network, check_shapes
+from accelsim.workload.networks.layers import (
+    MAX_CHANNELS,
+    MAX_SIDE,
+    Layer,
+    LayerKind,
+    Network,
+    check_shapes,
+)
 
 # nodes with MACs that accelsim does not model: kept out of the network and listed
 UNMODELLED_MACS = {
@@ -275,7 +282,14 @@ def _inlined(onnx, model, index: int, branch: str):
 
 def _import_graph(src: str, onnx, numpy_helper, model, input_shape, branches: list) -> Imported:
     graph = model.graph
-    consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    consts = {}
+    for tensor in graph.initializer:
+        try:
+            consts[tensor.name] = numpy_helper.to_array(tensor)
+        except (ValueError, TypeError, OSError) as exc:  # dims that do not match the data
+            raise ConfigError(
+                f"{src}: initializer {tensor.name!r} of dims {list(tensor.dims)}: {exc}"
+            ) from None
     image, dims, side = _image_input(src, graph, consts, input_shape)
     inferred = _inferred_shapes(onnx, model, {image.name: dims, **side})
     readers = collections.Counter(t for node in graph.node for t in node.input if t)
@@ -362,6 +376,12 @@ def _image_input(src: str, graph, consts: dict, input_shape) -> tuple[object, li
             f"{src}: input {image.name!r} has shape {given}: give the open dimensions "
             f"(accelsim import --input-shape {names}, or [workload] input_shape = "
             f"[{names.replace(',', ', ')}])"
+        )
+    limits = [MAX_CHANNELS] + [MAX_SIDE] * (len(given) - 2)
+    if any(d > hi for d, hi in zip(given[1:], limits)):
+        raise ConfigError(
+            f"{src}: input {image.name!r} has shape {given}: at most {MAX_CHANNELS:,} "
+            f"channels and {MAX_SIDE:,} rows or columns"
         )
     dims = [1, *given[1:]]
     # a dimension's name -> its value here (unnamed ones, "?", match nothing)

@@ -17,7 +17,13 @@ import csv
 import io
 
 from accelsim.errors import ConfigError
-from accelsim.workload.networks.layers import Layer, LayerKind, Network, check_shapes
+from accelsim.workload.networks.layers import (
+    Layer,
+    LayerKind,
+    Network,
+    cell_int,
+    check_shapes,
+)
 
 HEADER = [
     "Layer name",
@@ -55,14 +61,17 @@ def read_scalesim(text: str, source: str, name: str) -> Network:
         values = []
         for column, cell in zip(header[1:], cells[1:n]):
             try:
-                values.append(int(cell))
+                values.append(cell_int(cell))
             except ValueError:
                 raise ConfigError(
                     f"{source}: row {lineno} ({layer_name}): {column} = {cell!r}:"
                     f" must be an integer"
                 ) from None
-        if len(values) != n - 1:
-            raise ConfigError(f"{source}: row {lineno} ({layer_name}): expected {n} columns")
+        if len(values) != n - 1 or any(cells[n:]):  # a row may end with a comma
+            raise ConfigError(
+                f"{source}: row {lineno} ({layer_name}): {sum(map(bool, cells))} cells; "
+                f"expected {n} columns ({', '.join(header)})"
+            )
         h, w, kh, kw, c, f, *stride = values
         try:
             layers.append(Layer(f"{layer_name}.ifmap", LayerKind.INPUT, (), c, h, w, c))

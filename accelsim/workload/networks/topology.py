@@ -21,7 +21,13 @@ import attrs
 
 from accelsim.errors import ConfigError
 from accelsim.files import read_text
-from accelsim.workload.networks.layers import Layer, LayerKind, Network, check_shapes
+from accelsim.workload.networks.layers import (
+    Layer,
+    LayerKind,
+    Network,
+    cell_int,
+    check_shapes,
+)
 from accelsim.workload.networks.onnx_import import load_onnx
 from accelsim.workload.networks.scalesim import is_scalesim, read_scalesim
 
@@ -133,7 +139,7 @@ def _parse_row(row: dict, columns: tuple[str, ...], previous: list[Layer], where
     ints = {}
     for column in columns[3:]:
         try:
-            ints[column] = int(values[column])
+            ints[column] = cell_int(values[column])
         except ValueError:
             raise ConfigError(
                 f"{where} ({layer_name}): {column} = {values[column]!r}: must be an integer"

@@ -16,9 +16,7 @@ A file `measured/<network>.<variant>.npz` holds, per conv layer (index i, in net
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from importlib import resources
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import numpy as np
 from attrs import frozen
 
 from accelsim.errors import ConfigError
-from accelsim.files import read_bytes
+from accelsim.files import read_npz
 from accelsim.workload.networks.layers import Network
 from accelsim.workload.sparsity.counts import WINDOW, window_counts
 from accelsim.workload.sparsity.pruning import PrunedLayer, PrunedNetwork, _layer_seed
@@ -88,17 +86,12 @@ _META_TEXT = ("network", "variant", "method", "package", "version", "file")
 
 def _archive(path: Path) -> dict[str, np.ndarray]:
     """Every array of the file, read once (through accelsim.files, so a sweep's key sees
-    it); pickled objects are refused, as is anything that is not an .npz archive."""
-    data = read_bytes(path, "measured-mask")
+    it); pickled objects and arrays larger than any measured file are refused."""
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            if not hasattr(archive, "files"):
-                raise ValueError("one array, not an .npz archive")
-            return {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise ConfigError(
-            f"{path}: not a measured-mask file: {exc or type(exc).__name__}"
-        ) from None
+        return read_npz(path, "measured-mask")
+    except ConfigError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise ConfigError(f"{path}: not a measured-mask file: {reason}") from None
 
 
 def _meta(path: Path, arrays: dict[str, np.ndarray]) -> dict:

@@ -25,7 +25,7 @@ import numpy as np
 from attrs import field, frozen
 
 from accelsim.errors import ConfigError, did_you_mean, unknown
-from accelsim.files import read_text
+from accelsim.files import read_npz, read_text
 from accelsim.workload.networks.layers import Layer, Network
 from accelsim.workload.sparsity.counts import WINDOW, spread_nnz, uniform_counts, window_counts
 from accelsim.workload.sparsity.sparsity_model import FITTED_MODELS, POSITION_LIMIT
@@ -297,6 +297,9 @@ class SparsityProfile:
         cv_value = data.get("cv", FITTED_CV)
         per_layer_cv = cv_value if isinstance(cv_value, dict) else {}
         default_cv = cv_value.get("default", FITTED_CV) if isinstance(cv_value, dict) else cv_value
+        for key in ("name", "source", "network"):
+            if not isinstance(data.get(key, ""), str):
+                raise ConfigError(f"{src}: {key} = {data[key]!r}: must be text")
         for table in ("density", "nnz", "activation_density"):
             if not isinstance(data.get(table, {}), dict):
                 raise ConfigError(f"{src}: [{table}] must be a table of layer = value")
@@ -474,12 +477,4 @@ def load_weights(path: Path, input_shape=None) -> dict[str, np.ndarray]:
         from accelsim.workload.networks.onnx_import import load_onnx
 
         return load_onnx(path, input_shape)[1]
-    import zipfile
-
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise ValueError("one array, not an .npz archive of arrays by layer name")
-            return {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ConfigError(f"{path}: cannot read weights: {exc or type(exc).__name__}") from None
+    return read_npz(path, "weights")
