@@ -1467,7 +1467,7 @@ def onnx_graph_cases():
         [w, shape],
     )
     for name, data, expect, words in (
-        ("weights given as an input", _onnx_graph([helper.make_node("Conv", ["x", "wi"], ["y"])], [], [wi]), "reject", ("one image input", "'wi'")),
+        ("weights given as an input", _onnx_graph([helper.make_node("Conv", ["x", "wi"], ["y"])], [], [wi]), "reject", ("constant weights", "not simulated: Conv 1")),
         ("group 0", conv(group=0), "reject", ("0 groups",)),
         ("auto_pad not a value", conv(auto_pad="BOGUS"), "reject", ("auto_pad = 'BOGUS'",)),
         ("stride 100000", conv(strides=[100000, 1]), "reject", ("stride = (100000, 1)",)),
