@@ -159,6 +159,23 @@ def test_the_end_alone_is_the_timelines_end(layers, mapping, hw, policy):
     assert np.array_equal(finish, lean)
 
 
+def test_the_output_floor_sees_partial_sums_held_between_chunks():
+    """Two PEs, 2x2 tiles, two channel chunks: each broadcast's members write two tiles,
+    but the tiles of the broadcast before are still waiting for their second chunk, so
+    four tiles of 12 B are held at once; an output buffer of three tiles is refused by the
+    closed form, which the floor tells the mapper without running it."""
+    layer = pruned(conv("c", in_c=8, hw=4, out_c=4, k=3), 0.5)
+    hw = Hardware(pe_rows=1, pe_cols=2, input_queue_depth=1)
+    [jobs] = jobs_for([layer], Mapping(tile_h=2, tile_w=2, channel_splits=2), hw)
+    bc = broadcasts(plan_layer(load_policy("lpt"), layer_problem(jobs, hw)).queues, jobs)
+    assert set(jobs.output_bytes.tolist()) == {12} and (np.diff(bc.offsets) == 2).all()
+    floor = closed_form.output_peak_floor(jobs, bc, hw)
+    assert floor == 4 * 12 <= closed_form.run_layer(jobs, bc, hw, 0).peaks[2]
+    assert (
+        closed_form.end_and_output_peak(jobs, bc, attrs.evolve(hw, output_buffer_bytes=36)) is None
+    )
+
+
 def test_ideal_memory_runs_every_static_layer_in_closed_form():
     layers = [pruned(conv(f"c{i}", in_c=8, hw=8, out_c=16), 0.3, seed=i) for i in range(3)]
     hw = Hardware(pe_rows=2, pe_cols=2, input_queue_depth=1).ideal_memory()

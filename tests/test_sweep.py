@@ -222,6 +222,30 @@ def test_a_batch_gives_what_single_points_give(tmp_path):
     assert len({r["cycles"] for r in alone}) == 4
 
 
+@pytest.mark.slow
+def test_a_pool_worker_keeps_its_pruning_for_the_next_batch_only(tmp_path):
+    """A pool worker's next batch reuses the pruned network of the one before (same rows as
+    a fresh batch); a batch that prunes otherwise drops it."""
+    from accelsim.studies import sweep as module
+
+    sweep = make(tmp_path, '"hardware.pe_cols" = [1, 3]\nseed = [1, 2]\n')
+    base, parent = str(sweep.base_dir), os.getppid()
+    point = {(p.params["hardware.pe_cols"], p.params["seed"]): p.scenario for p in sweep.points}
+    first, second, other = [point[1, 1]], [point[3, 1]], [point[1, 2]]
+    module._WORKER_MEMO.clear()
+    run_batch(first, base, parent)
+    pruned = {k: v for k, v in module._WORKER_MEMO.items() if isinstance(k, str)}
+    assert len(pruned) == 1
+    kept = run_batch(second, base, parent)
+    assert all(module._WORKER_MEMO[k] is v for k, v in pruned.items())
+    strip = [{k: v for k, v in r.items() if k != "wall_seconds"} for r in kept]
+    fresh = run_batch(second, base)
+    assert strip == [{k: v for k, v in r.items() if k != "wall_seconds"} for r in fresh]
+    run_batch(other, base, parent)
+    assert not set(pruned) & set(module._WORKER_MEMO)
+    module._WORKER_MEMO.clear()
+
+
 def test_csv_columns_do_not_depend_on_where_a_failed_point_falls(tmp_path):
     from accelsim.studies.sweep import write_csv
 

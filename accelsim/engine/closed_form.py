@@ -161,24 +161,31 @@ def overflows(timeline: LayerTimeline, hw: Hardware) -> str | None:
 
 def output_peak_floor(layer: LayerJobs, bc: Broadcasts, hw: Hardware) -> int:
     """A lower bound on the output peak of the layer's closed-form timeline (whose output
-    buffer is unbounded), from its broadcasts alone: at depth 1 every member of a broadcast
-    starts its job when the broadcast is delivered, and each output tile is held from its
-    first job's start until its write-back, after its last job ends; so the distinct tiles
-    of one broadcast's members whose jobs take a cycle or more are held at once. Above the
-    output buffer, the closed form would find its tiles overflow: the mapper then runs SimPy
-    at once. 0 at other depths."""
+    buffer is unbounded), from its broadcasts alone. At depth 1 every member of a broadcast
+    starts its job when the broadcast is delivered, deliveries come in dispatch order, and
+    each output tile is held from its first job's start until its write-back, after its
+    last job ends. So when broadcast g is delivered, every tile with a job in g or before
+    and a job of a cycle or more in g or after is held (its first job has started, its
+    busy later job has not ended): the most bytes of such tiles over the broadcasts. With
+    channel splits this sees a tile's partial sums held across the broadcasts between its
+    chunks. Above the output buffer, the closed form would find its tiles overflow: the
+    mapper then runs SimPy at once. 0 at other depths."""
     if hw.input_queue_depth != 1 or not bc.n_groups:
         return 0
     gid = np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets))
     busy = np.asarray(layer.cycles, dtype=np.int64)[bc.job] > 0
     tile = layer.column("output_block")[bc.job]
     n_tiles = max(len(layer.output_bytes), 1)
-    pairs = np.unique(gid[busy] * n_tiles + tile[busy])  # (broadcast, tile), each once
-    held = np.zeros(bc.n_groups, dtype=np.int64)
-    np.add.at(
-        held, pairs // n_tiles, np.asarray(layer.output_bytes, dtype=np.int64)[pairs % n_tiles]
-    )
-    return int(held.max(initial=0))
+    first = np.full(n_tiles, bc.n_groups, dtype=np.int64)
+    np.minimum.at(first, tile, gid)  # the broadcast of each tile's first job
+    last = np.full(n_tiles, -1, dtype=np.int64)
+    np.maximum.at(last, tile[busy], gid[busy])  # and of its last job of a cycle or more
+    held = last >= first
+    change = np.zeros(bc.n_groups + 1, dtype=np.int64)
+    size = np.asarray(layer.output_bytes, dtype=np.int64)[held]
+    np.add.at(change, first[held], size)
+    np.add.at(change, last[held] + 1, -size)
+    return int(np.cumsum(change[:-1]).max(initial=0))
 
 
 @frozen

@@ -491,6 +491,9 @@ class _Planned:
     layer: LayerJobs
     plan: Plan
     bc: Broadcasts | None
+    # what is worked out from these alone, for the points of a sweep that keep the plan
+    # (a static plan's fetch order, and its least cycles after each delivery)
+    derived: dict = attrs.field(factory=dict, eq=False, repr=False)
 
 
 def _key(pruned: PrunedLayer, mapping: Mapping, hw: Hardware, policy: Policy, engine: str):
@@ -566,8 +569,11 @@ def _memory_bound(planned: _Planned, hw: Hardware) -> tuple[int, int]:
     layer, bc = planned.layer, planned.bc
     if bc is None:
         return 0, 0
-    delivery = np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets))
-    order = FetchOrder.from_deliveries(delivery, bc.job, layer, planned.plan.queues)
+    order = planned.derived.get("order")
+    if order is None:
+        delivery = np.repeat(np.arange(bc.n_groups), np.diff(bc.offsets))
+        order = FetchOrder.from_deliveries(delivery, bc.job, layer, planned.plan.queues)
+        planned.derived["order"] = order
     b = hardware_bounds(layer, hw, 0, order)
     return b.memory, b.refetch_bytes + b.spill_bytes
 
@@ -609,7 +615,7 @@ def _cycles(
             cutoff_cycles=cutoff,
             # stop as soon as the run is too far behind to end by the cutoff
             remaining_cycles=(
-                after_delivery(layer, planned.bc, hw).tolist()
+                _remaining(planned, hw)
                 if cutoff is not None and planned.bc is not None and engine == "simpy"
                 else None
             ),
@@ -620,6 +626,15 @@ def _cycles(
         return str(exc)
     # a static plan's SimPy run is kept for other weight and input buffers that hold it
     return _Cycles(run.cycles, None if planned.bc is None else _needs(layer, hw, None))
+
+
+def _remaining(planned: _Planned, hw: Hardware) -> list[int]:
+    """The least cycles from each broadcast's delivery to the end (remaining_bound): they
+    read no buffer, so a plan kept for a sweep's next points keeps them too."""
+    assert planned.bc is not None  # a static plan
+    if "remaining" not in planned.derived:
+        planned.derived["remaining"] = after_delivery(planned.layer, planned.bc, hw).tolist()
+    return planned.derived["remaining"]
 
 
 def _simulate(

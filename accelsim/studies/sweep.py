@@ -390,12 +390,24 @@ def _pruning_key(scenario: dict) -> str:
     )
 
 
+# A pool worker's pruned networks and mapper evaluations (run_point's `pruned_memo`), kept
+# from one batch to the next: batches are cut from points ordered by how they prune, so a
+# worker's next batch mostly prunes the same way, and without this each batch pruned the
+# network again and mapped its first point with nothing kept (the 60-point buffer sweep's
+# 8 batches did so 8 times). Only the current batch's prunings are kept.
+_WORKER_MEMO: dict = {}
+
+
 def run_batch(scenarios: list[dict], base_dir: str, parent: int | None = None) -> list[dict]:
     """Several points in one task, so a cluster's per-task overhead is paid once per batch
     and points that prune alike prune once. In a local pool (`parent`: the sweep's pid) a
     worker whose sweep was killed stops after its current point instead of finishing the
-    batch for nobody (the resumed sweep runs those points again)."""
-    memo: dict = {}
+    batch for nobody (the resumed sweep runs those points again), and the worker keeps its
+    pruned networks and the mapper's evaluations for its next batch (_WORKER_MEMO)."""
+    memo: dict = {} if parent is None else _WORKER_MEMO
+    keys = {_pruning_key(s) for s in scenarios}
+    for k in [k for k in memo if (k[1] if isinstance(k, tuple) else k) not in keys]:
+        del memo[k]  # another pruning's: not needed by this batch
     out = []
     for s in scenarios:
         if parent is not None and os.getppid() != parent:

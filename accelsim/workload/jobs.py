@@ -353,31 +353,34 @@ def build_layer_jobs(
     # a two-sided PE also skips zero inputs: a job keeps the share of its nonzero weights
     # whose input is nonzero, from its kernels and its tile's per-channel input density
     n_units = len(unit_fgroup)
-    kept = np.ones((n_units, n_tiles))
-    silent = np.zeros((n_units, n_tiles), dtype=bool)
-    if hw.pe_skips_activations and pruned.activation_density < 1:
+    skips = hw.pe_skips_activations and pruned.activation_density < 1
+    if skips:
         kept, silent = _kept_shares(pruned, lu, pruned.input_activation_density(tile_in))
 
     # jobs, tile-major then unit, as columns
     tile = np.repeat(np.arange(n_tiles, dtype=np.int64), n_units)
     unit = np.tile(np.arange(n_units, dtype=np.int64), n_tiles)
-    share = kept.T.ravel()  # per job, (tile, unit) order
     # tile t's input blocks come t x per_tile after tile 0's
     per_tile = len(channels)
     input_block = tile * per_tile + lu.unit_block[unit]
     output_block = tile * len(fgroups) + unit_fgroup[unit]
-    if silent.any():
-        keep = _heard(silent.T.ravel(), output_block, len(output_bytes))
-        tile, unit, share = tile[keep], unit[keep], share[keep]
-        input_block, output_block = input_block[keep], output_block[keep]
-        output_uses = np.bincount(output_block, minlength=len(output_bytes))
-        # a block no job reads is never loaded: it has no bytes to move
-        weight_bytes = np.where(np.bincount(unit, minlength=n_units) > 0, weight_bytes, 0)
-        read_blocks = np.bincount(input_block, minlength=len(input_bytes)) > 0
-        input_bytes = np.where(read_blocks, input_bytes, 0)
-        input_unique = np.where(read_blocks, input_unique, 0)
-    macs = _scaled(lu.unit_nnz[unit] * tile_out[tile], share)
-    slot_count = _scaled(slots[unit] * tile_out[tile], share)
+    if skips:
+        share = kept.T.ravel()  # per job, (tile, unit) order
+        if silent.any():
+            keep = _heard(silent.T.ravel(), output_block, len(output_bytes))
+            tile, unit, share = tile[keep], unit[keep], share[keep]
+            input_block, output_block = input_block[keep], output_block[keep]
+            output_uses = np.bincount(output_block, minlength=len(output_bytes))
+            # a block no job reads is never loaded: it has no bytes to move
+            weight_bytes = np.where(np.bincount(unit, minlength=n_units) > 0, weight_bytes, 0)
+            read_blocks = np.bincount(input_block, minlength=len(input_bytes)) > 0
+            input_bytes = np.where(read_blocks, input_bytes, 0)
+            input_unique = np.where(read_blocks, input_unique, 0)
+        macs = _scaled(lu.unit_nnz[unit] * tile_out[tile], share)
+        slot_count = _scaled(slots[unit] * tile_out[tile], share)
+    else:  # every job keeps all its MACs: nothing to scale or round
+        macs = np.asarray(lu.unit_nnz, dtype=np.int64)[unit] * tile_out[tile]
+        slot_count = np.asarray(slots, dtype=np.int64)[unit] * tile_out[tile]
     cycles = -(-slot_count // hw.macs_per_cycle) + hw.job_overhead_cycles  # job_cycles
 
     return LayerJobs(
