@@ -49,7 +49,7 @@ from accelsim import jsonio
 from accelsim.baseline_cache import code_digest
 from accelsim.config import ALLOTMENTS
 from accelsim.engine.area import area_mm2
-from accelsim.errors import ConfigError, unknown
+from accelsim.errors import AccelsimError, ConfigError, unknown
 from accelsim.files import folder_name, read_text, recording
 
 _SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
@@ -338,7 +338,6 @@ def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) ->
     carries the error, and it is not tried again on resume. Points of one batch that prune
     the same network the same way share the pruned network through `pruned_memo`."""
     from accelsim.engine.mapper import Evaluations
-    from accelsim.errors import AccelsimError
     from accelsim.pipeline import run_scenario
     from accelsim.scenario import scenario_from_dict
 
@@ -557,15 +556,23 @@ def _run_points(sweep, store, todo, total, jobs, dask, quiet, on_point) -> None:
         _run_dask(batches(todo, jobs), base, dask, jobs, finished)
     elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {
                 pool.submit(run_batch, [p.scenario for p in batch], base, os.getpid()): batch
                 for batch in batches(todo, jobs)
             }
-            for future in as_completed(futures):
-                for point, metrics in zip(futures[future], future.result()):
-                    finished(point, metrics)
+            try:
+                for future in as_completed(futures):
+                    for point, metrics in zip(futures[future], future.result()):
+                        finished(point, metrics)
+            except BrokenProcessPool:
+                raise AccelsimError(
+                    f"a worker process of the sweep died (killed, or out of memory: the "
+                    f"system log says which); the {bar.done} points finished are stored in "
+                    f"{store.path}: the same command runs the rest"
+                ) from None
     else:
         memo: dict = {}
         for point in todo:
