@@ -545,7 +545,7 @@ def _workload(args) -> int:
 
 
 def _sweep(args) -> int:
-    from accelsim.studies.sweep import ResultStore, load_sweep, run_sweep, write_csv
+    from accelsim.studies.sweep import ResultStore, load_sweep, run_sweep, sweep_rows, write_csv
 
     sweep = load_sweep(args.sweep)
     if args.dask and args.dask != "local":
@@ -566,7 +566,7 @@ def _sweep(args) -> int:
             file=sys.stderr,
         )
     ran = run_sweep(sweep, store, jobs=args.jobs, dask=args.dask, quiet=args.quiet)
-    rows = store.rows(p.key for p in sweep.points)
+    rows = sweep_rows(sweep, store)
     store.close()
     write_csv(rows, out / "results.csv")
     files = ["results.sqlite", "results.csv"]
@@ -590,6 +590,13 @@ def _sweep(args) -> int:
         )
     elif valid:
         print("mapping: fixed by the scenario, the same on every point")
+    allotted = [r for r in valid if r.get("allotted_from_point") is not None]
+    if allotted:
+        print(
+            f"{len(allotted)} points run faster with the buffer sizes of a smaller point "
+            f"(allotted_from_point; cycles_full_buffers is their own run): a larger buffer "
+            f"can act as a smaller one, so cycles never grow with a buffer"
+        )
     failed = [r for r in rows if r.get("error")]
     if failed:
         print(

@@ -203,7 +203,23 @@ def _splits(instance, attribute, value):
             ) from None
 
 
+def _allotment(instance, attribute, value):
+    """None (the whole buffer) or whole bytes, 1 to MAX_BYTES."""
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BYTES
+    ):
+        raise ValueError(
+            f"'{attribute.name}' must be a whole number of bytes from 1 to {MAX_BYTES:,} "
+            f"(leave it out for the whole buffer): {value!r}"
+        )
+
+
 MAPPING_MODES = ("fixed", "auto")
+ALLOTMENTS = (  # [mapping] field -> the Hardware capacity it shares out
+    ("weight_buffer_allotment_bytes", "weight_buffer_bytes"),
+    ("input_buffer_allotment_bytes", "input_buffer_bytes"),
+    ("output_buffer_allotment_bytes", "output_buffer_bytes"),
+)
 OBJECTIVES = ("cycles", "energy", "edp")
 DEFAULT_BUDGET = 200  # evaluations per layer (docs/defaults.md)
 
@@ -232,6 +248,19 @@ class Mapping:
     mode: str = field(default="fixed", validator=_one_of(*MAPPING_MODES))
     objective: str = field(default="cycles", validator=_one_of(*OBJECTIVES))
     budget: int = field(default=DEFAULT_BUDGET, validator=_int_in(1, 2**20))
+    # The part of each buffer the layers use (None: all of it). A compiler may leave part of
+    # a buffer unused; a run then times exactly as on buffers of that size, while energy and
+    # area stay those of the hardware's buffers. A sweep runs a point this way with a smaller
+    # point's sizes where those run faster (accelsim.studies.sweep).
+    weight_buffer_allotment_bytes: int | None = field(default=None, validator=_allotment)
+    input_buffer_allotment_bytes: int | None = field(default=None, validator=_allotment)
+    output_buffer_allotment_bytes: int | None = field(default=None, validator=_allotment)
+
+    def allotted(self, hw: Hardware) -> Hardware:
+        """`hw` as the layers' timing sees it: each buffer the size of its allotment."""
+        sizes = {cap: getattr(self, field) for field, cap in ALLOTMENTS}
+        sizes = {cap: size for cap, size in sizes.items() if size is not None}
+        return attrs.evolve(hw, **sizes) if sizes else hw
 
     def of(self, layer: str) -> Mapping:
         """The mapping of one layer: this one, for every layer (see LayerMappings)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
@@ -11,6 +12,7 @@ from attrs import frozen
 
 from accelsim import jsonio
 from accelsim.baseline_cache import BaselineCache, jobs_key
+from accelsim.config import ALLOTMENTS, Hardware
 from accelsim.engine.assemble import SimResult, check_fits, simulate
 from accelsim.engine.mapper import Evaluations, fixed_entries, map_network
 from accelsim.engine.systolic import references
@@ -67,7 +69,8 @@ def run_scenario(
     )
     if pruned is None:
         pruned = scenario.pruned(seed)
-    hw = scenario.hardware
+    built = scenario.hardware  # what energy and area are of
+    hw = scenario.mapping.allotted(built)  # what the layers' timing sees
     engine = engine or scenario.engine
 
     def step(phase):
@@ -76,23 +79,24 @@ def run_scenario(
     plan = None
     mapping = scenario.mapping
     ranking = mapping_policy(policy_obj)
-    if scenario.mapping.mode == "auto":
-        plan = map_network(
-            pruned,
-            scenario.mapping,
-            hw,
-            ranking,
-            engine,
-            scenario.energy,
-            mapper_cache,
-            step(f"mapper ({policy_obj.name})"),
-        )
-        mapping = plan.mappings
-    jobs = build_jobs(pruned, mapping, hw)
+    with _allotments_named(scenario):
+        if scenario.mapping.mode == "auto":
+            plan = map_network(
+                pruned,
+                scenario.mapping,
+                hw,
+                ranking,
+                engine,
+                scenario.energy,
+                mapper_cache,
+                step(f"mapper ({policy_obj.name})"),
+            )
+            mapping = plan.mappings
+        jobs = build_jobs(pruned, mapping, hw)
+        for layer in jobs:  # the policy's own jobs are checked first
+            check_fits(layer, hw, None)
 
     want = scenario.baselines if baselines is None else baselines
-    for layer in jobs:  # the policy's own jobs are checked first
-        check_fits(layer, hw, None)
     dense_jobs: list[LayerJobs] = []
     if want:
         dense_mapping = scenario.mapping
@@ -101,7 +105,7 @@ def run_scenario(
                 dense_mapping = map_network(
                     pruned.dense(),
                     scenario.mapping,
-                    hw,
+                    built,
                     RoundRobin(),
                     engine,
                     scenario.energy,
@@ -113,12 +117,13 @@ def run_scenario(
                     f"dense design) cannot run on this hardware: {exc}; skip it with "
                     f"--no-baselines or baselines = false"
                 ) from None
-        dense_jobs = build_jobs(pruned.dense(), dense_mapping, hw)
+        dense_jobs = build_jobs(pruned.dense(), dense_mapping, built)
     if want and (
-        cache is None or cache.get(jobs_key("dense", dense_jobs, hw), dense_jobs, hw.n_pes) is None
+        cache is None
+        or cache.get(jobs_key("dense", dense_jobs, built), dense_jobs, built.n_pes) is None
     ):
-        _check_dense_jobs(dense_jobs, hw, engine)  # before simulating
-    result = simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine)
+        _check_dense_jobs(dense_jobs, built, engine)  # before simulating
+    result = _built(simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine), built)
     dense = rr = dense_cycles = rr_cycles = None
     notes = [plan.note()] if plan is not None else []
     if plan is not None and ranking is not policy_obj:
@@ -132,8 +137,8 @@ def run_scenario(
             cache,
             "dense",
             dense_jobs,
-            hw,
-            lambda: simulate(dense_jobs, hw, RoundRobin(), step("dense design"), engine=engine),
+            built,
+            lambda: simulate(dense_jobs, built, RoundRobin(), step("dense design"), engine=engine),
         )
         if policy_obj.name == RoundRobin.name:
             rr, rr_cycles = result, tuple(l.cycles for l in result.layers)
@@ -143,7 +148,9 @@ def run_scenario(
                 "round-robin",
                 jobs,
                 hw,
-                lambda: simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine),
+                lambda: _built(
+                    simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine), built
+                ),
             )
     splits_wanted = _split_notes(jobs, hw.n_pes)
     notes.extend(splits_wanted)
@@ -178,7 +185,7 @@ def run_scenario(
         else fixed_entries(pruned, scenario.mapping),
         reference=references(
             scenario.reference,
-            hw,
+            built,
             scenario.energy,
             scenario.area,
             [layer.layer for layer in jobs],
@@ -187,6 +194,31 @@ def run_scenario(
         else None,
     )
     return Outcome(scenario, pruned, jobs, result, report, dense, rr, dense_cycles, rr_cycles)
+
+
+@contextmanager
+def _allotments_named(scenario: Scenario):
+    """A layer that does not fit its buffers' allotments says they are allotments: the
+    hardware's buffers are larger."""
+    given = [
+        f"{name} = {value}"
+        for name, _ in ALLOTMENTS
+        if (value := getattr(scenario.mapping, name)) is not None
+    ]
+    try:
+        yield
+    except ConfigError as exc:
+        if not given:
+            raise
+        raise ConfigError(
+            f"{exc} (the buffers' sizes here are {scenario.source}'s [mapping] "
+            f"{', '.join(given)}, allotments of larger buffers)"
+        ) from None
+
+
+def _built(result: SimResult, built: Hardware) -> SimResult:
+    """A run timed with allotted buffers, reported on the hardware built (energy, area)."""
+    return result if result.hw == built else attrs.evolve(result, hw=built)
 
 
 def run_inputs(

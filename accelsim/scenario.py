@@ -16,7 +16,9 @@ the policy and the seed. Every malformed value is reported with the file, field 
                 | measured = "ddddocr_ocr.layer80" (a shipped measured-mask file, or a path)
     [mapping]   tile_h, tile_w, filters_per_job, channel_splits (mode = "fixed"), or
                 mode = "auto" with objective = "cycles" | "energy" | "edp", budget = 200
-                (the default when none of the four numbers is given: accelsim.engine.mapper)
+                (the default when none of the four numbers is given: accelsim.engine.mapper);
+                either way, weight_ / input_ / output_buffer_allotment_bytes: the part
+                of a buffer the layers use (all of it when left out)
     [hardware]  see accelsim.config.Hardware
     [energy]    see accelsim.config.EnergyTable
     [area]      see accelsim.config.AreaTable
@@ -34,7 +36,7 @@ from pathlib import Path
 import attrs
 from attrs import frozen
 
-from accelsim.config import AreaTable, EnergyTable, Hardware, Mapping
+from accelsim.config import ALLOTMENTS, AreaTable, EnergyTable, Hardware, Mapping
 from accelsim.engine.assemble import ENGINES
 from accelsim.engine.systolic import Reference
 from accelsim.errors import ConfigError, did_you_mean, unknown
@@ -364,6 +366,7 @@ def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario
     energy = _build(EnergyTable, _table(data, "energy", src), "energy", src)
     area = _build(AreaTable, _table(data, "area", src), "area", src)
     reference = _reference(_table(data, "reference", src), hardware, src)
+    _check_allotments(mapping, hardware, src)
     _check_effect(workload, _table(data, "hardware", src), hardware, src)
     if pruning.measured is not None:
         check_measured(pruning.measured, network, f"{src}: [pruning] measured")
@@ -401,6 +404,27 @@ def _reference(table: dict, hw: Hardware, src: str) -> Reference:
             f"cols, or leave both out for the most square shape"
         )
     return reference
+
+
+def _check_allotments(mapping: Mapping, hw: Hardware, src: str) -> None:
+    """An allotment is part of a buffer: never more than the buffer, and only under the
+    cycles objective (the mapper's energy scores would read the allotted sizes' SRAM energy,
+    not the hardware's)."""
+    for field, capacity in ALLOTMENTS:
+        value = getattr(mapping, field)
+        if value is None:
+            continue
+        if value > getattr(hw, capacity):
+            raise ConfigError(
+                f"{src}: [mapping] {field} = {value}: more than the hardware's "
+                f"{capacity} ({getattr(hw, capacity):g}); an allotment is the part of the "
+                f"buffer the layers use: at most the buffer, or leave it out for all of it"
+            )
+        if mapping.objective != "cycles":
+            raise ConfigError(
+                f"{src}: [mapping] {field} = {value} with objective = "
+                f"{mapping.objective!r}: allotments are for the cycles objective only"
+            )
 
 
 _TILING = ("tile_h", "tile_w", "filters_per_job", "channel_splits")

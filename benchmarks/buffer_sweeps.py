@@ -3,8 +3,10 @@ many points run, and whether cycles ever grow when one buffer grows (issue 26).
 
 For each sweep file it runs the file as written (each point at its own best mapping per
 layer) and the same grid with the base scenario's fixed [mapping], and prints points run,
-points that cannot run, neighbour pairs along each buffer axis, the pairs whose cycles grow,
-and the wall and CPU time of each.
+points that cannot run, neighbour pairs along each buffer axis, the pairs whose cycles grow
+in each point's own run ("own") and in the sweep's rows, where a point runs as a smaller
+point that is faster ("rows"; the points that do: "allotted"), and the wall and CPU time
+of each.
 
     python benchmarks/buffer_sweeps.py [SWEEP.toml ...] [-j 2]
     (default: scenarios/sweeps/buffers.toml)
@@ -40,14 +42,15 @@ def run_sweep(path: Path, out: Path, jobs: int) -> tuple[list[dict], float, floa
         return list(csv.DictReader(f)), wall, cpu
 
 
-def increases(rows: list[dict]) -> tuple[int, list[str]]:
+def increases(rows: list[dict], column: str = "cycles") -> tuple[int, list[str]]:
     """Neighbour pairs along each buffer axis (every other field equal), and those whose
-    cycles grow with the larger buffer."""
+    `column` (cycles; cycles_full_buffers: each point's own run, without the allotment of a
+    smaller point) grows with the larger buffer."""
     axes = [k for k in rows[0] if k.startswith("hardware.") and k.endswith("_buffer_bytes")]
-    skip = {"key", "point", "cycles", *axes}
+    skip = {"key", "point", column, *axes}
     fixed = [k for k in rows[0] if k in ("workload", "pruning", "policy", "mapping")]
     fixed = [k for k in fixed if k not in skip]
-    cycles = {tuple(r[k] for k in fixed + axes): int(r["cycles"]) for r in rows if r.get("cycles")}
+    cycles = {tuple(r[k] for k in fixed + axes): int(r[column]) for r in rows if r.get(column)}
     pairs, grew = 0, []
     for key, c in cycles.items():
         for i, axis in enumerate(axes):
@@ -83,7 +86,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     print(
         f"{'sweep':<28}{'mapping':<9}{'points':>7}{'cannot run':>11}{'pairs':>7}"
-        f"{'slower':>8}{'wall s':>8}{'CPU s':>8}"
+        f"{'slower own':>11}{'allotted':>9}{'slower rows':>12}{'wall s':>8}{'CPU s':>8}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -91,13 +94,18 @@ def main(argv=None) -> int:
             for variant, file in (("auto", path), ("fixed", fixed_variant(path, tmp))):
                 rows, wall, cpu = run_sweep(file, tmp / f"{path.stem}_{variant}", args.jobs)
                 failed = sum(1 for r in rows if not r.get("cycles"))
-                pairs, grew = increases([r for r in rows if r.get("cycles")] or rows)
+                ran = [r for r in rows if r.get("cycles")] or rows
+                pairs, grew = increases(ran)
+                _, grew_own = increases(ran, "cycles_full_buffers")
+                allotted = sum(1 for r in rows if r.get("allotted_from_point"))
                 print(
                     f"{path.stem:<28}{variant:<9}{len(rows):>7}{failed:>11}{pairs:>7}"
-                    f"{len(grew):>8}{wall:>8.0f}{cpu:>8.0f}"
+                    f"{len(grew_own):>11}{allotted:>9}{len(grew):>12}{wall:>8.0f}{cpu:>8.0f}"
                 )
+                for line in grew_own[:5]:
+                    print(f"    own run slower with more buffer: {line}")
                 for line in grew[:5]:
-                    print(f"    slower with more buffer: {line}")
+                    print(f"    row slower with more buffer: {line}")
     return 0
 
 

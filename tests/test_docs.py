@@ -36,7 +36,9 @@ def section(path: Path, marker: str) -> list[list[str]]:
 
 
 def literal(cell: str):
-    """A cell written as `TOML value`, as Python."""
+    """A cell written as `TOML value`, as Python; "none: ..." is None (a field left out)."""
+    if cell.startswith("none:"):
+        return None
     m = re.fullmatch(r"`([^`]*)`", cell)
     assert m, f"expected a `value` cell, got {cell!r}"
     return tomllib.loads(f"v = {m[1]}")["v"]

@@ -48,8 +48,9 @@ from attrs import frozen
 
 from accelsim import jsonio
 from accelsim.baseline_cache import code_digest
+from accelsim.config import ALLOTMENTS
 from accelsim.engine.area import area_mm2
-from accelsim.errors import ConfigError, unknown
+from accelsim.errors import AccelsimError, ConfigError, unknown
 from accelsim.files import folder_name, read_text, recording
 
 _SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
@@ -343,7 +344,6 @@ def run_point(scenario: dict, base_dir: str, pruned_memo: dict | None = None) ->
     carries the error, and it is not tried again on resume. Points of one batch that prune
     the same network the same way share the pruned network through `pruned_memo`."""
     from accelsim.engine.mapper import Evaluations
-    from accelsim.errors import AccelsimError
     from accelsim.pipeline import run_scenario
     from accelsim.scenario import scenario_from_dict
 
@@ -541,10 +541,26 @@ def run_sweep(
     quiet: bool = False,
     on_point: Callable[[Point], None] | None = None,
 ) -> int:
-    """Run the points not in the store yet; returns how many were run now."""
+    """Run the points not in the store yet, then each point again with the allotment of
+    the smaller point that ran fastest, where that is faster (`allotments`); returns how
+    many points were run now (allotment runs not counted)."""
     done = store.keys()
     todo = [p for p in sweep.points if p.key not in done]
-    bar = ProgressBar(len(sweep.points), len(sweep.points) - len(todo), quiet)
+    _run_points(sweep, store, todo, len(sweep.points), jobs, dask, quiet, on_point)
+    plan = allotments(sweep, store.rows(p.key for p in sweep.points))
+    done = store.keys()
+    again = [d for _, d in plan.values() if d.key not in done]
+    if again and not quiet:
+        sys.stderr.write(
+            f"{len(again)} points again with the buffer sizes of a smaller point that ran "
+            f"faster ([mapping] *_allotment_bytes)\n"
+        )
+    _run_points(sweep, store, again, len(again), jobs, dask, quiet, None)
+    return len(todo)
+
+
+def _run_points(sweep, store, todo, total, jobs, dask, quiet, on_point) -> None:
+    bar = ProgressBar(total, total - len(todo), quiet)
     base = str(sweep.base_dir)
 
     def finished(point, metrics):
@@ -554,11 +570,12 @@ def run_sweep(
             on_point(point)
 
     if not todo:
-        return 0
+        return
     if dask is not None:
         _run_dask(batches(todo, jobs), base, dask, jobs, finished)
     elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         todo_batches = batches(todo, jobs)
         # no idle workers: each one is a process with its own copy of the libraries
@@ -567,14 +584,98 @@ def run_sweep(
                 pool.submit(run_batch, [p.scenario for p in batch], base, os.getpid()): batch
                 for batch in todo_batches
             }
-            for future in as_completed(futures):
-                for point, metrics in zip(futures[future], future.result()):
-                    finished(point, metrics)
+            try:
+                for future in as_completed(futures):
+                    for point, metrics in zip(futures[future], future.result()):
+                        finished(point, metrics)
+            except BrokenProcessPool:
+                raise AccelsimError(
+                    f"a worker process of the sweep died (killed, or out of memory: the "
+                    f"system log says which); the {bar.done} points finished are stored in "
+                    f"{store.path}: the same command runs the rest"
+                ) from None
     else:
         memo: dict = {}
         for point in todo:
             finished(point, run_point(point.scenario, base, memo))
-    return len(todo)
+
+
+BUFFER_AXES = tuple(f"hardware.{capacity}" for _, capacity in ALLOTMENTS)
+
+
+def allotments(sweep: Sweep, rows: list[dict]) -> dict[int, tuple[int, Point]]:
+    """For each point, the point it runs again as: itself with the buffer sizes of the
+    smaller point that ran fastest, where that one ran faster than it.
+
+    A larger buffer can act as a smaller one (the layers use part of it: [mapping]
+    *_allotment_bytes), so a sweep that compares hardware gives each point the best of its
+    own run and of every point whose values are its own but for buffers no larger; cycles
+    then never grow with any buffer, and a point that cannot run (a deadlock) runs as the
+    best smaller point that can. Only under the cycles objective, and where the base
+    scenario sets no allotment of its own. Returns {point index: (smaller point's index,
+    the point to run)}."""
+    axes = [a for a in sweep.axes if a in BUFFER_AXES]
+    ran = {r["point"]: r["cycles"] for r in rows if not r.get("error")}
+    stored = {r["point"] for r in rows}
+    if not axes or not ran:
+        return {}
+    groups: dict[str, list[Point]] = {}
+    for point in sweep.points:
+        table = point.scenario.get("mapping", {})
+        if (
+            point.index not in stored
+            or table.get("objective", "cycles") != "cycles"
+            or any(name in table for name, _ in ALLOTMENTS)
+        ):
+            continue
+        rest = {a: v for a, v in point.params.items() if a not in axes}
+        groups.setdefault(jsonio.dumps(rest), []).append(point)
+    plan = {}
+    for members in groups.values():
+        sizes = np.array([[float(p.params[a]) for a in axes] for p in members])
+        cycles = np.array([ran.get(p.index, math.inf) for p in members], dtype=float)
+        for i, point in enumerate(members):
+            smaller = np.flatnonzero((sizes <= sizes[i]).all(axis=1) & (cycles < cycles[i]))
+            if not len(smaller):
+                continue
+            best = smaller[cycles[smaller] == cycles[smaller].min()]
+            chosen = members[min(best, key=lambda j: members[j].index)]
+            plan[point.index] = (chosen.index, _allotted(point, chosen, axes))
+    return plan
+
+
+def _allotted(point: Point, smaller: Point, axes: list[str]) -> Point:
+    """`point` with [mapping] allotments of `smaller`'s buffer sizes; its key is the point's
+    (which covers its files and accelsim's code) with the allotments."""
+    scenario = copy.deepcopy(point.scenario)
+    table = scenario.setdefault("mapping", {})
+    given = {}
+    for axis in axes:
+        if float(smaller.params[axis]) < float(point.params[axis]):
+            field = next(f for f, cap in ALLOTMENTS if axis == f"hardware.{cap}")
+            table[field] = given[field] = int(smaller.params[axis])
+    key = hashlib.sha256(f"{point.key}{jsonio.dumps(given)}".encode()).hexdigest()[:32]
+    return Point(point.index, point.params, scenario, key)
+
+
+def sweep_rows(sweep: Sweep, store: ResultStore) -> list[dict]:
+    """One row per point run, each point at the best of its own run and its allotment run
+    (`allotments`): `cycles_full_buffers` is its own run's, `allotted_from_point` the
+    smaller point whose buffer sizes it then used (empty when none)."""
+    rows = store.rows(p.key for p in sweep.points)
+    plan = allotments(sweep, rows)
+    again = {r["key"]: r for r in store.rows(d.key for _, d in plan.values())}
+    out = []
+    for row in rows:
+        merged = {**row, "cycles_full_buffers": row.get("cycles"), "allotted_from_point": None}
+        smaller, derived = plan.get(row["point"], (None, None))
+        ran = again.get(derived.key) if derived is not None else None
+        if ran is not None and not ran.get("error") and ran["cycles"] < row.get("cycles", math.inf):
+            merged = {k: v for k, v in merged.items() if k != "error"}
+            merged.update({k: v for k, v in ran.items() if k not in ("key", "point")})
+            merged["allotted_from_point"] = smaller
+        out.append(merged)
+    return out
 
 
 def _run_dask(todo_batches, base, address, jobs, finished) -> None:
