@@ -593,7 +593,8 @@ def _sweep(args) -> int:
     allotted = [r for r in valid if r.get("allotted_from_point") is not None]
     if allotted:
         print(
-            f"{len(allotted)} points run faster with the buffer sizes of a smaller point "
+            f"{len(allotted)} point{'s run' if len(allotted) > 1 else ' runs'} faster with "
+            f"the buffer sizes of a smaller point "
             f"(allotted_from_point; cycles_full_buffers is their own run): a larger buffer "
             f"can act as a smaller one, so cycles never grow with a buffer"
         )
