@@ -186,6 +186,34 @@ def test_hardware_aware_plans_the_same_with_and_without_cutoffs(depth):
     assert ruled_out
 
 
+@pytest.mark.parametrize("depth", [1, 2])
+def test_the_evaluator_counts_what_scored_each_plan(depth):
+    """Weights that stream through a small buffer: a plan the closed form scores (depth 1)
+    counts once in closed_form_runs, one SimPy runs (depth 2: the closed form is not exact
+    there) once in simpy_runs; a plan scored before counts in neither
+    (benchmarks/hardware_aware_search.py reads the counts)."""
+    layer = pruned(conv("a", in_c=16, hw=8, out_c=24, k=3), 0.5, cv=0.8)
+    hw = Hardware(
+        pe_rows=2,
+        pe_cols=2,
+        job_overhead_cycles=4,  # the streamed closed form needs every job to take a cycle
+        weight_buffer_bytes=1024,
+        output_buffer_bytes=2**20,
+        input_queue_depth=depth,
+    )
+    layer = jobs_for([layer], Mapping(4, 4), hw)[0]
+    assert not closed_form.blocks_fit(layer, hw)
+    problem = layer_problem(layer, hw)
+    evaluate = PlanEvaluator(layer, hw)
+    plan = load_policy("lpt").plan(problem)
+    cycles = evaluate(plan)
+    counts = (evaluate.closed_form_runs, evaluate.simpy_runs)
+    assert counts == ((1, 0) if depth == 1 else (0, 1))
+    assert evaluate(plan) == cycles
+    assert (evaluate.closed_form_runs, evaluate.simpy_runs) == counts
+    assert cycles == simulate([layer], hw, FixedPlan(plan), engine="simpy").makespan
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layers=conv_layers(max_layers=1), mapping=mappings, seed=st.integers(0, 99))
 def test_the_memo_gives_the_broadcasts_of_every_plan(layers, mapping, seed):
