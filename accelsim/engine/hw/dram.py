@@ -79,7 +79,7 @@ class DramPort:
         now = env._now
         t = start = max(now + self._latency, self._free_at)
         log, queued = self._log, self._queued
-        arrival = _Arrival(env, now + self._latency, start, log.next_row())
+        arrival = _Arrival(env, log, now + self._latency, start, log.next_row())
         if nbytes:
             end = t + transfer_cycles(nbytes, self._rate)
             log.record(t, end, nbytes, operand, cause, self.layer)
@@ -194,7 +194,11 @@ class DramPort:
             self._urgent.append((start, end))
         t = end
         for i in range(moved, len(queued)):
-            t = queued[i].move(max(queued[i].eligible, t), self._log)
+            load = queued[i]
+            begin = max(load.eligible, t)
+            if begin == load.start:  # and so every load after it
+                break
+            t = load.move(begin)
         self._free_at = max(self._free_at, t)
         self._rebuild_busy(now)
         return start, end
@@ -261,39 +265,52 @@ class DramPort:
 
 class _Arrival(Event):
     """A load's end: an event that is triggered from its issue (as a Timeout is) and
-    processed when `fire` runs at `due`. A drain that moves the load sets a later `due` and
-    puts `fire` on the queue again; the earlier entry then does nothing."""
+    processed when `fire` runs at `due`. A drain that moves the load sets a later `due`
+    and takes the event id a Timeout created then would take; the queue entry already
+    there, when it comes up early, puts `fire` back on the queue at `due` under that id,
+    so the order of processing is the one of an entry made at the move. Its log rows are
+    retimed once, when it ends: a drain may move every queued load, and each of them many
+    times."""
 
-    __slots__ = ("clock", "eligible", "start", "due", "row", "parts")
+    __slots__ = ("clock", "log", "eligible", "start", "due", "row", "parts", "eid", "logged_at")
 
-    def __init__(self, env: Clock, eligible: int, start: int, row: int):
+    def __init__(self, env: Clock, log: TransferLog, eligible: int, start: int, row: int):
         self.env = self.clock = env
+        self.log = log
         self.callbacks: list = []
         self._ok = True
         self._value = None
         self.eligible, self.start, self.due = eligible, start, start
         self.row = row  # its first part's row in the transfer log
         self.parts: list[int] = []  # cycles of each logged part
+        self.eid = 0  # the id of its latest move (0: never moved)
+        self.logged_at = start  # the start its log rows hold
 
     def fire(self) -> None:
-        """Process the event (Clock.step's work), unless it has been moved since."""
-        if self.clock._now != self.due:
+        """Process the event (Clock.step's work), or, moved since its entry was made, put
+        itself back on the queue at its end."""
+        clock = self.clock
+        if clock._now != self.due:
+            heappush(clock._queue, (self.due, NORMAL, self.eid, self.fire))
             return
+        if self.logged_at != self.start:
+            t, log = self.start, self.log
+            for i, cycles in enumerate(self.parts):
+                log.retime(self.row + i, t, t + cycles)
+                t += cycles
+            self.logged_at = self.start
         callbacks, self.callbacks = self.callbacks, None  # type: ignore[assignment]
         for callback in callbacks:
             callback(self)
 
-    def move(self, start: int, log: TransferLog) -> int:
+    def move(self, start: int) -> int:
         """Start at `start` instead (never earlier); returns the new end."""
         if start == self.start:
             return self.due
-        self.start = t = start
-        for i, cycles in enumerate(self.parts):
-            log.retime(self.row + i, t, t + cycles)
-            t += cycles
-        self.due = t
-        self.clock.call_in(t - self.clock._now, self.fire)
-        return t
+        self.due += start - self.start
+        self.start = start
+        self.eid = next(self.clock._eid)
+        return self.due
 
 
 class _WriteBack:
