@@ -5,6 +5,7 @@ on a layer close to its memory bound memory is the largest part."""
 
 import math
 
+import attrs
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from simkit import conv, conv_layers, fitted, jobs_for, pruned
 from accelsim.config import Hardware, Mapping
 from accelsim.engine.assemble import layer_problem, simulate
 from accelsim.engine.broadcasts import broadcasts
-from accelsim.engine.closed_form import ideal_memory_end
+from accelsim.engine.closed_form import end_and_output_peak, ideal_memory_end
 from accelsim.engine.gap import BINDING_PART, PARTS, layer_gap, result_gap
 from accelsim.engine.hardware_bounds import hardware_bounds
 from accelsim.policies import load_policy, plan_layer
@@ -164,3 +165,24 @@ def test_the_ideal_memory_dispatch_never_exceeds_a_simulated_static_plan(
     for layer, run in zip(jobs, result.layers):
         bc = broadcasts(plan_layer(chosen, layer_problem(layer, hw)).queues, layer)
         assert ideal_memory_end(layer, bc, hw) <= run.cycles
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layers=conv_layers(), mapping=mappings, hw=hardware, policy=STATIC_POLICIES)
+def test_the_closed_form_with_room_for_every_output_never_exceeds_a_simulated_static_plan(
+    layers, mapping, hw, policy
+):
+    """The mapper drops a candidate whose streamed closed form passes the best cycles so far
+    before it has found whether its outputs overflow: so the closed form's timeline, whose
+    output buffer never fills, must never end after the SimPy run on the real output
+    buffer (whose waits for output space, spills and write drains only delay)."""
+    jobs = jobs_for(layers, mapping, hw)
+    hw = fitted(hw, jobs, slack=1)
+    unbounded = attrs.evolve(hw, output_buffer_bytes=math.inf)
+    chosen = load_policy(policy)
+    result = simulate(jobs, hw, chosen, engine="simpy")
+    for layer, run in zip(jobs, result.layers):
+        bc = broadcasts(plan_layer(chosen, layer_problem(layer, hw)).queues, layer)
+        got = end_and_output_peak(layer, bc, unbounded)
+        if got is not None:
+            assert got[0] <= run.cycles
