@@ -1,4 +1,4 @@
-"""Command line: accelsim run | compare | schedule | workload | sweep | size | policies.
+"""Command line: accelsim run | compare | schedule | workload | sweep | size | import | policies.
 
 Bad input is one line on stderr naming the file or flag, the field and the value, and exit
 status 2, before anything is simulated: AccelsimError carries that line; a bad flag is caught

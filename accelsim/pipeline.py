@@ -198,11 +198,11 @@ def run_scenario(
 
 @contextmanager
 def _allotments_named(scenario: Scenario):
-    """A layer that does not fit its buffers' allotments says they are allotments: the
-    hardware's buffers are larger."""
+    """A layer that does not fit its buffers' allotments says so, and that the fix is a
+    larger allotment (up to the buffer built), not a larger buffer."""
     given = [
-        f"{name} = {value}"
-        for name, _ in ALLOTMENTS
+        (name, capacity, value)
+        for name, capacity in ALLOTMENTS
         if (value := getattr(scenario.mapping, name)) is not None
     ]
     try:
@@ -210,10 +210,14 @@ def _allotments_named(scenario: Scenario):
     except ConfigError as exc:
         if not given:
             raise
-        raise ConfigError(
-            f"{exc} (the buffers' sizes here are {scenario.source}'s [mapping] "
-            f"{', '.join(given)}, allotments of larger buffers)"
-        ) from None
+        message = str(exc)
+        for name, capacity, value in given:
+            built = getattr(scenario.hardware, capacity)
+            message = message.replace(
+                f"hardware.{capacity}",
+                f"[mapping] {name} (now {value}; the buffer built holds {built:g} B)",
+            )
+        raise ConfigError(f"{scenario.source}: {message}") from None
 
 
 def _built(result: SimResult, built: Hardware) -> SimResult:

@@ -256,6 +256,11 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def scenario_from_dict(data: dict, src: str, base: Path = Path(".")) -> Scenario:
+    if "grid" in data and "base" in data:
+        raise ConfigError(
+            f"{src}: a sweep file (it has base and [grid]), not a scenario: run it with "
+            f"accelsim sweep {src}"
+        )
     for key in data:
         if key not in _TOP:
             raise unknown(f"{src}:", key, _TOP)

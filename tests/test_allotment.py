@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from accelsim.errors import ConfigError
+from accelsim.outputs.figures import heatmap_figure
 from accelsim.pipeline import run_scenario
 from accelsim.scenario import load_scenario
 from accelsim.studies.sweep import ResultStore, load_sweep, run_sweep, sweep_rows
@@ -90,8 +91,14 @@ def test_bad_allotments_name_file_field_and_value(tmp_path, line, message):
 
 def test_a_layer_too_large_for_its_allotment_names_the_allotment(tmp_path):
     sc = lenet(tmp_path, "[mapping]\ntile_h = 0\ninput_buffer_allotment_bytes = 64\n")
-    with pytest.raises(ConfigError, match=r"\[mapping\] input_buffer_allotment_bytes = 64"):
+    with pytest.raises(ConfigError) as err:
         run_scenario(sc)
+    message = str(err.value)
+    assert message.startswith(str(tmp_path / "s.toml"))
+    assert "raise [mapping] input_buffer_allotment_bytes (now 64; the buffer built holds " in (
+        message
+    )
+    assert "hardware.input_buffer_bytes" not in message
 
 
 # layer3.1.conv2 with 4-filter jobs in 4 splits and a 32 KiB input buffer: 128 KiB of weight
@@ -133,6 +140,13 @@ def test_a_point_runs_as_the_smaller_point_where_that_is_faster_and_resumes(tmp_
     assert own[1]["cycles"] > own[0]["cycles"]  # the loader's anomaly is still there
     rows = sweep_rows(sweep, store)
     assert [r["allotted_from_point"] for r in rows] == [None, 0]
+    assert [r["allotment"] for r in rows] == ["", "weight_buffer_allotment_bytes = 65536"]
+    figure = heatmap_figure(
+        [{**r, "y": 1} for r in rows], "hardware.weight_buffer_bytes", "y", "cycles"
+    )
+    labels = [t.get_text() for t in figure.axes[0].texts]
+    assert labels[1].endswith("*") and not labels[0].endswith("*")
+    assert any("smaller point" in t.get_text() for t in figure.texts)
     assert rows[1]["cycles"] == own[0]["cycles"]
     assert rows[1]["cycles_full_buffers"] == own[1]["cycles"]
     assert rows[1]["energy_uj"] > own[0]["energy_uj"]  # the larger SRAM's energy per byte
@@ -165,3 +179,9 @@ def test_sweep_cycles_never_grow_with_any_buffer(tmp_path):
         for q in sweep.points:
             if all(q.params[a] <= p.params[a] for a in sweep.axes):
                 assert rows[p.index]["cycles"] <= rows[q.index]["cycles"], (p.params, q.params)
+
+
+def test_a_sweep_file_run_as_a_scenario_says_to_sweep_it(tmp_path):
+    sweep_of(tmp_path, LENET, '"hardware.pe_cols" = [1, 2]')
+    with pytest.raises(ConfigError, match="a sweep file .*: run it with accelsim sweep"):
+        load_scenario(tmp_path / "w.toml")

@@ -128,12 +128,15 @@ def heatmap_figure(
     xs = sorted({r[x] for r in rows}, key=_order)
     ys = sorted({r[y] for r in rows}, key=_order)
     grid = np.full((len(ys), len(xs)), np.nan)
+    allotted = np.zeros(grid.shape, dtype=bool)  # the cell's value is an allotment run's
     for r in rows:
         if r.get(metric) is None:
             continue
         i, j = ys.index(r[y]), xs.index(r[x])
         v = r[metric]
-        grid[i, j] = v if np.isnan(grid[i, j]) else best(grid[i, j], v)
+        if np.isnan(grid[i, j]) or best(grid[i, j], v) != grid[i, j]:
+            grid[i, j] = v
+            allotted[i, j] = r.get("allotted_from_point") not in (None, "")
     fig = Figure(figsize=_figsize(max(5.0, 1.1 * len(xs) + 2.5), max(3.5, 0.6 * len(ys) + 2)))
     ax = fig.subplots()
     ax.imshow(
@@ -174,7 +177,7 @@ def heatmap_figure(
                 ax.text(
                     j,
                     i,
-                    cells._label(v, precision),
+                    cells._label(v, precision) + ("*" if allotted[i, j] else ""),
                     ha="center",
                     va="center",
                     fontsize=7,
@@ -193,7 +196,21 @@ def heatmap_figure(
         elif over:
             title += f": {lowest} over {', '.join(_short(a) for a in over)}"
     ax.set_title(_wrap(title, int(fig.get_figwidth() * 12)), fontsize=10)
-    fig.tight_layout()
+    if allotted.any():
+        fig.text(
+            0.01,
+            0.01,
+            _wrap(
+                "* runs with the buffer sizes of a smaller point that was faster "
+                "(allotted_from_point in results.csv)",
+                int(width * 14),
+            ),
+            fontsize=7,
+            va="bottom",
+        )
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 

@@ -50,7 +50,7 @@ from accelsim import jsonio
 from accelsim.baseline_cache import code_digest
 from accelsim.config import ALLOTMENTS
 from accelsim.engine.area import area_mm2
-from accelsim.errors import AccelsimError, ConfigError, unknown
+from accelsim.errors import AccelsimError, ConfigError, did_you_mean, unknown
 from accelsim.files import folder_name, read_text, recording
 
 _SWEEP_KEYS = {"name", "base", "sample", "seed", "grid", "plot"}
@@ -251,7 +251,16 @@ def load_sweep(path: str | Path) -> Sweep:
             or set(plot) != {"x", "y"}
             or not {plot["x"], plot["y"]} <= set(axes)
         ):
-            raise ConfigError(f"{src}: [plot] = {plot!r}: needs x and y, two axes of [grid]")
+            wrong = (
+                [v for k, v in plot.items() if k in ("x", "y") and v not in axes]
+                if isinstance(plot, dict)
+                else []
+            )
+            hint = did_you_mean(str(wrong[0]), axes).rstrip() if wrong else ""
+            hint = (
+                f": {wrong[0]!r} is not one ({hint or 'axes: ' + ', '.join(axes)})" if wrong else ""
+            )
+            raise ConfigError(f"{src}: [plot] = {plot!r}: needs x and y, two axes of [grid]{hint}")
         fixed = [a for a in (plot["x"], plot["y"]) if a in chosen]
         if fixed:
             raise ConfigError(
@@ -552,8 +561,8 @@ def run_sweep(
     again = [d for _, d in plan.values() if d.key not in done]
     if again and not quiet:
         sys.stderr.write(
-            f"{len(again)} points again with the buffer sizes of a smaller point that ran "
-            f"faster ([mapping] *_allotment_bytes)\n"
+            f"{len(again)} point{'s' if len(again) > 1 else ''} again with the buffer sizes "
+            f"of a smaller point that ran faster ([mapping] *_allotment_bytes)\n"
         )
     _run_points(sweep, store, again, len(again), jobs, dask, quiet, None)
     return len(todo)
@@ -667,13 +676,22 @@ def sweep_rows(sweep: Sweep, store: ResultStore) -> list[dict]:
     again = {r["key"]: r for r in store.rows(d.key for _, d in plan.values())}
     out = []
     for row in rows:
-        merged = {**row, "cycles_full_buffers": row.get("cycles"), "allotted_from_point": None}
+        merged = {
+            **row,
+            "cycles_full_buffers": row.get("cycles"),
+            "allotted_from_point": None,
+            "allotment": "",
+        }
         smaller, derived = plan.get(row["point"], (None, None))
         ran = again.get(derived.key) if derived is not None else None
         if ran is not None and not ran.get("error") and ran["cycles"] < row.get("cycles", math.inf):
             merged = {k: v for k, v in merged.items() if k != "error"}
             merged.update({k: v for k, v in ran.items() if k not in ("key", "point")})
             merged["allotted_from_point"] = smaller
+            table = derived.scenario["mapping"]
+            merged["allotment"] = ", ".join(
+                f"{field} = {table[field]}" for field, _ in ALLOTMENTS if field in table
+            )
         out.append(merged)
     return out
 
