@@ -195,6 +195,13 @@ def heatmap_figure(
             title += f": {lowest} over the other swept fields"
         elif over:
             title += f": {lowest} over {', '.join(_short(a) for a in over)}"
+    values = grid[~np.isnan(grid)]
+    if len(values) > 1 and values.min() > 0 and values.max() / values.min() < 1.05:
+        # colours stretch over the range, which can be a sliver of the values
+        spread = values.max() / values.min() - 1
+        title += (
+            f" (cells within {spread:.2%} of each other)" if spread else " (every cell the same)"
+        )
     ax.set_title(_wrap(title, int(fig.get_figwidth() * 12)), fontsize=10)
     if allotted.any():
         fig.text(
