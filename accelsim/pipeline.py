@@ -123,7 +123,9 @@ def run_scenario(
         or cache.get(jobs_key("dense", dense_jobs, built), dense_jobs, built.n_pes) is None
     ):
         _check_dense_jobs(dense_jobs, built, engine)  # before simulating
-    result = _built(simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine), built)
+    result = on_hardware_built(
+        simulate(jobs, hw, policy_obj, step(policy_obj.name), engine=engine), built
+    )
     dense = rr = dense_cycles = rr_cycles = None
     notes = [plan.note()] if plan is not None else []
     if plan is not None and ranking is not policy_obj:
@@ -148,7 +150,7 @@ def run_scenario(
                 "round-robin",
                 jobs,
                 hw,
-                lambda: _built(
+                lambda: on_hardware_built(
                     simulate(jobs, hw, RoundRobin(), step("round-robin"), engine=engine), built
                 ),
             )
@@ -220,7 +222,7 @@ def _allotments_named(scenario: Scenario):
         raise ConfigError(f"{scenario.source}: {message}") from None
 
 
-def _built(result: SimResult, built: Hardware) -> SimResult:
+def on_hardware_built(result: SimResult, built: Hardware) -> SimResult:
     """A run timed with allotted buffers, reported on the hardware built (energy, area)."""
     return result if result.hw == built else attrs.evolve(result, hw=built)
 

@@ -54,7 +54,7 @@ def measure(label, sweep, store_path, workers, **kwargs) -> None:
     t0 = time.perf_counter()
     run_sweep(sweep, store, quiet=True, **kwargs)
     wall = time.perf_counter() - t0
-    rows = store.rows()
+    rows = store.rows(p.key for p in sweep.points)  # not the allotment runs
     store.close()
     n = len(rows)
     sim = sum(r["wall_seconds"] for r in rows)

@@ -185,3 +185,56 @@ def test_a_sweep_file_run_as_a_scenario_says_to_sweep_it(tmp_path):
     sweep_of(tmp_path, LENET, '"hardware.pe_cols" = [1, 2]')
     with pytest.raises(ConfigError, match="a sweep file .*: run it with accelsim sweep"):
         load_scenario(tmp_path / "w.toml")
+
+
+def test_a_store_reused_after_the_grid_is_reordered_matches_rows_by_configuration(tmp_path):
+    grid = (
+        '"hardware.weight_buffer_bytes" = [65536, 131072]\n'
+        '"hardware.output_buffer_bytes" = [65536, 131072]\n'
+    )
+    sweep = sweep_of(tmp_path, SLOWER_WITH_MORE, grid)
+    store = ResultStore(tmp_path / "r.sqlite")
+    run_sweep(sweep, store, quiet=True)
+    before = {r["key"]: (r["cycles"], r["allotted_from_point"]) for r in sweep_rows(sweep, store)}
+    stored = len(store.keys())
+    reordered = sweep_of(tmp_path, SLOWER_WITH_MORE, "\n".join(reversed(grid.split("\n")[:2])))
+    assert [p.index for p in reordered.points] != [
+        next(q.index for q in sweep.points if q.key == p.key) for p in reordered.points
+    ]
+    assert run_sweep(reordered, store, quiet=True) == 0
+    assert len(store.keys()) == stored  # no allotment run again
+    rows = sweep_rows(reordered, store)
+    store.close()
+    index = {p.index: p.key for p in sweep.points}
+    for row in rows:
+        cycles, smaller = before[row["key"]]
+        assert row["cycles"] == cycles
+        assert (smaller is None) == (row["allotted_from_point"] is None)
+        if smaller is not None:  # the same configuration, under its new number
+            new = next(p.index for p in reordered.points if p.key == index[smaller])
+            assert row["allotted_from_point"] == new
+
+
+def test_buffers_set_by_a_table_axis_get_allotments_too(tmp_path):
+    table = "{{ pe_rows = 4, pe_cols = 4, input_buffer_bytes = 32768, weight_buffer_bytes = {} }}"
+    grid = f"hardware = [{table.format(65536)}, {table.format(131072)}]\n"
+    sweep = sweep_of(tmp_path, SLOWER_WITH_MORE, grid)
+    store = ResultStore(tmp_path / "r.sqlite")
+    run_sweep(sweep, store, quiet=True)
+    rows = sweep_rows(sweep, store)
+    store.close()
+    assert [r["allotted_from_point"] for r in rows] == [None, 0]
+    assert rows[1]["cycles"] == rows[0]["cycles"] < rows[1]["cycles_full_buffers"]
+
+
+def test_compare_and_size_respect_allotments(tmp_path):
+    from accelsim.policies import load_policy
+    from accelsim.studies.compare import compare
+    from accelsim.studies.sizing import size
+
+    sc = lenet(tmp_path, "[mapping]\nweight_buffer_allotment_bytes = 2048\n")
+    (run,) = compare(sc, [load_policy("lpt")])
+    assert run.result.makespan == run_scenario(sc).report.total.cycles
+    assert run.result.hw == sc.hardware
+    with pytest.raises(ConfigError, match="accelsim size scales the buffers"):
+        size(sc, 10**6)

@@ -16,6 +16,7 @@ from accelsim.engine.gap import PARTS, Gap, result_gap
 from accelsim.engine.systolic import References, references
 from accelsim.errors import ConfigError
 from accelsim.outputs.report import energy_pj
+from accelsim.pipeline import on_hardware_built
 from accelsim.policies import Policy, available, load_policy, mapping_policy, missing_extra
 from accelsim.scenario import Scenario
 from accelsim.trace import State
@@ -78,18 +79,19 @@ def compare(
     is planned and simulated, the phase naming the policy and its place in the list."""
     pruned = scenario.pruned()
     mapping = scenario.mapping
+    hw = mapping.allotted(scenario.hardware)  # what the timing sees; energy is the built's
     if mapping.mode == "auto":  # one mapping for all policies: the scenario policy's best
         from accelsim.engine.mapper import map_network
 
         mapping = map_network(
             pruned,
             mapping,
-            scenario.hardware,
+            hw,
             mapping_policy(load_policy(scenario.policy, scenario.policy_options)),
             engine or scenario.engine,
             scenario.energy,
         ).mappings
-    jobs = build_jobs(pruned, mapping, scenario.hardware)
+    jobs = build_jobs(pruned, mapping, hw)
     runs = []
     for i, policy in enumerate(policies):
         step = (
@@ -102,7 +104,9 @@ def compare(
             )
         )
         t0 = time.perf_counter()
-        result = simulate(jobs, scenario.hardware, policy, step, engine=engine or scenario.engine)
+        result = on_hardware_built(
+            simulate(jobs, hw, policy, step, engine=engine or scenario.engine), scenario.hardware
+        )
         runs.append(PolicyRun(policy.name, result, time.perf_counter() - t0))
     return runs
 

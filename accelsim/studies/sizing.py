@@ -26,9 +26,10 @@ from collections.abc import Callable
 import attrs
 from attrs import frozen
 
+from accelsim.config import ALLOTMENTS
 from accelsim.engine import systolic
 from accelsim.engine.area import area_um2
-from accelsim.errors import AccelsimError
+from accelsim.errors import AccelsimError, ConfigError
 from accelsim.pipeline import run_scenario
 from accelsim.scenario import Scenario
 
@@ -90,6 +91,12 @@ def size(
     progress: Callable[[Candidate], None] | None = None,
     reference: bool = False,
 ) -> Sizing:
+    given = [name for name, _ in ALLOTMENTS if getattr(scenario.mapping, name) is not None]
+    if given:
+        raise ConfigError(
+            f"{scenario.source}: [mapping] {given[0]}: accelsim size scales the buffers, and "
+            f"an allotment would not scale with them: remove it to size the hardware"
+        )
     hw0 = scenario.hardware
     pe_counts = [2**k for k in range(int(math.log2(max_pes)) + 1)]
     cache: dict[tuple[int, float], Candidate] = {}

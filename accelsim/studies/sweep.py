@@ -43,6 +43,7 @@ import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import attrs
 import numpy as np
 from attrs import frozen
 
@@ -439,7 +440,8 @@ MAX_WORKERS = 1024  # worker processes (-j): more is a typo that would fork the 
 
 
 class ResultStore:
-    """One row per point, keyed by the point's configuration hash; each insert commits."""
+    """One row per point (and per allotment run, `allotments`), keyed by the configuration's
+    hash; each insert commits."""
 
     COLUMNS = ("key", "sweep", "point", "params", "metrics", "created")
 
@@ -490,6 +492,15 @@ class ResultStore:
             ),
         )
         self._db.commit()
+
+    def metrics(self, keys: Iterable[str]) -> dict[str, dict]:
+        """The stored metrics of each of `keys` that has a row."""
+        wanted = set(keys)
+        return {
+            key: json.loads(metrics)
+            for key, metrics in self._db.execute("SELECT key, metrics FROM results")
+            if key in wanted
+        }
 
     def rows(self, keys: Iterable[str] | None = None) -> list[dict]:
         wanted = None if keys is None else set(keys)
@@ -556,7 +567,7 @@ def run_sweep(
     done = store.keys()
     todo = [p for p in sweep.points if p.key not in done]
     _run_points(sweep, store, todo, len(sweep.points), jobs, dask, quiet, on_point)
-    plan = allotments(sweep, store.rows(p.key for p in sweep.points))
+    plan = allotments(sweep, store.metrics(p.key for p in sweep.points))
     done = store.keys()
     again = [d for _, d in plan.values() if d.key not in done]
     if again and not quiet:
@@ -609,90 +620,110 @@ def _run_points(sweep, store, todo, total, jobs, dask, quiet, on_point) -> None:
             finished(point, run_point(point.scenario, base, memo))
 
 
-BUFFER_AXES = tuple(f"hardware.{capacity}" for _, capacity in ALLOTMENTS)
-
-
-def allotments(sweep: Sweep, rows: list[dict]) -> dict[int, tuple[int, Point]]:
+def allotments(sweep: Sweep, ran: dict[str, dict]) -> dict[int, tuple[int, Point]]:
     """For each point, the point it runs again as: itself with the buffer sizes of the
-    smaller point that ran fastest, where that one ran faster than it.
+    smaller point that ran fastest, where that one ran faster than it. `ran`: the stored
+    metrics of each point's own run, by key.
 
     A larger buffer can act as a smaller one (the layers use part of it: [mapping]
     *_allotment_bytes), so a sweep that compares hardware gives each point the best of its
-    own run and of every point whose values are its own but for buffers no larger; cycles
-    then never grow with any buffer, and a point that cannot run (a deadlock) runs as the
-    best smaller point that can. Only under the cycles objective, and where the base
-    scenario sets no allotment of its own. Returns {point index: (smaller point's index,
-    the point to run)}."""
-    axes = [a for a in sweep.axes if a in BUFFER_AXES]
-    ran = {r["point"]: r["cycles"] for r in rows if not r.get("error")}
-    stored = {r["point"] for r in rows}
-    if not axes or not ran:
-        return {}
+    own run and of every point whose resolved scenario is its own but for buffers no
+    larger (whatever axes set them); cycles then never grow with any buffer, and a point
+    that cannot run (a deadlock) runs as the best smaller point that can. Only under the
+    cycles objective, and where the base scenario sets no allotment of its own. Returns
+    {point index: (smaller point's index, the point to run)}."""
     groups: dict[str, list[Point]] = {}
     for point in sweep.points:
         table = point.scenario.get("mapping", {})
         if (
-            point.index not in stored
+            point.key not in ran
             or table.get("objective", "cycles") != "cycles"
             or any(name in table for name, _ in ALLOTMENTS)
         ):
             continue
-        rest = {a: v for a, v in point.params.items() if a not in axes}
+        rest = copy.deepcopy(point.scenario)
+        for _, capacity in ALLOTMENTS:
+            rest.get("hardware", {}).pop(capacity, None)
         groups.setdefault(jsonio.dumps(rest), []).append(point)
     plan = {}
     for members in groups.values():
-        sizes = np.array([[float(p.params[a]) for a in axes] for p in members])
-        cycles = np.array([ran.get(p.index, math.inf) for p in members], dtype=float)
+        if len(members) < 2:
+            continue
+        sizes = np.array([_buffer_sizes(p) for p in members])
+        cycles = np.array(
+            [
+                ran[p.key].get("cycles", math.inf) if not ran[p.key].get("error") else math.inf
+                for p in members
+            ],
+            dtype=float,
+        )
         for i, point in enumerate(members):
             smaller = np.flatnonzero((sizes <= sizes[i]).all(axis=1) & (cycles < cycles[i]))
             if not len(smaller):
                 continue
             best = smaller[cycles[smaller] == cycles[smaller].min()]
-            chosen = members[min(best, key=lambda j: members[j].index)]
-            plan[point.index] = (chosen.index, _allotted(point, chosen, axes))
+            j = min(best, key=lambda k: members[k].index)
+            plan[point.index] = (members[j].index, _allotted(point, sizes[j], sizes[i]))
     return plan
 
 
-def _allotted(point: Point, smaller: Point, axes: list[str]) -> Point:
-    """`point` with [mapping] allotments of `smaller`'s buffer sizes; its key is the point's
-    (which covers its files and accelsim's code) with the allotments."""
+def _buffer_sizes(point: Point) -> list[float]:
+    """The point's weight, input and output buffer capacities, as its scenario resolves."""
+    from accelsim.config import Hardware
+
+    table = point.scenario.get("hardware", {})
+    defaults = attrs.fields_dict(Hardware)
+    return [float(table.get(capacity, defaults[capacity].default)) for _, capacity in ALLOTMENTS]
+
+
+def _allotted(point: Point, smaller, own) -> Point:
+    """`point` with [mapping] allotments of the `smaller` buffer sizes where they are below
+    its `own`; its key is the point's (which covers its files and accelsim's code) with the
+    allotments."""
     scenario = copy.deepcopy(point.scenario)
     table = scenario.setdefault("mapping", {})
     given = {}
-    for axis in axes:
-        if float(smaller.params[axis]) < float(point.params[axis]):
-            field = next(f for f, cap in ALLOTMENTS if axis == f"hardware.{cap}")
-            table[field] = given[field] = int(smaller.params[axis])
+    for (field, _), size, full in zip(ALLOTMENTS, smaller, own):
+        if size < full:
+            table[field] = given[field] = int(size)
     key = hashlib.sha256(f"{point.key}{jsonio.dumps(given)}".encode()).hexdigest()[:32]
     return Point(point.index, point.params, scenario, key)
 
 
 def sweep_rows(sweep: Sweep, store: ResultStore) -> list[dict]:
-    """One row per point run, each point at the best of its own run and its allotment run
-    (`allotments`): `cycles_full_buffers` is its own run's, `allotted_from_point` the
-    smaller point whose buffer sizes it then used (empty when none)."""
-    rows = store.rows(p.key for p in sweep.points)
-    plan = allotments(sweep, rows)
-    again = {r["key"]: r for r in store.rows(d.key for _, d in plan.values())}
+    """One row per point run, in the sweep's order, each point at the best of its own run
+    and its allotment run (`allotments`): `cycles_full_buffers` is its own run's,
+    `allotted_from_point` the smaller point whose buffer sizes it then used and
+    `allotment` the [mapping] lines that give them (empty when none). Rows are matched to
+    points by key: a point's stored number is the one it had when it first ran."""
+    own = store.metrics(p.key for p in sweep.points)
+    plan = allotments(sweep, own)
+    again = store.metrics(d.key for _, d in plan.values())
     out = []
-    for row in rows:
-        merged = {
-            **row,
-            "cycles_full_buffers": row.get("cycles"),
+    for point in sweep.points:
+        if point.key not in own:
+            continue
+        metrics = own[point.key]
+        row = {
+            "key": point.key,
+            "point": point.index,
+            **point.params,
+            **metrics,
+            "cycles_full_buffers": metrics.get("cycles"),
             "allotted_from_point": None,
             "allotment": "",
         }
-        smaller, derived = plan.get(row["point"], (None, None))
+        smaller, derived = plan.get(point.index, (None, None))
         ran = again.get(derived.key) if derived is not None else None
         if ran is not None and not ran.get("error") and ran["cycles"] < row.get("cycles", math.inf):
-            merged = {k: v for k, v in merged.items() if k != "error"}
-            merged.update({k: v for k, v in ran.items() if k not in ("key", "point")})
-            merged["allotted_from_point"] = smaller
+            row = {k: v for k, v in row.items() if k != "error"}
+            row.update(ran)
+            row["allotted_from_point"] = smaller
             table = derived.scenario["mapping"]
-            merged["allotment"] = ", ".join(
+            row["allotment"] = ", ".join(
                 f"{field} = {table[field]}" for field, _ in ALLOTMENTS if field in table
             )
-        out.append(merged)
+        out.append(row)
     return out
 
 
