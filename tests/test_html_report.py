@@ -124,4 +124,7 @@ def test_the_page_lists_every_input_to_rerun_it_and_links_every_section(result_d
     assert inputs["pruning"] == summary["pruning"] and "han2015-lenet5" in inputs["pruning"]
     assert inputs["mapping.tile_h"] == str(summary["mapping"]["tile_h"])
     assert inputs["energy.mac_pj"] == str(summary["energy"]["mac_pj"])
+    assert summary["mapping"]["weight_buffer_allotment_bytes"] is None
+    assert inputs["mapping.weight_buffer_allotment_bytes"] == "(not set)"
+    assert "None" not in inputs.values()
     assert inputs["policy"] == outcome.report.policy

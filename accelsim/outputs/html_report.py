@@ -131,6 +131,8 @@ def _inputs_table(report: Report) -> str:
             if not value:
                 return [(prefix, "(none)")]
             return [row for k, v in value.items() for row in flat(f"{prefix}.{k}", v)]
+        if value is None:  # a field left out, as summary.json's null
+            return [(prefix, "(not set)")]
         return [(prefix, str(value))]
 
     rows = [("scenario", report.scenario), ("policy", report.policy)]
