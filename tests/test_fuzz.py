@@ -156,19 +156,7 @@ def _fields(table: str) -> list[str]:
     return {
         "workload": list(scenario._WORKLOAD),
         "pruning": sorted(scenario._PRUNING),
-        "": sorted(
-            scenario._TOP
-            - {
-                "workload",
-                "pruning",
-                "mapping",
-                "hardware",
-                "energy",
-                "area",
-                "reference",
-                "policy_options",
-            }
-        ),
+        "": sorted(scenario._TOP - set(TABLES)),  # the top level's own fields
         "policy_options": ["evaluations", "seed", "time_limit_s", "workers"],
     }[table]
 
